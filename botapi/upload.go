@@ -20,7 +20,13 @@ type upload struct {
 	r        io.Reader
 }
 
-var inputFileType = reflect.TypeFor[InputFile]()
+var (
+	inputFileType = reflect.TypeFor[InputFile]()
+	readerIndex   = func() int {
+		f, _ := inputFileType.FieldByName("Reader")
+		return f.Index[0]
+	}()
+)
 
 // typePlan caches, per type, whether and where a value of the type can hold
 // an InputFile. For a struct, fields lists the indexes of the exported fields
@@ -112,10 +118,10 @@ func (s *scanner) rewrite(v reflect.Value) (reflect.Value, bool) {
 	}
 	t := v.Type()
 	if t == inputFileType {
-		f := v.Interface().(InputFile)
-		if f.Reader == nil {
+		if v.Field(readerIndex).IsNil() { // checked without v.Interface(), which allocates
 			return v, false
 		}
+		f := v.Interface().(InputFile)
 		f.attach = "file" + strconv.Itoa(len(s.uploads))
 		name := f.Name
 		s.uploads = append(s.uploads, upload{part: f.attach, filename: name, r: f.Reader})
