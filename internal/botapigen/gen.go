@@ -281,10 +281,10 @@ func (g *gen) elemType(field, t string) (expr string, isUnion, isStruct bool, er
 		return "InputFile", false, false, nil
 	}
 	if g.unions[t] != nil {
-		return goName(t), true, false, nil
+		return GoName(t), true, false, nil
 	}
 	if g.types[t] != nil {
-		return goName(t), false, true, nil
+		return GoName(t), false, true, nil
 	}
 	return "", false, false, fmt.Errorf("unknown type %q", t)
 }
@@ -313,11 +313,11 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 	for _, f := range fs {
 		key := owner + "." + f.Name
 		if f.Const != "" {
-			info.consts = append(info.consts, constField{json: f.Name, goName: goName(f.Name), value: fmt.Sprintf("%q", f.Const)})
+			info.consts = append(info.consts, constField{json: f.Name, goName: GoName(f.Name), value: fmt.Sprintf("%q", f.Const)})
 			continue
 		}
 		if literalTrue[key] {
-			info.consts = append(info.consts, constField{json: f.Name, goName: goName(f.Name), value: "true"})
+			info.consts = append(info.consts, constField{json: f.Name, goName: GoName(f.Name), value: "true"})
 			continue
 		}
 		ft, err := g.fieldType(owner, f)
@@ -338,9 +338,9 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 		if ft.omit != "" {
 			tag += "," + ft.omit
 		}
-		fmt.Fprintf(b, "\t// %s\n\t%s %s `json:%q`\n", doc, goName(f.Name), ft.expr, tag)
+		fmt.Fprintf(b, "\t// %s\n\t%s %s `json:%q`\n", doc, GoName(f.Name), ft.expr, tag)
 		if ft.union != "" {
-			info.unions = append(info.unions, unionField{goName: goName(f.Name), json: f.Name, union: ft.union, depth: ft.depth})
+			info.unions = append(info.unions, unionField{goName: GoName(f.Name), json: f.Name, union: ft.union, depth: ft.depth})
 			g.boxes[fmt.Sprintf("%s/%d", ft.union, ft.depth)] = true
 			if ft.depth > 0 {
 				g.boxes[ft.union+"/0"] = true
@@ -361,12 +361,12 @@ func (g *gen) typesFile(b *bytes.Buffer) error {
 		if skipType(t.Name) || g.unions[t.Name] != nil {
 			continue
 		}
-		gn := goName(t.Name)
+		gn := GoName(t.Name)
 		fmt.Fprintf(b, "// %s is the Bot API type %s. See %s.\n", gn, t.Name, anchor(t.Name))
 		if us := g.memberOf[t.Name]; len(us) > 0 {
 			var links []string
 			for _, u := range us {
-				links = append(links, "["+goName(u)+"]")
+				links = append(links, "["+GoName(u)+"]")
 			}
 			fmt.Fprintf(b, "// It is a member of %s.\n", strings.Join(links, ", "))
 		}
@@ -401,7 +401,7 @@ func constsOf(t Type) []string {
 func (g *gen) methodsFile(b *bytes.Buffer) error {
 	b.WriteString("import \"context\"\n\n")
 	for _, m := range g.spec.Methods {
-		gn := goName(m.Name)
+		gn := GoName(m.Name)
 		params := ""
 		arg := "nil"
 		if len(m.Params) > 0 {
@@ -462,7 +462,7 @@ func (g *gen) methodsFile(b *bytes.Buffer) error {
 }
 
 func boxName(u string, depth int) string {
-	n := lowerFirst(goName(u))
+	n := lowerFirst(GoName(u))
 	switch depth {
 	case 0:
 		return n + "Box"

@@ -35,13 +35,13 @@ func (g *gen) unionsFile(b *bytes.Buffer) error {
 func (g *gen) memberLinks(u *union) []string {
 	var links []string
 	if u.richText {
-		links = append(links, "["+goName(u.name)+"Plain] (a JSON string)", "["+goName(u.name)+"Array] (a JSON array)")
+		links = append(links, "["+GoName(u.name)+"Plain] (a JSON string)", "["+GoName(u.name)+"Array] (a JSON array)")
 	}
 	for _, m := range u.members {
-		links = append(links, "[*"+goName(m)+"]")
+		links = append(links, "[*"+GoName(m)+"]")
 	}
 	if g.hasUnknown(u) {
-		links = append(links, "[*Unknown"+goName(u.name)+"]")
+		links = append(links, "[*Unknown"+GoName(u.name)+"]")
 	}
 	return links
 }
@@ -49,13 +49,13 @@ func (g *gen) memberLinks(u *union) []string {
 func (g *gen) hasUnknown(u *union) bool { return u.date == nil && !handWritten[u.name] }
 
 func (g *gen) renderUnion(b *bytes.Buffer, u *union) error {
-	gn := goName(u.name)
+	gn := GoName(u.name)
 	if !handWritten[u.name] {
 		fmt.Fprintf(b, "// %s is the Bot API union %s. See %s.\n//\n", gn, u.name, anchor(u.name))
 		fmt.Fprintf(b, "// Its members are %s.\n", strings.Join(g.memberLinks(u), ", "))
 		switch {
 		case u.date != nil:
-			fmt.Fprintf(b, "// Decoding picks %s when the object's date is 0.\n", goName(u.date[0]))
+			fmt.Fprintf(b, "// Decoding picks %s when the object's date is 0.\n", GoName(u.date[0]))
 		case u.field != "":
 			fmt.Fprintf(b, "// Decoding dispatches on the %q field; encoding a member adds it.\n", u.field)
 			fmt.Fprintf(b, "// A member this package does not know decodes to [*Unknown%s] instead of failing.\n", gn)
@@ -65,7 +65,7 @@ func (g *gen) renderUnion(b *bytes.Buffer, u *union) error {
 		}
 		fmt.Fprintf(b, "type %s interface{ is%s() }\n\n", gn, gn)
 		for _, m := range u.members {
-			fmt.Fprintf(b, "func (*%s) is%s() {}\n", goName(m), gn)
+			fmt.Fprintf(b, "func (*%s) is%s() {}\n", GoName(m), gn)
 		}
 		b.WriteString("\n")
 	}
@@ -80,7 +80,7 @@ func (g *gen) renderUnion(b *bytes.Buffer, u *union) error {
 		fmt.Fprintf(b, "// Unknown%s is a %s of a kind this package does not know yet (Telegram\n// adds new ones). Raw is its JSON; encoding writes Raw back unchanged.\n", gn, gn)
 		fmt.Fprintf(b, "type Unknown%s struct {\n", gn)
 		if u.field != "" {
-			fmt.Fprintf(b, "\t// %s is the value of the %q field.\n\t%s string\n", goName(u.field), u.field, goName(u.field))
+			fmt.Fprintf(b, "\t// %s is the value of the %q field.\n\t%s string\n", GoName(u.field), u.field, GoName(u.field))
 		}
 		b.WriteString("\t// Raw is the member's JSON object.\n\tRaw json.RawMessage\n}\n\n")
 		fmt.Fprintf(b, "func (*Unknown%s) is%s() {}\n\n", gn, gn)
@@ -90,7 +90,7 @@ func (g *gen) renderUnion(b *bytes.Buffer, u *union) error {
 }
 
 func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
-	gn := goName(u.name)
+	gn := GoName(u.name)
 	fmt.Fprintf(b, "// decode%s decodes one %s; JSON null decodes to nil.\n", gn, gn)
 	fmt.Fprintf(b, "func decode%s(b []byte) (%s, error) {\n", gn, gn)
 	b.WriteString("\tif isNull(b) {\n\t\treturn nil, nil\n\t}\n")
@@ -110,7 +110,7 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 	switch {
 	case u.date != nil:
 		fmt.Fprintf(b, "\tzero, err := peekZero(b, \"date\")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"botapi: %s: %%w\", err)\n\t}\n", gn)
-		fmt.Fprintf(b, "\tif zero {\n\t\tv = new(%s)\n\t} else {\n\t\tv = new(%s)\n\t}\n", goName(u.date[0]), goName(u.date[1]))
+		fmt.Fprintf(b, "\tif zero {\n\t\tv = new(%s)\n\t} else {\n\t\tv = new(%s)\n\t}\n", GoName(u.date[0]), GoName(u.date[1]))
 	case u.field != "":
 		fmt.Fprintf(b, "\td, err := peekString(b, %q)\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"botapi: %s: %%w\", err)\n\t}\n", u.field, gn)
 		b.WriteString("\tswitch d {\n")
@@ -127,7 +127,7 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 			ms := groups[v]
 			fmt.Fprintf(b, "\tcase %q:\n", v)
 			if len(ms) == 1 {
-				fmt.Fprintf(b, "\t\tv = new(%s)\n", goName(ms[0]))
+				fmt.Fprintf(b, "\t\tv = new(%s)\n", GoName(ms[0]))
 				continue
 			}
 			for i, m := range ms[:len(ms)-1] {
@@ -140,11 +140,11 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 				} else {
 					b.WriteString("\t\t")
 				}
-				fmt.Fprintf(b, "if hasKey(b, %q) {\n\t\t\tv = new(%s)\n\t\t}", key, goName(m))
+				fmt.Fprintf(b, "if hasKey(b, %q) {\n\t\t\tv = new(%s)\n\t\t}", key, GoName(m))
 			}
-			fmt.Fprintf(b, " else {\n\t\t\tv = new(%s)\n\t\t}\n", goName(ms[len(ms)-1]))
+			fmt.Fprintf(b, " else {\n\t\t\tv = new(%s)\n\t\t}\n", GoName(ms[len(ms)-1]))
 		}
-		fmt.Fprintf(b, "\tdefault:\n\t\treturn &Unknown%s{%s: d, Raw: bytes.Clone(b)}, nil\n\t}\n", gn, goName(u.field))
+		fmt.Fprintf(b, "\tdefault:\n\t\treturn &Unknown%s{%s: d, Raw: bytes.Clone(b)}, nil\n\t}\n", gn, GoName(u.field))
 	case u.presence:
 		// Most specific member first: the one with most required keys.
 		ms := append([]string(nil), u.members...)
@@ -170,7 +170,7 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 			for _, k := range keys[m] {
 				qs = append(qs, fmt.Sprintf("%q", k))
 			}
-			fmt.Fprintf(b, "\tcase hasKeys(b, %s):\n\t\tv = new(%s)\n", strings.Join(qs, ", "), goName(m))
+			fmt.Fprintf(b, "\tcase hasKeys(b, %s):\n\t\tv = new(%s)\n", strings.Join(qs, ", "), GoName(m))
 		}
 		fmt.Fprintf(b, "\tdefault:\n\t\t%s\n\t}\n", unknown)
 	default:
@@ -215,7 +215,7 @@ func stableSortBy(xs []string, key func(string) int) {
 }
 
 func (g *gen) renderBox(b *bytes.Buffer, u string, depth int) {
-	gn := goName(u)
+	gn := GoName(u)
 	name := boxName(u, depth)
 	switch depth {
 	case 0:
