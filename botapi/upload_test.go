@@ -229,3 +229,41 @@ func TestUploadPlanHandlesRecursiveTypes(t *testing.T) {
 	assert.Equal(t, "file0", got.(*loop).Next.Next.File.attach)
 	assert.Empty(t, p.Next.Next.File.attach)
 }
+
+func TestSendMediaGroupGenerated(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /sendMediaGroup", func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, []part{
+			{"chat_id", "", "-100200"},
+			{"media", "", `[{"type":"photo","media":"attach://file0","caption":"new"},` +
+				`{"type":"video","media":"BAACfileid","thumbnail":"attach://file1"}]`},
+			{"file0", "new.jpg", "JPEG"},
+			{"file1", "thumb.jpg", "THUMB"},
+		}, readParts(t, r))
+		reply(w, 200, `{"ok":true,"result":[{"message_id":1,"date":0,"chat":{"id":-100200,"type":"supergroup"}},{"message_id":2,"date":0,"chat":{"id":-100200,"type":"supergroup"}}]}`)
+	})
+	msgs, err := c.SendMediaGroup(t.Context(), &SendMediaGroupParams{
+		ChatID: ChatID{ID: -100200},
+		Media: []InputMedia{
+			&InputMediaPhoto{Media: Upload("new.jpg", strings.NewReader("JPEG")), Caption: "new"},
+			&InputMediaVideo{Media: FileID("BAACfileid"), Thumbnail: Upload("thumb.jpg", strings.NewReader("THUMB"))},
+		},
+	})
+	require.NoError(t, err)
+	assert.Len(t, msgs, 2)
+}
+
+func TestSendPhotoGenerated(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /sendPhoto", func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, []part{
+			{"caption", "", "hi"},
+			{"chat_id", "", "42"},
+			{"photo", "cat.jpg", "CAT"},
+		}, readParts(t, r))
+		reply(w, 200, `{"ok":true,"result":{"message_id":3,"date":0,"chat":{"id":42,"type":"private"}}}`)
+	})
+	m, err := c.SendPhoto(t.Context(), &SendPhotoParams{ChatID: ChatID{ID: 42}, Photo: Upload("cat.jpg", strings.NewReader("CAT")), Caption: "hi"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), m.MessageID)
+}
