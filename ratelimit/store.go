@@ -116,6 +116,9 @@ func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 func (m *MemoryStore) ns(t time.Time) int64 {
 	if !m.hasEpc {
 		m.epoch, m.hasEpc = t, true
+		for i := range m.fixed {
+			m.fixed[i] = math.MinInt64
+		}
 	}
 	return int64(t.Sub(m.epoch))
 }
