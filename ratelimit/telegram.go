@@ -227,6 +227,10 @@ func (s *Telegram) Allow(chatID int64, lane Lane) bool {
 // AllowAt is Allow at time t. Lanes have no priority here: AllowAt is the
 // explicit-time decision that Wait repeats.
 func (s *Telegram) AllowAt(chatID int64, lane Lane, t time.Time) bool {
+	if chatID == 0 { // no per-call cells: no allocation
+		v, err := s.store.Take(context.Background(), t, s.zero[min(lane, Paid)])
+		return err == nil && v.OK
+	}
 	var buf [4]Cell
 	cells, _ := s.cellsFor(&buf, chatID, lane)
 	v, err := s.store.Take(context.Background(), t, cells)
