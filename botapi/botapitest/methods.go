@@ -50,17 +50,8 @@ func methodTable() map[string]methodFunc {
 // the fake; Telegram does not publish its own figure.
 const preparedMessageLifetime = 24 * time.Hour
 
-type botUser struct {
-	User
-	CanJoinGroups           bool `json:"can_join_groups"`
-	CanReadAllGroupMessages bool `json:"can_read_all_group_messages"`
-	SupportsInlineQueries   bool `json:"supports_inline_queries"`
-	CanConnectToBusiness    bool `json:"can_connect_to_business"`
-	HasMainWebApp           bool `json:"has_main_web_app"`
-}
-
 func getMe(s *Server, _ *call) (any, *apiError) {
-	return botUser{User: s.st.bot, CanJoinGroups: true}, nil
+	return s.st.bot, nil
 }
 
 var parseModes = []string{"", "HTML", "Markdown", "MarkdownV2"}
@@ -236,7 +227,7 @@ func (st *state) sourceMessage(p params, what string) (*message, *apiError) {
 	if !ok {
 		return nil, badRequest("message identifier is not specified")
 	}
-	m := from.msgs[int(id)]
+	m := from.msgs[id]
 	if m == nil {
 		return nil, badRequest("message to " + what + " not found")
 	}
@@ -302,7 +293,7 @@ func copyMessage(s *Server, c *call) (any, *apiError) {
 	}
 	m.ReplyMarkup, m.keyboard = raw, kb
 	s.st.recordSent(c.method, m, c.p)
-	return map[string]int{"message_id": m.MessageID}, nil
+	return map[string]int64{"message_id": m.MessageID}, nil
 }
 
 // editable finds the bot's message chat_id/message_id for an edit.
@@ -321,7 +312,7 @@ func (st *state) editable(p params) (*message, *apiError) {
 	if id <= 0 {
 		return nil, errMessageIDBad
 	}
-	m := ch.msgs[int(id)]
+	m := ch.msgs[id]
 	if m == nil {
 		return nil, badRequest("message to edit not found")
 	}
@@ -388,10 +379,10 @@ func deleteMessage(s *Server, c *call) (any, *apiError) {
 	if !ok {
 		return nil, badRequest("message identifier is not specified")
 	}
-	if ch.msgs[int(id)] == nil {
+	if ch.msgs[id] == nil {
 		return nil, badRequest("message to delete not found")
 	}
-	delete(ch.msgs, int(id))
+	delete(ch.msgs, id)
 	return true, nil
 }
 

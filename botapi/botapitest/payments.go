@@ -73,7 +73,7 @@ type LabeledPrice struct {
 type Invoice struct {
 	Link               string // "https://t.me/$..." for createInvoiceLink
 	ChatID             int64  // the chat of a sendInvoice message
-	MessageID          int    // the sendInvoice message
+	MessageID          int64  // the sendInvoice message
 	Title              string
 	Description        string
 	Payload            string
@@ -101,7 +101,7 @@ type Payment struct {
 	ProviderPaymentChargeID string
 	// ChatID and MessageID name the successful_payment message.
 	ChatID    int64
-	MessageID int
+	MessageID int64
 	// SubscriptionExpiration is when a subscription paid by this payment
 	// ends; zero for a one-off payment.
 	SubscriptionExpiration time.Time

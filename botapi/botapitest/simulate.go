@@ -10,7 +10,7 @@ import (
 // unblocks it, as a user restarting a blocked bot does. It returns the
 // message's id; from must have been created with [Server.NewUser] or
 // [Server.AddUser], or it is created now.
-func (s *Server) SendUserMessage(from User, text string) int {
+func (s *Server) SendUserMessage(from User, text string) int64 {
 	s.mu.Lock()
 	u := s.st.users[from.ID]
 	s.mu.Unlock()
@@ -28,7 +28,7 @@ func (s *Server) SendUserMessage(from User, text string) int {
 // SendGroupMessage makes from write text in the group chat and delivers
 // the message update; it returns the message's id, or 0 if the group is
 // unknown.
-func (s *Server) SendGroupMessage(group Chat, from User, text string) int {
+func (s *Server) SendGroupMessage(group Chat, from User, text string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.st.chats[group.ID]
@@ -38,7 +38,7 @@ func (s *Server) SendGroupMessage(group Chat, from User, text string) int {
 	return s.st.userMessage(ch, from, text)
 }
 
-func (st *state) userMessage(ch *chat, from User, text string) int {
+func (st *state) userMessage(ch *chat, from User, text string) int64 {
 	m := st.newMessage(ch, &from)
 	m.Text = text
 	if strings.HasPrefix(text, "/") {

@@ -5,32 +5,17 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
 )
 
-// User is a Telegram user (or the bot itself). It encodes to JSON as
-// Telegram's User object.
-// Telegram docs: https://core.telegram.org/bots/api#user
-type User struct {
-	ID           int64  `json:"id"`
-	IsBot        bool   `json:"is_bot"`
-	FirstName    string `json:"first_name"`
-	LastName     string `json:"last_name,omitempty"`
-	Username     string `json:"username,omitempty"`
-	LanguageCode string `json:"language_code,omitempty"`
-	IsPremium    bool   `json:"is_premium,omitempty"`
-}
+// User is a Telegram user (or the bot itself): the Bot API's own type, so
+// values move between the fake and the code under test unchanged.
+type User = botapi.User
 
-// Chat is a chat the bot can talk in. It encodes to JSON as Telegram's Chat
-// object. A user's private chat has the user's id.
-// Telegram docs: https://core.telegram.org/bots/api#chat
-type Chat struct {
-	ID        int64  `json:"id"`
-	Type      string `json:"type"` // "private", "group", "supergroup" or "channel"
-	Title     string `json:"title,omitempty"`
-	Username  string `json:"username,omitempty"`
-	FirstName string `json:"first_name,omitempty"`
-	LastName  string `json:"last_name,omitempty"`
-}
+// Chat is a chat the bot can talk in: the Bot API's own type. A user's
+// private chat has the user's id.
+type Chat = botapi.Chat
 
 // Request is one recorded call.
 type Request struct {
@@ -53,7 +38,7 @@ func (r Request) JSON(name string, v any) error {
 // windows and duplicates.
 type SentMessage struct {
 	ChatID        int64
-	MessageID     int
+	MessageID     int64
 	Method        string // lower case, e.g. "sendmessage"
 	Text          string // text or caption
 	PaidBroadcast bool   // sent with allow_paid_broadcast
@@ -70,7 +55,7 @@ type Stats struct {
 
 // message is the fake's stored message, encoding as Telegram's Message.
 type message struct {
-	MessageID         int                `json:"message_id"`
+	MessageID         int64              `json:"message_id"`
 	From              *User              `json:"from,omitempty"`
 	Date              int64              `json:"date"`
 	Chat              Chat               `json:"chat"`
@@ -100,7 +85,7 @@ type forwardOrigin struct {
 	Date       int64  `json:"date"`
 	SenderUser *User  `json:"sender_user,omitempty"`
 	Chat       *Chat  `json:"chat,omitempty"`
-	MessageID  int    `json:"message_id,omitempty"`
+	MessageID  int64  `json:"message_id,omitempty"`
 }
 
 type photoSize struct {
@@ -135,8 +120,8 @@ type chat struct {
 	Chat
 	user    *User // the user of a private chat
 	blocked bool  // the user blocked the bot
-	lastID  int
-	msgs    map[int]*message
+	lastID  int64
+	msgs    map[int64]*message
 	menu    json.RawMessage
 }
 
@@ -171,7 +156,7 @@ type state struct {
 func (st *state) init(s *Server, o options) {
 	st.s = s
 	st.rng = newRand(o.seed)
-	st.bot = User{ID: s.botID, IsBot: true, FirstName: "Test Bot", Username: o.botUsername}
+	st.bot = User{ID: s.botID, IsBot: true, FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true}
 	st.latency = o.latency
 	st.users = map[int64]*User{}
 	st.chats = map[int64]*chat{}
@@ -212,7 +197,7 @@ func (s *Server) AddUser(u User) User {
 	s.st.users[u.ID] = &uc
 	c := s.st.chats[u.ID]
 	if c == nil {
-		c = &chat{msgs: map[int]*message{}}
+		c = &chat{msgs: map[int64]*message{}}
 		s.st.chats[u.ID] = c
 	}
 	c.Chat = Chat{ID: u.ID, Type: "private", FirstName: u.FirstName, LastName: u.LastName, Username: u.Username}
@@ -227,7 +212,7 @@ func (s *Server) NewGroup(title string) Chat {
 	defer s.mu.Unlock()
 	s.st.nextGroup++
 	ch := Chat{ID: -1001000000000 - s.st.nextGroup, Type: "supergroup", Title: title}
-	s.st.chats[ch.ID] = &chat{Chat: ch, msgs: map[int]*message{}}
+	s.st.chats[ch.ID] = &chat{Chat: ch, msgs: map[int64]*message{}}
 	return ch
 }
 
