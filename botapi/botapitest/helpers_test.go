@@ -115,10 +115,10 @@ func requireError(t *testing.T, a answer, code int, description string) {
 }
 
 type update struct {
-	UpdateID         int64           `json:"update_id"`
-	Message          *message        `json:"message"`
-	CallbackQuery    *callbackQuery  `json:"callback_query"`
-	PreCheckoutQuery *preCheckoutQuery `json:"pre_checkout_query"`
+	UpdateID         int64              `json:"update_id"`
+	Message          *message           `json:"message"`
+	CallbackQuery    *callbackQuery     `json:"callback_query"`
+	PreCheckoutQuery *preCheckoutQuery  `json:"pre_checkout_query"`
 	MyChatMember     *chatMemberUpdated `json:"my_chat_member"`
 }
 

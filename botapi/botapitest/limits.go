@@ -18,10 +18,9 @@ const (
 	globalWindow    = time.Second
 )
 
-// window is a strict sliding window: at most n events in any span d.
+// window is a strict sliding window over span d; callers give the limit.
 type window struct {
 	d     time.Duration
-	n     int
 	times []time.Time // accepted events, oldest first
 }
 
