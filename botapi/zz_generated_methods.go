@@ -3733,3 +3733,117 @@ func (c *Client) GetGameHighScores(ctx context.Context, p *GetGameHighScoresPara
 	err := c.do(ctx, "getGameHighScores", p, &r)
 	return r, err
 }
+
+// EditEphemeralMessageTextParams holds the parameters of [Client.EditEphemeralMessageText]. See https://core.telegram.org/bots/api#editephemeralmessagetext.
+type EditEphemeralMessageTextParams struct {
+	// Required.
+	ChatID ChatID `json:"chat_id"`
+	// Required.
+	ReceiverUserID int64 `json:"receiver_user_id"`
+	// Required.
+	EphemeralMessageID int64 `json:"ephemeral_message_id"`
+	// Required.
+	Text string `json:"text"`
+	// Optional.
+	ParseMode string `json:"parse_mode,omitempty"`
+	// Optional.
+	Entities []MessageEntity `json:"entities,omitempty"`
+	// Optional.
+	LinkPreviewOptions *LinkPreviewOptions `json:"link_preview_options,omitempty"`
+	// Optional.
+	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+}
+
+// EditEphemeralMessageText calls editEphemeralMessageText. See https://core.telegram.org/bots/api#editephemeralmessagetext.
+// Added in Bot API 10.2.
+// Telegram answers True on success, so it returns only an error.
+func (c *Client) EditEphemeralMessageText(ctx context.Context, p *EditEphemeralMessageTextParams) error {
+	var r bool
+	return c.do(ctx, "editEphemeralMessageText", p, &r)
+}
+
+// EditEphemeralMessageMediaParams holds the parameters of [Client.EditEphemeralMessageMedia]. See https://core.telegram.org/bots/api#editephemeralmessagemedia.
+type EditEphemeralMessageMediaParams struct {
+	// Required.
+	ChatID ChatID `json:"chat_id"`
+	// Required.
+	ReceiverUserID int64 `json:"receiver_user_id"`
+	// Required.
+	EphemeralMessageID int64 `json:"ephemeral_message_id"`
+	// Required.
+	Media InputMedia `json:"media"`
+	// Optional.
+	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+}
+
+// EditEphemeralMessageMedia calls editEphemeralMessageMedia. See https://core.telegram.org/bots/api#editephemeralmessagemedia.
+// Added in Bot API 10.2.
+// Telegram answers True on success, so it returns only an error.
+func (c *Client) EditEphemeralMessageMedia(ctx context.Context, p *EditEphemeralMessageMediaParams) error {
+	var r bool
+	return c.do(ctx, "editEphemeralMessageMedia", p, &r)
+}
+
+// EditEphemeralMessageCaptionParams holds the parameters of [Client.EditEphemeralMessageCaption]. See https://core.telegram.org/bots/api#editephemeralmessagecaption.
+type EditEphemeralMessageCaptionParams struct {
+	// Required.
+	ChatID ChatID `json:"chat_id"`
+	// Required.
+	ReceiverUserID int64 `json:"receiver_user_id"`
+	// Required.
+	EphemeralMessageID int64 `json:"ephemeral_message_id"`
+	// Optional.
+	Caption string `json:"caption,omitempty"`
+	// Optional.
+	ParseMode string `json:"parse_mode,omitempty"`
+	// Optional.
+	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
+	// Optional.
+	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+}
+
+// EditEphemeralMessageCaption calls editEphemeralMessageCaption. See https://core.telegram.org/bots/api#editephemeralmessagecaption.
+// Added in Bot API 10.2.
+// Telegram answers True on success, so it returns only an error.
+func (c *Client) EditEphemeralMessageCaption(ctx context.Context, p *EditEphemeralMessageCaptionParams) error {
+	var r bool
+	return c.do(ctx, "editEphemeralMessageCaption", p, &r)
+}
+
+// EditEphemeralMessageReplyMarkupParams holds the parameters of [Client.EditEphemeralMessageReplyMarkup]. See https://core.telegram.org/bots/api#editephemeralmessagereplymarkup.
+type EditEphemeralMessageReplyMarkupParams struct {
+	// Required.
+	ChatID ChatID `json:"chat_id"`
+	// Required.
+	ReceiverUserID int64 `json:"receiver_user_id"`
+	// Required.
+	EphemeralMessageID int64 `json:"ephemeral_message_id"`
+	// Optional.
+	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+}
+
+// EditEphemeralMessageReplyMarkup calls editEphemeralMessageReplyMarkup. See https://core.telegram.org/bots/api#editephemeralmessagereplymarkup.
+// Added in Bot API 10.2.
+// Telegram answers True on success, so it returns only an error.
+func (c *Client) EditEphemeralMessageReplyMarkup(ctx context.Context, p *EditEphemeralMessageReplyMarkupParams) error {
+	var r bool
+	return c.do(ctx, "editEphemeralMessageReplyMarkup", p, &r)
+}
+
+// DeleteEphemeralMessageParams holds the parameters of [Client.DeleteEphemeralMessage]. See https://core.telegram.org/bots/api#deleteephemeralmessage.
+type DeleteEphemeralMessageParams struct {
+	// Required.
+	ChatID ChatID `json:"chat_id"`
+	// Required.
+	ReceiverUserID int64 `json:"receiver_user_id"`
+	// Required.
+	EphemeralMessageID int64 `json:"ephemeral_message_id"`
+}
+
+// DeleteEphemeralMessage calls deleteEphemeralMessage. See https://core.telegram.org/bots/api#deleteephemeralmessage.
+// Added in Bot API 10.2.
+// Telegram answers True on success, so it returns only an error.
+func (c *Client) DeleteEphemeralMessage(ctx context.Context, p *DeleteEphemeralMessageParams) error {
+	var r bool
+	return c.do(ctx, "deleteEphemeralMessage", p, &r)
+}

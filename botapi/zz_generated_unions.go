@@ -5159,3 +5159,18 @@ func (v *SetPassportDataErrorsParams) UnmarshalJSON(b []byte) error {
 	v.Errors = x.Errors.v
 	return nil
 }
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *EditEphemeralMessageMediaParams) UnmarshalJSON(b []byte) error {
+	type plain EditEphemeralMessageMediaParams
+	var x struct {
+		*plain
+		Media inputMediaBox `json:"media"`
+	}
+	x.plain = (*plain)(v)
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	v.Media = x.Media.v
+	return nil
+}
