@@ -91,11 +91,11 @@ type fixture struct {
 	h      *Handler
 	now    time.Time
 	mu     sync.Mutex
-	calls  int                 // fulfil calls
-	done   map[string]int      // successful fulfilments per charge
-	orders map[string]Order    // order seen by fulfil
-	failN  int                 // fulfil fails this many times first
-	refund map[string]int      // refund hook calls per charge
+	calls  int              // fulfil calls
+	done   map[string]int   // successful fulfilments per charge
+	orders map[string]Order // order seen by fulfil
+	failN  int              // fulfil fails this many times first
+	refund map[string]int   // refund hook calls per charge
 }
 
 func newFixture(t *testing.T, opts ...Option) *fixture {
