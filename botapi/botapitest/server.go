@@ -65,8 +65,8 @@ func WithLatency(d time.Duration) Option { return func(o *options) { o.latency =
 
 // WithRateLimits turns on Telegram's flood limits (see the package
 // documentation, "Limits"), with every window divided by scale: 1 is
-// Telegram's limits, 10 runs ten times faster. The default is no limits.
-// NewServer panics if scale is not positive.
+// Telegram's limits, 10 runs ten times faster; 0 turns them off, the
+// default. NewServer panics if scale is negative or NaN.
 func WithRateLimits(scale float64) Option { return func(o *options) { o.limitScale = scale } }
 
 // WithoutListener makes a server with no socket: it is reached only through
@@ -106,7 +106,7 @@ type Server struct {
 // a loopback port (net/http/httptest). Close it when done, for example with
 // t.Cleanup(srv.Close).
 //
-// NewServer panics if [WithRateLimits] is given a scale that is not positive.
+// NewServer panics if [WithRateLimits] is given a negative or NaN scale.
 func NewServer(opts ...Option) *Server {
 	o := options{token: DefaultToken, botUsername: "test_bot", clock: time.Now, seed: 1}
 	for _, opt := range opts {
