@@ -26,7 +26,7 @@ func Sign(values url.Values, botToken string, authDate time.Time) string {
 	p := signPairs(values, authDate, false)
 	secret := secretKey(botToken)
 	m := hmac.New(sha256.New, secret[:])
-	m.Write(appendCheckString(nil, p, false))
+	m.Write(appendPlainCheckString(nil, p, false))
 	return encodePairs(p) + "&" + keyHash + "=" + hex.EncodeToString(m.Sum(nil))
 }
 
@@ -39,7 +39,9 @@ func Sign(values url.Values, botToken string, authDate time.Time) string {
 // ed25519.PrivateKeySize bytes, as ed25519.Sign does.
 func SignThirdParty(values url.Values, botID int64, key ed25519.PrivateKey, authDate time.Time) string {
 	p := signPairs(values, authDate, true)
-	msg := appendThirdPartyCheckString(nil, botID, p)
+	msg := strconv.AppendInt(nil, botID, 10)
+	msg = append(msg, thirdPartySuffix...)
+	msg = appendPlainCheckString(msg, p, true)
 	sig := ed25519.Sign(key, msg)
 	return encodePairs(p) + "&" + keySignature + "=" + sigEncoding.EncodeToString(sig)
 }
@@ -75,4 +77,23 @@ func encodePairs(p []pair) string {
 // a space becomes "%20" (a literal "+" is already "%2B").
 func escape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// appendPlainCheckString appends the data-check-string of pairs whose values
+// are plain (not percent-encoded), as Sign and SignThirdParty build them.
+func appendPlainCheckString(dst []byte, p []pair, skipSignature bool) []byte {
+	first := true
+	for _, kv := range p {
+		if kv.key == keyHash || skipSignature && kv.key == keySignature {
+			continue
+		}
+		if !first {
+			dst = append(dst, '\n')
+		}
+		first = false
+		dst = append(dst, kv.key...)
+		dst = append(dst, '=')
+		dst = append(dst, kv.val...)
+	}
+	return dst
 }
