@@ -15,7 +15,8 @@ type scratch struct {
 	tmp   []byte // a decoded value
 	tmp2  []byte // an unescaped JSON string
 	sum   [32]byte
-	mac   macHash // nil outside a Validator's pool
+	mac   macHash         // nil outside a Validator's pool
+	out   strings.Builder // the strings of one result; reset after each
 }
 
 func newScratch() *scratch {
@@ -65,7 +66,9 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			n += len(kv.val)
 		}
 	}
-	var b strings.Builder
+	b := &sc.out
+	b.Reset()
+	defer b.Reset() // the strings stay valid; the pool does not keep them alive
 	b.Grow(n)
 	// raw returns the decoded bytes of kv: in sc.buf, or else decoded into sc.tmp.
 	raw := func(kv pair) ([]byte, bool) {
@@ -91,7 +94,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			d.QueryID = value(kv)
 		case keyUser, keyReceiver:
 			js, _ := raw(kv)
-			r := jsonReader{s: js, out: &b, tmp: sc.tmp2}
+			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
 			u := new(User)
 			r.user(u)
 			sc.tmp2 = r.tmp
@@ -108,7 +111,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			}
 		case keyChat:
 			js, _ := raw(kv)
-			r := jsonReader{s: js, out: &b, tmp: sc.tmp2}
+			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
 			c := new(Chat)
 			r.chat(c)
 			sc.tmp2 = r.tmp

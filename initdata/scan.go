@@ -252,13 +252,10 @@ func decode(dst []byte, s string) ([]byte, error) {
 		for ; mask != 0; mask &= mask - 1 {
 			p := b0 + bits.TrailingZeros64(mask)
 			// Copy the plain run s[prev:p]: one word store covers most.
-			if prev+8 <= len(s) {
+			if r := p - prev; r <= 8 && prev+8 <= len(s) {
 				binary.LittleEndian.PutUint64(out[j:], load64(s, prev))
-				for q := prev + 8; q < p; q += 8 {
-					binary.LittleEndian.PutUint64(out[j+q-prev:], load64(s, q))
-				}
 			} else {
-				copy(out[j:], s[prev:p])
+				copy(out[j:j+r], s[prev:p])
 			}
 			j += p - prev
 			c, err := escapeAt(s, p)
@@ -312,7 +309,7 @@ func decodeSlow(dst []byte, s string) ([]byte, error) {
 			i += 2
 		case c == '+':
 			dst = append(dst, ' ')
-		case c < 0x20 || c == 0x7f:
+		case c < 0x20:
 			return dst[:n], errLooksDecoded
 		default:
 			dst = append(dst, c)

@@ -17,7 +17,11 @@ import (
 // values (its first value per key), auth_date set to authDate, and hash
 // last. A hash in values is replaced and so is auth_date; a signature field
 // is kept and covered by the hash. values is not modified. Values are
-// percent-encoded with %20 for spaces, as Telegram clients do.
+// percent-encoded with %20 for spaces, as Telegram clients do. Keys are
+// written as they are: use plain ones (letters, digits, "_" and other
+// punctuation but "&", "=", ";", "%", "+", quotes, braces and brackets), as
+// Telegram does, since the validators reject any other. A value with a line
+// feed does not validate either (see [ErrMalformed]).
 //
 // To make data that passes both [Validate] and [ValidateThirdParty], sign
 // with [SignThirdParty] first, then pass the result, parsed with
@@ -66,11 +70,22 @@ func encodePairs(p []pair) string {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(escape(kv.key))
+		b.WriteString(escapeKey(kv.key))
 		b.WriteByte('=')
 		b.WriteString(escape(kv.val))
 	}
 	return b.String()
+}
+
+// escapeKey leaves a plain key (Telegram's are) as it is, since the
+// validators reject percent-encoded keys, and escapes any other.
+func escapeKey(k string) string {
+	for i := 0; i < len(k); i++ {
+		if byteClasses[k[i]] != clsPlain || k[i] == '&' {
+			return escape(k)
+		}
+	}
+	return k
 }
 
 // escape percent-encodes s like encodeURIComponent: QueryEscape's "+" for
