@@ -1,6 +1,9 @@
 package ratelimit
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // A Lane is the priority class of a send. The lane travels in the context
 // given to [Telegram.Wait] (and, through botapi.WithLimiter, to every send
@@ -52,4 +55,32 @@ func WithLane(ctx context.Context, lane Lane) context.Context {
 func LaneFromContext(ctx context.Context) (Lane, bool) {
 	l, ok := ctx.Value(laneKey).(Lane)
 	return l, ok
+}
+
+var admissionKey = &contextKey{"admission"}
+
+// admission is a send already admitted by a Wait for chat.
+type admission struct {
+	chat int64
+	used atomic.Bool
+}
+
+// WithAdmission returns a copy of ctx saying that a send to chatID was
+// already admitted by a [Telegram.Wait] the caller made itself: the first
+// Wait for chatID with the returned context (or one derived from it)
+// returns at once without counting a send; any later one (a retry after a
+// 429 is a new send) waits as usual.
+//
+// It lets a caller wait with a context it may cancel, then make the call
+// that waits again (a botapi client with this scheduler) with a context it
+// does not cancel, so a cancellation never interrupts a request that may
+// already have reached Telegram. The broadcast package works this way.
+func WithAdmission(ctx context.Context, chatID int64) context.Context {
+	return context.WithValue(ctx, admissionKey, &admission{chat: chatID})
+}
+
+// admitted consumes ctx's admission for chatID, if any.
+func admitted(ctx context.Context, chatID int64) bool {
+	a, ok := ctx.Value(admissionKey).(*admission)
+	return ok && a.chat == chatID && a.used.CompareAndSwap(false, true)
 }

@@ -129,6 +129,7 @@ func laneOf(ctx context.Context) Lane {
 // lane ctx carries ([Interactive] when none), and counts it. It returns
 // ctx.Err() at once when ctx has ended or ends while waiting; nothing is
 // reserved before the send is allowed, so a cancelled wait holds nothing.
+// A context from [WithAdmission] skips one wait.
 //
 // Waiters for one chat never delay sends to other chats: a waiter queues
 // for the bot-wide slots only once its own chat's limits allow it to send.
@@ -138,6 +139,9 @@ func laneOf(ctx context.Context) Lane {
 func (s *Telegram) Wait(ctx context.Context, chatID int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if admitted(ctx, chatID) {
+		return nil
 	}
 	lane := laneOf(ctx)
 	var buf [4]Cell
@@ -227,6 +231,10 @@ func (s *Telegram) Allow(chatID int64, lane Lane) bool {
 // AllowAt is Allow at time t. Lanes have no priority here: AllowAt is the
 // explicit-time decision that Wait repeats.
 func (s *Telegram) AllowAt(chatID int64, lane Lane, t time.Time) bool {
+	if chatID == 0 { // no per-call cells: no allocation
+		v, err := s.store.Take(context.Background(), t, s.zero[min(lane, Paid)])
+		return err == nil && v.OK
+	}
 	var buf [4]Cell
 	cells, _ := s.cellsFor(&buf, chatID, lane)
 	v, err := s.store.Take(context.Background(), t, cells)

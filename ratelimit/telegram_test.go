@@ -253,3 +253,17 @@ func TestTelegramStoreError(t *testing.T) {
 	require.ErrorIs(t, err, ErrStore)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+func TestTelegramAdmission(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newTelegram(t)
+		require.NoError(t, s.Wait(t.Context(), 5))
+		ctx := WithAdmission(context.WithoutCancel(t.Context()), 5)
+		require.NoError(t, s.Wait(ctx, 6), "another chat's admission does not apply")
+		start := time.Now()
+		require.NoError(t, s.Wait(ctx, 5), "admitted: no wait")
+		require.Equal(t, time.Duration(0), time.Since(start))
+		require.NoError(t, s.Wait(ctx, 5), "used up: waits")
+		require.Equal(t, time.Second+1-s.global.Interval, time.Since(start))
+	})
+}
