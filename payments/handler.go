@@ -481,7 +481,9 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) err
 // charge twice (400 "Bad Request: CHARGE_ALREADY_REFUNDED"). Telegram gives
 // no code for it but this description.
 func alreadyRefunded(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "CHARGE_ALREADY_REFUNDED")
+	var apiErr *botapi.Error
+	return errors.As(err, &apiErr) && errors.Is(err, botapi.ErrBadRequest) &&
+		strings.Contains(apiErr.Description, "CHARGE_ALREADY_REFUNDED")
 }
 
 // CancelSubscription stops the Stars subscription whose payment is chargeID

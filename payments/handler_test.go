@@ -29,6 +29,7 @@ type fakeAPI struct {
 	pageCalls int
 	failPage  int // GetStarTransactions fails on this call number (1-based); 0 never
 	answerErr error
+	refundErr error
 }
 
 func (f *fakeAPI) AnswerPreCheckoutQuery(ctx context.Context, p *botapi.AnswerPreCheckoutQueryParams) error {
@@ -45,8 +46,11 @@ func (f *fakeAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPayme
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refunds = append(f.refunds, *p)
+	if f.refundErr != nil {
+		return f.refundErr
+	}
 	if f.refunded[p.TelegramPaymentChargeID] {
-		return errors.New("botapi: refundStarPayment: 400 Bad Request: CHARGE_ALREADY_REFUNDED")
+		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
 	}
 	if f.refunded == nil {
 		f.refunded = make(map[string]bool)
@@ -571,4 +575,17 @@ func TestDeclineError(t *testing.T) {
 	var d *DeclineError
 	require.ErrorAs(t, err, &d)
 	require.Equal(t, "payments: declined: Sold out.", err.Error())
+}
+
+func TestRefundTelegramError(t *testing.T) {
+	ctx := t.Context()
+	f := newFixture(t)
+	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 42, success("ch1", XTR, 50, f.payload(t, Order{Ref: "o"}))))
+	f.api.refundErr = &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: BALANCE_TOO_LOW"}
+	err := f.h.Refund(ctx, 42, "ch1")
+	require.ErrorIs(t, err, botapi.ErrBadRequest)
+	p, err := f.ledger.Get(ctx, "ch1")
+	require.NoError(t, err)
+	require.Equal(t, StateFulfilled, p.State, "nothing recorded when Telegram refuses")
+	require.Zero(t, f.refund["ch1"])
 }
