@@ -246,6 +246,8 @@ type ChatFullInfo struct {
 	PaidMessageStarCount int64 `json:"paid_message_star_count,omitempty"`
 	// Optional.
 	GuardBot *User `json:"guard_bot,omitempty"`
+	// Optional. Added in Bot API 10.2.
+	Community *Community `json:"community,omitempty"`
 }
 
 // Message is the Bot API type Message. See https://core.telegram.org/bots/api#message.
@@ -481,6 +483,14 @@ type Message struct {
 	WebAppData *WebAppData `json:"web_app_data,omitempty"`
 	// Optional.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+	// Optional. Added in Bot API 10.2.
+	ReceiverUser *User `json:"receiver_user,omitempty"`
+	// Optional. Added in Bot API 10.2.
+	EphemeralMessageID int64 `json:"ephemeral_message_id,omitempty"`
+	// Optional. Added in Bot API 10.2.
+	CommunityChatAdded *CommunityChatAdded `json:"community_chat_added,omitempty"`
+	// Optional. Added in Bot API 10.2.
+	CommunityChatRemoved *CommunityChatRemoved `json:"community_chat_removed,omitempty"`
 }
 
 // MessageID is the Bot API type MessageId. See https://core.telegram.org/bots/api#messageid.
@@ -2590,6 +2600,8 @@ type BotCommand struct {
 	Command string `json:"command"`
 	// Required.
 	Description string `json:"description"`
+	// Optional. Added in Bot API 10.2.
+	IsEphemeral bool `json:"is_ephemeral,omitempty"`
 }
 
 // BotCommandScopeDefault is the Bot API type BotCommandScopeDefault. See https://core.telegram.org/bots/api#botcommandscopedefault.
@@ -4838,4 +4850,25 @@ type GameHighScore struct {
 	User User `json:"user"`
 	// Required.
 	Score int `json:"score"`
+}
+
+// Community is the Bot API type Community. See https://core.telegram.org/bots/api#community.
+// Added in Bot API 10.2.
+type Community struct {
+	// Required.
+	ID int64 `json:"id"`
+	// Required.
+	Name string `json:"name"`
+}
+
+// CommunityChatAdded is the Bot API type CommunityChatAdded. See https://core.telegram.org/bots/api#communitychatadded.
+// Added in Bot API 10.2.
+type CommunityChatAdded struct {
+	// Required.
+	Community Community `json:"community"`
+}
+
+// CommunityChatRemoved is the Bot API type CommunityChatRemoved. See https://core.telegram.org/bots/api#communitychatremoved.
+// Added in Bot API 10.2.
+type CommunityChatRemoved struct {
 }

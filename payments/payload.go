@@ -174,6 +174,12 @@ func (c *Codec) Decode(payload string) (Order, error) {
 // expiry. Only payloads byte-for-byte equal to an [Codec.Encode] result are
 // accepted. Binding to a buyer is checked by [Order.CheckUser].
 func (c *Codec) DecodeAt(payload string, now time.Time) (Order, error) {
+	return c.decode(payload, now, true)
+}
+
+// decode verifies payload; checkExpiry false skips the expiry check (for a
+// payment already made).
+func (c *Codec) decode(payload string, now time.Time, checkExpiry bool) (Order, error) {
 	if len(payload) < MinPayloadBytes || len(payload) > MaxPayloadBytes {
 		return Order{}, fmt.Errorf("%w: length %d", ErrPayloadMalformed, len(payload))
 	}
@@ -200,7 +206,7 @@ func (c *Codec) DecodeAt(payload string, now time.Time) (Order, error) {
 	if err != nil {
 		return Order{}, err
 	}
-	if !o.Expires.IsZero() && !now.Before(o.Expires) {
+	if checkExpiry && !o.Expires.IsZero() && !now.Before(o.Expires) {
 		return Order{}, fmt.Errorf("%w: at %s", ErrPayloadExpired, o.Expires.UTC().Format(time.RFC3339))
 	}
 	return o, nil

@@ -11,11 +11,11 @@ var initialisms = map[string]string{
 	"json": "JSON", "api": "API", "ip": "IP",
 }
 
-// goName turns a snake_case field name or a camelCase/PascalCase method or
+// GoName turns a snake_case field name or a camelCase/PascalCase method or
 // type name into an exported Go identifier with Go's initialisms
 // ("message_id" → "MessageID", "TransactionPartnerTelegramApi" →
 // "TransactionPartnerTelegramAPI", "LoginUrl" → "LoginURL").
-func goName(s string) string {
+func GoName(s string) string {
 	var b strings.Builder
 	for _, w := range splitWords(s) {
 		if up, ok := initialisms[strings.ToLower(w)]; ok {

@@ -88,9 +88,6 @@ func Parse(spec, additions []byte) (*Spec, error) {
 	if err := json.Unmarshal(additions, &a); err != nil {
 		return nil, fmt.Errorf("botapigen: additions: %w", err)
 	}
-	if a.Version != "" {
-		s.Version, s.ReleaseDate, s.Changelog = a.Version, a.ReleaseDate, a.Changelog
-	}
 	s.Methods = append(s.Methods, a.Methods...)
 	s.Types = append(s.Types, a.Types...)
 	for owner, fs := range a.Fields {
