@@ -1,0 +1,603 @@
+package botapitest
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// methodTable lists the implemented methods, keyed in lower case (Bot API
+// method names are case-insensitive). Any other name answers 404 "Not
+// Found", as Telegram answers a method it does not know.
+func methodTable() map[string]methodFunc {
+	l := func(fn func(*Server, *call) (any, *apiError)) methodFunc { return methodFunc{fn: fn, locked: true} }
+	return map[string]methodFunc{
+		"getme":                     l(getMe),
+		"getupdates":                {fn: getUpdates},
+		"setwebhook":                l(setWebhook),
+		"deletewebhook":             l(deleteWebhook),
+		"getwebhookinfo":            l(getWebhookInfo),
+		"sendmessage":               l(sendMessage),
+		"sendphoto":                 l(sendMedia("photo")),
+		"senddocument":              l(sendMedia("document")),
+		"sendchataction":            l(sendChatAction),
+		"forwardmessage":            l(forwardMessage),
+		"copymessage":               l(copyMessage),
+		"editmessagetext":           l(editMessageText),
+		"editmessagereplymarkup":    l(editMessageReplyMarkup),
+		"deletemessage":             l(deleteMessage),
+		"getchat":                   l(getChat),
+		"answercallbackquery":       l(answerCallbackQuery),
+		"answerwebappquery":         l(answerWebAppQuery),
+		"savepreparedinlinemessage": l(savePreparedInlineMessage),
+		"setchatmenubutton":         l(setChatMenuButton),
+		"getchatmenubutton":         l(getChatMenuButton),
+		"setmycommands":             l(setMyCommands),
+		"getmycommands":             l(getMyCommands),
+		"deletemycommands":          l(deleteMyCommands),
+		"sendinvoice":               l(sendInvoice),
+		"createinvoicelink":         l(createInvoiceLink),
+		"answerprecheckoutquery":    l(answerPreCheckoutQuery),
+		"refundstarpayment":         l(refundStarPayment),
+		"getstartransactions":       l(getStarTransactions),
+		"getmystarbalance":          l(getMyStarBalance),
+	}
+}
+
+// preparedMessageLifetime is how long a prepared inline message lives in
+// the fake; Telegram does not publish its own figure.
+const preparedMessageLifetime = 24 * time.Hour
+
+func getMe(s *Server, _ *call) (any, *apiError) {
+	return s.st.bot, nil
+}
+
+var parseModes = []string{"", "HTML", "Markdown", "MarkdownV2"}
+
+func checkParseMode(p params) *apiError {
+	pm := p.str("parse_mode")
+	for _, m := range parseModes {
+		if strings.EqualFold(pm, m) {
+			return nil
+		}
+	}
+	return badRequest("unsupported parse_mode")
+}
+
+// parseMarkup reads reply_markup; only an inline keyboard stays on the message.
+func parseMarkup(p params) (json.RawMessage, *inlineKeyboard, *apiError) {
+	raw, ok := p["reply_markup"]
+	if !ok {
+		return nil, nil, nil
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal([]byte(raw), &probe) != nil {
+		return nil, nil, errMarkupBad
+	}
+	if _, ok := probe["inline_keyboard"]; !ok {
+		return nil, nil, nil
+	}
+	var kb inlineKeyboard
+	if json.Unmarshal([]byte(raw), &kb) != nil {
+		return nil, nil, errMarkupBad
+	}
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			if b.Text == "" {
+				return nil, nil, badRequest("text buttons are unallowed in the inline keyboard")
+			}
+			if len(b.CallbackData) > maxCallbackDataBytes {
+				return nil, nil, badRequest("BUTTON_DATA_INVALID")
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, []byte(raw)) != nil {
+		return nil, nil, errMarkupBad
+	}
+	return buf.Bytes(), &kb, nil
+}
+
+// sendTo runs the checks every send shares, in Telegram's order: the
+// target chat, the bot's right to write there, the flood limits.
+func (st *state) sendTo(p params) (*chat, *apiError) {
+	c, err := st.resolveChat(p, "chat_id")
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (st *state) admit(c *chat, p params) *apiError {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	return st.admitSend(c, p)
+}
+
+// sendMessage. Telegram docs: https://core.telegram.org/bots/api#sendmessage
+func sendMessage(s *Server, c *call) (any, *apiError) {
+	ch, err := s.st.sendTo(c.p)
+	if err != nil {
+		return nil, err
+	}
+	text := c.p.str("text")
+	if strings.TrimSpace(text) == "" {
+		return nil, errTextEmpty
+	}
+	if textLength(text) > maxTextLength {
+		return nil, errTextTooLong
+	}
+	if err := checkParseMode(c.p); err != nil {
+		return nil, err
+	}
+	raw, kb, err := parseMarkup(c.p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.admit(ch, c.p); err != nil {
+		return nil, err
+	}
+	bot := s.st.bot
+	m := s.st.newMessage(ch, &bot)
+	m.Text = text
+	m.ReplyMarkup, m.keyboard = raw, kb
+	s.st.recordSent(c.method, m, c.p)
+	return *m, nil
+}
+
+// sendMedia serves sendPhoto and sendDocument: the file is a file_id, an
+// HTTP URL, or an upload (multipart, directly or by attach://<name>).
+// Telegram docs: https://core.telegram.org/bots/api#sending-files
+func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
+	return func(s *Server, c *call) (any, *apiError) {
+		ch, err := s.st.sendTo(c.p)
+		if err != nil {
+			return nil, err
+		}
+		ref := c.p.str(kind)
+		if ref == "" {
+			return nil, badRequest("there is no " + kind + " in the request")
+		}
+		caption := c.p.str("caption")
+		if textLength(caption) > maxCaptionLength {
+			return nil, errCaptionTooLong
+		}
+		if err := checkParseMode(c.p); err != nil {
+			return nil, err
+		}
+		raw, kb, err := parseMarkup(c.p)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.st.admit(ch, c.p); err != nil {
+			return nil, err
+		}
+		bot := s.st.bot
+		m := s.st.newMessage(ch, &bot)
+		m.Caption = caption
+		m.ReplyMarkup, m.keyboard = raw, kb
+		fileID, name, size := ref, "", int64(0)
+		if field, ok := strings.CutPrefix(ref, "attach://"); ok || strings.Contains(ref, "://") {
+			fileID = s.st.randomID(32)
+			for _, f := range c.files {
+				if f.Field == field {
+					name, size = f.Name, f.Size
+				}
+			}
+		}
+		unique := s.st.randomID(16)
+		if kind == "photo" {
+			m.Photo = []photoSize{
+				{FileID: fileID + "_s", FileUniqueID: unique + "s", Width: 90, Height: 90},
+				{FileID: fileID, FileUniqueID: unique, Width: 800, Height: 800, FileSize: size},
+			}
+		} else {
+			m.Document = &document{FileID: fileID, FileUniqueID: unique, FileName: name, FileSize: size}
+		}
+		s.st.recordSent(c.method, m, c.p)
+		return *m, nil
+	}
+}
+
+// sendChatAction. Telegram docs: https://core.telegram.org/bots/api#sendchataction
+func sendChatAction(s *Server, c *call) (any, *apiError) {
+	ch, err := s.st.sendTo(c.p)
+	if err != nil {
+		return nil, err
+	}
+	if c.p.str("action") == "" {
+		return nil, badRequest("wrong parameter action in request")
+	}
+	if err := ch.writable(); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+// sourceMessage finds from_chat_id/message_id for forward and copy.
+func (st *state) sourceMessage(p params, what string) (*message, *apiError) {
+	from, err := st.resolveChat(p, "from_chat_id")
+	if err != nil {
+		return nil, err
+	}
+	id, ok := p.int64("message_id")
+	if !ok {
+		return nil, badRequest("message identifier is not specified")
+	}
+	m := from.msgs[id]
+	if m == nil {
+		return nil, badRequest("message to " + what + " not found")
+	}
+	return m, nil
+}
+
+// forwardMessage. Telegram docs: https://core.telegram.org/bots/api#forwardmessage
+func forwardMessage(s *Server, c *call) (any, *apiError) {
+	ch, err := s.st.sendTo(c.p)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.st.sourceMessage(c.p, "forward")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.admit(ch, c.p); err != nil {
+		return nil, err
+	}
+	bot := s.st.bot
+	m := s.st.newMessage(ch, &bot)
+	copyContent(m, src)
+	origin := &forwardOrigin{Type: "user", Date: src.Date, SenderUser: src.From}
+	if src.Chat.Type == "channel" {
+		from := src.Chat
+		origin = &forwardOrigin{Type: "channel", Date: src.Date, Chat: &from, MessageID: src.MessageID}
+	}
+	m.ForwardOrigin = origin
+	s.st.recordSent(c.method, m, c.p)
+	return *m, nil
+}
+
+func copyContent(dst, src *message) {
+	dst.Text, dst.Entities, dst.Caption = src.Text, src.Entities, src.Caption
+	dst.Photo, dst.Document = src.Photo, src.Document
+}
+
+// copyMessage. Telegram docs: https://core.telegram.org/bots/api#copymessage
+func copyMessage(s *Server, c *call) (any, *apiError) {
+	ch, err := s.st.sendTo(c.p)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.st.sourceMessage(c.p, "copy")
+	if err != nil {
+		return nil, err
+	}
+	if src.Invoice != nil || src.SuccessfulPayment != nil || src.RefundedPayment != nil {
+		return nil, badRequest("message can't be copied")
+	}
+	raw, kb, err := parseMarkup(c.p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.admit(ch, c.p); err != nil {
+		return nil, err
+	}
+	bot := s.st.bot
+	m := s.st.newMessage(ch, &bot)
+	copyContent(m, src)
+	if c.p.has("caption") {
+		m.Caption = c.p.str("caption")
+	}
+	m.ReplyMarkup, m.keyboard = raw, kb
+	s.st.recordSent(c.method, m, c.p)
+	return map[string]int64{"message_id": m.MessageID}, nil
+}
+
+// editable finds the bot's message chat_id/message_id for an edit.
+func (st *state) editable(p params) (*message, *apiError) {
+	if p.has("inline_message_id") {
+		return nil, badRequest("MESSAGE_ID_INVALID")
+	}
+	ch, err := st.resolveChat(p, "chat_id")
+	if err != nil {
+		return nil, err
+	}
+	id, ok := p.int64("message_id")
+	if !ok {
+		return nil, badRequest("message identifier is not specified")
+	}
+	if id <= 0 {
+		return nil, errMessageIDBad
+	}
+	m := ch.msgs[id]
+	if m == nil {
+		return nil, badRequest("message to edit not found")
+	}
+	if m.From == nil || m.From.ID != st.bot.ID {
+		return nil, badRequest("message can't be edited")
+	}
+	return m, nil
+}
+
+// editMessageText. Telegram docs: https://core.telegram.org/bots/api#editmessagetext
+func editMessageText(s *Server, c *call) (any, *apiError) {
+	m, err := s.st.editable(c.p)
+	if err != nil {
+		return nil, err
+	}
+	text := c.p.str("text")
+	if strings.TrimSpace(text) == "" {
+		return nil, errTextEmpty
+	}
+	if textLength(text) > maxTextLength {
+		return nil, errTextTooLong
+	}
+	if m.Text == "" {
+		return nil, badRequest("there is no text in the message to edit")
+	}
+	raw, kb, err := parseMarkup(c.p)
+	if err != nil {
+		return nil, err
+	}
+	if text == m.Text && bytes.Equal(raw, m.ReplyMarkup) {
+		return nil, errNotModified
+	}
+	m.Text = text
+	m.ReplyMarkup, m.keyboard = raw, kb
+	m.EditDate = s.now().Unix()
+	return *m, nil
+}
+
+// editMessageReplyMarkup. Telegram docs: https://core.telegram.org/bots/api#editmessagereplymarkup
+func editMessageReplyMarkup(s *Server, c *call) (any, *apiError) {
+	m, err := s.st.editable(c.p)
+	if err != nil {
+		return nil, err
+	}
+	raw, kb, err := parseMarkup(c.p)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(raw, m.ReplyMarkup) {
+		return nil, errNotModified
+	}
+	m.ReplyMarkup, m.keyboard = raw, kb
+	m.EditDate = s.now().Unix()
+	return *m, nil
+}
+
+// deleteMessage. Telegram docs: https://core.telegram.org/bots/api#deletemessage
+func deleteMessage(s *Server, c *call) (any, *apiError) {
+	ch, err := s.st.resolveChat(c.p, "chat_id")
+	if err != nil {
+		return nil, err
+	}
+	id, ok := c.p.int64("message_id")
+	if !ok {
+		return nil, badRequest("message identifier is not specified")
+	}
+	if ch.msgs[id] == nil {
+		return nil, badRequest("message to delete not found")
+	}
+	delete(ch.msgs, id)
+	return true, nil
+}
+
+type chatFullInfo struct {
+	Chat
+	AccentColorID    int `json:"accent_color_id"`
+	MaxReactionCount int `json:"max_reaction_count"`
+}
+
+// getChat. Telegram docs: https://core.telegram.org/bots/api#getchat
+func getChat(s *Server, c *call) (any, *apiError) {
+	ch, err := s.st.resolveChat(c.p, "chat_id")
+	if err != nil {
+		return nil, err
+	}
+	return chatFullInfo{Chat: ch.Chat, MaxReactionCount: 11}, nil
+}
+
+// CallbackAnswer is the bot's answer to a pressed button (answerCallbackQuery).
+type CallbackAnswer struct {
+	Answered  bool
+	Text      string
+	ShowAlert bool
+	URL       string
+}
+
+type callbackState struct {
+	answer CallbackAnswer
+}
+
+// answerCallbackQuery. Telegram docs: https://core.telegram.org/bots/api#answercallbackquery
+func answerCallbackQuery(s *Server, c *call) (any, *apiError) {
+	cb := s.st.callbacks[c.p.str("callback_query_id")]
+	if cb == nil || cb.answer.Answered {
+		return nil, errQueryTooOld
+	}
+	text := c.p.str("text")
+	if textLength(text) > maxCallbackAnswerLength {
+		return nil, badRequest("MESSAGE_TOO_LONG")
+	}
+	cb.answer = CallbackAnswer{Answered: true, Text: text, ShowAlert: c.p.bool("show_alert"), URL: c.p.str("url")}
+	return true, nil
+}
+
+// CallbackAnswer returns the bot's answer to the callback query id (from
+// [Server.PressButton]); ok is false for an unknown id.
+func (s *Server) CallbackAnswer(queryID string) (answer CallbackAnswer, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cb := s.st.callbacks[queryID]
+	if cb == nil {
+		return CallbackAnswer{}, false
+	}
+	return cb.answer, true
+}
+
+// inlineResult checks that result holds an InlineQueryResult object.
+func inlineResult(p params) *apiError {
+	var r struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	}
+	if !p.object("result", &r) || r.Type == "" {
+		return badRequest("can't parse inline query result")
+	}
+	if r.ID == "" {
+		return badRequest("RESULT_ID_EMPTY")
+	}
+	return nil
+}
+
+// answerWebAppQuery. Telegram docs: https://core.telegram.org/bots/api#answerwebappquery
+func answerWebAppQuery(s *Server, c *call) (any, *apiError) {
+	id := c.p.str("web_app_query_id")
+	if !s.st.webAppQs[id] {
+		return nil, badRequest("QUERY_ID_INVALID")
+	}
+	if err := inlineResult(c.p); err != nil {
+		return nil, err
+	}
+	delete(s.st.webAppQs, id)
+	return map[string]string{"inline_message_id": s.st.randomID(27)}, nil
+}
+
+// savePreparedInlineMessage. Telegram docs: https://core.telegram.org/bots/api#savepreparedinlinemessage
+func savePreparedInlineMessage(s *Server, c *call) (any, *apiError) {
+	uid, _ := c.p.int64("user_id")
+	if s.st.users[uid] == nil {
+		return nil, errUserNotFound
+	}
+	if err := inlineResult(c.p); err != nil {
+		return nil, err
+	}
+	s.st.prepared++
+	return map[string]any{
+		"id":              s.st.randomID(16),
+		"expiration_date": s.now().Add(preparedMessageLifetime).Unix(),
+	}, nil
+}
+
+var defaultMenuButton = json.RawMessage(`{"type":"default"}`)
+
+// setChatMenuButton. Telegram docs: https://core.telegram.org/bots/api#setchatmenubutton
+func setChatMenuButton(s *Server, c *call) (any, *apiError) {
+	var target *chat
+	if c.p.has("chat_id") {
+		ch, err := s.st.resolveChat(c.p, "chat_id")
+		if err != nil {
+			return nil, err
+		}
+		target = ch
+	}
+	button := defaultMenuButton
+	if c.p.has("menu_button") {
+		var b struct {
+			Type   string `json:"type"`
+			Text   string `json:"text"`
+			WebApp *struct {
+				URL string `json:"url"`
+			} `json:"web_app"`
+		}
+		if !c.p.object("menu_button", &b) {
+			return nil, badRequest("can't parse menu button")
+		}
+		switch b.Type {
+		case "default", "commands":
+		case "web_app":
+			if b.Text == "" || b.WebApp == nil || !strings.HasPrefix(b.WebApp.URL, "https://") {
+				return nil, badRequest("BUTTON_URL_INVALID")
+			}
+		default:
+			return nil, badRequest("unsupported menu button type")
+		}
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, []byte(c.p.str("menu_button")))
+		button = buf.Bytes()
+	}
+	if target != nil {
+		target.menu = button
+	} else {
+		s.st.defaultMenu = button
+	}
+	return true, nil
+}
+
+// getChatMenuButton. Telegram docs: https://core.telegram.org/bots/api#getchatmenubutton
+func getChatMenuButton(s *Server, c *call) (any, *apiError) {
+	if c.p.has("chat_id") {
+		ch, err := s.st.resolveChat(c.p, "chat_id")
+		if err != nil {
+			return nil, err
+		}
+		if ch.menu != nil {
+			return ch.menu, nil
+		}
+	}
+	if s.st.defaultMenu != nil {
+		return s.st.defaultMenu, nil
+	}
+	return defaultMenuButton, nil
+}
+
+// MenuButton returns the menu button set for chatID (0: the default one)
+// as its JSON, {"type":"default"} when none was set.
+func (s *Server) MenuButton(chatID int64) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.st.chats[chatID]; ch != nil && ch.menu != nil {
+		return append(json.RawMessage(nil), ch.menu...)
+	}
+	if s.st.defaultMenu != nil {
+		return append(json.RawMessage(nil), s.st.defaultMenu...)
+	}
+	return append(json.RawMessage(nil), defaultMenuButton...)
+}
+
+var commandRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+
+// Telegram docs: https://core.telegram.org/bots/api#botcommand
+const maxCommandDescription = 256
+
+func commandsKey(p params) string { return p.str("scope") + "|" + p.str("language_code") }
+
+// setMyCommands. Telegram docs: https://core.telegram.org/bots/api#setmycommands
+func setMyCommands(s *Server, c *call) (any, *apiError) {
+	var cmds []struct {
+		Command     string `json:"command"`
+		Description string `json:"description"`
+	}
+	if !c.p.object("commands", &cmds) {
+		return nil, badRequest("can't parse commands JSON object")
+	}
+	for _, cmd := range cmds {
+		if !commandRE.MatchString(cmd.Command) {
+			return nil, badRequest("BOT_COMMAND_INVALID")
+		}
+		if n := textLength(cmd.Description); n == 0 || n > maxCommandDescription {
+			return nil, badRequest("BOT_COMMAND_DESCRIPTION_INVALID")
+		}
+	}
+	b, _ := json.Marshal(cmds)
+	s.st.commands[commandsKey(c.p)] = b
+	return true, nil
+}
+
+// getMyCommands. Telegram docs: https://core.telegram.org/bots/api#getmycommands
+func getMyCommands(s *Server, c *call) (any, *apiError) {
+	if b, ok := s.st.commands[commandsKey(c.p)]; ok {
+		return b, nil
+	}
+	return json.RawMessage("[]"), nil
+}
+
+// deleteMyCommands. Telegram docs: https://core.telegram.org/bots/api#deletemycommands
+func deleteMyCommands(s *Server, c *call) (any, *apiError) {
+	delete(s.st.commands, commandsKey(c.p))
+	return true, nil
+}

@@ -1,0 +1,530 @@
+package botapitest
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// Telegram's payment rules.
+// Telegram docs: https://core.telegram.org/bots/api#sendinvoice,
+// https://core.telegram.org/bots/api#createinvoicelink,
+// https://core.telegram.org/bots/api#answerprecheckoutquery and
+// https://core.telegram.org/bots/payments-stars
+const (
+	maxInvoiceTitle        = 32
+	maxInvoiceDescription  = 255
+	maxInvoicePayloadBytes = 128
+	// StarsCurrency is the currency of payments in Telegram Stars.
+	StarsCurrency = "XTR"
+	// SubscriptionPeriod is the only subscription period Telegram accepts
+	// (createInvoiceLink's subscription_period, 2592000 seconds).
+	SubscriptionPeriod = 30 * 24 * time.Hour
+	// PreCheckoutDeadline is how long the bot has to answer a
+	// pre_checkout_query before the payment fails.
+	PreCheckoutDeadline = 10 * time.Second
+	// invoiceLinkPrefix starts every link createInvoiceLink returns.
+	invoiceLinkPrefix    = "https://t.me/$"
+	maxTransactionsLimit = 100
+)
+
+// Errors of [Server.Pay]. They are the user's side of a failed payment;
+// the bot sees none of them.
+var (
+	// ErrUnknownInvoice: the invoice was never issued by this server.
+	ErrUnknownInvoice = errors.New("botapitest: unknown invoice")
+	// ErrUnknownUser: the user was not created on this server.
+	ErrUnknownUser = errors.New("botapitest: unknown user")
+	// ErrPreCheckoutTimeout: the bot did not answer the pre_checkout_query
+	// within PreCheckoutDeadline, so Telegram cancelled the payment.
+	ErrPreCheckoutTimeout = errors.New("botapitest: pre-checkout query not answered in time")
+	// ErrPaymentDeclined: the bot answered the pre_checkout_query with
+	// ok=false. The error is a *DeclinedError carrying its error_message.
+	ErrPaymentDeclined = errors.New("botapitest: payment declined by the bot")
+	// ErrClosed: the server closed while waiting.
+	ErrClosed = errors.New("botapitest: server closed")
+	// ErrNoButton: PressButton found no such inline button.
+	ErrNoButton = errors.New("botapitest: no such button")
+)
+
+// DeclinedError is the error [Server.Pay] returns when the bot declines a
+// payment; errors.Is(err, ErrPaymentDeclined) holds for it.
+type DeclinedError struct {
+	// Message is the bot's error_message, as Telegram shows it to the user.
+	Message string
+}
+
+func (e *DeclinedError) Error() string { return ErrPaymentDeclined.Error() + ": " + e.Message }
+
+// Is reports whether target is ErrPaymentDeclined.
+func (e *DeclinedError) Is(target error) bool { return target == ErrPaymentDeclined }
+
+// LabeledPrice is a portion of an invoice's price, in the currency's
+// smallest units (whole Stars for XTR).
+// Telegram docs: https://core.telegram.org/bots/api#labeledprice
+type LabeledPrice struct {
+	Label  string `json:"label"`
+	Amount int64  `json:"amount"`
+}
+
+// Invoice is an invoice the bot issued, with sendInvoice (ChatID and
+// MessageID set) or createInvoiceLink (Link set). Find one with
+// [Server.Invoices] or [Server.InvoiceByLink], and pay it with [Server.Pay].
+type Invoice struct {
+	Link               string // "https://t.me/$..." for createInvoiceLink
+	ChatID             int64  // the chat of a sendInvoice message
+	MessageID          int64  // the sendInvoice message
+	Title              string
+	Description        string
+	Payload            string
+	Currency           string
+	Prices             []LabeledPrice
+	SubscriptionPeriod time.Duration // 0, or SubscriptionPeriod
+}
+
+// TotalAmount is the sum of the invoice's prices.
+func (inv Invoice) TotalAmount() int64 {
+	var n int64
+	for _, p := range inv.Prices {
+		n += p.Amount
+	}
+	return n
+}
+
+// Payment is a completed payment, as [Server.Pay] returns it.
+type Payment struct {
+	User                    User
+	Invoice                 Invoice
+	Currency                string
+	TotalAmount             int64
+	TelegramPaymentChargeID string
+	ProviderPaymentChargeID string
+	// ChatID and MessageID name the successful_payment message.
+	ChatID    int64
+	MessageID int64
+	// SubscriptionExpiration is when a subscription paid by this payment
+	// ends; zero for a one-off payment.
+	SubscriptionExpiration time.Time
+	At                     time.Time
+}
+
+type invoiceInfo struct {
+	Title          string `json:"title"`
+	Description    string `json:"description"`
+	StartParameter string `json:"start_parameter"`
+	Currency       string `json:"currency"`
+	TotalAmount    int64  `json:"total_amount"`
+}
+
+type successfulPayment struct {
+	Currency                   string `json:"currency"`
+	TotalAmount                int64  `json:"total_amount"`
+	InvoicePayload             string `json:"invoice_payload"`
+	SubscriptionExpirationDate int64  `json:"subscription_expiration_date,omitempty"`
+	IsRecurring                bool   `json:"is_recurring,omitempty"`
+	IsFirstRecurring           bool   `json:"is_first_recurring,omitempty"`
+	TelegramPaymentChargeID    string `json:"telegram_payment_charge_id"`
+	ProviderPaymentChargeID    string `json:"provider_payment_charge_id"`
+}
+
+type refundedPayment struct {
+	Currency                string `json:"currency"`
+	TotalAmount             int64  `json:"total_amount"`
+	InvoicePayload          string `json:"invoice_payload"`
+	TelegramPaymentChargeID string `json:"telegram_payment_charge_id"`
+	ProviderPaymentChargeID string `json:"provider_payment_charge_id,omitempty"`
+}
+
+type preCheckoutQuery struct {
+	ID             string `json:"id"`
+	From           User   `json:"from"`
+	Currency       string `json:"currency"`
+	TotalAmount    int64  `json:"total_amount"`
+	InvoicePayload string `json:"invoice_payload"`
+}
+
+type transactionPartner struct {
+	Type               string `json:"type"`
+	TransactionType    string `json:"transaction_type,omitempty"`
+	User               *User  `json:"user,omitempty"`
+	InvoicePayload     string `json:"invoice_payload,omitempty"`
+	SubscriptionPeriod int64  `json:"subscription_period,omitempty"`
+}
+
+type starTransaction struct {
+	ID       string              `json:"id"`
+	Amount   int64               `json:"amount"`
+	Date     int64               `json:"date"`
+	Source   *transactionPartner `json:"source,omitempty"`
+	Receiver *transactionPartner `json:"receiver,omitempty"`
+}
+
+type pcAnswer struct {
+	ok   bool
+	late bool
+	msg  string
+}
+
+type preCheckout struct {
+	created time.Time
+	answer  chan pcAnswer // buffered, one answer
+}
+
+type charge struct {
+	user     User
+	inv      *Invoice
+	amount   int64
+	refunded bool
+}
+
+type payments struct {
+	invoices     []*Invoice
+	byLink       map[string]*Invoice
+	preCheckouts map[string]*preCheckout
+	charges      map[string]*charge
+	txns         []starTransaction
+	balance      int64
+}
+
+func (p *payments) init() {
+	p.byLink = map[string]*Invoice{}
+	p.preCheckouts = map[string]*preCheckout{}
+	p.charges = map[string]*charge{}
+}
+
+// parseInvoice validates the invoice parameters both methods share.
+func parseInvoice(p params) (*Invoice, *apiError) {
+	inv := &Invoice{
+		Title: p.str("title"), Description: p.str("description"),
+		Payload: p.str("payload"), Currency: p.str("currency"),
+	}
+	if n := textLength(inv.Title); n == 0 || n > maxInvoiceTitle {
+		return nil, badRequest("INVOICE_TITLE_INVALID")
+	}
+	if n := textLength(inv.Description); n == 0 || n > maxInvoiceDescription {
+		return nil, badRequest("INVOICE_DESCRIPTION_INVALID")
+	}
+	if n := len(inv.Payload); n == 0 || n > maxInvoicePayloadBytes {
+		return nil, badRequest("INVOICE_PAYLOAD_INVALID")
+	}
+	if inv.Currency == "" {
+		return nil, badRequest("CURRENCY_INVALID")
+	}
+	if !p.object("prices", &inv.Prices) || len(inv.Prices) == 0 {
+		return nil, badRequest("can't parse prices JSON object")
+	}
+	for _, pr := range inv.Prices {
+		if pr.Amount <= 0 {
+			return nil, badRequest("CURRENCY_TOTAL_AMOUNT_INVALID")
+		}
+	}
+	if inv.Currency == StarsCurrency {
+		// Stars: no provider, exactly one price, no tips.
+		if len(inv.Prices) != 1 || p.str("provider_token") != "" || p.has("max_tip_amount") {
+			return nil, badRequest("STARS_INVOICE_INVALID")
+		}
+	} else if p.str("provider_token") == "" {
+		return nil, badRequest("PAYMENT_PROVIDER_INVALID")
+	}
+	return inv, nil
+}
+
+// sendInvoice. Telegram docs: https://core.telegram.org/bots/api#sendinvoice
+func sendInvoice(s *Server, c *call) (any, *apiError) {
+	ch, err := s.st.sendTo(c.p)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := parseInvoice(c.p)
+	if err != nil {
+		return nil, err
+	}
+	raw, kb, err := parseMarkup(c.p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.admit(ch, c.p); err != nil {
+		return nil, err
+	}
+	bot := s.st.bot
+	m := s.st.newMessage(ch, &bot)
+	m.Invoice = &invoiceInfo{
+		Title: inv.Title, Description: inv.Description, StartParameter: c.p.str("start_parameter"),
+		Currency: inv.Currency, TotalAmount: inv.TotalAmount(),
+	}
+	m.ReplyMarkup, m.keyboard = raw, kb
+	inv.ChatID, inv.MessageID = ch.ID, m.MessageID
+	s.st.invoices = append(s.st.invoices, inv)
+	s.st.recordSent(c.method, m, c.p)
+	return *m, nil
+}
+
+// createInvoiceLink. Telegram docs: https://core.telegram.org/bots/api#createinvoicelink
+func createInvoiceLink(s *Server, c *call) (any, *apiError) {
+	inv, err := parseInvoice(c.p)
+	if err != nil {
+		return nil, err
+	}
+	if c.p.has("subscription_period") {
+		period, _ := c.p.int64("subscription_period")
+		if time.Duration(period)*time.Second != SubscriptionPeriod || inv.Currency != StarsCurrency {
+			return nil, badRequest("SUBSCRIPTION_PERIOD_INVALID")
+		}
+		inv.SubscriptionPeriod = SubscriptionPeriod
+	}
+	inv.Link = invoiceLinkPrefix + s.st.randomID(22)
+	s.st.invoices = append(s.st.invoices, inv)
+	s.st.byLink[inv.Link] = inv
+	return inv.Link, nil
+}
+
+// Invoices returns every invoice the bot issued, oldest first.
+func (s *Server) Invoices() []Invoice {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Invoice, 0, len(s.st.invoices))
+	for _, inv := range s.st.invoices {
+		out = append(out, inv.clone())
+	}
+	return out
+}
+
+// InvoiceByLink returns the invoice behind a createInvoiceLink link.
+func (s *Server) InvoiceByLink(link string) (Invoice, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv := s.st.byLink[link]
+	if inv == nil {
+		return Invoice{}, false
+	}
+	return inv.clone(), true
+}
+
+func (inv *Invoice) clone() Invoice {
+	c := *inv
+	c.Prices = append([]LabeledPrice(nil), inv.Prices...)
+	return c
+}
+
+// findInvoice looks the server's own copy up: by Link, else by chat and
+// message. Callers hold s.mu.
+func (st *state) findInvoice(inv Invoice) *Invoice {
+	if inv.Link != "" {
+		return st.byLink[inv.Link]
+	}
+	for _, x := range st.invoices {
+		if x.Link == "" && x.ChatID == inv.ChatID && x.MessageID == inv.MessageID {
+			return x
+		}
+	}
+	return nil
+}
+
+// Pay makes user pay invoice as Telegram runs a payment: the bot gets a
+// pre_checkout_query update, and Pay waits for its answerPreCheckoutQuery.
+// An ok answer within [PreCheckoutDeadline] (on the server's clock)
+// completes the payment: the bot gets a message with successful_payment
+// (charge id, payload, currency, total and, for a subscription, its
+// expiration), the Stars go to the bot's balance and a transaction to
+// getStarTransactions. A negative answer fails with a [*DeclinedError]; no
+// answer in time, or a late one, fails with [ErrPreCheckoutTimeout].
+//
+// The invoice is identified by its Link (from createInvoiceLink) or, if
+// Link is empty, by ChatID and MessageID (from sendInvoice); the other
+// fields are ignored, as the server pays its own copy. Get one from
+// [Server.Invoices] or [Server.InvoiceByLink].
+//
+// Pay blocks until the bot answers, the deadline passes (a timer of the
+// time package, fake inside testing/synctest) or the server closes. The
+// bot must be receiving updates meanwhile (getUpdates or a webhook).
+func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
+	s.mu.Lock()
+	inv := s.st.findInvoice(invoice)
+	if inv == nil {
+		s.mu.Unlock()
+		return Payment{}, ErrUnknownInvoice
+	}
+	u := s.st.users[user.ID]
+	if u == nil {
+		s.mu.Unlock()
+		return Payment{}, ErrUnknownUser
+	}
+	id := s.st.randomDigits(19)
+	pc := &preCheckout{created: s.now(), answer: make(chan pcAnswer, 1)}
+	s.st.preCheckouts[id] = pc
+	s.st.enqueue("pre_checkout_query", preCheckoutQuery{
+		ID: id, From: *u, Currency: inv.Currency, TotalAmount: inv.TotalAmount(), InvoicePayload: inv.Payload,
+	})
+	s.mu.Unlock()
+
+	var ans pcAnswer
+	if !s.waitAnswer(pc, &ans) {
+		s.mu.Lock()
+		delete(s.st.preCheckouts, id)
+		s.mu.Unlock()
+		select {
+		case <-s.done:
+			return Payment{}, ErrClosed
+		default:
+			return Payment{}, ErrPreCheckoutTimeout
+		}
+	}
+	if ans.late {
+		return Payment{}, ErrPreCheckoutTimeout
+	}
+	if !ans.ok {
+		return Payment{}, &DeclinedError{Message: ans.msg}
+	}
+	return s.completePayment(*u, inv), nil
+}
+
+// waitAnswer waits for the bot's pre-checkout answer.
+func (s *Server) waitAnswer(pc *preCheckout, ans *pcAnswer) bool {
+	t := time.NewTimer(PreCheckoutDeadline)
+	defer t.Stop()
+	select {
+	case *ans = <-pc.answer:
+		return true
+	case <-t.C:
+	case <-s.done:
+	}
+	// An answer may have raced the timer; Telegram's deadline is checked
+	// when the answer arrives, so take it.
+	select {
+	case *ans = <-pc.answer:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Server) completePayment(u User, inv *Invoice) Payment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	chargeID := "stxtest" + s.st.randomID(40)
+	ch := s.st.chats[u.ID]
+	if inv.Link == "" {
+		if c := s.st.chats[inv.ChatID]; c != nil {
+			ch = c
+		}
+	}
+	sp := &successfulPayment{
+		Currency: inv.Currency, TotalAmount: inv.TotalAmount(), InvoicePayload: inv.Payload,
+		TelegramPaymentChargeID: chargeID,
+	}
+	pay := Payment{
+		User: u, Invoice: inv.clone(), Currency: inv.Currency, TotalAmount: inv.TotalAmount(),
+		TelegramPaymentChargeID: chargeID, ChatID: ch.ID, At: now,
+	}
+	if inv.Currency != StarsCurrency {
+		sp.ProviderPaymentChargeID = "prov_" + s.st.randomID(24)
+		pay.ProviderPaymentChargeID = sp.ProviderPaymentChargeID
+	}
+	if inv.SubscriptionPeriod > 0 {
+		pay.SubscriptionExpiration = now.Add(inv.SubscriptionPeriod)
+		sp.SubscriptionExpirationDate = pay.SubscriptionExpiration.Unix()
+		sp.IsRecurring, sp.IsFirstRecurring = true, true
+	}
+	user := u
+	m := s.st.newMessage(ch, &user)
+	m.SuccessfulPayment = sp
+	pay.MessageID = m.MessageID
+	s.st.enqueue("message", *m)
+	s.st.charges[chargeID] = &charge{user: u, inv: inv, amount: inv.TotalAmount()}
+	if inv.Currency == StarsCurrency {
+		s.st.balance += inv.TotalAmount()
+		s.st.txns = append(s.st.txns, starTransaction{
+			ID: chargeID, Amount: inv.TotalAmount(), Date: now.Unix(),
+			Source: &transactionPartner{
+				Type: "user", TransactionType: "invoice_payment", User: &user,
+				InvoicePayload: inv.Payload, SubscriptionPeriod: int64(inv.SubscriptionPeriod / time.Second),
+			},
+		})
+	}
+	return pay
+}
+
+// answerPreCheckoutQuery. Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
+func answerPreCheckoutQuery(s *Server, c *call) (any, *apiError) {
+	id := c.p.str("pre_checkout_query_id")
+	pc := s.st.preCheckouts[id]
+	if pc == nil {
+		return nil, errQueryTooOld
+	}
+	if !c.p.has("ok") {
+		return nil, badRequest("parameter \"ok\" is required")
+	}
+	ok := c.p.bool("ok")
+	msg := c.p.str("error_message")
+	if !ok && strings.TrimSpace(msg) == "" {
+		return nil, badRequest("ERROR_MESSAGE_EMPTY")
+	}
+	delete(s.st.preCheckouts, id)
+	if s.now().Sub(pc.created) > PreCheckoutDeadline {
+		pc.answer <- pcAnswer{late: true}
+		return nil, errQueryTooOld
+	}
+	pc.answer <- pcAnswer{ok: ok, msg: msg}
+	return true, nil
+}
+
+// refundStarPayment. Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
+func refundStarPayment(s *Server, c *call) (any, *apiError) {
+	uid, _ := c.p.int64("user_id")
+	u := s.st.users[uid]
+	if u == nil {
+		return nil, errUserNotFound
+	}
+	id := c.p.str("telegram_payment_charge_id")
+	ch := s.st.charges[id]
+	if ch == nil || ch.user.ID != uid || ch.inv.Currency != StarsCurrency {
+		return nil, badRequest("CHARGE_NOT_FOUND")
+	}
+	if ch.refunded {
+		return nil, badRequest("CHARGE_ALREADY_REFUNDED")
+	}
+	if s.st.balance < ch.amount {
+		return nil, badRequest("BALANCE_TOO_LOW")
+	}
+	ch.refunded = true
+	s.st.balance -= ch.amount
+	now := s.now()
+	user := *u
+	s.st.txns = append(s.st.txns, starTransaction{
+		ID: id, Amount: ch.amount, Date: now.Unix(),
+		Receiver: &transactionPartner{Type: "user", TransactionType: "invoice_payment", User: &user, InvoicePayload: ch.inv.Payload},
+	})
+	if chat := s.st.chats[uid]; chat != nil {
+		m := s.st.newMessage(chat, &user)
+		m.RefundedPayment = &refundedPayment{
+			Currency: StarsCurrency, TotalAmount: ch.amount, InvoicePayload: ch.inv.Payload,
+			TelegramPaymentChargeID: id,
+		}
+		s.st.enqueue("message", *m)
+	}
+	return true, nil
+}
+
+// getStarTransactions. Telegram docs: https://core.telegram.org/bots/api#getstartransactions
+func getStarTransactions(s *Server, c *call) (any, *apiError) {
+	offset := max(c.p.intOr("offset", 0), 0)
+	limit := min(max(c.p.intOr("limit", maxTransactionsLimit), 1), maxTransactionsLimit)
+	out := []starTransaction{}
+	if offset < len(s.st.txns) {
+		out = append(out, s.st.txns[offset:min(offset+limit, len(s.st.txns))]...)
+	}
+	return map[string]any{"transactions": out}, nil
+}
+
+// getMyStarBalance. Telegram docs: https://core.telegram.org/bots/api#getmystarbalance
+func getMyStarBalance(s *Server, _ *call) (any, *apiError) {
+	return map[string]int64{"amount": s.st.balance}, nil
+}
+
+// StarBalance returns the bot's balance in Stars.
+func (s *Server) StarBalance() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.balance
+}

@@ -1,0 +1,114 @@
+package botapitest
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestProtocolEnvelopeAndErrors(t *testing.T) {
+	srv := setup(t)
+
+	t.Run("wrong token is Unauthorized", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL()+"/bot1:wrong/getMe", nil)
+		require.NoError(t, err)
+		requireError(t, do(t, srv, req), 401, "Unauthorized")
+	})
+	t.Run("unknown method is Not Found", func(t *testing.T) {
+		requireError(t, callJSON(t, srv, "sendTelepathy", map[string]any{}), 404, "Not Found")
+	})
+	t.Run("path without method is Not Found", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL()+"/bot"+srv.Token()+"/", nil)
+		require.NoError(t, err)
+		requireError(t, do(t, srv, req), 404, "Not Found")
+	})
+	t.Run("method names are case-insensitive", func(t *testing.T) {
+		var me User
+		callGet(t, srv, "GETME", nil).decode(t, &me)
+		require.Equal(t, int64(123456), me.ID)
+		require.True(t, me.IsBot)
+	})
+	t.Run("success envelope", func(t *testing.T) {
+		a := callGet(t, srv, "getMe", nil)
+		require.True(t, a.OK)
+		require.Equal(t, 200, a.status)
+		require.Equal(t, "application/json", a.header.Get("Content-Type"))
+	})
+}
+
+func TestProtocolBodies(t *testing.T) {
+	srv := setup(t)
+	u := srv.NewUser("Ann")
+	id := strconv.FormatInt(u.ID, 10)
+
+	var m message
+	callGet(t, srv, "sendMessage", url.Values{"chat_id": {id}, "text": {"by GET"}}).decode(t, &m)
+	require.Equal(t, "by GET", m.Text)
+	callForm(t, srv, "sendMessage", url.Values{"chat_id": {id}, "text": {"by form"},
+		"reply_markup": {`{"inline_keyboard":[[{"text":"Go","callback_data":"go"}]]}`}}).decode(t, &m)
+	require.Equal(t, "by form", m.Text)
+	require.JSONEq(t, `{"inline_keyboard":[[{"text":"Go","callback_data":"go"}]]}`, string(m.ReplyMarkup))
+	callJSON(t, srv, "sendMessage", map[string]any{"chat_id": u.ID, "text": "by JSON",
+		"reply_markup": map[string]any{"inline_keyboard": [][]map[string]string{{{"text": "Go", "callback_data": "go"}}}}}).decode(t, &m)
+	require.Equal(t, "by JSON", m.Text)
+	require.Equal(t, int64(3), m.MessageID)
+
+	var doc message
+	callMultipart(t, srv, "sendDocument", map[string]string{"chat_id": id, "caption": "report"},
+		map[string]string{"document": "0123456789"}).decode(t, &doc)
+	require.Equal(t, "document.bin", doc.Document.FileName)
+	require.Equal(t, int64(10), doc.Document.FileSize)
+
+	reqs := srv.Requests("sendmessage")
+	require.Len(t, reqs, 3)
+	require.Equal(t, "GET", reqs[0].HTTPMethod)
+	require.Equal(t, id, reqs[0].Params["chat_id"])
+	require.Equal(t, id, reqs[2].Params["chat_id"], "a JSON number reads like its form value")
+	var markup struct {
+		InlineKeyboard [][]struct{ Text string } `json:"inline_keyboard"`
+	}
+	require.NoError(t, reqs[1].JSON("reply_markup", &markup))
+	require.NoError(t, reqs[2].JSON("reply_markup", &markup))
+	require.Equal(t, "Go", markup.InlineKeyboard[0][0].Text)
+
+	up := srv.Requests("sendDocument")
+	require.Len(t, up, 1)
+	require.Equal(t, []File{{Field: "document", Name: "document.bin", Size: 10}}, up[0].Files)
+	require.Len(t, srv.Requests(""), 4)
+}
+
+func TestSendMessageValidation(t *testing.T) {
+	srv := setup(t)
+	u := srv.NewUser("Ann")
+	tests := []struct {
+		name   string
+		params map[string]any
+		code   int
+		desc   string
+	}{
+		{"no chat_id", map[string]any{"text": "hi"}, 400, "Bad Request: chat_id is empty"},
+		{"unknown chat", map[string]any{"chat_id": 42, "text": "hi"}, 400, "Bad Request: chat not found"},
+		{"unknown username", map[string]any{"chat_id": "@nobody", "text": "hi"}, 400, "Bad Request: chat not found"},
+		{"no text", map[string]any{"chat_id": u.ID}, 400, "Bad Request: message text is empty"},
+		{"blank text", map[string]any{"chat_id": u.ID, "text": "  "}, 400, "Bad Request: message text is empty"},
+		{"text too long", map[string]any{"chat_id": u.ID, "text": strings.Repeat("a", maxTextLength+1)}, 400, "Bad Request: message is too long"},
+		{"bad parse_mode", map[string]any{"chat_id": u.ID, "text": "hi", "parse_mode": "BBCode"}, 400, "Bad Request: unsupported parse_mode"},
+		{"bad markup", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": "{"}, 400, "Bad Request: can't parse reply keyboard markup JSON object"},
+		{"callback data too long", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": map[string]any{
+			"inline_keyboard": [][]map[string]string{{{"text": "x", "callback_data": strings.Repeat("d", 65)}}}}}, 400, "Bad Request: BUTTON_DATA_INVALID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			requireError(t, callJSON(t, srv, "sendMessage", tt.params), tt.code, tt.desc)
+		})
+	}
+	t.Run("4096 UTF-16 units fit", func(t *testing.T) {
+		var m message
+		callJSON(t, srv, "sendMessage", map[string]any{"chat_id": u.ID, "text": strings.Repeat("é", maxTextLength)}).decode(t, &m)
+		require.Empty(t, srv.Sent()[1:])
+	})
+}

@@ -1,0 +1,350 @@
+package botapitest
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
+)
+
+// User is a Telegram user (or the bot itself): the Bot API's own type, so
+// values move between the fake and the code under test unchanged.
+type User = botapi.User
+
+// Chat is a chat the bot can talk in: the Bot API's own type. A user's
+// private chat has the user's id.
+type Chat = botapi.Chat
+
+// Request is one recorded call.
+type Request struct {
+	Method      string            // as the client spelled it
+	HTTPMethod  string            // GET or POST
+	ContentType string            // the request's Content-Type, if any
+	Params      map[string]string // every parameter; JSON values other than strings keep their JSON text
+	Files       []File            // uploaded files of a multipart request
+	At          time.Time         // when it arrived, on the server's clock
+}
+
+// JSON decodes the parameter name, which holds JSON (an object such as
+// reply_markup, in either a JSON body or a form field), into v.
+func (r Request) JSON(name string, v any) error {
+	return json.Unmarshal([]byte(r.Params[name]), v)
+}
+
+// SentMessage records one message the bot sent (send*, copyMessage,
+// forwardMessage), with the time on the server's clock, so tests can check
+// windows and duplicates.
+type SentMessage struct {
+	ChatID        int64
+	MessageID     int64
+	Method        string // lower case, e.g. "sendmessage"
+	Text          string // text or caption
+	PaidBroadcast bool   // sent with allow_paid_broadcast
+	At            time.Time
+}
+
+// Stats counts what the server did.
+type Stats struct {
+	Requests              int           // calls recorded
+	Sent                  int           // messages the bot sent
+	TooManyRequests       int           // 429 answers from the limits model
+	TooManyRequestsByChat map[int64]int // the same, per chat_id
+}
+
+// message is the fake's stored message, encoding as Telegram's Message.
+type message struct {
+	MessageID         int64              `json:"message_id"`
+	From              *User              `json:"from,omitempty"`
+	Date              int64              `json:"date"`
+	Chat              Chat               `json:"chat"`
+	ForwardOrigin     *forwardOrigin     `json:"forward_origin,omitempty"`
+	EditDate          int64              `json:"edit_date,omitempty"`
+	Text              string             `json:"text,omitempty"`
+	Entities          []messageEntity    `json:"entities,omitempty"`
+	Caption           string             `json:"caption,omitempty"`
+	Photo             []photoSize        `json:"photo,omitempty"`
+	Document          *document          `json:"document,omitempty"`
+	Invoice           *invoiceInfo       `json:"invoice,omitempty"`
+	SuccessfulPayment *successfulPayment `json:"successful_payment,omitempty"`
+	RefundedPayment   *refundedPayment   `json:"refunded_payment,omitempty"`
+	ReplyMarkup       json.RawMessage    `json:"reply_markup,omitempty"`
+
+	keyboard *inlineKeyboard // ReplyMarkup, decoded
+}
+
+type messageEntity struct {
+	Type   string `json:"type"`
+	Offset int    `json:"offset"`
+	Length int    `json:"length"`
+}
+
+type forwardOrigin struct {
+	Type       string `json:"type"`
+	Date       int64  `json:"date"`
+	SenderUser *User  `json:"sender_user,omitempty"`
+	Chat       *Chat  `json:"chat,omitempty"`
+	MessageID  int64  `json:"message_id,omitempty"`
+}
+
+type photoSize struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
+type document struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	FileName     string `json:"file_name,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
+type inlineKeyboard struct {
+	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
+}
+
+type inlineButton struct {
+	Text         string          `json:"text"`
+	URL          string          `json:"url,omitempty"`
+	CallbackData string          `json:"callback_data,omitempty"`
+	WebApp       json.RawMessage `json:"web_app,omitempty"`
+	Pay          bool            `json:"pay,omitempty"`
+}
+
+// chat is the fake's state of one chat.
+type chat struct {
+	Chat
+	user    *User // the user of a private chat
+	blocked bool  // the user blocked the bot
+	lastID  int64
+	msgs    map[int64]*message
+	menu    json.RawMessage
+}
+
+// state is everything the fake remembers; guarded by Server.mu.
+type state struct {
+	s          *Server
+	rng        *rand.Rand
+	bot        User
+	latency    time.Duration
+	users      map[int64]*User
+	chats      map[int64]*chat
+	nextUserID int64
+	nextGroup  int64
+
+	requests []Request
+	sent     []SentMessage
+	stats    Stats
+
+	faults    []*faultRule
+	nextFault int
+	limits    *limits
+
+	updates
+	callbacks   map[string]*callbackState
+	webAppQs    map[string]bool
+	prepared    int
+	commands    map[string]json.RawMessage
+	defaultMenu json.RawMessage
+	payments
+}
+
+func (st *state) init(s *Server, o options) {
+	st.s = s
+	st.rng = newRand(o.seed)
+	st.bot = User{ID: s.botID, IsBot: true, FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true}
+	st.latency = o.latency
+	st.users = map[int64]*User{}
+	st.chats = map[int64]*chat{}
+	st.nextUserID = 1000
+	st.stats.TooManyRequestsByChat = map[int64]int{}
+	if o.limitScale > 0 {
+		st.limits = newLimits(o.limitScale)
+	}
+	st.updates.init()
+	st.callbacks = map[string]*callbackState{}
+	st.webAppQs = map[string]bool{}
+	st.commands = map[string]json.RawMessage{}
+	st.payments.init()
+}
+
+func (st *state) record(r Request) {
+	st.requests = append(st.requests, r)
+	st.stats.Requests++
+}
+
+// NewUser creates a user who has started the bot (so the bot may write to
+// them) and returns it. Ids count up from 1001.
+func (s *Server) NewUser(firstName string) User {
+	return s.AddUser(User{FirstName: firstName})
+}
+
+// AddUser adds u as a user who has started the bot. A zero ID gets the
+// next free one; IsBot is cleared. Adding an existing id replaces that user.
+func (s *Server) AddUser(u User) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.ID == 0 {
+		s.st.nextUserID++
+		u.ID = s.st.nextUserID
+	}
+	u.IsBot = false
+	uc := u
+	s.st.users[u.ID] = &uc
+	c := s.st.chats[u.ID]
+	if c == nil {
+		c = &chat{msgs: map[int64]*message{}}
+		s.st.chats[u.ID] = c
+	}
+	c.Chat = Chat{ID: u.ID, Type: "private", FirstName: u.FirstName, LastName: u.LastName, Username: u.Username}
+	c.user = &uc
+	return u
+}
+
+// NewGroup creates a supergroup the bot is a member of and returns it.
+// Its id is -100 followed by ten digits, as Telegram's supergroup ids are.
+func (s *Server) NewGroup(title string) Chat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.nextGroup++
+	ch := Chat{ID: -1001000000000 - s.st.nextGroup, Type: "supergroup", Title: title}
+	s.st.chats[ch.ID] = &chat{Chat: ch, msgs: map[int64]*message{}}
+	return ch
+}
+
+// Bot returns the bot's own user (what getMe answers).
+func (s *Server) Bot() User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.bot
+}
+
+// Requests returns the recorded calls of method (case-insensitive), oldest
+// first; "" returns every call.
+func (s *Server) Requests(method string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.st.requests {
+		if method == "" || strings.EqualFold(r.Method, method) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Sent returns every message the bot sent, oldest first.
+func (s *Server) Sent() []SentMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SentMessage(nil), s.st.sent...)
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st.stats
+	st.TooManyRequestsByChat = make(map[int64]int, len(s.st.stats.TooManyRequestsByChat))
+	for k, v := range s.st.stats.TooManyRequestsByChat {
+		st.TooManyRequestsByChat[k] = v
+	}
+	return st
+}
+
+// resolveChat finds the chat a chat_id parameter names. Callers hold s.mu.
+func (st *state) resolveChat(p params, name string) (*chat, *apiError) {
+	v, ok := p[name]
+	if !ok || strings.TrimSpace(v) == "" {
+		if name == "chat_id" {
+			return nil, errChatIDEmpty
+		}
+		return nil, badRequest(name + " is empty")
+	}
+	if strings.HasPrefix(v, "@") {
+		for _, c := range st.chats {
+			if c.Username != "" && strings.EqualFold("@"+c.Username, v) {
+				return c, nil
+			}
+		}
+		return nil, errChatNotFound
+	}
+	id, ok := p.int64(name)
+	if !ok {
+		return nil, errChatNotFound
+	}
+	c := st.chats[id]
+	if c == nil {
+		return nil, errChatNotFound
+	}
+	return c, nil
+}
+
+// writable checks that the bot may post to c.
+func (c *chat) writable() *apiError {
+	if c.blocked {
+		return errBlocked
+	}
+	return nil
+}
+
+// newMessage stores a message in c with the next id. Callers hold s.mu.
+func (st *state) newMessage(c *chat, from *User) *message {
+	c.lastID++
+	m := &message{MessageID: c.lastID, From: from, Date: st.s.now().Unix(), Chat: c.Chat}
+	c.msgs[m.MessageID] = m
+	return m
+}
+
+// admitSend applies the limits model to a message to c. Callers hold s.mu.
+func (st *state) admitSend(c *chat, p params) *apiError {
+	if st.limits == nil {
+		return nil
+	}
+	retry, ok := st.limits.admit(c.ID, p.bool("allow_paid_broadcast"), st.s.now())
+	if ok {
+		return nil
+	}
+	st.stats.TooManyRequests++
+	st.stats.TooManyRequestsByChat[c.ID]++
+	return tooManyRequests(retry)
+}
+
+// recordSent notes a message the bot sent. Callers hold s.mu.
+func (st *state) recordSent(method string, m *message, p params) {
+	text := m.Text
+	if text == "" {
+		text = m.Caption
+	}
+	st.sent = append(st.sent, SentMessage{
+		ChatID: m.Chat.ID, MessageID: m.MessageID, Method: method, Text: text,
+		PaidBroadcast: p.bool("allow_paid_broadcast"), At: st.s.now(),
+	})
+	st.stats.Sent++
+}
+
+// randomID makes an opaque id of n characters from the seeded source.
+func (st *state) randomID(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[st.rng.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+// randomDigits makes a decimal id of n digits (query ids are numbers).
+func (st *state) randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + st.rng.IntN(10))
+	}
+	if b[0] == '0' {
+		b[0] = '1'
+	}
+	return string(b)
+}

@@ -1,0 +1,134 @@
+package initdata
+
+import (
+	"crypto/ed25519"
+	"time"
+)
+
+// Telegram's rules, in one place. Telegram docs:
+// https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
+const (
+	// MaxLength is the longest init data this package accepts, in bytes:
+	// 8 KiB. Real init data is well under 2 KiB; anything longer is rejected
+	// with [ErrMalformed] before any work is done.
+	MaxLength = 8 << 10
+
+	// DefaultMaxAge is how old auth_date may be before [Validate] reports
+	// [ErrExpired], unless [WithMaxAge] says otherwise.
+	DefaultMaxAge = 24 * time.Hour
+
+	// MaxClockSkew is how far auth_date may lie in the future (clocks
+	// differ) before it is rejected with [ErrAuthDateInvalid].
+	MaxClockSkew = time.Minute
+
+	// secretKeyConstant is the HMAC key that turns a bot token into the
+	// secret key: secret_key = HMAC_SHA256(key "WebAppData", msg bot_token).
+	secretKeyConstant = "WebAppData"
+
+	// thirdPartySuffix follows the bot id on the first line of the
+	// third-party data-check-string: "<bot_id>:WebAppData\n".
+	thirdPartySuffix = ":WebAppData\n"
+)
+
+// Telegram's Ed25519 public keys for third-party validation ([ValidateThirdParty]).
+// Telegram docs: https://core.telegram.org/bots/webapps#validating-data-for-third-party-use
+var (
+	// ProductionPublicKey is the key Telegram signs production init data with:
+	// e7bf03a2fa4602af4580703d88dda5bb59f32ed8b02a56c187fe7d34caed242d.
+	ProductionPublicKey = ed25519.PublicKey{
+		0xe7, 0xbf, 0x03, 0xa2, 0xfa, 0x46, 0x02, 0xaf, 0x45, 0x80, 0x70, 0x3d, 0x88, 0xdd, 0xa5, 0xbb,
+		0x59, 0xf3, 0x2e, 0xd8, 0xb0, 0x2a, 0x56, 0xc1, 0x87, 0xfe, 0x7d, 0x34, 0xca, 0xed, 0x24, 0x2d,
+	}
+
+	// TestPublicKey is the key of Telegram's test environment:
+	// 40055058a4ee38156a06562e52eece92a771bcd8346a8c4615cb7376eddf72ec.
+	TestPublicKey = ed25519.PublicKey{
+		0x40, 0x05, 0x50, 0x58, 0xa4, 0xee, 0x38, 0x15, 0x6a, 0x06, 0x56, 0x2e, 0x52, 0xee, 0xce, 0x92,
+		0xa7, 0x71, 0xbc, 0xd8, 0x34, 0x6a, 0x8c, 0x46, 0x15, 0xcb, 0x73, 0x76, 0xed, 0xdf, 0x72, 0xec,
+	}
+)
+
+// Field names of init data. Telegram docs:
+// https://core.telegram.org/bots/webapps#webappinitdata
+const (
+	keyQueryID      = "query_id"
+	keyUser         = "user"
+	keyReceiver     = "receiver"
+	keyChat         = "chat"
+	keyChatType     = "chat_type"
+	keyChatInstance = "chat_instance"
+	keyStartParam   = "start_param"
+	keyCanSendAfter = "can_send_after"
+	keyAuthDate     = "auth_date"
+	keyHash         = "hash"
+	keySignature    = "signature"
+)
+
+// InitData is the typed content of a Mini App's init data
+// (Telegram.WebApp.initData). The zero value is empty init data.
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#webappinitdata
+type InitData struct {
+	// QueryID identifies the Mini App session, for answerWebAppQuery.
+	QueryID string `json:"query_id,omitempty"`
+	// User is the user who opened the Mini App; nil when absent.
+	User *User `json:"user,omitempty"`
+	// Receiver is the chat partner in a private chat where the Mini App was
+	// opened from the attachment menu; nil when absent.
+	Receiver *User `json:"receiver,omitempty"`
+	// Chat is the group, supergroup or channel where the Mini App was opened
+	// from the attachment menu; nil when absent.
+	Chat *Chat `json:"chat,omitempty"`
+	// ChatType is the type of the chat the Mini App was opened from:
+	// "sender", "private", "group", "supergroup" or "channel".
+	ChatType string `json:"chat_type,omitempty"`
+	// ChatInstance is the global identifier of the chat the Mini App was
+	// opened from, exactly as sent. It is often a (possibly negative) 64-bit
+	// number; keep it as a string or parse it with strconv.ParseInt, never
+	// as a float.
+	ChatInstance string `json:"chat_instance,omitempty"`
+	// StartParam is the startattach or startapp parameter of the link.
+	StartParam string `json:"start_param,omitempty"`
+	// CanSendAfter is how long after opening a message can be sent with
+	// answerWebAppQuery (sent in seconds); 0 when absent.
+	CanSendAfter time.Duration `json:"can_send_after,omitempty"`
+	// AuthDate is when the Mini App was opened (sent as Unix seconds); the
+	// zero time when absent.
+	AuthDate time.Time `json:"auth_date"`
+	// Hash is the hex HMAC-SHA-256 of the other fields (see [Validate]).
+	Hash string `json:"hash,omitempty"`
+	// Signature is the base64url Ed25519 signature of the fields but hash
+	// (Bot API 8.0, see [ValidateThirdParty]).
+	Signature string `json:"signature,omitempty"`
+	// Extra holds every field this package does not know, decoded, by key;
+	// nil when there is none. Unknown fields are part of the signed data,
+	// so they are as trustworthy as the others once validated.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// User is a Telegram user as Mini Apps see it (WebAppUser).
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#webappuser
+type User struct {
+	ID                    int64  `json:"id"`
+	IsBot                 bool   `json:"is_bot,omitempty"`
+	FirstName             string `json:"first_name"`
+	LastName              string `json:"last_name,omitempty"`
+	Username              string `json:"username,omitempty"`
+	LanguageCode          string `json:"language_code,omitempty"`
+	IsPremium             bool   `json:"is_premium,omitempty"`
+	AddedToAttachmentMenu bool   `json:"added_to_attachment_menu,omitempty"`
+	AllowsWriteToPM       bool   `json:"allows_write_to_pm,omitempty"`
+	PhotoURL              string `json:"photo_url,omitempty"`
+}
+
+// Chat is a chat as Mini Apps see it (WebAppChat).
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#webappchat
+type Chat struct {
+	ID       int64  `json:"id"`
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Username string `json:"username,omitempty"`
+	PhotoURL string `json:"photo_url,omitempty"`
+}

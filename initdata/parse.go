@@ -1,0 +1,144 @@
+package initdata
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// scratch holds the reusable buffers of one validation. Validators and the
+// package functions keep them in sync.Pools, so a call allocates only what it
+// returns.
+type scratch struct {
+	pairs []pair
+	buf   []byte // the data-check-string
+	tmp   []byte // a decoded value
+	tmp2  []byte // an unescaped JSON string
+	sum   [32]byte
+	mac   macHash // nil outside a Validator's pool
+}
+
+func newScratch() *scratch {
+	return &scratch{pairs: make([]pair, 0, 16), buf: make([]byte, 0, 1024), tmp: make([]byte, 0, 1024)}
+}
+
+// release drops the references to the caller's input before pooling.
+func (sc *scratch) release() {
+	clear(sc.pairs[:cap(sc.pairs)])
+	sc.pairs = sc.pairs[:0]
+}
+
+var scratchPool = sync.Pool{New: func() any { return newScratch() }}
+
+// Parse returns the typed content of raw init data (the query string from
+// Telegram.WebApp.initData) without checking hash, signature or age: use it
+// only on data that was validated already, or for display and tests. Use
+// [Validate] or [Validator] for anything a client sends.
+//
+// Parse rejects what is not a raw query string with [ErrMalformed] (see its
+// doc; the input is at most [MaxLength] bytes), an auth_date that is not a
+// positive integer with [ErrAuthDateInvalid]. Missing fields stay zero.
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#webappinitdata
+func Parse(initData string) (InitData, error) {
+	sc := scratchPool.Get().(*scratch)
+	defer func() { sc.release(); scratchPool.Put(sc) }()
+	p, err := scan(initData, sc.pairs[:0])
+	sc.pairs = p
+	if err != nil {
+		return InitData{}, err
+	}
+	return build(p, sc)
+}
+
+// build makes the typed result from sorted pairs. All decoded strings share
+// one allocation; values that need no decoding are substrings of the input.
+func build(p []pair, sc *scratch) (InitData, error) {
+	var d InitData
+	n := 0
+	for _, kv := range p {
+		if kv.escaped {
+			n += len(kv.val)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	value := func(kv pair) string {
+		if !kv.escaped {
+			return kv.val
+		}
+		sc.tmp = decode(sc.tmp[:0], kv.val)
+		start := b.Len()
+		b.Write(sc.tmp)
+		return b.String()[start:]
+	}
+	for _, kv := range p {
+		switch kv.key {
+		case keyQueryID:
+			d.QueryID = value(kv)
+		case keyUser, keyReceiver:
+			sc.tmp = appendValue(sc.tmp[:0], kv)
+			r := jsonReader{s: sc.tmp, out: &b, tmp: sc.tmp2}
+			u := new(User)
+			r.user(u)
+			sc.tmp2 = r.tmp
+			if r.bad {
+				if kv.key == keyUser {
+					return InitData{}, errUserJSON
+				}
+				return InitData{}, errReceiverJSON
+			}
+			if kv.key == keyUser {
+				d.User = u
+			} else {
+				d.Receiver = u
+			}
+		case keyChat:
+			sc.tmp = appendValue(sc.tmp[:0], kv)
+			r := jsonReader{s: sc.tmp, out: &b, tmp: sc.tmp2}
+			c := new(Chat)
+			r.chat(c)
+			sc.tmp2 = r.tmp
+			if r.bad {
+				return InitData{}, errChatJSON
+			}
+			d.Chat = c
+		case keyChatType:
+			d.ChatType = value(kv)
+		case keyChatInstance:
+			d.ChatInstance = value(kv)
+		case keyStartParam:
+			d.StartParam = value(kv)
+		case keyCanSendAfter:
+			s, ok := parseUnsigned(kv)
+			if !ok || s > int64(1<<63-1)/int64(time.Second) {
+				return InitData{}, errCanSendAfter
+			}
+			d.CanSendAfter = time.Duration(s) * time.Second
+		case keyAuthDate:
+			t, ok := parseUnsigned(kv)
+			if !ok || t == 0 {
+				return InitData{}, errAuthDateFmt
+			}
+			d.AuthDate = time.Unix(t, 0)
+		case keyHash:
+			d.Hash = value(kv)
+		case keySignature:
+			d.Signature = value(kv)
+		default:
+			if d.Extra == nil {
+				d.Extra = make(map[string]string)
+			}
+			d.Extra[kv.key] = value(kv)
+		}
+	}
+	return d, nil
+}
+
+// parseUnsigned parses a raw value as a non-negative decimal integer.
+func parseUnsigned(kv pair) (int64, bool) {
+	if kv.escaped || len(kv.val) == 0 || kv.val[0] == '-' {
+		return 0, false
+	}
+	return parseInt(kv.val)
+}

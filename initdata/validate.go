@@ -1,0 +1,234 @@
+package initdata
+
+import (
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"hash"
+	"slices"
+	"sync"
+	"time"
+)
+
+// macHash is the HMAC-SHA-256 of a Validator, reused through its pool.
+type macHash = hash.Hash
+
+// Option configures [Validate], [ValidateThirdParty] and [NewValidator].
+type Option func(*options)
+
+type options struct {
+	maxAge    time.Duration
+	now       func() time.Time
+	publicKey ed25519.PublicKey
+	err       error
+}
+
+func newOptions(opts []Option) options {
+	o := options{maxAge: DefaultMaxAge, now: time.Now, publicKey: ProductionPublicKey}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// WithMaxAge sets how old auth_date may be: init data is expired when now
+// is after auth_date + d (exactly auth_date + d is still valid). The default
+// is [DefaultMaxAge] (24 hours); 0 turns the expiry check off. A negative d
+// is a configuration error: every call then fails with [ErrExpired].
+func WithMaxAge(d time.Duration) Option {
+	return func(o *options) {
+		if d < 0 {
+			o.err = errBadMaxAge
+		}
+		o.maxAge = d
+	}
+}
+
+// WithClock sets the clock the expiry check reads, for tests and replays.
+// The default (and a nil now) is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now == nil {
+			now = time.Now
+		}
+		o.now = now
+	}
+}
+
+// WithTestEnvironment makes [ValidateThirdParty] check signatures against
+// [TestPublicKey], Telegram's test environment key, instead of
+// [ProductionPublicKey]. [Validate] ignores it.
+func WithTestEnvironment() Option {
+	return func(o *options) { o.publicKey = TestPublicKey }
+}
+
+// WithPublicKey makes [ValidateThirdParty] check signatures against key
+// instead of [ProductionPublicKey], for tests with keys of your own (see
+// [SignThirdParty]). The key is copied. A key that is not
+// ed25519.PublicKeySize bytes is a configuration error: every call then
+// fails with [ErrSignatureInvalid]. [Validate] ignores it.
+func WithPublicKey(key ed25519.PublicKey) Option {
+	return func(o *options) {
+		if len(key) != ed25519.PublicKeySize {
+			o.err = errBadPublicKey
+		}
+		o.publicKey = slices.Clone(key)
+	}
+}
+
+// Validator validates init data signed for one bot token. It derives the
+// secret key once and reuses its buffers, so [Validator.Validate] allocates
+// only the result and [Validator.Verify] nothing. A Validator is safe for
+// concurrent use by multiple goroutines; make one per bot token and share it.
+type Validator struct {
+	opts options
+	err  error
+	pool sync.Pool // *scratch with mac set
+}
+
+// NewValidator returns a Validator for init data signed with botToken's
+// secret key, HMAC_SHA256(key "WebAppData", msg botToken). The token itself
+// is not kept. An empty token is not an error here (the signature has no
+// room for one) but makes every call fail with [ErrHashInvalid]; so do the
+// configuration errors of the options.
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
+func NewValidator(botToken string, opts ...Option) *Validator {
+	v := &Validator{opts: newOptions(opts)}
+	v.err = v.opts.err
+	if botToken == "" {
+		v.err = errEmptyToken
+	}
+	secret := secretKey(botToken)
+	v.pool.New = func() any {
+		sc := newScratch()
+		sc.mac = hmac.New(sha256.New, secret[:])
+		return sc
+	}
+	return v
+}
+
+// secretKey derives the HMAC key from a bot token.
+func secretKey(botToken string) [sha256.Size]byte {
+	m := hmac.New(sha256.New, []byte(secretKeyConstant))
+	m.Write([]byte(botToken))
+	var k [sha256.Size]byte
+	m.Sum(k[:0])
+	return k
+}
+
+// Validate checks init data the way Telegram documents it and returns its
+// typed content. In order: the input must be a raw query string ([ErrMalformed]:
+// at most [MaxLength] bytes, no duplicate keys, see its doc), hash must be
+// present ([ErrHashMissing]) and 64 hex digits ([ErrMalformed]) and equal, in
+// constant time, the HMAC-SHA-256 of the data-check-string under the
+// secret key ([ErrHashInvalid]); then auth_date must be present
+// ([ErrAuthDateMissing]), a positive Unix time no more than [MaxClockSkew]
+// ahead of the clock ([ErrAuthDateInvalid]) and not older than the maximum
+// age ([ErrExpired]); last, user, receiver and chat must be JSON objects
+// ([ErrMalformed]).
+//
+// The data-check-string is every received field but hash (the Bot API 8.0
+// signature field stays in), sorted by key, as key=value with the value
+// percent-decoded ("+" is a space) exactly as received, joined by "\n".
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
+func (v *Validator) Validate(initData string) (InitData, error) {
+	sc := v.pool.Get().(*scratch)
+	defer v.put(sc)
+	p, err := v.check(initData, sc)
+	if err != nil {
+		return InitData{}, err
+	}
+	return build(p, sc)
+}
+
+// Verify makes every check of [Validator.Validate] but the typed parse of
+// user, receiver and chat, and builds no result: for gateways that need
+// only yes or no. It allocates nothing.
+func (v *Validator) Verify(initData string) error {
+	sc := v.pool.Get().(*scratch)
+	defer v.put(sc)
+	_, err := v.check(initData, sc)
+	return err
+}
+
+func (v *Validator) put(sc *scratch) {
+	sc.release()
+	v.pool.Put(sc)
+}
+
+func (v *Validator) check(initData string, sc *scratch) ([]pair, error) {
+	if v.err != nil {
+		return nil, v.err
+	}
+	p, err := scan(initData, sc.pairs[:0])
+	sc.pairs = p
+	if err != nil {
+		return nil, err
+	}
+	h, ok := find(p, keyHash)
+	if !ok || h.val == "" {
+		return nil, ErrHashMissing
+	}
+	var want [sha256.Size]byte
+	if !decodeHash(&want, h) {
+		return nil, errHashFormat
+	}
+	sc.buf = appendCheckString(sc.buf[:0], p, false)
+	sc.mac.Reset()
+	sc.mac.Write(sc.buf)
+	if !hmac.Equal(sc.mac.Sum(sc.sum[:0]), want[:]) {
+		return nil, ErrHashInvalid
+	}
+	if err := checkAuthDate(p, &v.opts); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// decodeHash decodes a hash of exactly 64 hex digits.
+func decodeHash(dst *[sha256.Size]byte, h pair) bool {
+	if h.escaped || len(h.val) != 2*sha256.Size {
+		return false
+	}
+	for i := range dst {
+		a, b := h.val[2*i], h.val[2*i+1]
+		if !isHex(a) || !isHex(b) {
+			return false
+		}
+		dst[i] = unhex(a)<<4 | unhex(b)
+	}
+	return true
+}
+
+// checkAuthDate applies the auth_date rules of o to sorted pairs.
+func checkAuthDate(p []pair, o *options) error {
+	a, ok := find(p, keyAuthDate)
+	if !ok {
+		return ErrAuthDateMissing
+	}
+	t, ok := parseUnsigned(a)
+	if !ok || t == 0 {
+		return errAuthDateFmt
+	}
+	now := o.now()
+	if t > now.Unix()+int64(MaxClockSkew/time.Second)+1 || time.Unix(t, 0).After(now.Add(MaxClockSkew)) {
+		return errAuthDateAhead
+	}
+	if o.maxAge > 0 && now.After(time.Unix(t, 0).Add(o.maxAge)) {
+		return ErrExpired
+	}
+	return nil
+}
+
+// Validate validates init data signed for botToken and returns its typed
+// content: [NewValidator] followed by [Validator.Validate]. It derives the
+// secret key on every call; make a Validator once when validating many.
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
+func Validate(initData, botToken string, opts ...Option) (InitData, error) {
+	return NewValidator(botToken, opts...).Validate(initData)
+}

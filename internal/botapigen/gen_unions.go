@@ -1,0 +1,265 @@
+package botapigen
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// handWritten are union interfaces declared by hand in botapi (their
+// members get their marker methods there too).
+var handWritten = set("ReplyMarkup")
+
+func (g *gen) unionsFile(b *bytes.Buffer) error {
+	b.WriteString("import (\n\t\"bytes\"\n\t\"encoding/json\"\n\t\"fmt\"\n)\n\n")
+	for _, name := range g.order {
+		u := g.unions[name]
+		if err := g.renderUnion(b, u); err != nil {
+			return err
+		}
+	}
+	for _, key := range sortedKeys(g.boxes) {
+		var name string
+		var depth int
+		if _, err := fmt.Sscanf(strings.Replace(key, "/", " ", 1), "%s %d", &name, &depth); err != nil {
+			return fmt.Errorf("botapigen: box %s: %w", key, err)
+		}
+		g.renderBox(b, name, depth)
+	}
+	for _, info := range g.infos {
+		g.renderJSONMethods(b, info)
+	}
+	return nil
+}
+
+func (g *gen) memberLinks(u *union) []string {
+	var links []string
+	if u.richText {
+		links = append(links, "["+GoName(u.name)+"Plain] (a JSON string)", "["+GoName(u.name)+"Array] (a JSON array)")
+	}
+	for _, m := range u.members {
+		links = append(links, "[*"+GoName(m)+"]")
+	}
+	if g.hasUnknown(u) {
+		links = append(links, "[*Unknown"+GoName(u.name)+"]")
+	}
+	return links
+}
+
+func (g *gen) hasUnknown(u *union) bool { return u.date == nil && !handWritten[u.name] }
+
+func (g *gen) renderUnion(b *bytes.Buffer, u *union) error {
+	gn := GoName(u.name)
+	if !handWritten[u.name] {
+		fmt.Fprintf(b, "// %s is the Bot API union %s. See %s.\n//\n", gn, u.name, anchor(u.name))
+		fmt.Fprintf(b, "// Its members are %s.\n", strings.Join(g.memberLinks(u), ", "))
+		switch {
+		case u.date != nil:
+			fmt.Fprintf(b, "// Decoding picks %s when the object's date is 0.\n", GoName(u.date[0]))
+		case u.field != "":
+			fmt.Fprintf(b, "// Decoding dispatches on the %q field; encoding a member adds it.\n", u.field)
+			fmt.Fprintf(b, "// A member this package does not know decodes to [*Unknown%s] instead of failing.\n", gn)
+		case u.presence:
+			fmt.Fprintf(b, "// Decoding picks a member by which required fields are present.\n")
+			fmt.Fprintf(b, "// A member this package does not know decodes to [*Unknown%s] instead of failing.\n", gn)
+		}
+		fmt.Fprintf(b, "type %s interface{ is%s() }\n\n", gn, gn)
+		for _, m := range u.members {
+			fmt.Fprintf(b, "func (*%s) is%s() {}\n", GoName(m), gn)
+		}
+		b.WriteString("\n")
+	}
+	if u.richText {
+		fmt.Fprintf(b, "// %sPlain is a %s that is plain text (a JSON string).\ntype %sPlain string\n\nfunc (%sPlain) is%s() {}\n\n", gn, gn, gn, gn, gn)
+		fmt.Fprintf(b, "// %sArray is a %s that is a sequence of %s (a JSON array).\ntype %sArray []%s\n\nfunc (%sArray) is%s() {}\n\n", gn, gn, gn, gn, gn, gn, gn)
+		fmt.Fprintf(b, "// UnmarshalJSON decodes an array of %s, dispatching each element.\nfunc (a *%sArray) UnmarshalJSON(b []byte) error {\n\tvar x %s\n\tif err := x.UnmarshalJSON(b); err != nil {\n\t\treturn err\n\t}\n\t*a = x.v\n\treturn nil\n}\n\n", gn, gn, boxName(u.name, 1))
+		g.boxes[u.name+"/1"] = true
+		g.boxes[u.name+"/0"] = true
+	}
+	if g.hasUnknown(u) {
+		fmt.Fprintf(b, "// Unknown%s is a %s of a kind this package does not know yet (Telegram\n// adds new ones). Raw is its JSON; encoding writes Raw back unchanged.\n", gn, gn)
+		fmt.Fprintf(b, "type Unknown%s struct {\n", gn)
+		if u.field != "" {
+			fmt.Fprintf(b, "\t// %s is the value of the %q field.\n\t%s string\n", GoName(u.field), u.field, GoName(u.field))
+		}
+		b.WriteString("\t// Raw is the member's JSON object.\n\tRaw json.RawMessage\n}\n\n")
+		fmt.Fprintf(b, "func (*Unknown%s) is%s() {}\n\n", gn, gn)
+		fmt.Fprintf(b, "// MarshalJSON returns u.Raw, or null when it is empty.\nfunc (u Unknown%s) MarshalJSON() ([]byte, error) {\n\tif len(u.Raw) == 0 {\n\t\treturn []byte(\"null\"), nil\n\t}\n\treturn u.Raw, nil\n}\n\n", gn)
+	}
+	return g.renderDecoder(b, u)
+}
+
+func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
+	gn := GoName(u.name)
+	fmt.Fprintf(b, "// decode%s decodes one %s; JSON null decodes to nil.\n", gn, gn)
+	fmt.Fprintf(b, "func decode%s(b []byte) (%s, error) {\n", gn, gn)
+	b.WriteString("\tif isNull(b) {\n\t\treturn nil, nil\n\t}\n")
+	if u.richText {
+		fmt.Fprintf(b, "\tswitch firstByte(b) {\n\tcase '\"':\n\t\tvar s string\n\t\tif err := json.Unmarshal(b, &s); err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn %sPlain(s), nil\n", gn)
+		fmt.Fprintf(b, "\tcase '[':\n\t\tvar a %sArray\n\t\tif err := a.UnmarshalJSON(b); err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn a, nil\n\t}\n", gn)
+	}
+	vt := gn
+	if handWritten[u.name] {
+		vt = "any"
+	}
+	fmt.Fprintf(b, "\tvar v %s\n", vt)
+	unknown := fmt.Sprintf("return &Unknown%s{Raw: bytes.Clone(b)}, nil", gn)
+	if handWritten[u.name] {
+		unknown = fmt.Sprintf("return nil, fmt.Errorf(\"botapi: %s: no known member matches\")", gn)
+	}
+	switch {
+	case u.date != nil:
+		fmt.Fprintf(b, "\tzero, err := peekZero(b, \"date\")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"botapi: %s: %%w\", err)\n\t}\n", gn)
+		fmt.Fprintf(b, "\tif zero {\n\t\tv = new(%s)\n\t} else {\n\t\tv = new(%s)\n\t}\n", GoName(u.date[0]), GoName(u.date[1]))
+	case u.field != "":
+		fmt.Fprintf(b, "\td, err := peekString(b, %q)\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"botapi: %s: %%w\", err)\n\t}\n", u.field, gn)
+		b.WriteString("\tswitch d {\n")
+		var vals []string
+		groups := map[string][]string{}
+		for _, m := range u.members {
+			v := u.values[m]
+			if groups[v] == nil {
+				vals = append(vals, v)
+			}
+			groups[v] = append(groups[v], m)
+		}
+		for _, v := range vals {
+			ms := groups[v]
+			fmt.Fprintf(b, "\tcase %q:\n", v)
+			if len(ms) == 1 {
+				fmt.Fprintf(b, "\t\tv = new(%s)\n", GoName(ms[0]))
+				continue
+			}
+			for i, m := range ms[:len(ms)-1] {
+				key, err := g.uniqueRequired(m, ms)
+				if err != nil {
+					return fmt.Errorf("botapigen: union %s value %q: %w", u.name, v, err)
+				}
+				if i > 0 {
+					b.WriteString(" else ")
+				} else {
+					b.WriteString("\t\t")
+				}
+				fmt.Fprintf(b, "if hasKey(b, %q) {\n\t\t\tv = new(%s)\n\t\t}", key, GoName(m))
+			}
+			fmt.Fprintf(b, " else {\n\t\t\tv = new(%s)\n\t\t}\n", GoName(ms[len(ms)-1]))
+		}
+		fmt.Fprintf(b, "\tdefault:\n\t\treturn &Unknown%s{%s: d, Raw: bytes.Clone(b)}, nil\n\t}\n", gn, GoName(u.field))
+	case u.presence:
+		// Most specific member first: the one with most required keys.
+		ms := append([]string(nil), u.members...)
+		keys := map[string][]string{}
+		for _, m := range ms {
+			if k, ok := presenceKeys[m]; ok {
+				keys[m] = []string{k}
+				continue
+			}
+			for _, f := range g.types[m].Fields {
+				if f.Required && f.Const == "" && !literalTrue[m+"."+f.Name] {
+					keys[m] = append(keys[m], f.Name)
+				}
+			}
+			if len(keys[m]) == 0 {
+				return fmt.Errorf("botapigen: union %s: member %s has no key to detect it by", u.name, m)
+			}
+		}
+		stableSortBy(ms, func(m string) int { return -len(keys[m]) })
+		b.WriteString("\tswitch {\n")
+		for _, m := range ms {
+			var qs []string
+			for _, k := range keys[m] {
+				qs = append(qs, fmt.Sprintf("%q", k))
+			}
+			fmt.Fprintf(b, "\tcase hasKeys(b, %s):\n\t\tv = new(%s)\n", strings.Join(qs, ", "), GoName(m))
+		}
+		fmt.Fprintf(b, "\tdefault:\n\t\t%s\n\t}\n", unknown)
+	default:
+		return fmt.Errorf("botapigen: union %s: no way to tell members apart", u.name)
+	}
+	fmt.Fprintf(b, "\tif err := json.Unmarshal(b, v); err != nil {\n\t\treturn nil, err\n\t}\n")
+	if handWritten[u.name] {
+		fmt.Fprintf(b, "\tu, ok := v.(%s)\n\tif !ok {\n\t\treturn nil, fmt.Errorf(\"botapi: %%T is not a %s\", v)\n\t}\n\treturn u, nil\n}\n\n", gn, gn)
+	} else {
+		b.WriteString("\treturn v, nil\n}\n\n")
+	}
+	return nil
+}
+
+// uniqueRequired finds a required field of m that no other member of group requires.
+func (g *gen) uniqueRequired(m string, group []string) (string, error) {
+	others := map[string]bool{}
+	for _, o := range group {
+		if o == m {
+			continue
+		}
+		for _, f := range g.types[o].Fields {
+			if f.Required {
+				others[f.Name] = true
+			}
+		}
+	}
+	for _, f := range g.types[m].Fields {
+		if f.Required && f.Const == "" && !others[f.Name] {
+			return f.Name, nil
+		}
+	}
+	return "", fmt.Errorf("member %s has no required field the others lack", m)
+}
+
+func stableSortBy(xs []string, key func(string) int) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && key(xs[j]) < key(xs[j-1]); j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+func (g *gen) renderBox(b *bytes.Buffer, u string, depth int) {
+	gn := GoName(u)
+	name := boxName(u, depth)
+	switch depth {
+	case 0:
+		fmt.Fprintf(b, "// %s decodes one %s inside a struct or result.\ntype %s struct{ v %s }\n\n", name, gn, name, gn)
+		fmt.Fprintf(b, "func (x *%s) UnmarshalJSON(b []byte) (err error) {\n\tx.v, err = decode%s(b)\n\treturn err\n}\n\n", name, gn)
+	default:
+		inner := boxName(u, depth-1)
+		elem := strings.Repeat("[]", depth-1) + gn
+		fmt.Fprintf(b, "// %s decodes a JSON array of %s.\ntype %s struct{ v []%s }\n\n", name, elem, name, elem)
+		fmt.Fprintf(b, "func (x *%s) UnmarshalJSON(b []byte) error {\n\tvar bs []%s\n\tif err := json.Unmarshal(b, &bs); err != nil {\n\t\treturn err\n\t}\n", name, inner)
+		fmt.Fprintf(b, "\tif bs == nil {\n\t\tx.v = nil\n\t\treturn nil\n\t}\n\tx.v = make([]%s, len(bs))\n\tfor i := range bs {\n\t\tx.v[i] = bs[i].v\n\t}\n\treturn nil\n}\n\n", elem)
+	}
+}
+
+func (g *gen) renderJSONMethods(b *bytes.Buffer, info structInfo) {
+	gn := info.goName
+	if len(info.consts) > 0 {
+		var parts []string
+		for _, c := range info.consts {
+			parts = append(parts, fmt.Sprintf("%q: %s", c.json, c.value))
+		}
+		fmt.Fprintf(b, "// MarshalJSON encodes v with %s added.\n", strings.Join(parts, ", "))
+		fmt.Fprintf(b, "func (v %s) MarshalJSON() ([]byte, error) {\n\ttype plain %s\n\treturn json.Marshal(struct {\n", gn, gn)
+		var vals []string
+		for _, c := range info.consts {
+			t := "string"
+			if c.value == "true" {
+				t = "bool"
+			}
+			fmt.Fprintf(b, "\t\t%s %s `json:%q`\n", c.goName, t, c.json)
+			vals = append(vals, c.value)
+		}
+		fmt.Fprintf(b, "\t\tplain\n\t}{%s, plain(v)})\n}\n\n", strings.Join(vals, ", "))
+	}
+	if len(info.unions) > 0 {
+		fmt.Fprintf(b, "// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.\n")
+		fmt.Fprintf(b, "func (v *%s) UnmarshalJSON(b []byte) error {\n\ttype plain %s\n\tvar x struct {\n\t\t*plain\n", gn, gn)
+		for _, f := range info.unions {
+			fmt.Fprintf(b, "\t\t%s %s `json:%q`\n", f.goName, boxName(f.union, f.depth), f.json)
+		}
+		b.WriteString("\t}\n\tx.plain = (*plain)(v)\n\tif err := json.Unmarshal(b, &x); err != nil {\n\t\treturn err\n\t}\n")
+		for _, f := range info.unions {
+			fmt.Fprintf(b, "\tv.%s = x.%s.v\n", f.goName, f.goName)
+		}
+		b.WriteString("\treturn nil\n}\n\n")
+	}
+}

@@ -1,0 +1,110 @@
+package botapigen
+
+import (
+	"regexp"
+	"strings"
+)
+
+// This file is the reviewed override table: facts the spec does not encode
+// (see the spec's README, "What the file does not encode"). Keep it small;
+// each entry says why it exists.
+
+// int64Re matches Integer fields that hold ids, dates, sizes, amounts,
+// prices or counts: values that may exceed 32 bits (ids have up to 52
+// significant bits; Star amounts and file sizes grow). Every other Integer
+// (limits, offsets, durations, dimensions, positions, retry_after) is int.
+var int64Re = regexp.MustCompile(`(^|_)(id|ids|date|size|amount|amounts|count|price|balance)$|^unix_time$`)
+
+// multiTypes maps a field's alternative types (joined with "|") onto one Go
+// type.
+var multiTypes = map[string]string{
+	"Integer|String":   "ChatID",    // chat_id, from_chat_id: a numeric id or @username
+	"InputFile|String": "InputFile", // a file_id, an HTTP URL, or an upload
+	"InlineKeyboardMarkup|ReplyKeyboardMarkup|ReplyKeyboardRemove|ForceReply": "ReplyMarkup",
+	// sendMediaGroup.media: an array of one kind of InputMedia.
+	"Array of InputMediaAudio|Array of InputMediaDocument|Array of InputMediaLivePhoto|Array of InputMediaPhoto|Array of InputMediaVideo": "[]InputMedia",
+}
+
+// attachFields are String fields that take a file_id, a URL or
+// "attach://<name>" of a file uploaded beside them (the spec says so only in
+// prose): they are InputFile, so an upload can be nested.
+var attachFields = set(
+	"InputMediaAnimation.media", "InputMediaAnimation.thumbnail",
+	"InputMediaAudio.media", "InputMediaAudio.thumbnail",
+	"InputMediaDocument.media", "InputMediaDocument.thumbnail",
+	"InputMediaLivePhoto.media", "InputMediaLivePhoto.photo",
+	"InputMediaPhoto.media", "InputMediaSticker.media",
+	"InputMediaVideo.media", "InputMediaVideo.thumbnail", "InputMediaVideo.cover",
+	"InputPaidMediaLivePhoto.media", "InputPaidMediaLivePhoto.photo",
+	"InputPaidMediaPhoto.media",
+	"InputPaidMediaVideo.media", "InputPaidMediaVideo.thumbnail", "InputPaidMediaVideo.cover",
+	"InputProfilePhotoStatic.photo", "InputProfilePhotoAnimated.animation",
+	"InputStoryContentPhoto.photo", "InputStoryContentVideo.video",
+	"InputSticker.sticker",
+)
+
+// literalTrue are required fields of type True (flattened to Boolean in the
+// spec): the struct has no field for them and encoding always emits true.
+var literalTrue = set(
+	"ForceReply.force_reply",
+	"ReplyKeyboardRemove.remove_keyboard",
+)
+
+// meaningfulZero are optional fields whose zero value differs from leaving
+// them out (Telegram's default is not the zero value, or "" has a meaning):
+// they are pointers, so "not set" and "set to zero" can both be said.
+var meaningfulZero = set(
+	"sendPoll.is_anonymous",                                 // defaults to True
+	"sendPoll.allows_revoting",                              // defaults to True for regular polls
+	"promoteChatMember.can_restrict_members",                // defaults to True for channel administrators
+	"answerInlineQuery.cache_time",                          // defaults to 300; 0 disables caching
+	"ChatPermissions.can_react_to_messages",                 // defaults to can_send_messages
+	"ChatPermissions.can_edit_tag",                          // defaults to can_pin_messages
+	"ChatPermissions.can_manage_topics",                     // defaults to can_pin_messages
+	"ChatAdministratorRights.can_manage_tags",               // defaults to can_pin_messages
+	"InlineKeyboardButton.switch_inline_query",              // "" inserts only the bot's username
+	"InlineKeyboardButton.switch_inline_query_current_chat", // likewise
+)
+
+// messageOrTrue are methods returning Message or Boolean: they edit a message
+// and return it, or answer True for inline messages (inline_message_id).
+// The generated method returns (*Message, error) with a nil Message for True.
+var messageOrTrue = set(
+	"editMessageText", "editMessageCaption", "editMessageMedia",
+	"editMessageLiveLocation", "stopMessageLiveLocation",
+	"editMessageReplyMarkup", "setGameScore",
+)
+
+// dateDispatch are unions told apart by an integer field equal to 0, not by a
+// discriminator: MaybeInaccessibleMessage is InaccessibleMessage when its
+// date is 0.
+var dateDispatch = map[string][2]string{
+	"MaybeInaccessibleMessage": {"InaccessibleMessage", "Message"},
+}
+
+// presenceUnions are unions without a discriminator field whose members are
+// told apart by which required fields are present.
+var presenceUnions = map[string][]string{
+	"ReplyMarkup": {"InlineKeyboardMarkup", "ReplyKeyboardMarkup", "ReplyKeyboardRemove", "ForceReply"},
+}
+
+// presenceKeys are the keys that tell members of presenceUnions (and members
+// of the spec's discriminator-less unions) apart, when a member's required
+// fields would not (ReplyKeyboardRemove and ForceReply have only literal-true
+// fields).
+var presenceKeys = map[string]string{
+	"ReplyKeyboardRemove": "remove_keyboard",
+	"ForceReply":          "force_reply",
+}
+
+func set(xs ...string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func isInt64Field(name string) bool {
+	return int64Re.MatchString(name) || strings.HasSuffix(name, "_date")
+}

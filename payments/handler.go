@@ -1,0 +1,522 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
+)
+
+// PreCheckoutDeadline is how long Telegram waits for the answer to a
+// pre_checkout_query; after it the payment is cancelled.
+//
+// Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
+const PreCheckoutDeadline = 10 * time.Second
+
+// Defaults of the [Handler] options.
+const (
+	// DefaultDecisionTimeout is how long the seller's check may take before
+	// the handler answers ok=false: it leaves 3 s of the 10 s deadline for
+	// the update's delivery and the answer's round trip.
+	DefaultDecisionTimeout = 7 * time.Second
+	// DefaultClaimTTL is how long a fulfilment claim lasts; a worker that
+	// crashed mid-fulfilment loses its claim after it and a redelivery or
+	// [Handler.RetryPending] fulfils the payment.
+	DefaultClaimTTL = 5 * time.Minute
+)
+
+// Messages shown to the buyer when the handler declines a pre-checkout query.
+const (
+	MsgInvalidInvoice = "This invoice is not valid. Please start a new order."
+	MsgExpired        = "This offer has expired. Please start a new order."
+	MsgWrongUser      = "This invoice was issued to another account."
+	MsgPriceChanged   = "The price of this order has changed. Please start a new order."
+	MsgTimeout        = "We could not confirm your order in time. You have not been charged; please try again."
+	MsgUnavailable    = "Sorry, this order can no longer be completed. You have not been charged."
+)
+
+// API is the part of the Bot API the payment flow calls; *botapi.Client
+// satisfies it. Tests may pass a fake, or a client pointed at botapitest.
+type API interface {
+	AnswerPreCheckoutQuery(ctx context.Context, p *botapi.AnswerPreCheckoutQueryParams) error
+	RefundStarPayment(ctx context.Context, p *botapi.RefundStarPaymentParams) error
+	EditUserStarSubscription(ctx context.Context, p *botapi.EditUserStarSubscriptionParams) error
+	GetStarTransactions(ctx context.Context, p *botapi.GetStarTransactionsParams) (*botapi.StarTransactions, error)
+}
+
+// CheckFunc is asked at pre-checkout whether the order o can still be sold
+// to the buyer of q (stock, order state): nil accepts, an error declines. A
+// [Decline] error's message is shown to the buyer; any other error shows
+// [MsgUnavailable]. It runs with a context that ends at the decision timeout;
+// if it has not returned by then the handler declines with [MsgTimeout].
+// The payload, buyer, currency and amount are already checked when it runs.
+type CheckFunc func(ctx context.Context, o Order, q *botapi.PreCheckoutQuery) error
+
+// FulfilFunc delivers what payment p bought. It runs once per charge: again
+// only if it returned an error (the payment stays recorded as paid and is
+// retried on redelivery or by [Handler.RetryPending]). o is the order decoded
+// from p.Payload (expiry not checked: the buyer has paid), or the zero Order
+// if the payload no longer verifies (a key dropped too early). For a
+// subscription, p.IsRecurring and p.SubscriptionExpiration say how long to
+// grant access.
+type FulfilFunc func(ctx context.Context, p Payment, o Order) error
+
+// RefundFunc runs once when a payment becomes refunded, whether by
+// [Handler.Refund] or by a refunded_payment update (revoke what was delivered).
+type RefundFunc func(ctx context.Context, p Payment) error
+
+// DeclineError declines a pre-checkout query with a message for the buyer.
+type DeclineError struct {
+	Message string // shown to the buyer by Telegram
+}
+
+// Error returns "payments: declined: <message>".
+func (e *DeclineError) Error() string { return "payments: declined: " + e.Message }
+
+// Decline returns an error for [CheckFunc] that declines the order and shows
+// message to the buyer, e.g. Decline("Sorry, the last black T-shirt just sold.").
+func Decline(message string) error { return &DeclineError{Message: message} }
+
+// Option configures a [Handler].
+type Option func(*options)
+
+type options struct {
+	check           CheckFunc
+	onRefund        RefundFunc
+	now             func() time.Time
+	logger          *slog.Logger
+	decisionTimeout time.Duration
+	claimTTL        time.Duration
+}
+
+// WithCheck sets the seller's pre-checkout check. Default: accept every order
+// whose payload, buyer and price check out.
+func WithCheck(f CheckFunc) Option { return func(o *options) { o.check = f } }
+
+// WithRefundHook sets the function run once per refunded payment. Default: none.
+func WithRefundHook(f RefundFunc) Option { return func(o *options) { o.onRefund = f } }
+
+// WithClock sets the clock for payload expiry, claim leases and ledger
+// timestamps. Default: time.Now. (The pre-checkout timeout uses the time
+// package's timers; tests drive it with testing/synctest.)
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLogger sets the logger for failures the handler recovers from.
+// Default: a logger that discards everything.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithDecisionTimeout sets how long pre-checkout waits for the [CheckFunc]
+// before declining with [MsgTimeout]. It must be positive and below
+// [PreCheckoutDeadline]. Default: [DefaultDecisionTimeout].
+func WithDecisionTimeout(d time.Duration) Option { return func(o *options) { o.decisionTimeout = d } }
+
+// WithClaimTTL sets how long a fulfilment claim lasts. It must be positive
+// and longer than a fulfilment takes. Default: [DefaultClaimTTL].
+func WithClaimTTL(d time.Duration) Option { return func(o *options) { o.claimTTL = d } }
+
+// Handler runs the payment flow: it answers pre_checkout_query, records and
+// fulfils successful_payment exactly once, and records refunded_payment.
+// It is a webhook.UpdateHandler (and fits the long poller) by shape; its
+// methods are also callable one by one. A Handler is safe for concurrent use.
+type Handler struct {
+	api    API
+	codec  *Codec
+	ledger Ledger
+	fulfil FulfilFunc
+	options
+}
+
+// NewHandler returns a handler calling api, reading payloads with codec,
+// recording payments in ledger and delivering them with fulfil. It fails if
+// one of them is nil or an option is out of range.
+func NewHandler(api API, codec *Codec, ledger Ledger, fulfil FulfilFunc, opts ...Option) (*Handler, error) {
+	if api == nil || codec == nil || ledger == nil || fulfil == nil {
+		return nil, errors.New("payments: NewHandler needs an API, a Codec, a Ledger and a FulfilFunc")
+	}
+	h := &Handler{api: api, codec: codec, ledger: ledger, fulfil: fulfil, options: options{
+		now:             time.Now,
+		decisionTimeout: DefaultDecisionTimeout,
+		claimTTL:        DefaultClaimTTL,
+	}}
+	for _, opt := range opts {
+		opt(&h.options)
+	}
+	if h.now == nil {
+		return nil, errors.New("payments: WithClock(nil)")
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.decisionTimeout <= 0 || h.decisionTimeout >= PreCheckoutDeadline {
+		return nil, fmt.Errorf("payments: decision timeout %v not in (0, %v)", h.decisionTimeout, PreCheckoutDeadline)
+	}
+	if h.claimTTL <= 0 {
+		return nil, fmt.Errorf("payments: claim TTL %v not positive", h.claimTTL)
+	}
+	return h, nil
+}
+
+// HandleUpdate routes u: pre_checkout_query to [Handler.HandlePreCheckoutQuery],
+// a message's successful_payment to [Handler.HandleSuccessfulPayment] and its
+// refunded_payment to [Handler.HandleRefundedPayment]. Other updates are not
+// the handler's and return nil. An error means the update should be
+// delivered again (the webhook answers 5xx, Telegram retries).
+func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
+	if u == nil {
+		return nil
+	}
+	if u.PreCheckoutQuery != nil {
+		return h.HandlePreCheckoutQuery(ctx, u.PreCheckoutQuery)
+	}
+	m := u.Message
+	if m == nil {
+		return nil
+	}
+	buyer := m.Chat.ID
+	if m.From != nil {
+		buyer = m.From.ID
+	}
+	switch {
+	case m.SuccessfulPayment != nil:
+		return h.HandleSuccessfulPayment(ctx, buyer, m.SuccessfulPayment)
+	case m.RefundedPayment != nil:
+		return h.HandleRefundedPayment(ctx, buyer, m.RefundedPayment)
+	}
+	return nil
+}
+
+// HandlePreCheckoutQuery checks q and always answers it, within Telegram's
+// 10-second deadline: ok=true when the payload verifies (signature, expiry,
+// buyer), the currency and amount match the signed order (an amount above it
+// is accepted for provider payments, where tips raise the total) and the
+// [CheckFunc] accepts; otherwise ok=false with a message for the buyer. A
+// check still running after the decision timeout gets ok=false with
+// [MsgTimeout]. The answer is sent even if ctx has ended. The error is
+// non-nil only if the answer could not be sent.
+//
+// Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
+func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheckoutQuery) error {
+	decideCtx, cancel := context.WithTimeout(ctx, h.decisionTimeout)
+	msg := h.decide(decideCtx, q)
+	cancel()
+	// Answer even if the caller's ctx ended: an unanswered query cancels
+	// the payment only after the buyer has waited the full 10 s.
+	answerCtx, cancelAnswer := context.WithTimeout(context.WithoutCancel(ctx), PreCheckoutDeadline-h.decisionTimeout)
+	defer cancelAnswer()
+	err := h.api.AnswerPreCheckoutQuery(answerCtx, &botapi.AnswerPreCheckoutQueryParams{
+		PreCheckoutQueryID: q.ID,
+		Ok:                 msg == "",
+		ErrorMessage:       msg,
+	})
+	if err != nil {
+		return fmt.Errorf("payments: answer pre-checkout query: %w", err)
+	}
+	return nil
+}
+
+// decide returns "" to accept q or the message declining it.
+func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) string {
+	o, err := h.codec.DecodeAt(q.InvoicePayload, h.now())
+	switch {
+	case errors.Is(err, ErrPayloadExpired):
+		return MsgExpired
+	case err != nil:
+		h.logger.WarnContext(ctx, "payments: pre-checkout payload rejected", "query_id", q.ID, "user_id", q.From.ID, "error", err)
+		return MsgInvalidInvoice
+	}
+	if err := o.CheckUser(q.From.ID); err != nil {
+		h.logger.WarnContext(ctx, "payments: pre-checkout by another user", "query_id", q.ID, "user_id", q.From.ID, "order", o.Ref)
+		return MsgWrongUser
+	}
+	if err := o.checkPrice(q.Currency, q.TotalAmount); err != nil {
+		h.logger.WarnContext(ctx, "payments: pre-checkout price mismatch", "query_id", q.ID, "order", o.Ref, "error", err)
+		return MsgPriceChanged
+	}
+	if h.check == nil {
+		return ""
+	}
+	done := make(chan error, 1) // buffered: a late check never blocks
+	go func() { done <- h.check(ctx, o, q) }()
+	select {
+	case err := <-done:
+		var d *DeclineError
+		switch {
+		case err == nil:
+			return ""
+		case errors.As(err, &d) && d.Message != "":
+			return d.Message
+		case ctx.Err() != nil:
+			return MsgTimeout
+		default:
+			h.logger.InfoContext(ctx, "payments: order declined by check", "order", o.Ref, "error", err)
+			return MsgUnavailable
+		}
+	case <-ctx.Done():
+		h.logger.WarnContext(ctx, "payments: pre-checkout check too slow, declined", "order", o.Ref, "timeout", h.decisionTimeout)
+		return MsgTimeout
+	}
+}
+
+// checkPrice compares a query's currency and total with the signed price.
+func (o Order) checkPrice(currency string, total int64) error {
+	if o.Currency == "" {
+		return nil
+	}
+	if currency != o.Currency {
+		return fmt.Errorf("%w: currency %q, order %q", ErrPriceMismatch, currency, o.Currency)
+	}
+	if total == o.Amount || (currency != XTR && total > o.Amount) {
+		return nil
+	}
+	return fmt.Errorf("%w: total %d, order %d", ErrPriceMismatch, total, o.Amount)
+}
+
+// HandleSuccessfulPayment records the payment of userID keyed by its
+// telegram_payment_charge_id and fulfils it unless it already was: the
+// [FulfilFunc] runs once per charge however many times, and however
+// concurrently, the update is delivered. If fulfilment fails the payment
+// stays recorded as paid and the error is returned, so the update is
+// delivered again; [Handler.RetryPending] also retries it.
+//
+// Telegram docs: https://core.telegram.org/bots/api#successfulpayment
+func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp *botapi.SuccessfulPayment) error {
+	if sp.TelegramPaymentChargeID == "" {
+		return errors.New("payments: successful_payment without telegram_payment_charge_id")
+	}
+	p := Payment{
+		ChargeID:         sp.TelegramPaymentChargeID,
+		ProviderChargeID: sp.ProviderPaymentChargeID,
+		UserID:           userID,
+		Currency:         sp.Currency,
+		Amount:           sp.TotalAmount,
+		Payload:          sp.InvoicePayload,
+		IsRecurring:      sp.IsRecurring,
+		IsFirstRecurring: sp.IsFirstRecurring,
+		State:            StatePaid,
+		PaidAt:           h.now(),
+	}
+	if sp.SubscriptionExpirationDate != 0 {
+		p.SubscriptionExpiration = time.Unix(sp.SubscriptionExpirationDate, 0).UTC()
+	}
+	stored, _, err := h.ledger.Record(ctx, p)
+	if err != nil {
+		return fmt.Errorf("payments: record payment: %w", err)
+	}
+	_, err = h.fulfilOnce(ctx, stored)
+	return err
+}
+
+// fulfilOnce runs the fulfil callback for p if p is paid and this call wins
+// the claim; it reports whether the callback ran and succeeded.
+func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
+	if p.State != StatePaid {
+		return false, nil
+	}
+	now := h.now()
+	won, err := h.ledger.Claim(ctx, p.ChargeID, now, now.Add(h.claimTTL))
+	if err != nil {
+		return false, fmt.Errorf("payments: claim payment: %w", err)
+	}
+	if !won {
+		return false, nil // fulfilled, refunded, or being fulfilled by another delivery
+	}
+	o, err := h.codec.decode(p.Payload, time.Time{}, false)
+	if err != nil {
+		h.logger.ErrorContext(ctx, "payments: paid payload no longer verifies; fulfilling with a zero Order", "charge_id", p.ChargeID, "error", err)
+		o = Order{}
+	}
+	if err := h.fulfil(ctx, p, o); err != nil {
+		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID); rerr != nil {
+			h.logger.ErrorContext(ctx, "payments: release claim", "charge_id", p.ChargeID, "error", rerr)
+		}
+		return false, fmt.Errorf("payments: fulfil charge %s: %w", p.ChargeID, err)
+	}
+	ok, err := h.ledger.SetState(context.WithoutCancel(ctx), p.ChargeID, StatePaid, StateFulfilled, h.now())
+	if err != nil {
+		return true, fmt.Errorf("payments: mark fulfilled: %w", err)
+	}
+	if !ok {
+		h.logger.WarnContext(ctx, "payments: payment refunded while being fulfilled", "charge_id", p.ChargeID)
+	}
+	return true, nil
+}
+
+// RetryPending fulfils every payment the ledger holds as paid and unclaimed
+// (a fulfilment that failed, or a worker that crashed), returning how many
+// it fulfilled and the errors of those that failed again. Run it
+// periodically or at start-up.
+func (h *Handler) RetryPending(ctx context.Context) (int, error) {
+	var pending []Payment
+	for p, err := range h.ledger.All(ctx) {
+		if err != nil {
+			return 0, fmt.Errorf("payments: list ledger: %w", err)
+		}
+		if p.State == StatePaid {
+			pending = append(pending, p)
+		}
+	}
+	var errs []error
+	n := 0
+	for _, p := range pending {
+		done, err := h.fulfilOnce(ctx, p)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if done {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// HandleRefundedPayment records that a payment of userID was refunded
+// (Telegram sends refunded_payment for refunds made from the bot's side or
+// by Telegram) and runs the refund hook once.
+//
+// Telegram docs: https://core.telegram.org/bots/api#refundedpayment
+func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *botapi.RefundedPayment) error {
+	if rp.TelegramPaymentChargeID == "" {
+		return errors.New("payments: refunded_payment without telegram_payment_charge_id")
+	}
+	now := h.now()
+	stored, first, err := h.ledger.Record(ctx, Payment{
+		ChargeID:         rp.TelegramPaymentChargeID,
+		ProviderChargeID: rp.ProviderPaymentChargeID,
+		UserID:           userID,
+		Currency:         rp.Currency,
+		Amount:           rp.TotalAmount,
+		Payload:          rp.InvoicePayload,
+		State:            StateRefunded,
+		PaidAt:           now,
+		RefundedAt:       now,
+	})
+	if err != nil {
+		return fmt.Errorf("payments: record refund: %w", err)
+	}
+	if first {
+		h.logger.WarnContext(ctx, "payments: refund of a payment the ledger never saw", "charge_id", rp.TelegramPaymentChargeID)
+		return h.refunded(ctx, stored)
+	}
+	return h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+}
+
+// markRefunded moves chargeID to refunded from paid or fulfilled and runs
+// the refund hook if this call made the change.
+func (h *Handler) markRefunded(ctx context.Context, chargeID string) error {
+	now := h.now()
+	for _, from := range []State{StateFulfilled, StatePaid} {
+		ok, err := h.ledger.SetState(ctx, chargeID, from, StateRefunded, now)
+		if err != nil {
+			return fmt.Errorf("payments: mark refunded: %w", err)
+		}
+		if ok {
+			p, err := h.ledger.Get(ctx, chargeID)
+			if err != nil {
+				return fmt.Errorf("payments: mark refunded: %w", err)
+			}
+			return h.refunded(ctx, p)
+		}
+	}
+	return nil // already refunded
+}
+
+func (h *Handler) refunded(ctx context.Context, p Payment) error {
+	if h.onRefund == nil {
+		return nil
+	}
+	if err := h.onRefund(ctx, p); err != nil {
+		return fmt.Errorf("payments: refund hook for charge %s: %w", p.ChargeID, err)
+	}
+	return nil
+}
+
+// Refund refunds the Telegram Stars payment chargeID of userID
+// (refundStarPayment) and records it. It is idempotent: refunding a payment
+// the ledger holds as refunded returns nil without calling Telegram, and
+// Telegram's CHARGE_ALREADY_REFUNDED answer counts as success. It fails with
+// [ErrWrongUser] if the ledger holds the charge for another user and with
+// [ErrNotStars] for a provider payment. A charge the ledger does not hold is
+// refunded at Telegram and recorded as refunded, so a late successful_payment
+// for it is never fulfilled.
+//
+// Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
+func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) error {
+	p, err := h.ledger.Get(ctx, chargeID)
+	known := err == nil
+	switch {
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("payments: refund: %w", err)
+	case known && p.UserID != userID:
+		return fmt.Errorf("%w: charge %s", ErrWrongUser, chargeID)
+	case known && p.Currency != XTR:
+		return fmt.Errorf("%w: charge %s is in %s", ErrNotStars, chargeID, p.Currency)
+	case known && p.State == StateRefunded:
+		return nil
+	}
+	err = h.api.RefundStarPayment(ctx, &botapi.RefundStarPaymentParams{UserID: userID, TelegramPaymentChargeID: chargeID})
+	if err != nil && !alreadyRefunded(err) {
+		return fmt.Errorf("payments: refund charge %s: %w", chargeID, err)
+	}
+	if !known {
+		now := h.now()
+		stored, first, err := h.ledger.Record(ctx, Payment{
+			ChargeID: chargeID, UserID: userID, Currency: XTR,
+			State: StateRefunded, PaidAt: now, RefundedAt: now,
+		})
+		if err != nil {
+			return fmt.Errorf("payments: record refund: %w", err)
+		}
+		if first {
+			return h.refunded(ctx, stored)
+		}
+	}
+	return h.markRefunded(ctx, chargeID)
+}
+
+// alreadyRefunded reports whether err is Telegram's answer to refunding a
+// charge twice (400 "Bad Request: CHARGE_ALREADY_REFUNDED"). Telegram gives
+// no code for it but this description.
+func alreadyRefunded(err error) bool {
+	var apiErr *botapi.Error
+	return errors.As(err, &apiErr) && errors.Is(err, botapi.ErrBadRequest) &&
+		strings.Contains(apiErr.Description, "CHARGE_ALREADY_REFUNDED")
+}
+
+// CancelSubscription stops the Stars subscription whose payment is chargeID
+// from renewing (editUserStarSubscription, is_canceled=true); the user keeps
+// access until the end of the period paid for.
+//
+// Telegram docs: https://core.telegram.org/bots/api#edituserstarsubscription
+func (h *Handler) CancelSubscription(ctx context.Context, userID int64, chargeID string) error {
+	return h.editSubscription(ctx, userID, chargeID, true)
+}
+
+// ResumeSubscription lets the user re-enable a subscription the bot
+// cancelled (editUserStarSubscription, is_canceled=false).
+//
+// Telegram docs: https://core.telegram.org/bots/api#edituserstarsubscription
+func (h *Handler) ResumeSubscription(ctx context.Context, userID int64, chargeID string) error {
+	return h.editSubscription(ctx, userID, chargeID, false)
+}
+
+func (h *Handler) editSubscription(ctx context.Context, userID int64, chargeID string, cancel bool) error {
+	if p, err := h.ledger.Get(ctx, chargeID); err == nil {
+		if p.UserID != userID {
+			return fmt.Errorf("%w: charge %s", ErrWrongUser, chargeID)
+		}
+		if p.Currency != XTR {
+			return fmt.Errorf("%w: charge %s is in %s", ErrNotStars, chargeID, p.Currency)
+		}
+	}
+	err := h.api.EditUserStarSubscription(ctx, &botapi.EditUserStarSubscriptionParams{
+		UserID: userID, TelegramPaymentChargeID: chargeID, IsCanceled: cancel,
+	})
+	if err != nil {
+		return fmt.Errorf("payments: edit subscription %s: %w", chargeID, err)
+	}
+	return nil
+}

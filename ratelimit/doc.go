@@ -1,0 +1,60 @@
+// Package ratelimit sends to Telegram as fast as it allows, never faster,
+// and protects your own endpoints from floods.
+//
+// # Outbound: the Telegram scheduler
+//
+// [Telegram] turns Telegram's published limits into a scheduler: about one
+// message per second per chat ([ChatLimit]), 20 per minute per group
+// ([GroupLimit]), about 30 per second bot-wide ([GlobalLimit]) and up to
+// 1000 per second with allow_paid_broadcast ([PaidLimit]). Each is a strict
+// sliding window (no window of Telegram's size ever holds more than the
+// limit, see [Limit]), checked with one timestamp per key (GCRA) in a
+// [Store]. Give it to a botapi client and every method that posts to a chat
+// waits on it:
+//
+//	sched, err := ratelimit.NewTelegram()
+//	if err != nil { ... }
+//	client := botapi.New(token, botapi.WithLimiter(sched))
+//
+// [Telegram.Wait] blocks until a send to the chat is allowed by every limit.
+// A waiter joins the bot-wide queue only once its own chat allows it, so a
+// busy chat never slows the others, and no goroutine is started per
+// waiter.
+//
+// # Lanes
+//
+// The lane travels in the context ([WithLane]). [Interactive], the default,
+// is for answers to a user's own action; [Bulk] for notifications and
+// broadcasts, which get the bot-wide slots interactive sends leave; [Paid]
+// for sends with allow_paid_broadcast. Methods that do not post to a chat
+// (answerCallbackQuery, answerPreCheckoutQuery, answerInlineQuery, getters)
+// never wait on the scheduler at all, so a pre-checkout answer is never
+// queued behind bulk. Edits of a message post to its chat: the botapi client
+// decides whether they wait (see its documentation); when they do, they go
+// in the context's lane, Interactive unless you say otherwise.
+//
+// # 429 feedback
+//
+// Telegram answers a flood with 429 and retry_after, and does not say
+// whether the wait is per chat or bot-wide. [Telegram.Backoff] (called by
+// the botapi client on every 429, before its retry) blocks that chat until
+// the deadline while the others keep going, and pauses the whole bot only
+// on evidence: a 429 on a call not tied to a chat, or 429s on several
+// distinct chats at once ([WithFloodEvidence]).
+//
+// # Inbound: Keyed and Middleware
+//
+// [Keyed] is a token bucket per key (user id, IP), sharded, with idle keys
+// dropped so memory tracks the live keys. [Middleware] answers 429 with
+// Retry-After for requests over their key's limit; [KeyByIP] and
+// [KeyByUser] are ready key functions.
+//
+// # Time
+//
+// Every type takes a clock ([WithClock]) and has explicit-time methods
+// (AllowAt, DelayAt, BackoffAt, ...), the test seam, as in
+// golang.org/x/time/rate. Waits sleep on the time package's timers, so
+// tests of waits run in a testing/synctest bubble.
+//
+// Telegram docs: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+package ratelimit

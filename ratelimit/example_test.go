@@ -1,0 +1,87 @@
+package ratelimit_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/miniappkit/miniappkit/ratelimit"
+)
+
+var start = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func ExampleTelegram() {
+	sched, err := ratelimit.NewTelegram()
+	if err != nil {
+		panic(err)
+	}
+	// A botapi client takes it with botapi.WithLimiter(sched). Here, the
+	// explicit-time decisions it makes:
+	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start))
+	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)))
+	fmt.Println(sched.AllowAt(43, ratelimit.Bulk, start.Add(500*time.Millisecond)))
+	fmt.Println(sched.DelayAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)).Round(time.Millisecond))
+	// Output:
+	// true
+	// false
+	// true
+	// 500ms
+}
+
+func ExampleTelegram_Backoff() {
+	sched, _ := ratelimit.NewTelegram()
+	// Telegram answered 429 retry_after 30 for chat 42:
+	sched.BackoffAt(42, 30*time.Second, start)
+	fmt.Println(sched.AllowAt(42, ratelimit.Interactive, start.Add(29*time.Second)))
+	fmt.Println(sched.AllowAt(7, ratelimit.Interactive, start.Add(29*time.Second)))
+	fmt.Println(sched.AllowAt(42, ratelimit.Interactive, start.Add(30*time.Second)))
+	// Output:
+	// false
+	// true
+	// true
+}
+
+func ExampleWithLane() {
+	sched, _ := ratelimit.NewTelegram()
+	ctx := ratelimit.WithLane(context.Background(), ratelimit.Bulk)
+	if err := sched.Wait(ctx, 42); err != nil { // the first send waits for nothing
+		panic(err)
+	}
+	lane, _ := ratelimit.LaneFromContext(ctx)
+	fmt.Println(lane)
+	// Output: bulk
+}
+
+func ExampleKeyed() {
+	// Two requests per second per user, bursts of 3.
+	k := ratelimit.NewKeyed(2, 3)
+	for i := range 4 {
+		fmt.Println(i, k.AllowAt("user:1", start))
+	}
+	fmt.Println(k.AllowAt("user:1", start.Add(500*time.Millisecond)))
+	// Output:
+	// 0 true
+	// 1 true
+	// 2 true
+	// 3 false
+	// true
+}
+
+func ExampleMiddleware() {
+	k := ratelimit.NewKeyed(1, 1, ratelimit.WithClock(func() time.Time { return start }))
+	h := ratelimit.Middleware(k, ratelimit.KeyByIP())(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "hello")
+	}))
+	for range 2 {
+		r := httptest.NewRequest(http.MethodGet, "/api", nil)
+		r.RemoteAddr = "203.0.113.7:4711"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Header().Get("Retry-After") != "")
+	}
+	// Output:
+	// 200 false
+	// 429 true
+}

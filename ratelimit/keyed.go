@@ -1,0 +1,214 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"math"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// keyedShards is the number of independently locked shards of a Keyed.
+const keyedShards = 256
+
+// Keyed is a rate limiter per key (a chat id, a user id, a client IP): each
+// key gets its own token bucket of the same rate and burst, in the sense of
+// [rate.Limiter], kept lean as one GCRA timestamp (8 bytes) per live key.
+// Keys are hashed with a per-process random seed and spread over 256
+// independently locked shards. A key whose bucket is full again holds no
+// state and is dropped, so memory tracks the keys active within the last
+// burst/rate, not every key ever seen.
+//
+// Methods come in pairs as in [rate.Limiter]: Allow is AllowAt(key,
+// now); the At variants take an explicit time, for tests.
+//
+// A Keyed is safe for concurrent use by multiple goroutines. Use
+// [NewKeyed]; the zero value is not usable.
+type Keyed struct {
+	g      gcra
+	inf    bool // rate.Inf: every event conforms
+	none   bool // limit <= 0: no event conforms
+	seed   maphash.Seed
+	clock  func() time.Time
+	epoch  time.Time
+	shards [keyedShards]shard[uint64]
+}
+
+// NewKeyed returns a limiter per key allowing events at limit per second
+// with bursts of at most burst (burst < 1 is taken as 1), the model of
+// [rate.NewLimiter]. Of the options only [WithClock] applies. limit [rate.Inf] allows every event; limit <= 0 allows
+// none.
+func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
+	o := newOptions(opts)
+	k := &Keyed{seed: maphash.MakeSeed(), clock: o.clock}
+	k.epoch = o.clock()
+	for i := range k.shards {
+		k.shards[i].nextSweep = math.MinInt64
+	}
+	switch {
+	case limit == rate.Inf:
+		k.inf = true
+	case limit <= 0:
+		k.none = true
+	default:
+		iv := int64(math.Ceil(1e9 / float64(limit)))
+		k.g = gcra{interval: iv, tolerance: int64(max(burst, 1)-1) * iv}
+	}
+	return k
+}
+
+// ErrLimitExceeded is returned by [Keyed.Wait] when the wait cannot end
+// before the context's deadline, or the limit allows no events at all.
+var ErrLimitExceeded = errors.New("ratelimit: wait would exceed the limit or the context deadline")
+
+func (k *Keyed) ns(t time.Time) int64 { return int64(t.Sub(k.epoch)) }
+
+func (k *Keyed) shardOf(key string) (*shard[uint64], uint64) {
+	h := maphash.String(k.seed, key)
+	return &k.shards[h%keyedShards], h
+}
+
+// Allow reports whether an event for key may happen now, and if so counts it.
+func (k *Keyed) Allow(key string) bool { return k.AllowAt(key, k.clock()) }
+
+// AllowAt reports whether an event for key may happen at t, and if so
+// counts it.
+func (k *Keyed) AllowAt(key string, t time.Time) bool {
+	if k.inf {
+		return true
+	}
+	if k.none {
+		return false
+	}
+	now := k.ns(t)
+	s, h := k.shardOf(key)
+	s.mu.Lock()
+	s.maybeSweep(now)
+	tat, wait := k.g.take(s.get(h), now)
+	if wait == 0 {
+		s.set(h, tat, now)
+	}
+	s.mu.Unlock()
+	return wait == 0
+}
+
+// Delay returns how long until an event for key would be allowed, without
+// counting one; 0 means now.
+func (k *Keyed) Delay(key string) time.Duration { return k.DelayAt(key, k.clock()) }
+
+// DelayAt is Delay at time t. It returns [math.MaxInt64] when the limit
+// allows no events.
+func (k *Keyed) DelayAt(key string, t time.Time) time.Duration {
+	if k.inf {
+		return 0
+	}
+	if k.none {
+		return math.MaxInt64
+	}
+	now := k.ns(t)
+	s, h := k.shardOf(key)
+	s.mu.Lock()
+	d := k.g.peek(s.get(h), now)
+	s.mu.Unlock()
+	return time.Duration(d)
+}
+
+// Reserve counts an event for key now, whether or not it is allowed yet,
+// and returns how long the caller must wait before acting on it (0: act
+// now). Like [rate.Limiter.Reserve], a caller that will not wait must not
+// act; use [Keyed.Allow] then.
+func (k *Keyed) Reserve(key string) time.Duration { return k.ReserveAt(key, k.clock()) }
+
+// ReserveAt is Reserve at time t. It returns [math.MaxInt64] and counts
+// nothing when the limit allows no events.
+func (k *Keyed) ReserveAt(key string, t time.Time) time.Duration {
+	d, _ := k.reserve(key, k.ns(t), math.MaxInt64)
+	return time.Duration(d)
+}
+
+// reserve counts an event at or after now if it can happen within maxWait,
+// returning the wait and the tat it set (for giving the slot back).
+func (k *Keyed) reserve(key string, now, maxWait int64) (wait, tat int64) {
+	if k.inf {
+		return 0, 0
+	}
+	if k.none {
+		return math.MaxInt64, 0
+	}
+	s, h := k.shardOf(key)
+	s.mu.Lock()
+	s.maybeSweep(now)
+	t := max(s.get(h), now)
+	wait = max(t-k.g.tolerance-now, 0)
+	if wait > maxWait {
+		s.mu.Unlock()
+		return wait, 0
+	}
+	tat = t + k.g.interval
+	s.set(h, tat, now)
+	s.mu.Unlock()
+	return wait, tat
+}
+
+// giveBack undoes a reservation whose tat is still the latest for key.
+func (k *Keyed) giveBack(key string, tat, now int64) {
+	s, h := k.shardOf(key)
+	s.mu.Lock()
+	if s.get(h) == tat {
+		s.set(h, tat-k.g.interval, now)
+	}
+	s.mu.Unlock()
+}
+
+// Wait blocks until an event for key may happen, and counts it. It returns
+// ctx.Err() at once if ctx has ended, [ErrLimitExceeded] at once if the
+// wait would pass ctx's deadline or the limit allows no events, and
+// ctx.Err() if ctx ends while waiting, giving the reserved slot back.
+func (k *Keyed) Wait(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := k.clock()
+	maxWait := int64(math.MaxInt64)
+	if dl, ok := ctx.Deadline(); ok {
+		maxWait = int64(dl.Sub(now))
+	}
+	n := k.ns(now)
+	wait, tat := k.reserve(key, n, maxWait)
+	if wait > maxWait || k.none {
+		return ErrLimitExceeded
+	}
+	if wait == 0 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(wait))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		k.giveBack(key, tat, k.ns(k.clock()))
+		return ctx.Err()
+	}
+}
+
+// Len returns the number of keys holding state, after dropping the expired
+// ones (so it also returns their memory, see [Keyed]).
+func (k *Keyed) Len() int { return k.LenAt(k.clock()) }
+
+// LenAt is Len at time t.
+func (k *Keyed) LenAt(t time.Time) int {
+	now := k.ns(t)
+	n := 0
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.Lock()
+		s.nextSweep = math.MinInt64
+		s.maybeSweep(now)
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,111 @@
+package ratelimit
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/miniappkit/miniappkit/initdata"
+	"github.com/stretchr/testify/require"
+)
+
+func TestKeyByIP(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	for _, tc := range []struct {
+		name    string
+		trusted []netip.Prefix
+		remote  string
+		xff     []string
+		want    string
+	}{
+		{"peer v4", nil, "203.0.113.7:5555", nil, "203.0.113.7"},
+		{"header ignored without trust", nil, "203.0.113.7:5555", []string{"1.2.3.4"}, "203.0.113.7"},
+		{"header ignored from untrusted peer", proxies, "203.0.113.7:5555", []string{"1.2.3.4"}, "203.0.113.7"},
+		{"trusted proxy", proxies, "10.1.2.3:80", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"rightmost untrusted", proxies, "10.1.2.3:80", []string{"6.6.6.6, 198.51.100.9, 10.9.9.9"}, "198.51.100.9"},
+		{"several header lines", proxies, "10.1.2.3:80", []string{"6.6.6.6", "198.51.100.9"}, "198.51.100.9"},
+		{"malformed stops at the hop", proxies, "10.1.2.3:80", []string{"6.6.6.6, garbage, 10.9.9.9"}, "10.9.9.9"},
+		{"all trusted", proxies, "10.1.2.3:80", []string{"10.4.4.4"}, "10.4.4.4"},
+		{"v6 keyed by /64", nil, "[2001:db8:1:2:3:4:5:6]:443", nil, "2001:db8:1:2::/64"},
+		{"v4-mapped v6", nil, "[::ffff:203.0.113.7]:443", nil, "203.0.113.7"},
+		{"zone dropped", nil, "[fe80::1%eth0]:443", nil, "fe80::/64"},
+		{"bad peer fails closed", proxies, "nonsense", []string{"1.2.3.4"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tc.remote
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			require.Equal(t, tc.want, KeyByIP(tc.trusted...)(r))
+		})
+	}
+}
+
+func TestKeyByUser(t *testing.T) {
+	key := KeyByUser(KeyByIP())
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = "203.0.113.7:1"
+	require.Equal(t, "203.0.113.7", key(r))
+	r = r.WithContext(initdata.NewContext(r.Context(), initdata.InitData{User: &initdata.User{ID: 777}}))
+	require.Equal(t, "user:777", key(r))
+	require.Equal(t, "", KeyByUser(nil)(httptest.NewRequest(http.MethodGet, "/", nil)))
+}
+
+func TestMiddleware(t *testing.T) {
+	now := t0
+	k := NewKeyed(0.5, 2, WithClock(func() time.Time { return now })) // one per 2 s, burst 2
+	h := Middleware(k, KeyByIP())(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	do := func(remote string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	require.Equal(t, http.StatusNoContent, do("1.1.1.1:1").Code)
+	require.Equal(t, http.StatusNoContent, do("1.1.1.1:2").Code)
+	w := do("1.1.1.1:3")
+	require.Equal(t, http.StatusTooManyRequests, w.Code)
+	require.Equal(t, "2", w.Header().Get("Retry-After"))
+	require.Equal(t, http.StatusNoContent, do("2.2.2.2:1").Code, "other clients unaffected")
+	now = now.Add(1500 * time.Millisecond)
+	require.Equal(t, "1", do("1.1.1.1:3").Header().Get("Retry-After"), "rounded up")
+	now = now.Add(500 * time.Millisecond)
+	require.Equal(t, http.StatusNoContent, do("1.1.1.1:3").Code)
+	require.Panics(t, func() { Middleware(nil, KeyByIP()) })
+}
+
+// FuzzKeyByIP checks the forwarding-header walk on arbitrary input: no
+// panic, the key is "" or an address/prefix, and without trusted proxies
+// the header never matters. Run: go test -run '^$' -fuzz FuzzKeyByIP ./ratelimit
+func FuzzKeyByIP(f *testing.F) {
+	f.Add("10.1.2.3:80", "6.6.6.6, 198.51.100.9, 10.9.9.9")
+	f.Add("[fd00::1]:80", "[2001:db8::1]:99, fd00::2")
+	f.Add("10.0.0.1:1", ",,, ,")
+	f.Add("nonsense", "1.2.3.4")
+	trusted := KeyByIP(netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"))
+	plain := KeyByIP()
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		if len(remote)+len(xff) > 4096 {
+			return
+		}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", xff)
+		k := trusted(r)
+		if k != "" {
+			if _, err := netip.ParseAddr(k); err != nil {
+				_, err := netip.ParsePrefix(k)
+				require.NoError(t, err, "key %q", k)
+			}
+		}
+		p1 := plain(r)
+		r.Header.Del("X-Forwarded-For")
+		require.Equal(t, p1, plain(r))
+	})
+}

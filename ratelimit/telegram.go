@@ -1,0 +1,321 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Telegram is a scheduler for sends to Telegram: per chat, per group,
+// bot-wide and the paid-broadcast ceiling, with lanes and 429 feedback. It
+// satisfies botapi.Limiter, so botapi.WithLimiter(t) makes a client wait on
+// it before every method that posts to a chat.
+//
+// Chat ids follow the Bot API: positive ids are private chats (the chat
+// limit), negative ids are groups, supergroups and channels (the chat limit
+// and the group limit), 0 is a call not tied to a chat (bot-wide limits
+// only).
+//
+// A Telegram is safe for concurrent use by multiple goroutines. Use
+// [NewTelegram]; the zero value is not usable.
+//
+// Telegram docs: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+type Telegram struct {
+	store Store
+	clock func() time.Time
+
+	chat, group, global, paid Cell // templates; Key.ID is set per call
+	zero                      [3][]Cell
+
+	evidenceChats  int
+	evidenceWithin time.Duration
+	mu             sync.Mutex
+	floods         []flood
+
+	bulkTurn, paidTurn chan struct{} // FIFO turn at the bot-wide stage
+	interactive        atomic.Int64  // interactive waiters at that stage
+
+	backoffs, pauses atomic.Int64
+}
+
+type flood struct {
+	at   time.Time
+	chat int64
+}
+
+// NewTelegram returns a scheduler with Telegram's published limits
+// ([ChatLimit], [GroupLimit], [GlobalLimit], [PaidLimit]) unless options
+// say otherwise. It fails when a limit is invalid.
+func NewTelegram(opts ...Option) (*Telegram, error) {
+	o := newOptions(opts)
+	for _, l := range []Limit{o.chat, o.group, o.global, o.paid} {
+		if err := l.valid(); err != nil {
+			return nil, err
+		}
+	}
+	if o.evidenceChats < 1 || o.evidenceWithin < 0 {
+		return nil, fmt.Errorf("ratelimit: invalid flood evidence %d chats within %v", o.evidenceChats, o.evidenceWithin)
+	}
+	if o.store == nil {
+		o.store = NewMemoryStore()
+	}
+	cell := func(k Kind, l Limit) Cell {
+		g := l.cell()
+		return Cell{Key: Key{Kind: k}, Interval: time.Duration(g.interval), Tolerance: time.Duration(g.tolerance)}
+	}
+	s := &Telegram{
+		store:          o.store,
+		clock:          o.clock,
+		chat:           cell(KindChat, o.chat),
+		group:          cell(KindGroup, o.group),
+		global:         cell(KindGlobal, o.global),
+		paid:           cell(KindPaid, o.paid),
+		evidenceChats:  o.evidenceChats,
+		evidenceWithin: o.evidenceWithin,
+		bulkTurn:       make(chan struct{}, 1),
+		paidTurn:       make(chan struct{}, 1),
+	}
+	for _, l := range []Lane{Interactive, Bulk, Paid} {
+		var buf [4]Cell
+		c, _ := s.cells(&buf, 0, l)
+		s.zero[l] = append([]Cell(nil), c...)
+	}
+	return s, nil
+}
+
+// cells fills buf with the cells a send to chatID in lane must pass, chat
+// cells first, and returns them with the number of chat cells.
+func (s *Telegram) cells(buf *[4]Cell, chatID int64, lane Lane) ([]Cell, int) {
+	n := 0
+	if chatID != 0 {
+		buf[n] = s.chat
+		buf[n].Key.ID = chatID
+		n++
+		if chatID < 0 {
+			buf[n] = s.group
+			buf[n].Key.ID = chatID
+			n++
+		}
+	}
+	nChat := n
+	if lane != Paid {
+		buf[n] = s.global
+		n++
+	}
+	buf[n] = s.paid
+	n++
+	return buf[:n], nChat
+}
+
+func (s *Telegram) cellsFor(buf *[4]Cell, chatID int64, lane Lane) ([]Cell, int) {
+	if lane > Paid {
+		lane = Bulk
+	}
+	if chatID == 0 {
+		return s.zero[lane], 0
+	}
+	return s.cells(buf, chatID, lane)
+}
+
+func laneOf(ctx context.Context) Lane {
+	l, _ := LaneFromContext(ctx)
+	return l
+}
+
+// Wait blocks until a send to chatID is allowed by every limit, in the
+// lane ctx carries ([Interactive] when none), and counts it. It returns
+// ctx.Err() at once when ctx has ended or ends while waiting; nothing is
+// reserved before the send is allowed, so a cancelled wait holds nothing.
+// A context from [WithAdmission] skips one wait.
+//
+// Waiters for one chat never delay sends to other chats: a waiter queues
+// for the bot-wide slots only once its own chat's limits allow it to send.
+// Bulk and paid waiters then take turns in arrival order; interactive
+// waiters take the next bot-wide slot before any bulk waiter. No goroutine
+// is started per waiter.
+func (s *Telegram) Wait(ctx context.Context, chatID int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if admitted(ctx, chatID) {
+		return nil
+	}
+	lane := laneOf(ctx)
+	var buf [4]Cell
+	cells, nChat := s.cellsFor(&buf, chatID, lane)
+	for {
+		if nChat > 0 {
+			v, err := s.store.Peek(ctx, s.clock(), cells[:nChat])
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrStore, err)
+			}
+			if !v.OK {
+				if err := sleep(ctx, v.Wait); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		done, err := s.take(ctx, lane, cells, nChat)
+		if done || err != nil {
+			return err
+		}
+	}
+}
+
+// take waits for the bot-wide cells, in lane's turn, and takes every cell
+// at once. It returns false without error when a chat cell stopped
+// conforming meanwhile (another send to the chat, or a Backoff).
+func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int) (bool, error) {
+	switch lane {
+	case Interactive:
+		s.interactive.Add(1)
+		defer s.interactive.Add(-1)
+	default:
+		turn := s.bulkTurn
+		if lane == Paid {
+			turn = s.paidTurn
+		}
+		select {
+		case turn <- struct{}{}:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		defer func() { <-turn }()
+	}
+	for {
+		if lane == Bulk && s.interactive.Load() > 0 {
+			// Leave the next slot to the interactive waiters.
+			if err := sleep(ctx, s.global.Interval); err != nil {
+				return false, err
+			}
+			continue
+		}
+		v, err := s.store.Take(ctx, s.clock(), cells)
+		if err != nil {
+			return false, fmt.Errorf("%w: %w", ErrStore, err)
+		}
+		if v.OK {
+			return true, nil
+		}
+		if v.Cell < nChat {
+			return false, nil
+		}
+		if err := sleep(ctx, v.Wait); err != nil {
+			return false, err
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Allow reports whether a send to chatID in lane is allowed now by every
+// limit, and if so counts it. It never waits.
+func (s *Telegram) Allow(chatID int64, lane Lane) bool {
+	return s.AllowAt(chatID, lane, s.clock())
+}
+
+// AllowAt is Allow at time t. Lanes have no priority here: AllowAt is the
+// explicit-time decision that Wait repeats.
+func (s *Telegram) AllowAt(chatID int64, lane Lane, t time.Time) bool {
+	if chatID == 0 { // no per-call cells: no allocation
+		v, err := s.store.Take(context.Background(), t, s.zero[min(lane, Paid)])
+		return err == nil && v.OK
+	}
+	var buf [4]Cell
+	cells, _ := s.cellsFor(&buf, chatID, lane)
+	v, err := s.store.Take(context.Background(), t, cells)
+	return err == nil && v.OK
+}
+
+// DelayAt returns how long after t a send to chatID in lane would be
+// allowed, counting nothing.
+func (s *Telegram) DelayAt(chatID int64, lane Lane, t time.Time) time.Duration {
+	var buf [4]Cell
+	cells, _ := s.cellsFor(&buf, chatID, lane)
+	v, err := s.store.Peek(context.Background(), t, cells)
+	if err != nil || v.OK {
+		return 0
+	}
+	return v.Wait
+}
+
+// ErrStore wraps a failure of the [Store].
+var ErrStore = errors.New("ratelimit: store failed")
+
+// Backoff reports Telegram's 429 for chatID with its retry_after: no send
+// to chatID is allowed before now + retryAfter, while other chats keep
+// going. chatID 0 (a call not tied to a chat) pauses the whole bot for
+// retryAfter, and so do 429s on several chats at once (see
+// [WithFloodEvidence]). A retryAfter below one second counts as one second.
+//
+// Telegram docs: https://core.telegram.org/bots/api#responseparameters
+func (s *Telegram) Backoff(chatID int64, retryAfter time.Duration) {
+	s.BackoffAt(chatID, retryAfter, s.clock())
+}
+
+// BackoffAt is Backoff at time t. It reports whether it paused the whole
+// bot.
+func (s *Telegram) BackoffAt(chatID int64, retryAfter time.Duration, t time.Time) bool {
+	s.backoffs.Add(1)
+	retryAfter = max(retryAfter, time.Second)
+	until := t.Add(retryAfter)
+	ctx := context.Background()
+	if chatID != 0 {
+		c := s.chat
+		c.Key.ID = chatID
+		_ = s.store.Block(ctx, c, until) // Backoff has no error to return; a failing store fails the next Wait
+		if !s.evidence(chatID, t) {
+			return false
+		}
+	}
+	s.pauses.Add(1)
+	_ = s.store.Block(ctx, s.global, until)
+	_ = s.store.Block(ctx, s.paid, until)
+	return true
+}
+
+// evidence records a 429 on chat at t and reports whether enough distinct
+// chats reported one within the evidence window.
+func (s *Telegram) evidence(chat int64, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := s.floods[:0]
+	for _, f := range s.floods {
+		if t.Sub(f.at) <= s.evidenceWithin && f.chat != chat {
+			keep = append(keep, f)
+		}
+	}
+	s.floods = append(keep, flood{at: t, chat: chat})
+	if len(s.floods) >= s.evidenceChats {
+		s.floods = s.floods[:0]
+		return true
+	}
+	return false
+}
+
+// Stats counts what a Telegram has been told.
+type Stats struct {
+	// Backoffs is the number of Backoff calls (429s reported).
+	Backoffs int64
+	// Pauses is how many of them paused the whole bot.
+	Pauses int64
+}
+
+// Stats returns the counters so far.
+func (s *Telegram) Stats() Stats {
+	return Stats{Backoffs: s.backoffs.Load(), Pauses: s.pauses.Load()}
+}
