@@ -129,3 +129,17 @@ func newOrderID() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
 }
+
+// restorePaid records a paid order that the book no longer holds (it was
+// dropped while unpaid), from what the signed payload says.
+func (b *orderBook) restorePaid(id string, userID int64, p product, chargeID string, now time.Time) (order, bool, error) {
+	b.mu.Lock()
+	if _, ok := b.byID[id]; !ok {
+		b.byID[id] = &order{
+			ID: id, UserID: userID, ProductID: p.ID, Title: p.Title,
+			Emoji: p.Emoji, Stars: p.Stars, Status: statusPending, CreatedAt: now,
+		}
+	}
+	b.mu.Unlock()
+	return b.markPaid(id, chargeID, now)
+}

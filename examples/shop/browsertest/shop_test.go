@@ -42,7 +42,8 @@ type shopProcess struct {
 	url      string
 	demoUser string
 	stderr   *lockedBuffer
-	exited   chan error
+	exited   chan struct{} // closed once the process has exited
+	waitErr  error         // the process's exit status, set before exited closes
 }
 
 var (
@@ -72,7 +73,7 @@ func startShop(t *testing.T) *shopProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &shopProcess{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p := &shopProcess{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start shop: %v", err)
@@ -90,7 +91,10 @@ func startShop(t *testing.T) *shopProcess {
 		}
 		close(lines)
 	}()
-	go func() { p.exited <- cmd.Wait() }()
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
 		select {
 		case <-p.exited:
@@ -105,9 +109,8 @@ func startShop(t *testing.T) *shopProcess {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				err := <-p.exited
-				p.exited <- err
-				t.Fatalf("the shop exited before printing its URL: %v\n%s", err, p.stderr.String())
+				<-p.exited
+				t.Fatalf("the shop exited before printing its URL: %v\n%s", p.waitErr, p.stderr.String())
 			}
 			t.Logf("shop: %s", l)
 			if m := userLine.FindStringSubmatch(l); m != nil {
@@ -130,9 +133,9 @@ func (p *shopProcess) stop(t *testing.T) {
 		t.Fatalf("SIGTERM: %v", err)
 	}
 	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Fatalf("the shop did not exit cleanly on SIGTERM: %v", err)
+	case <-p.exited:
+		if p.waitErr != nil {
+			t.Fatalf("the shop did not exit cleanly on SIGTERM: %v\n%s", p.waitErr, p.stderr.String())
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the shop did not exit within a minute of SIGTERM")
