@@ -215,3 +215,21 @@ func (x *messageOrTrue) UnmarshalJSON(b []byte) error {
 	x.m = new(Message)
 	return json.Unmarshal(b, x.m)
 }
+
+// decodeNew decodes b into a new T.
+func decodeNew[T any](b []byte) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decodeWire decodes b into a new wire type W and completes it into a *T.
+func decodeWire[W, T any](b []byte, fill func(*W) *T) (*T, error) {
+	w := new(W)
+	if err := json.Unmarshal(b, w); err != nil {
+		return nil, err
+	}
+	return fill(w), nil
+}
