@@ -576,10 +576,13 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 
 func (r *bodyReader) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.done {
-		r.done = true
-		r.b.release()
+	b, open := r.b, !r.done
+	r.done = true
+	r.mu.Unlock()
+	// Release after unlocking: once released, the body (and r, when r is
+	// its embedded first reader) may be reused by another call at once.
+	if open {
+		b.release()
 	}
 	return nil
 }
