@@ -522,3 +522,18 @@ func TestConcurrentCallsKeepBodiesApart(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestDecodeAnswer(t *testing.T) {
+	n, err := DecodeAnswer[int]("getChatMemberCount", []byte(`{"ok":true,"result":17}`))
+	require.NoError(t, err)
+	assert.Equal(t, 17, n)
+
+	_, err = DecodeAnswer[int]("getChatMemberCount", []byte(`{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`))
+	require.ErrorIs(t, err, ErrBadRequest)
+	assert.Equal(t, "botapi: getChatMemberCount: 400 Bad Request: chat not found", err.Error())
+
+	_, err = DecodeAnswer[int]("getChatMemberCount", []byte(`<html>502</html>`))
+	require.ErrorIs(t, err, ErrInvalidResponse)
+	_, err = DecodeAnswer[int]("getChatMemberCount", []byte(`{"ok":true,"result":"x"}`))
+	require.ErrorIs(t, err, ErrInvalidResponse)
+}
