@@ -257,8 +257,8 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 
 	pol := c.retry.withDefaults()
 	waits := c.limiter != nil && PostsToChat(method)
-	var chat int64
-	if c.limiter != nil {
+	var chat int64 // the limiter key: the chat posted to, 0 for other calls
+	if waits {
 		chat = chatKeyOf(params)
 	}
 	if len(uploads) > 0 {
