@@ -570,6 +570,19 @@ func TestHandleUpdateIgnoresOthers(t *testing.T) {
 	require.Empty(t, f.api.answers)
 }
 
+// Handler is a webhook.UpdateHandler by shape (payments does not import webhook).
+var _ interface {
+	HandleUpdate(context.Context, *botapi.Update) error
+} = (*Handler)(nil)
+
+func TestPreCheckoutCheckPanics(t *testing.T) {
+	f := newFixture(t, WithCheck(func(context.Context, Order, *botapi.PreCheckoutQuery) error { panic("bug") }))
+	require.NoError(t, f.h.HandlePreCheckoutQuery(t.Context(), query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
+	a := f.api.lastAnswer(t)
+	require.False(t, a.Ok)
+	require.Equal(t, MsgUnavailable, a.ErrorMessage)
+}
+
 func TestDeclineError(t *testing.T) {
 	err := Decline("Sold out.")
 	var d *DeclineError
