@@ -3,7 +3,6 @@
 package botapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -89,7 +88,11 @@ func decodeMessageOrigin(b []byte) (MessageOrigin, error) {
 	case "channel":
 		v, err = decodeNew[MessageOriginChannel](b)
 	default:
-		return &UnknownMessageOrigin{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownMessageOrigin{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -148,7 +151,11 @@ func decodePaidMedia(b []byte) (PaidMedia, error) {
 	case "video":
 		v, err = decodeNew[PaidMediaVideo](b)
 	default:
-		return &UnknownPaidMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownPaidMedia{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -219,7 +226,11 @@ func decodeInputPollMedia(b []byte) (InputPollMedia, error) {
 	case "video":
 		v, err = decodeNew[InputMediaVideo](b)
 	default:
-		return &UnknownInputPollMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputPollMedia{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -290,7 +301,11 @@ func decodeInputPollOptionMedia(b []byte) (InputPollOptionMedia, error) {
 	case "video":
 		v, err = decodeNew[InputMediaVideo](b)
 	default:
-		return &UnknownInputPollOptionMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputPollOptionMedia{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -346,7 +361,11 @@ func decodeBackgroundFill(b []byte) (BackgroundFill, error) {
 	case "freeform_gradient":
 		v, err = decodeNew[BackgroundFillFreeformGradient](b)
 	default:
-		return &UnknownBackgroundFill{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownBackgroundFill{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -405,7 +424,11 @@ func decodeBackgroundType(b []byte) (BackgroundType, error) {
 	case "chat_theme":
 		v, err = decodeNew[BackgroundTypeChatTheme](b)
 	default:
-		return &UnknownBackgroundType{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownBackgroundType{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -470,7 +493,11 @@ func decodeChatMember(b []byte) (ChatMember, error) {
 	case "kicked":
 		v, err = decodeNew[ChatMemberBanned](b)
 	default:
-		return &UnknownChatMember{Status: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownChatMember{Status: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -532,7 +559,11 @@ func decodeStoryAreaType(b []byte) (StoryAreaType, error) {
 	case "unique_gift":
 		v, err = decodeNew[StoryAreaTypeUniqueGift](b)
 	default:
-		return &UnknownStoryAreaType{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownStoryAreaType{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -588,7 +619,11 @@ func decodeReactionType(b []byte) (ReactionType, error) {
 	case "paid":
 		v, err = decodeNew[ReactionTypePaid](b)
 	default:
-		return &UnknownReactionType{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownReactionType{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -641,7 +676,11 @@ func decodeOwnedGift(b []byte) (OwnedGift, error) {
 	case "unique":
 		v, err = decodeNew[OwnedGiftUnique](b)
 	default:
-		return &UnknownOwnedGift{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownOwnedGift{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -709,7 +748,11 @@ func decodeBotCommandScope(b []byte) (BotCommandScope, error) {
 	case "chat_member":
 		v, err = decodeNew[BotCommandScopeChatMember](b)
 	default:
-		return &UnknownBotCommandScope{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownBotCommandScope{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -765,7 +808,11 @@ func decodeMenuButton(b []byte) (MenuButton, error) {
 	case "default":
 		v, err = decodeNew[MenuButtonDefault](b)
 	default:
-		return &UnknownMenuButton{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownMenuButton{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -821,7 +868,11 @@ func decodeChatBoostSource(b []byte) (ChatBoostSource, error) {
 	case "giveaway":
 		v, err = decodeNew[ChatBoostSourceGiveaway](b)
 	default:
-		return &UnknownChatBoostSource{Source: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownChatBoostSource{Source: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -886,7 +937,11 @@ func decodeInputMedia(b []byte) (InputMedia, error) {
 	case "video":
 		v, err = decodeNew[InputMediaVideo](b)
 	default:
-		return &UnknownInputMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputMedia{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -942,7 +997,11 @@ func decodeInputPaidMedia(b []byte) (InputPaidMedia, error) {
 	case "video":
 		v, err = decodeNew[InputPaidMediaVideo](b)
 	default:
-		return &UnknownInputPaidMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputPaidMedia{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -995,7 +1054,11 @@ func decodeInputProfilePhoto(b []byte) (InputProfilePhoto, error) {
 	case "animated":
 		v, err = decodeNew[InputProfilePhotoAnimated](b)
 	default:
-		return &UnknownInputProfilePhoto{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputProfilePhoto{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1048,7 +1111,11 @@ func decodeInputStoryContent(b []byte) (InputStoryContent, error) {
 	case "video":
 		v, err = decodeNew[InputStoryContentVideo](b)
 	default:
-		return &UnknownInputStoryContent{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputStoryContent{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1204,7 +1271,11 @@ func decodeRichText(b []byte) (RichText, error) {
 	case "reference_link":
 		v, err = decodeWire(b, (*richTextReferenceLinkWire).fill)
 	default:
-		return &UnknownRichText{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownRichText{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1314,7 +1385,11 @@ func decodeRichBlock(b []byte) (RichBlock, error) {
 	case "thinking":
 		v, err = decodeWire(b, (*richBlockThinkingWire).fill)
 	default:
-		return &UnknownRichBlock{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownRichBlock{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1435,7 +1510,11 @@ func decodeInlineQueryResult(b []byte) (InlineQueryResult, error) {
 	case "venue":
 		v, err = decodeWire(b, (*inlineQueryResultVenueWire).fill)
 	default:
-		return &UnknownInlineQueryResult{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInlineQueryResult{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1495,7 +1574,11 @@ func decodeInputMessageContent(b []byte) (InputMessageContent, error) {
 	case hasKeys(b, "rich_message"):
 		v, err = decodeNew[InputRichMessageContent](b)
 	default:
-		return &UnknownInputMessageContent{Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputMessageContent{Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1551,7 +1634,11 @@ func decodeRevenueWithdrawalState(b []byte) (RevenueWithdrawalState, error) {
 	case "failed":
 		v, err = decodeNew[RevenueWithdrawalStateFailed](b)
 	default:
-		return &UnknownRevenueWithdrawalState{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownRevenueWithdrawalState{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1619,7 +1706,11 @@ func decodeTransactionPartner(b []byte) (TransactionPartner, error) {
 	case "other":
 		v, err = decodeNew[TransactionPartnerOther](b)
 	default:
-		return &UnknownTransactionPartner{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownTransactionPartner{Type: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -1693,7 +1784,11 @@ func decodePassportElementError(b []byte) (PassportElementError, error) {
 	case "unspecified":
 		v, err = decodeNew[PassportElementErrorUnspecified](b)
 	default:
-		return &UnknownPassportElementError{Source: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownPassportElementError{Source: d, Raw: raw}, nil
 	}
 	if err != nil {
 		return nil, err

@@ -46,7 +46,8 @@ type gen struct {
 }
 
 // Generate renders the generated files of package botapi from s. The result
-// maps file names (TypesFile, UnionsFile, MethodsFile) to gofmt'ed source.
+// maps file names (TypesFile, UnionsFile, MethodsFile, TableFile) to
+// gofmt'ed source.
 func Generate(s *Spec) (map[string][]byte, error) {
 	g := &gen{spec: s, types: map[string]*Type{}, unions: map[string]*union{},
 		memberOf: map[string][]string{}, valueRef: map[string]bool{}, boxes: map[string]bool{},
@@ -92,6 +93,15 @@ func Generate(s *Spec) (map[string][]byte, error) {
 		return nil, fmt.Errorf("botapigen: %s: %w\n%s", UnionsFile, err, b.Bytes())
 	}
 	out[UnionsFile] = src
+	b.Reset()
+	g.header(&b)
+	if err := g.tableFile(&b); err != nil {
+		return nil, err
+	}
+	if src, err = format.Source(b.Bytes()); err != nil {
+		return nil, fmt.Errorf("botapigen: %s: %w\n%s", TableFile, err, b.Bytes())
+	}
+	out[TableFile] = src
 	return out, nil
 }
 

@@ -11,7 +11,7 @@ import (
 var handWritten = set("ReplyMarkup")
 
 func (g *gen) unionsFile(b *bytes.Buffer) error {
-	b.WriteString("import (\n\t\"bytes\"\n\t\"encoding/json\"\n\t\"fmt\"\n)\n\n")
+	b.WriteString("import (\n\t\"encoding/json\"\n\t\"fmt\"\n)\n\n")
 	for _, name := range g.order {
 		u := g.unions[name]
 		if err := g.renderUnion(b, u); err != nil {
@@ -144,7 +144,7 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 	if u.date == nil && u.field == "" {
 		b.WriteString("\tvar err error\n")
 	}
-	unknown := fmt.Sprintf("return &Unknown%s{Raw: bytes.Clone(b)}, nil", gn)
+	unknown := fmt.Sprintf("raw, err := unknownRaw(b)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn &Unknown%s{Raw: raw}, nil", gn)
 	if handWritten[u.name] {
 		unknown = fmt.Sprintf("return nil, fmt.Errorf(\"botapi: %s: no known member matches\")", gn)
 	}
@@ -185,7 +185,7 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 			}
 			fmt.Fprintf(b, " else {\n\t\t\tv, err = %s\n\t\t}\n", g.decodeExpr(ms[len(ms)-1]))
 		}
-		fmt.Fprintf(b, "\tdefault:\n\t\treturn &Unknown%s{%s: d, Raw: bytes.Clone(b)}, nil\n\t}\n", gn, GoName(u.field))
+		fmt.Fprintf(b, "\tdefault:\n\t\traw, err := unknownRaw(b)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn &Unknown%s{%s: d, Raw: raw}, nil\n\t}\n", gn, GoName(u.field))
 	case u.presence:
 		// Most specific member first: the one with most required keys.
 		ms := append([]string(nil), u.members...)
