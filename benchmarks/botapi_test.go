@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	tgbot "github.com/go-telegram/bot"
 	tgmodels "github.com/go-telegram/bot/models"
@@ -58,6 +59,14 @@ func newSendServer(b *testing.B) *httptest.Server {
 	return srv
 }
 
+// reportCPU adds a cpu-ns/op metric: the process CPU time per iteration
+// since start (see processCPU).
+func reportCPU(b *testing.B, start time.Duration) {
+	if b.N > 0 {
+		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
 func BenchmarkSendMessage(b *testing.B) {
 	srv := newSendServer(b)
 	ctx := context.Background()
@@ -66,6 +75,7 @@ func BenchmarkSendMessage(b *testing.B) {
 		hc := &http.Client{}
 		url := srv.URL + "/bot" + benchToken + "/sendMessage"
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		for b.Loop() {
 			p := &botapi.SendMessageParams{
 				ChatID: botapi.ChatID{ID: benchChatID},
@@ -106,6 +116,7 @@ func BenchmarkSendMessage(b *testing.B) {
 	b.Run("miniappkit", func(b *testing.B) {
 		c := botapi.New(benchToken, botapi.WithBaseURL(srv.URL))
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		for b.Loop() {
 			m, err := c.SendMessage(ctx, &botapi.SendMessageParams{
 				ChatID: botapi.ChatID{ID: benchChatID},
@@ -127,6 +138,7 @@ func BenchmarkSendMessage(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		for b.Loop() {
 			m, err := bot.SendMessage(ctx, &tgbot.SendMessageParams{
 				ChatID: int64(benchChatID),
@@ -144,6 +156,7 @@ func BenchmarkSendMessage(b *testing.B) {
 
 	telegoSend := func(b *testing.B, bot *telego.Bot) {
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		for b.Loop() {
 			m, err := bot.SendMessage(ctx, &telego.SendMessageParams{
 				ChatID: telego.ChatID{ID: benchChatID},
@@ -222,6 +235,7 @@ func BenchmarkDecodeUpdates(b *testing.B) {
 		c := botapi.New(benchToken, botapi.WithHTTPClient(&http.Client{Transport: memTransport(data)}))
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		for b.Loop() {
 			ups, err := c.GetUpdates(ctx, &botapi.GetUpdatesParams{Limit: 100})
 			if err != nil || len(ups) != 100 {
@@ -235,6 +249,7 @@ func BenchmarkDecodeUpdates(b *testing.B) {
 		// result into []*models.Update, both with encoding/json.
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		for b.Loop() {
 			var r struct {
 				OK          bool            `json:"ok"`
@@ -260,6 +275,7 @@ func BenchmarkDecodeUpdates(b *testing.B) {
 		}
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		for b.Loop() {
 			ups, err := bot.GetUpdates(ctx, &telego.GetUpdatesParams{Limit: 100})
 			if err != nil || len(ups) != 100 {
