@@ -197,7 +197,8 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // check still running after the decision timeout gets ok=false with
 // [MsgTimeout]; a check that panics gets [MsgUnavailable]. The answer is
 // sent even if ctx has ended. The error is non-nil only if the answer could
-// not be sent.
+// not be sent. Handle pre_checkout_query inline, not behind a queue: the
+// 10 s run from when Telegram sent the query.
 //
 // Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
 func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheckoutQuery) error {
