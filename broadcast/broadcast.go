@@ -1,0 +1,416 @@
+package broadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/ratelimit"
+)
+
+// Outcome is how one send of a broadcast ended. Every send ends in exactly
+// one outcome.
+type Outcome uint8
+
+const (
+	// Delivered: Telegram accepted the message.
+	Delivered Outcome = iota + 1
+	// Permanent: Telegram refused the message for a reason that a resend
+	// will not cure: 403 (the user blocked the bot or is deactivated, the
+	// bot was kicked) or 400 (chat not found, bad parameters).
+	Permanent
+	// Migrated: the group became a supergroup (400 with
+	// migrate_to_chat_id); the message was resent once to the new chat and
+	// delivered there. [Result.MigratedTo] is the new id.
+	Migrated
+	// Unknown: the request may or may not have reached Telegram (a 5xx
+	// answer, a proxy's 502 page, a connection reset after the request was
+	// written, a timeout). It is never resent automatically, because a
+	// resend may deliver the message twice.
+	Unknown
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Permanent:
+		return "permanent"
+	case Migrated:
+		return "migrated"
+	case Unknown:
+		return "unknown"
+	}
+	return "invalid"
+}
+
+// Result is the outcome of the send to one entry of the chat list.
+type Result struct {
+	// Index is the entry's position in the chat list.
+	Index int
+	// ChatID is the entry's chat.
+	ChatID int64
+	// Outcome is how the send ended.
+	Outcome Outcome
+	// MigratedTo is the supergroup's id when the chat had migrated (then
+	// Outcome is Migrated, or the outcome of the resend).
+	MigratedTo int64
+	// Err is the send's error, for Permanent and Unknown.
+	Err error
+}
+
+// Progress is a snapshot of a running broadcast, given to the progress
+// callback after every finished send.
+type Progress struct {
+	// Total is the length of the chat list; Done counts the entries
+	// finished, including those a resumed cursor skipped.
+	Total, Done int
+	// Sent counts the sends finished in this run, by outcome.
+	Delivered, Permanent, Migrated, Unknown int
+	// Elapsed is the time since the run started, on its clock.
+	Elapsed time.Duration
+
+	r *run
+}
+
+// Cursor returns where the broadcast stands, to save (it encodes to JSON)
+// and give to [WithCursor] after a crash. It is valid only during the
+// callback.
+func (p Progress) Cursor() Cursor {
+	if p.r == nil {
+		return Cursor{}
+	}
+	return p.r.cursor()
+}
+
+// Summary counts a finished (or cancelled) run's outcomes.
+type Summary struct {
+	// Total is the length of the chat list; Done counts the entries
+	// finished, including those a resumed cursor skipped.
+	Total, Done int
+	// The sends finished in this run, by outcome.
+	Delivered, Permanent, Migrated, Unknown int
+	// Cursor is where the run stopped: give it to [WithCursor] to resume.
+	Cursor Cursor
+}
+
+// Cursor is a resumable position in a chat list: every entry before Next
+// is finished, and so are the entries listed in Done (sorted, each at or
+// after Next). Entries finish out of order (several sends are in flight,
+// and a chat listed twice is sent to one at a time), so Done holds the few
+// finished past the first unfinished one. It encodes to JSON as is.
+type Cursor struct {
+	Next int   `json:"next"`
+	Done []int `json:"done,omitempty"`
+}
+
+// SendFunc sends the broadcast's message to one chat. It should use a
+// botapi client configured with the same scheduler
+// (botapi.WithLimiter(sched)) and pass ctx through: ctx carries the lane
+// and the admission of the wait the broadcast already made.
+type SendFunc func(ctx context.Context, chatID int64) error
+
+// Message returns a SendFunc that sends p to each chat with c, setting
+// p.ChatID per chat and, in the paid lane, p.AllowPaidBroadcast. p is
+// copied; the caller may reuse it.
+func Message(c *botapi.Client, p botapi.SendMessageParams) SendFunc {
+	return func(ctx context.Context, chatID int64) error {
+		q := p
+		q.ChatID = botapi.ChatID{ID: chatID}
+		if lane, _ := ratelimit.LaneFromContext(ctx); lane == ratelimit.Paid {
+			q.AllowPaidBroadcast = true
+		}
+		_, err := c.SendMessage(ctx, &q)
+		return err
+	}
+}
+
+// Option configures [Run].
+type Option func(*options)
+
+type options struct {
+	concurrency int
+	lane        ratelimit.Lane
+	cursor      Cursor
+	progress    func(Progress)
+	result      func(Result)
+	timeout     time.Duration
+	clock       func() time.Time
+}
+
+// DefaultConcurrency is how many sends are in flight at once unless
+// [WithConcurrency] says otherwise: enough for 30 sends/s over a round
+// trip of up to half a second.
+const DefaultConcurrency = 16
+
+// WithConcurrency sets how many sends are in flight at once (at least 1).
+// The default is [DefaultConcurrency]; the paid lane (1000/s) needs about
+// 1000 × the round trip, e.g. 200 for 200 ms.
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = max(n, 1) } }
+
+// WithLane sets the lane of the sends: [ratelimit.Bulk] (the default) or
+// [ratelimit.Paid] (allow_paid_broadcast, up to 1000/s, paid in Stars
+// above the free limit).
+func WithLane(l ratelimit.Lane) Option { return func(o *options) { o.lane = l } }
+
+// WithCursor resumes a broadcast: entries the cursor marks finished are
+// skipped. The default is the start of the list.
+func WithCursor(c Cursor) Option { return func(o *options) { o.cursor = c } }
+
+// WithProgress sets a callback called after every finished send, from the
+// goroutine that finished it, one call at a time. Keep it short.
+func WithProgress(f func(Progress)) Option { return func(o *options) { o.progress = f } }
+
+// WithResult sets a callback called with every send's result, one call at
+// a time, before the progress callback of the same send.
+func WithResult(f func(Result)) Option { return func(o *options) { o.result = f } }
+
+// WithSendTimeout bounds one send once it has been admitted by the
+// scheduler, retries of the botapi client included (a send that times out
+// is Unknown). The default is two minutes.
+func WithSendTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithClock sets the clock of [Progress.Elapsed]; the default is time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// ErrNoScheduler is returned by [Run] without a scheduler.
+var ErrNoScheduler = errors.New("broadcast: no scheduler")
+
+// Run sends to every chat in chats, as fast as sched allows and never
+// faster, with several sends in flight, and returns when every entry is
+// finished or ctx ends.
+//
+// Each entry ends in exactly one [Outcome], reported to the [WithResult]
+// callback. A 429 is not an outcome: the client reports it to the
+// scheduler, and the entry is sent again once its chat's wait is over. A
+// chat listed more than once gets its sends one at a time, so its entries
+// never hold up the others.
+//
+// When ctx ends, waits stop at once and no new send starts; sends already
+// admitted (whose request may have reached Telegram) run to their end, so
+// their outcome is known, and Run returns ctx.Err() with the Summary and
+// its Cursor: resuming from it sends every unfinished entry once and no
+// finished one again.
+func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send SendFunc, opts ...Option) (Summary, error) {
+	if sched == nil || send == nil {
+		return Summary{}, ErrNoScheduler
+	}
+	o := options{concurrency: DefaultConcurrency, lane: ratelimit.Bulk, timeout: 2 * time.Minute, clock: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	r := newRun(chats, o)
+	r.sched, r.send = sched, send
+	var wg sync.WaitGroup
+	for range o.concurrency {
+		wg.Go(func() { r.work(ctx) })
+	}
+	wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Summary{
+		Total: len(chats), Done: r.doneCount,
+		Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
+		Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
+		Cursor: r.cursor(),
+	}
+	return s, ctx.Err()
+}
+
+// run is one broadcast's shared state.
+type run struct {
+	o     options
+	sched *ratelimit.Telegram
+	send  SendFunc
+	chats []int64
+	start time.Time
+
+	mu        sync.Mutex
+	next      int              // next entry to consider
+	busy      map[int64][]int  // chats with a send in flight → their deferred entries
+	ready     []int            // deferred entries whose chat is free again
+	low       int              // every entry before low is finished
+	done      map[int]struct{} // finished entries at or after low
+	doneCount int
+	counts    [Unknown + 1]int
+}
+
+func newRun(chats []int64, o options) *run {
+	r := &run{o: o, chats: chats, busy: map[int64][]int{}, done: map[int]struct{}{}, start: o.clock()}
+	c := o.cursor
+	r.low = min(max(c.Next, 0), len(chats))
+	r.next = r.low
+	for _, i := range c.Done {
+		if i >= r.low && i < len(chats) {
+			r.done[i] = struct{}{}
+		}
+	}
+	r.doneCount = r.low + len(r.done)
+	r.advance()
+	return r
+}
+
+// advance moves low past finished entries. Callers hold mu.
+func (r *run) advance() {
+	for {
+		if _, ok := r.done[r.low]; !ok {
+			return
+		}
+		delete(r.done, r.low)
+		r.low++
+	}
+}
+
+// cursor snapshots the position. Callers hold mu.
+func (r *run) cursor() Cursor {
+	c := Cursor{Next: r.low}
+	if len(r.done) > 0 {
+		c.Done = make([]int, 0, len(r.done))
+		for i := range r.done {
+			c.Done = append(c.Done, i)
+		}
+		slices.Sort(c.Done)
+	}
+	return c
+}
+
+// take hands out the next entry to send, or false when there is none left
+// for this worker (entries deferred behind a chat's send in flight are
+// taken by the worker that finishes that send).
+func (r *run) take() (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ready) > 0 {
+		i := r.ready[0]
+		r.ready = r.ready[1:]
+		return i, true
+	}
+	for r.next < len(r.chats) {
+		i := r.next
+		r.next++
+		if _, ok := r.done[i]; ok {
+			continue
+		}
+		c := r.chats[i]
+		if q, ok := r.busy[c]; ok {
+			r.busy[c] = append(q, i)
+			continue
+		}
+		r.busy[c] = nil
+		return i, true
+	}
+	return 0, false
+}
+
+// release frees entry i's chat without finishing i (the run was cancelled).
+func (r *run) release(i int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.freeChat(i)
+}
+
+// freeChat passes i's chat to its next deferred entry. Callers hold mu.
+func (r *run) freeChat(i int) {
+	c := r.chats[i]
+	if q := r.busy[c]; len(q) > 0 {
+		r.ready = append(r.ready, q[0])
+		r.busy[c] = q[1:]
+		return
+	}
+	delete(r.busy, c)
+}
+
+// finish records i's result and reports it.
+func (r *run) finish(res Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.freeChat(res.Index)
+	r.done[res.Index] = struct{}{}
+	r.advance()
+	r.doneCount++
+	r.counts[res.Outcome]++
+	if r.o.result != nil {
+		r.o.result(res)
+	}
+	if r.o.progress != nil {
+		r.o.progress(Progress{
+			Total: len(r.chats), Done: r.doneCount,
+			Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
+			Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
+			Elapsed: r.o.clock().Sub(r.start), r: r,
+		})
+	}
+}
+
+func (r *run) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		i, ok := r.take()
+		if !ok {
+			return
+		}
+		res, ok := r.deliver(ctx, i)
+		if !ok {
+			r.release(i)
+			return
+		}
+		r.finish(res)
+	}
+}
+
+// deliver sends entry i until it has an outcome; false means ctx ended
+// before a send was admitted.
+func (r *run) deliver(ctx context.Context, i int) (Result, bool) {
+	res := Result{Index: i, ChatID: r.chats[i]}
+	chat := res.ChatID
+	for {
+		err, ok := r.sendOnce(ctx, chat)
+		if !ok {
+			return res, false
+		}
+		var apiErr *botapi.Error
+		switch {
+		case err == nil:
+			res.Outcome = Delivered
+			if res.MigratedTo != 0 {
+				res.Outcome = Migrated
+			}
+			return res, true
+		case errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests:
+			// Not performed; the client told the scheduler. Send again.
+			continue
+		case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
+			res.MigratedTo = apiErr.MigrateToChatID
+			chat = apiErr.MigrateToChatID
+			continue
+		case errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
+			(apiErr.Code == http.StatusBadRequest || apiErr.Code == http.StatusForbidden):
+			res.Outcome, res.Err = Permanent, err
+			return res, true
+		default:
+			res.Outcome, res.Err = Unknown, err
+			return res, true
+		}
+	}
+}
+
+// sendOnce waits for the scheduler with ctx, then sends with a context
+// that ctx's end does not cancel (bounded by the send timeout). false
+// means ctx ended during the wait: nothing was sent.
+func (r *run) sendOnce(ctx context.Context, chat int64) (error, bool) {
+	wctx := ratelimit.WithLane(ctx, r.o.lane)
+	if err := r.sched.Wait(wctx, chat); err != nil {
+		if ctx.Err() != nil {
+			return nil, false
+		}
+		return fmt.Errorf("broadcast: scheduler: %w", err), true
+	}
+	sctx, cancel := context.WithTimeout(ratelimit.WithAdmission(context.WithoutCancel(wctx), chat), r.o.timeout)
+	defer cancel()
+	return r.send(sctx, chat), true
+}
