@@ -1,66 +1,518 @@
 package botapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
 )
 
-// NOTE(contract stub): this file fixes the names that the generated code and
-// the other packages rely on. The botapi client issue replaces its bodies.
+// DefaultBaseURL is the Bot API server the client talks to unless
+// [WithBaseURL] names another one.
+const DefaultBaseURL = "https://api.telegram.org"
 
-// Client is a Telegram Bot API client. It is safe for concurrent use.
+// Bounds on what the client reads from an answer.
+const (
+	// MaxResponseSize bounds a successful answer (a getUpdates batch of 100
+	// updates is well under 10 MiB). A longer answer fails with
+	// [ErrInvalidResponse].
+	MaxResponseSize = 32 << 20
+	// MaxErrorBodySize bounds the body read from an answer whose HTTP status
+	// is not 2xx: 64 KiB.
+	MaxErrorBodySize = 64 << 10
+)
+
+// Client is a Telegram Bot API client. Create it with [New]. It is safe for
+// concurrent use by multiple goroutines; reuse one Client per bot token.
+//
+// The token is kept out of every error, log line and formatted value (the
+// client's String and GoString methods print a redacted form).
 type Client struct {
 	token   string
-	baseURL string
+	prefix  string // baseURL + "/bot" + token + "/" (+ "test/"); never printed
+	baseURL string // without the token: safe to print
 	hc      *http.Client
+	log     *slog.Logger
+	retry   RetryPolicy
+	limiter Limiter
+	err     error // a configuration error, returned by every call
 }
 
-// Option configures a Client.
+// Option configures a [Client].
 type Option func(*options)
 
-type options struct{}
-
-// New returns a client for the bot with the given token.
-func New(token string, opts ...Option) *Client {
-	return &Client{token: token, baseURL: "https://api.telegram.org", hc: http.DefaultClient}
+type options struct {
+	baseURL string
+	testEnv bool
+	hc      *http.Client
+	log     *slog.Logger
+	retry   RetryPolicy
+	limiter Limiter
 }
 
-// Call calls any Bot API method by name: params is nil or a value that
-// encodes to the method's parameters, result a pointer to decode the result into.
+// WithBaseURL makes the client talk to another Bot API server: a local
+// telegram-bot-api server, or a fake such as botapitest. The default is
+// [DefaultBaseURL]. A URL that does not parse, or is not http or https, makes
+// every call fail with [ErrConfig].
+func WithBaseURL(baseURL string) Option {
+	return func(o *options) { o.baseURL = baseURL }
+}
+
+// WithTestEnvironment sends every call to Telegram's test environment
+// (/bot<token>/test/<method>). The default is the production environment.
+//
+// Telegram docs: https://core.telegram.org/bots/webapps#using-bots-in-the-test-environment
+func WithTestEnvironment() Option {
+	return func(o *options) { o.testEnv = true }
+}
+
+// WithHTTPClient makes the client send its requests with a copy of hc (the
+// caller's value is never modified). The default is an http.Client with
+// [http.DefaultTransport] and no timeout: deadlines come from the context of
+// each call. A timeout on hc must be longer than the long-poll timeout given
+// to [Client.Updates]. nil means the default.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) { o.hc = hc }
+}
+
+// WithLogger makes the client log each call at debug level and each retry at
+// warn level: method, attempt, status and duration, never the token, the URL
+// or the parameters. The default (and nil) is a logger that discards
+// everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// WithRetry sets the retry policy. The default is the zero [RetryPolicy],
+// whose fields all take their documented defaults; RetryPolicy{MaxAttempts: 1}
+// disables retries.
+func WithRetry(p RetryPolicy) Option {
+	return func(o *options) { o.retry = p }
+}
+
+// WithLimiter makes the client wait on l before each call that posts to a
+// chat, and report every 429 answer to l (see [Limiter]). The default is no
+// limiter. ratelimit.Telegram satisfies [Limiter].
+func WithLimiter(l Limiter) Option {
+	return func(o *options) { o.limiter = l }
+}
+
+// New returns a client for the bot with the given token, as @BotFather gave
+// it ("123456:ABC-DEF..."). New does no I/O; an invalid option makes every
+// call fail with an error that wraps [ErrConfig].
+func New(token string, opts ...Option) *Client {
+	o := options{baseURL: DefaultBaseURL}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	c := &Client{token: token, retry: o.retry, limiter: o.limiter}
+	if o.hc != nil {
+		hc := *o.hc
+		c.hc = &hc
+	} else {
+		c.hc = &http.Client{}
+	}
+	c.log = o.log
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	base := strings.TrimRight(o.baseURL, "/")
+	u, err := url.Parse(base)
+	switch {
+	case err != nil:
+		// url.Parse's error quotes the URL, which carries no token here,
+		// but keep the message short and predictable.
+		c.err = fmt.Errorf("%w: base URL does not parse", ErrConfig)
+	case u.Scheme != "http" && u.Scheme != "https":
+		c.err = fmt.Errorf("%w: base URL scheme must be http or https", ErrConfig)
+	case u.Host == "":
+		c.err = fmt.Errorf("%w: base URL has no host", ErrConfig)
+	case token == "":
+		c.err = fmt.Errorf("%w: empty token", ErrConfig)
+	case strings.ContainsAny(token, "/?#% \t\r\n"):
+		c.err = fmt.Errorf("%w: token contains characters not allowed in a URL path", ErrConfig)
+	}
+	c.baseURL = base
+	c.prefix = base + "/bot" + token + "/"
+	if o.testEnv {
+		c.prefix += "test/"
+	}
+	return c
+}
+
+// String returns a description of the client without its token.
+func (c *Client) String() string {
+	return "botapi.Client{" + c.baseURL + "/bot<redacted>}"
+}
+
+// GoString is like String, so that %#v does not print the token either.
+func (c *Client) GoString() string { return c.String() }
+
+// Call calls any Bot API method by name, for methods newer than this
+// package. params is nil, a pointer to a struct, or a map, encoded to JSON (or
+// to multipart/form-data when it holds an upload); result is nil or a pointer
+// that the "result" field of Telegram's answer is decoded into. Errors,
+// retries and rate limiting are as for the generated methods.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
 	return c.do(ctx, method, params, result)
 }
 
-// do performs one call. Generated methods call it as
+// envelope is Telegram's answer. Result is set to the caller's pointer before
+// decoding, so the result is decoded once, in place.
+type envelope struct {
+	OK          bool   `json:"ok"`
+	Result      any    `json:"result"`
+	ErrorCode   int    `json:"error_code"`
+	Description string `json:"description"`
+	Parameters  *struct {
+		MigrateToChatID int64 `json:"migrate_to_chat_id"`
+		RetryAfter      int   `json:"retry_after"`
+	} `json:"parameters"`
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuf() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 { // do not keep a huge getUpdates buffer around
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// do performs one call: params → (limiter wait) → one encode → HTTP POST →
+// one decode into result → typed result or typed error. Generated methods
+// call it as
 //
 //	var r *Message
 //	err := c.do(ctx, "sendMessage", p, &r)
 //
 // where p is a *XxxParams (or nil for a method without parameters).
 func (c *Client) do(ctx context.Context, method string, params, result any) error {
-	return errors.New("botapi: not implemented yet")
+	if c.err != nil {
+		return fmt.Errorf("botapi: %s: %w", method, c.err)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	uploads, params, err := prepareUploads(params)
+	if err != nil {
+		return fmt.Errorf("botapi: %s: %w", method, err)
+	}
+	var body *sharedBody
+	if len(uploads) == 0 && !isNil(params) {
+		body = newSharedBody()
+		if err := json.NewEncoder(&body.buf).Encode(params); err != nil {
+			body.release()
+			return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
+		}
+		body.trim()
+		defer body.release()
+	}
+
+	pol := c.retry.withDefaults()
+	waits := c.limiter != nil && PostsToChat(method)
+	var chat int64
+	if c.limiter != nil {
+		chat = chatKeyOf(params)
+	}
+	if len(uploads) > 0 {
+		// A Reader cannot be read twice: an upload is attempted once.
+		pol.MaxAttempts = 1
+	}
+	for attempt := 1; ; attempt++ {
+		if waits && chat != 0 {
+			if err := c.limiter.Wait(ctx, chat); err != nil {
+				return fmt.Errorf("botapi: %s: rate limiter: %w", method, err)
+			}
+		}
+		start := time.Now()
+		status, err := c.attempt(ctx, method, body, params, uploads, result)
+		if c.log.Enabled(ctx, slog.LevelDebug) {
+			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
+				slog.String("method", method), slog.Int("attempt", attempt),
+				slog.Int("status", status), slog.Duration("duration", time.Since(start)),
+				slog.Bool("ok", err == nil))
+		}
+		if err == nil {
+			return nil
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
+		}
+		wait, retry := pol.decide(method, attempt, err)
+		var apiErr *Error
+		if errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests && c.limiter != nil {
+			c.limiter.Backoff(chat, apiErr.RetryAfter)
+		}
+		if !retry {
+			if attempt > 1 {
+				return &retryError{attempts: attempt, err: err}
+			}
+			return err
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "botapi retry",
+			slog.String("method", method), slog.Int("attempt", attempt),
+			slog.Duration("wait", wait), slog.String("error", err.Error()))
+		if werr := sleepCtx(ctx, wait); werr != nil {
+			return fmt.Errorf("botapi: %s: %w (waiting to retry after: %w)", method, werr, err)
+		}
+	}
 }
 
-// ChatID identifies a chat: a numeric id, or the @username of a channel or supergroup.
-type ChatID struct {
-	ID       int64
-	Username string
+// attempt makes one HTTP request and decodes its answer. status is the HTTP
+// status, 0 when there was no response.
+func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, params any, uploads []upload, result any) (int, error) {
+	var (
+		rd          io.Reader
+		contentType string
+		length      int64
+	)
+	switch {
+	case len(uploads) > 0:
+		pr, ct, err := streamMultipart(params, uploads)
+		if err != nil {
+			return 0, fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
+		}
+		rd, contentType, length = pr, ct, -1
+	case body != nil:
+		rd, contentType, length = body.reader(), "application/json", int64(body.len())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.prefix+method, rd)
+	if err != nil {
+		if rc, ok := rd.(io.Closer); ok {
+			rc.Close()
+		}
+		return 0, &netError{method: method, err: c.redact(err)}
+	}
+	if rd != nil {
+		req.ContentLength = length
+		req.Header["Content-Type"] = []string{contentType}
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, &netError{method: method, err: c.redact(err), beforeSend: notSent(err)}
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode, c.decode(method, resp, result)
 }
 
-// InputFile is a file to send: a file_id, an HTTP URL, or an upload.
-// Generated fields use InputFile by value with the `omitzero` JSON option when optional.
-type InputFile struct {
-	FileID string
-	URL    string
-	Name   string
-	Reader io.Reader
+// decode reads and decodes one answer, bounded.
+func (c *Client) decode(method string, resp *http.Response, result any) error {
+	limit := int64(MaxResponseSize)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		limit = MaxErrorBodySize
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	if resp.ContentLength > 0 && resp.ContentLength <= limit {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return &netError{method: method, err: c.redact(err), status: resp.StatusCode}
+	}
+	if n > limit {
+		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			return &Error{Method: method, Code: resp.StatusCode, err: ErrInvalidResponse,
+				Description: fmt.Sprintf("answer longer than %d bytes", limit)}
+		}
+		buf.Truncate(int(limit))
+	}
+	return decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
 }
 
-// IsZero reports whether f names no file.
-func (f InputFile) IsZero() bool { return f.FileID == "" && f.URL == "" && f.Reader == nil }
+// decodeEnvelope turns one answer body into result or an error. It is the
+// parser of untrusted input that FuzzDecodeEnvelope exercises.
+func decodeEnvelope(method string, status int, contentType string, data []byte, result any) error {
+	env := envelope{Result: result}
+	if result == nil {
+		env.Result = &json.RawMessage{}
+	}
+	if err := json.Unmarshal(data, &env); err != nil {
+		// Not Telegram's JSON: a proxy's HTML page, a truncated body, or a
+		// result that does not fit the expected type.
+		var typeErr *json.UnmarshalTypeError
+		if status >= 200 && status <= 299 && errors.As(err, &typeErr) {
+			return &Error{Method: method, Code: status, err: ErrInvalidResponse,
+				Description: "result does not match the expected type: " + typeErr.Error()}
+		}
+		code := status
+		if code >= 200 && code <= 299 {
+			code = 0
+		}
+		return &Error{Method: method, Code: code, err: ErrInvalidResponse,
+			Description: describeNonJSON(status, contentType, data)}
+	}
+	if env.OK {
+		return nil
+	}
+	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
+	if e.Code == 0 {
+		e.Code = status
+	}
+	if e.Description == "" {
+		e.Description = http.StatusText(e.Code)
+	}
+	if p := env.Parameters; p != nil {
+		e.MigrateToChatID = p.MigrateToChatID
+		if p.RetryAfter > 0 {
+			e.RetryAfter = time.Duration(p.RetryAfter) * time.Second
+		}
+	}
+	if e.Code == 0 {
+		// ok:false with no code at all is not an answer Telegram gives.
+		e.err = ErrInvalidResponse
+	}
+	return e
+}
 
-// ReplyMarkup is one of InlineKeyboardMarkup, ReplyKeyboardMarkup,
-// ReplyKeyboardRemove or ForceReply (the runtime adds the marker methods).
-type ReplyMarkup interface{ replyMarkup() }
+// describeNonJSON summarises a non-JSON answer: its status, type and a short,
+// printable prefix of the body.
+func describeNonJSON(status int, contentType string, data []byte) string {
+	var b strings.Builder
+	b.WriteString("answer is not Bot API JSON")
+	if status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d", status)
+		if contentType != "" {
+			b.WriteString(", ")
+			b.WriteString(truncate(printable(contentType), 64))
+		}
+		b.WriteString(")")
+	}
+	if snippet := strings.TrimSpace(printable(string(data[:min(len(data), 256)]))); snippet != "" {
+		b.WriteString(": ")
+		b.WriteString(truncate(snippet, 120))
+	}
+	return b.String()
+}
+
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// sharedBody is a pooled JSON request body that the retry loop and each
+// attempt's request share: it goes back to the pool only when the client and
+// every request that read it have let go (the transport may close a request
+// body after Do returns).
+type sharedBody struct {
+	buf  bytes.Buffer
+	mu   sync.Mutex
+	refs int
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(sharedBody) }}
+
+func newSharedBody() *sharedBody {
+	b := bodyPool.Get().(*sharedBody)
+	b.refs = 1
+	return b
+}
+
+// trim drops the newline json.Encoder appends.
+func (b *sharedBody) trim() {
+	if n := b.buf.Len(); n > 0 && b.buf.Bytes()[n-1] == '\n' {
+		b.buf.Truncate(n - 1)
+	}
+}
+
+func (b *sharedBody) len() int { return b.buf.Len() }
+
+func (b *sharedBody) reader() io.ReadCloser {
+	b.mu.Lock()
+	b.refs++
+	b.mu.Unlock()
+	return &bodyReader{b: b}
+}
+
+func (b *sharedBody) release() {
+	b.mu.Lock()
+	b.refs--
+	last := b.refs == 0
+	b.mu.Unlock()
+	if last {
+		if b.buf.Cap() > 1<<20 {
+			return
+		}
+		b.buf.Reset()
+		bodyPool.Put(b)
+	}
+}
+
+// bodyReader reads a sharedBody; Close releases it once. The transport may
+// call Close concurrently with Read, hence the mutex.
+type bodyReader struct {
+	mu   sync.Mutex
+	b    *sharedBody
+	off  int
+	done bool
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return 0, io.EOF
+	}
+	data := r.b.buf.Bytes()
+	if r.off >= len(data) {
+		return 0, io.EOF
+	}
+	n := copy(p, data[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *bodyReader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.done {
+		r.done = true
+		r.b.release()
+	}
+	return nil
+}
+
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Interface, reflect.Slice:
+		return rv.IsNil()
+	}
+	return false
+}

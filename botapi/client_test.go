@@ -1,0 +1,481 @@
+package botapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const testToken = "123456:AAH-secret_token-value"
+
+// setup returns a client whose calls reach mux, mounted under /bot<token>/,
+// so a call that builds its URL wrongly fails the test with a 404 from the
+// outer mux.
+func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux) {
+	t.Helper()
+	mux := http.NewServeMux()
+	outer := http.NewServeMux()
+	outer.Handle("/bot"+testToken+"/", http.StripPrefix("/bot"+testToken, mux))
+	outer.Handle("/file/bot"+testToken+"/", http.StripPrefix("/file/bot"+testToken, mux))
+	outer.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request to unexpected path %q", r.URL.Path)
+		http.NotFound(w, r)
+	})
+	srv := httptest.NewServer(outer)
+	t.Cleanup(srv.Close)
+	c := New(testToken, append([]Option{WithBaseURL(srv.URL)}, opts...)...)
+	return c, mux
+}
+
+// reply writes a Bot API answer.
+func reply(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+type echoParams struct {
+	ChatID ChatID `json:"chat_id"`
+	Text   string `json:"text"`
+	Silent bool   `json:"disable_notification"`
+	Count  int    `json:"count,omitempty"`
+}
+
+func TestCallEncodesJSONAndDecodesResult(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /sendThing", func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		body, _ := io.ReadAll(r.Body)
+		assert.Equal(t, `{"chat_id":"@chan","text":"héllo \u003cb\u003e","disable_notification":false}`, string(body))
+		assert.Equal(t, int64(len(body)), r.ContentLength)
+		reply(w, 200, `{"ok":true,"result":{"message_id":7,"text":"x"}}`)
+	})
+	var got *struct {
+		MessageID int64  `json:"message_id"`
+		Text      string `json:"text"`
+	}
+	err := c.Call(t.Context(), "sendThing", &echoParams{ChatID: ChatID{Username: "chan"}, Text: "héllo <b>"}, &got)
+	require.NoError(t, err)
+	require.NotNil(t, got)
+	assert.Equal(t, int64(7), got.MessageID)
+}
+
+func TestCallWithoutParams(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		assert.Empty(t, body)
+		assert.Empty(t, r.Header.Get("Content-Type"))
+		reply(w, 200, `{"ok":true,"result":{"id":1,"is_bot":true}}`)
+	})
+	var me map[string]any
+	require.NoError(t, c.Call(t.Context(), "getMe", nil, &me))
+	assert.Equal(t, true, me["is_bot"])
+	// A nil result discards it.
+	require.NoError(t, c.Call(t.Context(), "getMe", nil, nil))
+	// A typed nil pointer counts as no parameters.
+	var p *echoParams
+	require.NoError(t, c.Call(t.Context(), "getMe", p, nil))
+}
+
+func TestTestEnvironmentPath(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.Path
+		reply(w, 200, `{"ok":true,"result":true}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := New(testToken, WithBaseURL(srv.URL+"/"), WithTestEnvironment())
+	require.NoError(t, c.Call(t.Context(), "getMe", nil, nil))
+	assert.Equal(t, "/bot"+testToken+"/test/getMe", got)
+	assert.Equal(t, srv.URL+"/file/bot"+testToken+"/test/photos/a.jpg", c.FileURL("photos/a.jpg"))
+}
+
+func TestErrorAnswers(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		sentinel error
+		want     Error
+		text     string
+	}{
+		{"bad request", 400, `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`,
+			ErrBadRequest, Error{Code: 400, Description: "Bad Request: chat not found"},
+			"botapi: m: 400 Bad Request: chat not found"},
+		{"unauthorized", 401, `{"ok":false,"error_code":401,"description":"Unauthorized"}`,
+			ErrUnauthorized, Error{Code: 401, Description: "Unauthorized"}, "botapi: m: 401 Unauthorized"},
+		{"blocked", 403, `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`,
+			ErrForbidden, Error{Code: 403, Description: "Forbidden: bot was blocked by the user"},
+			"botapi: m: 403 Forbidden: bot was blocked by the user"},
+		{"not found", 404, `{"ok":false,"error_code":404,"description":"Not Found"}`,
+			ErrNotFound, Error{Code: 404, Description: "Not Found"}, "botapi: m: 404 Not Found"},
+		{"conflict", 409, `{"ok":false,"error_code":409,"description":"Conflict: terminated by other getUpdates request"}`,
+			ErrConflict, Error{Code: 409, Description: "Conflict: terminated by other getUpdates request"},
+			"botapi: m: 409 Conflict: terminated by other getUpdates request"},
+		{"flood", 429, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}`,
+			ErrTooManyRequests, Error{Code: 429, Description: "Too Many Requests: retry after 5", RetryAfter: 5 * time.Second},
+			"botapi: m: 429 Too Many Requests: retry after 5 (retry after 5s)"},
+		{"migrated", 400, `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234567890}}`,
+			ErrBadRequest, Error{Code: 400, Description: "Bad Request: group chat was upgraded to a supergroup chat", MigrateToChatID: -1001234567890},
+			"botapi: m: 400 Bad Request: group chat was upgraded to a supergroup chat (migrated to chat -1001234567890)"},
+		{"server", 500, `{"ok":false,"error_code":500,"description":"Internal Server Error"}`,
+			ErrServer, Error{Code: 500, Description: "Internal Server Error"}, "botapi: m: 500 Internal Server Error"},
+		{"no description", 403, `{"ok":false,"error_code":403}`,
+			ErrForbidden, Error{Code: 403, Description: "Forbidden"}, "botapi: m: 403 Forbidden"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /m", func(w http.ResponseWriter, r *http.Request) { reply(w, tt.status, tt.body) })
+			err := c.Call(t.Context(), "m", nil, nil)
+			require.ErrorIs(t, err, tt.sentinel)
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			want := tt.want
+			want.Method = "m"
+			assert.Equal(t, want, *e)
+			assert.Equal(t, tt.text, err.Error())
+			for _, other := range []error{ErrBadRequest, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrConflict, ErrTooManyRequests, ErrServer, ErrInvalidResponse, ErrNetwork} {
+				if other != tt.sentinel {
+					assert.NotErrorIs(t, err, other)
+				}
+			}
+		})
+	}
+}
+
+func TestNonJSONAnswers(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		ctype    string
+		body     string
+		sentinel error // besides ErrInvalidResponse
+		contains string
+	}{
+		{"proxy 502 page", 502, "text/html", "<html><head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>",
+			ErrServer, "answer is not Bot API JSON (HTTP 502, text/html): <html><head><title>502 Bad Gateway"},
+		{"empty 200", 200, "", "", nil, "answer is not Bot API JSON (HTTP 200)"},
+		{"truncated 200", 200, "application/json", `{"ok":true,"result":{"id":`, nil, `: {"ok":true,"result":{"id":`},
+		{"wrong result type", 200, "application/json", `{"ok":true,"result":"a string"}`, nil, "result does not match the expected type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+				if tt.ctype != "" {
+					w.Header().Set("Content-Type", tt.ctype)
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			})
+			var res struct{ ID int64 }
+			err := c.Call(t.Context(), "getMe", nil, &res)
+			require.ErrorIs(t, err, ErrInvalidResponse)
+			if tt.sentinel != nil {
+				require.ErrorIs(t, err, tt.sentinel)
+			}
+			assert.Contains(t, err.Error(), tt.contains)
+			assert.NotContains(t, err.Error(), testToken)
+		})
+	}
+}
+
+func TestErrorBodyIsBounded(t *testing.T) {
+	c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+	mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(502)
+		io.WriteString(w, strings.Repeat("x", 10<<20))
+	})
+	err := c.Call(t.Context(), "getMe", nil, nil)
+	require.ErrorIs(t, err, ErrServer)
+	assert.Less(t, len(err.Error()), 300)
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		token string
+		opts  []Option
+	}{
+		{"empty token", "", nil},
+		{"token with slash", "12:ab/cd", nil},
+		{"bad scheme", testToken, []Option{WithBaseURL("ftp://example.org")}},
+		{"no host", testToken, []Option{WithBaseURL("http://")}},
+		{"unparsable", testToken, []Option{WithBaseURL("http://[::1")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(tt.token, tt.opts...)
+			err := c.Call(t.Context(), "getMe", nil, nil)
+			require.ErrorIs(t, err, ErrConfig)
+			if tt.token != "" {
+				assert.NotContains(t, err.Error(), tt.token)
+			}
+		})
+	}
+}
+
+func TestWithHTTPClientCopies(t *testing.T) {
+	hc := &http.Client{Timeout: time.Minute}
+	c := New(testToken, WithHTTPClient(hc))
+	require.NotSame(t, hc, c.hc)
+	assert.Equal(t, time.Minute, c.hc.Timeout)
+}
+
+// TestTokenNeverLeaks drives every error path and checks the token is in no
+// error text, wrapped error, log line or formatted client.
+func TestTokenNeverLeaks(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+
+	hijack := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(200)
+		io.WriteString(w, `{"ok":true,"res`)
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	slow := make(chan struct{})
+	t.Cleanup(func() { close(slow) })
+
+	cases := []struct {
+		name string
+		call func(t *testing.T) error
+	}{
+		{"connection refused", func(t *testing.T) error {
+			c := New(testToken, WithBaseURL(closedURL), WithLogger(logger), WithRetry(RetryPolicy{MaxAttempts: 1}))
+			return c.Call(t.Context(), "getMe", nil, nil)
+		}},
+		{"body cut", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger), WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /getMe", hijack)
+			return c.Call(t.Context(), "getMe", nil, nil)
+		}},
+		{"deadline", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger))
+			mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-slow:
+				case <-r.Context().Done():
+				}
+			})
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			return c.Call(ctx, "getMe", nil, nil)
+		}},
+		{"http client timeout", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger), WithRetry(RetryPolicy{MaxAttempts: 1}),
+				WithHTTPClient(&http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+					return nil, fmt.Errorf("dial tcp: lookup %s: %w", r.URL.Path, context.DeadlineExceeded)
+				})}))
+			_ = mux
+			return c.Call(t.Context(), "getMe", nil, nil)
+		}},
+		{"redirect loop", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger), WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "/bot"+testToken+"/getMe", http.StatusTemporaryRedirect)
+			})
+			return c.Call(t.Context(), "getMe", nil, nil)
+		}},
+		{"non-JSON", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger), WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(502)
+				io.WriteString(w, "bad gateway for "+r.URL.Path) // a proxy echoing the path
+			})
+			return c.Call(t.Context(), "getMe", nil, nil)
+		}},
+		{"download not found", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger))
+			mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
+				reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_path":"docs/x.pdf"}}`)
+			})
+			_, err := c.DownloadFile(t.Context(), "f", io.Discard)
+			return err
+		}},
+		{"download refused", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger))
+			mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
+				reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_path":"docs/x.pdf"}}`)
+			})
+			c.baseURL = closedURL
+			_, err := c.DownloadFile(t.Context(), "f", io.Discard)
+			return err
+		}},
+		{"download cut", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger))
+			mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
+				reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_path":"docs/x.pdf"}}`)
+			})
+			mux.HandleFunc("GET /docs/x.pdf", hijack)
+			_, err := c.DownloadFile(t.Context(), "f", io.Discard)
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call(t)
+			require.Error(t, err)
+			for e := err; e != nil; e = errors.Unwrap(e) {
+				assert.NotContains(t, e.Error(), testToken)
+				assert.NotContains(t, fmt.Sprintf("%+v %#v", e, e), testToken)
+			}
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				assert.NotContains(t, ue.URL, testToken)
+			}
+		})
+	}
+	assert.NotContains(t, logs.String(), testToken)
+	assert.Contains(t, logs.String(), "method=getMe")
+
+	c := New(testToken)
+	for _, s := range []string{c.String(), fmt.Sprintf("%v %+v %#v %s", c, c, c, c)} {
+		assert.NotContains(t, s, testToken)
+	}
+}
+
+func TestNetworkErrorsAreTyped(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	c := New(testToken, WithBaseURL(closedURL), WithRetry(RetryPolicy{MaxAttempts: 1}))
+	err := c.Call(t.Context(), "getMe", nil, nil)
+	require.ErrorIs(t, err, ErrNetwork)
+	var ue *url.Error
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, closedURL+"/bot<redacted>/getMe", ue.URL)
+	assert.Contains(t, err.Error(), "botapi: getMe: network error: Post")
+}
+
+func TestContextCanceled(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"ok":true,"result":true}`)
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := c.Call(ctx, "getMe", nil, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, "botapi: getMe: context canceled", err.Error())
+}
+
+func TestChatIDJSON(t *testing.T) {
+	tests := []struct {
+		in   ChatID
+		json string
+	}{
+		{ChatID{ID: -1001234567890}, `-1001234567890`},
+		{ChatID{ID: 42}, `42`},
+		{ChatID{Username: "@channel"}, `"@channel"`},
+		{ChatID{Username: "channel"}, `"@channel"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.json, func(t *testing.T) {
+			b, err := json.Marshal(tt.in)
+			require.NoError(t, err)
+			assert.Equal(t, tt.json, string(b))
+			var back ChatID
+			require.NoError(t, json.Unmarshal(b, &back))
+			assert.Equal(t, tt.in.Key(), back.Key())
+		})
+	}
+	var id ChatID
+	require.NoError(t, json.Unmarshal([]byte(`"-100123"`), &id))
+	assert.Equal(t, ChatID{ID: -100123}, id)
+	require.Error(t, json.Unmarshal([]byte(`""`), &id))
+	require.Error(t, json.Unmarshal([]byte(`true`), &id))
+	assert.Equal(t, "@chan", ChatID{Username: "chan"}.String())
+	assert.Equal(t, "-5", ChatID{ID: -5}.String())
+}
+
+func TestChatIDKey(t *testing.T) {
+	a := ChatID{Username: "@MyChannel"}.Key()
+	assert.Equal(t, a, ChatID{Username: "mychannel"}.Key(), "stable across spellings")
+	assert.Less(t, a, int64(-1<<62))
+	assert.NotEqual(t, a, ChatID{Username: "otherchannel"}.Key())
+	assert.Equal(t, int64(-100123), ChatID{ID: -100123}.Key())
+	assert.Equal(t, int64(0), ChatID{}.Key())
+}
+
+func TestInputFileJSON(t *testing.T) {
+	b, err := json.Marshal(FileID("AgAC123"))
+	require.NoError(t, err)
+	assert.Equal(t, `"AgAC123"`, string(b))
+	b, err = json.Marshal(FileFromURL("https://example.org/a.png"))
+	require.NoError(t, err)
+	assert.Equal(t, `"https://example.org/a.png"`, string(b))
+	_, err = json.Marshal(Upload("a.png", strings.NewReader("x")))
+	require.ErrorIs(t, err, errUploadOutsideCall)
+	assert.True(t, InputFile{}.IsZero())
+	assert.False(t, FileID("x").IsZero())
+
+	for in, want := range map[string]InputFile{
+		`"AgAC"`:                  {FileID: "AgAC"},
+		`"https://example.org/a"`: {URL: "https://example.org/a"},
+		`"attach://file0"`:        {Name: "file0"},
+	} {
+		var f InputFile
+		require.NoError(t, json.Unmarshal([]byte(in), &f))
+		assert.Equal(t, want, f)
+	}
+}
+
+// rtFunc is an in-memory RoundTripper for tests that run in a synctest
+// bubble, where a real socket would stop the fake clock.
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func jsonResponse(status int, body string) *http.Response {
+	return &http.Response{
+		StatusCode: status,
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Body:       io.NopCloser(strings.NewReader(body)),
+	}
+}
+
+// recordingLimiter records Wait and Backoff calls.
+type recordingLimiter struct {
+	mu      sync.Mutex
+	waits   []int64
+	backoff []string
+	err     error
+}
+
+func (l *recordingLimiter) Wait(ctx context.Context, chatID int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits = append(l.waits, chatID)
+	return l.err
+}
+
+func (l *recordingLimiter) Backoff(chatID int64, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.backoff = append(l.backoff, fmt.Sprintf("%d:%s", chatID, d))
+}

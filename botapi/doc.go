@@ -1,0 +1,97 @@
+// Package botapi is a typed client of the Telegram Bot API, generated from
+// the API's specification: one method per API method, one struct per type,
+// one interface per union.
+//
+//	c := botapi.New(os.Getenv("BOT_TOKEN"))
+//	m, err := c.SendMessage(ctx, &botapi.SendMessageParams{
+//		ChatID: botapi.ChatID{ID: chatID},
+//		Text:   "Hello",
+//	})
+//
+// Methods without parameters take none ([Client.GetMe]); [Client.Call] calls
+// any method by name, for methods newer than this package. A [Client] is
+// safe for concurrent use; make one per bot and share it.
+//
+// A call goes: parameters → [Limiter] wait (calls that post to a chat) →
+// one JSON encode into a pooled buffer → HTTP POST → one decode of the
+// answer straight into the result → the typed result or a typed error.
+//
+// # Authentication
+//
+// [New] takes the bot token from @BotFather. The token is part of every
+// request URL (/bot<token>/<method>), and Go's *url.Error quotes that URL, so
+// the client rewrites every error it returns: the token never appears in an
+// error's text or chain, in a log line, or in a formatted [Client]. Only
+// [Client.FileURL] returns it, because a download URL is made of it.
+// [WithBaseURL] points the client at a local Bot API server or a fake such
+// as botapitest; [WithTestEnvironment] at Telegram's test environment.
+//
+// # Errors
+//
+// An error answer is an *[Error] with Telegram's code, description,
+// RetryAfter and MigrateToChatID. errors.Is matches it against a sentinel per
+// code, so callers do not parse descriptions:
+//
+//	switch {
+//	case errors.Is(err, botapi.ErrForbidden): // 403: blocked by the user
+//	case errors.Is(err, botapi.ErrTooManyRequests): // 429: see Error.RetryAfter
+//	case errors.Is(err, botapi.ErrServer): // 5xx
+//	}
+//
+// The other sentinels are [ErrBadRequest] (400), [ErrUnauthorized] (401),
+// [ErrNotFound] (404) and [ErrConflict] (409). An answer that is not Bot API
+// JSON (a proxy's 502 page) is an *Error that also matches
+// [ErrInvalidResponse]; a failure to get any answer matches [ErrNetwork] and
+// wraps the redacted *url.Error and its cause (context.DeadlineExceeded,
+// *net.OpError...). A canceled context returns an error matching ctx.Err().
+// Bodies are read bounded: [MaxResponseSize], [MaxErrorBodySize].
+//
+// # Retries
+//
+// Retries are on by default and set with [WithRetry] and a [RetryPolicy]:
+// a 429 waits retry_after (up to MaxRetryAfter, the context cancelling the
+// wait), then tries again; a 5xx answer or a connection error backs off
+// exponentially with jitter ([DefaultBackoff]) for at most MaxAttempts
+// attempts; 400, 401, 403, 404 and 409 are never retried. Methods that are
+// unsafe to repeat ([RetrySafe] is false: send*, copy*, forward*, create*,
+// and others that create or move something) are retried after a 5xx or a
+// connection that broke after the request was sent only if
+// RetryPolicy.RetryUnsafe is set, since a second sendMessage sends a second
+// message; they are retried after a 429 or a failure to connect, which prove
+// Telegram did nothing. A call that uploads from an io.Reader is never
+// retried.
+//
+// # Rate limiting
+//
+// Telegram limits how fast a bot may post (about one message per second per
+// chat, 20 per minute per group, 30 per second in all). [WithLimiter] plugs
+// in a [Limiter], such as the ratelimit package's: the client waits on it
+// before each call that posts to a chat ([PostsToChat]: send*, copy*,
+// forward*, edits) and reports every 429 to it. The chat comes from the
+// parameters' chat_id; an @username maps to a stable negative key
+// ([ChatID.Key]). The lane (interactive or bulk) travels in the context.
+//
+// # Uploads
+//
+// An [InputFile] is a file_id ([FileID]), a URL ([FileFromURL]) or an upload
+// ([Upload]). A call with an upload is sent as multipart/form-data, streamed
+// from the io.Reader through a pipe, never buffered whole; uploads nested in
+// other values (the media of sendMediaGroup, thumbnails) travel as
+// "attach://<part>" references, which the client names. Calls without an
+// upload are plain JSON; finding out costs a few cached lookups.
+// [Client.DownloadFile] streams a file to an io.Writer.
+//
+// # Updates
+//
+// [Client.Updates] long-polls getUpdates as an iterator that tracks the
+// offset, backs off on errors, stops with its context and neither loses nor
+// repeats an update it yielded, even across restarts. Bots that receive
+// webhooks use the webhook package instead.
+//
+// # Mini Apps
+//
+// [Client.SetWebAppMenuButton], [Client.AnswerWebAppQueryText] and
+// [Client.PrepareTextMessage] wrap the calls a Mini App backend makes most.
+//
+// Telegram docs: https://core.telegram.org/bots/api
+package botapi

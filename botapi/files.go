@@ -1,0 +1,77 @@
+package botapi
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// FileURL returns the URL to download a file from, given the file_path of a
+// [File] that getFile returned. The URL holds the bot token, as Telegram
+// designs it: never log it, and never hand it to a user's browser; stream the
+// file through your backend with [Client.DownloadFile] instead.
+//
+// Telegram docs: https://core.telegram.org/bots/api#getfile
+func (c *Client) FileURL(filePath string) string {
+	p := c.baseURL + "/file/bot" + c.token + "/"
+	if strings.HasSuffix(c.prefix, "/test/") {
+		p += "test/"
+	}
+	return p + strings.TrimPrefix(filePath, "/")
+}
+
+// DownloadFile calls getFile for fileID, then streams the file's content to
+// w without buffering it whole, and returns the number of bytes written.
+// Telegram's cloud server lets bots download files of up to 20 MB. The
+// download itself is not retried (w may have received part of the file);
+// getFile is retried like any call.
+//
+// Telegram docs: https://core.telegram.org/bots/api#getfile
+func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (int64, error) {
+	var f *struct {
+		FilePath string `json:"file_path"`
+	}
+	if err := c.do(ctx, "getFile", map[string]any{"file_id": fileID}, &f); err != nil {
+		return 0, err
+	}
+	if f == nil || f.FilePath == "" {
+		return 0, &Error{Method: "getFile", err: ErrInvalidResponse, Description: "no file_path in the answer"}
+	}
+	const method = "downloadFile"
+	if c.err != nil {
+		return 0, fmt.Errorf("botapi: %s: %w", method, c.err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.FileURL(f.FilePath), nil)
+	if err != nil {
+		return 0, &netError{method: method, err: c.redact(err)}
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return 0, fmt.Errorf("botapi: %s: %w", method, ctxErr)
+		}
+		return 0, &netError{method: method, err: c.redact(err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodySize))
+		if err != nil {
+			return 0, &netError{method: method, err: c.redact(err), status: resp.StatusCode}
+		}
+		err = decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), data, nil)
+		if err == nil { // ok:true with a non-200 status
+			err = &Error{Method: method, Code: resp.StatusCode, Description: http.StatusText(resp.StatusCode)}
+		}
+		return 0, err
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return n, fmt.Errorf("botapi: %s: %w", method, ctxErr)
+		}
+		return n, fmt.Errorf("botapi: %s: after %d bytes: %w", method, n, c.redact(err))
+	}
+	return n, nil
+}

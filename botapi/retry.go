@@ -1,0 +1,175 @@
+package botapi
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Retry defaults, used for the zero fields of a [RetryPolicy].
+const (
+	// DefaultMaxAttempts is the number of attempts of one call, the first
+	// included.
+	DefaultMaxAttempts = 4
+	// DefaultMaxRetryAfter caps how long a call waits on a 429 answer's
+	// retry_after before it gives up and returns the error.
+	DefaultMaxRetryAfter = 60 * time.Second
+	// DefaultBackoffBase and DefaultBackoffMax shape [DefaultBackoff].
+	DefaultBackoffBase = 500 * time.Millisecond
+	DefaultBackoffMax  = 30 * time.Second
+)
+
+// RetryPolicy says when and how long a call waits and tries again. The zero
+// value is the default policy; each zero field takes its default. Set it with
+// [WithRetry].
+//
+// What is retried:
+//   - 429 Too Many Requests: after the answer's retry_after, if that is at
+//     most MaxRetryAfter. Telegram did not perform the call, so every method
+//     is retried. The wait is reported to the [Limiter], if any.
+//   - A connection that failed before the request was sent (DNS, connect,
+//     TLS handshake): after Backoff, every method.
+//   - A 5xx answer, or a connection that failed after the request may have
+//     been sent (reset, timeout, EOF): after Backoff, only for methods that
+//     are safe to repeat ([RetrySafe]), unless RetryUnsafe is set.
+//   - Never: 400, 401, 403, 404, 409, an invalid certificate, a canceled
+//     context, and any call that uploads a file from an io.Reader (a reader
+//     cannot be read twice).
+type RetryPolicy struct {
+	// MaxAttempts bounds the attempts of one call, the first included.
+	// 0 means DefaultMaxAttempts; 1 disables retries.
+	MaxAttempts int
+	// Backoff returns the wait before retry number n (1 for the first
+	// retry) after a 5xx answer or a connection error. nil means
+	// [DefaultBackoff].
+	Backoff func(n int) time.Duration
+	// MaxRetryAfter caps the wait on a 429 answer; a longer retry_after is
+	// returned to the caller at once. 0 means DefaultMaxRetryAfter; a
+	// negative value never waits on 429.
+	MaxRetryAfter time.Duration
+	// RetryUnsafe retries methods that are unsafe to repeat ([RetrySafe])
+	// after a failure that may have reached Telegram. A retried sendMessage
+	// may then send the message twice.
+	RetryUnsafe bool
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	if p.Backoff == nil {
+		p.Backoff = DefaultBackoff
+	}
+	if p.MaxRetryAfter == 0 {
+		p.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	return p
+}
+
+// DefaultBackoff is exponential backoff with jitter: retry n waits a random
+// duration between half and all of min(DefaultBackoffBase·2ⁿ⁻¹,
+// DefaultBackoffMax), so 250-500 ms, 0.5-1 s, 1-2 s, ... up to 15-30 s.
+func DefaultBackoff(n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := DefaultBackoffMax
+	if n < 20 {
+		d = min(DefaultBackoffBase<<(n-1), DefaultBackoffMax)
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// decide says whether the call retries after err, and after how long.
+func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duration, bool) {
+	if attempt >= p.MaxAttempts {
+		return 0, false
+	}
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		switch {
+		case apiErr.Code == 429:
+			if p.MaxRetryAfter < 0 || apiErr.RetryAfter > p.MaxRetryAfter {
+				return 0, false
+			}
+			return max(apiErr.RetryAfter, time.Second), true
+		case apiErr.Code >= 500 && apiErr.Code <= 599:
+			if !p.RetryUnsafe && !RetrySafe(method) {
+				return 0, false
+			}
+			return p.Backoff(attempt), true
+		}
+		return 0, false
+	}
+	var ne *netError
+	if !errors.As(err, &ne) {
+		return 0, false
+	}
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
+		return 0, false
+	}
+	if !ne.beforeSend && !p.RetryUnsafe && !RetrySafe(method) {
+		return 0, false
+	}
+	return p.Backoff(attempt), true
+}
+
+// unsafePrefixes are the name prefixes of methods whose repetition has a
+// visible effect: a second message, a second invite link, a second transfer.
+var unsafePrefixes = []string{
+	"send", "copy", "forward", "create", "post", "repost", "gift",
+	"transfer", "upgrade", "convert", "refund", "savePrepared",
+	"addStickerToSet", "uploadStickerFile", "replaceManagedBotToken",
+	"exportChatInviteLink",
+}
+
+// RetrySafe reports whether repeating method after a failure that may have
+// reached Telegram is harmless. It is false for methods that create or move
+// something, where a repeat would do it twice: send* (except sendChatAction
+// and the send*Draft methods, which replace rather than add), copy*,
+// forward*, create*, post*, repost*, gift*, transfer*, upgrade*, convert*,
+// refund*, savePrepared*, addStickerToSet, uploadStickerFile,
+// replaceManagedBotToken and exportChatInviteLink. It is true for every other
+// method (get*, set*, edit*, delete*, answer*, ban*, pin*, ...), including
+// methods newer than this list, whose names follow the same verbs.
+func RetrySafe(method string) bool {
+	if method == "sendChatAction" || (strings.HasPrefix(method, "send") && strings.HasSuffix(method, "Draft")) {
+		return true
+	}
+	for _, p := range unsafePrefixes {
+		if strings.HasPrefix(method, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// sleepCtx waits d or until ctx ends. It fails at once when ctx's deadline
+// comes before the wait would end.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return context.DeadlineExceeded
+	}
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,222 @@
+package botapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeClient returns a client whose transport answers with the given
+// responses in turn (a nil response means the error), counting attempts.
+func fakeClient(t *testing.T, attempts *atomic.Int32, answers []func() (*http.Response, error), opts ...Option) *Client {
+	t.Helper()
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+		}
+		n := int(attempts.Add(1))
+		if n > len(answers) {
+			t.Errorf("attempt %d: no answer left", n)
+			return nil, errors.New("no answer")
+		}
+		return answers[n-1]()
+	})
+	return New(testToken, append([]Option{WithHTTPClient(&http.Client{Transport: rt})}, opts...)...)
+}
+
+func answer(status int, body string) func() (*http.Response, error) {
+	return func() (*http.Response, error) { return jsonResponse(status, body), nil }
+}
+
+func fail(err error) func() (*http.Response, error) {
+	return func() (*http.Response, error) { return nil, err }
+}
+
+var (
+	ok200      = answer(200, `{"ok":true,"result":true}`)
+	flood3     = answer(429, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}}`)
+	server502  = answer(502, `<html>Bad Gateway</html>`)
+	bad400     = answer(400, `{"ok":false,"error_code":400,"description":"Bad Request: message text is empty"}`)
+	dialFailed = fail(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
+	connReset  = fail(&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")})
+)
+
+func fixedBackoff(n int) time.Duration { return time.Duration(n) * time.Second }
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		method   string
+		policy   RetryPolicy
+		answers  []func() (*http.Response, error)
+		attempts int
+		elapsed  time.Duration
+		wantErr  error
+	}{
+		{"429 waits retry_after, any method", "sendMessage", RetryPolicy{},
+			[]func() (*http.Response, error){flood3, ok200}, 2, 3 * time.Second, nil},
+		{"429 above MaxRetryAfter returns at once", "sendMessage", RetryPolicy{MaxRetryAfter: 2 * time.Second},
+			[]func() (*http.Response, error){flood3}, 1, 0, ErrTooManyRequests},
+		{"429 never waits when MaxRetryAfter < 0", "getMe", RetryPolicy{MaxRetryAfter: -1},
+			[]func() (*http.Response, error){flood3}, 1, 0, ErrTooManyRequests},
+		{"5xx backs off on a safe method", "getMe", RetryPolicy{Backoff: fixedBackoff},
+			[]func() (*http.Response, error){server502, server502, ok200}, 3, 3 * time.Second, nil},
+		{"5xx gives up after MaxAttempts", "getMe", RetryPolicy{Backoff: fixedBackoff, MaxAttempts: 3},
+			[]func() (*http.Response, error){server502, server502, server502}, 3, 3 * time.Second, ErrServer},
+		{"5xx not retried on sendMessage", "sendMessage", RetryPolicy{Backoff: fixedBackoff},
+			[]func() (*http.Response, error){server502}, 1, 0, ErrServer},
+		{"5xx retried on sendMessage with RetryUnsafe", "sendMessage", RetryPolicy{Backoff: fixedBackoff, RetryUnsafe: true},
+			[]func() (*http.Response, error){server502, ok200}, 2, time.Second, nil},
+		{"dial error retried on sendMessage", "sendMessage", RetryPolicy{Backoff: fixedBackoff},
+			[]func() (*http.Response, error){dialFailed, dialFailed, ok200}, 3, 3 * time.Second, nil},
+		{"reset after send not retried on sendMessage", "sendMessage", RetryPolicy{Backoff: fixedBackoff},
+			[]func() (*http.Response, error){connReset}, 1, 0, ErrNetwork},
+		{"reset after send retried on getChat", "getChat", RetryPolicy{Backoff: fixedBackoff},
+			[]func() (*http.Response, error){connReset, ok200}, 2, time.Second, nil},
+		{"400 never retried", "getMe", RetryPolicy{Backoff: fixedBackoff},
+			[]func() (*http.Response, error){bad400}, 1, 0, ErrBadRequest},
+		{"MaxAttempts 1 disables", "getMe", RetryPolicy{MaxAttempts: 1},
+			[]func() (*http.Response, error){server502}, 1, 0, ErrServer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var attempts atomic.Int32
+				c := fakeClient(t, &attempts, tt.answers, WithRetry(tt.policy))
+				start := time.Now()
+				err := c.Call(t.Context(), tt.method, map[string]any{"chat_id": 1, "text": "x"}, nil)
+				assert.Equal(t, tt.elapsed, time.Since(start))
+				assert.Equal(t, tt.attempts, int(attempts.Load()))
+				if tt.wantErr == nil {
+					require.NoError(t, err)
+					return
+				}
+				require.ErrorIs(t, err, tt.wantErr)
+				if tt.attempts > 1 {
+					assert.Contains(t, err.Error(), "giving up after")
+				}
+				assert.NotContains(t, err.Error(), testToken)
+			})
+		})
+	}
+}
+
+func TestRetryWaitCanceledByContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var attempts atomic.Int32
+		flood60 := answer(429, `{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":60}}`)
+		c := fakeClient(t, &attempts, []func() (*http.Response, error){flood60})
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			time.Sleep(10 * time.Second)
+			cancel()
+		}()
+		start := time.Now()
+		err := c.Call(ctx, "getMe", nil, nil)
+		require.ErrorIs(t, err, context.Canceled)
+		require.ErrorIs(t, err, ErrTooManyRequests)
+		assert.Equal(t, 10*time.Second, time.Since(start))
+	})
+}
+
+func TestRetryFailsEarlyWhenDeadlineTooClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var attempts atomic.Int32
+		c := fakeClient(t, &attempts, []func() (*http.Response, error){flood3})
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start := time.Now()
+		err := c.Call(ctx, "getMe", nil, nil)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, time.Duration(0), time.Since(start))
+	})
+}
+
+func TestLimiterWaitsAndBacksOff(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  string
+		params  any
+		waits   []int64
+		backoff []string
+	}{
+		{"sendMessage waits for its chat", "sendMessage", &echoParams{ChatID: ChatID{ID: -100777}},
+			[]int64{-100777, -100777}, []string{"-100777:3s"}},
+		{"username maps to a stable key", "sendPhoto", map[string]any{"chat_id": "@chan"},
+			[]int64{ChatID{Username: "chan"}.Key(), ChatID{Username: "chan"}.Key()}, []string{strconv.FormatInt(ChatID{Username: "chan"}.Key(), 10) + ":3s"}},
+		{"edits wait", "editMessageText", &echoParams{ChatID: ChatID{ID: 5}},
+			[]int64{5, 5}, []string{"5:3s"}},
+		{"inline edit has no chat: no wait", "editMessageText", map[string]any{"inline_message_id": "x"},
+			nil, []string{"0:3s"}},
+		{"getMe does not wait", "getMe", nil, nil, []string{"0:3s"}},
+		{"getChat does not wait but backs off its chat", "getChat", &echoParams{ChatID: ChatID{ID: 9}}, nil, []string{"9:3s"}},
+		{"answerCallbackQuery does not wait", "answerCallbackQuery", map[string]any{"callback_query_id": "1"}, nil, []string{"0:3s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var attempts atomic.Int32
+				lim := &recordingLimiter{}
+				c := fakeClient(t, &attempts, []func() (*http.Response, error){flood3, ok200}, WithLimiter(lim))
+				require.NoError(t, c.Call(t.Context(), tt.method, tt.params, nil))
+				assert.Equal(t, tt.waits, lim.waits)
+				assert.Equal(t, tt.backoff, lim.backoff)
+			})
+		})
+	}
+}
+
+func TestLimiterErrorStopsTheCall(t *testing.T) {
+	var attempts atomic.Int32
+	lim := &recordingLimiter{err: context.DeadlineExceeded}
+	c := fakeClient(t, &attempts, nil, WithLimiter(lim))
+	err := c.Call(t.Context(), "sendMessage", &echoParams{ChatID: ChatID{ID: 1}}, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, int32(0), attempts.Load())
+}
+
+func TestPostsToChat(t *testing.T) {
+	for _, m := range []string{"sendMessage", "sendPhoto", "sendMediaGroup", "sendInvoice", "copyMessage", "copyMessages",
+		"forwardMessage", "forwardMessages", "editMessageText", "editMessageReplyMarkup", "stopPoll", "stopMessageLiveLocation"} {
+		assert.True(t, PostsToChat(m), m)
+	}
+	for _, m := range []string{"sendChatAction", "sendMessageDraft", "getMe", "getUpdates", "answerCallbackQuery",
+		"answerWebAppQuery", "setChatMenuButton", "deleteMessage", "getChat"} {
+		assert.False(t, PostsToChat(m), m)
+	}
+}
+
+func TestRetrySafe(t *testing.T) {
+	for _, m := range []string{"sendMessage", "sendMediaGroup", "copyMessage", "forwardMessages", "createInvoiceLink",
+		"createChatInviteLink", "postStory", "transferGift", "refundStarPayment", "savePreparedInlineMessage", "giftPremiumSubscription"} {
+		assert.False(t, RetrySafe(m), m)
+	}
+	for _, m := range []string{"getMe", "getUpdates", "sendChatAction", "sendMessageDraft", "editMessageText",
+		"deleteMessage", "answerCallbackQuery", "setChatMenuButton", "setWebhook", "banChatMember"} {
+		assert.True(t, RetrySafe(m), m)
+	}
+}
+
+func TestDefaultBackoff(t *testing.T) {
+	for n, want := range map[int]time.Duration{1: 500 * time.Millisecond, 2: time.Second, 3: 2 * time.Second, 7: 30 * time.Second, 100: 30 * time.Second} {
+		for range 50 {
+			d := DefaultBackoff(n)
+			assert.GreaterOrEqual(t, d, want/2)
+			assert.LessOrEqual(t, d, want)
+		}
+	}
+	// n < 1 is treated as 1.
+	assert.LessOrEqual(t, DefaultBackoff(0), 500*time.Millisecond)
+	assert.GreaterOrEqual(t, DefaultBackoff(0), 250*time.Millisecond)
+}

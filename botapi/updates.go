@@ -1,0 +1,182 @@
+package botapi
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"log/slog"
+	"time"
+)
+
+// Long-polling defaults.
+const (
+	// DefaultPollTimeout is the long-poll timeout of [Client.Updates]:
+	// Telegram holds each getUpdates open this long when there is nothing
+	// to deliver.
+	DefaultPollTimeout = 30 * time.Second
+	// confirmTimeout bounds the call that confirms the last yielded update
+	// when [Client.Updates] stops.
+	confirmTimeout = 5 * time.Second
+)
+
+// UpdatesOptions configures [Client.Updates]. The zero value (and nil) long
+// polls for up to 100 updates at a time, with the allowed update kinds of the
+// previous call.
+type UpdatesOptions struct {
+	// Offset is the update_id to start from. 0 means the oldest update
+	// Telegram has not seen confirmed.
+	Offset int64
+	// Limit is the number of updates fetched per getUpdates, 1-100.
+	// 0 means 100.
+	Limit int
+	// Timeout is the long-poll timeout, in whole seconds. 0 means
+	// DefaultPollTimeout; a negative value polls without waiting (short
+	// polling, for tests). An http.Client given to [WithHTTPClient] must
+	// have a longer Timeout, or none.
+	Timeout time.Duration
+	// AllowedUpdates lists the update kinds to receive ("message",
+	// "callback_query", ...). nil keeps the previous setting; an empty,
+	// non-nil list means every kind except chat_member,
+	// message_reaction and message_reaction_count.
+	AllowedUpdates []string
+	// Backoff returns the wait after the n-th consecutive failed getUpdates
+	// (on top of the client's own retries). nil means [DefaultBackoff].
+	Backoff func(n int) time.Duration
+}
+
+// Updates long-polls getUpdates and yields each update once, in order.
+//
+// Offsets: the iterator asks for the updates after the last one it yielded,
+// which tells Telegram the earlier ones are handled. An update counts as
+// yielded when the loop body returns for it, including by break; an update
+// whose body panics is not confirmed and comes again. When the loop stops
+// (break, return, or ctx ending), the iterator confirms the updates it
+// yielded with one short getUpdates call (at most 5 s, even after ctx has
+// ended), so the next poller neither repeats them nor loses the ones it did
+// not yield.
+//
+// Errors: a failed getUpdates (after the client's retries) is yielded as
+// (nil, err); the iterator then waits Backoff and polls again, unless the
+// body breaks. [ErrUnauthorized] and [ErrNotFound] (a bad token) end the
+// iteration after being yielded; [ErrConflict] (a webhook is set, or another
+// poller runs) does not. When ctx ends, the iteration ends without an error.
+//
+// Only one poller per bot may run: Telegram answers a second with 409.
+//
+//	for u, err := range c.Updates(ctx, nil) {
+//		if err != nil {
+//			log.Print(err)
+//			continue
+//		}
+//		handle(u)
+//	}
+//
+// Telegram docs: https://core.telegram.org/bots/api#getupdates
+func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*Update, error] {
+	var o UpdatesOptions
+	if opts != nil {
+		o = *opts
+		o.AllowedUpdates = append([]string(nil), opts.AllowedUpdates...)
+		if opts.AllowedUpdates != nil && o.AllowedUpdates == nil {
+			o.AllowedUpdates = []string{}
+		}
+	}
+	if o.Limit <= 0 || o.Limit > 100 {
+		o.Limit = 100
+	}
+	switch {
+	case o.Timeout == 0:
+		o.Timeout = DefaultPollTimeout
+	case o.Timeout < 0:
+		o.Timeout = 0
+	}
+	if o.Backoff == nil {
+		o.Backoff = DefaultBackoff
+	}
+	return func(yield func(*Update, error) bool) {
+		p := &poller{c: c, next: o.Offset, seen: o.Offset}
+		defer p.confirm(ctx)
+		failures := 0
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			params := &pollParams{
+				Offset:         p.next,
+				Limit:          o.Limit,
+				Timeout:        int(o.Timeout / time.Second),
+				AllowedUpdates: o.AllowedUpdates,
+			}
+			var batch []Update
+			err := c.do(ctx, "getUpdates", params, &batch)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				failures++
+				if !yield(nil, err) {
+					return
+				}
+				if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrNotFound) {
+					return
+				}
+				if sleepCtx(ctx, o.Backoff(failures)) != nil {
+					return
+				}
+				continue
+			}
+			failures = 0
+			p.seen = p.next // Telegram has now seen this offset
+			for i := range batch {
+				u := &batch[i]
+				if u.UpdateID < p.next {
+					continue // never yield an update twice
+				}
+				if ctx.Err() != nil {
+					return // the rest is not confirmed: it comes again
+				}
+				more := yield(u, nil)
+				p.next = u.UpdateID + 1
+				if !more {
+					return
+				}
+			}
+		}
+	}
+}
+
+// pollParams are getUpdates' parameters. Unlike [GetUpdatesParams] they
+// tell an empty allowed_updates list (every kind) from none (keep the
+// previous setting).
+type pollParams struct {
+	Offset         int64    `json:"offset,omitempty"`
+	Limit          int      `json:"limit,omitempty"`
+	Timeout        int      `json:"timeout,omitempty"`
+	AllowedUpdates []string `json:"allowed_updates,omitzero"`
+}
+
+// poller tracks the offsets of one Updates iteration.
+type poller struct {
+	c    *Client
+	next int64 // the offset to ask for: one past the last yielded update
+	seen int64 // the last offset Telegram received
+}
+
+// confirm tells Telegram the yielded updates are handled, if the last
+// getUpdates did not already. It asks for at most one update without waiting;
+// the update it may return is not confirmed, so it is not lost.
+func (p *poller) confirm(ctx context.Context) {
+	if p.next == p.seen {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	var batch []Update
+	err := p.c.do(ctx, "getUpdates", &pollParams{Offset: p.next, Limit: 1}, &batch)
+	if err != nil {
+		p.c.log.LogAttrs(ctx, slog.LevelWarn, "botapi: could not confirm the last updates; they will be delivered again",
+			slog.Int64("offset", p.next), slog.String("error", err.Error()))
+		return
+	}
+	p.seen = p.next
+}

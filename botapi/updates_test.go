@@ -1,0 +1,193 @@
+package botapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeQueue behaves like Telegram's getUpdates: a call with offset N
+// forgets every update below N, then returns up to limit of the rest.
+type fakeQueue struct {
+	mu      sync.Mutex
+	pending []string // raw updates, in update_id order
+	calls   []string // "offset/limit/timeout/allowed" of each call
+	fail    []int    // HTTP statuses to answer the next calls with
+}
+
+func (q *fakeQueue) handle(t *testing.T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			Offset  int64     `json:"offset"`
+			Limit   int       `json:"limit"`
+			Timeout int       `json:"timeout"`
+			Allowed *[]string `json:"allowed_updates"`
+		}
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&p))
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		allowed := "-"
+		if p.Allowed != nil {
+			allowed = fmt.Sprint(*p.Allowed)
+		}
+		q.calls = append(q.calls, fmt.Sprintf("%d/%d/%d/%s", p.Offset, p.Limit, p.Timeout, allowed))
+		if len(q.fail) > 0 {
+			status := q.fail[0]
+			q.fail = q.fail[1:]
+			reply(w, status, fmt.Sprintf(`{"ok":false,"error_code":%d,"description":"%s"}`, status, http.StatusText(status)))
+			return
+		}
+		for len(q.pending) > 0 {
+			var u struct {
+				ID int64 `json:"update_id"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(q.pending[0]), &u))
+			if p.Offset == 0 || u.ID >= p.Offset {
+				break
+			}
+			q.pending = q.pending[1:]
+		}
+		n := min(p.Limit, len(q.pending))
+		if p.Limit == 0 {
+			n = min(100, len(q.pending))
+		}
+		reply(w, 200, `{"ok":true,"result":[`+strings.Join(q.pending[:n], ",")+`]}`)
+	}
+}
+
+func textUpdate(id int64) string {
+	return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1700000000,"chat":{"id":42,"type":"private"},"text":"m%d"}}`, id, id, id)
+}
+
+func noBackoff(int) time.Duration { return 0 }
+
+func TestUpdatesYieldsEachUpdateOnce(t *testing.T) {
+	c, mux := setup(t)
+	q := &fakeQueue{}
+	for id := int64(100); id < 107; id++ {
+		q.pending = append(q.pending, textUpdate(id))
+	}
+	// An update kind this package does not know must not fail the batch.
+	q.pending = append(q.pending, `{"update_id":107,"brand_new_kind":{"x":1}}`, textUpdate(108))
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+
+	var got []int64
+	var texts []string
+	for u, err := range c.Updates(t.Context(), &UpdatesOptions{Limit: 3, Timeout: -1, AllowedUpdates: []string{}}) {
+		require.NoError(t, err)
+		got = append(got, u.UpdateID)
+		if u.Message != nil {
+			texts = append(texts, u.Message.Text)
+		}
+		if u.UpdateID == 108 {
+			break
+		}
+	}
+	assert.Equal(t, []int64{100, 101, 102, 103, 104, 105, 106, 107, 108}, got)
+	assert.Equal(t, "m100", texts[0])
+	assert.Equal(t, []string{
+		"0/3/0/[]", "103/3/0/[]", "106/3/0/[]",
+		"109/1/0/-", // the confirmation of 108 when the loop stopped
+	}, q.calls)
+	assert.Empty(t, q.pending, "Telegram forgot every yielded update")
+}
+
+func TestUpdatesBreakNeitherLosesNorRepeats(t *testing.T) {
+	c, mux := setup(t)
+	q := &fakeQueue{}
+	for id := int64(1); id <= 10; id++ {
+		q.pending = append(q.pending, textUpdate(id))
+	}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+
+	var got []int64
+	// The first poller stops in the middle of a batch of 4.
+	for u, err := range c.Updates(t.Context(), &UpdatesOptions{Limit: 4, Timeout: -1}) {
+		require.NoError(t, err)
+		got = append(got, u.UpdateID)
+		if u.UpdateID == 6 {
+			break
+		}
+	}
+	// A second poller (a restart) starts from Telegram's offset.
+	for u, err := range c.Updates(t.Context(), &UpdatesOptions{Timeout: -1}) {
+		require.NoError(t, err)
+		got = append(got, u.UpdateID)
+		if u.UpdateID == 10 {
+			break
+		}
+	}
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, got)
+}
+
+func TestUpdatesErrorsBackOffAndContinue(t *testing.T) {
+	c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+	q := &fakeQueue{pending: []string{textUpdate(5)}, fail: []int{409, 502}}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+
+	var errs []error
+	var backoffs []int
+	opts := &UpdatesOptions{Timeout: -1, Backoff: func(n int) time.Duration { backoffs = append(backoffs, n); return 0 }}
+	for u, err := range c.Updates(t.Context(), opts) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		assert.Equal(t, int64(5), u.UpdateID)
+		break
+	}
+	require.Len(t, errs, 2)
+	require.ErrorIs(t, errs[0], ErrConflict)
+	require.ErrorIs(t, errs[1], ErrServer)
+	assert.Equal(t, []int{1, 2}, backoffs)
+}
+
+func TestUpdatesStopsOnUnauthorized(t *testing.T) {
+	c, mux := setup(t)
+	q := &fakeQueue{fail: []int{401}}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+	n := 0
+	for _, err := range c.Updates(t.Context(), &UpdatesOptions{Timeout: -1, Backoff: noBackoff}) {
+		require.ErrorIs(t, err, ErrUnauthorized)
+		n++
+	}
+	assert.Equal(t, 1, n)
+}
+
+func TestUpdatesStopsOnContextCancel(t *testing.T) {
+	c, mux := setup(t)
+	q := &fakeQueue{pending: []string{textUpdate(1), textUpdate(2), textUpdate(3)}}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var got []int64
+	for u, err := range c.Updates(ctx, &UpdatesOptions{Timeout: -1, Limit: 2}) {
+		require.NoError(t, err)
+		got = append(got, u.UpdateID)
+		cancel() // no further update is yielded, though 2 was fetched
+	}
+	assert.Equal(t, []int64{1}, got)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	assert.Equal(t, []string{"0/2/0/-", "2/1/0/-"}, q.calls, "confirmed despite the canceled context")
+}
+
+func TestUpdatesDoesNotMutateOptions(t *testing.T) {
+	c, mux := setup(t)
+	q := &fakeQueue{pending: []string{textUpdate(1)}}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+	opts := &UpdatesOptions{AllowedUpdates: []string{"message"}, Timeout: -1}
+	for range c.Updates(t.Context(), opts) {
+		break
+	}
+	assert.Equal(t, &UpdatesOptions{AllowedUpdates: []string{"message"}, Timeout: -1}, opts)
+	assert.Equal(t, "0/100/0/[message]", q.calls[0])
+}
