@@ -1,6 +1,7 @@
 package broadcast
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -232,9 +233,14 @@ type run struct {
 	start time.Time
 
 	mu        sync.Mutex
-	next      int              // next entry to consider
-	busy      map[int64][]int  // chats with a send in flight → their deferred entries
-	ready     []int            // deferred entries whose chat is free again
+	next      int              // next entry of the list to consider
+	busy      map[int64][]int  // chats taken by an entry (in flight or in later) → their deferred entries
+	later     laterHeap        // entries whose chat is not ready yet, by time
+	due       dueHeap          // entries whose chat is ready, most work left first
+	fresh     int              // an entry taken from the list but not handed out, or -1
+	left      map[int64]int    // chats listed more than once → entries not finished
+	wake      chan struct{}    // closed when later gets an entry
+	turn      chan struct{}    // the turn to pick an entry and wait
 	low       int              // every entry before low is finished
 	done      map[int]struct{} // finished entries at or after low
 	doneCount int
@@ -242,7 +248,7 @@ type run struct {
 }
 
 func newRun(chats []int64, o options) *run {
-	r := &run{o: o, chats: chats, busy: map[int64][]int{}, done: map[int]struct{}{}, start: o.clock()}
+	r := &run{o: o, chats: chats, busy: map[int64][]int{}, done: map[int]struct{}{}, start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1)}
 	c := o.cursor
 	r.low = min(max(c.Next, 0), len(chats))
 	r.next = r.low
@@ -253,7 +259,37 @@ func newRun(chats []int64, o options) *run {
 	}
 	r.doneCount = r.low + len(r.done)
 	r.advance()
+	r.fresh = -1
+	// Count the chats listed more than once: a chat with many entries left
+	// is the broadcast's critical path (one send per second at most), so
+	// its entries go first whenever its chat is ready.
+	var ids []int64
+	for i := r.low; i < len(chats); i++ {
+		if _, ok := r.done[i]; !ok {
+			ids = append(ids, chats[i])
+		}
+	}
+	slices.Sort(ids)
+	r.left = map[int64]int{}
+	for j := 0; j < len(ids); {
+		k := j + 1
+		for k < len(ids) && ids[k] == ids[j] {
+			k++
+		}
+		if k-j > 1 {
+			r.left[ids[j]] = k - j
+		}
+		j = k
+	}
 	return r
+}
+
+// work left for chat c: its entries not finished. Callers hold mu.
+func (r *run) workLeft(c int64) int {
+	if n, ok := r.left[c]; ok {
+		return n
+	}
+	return 1
 }
 
 // advance moves low past finished entries. Callers hold mu.
@@ -280,18 +316,31 @@ func (r *run) cursor() Cursor {
 	return c
 }
 
-// take hands out the next entry to send, or false when there is none left
-// for this worker (entries deferred behind a chat's send in flight are
-// taken by the worker that finishes that send).
-func (r *run) take() (int, bool) {
+// schedule makes entry i, whose chat it now holds, the next to take:
+// at once if its chat is ready at now, else through later. Callers hold mu.
+func (r *run) schedule(i int, now time.Time) bool {
+	if d := r.sched.ChatDelayAt(r.chats[i], now); d > 0 {
+		heap.Push(&r.later, laterEntry{at: now.Add(d), i: i})
+		close(r.wake)
+		r.wake = make(chan struct{})
+		return false
+	}
+	return true
+}
+
+// take hands out the next entry to send: of the entries whose chat is
+// ready, the one whose chat has the most entries left, in list order among
+// equals. When there is none yet it returns how long to wait (or, with a
+// negative wait, a channel that says when to look again); when the run is
+// over for this worker, ok is false and wake nil.
+func (r *run) take(now time.Time) (i int, ok bool, wait time.Duration, wake <-chan struct{}) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.ready) > 0 {
-		i := r.ready[0]
-		r.ready = r.ready[1:]
-		return i, true
+	for len(r.later) > 0 && !r.later[0].at.After(now) {
+		e := heap.Pop(&r.later).(laterEntry)
+		heap.Push(&r.due, dueEntry{left: r.workLeft(r.chats[e.i]), i: e.i})
 	}
-	for r.next < len(r.chats) {
+	for r.fresh < 0 && r.next < len(r.chats) {
 		i := r.next
 		r.next++
 		if _, ok := r.done[i]; ok {
@@ -303,34 +352,52 @@ func (r *run) take() (int, bool) {
 			continue
 		}
 		r.busy[c] = nil
-		return i, true
+		if r.schedule(i, now) {
+			r.fresh = i
+		}
 	}
-	return 0, false
-}
-
-// release frees entry i's chat without finishing i (the run was cancelled).
-func (r *run) release(i int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.freeChat(i)
-}
-
-// freeChat passes i's chat to its next deferred entry. Callers hold mu.
-func (r *run) freeChat(i int) {
-	c := r.chats[i]
-	if q := r.busy[c]; len(q) > 0 {
-		r.ready = append(r.ready, q[0])
-		r.busy[c] = q[1:]
-		return
+	if len(r.due) > 0 && (r.fresh < 0 || r.due[0].left >= r.workLeft(r.chats[r.fresh])) {
+		return heap.Pop(&r.due).(dueEntry).i, true, 0, nil
 	}
-	delete(r.busy, c)
+	if r.fresh >= 0 {
+		i, r.fresh = r.fresh, -1
+		return i, true, 0, nil
+	}
+	if len(r.later) > 0 {
+		return 0, false, r.later[0].at.Sub(now), r.wake
+	}
+	if len(r.busy) > 0 { // sends in flight may defer more entries
+		return 0, false, -1, r.wake
+	}
+	return 0, false, 0, nil
 }
 
-// finish records i's result and reports it.
+// finish records i's result, reports it, and passes i's chat on.
 func (r *run) finish(res Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.freeChat(res.Index)
+	c := r.chats[res.Index]
+	if n, ok := r.left[c]; ok {
+		if n <= 1 {
+			delete(r.left, c)
+		} else {
+			r.left[c] = n - 1
+		}
+	}
+	if q := r.busy[c]; len(q) > 0 {
+		r.busy[c] = q[1:]
+		if r.schedule(q[0], r.o.clock()) {
+			heap.Push(&r.later, laterEntry{at: r.o.clock(), i: q[0]})
+			close(r.wake)
+			r.wake = make(chan struct{})
+		}
+	} else {
+		delete(r.busy, c)
+		if len(r.busy) == 0 {
+			close(r.wake) // let idle workers see the end
+			r.wake = make(chan struct{})
+		}
+	}
 	r.done[res.Index] = struct{}{}
 	r.advance()
 	r.doneCount++
@@ -350,29 +417,141 @@ func (r *run) finish(res Result) {
 
 func (r *run) work(ctx context.Context) {
 	for ctx.Err() == nil {
-		i, ok := r.take()
-		if !ok {
+		// One worker at a time picks an entry and waits for the scheduler,
+		// so the entry is chosen when a slot is near: an entry whose chat
+		// just became ready (a chat listed many times, a group) goes next
+		// instead of queueing behind entries picked long ago.
+		select {
+		case r.turn <- struct{}{}:
+		case <-ctx.Done():
 			return
 		}
-		res, ok := r.deliver(ctx, i)
+		i, ok, wait, wake := r.take(r.o.clock())
 		if !ok {
-			r.release(i)
-			return
+			<-r.turn
+			if wake == nil {
+				return
+			}
+			if err := pause(ctx, wait, wake); err != nil {
+				return
+			}
+			continue
 		}
-		r.finish(res)
+		admitted, err := r.admit(ctx, i)
+		<-r.turn
+		if err != nil {
+			return // ctx ended: i stays unfinished
+		}
+		if !admitted {
+			r.postpone(i)
+			continue
+		}
+		r.finish(r.deliver(ctx, i))
 	}
 }
 
-// deliver sends entry i until it has an outcome; false means ctx ended
-// before a send was admitted.
-func (r *run) deliver(ctx context.Context, i int) (Result, bool) {
+// maxTurnWait bounds how long the worker holding the turn waits for the
+// scheduler: longer means the chat was blocked meanwhile, or the whole bot
+// is paused, and the turn goes round again.
+const maxTurnWait = time.Second
+
+// admit waits for the scheduler to allow a send to entry i's chat. It
+// reports false when that took too long (the entry is to be postponed),
+// and an error when ctx ended.
+func (r *run) admit(ctx context.Context, i int) (bool, error) {
+	wctx, cancel := context.WithTimeout(ratelimit.WithLane(ctx, r.o.lane), maxTurnWait)
+	defer cancel()
+	err := r.sched.Wait(wctx, r.chats[i])
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return err == nil, nil
+}
+
+// postpone puts entry i, whose chat it still holds, back for later.
+func (r *run) postpone(i int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.o.clock()
+	d := r.sched.ChatDelayAt(r.chats[i], now)
+	heap.Push(&r.later, laterEntry{at: now.Add(d), i: i})
+	close(r.wake)
+	r.wake = make(chan struct{})
+}
+
+// pause waits d (forever if negative), until wake is closed, or ctx ends.
+func pause(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
+	var tc <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-tc:
+	case <-wake:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+type dueEntry struct {
+	left int // entries left for the chat
+	i    int
+}
+
+// dueHeap orders ready entries by work left (most first), then position.
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(a, b int) bool {
+	if h[a].left != h[b].left {
+		return h[a].left > h[b].left
+	}
+	return h[a].i < h[b].i
+}
+func (h dueHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+type laterEntry struct {
+	at time.Time
+	i  int
+}
+
+// laterHeap is a min-heap of entries by time, then list position.
+type laterHeap []laterEntry
+
+func (h laterHeap) Len() int { return len(h) }
+func (h laterHeap) Less(a, b int) bool {
+	if !h[a].at.Equal(h[b].at) {
+		return h[a].at.Before(h[b].at)
+	}
+	return h[a].i < h[b].i
+}
+func (h laterHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *laterHeap) Push(x any)   { *h = append(*h, x.(laterEntry)) }
+func (h *laterHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// deliver sends entry i, admitted by the scheduler, until it has an
+// outcome. Sends after the first (after a 429, or to the supergroup a group
+// migrated to) wait for the scheduler again.
+func (r *run) deliver(ctx context.Context, i int) Result {
 	res := Result{Index: i, ChatID: r.chats[i]}
 	chat := res.ChatID
+	err := r.sendAdmitted(ctx, chat)
 	for {
-		err, ok := r.sendOnce(ctx, chat)
-		if !ok {
-			return res, false
-		}
 		var apiErr *botapi.Error
 		switch {
 		case err == nil:
@@ -380,37 +559,36 @@ func (r *run) deliver(ctx context.Context, i int) (Result, bool) {
 			if res.MigratedTo != 0 {
 				res.Outcome = Migrated
 			}
-			return res, true
+			return res
 		case errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests:
 			// Not performed; the client told the scheduler. Send again.
-			continue
 		case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
 			res.MigratedTo = apiErr.MigrateToChatID
 			chat = apiErr.MigrateToChatID
-			continue
 		case errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
 			(apiErr.Code == http.StatusBadRequest || apiErr.Code == http.StatusForbidden):
 			res.Outcome, res.Err = Permanent, err
-			return res, true
+			return res
 		default:
 			res.Outcome, res.Err = Unknown, err
-			return res, true
+			return res
 		}
+		if werr := r.sched.Wait(ratelimit.WithLane(ctx, r.o.lane), chat); werr != nil {
+			// ctx ended (or the store failed) before the resend. Nothing
+			// was delivered, but the entry must end in an outcome.
+			res.Outcome, res.Err = Unknown, fmt.Errorf("broadcast: not resent: %w (after %w)", werr, err)
+			return res
+		}
+		err = r.sendAdmitted(ctx, chat)
 	}
 }
 
-// sendOnce waits for the scheduler with ctx, then sends with a context
-// that ctx's end does not cancel (bounded by the send timeout). false
-// means ctx ended during the wait: nothing was sent.
-func (r *run) sendOnce(ctx context.Context, chat int64) (error, bool) {
-	wctx := ratelimit.WithLane(ctx, r.o.lane)
-	if err := r.sched.Wait(wctx, chat); err != nil {
-		if ctx.Err() != nil {
-			return nil, false
-		}
-		return fmt.Errorf("broadcast: scheduler: %w", err), true
-	}
-	sctx, cancel := context.WithTimeout(ratelimit.WithAdmission(context.WithoutCancel(wctx), chat), r.o.timeout)
+// sendAdmitted sends to chat, whose wait is done, with a context that
+// ctx's end does not cancel (bounded by the send timeout), so a
+// cancellation never cuts a request that may have reached Telegram.
+func (r *run) sendAdmitted(ctx context.Context, chat int64) error {
+	sctx := ratelimit.WithAdmission(context.WithoutCancel(ratelimit.WithLane(ctx, r.o.lane)), chat)
+	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
 	defer cancel()
-	return r.send(sctx, chat), true
+	return r.send(sctx, chat)
 }
