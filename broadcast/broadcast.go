@@ -343,8 +343,8 @@ func (r *run) take(now time.Time) (i int, ok bool, wait time.Duration, wake <-ch
 	for r.fresh < 0 && r.next < len(r.chats) {
 		i := r.next
 		r.next++
-		if _, ok := r.done[i]; ok {
-			continue
+		if _, ok := r.done[i]; ok || i < r.low {
+			continue // finished in an earlier run
 		}
 		c := r.chats[i]
 		if q, ok := r.busy[c]; ok {

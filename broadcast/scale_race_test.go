@@ -2,5 +2,12 @@
 
 package broadcast_test
 
-// simN under the race detector: a tenth of the full size.
-const simN = 10_000
+// Sizes of the big simulations under the race detector: a tenth, keeping
+// each simulation's shape (the hot chat still needs most of S2's makespan;
+// S3 still has enough groups to fill the bot-wide limit).
+const (
+	simN       = 10_000
+	s2Hot      = 60
+	s3Groups   = 200
+	s3PerGroup = 10
+)

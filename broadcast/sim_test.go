@@ -150,14 +150,14 @@ func TestS1WithoutSchedulerGets429s(t *testing.T) {
 	})
 }
 
-// S2: one chat × 600 plus N/5 chats × 1: the hot chat does not slow the
+// S2: one chat × 600 plus 20 000 chats × 1 (at full size): the hot chat does not slow the
 // others.
 func TestS2HotChat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t)
 		others := s.users(simN / 5)
 		hot := s.srv.NewUser("hot").ID
-		chats := slices.Repeat([]int64{hot}, 600)
+		chats := slices.Repeat([]int64{hot}, s2Hot)
 		chats = append(chats, others...)
 		start := time.Now()
 		var mu sync.Mutex
@@ -173,7 +173,7 @@ func TestS2HotChat(t *testing.T) {
 		makespan := time.Since(start)
 		st := s.srv.Stats()
 		n := len(chats)
-		t.Logf("S2 hot×600 + %d: 429s=%d makespan=%v (others done at %v) lower bound=%v ratio=%.4f", len(others), st.TooManyRequests, makespan, othersDone, lowerBound(n), float64(makespan)/float64(lowerBound(n)))
+		t.Logf("S2 hot×%d + %d: 429s=%d makespan=%v (others done at %v) lower bound=%v ratio=%.4f", s2Hot, len(others), st.TooManyRequests, makespan, othersDone, lowerBound(n), float64(makespan)/float64(lowerBound(n)))
 		require.Zero(t, st.TooManyRequests)
 		require.Equal(t, n, sum.Delivered)
 		require.LessOrEqual(t, makespan, bound(n))
@@ -183,15 +183,15 @@ func TestS2HotChat(t *testing.T) {
 	})
 }
 
-// S3: groups × 40 messages each: zero 429s, within the same bound.
+// S3: 500 groups × 40 messages each (at full size): zero 429s, within the same bound.
 func TestS3Groups(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t)
-		groups := simN / 200
+		groups := s3Groups
 		var chats []int64
 		for range groups {
 			g := s.srv.NewGroup("g").ID
-			chats = append(chats, slices.Repeat([]int64{g}, 40)...)
+			chats = append(chats, slices.Repeat([]int64{g}, s3PerGroup)...)
 		}
 		start := time.Now()
 		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client))
@@ -199,7 +199,7 @@ func TestS3Groups(t *testing.T) {
 		makespan := time.Since(start)
 		st := s.srv.Stats()
 		n := len(chats)
-		t.Logf("S3 %d groups × 40: 429s=%d makespan=%v lower bound=%v ratio=%.4f", groups, st.TooManyRequests, makespan, lowerBound(n), float64(makespan)/float64(lowerBound(n)))
+		t.Logf("S3 %d groups × %d: 429s=%d makespan=%v lower bound=%v ratio=%.4f", groups, s3PerGroup, st.TooManyRequests, makespan, lowerBound(n), float64(makespan)/float64(lowerBound(n)))
 		require.Zero(t, st.TooManyRequests)
 		require.Equal(t, n, sum.Delivered)
 		require.LessOrEqual(t, makespan, bound(n))
@@ -495,5 +495,36 @@ func TestS9SharedStore(t *testing.T) {
 		require.Equal(t, n, sums[0].Delivered+sums[1].Delivered)
 		require.LessOrEqual(t, makespan, bound(n))
 		checkWindows(t, s.srv.Sent())
+	})
+}
+
+// A group that became a supergroup, a blocked user and a missing chat,
+// through the real client and the fake: one outcome each, the migrated
+// group resent once to its new id.
+func TestOutcomesThroughFake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t)
+		old, super := s.srv.NewGroup("old"), s.srv.NewGroup("super")
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: old.ID, Fault: botapitest.FaultMigrated(super.ID)})
+		blocked := s.srv.NewUser("b")
+		s.srv.BlockBot(blocked)
+		ok := s.srv.NewUser("ok").ID
+		chats := []int64{old.ID, blocked.ID, 424242, ok}
+		got := map[int64]broadcast.Result{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r }))
+		require.NoError(t, err)
+		require.Equal(t, broadcast.Migrated, got[old.ID].Outcome)
+		require.Equal(t, super.ID, got[old.ID].MigratedTo)
+		require.Equal(t, broadcast.Permanent, got[blocked.ID].Outcome)
+		require.ErrorIs(t, got[blocked.ID].Err, botapi.ErrForbidden)
+		require.Equal(t, broadcast.Permanent, got[424242].Outcome)
+		require.ErrorIs(t, got[424242].Err, botapi.ErrBadRequest)
+		require.Equal(t, broadcast.Delivered, got[ok].Outcome)
+		require.Equal(t, broadcast.Summary{Total: 4, Done: 4, Delivered: 1, Permanent: 2, Migrated: 1, Cursor: broadcast.Cursor{Next: 4}}, sum)
+		var to []int64
+		for _, m := range s.srv.Sent() {
+			to = append(to, m.ChatID)
+		}
+		require.ElementsMatch(t, []int64{super.ID, ok}, to)
 	})
 }
