@@ -45,6 +45,36 @@ type Client struct {
 	retry   RetryPolicy
 	limiter Limiter
 	err     error // a configuration error, returned by every call
+
+	urlMu sync.RWMutex
+	urls  map[string]string // method → c.prefix+method, saving a concatenation per call
+}
+
+// jsonContentType is shared by every JSON request, saving an allocation.
+// Transports only read it (an Add would append to a copy: its capacity is 1).
+var jsonContentType = []string{"application/json"}
+
+// maxCachedURLs bounds the URL cache: Call accepts any method name.
+const maxCachedURLs = 512
+
+// methodURL returns the URL of method.
+func (c *Client) methodURL(method string) string {
+	c.urlMu.RLock()
+	u, ok := c.urls[method]
+	c.urlMu.RUnlock()
+	if ok {
+		return u
+	}
+	u = c.prefix + method
+	c.urlMu.Lock()
+	if c.urls == nil {
+		c.urls = make(map[string]string)
+	}
+	if len(c.urls) < maxCachedURLs {
+		c.urls[method] = u
+	}
+	c.urlMu.Unlock()
+	return u
 }
 
 // Option configures a [Client].
@@ -181,6 +211,8 @@ type envelope struct {
 	} `json:"parameters"`
 }
 
+var envPool = sync.Pool{New: func() any { return new(envelope) }}
+
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func getBuf() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
@@ -215,7 +247,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	var body *sharedBody
 	if len(uploads) == 0 && !isNil(params) {
 		body = newSharedBody()
-		if err := json.NewEncoder(&body.buf).Encode(params); err != nil {
+		if err := body.enc.Encode(params); err != nil {
 			body.release()
 			return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
 		}
@@ -291,7 +323,7 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, p
 	case body != nil:
 		rd, contentType, length = body.reader(), "application/json", int64(body.len())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.prefix+method, rd)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.methodURL(method), rd)
 	if err != nil {
 		if rc, ok := rd.(io.Closer); ok {
 			rc.Close()
@@ -300,7 +332,11 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, p
 	}
 	if rd != nil {
 		req.ContentLength = length
-		req.Header["Content-Type"] = []string{contentType}
+		if contentType == "application/json" {
+			req.Header["Content-Type"] = jsonContentType
+		} else {
+			req.Header["Content-Type"] = []string{contentType}
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -321,7 +357,7 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 	if resp.ContentLength > 0 && resp.ContentLength <= limit {
 		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	n, err := readBounded(buf, resp.Body, limit+1)
 	if err != nil {
 		return &netError{method: method, err: c.redact(err), status: resp.StatusCode}
 	}
@@ -335,18 +371,48 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 	return decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
 }
 
+// readBounded appends at most max bytes of r to buf, like
+// buf.ReadFrom(io.LimitReader(r, max)) without allocating the LimitReader.
+func readBounded(buf *bytes.Buffer, r io.Reader, max int64) (int64, error) {
+	var total int64
+	for total < max {
+		if buf.Available() < bytes.MinRead {
+			buf.Grow(bytes.MinRead)
+		}
+		room := buf.AvailableBuffer()[:buf.Available()]
+		if int64(len(room)) > max-total {
+			room = room[:max-total]
+		}
+		n, err := r.Read(room)
+		buf.Write(room[:n])
+		total += int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 // decodeEnvelope turns one answer body into result or an error. It is the
 // parser of untrusted input that FuzzDecodeEnvelope exercises.
 func decodeEnvelope(method string, status int, contentType string, data []byte, result any) error {
-	env := envelope{Result: result}
+	env := envPool.Get().(*envelope)
+	*env = envelope{Result: result}
+	defer func() {
+		*env = envelope{}
+		envPool.Put(env)
+	}()
 	if result == nil {
 		env.Result = &json.RawMessage{}
 	}
-	if err := json.Unmarshal(data, &env); err != nil {
+	if err := json.Unmarshal(data, env); err != nil {
 		// Not Telegram's JSON: a proxy's HTML page, a truncated body, or a
 		// result that does not fit the expected type.
 		var typeErr *json.UnmarshalTypeError
-		if status >= 200 && status <= 299 && errors.As(err, &typeErr) {
+		if (status == 0 || status >= 200 && status <= 299) && errors.As(err, &typeErr) {
 			return &Error{Method: method, Code: status, err: ErrInvalidResponse,
 				Description: "result does not match the expected type: " + typeErr.Error()}
 		}
@@ -428,12 +494,19 @@ func truncate(s string, n int) string {
 // every request that read it have let go (the transport may close a request
 // body after Do returns).
 type sharedBody struct {
-	buf  bytes.Buffer
-	mu   sync.Mutex
-	refs int
+	buf   bytes.Buffer
+	enc   *json.Encoder // writes to buf; kept with it in the pool
+	mu    sync.Mutex
+	refs  int
+	first bodyReader // the first attempt's reader, reused with the body
+	used  bool       // first is handed out
 }
 
-var bodyPool = sync.Pool{New: func() any { return new(sharedBody) }}
+var bodyPool = sync.Pool{New: func() any {
+	b := new(sharedBody)
+	b.enc = json.NewEncoder(&b.buf)
+	return b
+}}
 
 func newSharedBody() *sharedBody {
 	b := bodyPool.Get().(*sharedBody)
@@ -452,8 +525,13 @@ func (b *sharedBody) len() int { return b.buf.Len() }
 
 func (b *sharedBody) reader() io.ReadCloser {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.refs++
-	b.mu.Unlock()
+	if !b.used {
+		b.used = true
+		b.first = bodyReader{b: b}
+		return &b.first
+	}
 	return &bodyReader{b: b}
 }
 
@@ -467,6 +545,7 @@ func (b *sharedBody) release() {
 			return
 		}
 		b.buf.Reset()
+		b.used = false
 		bodyPool.Put(b)
 	}
 }
@@ -515,4 +594,15 @@ func isNil(v any) bool {
 		return rv.IsNil()
 	}
 	return false
+}
+
+// DecodeAnswer decodes one Bot API answer body, as the client does: the
+// envelope and its result in one pass. It returns the result, or the
+// *[Error] the answer describes (matching [ErrInvalidResponse] when the body
+// is not Bot API JSON). Use it when the HTTP exchange happens elsewhere (a
+// queue worker, a proxy, a recorded answer); method only labels errors.
+func DecodeAnswer[T any](method string, body []byte) (T, error) {
+	var result T
+	err := decodeEnvelope(method, 0, "", body, &result)
+	return result, err
 }

@@ -2,6 +2,8 @@ package botapi
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,4 +33,91 @@ func TestEncodeAddsDiscriminator(t *testing.T) {
 	b, err := json.Marshal([]ReactionType{&ReactionTypeEmoji{Emoji: "👍"}, &ReactionTypePaid{}})
 	require.NoError(t, err)
 	require.JSONEq(t, `[{"type":"emoji","emoji":"👍"},{"type":"paid"}]`, string(b))
+}
+
+// getUpdatesResponse is the envelope of a getUpdates answer.
+type getUpdatesResponse struct {
+	OK     bool     `json:"ok"`
+	Result []Update `json:"result"`
+}
+
+func readFixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(tb, err)
+	return b
+}
+
+// BenchmarkDecodeUpdates decodes a getUpdates answer of 100 mixed updates
+// (testdata/updates100.json, about 60 KB).
+//
+// "client" is the work GetUpdates does on the body: one json.Unmarshal of
+// the envelope into the pre-sized wire slice GetUpdates passes to the
+// client, then completing it in place. "slice" decodes into a plain []Update, as code holding a
+// body of its own would (each Update runs its UnmarshalJSON).
+func BenchmarkDecodeUpdates(b *testing.B) {
+	body := readFixture(b, "updates100.json")
+	b.Run("client", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			r := struct {
+				OK     bool         `json:"ok"`
+				Result []updateWire `json:"result"`
+			}{Result: make([]updateWire, 0, 100)}
+			if err := json.Unmarshal(body, &r); err != nil {
+				b.Fatal(err)
+			}
+			if ups := fillUpdatePtrs(r.Result); len(ups) != 100 {
+				b.Fatalf("decoded %d updates", len(ups))
+			}
+		}
+	})
+	b.Run("slice", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var r getUpdatesResponse
+			if err := json.Unmarshal(body, &r); err != nil {
+				b.Fatal(err)
+			}
+			if len(r.Result) != 100 {
+				b.Fatalf("decoded %d updates", len(r.Result))
+			}
+		}
+	})
+}
+
+// decodeClientPath decodes a getUpdates body the way GetUpdates does.
+func decodeClientPath(t testing.TB, body []byte) []*Update {
+	t.Helper()
+	r := struct {
+		OK     bool         `json:"ok"`
+		Result []updateWire `json:"result"`
+	}{Result: make([]updateWire, 0, 100)}
+	require.NoError(t, json.Unmarshal(body, &r))
+	require.True(t, r.OK)
+	return fillUpdatePtrs(r.Result)
+}
+
+// TestDecodeUpdatesFixture decodes the 100-update fixture both ways (the
+// client's wire path and plain json.Unmarshal into []Update), checks they
+// agree, and that encoding and decoding again gives the same updates.
+func TestDecodeUpdatesFixture(t *testing.T) {
+	body := readFixture(t, "updates100.json")
+	ptrs := decodeClientPath(t, body)
+	require.Len(t, ptrs, 100)
+
+	var plain getUpdatesResponse
+	require.NoError(t, json.Unmarshal(body, &plain))
+	require.Len(t, plain.Result, 100)
+	for i := range plain.Result {
+		require.Equal(t, plain.Result[i], *ptrs[i], "update %d", i)
+	}
+
+	enc, err := json.Marshal(plain.Result)
+	require.NoError(t, err)
+	var again []Update
+	require.NoError(t, json.Unmarshal(enc, &again))
+	require.Equal(t, plain.Result, again)
 }

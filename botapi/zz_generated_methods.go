@@ -17,10 +17,15 @@ type GetUpdatesParams struct {
 }
 
 // GetUpdates calls getUpdates. See https://core.telegram.org/bots/api#getupdates.
-func (c *Client) GetUpdates(ctx context.Context, p *GetUpdatesParams) ([]Update, error) {
-	var r []Update
+// It returns pointers into one array holding every result.
+func (c *Client) GetUpdates(ctx context.Context, p *GetUpdatesParams) ([]*Update, error) {
+	n := 100
+	if p != nil && p.Limit > 0 && p.Limit < n {
+		n = p.Limit
+	}
+	r := make([]updateWire, 0, n)
 	err := c.do(ctx, "getUpdates", p, &r)
-	return r, err
+	return fillUpdatePtrs(r), err
 }
 
 // SetWebhookParams holds the parameters of [Client.SetWebhook]. See https://core.telegram.org/bots/api#setwebhook.
@@ -125,9 +130,9 @@ type SendMessageParams struct {
 
 // SendMessage calls sendMessage. See https://core.telegram.org/bots/api#sendmessage.
 func (c *Client) SendMessage(ctx context.Context, p *SendMessageParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendMessage", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // ForwardMessageParams holds the parameters of [Client.ForwardMessage]. See https://core.telegram.org/bots/api#forwardmessage.
@@ -156,9 +161,9 @@ type ForwardMessageParams struct {
 
 // ForwardMessage calls forwardMessage. See https://core.telegram.org/bots/api#forwardmessage.
 func (c *Client) ForwardMessage(ctx context.Context, p *ForwardMessageParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "forwardMessage", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // ForwardMessagesParams holds the parameters of [Client.ForwardMessages]. See https://core.telegram.org/bots/api#forwardmessages.
@@ -298,9 +303,9 @@ type SendPhotoParams struct {
 
 // SendPhoto calls sendPhoto. See https://core.telegram.org/bots/api#sendphoto.
 func (c *Client) SendPhoto(ctx context.Context, p *SendPhotoParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendPhoto", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendLivePhotoParams holds the parameters of [Client.SendLivePhoto]. See https://core.telegram.org/bots/api#sendlivephoto.
@@ -345,9 +350,9 @@ type SendLivePhotoParams struct {
 
 // SendLivePhoto calls sendLivePhoto. See https://core.telegram.org/bots/api#sendlivephoto.
 func (c *Client) SendLivePhoto(ctx context.Context, p *SendLivePhotoParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendLivePhoto", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendAudioParams holds the parameters of [Client.SendAudio]. See https://core.telegram.org/bots/api#sendaudio.
@@ -394,9 +399,9 @@ type SendAudioParams struct {
 
 // SendAudio calls sendAudio. See https://core.telegram.org/bots/api#sendaudio.
 func (c *Client) SendAudio(ctx context.Context, p *SendAudioParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendAudio", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendDocumentParams holds the parameters of [Client.SendDocument]. See https://core.telegram.org/bots/api#senddocument.
@@ -439,9 +444,9 @@ type SendDocumentParams struct {
 
 // SendDocument calls sendDocument. See https://core.telegram.org/bots/api#senddocument.
 func (c *Client) SendDocument(ctx context.Context, p *SendDocumentParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendDocument", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendVideoParams holds the parameters of [Client.SendVideo]. See https://core.telegram.org/bots/api#sendvideo.
@@ -498,9 +503,9 @@ type SendVideoParams struct {
 
 // SendVideo calls sendVideo. See https://core.telegram.org/bots/api#sendvideo.
 func (c *Client) SendVideo(ctx context.Context, p *SendVideoParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendVideo", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendAnimationParams holds the parameters of [Client.SendAnimation]. See https://core.telegram.org/bots/api#sendanimation.
@@ -551,9 +556,9 @@ type SendAnimationParams struct {
 
 // SendAnimation calls sendAnimation. See https://core.telegram.org/bots/api#sendanimation.
 func (c *Client) SendAnimation(ctx context.Context, p *SendAnimationParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendAnimation", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendVoiceParams holds the parameters of [Client.SendVoice]. See https://core.telegram.org/bots/api#sendvoice.
@@ -594,9 +599,9 @@ type SendVoiceParams struct {
 
 // SendVoice calls sendVoice. See https://core.telegram.org/bots/api#sendvoice.
 func (c *Client) SendVoice(ctx context.Context, p *SendVoiceParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendVoice", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendVideoNoteParams holds the parameters of [Client.SendVideoNote]. See https://core.telegram.org/bots/api#sendvideonote.
@@ -635,9 +640,9 @@ type SendVideoNoteParams struct {
 
 // SendVideoNote calls sendVideoNote. See https://core.telegram.org/bots/api#sendvideonote.
 func (c *Client) SendVideoNote(ctx context.Context, p *SendVideoNoteParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendVideoNote", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendPaidMediaParams holds the parameters of [Client.SendPaidMedia]. See https://core.telegram.org/bots/api#sendpaidmedia.
@@ -680,9 +685,9 @@ type SendPaidMediaParams struct {
 
 // SendPaidMedia calls sendPaidMedia. See https://core.telegram.org/bots/api#sendpaidmedia.
 func (c *Client) SendPaidMedia(ctx context.Context, p *SendPaidMediaParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendPaidMedia", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendMediaGroupParams holds the parameters of [Client.SendMediaGroup]. See https://core.telegram.org/bots/api#sendmediagroup.
@@ -711,9 +716,9 @@ type SendMediaGroupParams struct {
 
 // SendMediaGroup calls sendMediaGroup. See https://core.telegram.org/bots/api#sendmediagroup.
 func (c *Client) SendMediaGroup(ctx context.Context, p *SendMediaGroupParams) ([]Message, error) {
-	var r []Message
+	var r []messageWire
 	err := c.do(ctx, "sendMediaGroup", p, &r)
-	return r, err
+	return fillMessageSlice(r), err
 }
 
 // SendLocationParams holds the parameters of [Client.SendLocation]. See https://core.telegram.org/bots/api#sendlocation.
@@ -756,9 +761,9 @@ type SendLocationParams struct {
 
 // SendLocation calls sendLocation. See https://core.telegram.org/bots/api#sendlocation.
 func (c *Client) SendLocation(ctx context.Context, p *SendLocationParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendLocation", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendVenueParams holds the parameters of [Client.SendVenue]. See https://core.telegram.org/bots/api#sendvenue.
@@ -805,9 +810,9 @@ type SendVenueParams struct {
 
 // SendVenue calls sendVenue. See https://core.telegram.org/bots/api#sendvenue.
 func (c *Client) SendVenue(ctx context.Context, p *SendVenueParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendVenue", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendContactParams holds the parameters of [Client.SendContact]. See https://core.telegram.org/bots/api#sendcontact.
@@ -846,9 +851,9 @@ type SendContactParams struct {
 
 // SendContact calls sendContact. See https://core.telegram.org/bots/api#sendcontact.
 func (c *Client) SendContact(ctx context.Context, p *SendContactParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendContact", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendPollParams holds the parameters of [Client.SendPoll]. See https://core.telegram.org/bots/api#sendpoll.
@@ -925,9 +930,9 @@ type SendPollParams struct {
 
 // SendPoll calls sendPoll. See https://core.telegram.org/bots/api#sendpoll.
 func (c *Client) SendPoll(ctx context.Context, p *SendPollParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendPoll", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendChecklistParams holds the parameters of [Client.SendChecklist]. See https://core.telegram.org/bots/api#sendchecklist.
@@ -952,9 +957,9 @@ type SendChecklistParams struct {
 
 // SendChecklist calls sendChecklist. See https://core.telegram.org/bots/api#sendchecklist.
 func (c *Client) SendChecklist(ctx context.Context, p *SendChecklistParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendChecklist", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendDiceParams holds the parameters of [Client.SendDice]. See https://core.telegram.org/bots/api#senddice.
@@ -987,9 +992,9 @@ type SendDiceParams struct {
 
 // SendDice calls sendDice. See https://core.telegram.org/bots/api#senddice.
 func (c *Client) SendDice(ctx context.Context, p *SendDiceParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendDice", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendMessageDraftParams holds the parameters of [Client.SendMessageDraft]. See https://core.telegram.org/bots/api#sendmessagedraft.
@@ -1600,9 +1605,9 @@ type GetChatParams struct {
 
 // GetChat calls getChat. See https://core.telegram.org/bots/api#getchat.
 func (c *Client) GetChat(ctx context.Context, p *GetChatParams) (*ChatFullInfo, error) {
-	var r *ChatFullInfo
+	var r *chatFullInfoWire
 	err := c.do(ctx, "getChat", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // GetChatAdministratorsParams holds the parameters of [Client.GetChatAdministrators]. See https://core.telegram.org/bots/api#getchatadministrators.
@@ -1658,9 +1663,9 @@ type GetUserPersonalChatMessagesParams struct {
 
 // GetUserPersonalChatMessages calls getUserPersonalChatMessages. See https://core.telegram.org/bots/api#getuserpersonalchatmessages.
 func (c *Client) GetUserPersonalChatMessages(ctx context.Context, p *GetUserPersonalChatMessagesParams) ([]Message, error) {
-	var r []Message
+	var r []messageWire
 	err := c.do(ctx, "getUserPersonalChatMessages", p, &r)
-	return r, err
+	return fillMessageSlice(r), err
 }
 
 // SetChatStickerSetParams holds the parameters of [Client.SetChatStickerSet]. See https://core.telegram.org/bots/api#setchatstickerset.
@@ -1922,9 +1927,9 @@ type GetUserChatBoostsParams struct {
 
 // GetUserChatBoosts calls getUserChatBoosts. See https://core.telegram.org/bots/api#getuserchatboosts.
 func (c *Client) GetUserChatBoosts(ctx context.Context, p *GetUserChatBoostsParams) (*UserChatBoosts, error) {
-	var r *UserChatBoosts
+	var r *userChatBoostsWire
 	err := c.do(ctx, "getUserChatBoosts", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // GetBusinessConnectionParams holds the parameters of [Client.GetBusinessConnection]. See https://core.telegram.org/bots/api#getbusinessconnection.
@@ -2498,9 +2503,9 @@ type GetBusinessAccountGiftsParams struct {
 
 // GetBusinessAccountGifts calls getBusinessAccountGifts. See https://core.telegram.org/bots/api#getbusinessaccountgifts.
 func (c *Client) GetBusinessAccountGifts(ctx context.Context, p *GetBusinessAccountGiftsParams) (*OwnedGifts, error) {
-	var r *OwnedGifts
+	var r *ownedGiftsWire
 	err := c.do(ctx, "getBusinessAccountGifts", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // GetUserGiftsParams holds the parameters of [Client.GetUserGifts]. See https://core.telegram.org/bots/api#getusergifts.
@@ -2527,9 +2532,9 @@ type GetUserGiftsParams struct {
 
 // GetUserGifts calls getUserGifts. See https://core.telegram.org/bots/api#getusergifts.
 func (c *Client) GetUserGifts(ctx context.Context, p *GetUserGiftsParams) (*OwnedGifts, error) {
-	var r *OwnedGifts
+	var r *ownedGiftsWire
 	err := c.do(ctx, "getUserGifts", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // GetChatGiftsParams holds the parameters of [Client.GetChatGifts]. See https://core.telegram.org/bots/api#getchatgifts.
@@ -2560,9 +2565,9 @@ type GetChatGiftsParams struct {
 
 // GetChatGifts calls getChatGifts. See https://core.telegram.org/bots/api#getchatgifts.
 func (c *Client) GetChatGifts(ctx context.Context, p *GetChatGiftsParams) (*OwnedGifts, error) {
-	var r *OwnedGifts
+	var r *ownedGiftsWire
 	err := c.do(ctx, "getChatGifts", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // ConvertGiftToStarsParams holds the parameters of [Client.ConvertGiftToStars]. See https://core.telegram.org/bots/api#convertgifttostars.
@@ -2926,9 +2931,9 @@ type EditMessageChecklistParams struct {
 
 // EditMessageChecklist calls editMessageChecklist. See https://core.telegram.org/bots/api#editmessagechecklist.
 func (c *Client) EditMessageChecklist(ctx context.Context, p *EditMessageChecklistParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "editMessageChecklist", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // EditMessageReplyMarkupParams holds the parameters of [Client.EditMessageReplyMarkup]. See https://core.telegram.org/bots/api#editmessagereplymarkup.
@@ -3105,9 +3110,9 @@ type SendStickerParams struct {
 
 // SendSticker calls sendSticker. See https://core.telegram.org/bots/api#sendsticker.
 func (c *Client) SendSticker(ctx context.Context, p *SendStickerParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendSticker", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // GetStickerSetParams holds the parameters of [Client.GetStickerSet]. See https://core.telegram.org/bots/api#getstickerset.
@@ -3377,9 +3382,9 @@ type SendRichMessageParams struct {
 
 // SendRichMessage calls sendRichMessage. See https://core.telegram.org/bots/api#sendrichmessage.
 func (c *Client) SendRichMessage(ctx context.Context, p *SendRichMessageParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendRichMessage", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SendRichMessageDraftParams holds the parameters of [Client.SendRichMessageDraft]. See https://core.telegram.org/bots/api#sendrichmessagedraft.
@@ -3492,9 +3497,9 @@ type SendInvoiceParams struct {
 
 // SendInvoice calls sendInvoice. See https://core.telegram.org/bots/api#sendinvoice.
 func (c *Client) SendInvoice(ctx context.Context, p *SendInvoiceParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendInvoice", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // CreateInvoiceLinkParams holds the parameters of [Client.CreateInvoiceLink]. See https://core.telegram.org/bots/api#createinvoicelink.
@@ -3605,9 +3610,9 @@ type GetStarTransactionsParams struct {
 
 // GetStarTransactions calls getStarTransactions. See https://core.telegram.org/bots/api#getstartransactions.
 func (c *Client) GetStarTransactions(ctx context.Context, p *GetStarTransactionsParams) (*StarTransactions, error) {
-	var r *StarTransactions
+	var r *starTransactionsWire
 	err := c.do(ctx, "getStarTransactions", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // RefundStarPaymentParams holds the parameters of [Client.RefundStarPayment]. See https://core.telegram.org/bots/api#refundstarpayment.
@@ -3683,9 +3688,9 @@ type SendGameParams struct {
 
 // SendGame calls sendGame. See https://core.telegram.org/bots/api#sendgame.
 func (c *Client) SendGame(ctx context.Context, p *SendGameParams) (*Message, error) {
-	var r *Message
+	var r *messageWire
 	err := c.do(ctx, "sendGame", p, &r)
-	return r, err
+	return r.fill(), err
 }
 
 // SetGameScoreParams holds the parameters of [Client.SetGameScore]. See https://core.telegram.org/bots/api#setgamescore.

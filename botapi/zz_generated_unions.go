@@ -3,7 +3,6 @@
 package botapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -28,11 +27,11 @@ func decodeMaybeInaccessibleMessage(b []byte) (MaybeInaccessibleMessage, error) 
 		return nil, fmt.Errorf("botapi: MaybeInaccessibleMessage: %w", err)
 	}
 	if zero {
-		v = new(InaccessibleMessage)
+		v, err = decodeNew[InaccessibleMessage](b)
 	} else {
-		v = new(Message)
+		v, err = decodeWire(b, (*messageWire).fill)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -81,17 +80,21 @@ func decodeMessageOrigin(b []byte) (MessageOrigin, error) {
 	}
 	switch d {
 	case "user":
-		v = new(MessageOriginUser)
+		v, err = decodeNew[MessageOriginUser](b)
 	case "hidden_user":
-		v = new(MessageOriginHiddenUser)
+		v, err = decodeNew[MessageOriginHiddenUser](b)
 	case "chat":
-		v = new(MessageOriginChat)
+		v, err = decodeNew[MessageOriginChat](b)
 	case "channel":
-		v = new(MessageOriginChannel)
+		v, err = decodeNew[MessageOriginChannel](b)
 	default:
-		return &UnknownMessageOrigin{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownMessageOrigin{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -140,17 +143,21 @@ func decodePaidMedia(b []byte) (PaidMedia, error) {
 	}
 	switch d {
 	case "live_photo":
-		v = new(PaidMediaLivePhoto)
+		v, err = decodeNew[PaidMediaLivePhoto](b)
 	case "photo":
-		v = new(PaidMediaPhoto)
+		v, err = decodeNew[PaidMediaPhoto](b)
 	case "preview":
-		v = new(PaidMediaPreview)
+		v, err = decodeNew[PaidMediaPreview](b)
 	case "video":
-		v = new(PaidMediaVideo)
+		v, err = decodeNew[PaidMediaVideo](b)
 	default:
-		return &UnknownPaidMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownPaidMedia{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -203,25 +210,29 @@ func decodeInputPollMedia(b []byte) (InputPollMedia, error) {
 	}
 	switch d {
 	case "animation":
-		v = new(InputMediaAnimation)
+		v, err = decodeNew[InputMediaAnimation](b)
 	case "audio":
-		v = new(InputMediaAudio)
+		v, err = decodeNew[InputMediaAudio](b)
 	case "document":
-		v = new(InputMediaDocument)
+		v, err = decodeNew[InputMediaDocument](b)
 	case "live_photo":
-		v = new(InputMediaLivePhoto)
+		v, err = decodeNew[InputMediaLivePhoto](b)
 	case "location":
-		v = new(InputMediaLocation)
+		v, err = decodeNew[InputMediaLocation](b)
 	case "photo":
-		v = new(InputMediaPhoto)
+		v, err = decodeNew[InputMediaPhoto](b)
 	case "venue":
-		v = new(InputMediaVenue)
+		v, err = decodeNew[InputMediaVenue](b)
 	case "video":
-		v = new(InputMediaVideo)
+		v, err = decodeNew[InputMediaVideo](b)
 	default:
-		return &UnknownInputPollMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputPollMedia{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -274,25 +285,29 @@ func decodeInputPollOptionMedia(b []byte) (InputPollOptionMedia, error) {
 	}
 	switch d {
 	case "animation":
-		v = new(InputMediaAnimation)
+		v, err = decodeNew[InputMediaAnimation](b)
 	case "link":
-		v = new(InputMediaLink)
+		v, err = decodeNew[InputMediaLink](b)
 	case "live_photo":
-		v = new(InputMediaLivePhoto)
+		v, err = decodeNew[InputMediaLivePhoto](b)
 	case "location":
-		v = new(InputMediaLocation)
+		v, err = decodeNew[InputMediaLocation](b)
 	case "photo":
-		v = new(InputMediaPhoto)
+		v, err = decodeNew[InputMediaPhoto](b)
 	case "sticker":
-		v = new(InputMediaSticker)
+		v, err = decodeNew[InputMediaSticker](b)
 	case "venue":
-		v = new(InputMediaVenue)
+		v, err = decodeNew[InputMediaVenue](b)
 	case "video":
-		v = new(InputMediaVideo)
+		v, err = decodeNew[InputMediaVideo](b)
 	default:
-		return &UnknownInputPollOptionMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputPollOptionMedia{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -340,15 +355,19 @@ func decodeBackgroundFill(b []byte) (BackgroundFill, error) {
 	}
 	switch d {
 	case "solid":
-		v = new(BackgroundFillSolid)
+		v, err = decodeNew[BackgroundFillSolid](b)
 	case "gradient":
-		v = new(BackgroundFillGradient)
+		v, err = decodeNew[BackgroundFillGradient](b)
 	case "freeform_gradient":
-		v = new(BackgroundFillFreeformGradient)
+		v, err = decodeNew[BackgroundFillFreeformGradient](b)
 	default:
-		return &UnknownBackgroundFill{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownBackgroundFill{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -397,17 +416,21 @@ func decodeBackgroundType(b []byte) (BackgroundType, error) {
 	}
 	switch d {
 	case "fill":
-		v = new(BackgroundTypeFill)
+		v, err = decodeWire(b, (*backgroundTypeFillWire).fill)
 	case "wallpaper":
-		v = new(BackgroundTypeWallpaper)
+		v, err = decodeNew[BackgroundTypeWallpaper](b)
 	case "pattern":
-		v = new(BackgroundTypePattern)
+		v, err = decodeWire(b, (*backgroundTypePatternWire).fill)
 	case "chat_theme":
-		v = new(BackgroundTypeChatTheme)
+		v, err = decodeNew[BackgroundTypeChatTheme](b)
 	default:
-		return &UnknownBackgroundType{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownBackgroundType{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -458,21 +481,25 @@ func decodeChatMember(b []byte) (ChatMember, error) {
 	}
 	switch d {
 	case "creator":
-		v = new(ChatMemberOwner)
+		v, err = decodeNew[ChatMemberOwner](b)
 	case "administrator":
-		v = new(ChatMemberAdministrator)
+		v, err = decodeNew[ChatMemberAdministrator](b)
 	case "member":
-		v = new(ChatMemberMember)
+		v, err = decodeNew[ChatMemberMember](b)
 	case "restricted":
-		v = new(ChatMemberRestricted)
+		v, err = decodeNew[ChatMemberRestricted](b)
 	case "left":
-		v = new(ChatMemberLeft)
+		v, err = decodeNew[ChatMemberLeft](b)
 	case "kicked":
-		v = new(ChatMemberBanned)
+		v, err = decodeNew[ChatMemberBanned](b)
 	default:
-		return &UnknownChatMember{Status: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownChatMember{Status: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -522,19 +549,23 @@ func decodeStoryAreaType(b []byte) (StoryAreaType, error) {
 	}
 	switch d {
 	case "location":
-		v = new(StoryAreaTypeLocation)
+		v, err = decodeNew[StoryAreaTypeLocation](b)
 	case "suggested_reaction":
-		v = new(StoryAreaTypeSuggestedReaction)
+		v, err = decodeWire(b, (*storyAreaTypeSuggestedReactionWire).fill)
 	case "link":
-		v = new(StoryAreaTypeLink)
+		v, err = decodeNew[StoryAreaTypeLink](b)
 	case "weather":
-		v = new(StoryAreaTypeWeather)
+		v, err = decodeNew[StoryAreaTypeWeather](b)
 	case "unique_gift":
-		v = new(StoryAreaTypeUniqueGift)
+		v, err = decodeNew[StoryAreaTypeUniqueGift](b)
 	default:
-		return &UnknownStoryAreaType{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownStoryAreaType{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -582,15 +613,19 @@ func decodeReactionType(b []byte) (ReactionType, error) {
 	}
 	switch d {
 	case "emoji":
-		v = new(ReactionTypeEmoji)
+		v, err = decodeNew[ReactionTypeEmoji](b)
 	case "custom_emoji":
-		v = new(ReactionTypeCustomEmoji)
+		v, err = decodeNew[ReactionTypeCustomEmoji](b)
 	case "paid":
-		v = new(ReactionTypePaid)
+		v, err = decodeNew[ReactionTypePaid](b)
 	default:
-		return &UnknownReactionType{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownReactionType{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -637,13 +672,17 @@ func decodeOwnedGift(b []byte) (OwnedGift, error) {
 	}
 	switch d {
 	case "regular":
-		v = new(OwnedGiftRegular)
+		v, err = decodeNew[OwnedGiftRegular](b)
 	case "unique":
-		v = new(OwnedGiftUnique)
+		v, err = decodeNew[OwnedGiftUnique](b)
 	default:
-		return &UnknownOwnedGift{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownOwnedGift{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -695,23 +734,27 @@ func decodeBotCommandScope(b []byte) (BotCommandScope, error) {
 	}
 	switch d {
 	case "default":
-		v = new(BotCommandScopeDefault)
+		v, err = decodeNew[BotCommandScopeDefault](b)
 	case "all_private_chats":
-		v = new(BotCommandScopeAllPrivateChats)
+		v, err = decodeNew[BotCommandScopeAllPrivateChats](b)
 	case "all_group_chats":
-		v = new(BotCommandScopeAllGroupChats)
+		v, err = decodeNew[BotCommandScopeAllGroupChats](b)
 	case "all_chat_administrators":
-		v = new(BotCommandScopeAllChatAdministrators)
+		v, err = decodeNew[BotCommandScopeAllChatAdministrators](b)
 	case "chat":
-		v = new(BotCommandScopeChat)
+		v, err = decodeNew[BotCommandScopeChat](b)
 	case "chat_administrators":
-		v = new(BotCommandScopeChatAdministrators)
+		v, err = decodeNew[BotCommandScopeChatAdministrators](b)
 	case "chat_member":
-		v = new(BotCommandScopeChatMember)
+		v, err = decodeNew[BotCommandScopeChatMember](b)
 	default:
-		return &UnknownBotCommandScope{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownBotCommandScope{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -759,15 +802,19 @@ func decodeMenuButton(b []byte) (MenuButton, error) {
 	}
 	switch d {
 	case "commands":
-		v = new(MenuButtonCommands)
+		v, err = decodeNew[MenuButtonCommands](b)
 	case "web_app":
-		v = new(MenuButtonWebApp)
+		v, err = decodeNew[MenuButtonWebApp](b)
 	case "default":
-		v = new(MenuButtonDefault)
+		v, err = decodeNew[MenuButtonDefault](b)
 	default:
-		return &UnknownMenuButton{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownMenuButton{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -815,15 +862,19 @@ func decodeChatBoostSource(b []byte) (ChatBoostSource, error) {
 	}
 	switch d {
 	case "premium":
-		v = new(ChatBoostSourcePremium)
+		v, err = decodeNew[ChatBoostSourcePremium](b)
 	case "gift_code":
-		v = new(ChatBoostSourceGiftCode)
+		v, err = decodeNew[ChatBoostSourceGiftCode](b)
 	case "giveaway":
-		v = new(ChatBoostSourceGiveaway)
+		v, err = decodeNew[ChatBoostSourceGiveaway](b)
 	default:
-		return &UnknownChatBoostSource{Source: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownChatBoostSource{Source: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -874,21 +925,25 @@ func decodeInputMedia(b []byte) (InputMedia, error) {
 	}
 	switch d {
 	case "animation":
-		v = new(InputMediaAnimation)
+		v, err = decodeNew[InputMediaAnimation](b)
 	case "audio":
-		v = new(InputMediaAudio)
+		v, err = decodeNew[InputMediaAudio](b)
 	case "document":
-		v = new(InputMediaDocument)
+		v, err = decodeNew[InputMediaDocument](b)
 	case "live_photo":
-		v = new(InputMediaLivePhoto)
+		v, err = decodeNew[InputMediaLivePhoto](b)
 	case "photo":
-		v = new(InputMediaPhoto)
+		v, err = decodeNew[InputMediaPhoto](b)
 	case "video":
-		v = new(InputMediaVideo)
+		v, err = decodeNew[InputMediaVideo](b)
 	default:
-		return &UnknownInputMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputMedia{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -936,15 +991,19 @@ func decodeInputPaidMedia(b []byte) (InputPaidMedia, error) {
 	}
 	switch d {
 	case "live_photo":
-		v = new(InputPaidMediaLivePhoto)
+		v, err = decodeNew[InputPaidMediaLivePhoto](b)
 	case "photo":
-		v = new(InputPaidMediaPhoto)
+		v, err = decodeNew[InputPaidMediaPhoto](b)
 	case "video":
-		v = new(InputPaidMediaVideo)
+		v, err = decodeNew[InputPaidMediaVideo](b)
 	default:
-		return &UnknownInputPaidMedia{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputPaidMedia{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -991,13 +1050,17 @@ func decodeInputProfilePhoto(b []byte) (InputProfilePhoto, error) {
 	}
 	switch d {
 	case "static":
-		v = new(InputProfilePhotoStatic)
+		v, err = decodeNew[InputProfilePhotoStatic](b)
 	case "animated":
-		v = new(InputProfilePhotoAnimated)
+		v, err = decodeNew[InputProfilePhotoAnimated](b)
 	default:
-		return &UnknownInputProfilePhoto{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputProfilePhoto{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1044,13 +1107,17 @@ func decodeInputStoryContent(b []byte) (InputStoryContent, error) {
 	}
 	switch d {
 	case "photo":
-		v = new(InputStoryContentPhoto)
+		v, err = decodeNew[InputStoryContentPhoto](b)
 	case "video":
-		v = new(InputStoryContentVideo)
+		v, err = decodeNew[InputStoryContentVideo](b)
 	default:
-		return &UnknownInputStoryContent{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputStoryContent{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1154,59 +1221,63 @@ func decodeRichText(b []byte) (RichText, error) {
 	}
 	switch d {
 	case "bold":
-		v = new(RichTextBold)
+		v, err = decodeWire(b, (*richTextBoldWire).fill)
 	case "italic":
-		v = new(RichTextItalic)
+		v, err = decodeWire(b, (*richTextItalicWire).fill)
 	case "underline":
-		v = new(RichTextUnderline)
+		v, err = decodeWire(b, (*richTextUnderlineWire).fill)
 	case "strikethrough":
-		v = new(RichTextStrikethrough)
+		v, err = decodeWire(b, (*richTextStrikethroughWire).fill)
 	case "spoiler":
-		v = new(RichTextSpoiler)
+		v, err = decodeWire(b, (*richTextSpoilerWire).fill)
 	case "date_time":
-		v = new(RichTextDateTime)
+		v, err = decodeWire(b, (*richTextDateTimeWire).fill)
 	case "text_mention":
-		v = new(RichTextTextMention)
+		v, err = decodeWire(b, (*richTextTextMentionWire).fill)
 	case "subscript":
-		v = new(RichTextSubscript)
+		v, err = decodeWire(b, (*richTextSubscriptWire).fill)
 	case "superscript":
-		v = new(RichTextSuperscript)
+		v, err = decodeWire(b, (*richTextSuperscriptWire).fill)
 	case "marked":
-		v = new(RichTextMarked)
+		v, err = decodeWire(b, (*richTextMarkedWire).fill)
 	case "code":
-		v = new(RichTextCode)
+		v, err = decodeWire(b, (*richTextCodeWire).fill)
 	case "custom_emoji":
-		v = new(RichTextCustomEmoji)
+		v, err = decodeNew[RichTextCustomEmoji](b)
 	case "mathematical_expression":
-		v = new(RichTextMathematicalExpression)
+		v, err = decodeNew[RichTextMathematicalExpression](b)
 	case "url":
-		v = new(RichTextURL)
+		v, err = decodeWire(b, (*richTextURLWire).fill)
 	case "email_address":
-		v = new(RichTextEmailAddress)
+		v, err = decodeWire(b, (*richTextEmailAddressWire).fill)
 	case "phone_number":
-		v = new(RichTextPhoneNumber)
+		v, err = decodeWire(b, (*richTextPhoneNumberWire).fill)
 	case "bank_card_number":
-		v = new(RichTextBankCardNumber)
+		v, err = decodeWire(b, (*richTextBankCardNumberWire).fill)
 	case "mention":
-		v = new(RichTextMention)
+		v, err = decodeWire(b, (*richTextMentionWire).fill)
 	case "hashtag":
-		v = new(RichTextHashtag)
+		v, err = decodeWire(b, (*richTextHashtagWire).fill)
 	case "cashtag":
-		v = new(RichTextCashtag)
+		v, err = decodeWire(b, (*richTextCashtagWire).fill)
 	case "bot_command":
-		v = new(RichTextBotCommand)
+		v, err = decodeWire(b, (*richTextBotCommandWire).fill)
 	case "anchor":
-		v = new(RichTextAnchor)
+		v, err = decodeNew[RichTextAnchor](b)
 	case "anchor_link":
-		v = new(RichTextAnchorLink)
+		v, err = decodeWire(b, (*richTextAnchorLinkWire).fill)
 	case "reference":
-		v = new(RichTextReference)
+		v, err = decodeWire(b, (*richTextReferenceWire).fill)
 	case "reference_link":
-		v = new(RichTextReferenceLink)
+		v, err = decodeWire(b, (*richTextReferenceLinkWire).fill)
 	default:
-		return &UnknownRichText{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownRichText{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1272,51 +1343,55 @@ func decodeRichBlock(b []byte) (RichBlock, error) {
 	}
 	switch d {
 	case "paragraph":
-		v = new(RichBlockParagraph)
+		v, err = decodeWire(b, (*richBlockParagraphWire).fill)
 	case "heading":
-		v = new(RichBlockSectionHeading)
+		v, err = decodeWire(b, (*richBlockSectionHeadingWire).fill)
 	case "pre":
-		v = new(RichBlockPreformatted)
+		v, err = decodeWire(b, (*richBlockPreformattedWire).fill)
 	case "footer":
-		v = new(RichBlockFooter)
+		v, err = decodeWire(b, (*richBlockFooterWire).fill)
 	case "divider":
-		v = new(RichBlockDivider)
+		v, err = decodeNew[RichBlockDivider](b)
 	case "mathematical_expression":
-		v = new(RichBlockMathematicalExpression)
+		v, err = decodeNew[RichBlockMathematicalExpression](b)
 	case "anchor":
-		v = new(RichBlockAnchor)
+		v, err = decodeNew[RichBlockAnchor](b)
 	case "list":
-		v = new(RichBlockList)
+		v, err = decodeWire(b, (*richBlockListWire).fill)
 	case "blockquote":
-		v = new(RichBlockBlockQuotation)
+		v, err = decodeWire(b, (*richBlockBlockQuotationWire).fill)
 	case "pullquote":
-		v = new(RichBlockPullQuotation)
+		v, err = decodeWire(b, (*richBlockPullQuotationWire).fill)
 	case "collage":
-		v = new(RichBlockCollage)
+		v, err = decodeWire(b, (*richBlockCollageWire).fill)
 	case "slideshow":
-		v = new(RichBlockSlideshow)
+		v, err = decodeWire(b, (*richBlockSlideshowWire).fill)
 	case "table":
-		v = new(RichBlockTable)
+		v, err = decodeWire(b, (*richBlockTableWire).fill)
 	case "details":
-		v = new(RichBlockDetails)
+		v, err = decodeWire(b, (*richBlockDetailsWire).fill)
 	case "map":
-		v = new(RichBlockMap)
+		v, err = decodeWire(b, (*richBlockMapWire).fill)
 	case "animation":
-		v = new(RichBlockAnimation)
+		v, err = decodeWire(b, (*richBlockAnimationWire).fill)
 	case "audio":
-		v = new(RichBlockAudio)
+		v, err = decodeWire(b, (*richBlockAudioWire).fill)
 	case "photo":
-		v = new(RichBlockPhoto)
+		v, err = decodeWire(b, (*richBlockPhotoWire).fill)
 	case "video":
-		v = new(RichBlockVideo)
+		v, err = decodeWire(b, (*richBlockVideoWire).fill)
 	case "voice_note":
-		v = new(RichBlockVoiceNote)
+		v, err = decodeWire(b, (*richBlockVoiceNoteWire).fill)
 	case "thinking":
-		v = new(RichBlockThinking)
+		v, err = decodeWire(b, (*richBlockThinkingWire).fill)
 	default:
-		return &UnknownRichBlock{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownRichBlock{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1382,62 +1457,66 @@ func decodeInlineQueryResult(b []byte) (InlineQueryResult, error) {
 	switch d {
 	case "audio":
 		if hasKey(b, "audio_file_id") {
-			v = new(InlineQueryResultCachedAudio)
+			v, err = decodeWire(b, (*inlineQueryResultCachedAudioWire).fill)
 		} else {
-			v = new(InlineQueryResultAudio)
+			v, err = decodeWire(b, (*inlineQueryResultAudioWire).fill)
 		}
 	case "document":
 		if hasKey(b, "document_file_id") {
-			v = new(InlineQueryResultCachedDocument)
+			v, err = decodeWire(b, (*inlineQueryResultCachedDocumentWire).fill)
 		} else {
-			v = new(InlineQueryResultDocument)
+			v, err = decodeWire(b, (*inlineQueryResultDocumentWire).fill)
 		}
 	case "gif":
 		if hasKey(b, "gif_file_id") {
-			v = new(InlineQueryResultCachedGif)
+			v, err = decodeWire(b, (*inlineQueryResultCachedGifWire).fill)
 		} else {
-			v = new(InlineQueryResultGif)
+			v, err = decodeWire(b, (*inlineQueryResultGifWire).fill)
 		}
 	case "mpeg4_gif":
 		if hasKey(b, "mpeg4_file_id") {
-			v = new(InlineQueryResultCachedMpeg4Gif)
+			v, err = decodeWire(b, (*inlineQueryResultCachedMpeg4GifWire).fill)
 		} else {
-			v = new(InlineQueryResultMpeg4Gif)
+			v, err = decodeWire(b, (*inlineQueryResultMpeg4GifWire).fill)
 		}
 	case "photo":
 		if hasKey(b, "photo_file_id") {
-			v = new(InlineQueryResultCachedPhoto)
+			v, err = decodeWire(b, (*inlineQueryResultCachedPhotoWire).fill)
 		} else {
-			v = new(InlineQueryResultPhoto)
+			v, err = decodeWire(b, (*inlineQueryResultPhotoWire).fill)
 		}
 	case "sticker":
-		v = new(InlineQueryResultCachedSticker)
+		v, err = decodeWire(b, (*inlineQueryResultCachedStickerWire).fill)
 	case "video":
 		if hasKey(b, "video_file_id") {
-			v = new(InlineQueryResultCachedVideo)
+			v, err = decodeWire(b, (*inlineQueryResultCachedVideoWire).fill)
 		} else {
-			v = new(InlineQueryResultVideo)
+			v, err = decodeWire(b, (*inlineQueryResultVideoWire).fill)
 		}
 	case "voice":
 		if hasKey(b, "voice_file_id") {
-			v = new(InlineQueryResultCachedVoice)
+			v, err = decodeWire(b, (*inlineQueryResultCachedVoiceWire).fill)
 		} else {
-			v = new(InlineQueryResultVoice)
+			v, err = decodeWire(b, (*inlineQueryResultVoiceWire).fill)
 		}
 	case "article":
-		v = new(InlineQueryResultArticle)
+		v, err = decodeWire(b, (*inlineQueryResultArticleWire).fill)
 	case "contact":
-		v = new(InlineQueryResultContact)
+		v, err = decodeWire(b, (*inlineQueryResultContactWire).fill)
 	case "game":
-		v = new(InlineQueryResultGame)
+		v, err = decodeNew[InlineQueryResultGame](b)
 	case "location":
-		v = new(InlineQueryResultLocation)
+		v, err = decodeWire(b, (*inlineQueryResultLocationWire).fill)
 	case "venue":
-		v = new(InlineQueryResultVenue)
+		v, err = decodeWire(b, (*inlineQueryResultVenueWire).fill)
 	default:
-		return &UnknownInlineQueryResult{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInlineQueryResult{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1480,23 +1559,28 @@ func decodeInputMessageContent(b []byte) (InputMessageContent, error) {
 		return nil, nil
 	}
 	var v InputMessageContent
+	var err error
 	switch {
 	case hasKeys(b, "title", "description", "payload", "currency", "prices"):
-		v = new(InputInvoiceMessageContent)
+		v, err = decodeNew[InputInvoiceMessageContent](b)
 	case hasKeys(b, "latitude", "longitude", "title", "address"):
-		v = new(InputVenueMessageContent)
+		v, err = decodeNew[InputVenueMessageContent](b)
 	case hasKeys(b, "latitude", "longitude"):
-		v = new(InputLocationMessageContent)
+		v, err = decodeNew[InputLocationMessageContent](b)
 	case hasKeys(b, "phone_number", "first_name"):
-		v = new(InputContactMessageContent)
+		v, err = decodeNew[InputContactMessageContent](b)
 	case hasKeys(b, "message_text"):
-		v = new(InputTextMessageContent)
+		v, err = decodeNew[InputTextMessageContent](b)
 	case hasKeys(b, "rich_message"):
-		v = new(InputRichMessageContent)
+		v, err = decodeNew[InputRichMessageContent](b)
 	default:
-		return &UnknownInputMessageContent{Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownInputMessageContent{Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1544,15 +1628,19 @@ func decodeRevenueWithdrawalState(b []byte) (RevenueWithdrawalState, error) {
 	}
 	switch d {
 	case "pending":
-		v = new(RevenueWithdrawalStatePending)
+		v, err = decodeNew[RevenueWithdrawalStatePending](b)
 	case "succeeded":
-		v = new(RevenueWithdrawalStateSucceeded)
+		v, err = decodeNew[RevenueWithdrawalStateSucceeded](b)
 	case "failed":
-		v = new(RevenueWithdrawalStateFailed)
+		v, err = decodeNew[RevenueWithdrawalStateFailed](b)
 	default:
-		return &UnknownRevenueWithdrawalState{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownRevenueWithdrawalState{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1604,23 +1692,27 @@ func decodeTransactionPartner(b []byte) (TransactionPartner, error) {
 	}
 	switch d {
 	case "user":
-		v = new(TransactionPartnerUser)
+		v, err = decodeWire(b, (*transactionPartnerUserWire).fill)
 	case "chat":
-		v = new(TransactionPartnerChat)
+		v, err = decodeNew[TransactionPartnerChat](b)
 	case "affiliate_program":
-		v = new(TransactionPartnerAffiliateProgram)
+		v, err = decodeNew[TransactionPartnerAffiliateProgram](b)
 	case "fragment":
-		v = new(TransactionPartnerFragment)
+		v, err = decodeWire(b, (*transactionPartnerFragmentWire).fill)
 	case "telegram_ads":
-		v = new(TransactionPartnerTelegramAds)
+		v, err = decodeNew[TransactionPartnerTelegramAds](b)
 	case "telegram_api":
-		v = new(TransactionPartnerTelegramAPI)
+		v, err = decodeNew[TransactionPartnerTelegramAPI](b)
 	case "other":
-		v = new(TransactionPartnerOther)
+		v, err = decodeNew[TransactionPartnerOther](b)
 	default:
-		return &UnknownTransactionPartner{Type: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownTransactionPartner{Type: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1674,27 +1766,31 @@ func decodePassportElementError(b []byte) (PassportElementError, error) {
 	}
 	switch d {
 	case "data":
-		v = new(PassportElementErrorDataField)
+		v, err = decodeNew[PassportElementErrorDataField](b)
 	case "front_side":
-		v = new(PassportElementErrorFrontSide)
+		v, err = decodeNew[PassportElementErrorFrontSide](b)
 	case "reverse_side":
-		v = new(PassportElementErrorReverseSide)
+		v, err = decodeNew[PassportElementErrorReverseSide](b)
 	case "selfie":
-		v = new(PassportElementErrorSelfie)
+		v, err = decodeNew[PassportElementErrorSelfie](b)
 	case "file":
-		v = new(PassportElementErrorFile)
+		v, err = decodeNew[PassportElementErrorFile](b)
 	case "files":
-		v = new(PassportElementErrorFiles)
+		v, err = decodeNew[PassportElementErrorFiles](b)
 	case "translation_file":
-		v = new(PassportElementErrorTranslationFile)
+		v, err = decodeNew[PassportElementErrorTranslationFile](b)
 	case "translation_files":
-		v = new(PassportElementErrorTranslationFiles)
+		v, err = decodeNew[PassportElementErrorTranslationFiles](b)
 	case "unspecified":
-		v = new(PassportElementErrorUnspecified)
+		v, err = decodeNew[PassportElementErrorUnspecified](b)
 	default:
-		return &UnknownPassportElementError{Source: d, Raw: bytes.Clone(b)}, nil
+		raw, err := unknownRaw(b)
+		if err != nil {
+			return nil, err
+		}
+		return &UnknownPassportElementError{Source: d, Raw: raw}, nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -1706,19 +1802,20 @@ func decodeReplyMarkup(b []byte) (ReplyMarkup, error) {
 		return nil, nil
 	}
 	var v any
+	var err error
 	switch {
 	case hasKeys(b, "inline_keyboard"):
-		v = new(InlineKeyboardMarkup)
+		v, err = decodeNew[InlineKeyboardMarkup](b)
 	case hasKeys(b, "keyboard"):
-		v = new(ReplyKeyboardMarkup)
+		v, err = decodeNew[ReplyKeyboardMarkup](b)
 	case hasKeys(b, "remove_keyboard"):
-		v = new(ReplyKeyboardRemove)
+		v, err = decodeNew[ReplyKeyboardRemove](b)
 	case hasKeys(b, "force_reply"):
-		v = new(ForceReply)
+		v, err = decodeNew[ForceReply](b)
 	default:
 		return nil, fmt.Errorf("botapi: ReplyMarkup: no known member matches")
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	u, ok := v.(ReplyMarkup)
@@ -2126,50 +2223,189 @@ func (x *transactionPartnerBox) UnmarshalJSON(b []byte) (err error) {
 	return err
 }
 
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *ChatFullInfo) UnmarshalJSON(b []byte) error {
-	type plain ChatFullInfo
-	var x struct {
-		*plain
-		AvailableReactions reactionTypeSliceBox `json:"available_reactions"`
+// updatePlain is Update without its methods.
+type updatePlain Update
+
+// updateWire decodes a Update in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type updateWire struct {
+	updatePlain
+	Message               *messageWire                     `json:"message"`
+	EditedMessage         *messageWire                     `json:"edited_message"`
+	ChannelPost           *messageWire                     `json:"channel_post"`
+	EditedChannelPost     *messageWire                     `json:"edited_channel_post"`
+	BusinessMessage       *messageWire                     `json:"business_message"`
+	EditedBusinessMessage *messageWire                     `json:"edited_business_message"`
+	GuestMessage          *messageWire                     `json:"guest_message"`
+	MessageReaction       *messageReactionUpdatedWire      `json:"message_reaction"`
+	MessageReactionCount  *messageReactionCountUpdatedWire `json:"message_reaction_count"`
+	CallbackQuery         *callbackQueryWire               `json:"callback_query"`
+	MyChatMember          *chatMemberUpdatedWire           `json:"my_chat_member"`
+	ChatMember            *chatMemberUpdatedWire           `json:"chat_member"`
+	ChatBoost             *chatBoostUpdatedWire            `json:"chat_boost"`
+	RemovedChatBoost      *chatBoostRemovedWire            `json:"removed_chat_boost"`
+}
+
+// fill completes the Update held in w and returns it; nil for a nil w.
+func (w *updateWire) fill() *Update {
+	if w == nil {
+		return nil
 	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	v := (*Update)(&w.updatePlain)
+	v.Message = w.Message.fill()
+	v.EditedMessage = w.EditedMessage.fill()
+	v.ChannelPost = w.ChannelPost.fill()
+	v.EditedChannelPost = w.EditedChannelPost.fill()
+	v.BusinessMessage = w.BusinessMessage.fill()
+	v.EditedBusinessMessage = w.EditedBusinessMessage.fill()
+	v.GuestMessage = w.GuestMessage.fill()
+	v.MessageReaction = w.MessageReaction.fill()
+	v.MessageReactionCount = w.MessageReactionCount.fill()
+	v.CallbackQuery = w.CallbackQuery.fill()
+	v.MyChatMember = w.MyChatMember.fill()
+	v.ChatMember = w.ChatMember.fill()
+	v.ChatBoost = w.ChatBoost.fill()
+	v.RemovedChatBoost = w.RemovedChatBoost.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *Update) UnmarshalJSON(b []byte) error {
+	var w updateWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.AvailableReactions = x.AvailableReactions.v
+	*v = *w.fill()
 	return nil
+}
+
+// chatFullInfoPlain is ChatFullInfo without its methods.
+type chatFullInfoPlain ChatFullInfo
+
+// chatFullInfoWire decodes a ChatFullInfo in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type chatFullInfoWire struct {
+	chatFullInfoPlain
+	AvailableReactions reactionTypeSliceBox `json:"available_reactions"`
+	PinnedMessage      *messageWire         `json:"pinned_message"`
+}
+
+// fill completes the ChatFullInfo held in w and returns it; nil for a nil w.
+func (w *chatFullInfoWire) fill() *ChatFullInfo {
+	if w == nil {
+		return nil
+	}
+	v := (*ChatFullInfo)(&w.chatFullInfoPlain)
+	v.AvailableReactions = w.AvailableReactions.v
+	v.PinnedMessage = w.PinnedMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *ChatFullInfo) UnmarshalJSON(b []byte) error {
+	var w chatFullInfoWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// messagePlain is Message without its methods.
+type messagePlain Message
+
+// messageWire decodes a Message in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type messageWire struct {
+	messagePlain
+	ForwardOrigin               messageOriginBox                 `json:"forward_origin"`
+	PinnedMessage               maybeInaccessibleMessageBox      `json:"pinned_message"`
+	ReplyToMessage              *messageWire                     `json:"reply_to_message"`
+	ExternalReply               *externalReplyInfoWire           `json:"external_reply"`
+	RichMessage                 *richMessageWire                 `json:"rich_message"`
+	PaidMedia                   *paidMediaInfoWire               `json:"paid_media"`
+	ChatBackgroundSet           *chatBackgroundWire              `json:"chat_background_set"`
+	ChecklistTasksDone          *checklistTasksDoneWire          `json:"checklist_tasks_done"`
+	ChecklistTasksAdded         *checklistTasksAddedWire         `json:"checklist_tasks_added"`
+	GiveawayCompleted           *giveawayCompletedWire           `json:"giveaway_completed"`
+	PollOptionAdded             *pollOptionAddedWire             `json:"poll_option_added"`
+	PollOptionDeleted           *pollOptionDeletedWire           `json:"poll_option_deleted"`
+	SuggestedPostApproved       *suggestedPostApprovedWire       `json:"suggested_post_approved"`
+	SuggestedPostApprovalFailed *suggestedPostApprovalFailedWire `json:"suggested_post_approval_failed"`
+	SuggestedPostDeclined       *suggestedPostDeclinedWire       `json:"suggested_post_declined"`
+	SuggestedPostPaid           *suggestedPostPaidWire           `json:"suggested_post_paid"`
+	SuggestedPostRefunded       *suggestedPostRefundedWire       `json:"suggested_post_refunded"`
+}
+
+// fill completes the Message held in w and returns it; nil for a nil w.
+func (w *messageWire) fill() *Message {
+	if w == nil {
+		return nil
+	}
+	v := (*Message)(&w.messagePlain)
+	v.ForwardOrigin = w.ForwardOrigin.v
+	v.PinnedMessage = w.PinnedMessage.v
+	v.ReplyToMessage = w.ReplyToMessage.fill()
+	v.ExternalReply = w.ExternalReply.fill()
+	v.RichMessage = w.RichMessage.fill()
+	v.PaidMedia = w.PaidMedia.fill()
+	v.ChatBackgroundSet = w.ChatBackgroundSet.fill()
+	v.ChecklistTasksDone = w.ChecklistTasksDone.fill()
+	v.ChecklistTasksAdded = w.ChecklistTasksAdded.fill()
+	v.GiveawayCompleted = w.GiveawayCompleted.fill()
+	v.PollOptionAdded = w.PollOptionAdded.fill()
+	v.PollOptionDeleted = w.PollOptionDeleted.fill()
+	v.SuggestedPostApproved = w.SuggestedPostApproved.fill()
+	v.SuggestedPostApprovalFailed = w.SuggestedPostApprovalFailed.fill()
+	v.SuggestedPostDeclined = w.SuggestedPostDeclined.fill()
+	v.SuggestedPostPaid = w.SuggestedPostPaid.fill()
+	v.SuggestedPostRefunded = w.SuggestedPostRefunded.fill()
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *Message) UnmarshalJSON(b []byte) error {
-	type plain Message
-	var x struct {
-		*plain
-		ForwardOrigin messageOriginBox            `json:"forward_origin"`
-		PinnedMessage maybeInaccessibleMessageBox `json:"pinned_message"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w messageWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ForwardOrigin = x.ForwardOrigin.v
-	v.PinnedMessage = x.PinnedMessage.v
+	*v = *w.fill()
 	return nil
+}
+
+// externalReplyInfoPlain is ExternalReplyInfo without its methods.
+type externalReplyInfoPlain ExternalReplyInfo
+
+// externalReplyInfoWire decodes a ExternalReplyInfo in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type externalReplyInfoWire struct {
+	externalReplyInfoPlain
+	Origin    messageOriginBox   `json:"origin"`
+	PaidMedia *paidMediaInfoWire `json:"paid_media"`
+}
+
+// fill completes the ExternalReplyInfo held in w and returns it; nil for a nil w.
+func (w *externalReplyInfoWire) fill() *ExternalReplyInfo {
+	if w == nil {
+		return nil
+	}
+	v := (*ExternalReplyInfo)(&w.externalReplyInfoPlain)
+	v.Origin = w.Origin.v
+	v.PaidMedia = w.PaidMedia.fill()
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *ExternalReplyInfo) UnmarshalJSON(b []byte) error {
-	type plain ExternalReplyInfo
-	var x struct {
-		*plain
-		Origin messageOriginBox `json:"origin"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w externalReplyInfoWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Origin = x.Origin.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2209,18 +2445,34 @@ func (v MessageOriginChannel) MarshalJSON() ([]byte, error) {
 	}{"channel", plain(v)})
 }
 
+// paidMediaInfoPlain is PaidMediaInfo without its methods.
+type paidMediaInfoPlain PaidMediaInfo
+
+// paidMediaInfoWire decodes a PaidMediaInfo in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type paidMediaInfoWire struct {
+	paidMediaInfoPlain
+	PaidMedia paidMediaSliceBox `json:"paid_media"`
+}
+
+// fill completes the PaidMediaInfo held in w and returns it; nil for a nil w.
+func (w *paidMediaInfoWire) fill() *PaidMediaInfo {
+	if w == nil {
+		return nil
+	}
+	v := (*PaidMediaInfo)(&w.paidMediaInfoPlain)
+	v.PaidMedia = w.PaidMedia.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *PaidMediaInfo) UnmarshalJSON(b []byte) error {
-	type plain PaidMediaInfo
-	var x struct {
-		*plain
-		PaidMedia paidMediaSliceBox `json:"paid_media"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w paidMediaInfoWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.PaidMedia = x.PaidMedia.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2260,48 +2512,158 @@ func (v PaidMediaVideo) MarshalJSON() ([]byte, error) {
 	}{"video", plain(v)})
 }
 
+// inputPollOptionPlain is InputPollOption without its methods.
+type inputPollOptionPlain InputPollOption
+
+// inputPollOptionWire decodes a InputPollOption in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inputPollOptionWire struct {
+	inputPollOptionPlain
+	Media inputPollOptionMediaBox `json:"media"`
+}
+
+// fill completes the InputPollOption held in w and returns it; nil for a nil w.
+func (w *inputPollOptionWire) fill() *InputPollOption {
+	if w == nil {
+		return nil
+	}
+	v := (*InputPollOption)(&w.inputPollOptionPlain)
+	v.Media = w.Media.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InputPollOption) UnmarshalJSON(b []byte) error {
-	type plain InputPollOption
-	var x struct {
-		*plain
-		Media inputPollOptionMediaBox `json:"media"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inputPollOptionWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Media = x.Media.v
+	*v = *w.fill()
 	return nil
+}
+
+// checklistTasksDonePlain is ChecklistTasksDone without its methods.
+type checklistTasksDonePlain ChecklistTasksDone
+
+// checklistTasksDoneWire decodes a ChecklistTasksDone in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type checklistTasksDoneWire struct {
+	checklistTasksDonePlain
+	ChecklistMessage *messageWire `json:"checklist_message"`
+}
+
+// fill completes the ChecklistTasksDone held in w and returns it; nil for a nil w.
+func (w *checklistTasksDoneWire) fill() *ChecklistTasksDone {
+	if w == nil {
+		return nil
+	}
+	v := (*ChecklistTasksDone)(&w.checklistTasksDonePlain)
+	v.ChecklistMessage = w.ChecklistMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *ChecklistTasksDone) UnmarshalJSON(b []byte) error {
+	var w checklistTasksDoneWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// checklistTasksAddedPlain is ChecklistTasksAdded without its methods.
+type checklistTasksAddedPlain ChecklistTasksAdded
+
+// checklistTasksAddedWire decodes a ChecklistTasksAdded in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type checklistTasksAddedWire struct {
+	checklistTasksAddedPlain
+	ChecklistMessage *messageWire `json:"checklist_message"`
+}
+
+// fill completes the ChecklistTasksAdded held in w and returns it; nil for a nil w.
+func (w *checklistTasksAddedWire) fill() *ChecklistTasksAdded {
+	if w == nil {
+		return nil
+	}
+	v := (*ChecklistTasksAdded)(&w.checklistTasksAddedPlain)
+	v.ChecklistMessage = w.ChecklistMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *ChecklistTasksAdded) UnmarshalJSON(b []byte) error {
+	var w checklistTasksAddedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// pollOptionAddedPlain is PollOptionAdded without its methods.
+type pollOptionAddedPlain PollOptionAdded
+
+// pollOptionAddedWire decodes a PollOptionAdded in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type pollOptionAddedWire struct {
+	pollOptionAddedPlain
+	PollMessage maybeInaccessibleMessageBox `json:"poll_message"`
+}
+
+// fill completes the PollOptionAdded held in w and returns it; nil for a nil w.
+func (w *pollOptionAddedWire) fill() *PollOptionAdded {
+	if w == nil {
+		return nil
+	}
+	v := (*PollOptionAdded)(&w.pollOptionAddedPlain)
+	v.PollMessage = w.PollMessage.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *PollOptionAdded) UnmarshalJSON(b []byte) error {
-	type plain PollOptionAdded
-	var x struct {
-		*plain
-		PollMessage maybeInaccessibleMessageBox `json:"poll_message"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w pollOptionAddedWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.PollMessage = x.PollMessage.v
+	*v = *w.fill()
 	return nil
+}
+
+// pollOptionDeletedPlain is PollOptionDeleted without its methods.
+type pollOptionDeletedPlain PollOptionDeleted
+
+// pollOptionDeletedWire decodes a PollOptionDeleted in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type pollOptionDeletedWire struct {
+	pollOptionDeletedPlain
+	PollMessage maybeInaccessibleMessageBox `json:"poll_message"`
+}
+
+// fill completes the PollOptionDeleted held in w and returns it; nil for a nil w.
+func (w *pollOptionDeletedWire) fill() *PollOptionDeleted {
+	if w == nil {
+		return nil
+	}
+	v := (*PollOptionDeleted)(&w.pollOptionDeletedPlain)
+	v.PollMessage = w.PollMessage.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *PollOptionDeleted) UnmarshalJSON(b []byte) error {
-	type plain PollOptionDeleted
-	var x struct {
-		*plain
-		PollMessage maybeInaccessibleMessageBox `json:"poll_message"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w pollOptionDeletedWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.PollMessage = x.PollMessage.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2341,18 +2703,34 @@ func (v BackgroundTypeFill) MarshalJSON() ([]byte, error) {
 	}{"fill", plain(v)})
 }
 
+// backgroundTypeFillPlain is BackgroundTypeFill without its methods.
+type backgroundTypeFillPlain BackgroundTypeFill
+
+// backgroundTypeFillWire decodes a BackgroundTypeFill in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type backgroundTypeFillWire struct {
+	backgroundTypeFillPlain
+	Fill backgroundFillBox `json:"fill"`
+}
+
+// fill completes the BackgroundTypeFill held in w and returns it; nil for a nil w.
+func (w *backgroundTypeFillWire) fill() *BackgroundTypeFill {
+	if w == nil {
+		return nil
+	}
+	v := (*BackgroundTypeFill)(&w.backgroundTypeFillPlain)
+	v.Fill = w.Fill.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *BackgroundTypeFill) UnmarshalJSON(b []byte) error {
-	type plain BackgroundTypeFill
-	var x struct {
-		*plain
-		Fill backgroundFillBox `json:"fill"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w backgroundTypeFillWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Fill = x.Fill.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2374,18 +2752,34 @@ func (v BackgroundTypePattern) MarshalJSON() ([]byte, error) {
 	}{"pattern", plain(v)})
 }
 
+// backgroundTypePatternPlain is BackgroundTypePattern without its methods.
+type backgroundTypePatternPlain BackgroundTypePattern
+
+// backgroundTypePatternWire decodes a BackgroundTypePattern in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type backgroundTypePatternWire struct {
+	backgroundTypePatternPlain
+	Fill backgroundFillBox `json:"fill"`
+}
+
+// fill completes the BackgroundTypePattern held in w and returns it; nil for a nil w.
+func (w *backgroundTypePatternWire) fill() *BackgroundTypePattern {
+	if w == nil {
+		return nil
+	}
+	v := (*BackgroundTypePattern)(&w.backgroundTypePatternPlain)
+	v.Fill = w.Fill.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *BackgroundTypePattern) UnmarshalJSON(b []byte) error {
-	type plain BackgroundTypePattern
-	var x struct {
-		*plain
-		Fill backgroundFillBox `json:"fill"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w backgroundTypePatternWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Fill = x.Fill.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2398,18 +2792,220 @@ func (v BackgroundTypeChatTheme) MarshalJSON() ([]byte, error) {
 	}{"chat_theme", plain(v)})
 }
 
+// chatBackgroundPlain is ChatBackground without its methods.
+type chatBackgroundPlain ChatBackground
+
+// chatBackgroundWire decodes a ChatBackground in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type chatBackgroundWire struct {
+	chatBackgroundPlain
+	Type backgroundTypeBox `json:"type"`
+}
+
+// fill completes the ChatBackground held in w and returns it; nil for a nil w.
+func (w *chatBackgroundWire) fill() *ChatBackground {
+	if w == nil {
+		return nil
+	}
+	v := (*ChatBackground)(&w.chatBackgroundPlain)
+	v.Type = w.Type.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *ChatBackground) UnmarshalJSON(b []byte) error {
-	type plain ChatBackground
-	var x struct {
-		*plain
-		Type backgroundTypeBox `json:"type"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w chatBackgroundWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Type = x.Type.v
+	*v = *w.fill()
+	return nil
+}
+
+// suggestedPostApprovedPlain is SuggestedPostApproved without its methods.
+type suggestedPostApprovedPlain SuggestedPostApproved
+
+// suggestedPostApprovedWire decodes a SuggestedPostApproved in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type suggestedPostApprovedWire struct {
+	suggestedPostApprovedPlain
+	SuggestedPostMessage *messageWire `json:"suggested_post_message"`
+}
+
+// fill completes the SuggestedPostApproved held in w and returns it; nil for a nil w.
+func (w *suggestedPostApprovedWire) fill() *SuggestedPostApproved {
+	if w == nil {
+		return nil
+	}
+	v := (*SuggestedPostApproved)(&w.suggestedPostApprovedPlain)
+	v.SuggestedPostMessage = w.SuggestedPostMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *SuggestedPostApproved) UnmarshalJSON(b []byte) error {
+	var w suggestedPostApprovedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// suggestedPostApprovalFailedPlain is SuggestedPostApprovalFailed without its methods.
+type suggestedPostApprovalFailedPlain SuggestedPostApprovalFailed
+
+// suggestedPostApprovalFailedWire decodes a SuggestedPostApprovalFailed in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type suggestedPostApprovalFailedWire struct {
+	suggestedPostApprovalFailedPlain
+	SuggestedPostMessage *messageWire `json:"suggested_post_message"`
+}
+
+// fill completes the SuggestedPostApprovalFailed held in w and returns it; nil for a nil w.
+func (w *suggestedPostApprovalFailedWire) fill() *SuggestedPostApprovalFailed {
+	if w == nil {
+		return nil
+	}
+	v := (*SuggestedPostApprovalFailed)(&w.suggestedPostApprovalFailedPlain)
+	v.SuggestedPostMessage = w.SuggestedPostMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *SuggestedPostApprovalFailed) UnmarshalJSON(b []byte) error {
+	var w suggestedPostApprovalFailedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// suggestedPostDeclinedPlain is SuggestedPostDeclined without its methods.
+type suggestedPostDeclinedPlain SuggestedPostDeclined
+
+// suggestedPostDeclinedWire decodes a SuggestedPostDeclined in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type suggestedPostDeclinedWire struct {
+	suggestedPostDeclinedPlain
+	SuggestedPostMessage *messageWire `json:"suggested_post_message"`
+}
+
+// fill completes the SuggestedPostDeclined held in w and returns it; nil for a nil w.
+func (w *suggestedPostDeclinedWire) fill() *SuggestedPostDeclined {
+	if w == nil {
+		return nil
+	}
+	v := (*SuggestedPostDeclined)(&w.suggestedPostDeclinedPlain)
+	v.SuggestedPostMessage = w.SuggestedPostMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *SuggestedPostDeclined) UnmarshalJSON(b []byte) error {
+	var w suggestedPostDeclinedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// suggestedPostPaidPlain is SuggestedPostPaid without its methods.
+type suggestedPostPaidPlain SuggestedPostPaid
+
+// suggestedPostPaidWire decodes a SuggestedPostPaid in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type suggestedPostPaidWire struct {
+	suggestedPostPaidPlain
+	SuggestedPostMessage *messageWire `json:"suggested_post_message"`
+}
+
+// fill completes the SuggestedPostPaid held in w and returns it; nil for a nil w.
+func (w *suggestedPostPaidWire) fill() *SuggestedPostPaid {
+	if w == nil {
+		return nil
+	}
+	v := (*SuggestedPostPaid)(&w.suggestedPostPaidPlain)
+	v.SuggestedPostMessage = w.SuggestedPostMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *SuggestedPostPaid) UnmarshalJSON(b []byte) error {
+	var w suggestedPostPaidWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// suggestedPostRefundedPlain is SuggestedPostRefunded without its methods.
+type suggestedPostRefundedPlain SuggestedPostRefunded
+
+// suggestedPostRefundedWire decodes a SuggestedPostRefunded in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type suggestedPostRefundedWire struct {
+	suggestedPostRefundedPlain
+	SuggestedPostMessage *messageWire `json:"suggested_post_message"`
+}
+
+// fill completes the SuggestedPostRefunded held in w and returns it; nil for a nil w.
+func (w *suggestedPostRefundedWire) fill() *SuggestedPostRefunded {
+	if w == nil {
+		return nil
+	}
+	v := (*SuggestedPostRefunded)(&w.suggestedPostRefundedPlain)
+	v.SuggestedPostMessage = w.SuggestedPostMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *SuggestedPostRefunded) UnmarshalJSON(b []byte) error {
+	var w suggestedPostRefundedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// giveawayCompletedPlain is GiveawayCompleted without its methods.
+type giveawayCompletedPlain GiveawayCompleted
+
+// giveawayCompletedWire decodes a GiveawayCompleted in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type giveawayCompletedWire struct {
+	giveawayCompletedPlain
+	GiveawayMessage *messageWire `json:"giveaway_message"`
+}
+
+// fill completes the GiveawayCompleted held in w and returns it; nil for a nil w.
+func (w *giveawayCompletedWire) fill() *GiveawayCompleted {
+	if w == nil {
+		return nil
+	}
+	v := (*GiveawayCompleted)(&w.giveawayCompletedPlain)
+	v.GiveawayMessage = w.GiveawayMessage.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *GiveawayCompleted) UnmarshalJSON(b []byte) error {
+	var w giveawayCompletedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
 	return nil
 }
 
@@ -2422,18 +3018,34 @@ func (v ReplyKeyboardRemove) MarshalJSON() ([]byte, error) {
 	}{true, plain(v)})
 }
 
+// callbackQueryPlain is CallbackQuery without its methods.
+type callbackQueryPlain CallbackQuery
+
+// callbackQueryWire decodes a CallbackQuery in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type callbackQueryWire struct {
+	callbackQueryPlain
+	Message maybeInaccessibleMessageBox `json:"message"`
+}
+
+// fill completes the CallbackQuery held in w and returns it; nil for a nil w.
+func (w *callbackQueryWire) fill() *CallbackQuery {
+	if w == nil {
+		return nil
+	}
+	v := (*CallbackQuery)(&w.callbackQueryPlain)
+	v.Message = w.Message.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *CallbackQuery) UnmarshalJSON(b []byte) error {
-	type plain CallbackQuery
-	var x struct {
-		*plain
-		Message maybeInaccessibleMessageBox `json:"message"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w callbackQueryWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Message = x.Message.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2446,20 +3058,36 @@ func (v ForceReply) MarshalJSON() ([]byte, error) {
 	}{true, plain(v)})
 }
 
+// chatMemberUpdatedPlain is ChatMemberUpdated without its methods.
+type chatMemberUpdatedPlain ChatMemberUpdated
+
+// chatMemberUpdatedWire decodes a ChatMemberUpdated in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type chatMemberUpdatedWire struct {
+	chatMemberUpdatedPlain
+	OldChatMember chatMemberBox `json:"old_chat_member"`
+	NewChatMember chatMemberBox `json:"new_chat_member"`
+}
+
+// fill completes the ChatMemberUpdated held in w and returns it; nil for a nil w.
+func (w *chatMemberUpdatedWire) fill() *ChatMemberUpdated {
+	if w == nil {
+		return nil
+	}
+	v := (*ChatMemberUpdated)(&w.chatMemberUpdatedPlain)
+	v.OldChatMember = w.OldChatMember.v
+	v.NewChatMember = w.NewChatMember.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *ChatMemberUpdated) UnmarshalJSON(b []byte) error {
-	type plain ChatMemberUpdated
-	var x struct {
-		*plain
-		OldChatMember chatMemberBox `json:"old_chat_member"`
-		NewChatMember chatMemberBox `json:"new_chat_member"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w chatMemberUpdatedWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.OldChatMember = x.OldChatMember.v
-	v.NewChatMember = x.NewChatMember.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2535,18 +3163,34 @@ func (v StoryAreaTypeSuggestedReaction) MarshalJSON() ([]byte, error) {
 	}{"suggested_reaction", plain(v)})
 }
 
+// storyAreaTypeSuggestedReactionPlain is StoryAreaTypeSuggestedReaction without its methods.
+type storyAreaTypeSuggestedReactionPlain StoryAreaTypeSuggestedReaction
+
+// storyAreaTypeSuggestedReactionWire decodes a StoryAreaTypeSuggestedReaction in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type storyAreaTypeSuggestedReactionWire struct {
+	storyAreaTypeSuggestedReactionPlain
+	ReactionType reactionTypeBox `json:"reaction_type"`
+}
+
+// fill completes the StoryAreaTypeSuggestedReaction held in w and returns it; nil for a nil w.
+func (w *storyAreaTypeSuggestedReactionWire) fill() *StoryAreaTypeSuggestedReaction {
+	if w == nil {
+		return nil
+	}
+	v := (*StoryAreaTypeSuggestedReaction)(&w.storyAreaTypeSuggestedReactionPlain)
+	v.ReactionType = w.ReactionType.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *StoryAreaTypeSuggestedReaction) UnmarshalJSON(b []byte) error {
-	type plain StoryAreaTypeSuggestedReaction
-	var x struct {
-		*plain
-		ReactionType reactionTypeBox `json:"reaction_type"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w storyAreaTypeSuggestedReactionWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReactionType = x.ReactionType.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2577,18 +3221,34 @@ func (v StoryAreaTypeUniqueGift) MarshalJSON() ([]byte, error) {
 	}{"unique_gift", plain(v)})
 }
 
+// storyAreaPlain is StoryArea without its methods.
+type storyAreaPlain StoryArea
+
+// storyAreaWire decodes a StoryArea in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type storyAreaWire struct {
+	storyAreaPlain
+	Type storyAreaTypeBox `json:"type"`
+}
+
+// fill completes the StoryArea held in w and returns it; nil for a nil w.
+func (w *storyAreaWire) fill() *StoryArea {
+	if w == nil {
+		return nil
+	}
+	v := (*StoryArea)(&w.storyAreaPlain)
+	v.Type = w.Type.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *StoryArea) UnmarshalJSON(b []byte) error {
-	type plain StoryArea
-	var x struct {
-		*plain
-		Type storyAreaTypeBox `json:"type"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w storyAreaWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Type = x.Type.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2619,35 +3279,98 @@ func (v ReactionTypePaid) MarshalJSON() ([]byte, error) {
 	}{"paid", plain(v)})
 }
 
+// reactionCountPlain is ReactionCount without its methods.
+type reactionCountPlain ReactionCount
+
+// reactionCountWire decodes a ReactionCount in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type reactionCountWire struct {
+	reactionCountPlain
+	Type reactionTypeBox `json:"type"`
+}
+
+// fill completes the ReactionCount held in w and returns it; nil for a nil w.
+func (w *reactionCountWire) fill() *ReactionCount {
+	if w == nil {
+		return nil
+	}
+	v := (*ReactionCount)(&w.reactionCountPlain)
+	v.Type = w.Type.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *ReactionCount) UnmarshalJSON(b []byte) error {
-	type plain ReactionCount
-	var x struct {
-		*plain
-		Type reactionTypeBox `json:"type"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w reactionCountWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Type = x.Type.v
+	*v = *w.fill()
 	return nil
+}
+
+// messageReactionUpdatedPlain is MessageReactionUpdated without its methods.
+type messageReactionUpdatedPlain MessageReactionUpdated
+
+// messageReactionUpdatedWire decodes a MessageReactionUpdated in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type messageReactionUpdatedWire struct {
+	messageReactionUpdatedPlain
+	OldReaction reactionTypeSliceBox `json:"old_reaction"`
+	NewReaction reactionTypeSliceBox `json:"new_reaction"`
+}
+
+// fill completes the MessageReactionUpdated held in w and returns it; nil for a nil w.
+func (w *messageReactionUpdatedWire) fill() *MessageReactionUpdated {
+	if w == nil {
+		return nil
+	}
+	v := (*MessageReactionUpdated)(&w.messageReactionUpdatedPlain)
+	v.OldReaction = w.OldReaction.v
+	v.NewReaction = w.NewReaction.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *MessageReactionUpdated) UnmarshalJSON(b []byte) error {
-	type plain MessageReactionUpdated
-	var x struct {
-		*plain
-		OldReaction reactionTypeSliceBox `json:"old_reaction"`
-		NewReaction reactionTypeSliceBox `json:"new_reaction"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w messageReactionUpdatedWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.OldReaction = x.OldReaction.v
-	v.NewReaction = x.NewReaction.v
+	*v = *w.fill()
+	return nil
+}
+
+// messageReactionCountUpdatedPlain is MessageReactionCountUpdated without its methods.
+type messageReactionCountUpdatedPlain MessageReactionCountUpdated
+
+// messageReactionCountUpdatedWire decodes a MessageReactionCountUpdated in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type messageReactionCountUpdatedWire struct {
+	messageReactionCountUpdatedPlain
+	Reactions []reactionCountWire `json:"reactions"`
+}
+
+// fill completes the MessageReactionCountUpdated held in w and returns it; nil for a nil w.
+func (w *messageReactionCountUpdatedWire) fill() *MessageReactionCountUpdated {
+	if w == nil {
+		return nil
+	}
+	v := (*MessageReactionCountUpdated)(&w.messageReactionCountUpdatedPlain)
+	v.Reactions = fillReactionCountSlice(w.Reactions)
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *MessageReactionCountUpdated) UnmarshalJSON(b []byte) error {
+	var w messageReactionCountUpdatedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
 	return nil
 }
 
@@ -2669,18 +3392,34 @@ func (v OwnedGiftUnique) MarshalJSON() ([]byte, error) {
 	}{"unique", plain(v)})
 }
 
+// ownedGiftsPlain is OwnedGifts without its methods.
+type ownedGiftsPlain OwnedGifts
+
+// ownedGiftsWire decodes a OwnedGifts in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type ownedGiftsWire struct {
+	ownedGiftsPlain
+	Gifts ownedGiftSliceBox `json:"gifts"`
+}
+
+// fill completes the OwnedGifts held in w and returns it; nil for a nil w.
+func (w *ownedGiftsWire) fill() *OwnedGifts {
+	if w == nil {
+		return nil
+	}
+	v := (*OwnedGifts)(&w.ownedGiftsPlain)
+	v.Gifts = w.Gifts.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *OwnedGifts) UnmarshalJSON(b []byte) error {
-	type plain OwnedGifts
-	var x struct {
-		*plain
-		Gifts ownedGiftSliceBox `json:"gifts"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w ownedGiftsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Gifts = x.Gifts.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -2801,33 +3540,127 @@ func (v ChatBoostSourceGiveaway) MarshalJSON() ([]byte, error) {
 	}{"giveaway", plain(v)})
 }
 
+// chatBoostPlain is ChatBoost without its methods.
+type chatBoostPlain ChatBoost
+
+// chatBoostWire decodes a ChatBoost in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type chatBoostWire struct {
+	chatBoostPlain
+	Source chatBoostSourceBox `json:"source"`
+}
+
+// fill completes the ChatBoost held in w and returns it; nil for a nil w.
+func (w *chatBoostWire) fill() *ChatBoost {
+	if w == nil {
+		return nil
+	}
+	v := (*ChatBoost)(&w.chatBoostPlain)
+	v.Source = w.Source.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *ChatBoost) UnmarshalJSON(b []byte) error {
-	type plain ChatBoost
-	var x struct {
-		*plain
-		Source chatBoostSourceBox `json:"source"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w chatBoostWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Source = x.Source.v
+	*v = *w.fill()
 	return nil
+}
+
+// chatBoostUpdatedPlain is ChatBoostUpdated without its methods.
+type chatBoostUpdatedPlain ChatBoostUpdated
+
+// chatBoostUpdatedWire decodes a ChatBoostUpdated in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type chatBoostUpdatedWire struct {
+	chatBoostUpdatedPlain
+	Boost chatBoostWire `json:"boost"`
+}
+
+// fill completes the ChatBoostUpdated held in w and returns it; nil for a nil w.
+func (w *chatBoostUpdatedWire) fill() *ChatBoostUpdated {
+	if w == nil {
+		return nil
+	}
+	v := (*ChatBoostUpdated)(&w.chatBoostUpdatedPlain)
+	v.Boost = *w.Boost.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *ChatBoostUpdated) UnmarshalJSON(b []byte) error {
+	var w chatBoostUpdatedWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
+// chatBoostRemovedPlain is ChatBoostRemoved without its methods.
+type chatBoostRemovedPlain ChatBoostRemoved
+
+// chatBoostRemovedWire decodes a ChatBoostRemoved in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type chatBoostRemovedWire struct {
+	chatBoostRemovedPlain
+	Source chatBoostSourceBox `json:"source"`
+}
+
+// fill completes the ChatBoostRemoved held in w and returns it; nil for a nil w.
+func (w *chatBoostRemovedWire) fill() *ChatBoostRemoved {
+	if w == nil {
+		return nil
+	}
+	v := (*ChatBoostRemoved)(&w.chatBoostRemovedPlain)
+	v.Source = w.Source.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *ChatBoostRemoved) UnmarshalJSON(b []byte) error {
-	type plain ChatBoostRemoved
-	var x struct {
-		*plain
-		Source chatBoostSourceBox `json:"source"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w chatBoostRemovedWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Source = x.Source.v
+	*v = *w.fill()
+	return nil
+}
+
+// userChatBoostsPlain is UserChatBoosts without its methods.
+type userChatBoostsPlain UserChatBoosts
+
+// userChatBoostsWire decodes a UserChatBoosts in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type userChatBoostsWire struct {
+	userChatBoostsPlain
+	Boosts []chatBoostWire `json:"boosts"`
+}
+
+// fill completes the UserChatBoosts held in w and returns it; nil for a nil w.
+func (w *userChatBoostsWire) fill() *UserChatBoosts {
+	if w == nil {
+		return nil
+	}
+	v := (*UserChatBoosts)(&w.userChatBoostsPlain)
+	v.Boosts = fillChatBoostSlice(w.Boosts)
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *UserChatBoosts) UnmarshalJSON(b []byte) error {
+	var w userChatBoostsWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
 	return nil
 }
 
@@ -2984,18 +3817,34 @@ func (v InputStoryContentVideo) MarshalJSON() ([]byte, error) {
 	}{"video", plain(v)})
 }
 
+// richMessagePlain is RichMessage without its methods.
+type richMessagePlain RichMessage
+
+// richMessageWire decodes a RichMessage in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richMessageWire struct {
+	richMessagePlain
+	Blocks richBlockSliceBox `json:"blocks"`
+}
+
+// fill completes the RichMessage held in w and returns it; nil for a nil w.
+func (w *richMessageWire) fill() *RichMessage {
+	if w == nil {
+		return nil
+	}
+	v := (*RichMessage)(&w.richMessagePlain)
+	v.Blocks = w.Blocks.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichMessage) UnmarshalJSON(b []byte) error {
-	type plain RichMessage
-	var x struct {
-		*plain
-		Blocks richBlockSliceBox `json:"blocks"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richMessageWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Blocks = x.Blocks.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3008,18 +3857,34 @@ func (v RichTextBold) MarshalJSON() ([]byte, error) {
 	}{"bold", plain(v)})
 }
 
+// richTextBoldPlain is RichTextBold without its methods.
+type richTextBoldPlain RichTextBold
+
+// richTextBoldWire decodes a RichTextBold in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextBoldWire struct {
+	richTextBoldPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextBold held in w and returns it; nil for a nil w.
+func (w *richTextBoldWire) fill() *RichTextBold {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextBold)(&w.richTextBoldPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextBold) UnmarshalJSON(b []byte) error {
-	type plain RichTextBold
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextBoldWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3032,18 +3897,34 @@ func (v RichTextItalic) MarshalJSON() ([]byte, error) {
 	}{"italic", plain(v)})
 }
 
+// richTextItalicPlain is RichTextItalic without its methods.
+type richTextItalicPlain RichTextItalic
+
+// richTextItalicWire decodes a RichTextItalic in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextItalicWire struct {
+	richTextItalicPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextItalic held in w and returns it; nil for a nil w.
+func (w *richTextItalicWire) fill() *RichTextItalic {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextItalic)(&w.richTextItalicPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextItalic) UnmarshalJSON(b []byte) error {
-	type plain RichTextItalic
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextItalicWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3056,18 +3937,34 @@ func (v RichTextUnderline) MarshalJSON() ([]byte, error) {
 	}{"underline", plain(v)})
 }
 
+// richTextUnderlinePlain is RichTextUnderline without its methods.
+type richTextUnderlinePlain RichTextUnderline
+
+// richTextUnderlineWire decodes a RichTextUnderline in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextUnderlineWire struct {
+	richTextUnderlinePlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextUnderline held in w and returns it; nil for a nil w.
+func (w *richTextUnderlineWire) fill() *RichTextUnderline {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextUnderline)(&w.richTextUnderlinePlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextUnderline) UnmarshalJSON(b []byte) error {
-	type plain RichTextUnderline
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextUnderlineWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3080,18 +3977,34 @@ func (v RichTextStrikethrough) MarshalJSON() ([]byte, error) {
 	}{"strikethrough", plain(v)})
 }
 
+// richTextStrikethroughPlain is RichTextStrikethrough without its methods.
+type richTextStrikethroughPlain RichTextStrikethrough
+
+// richTextStrikethroughWire decodes a RichTextStrikethrough in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextStrikethroughWire struct {
+	richTextStrikethroughPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextStrikethrough held in w and returns it; nil for a nil w.
+func (w *richTextStrikethroughWire) fill() *RichTextStrikethrough {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextStrikethrough)(&w.richTextStrikethroughPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextStrikethrough) UnmarshalJSON(b []byte) error {
-	type plain RichTextStrikethrough
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextStrikethroughWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3104,18 +4017,34 @@ func (v RichTextSpoiler) MarshalJSON() ([]byte, error) {
 	}{"spoiler", plain(v)})
 }
 
+// richTextSpoilerPlain is RichTextSpoiler without its methods.
+type richTextSpoilerPlain RichTextSpoiler
+
+// richTextSpoilerWire decodes a RichTextSpoiler in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextSpoilerWire struct {
+	richTextSpoilerPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextSpoiler held in w and returns it; nil for a nil w.
+func (w *richTextSpoilerWire) fill() *RichTextSpoiler {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextSpoiler)(&w.richTextSpoilerPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextSpoiler) UnmarshalJSON(b []byte) error {
-	type plain RichTextSpoiler
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextSpoilerWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3128,18 +4057,34 @@ func (v RichTextDateTime) MarshalJSON() ([]byte, error) {
 	}{"date_time", plain(v)})
 }
 
+// richTextDateTimePlain is RichTextDateTime without its methods.
+type richTextDateTimePlain RichTextDateTime
+
+// richTextDateTimeWire decodes a RichTextDateTime in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextDateTimeWire struct {
+	richTextDateTimePlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextDateTime held in w and returns it; nil for a nil w.
+func (w *richTextDateTimeWire) fill() *RichTextDateTime {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextDateTime)(&w.richTextDateTimePlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextDateTime) UnmarshalJSON(b []byte) error {
-	type plain RichTextDateTime
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextDateTimeWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3152,18 +4097,34 @@ func (v RichTextTextMention) MarshalJSON() ([]byte, error) {
 	}{"text_mention", plain(v)})
 }
 
+// richTextTextMentionPlain is RichTextTextMention without its methods.
+type richTextTextMentionPlain RichTextTextMention
+
+// richTextTextMentionWire decodes a RichTextTextMention in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextTextMentionWire struct {
+	richTextTextMentionPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextTextMention held in w and returns it; nil for a nil w.
+func (w *richTextTextMentionWire) fill() *RichTextTextMention {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextTextMention)(&w.richTextTextMentionPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextTextMention) UnmarshalJSON(b []byte) error {
-	type plain RichTextTextMention
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextTextMentionWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3176,18 +4137,34 @@ func (v RichTextSubscript) MarshalJSON() ([]byte, error) {
 	}{"subscript", plain(v)})
 }
 
+// richTextSubscriptPlain is RichTextSubscript without its methods.
+type richTextSubscriptPlain RichTextSubscript
+
+// richTextSubscriptWire decodes a RichTextSubscript in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextSubscriptWire struct {
+	richTextSubscriptPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextSubscript held in w and returns it; nil for a nil w.
+func (w *richTextSubscriptWire) fill() *RichTextSubscript {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextSubscript)(&w.richTextSubscriptPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextSubscript) UnmarshalJSON(b []byte) error {
-	type plain RichTextSubscript
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextSubscriptWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3200,18 +4177,34 @@ func (v RichTextSuperscript) MarshalJSON() ([]byte, error) {
 	}{"superscript", plain(v)})
 }
 
+// richTextSuperscriptPlain is RichTextSuperscript without its methods.
+type richTextSuperscriptPlain RichTextSuperscript
+
+// richTextSuperscriptWire decodes a RichTextSuperscript in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextSuperscriptWire struct {
+	richTextSuperscriptPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextSuperscript held in w and returns it; nil for a nil w.
+func (w *richTextSuperscriptWire) fill() *RichTextSuperscript {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextSuperscript)(&w.richTextSuperscriptPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextSuperscript) UnmarshalJSON(b []byte) error {
-	type plain RichTextSuperscript
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextSuperscriptWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3224,18 +4217,34 @@ func (v RichTextMarked) MarshalJSON() ([]byte, error) {
 	}{"marked", plain(v)})
 }
 
+// richTextMarkedPlain is RichTextMarked without its methods.
+type richTextMarkedPlain RichTextMarked
+
+// richTextMarkedWire decodes a RichTextMarked in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextMarkedWire struct {
+	richTextMarkedPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextMarked held in w and returns it; nil for a nil w.
+func (w *richTextMarkedWire) fill() *RichTextMarked {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextMarked)(&w.richTextMarkedPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextMarked) UnmarshalJSON(b []byte) error {
-	type plain RichTextMarked
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextMarkedWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3248,18 +4257,34 @@ func (v RichTextCode) MarshalJSON() ([]byte, error) {
 	}{"code", plain(v)})
 }
 
+// richTextCodePlain is RichTextCode without its methods.
+type richTextCodePlain RichTextCode
+
+// richTextCodeWire decodes a RichTextCode in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextCodeWire struct {
+	richTextCodePlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextCode held in w and returns it; nil for a nil w.
+func (w *richTextCodeWire) fill() *RichTextCode {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextCode)(&w.richTextCodePlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextCode) UnmarshalJSON(b []byte) error {
-	type plain RichTextCode
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextCodeWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3290,18 +4315,34 @@ func (v RichTextURL) MarshalJSON() ([]byte, error) {
 	}{"url", plain(v)})
 }
 
+// richTextURLPlain is RichTextURL without its methods.
+type richTextURLPlain RichTextURL
+
+// richTextURLWire decodes a RichTextURL in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextURLWire struct {
+	richTextURLPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextURL held in w and returns it; nil for a nil w.
+func (w *richTextURLWire) fill() *RichTextURL {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextURL)(&w.richTextURLPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextURL) UnmarshalJSON(b []byte) error {
-	type plain RichTextURL
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextURLWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3314,18 +4355,34 @@ func (v RichTextEmailAddress) MarshalJSON() ([]byte, error) {
 	}{"email_address", plain(v)})
 }
 
+// richTextEmailAddressPlain is RichTextEmailAddress without its methods.
+type richTextEmailAddressPlain RichTextEmailAddress
+
+// richTextEmailAddressWire decodes a RichTextEmailAddress in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextEmailAddressWire struct {
+	richTextEmailAddressPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextEmailAddress held in w and returns it; nil for a nil w.
+func (w *richTextEmailAddressWire) fill() *RichTextEmailAddress {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextEmailAddress)(&w.richTextEmailAddressPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextEmailAddress) UnmarshalJSON(b []byte) error {
-	type plain RichTextEmailAddress
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextEmailAddressWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3338,18 +4395,34 @@ func (v RichTextPhoneNumber) MarshalJSON() ([]byte, error) {
 	}{"phone_number", plain(v)})
 }
 
+// richTextPhoneNumberPlain is RichTextPhoneNumber without its methods.
+type richTextPhoneNumberPlain RichTextPhoneNumber
+
+// richTextPhoneNumberWire decodes a RichTextPhoneNumber in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextPhoneNumberWire struct {
+	richTextPhoneNumberPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextPhoneNumber held in w and returns it; nil for a nil w.
+func (w *richTextPhoneNumberWire) fill() *RichTextPhoneNumber {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextPhoneNumber)(&w.richTextPhoneNumberPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextPhoneNumber) UnmarshalJSON(b []byte) error {
-	type plain RichTextPhoneNumber
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextPhoneNumberWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3362,18 +4435,34 @@ func (v RichTextBankCardNumber) MarshalJSON() ([]byte, error) {
 	}{"bank_card_number", plain(v)})
 }
 
+// richTextBankCardNumberPlain is RichTextBankCardNumber without its methods.
+type richTextBankCardNumberPlain RichTextBankCardNumber
+
+// richTextBankCardNumberWire decodes a RichTextBankCardNumber in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextBankCardNumberWire struct {
+	richTextBankCardNumberPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextBankCardNumber held in w and returns it; nil for a nil w.
+func (w *richTextBankCardNumberWire) fill() *RichTextBankCardNumber {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextBankCardNumber)(&w.richTextBankCardNumberPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextBankCardNumber) UnmarshalJSON(b []byte) error {
-	type plain RichTextBankCardNumber
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextBankCardNumberWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3386,18 +4475,34 @@ func (v RichTextMention) MarshalJSON() ([]byte, error) {
 	}{"mention", plain(v)})
 }
 
+// richTextMentionPlain is RichTextMention without its methods.
+type richTextMentionPlain RichTextMention
+
+// richTextMentionWire decodes a RichTextMention in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextMentionWire struct {
+	richTextMentionPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextMention held in w and returns it; nil for a nil w.
+func (w *richTextMentionWire) fill() *RichTextMention {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextMention)(&w.richTextMentionPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextMention) UnmarshalJSON(b []byte) error {
-	type plain RichTextMention
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextMentionWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3410,18 +4515,34 @@ func (v RichTextHashtag) MarshalJSON() ([]byte, error) {
 	}{"hashtag", plain(v)})
 }
 
+// richTextHashtagPlain is RichTextHashtag without its methods.
+type richTextHashtagPlain RichTextHashtag
+
+// richTextHashtagWire decodes a RichTextHashtag in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextHashtagWire struct {
+	richTextHashtagPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextHashtag held in w and returns it; nil for a nil w.
+func (w *richTextHashtagWire) fill() *RichTextHashtag {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextHashtag)(&w.richTextHashtagPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextHashtag) UnmarshalJSON(b []byte) error {
-	type plain RichTextHashtag
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextHashtagWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3434,18 +4555,34 @@ func (v RichTextCashtag) MarshalJSON() ([]byte, error) {
 	}{"cashtag", plain(v)})
 }
 
+// richTextCashtagPlain is RichTextCashtag without its methods.
+type richTextCashtagPlain RichTextCashtag
+
+// richTextCashtagWire decodes a RichTextCashtag in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextCashtagWire struct {
+	richTextCashtagPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextCashtag held in w and returns it; nil for a nil w.
+func (w *richTextCashtagWire) fill() *RichTextCashtag {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextCashtag)(&w.richTextCashtagPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextCashtag) UnmarshalJSON(b []byte) error {
-	type plain RichTextCashtag
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextCashtagWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3458,18 +4595,34 @@ func (v RichTextBotCommand) MarshalJSON() ([]byte, error) {
 	}{"bot_command", plain(v)})
 }
 
+// richTextBotCommandPlain is RichTextBotCommand without its methods.
+type richTextBotCommandPlain RichTextBotCommand
+
+// richTextBotCommandWire decodes a RichTextBotCommand in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextBotCommandWire struct {
+	richTextBotCommandPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextBotCommand held in w and returns it; nil for a nil w.
+func (w *richTextBotCommandWire) fill() *RichTextBotCommand {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextBotCommand)(&w.richTextBotCommandPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextBotCommand) UnmarshalJSON(b []byte) error {
-	type plain RichTextBotCommand
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextBotCommandWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3491,18 +4644,34 @@ func (v RichTextAnchorLink) MarshalJSON() ([]byte, error) {
 	}{"anchor_link", plain(v)})
 }
 
+// richTextAnchorLinkPlain is RichTextAnchorLink without its methods.
+type richTextAnchorLinkPlain RichTextAnchorLink
+
+// richTextAnchorLinkWire decodes a RichTextAnchorLink in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextAnchorLinkWire struct {
+	richTextAnchorLinkPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextAnchorLink held in w and returns it; nil for a nil w.
+func (w *richTextAnchorLinkWire) fill() *RichTextAnchorLink {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextAnchorLink)(&w.richTextAnchorLinkPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextAnchorLink) UnmarshalJSON(b []byte) error {
-	type plain RichTextAnchorLink
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextAnchorLinkWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3515,18 +4684,34 @@ func (v RichTextReference) MarshalJSON() ([]byte, error) {
 	}{"reference", plain(v)})
 }
 
+// richTextReferencePlain is RichTextReference without its methods.
+type richTextReferencePlain RichTextReference
+
+// richTextReferenceWire decodes a RichTextReference in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextReferenceWire struct {
+	richTextReferencePlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextReference held in w and returns it; nil for a nil w.
+func (w *richTextReferenceWire) fill() *RichTextReference {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextReference)(&w.richTextReferencePlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextReference) UnmarshalJSON(b []byte) error {
-	type plain RichTextReference
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextReferenceWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3539,65 +4724,129 @@ func (v RichTextReferenceLink) MarshalJSON() ([]byte, error) {
 	}{"reference_link", plain(v)})
 }
 
+// richTextReferenceLinkPlain is RichTextReferenceLink without its methods.
+type richTextReferenceLinkPlain RichTextReferenceLink
+
+// richTextReferenceLinkWire decodes a RichTextReferenceLink in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richTextReferenceLinkWire struct {
+	richTextReferenceLinkPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichTextReferenceLink held in w and returns it; nil for a nil w.
+func (w *richTextReferenceLinkWire) fill() *RichTextReferenceLink {
+	if w == nil {
+		return nil
+	}
+	v := (*RichTextReferenceLink)(&w.richTextReferenceLinkPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichTextReferenceLink) UnmarshalJSON(b []byte) error {
-	type plain RichTextReferenceLink
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richTextReferenceLinkWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
+}
+
+// richBlockCaptionPlain is RichBlockCaption without its methods.
+type richBlockCaptionPlain RichBlockCaption
+
+// richBlockCaptionWire decodes a RichBlockCaption in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockCaptionWire struct {
+	richBlockCaptionPlain
+	Text   richTextBox `json:"text"`
+	Credit richTextBox `json:"credit"`
+}
+
+// fill completes the RichBlockCaption held in w and returns it; nil for a nil w.
+func (w *richBlockCaptionWire) fill() *RichBlockCaption {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockCaption)(&w.richBlockCaptionPlain)
+	v.Text = w.Text.v
+	v.Credit = w.Credit.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockCaption) UnmarshalJSON(b []byte) error {
-	type plain RichBlockCaption
-	var x struct {
-		*plain
-		Text   richTextBox `json:"text"`
-		Credit richTextBox `json:"credit"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockCaptionWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
-	v.Credit = x.Credit.v
+	*v = *w.fill()
 	return nil
+}
+
+// richBlockTableCellPlain is RichBlockTableCell without its methods.
+type richBlockTableCellPlain RichBlockTableCell
+
+// richBlockTableCellWire decodes a RichBlockTableCell in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockTableCellWire struct {
+	richBlockTableCellPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichBlockTableCell held in w and returns it; nil for a nil w.
+func (w *richBlockTableCellWire) fill() *RichBlockTableCell {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockTableCell)(&w.richBlockTableCellPlain)
+	v.Text = w.Text.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockTableCell) UnmarshalJSON(b []byte) error {
-	type plain RichBlockTableCell
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockTableCellWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
+}
+
+// richBlockListItemPlain is RichBlockListItem without its methods.
+type richBlockListItemPlain RichBlockListItem
+
+// richBlockListItemWire decodes a RichBlockListItem in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockListItemWire struct {
+	richBlockListItemPlain
+	Blocks richBlockSliceBox `json:"blocks"`
+}
+
+// fill completes the RichBlockListItem held in w and returns it; nil for a nil w.
+func (w *richBlockListItemWire) fill() *RichBlockListItem {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockListItem)(&w.richBlockListItemPlain)
+	v.Blocks = w.Blocks.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockListItem) UnmarshalJSON(b []byte) error {
-	type plain RichBlockListItem
-	var x struct {
-		*plain
-		Blocks richBlockSliceBox `json:"blocks"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockListItemWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Blocks = x.Blocks.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3610,18 +4859,34 @@ func (v RichBlockParagraph) MarshalJSON() ([]byte, error) {
 	}{"paragraph", plain(v)})
 }
 
+// richBlockParagraphPlain is RichBlockParagraph without its methods.
+type richBlockParagraphPlain RichBlockParagraph
+
+// richBlockParagraphWire decodes a RichBlockParagraph in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockParagraphWire struct {
+	richBlockParagraphPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichBlockParagraph held in w and returns it; nil for a nil w.
+func (w *richBlockParagraphWire) fill() *RichBlockParagraph {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockParagraph)(&w.richBlockParagraphPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockParagraph) UnmarshalJSON(b []byte) error {
-	type plain RichBlockParagraph
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockParagraphWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3634,18 +4899,34 @@ func (v RichBlockSectionHeading) MarshalJSON() ([]byte, error) {
 	}{"heading", plain(v)})
 }
 
+// richBlockSectionHeadingPlain is RichBlockSectionHeading without its methods.
+type richBlockSectionHeadingPlain RichBlockSectionHeading
+
+// richBlockSectionHeadingWire decodes a RichBlockSectionHeading in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockSectionHeadingWire struct {
+	richBlockSectionHeadingPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichBlockSectionHeading held in w and returns it; nil for a nil w.
+func (w *richBlockSectionHeadingWire) fill() *RichBlockSectionHeading {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockSectionHeading)(&w.richBlockSectionHeadingPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockSectionHeading) UnmarshalJSON(b []byte) error {
-	type plain RichBlockSectionHeading
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockSectionHeadingWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3658,18 +4939,34 @@ func (v RichBlockPreformatted) MarshalJSON() ([]byte, error) {
 	}{"pre", plain(v)})
 }
 
+// richBlockPreformattedPlain is RichBlockPreformatted without its methods.
+type richBlockPreformattedPlain RichBlockPreformatted
+
+// richBlockPreformattedWire decodes a RichBlockPreformatted in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockPreformattedWire struct {
+	richBlockPreformattedPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichBlockPreformatted held in w and returns it; nil for a nil w.
+func (w *richBlockPreformattedWire) fill() *RichBlockPreformatted {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockPreformatted)(&w.richBlockPreformattedPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockPreformatted) UnmarshalJSON(b []byte) error {
-	type plain RichBlockPreformatted
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockPreformattedWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3682,18 +4979,34 @@ func (v RichBlockFooter) MarshalJSON() ([]byte, error) {
 	}{"footer", plain(v)})
 }
 
+// richBlockFooterPlain is RichBlockFooter without its methods.
+type richBlockFooterPlain RichBlockFooter
+
+// richBlockFooterWire decodes a RichBlockFooter in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockFooterWire struct {
+	richBlockFooterPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichBlockFooter held in w and returns it; nil for a nil w.
+func (w *richBlockFooterWire) fill() *RichBlockFooter {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockFooter)(&w.richBlockFooterPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockFooter) UnmarshalJSON(b []byte) error {
-	type plain RichBlockFooter
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockFooterWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3733,6 +5046,37 @@ func (v RichBlockList) MarshalJSON() ([]byte, error) {
 	}{"list", plain(v)})
 }
 
+// richBlockListPlain is RichBlockList without its methods.
+type richBlockListPlain RichBlockList
+
+// richBlockListWire decodes a RichBlockList in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockListWire struct {
+	richBlockListPlain
+	Items []richBlockListItemWire `json:"items"`
+}
+
+// fill completes the RichBlockList held in w and returns it; nil for a nil w.
+func (w *richBlockListWire) fill() *RichBlockList {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockList)(&w.richBlockListPlain)
+	v.Items = fillRichBlockListItemSlice(w.Items)
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *RichBlockList) UnmarshalJSON(b []byte) error {
+	var w richBlockListWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
 // MarshalJSON encodes v with "type": "blockquote" added.
 func (v RichBlockBlockQuotation) MarshalJSON() ([]byte, error) {
 	type plain RichBlockBlockQuotation
@@ -3742,20 +5086,36 @@ func (v RichBlockBlockQuotation) MarshalJSON() ([]byte, error) {
 	}{"blockquote", plain(v)})
 }
 
+// richBlockBlockQuotationPlain is RichBlockBlockQuotation without its methods.
+type richBlockBlockQuotationPlain RichBlockBlockQuotation
+
+// richBlockBlockQuotationWire decodes a RichBlockBlockQuotation in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockBlockQuotationWire struct {
+	richBlockBlockQuotationPlain
+	Blocks richBlockSliceBox `json:"blocks"`
+	Credit richTextBox       `json:"credit"`
+}
+
+// fill completes the RichBlockBlockQuotation held in w and returns it; nil for a nil w.
+func (w *richBlockBlockQuotationWire) fill() *RichBlockBlockQuotation {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockBlockQuotation)(&w.richBlockBlockQuotationPlain)
+	v.Blocks = w.Blocks.v
+	v.Credit = w.Credit.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockBlockQuotation) UnmarshalJSON(b []byte) error {
-	type plain RichBlockBlockQuotation
-	var x struct {
-		*plain
-		Blocks richBlockSliceBox `json:"blocks"`
-		Credit richTextBox       `json:"credit"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockBlockQuotationWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Blocks = x.Blocks.v
-	v.Credit = x.Credit.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3768,20 +5128,36 @@ func (v RichBlockPullQuotation) MarshalJSON() ([]byte, error) {
 	}{"pullquote", plain(v)})
 }
 
+// richBlockPullQuotationPlain is RichBlockPullQuotation without its methods.
+type richBlockPullQuotationPlain RichBlockPullQuotation
+
+// richBlockPullQuotationWire decodes a RichBlockPullQuotation in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockPullQuotationWire struct {
+	richBlockPullQuotationPlain
+	Text   richTextBox `json:"text"`
+	Credit richTextBox `json:"credit"`
+}
+
+// fill completes the RichBlockPullQuotation held in w and returns it; nil for a nil w.
+func (w *richBlockPullQuotationWire) fill() *RichBlockPullQuotation {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockPullQuotation)(&w.richBlockPullQuotationPlain)
+	v.Text = w.Text.v
+	v.Credit = w.Credit.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockPullQuotation) UnmarshalJSON(b []byte) error {
-	type plain RichBlockPullQuotation
-	var x struct {
-		*plain
-		Text   richTextBox `json:"text"`
-		Credit richTextBox `json:"credit"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockPullQuotationWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
-	v.Credit = x.Credit.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3794,18 +5170,36 @@ func (v RichBlockCollage) MarshalJSON() ([]byte, error) {
 	}{"collage", plain(v)})
 }
 
+// richBlockCollagePlain is RichBlockCollage without its methods.
+type richBlockCollagePlain RichBlockCollage
+
+// richBlockCollageWire decodes a RichBlockCollage in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockCollageWire struct {
+	richBlockCollagePlain
+	Blocks  richBlockSliceBox     `json:"blocks"`
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockCollage held in w and returns it; nil for a nil w.
+func (w *richBlockCollageWire) fill() *RichBlockCollage {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockCollage)(&w.richBlockCollagePlain)
+	v.Blocks = w.Blocks.v
+	v.Caption = w.Caption.fill()
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockCollage) UnmarshalJSON(b []byte) error {
-	type plain RichBlockCollage
-	var x struct {
-		*plain
-		Blocks richBlockSliceBox `json:"blocks"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockCollageWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Blocks = x.Blocks.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3818,18 +5212,36 @@ func (v RichBlockSlideshow) MarshalJSON() ([]byte, error) {
 	}{"slideshow", plain(v)})
 }
 
+// richBlockSlideshowPlain is RichBlockSlideshow without its methods.
+type richBlockSlideshowPlain RichBlockSlideshow
+
+// richBlockSlideshowWire decodes a RichBlockSlideshow in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockSlideshowWire struct {
+	richBlockSlideshowPlain
+	Blocks  richBlockSliceBox     `json:"blocks"`
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockSlideshow held in w and returns it; nil for a nil w.
+func (w *richBlockSlideshowWire) fill() *RichBlockSlideshow {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockSlideshow)(&w.richBlockSlideshowPlain)
+	v.Blocks = w.Blocks.v
+	v.Caption = w.Caption.fill()
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockSlideshow) UnmarshalJSON(b []byte) error {
-	type plain RichBlockSlideshow
-	var x struct {
-		*plain
-		Blocks richBlockSliceBox `json:"blocks"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockSlideshowWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Blocks = x.Blocks.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3842,18 +5254,36 @@ func (v RichBlockTable) MarshalJSON() ([]byte, error) {
 	}{"table", plain(v)})
 }
 
+// richBlockTablePlain is RichBlockTable without its methods.
+type richBlockTablePlain RichBlockTable
+
+// richBlockTableWire decodes a RichBlockTable in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockTableWire struct {
+	richBlockTablePlain
+	Caption richTextBox                `json:"caption"`
+	Cells   [][]richBlockTableCellWire `json:"cells"`
+}
+
+// fill completes the RichBlockTable held in w and returns it; nil for a nil w.
+func (w *richBlockTableWire) fill() *RichBlockTable {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockTable)(&w.richBlockTablePlain)
+	v.Caption = w.Caption.v
+	v.Cells = fillRichBlockTableCellSlice2(w.Cells)
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockTable) UnmarshalJSON(b []byte) error {
-	type plain RichBlockTable
-	var x struct {
-		*plain
-		Caption richTextBox `json:"caption"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockTableWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Caption = x.Caption.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3866,20 +5296,36 @@ func (v RichBlockDetails) MarshalJSON() ([]byte, error) {
 	}{"details", plain(v)})
 }
 
+// richBlockDetailsPlain is RichBlockDetails without its methods.
+type richBlockDetailsPlain RichBlockDetails
+
+// richBlockDetailsWire decodes a RichBlockDetails in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockDetailsWire struct {
+	richBlockDetailsPlain
+	Summary richTextBox       `json:"summary"`
+	Blocks  richBlockSliceBox `json:"blocks"`
+}
+
+// fill completes the RichBlockDetails held in w and returns it; nil for a nil w.
+func (w *richBlockDetailsWire) fill() *RichBlockDetails {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockDetails)(&w.richBlockDetailsPlain)
+	v.Summary = w.Summary.v
+	v.Blocks = w.Blocks.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockDetails) UnmarshalJSON(b []byte) error {
-	type plain RichBlockDetails
-	var x struct {
-		*plain
-		Summary richTextBox       `json:"summary"`
-		Blocks  richBlockSliceBox `json:"blocks"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockDetailsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Summary = x.Summary.v
-	v.Blocks = x.Blocks.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3892,6 +5338,37 @@ func (v RichBlockMap) MarshalJSON() ([]byte, error) {
 	}{"map", plain(v)})
 }
 
+// richBlockMapPlain is RichBlockMap without its methods.
+type richBlockMapPlain RichBlockMap
+
+// richBlockMapWire decodes a RichBlockMap in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockMapWire struct {
+	richBlockMapPlain
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockMap held in w and returns it; nil for a nil w.
+func (w *richBlockMapWire) fill() *RichBlockMap {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockMap)(&w.richBlockMapPlain)
+	v.Caption = w.Caption.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *RichBlockMap) UnmarshalJSON(b []byte) error {
+	var w richBlockMapWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
 // MarshalJSON encodes v with "type": "animation" added.
 func (v RichBlockAnimation) MarshalJSON() ([]byte, error) {
 	type plain RichBlockAnimation
@@ -3899,6 +5376,37 @@ func (v RichBlockAnimation) MarshalJSON() ([]byte, error) {
 		Type string `json:"type"`
 		plain
 	}{"animation", plain(v)})
+}
+
+// richBlockAnimationPlain is RichBlockAnimation without its methods.
+type richBlockAnimationPlain RichBlockAnimation
+
+// richBlockAnimationWire decodes a RichBlockAnimation in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockAnimationWire struct {
+	richBlockAnimationPlain
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockAnimation held in w and returns it; nil for a nil w.
+func (w *richBlockAnimationWire) fill() *RichBlockAnimation {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockAnimation)(&w.richBlockAnimationPlain)
+	v.Caption = w.Caption.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *RichBlockAnimation) UnmarshalJSON(b []byte) error {
+	var w richBlockAnimationWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
 }
 
 // MarshalJSON encodes v with "type": "audio" added.
@@ -3910,6 +5418,37 @@ func (v RichBlockAudio) MarshalJSON() ([]byte, error) {
 	}{"audio", plain(v)})
 }
 
+// richBlockAudioPlain is RichBlockAudio without its methods.
+type richBlockAudioPlain RichBlockAudio
+
+// richBlockAudioWire decodes a RichBlockAudio in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockAudioWire struct {
+	richBlockAudioPlain
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockAudio held in w and returns it; nil for a nil w.
+func (w *richBlockAudioWire) fill() *RichBlockAudio {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockAudio)(&w.richBlockAudioPlain)
+	v.Caption = w.Caption.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *RichBlockAudio) UnmarshalJSON(b []byte) error {
+	var w richBlockAudioWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
 // MarshalJSON encodes v with "type": "photo" added.
 func (v RichBlockPhoto) MarshalJSON() ([]byte, error) {
 	type plain RichBlockPhoto
@@ -3917,6 +5456,37 @@ func (v RichBlockPhoto) MarshalJSON() ([]byte, error) {
 		Type string `json:"type"`
 		plain
 	}{"photo", plain(v)})
+}
+
+// richBlockPhotoPlain is RichBlockPhoto without its methods.
+type richBlockPhotoPlain RichBlockPhoto
+
+// richBlockPhotoWire decodes a RichBlockPhoto in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockPhotoWire struct {
+	richBlockPhotoPlain
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockPhoto held in w and returns it; nil for a nil w.
+func (w *richBlockPhotoWire) fill() *RichBlockPhoto {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockPhoto)(&w.richBlockPhotoPlain)
+	v.Caption = w.Caption.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *RichBlockPhoto) UnmarshalJSON(b []byte) error {
+	var w richBlockPhotoWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
 }
 
 // MarshalJSON encodes v with "type": "video" added.
@@ -3928,6 +5498,37 @@ func (v RichBlockVideo) MarshalJSON() ([]byte, error) {
 	}{"video", plain(v)})
 }
 
+// richBlockVideoPlain is RichBlockVideo without its methods.
+type richBlockVideoPlain RichBlockVideo
+
+// richBlockVideoWire decodes a RichBlockVideo in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockVideoWire struct {
+	richBlockVideoPlain
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockVideo held in w and returns it; nil for a nil w.
+func (w *richBlockVideoWire) fill() *RichBlockVideo {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockVideo)(&w.richBlockVideoPlain)
+	v.Caption = w.Caption.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *RichBlockVideo) UnmarshalJSON(b []byte) error {
+	var w richBlockVideoWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
+}
+
 // MarshalJSON encodes v with "type": "voice_note" added.
 func (v RichBlockVoiceNote) MarshalJSON() ([]byte, error) {
 	type plain RichBlockVoiceNote
@@ -3935,6 +5536,37 @@ func (v RichBlockVoiceNote) MarshalJSON() ([]byte, error) {
 		Type string `json:"type"`
 		plain
 	}{"voice_note", plain(v)})
+}
+
+// richBlockVoiceNotePlain is RichBlockVoiceNote without its methods.
+type richBlockVoiceNotePlain RichBlockVoiceNote
+
+// richBlockVoiceNoteWire decodes a RichBlockVoiceNote in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockVoiceNoteWire struct {
+	richBlockVoiceNotePlain
+	Caption *richBlockCaptionWire `json:"caption"`
+}
+
+// fill completes the RichBlockVoiceNote held in w and returns it; nil for a nil w.
+func (w *richBlockVoiceNoteWire) fill() *RichBlockVoiceNote {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockVoiceNote)(&w.richBlockVoiceNotePlain)
+	v.Caption = w.Caption.fill()
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *RichBlockVoiceNote) UnmarshalJSON(b []byte) error {
+	var w richBlockVoiceNoteWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
+	return nil
 }
 
 // MarshalJSON encodes v with "type": "thinking" added.
@@ -3946,18 +5578,34 @@ func (v RichBlockThinking) MarshalJSON() ([]byte, error) {
 	}{"thinking", plain(v)})
 }
 
+// richBlockThinkingPlain is RichBlockThinking without its methods.
+type richBlockThinkingPlain RichBlockThinking
+
+// richBlockThinkingWire decodes a RichBlockThinking in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type richBlockThinkingWire struct {
+	richBlockThinkingPlain
+	Text richTextBox `json:"text"`
+}
+
+// fill completes the RichBlockThinking held in w and returns it; nil for a nil w.
+func (w *richBlockThinkingWire) fill() *RichBlockThinking {
+	if w == nil {
+		return nil
+	}
+	v := (*RichBlockThinking)(&w.richBlockThinkingPlain)
+	v.Text = w.Text.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *RichBlockThinking) UnmarshalJSON(b []byte) error {
-	type plain RichBlockThinking
-	var x struct {
-		*plain
-		Text richTextBox `json:"text"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w richBlockThinkingWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Text = x.Text.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3970,18 +5618,34 @@ func (v InlineQueryResultArticle) MarshalJSON() ([]byte, error) {
 	}{"article", plain(v)})
 }
 
+// inlineQueryResultArticlePlain is InlineQueryResultArticle without its methods.
+type inlineQueryResultArticlePlain InlineQueryResultArticle
+
+// inlineQueryResultArticleWire decodes a InlineQueryResultArticle in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultArticleWire struct {
+	inlineQueryResultArticlePlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultArticle held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultArticleWire) fill() *InlineQueryResultArticle {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultArticle)(&w.inlineQueryResultArticlePlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultArticle) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultArticle
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultArticleWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -3994,18 +5658,34 @@ func (v InlineQueryResultPhoto) MarshalJSON() ([]byte, error) {
 	}{"photo", plain(v)})
 }
 
+// inlineQueryResultPhotoPlain is InlineQueryResultPhoto without its methods.
+type inlineQueryResultPhotoPlain InlineQueryResultPhoto
+
+// inlineQueryResultPhotoWire decodes a InlineQueryResultPhoto in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultPhotoWire struct {
+	inlineQueryResultPhotoPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultPhoto held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultPhotoWire) fill() *InlineQueryResultPhoto {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultPhoto)(&w.inlineQueryResultPhotoPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultPhoto) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultPhoto
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultPhotoWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4018,18 +5698,34 @@ func (v InlineQueryResultGif) MarshalJSON() ([]byte, error) {
 	}{"gif", plain(v)})
 }
 
+// inlineQueryResultGifPlain is InlineQueryResultGif without its methods.
+type inlineQueryResultGifPlain InlineQueryResultGif
+
+// inlineQueryResultGifWire decodes a InlineQueryResultGif in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultGifWire struct {
+	inlineQueryResultGifPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultGif held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultGifWire) fill() *InlineQueryResultGif {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultGif)(&w.inlineQueryResultGifPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultGif) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultGif
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultGifWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4042,18 +5738,34 @@ func (v InlineQueryResultMpeg4Gif) MarshalJSON() ([]byte, error) {
 	}{"mpeg4_gif", plain(v)})
 }
 
+// inlineQueryResultMpeg4GifPlain is InlineQueryResultMpeg4Gif without its methods.
+type inlineQueryResultMpeg4GifPlain InlineQueryResultMpeg4Gif
+
+// inlineQueryResultMpeg4GifWire decodes a InlineQueryResultMpeg4Gif in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultMpeg4GifWire struct {
+	inlineQueryResultMpeg4GifPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultMpeg4Gif held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultMpeg4GifWire) fill() *InlineQueryResultMpeg4Gif {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultMpeg4Gif)(&w.inlineQueryResultMpeg4GifPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultMpeg4Gif) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultMpeg4Gif
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultMpeg4GifWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4066,18 +5778,34 @@ func (v InlineQueryResultVideo) MarshalJSON() ([]byte, error) {
 	}{"video", plain(v)})
 }
 
+// inlineQueryResultVideoPlain is InlineQueryResultVideo without its methods.
+type inlineQueryResultVideoPlain InlineQueryResultVideo
+
+// inlineQueryResultVideoWire decodes a InlineQueryResultVideo in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultVideoWire struct {
+	inlineQueryResultVideoPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultVideo held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultVideoWire) fill() *InlineQueryResultVideo {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultVideo)(&w.inlineQueryResultVideoPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultVideo) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultVideo
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultVideoWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4090,18 +5818,34 @@ func (v InlineQueryResultAudio) MarshalJSON() ([]byte, error) {
 	}{"audio", plain(v)})
 }
 
+// inlineQueryResultAudioPlain is InlineQueryResultAudio without its methods.
+type inlineQueryResultAudioPlain InlineQueryResultAudio
+
+// inlineQueryResultAudioWire decodes a InlineQueryResultAudio in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultAudioWire struct {
+	inlineQueryResultAudioPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultAudio held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultAudioWire) fill() *InlineQueryResultAudio {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultAudio)(&w.inlineQueryResultAudioPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultAudio) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultAudio
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultAudioWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4114,18 +5858,34 @@ func (v InlineQueryResultVoice) MarshalJSON() ([]byte, error) {
 	}{"voice", plain(v)})
 }
 
+// inlineQueryResultVoicePlain is InlineQueryResultVoice without its methods.
+type inlineQueryResultVoicePlain InlineQueryResultVoice
+
+// inlineQueryResultVoiceWire decodes a InlineQueryResultVoice in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultVoiceWire struct {
+	inlineQueryResultVoicePlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultVoice held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultVoiceWire) fill() *InlineQueryResultVoice {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultVoice)(&w.inlineQueryResultVoicePlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultVoice) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultVoice
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultVoiceWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4138,18 +5898,34 @@ func (v InlineQueryResultDocument) MarshalJSON() ([]byte, error) {
 	}{"document", plain(v)})
 }
 
+// inlineQueryResultDocumentPlain is InlineQueryResultDocument without its methods.
+type inlineQueryResultDocumentPlain InlineQueryResultDocument
+
+// inlineQueryResultDocumentWire decodes a InlineQueryResultDocument in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultDocumentWire struct {
+	inlineQueryResultDocumentPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultDocument held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultDocumentWire) fill() *InlineQueryResultDocument {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultDocument)(&w.inlineQueryResultDocumentPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultDocument) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultDocument
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultDocumentWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4162,18 +5938,34 @@ func (v InlineQueryResultLocation) MarshalJSON() ([]byte, error) {
 	}{"location", plain(v)})
 }
 
+// inlineQueryResultLocationPlain is InlineQueryResultLocation without its methods.
+type inlineQueryResultLocationPlain InlineQueryResultLocation
+
+// inlineQueryResultLocationWire decodes a InlineQueryResultLocation in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultLocationWire struct {
+	inlineQueryResultLocationPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultLocation held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultLocationWire) fill() *InlineQueryResultLocation {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultLocation)(&w.inlineQueryResultLocationPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultLocation) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultLocation
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultLocationWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4186,18 +5978,34 @@ func (v InlineQueryResultVenue) MarshalJSON() ([]byte, error) {
 	}{"venue", plain(v)})
 }
 
+// inlineQueryResultVenuePlain is InlineQueryResultVenue without its methods.
+type inlineQueryResultVenuePlain InlineQueryResultVenue
+
+// inlineQueryResultVenueWire decodes a InlineQueryResultVenue in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultVenueWire struct {
+	inlineQueryResultVenuePlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultVenue held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultVenueWire) fill() *InlineQueryResultVenue {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultVenue)(&w.inlineQueryResultVenuePlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultVenue) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultVenue
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultVenueWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4210,18 +6018,34 @@ func (v InlineQueryResultContact) MarshalJSON() ([]byte, error) {
 	}{"contact", plain(v)})
 }
 
+// inlineQueryResultContactPlain is InlineQueryResultContact without its methods.
+type inlineQueryResultContactPlain InlineQueryResultContact
+
+// inlineQueryResultContactWire decodes a InlineQueryResultContact in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultContactWire struct {
+	inlineQueryResultContactPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultContact held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultContactWire) fill() *InlineQueryResultContact {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultContact)(&w.inlineQueryResultContactPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultContact) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultContact
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultContactWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4243,18 +6067,34 @@ func (v InlineQueryResultCachedPhoto) MarshalJSON() ([]byte, error) {
 	}{"photo", plain(v)})
 }
 
+// inlineQueryResultCachedPhotoPlain is InlineQueryResultCachedPhoto without its methods.
+type inlineQueryResultCachedPhotoPlain InlineQueryResultCachedPhoto
+
+// inlineQueryResultCachedPhotoWire decodes a InlineQueryResultCachedPhoto in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedPhotoWire struct {
+	inlineQueryResultCachedPhotoPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedPhoto held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedPhotoWire) fill() *InlineQueryResultCachedPhoto {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedPhoto)(&w.inlineQueryResultCachedPhotoPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedPhoto) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedPhoto
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedPhotoWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4267,18 +6107,34 @@ func (v InlineQueryResultCachedGif) MarshalJSON() ([]byte, error) {
 	}{"gif", plain(v)})
 }
 
+// inlineQueryResultCachedGifPlain is InlineQueryResultCachedGif without its methods.
+type inlineQueryResultCachedGifPlain InlineQueryResultCachedGif
+
+// inlineQueryResultCachedGifWire decodes a InlineQueryResultCachedGif in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedGifWire struct {
+	inlineQueryResultCachedGifPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedGif held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedGifWire) fill() *InlineQueryResultCachedGif {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedGif)(&w.inlineQueryResultCachedGifPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedGif) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedGif
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedGifWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4291,18 +6147,34 @@ func (v InlineQueryResultCachedMpeg4Gif) MarshalJSON() ([]byte, error) {
 	}{"mpeg4_gif", plain(v)})
 }
 
+// inlineQueryResultCachedMpeg4GifPlain is InlineQueryResultCachedMpeg4Gif without its methods.
+type inlineQueryResultCachedMpeg4GifPlain InlineQueryResultCachedMpeg4Gif
+
+// inlineQueryResultCachedMpeg4GifWire decodes a InlineQueryResultCachedMpeg4Gif in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedMpeg4GifWire struct {
+	inlineQueryResultCachedMpeg4GifPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedMpeg4Gif held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedMpeg4GifWire) fill() *InlineQueryResultCachedMpeg4Gif {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedMpeg4Gif)(&w.inlineQueryResultCachedMpeg4GifPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedMpeg4Gif) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedMpeg4Gif
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedMpeg4GifWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4315,18 +6187,34 @@ func (v InlineQueryResultCachedSticker) MarshalJSON() ([]byte, error) {
 	}{"sticker", plain(v)})
 }
 
+// inlineQueryResultCachedStickerPlain is InlineQueryResultCachedSticker without its methods.
+type inlineQueryResultCachedStickerPlain InlineQueryResultCachedSticker
+
+// inlineQueryResultCachedStickerWire decodes a InlineQueryResultCachedSticker in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedStickerWire struct {
+	inlineQueryResultCachedStickerPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedSticker held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedStickerWire) fill() *InlineQueryResultCachedSticker {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedSticker)(&w.inlineQueryResultCachedStickerPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedSticker) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedSticker
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedStickerWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4339,18 +6227,34 @@ func (v InlineQueryResultCachedDocument) MarshalJSON() ([]byte, error) {
 	}{"document", plain(v)})
 }
 
+// inlineQueryResultCachedDocumentPlain is InlineQueryResultCachedDocument without its methods.
+type inlineQueryResultCachedDocumentPlain InlineQueryResultCachedDocument
+
+// inlineQueryResultCachedDocumentWire decodes a InlineQueryResultCachedDocument in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedDocumentWire struct {
+	inlineQueryResultCachedDocumentPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedDocument held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedDocumentWire) fill() *InlineQueryResultCachedDocument {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedDocument)(&w.inlineQueryResultCachedDocumentPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedDocument) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedDocument
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedDocumentWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4363,18 +6267,34 @@ func (v InlineQueryResultCachedVideo) MarshalJSON() ([]byte, error) {
 	}{"video", plain(v)})
 }
 
+// inlineQueryResultCachedVideoPlain is InlineQueryResultCachedVideo without its methods.
+type inlineQueryResultCachedVideoPlain InlineQueryResultCachedVideo
+
+// inlineQueryResultCachedVideoWire decodes a InlineQueryResultCachedVideo in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedVideoWire struct {
+	inlineQueryResultCachedVideoPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedVideo held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedVideoWire) fill() *InlineQueryResultCachedVideo {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedVideo)(&w.inlineQueryResultCachedVideoPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedVideo) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedVideo
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedVideoWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4387,18 +6307,34 @@ func (v InlineQueryResultCachedVoice) MarshalJSON() ([]byte, error) {
 	}{"voice", plain(v)})
 }
 
+// inlineQueryResultCachedVoicePlain is InlineQueryResultCachedVoice without its methods.
+type inlineQueryResultCachedVoicePlain InlineQueryResultCachedVoice
+
+// inlineQueryResultCachedVoiceWire decodes a InlineQueryResultCachedVoice in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedVoiceWire struct {
+	inlineQueryResultCachedVoicePlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedVoice held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedVoiceWire) fill() *InlineQueryResultCachedVoice {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedVoice)(&w.inlineQueryResultCachedVoicePlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedVoice) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedVoice
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedVoiceWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4411,18 +6347,34 @@ func (v InlineQueryResultCachedAudio) MarshalJSON() ([]byte, error) {
 	}{"audio", plain(v)})
 }
 
+// inlineQueryResultCachedAudioPlain is InlineQueryResultCachedAudio without its methods.
+type inlineQueryResultCachedAudioPlain InlineQueryResultCachedAudio
+
+// inlineQueryResultCachedAudioWire decodes a InlineQueryResultCachedAudio in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type inlineQueryResultCachedAudioWire struct {
+	inlineQueryResultCachedAudioPlain
+	InputMessageContent inputMessageContentBox `json:"input_message_content"`
+}
+
+// fill completes the InlineQueryResultCachedAudio held in w and returns it; nil for a nil w.
+func (w *inlineQueryResultCachedAudioWire) fill() *InlineQueryResultCachedAudio {
+	if w == nil {
+		return nil
+	}
+	v := (*InlineQueryResultCachedAudio)(&w.inlineQueryResultCachedAudioPlain)
+	v.InputMessageContent = w.InputMessageContent.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *InlineQueryResultCachedAudio) UnmarshalJSON(b []byte) error {
-	type plain InlineQueryResultCachedAudio
-	var x struct {
-		*plain
-		InputMessageContent inputMessageContentBox `json:"input_message_content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w inlineQueryResultCachedAudioWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.InputMessageContent = x.InputMessageContent.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4462,18 +6414,34 @@ func (v TransactionPartnerUser) MarshalJSON() ([]byte, error) {
 	}{"user", plain(v)})
 }
 
+// transactionPartnerUserPlain is TransactionPartnerUser without its methods.
+type transactionPartnerUserPlain TransactionPartnerUser
+
+// transactionPartnerUserWire decodes a TransactionPartnerUser in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type transactionPartnerUserWire struct {
+	transactionPartnerUserPlain
+	PaidMedia paidMediaSliceBox `json:"paid_media"`
+}
+
+// fill completes the TransactionPartnerUser held in w and returns it; nil for a nil w.
+func (w *transactionPartnerUserWire) fill() *TransactionPartnerUser {
+	if w == nil {
+		return nil
+	}
+	v := (*TransactionPartnerUser)(&w.transactionPartnerUserPlain)
+	v.PaidMedia = w.PaidMedia.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *TransactionPartnerUser) UnmarshalJSON(b []byte) error {
-	type plain TransactionPartnerUser
-	var x struct {
-		*plain
-		PaidMedia paidMediaSliceBox `json:"paid_media"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w transactionPartnerUserWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.PaidMedia = x.PaidMedia.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4504,18 +6472,34 @@ func (v TransactionPartnerFragment) MarshalJSON() ([]byte, error) {
 	}{"fragment", plain(v)})
 }
 
+// transactionPartnerFragmentPlain is TransactionPartnerFragment without its methods.
+type transactionPartnerFragmentPlain TransactionPartnerFragment
+
+// transactionPartnerFragmentWire decodes a TransactionPartnerFragment in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type transactionPartnerFragmentWire struct {
+	transactionPartnerFragmentPlain
+	WithdrawalState revenueWithdrawalStateBox `json:"withdrawal_state"`
+}
+
+// fill completes the TransactionPartnerFragment held in w and returns it; nil for a nil w.
+func (w *transactionPartnerFragmentWire) fill() *TransactionPartnerFragment {
+	if w == nil {
+		return nil
+	}
+	v := (*TransactionPartnerFragment)(&w.transactionPartnerFragmentPlain)
+	v.WithdrawalState = w.WithdrawalState.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *TransactionPartnerFragment) UnmarshalJSON(b []byte) error {
-	type plain TransactionPartnerFragment
-	var x struct {
-		*plain
-		WithdrawalState revenueWithdrawalStateBox `json:"withdrawal_state"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w transactionPartnerFragmentWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.WithdrawalState = x.WithdrawalState.v
+	*v = *w.fill()
 	return nil
 }
 
@@ -4546,20 +6530,67 @@ func (v TransactionPartnerOther) MarshalJSON() ([]byte, error) {
 	}{"other", plain(v)})
 }
 
+// starTransactionPlain is StarTransaction without its methods.
+type starTransactionPlain StarTransaction
+
+// starTransactionWire decodes a StarTransaction in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type starTransactionWire struct {
+	starTransactionPlain
+	Source   transactionPartnerBox `json:"source"`
+	Receiver transactionPartnerBox `json:"receiver"`
+}
+
+// fill completes the StarTransaction held in w and returns it; nil for a nil w.
+func (w *starTransactionWire) fill() *StarTransaction {
+	if w == nil {
+		return nil
+	}
+	v := (*StarTransaction)(&w.starTransactionPlain)
+	v.Source = w.Source.v
+	v.Receiver = w.Receiver.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *StarTransaction) UnmarshalJSON(b []byte) error {
-	type plain StarTransaction
-	var x struct {
-		*plain
-		Source   transactionPartnerBox `json:"source"`
-		Receiver transactionPartnerBox `json:"receiver"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w starTransactionWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Source = x.Source.v
-	v.Receiver = x.Receiver.v
+	*v = *w.fill()
+	return nil
+}
+
+// starTransactionsPlain is StarTransactions without its methods.
+type starTransactionsPlain StarTransactions
+
+// starTransactionsWire decodes a StarTransactions in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type starTransactionsWire struct {
+	starTransactionsPlain
+	Transactions []starTransactionWire `json:"transactions"`
+}
+
+// fill completes the StarTransactions held in w and returns it; nil for a nil w.
+func (w *starTransactionsWire) fill() *StarTransactions {
+	if w == nil {
+		return nil
+	}
+	v := (*StarTransactions)(&w.starTransactionsPlain)
+	v.Transactions = fillStarTransactionSlice(w.Transactions)
+	return v
+}
+
+// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
+func (v *StarTransactions) UnmarshalJSON(b []byte) error {
+	var w starTransactionsWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*v = *w.fill()
 	return nil
 }
 
@@ -4644,533 +6675,1220 @@ func (v PassportElementErrorUnspecified) MarshalJSON() ([]byte, error) {
 	}{"unspecified", plain(v)})
 }
 
+// sendMessageParamsPlain is SendMessageParams without its methods.
+type sendMessageParamsPlain SendMessageParams
+
+// sendMessageParamsWire decodes a SendMessageParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendMessageParamsWire struct {
+	sendMessageParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendMessageParams held in w and returns it; nil for a nil w.
+func (w *sendMessageParamsWire) fill() *SendMessageParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendMessageParams)(&w.sendMessageParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
+}
+
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendMessageParams) UnmarshalJSON(b []byte) error {
-	type plain SendMessageParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendMessageParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// copyMessageParamsPlain is CopyMessageParams without its methods.
+type copyMessageParamsPlain CopyMessageParams
+
+// copyMessageParamsWire decodes a CopyMessageParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type copyMessageParamsWire struct {
+	copyMessageParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the CopyMessageParams held in w and returns it; nil for a nil w.
+func (w *copyMessageParamsWire) fill() *CopyMessageParams {
+	if w == nil {
+		return nil
+	}
+	v := (*CopyMessageParams)(&w.copyMessageParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *CopyMessageParams) UnmarshalJSON(b []byte) error {
-	type plain CopyMessageParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w copyMessageParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendPhotoParamsPlain is SendPhotoParams without its methods.
+type sendPhotoParamsPlain SendPhotoParams
+
+// sendPhotoParamsWire decodes a SendPhotoParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendPhotoParamsWire struct {
+	sendPhotoParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendPhotoParams held in w and returns it; nil for a nil w.
+func (w *sendPhotoParamsWire) fill() *SendPhotoParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendPhotoParams)(&w.sendPhotoParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendPhotoParams) UnmarshalJSON(b []byte) error {
-	type plain SendPhotoParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendPhotoParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendLivePhotoParamsPlain is SendLivePhotoParams without its methods.
+type sendLivePhotoParamsPlain SendLivePhotoParams
+
+// sendLivePhotoParamsWire decodes a SendLivePhotoParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendLivePhotoParamsWire struct {
+	sendLivePhotoParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendLivePhotoParams held in w and returns it; nil for a nil w.
+func (w *sendLivePhotoParamsWire) fill() *SendLivePhotoParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendLivePhotoParams)(&w.sendLivePhotoParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendLivePhotoParams) UnmarshalJSON(b []byte) error {
-	type plain SendLivePhotoParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendLivePhotoParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendAudioParamsPlain is SendAudioParams without its methods.
+type sendAudioParamsPlain SendAudioParams
+
+// sendAudioParamsWire decodes a SendAudioParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendAudioParamsWire struct {
+	sendAudioParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendAudioParams held in w and returns it; nil for a nil w.
+func (w *sendAudioParamsWire) fill() *SendAudioParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendAudioParams)(&w.sendAudioParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendAudioParams) UnmarshalJSON(b []byte) error {
-	type plain SendAudioParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendAudioParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendDocumentParamsPlain is SendDocumentParams without its methods.
+type sendDocumentParamsPlain SendDocumentParams
+
+// sendDocumentParamsWire decodes a SendDocumentParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendDocumentParamsWire struct {
+	sendDocumentParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendDocumentParams held in w and returns it; nil for a nil w.
+func (w *sendDocumentParamsWire) fill() *SendDocumentParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendDocumentParams)(&w.sendDocumentParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendDocumentParams) UnmarshalJSON(b []byte) error {
-	type plain SendDocumentParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendDocumentParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendVideoParamsPlain is SendVideoParams without its methods.
+type sendVideoParamsPlain SendVideoParams
+
+// sendVideoParamsWire decodes a SendVideoParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendVideoParamsWire struct {
+	sendVideoParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendVideoParams held in w and returns it; nil for a nil w.
+func (w *sendVideoParamsWire) fill() *SendVideoParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendVideoParams)(&w.sendVideoParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendVideoParams) UnmarshalJSON(b []byte) error {
-	type plain SendVideoParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendVideoParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendAnimationParamsPlain is SendAnimationParams without its methods.
+type sendAnimationParamsPlain SendAnimationParams
+
+// sendAnimationParamsWire decodes a SendAnimationParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendAnimationParamsWire struct {
+	sendAnimationParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendAnimationParams held in w and returns it; nil for a nil w.
+func (w *sendAnimationParamsWire) fill() *SendAnimationParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendAnimationParams)(&w.sendAnimationParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendAnimationParams) UnmarshalJSON(b []byte) error {
-	type plain SendAnimationParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendAnimationParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendVoiceParamsPlain is SendVoiceParams without its methods.
+type sendVoiceParamsPlain SendVoiceParams
+
+// sendVoiceParamsWire decodes a SendVoiceParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendVoiceParamsWire struct {
+	sendVoiceParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendVoiceParams held in w and returns it; nil for a nil w.
+func (w *sendVoiceParamsWire) fill() *SendVoiceParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendVoiceParams)(&w.sendVoiceParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendVoiceParams) UnmarshalJSON(b []byte) error {
-	type plain SendVoiceParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendVoiceParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendVideoNoteParamsPlain is SendVideoNoteParams without its methods.
+type sendVideoNoteParamsPlain SendVideoNoteParams
+
+// sendVideoNoteParamsWire decodes a SendVideoNoteParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendVideoNoteParamsWire struct {
+	sendVideoNoteParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendVideoNoteParams held in w and returns it; nil for a nil w.
+func (w *sendVideoNoteParamsWire) fill() *SendVideoNoteParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendVideoNoteParams)(&w.sendVideoNoteParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendVideoNoteParams) UnmarshalJSON(b []byte) error {
-	type plain SendVideoNoteParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendVideoNoteParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendPaidMediaParamsPlain is SendPaidMediaParams without its methods.
+type sendPaidMediaParamsPlain SendPaidMediaParams
+
+// sendPaidMediaParamsWire decodes a SendPaidMediaParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendPaidMediaParamsWire struct {
+	sendPaidMediaParamsPlain
+	Media       inputPaidMediaSliceBox `json:"media"`
+	ReplyMarkup replyMarkupBox         `json:"reply_markup"`
+}
+
+// fill completes the SendPaidMediaParams held in w and returns it; nil for a nil w.
+func (w *sendPaidMediaParamsWire) fill() *SendPaidMediaParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendPaidMediaParams)(&w.sendPaidMediaParamsPlain)
+	v.Media = w.Media.v
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendPaidMediaParams) UnmarshalJSON(b []byte) error {
-	type plain SendPaidMediaParams
-	var x struct {
-		*plain
-		Media       inputPaidMediaSliceBox `json:"media"`
-		ReplyMarkup replyMarkupBox         `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendPaidMediaParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Media = x.Media.v
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendMediaGroupParamsPlain is SendMediaGroupParams without its methods.
+type sendMediaGroupParamsPlain SendMediaGroupParams
+
+// sendMediaGroupParamsWire decodes a SendMediaGroupParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendMediaGroupParamsWire struct {
+	sendMediaGroupParamsPlain
+	Media inputMediaSliceBox `json:"media"`
+}
+
+// fill completes the SendMediaGroupParams held in w and returns it; nil for a nil w.
+func (w *sendMediaGroupParamsWire) fill() *SendMediaGroupParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendMediaGroupParams)(&w.sendMediaGroupParamsPlain)
+	v.Media = w.Media.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendMediaGroupParams) UnmarshalJSON(b []byte) error {
-	type plain SendMediaGroupParams
-	var x struct {
-		*plain
-		Media inputMediaSliceBox `json:"media"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendMediaGroupParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Media = x.Media.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendLocationParamsPlain is SendLocationParams without its methods.
+type sendLocationParamsPlain SendLocationParams
+
+// sendLocationParamsWire decodes a SendLocationParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendLocationParamsWire struct {
+	sendLocationParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendLocationParams held in w and returns it; nil for a nil w.
+func (w *sendLocationParamsWire) fill() *SendLocationParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendLocationParams)(&w.sendLocationParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendLocationParams) UnmarshalJSON(b []byte) error {
-	type plain SendLocationParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendLocationParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendVenueParamsPlain is SendVenueParams without its methods.
+type sendVenueParamsPlain SendVenueParams
+
+// sendVenueParamsWire decodes a SendVenueParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendVenueParamsWire struct {
+	sendVenueParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendVenueParams held in w and returns it; nil for a nil w.
+func (w *sendVenueParamsWire) fill() *SendVenueParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendVenueParams)(&w.sendVenueParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendVenueParams) UnmarshalJSON(b []byte) error {
-	type plain SendVenueParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendVenueParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendContactParamsPlain is SendContactParams without its methods.
+type sendContactParamsPlain SendContactParams
+
+// sendContactParamsWire decodes a SendContactParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendContactParamsWire struct {
+	sendContactParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendContactParams held in w and returns it; nil for a nil w.
+func (w *sendContactParamsWire) fill() *SendContactParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendContactParams)(&w.sendContactParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendContactParams) UnmarshalJSON(b []byte) error {
-	type plain SendContactParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendContactParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendPollParamsPlain is SendPollParams without its methods.
+type sendPollParamsPlain SendPollParams
+
+// sendPollParamsWire decodes a SendPollParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendPollParamsWire struct {
+	sendPollParamsPlain
+	ExplanationMedia inputPollMediaBox     `json:"explanation_media"`
+	Media            inputPollMediaBox     `json:"media"`
+	ReplyMarkup      replyMarkupBox        `json:"reply_markup"`
+	Options          []inputPollOptionWire `json:"options"`
+}
+
+// fill completes the SendPollParams held in w and returns it; nil for a nil w.
+func (w *sendPollParamsWire) fill() *SendPollParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendPollParams)(&w.sendPollParamsPlain)
+	v.ExplanationMedia = w.ExplanationMedia.v
+	v.Media = w.Media.v
+	v.ReplyMarkup = w.ReplyMarkup.v
+	v.Options = fillInputPollOptionSlice(w.Options)
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendPollParams) UnmarshalJSON(b []byte) error {
-	type plain SendPollParams
-	var x struct {
-		*plain
-		ExplanationMedia inputPollMediaBox `json:"explanation_media"`
-		Media            inputPollMediaBox `json:"media"`
-		ReplyMarkup      replyMarkupBox    `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendPollParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ExplanationMedia = x.ExplanationMedia.v
-	v.Media = x.Media.v
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendDiceParamsPlain is SendDiceParams without its methods.
+type sendDiceParamsPlain SendDiceParams
+
+// sendDiceParamsWire decodes a SendDiceParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendDiceParamsWire struct {
+	sendDiceParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendDiceParams held in w and returns it; nil for a nil w.
+func (w *sendDiceParamsWire) fill() *SendDiceParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendDiceParams)(&w.sendDiceParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendDiceParams) UnmarshalJSON(b []byte) error {
-	type plain SendDiceParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendDiceParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// setMessageReactionParamsPlain is SetMessageReactionParams without its methods.
+type setMessageReactionParamsPlain SetMessageReactionParams
+
+// setMessageReactionParamsWire decodes a SetMessageReactionParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type setMessageReactionParamsWire struct {
+	setMessageReactionParamsPlain
+	Reaction reactionTypeSliceBox `json:"reaction"`
+}
+
+// fill completes the SetMessageReactionParams held in w and returns it; nil for a nil w.
+func (w *setMessageReactionParamsWire) fill() *SetMessageReactionParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SetMessageReactionParams)(&w.setMessageReactionParamsPlain)
+	v.Reaction = w.Reaction.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SetMessageReactionParams) UnmarshalJSON(b []byte) error {
-	type plain SetMessageReactionParams
-	var x struct {
-		*plain
-		Reaction reactionTypeSliceBox `json:"reaction"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w setMessageReactionParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Reaction = x.Reaction.v
+	*v = *w.fill()
 	return nil
+}
+
+// answerGuestQueryParamsPlain is AnswerGuestQueryParams without its methods.
+type answerGuestQueryParamsPlain AnswerGuestQueryParams
+
+// answerGuestQueryParamsWire decodes a AnswerGuestQueryParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type answerGuestQueryParamsWire struct {
+	answerGuestQueryParamsPlain
+	Result inlineQueryResultBox `json:"result"`
+}
+
+// fill completes the AnswerGuestQueryParams held in w and returns it; nil for a nil w.
+func (w *answerGuestQueryParamsWire) fill() *AnswerGuestQueryParams {
+	if w == nil {
+		return nil
+	}
+	v := (*AnswerGuestQueryParams)(&w.answerGuestQueryParamsPlain)
+	v.Result = w.Result.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *AnswerGuestQueryParams) UnmarshalJSON(b []byte) error {
-	type plain AnswerGuestQueryParams
-	var x struct {
-		*plain
-		Result inlineQueryResultBox `json:"result"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w answerGuestQueryParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Result = x.Result.v
+	*v = *w.fill()
 	return nil
+}
+
+// setMyCommandsParamsPlain is SetMyCommandsParams without its methods.
+type setMyCommandsParamsPlain SetMyCommandsParams
+
+// setMyCommandsParamsWire decodes a SetMyCommandsParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type setMyCommandsParamsWire struct {
+	setMyCommandsParamsPlain
+	Scope botCommandScopeBox `json:"scope"`
+}
+
+// fill completes the SetMyCommandsParams held in w and returns it; nil for a nil w.
+func (w *setMyCommandsParamsWire) fill() *SetMyCommandsParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SetMyCommandsParams)(&w.setMyCommandsParamsPlain)
+	v.Scope = w.Scope.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SetMyCommandsParams) UnmarshalJSON(b []byte) error {
-	type plain SetMyCommandsParams
-	var x struct {
-		*plain
-		Scope botCommandScopeBox `json:"scope"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w setMyCommandsParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Scope = x.Scope.v
+	*v = *w.fill()
 	return nil
+}
+
+// deleteMyCommandsParamsPlain is DeleteMyCommandsParams without its methods.
+type deleteMyCommandsParamsPlain DeleteMyCommandsParams
+
+// deleteMyCommandsParamsWire decodes a DeleteMyCommandsParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type deleteMyCommandsParamsWire struct {
+	deleteMyCommandsParamsPlain
+	Scope botCommandScopeBox `json:"scope"`
+}
+
+// fill completes the DeleteMyCommandsParams held in w and returns it; nil for a nil w.
+func (w *deleteMyCommandsParamsWire) fill() *DeleteMyCommandsParams {
+	if w == nil {
+		return nil
+	}
+	v := (*DeleteMyCommandsParams)(&w.deleteMyCommandsParamsPlain)
+	v.Scope = w.Scope.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *DeleteMyCommandsParams) UnmarshalJSON(b []byte) error {
-	type plain DeleteMyCommandsParams
-	var x struct {
-		*plain
-		Scope botCommandScopeBox `json:"scope"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w deleteMyCommandsParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Scope = x.Scope.v
+	*v = *w.fill()
 	return nil
+}
+
+// getMyCommandsParamsPlain is GetMyCommandsParams without its methods.
+type getMyCommandsParamsPlain GetMyCommandsParams
+
+// getMyCommandsParamsWire decodes a GetMyCommandsParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type getMyCommandsParamsWire struct {
+	getMyCommandsParamsPlain
+	Scope botCommandScopeBox `json:"scope"`
+}
+
+// fill completes the GetMyCommandsParams held in w and returns it; nil for a nil w.
+func (w *getMyCommandsParamsWire) fill() *GetMyCommandsParams {
+	if w == nil {
+		return nil
+	}
+	v := (*GetMyCommandsParams)(&w.getMyCommandsParamsPlain)
+	v.Scope = w.Scope.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *GetMyCommandsParams) UnmarshalJSON(b []byte) error {
-	type plain GetMyCommandsParams
-	var x struct {
-		*plain
-		Scope botCommandScopeBox `json:"scope"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w getMyCommandsParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Scope = x.Scope.v
+	*v = *w.fill()
 	return nil
+}
+
+// setMyProfilePhotoParamsPlain is SetMyProfilePhotoParams without its methods.
+type setMyProfilePhotoParamsPlain SetMyProfilePhotoParams
+
+// setMyProfilePhotoParamsWire decodes a SetMyProfilePhotoParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type setMyProfilePhotoParamsWire struct {
+	setMyProfilePhotoParamsPlain
+	Photo inputProfilePhotoBox `json:"photo"`
+}
+
+// fill completes the SetMyProfilePhotoParams held in w and returns it; nil for a nil w.
+func (w *setMyProfilePhotoParamsWire) fill() *SetMyProfilePhotoParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SetMyProfilePhotoParams)(&w.setMyProfilePhotoParamsPlain)
+	v.Photo = w.Photo.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SetMyProfilePhotoParams) UnmarshalJSON(b []byte) error {
-	type plain SetMyProfilePhotoParams
-	var x struct {
-		*plain
-		Photo inputProfilePhotoBox `json:"photo"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w setMyProfilePhotoParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Photo = x.Photo.v
+	*v = *w.fill()
 	return nil
+}
+
+// setChatMenuButtonParamsPlain is SetChatMenuButtonParams without its methods.
+type setChatMenuButtonParamsPlain SetChatMenuButtonParams
+
+// setChatMenuButtonParamsWire decodes a SetChatMenuButtonParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type setChatMenuButtonParamsWire struct {
+	setChatMenuButtonParamsPlain
+	MenuButton menuButtonBox `json:"menu_button"`
+}
+
+// fill completes the SetChatMenuButtonParams held in w and returns it; nil for a nil w.
+func (w *setChatMenuButtonParamsWire) fill() *SetChatMenuButtonParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SetChatMenuButtonParams)(&w.setChatMenuButtonParamsPlain)
+	v.MenuButton = w.MenuButton.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SetChatMenuButtonParams) UnmarshalJSON(b []byte) error {
-	type plain SetChatMenuButtonParams
-	var x struct {
-		*plain
-		MenuButton menuButtonBox `json:"menu_button"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w setChatMenuButtonParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.MenuButton = x.MenuButton.v
+	*v = *w.fill()
 	return nil
+}
+
+// setBusinessAccountProfilePhotoParamsPlain is SetBusinessAccountProfilePhotoParams without its methods.
+type setBusinessAccountProfilePhotoParamsPlain SetBusinessAccountProfilePhotoParams
+
+// setBusinessAccountProfilePhotoParamsWire decodes a SetBusinessAccountProfilePhotoParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type setBusinessAccountProfilePhotoParamsWire struct {
+	setBusinessAccountProfilePhotoParamsPlain
+	Photo inputProfilePhotoBox `json:"photo"`
+}
+
+// fill completes the SetBusinessAccountProfilePhotoParams held in w and returns it; nil for a nil w.
+func (w *setBusinessAccountProfilePhotoParamsWire) fill() *SetBusinessAccountProfilePhotoParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SetBusinessAccountProfilePhotoParams)(&w.setBusinessAccountProfilePhotoParamsPlain)
+	v.Photo = w.Photo.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SetBusinessAccountProfilePhotoParams) UnmarshalJSON(b []byte) error {
-	type plain SetBusinessAccountProfilePhotoParams
-	var x struct {
-		*plain
-		Photo inputProfilePhotoBox `json:"photo"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w setBusinessAccountProfilePhotoParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Photo = x.Photo.v
+	*v = *w.fill()
 	return nil
+}
+
+// postStoryParamsPlain is PostStoryParams without its methods.
+type postStoryParamsPlain PostStoryParams
+
+// postStoryParamsWire decodes a PostStoryParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type postStoryParamsWire struct {
+	postStoryParamsPlain
+	Content inputStoryContentBox `json:"content"`
+	Areas   []storyAreaWire      `json:"areas"`
+}
+
+// fill completes the PostStoryParams held in w and returns it; nil for a nil w.
+func (w *postStoryParamsWire) fill() *PostStoryParams {
+	if w == nil {
+		return nil
+	}
+	v := (*PostStoryParams)(&w.postStoryParamsPlain)
+	v.Content = w.Content.v
+	v.Areas = fillStoryAreaSlice(w.Areas)
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *PostStoryParams) UnmarshalJSON(b []byte) error {
-	type plain PostStoryParams
-	var x struct {
-		*plain
-		Content inputStoryContentBox `json:"content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w postStoryParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Content = x.Content.v
+	*v = *w.fill()
 	return nil
+}
+
+// editStoryParamsPlain is EditStoryParams without its methods.
+type editStoryParamsPlain EditStoryParams
+
+// editStoryParamsWire decodes a EditStoryParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type editStoryParamsWire struct {
+	editStoryParamsPlain
+	Content inputStoryContentBox `json:"content"`
+	Areas   []storyAreaWire      `json:"areas"`
+}
+
+// fill completes the EditStoryParams held in w and returns it; nil for a nil w.
+func (w *editStoryParamsWire) fill() *EditStoryParams {
+	if w == nil {
+		return nil
+	}
+	v := (*EditStoryParams)(&w.editStoryParamsPlain)
+	v.Content = w.Content.v
+	v.Areas = fillStoryAreaSlice(w.Areas)
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *EditStoryParams) UnmarshalJSON(b []byte) error {
-	type plain EditStoryParams
-	var x struct {
-		*plain
-		Content inputStoryContentBox `json:"content"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w editStoryParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Content = x.Content.v
+	*v = *w.fill()
 	return nil
+}
+
+// answerWebAppQueryParamsPlain is AnswerWebAppQueryParams without its methods.
+type answerWebAppQueryParamsPlain AnswerWebAppQueryParams
+
+// answerWebAppQueryParamsWire decodes a AnswerWebAppQueryParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type answerWebAppQueryParamsWire struct {
+	answerWebAppQueryParamsPlain
+	Result inlineQueryResultBox `json:"result"`
+}
+
+// fill completes the AnswerWebAppQueryParams held in w and returns it; nil for a nil w.
+func (w *answerWebAppQueryParamsWire) fill() *AnswerWebAppQueryParams {
+	if w == nil {
+		return nil
+	}
+	v := (*AnswerWebAppQueryParams)(&w.answerWebAppQueryParamsPlain)
+	v.Result = w.Result.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *AnswerWebAppQueryParams) UnmarshalJSON(b []byte) error {
-	type plain AnswerWebAppQueryParams
-	var x struct {
-		*plain
-		Result inlineQueryResultBox `json:"result"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w answerWebAppQueryParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Result = x.Result.v
+	*v = *w.fill()
 	return nil
+}
+
+// savePreparedInlineMessageParamsPlain is SavePreparedInlineMessageParams without its methods.
+type savePreparedInlineMessageParamsPlain SavePreparedInlineMessageParams
+
+// savePreparedInlineMessageParamsWire decodes a SavePreparedInlineMessageParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type savePreparedInlineMessageParamsWire struct {
+	savePreparedInlineMessageParamsPlain
+	Result inlineQueryResultBox `json:"result"`
+}
+
+// fill completes the SavePreparedInlineMessageParams held in w and returns it; nil for a nil w.
+func (w *savePreparedInlineMessageParamsWire) fill() *SavePreparedInlineMessageParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SavePreparedInlineMessageParams)(&w.savePreparedInlineMessageParamsPlain)
+	v.Result = w.Result.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SavePreparedInlineMessageParams) UnmarshalJSON(b []byte) error {
-	type plain SavePreparedInlineMessageParams
-	var x struct {
-		*plain
-		Result inlineQueryResultBox `json:"result"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w savePreparedInlineMessageParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Result = x.Result.v
+	*v = *w.fill()
 	return nil
+}
+
+// editMessageMediaParamsPlain is EditMessageMediaParams without its methods.
+type editMessageMediaParamsPlain EditMessageMediaParams
+
+// editMessageMediaParamsWire decodes a EditMessageMediaParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type editMessageMediaParamsWire struct {
+	editMessageMediaParamsPlain
+	Media inputMediaBox `json:"media"`
+}
+
+// fill completes the EditMessageMediaParams held in w and returns it; nil for a nil w.
+func (w *editMessageMediaParamsWire) fill() *EditMessageMediaParams {
+	if w == nil {
+		return nil
+	}
+	v := (*EditMessageMediaParams)(&w.editMessageMediaParamsPlain)
+	v.Media = w.Media.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *EditMessageMediaParams) UnmarshalJSON(b []byte) error {
-	type plain EditMessageMediaParams
-	var x struct {
-		*plain
-		Media inputMediaBox `json:"media"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w editMessageMediaParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Media = x.Media.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendStickerParamsPlain is SendStickerParams without its methods.
+type sendStickerParamsPlain SendStickerParams
+
+// sendStickerParamsWire decodes a SendStickerParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendStickerParamsWire struct {
+	sendStickerParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendStickerParams held in w and returns it; nil for a nil w.
+func (w *sendStickerParamsWire) fill() *SendStickerParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendStickerParams)(&w.sendStickerParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendStickerParams) UnmarshalJSON(b []byte) error {
-	type plain SendStickerParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendStickerParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// sendRichMessageParamsPlain is SendRichMessageParams without its methods.
+type sendRichMessageParamsPlain SendRichMessageParams
+
+// sendRichMessageParamsWire decodes a SendRichMessageParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type sendRichMessageParamsWire struct {
+	sendRichMessageParamsPlain
+	ReplyMarkup replyMarkupBox `json:"reply_markup"`
+}
+
+// fill completes the SendRichMessageParams held in w and returns it; nil for a nil w.
+func (w *sendRichMessageParamsWire) fill() *SendRichMessageParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SendRichMessageParams)(&w.sendRichMessageParamsPlain)
+	v.ReplyMarkup = w.ReplyMarkup.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SendRichMessageParams) UnmarshalJSON(b []byte) error {
-	type plain SendRichMessageParams
-	var x struct {
-		*plain
-		ReplyMarkup replyMarkupBox `json:"reply_markup"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w sendRichMessageParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.ReplyMarkup = x.ReplyMarkup.v
+	*v = *w.fill()
 	return nil
+}
+
+// answerInlineQueryParamsPlain is AnswerInlineQueryParams without its methods.
+type answerInlineQueryParamsPlain AnswerInlineQueryParams
+
+// answerInlineQueryParamsWire decodes a AnswerInlineQueryParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type answerInlineQueryParamsWire struct {
+	answerInlineQueryParamsPlain
+	Results inlineQueryResultSliceBox `json:"results"`
+}
+
+// fill completes the AnswerInlineQueryParams held in w and returns it; nil for a nil w.
+func (w *answerInlineQueryParamsWire) fill() *AnswerInlineQueryParams {
+	if w == nil {
+		return nil
+	}
+	v := (*AnswerInlineQueryParams)(&w.answerInlineQueryParamsPlain)
+	v.Results = w.Results.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *AnswerInlineQueryParams) UnmarshalJSON(b []byte) error {
-	type plain AnswerInlineQueryParams
-	var x struct {
-		*plain
-		Results inlineQueryResultSliceBox `json:"results"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w answerInlineQueryParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Results = x.Results.v
+	*v = *w.fill()
 	return nil
+}
+
+// setPassportDataErrorsParamsPlain is SetPassportDataErrorsParams without its methods.
+type setPassportDataErrorsParamsPlain SetPassportDataErrorsParams
+
+// setPassportDataErrorsParamsWire decodes a SetPassportDataErrorsParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type setPassportDataErrorsParamsWire struct {
+	setPassportDataErrorsParamsPlain
+	Errors passportElementErrorSliceBox `json:"errors"`
+}
+
+// fill completes the SetPassportDataErrorsParams held in w and returns it; nil for a nil w.
+func (w *setPassportDataErrorsParamsWire) fill() *SetPassportDataErrorsParams {
+	if w == nil {
+		return nil
+	}
+	v := (*SetPassportDataErrorsParams)(&w.setPassportDataErrorsParamsPlain)
+	v.Errors = w.Errors.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *SetPassportDataErrorsParams) UnmarshalJSON(b []byte) error {
-	type plain SetPassportDataErrorsParams
-	var x struct {
-		*plain
-		Errors passportElementErrorSliceBox `json:"errors"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w setPassportDataErrorsParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Errors = x.Errors.v
+	*v = *w.fill()
 	return nil
+}
+
+// editEphemeralMessageMediaParamsPlain is EditEphemeralMessageMediaParams without its methods.
+type editEphemeralMessageMediaParamsPlain EditEphemeralMessageMediaParams
+
+// editEphemeralMessageMediaParamsWire decodes a EditEphemeralMessageMediaParams in one pass: union-typed fields go through their
+// boxes and nested structs through their wire types, so no UnmarshalJSON
+// runs per nested object.
+type editEphemeralMessageMediaParamsWire struct {
+	editEphemeralMessageMediaParamsPlain
+	Media inputMediaBox `json:"media"`
+}
+
+// fill completes the EditEphemeralMessageMediaParams held in w and returns it; nil for a nil w.
+func (w *editEphemeralMessageMediaParamsWire) fill() *EditEphemeralMessageMediaParams {
+	if w == nil {
+		return nil
+	}
+	v := (*EditEphemeralMessageMediaParams)(&w.editEphemeralMessageMediaParamsPlain)
+	v.Media = w.Media.v
+	return v
 }
 
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *EditEphemeralMessageMediaParams) UnmarshalJSON(b []byte) error {
-	type plain EditEphemeralMessageMediaParams
-	var x struct {
-		*plain
-		Media inputMediaBox `json:"media"`
-	}
-	x.plain = (*plain)(v)
-	if err := json.Unmarshal(b, &x); err != nil {
+	var w editEphemeralMessageMediaParamsWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	v.Media = x.Media.v
+	*v = *w.fill()
 	return nil
+}
+
+// fillChatBoostSlice completes a decoded array of ChatBoost.
+func fillChatBoostSlice(ws []chatBoostWire) []ChatBoost {
+	if ws == nil {
+		return nil
+	}
+	out := make([]ChatBoost, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillInputPollOptionSlice completes a decoded array of InputPollOption.
+func fillInputPollOptionSlice(ws []inputPollOptionWire) []InputPollOption {
+	if ws == nil {
+		return nil
+	}
+	out := make([]InputPollOption, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillMessageSlice completes a decoded array of Message.
+func fillMessageSlice(ws []messageWire) []Message {
+	if ws == nil {
+		return nil
+	}
+	out := make([]Message, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillReactionCountSlice completes a decoded array of ReactionCount.
+func fillReactionCountSlice(ws []reactionCountWire) []ReactionCount {
+	if ws == nil {
+		return nil
+	}
+	out := make([]ReactionCount, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillRichBlockListItemSlice completes a decoded array of RichBlockListItem.
+func fillRichBlockListItemSlice(ws []richBlockListItemWire) []RichBlockListItem {
+	if ws == nil {
+		return nil
+	}
+	out := make([]RichBlockListItem, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillRichBlockTableCellSlice completes a decoded array of RichBlockTableCell.
+func fillRichBlockTableCellSlice(ws []richBlockTableCellWire) []RichBlockTableCell {
+	if ws == nil {
+		return nil
+	}
+	out := make([]RichBlockTableCell, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillRichBlockTableCellSlice2 completes a decoded array of RichBlockTableCell.
+func fillRichBlockTableCellSlice2(ws [][]richBlockTableCellWire) [][]RichBlockTableCell {
+	if ws == nil {
+		return nil
+	}
+	out := make([][]RichBlockTableCell, len(ws))
+	for i := range ws {
+		out[i] = fillRichBlockTableCellSlice(ws[i])
+	}
+	return out
+}
+
+// fillStarTransactionSlice completes a decoded array of StarTransaction.
+func fillStarTransactionSlice(ws []starTransactionWire) []StarTransaction {
+	if ws == nil {
+		return nil
+	}
+	out := make([]StarTransaction, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillStoryAreaSlice completes a decoded array of StoryArea.
+func fillStoryAreaSlice(ws []storyAreaWire) []StoryArea {
+	if ws == nil {
+		return nil
+	}
+	out := make([]StoryArea, len(ws))
+	for i := range ws {
+		out[i] = *ws[i].fill()
+	}
+	return out
+}
+
+// fillUpdatePtrs completes a decoded array of Update in place and returns pointers to
+// its elements.
+func fillUpdatePtrs(ws []updateWire) []*Update {
+	if ws == nil {
+		return nil
+	}
+	out := make([]*Update, len(ws))
+	for i := range ws {
+		out[i] = ws[i].fill()
+	}
+	return out
 }

@@ -68,6 +68,8 @@ var (
 	errExtraEquals   = malformed(`a value contains an unescaped "="`)
 	errEmptyKey      = malformed("a pair has an empty key")
 	errBadEscape     = malformed("bad percent escape")
+	errLineFeed      = malformed("a value holds a line feed, which would make the data-check-string ambiguous")
+	errKey           = malformed("a key holds a byte other than a letter, digit or punctuation of a plain key")
 	errDuplicate     = malformed("duplicate key")
 	errHashFormat    = malformed("hash is not 64 hex digits")
 	errSigFormat     = malformed("signature is not 64 bytes of unpadded base64url")

@@ -15,7 +15,8 @@ type scratch struct {
 	tmp   []byte // a decoded value
 	tmp2  []byte // an unescaped JSON string
 	sum   [32]byte
-	mac   macHash // nil outside a Validator's pool
+	mac   macHash         // nil outside a Validator's pool
+	out   strings.Builder // the strings of one result; reset after each
 }
 
 func newScratch() *scratch {
@@ -48,28 +49,43 @@ func Parse(initData string) (InitData, error) {
 	if err != nil {
 		return InitData{}, err
 	}
+	if sc.buf, err = decodeValues(sc.buf[:0], p, false); err != nil {
+		return InitData{}, err
+	}
 	return build(p, sc)
 }
 
-// build makes the typed result from sorted pairs. All decoded strings share
-// one allocation; values that need no decoding are substrings of the input.
+// build makes the typed result from sorted pairs after decodeValues. All
+// decoded strings share one allocation; values that need no decoding are
+// substrings of the input.
 func build(p []pair, sc *scratch) (InitData, error) {
 	var d InitData
 	n := 0
 	for _, kv := range p {
-		if kv.escaped {
+		if kv.escaped || !kv.decoded {
 			n += len(kv.val)
 		}
 	}
-	var b strings.Builder
+	b := &sc.out
+	b.Reset()
+	defer b.Reset() // the strings stay valid; the pool does not keep them alive
 	b.Grow(n)
+	// raw returns the decoded bytes of kv: in sc.buf, or else decoded into sc.tmp.
+	raw := func(kv pair) ([]byte, bool) {
+		if kv.decoded {
+			return sc.buf[kv.off:kv.end], true
+		}
+		var err error
+		sc.tmp, err = decode(sc.tmp[:0], kv.val)
+		return sc.tmp, err == nil
+	}
 	value := func(kv pair) string {
-		if !kv.escaped {
+		if kv.decoded && !kv.escaped {
 			return kv.val
 		}
-		sc.tmp = decode(sc.tmp[:0], kv.val)
+		v, _ := raw(kv)
 		start := b.Len()
-		b.Write(sc.tmp)
+		b.Write(v)
 		return b.String()[start:]
 	}
 	for _, kv := range p {
@@ -77,8 +93,8 @@ func build(p []pair, sc *scratch) (InitData, error) {
 		case keyQueryID:
 			d.QueryID = value(kv)
 		case keyUser, keyReceiver:
-			sc.tmp = appendValue(sc.tmp[:0], kv)
-			r := jsonReader{s: sc.tmp, out: &b, tmp: sc.tmp2}
+			js, _ := raw(kv)
+			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
 			u := new(User)
 			r.user(u)
 			sc.tmp2 = r.tmp
@@ -94,8 +110,8 @@ func build(p []pair, sc *scratch) (InitData, error) {
 				d.Receiver = u
 			}
 		case keyChat:
-			sc.tmp = appendValue(sc.tmp[:0], kv)
-			r := jsonReader{s: sc.tmp, out: &b, tmp: sc.tmp2}
+			js, _ := raw(kv)
+			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
 			c := new(Chat)
 			r.chat(c)
 			sc.tmp2 = r.tmp
@@ -137,7 +153,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 
 // parseUnsigned parses a raw value as a non-negative decimal integer.
 func parseUnsigned(kv pair) (int64, bool) {
-	if kv.escaped || len(kv.val) == 0 || kv.val[0] == '-' {
+	if len(kv.val) == 0 || kv.val[0] == '-' {
 		return 0, false
 	}
 	return parseInt(kv.val)

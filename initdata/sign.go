@@ -17,7 +17,11 @@ import (
 // values (its first value per key), auth_date set to authDate, and hash
 // last. A hash in values is replaced and so is auth_date; a signature field
 // is kept and covered by the hash. values is not modified. Values are
-// percent-encoded with %20 for spaces, as Telegram clients do.
+// percent-encoded with %20 for spaces, as Telegram clients do. Keys are
+// written as they are: use plain ones (letters, digits, "_" and other
+// punctuation but "&", "=", ";", "%", "+", quotes, braces and brackets), as
+// Telegram does, since the validators reject any other. A value with a line
+// feed does not validate either (see [ErrMalformed]).
 //
 // To make data that passes both [Validate] and [ValidateThirdParty], sign
 // with [SignThirdParty] first, then pass the result, parsed with
@@ -26,7 +30,7 @@ func Sign(values url.Values, botToken string, authDate time.Time) string {
 	p := signPairs(values, authDate, false)
 	secret := secretKey(botToken)
 	m := hmac.New(sha256.New, secret[:])
-	m.Write(appendCheckString(nil, p, false))
+	m.Write(appendPlainCheckString(nil, p, false))
 	return encodePairs(p) + "&" + keyHash + "=" + hex.EncodeToString(m.Sum(nil))
 }
 
@@ -39,7 +43,9 @@ func Sign(values url.Values, botToken string, authDate time.Time) string {
 // ed25519.PrivateKeySize bytes, as ed25519.Sign does.
 func SignThirdParty(values url.Values, botID int64, key ed25519.PrivateKey, authDate time.Time) string {
 	p := signPairs(values, authDate, true)
-	msg := appendThirdPartyCheckString(nil, botID, p)
+	msg := strconv.AppendInt(nil, botID, 10)
+	msg = append(msg, thirdPartySuffix...)
+	msg = appendPlainCheckString(msg, p, true)
 	sig := ed25519.Sign(key, msg)
 	return encodePairs(p) + "&" + keySignature + "=" + sigEncoding.EncodeToString(sig)
 }
@@ -64,15 +70,45 @@ func encodePairs(p []pair) string {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(escape(kv.key))
+		b.WriteString(escapeKey(kv.key))
 		b.WriteByte('=')
 		b.WriteString(escape(kv.val))
 	}
 	return b.String()
 }
 
+// escapeKey leaves a plain key (Telegram's are) as it is, since the
+// validators reject percent-encoded keys, and escapes any other.
+func escapeKey(k string) string {
+	for i := 0; i < len(k); i++ {
+		if byteClasses[k[i]] != clsPlain || k[i] == '&' {
+			return escape(k)
+		}
+	}
+	return k
+}
+
 // escape percent-encodes s like encodeURIComponent: QueryEscape's "+" for
 // a space becomes "%20" (a literal "+" is already "%2B").
 func escape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// appendPlainCheckString appends the data-check-string of pairs whose values
+// are plain (not percent-encoded), as Sign and SignThirdParty build them.
+func appendPlainCheckString(dst []byte, p []pair, skipSignature bool) []byte {
+	first := true
+	for _, kv := range p {
+		if kv.key == keyHash || skipSignature && kv.key == keySignature {
+			continue
+		}
+		if !first {
+			dst = append(dst, '\n')
+		}
+		first = false
+		dst = append(dst, kv.key...)
+		dst = append(dst, '=')
+		dst = append(dst, kv.val...)
+	}
+	return dst
 }

@@ -39,19 +39,24 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 	if err != nil {
 		return InitData{}, err
 	}
-	s, ok := find(p, keySignature)
-	if !ok || s.val == "" {
+	sc.buf = strconv.AppendInt(sc.buf[:0], botID, 10)
+	sc.buf = append(sc.buf, thirdPartySuffix...)
+	if sc.buf, err = decodeValues(sc.buf, p, true); err != nil {
+		return InitData{}, err
+	}
+	si := find(p, keySignature)
+	if si < 0 || p[si].val == "" {
 		return InitData{}, ErrSignatureMissing
 	}
 	var sig [ed25519.SignatureSize]byte
-	if s.escaped || len(s.val) != sigLen {
+	s := p[si].val
+	if len(s) != sigLen {
 		return InitData{}, errSigFormat
 	}
-	sc.tmp = append(sc.tmp[:0], s.val...)
+	sc.tmp = append(sc.tmp[:0], s...)
 	if n, err := sigEncoding.Decode(sig[:], sc.tmp); err != nil || n != len(sig) {
 		return InitData{}, errSigFormat
 	}
-	sc.buf = appendThirdPartyCheckString(sc.buf[:0], botID, p)
 	if !ed25519.Verify(o.publicKey, sc.buf, sig[:]) {
 		return InitData{}, ErrSignatureInvalid
 	}
@@ -59,10 +64,4 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 		return InitData{}, err
 	}
 	return build(p, sc)
-}
-
-func appendThirdPartyCheckString(dst []byte, botID int64, p []pair) []byte {
-	dst = strconv.AppendInt(dst, botID, 10)
-	dst = append(dst, thirdPartySuffix...)
-	return appendCheckString(dst, p, true)
 }

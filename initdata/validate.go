@@ -169,15 +169,17 @@ func (v *Validator) check(initData string, sc *scratch) ([]pair, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, ok := find(p, keyHash)
-	if !ok || h.val == "" {
+	if sc.buf, err = decodeValues(sc.buf[:0], p, false); err != nil {
+		return nil, err
+	}
+	h := find(p, keyHash)
+	if h < 0 || p[h].val == "" {
 		return nil, ErrHashMissing
 	}
 	var want [sha256.Size]byte
-	if !decodeHash(&want, h) {
+	if !decodeHash(&want, p[h].val) {
 		return nil, errHashFormat
 	}
-	sc.buf = appendCheckString(sc.buf[:0], p, false)
 	sc.mac.Reset()
 	sc.mac.Write(sc.buf)
 	if !hmac.Equal(sc.mac.Sum(sc.sum[:0]), want[:]) {
@@ -190,27 +192,27 @@ func (v *Validator) check(initData string, sc *scratch) ([]pair, error) {
 }
 
 // decodeHash decodes a hash of exactly 64 hex digits.
-func decodeHash(dst *[sha256.Size]byte, h pair) bool {
-	if h.escaped || len(h.val) != 2*sha256.Size {
+func decodeHash(dst *[sha256.Size]byte, h string) bool {
+	if len(h) != 2*sha256.Size {
 		return false
 	}
 	for i := range dst {
-		a, b := h.val[2*i], h.val[2*i+1]
-		if !isHex(a) || !isHex(b) {
+		a, b := unhexTable[h[2*i]], unhexTable[h[2*i+1]]
+		if a|b == 0xff {
 			return false
 		}
-		dst[i] = unhex(a)<<4 | unhex(b)
+		dst[i] = a<<4 | b
 	}
 	return true
 }
 
 // checkAuthDate applies the auth_date rules of o to sorted pairs.
 func checkAuthDate(p []pair, o *options) error {
-	a, ok := find(p, keyAuthDate)
-	if !ok {
+	a := find(p, keyAuthDate)
+	if a < 0 {
 		return ErrAuthDateMissing
 	}
-	t, ok := parseUnsigned(a)
+	t, ok := parseUnsigned(p[a])
 	if !ok || t == 0 {
 		return errAuthDateFmt
 	}

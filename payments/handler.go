@@ -195,8 +195,10 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // is accepted for provider payments, where tips raise the total) and the
 // [CheckFunc] accepts; otherwise ok=false with a message for the buyer. A
 // check still running after the decision timeout gets ok=false with
-// [MsgTimeout]. The answer is sent even if ctx has ended. The error is
-// non-nil only if the answer could not be sent.
+// [MsgTimeout]; a check that panics gets [MsgUnavailable]. The answer is
+// sent even if ctx has ended. The error is non-nil only if the answer could
+// not be sent. Handle pre_checkout_query inline, not behind a queue: the
+// 10 s run from when Telegram sent the query.
 //
 // Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
 func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheckoutQuery) error {
@@ -240,7 +242,16 @@ func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) string
 		return ""
 	}
 	done := make(chan error, 1) // buffered: a late check never blocks
-	go func() { done <- h.check(ctx, o, q) }()
+	go func() {
+		// The check runs on its own goroutine, out of reach of the caller's
+		// recover (net/http's, say): a panic declines instead of crashing.
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("payments: check panicked: %v", r)
+			}
+		}()
+		done <- h.check(ctx, o, q)
+	}()
 	select {
 	case err := <-done:
 		var d *DeclineError
@@ -441,7 +452,8 @@ func (h *Handler) refunded(ctx context.Context, p Payment) error {
 // [ErrWrongUser] if the ledger holds the charge for another user and with
 // [ErrNotStars] for a provider payment. A charge the ledger does not hold is
 // refunded at Telegram and recorded as refunded, so a late successful_payment
-// for it is never fulfilled.
+// for it is never fulfilled. A refund that lands while the charge is being
+// fulfilled wins the ledger; the fulfilment still completes and is logged.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
 func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) error {
@@ -481,7 +493,9 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) err
 // charge twice (400 "Bad Request: CHARGE_ALREADY_REFUNDED"). Telegram gives
 // no code for it but this description.
 func alreadyRefunded(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "CHARGE_ALREADY_REFUNDED")
+	var apiErr *botapi.Error
+	return errors.As(err, &apiErr) && errors.Is(err, botapi.ErrBadRequest) &&
+		strings.Contains(apiErr.Description, "CHARGE_ALREADY_REFUNDED")
 }
 
 // CancelSubscription stops the Stars subscription whose payment is chargeID

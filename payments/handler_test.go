@@ -29,6 +29,7 @@ type fakeAPI struct {
 	pageCalls int
 	failPage  int // GetStarTransactions fails on this call number (1-based); 0 never
 	answerErr error
+	refundErr error
 }
 
 func (f *fakeAPI) AnswerPreCheckoutQuery(ctx context.Context, p *botapi.AnswerPreCheckoutQueryParams) error {
@@ -45,8 +46,11 @@ func (f *fakeAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPayme
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refunds = append(f.refunds, *p)
+	if f.refundErr != nil {
+		return f.refundErr
+	}
 	if f.refunded[p.TelegramPaymentChargeID] {
-		return errors.New("botapi: refundStarPayment: 400 Bad Request: CHARGE_ALREADY_REFUNDED")
+		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
 	}
 	if f.refunded == nil {
 		f.refunded = make(map[string]bool)
@@ -566,9 +570,71 @@ func TestHandleUpdateIgnoresOthers(t *testing.T) {
 	require.Empty(t, f.api.answers)
 }
 
+// Handler is a webhook.UpdateHandler by shape (payments does not import webhook).
+var _ interface {
+	HandleUpdate(context.Context, *botapi.Update) error
+} = (*Handler)(nil)
+
+func TestPreCheckoutCheckPanics(t *testing.T) {
+	f := newFixture(t, WithCheck(func(context.Context, Order, *botapi.PreCheckoutQuery) error { panic("bug") }))
+	require.NoError(t, f.h.HandlePreCheckoutQuery(t.Context(), query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
+	a := f.api.lastAnswer(t)
+	require.False(t, a.Ok)
+	require.Equal(t, MsgUnavailable, a.ErrorMessage)
+}
+
 func TestDeclineError(t *testing.T) {
 	err := Decline("Sold out.")
 	var d *DeclineError
 	require.ErrorAs(t, err, &d)
 	require.Equal(t, "payments: declined: Sold out.", err.Error())
+}
+
+func TestRefundTelegramError(t *testing.T) {
+	ctx := t.Context()
+	f := newFixture(t)
+	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 42, success("ch1", XTR, 50, f.payload(t, Order{Ref: "o"}))))
+	f.api.refundErr = &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: BALANCE_TOO_LOW"}
+	err := f.h.Refund(ctx, 42, "ch1")
+	require.ErrorIs(t, err, botapi.ErrBadRequest)
+	p, err := f.ledger.Get(ctx, "ch1")
+	require.NoError(t, err)
+	require.Equal(t, StateFulfilled, p.State, "nothing recorded when Telegram refuses")
+	require.Zero(t, f.refund["ch1"])
+}
+
+// FuzzPreCheckout sends arbitrary pre-checkout queries: each gets exactly one
+// answer, and ok=true only for a payload Encode produced whose buyer and
+// price match. Run: go test -run '^$' -fuzz FuzzPreCheckout -fuzztime 10s ./payments
+func FuzzPreCheckout(f *testing.F) {
+	c := newTestCodec(f)
+	good, err := c.Encode(Order{Ref: "o1", UserID: 42, Currency: XTR, Amount: 50})
+	require.NoError(f, err)
+	f.Add(good, int64(42), XTR, int64(50))
+	f.Add(good, int64(43), XTR, int64(50))
+	f.Add(good, int64(42), "USD", int64(50))
+	f.Add("order-1", int64(42), XTR, int64(50))
+	f.Fuzz(func(t *testing.T, payload string, user int64, currency string, total int64) {
+		if len(payload) > 4*MaxPayloadBytes || len(currency) > 8 {
+			return
+		}
+		api := &fakeAPI{}
+		h, err := NewHandler(api, c, NewMemoryLedger(), func(context.Context, Payment, Order) error { return nil },
+			WithClock(func() time.Time { return testNow }))
+		require.NoError(t, err)
+		require.NoError(t, h.HandlePreCheckoutQuery(t.Context(), query("q", user, currency, total, payload)))
+		require.Len(t, api.answers, 1)
+		a := api.answers[0]
+		if !a.Ok {
+			require.NotEmpty(t, a.ErrorMessage)
+			return
+		}
+		o, err := c.DecodeAt(payload, testNow)
+		require.NoError(t, err, "accepted a payload that does not verify")
+		again, err := c.Encode(o)
+		require.NoError(t, err)
+		require.Equal(t, payload, again)
+		require.NoError(t, o.CheckUser(user))
+		require.NoError(t, o.checkPrice(currency, total))
+	})
 }

@@ -35,7 +35,9 @@ const SubscriptionPeriod = 30 * 24 * time.Hour
 // [ProviderInvoice] and set the optional fields; [Invoice.SendParams] and
 // [Invoice.LinkParams] validate it and return the Bot API parameters, and
 // [Invoice.Validate] checks it alone. An invalid invoice yields a
-// *[FieldError] naming the Bot API parameter at fault.
+// *[FieldError] naming the Bot API parameter at fault. Parameters that do not
+// affect the payment (reply_markup, message_thread_id, protect_content,
+// business_connection_id, ...) are set on the returned params struct.
 //
 // Telegram docs: https://core.telegram.org/bots/payments-stars,
 // https://core.telegram.org/bots/payments

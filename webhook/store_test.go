@@ -153,7 +153,11 @@ func TestMemoryStoreModel(t *testing.T) {
 	model := map[string]*ent{}
 	order := 0
 	rng := rand.New(rand.NewPCG(1, 2))
-	for step := range 50_000 {
+	steps := 50_000
+	if raceEnabled {
+		steps = 5_000
+	}
+	for step := range steps {
 		key := strconv.Itoa(rng.IntN(200))
 		owner := strconv.Itoa(rng.IntN(3))
 		e := model[key]
@@ -219,8 +223,8 @@ func present(m *MemoryStore, key string) bool {
 // TestMemoryStoreBytesPerEntry measures the heap a MemoryStore of capacity
 // 1 M takes, full: at most 64 bytes per entry.
 func TestMemoryStoreBytesPerEntry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocates ~50 MB")
+	if testing.Short() || raceEnabled {
+		t.Skip("memory proof: allocates ~50 MB; runs without -race")
 	}
 	const capacity = 1 << 20
 	before := heapInUse()
@@ -243,8 +247,8 @@ func TestMemoryStoreBytesPerEntry(t *testing.T) {
 // TestMemoryStoreHeapFlat pushes 1 M distinct ids through a store of
 // capacity 100 k: the heap after 1 M is what it was after the first 100 k.
 func TestMemoryStoreHeapFlat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1 M operations")
+	if testing.Short() || raceEnabled {
+		t.Skip("memory proof: 1 M operations; runs without -race")
 	}
 	const capacity, total = 100_000, 1_000_000
 	clk := newFakeClock()

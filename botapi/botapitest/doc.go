@@ -1,13 +1,142 @@
 // Package botapitest is a fake Telegram Bot API server for tests and local
 // runs: an in-process server that answers the way Telegram answers, keeps
-// the state a Mini App backend touches (users, chats, messages, callback
-// queries, invoices and Stars payments, webhooks and updates), enforces
-// Telegram's flood limits on request, injects faults, and records every call.
+// the state a Mini App backend touches, enforces Telegram's flood limits on
+// request, injects faults, delivers updates, and records every call. It is
+// to the Bot API what net/http/httptest is to HTTP.
 //
-// It is to the Bot API what net/http/httptest is to HTTP: start one with
-// [NewServer], point the client at [Server.URL] with [Server.Token] (or use
-// [Server.HTTPClient] / [Server.Transport]), act as users with
-// [Server.SendUserMessage], [Server.PressButton], [Server.OpenMiniApp],
-// [Server.Pay] and [Server.BlockBot], and assert on [Server.Requests] and
-// [Server.Sent].
+// A test of your own bot, in ten lines:
+//
+//	func TestStart(t *testing.T) {
+//		srv := botapitest.NewServer()
+//		t.Cleanup(srv.Close)
+//		ann := srv.NewUser("Ann")
+//		srv.SendUserMessage(ann, "/start")
+//
+//		mybot.HandlePending(t.Context(), srv.Client()) // your code: getUpdates, then reply
+//
+//		sent := srv.Sent()
+//		require.Equal(t, "Welcome, Ann!", sent[0].Text)
+//	}
+//
+// # Server
+//
+// [NewServer] starts a server on a loopback port; [Server.URL] and
+// [Server.Token] are what a client needs, [Server.Client] is a
+// *botapi.Client already pointed at it, and [Server.Close] stops it and
+// every goroutine it started. With [WithoutListener] there is no socket:
+// the server is reached through [Server.Transport], so client and fake can
+// run inside a testing/synctest bubble whose fake clock then drives long
+// polls, latency, webhook backoff, the payment deadline and the limits.
+// [WithClock] gives the server a clock of your own for every timestamp and
+// deadline check.
+//
+// # Protocol
+//
+// Methods are served at /bot<token>/<method>, by GET or POST, with
+// parameters in the query string, a JSON body, an
+// application/x-www-form-urlencoded body or a multipart/form-data body
+// (uploads are counted, not kept). Method names are case-insensitive.
+// Answers are Telegram's envelope, {"ok":true,"result":...} or
+// {"ok":false,"error_code":...,"description":...,"parameters":{...}}, with
+// the HTTP status equal to error_code and a Retry-After header on 429.
+// A wrong token answers 401 "Unauthorized"; a method the fake does not
+// implement answers 404 "Not Found", exactly as Telegram answers a method
+// it does not know, so nothing succeeds silently.
+//
+// Descriptions are Telegram's: "Bad Request: chat not found", "Bad Request:
+// chat_id is empty", "Bad Request: message text is empty", "Bad Request:
+// message is too long", "Forbidden: bot was blocked by the user", "Too Many
+// Requests: retry after N", "Conflict: can't use getUpdates method while
+// webhook is active; use deleteWebhook to delete the webhook first", "Bad
+// Request: message to edit not found", "Bad Request: message is not
+// modified: ...", "Bad Request: MESSAGE_ID_INVALID", "Bad Request:
+// STARS_INVOICE_INVALID", "Bad Request: CHARGE_ALREADY_REFUNDED", ... A few
+// rarer validation answers (invoice title and description, secret token
+// characters) are the fake's best rendering in Telegram's style.
+//
+// # Implemented methods
+//
+//   - Bot and chats: getMe, getChat, sendChatAction, setMyCommands,
+//     getMyCommands, deleteMyCommands, setChatMenuButton, getChatMenuButton.
+//   - Messages: sendMessage, sendPhoto, sendDocument, forwardMessage,
+//     copyMessage, editMessageText, editMessageReplyMarkup, deleteMessage
+//     (message ids count up per chat; only inline keyboards stay on a
+//     message; parse_mode is checked but entities are not parsed).
+//   - Queries: answerCallbackQuery, answerWebAppQuery,
+//     savePreparedInlineMessage.
+//   - Payments: sendInvoice, createInvoiceLink (returns https://t.me/$...),
+//     answerPreCheckoutQuery, refundStarPayment, getStarTransactions,
+//     getMyStarBalance.
+//   - Updates: getUpdates (offset, negative offset, limit, long-poll
+//     timeout, allowed_updates, 409 when a newer poll starts), setWebhook,
+//     deleteWebhook, getWebhookInfo.
+//
+// Everything else (inline mode's answerInlineQuery, media groups, stickers,
+// chat administration, games, business, gifts, inline_message_id edits,
+// file downloads...) answers 404 "Not Found".
+//
+// # Users
+//
+// [Server.NewUser] and [Server.NewGroup] create users (who have started the
+// bot) and supergroups. As a user: [Server.SendUserMessage] and
+// [Server.SendGroupMessage] write to the bot, [Server.PressButton] presses
+// an inline button (callback_query; see [Server.CallbackAnswer] for the
+// bot's answer), [Server.OpenMiniApp] returns the signed initData a Mini
+// App page would send, [Server.Pay] pays an invoice and [Server.BlockBot]
+// blocks the bot (later sends get 403).
+//
+// # Payments
+//
+// [Server.Pay] runs Telegram's flow: a pre_checkout_query update, then an
+// ok answerPreCheckoutQuery within [PreCheckoutDeadline] (10 s on the
+// server's clock) completes it with a successful_payment message (charge
+// id, payload, XTR, total, and subscription_expiration_date, is_recurring
+// and is_first_recurring for a subscription link); a negative answer fails
+// it with a [*DeclinedError], a late one or none with
+// [ErrPreCheckoutTimeout]. Stars payments add to getMyStarBalance and
+// getStarTransactions; refundStarPayment takes them back, adds the refund
+// transaction (same id) and sends a refunded_payment message. Pay names
+// the invoice by its link ([Server.InvoiceByLink]) or its sendInvoice
+// message ([Server.Invoices]).
+//
+// # Updates and webhooks
+//
+// Updates queue until the bot takes them with getUpdates or a webhook set
+// with setWebhook receives them. Deliveries POST the update as JSON with
+// the X-Telegram-Bot-Api-Secret-Token header when a secret_token was set,
+// at most max_connections (default 40) at once; a non-2xx answer or a
+// connection error is recorded as last_error_date and last_error_message
+// ("Wrong response from the webhook: 500 Internal Server Error",
+// "Connection refused", ...) and the update is redelivered after a backoff
+// of 1 s, 2 s, 4 s ... up to 1 min. A method in the webhook's 2xx answer
+// body is performed, as Telegram does. Unlike Telegram, plain http:// URLs
+// (loopback test servers) are accepted; [WithWebhookTransport] with
+// [HandlerTransport] delivers to an http.Handler in memory.
+//
+// # Limits
+//
+// [WithRateLimits] enforces Telegram's published flood limits on messages
+// the bot sends (send*, copyMessage, forwardMessage) as strict sliding
+// windows: 1 message per second per chat, 20 per minute per group (chats
+// with a negative id), 30 per second for the whole bot, or 1000 per second
+// for sends with allow_paid_broadcast. A refused send is not performed and
+// answers 429 "Too Many Requests: retry after N" with parameters.retry_after
+// N and a Retry-After header, N being the whole seconds (at least 1) until
+// the send would fit. A scale factor shortens every window for fast tests.
+// [Server.Stats] counts the 429s, in total and per chat; [Server.Sent]
+// lists every message sent with its time.
+//
+// # Faults and recording
+//
+// [Server.FailNext] and [Server.AddFault] make calls fail: with any
+// Telegram error ([FaultBlocked], [FaultChatNotFound], [FaultMigrated],
+// [FaultTooManyRequests], [FaultInternal]), a proxy's 502 HTML page, a
+// hang until the client gives up, a dropped connection, or a dropped
+// connection after the call was performed (a resend then duplicates). Rules
+// select by method and chat, for the next N calls or with a probability
+// drawn from a seeded source ([WithSeed]). [WithLatency] delays answers.
+// [Server.Requests] returns every call with its decoded parameters and
+// uploaded files.
+//
+// A Server is safe for concurrent use.
 package botapitest

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
 )
 
 // Telegram's payment rules.
@@ -60,12 +62,8 @@ func (e *DeclinedError) Error() string { return ErrPaymentDeclined.Error() + ": 
 func (e *DeclinedError) Is(target error) bool { return target == ErrPaymentDeclined }
 
 // LabeledPrice is a portion of an invoice's price, in the currency's
-// smallest units (whole Stars for XTR).
-// Telegram docs: https://core.telegram.org/bots/api#labeledprice
-type LabeledPrice struct {
-	Label  string `json:"label"`
-	Amount int64  `json:"amount"`
-}
+// smallest units (whole Stars for XTR): the Bot API's own type.
+type LabeledPrice = botapi.LabeledPrice
 
 // Invoice is an invoice the bot issued, with sendInvoice (ChatID and
 // MessageID set) or createInvoiceLink (Link set). Find one with

@@ -33,10 +33,10 @@ func TestInvoiceValidation(t *testing.T) {
 		{"payload over 128 bytes", []any{"payload", strings.Repeat("p", 129)}, "Bad Request: INVOICE_PAYLOAD_INVALID"},
 		{"title over 32", []any{"title", strings.Repeat("t", 33)}, "Bad Request: INVOICE_TITLE_INVALID"},
 		{"empty description", []any{"description", ""}, "Bad Request: INVOICE_DESCRIPTION_INVALID"},
-		{"two prices in XTR", []any{"prices", []LabeledPrice{{"a", 1}, {"b", 2}}}, "Bad Request: STARS_INVOICE_INVALID"},
+		{"two prices in XTR", []any{"prices", []LabeledPrice{{Label: "a", Amount: 1}, {Label: "b", Amount: 2}}}, "Bad Request: STARS_INVOICE_INVALID"},
 		{"provider token with XTR", []any{"provider_token", "tok"}, "Bad Request: STARS_INVOICE_INVALID"},
 		{"fiat without provider", []any{"currency", "EUR"}, "Bad Request: PAYMENT_PROVIDER_INVALID"},
-		{"zero amount", []any{"prices", []LabeledPrice{{"a", 0}}}, "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID"},
+		{"zero amount", []any{"prices", []LabeledPrice{{Label: "a", Amount: 0}}}, "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID"},
 		{"weekly subscription", []any{"subscription_period", 604800}, "Bad Request: SUBSCRIPTION_PERIOD_INVALID"},
 	}
 	for _, tt := range tests {

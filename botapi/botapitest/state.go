@@ -2,7 +2,9 @@ package botapitest
 
 import (
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,14 +225,17 @@ func (s *Server) Bot() User {
 	return s.st.bot
 }
 
-// Requests returns the recorded calls of method (case-insensitive), oldest
-// first; "" returns every call.
+// Requests returns copies of the recorded calls of method
+// (case-insensitive), oldest first; "" returns every call. Calls with a
+// wrong token are not recorded.
 func (s *Server) Requests(method string) []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Request
 	for _, r := range s.st.requests {
 		if method == "" || strings.EqualFold(r.Method, method) {
+			r.Params = maps.Clone(r.Params)
+			r.Files = slices.Clone(r.Files)
 			out = append(out, r)
 		}
 	}

@@ -41,13 +41,17 @@ type gen struct {
 	valueRef map[string]bool     // "Type.field" required struct fields held by value
 	boxes    map[string]bool     // box types needed: "Union/depth"
 	infos    []structInfo        // generated structs, for their JSON methods
+	needs    map[string]bool     // spec types decoded through a wire type
+	fills    map[string]bool     // slice fill helpers needed: "Type/depth"
 }
 
 // Generate renders the generated files of package botapi from s. The result
-// maps file names (TypesFile, UnionsFile, MethodsFile) to gofmt'ed source.
+// maps file names (TypesFile, UnionsFile, MethodsFile, TableFile) to
+// gofmt'ed source.
 func Generate(s *Spec) (map[string][]byte, error) {
 	g := &gen{spec: s, types: map[string]*Type{}, unions: map[string]*union{},
-		memberOf: map[string][]string{}, valueRef: map[string]bool{}, boxes: map[string]bool{}}
+		memberOf: map[string][]string{}, valueRef: map[string]bool{}, boxes: map[string]bool{},
+		needs: map[string]bool{}, fills: map[string]bool{}}
 	for i := range s.Types {
 		t := &s.Types[i]
 		if _, dup := g.types[t.Name]; dup {
@@ -60,19 +64,23 @@ func Generate(s *Spec) (map[string][]byte, error) {
 	}
 	g.analyseValues()
 	out := map[string][]byte{}
-	for name, f := range map[string]func(*bytes.Buffer) error{
-		TypesFile: g.typesFile, MethodsFile: g.methodsFile,
-	} {
+	for _, step := range []struct {
+		name string
+		f    func(*bytes.Buffer) error
+	}{{TypesFile, g.typesFile}, {MethodsFile, g.methodsFile}} {
 		var b bytes.Buffer
 		g.header(&b)
-		if err := f(&b); err != nil {
+		if err := step.f(&b); err != nil {
 			return nil, err
 		}
 		src, err := format.Source(b.Bytes())
 		if err != nil {
-			return nil, fmt.Errorf("botapigen: %s: %w\n%s", name, err, b.Bytes())
+			return nil, fmt.Errorf("botapigen: %s: %w\n%s", step.name, err, b.Bytes())
 		}
-		out[name] = src
+		out[step.name] = src
+		if step.name == TypesFile {
+			g.computeNeeds()
+		}
 	}
 	// The unions file last: the other files record which boxes they need.
 	var b bytes.Buffer
@@ -85,6 +93,15 @@ func Generate(s *Spec) (map[string][]byte, error) {
 		return nil, fmt.Errorf("botapigen: %s: %w\n%s", UnionsFile, err, b.Bytes())
 	}
 	out[UnionsFile] = src
+	b.Reset()
+	g.header(&b)
+	if err := g.tableFile(&b); err != nil {
+		return nil, err
+	}
+	if src, err = format.Source(b.Bytes()); err != nil {
+		return nil, fmt.Errorf("botapigen: %s: %w\n%s", TableFile, err, b.Bytes())
+	}
+	out[TableFile] = src
 	return out, nil
 }
 
@@ -202,6 +219,8 @@ type fieldType struct {
 	union string // union name if the field holds a union (at depth)
 	depth int    // 0: U, 1: []U, 2: [][]U
 	note  string // extra doc
+	elem  string // spec name of a struct element type, "" otherwise
+	ptr   bool   // elem held through a pointer (depth 0 only)
 }
 
 func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
@@ -238,11 +257,15 @@ func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
 		if isUnion {
 			ft.union, ft.depth = t, depth
 		}
+		if isStruct {
+			ft.elem, ft.depth = t, depth
+		}
 		switch {
 		case depth > 0:
 			ft.expr = strings.Repeat("[]", depth) + elem
 		case isStruct && !(f.Required && g.valueRef[key]):
 			ft.expr = "*" + elem
+			ft.ptr = true
 		default:
 			ft.expr = elem
 		}
@@ -294,9 +317,19 @@ func skipType(name string) bool { return name == "InputFile" }
 
 // structInfo is what the unions file needs to know about one generated struct.
 type structInfo struct {
-	goName string
-	consts []constField
-	unions []unionField
+	specName string // spec type name; "" for method parameters
+	goName   string
+	consts   []constField
+	unions   []unionField
+	structs  []structField
+}
+
+// structField is a field holding a generated struct type (for decoding
+// through wire types).
+type structField struct {
+	goName, json, elem string
+	depth              int
+	ptr                bool
 }
 
 type constField struct{ json, goName, value string } // value is Go literal
@@ -339,6 +372,9 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 			tag += "," + ft.omit
 		}
 		fmt.Fprintf(b, "\t// %s\n\t%s %s `json:%q`\n", doc, GoName(f.Name), ft.expr, tag)
+		if ft.elem != "" {
+			info.structs = append(info.structs, structField{goName: GoName(f.Name), json: f.Name, elem: ft.elem, depth: ft.depth, ptr: ft.ptr})
+		}
 		if ft.union != "" {
 			info.unions = append(info.unions, unionField{goName: GoName(f.Name), json: f.Name, union: ft.union, depth: ft.depth})
 			g.boxes[fmt.Sprintf("%s/%d", ft.union, ft.depth)] = true
@@ -380,6 +416,7 @@ func (g *gen) typesFile(b *bytes.Buffer) error {
 		if err != nil {
 			return err
 		}
+		info.specName = t.Name
 		g.infos = append(g.infos, info)
 	}
 	return nil
@@ -448,6 +485,30 @@ func (g *gen) methodsFile(b *bytes.Buffer) error {
 			if isStruct && depth == 0 {
 				rt = "*" + elem
 			}
+			if isStruct && g.needs[t] {
+				// Decode through the wire type: no UnmarshalJSON call per element.
+				wire := wireName(t)
+				switch depth {
+				case 0:
+					fmt.Fprintf(b, "func (c *Client) %s(ctx context.Context%s) (%s, error) {\n\tvar r *%s\n\terr := c.do(ctx, %q, %s, &r)\n\treturn r.fill(), err\n}\n\n", gn, params, rt, wire, m.Name, arg)
+				case 1:
+					if pr, ok := pointerResults[m.Name]; ok {
+						if len(m.Params) == 0 {
+							return fmt.Errorf("botapigen: %s: pointerResults needs parameters", m.Name)
+						}
+						g.fills[t+"/p"] = true
+						b.WriteString("// It returns pointers into one array holding every result.\n")
+						fmt.Fprintf(b, "func (c *Client) %s(ctx context.Context%s) ([]*%s, error) {\n\tn := %d\n\tif p != nil && p.%s > 0 && p.%s < n {\n\t\tn = p.%s\n\t}\n\tr := make([]%s, 0, n)\n\terr := c.do(ctx, %q, %s, &r)\n\treturn %s(r), err\n}\n\n",
+							gn, params, elem, pr.def, GoName(pr.param), GoName(pr.param), GoName(pr.param), wire, m.Name, arg, ptrFillName(t))
+						continue
+					}
+					g.fills[t+"/1"] = true
+					fmt.Fprintf(b, "func (c *Client) %s(ctx context.Context%s) (%s, error) {\n\tvar r []%s\n\terr := c.do(ctx, %q, %s, &r)\n\treturn %s(r), err\n}\n\n", gn, params, rt, wire, m.Name, arg, fillName(t, 1))
+				default:
+					return fmt.Errorf("botapigen: %s: unsupported result depth", m.Name)
+				}
+				continue
+			}
 			if isUnion {
 				box := boxName(t, depth)
 				g.boxes[fmt.Sprintf("%s/%d", t, depth)] = true
@@ -481,3 +542,36 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// computeNeeds marks the types that must be decoded through a wire type:
+// those with union-typed fields, and those holding such types.
+func (g *gen) computeNeeds() {
+	for changed := true; changed; {
+		changed = false
+		for _, info := range g.infos {
+			if info.specName == "" || g.needs[info.specName] {
+				continue
+			}
+			need := len(info.unions) > 0
+			for _, f := range info.structs {
+				need = need || g.needs[f.elem]
+			}
+			if need {
+				g.needs[info.specName] = true
+				changed = true
+			}
+		}
+	}
+}
+
+func wireName(t string) string  { return lowerFirst(GoName(t)) + "Wire" }
+func plainName(t string) string { return lowerFirst(GoName(t)) + "Plain" }
+
+func fillName(t string, depth int) string {
+	if depth == 1 {
+		return "fill" + GoName(t) + "Slice"
+	}
+	return "fill" + GoName(t) + "Slice2"
+}
+
+func ptrFillName(t string) string { return "fill" + GoName(t) + "Ptrs" }

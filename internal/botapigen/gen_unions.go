@@ -11,7 +11,7 @@ import (
 var handWritten = set("ReplyMarkup")
 
 func (g *gen) unionsFile(b *bytes.Buffer) error {
-	b.WriteString("import (\n\t\"bytes\"\n\t\"encoding/json\"\n\t\"fmt\"\n)\n\n")
+	b.WriteString("import (\n\t\"encoding/json\"\n\t\"fmt\"\n)\n\n")
 	for _, name := range g.order {
 		u := g.unions[name]
 		if err := g.renderUnion(b, u); err != nil {
@@ -29,7 +29,45 @@ func (g *gen) unionsFile(b *bytes.Buffer) error {
 	for _, info := range g.infos {
 		g.renderJSONMethods(b, info)
 	}
+	for _, key := range sortedKeys(g.fills) {
+		if name, ok := strings.CutSuffix(key, "/p"); ok {
+			fn, gn, wire := ptrFillName(name), GoName(name), wireName(name)
+			fmt.Fprintf(b, "// %s completes a decoded array of %s in place and returns pointers to\n// its elements.\nfunc %s(ws []%s) []*%s {\n\tif ws == nil {\n\t\treturn nil\n\t}\n\tout := make([]*%s, len(ws))\n\tfor i := range ws {\n\t\tout[i] = ws[i].fill()\n\t}\n\treturn out\n}\n\n",
+				fn, gn, fn, wire, gn, gn)
+			continue
+		}
+		var name string
+		var depth int
+		if _, err := fmt.Sscanf(strings.Replace(key, "/", " ", 1), "%s %d", &name, &depth); err != nil {
+			return fmt.Errorf("botapigen: fill %s: %w", key, err)
+		}
+		gn, wire := GoName(name), wireName(name)
+		elemT, elemW, conv := gn, wire, "*ws[i].fill()"
+		if depth == 2 {
+			elemT, elemW, conv = "[]"+gn, "[]"+wire, fillName(name, 1)+"(ws[i])"
+		}
+		fmt.Fprintf(b, "// %s completes a decoded array of %s.\nfunc %s(ws []%s) []%s {\n\tif ws == nil {\n\t\treturn nil\n\t}\n\tout := make([]%s, len(ws))\n\tfor i := range ws {\n\t\tout[i] = %s\n\t}\n\treturn out\n}\n\n",
+			fillName(name, depth), gn, fillName(name, depth), elemW, elemT, elemT, conv)
+	}
 	return nil
+}
+
+// anyNeeds reports whether a struct holds a field decoded through a wire type.
+func (g *gen) anyNeeds(info structInfo) bool {
+	for _, f := range info.structs {
+		if g.needs[f.elem] {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeExpr is the Go expression that decodes b into a new member m.
+func (g *gen) decodeExpr(m string) string {
+	if g.needs[m] {
+		return fmt.Sprintf("decodeWire(b, (*%s).fill)", wireName(m))
+	}
+	return fmt.Sprintf("decodeNew[%s](b)", GoName(m))
 }
 
 func (g *gen) memberLinks(u *union) []string {
@@ -103,14 +141,17 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 		vt = "any"
 	}
 	fmt.Fprintf(b, "\tvar v %s\n", vt)
-	unknown := fmt.Sprintf("return &Unknown%s{Raw: bytes.Clone(b)}, nil", gn)
+	if u.date == nil && u.field == "" {
+		b.WriteString("\tvar err error\n")
+	}
+	unknown := fmt.Sprintf("raw, err := unknownRaw(b)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn &Unknown%s{Raw: raw}, nil", gn)
 	if handWritten[u.name] {
 		unknown = fmt.Sprintf("return nil, fmt.Errorf(\"botapi: %s: no known member matches\")", gn)
 	}
 	switch {
 	case u.date != nil:
 		fmt.Fprintf(b, "\tzero, err := peekZero(b, \"date\")\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"botapi: %s: %%w\", err)\n\t}\n", gn)
-		fmt.Fprintf(b, "\tif zero {\n\t\tv = new(%s)\n\t} else {\n\t\tv = new(%s)\n\t}\n", GoName(u.date[0]), GoName(u.date[1]))
+		fmt.Fprintf(b, "\tif zero {\n\t\tv, err = %s\n\t} else {\n\t\tv, err = %s\n\t}\n", g.decodeExpr(u.date[0]), g.decodeExpr(u.date[1]))
 	case u.field != "":
 		fmt.Fprintf(b, "\td, err := peekString(b, %q)\n\tif err != nil {\n\t\treturn nil, fmt.Errorf(\"botapi: %s: %%w\", err)\n\t}\n", u.field, gn)
 		b.WriteString("\tswitch d {\n")
@@ -127,7 +168,7 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 			ms := groups[v]
 			fmt.Fprintf(b, "\tcase %q:\n", v)
 			if len(ms) == 1 {
-				fmt.Fprintf(b, "\t\tv = new(%s)\n", GoName(ms[0]))
+				fmt.Fprintf(b, "\t\tv, err = %s\n", g.decodeExpr(ms[0]))
 				continue
 			}
 			for i, m := range ms[:len(ms)-1] {
@@ -140,11 +181,11 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 				} else {
 					b.WriteString("\t\t")
 				}
-				fmt.Fprintf(b, "if hasKey(b, %q) {\n\t\t\tv = new(%s)\n\t\t}", key, GoName(m))
+				fmt.Fprintf(b, "if hasKey(b, %q) {\n\t\t\tv, err = %s\n\t\t}", key, g.decodeExpr(m))
 			}
-			fmt.Fprintf(b, " else {\n\t\t\tv = new(%s)\n\t\t}\n", GoName(ms[len(ms)-1]))
+			fmt.Fprintf(b, " else {\n\t\t\tv, err = %s\n\t\t}\n", g.decodeExpr(ms[len(ms)-1]))
 		}
-		fmt.Fprintf(b, "\tdefault:\n\t\treturn &Unknown%s{%s: d, Raw: bytes.Clone(b)}, nil\n\t}\n", gn, GoName(u.field))
+		fmt.Fprintf(b, "\tdefault:\n\t\traw, err := unknownRaw(b)\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn &Unknown%s{%s: d, Raw: raw}, nil\n\t}\n", gn, GoName(u.field))
 	case u.presence:
 		// Most specific member first: the one with most required keys.
 		ms := append([]string(nil), u.members...)
@@ -170,13 +211,13 @@ func (g *gen) renderDecoder(b *bytes.Buffer, u *union) error {
 			for _, k := range keys[m] {
 				qs = append(qs, fmt.Sprintf("%q", k))
 			}
-			fmt.Fprintf(b, "\tcase hasKeys(b, %s):\n\t\tv = new(%s)\n", strings.Join(qs, ", "), GoName(m))
+			fmt.Fprintf(b, "\tcase hasKeys(b, %s):\n\t\tv, err = %s\n", strings.Join(qs, ", "), g.decodeExpr(m))
 		}
 		fmt.Fprintf(b, "\tdefault:\n\t\t%s\n\t}\n", unknown)
 	default:
 		return fmt.Errorf("botapigen: union %s: no way to tell members apart", u.name)
 	}
-	fmt.Fprintf(b, "\tif err := json.Unmarshal(b, v); err != nil {\n\t\treturn nil, err\n\t}\n")
+	b.WriteString("\tif err != nil {\n\t\treturn nil, err\n\t}\n")
 	if handWritten[u.name] {
 		fmt.Fprintf(b, "\tu, ok := v.(%s)\n\tif !ok {\n\t\treturn nil, fmt.Errorf(\"botapi: %%T is not a %s\", v)\n\t}\n\treturn u, nil\n}\n\n", gn, gn)
 	} else {
@@ -250,16 +291,57 @@ func (g *gen) renderJSONMethods(b *bytes.Buffer, info structInfo) {
 		}
 		fmt.Fprintf(b, "\t\tplain\n\t}{%s, plain(v)})\n}\n\n", strings.Join(vals, ", "))
 	}
-	if len(info.unions) > 0 {
-		fmt.Fprintf(b, "// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.\n")
-		fmt.Fprintf(b, "func (v *%s) UnmarshalJSON(b []byte) error {\n\ttype plain %s\n\tvar x struct {\n\t\t*plain\n", gn, gn)
-		for _, f := range info.unions {
-			fmt.Fprintf(b, "\t\t%s %s `json:%q`\n", f.goName, boxName(f.union, f.depth), f.json)
-		}
-		b.WriteString("\t}\n\tx.plain = (*plain)(v)\n\tif err := json.Unmarshal(b, &x); err != nil {\n\t\treturn err\n\t}\n")
-		for _, f := range info.unions {
-			fmt.Fprintf(b, "\tv.%s = x.%s.v\n", f.goName, f.goName)
-		}
-		b.WriteString("\treturn nil\n}\n\n")
+	if info.specName == "" && len(info.unions) == 0 && !g.anyNeeds(info) {
+		return
 	}
+	if info.specName != "" && !g.needs[info.specName] {
+		return
+	}
+	name := info.specName
+	if name == "" {
+		name = gn
+	}
+	plain, wire := plainName(name), wireName(name)
+	fmt.Fprintf(b, "// %s is %s without its methods.\ntype %s %s\n\n", plain, gn, plain, gn)
+	fmt.Fprintf(b, "// %s decodes a %s in one pass: union-typed fields go through their\n// boxes and nested structs through their wire types, so no UnmarshalJSON\n// runs per nested object.\n", wire, gn)
+	fmt.Fprintf(b, "type %s struct {\n\t%s\n", wire, plain)
+	for _, f := range info.unions {
+		fmt.Fprintf(b, "\t%s %s `json:%q`\n", f.goName, boxName(f.union, f.depth), f.json)
+	}
+	for _, f := range info.structs {
+		if !g.needs[f.elem] {
+			continue
+		}
+		t := strings.Repeat("[]", f.depth) + wireName(f.elem)
+		if f.ptr {
+			t = "*" + t
+		}
+		fmt.Fprintf(b, "\t%s %s `json:%q`\n", f.goName, t, f.json)
+	}
+	b.WriteString("}\n\n")
+	fmt.Fprintf(b, "// fill completes the %s held in w and returns it; nil for a nil w.\n", gn)
+	fmt.Fprintf(b, "func (w *%s) fill() *%s {\n\tif w == nil {\n\t\treturn nil\n\t}\n\tv := (*%s)(&w.%s)\n", wire, gn, gn, plain)
+	for _, f := range info.unions {
+		fmt.Fprintf(b, "\tv.%s = w.%s.v\n", f.goName, f.goName)
+	}
+	for _, f := range info.structs {
+		if !g.needs[f.elem] {
+			continue
+		}
+		switch {
+		case f.depth > 0:
+			g.fills[fmt.Sprintf("%s/%d", f.elem, f.depth)] = true
+			if f.depth > 1 {
+				g.fills[f.elem+"/1"] = true
+			}
+			fmt.Fprintf(b, "\tv.%s = %s(w.%s)\n", f.goName, fillName(f.elem, f.depth), f.goName)
+		case f.ptr:
+			fmt.Fprintf(b, "\tv.%s = w.%s.fill()\n", f.goName, f.goName)
+		default:
+			fmt.Fprintf(b, "\tv.%s = *w.%s.fill()\n", f.goName, f.goName)
+		}
+	}
+	b.WriteString("\treturn v\n}\n\n")
+	fmt.Fprintf(b, "// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.\n")
+	fmt.Fprintf(b, "func (v *%s) UnmarshalJSON(b []byte) error {\n\tvar w %s\n\tif err := json.Unmarshal(b, &w); err != nil {\n\t\treturn err\n\t}\n\t*v = *w.fill()\n\treturn nil\n}\n", gn, wire)
 }

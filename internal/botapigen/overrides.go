@@ -75,6 +75,18 @@ var messageOrTrue = set(
 	"editMessageReplyMarkup", "setGameScore",
 )
 
+// pointerResults are methods returning an array that the generated method
+// returns as []*T pointing into one backing array, decoded in place into a
+// slice pre-sized from the named parameter (or the default when it is unset):
+// getUpdates answers up to limit updates (1-100, default 100), and this keeps
+// its decoding to one allocation for the array instead of growing and copying it.
+var pointerResults = map[string]struct {
+	param string
+	def   int
+}{
+	"getUpdates": {"limit", 100},
+}
+
 // dateDispatch are unions told apart by an integer field equal to 0, not by a
 // discriminator: MaybeInaccessibleMessage is InaccessibleMessage when its
 // date is 0.

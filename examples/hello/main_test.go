@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/miniappkit/miniappkit/initdata"
+)
+
+var testNow = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+
+func clock() time.Time { return testNow }
+
+// demoData extracts the demo init data the page carries.
+func demoData(t *testing.T, h http.Handler) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Header().Get("Content-Type"), "text/html")
+	m := regexp.MustCompile(`const demoInitData = "([^"]*)";`).FindStringSubmatch(rec.Body.String())
+	require.NotNil(t, m, rec.Body.String())
+	// html/template escapes for JavaScript: undo the escapes it uses here.
+	return strings.NewReplacer(`\u0026`, "&", `\u002b`, "+", `\/`, "/", `\u003d`, "=").Replace(m[1])
+}
+
+func get(h http.Handler, auth string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestDemoMode(t *testing.T) {
+	h := newHandler("100000000:throwaway", true, clock)
+	raw := demoData(t, h)
+
+	rec := get(h, "tma "+raw)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var u initdata.User
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &u))
+	require.Equal(t, initdata.User{ID: 100000001, FirstName: "Demo", LastName: "User", Username: "demo_user", LanguageCode: "en", AllowsWriteToPM: true}, u)
+
+	require.Equal(t, http.StatusUnauthorized, get(h, "").Code)
+	require.Equal(t, http.StatusUnauthorized, get(h, "tma "+raw+"&x=1").Code)
+	// Data signed with another token is refused.
+	other := newHandler("100000000:other", true, clock)
+	require.Equal(t, http.StatusUnauthorized, get(other, "tma "+raw).Code)
+}
+
+func TestRealTokenMode(t *testing.T) {
+	const token = "123456:real"
+	h := newHandler(token, false, clock)
+	require.Empty(t, demoData(t, h), "no demo data with a real token")
+
+	signed := initdata.Sign(url.Values{"user": {`{"id":7,"first_name":"Ada"}`}}, token, testNow)
+	rec := get(h, "tma "+signed)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.JSONEq(t, `{"id":7,"first_name":"Ada"}`, rec.Body.String())
+
+	noUser := initdata.Sign(url.Values{"chat_type": {"sender"}}, token, testNow)
+	require.Equal(t, http.StatusNotFound, get(h, "tma "+noUser).Code)
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0"}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, func(k string) string { return env[k] }, pw)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var pageURL string
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "hello: open "); ok {
+			pageURL = u
+			break
+		}
+	}
+	require.True(t, strings.HasPrefix(pageURL, "http://127.0.0.1:"), pageURL)
+	resp, err := http.Get(pageURL + "api/me")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	cancel()
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	require.NoError(t, <-done)
+}

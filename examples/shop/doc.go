@@ -1,0 +1,27 @@
+// Command shop is miniappkit's flagship sample: a Telegram Mini App store
+// selling digital goods for Telegram Stars.
+//
+// Run it with no configuration and it starts on its embedded default: a fake
+// Telegram ([github.com/miniappkit/miniappkit/botapi/botapitest]) in process
+// and a demo user, so the page at the printed URL runs the whole flow in any
+// browser, with no token and no network:
+//
+//	go run ./examples/shop
+//
+// With TELEGRAM_BOT_TOKEN (and PUBLIC_URL, an HTTPS address Telegram can
+// reach) it serves a real bot. README.md in this directory lists every
+// setting and the steps from zero to a real bot.
+//
+// # What it shows
+//
+//   - The page (web/, embedded): telegram-web-app.js inside Telegram (theme
+//     params, the main button, openInvoice and its paid/cancelled/failed/
+//     pending statuses), and a local stand-in in an ordinary browser.
+//   - The API: every /api/ route behind the initdata middleware; GET /api/me,
+//     GET /api/products, POST /api/orders (a Stars invoice link whose payload
+//     is the signed order) and GET /api/orders (the user's paid orders).
+//   - Payments: pre-checkout checks and exactly-once fulfilment by the
+//     payments package, then a confirmation message.
+//   - Operations: /healthz, structured logs (log/slog), and a graceful
+//     shutdown on SIGINT or SIGTERM.
+package main

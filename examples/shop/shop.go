@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/initdata"
+	"github.com/miniappkit/miniappkit/payments"
+)
+
+// Limits of the shop's own endpoints.
+const (
+	maxOrderBody = 1 << 10       // POST /api/orders body: {"product_id":"..."}
+	orderExpiry  = 1 * time.Hour // an invoice is payable for this long
+	webhookPath  = "/telegram/webhook"
+)
+
+// shop is the backend: the Mini App's API, the Telegram update handler and
+// the payment flow. It is safe for concurrent use.
+type shop struct {
+	log       *slog.Logger
+	bot       *botapi.Client
+	validator *initdata.Validator
+	orders    *orderBook
+	codec     *payments.Codec
+	payments  *payments.Handler
+	appURL    string // the page's public address, for the /start button and menu button
+	now       func() time.Time
+}
+
+// newShop wires the payment flow: codec (signed payloads), ledger
+// (exactly-once fulfilment) and the shop's own check and fulfil callbacks.
+func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey []byte, appURL string, now func() time.Time) (*shop, error) {
+	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: payloadKey})
+	if err != nil {
+		return nil, err
+	}
+	s := &shop{
+		log:       log,
+		bot:       bot,
+		validator: initdata.NewValidator(botToken, initdata.WithClock(now)),
+		orders:    newOrderBook(),
+		codec:     codec,
+		appURL:    appURL,
+		now:       now,
+	}
+	s.payments, err = payments.NewHandler(bot, codec, payments.NewMemoryLedger(), s.fulfil,
+		payments.WithCheck(s.check), payments.WithClock(now), payments.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// routes returns the shop's HTTP handler: the page, the API behind the
+// initdata middleware, and /healthz. The Telegram webhook and the embedded
+// default's routes are added by the caller.
+func (s *shop) routes(mux *http.ServeMux) {
+	mux.Handle("/", staticFiles(http.FileServerFS(webRoot)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/me", s.handleMe)
+	api.HandleFunc("GET /api/products", s.handleProducts)
+	api.HandleFunc("GET /api/orders", s.handleOrders)
+	api.HandleFunc("POST /api/orders", s.handleCreateOrder)
+	mux.Handle("/api/", s.protect(api))
+}
+
+// staticFiles serves the page's files to GET and HEAD only.
+func staticFiles(files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// protect puts the initdata middleware in front of every /api/ route.
+func (s *shop) protect(h http.Handler) http.Handler {
+	return initdata.Middleware(s.validator)(h)
+}
+
+// user returns the Mini App user of an authenticated request.
+func user(r *http.Request) (*initdata.User, bool) {
+	d, ok := initdata.FromContext(r.Context())
+	if !ok || d.User == nil {
+		return nil, false
+	}
+	return d.User, true
+}
+
+func (s *shop) handleMe(w http.ResponseWriter, r *http.Request) {
+	u, ok := user(r)
+	if !ok {
+		writeError(w, http.StatusForbidden, "init data carries no user")
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *shop) handleProducts(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, catalog)
+}
+
+func (s *shop) handleOrders(w http.ResponseWriter, r *http.Request) {
+	u, ok := user(r)
+	if !ok {
+		writeError(w, http.StatusForbidden, "init data carries no user")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.orders.paidBy(u.ID))
+}
+
+// createOrderResponse is the answer to POST /api/orders.
+type createOrderResponse struct {
+	OrderID     string `json:"order_id"`
+	InvoiceLink string `json:"invoice_link"`
+}
+
+// handleCreateOrder creates an order and a Stars invoice link whose payload
+// is the signed order: bound to the buyer, the product, the price and an
+// expiry, so pre-checkout rejects anything forged, altered, expired or paid
+// by someone else.
+func (s *shop) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
+	u, ok := user(r)
+	if !ok {
+		writeError(w, http.StatusForbidden, "init data carries no user")
+		return
+	}
+	var req struct {
+		ProductID string `json:"product_id"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOrderBody))
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, `want {"product_id":"..."}`)
+		return
+	}
+	p, ok := productByID(req.ProductID)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "unknown product")
+		return
+	}
+	now := s.now()
+	o := s.orders.create(u.ID, p, now)
+	payload, err := s.codec.Encode(payments.Order{
+		Ref: o.ID, UserID: u.ID, Product: p.ID,
+		Currency: payments.XTR, Amount: p.Stars, Expires: now.Add(orderExpiry),
+	})
+	if err != nil {
+		s.log.Error("encode payload", "order", o.ID, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not create the invoice")
+		return
+	}
+	params, err := payments.StarsInvoice(p.Title, p.Description, payload, p.Stars).LinkParams()
+	if err != nil {
+		s.log.Error("invoice", "order", o.ID, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not create the invoice")
+		return
+	}
+	link, err := s.bot.CreateInvoiceLink(r.Context(), params)
+	if err != nil {
+		s.log.Error("createInvoiceLink", "order", o.ID, "err", err)
+		writeError(w, http.StatusBadGateway, "Telegram did not create the invoice; try again")
+		return
+	}
+	s.log.Info("order created", "order", o.ID, "user", u.ID, "product", p.ID, "stars", p.Stars)
+	writeJSON(w, http.StatusCreated, createOrderResponse{OrderID: o.ID, InvoiceLink: link})
+}
+
+// errorBody is every error answer of the API: short, and nothing internal.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/payments"
+)
+
+// env is a shop on a fake Telegram, served by an httptest server.
+type env struct {
+	fake *botapitest.Server
+	bot  *botapi.Client
+	shop *shop
+	demo *demo
+	srv  *httptest.Server
+	user botapi.User
+}
+
+// t0 is the fixed time of the tests: the fake, the validator and the
+// payment flow all read it.
+var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	now := func() time.Time { return t0 }
+	fake := botapitest.NewServer(botapitest.WithClock(now))
+	t.Cleanup(fake.Close)
+	log := slog.New(slog.DiscardHandler)
+	bot := botapi.New(fake.Token(), botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(fake.HTTPClient()))
+	s, err := newShop(log, bot, fake.Token(), []byte("a test payload key of 32 bytes!!"), "https://shop.example/", now)
+	require.NoError(t, err)
+	u := fake.AddUser(botapi.User{FirstName: "Ada", LastName: "Lovelace"})
+	d := &demo{log: log, fake: fake, user: u}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	d.routes(mux, s)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &env{fake: fake, bot: bot, shop: s, demo: d, srv: srv, user: u}
+}
+
+// call makes a request as the user with that init data ("" for none) and
+// decodes a JSON answer into out (if not nil).
+func (e *env) call(t *testing.T, method, path, initData, body string, out any, hdr ...string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, e.srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if initData != "" {
+		req.Header.Set("Authorization", "tma "+initData)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := e.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	if out != nil && res.StatusCode < 300 {
+		require.NoError(t, json.Unmarshal(b, out), string(b))
+	}
+	return res.StatusCode
+}
+
+// handleUpdatesUntil feeds the fake's updates to the shop, as the poller
+// does, until stop says so.
+func (e *env) handleUpdatesUntil(t *testing.T, stop func(*botapi.Update) bool) {
+	t.Helper()
+	for u, err := range e.bot.Updates(t.Context(), &botapi.UpdatesOptions{AllowedUpdates: allowedUpdates}) {
+		require.NoError(t, err)
+		require.NoError(t, e.shop.HandleUpdate(t.Context(), u))
+		if stop(u) {
+			return
+		}
+	}
+	t.Fatal("updates ended")
+}
+
+func TestPublicRoutes(t *testing.T) {
+	e := setup(t)
+	tests := []struct {
+		name, method, path string
+		status             int
+		contains           string
+	}{
+		{"health", "GET", "/healthz", 200, "ok"},
+		{"page", "GET", "/", 200, "telegram-web-app.js"},
+		{"script", "GET", "/app.js", 200, "openInvoice"},
+		{"style", "GET", "/style.css", 200, "--tg-theme-bg-color"},
+		{"page is read-only", "POST", "/", 405, ""},
+		{"me needs init data", "GET", "/api/me", 401, "unauthorized"},
+		{"products need init data", "GET", "/api/products", 401, "unauthorized"},
+		{"orders need init data", "POST", "/api/orders", 401, "unauthorized"},
+		{"demo pay needs init data", "POST", "/demo/pay", 401, "unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, e.srv.URL+tt.path, nil)
+			require.NoError(t, err)
+			res, err := e.srv.Client().Do(req)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			require.Equal(t, tt.status, res.StatusCode, string(b))
+			require.Contains(t, string(b), tt.contains)
+		})
+	}
+}
+
+func TestForgedInitDataIsRejected(t *testing.T) {
+	e := setup(t)
+	good := e.fake.OpenMiniApp(e.user)
+	forged := strings.Replace(good, "Ada", "Eve", 1)
+	require.NotEqual(t, good, forged)
+	require.Equal(t, 401, e.call(t, "GET", "/api/me", forged, "", nil))
+	require.Equal(t, 200, e.call(t, "GET", "/api/me", good, "", nil))
+}
+
+func TestMeAndProducts(t *testing.T) {
+	e := setup(t)
+	id := e.fake.OpenMiniApp(e.user)
+	var me struct {
+		ID        int64  `json:"id"`
+		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
+	}
+	require.Equal(t, 200, e.call(t, "GET", "/api/me", id, "", &me))
+	require.Equal(t, e.user.ID, me.ID)
+	require.Equal(t, "Ada Lovelace", me.FirstName+" "+me.LastName)
+
+	var products []product
+	require.Equal(t, 200, e.call(t, "GET", "/api/products", id, "", &products))
+	require.Equal(t, catalog, products)
+}
+
+func TestCreateOrderRejectsBadInput(t *testing.T) {
+	e := setup(t)
+	id := e.fake.OpenMiniApp(e.user)
+	tests := []struct{ name, body string }{
+		{"not JSON", "product"},
+		{"unknown product", `{"product_id":"nope"}`},
+		{"body too large", `{"product_id":"` + strings.Repeat("x", maxOrderBody) + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, 400, e.call(t, "POST", "/api/orders", id, tt.body, nil))
+		})
+	}
+	require.Empty(t, e.fake.Invoices(), "no invoice for a bad request")
+}
+
+// TestBuyFlow runs a purchase end to end on the fake Telegram: order →
+// invoice link with a signed payload → the fake pays → pre-checkout →
+// successful_payment → fulfilled once → listed as paid → confirmation.
+func TestBuyFlow(t *testing.T) {
+	e := setup(t)
+	id := e.fake.OpenMiniApp(e.user)
+
+	var created createOrderResponse
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", id, `{"product_id":"theme"}`, &created, "Idempotency-Key", "k1"))
+	require.True(t, strings.HasPrefix(created.InvoiceLink, "https://t.me/$"), created.InvoiceLink)
+
+	inv, ok := e.fake.InvoiceByLink(created.InvoiceLink)
+	require.True(t, ok)
+	require.Equal(t, "XTR", inv.Currency)
+	require.Equal(t, int64(50), inv.TotalAmount())
+	o, err := e.shop.codec.DecodeAt(inv.Payload, t0)
+	require.NoError(t, err)
+	require.Equal(t, created.OrderID, o.Ref)
+	require.Equal(t, e.user.ID, o.UserID)
+
+	paid := make(chan error, 1)
+	go func() {
+		_, err := e.fake.Pay(e.user, inv)
+		paid <- err
+	}()
+	var success *botapi.Update
+	e.handleUpdatesUntil(t, func(u *botapi.Update) bool {
+		if u.Message != nil && u.Message.SuccessfulPayment != nil {
+			success = u
+			return true
+		}
+		return false
+	})
+	require.NoError(t, <-paid)
+
+	var orders []order
+	require.Equal(t, 200, e.call(t, "GET", "/api/orders", id, "", &orders))
+	require.Len(t, orders, 1)
+	require.Equal(t, created.OrderID, orders[0].ID)
+	require.Equal(t, statusPaid, orders[0].Status)
+	require.Equal(t, "Midnight theme", orders[0].Title)
+
+	sent := e.fake.Sent()
+	require.Len(t, sent, 1)
+	require.Equal(t, e.user.ID, sent[0].ChatID)
+	require.Contains(t, sent[0].Text, "Midnight theme is yours")
+
+	// Telegram delivers the successful_payment again: nothing happens twice.
+	require.NoError(t, e.shop.HandleUpdate(t.Context(), success))
+	require.Len(t, e.fake.Sent(), 1)
+	require.Len(t, e.shop.orders.paidBy(e.user.ID), 1)
+
+	// The order cannot be paid twice: the shop declines at pre-checkout.
+	go func() {
+		_, err := e.fake.Pay(e.user, inv)
+		paid <- err
+	}()
+	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.PreCheckoutQuery != nil })
+	var declined *botapitest.DeclinedError
+	require.ErrorAs(t, <-paid, &declined)
+	require.Contains(t, declined.Message, "already paid")
+}
+
+func TestAnotherUserCannotPay(t *testing.T) {
+	e := setup(t)
+	id := e.fake.OpenMiniApp(e.user)
+	var created createOrderResponse
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", id, `{"product_id":"stickers"}`, &created))
+	inv, ok := e.fake.InvoiceByLink(created.InvoiceLink)
+	require.True(t, ok)
+
+	eve := e.fake.NewUser("Eve")
+	paid := make(chan error, 1)
+	go func() {
+		_, err := e.fake.Pay(eve, inv)
+		paid <- err
+	}()
+	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.PreCheckoutQuery != nil })
+	err := <-paid
+	var declined *botapitest.DeclinedError
+	require.ErrorAs(t, err, &declined)
+	require.Equal(t, payments.MsgWrongUser, declined.Message)
+
+	// Eve sees no orders; Ada's order is still unpaid.
+	var orders []order
+	require.Equal(t, 200, e.call(t, "GET", "/api/orders", e.fake.OpenMiniApp(eve), "", &orders))
+	require.Empty(t, orders)
+	require.Empty(t, e.shop.orders.paidBy(e.user.ID))
+}
+
+func TestDemoPay(t *testing.T) {
+	e := setup(t)
+	id := e.fake.OpenMiniApp(e.user)
+	var created createOrderResponse
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", id, `{"product_id":"boost"}`, &created))
+
+	// Only the demo user pays through the stand-in.
+	eve := e.fake.NewUser("Eve")
+	require.Equal(t, 403, e.call(t, "POST", "/demo/pay", e.fake.OpenMiniApp(eve), `{"invoice_link":"`+created.InvoiceLink+`"}`, nil))
+	require.Equal(t, 404, e.call(t, "POST", "/demo/pay", id, `{"invoice_link":"https://t.me/$nope"}`, nil))
+	require.Equal(t, 400, e.call(t, "POST", "/demo/pay", id, `nope`, nil))
+
+	// The session route gives the page valid init data for the demo user.
+	var session struct {
+		InitData string `json:"init_data"`
+	}
+	require.Equal(t, 200, e.call(t, "GET", "/demo/session", "", "", &session))
+	require.Equal(t, 200, e.call(t, "GET", "/api/me", session.InitData, "", nil))
+
+	result := make(chan payResponse, 1)
+	go func() {
+		var r payResponse
+		code := e.call(t, "POST", "/demo/pay", id, `{"invoice_link":"`+created.InvoiceLink+`"}`, &r)
+		if code != 200 {
+			r.Status = http.StatusText(code)
+		}
+		result <- r
+	}()
+	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.Message != nil && u.Message.SuccessfulPayment != nil })
+	require.Equal(t, payResponse{Status: "paid"}, <-result)
+	require.Len(t, e.shop.orders.paidBy(e.user.ID), 1)
+}
+
+func TestStartOpensTheShop(t *testing.T) {
+	e := setup(t)
+	e.fake.SendUserMessage(e.user, "/start")
+	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.Message != nil })
+	reqs := e.fake.Requests("sendMessage")
+	require.Len(t, reqs, 1)
+	var markup botapi.InlineKeyboardMarkup
+	require.NoError(t, reqs[0].JSON("reply_markup", &markup))
+	require.Equal(t, "https://shop.example/", markup.InlineKeyboard[0][0].WebApp.URL)
+}
+
+func TestIsCommand(t *testing.T) {
+	for text, want := range map[string]bool{
+		"/start": true, "/start@star_shop_bot": true, "/start abc": true,
+		"/starts": false, "start": false, "": false, "/help": false,
+	} {
+		require.Equal(t, want, isCommand(text, "start"), text)
+	}
+}
+
+// TestRunServesAndShutsDown runs the whole program on its embedded default
+// and stops it as SIGINT would.
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := newLineWriter()
+	done := make(chan error, 1)
+	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), out) }()
+
+	var url string
+	for url == "" {
+		select {
+		case l := <-out.lines:
+			if _, rest, ok := strings.Cut(l, "Open "); ok {
+				url, _, _ = strings.Cut(rest, " ")
+			}
+		case err := <-done:
+			t.Fatalf("run returned early: %v", err)
+		}
+	}
+	res, err := http.Get(url + "healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 200, res.StatusCode)
+
+	cancel()
+	require.NoError(t, <-done)
+	_, err = http.Get(url + "healthz")
+	require.Error(t, err, "the listener is closed after shutdown")
+}
+
+func TestRunFailsOnBusyAddress(t *testing.T) {
+	ln := httptest.NewServer(http.NotFoundHandler())
+	defer ln.Close()
+	addr := strings.TrimPrefix(ln.URL, "http://")
+	err := run(t.Context(), config{ListenAddr: addr, ShutdownTimeout: time.Second}, slog.New(slog.DiscardHandler), io.Discard)
+	require.ErrorContains(t, err, "LISTEN_ADDR")
+}
+
+// lineWriter hands each written line to a channel.
+type lineWriter struct{ lines chan string }
+
+func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 64)} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		select {
+		case w.lines <- l:
+		default:
+			return 0, errors.New("lineWriter full")
+		}
+	}
+	return len(p), nil
+}

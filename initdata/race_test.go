@@ -1,0 +1,5 @@
+//go:build race
+
+package initdata
+
+const raceEnabled = true
