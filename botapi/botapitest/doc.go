@@ -134,7 +134,8 @@
 // hang until the client gives up, a dropped connection, or a dropped
 // connection after the call was performed (a resend then duplicates). Rules
 // select by method and chat, for the next N calls or with a probability
-// drawn from a seeded source ([WithSeed]). [WithLatency] delays answers.
+// drawn from a seeded source ([WithSeed]). [WithLatency] delays every
+// answer; a [FaultDelay] rule delays only the calls it selects.
 // [Server.Requests] returns every call with its decoded parameters and
 // uploaded files.
 //

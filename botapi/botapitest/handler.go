@@ -70,6 +70,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case FaultCloseAfterDelivery:
 			afterDelivery = true
+		case FaultDelay:
+			if !s.sleep(ctx, f.Delay) {
+				panic(http.ErrAbortHandler)
+			}
 		default:
 			writeError(w, f.apiError())
 			return

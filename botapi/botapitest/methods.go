@@ -100,16 +100,11 @@ func parseMarkup(p params) (json.RawMessage, *inlineKeyboard, *apiError) {
 	return buf.Bytes(), &kb, nil
 }
 
-// sendTo runs the checks every send shares, in Telegram's order: the
-// target chat, the bot's right to write there, the flood limits.
-func (st *state) sendTo(p params) (*chat, *apiError) {
-	c, err := st.resolveChat(p, "chat_id")
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
+// sendTo finds the chat a send targets (chat_id).
+func (st *state) sendTo(p params) (*chat, *apiError) { return st.resolveChat(p, "chat_id") }
 
+// admit runs the checks a send makes once its parameters are valid: the
+// bot's right to write to c, then the flood limits.
 func (st *state) admit(c *chat, p params) *apiError {
 	if err := c.writable(); err != nil {
 		return err

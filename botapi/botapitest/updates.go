@@ -148,7 +148,11 @@ func setAllowed(u *updates, p params) *apiError {
 // Telegram docs: https://core.telegram.org/bots/api#getupdates
 func getUpdates(s *Server, c *call) (any, *apiError) {
 	offset, hasOffset := c.p.int64("offset")
-	limit := min(max(c.p.intOr("limit", maxUpdatesLimit), 1), maxUpdatesLimit)
+	limit := c.p.intOr("limit", maxUpdatesLimit)
+	if limit <= 0 {
+		limit = maxUpdatesLimit
+	}
+	limit = min(limit, maxUpdatesLimit)
 	timeout := time.Duration(max(c.p.intOr("timeout", 0), 0)) * time.Second
 
 	s.mu.Lock()
