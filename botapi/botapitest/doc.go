@@ -50,9 +50,11 @@
 // webhook is active; use deleteWebhook to delete the webhook first", "Bad
 // Request: message to edit not found", "Bad Request: message is not
 // modified: ...", "Bad Request: MESSAGE_ID_INVALID", "Bad Request:
-// STARS_INVOICE_INVALID", "Bad Request: CHARGE_ALREADY_REFUNDED", ... A few
-// rarer validation answers (invoice title and description, secret token
-// characters) are the fake's best rendering in Telegram's style.
+// STARS_INVOICE_INVALID", "Bad Request: CHARGE_ALREADY_REFUNDED", "Bad
+// Request: secret token contains unallowed characters", ... A few rarer
+// answers (invoice title and description length, a missing error_message,
+// an unknown charge, a wrong subscription period) are the fake's rendering
+// in Telegram's style, not strings seen from Telegram.
 //
 // # Implemented methods
 //

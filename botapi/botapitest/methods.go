@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -197,13 +198,20 @@ func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
 	}
 }
 
+// chatActions are the actions sendChatAction accepts.
+// Telegram docs: https://core.telegram.org/bots/api#sendchataction
+var chatActions = []string{
+	"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+	"upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+}
+
 // sendChatAction. Telegram docs: https://core.telegram.org/bots/api#sendchataction
 func sendChatAction(s *Server, c *call) (any, *apiError) {
 	ch, err := s.st.sendTo(c.p)
 	if err != nil {
 		return nil, err
 	}
-	if c.p.str("action") == "" {
+	if !slices.Contains(chatActions, c.p.str("action")) {
 		return nil, badRequest("wrong parameter action in request")
 	}
 	if err := ch.writable(); err != nil {

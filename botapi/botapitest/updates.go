@@ -219,7 +219,10 @@ func setWebhook(s *Server, c *call) (any, *apiError) {
 		return nil, badRequest("invalid webhook URL specified")
 	}
 	secret := c.p.str("secret_token")
-	if secret != "" && (len(secret) > maxSecretTokenLength || !secretTokenRE.MatchString(secret)) {
+	if len(secret) > maxSecretTokenLength {
+		return nil, badRequest("secret token is too long")
+	}
+	if secret != "" && !secretTokenRE.MatchString(secret) {
 		return nil, badRequest("secret token contains unallowed characters")
 	}
 	maxConns := min(max(c.p.intOr("max_connections", defaultMaxConnections), 1), maxMaxConnections)
