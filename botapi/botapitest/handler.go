@@ -86,15 +86,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{ctx: ctx, method: lower, p: p, files: files}
-	var res any
-	var aerr *apiError
-	if m.locked {
-		s.mu.Lock()
-		res, aerr = m.fn(s, c)
-		s.mu.Unlock()
-	} else {
-		res, aerr = m.fn(s, c)
-	}
+	res, aerr := s.invoke(m, c)
 	if afterDelivery {
 		panic(http.ErrAbortHandler)
 	}
@@ -128,4 +120,13 @@ func chatOf(p params) int64 {
 		return id
 	}
 	return 0
+}
+
+// invoke runs a method, holding s.mu for those that ask for it.
+func (s *Server) invoke(m methodFunc, c *call) (any, *apiError) {
+	if m.locked {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	return m.fn(s, c)
 }
