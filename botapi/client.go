@@ -401,6 +401,12 @@ func readBounded(buf *bytes.Buffer, r io.Reader, max int64) (int64, error) {
 func decodeEnvelope(method string, status int, contentType string, data []byte, result any) error {
 	env := envPool.Get().(*envelope)
 	*env = envelope{Result: result}
+	// Results holding unions decode through generated wire types (no
+	// UnmarshalJSON call per nested struct); finish copies them into result.
+	target, finish := wireResult(result)
+	if target != nil {
+		env.Result = target
+	}
 	defer func() {
 		*env = envelope{}
 		envPool.Put(env)
@@ -424,6 +430,9 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 			Description: describeNonJSON(status, contentType, data)}
 	}
 	if env.OK {
+		if finish != nil {
+			finish()
+		}
 		return nil
 	}
 	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
