@@ -217,10 +217,12 @@ func checkAuthDate(p []pair, o *options) error {
 		return errAuthDateFmt
 	}
 	now := o.now()
-	if t > now.Unix()+int64(MaxClockSkew/time.Second)+1 || time.Unix(t, 0).After(now.Add(MaxClockSkew)) {
+	// auth_date is whole seconds, so "more than MaxClockSkew after now"
+	// compares in seconds exactly.
+	if t > now.Unix()+int64(MaxClockSkew/time.Second) {
 		return errAuthDateAhead
 	}
-	if o.maxAge > 0 && now.After(time.Unix(t, 0).Add(o.maxAge)) {
+	if o.maxAge > 0 && now.Sub(time.Unix(t, 0)) > o.maxAge {
 		return ErrExpired
 	}
 	return nil
