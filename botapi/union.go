@@ -1,6 +1,7 @@
 package botapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -175,13 +176,13 @@ func peekString(b []byte, key string) (string, error) {
 	return string(s), nil
 }
 
-// peekZero reports whether the top-level key is absent, null or the number 0.
+// peekZero reports whether the top-level key is absent, null or the integer 0.
 func peekZero(b []byte, key string) (bool, error) {
 	v, ok, err := peekKey(b, key)
 	if err != nil {
 		return false, err
 	}
-	return !ok || string(v) == "0" || string(v) == "null", nil
+	return !ok || string(v) == "0" || string(v) == "-0" || string(v) == "null", nil
 }
 
 // hasKey reports whether the JSON object b has the top-level key.
@@ -232,4 +233,14 @@ func decodeWire[W, T any](b []byte, fill func(*W) *T) (*T, error) {
 		return nil, err
 	}
 	return fill(w), nil
+}
+
+// unknownRaw returns a copy of b for an Unknown… member, or an error when b
+// is not valid JSON (encoding/json has checked it already when it calls a
+// decoder; direct callers may not have).
+func unknownRaw(b []byte) (json.RawMessage, error) {
+	if !json.Valid(b) {
+		return nil, errNotObject
+	}
+	return bytes.Clone(b), nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // pollInto feeds every update of client to h until ctx ends, as
-// webhook.NewHandler(h) would in a webhook deployment.
+// webhook.NewHandler(secret, h) would in a webhook deployment.
 func pollInto(ctx context.Context, client *botapi.Client, h *payments.Handler) {
 	for u, err := range client.Updates(ctx, nil) {
 		if err == nil {
@@ -23,7 +23,7 @@ func pollInto(ctx context.Context, client *botapi.Client, h *payments.Handler) {
 // A Telegram Stars shop: sign an order into the invoice payload, create an
 // invoice link, let the pre-checkout check sell it, deliver it exactly once.
 // It runs on botapitest, the fake Telegram; in production the client is
-// botapi.New(token) and updates arrive through webhook.NewHandler(h).
+// botapi.New(token) and updates arrive through webhook.NewHandler(secret, h).
 func Example_starsShop() {
 	srv := botapitest.NewServer(botapitest.WithoutListener())
 	defer srv.Close()

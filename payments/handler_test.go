@@ -287,21 +287,30 @@ func TestPreCheckoutDeadline(t *testing.T) {
 	}
 }
 
-// TestPreCheckoutCallerContextEnded: the answer is sent even when the
-// caller's context is already cancelled (a webhook request that timed out).
+// TestPreCheckoutCallerContextEnded: the check runs and the answer is sent
+// even when the caller's context is already cancelled (a webhook request
+// whose connection dropped); a check that waits on its context is still cut
+// off at the decision timeout.
 func TestPreCheckoutCallerContextEnded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
+		quick := func(context.Context, Order, *botapi.PreCheckoutQuery) error { return nil }
+		f := newFixture(t, WithCheck(quick))
+		require.NoError(t, f.h.HandlePreCheckoutQuery(ctx, query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
+		require.True(t, f.api.lastAnswer(t).Ok, "a cancelled caller does not decline the buyer")
+
 		blocking := func(ctx context.Context, _ Order, _ *botapi.PreCheckoutQuery) error {
 			<-ctx.Done()
 			return ctx.Err()
 		}
-		f := newFixture(t, WithCheck(blocking))
+		f = newFixture(t, WithCheck(blocking))
+		start := time.Now()
 		require.NoError(t, f.h.HandlePreCheckoutQuery(ctx, query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
 		a := f.api.lastAnswer(t)
 		require.False(t, a.Ok)
 		require.Equal(t, MsgTimeout, a.ErrorMessage)
+		require.Equal(t, DefaultDecisionTimeout, time.Since(start))
 	})
 }
 
@@ -601,4 +610,40 @@ func TestRefundTelegramError(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StateFulfilled, p.State, "nothing recorded when Telegram refuses")
 	require.Zero(t, f.refund["ch1"])
+}
+
+// FuzzPreCheckout sends arbitrary pre-checkout queries: each gets exactly one
+// answer, and ok=true only for a payload Encode produced whose buyer and
+// price match. Run: go test -run '^$' -fuzz FuzzPreCheckout -fuzztime 10s ./payments
+func FuzzPreCheckout(f *testing.F) {
+	c := newTestCodec(f)
+	good, err := c.Encode(Order{Ref: "o1", UserID: 42, Currency: XTR, Amount: 50})
+	require.NoError(f, err)
+	f.Add(good, int64(42), XTR, int64(50))
+	f.Add(good, int64(43), XTR, int64(50))
+	f.Add(good, int64(42), "USD", int64(50))
+	f.Add("order-1", int64(42), XTR, int64(50))
+	f.Fuzz(func(t *testing.T, payload string, user int64, currency string, total int64) {
+		if len(payload) > 4*MaxPayloadBytes || len(currency) > 8 {
+			return
+		}
+		api := &fakeAPI{}
+		h, err := NewHandler(api, c, NewMemoryLedger(), func(context.Context, Payment, Order) error { return nil },
+			WithClock(func() time.Time { return testNow }))
+		require.NoError(t, err)
+		require.NoError(t, h.HandlePreCheckoutQuery(t.Context(), query("q", user, currency, total, payload)))
+		require.Len(t, api.answers, 1)
+		a := api.answers[0]
+		if !a.Ok {
+			require.NotEmpty(t, a.ErrorMessage)
+			return
+		}
+		o, err := c.DecodeAt(payload, testNow)
+		require.NoError(t, err, "accepted a payload that does not verify")
+		again, err := c.Encode(o)
+		require.NoError(t, err)
+		require.Equal(t, payload, again)
+		require.NoError(t, o.CheckUser(user))
+		require.NoError(t, o.checkPrice(currency, total))
+	})
 }

@@ -50,9 +50,11 @@
 // webhook is active; use deleteWebhook to delete the webhook first", "Bad
 // Request: message to edit not found", "Bad Request: message is not
 // modified: ...", "Bad Request: MESSAGE_ID_INVALID", "Bad Request:
-// STARS_INVOICE_INVALID", "Bad Request: CHARGE_ALREADY_REFUNDED", ... A few
-// rarer validation answers (invoice title and description, secret token
-// characters) are the fake's best rendering in Telegram's style.
+// STARS_INVOICE_INVALID", "Bad Request: CHARGE_ALREADY_REFUNDED", "Bad
+// Request: secret token contains unallowed characters", ... A few rarer
+// answers (invoice title and description length, a missing error_message,
+// an unknown charge, a wrong subscription period) are the fake's rendering
+// in Telegram's style, not strings seen from Telegram.
 //
 // # Implemented methods
 //
@@ -134,7 +136,8 @@
 // hang until the client gives up, a dropped connection, or a dropped
 // connection after the call was performed (a resend then duplicates). Rules
 // select by method and chat, for the next N calls or with a probability
-// drawn from a seeded source ([WithSeed]). [WithLatency] delays answers.
+// drawn from a seeded source ([WithSeed]). [WithLatency] delays every
+// answer; a [FaultDelay] rule delays only the calls it selects.
 // [Server.Requests] returns every call with its decoded parameters and
 // uploaded files.
 //

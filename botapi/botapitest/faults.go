@@ -3,6 +3,7 @@ package botapitest
 import (
 	"net/http"
 	"strings"
+	"time"
 )
 
 // FaultKind says what a [Fault] does to a call.
@@ -26,16 +27,21 @@ const (
 	// then drops the connection before answering, so a client that resends
 	// makes a duplicate.
 	FaultCloseAfterDelivery
+	// FaultDelay waits the fault's Delay (on the time package's timers),
+	// then performs the call normally: latency for some methods, chats or
+	// calls, on top of [WithLatency].
+	FaultDelay
 )
 
 // Fault is a failure to inject. Build one with the functions below or as a
 // literal: Fault{Code: 400, Description: "Bad Request: ..."}.
 type Fault struct {
 	Kind            FaultKind
-	Code            int    // HTTP status and error_code, for FaultAnswer
-	Description     string // Telegram's description, for FaultAnswer
-	RetryAfter      int    // parameters.retry_after, in seconds, for FaultAnswer
-	MigrateToChatID int64  // parameters.migrate_to_chat_id, for FaultAnswer
+	Code            int           // HTTP status and error_code, for FaultAnswer
+	Description     string        // Telegram's description, for FaultAnswer
+	RetryAfter      int           // parameters.retry_after, in seconds, for FaultAnswer
+	MigrateToChatID int64         // parameters.migrate_to_chat_id, for FaultAnswer
+	Delay           time.Duration // the wait, for FaultDelay
 }
 
 func (f Fault) apiError() *apiError {

@@ -166,6 +166,21 @@ func TestLatency(t *testing.T) {
 	})
 }
 
+func TestFaultDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := NewServer(WithoutListener())
+		defer srv.Close()
+		ann, bob := srv.NewUser("Ann"), srv.NewUser("Bob")
+		srv.AddFault(FaultRule{Method: "sendMessage", ChatID: bob.ID, Fault: Fault{Kind: FaultDelay, Delay: 2 * time.Second}})
+		start := time.Now()
+		require.True(t, send(t, srv, ann.ID).OK)
+		require.Zero(t, time.Since(start))
+		require.True(t, send(t, srv, bob.ID).OK, "a delayed call is performed")
+		require.Equal(t, 2*time.Second, time.Since(start))
+		require.Len(t, srv.Sent(), 2)
+	})
+}
+
 func TestHangEndsAtClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := NewServer(WithoutListener())

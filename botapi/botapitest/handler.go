@@ -70,6 +70,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case FaultCloseAfterDelivery:
 			afterDelivery = true
+		case FaultDelay:
+			if !s.sleep(ctx, f.Delay) {
+				panic(http.ErrAbortHandler)
+			}
 		default:
 			writeError(w, f.apiError())
 			return
@@ -82,15 +86,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{ctx: ctx, method: lower, p: p, files: files}
-	var res any
-	var aerr *apiError
-	if m.locked {
-		s.mu.Lock()
-		res, aerr = m.fn(s, c)
-		s.mu.Unlock()
-	} else {
-		res, aerr = m.fn(s, c)
-	}
+	res, aerr := s.invoke(m, c)
 	if afterDelivery {
 		panic(http.ErrAbortHandler)
 	}
@@ -124,4 +120,13 @@ func chatOf(p params) int64 {
 		return id
 	}
 	return 0
+}
+
+// invoke runs a method, holding s.mu for those that ask for it.
+func (s *Server) invoke(m methodFunc, c *call) (any, *apiError) {
+	if m.locked {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	return m.fn(s, c)
 }

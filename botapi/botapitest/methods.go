@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -100,16 +101,11 @@ func parseMarkup(p params) (json.RawMessage, *inlineKeyboard, *apiError) {
 	return buf.Bytes(), &kb, nil
 }
 
-// sendTo runs the checks every send shares, in Telegram's order: the
-// target chat, the bot's right to write there, the flood limits.
-func (st *state) sendTo(p params) (*chat, *apiError) {
-	c, err := st.resolveChat(p, "chat_id")
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
+// sendTo finds the chat a send targets (chat_id).
+func (st *state) sendTo(p params) (*chat, *apiError) { return st.resolveChat(p, "chat_id") }
 
+// admit runs the checks a send makes once its parameters are valid: the
+// bot's right to write to c, then the flood limits.
 func (st *state) admit(c *chat, p params) *apiError {
 	if err := c.writable(); err != nil {
 		return err
@@ -202,13 +198,20 @@ func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
 	}
 }
 
+// chatActions are the actions sendChatAction accepts.
+// Telegram docs: https://core.telegram.org/bots/api#sendchataction
+var chatActions = []string{
+	"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+	"upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+}
+
 // sendChatAction. Telegram docs: https://core.telegram.org/bots/api#sendchataction
 func sendChatAction(s *Server, c *call) (any, *apiError) {
 	ch, err := s.st.sendTo(c.p)
 	if err != nil {
 		return nil, err
 	}
-	if c.p.str("action") == "" {
+	if !slices.Contains(chatActions, c.p.str("action")) {
 		return nil, badRequest("wrong parameter action in request")
 	}
 	if err := ch.writable(); err != nil {

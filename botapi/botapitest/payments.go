@@ -56,6 +56,7 @@ type DeclinedError struct {
 	Message string
 }
 
+// Error returns the sentinel's text and the bot's error_message.
 func (e *DeclinedError) Error() string { return ErrPaymentDeclined.Error() + ": " + e.Message }
 
 // Is reports whether target is ErrPaymentDeclined.

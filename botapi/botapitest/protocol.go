@@ -41,6 +41,7 @@ type apiError struct {
 	migrateToChatID int64
 }
 
+// Error returns Telegram's description.
 func (e *apiError) Error() string { return e.description }
 
 func badRequest(what string) *apiError {

@@ -44,7 +44,7 @@ func WithBotUsername(username string) Option {
 
 // WithClock sets the clock the server reads for every timestamp (message
 // dates, recorded requests), for the rate-limit windows and retry_after, and
-// for deadlines (the pre-checkout answer's 10 seconds, callback queries).
+// for deadlines (the pre-checkout answer's 10 seconds).
 // Share it with the code under test to run both on one virtual clock. The
 // default is time.Now.
 //

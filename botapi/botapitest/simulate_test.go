@@ -179,6 +179,7 @@ func TestMessageLifecycle(t *testing.T) {
 		require.Equal(t, "Club", c.Title)
 		require.True(t, callJSON(t, srv, "sendChatAction", map[string]any{"chat_id": ann.ID, "action": "typing"}).OK)
 		requireError(t, callJSON(t, srv, "sendChatAction", map[string]any{"chat_id": ann.ID}), 400, "Bad Request: wrong parameter action in request")
+		requireError(t, callJSON(t, srv, "sendChatAction", map[string]any{"chat_id": ann.ID, "action": "dancing"}), 400, "Bad Request: wrong parameter action in request")
 		requireError(t, callJSON(t, srv, "sendPhoto", map[string]any{"chat_id": ann.ID}), 400, "Bad Request: there is no photo in the request")
 		var p message
 		callJSON(t, srv, "sendPhoto", map[string]any{"chat_id": ann.ID, "photo": "AgACfileid"}).decode(t, &p)

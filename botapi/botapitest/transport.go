@@ -21,6 +21,7 @@ type handlerTransport struct{ h http.Handler }
 // safe for concurrent use if h is.
 func HandlerTransport(h http.Handler) http.RoundTripper { return handlerTransport{h} }
 
+// RoundTrip serves req with the handler and returns its response.
 func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	res, err := serveInMemory(t.h, req)
 	if req.Body != nil {

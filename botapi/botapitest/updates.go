@@ -148,7 +148,11 @@ func setAllowed(u *updates, p params) *apiError {
 // Telegram docs: https://core.telegram.org/bots/api#getupdates
 func getUpdates(s *Server, c *call) (any, *apiError) {
 	offset, hasOffset := c.p.int64("offset")
-	limit := min(max(c.p.intOr("limit", maxUpdatesLimit), 1), maxUpdatesLimit)
+	limit := c.p.intOr("limit", maxUpdatesLimit)
+	if limit <= 0 {
+		limit = maxUpdatesLimit
+	}
+	limit = min(limit, maxUpdatesLimit)
 	timeout := time.Duration(max(c.p.intOr("timeout", 0), 0)) * time.Second
 
 	s.mu.Lock()
@@ -215,7 +219,10 @@ func setWebhook(s *Server, c *call) (any, *apiError) {
 		return nil, badRequest("invalid webhook URL specified")
 	}
 	secret := c.p.str("secret_token")
-	if secret != "" && (len(secret) > maxSecretTokenLength || !secretTokenRE.MatchString(secret)) {
+	if len(secret) > maxSecretTokenLength {
+		return nil, badRequest("secret token is too long")
+	}
+	if secret != "" && !secretTokenRE.MatchString(secret) {
 		return nil, badRequest("secret token contains unallowed characters")
 	}
 	maxConns := min(max(c.p.intOr("max_connections", defaultMaxConnections), 1), maxMaxConnections)

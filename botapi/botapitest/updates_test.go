@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -112,6 +113,8 @@ func TestWebhookSetDeleteInfo(t *testing.T) {
 	requireError(t, callJSON(t, srv, "setWebhook", map[string]any{"url": "ftp://x"}), 400, "Bad Request: invalid webhook URL specified")
 	requireError(t, callJSON(t, srv, "setWebhook", map[string]any{"url": "https://x.example", "secret_token": "no spaces"}), 400,
 		"Bad Request: secret token contains unallowed characters")
+	requireError(t, callJSON(t, srv, "setWebhook", map[string]any{"url": "https://x.example", "secret_token": strings.Repeat("s", 257)}), 400,
+		"Bad Request: secret token is too long")
 
 	var info webhookInfo
 	callJSON(t, srv, "getWebhookInfo", nil).decode(t, &info)

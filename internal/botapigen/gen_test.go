@@ -16,7 +16,7 @@ func TestGeneratedUpToDate(t *testing.T) {
 	require.NoError(t, err)
 	files, err := Generate(s)
 	require.NoError(t, err)
-	require.Len(t, files, 3)
+	require.Len(t, files, 4)
 	dir := t.TempDir()
 	for name, src := range files {
 		// Write and re-read, as go generate would, so the comparison is of bytes on disk.

@@ -1,0 +1,407 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+)
+
+// HeaderIdempotencyKey is the request header that names a retryable
+// operation, per draft-ietf-httpapi-idempotency-key-header.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// Defaults of [IdempotencyOptions].
+const (
+	DefaultIdempotencyTTL   = 24 * time.Hour
+	DefaultIdempotencyLease = time.Minute
+	DefaultMaxKeyLength     = 255
+)
+
+// IdempotencyOptions configures [Idempotency]. The zero value of each field
+// means its default.
+type IdempotencyOptions struct {
+	// Required answers 400 to a request without an Idempotency-Key. By
+	// default such a request runs without deduplication.
+	Required bool
+	// Scope returns the client a request comes from (for example the
+	// initData user id), so that two clients' equal keys never meet; a
+	// request whose Scope is "" shares one scope with every other such
+	// request. nil means "" for all.
+	Scope func(r *http.Request) string
+	// MaxKeyLength bounds the key (default 255 characters); longer is 400.
+	MaxKeyLength int
+	// TTL is how long a completed response is kept for retries (default 24 h).
+	TTL time.Duration
+	// Lease bounds how long the first request owns its key while it runs
+	// (default 1 min); after it a retry runs again.
+	Lease time.Duration
+	// Methods are the methods deduplicated (default POST and PATCH, the
+	// non-idempotent ones); others pass through.
+	Methods []string
+	// StoredHeaders are the response headers stored and replayed besides
+	// Content-Type (for example "Location").
+	StoredHeaders []string
+	// MaxBodyBytes bounds the request body read for the fingerprint
+	// (default 1 MiB); longer is 413.
+	MaxBodyBytes int64
+	// MaxResponseBytes bounds the stored response body (default 1 MiB). A
+	// longer response is sent but not stored: its key is released, so a
+	// retry runs again.
+	MaxResponseBytes int64
+	// Logger receives store failures and handler panics; nil discards.
+	Logger *slog.Logger
+}
+
+// Idempotency returns middleware implementing the Idempotency-Key header
+// (draft-ietf-httpapi-idempotency-key-header) for the backend's own
+// endpoints, on the [Store] claim/complete/release semantics:
+//
+//   - the first request with a key claims it, runs, and its status, its
+//     Content-Type and StoredHeaders, and its body are stored for the TTL;
+//   - a retry after completion gets the stored response, byte for byte,
+//     without running;
+//   - a retry while the first is in flight gets 409;
+//   - the same key with a different request (method, URL or body
+//     fingerprint) gets 422;
+//   - a missing key where Required, or a malformed or too long one, gets 400;
+//   - a store failure gets 503, and the request does not run.
+//
+// A 5xx answer or a panic releases the key, so a retry runs again (a panic
+// becomes a 500 and a log line). Errors are application/problem+json
+// (RFC 9457). The key is an RFC 8941 string ("…") or, leniently, a bare
+// token of visible ASCII. Panics if s is nil.
+func Idempotency(s Store, o IdempotencyOptions) func(http.Handler) http.Handler {
+	if s == nil {
+		panic("webhook: Idempotency with a nil Store")
+	}
+	if o.MaxKeyLength <= 0 {
+		o.MaxKeyLength = DefaultMaxKeyLength
+	}
+	if o.TTL <= 0 {
+		o.TTL = DefaultIdempotencyTTL
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultIdempotencyLease
+	}
+	if len(o.Methods) == 0 {
+		o.Methods = []string{http.MethodPost, http.MethodPatch}
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = DefaultMaxBodyBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	stored := append([]string{"Content-Type"}, o.StoredHeaders...)
+	for i, h := range stored {
+		stored[i] = http.CanonicalHeaderKey(h)
+	}
+	owners := newOwnerSource()
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !containsString(o.Methods, r.Method) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			vals := r.Header.Values(HeaderIdempotencyKey)
+			if len(vals) == 0 {
+				if o.Required {
+					writeProblem(w, http.StatusBadRequest, "Idempotency-Key is missing", "This operation requires an Idempotency-Key header.")
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			key, err := parseIdempotencyKey(vals, o.MaxKeyLength)
+			if err != nil {
+				writeProblem(w, http.StatusBadRequest, "Idempotency-Key is malformed", "The Idempotency-Key header must be one string of at most "+strconv.Itoa(o.MaxKeyLength)+" characters.")
+				return
+			}
+			body, err := readBody(r, o.MaxBodyBytes)
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					writeProblem(w, http.StatusRequestEntityTooLarge, "Request body too large", "")
+					return
+				}
+				writeProblem(w, http.StatusBadRequest, "Request body unreadable", "")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			fp := fingerprint(r, body)
+			scope := ""
+			if o.Scope != nil {
+				scope = o.Scope(r)
+			}
+			storeKey := "idem:" + strconv.Itoa(len(scope)) + ":" + scope + ":" + key
+			owner := owners.next()
+			ctx := r.Context()
+			res, err := s.Claim(ctx, storeKey, owner, o.Lease, fp[:])
+			if err != nil {
+				o.Logger.Error("webhook: idempotency store failed", "err", err)
+				writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
+				return
+			}
+			switch res.State {
+			case InFlight:
+				if !bytes.HasPrefix(res.Data, fp[:]) {
+					writeProblem(w, http.StatusUnprocessableEntity, "Idempotency-Key reused", "This key was used for a different request.")
+					return
+				}
+				writeProblem(w, http.StatusConflict, "Request in progress", "A request with this Idempotency-Key is still being processed.")
+				return
+			case Done:
+				if !bytes.HasPrefix(res.Data, fp[:]) {
+					writeProblem(w, http.StatusUnprocessableEntity, "Idempotency-Key reused", "This key was used for a different request.")
+					return
+				}
+				if err := replayResponse(w, res.Data[len(fp):]); err != nil {
+					o.Logger.Error("webhook: stored response unreadable", "err", err)
+					writeProblem(w, http.StatusInternalServerError, "Stored response unreadable", "")
+				}
+				return
+			}
+			rec := &recorder{w: w, limit: o.MaxResponseBytes}
+			panicked := true
+			defer func() {
+				bg := context.WithoutCancel(ctx)
+				if panicked {
+					v := recover()
+					o.Logger.Error("webhook: idempotent handler panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+					if err := s.Release(bg, storeKey, owner); err != nil {
+						o.Logger.Warn("webhook: idempotency release failed", "err", err)
+					}
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					if !rec.wroteHeader {
+						writeProblem(w, http.StatusInternalServerError, "Internal error", "")
+					}
+					return
+				}
+				if rec.status >= 500 || rec.overflow {
+					if rec.overflow {
+						o.Logger.Warn("webhook: response too large to store; key released", "limit", o.MaxResponseBytes)
+					}
+					if err := s.Release(bg, storeKey, owner); err != nil {
+						o.Logger.Warn("webhook: idempotency release failed", "err", err)
+					}
+					return
+				}
+				data := encodeResponse(fp[:], rec.status, rec.header, stored, rec.body.Bytes())
+				if err := s.Complete(bg, storeKey, owner, o.TTL, data); err != nil {
+					o.Logger.Warn("webhook: idempotency complete failed", "err", err)
+				}
+			}()
+			next.ServeHTTP(rec, r)
+			if !rec.wroteHeader {
+				rec.WriteHeader(http.StatusOK)
+			}
+			panicked = false
+		})
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseIdempotencyKey returns the key of an Idempotency-Key header: exactly
+// one field value, an RFC 8941 sf-string ("…" with \" and \\ escapes, chars
+// 0x20-0x7E) or a bare run of visible ASCII without quotes or backslashes,
+// 1 to max characters once unescaped.
+func parseIdempotencyKey(vals []string, max int) (string, error) {
+	if len(vals) != 1 {
+		return "", ErrInvalidHeader
+	}
+	v := vals[0]
+	if len(v) > 2*max+2 {
+		return "", ErrInvalidHeader
+	}
+	var key []byte
+	if len(v) > 0 && v[0] == '"' {
+		key = make([]byte, 0, len(v))
+		i := 1
+		closed := false
+		for i < len(v) {
+			c := v[i]
+			switch {
+			case c == '\\':
+				if i+1 >= len(v) || (v[i+1] != '"' && v[i+1] != '\\') {
+					return "", ErrInvalidHeader
+				}
+				key = append(key, v[i+1])
+				i += 2
+				continue
+			case c == '"':
+				closed = true
+			case c < 0x20 || c > 0x7e:
+				return "", ErrInvalidHeader
+			default:
+				key = append(key, c)
+			}
+			i++
+			if closed {
+				break
+			}
+		}
+		if !closed || i != len(v) {
+			return "", ErrInvalidHeader
+		}
+	} else {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c <= 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				return "", ErrInvalidHeader
+			}
+		}
+		key = []byte(v)
+	}
+	if len(key) == 0 || len(key) > max {
+		return "", ErrInvalidHeader
+	}
+	return string(key), nil
+}
+
+// fingerprint digests what makes two requests "the same": method, URL and body.
+func fingerprint(r *http.Request, body []byte) [sha256.Size]byte {
+	h := sha256.New()
+	io.WriteString(h, r.Method)
+	h.Write([]byte{0})
+	io.WriteString(h, r.URL.RequestURI())
+	h.Write([]byte{0})
+	h.Write(body)
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// recorder passes a response through while keeping a copy for the store.
+type recorder struct {
+	w           http.ResponseWriter
+	status      int
+	header      http.Header // snapshot at WriteHeader
+	body        bytes.Buffer
+	limit       int64
+	overflow    bool
+	wroteHeader bool
+}
+
+func (rc *recorder) Header() http.Header { return rc.w.Header() }
+
+func (rc *recorder) WriteHeader(code int) {
+	if rc.wroteHeader {
+		return
+	}
+	rc.wroteHeader = true
+	rc.status = code
+	rc.header = rc.w.Header().Clone()
+	rc.w.WriteHeader(code)
+}
+
+func (rc *recorder) Write(p []byte) (int, error) {
+	if !rc.wroteHeader {
+		rc.WriteHeader(http.StatusOK)
+	}
+	if !rc.overflow {
+		if int64(rc.body.Len()+len(p)) > rc.limit {
+			rc.overflow = true
+			rc.body = bytes.Buffer{}
+		} else {
+			rc.body.Write(p)
+		}
+	}
+	return rc.w.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (rc *recorder) Unwrap() http.ResponseWriter { return rc.w }
+
+// encodeResponse lays out fp | status u16 | n u16 | (klen u16, k, vlen u32, v)×n | body.
+func encodeResponse(fp []byte, status int, h http.Header, stored []string, body []byte) []byte {
+	out := append([]byte(nil), fp...)
+	out = binary.BigEndian.AppendUint16(out, uint16(status))
+	nPos := len(out)
+	out = binary.BigEndian.AppendUint16(out, 0)
+	n := 0
+	for _, k := range stored {
+		for _, v := range h[k] {
+			out = binary.BigEndian.AppendUint16(out, uint16(len(k)))
+			out = append(out, k...)
+			out = binary.BigEndian.AppendUint32(out, uint32(len(v)))
+			out = append(out, v...)
+			n++
+		}
+	}
+	binary.BigEndian.PutUint16(out[nPos:], uint16(n))
+	return append(out, body...)
+}
+
+var errCorrupt = errors.New("webhook: corrupt stored response")
+
+func replayResponse(w http.ResponseWriter, b []byte) error {
+	if len(b) < 4 {
+		return errCorrupt
+	}
+	status := int(binary.BigEndian.Uint16(b))
+	n := int(binary.BigEndian.Uint16(b[2:]))
+	b = b[4:]
+	h := http.Header{}
+	for range n {
+		if len(b) < 2 {
+			return errCorrupt
+		}
+		kl := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+kl+4 {
+			return errCorrupt
+		}
+		k := string(b[2 : 2+kl])
+		b = b[2+kl:]
+		vl := int(binary.BigEndian.Uint32(b))
+		if len(b) < 4+vl {
+			return errCorrupt
+		}
+		h[k] = append(h[k], string(b[4:4+vl]))
+		b = b[4+vl:]
+	}
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return nil
+}
+
+// writeProblem answers with an RFC 9457 problem document.
+func writeProblem(w http.ResponseWriter, status int, title, detail string) {
+	p := struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail,omitempty"`
+	}{"about:blank", title, status, detail}
+	b, _ := json.Marshal(p)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
