@@ -257,8 +257,8 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 
 	pol := c.retry.withDefaults()
 	waits := c.limiter != nil && PostsToChat(method)
-	var chat int64
-	if c.limiter != nil {
+	var chat int64 // the limiter key: the chat posted to, 0 for other calls
+	if waits {
 		chat = chatKeyOf(params)
 	}
 	if len(uploads) > 0 {
@@ -401,6 +401,12 @@ func readBounded(buf *bytes.Buffer, r io.Reader, max int64) (int64, error) {
 func decodeEnvelope(method string, status int, contentType string, data []byte, result any) error {
 	env := envPool.Get().(*envelope)
 	*env = envelope{Result: result}
+	// Results holding unions decode through generated wire types (no
+	// UnmarshalJSON call per nested struct); finish copies them into result.
+	target, finish := wireResult(result)
+	if target != nil {
+		env.Result = target
+	}
 	defer func() {
 		*env = envelope{}
 		envPool.Put(env)
@@ -424,6 +430,9 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 			Description: describeNonJSON(status, contentType, data)}
 	}
 	if env.OK {
+		if finish != nil {
+			finish()
+		}
 		return nil
 	}
 	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
@@ -576,10 +585,13 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 
 func (r *bodyReader) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.done {
-		r.done = true
-		r.b.release()
+	b, open := r.b, !r.done
+	r.done = true
+	r.mu.Unlock()
+	// Release after unlocking: once released, the body (and r, when r is
+	// its embedded first reader) may be reused by another call at once.
+	if open {
+		b.release()
 	}
 	return nil
 }

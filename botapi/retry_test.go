@@ -160,7 +160,7 @@ func TestLimiterWaitsAndBacksOff(t *testing.T) {
 		{"inline edit has no chat: no wait", "editMessageText", map[string]any{"inline_message_id": "x"},
 			nil, []string{"0:3s"}},
 		{"getMe does not wait", "getMe", nil, nil, []string{"0:3s"}},
-		{"getChat does not wait but backs off its chat", "getChat", &echoParams{ChatID: ChatID{ID: 9}}, nil, []string{"9:3s"}},
+		{"getChat does not wait, its 429 is not the chat's", "getChat", &echoParams{ChatID: ChatID{ID: 9}}, nil, []string{"0:3s"}},
 		{"answerCallbackQuery does not wait", "answerCallbackQuery", map[string]any{"callback_query_id": "1"}, nil, []string{"0:3s"}},
 	}
 	for _, tt := range tests {

@@ -1927,9 +1927,9 @@ type GetUserChatBoostsParams struct {
 
 // GetUserChatBoosts calls getUserChatBoosts. See https://core.telegram.org/bots/api#getuserchatboosts.
 func (c *Client) GetUserChatBoosts(ctx context.Context, p *GetUserChatBoostsParams) (*UserChatBoosts, error) {
-	var r *userChatBoostsWire
+	var r *UserChatBoosts
 	err := c.do(ctx, "getUserChatBoosts", p, &r)
-	return r.fill(), err
+	return r, err
 }
 
 // GetBusinessConnectionParams holds the parameters of [Client.GetBusinessConnection]. See https://core.telegram.org/bots/api#getbusinessconnection.
@@ -3610,9 +3610,9 @@ type GetStarTransactionsParams struct {
 
 // GetStarTransactions calls getStarTransactions. See https://core.telegram.org/bots/api#getstartransactions.
 func (c *Client) GetStarTransactions(ctx context.Context, p *GetStarTransactionsParams) (*StarTransactions, error) {
-	var r *starTransactionsWire
+	var r *StarTransactions
 	err := c.do(ctx, "getStarTransactions", p, &r)
-	return r.fill(), err
+	return r, err
 }
 
 // RefundStarPaymentParams holds the parameters of [Client.RefundStarPayment]. See https://core.telegram.org/bots/api#refundstarpayment.

@@ -1357,7 +1357,7 @@ func decodeRichBlock(b []byte) (RichBlock, error) {
 	case "anchor":
 		v, err = decodeNew[RichBlockAnchor](b)
 	case "list":
-		v, err = decodeWire(b, (*richBlockListWire).fill)
+		v, err = decodeNew[RichBlockList](b)
 	case "blockquote":
 		v, err = decodeWire(b, (*richBlockBlockQuotationWire).fill)
 	case "pullquote":
@@ -1371,17 +1371,17 @@ func decodeRichBlock(b []byte) (RichBlock, error) {
 	case "details":
 		v, err = decodeWire(b, (*richBlockDetailsWire).fill)
 	case "map":
-		v, err = decodeWire(b, (*richBlockMapWire).fill)
+		v, err = decodeNew[RichBlockMap](b)
 	case "animation":
-		v, err = decodeWire(b, (*richBlockAnimationWire).fill)
+		v, err = decodeNew[RichBlockAnimation](b)
 	case "audio":
-		v, err = decodeWire(b, (*richBlockAudioWire).fill)
+		v, err = decodeNew[RichBlockAudio](b)
 	case "photo":
-		v, err = decodeWire(b, (*richBlockPhotoWire).fill)
+		v, err = decodeNew[RichBlockPhoto](b)
 	case "video":
-		v, err = decodeWire(b, (*richBlockVideoWire).fill)
+		v, err = decodeNew[RichBlockVideo](b)
 	case "voice_note":
-		v, err = decodeWire(b, (*richBlockVoiceNoteWire).fill)
+		v, err = decodeNew[RichBlockVoiceNote](b)
 	case "thinking":
 		v, err = decodeWire(b, (*richBlockThinkingWire).fill)
 	default:
@@ -2231,20 +2231,18 @@ type updatePlain Update
 // runs per nested object.
 type updateWire struct {
 	updatePlain
-	Message               *messageWire                     `json:"message"`
-	EditedMessage         *messageWire                     `json:"edited_message"`
-	ChannelPost           *messageWire                     `json:"channel_post"`
-	EditedChannelPost     *messageWire                     `json:"edited_channel_post"`
-	BusinessMessage       *messageWire                     `json:"business_message"`
-	EditedBusinessMessage *messageWire                     `json:"edited_business_message"`
-	GuestMessage          *messageWire                     `json:"guest_message"`
-	MessageReaction       *messageReactionUpdatedWire      `json:"message_reaction"`
-	MessageReactionCount  *messageReactionCountUpdatedWire `json:"message_reaction_count"`
-	CallbackQuery         *callbackQueryWire               `json:"callback_query"`
-	MyChatMember          *chatMemberUpdatedWire           `json:"my_chat_member"`
-	ChatMember            *chatMemberUpdatedWire           `json:"chat_member"`
-	ChatBoost             *chatBoostUpdatedWire            `json:"chat_boost"`
-	RemovedChatBoost      *chatBoostRemovedWire            `json:"removed_chat_boost"`
+	Message               *messageWire                `json:"message"`
+	EditedMessage         *messageWire                `json:"edited_message"`
+	ChannelPost           *messageWire                `json:"channel_post"`
+	EditedChannelPost     *messageWire                `json:"edited_channel_post"`
+	BusinessMessage       *messageWire                `json:"business_message"`
+	EditedBusinessMessage *messageWire                `json:"edited_business_message"`
+	GuestMessage          *messageWire                `json:"guest_message"`
+	MessageReaction       *messageReactionUpdatedWire `json:"message_reaction"`
+	CallbackQuery         *callbackQueryWire          `json:"callback_query"`
+	MyChatMember          *chatMemberUpdatedWire      `json:"my_chat_member"`
+	ChatMember            *chatMemberUpdatedWire      `json:"chat_member"`
+	RemovedChatBoost      *chatBoostRemovedWire       `json:"removed_chat_boost"`
 }
 
 // fill completes the Update held in w and returns it; nil for a nil w.
@@ -2261,11 +2259,9 @@ func (w *updateWire) fill() *Update {
 	v.EditedBusinessMessage = w.EditedBusinessMessage.fill()
 	v.GuestMessage = w.GuestMessage.fill()
 	v.MessageReaction = w.MessageReaction.fill()
-	v.MessageReactionCount = w.MessageReactionCount.fill()
 	v.CallbackQuery = w.CallbackQuery.fill()
 	v.MyChatMember = w.MyChatMember.fill()
 	v.ChatMember = w.ChatMember.fill()
-	v.ChatBoost = w.ChatBoost.fill()
 	v.RemovedChatBoost = w.RemovedChatBoost.fill()
 	return v
 }
@@ -2321,23 +2317,9 @@ type messagePlain Message
 // runs per nested object.
 type messageWire struct {
 	messagePlain
-	ForwardOrigin               messageOriginBox                 `json:"forward_origin"`
-	PinnedMessage               maybeInaccessibleMessageBox      `json:"pinned_message"`
-	ReplyToMessage              *messageWire                     `json:"reply_to_message"`
-	ExternalReply               *externalReplyInfoWire           `json:"external_reply"`
-	RichMessage                 *richMessageWire                 `json:"rich_message"`
-	PaidMedia                   *paidMediaInfoWire               `json:"paid_media"`
-	ChatBackgroundSet           *chatBackgroundWire              `json:"chat_background_set"`
-	ChecklistTasksDone          *checklistTasksDoneWire          `json:"checklist_tasks_done"`
-	ChecklistTasksAdded         *checklistTasksAddedWire         `json:"checklist_tasks_added"`
-	GiveawayCompleted           *giveawayCompletedWire           `json:"giveaway_completed"`
-	PollOptionAdded             *pollOptionAddedWire             `json:"poll_option_added"`
-	PollOptionDeleted           *pollOptionDeletedWire           `json:"poll_option_deleted"`
-	SuggestedPostApproved       *suggestedPostApprovedWire       `json:"suggested_post_approved"`
-	SuggestedPostApprovalFailed *suggestedPostApprovalFailedWire `json:"suggested_post_approval_failed"`
-	SuggestedPostDeclined       *suggestedPostDeclinedWire       `json:"suggested_post_declined"`
-	SuggestedPostPaid           *suggestedPostPaidWire           `json:"suggested_post_paid"`
-	SuggestedPostRefunded       *suggestedPostRefundedWire       `json:"suggested_post_refunded"`
+	ForwardOrigin  messageOriginBox            `json:"forward_origin"`
+	PinnedMessage  maybeInaccessibleMessageBox `json:"pinned_message"`
+	ReplyToMessage *messageWire                `json:"reply_to_message"`
 }
 
 // fill completes the Message held in w and returns it; nil for a nil w.
@@ -2349,20 +2331,6 @@ func (w *messageWire) fill() *Message {
 	v.ForwardOrigin = w.ForwardOrigin.v
 	v.PinnedMessage = w.PinnedMessage.v
 	v.ReplyToMessage = w.ReplyToMessage.fill()
-	v.ExternalReply = w.ExternalReply.fill()
-	v.RichMessage = w.RichMessage.fill()
-	v.PaidMedia = w.PaidMedia.fill()
-	v.ChatBackgroundSet = w.ChatBackgroundSet.fill()
-	v.ChecklistTasksDone = w.ChecklistTasksDone.fill()
-	v.ChecklistTasksAdded = w.ChecklistTasksAdded.fill()
-	v.GiveawayCompleted = w.GiveawayCompleted.fill()
-	v.PollOptionAdded = w.PollOptionAdded.fill()
-	v.PollOptionDeleted = w.PollOptionDeleted.fill()
-	v.SuggestedPostApproved = w.SuggestedPostApproved.fill()
-	v.SuggestedPostApprovalFailed = w.SuggestedPostApprovalFailed.fill()
-	v.SuggestedPostDeclined = w.SuggestedPostDeclined.fill()
-	v.SuggestedPostPaid = w.SuggestedPostPaid.fill()
-	v.SuggestedPostRefunded = w.SuggestedPostRefunded.fill()
 	return v
 }
 
@@ -2384,8 +2352,7 @@ type externalReplyInfoPlain ExternalReplyInfo
 // runs per nested object.
 type externalReplyInfoWire struct {
 	externalReplyInfoPlain
-	Origin    messageOriginBox   `json:"origin"`
-	PaidMedia *paidMediaInfoWire `json:"paid_media"`
+	Origin messageOriginBox `json:"origin"`
 }
 
 // fill completes the ExternalReplyInfo held in w and returns it; nil for a nil w.
@@ -2395,7 +2362,6 @@ func (w *externalReplyInfoWire) fill() *ExternalReplyInfo {
 	}
 	v := (*ExternalReplyInfo)(&w.externalReplyInfoPlain)
 	v.Origin = w.Origin.v
-	v.PaidMedia = w.PaidMedia.fill()
 	return v
 }
 
@@ -3343,37 +3309,6 @@ func (v *MessageReactionUpdated) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// messageReactionCountUpdatedPlain is MessageReactionCountUpdated without its methods.
-type messageReactionCountUpdatedPlain MessageReactionCountUpdated
-
-// messageReactionCountUpdatedWire decodes a MessageReactionCountUpdated in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type messageReactionCountUpdatedWire struct {
-	messageReactionCountUpdatedPlain
-	Reactions []reactionCountWire `json:"reactions"`
-}
-
-// fill completes the MessageReactionCountUpdated held in w and returns it; nil for a nil w.
-func (w *messageReactionCountUpdatedWire) fill() *MessageReactionCountUpdated {
-	if w == nil {
-		return nil
-	}
-	v := (*MessageReactionCountUpdated)(&w.messageReactionCountUpdatedPlain)
-	v.Reactions = fillReactionCountSlice(w.Reactions)
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *MessageReactionCountUpdated) UnmarshalJSON(b []byte) error {
-	var w messageReactionCountUpdatedWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
 // MarshalJSON encodes v with "type": "regular" added.
 func (v OwnedGiftRegular) MarshalJSON() ([]byte, error) {
 	type plain OwnedGiftRegular
@@ -3571,37 +3506,6 @@ func (v *ChatBoost) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// chatBoostUpdatedPlain is ChatBoostUpdated without its methods.
-type chatBoostUpdatedPlain ChatBoostUpdated
-
-// chatBoostUpdatedWire decodes a ChatBoostUpdated in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type chatBoostUpdatedWire struct {
-	chatBoostUpdatedPlain
-	Boost chatBoostWire `json:"boost"`
-}
-
-// fill completes the ChatBoostUpdated held in w and returns it; nil for a nil w.
-func (w *chatBoostUpdatedWire) fill() *ChatBoostUpdated {
-	if w == nil {
-		return nil
-	}
-	v := (*ChatBoostUpdated)(&w.chatBoostUpdatedPlain)
-	v.Boost = *w.Boost.fill()
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *ChatBoostUpdated) UnmarshalJSON(b []byte) error {
-	var w chatBoostUpdatedWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
 // chatBoostRemovedPlain is ChatBoostRemoved without its methods.
 type chatBoostRemovedPlain ChatBoostRemoved
 
@@ -3626,37 +3530,6 @@ func (w *chatBoostRemovedWire) fill() *ChatBoostRemoved {
 // UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
 func (v *ChatBoostRemoved) UnmarshalJSON(b []byte) error {
 	var w chatBoostRemovedWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
-// userChatBoostsPlain is UserChatBoosts without its methods.
-type userChatBoostsPlain UserChatBoosts
-
-// userChatBoostsWire decodes a UserChatBoosts in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type userChatBoostsWire struct {
-	userChatBoostsPlain
-	Boosts []chatBoostWire `json:"boosts"`
-}
-
-// fill completes the UserChatBoosts held in w and returns it; nil for a nil w.
-func (w *userChatBoostsWire) fill() *UserChatBoosts {
-	if w == nil {
-		return nil
-	}
-	v := (*UserChatBoosts)(&w.userChatBoostsPlain)
-	v.Boosts = fillChatBoostSlice(w.Boosts)
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *UserChatBoosts) UnmarshalJSON(b []byte) error {
-	var w userChatBoostsWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
@@ -5046,37 +4919,6 @@ func (v RichBlockList) MarshalJSON() ([]byte, error) {
 	}{"list", plain(v)})
 }
 
-// richBlockListPlain is RichBlockList without its methods.
-type richBlockListPlain RichBlockList
-
-// richBlockListWire decodes a RichBlockList in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type richBlockListWire struct {
-	richBlockListPlain
-	Items []richBlockListItemWire `json:"items"`
-}
-
-// fill completes the RichBlockList held in w and returns it; nil for a nil w.
-func (w *richBlockListWire) fill() *RichBlockList {
-	if w == nil {
-		return nil
-	}
-	v := (*RichBlockList)(&w.richBlockListPlain)
-	v.Items = fillRichBlockListItemSlice(w.Items)
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *RichBlockList) UnmarshalJSON(b []byte) error {
-	var w richBlockListWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
 // MarshalJSON encodes v with "type": "blockquote" added.
 func (v RichBlockBlockQuotation) MarshalJSON() ([]byte, error) {
 	type plain RichBlockBlockQuotation
@@ -5178,8 +5020,7 @@ type richBlockCollagePlain RichBlockCollage
 // runs per nested object.
 type richBlockCollageWire struct {
 	richBlockCollagePlain
-	Blocks  richBlockSliceBox     `json:"blocks"`
-	Caption *richBlockCaptionWire `json:"caption"`
+	Blocks richBlockSliceBox `json:"blocks"`
 }
 
 // fill completes the RichBlockCollage held in w and returns it; nil for a nil w.
@@ -5189,7 +5030,6 @@ func (w *richBlockCollageWire) fill() *RichBlockCollage {
 	}
 	v := (*RichBlockCollage)(&w.richBlockCollagePlain)
 	v.Blocks = w.Blocks.v
-	v.Caption = w.Caption.fill()
 	return v
 }
 
@@ -5220,8 +5060,7 @@ type richBlockSlideshowPlain RichBlockSlideshow
 // runs per nested object.
 type richBlockSlideshowWire struct {
 	richBlockSlideshowPlain
-	Blocks  richBlockSliceBox     `json:"blocks"`
-	Caption *richBlockCaptionWire `json:"caption"`
+	Blocks richBlockSliceBox `json:"blocks"`
 }
 
 // fill completes the RichBlockSlideshow held in w and returns it; nil for a nil w.
@@ -5231,7 +5070,6 @@ func (w *richBlockSlideshowWire) fill() *RichBlockSlideshow {
 	}
 	v := (*RichBlockSlideshow)(&w.richBlockSlideshowPlain)
 	v.Blocks = w.Blocks.v
-	v.Caption = w.Caption.fill()
 	return v
 }
 
@@ -5262,8 +5100,7 @@ type richBlockTablePlain RichBlockTable
 // runs per nested object.
 type richBlockTableWire struct {
 	richBlockTablePlain
-	Caption richTextBox                `json:"caption"`
-	Cells   [][]richBlockTableCellWire `json:"cells"`
+	Caption richTextBox `json:"caption"`
 }
 
 // fill completes the RichBlockTable held in w and returns it; nil for a nil w.
@@ -5273,7 +5110,6 @@ func (w *richBlockTableWire) fill() *RichBlockTable {
 	}
 	v := (*RichBlockTable)(&w.richBlockTablePlain)
 	v.Caption = w.Caption.v
-	v.Cells = fillRichBlockTableCellSlice2(w.Cells)
 	return v
 }
 
@@ -5338,37 +5174,6 @@ func (v RichBlockMap) MarshalJSON() ([]byte, error) {
 	}{"map", plain(v)})
 }
 
-// richBlockMapPlain is RichBlockMap without its methods.
-type richBlockMapPlain RichBlockMap
-
-// richBlockMapWire decodes a RichBlockMap in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type richBlockMapWire struct {
-	richBlockMapPlain
-	Caption *richBlockCaptionWire `json:"caption"`
-}
-
-// fill completes the RichBlockMap held in w and returns it; nil for a nil w.
-func (w *richBlockMapWire) fill() *RichBlockMap {
-	if w == nil {
-		return nil
-	}
-	v := (*RichBlockMap)(&w.richBlockMapPlain)
-	v.Caption = w.Caption.fill()
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *RichBlockMap) UnmarshalJSON(b []byte) error {
-	var w richBlockMapWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
 // MarshalJSON encodes v with "type": "animation" added.
 func (v RichBlockAnimation) MarshalJSON() ([]byte, error) {
 	type plain RichBlockAnimation
@@ -5376,37 +5181,6 @@ func (v RichBlockAnimation) MarshalJSON() ([]byte, error) {
 		Type string `json:"type"`
 		plain
 	}{"animation", plain(v)})
-}
-
-// richBlockAnimationPlain is RichBlockAnimation without its methods.
-type richBlockAnimationPlain RichBlockAnimation
-
-// richBlockAnimationWire decodes a RichBlockAnimation in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type richBlockAnimationWire struct {
-	richBlockAnimationPlain
-	Caption *richBlockCaptionWire `json:"caption"`
-}
-
-// fill completes the RichBlockAnimation held in w and returns it; nil for a nil w.
-func (w *richBlockAnimationWire) fill() *RichBlockAnimation {
-	if w == nil {
-		return nil
-	}
-	v := (*RichBlockAnimation)(&w.richBlockAnimationPlain)
-	v.Caption = w.Caption.fill()
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *RichBlockAnimation) UnmarshalJSON(b []byte) error {
-	var w richBlockAnimationWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
 }
 
 // MarshalJSON encodes v with "type": "audio" added.
@@ -5418,37 +5192,6 @@ func (v RichBlockAudio) MarshalJSON() ([]byte, error) {
 	}{"audio", plain(v)})
 }
 
-// richBlockAudioPlain is RichBlockAudio without its methods.
-type richBlockAudioPlain RichBlockAudio
-
-// richBlockAudioWire decodes a RichBlockAudio in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type richBlockAudioWire struct {
-	richBlockAudioPlain
-	Caption *richBlockCaptionWire `json:"caption"`
-}
-
-// fill completes the RichBlockAudio held in w and returns it; nil for a nil w.
-func (w *richBlockAudioWire) fill() *RichBlockAudio {
-	if w == nil {
-		return nil
-	}
-	v := (*RichBlockAudio)(&w.richBlockAudioPlain)
-	v.Caption = w.Caption.fill()
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *RichBlockAudio) UnmarshalJSON(b []byte) error {
-	var w richBlockAudioWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
 // MarshalJSON encodes v with "type": "photo" added.
 func (v RichBlockPhoto) MarshalJSON() ([]byte, error) {
 	type plain RichBlockPhoto
@@ -5456,37 +5199,6 @@ func (v RichBlockPhoto) MarshalJSON() ([]byte, error) {
 		Type string `json:"type"`
 		plain
 	}{"photo", plain(v)})
-}
-
-// richBlockPhotoPlain is RichBlockPhoto without its methods.
-type richBlockPhotoPlain RichBlockPhoto
-
-// richBlockPhotoWire decodes a RichBlockPhoto in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type richBlockPhotoWire struct {
-	richBlockPhotoPlain
-	Caption *richBlockCaptionWire `json:"caption"`
-}
-
-// fill completes the RichBlockPhoto held in w and returns it; nil for a nil w.
-func (w *richBlockPhotoWire) fill() *RichBlockPhoto {
-	if w == nil {
-		return nil
-	}
-	v := (*RichBlockPhoto)(&w.richBlockPhotoPlain)
-	v.Caption = w.Caption.fill()
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *RichBlockPhoto) UnmarshalJSON(b []byte) error {
-	var w richBlockPhotoWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
 }
 
 // MarshalJSON encodes v with "type": "video" added.
@@ -5498,37 +5210,6 @@ func (v RichBlockVideo) MarshalJSON() ([]byte, error) {
 	}{"video", plain(v)})
 }
 
-// richBlockVideoPlain is RichBlockVideo without its methods.
-type richBlockVideoPlain RichBlockVideo
-
-// richBlockVideoWire decodes a RichBlockVideo in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type richBlockVideoWire struct {
-	richBlockVideoPlain
-	Caption *richBlockCaptionWire `json:"caption"`
-}
-
-// fill completes the RichBlockVideo held in w and returns it; nil for a nil w.
-func (w *richBlockVideoWire) fill() *RichBlockVideo {
-	if w == nil {
-		return nil
-	}
-	v := (*RichBlockVideo)(&w.richBlockVideoPlain)
-	v.Caption = w.Caption.fill()
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *RichBlockVideo) UnmarshalJSON(b []byte) error {
-	var w richBlockVideoWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
 // MarshalJSON encodes v with "type": "voice_note" added.
 func (v RichBlockVoiceNote) MarshalJSON() ([]byte, error) {
 	type plain RichBlockVoiceNote
@@ -5536,37 +5217,6 @@ func (v RichBlockVoiceNote) MarshalJSON() ([]byte, error) {
 		Type string `json:"type"`
 		plain
 	}{"voice_note", plain(v)})
-}
-
-// richBlockVoiceNotePlain is RichBlockVoiceNote without its methods.
-type richBlockVoiceNotePlain RichBlockVoiceNote
-
-// richBlockVoiceNoteWire decodes a RichBlockVoiceNote in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type richBlockVoiceNoteWire struct {
-	richBlockVoiceNotePlain
-	Caption *richBlockCaptionWire `json:"caption"`
-}
-
-// fill completes the RichBlockVoiceNote held in w and returns it; nil for a nil w.
-func (w *richBlockVoiceNoteWire) fill() *RichBlockVoiceNote {
-	if w == nil {
-		return nil
-	}
-	v := (*RichBlockVoiceNote)(&w.richBlockVoiceNotePlain)
-	v.Caption = w.Caption.fill()
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *RichBlockVoiceNote) UnmarshalJSON(b []byte) error {
-	var w richBlockVoiceNoteWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
 }
 
 // MarshalJSON encodes v with "type": "thinking" added.
@@ -6563,37 +6213,6 @@ func (v *StarTransaction) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// starTransactionsPlain is StarTransactions without its methods.
-type starTransactionsPlain StarTransactions
-
-// starTransactionsWire decodes a StarTransactions in one pass: union-typed fields go through their
-// boxes and nested structs through their wire types, so no UnmarshalJSON
-// runs per nested object.
-type starTransactionsWire struct {
-	starTransactionsPlain
-	Transactions []starTransactionWire `json:"transactions"`
-}
-
-// fill completes the StarTransactions held in w and returns it; nil for a nil w.
-func (w *starTransactionsWire) fill() *StarTransactions {
-	if w == nil {
-		return nil
-	}
-	v := (*StarTransactions)(&w.starTransactionsPlain)
-	v.Transactions = fillStarTransactionSlice(w.Transactions)
-	return v
-}
-
-// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.
-func (v *StarTransactions) UnmarshalJSON(b []byte) error {
-	var w starTransactionsWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*v = *w.fill()
-	return nil
-}
-
 // MarshalJSON encodes v with "source": "data" added.
 func (v PassportElementErrorDataField) MarshalJSON() ([]byte, error) {
 	type plain PassportElementErrorDataField
@@ -7150,10 +6769,9 @@ type sendPollParamsPlain SendPollParams
 // runs per nested object.
 type sendPollParamsWire struct {
 	sendPollParamsPlain
-	ExplanationMedia inputPollMediaBox     `json:"explanation_media"`
-	Media            inputPollMediaBox     `json:"media"`
-	ReplyMarkup      replyMarkupBox        `json:"reply_markup"`
-	Options          []inputPollOptionWire `json:"options"`
+	ExplanationMedia inputPollMediaBox `json:"explanation_media"`
+	Media            inputPollMediaBox `json:"media"`
+	ReplyMarkup      replyMarkupBox    `json:"reply_markup"`
 }
 
 // fill completes the SendPollParams held in w and returns it; nil for a nil w.
@@ -7165,7 +6783,6 @@ func (w *sendPollParamsWire) fill() *SendPollParams {
 	v.ExplanationMedia = w.ExplanationMedia.v
 	v.Media = w.Media.v
 	v.ReplyMarkup = w.ReplyMarkup.v
-	v.Options = fillInputPollOptionSlice(w.Options)
 	return v
 }
 
@@ -7467,7 +7084,6 @@ type postStoryParamsPlain PostStoryParams
 type postStoryParamsWire struct {
 	postStoryParamsPlain
 	Content inputStoryContentBox `json:"content"`
-	Areas   []storyAreaWire      `json:"areas"`
 }
 
 // fill completes the PostStoryParams held in w and returns it; nil for a nil w.
@@ -7477,7 +7093,6 @@ func (w *postStoryParamsWire) fill() *PostStoryParams {
 	}
 	v := (*PostStoryParams)(&w.postStoryParamsPlain)
 	v.Content = w.Content.v
-	v.Areas = fillStoryAreaSlice(w.Areas)
 	return v
 }
 
@@ -7500,7 +7115,6 @@ type editStoryParamsPlain EditStoryParams
 type editStoryParamsWire struct {
 	editStoryParamsPlain
 	Content inputStoryContentBox `json:"content"`
-	Areas   []storyAreaWire      `json:"areas"`
 }
 
 // fill completes the EditStoryParams held in w and returns it; nil for a nil w.
@@ -7510,7 +7124,6 @@ func (w *editStoryParamsWire) fill() *EditStoryParams {
 	}
 	v := (*EditStoryParams)(&w.editStoryParamsPlain)
 	v.Content = w.Content.v
-	v.Areas = fillStoryAreaSlice(w.Areas)
 	return v
 }
 
@@ -7772,26 +7385,85 @@ func (v *EditEphemeralMessageMediaParams) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// fillChatBoostSlice completes a decoded array of ChatBoost.
-func fillChatBoostSlice(ws []chatBoostWire) []ChatBoost {
+// wireResult returns, for a result pointer of a type decoded through wire
+// types (a struct some method returns, as T, *T, []T or []*T), a decoding
+// target and a function that completes result from it after a successful
+// decode. It returns nil, nil for any other result.
+func wireResult(result any) (any, func()) {
+	switch r := result.(type) {
+	case *ChatFullInfo:
+		w := new(chatFullInfoWire)
+		return w, func() { *r = *w.fill() }
+	case **ChatFullInfo:
+		var w *chatFullInfoWire
+		return &w, func() { *r = w.fill() }
+	case *[]ChatFullInfo:
+		var w []chatFullInfoWire
+		return &w, func() { *r = fillChatFullInfoSlice(w) }
+	case *[]*ChatFullInfo:
+		var w []chatFullInfoWire
+		return &w, func() { *r = fillChatFullInfoPtrs(w) }
+	case *Message:
+		w := new(messageWire)
+		return w, func() { *r = *w.fill() }
+	case **Message:
+		var w *messageWire
+		return &w, func() { *r = w.fill() }
+	case *[]Message:
+		var w []messageWire
+		return &w, func() { *r = fillMessageSlice(w) }
+	case *[]*Message:
+		var w []messageWire
+		return &w, func() { *r = fillMessagePtrs(w) }
+	case *OwnedGifts:
+		w := new(ownedGiftsWire)
+		return w, func() { *r = *w.fill() }
+	case **OwnedGifts:
+		var w *ownedGiftsWire
+		return &w, func() { *r = w.fill() }
+	case *[]OwnedGifts:
+		var w []ownedGiftsWire
+		return &w, func() { *r = fillOwnedGiftsSlice(w) }
+	case *[]*OwnedGifts:
+		var w []ownedGiftsWire
+		return &w, func() { *r = fillOwnedGiftsPtrs(w) }
+	case *Update:
+		w := new(updateWire)
+		return w, func() { *r = *w.fill() }
+	case **Update:
+		var w *updateWire
+		return &w, func() { *r = w.fill() }
+	case *[]Update:
+		w := make([]updateWire, 0, 100)
+		return &w, func() { *r = fillUpdateSlice(w) }
+	case *[]*Update:
+		w := make([]updateWire, 0, 100)
+		return &w, func() { *r = fillUpdatePtrs(w) }
+	}
+	return nil, nil
+}
+
+// fillChatFullInfoSlice completes a decoded array of ChatFullInfo.
+func fillChatFullInfoSlice(ws []chatFullInfoWire) []ChatFullInfo {
 	if ws == nil {
 		return nil
 	}
-	out := make([]ChatBoost, len(ws))
+	out := make([]ChatFullInfo, len(ws))
 	for i := range ws {
 		out[i] = *ws[i].fill()
 	}
 	return out
 }
 
-// fillInputPollOptionSlice completes a decoded array of InputPollOption.
-func fillInputPollOptionSlice(ws []inputPollOptionWire) []InputPollOption {
+// fillChatFullInfoPtrs completes a decoded array of ChatFullInfo in place and returns pointers to
+// its elements.
+func fillChatFullInfoPtrs(ws []chatFullInfoWire) []*ChatFullInfo {
 	if ws == nil {
 		return nil
 	}
-	out := make([]InputPollOption, len(ws))
+	out := make([]*ChatFullInfo, len(ws))
 	for i := range ws {
-		out[i] = *ws[i].fill()
+		out[i] = ws[i].fill()
 	}
 	return out
 }
@@ -7808,72 +7480,50 @@ func fillMessageSlice(ws []messageWire) []Message {
 	return out
 }
 
-// fillReactionCountSlice completes a decoded array of ReactionCount.
-func fillReactionCountSlice(ws []reactionCountWire) []ReactionCount {
+// fillMessagePtrs completes a decoded array of Message in place and returns pointers to
+// its elements.
+func fillMessagePtrs(ws []messageWire) []*Message {
 	if ws == nil {
 		return nil
 	}
-	out := make([]ReactionCount, len(ws))
+	out := make([]*Message, len(ws))
+	for i := range ws {
+		out[i] = ws[i].fill()
+	}
+	return out
+}
+
+// fillOwnedGiftsSlice completes a decoded array of OwnedGifts.
+func fillOwnedGiftsSlice(ws []ownedGiftsWire) []OwnedGifts {
+	if ws == nil {
+		return nil
+	}
+	out := make([]OwnedGifts, len(ws))
 	for i := range ws {
 		out[i] = *ws[i].fill()
 	}
 	return out
 }
 
-// fillRichBlockListItemSlice completes a decoded array of RichBlockListItem.
-func fillRichBlockListItemSlice(ws []richBlockListItemWire) []RichBlockListItem {
+// fillOwnedGiftsPtrs completes a decoded array of OwnedGifts in place and returns pointers to
+// its elements.
+func fillOwnedGiftsPtrs(ws []ownedGiftsWire) []*OwnedGifts {
 	if ws == nil {
 		return nil
 	}
-	out := make([]RichBlockListItem, len(ws))
+	out := make([]*OwnedGifts, len(ws))
 	for i := range ws {
-		out[i] = *ws[i].fill()
+		out[i] = ws[i].fill()
 	}
 	return out
 }
 
-// fillRichBlockTableCellSlice completes a decoded array of RichBlockTableCell.
-func fillRichBlockTableCellSlice(ws []richBlockTableCellWire) []RichBlockTableCell {
+// fillUpdateSlice completes a decoded array of Update.
+func fillUpdateSlice(ws []updateWire) []Update {
 	if ws == nil {
 		return nil
 	}
-	out := make([]RichBlockTableCell, len(ws))
-	for i := range ws {
-		out[i] = *ws[i].fill()
-	}
-	return out
-}
-
-// fillRichBlockTableCellSlice2 completes a decoded array of RichBlockTableCell.
-func fillRichBlockTableCellSlice2(ws [][]richBlockTableCellWire) [][]RichBlockTableCell {
-	if ws == nil {
-		return nil
-	}
-	out := make([][]RichBlockTableCell, len(ws))
-	for i := range ws {
-		out[i] = fillRichBlockTableCellSlice(ws[i])
-	}
-	return out
-}
-
-// fillStarTransactionSlice completes a decoded array of StarTransaction.
-func fillStarTransactionSlice(ws []starTransactionWire) []StarTransaction {
-	if ws == nil {
-		return nil
-	}
-	out := make([]StarTransaction, len(ws))
-	for i := range ws {
-		out[i] = *ws[i].fill()
-	}
-	return out
-}
-
-// fillStoryAreaSlice completes a decoded array of StoryArea.
-func fillStoryAreaSlice(ws []storyAreaWire) []StoryArea {
-	if ws == nil {
-		return nil
-	}
-	out := make([]StoryArea, len(ws))
+	out := make([]Update, len(ws))
 	for i := range ws {
 		out[i] = *ws[i].fill()
 	}

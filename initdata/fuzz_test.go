@@ -128,8 +128,8 @@ func fieldOf(d InitData, key string) string {
 	return d.Extra[key]
 }
 
-// FuzzDecode checks the word-at-a-time decoder against the byte loop and
-// against net/url.
+// FuzzDecode checks the tuned decoder against the plain one and against
+// net/url.
 func FuzzDecode(f *testing.F) {
 	for _, v := range loadVectors(f) {
 		for _, kv := range strings.Split(v.InitData, "&") {

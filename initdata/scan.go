@@ -1,8 +1,6 @@
 package initdata
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"slices"
 	"strings"
 )
@@ -147,10 +145,18 @@ func sortPairs(p []pair) {
 		return
 	}
 	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && p[j].key < p[j-1].key; j-- {
+		for j := i; j > 0 && keyLess(p[j].key, p[j-1].key); j-- {
 			p[j], p[j-1] = p[j-1], p[j]
 		}
 	}
+}
+
+// keyLess orders non-empty keys; the first byte nearly always decides.
+func keyLess(a, b string) bool {
+	if a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 // find returns the index of the pair with the key in sorted pairs, or -1.
@@ -174,138 +180,72 @@ func isHex(c byte) bool { return unhexTable[c] != 0xff }
 
 func unhex(c byte) byte { return unhexTable[c] }
 
-// SWAR constants: the same byte in all eight lanes of a word.
-const (
-	lanes1  = 0x0101010101010101
-	lanes7f = 0x7f7f7f7f7f7f7f7f
-	lanesHi = 0x8080808080808080
-
-	// movemask gathers the low bit of each lane into the top byte.
-	movemask = 0x0102040810204080
-)
-
-// equalBytes marks (high bit of the lane) exactly the bytes of w equal to c.
-func equalBytes(w uint64, c byte) uint64 {
-	t := w ^ lanes1*uint64(c)
-	return ^((t&lanes7f + lanes7f) | t | lanes7f)
-}
-
-// plusOrControl is non-zero when w holds a '+' or a control byte (< 0x20).
-func plusOrControl(w uint64) uint64 {
-	y := w ^ lanes1*'+'
-	return ((y-lanes1)&^y | (w-lanes1*0x20)&^w) & lanesHi
-}
-
-// load64 reads eight bytes of s at i, little-endian (one load on amd64 and arm64).
-func load64(s string, i int) uint64 {
-	s = s[i : i+8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
-// escapeAt decodes the escape "%XX" at s[p].
-func escapeAt(s string, p int) (byte, error) {
-	if p+2 >= len(s) {
-		return 0, errBadEscape
-	}
-	hi, lo := unhexTable[s[p+1]], unhexTable[s[p+2]]
-	if hi|lo == 0xff {
-		return 0, errBadEscape
-	}
-	c := hi<<4 | lo
-	if c == '\n' {
-		return 0, errLineFeed
-	}
-	return c, nil
-}
-
 // decode appends the form-decoding of the raw value s ("+" is a space,
 // "%XX" a byte) to dst. A bad escape, a control byte, and a line feed in
 // the decoded value are errors: the data-check-string joins fields with
 // "\n", so a value holding one could pass for two fields, or two for one.
 //
-// Init data is dense with escapes (a user object is about one in six), so
-// the fast path finds every '%' of a word at once, walks them by bit
-// tricks and copies the plain runs between them a word at a time: no
-// branch depends on where the escapes fall, and no load on the last one.
-// A value with "+" or a control byte takes the plain loop, decodeSlow.
+// Init data is dense with escapes (a user object is one in six), so this
+// loop is tuned for them: one branch for the kind of byte, escape checks
+// folded into one flag tested at the end. (A word-at-a-time version
+// measured slower: the escapes are too close together.)
 func decode(dst []byte, s string) ([]byte, error) {
-	if len(s) < 16 {
-		return decodeSlow(dst, s)
-	}
 	n := len(dst)
-	if cap(dst)-n < len(s)+8 {
-		dst = slices.Grow(dst, len(s)+8)
+	if cap(dst)-n < len(s) {
+		dst = slices.Grow(dst, len(s))
 	}
-	out := dst[n : n+len(s)+8] // 8 bytes of slack for word stores
-	var other uint64
-	prev, j := 0, 0 // s[prev:] is still to copy, to out[j:]
-	full := len(s) &^ 7
-	for b0 := 0; b0 < full; b0 += 64 {
-		// The '%'s of up to 64 bytes as one bit mask.
-		var mask uint64
-		for w0, k := b0, 0; k < 64 && w0 < full; w0, k = w0+8, k+8 {
-			w := load64(s, w0)
-			other |= plusOrControl(w)
-			mask |= ((equalBytes(w, '%') >> 7) * movemask >> 56) << k
-		}
-		for ; mask != 0; mask &= mask - 1 {
-			p := b0 + bits.TrailingZeros64(mask)
-			// Copy the plain run s[prev:p]: one word store covers most.
-			if r := p - prev; r <= 8 && prev+8 <= len(s) {
-				binary.LittleEndian.PutUint64(out[j:], load64(s, prev))
-			} else {
-				copy(out[j:j+r], s[prev:p])
+	out := dst[n : n+len(s)]
+	j := 0
+	var bad uint8 // high nibble set by a non-hex digit or a decoded line feed
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) {
+			hi, lo := unhexTable[s[i+1]], unhexTable[s[i+2]]
+			c = hi<<4 | lo
+			bad |= hi | lo
+			if c == '\n' {
+				bad |= 0xf0
 			}
-			j += p - prev
-			c, err := escapeAt(s, p)
-			if err != nil {
-				return dst[:n], err
+			i += 2
+		} else if c <= '+' {
+			switch {
+			case c == '+':
+				c = ' '
+			case c == '%':
+				return dst[:n], errBadEscape
+			case c < 0x20:
+				return dst[:n], errLooksDecoded
 			}
-			out[j] = c
-			j++
-			prev = p + 3
 		}
-	}
-	for p := max(full, prev); p < len(s); p++ {
-		c := s[p]
-		if c == '+' || c < 0x20 {
-			other = 1
-		}
-		if c != '%' {
-			continue
-		}
-		j += copy(out[j:], s[prev:p])
-		e, err := escapeAt(s, p)
-		if err != nil {
-			return dst[:n], err
-		}
-		out[j] = e
+		out[j] = c
 		j++
-		prev = p + 3
-		p += 2
 	}
-	if other != 0 {
-		return decodeSlow(dst[:n], s)
-	}
-	if prev < len(s) {
-		j += copy(out[j:], s[prev:])
+	if bad&0xf0 != 0 {
+		_, err := decodeSlow(dst[n:n], s) // for the precise error
+		return dst[:n], err
 	}
 	return dst[:n+j], nil
 }
 
-// decodeSlow is decode one byte at a time, for the rare values with "+" or
-// a control byte, and for short ones.
+// decodeSlow is decode with append and a return at the first bad byte: the
+// reference FuzzDecode checks decode against, and the source of decode's
+// precise errors.
 func decodeSlow(dst []byte, s string) ([]byte, error) {
 	n := len(dst)
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '%':
-			e, err := escapeAt(s, i)
-			if err != nil {
-				return dst[:n], err
+			if i+2 >= len(s) {
+				return dst[:n], errBadEscape
 			}
-			dst = append(dst, e)
+			hi, lo := unhexTable[s[i+1]], unhexTable[s[i+2]]
+			if hi|lo == 0xff {
+				return dst[:n], errBadEscape
+			}
+			if hi<<4|lo == '\n' {
+				return dst[:n], errLineFeed
+			}
+			dst = append(dst, hi<<4|lo)
 			i += 2
 		case c == '+':
 			dst = append(dst, ' ')

@@ -23,14 +23,15 @@ type options struct {
 	err       error
 }
 
-func newOptions(opts []Option) options {
-	o := options{maxAge: DefaultMaxAge, now: time.Now, publicKey: ProductionPublicKey}
+// setOptions sets o to the defaults, then applies opts. Callers on the hot
+// path pass a field of pooled scratch, so o does not escape anew.
+func setOptions(o *options, opts []Option) {
+	*o = options{maxAge: DefaultMaxAge, now: time.Now, publicKey: ProductionPublicKey}
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&o)
+			opt(o)
 		}
 	}
-	return o
 }
 
 // WithMaxAge sets how old auth_date may be: init data is expired when now
@@ -96,7 +97,8 @@ type Validator struct {
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
 func NewValidator(botToken string, opts ...Option) *Validator {
-	v := &Validator{opts: newOptions(opts)}
+	v := &Validator{}
+	setOptions(&v.opts, opts)
 	v.err = v.opts.err
 	if botToken == "" {
 		v.err = errEmptyToken
@@ -217,10 +219,12 @@ func checkAuthDate(p []pair, o *options) error {
 		return errAuthDateFmt
 	}
 	now := o.now()
-	if t > now.Unix()+int64(MaxClockSkew/time.Second)+1 || time.Unix(t, 0).After(now.Add(MaxClockSkew)) {
+	// auth_date is whole seconds, so "more than MaxClockSkew after now"
+	// compares in seconds exactly.
+	if t > now.Unix()+int64(MaxClockSkew/time.Second) {
 		return errAuthDateAhead
 	}
-	if o.maxAge > 0 && now.After(time.Unix(t, 0).Add(o.maxAge)) {
+	if o.maxAge > 0 && now.Sub(time.Unix(t, 0)) > o.maxAge {
 		return ErrExpired
 	}
 	return nil

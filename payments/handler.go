@@ -195,19 +195,21 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // is accepted for provider payments, where tips raise the total) and the
 // [CheckFunc] accepts; otherwise ok=false with a message for the buyer. A
 // check still running after the decision timeout gets ok=false with
-// [MsgTimeout]; a check that panics gets [MsgUnavailable]. The answer is
-// sent even if ctx has ended. The error is non-nil only if the answer could
-// not be sent. Handle pre_checkout_query inline, not behind a queue: the
+// [MsgTimeout]; a check that panics gets [MsgUnavailable]. The check and the
+// answer run to completion even if ctx has ended (its values are kept). The
+// error is non-nil only if the answer could not be sent. Handle pre_checkout_query inline, not behind a queue: the
 // 10 s run from when Telegram sent the query.
 //
 // Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
 func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheckoutQuery) error {
-	decideCtx, cancel := context.WithTimeout(ctx, h.decisionTimeout)
+	// The decision and the answer outlive the caller's ctx (a webhook
+	// request whose connection dropped): Telegram waits for this answer, and
+	// the only bound that matters is its deadline.
+	detached := context.WithoutCancel(ctx)
+	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
 	msg := h.decide(decideCtx, q)
 	cancel()
-	// Answer even if the caller's ctx ended: an unanswered query cancels
-	// the payment only after the buyer has waited the full 10 s.
-	answerCtx, cancelAnswer := context.WithTimeout(context.WithoutCancel(ctx), PreCheckoutDeadline-h.decisionTimeout)
+	answerCtx, cancelAnswer := context.WithTimeout(detached, PreCheckoutDeadline-h.decisionTimeout)
 	defer cancelAnswer()
 	err := h.api.AnswerPreCheckoutQuery(answerCtx, &botapi.AnswerPreCheckoutQueryParams{
 		PreCheckoutQueryID: q.ID,

@@ -287,21 +287,30 @@ func TestPreCheckoutDeadline(t *testing.T) {
 	}
 }
 
-// TestPreCheckoutCallerContextEnded: the answer is sent even when the
-// caller's context is already cancelled (a webhook request that timed out).
+// TestPreCheckoutCallerContextEnded: the check runs and the answer is sent
+// even when the caller's context is already cancelled (a webhook request
+// whose connection dropped); a check that waits on its context is still cut
+// off at the decision timeout.
 func TestPreCheckoutCallerContextEnded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
+		quick := func(context.Context, Order, *botapi.PreCheckoutQuery) error { return nil }
+		f := newFixture(t, WithCheck(quick))
+		require.NoError(t, f.h.HandlePreCheckoutQuery(ctx, query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
+		require.True(t, f.api.lastAnswer(t).Ok, "a cancelled caller does not decline the buyer")
+
 		blocking := func(ctx context.Context, _ Order, _ *botapi.PreCheckoutQuery) error {
 			<-ctx.Done()
 			return ctx.Err()
 		}
-		f := newFixture(t, WithCheck(blocking))
+		f = newFixture(t, WithCheck(blocking))
+		start := time.Now()
 		require.NoError(t, f.h.HandlePreCheckoutQuery(ctx, query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
 		a := f.api.lastAnswer(t)
 		require.False(t, a.Ok)
 		require.Equal(t, MsgTimeout, a.ErrorMessage)
+		require.Equal(t, DefaultDecisionTimeout, time.Since(start))
 	})
 }
 

@@ -63,7 +63,8 @@ type Payment struct {
 // ChargeID and be safe for concurrent use; a SQL ledger maps them to single
 // statements (INSERT ... ON CONFLICT DO NOTHING, UPDATE ... WHERE state = ...)
 // and a Redis ledger to SET NX, Lua or WATCH/MULTI. [MemoryLedger] is the
-// in-memory implementation.
+// in-memory implementation; package payments/ledgertest checks any
+// implementation against this contract.
 type Ledger interface {
 	// Record stores p if no payment with p.ChargeID exists yet (p.State zero
 	// means StatePaid) and returns (p, true); otherwise it changes nothing

@@ -82,12 +82,17 @@ type Report struct {
 	// RefundedInLedgerOnly are payments the ledger holds as refunded that
 	// Telegram shows no refund for.
 	RefundedInLedgerOnly []Payment
+	// AmountMismatch are payments whose ledger amount differs from the
+	// amount of Telegram's transaction with the same ID (ledger entries
+	// recorded from a refund alone, with amount 0, are not reported).
+	AmountMismatch []Payment
 }
 
 // Clean reports whether the ledger and Telegram agree.
 func (r *Report) Clean() bool {
 	return len(r.MissingInLedger) == 0 && len(r.MissingAtTelegram) == 0 &&
-		len(r.RefundedAtTelegramOnly) == 0 && len(r.RefundedInLedgerOnly) == 0
+		len(r.RefundedAtTelegramOnly) == 0 && len(r.RefundedInLedgerOnly) == 0 &&
+		len(r.AmountMismatch) == 0
 }
 
 // Reconcile reads every Star transaction of the bot and every payment in
@@ -127,7 +132,10 @@ func (h *Handler) Reconcile(ctx context.Context) (*Report, error) {
 			continue
 		}
 		inLedger[p.ChargeID] = true
-		_, atTelegram := paid[p.ChargeID]
+		tx, atTelegram := paid[p.ChargeID]
+		if atTelegram && p.Amount != 0 && p.Amount != tx.Amount {
+			r.AmountMismatch = append(r.AmountMismatch, p)
+		}
 		switch {
 		case !atTelegram:
 			r.MissingAtTelegram = append(r.MissingAtTelegram, p)

@@ -98,6 +98,7 @@ func TestReconcile(t *testing.T) {
 	_, err := f.ledger.SetState(ctx, "refunded-ledger", StateFulfilled, StateRefunded, testNow)
 	require.NoError(t, err)
 	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 1, success("fiat", "USD", 500, "x"))) // not compared
+	pay("amount")                                                                             // 10 in the ledger, 12 at Telegram
 
 	f.api.txs = []botapi.StarTransaction{
 		userPayment("ok", 1, 10),
@@ -108,11 +109,12 @@ func TestReconcile(t *testing.T) {
 		userRefund("refunded-tg", 1, 10),
 		userRefund("refunded-both", 1, 10),
 		{ID: "withdrawal", Amount: 100, Receiver: &botapi.TransactionPartnerFragment{}},
+		userPayment("amount", 1, 12),
 	}
 	r, err := f.h.Reconcile(ctx)
 	require.NoError(t, err)
 	require.False(t, r.Clean())
-	require.Equal(t, 8, r.Transactions)
+	require.Equal(t, 9, r.Transactions)
 	require.Len(t, r.MissingInLedger, 1)
 	require.Equal(t, "lost", r.MissingInLedger[0].ID)
 	ids := func(ps []Payment) []string {
@@ -125,6 +127,7 @@ func TestReconcile(t *testing.T) {
 	require.Equal(t, []string{"forged"}, ids(r.MissingAtTelegram))
 	require.Equal(t, []string{"refunded-tg"}, ids(r.RefundedAtTelegramOnly))
 	require.Equal(t, []string{"refunded-ledger"}, ids(r.RefundedInLedgerOnly))
+	require.Equal(t, []string{"amount"}, ids(r.AmountMismatch))
 
 	f.api.failPage = f.api.pageCalls + 1
 	_, err = f.h.Reconcile(ctx)

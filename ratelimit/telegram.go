@@ -253,6 +253,22 @@ func (s *Telegram) DelayAt(chatID int64, lane Lane, t time.Time) time.Duration {
 	return v.Wait
 }
 
+// ChatDelayAt returns how long after t chatID's own limits (and any
+// Backoff on it) allow a send, ignoring the bot-wide ones; 0 means now. A
+// dispatcher uses it to work on other chats meanwhile.
+func (s *Telegram) ChatDelayAt(chatID int64, t time.Time) time.Duration {
+	if chatID == 0 {
+		return 0
+	}
+	var buf [4]Cell
+	cells, nChat := s.cells(&buf, chatID, Bulk)
+	v, err := s.store.Peek(context.Background(), t, cells[:nChat])
+	if err != nil || v.OK {
+		return 0
+	}
+	return v.Wait
+}
+
 // ErrStore wraps a failure of the [Store].
 var ErrStore = errors.New("ratelimit: store failed")
 

@@ -94,6 +94,8 @@ func TestTelegramBackoffBlocksOnlyThatChat(t *testing.T) {
 		require.False(t, s.AllowAt(7, Interactive, t0.Add(d)), "blocked at +%v", d)
 	}
 	require.True(t, s.AllowAt(8, Bulk, t0.Add(time.Second)), "others keep going")
+	require.Equal(t, 29*time.Second, s.ChatDelayAt(7, t0.Add(time.Second)))
+	require.Equal(t, time.Duration(0), s.ChatDelayAt(8, t0.Add(30*time.Second)))
 	require.True(t, s.AllowAt(7, Bulk, t0.Add(30*time.Second)))
 	require.Equal(t, Stats{Backoffs: 1}, s.Stats())
 }

@@ -43,6 +43,7 @@ type gen struct {
 	infos    []structInfo        // generated structs, for their JSON methods
 	needs    map[string]bool     // spec types decoded through a wire type
 	fills    map[string]bool     // slice fill helpers needed: "Type/depth"
+	results  map[string]bool     // wire-decoded struct types that methods return
 }
 
 // Generate renders the generated files of package botapi from s. The result
@@ -51,7 +52,7 @@ type gen struct {
 func Generate(s *Spec) (map[string][]byte, error) {
 	g := &gen{spec: s, types: map[string]*Type{}, unions: map[string]*union{},
 		memberOf: map[string][]string{}, valueRef: map[string]bool{}, boxes: map[string]bool{},
-		needs: map[string]bool{}, fills: map[string]bool{}}
+		needs: map[string]bool{}, fills: map[string]bool{}, results: map[string]bool{}}
 	for i := range s.Types {
 		t := &s.Types[i]
 		if _, dup := g.types[t.Name]; dup {
@@ -488,6 +489,7 @@ func (g *gen) methodsFile(b *bytes.Buffer) error {
 			if isStruct && g.needs[t] {
 				// Decode through the wire type: no UnmarshalJSON call per element.
 				wire := wireName(t)
+				g.results[t] = true
 				switch depth {
 				case 0:
 					fmt.Fprintf(b, "func (c *Client) %s(ctx context.Context%s) (%s, error) {\n\tvar r *%s\n\terr := c.do(ctx, %q, %s, &r)\n\treturn r.fill(), err\n}\n\n", gn, params, rt, wire, m.Name, arg)
@@ -554,7 +556,7 @@ func (g *gen) computeNeeds() {
 			}
 			need := len(info.unions) > 0
 			for _, f := range info.structs {
-				need = need || g.needs[f.elem]
+				need = need || g.shadow(info.specName, f)
 			}
 			if need {
 				g.needs[info.specName] = true
@@ -575,3 +577,9 @@ func fillName(t string, depth int) string {
 }
 
 func ptrFillName(t string) string { return "fill" + GoName(t) + "Ptrs" }
+
+// shadow reports whether field f of owner (a spec type name, "" for method
+// parameters) is decoded inline through its type's wire type.
+func (g *gen) shadow(owner string, f structField) bool {
+	return g.needs[f.elem] && (shadowAllFieldsOf[owner] || shadowEverywhere[f.elem])
+}

@@ -29,6 +29,7 @@ func (g *gen) unionsFile(b *bytes.Buffer) error {
 	for _, info := range g.infos {
 		g.renderJSONMethods(b, info)
 	}
+	g.renderWireResult(b)
 	for _, key := range sortedKeys(g.fills) {
 		if name, ok := strings.CutSuffix(key, "/p"); ok {
 			fn, gn, wire := ptrFillName(name), GoName(name), wireName(name)
@@ -55,7 +56,7 @@ func (g *gen) unionsFile(b *bytes.Buffer) error {
 // anyNeeds reports whether a struct holds a field decoded through a wire type.
 func (g *gen) anyNeeds(info structInfo) bool {
 	for _, f := range info.structs {
-		if g.needs[f.elem] {
+		if g.shadow(info.specName, f) {
 			return true
 		}
 	}
@@ -309,7 +310,7 @@ func (g *gen) renderJSONMethods(b *bytes.Buffer, info structInfo) {
 		fmt.Fprintf(b, "\t%s %s `json:%q`\n", f.goName, boxName(f.union, f.depth), f.json)
 	}
 	for _, f := range info.structs {
-		if !g.needs[f.elem] {
+		if !g.shadow(info.specName, f) {
 			continue
 		}
 		t := strings.Repeat("[]", f.depth) + wireName(f.elem)
@@ -325,7 +326,7 @@ func (g *gen) renderJSONMethods(b *bytes.Buffer, info structInfo) {
 		fmt.Fprintf(b, "\tv.%s = w.%s.v\n", f.goName, f.goName)
 	}
 	for _, f := range info.structs {
-		if !g.needs[f.elem] {
+		if !g.shadow(info.specName, f) {
 			continue
 		}
 		switch {
@@ -344,4 +345,28 @@ func (g *gen) renderJSONMethods(b *bytes.Buffer, info structInfo) {
 	b.WriteString("\treturn v\n}\n\n")
 	fmt.Fprintf(b, "// UnmarshalJSON decodes v, dispatching its union-typed fields on their kind.\n")
 	fmt.Fprintf(b, "func (v *%s) UnmarshalJSON(b []byte) error {\n\tvar w %s\n\tif err := json.Unmarshal(b, &w); err != nil {\n\t\treturn err\n\t}\n\t*v = *w.fill()\n\treturn nil\n}\n", gn, wire)
+}
+
+// renderWireResult writes wireResult, which lets code outside the generated
+// methods (Client.Call, the long poller) decode results through wire types.
+func (g *gen) renderWireResult(b *bytes.Buffer) {
+	b.WriteString("// wireResult returns, for a result pointer of a type decoded through wire\n")
+	b.WriteString("// types (a struct some method returns, as T, *T, []T or []*T), a decoding\n")
+	b.WriteString("// target and a function that completes result from it after a successful\n")
+	b.WriteString("// decode. It returns nil, nil for any other result.\n")
+	b.WriteString("func wireResult(result any) (any, func()) {\n\tswitch r := result.(type) {\n")
+	for _, t := range sortedKeys(g.results) {
+		gn, wire := GoName(t), wireName(t)
+		g.fills[t+"/1"] = true
+		g.fills[t+"/p"] = true
+		mk := "var w []" + wire
+		if t == "Update" {
+			mk = fmt.Sprintf("w := make([]%s, 0, %d)", wire, pointerResults["getUpdates"].def)
+		}
+		fmt.Fprintf(b, "\tcase *%s:\n\t\tw := new(%s)\n\t\treturn w, func() { *r = *w.fill() }\n", gn, wire)
+		fmt.Fprintf(b, "\tcase **%s:\n\t\tvar w *%s\n\t\treturn &w, func() { *r = w.fill() }\n", gn, wire)
+		fmt.Fprintf(b, "\tcase *[]%s:\n\t\t%s\n\t\treturn &w, func() { *r = %s(w) }\n", gn, mk, fillName(t, 1))
+		fmt.Fprintf(b, "\tcase *[]*%s:\n\t\t%s\n\t\treturn &w, func() { *r = %s(w) }\n", gn, mk, ptrFillName(t))
+	}
+	b.WriteString("\t}\n\treturn nil, nil\n}\n\n")
 }

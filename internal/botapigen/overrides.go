@@ -87,6 +87,18 @@ var pointerResults = map[string]struct {
 	"getUpdates": {"limit", 100},
 }
 
+// Wire decoding. A struct with union-typed fields decodes through a generated
+// wire type (the struct plus a box per union field). A struct field whose type
+// needs a wire type is decoded inline through that wire type ("shadowed") only
+// on the hot path of getUpdates: every field of Update, and every field
+// holding a Message. Elsewhere it decodes through the nested type's own
+// UnmarshalJSON, which costs one nested json.Unmarshal when the field is
+// present instead of making every wire type larger.
+var (
+	shadowAllFieldsOf = set("Update")
+	shadowEverywhere  = set("Message")
+)
+
 // dateDispatch are unions told apart by an integer field equal to 0, not by a
 // discriminator: MaybeInaccessibleMessage is InaccessibleMessage when its
 // date is 0.

@@ -1,0 +1,594 @@
+package broadcast
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/ratelimit"
+)
+
+// Outcome is how one send of a broadcast ended. Every send ends in exactly
+// one outcome.
+type Outcome uint8
+
+const (
+	// Delivered: Telegram accepted the message.
+	Delivered Outcome = iota + 1
+	// Permanent: Telegram refused the message for a reason that a resend
+	// will not cure: 403 (the user blocked the bot or is deactivated, the
+	// bot was kicked) or 400 (chat not found, bad parameters).
+	Permanent
+	// Migrated: the group became a supergroup (400 with
+	// migrate_to_chat_id); the message was resent once to the new chat and
+	// delivered there. [Result.MigratedTo] is the new id.
+	Migrated
+	// Unknown: the request may or may not have reached Telegram (a 5xx
+	// answer, a proxy's 502 page, a connection reset after the request was
+	// written, a timeout). It is never resent automatically, because a
+	// resend may deliver the message twice.
+	Unknown
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Permanent:
+		return "permanent"
+	case Migrated:
+		return "migrated"
+	case Unknown:
+		return "unknown"
+	}
+	return "invalid"
+}
+
+// Result is the outcome of the send to one entry of the chat list.
+type Result struct {
+	// Index is the entry's position in the chat list.
+	Index int
+	// ChatID is the entry's chat.
+	ChatID int64
+	// Outcome is how the send ended.
+	Outcome Outcome
+	// MigratedTo is the supergroup's id when the chat had migrated (then
+	// Outcome is Migrated, or the outcome of the resend).
+	MigratedTo int64
+	// Err is the send's error, for Permanent and Unknown.
+	Err error
+}
+
+// Progress is a snapshot of a running broadcast, given to the progress
+// callback after every finished send.
+type Progress struct {
+	// Total is the length of the chat list; Done counts the entries
+	// finished, including those a resumed cursor skipped.
+	Total, Done int
+	// Sent counts the sends finished in this run, by outcome.
+	Delivered, Permanent, Migrated, Unknown int
+	// Elapsed is the time since the run started, on its clock.
+	Elapsed time.Duration
+
+	r *run
+}
+
+// Cursor returns where the broadcast stands, to save (it encodes to JSON)
+// and give to [WithCursor] after a crash. It is valid only during the
+// callback.
+func (p Progress) Cursor() Cursor {
+	if p.r == nil {
+		return Cursor{}
+	}
+	return p.r.cursor()
+}
+
+// Summary counts a finished (or cancelled) run's outcomes.
+type Summary struct {
+	// Total is the length of the chat list; Done counts the entries
+	// finished, including those a resumed cursor skipped.
+	Total, Done int
+	// The sends finished in this run, by outcome.
+	Delivered, Permanent, Migrated, Unknown int
+	// Cursor is where the run stopped: give it to [WithCursor] to resume.
+	Cursor Cursor
+}
+
+// Cursor is a resumable position in a chat list: every entry before Next
+// is finished, and so are the entries listed in Done (sorted, each at or
+// after Next). Entries finish out of order (several sends are in flight,
+// and a chat listed twice is sent to one at a time), so Done holds the few
+// finished past the first unfinished one. It encodes to JSON as is.
+type Cursor struct {
+	Next int   `json:"next"`
+	Done []int `json:"done,omitempty"`
+}
+
+// SendFunc sends the broadcast's message to one chat. It should use a
+// botapi client configured with the same scheduler
+// (botapi.WithLimiter(sched)) and pass ctx through: ctx carries the lane
+// and the admission of the wait the broadcast already made.
+type SendFunc func(ctx context.Context, chatID int64) error
+
+// Message returns a SendFunc that sends p to each chat with c, setting
+// p.ChatID per chat and, in the paid lane, p.AllowPaidBroadcast. p is
+// copied; the caller may reuse it.
+func Message(c *botapi.Client, p botapi.SendMessageParams) SendFunc {
+	return func(ctx context.Context, chatID int64) error {
+		q := p
+		q.ChatID = botapi.ChatID{ID: chatID}
+		if lane, _ := ratelimit.LaneFromContext(ctx); lane == ratelimit.Paid {
+			q.AllowPaidBroadcast = true
+		}
+		_, err := c.SendMessage(ctx, &q)
+		return err
+	}
+}
+
+// Option configures [Run].
+type Option func(*options)
+
+type options struct {
+	concurrency int
+	lane        ratelimit.Lane
+	cursor      Cursor
+	progress    func(Progress)
+	result      func(Result)
+	timeout     time.Duration
+	clock       func() time.Time
+}
+
+// DefaultConcurrency is how many sends are in flight at once unless
+// [WithConcurrency] says otherwise: enough for 30 sends/s over a round
+// trip of up to half a second.
+const DefaultConcurrency = 16
+
+// WithConcurrency sets how many sends are in flight at once (at least 1).
+// The default is [DefaultConcurrency]; the paid lane (1000/s) needs about
+// 1000 × the round trip, e.g. 200 for 200 ms.
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = max(n, 1) } }
+
+// WithLane sets the lane of the sends: [ratelimit.Bulk] (the default) or
+// [ratelimit.Paid] (allow_paid_broadcast, up to 1000/s, paid in Stars
+// above the free limit).
+func WithLane(l ratelimit.Lane) Option { return func(o *options) { o.lane = l } }
+
+// WithCursor resumes a broadcast: entries the cursor marks finished are
+// skipped. The default is the start of the list.
+func WithCursor(c Cursor) Option { return func(o *options) { o.cursor = c } }
+
+// WithProgress sets a callback called after every finished send, from the
+// goroutine that finished it, one call at a time. Keep it short.
+func WithProgress(f func(Progress)) Option { return func(o *options) { o.progress = f } }
+
+// WithResult sets a callback called with every send's result, one call at
+// a time, before the progress callback of the same send.
+func WithResult(f func(Result)) Option { return func(o *options) { o.result = f } }
+
+// WithSendTimeout bounds one send once it has been admitted by the
+// scheduler, retries of the botapi client included (a send that times out
+// is Unknown). The default is two minutes.
+func WithSendTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithClock sets the clock of [Progress.Elapsed]; the default is time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// ErrNoScheduler is returned by [Run] without a scheduler.
+var ErrNoScheduler = errors.New("broadcast: no scheduler")
+
+// Run sends to every chat in chats, as fast as sched allows and never
+// faster, with several sends in flight, and returns when every entry is
+// finished or ctx ends.
+//
+// Each entry ends in exactly one [Outcome], reported to the [WithResult]
+// callback. A 429 is not an outcome: the client reports it to the
+// scheduler, and the entry is sent again once its chat's wait is over. A
+// chat listed more than once gets its sends one at a time, so its entries
+// never hold up the others.
+//
+// When ctx ends, waits stop at once and no new send starts; sends already
+// admitted (whose request may have reached Telegram) run to their end, so
+// their outcome is known, and Run returns ctx.Err() with the Summary and
+// its Cursor: resuming from it sends every unfinished entry once and no
+// finished one again.
+func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send SendFunc, opts ...Option) (Summary, error) {
+	if sched == nil || send == nil {
+		return Summary{}, ErrNoScheduler
+	}
+	o := options{concurrency: DefaultConcurrency, lane: ratelimit.Bulk, timeout: 2 * time.Minute, clock: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	r := newRun(chats, o)
+	r.sched, r.send = sched, send
+	var wg sync.WaitGroup
+	for range o.concurrency {
+		wg.Go(func() { r.work(ctx) })
+	}
+	wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Summary{
+		Total: len(chats), Done: r.doneCount,
+		Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
+		Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
+		Cursor: r.cursor(),
+	}
+	return s, ctx.Err()
+}
+
+// run is one broadcast's shared state.
+type run struct {
+	o     options
+	sched *ratelimit.Telegram
+	send  SendFunc
+	chats []int64
+	start time.Time
+
+	mu        sync.Mutex
+	next      int              // next entry of the list to consider
+	busy      map[int64][]int  // chats taken by an entry (in flight or in later) → their deferred entries
+	later     laterHeap        // entries whose chat is not ready yet, by time
+	due       dueHeap          // entries whose chat is ready, most work left first
+	fresh     int              // an entry taken from the list but not handed out, or -1
+	left      map[int64]int    // chats listed more than once → entries not finished
+	wake      chan struct{}    // closed when later gets an entry
+	turn      chan struct{}    // the turn to pick an entry and wait
+	low       int              // every entry before low is finished
+	done      map[int]struct{} // finished entries at or after low
+	doneCount int
+	counts    [Unknown + 1]int
+}
+
+func newRun(chats []int64, o options) *run {
+	r := &run{o: o, chats: chats, busy: map[int64][]int{}, done: map[int]struct{}{}, start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1)}
+	c := o.cursor
+	r.low = min(max(c.Next, 0), len(chats))
+	r.next = r.low
+	for _, i := range c.Done {
+		if i >= r.low && i < len(chats) {
+			r.done[i] = struct{}{}
+		}
+	}
+	r.doneCount = r.low + len(r.done)
+	r.advance()
+	r.fresh = -1
+	// Count the chats listed more than once: a chat with many entries left
+	// is the broadcast's critical path (one send per second at most), so
+	// its entries go first whenever its chat is ready.
+	var ids []int64
+	for i := r.low; i < len(chats); i++ {
+		if _, ok := r.done[i]; !ok {
+			ids = append(ids, chats[i])
+		}
+	}
+	slices.Sort(ids)
+	r.left = map[int64]int{}
+	for j := 0; j < len(ids); {
+		k := j + 1
+		for k < len(ids) && ids[k] == ids[j] {
+			k++
+		}
+		if k-j > 1 {
+			r.left[ids[j]] = k - j
+		}
+		j = k
+	}
+	return r
+}
+
+// work left for chat c: its entries not finished. Callers hold mu.
+func (r *run) workLeft(c int64) int {
+	if n, ok := r.left[c]; ok {
+		return n
+	}
+	return 1
+}
+
+// advance moves low past finished entries. Callers hold mu.
+func (r *run) advance() {
+	for {
+		if _, ok := r.done[r.low]; !ok {
+			return
+		}
+		delete(r.done, r.low)
+		r.low++
+	}
+}
+
+// cursor snapshots the position. Callers hold mu.
+func (r *run) cursor() Cursor {
+	c := Cursor{Next: r.low}
+	if len(r.done) > 0 {
+		c.Done = make([]int, 0, len(r.done))
+		for i := range r.done {
+			c.Done = append(c.Done, i)
+		}
+		slices.Sort(c.Done)
+	}
+	return c
+}
+
+// schedule makes entry i, whose chat it now holds, the next to take:
+// at once if its chat is ready at now, else through later. Callers hold mu.
+func (r *run) schedule(i int, now time.Time) bool {
+	if d := r.sched.ChatDelayAt(r.chats[i], now); d > 0 {
+		heap.Push(&r.later, laterEntry{at: now.Add(d), i: i})
+		close(r.wake)
+		r.wake = make(chan struct{})
+		return false
+	}
+	return true
+}
+
+// take hands out the next entry to send: of the entries whose chat is
+// ready, the one whose chat has the most entries left, in list order among
+// equals. When there is none yet it returns how long to wait (or, with a
+// negative wait, a channel that says when to look again); when the run is
+// over for this worker, ok is false and wake nil.
+func (r *run) take(now time.Time) (i int, ok bool, wait time.Duration, wake <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.later) > 0 && !r.later[0].at.After(now) {
+		e := heap.Pop(&r.later).(laterEntry)
+		heap.Push(&r.due, dueEntry{left: r.workLeft(r.chats[e.i]), i: e.i})
+	}
+	for r.fresh < 0 && r.next < len(r.chats) {
+		i := r.next
+		r.next++
+		if _, ok := r.done[i]; ok || i < r.low {
+			continue // finished in an earlier run
+		}
+		c := r.chats[i]
+		if q, ok := r.busy[c]; ok {
+			r.busy[c] = append(q, i)
+			continue
+		}
+		r.busy[c] = nil
+		if r.schedule(i, now) {
+			r.fresh = i
+		}
+	}
+	if len(r.due) > 0 && (r.fresh < 0 || r.due[0].left >= r.workLeft(r.chats[r.fresh])) {
+		return heap.Pop(&r.due).(dueEntry).i, true, 0, nil
+	}
+	if r.fresh >= 0 {
+		i, r.fresh = r.fresh, -1
+		return i, true, 0, nil
+	}
+	if len(r.later) > 0 {
+		return 0, false, r.later[0].at.Sub(now), r.wake
+	}
+	if len(r.busy) > 0 { // sends in flight may defer more entries
+		return 0, false, -1, r.wake
+	}
+	return 0, false, 0, nil
+}
+
+// finish records i's result, reports it, and passes i's chat on.
+func (r *run) finish(res Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.chats[res.Index]
+	if n, ok := r.left[c]; ok {
+		if n <= 1 {
+			delete(r.left, c)
+		} else {
+			r.left[c] = n - 1
+		}
+	}
+	if q := r.busy[c]; len(q) > 0 {
+		r.busy[c] = q[1:]
+		if r.schedule(q[0], r.o.clock()) {
+			heap.Push(&r.later, laterEntry{at: r.o.clock(), i: q[0]})
+			close(r.wake)
+			r.wake = make(chan struct{})
+		}
+	} else {
+		delete(r.busy, c)
+		if len(r.busy) == 0 {
+			close(r.wake) // let idle workers see the end
+			r.wake = make(chan struct{})
+		}
+	}
+	r.done[res.Index] = struct{}{}
+	r.advance()
+	r.doneCount++
+	r.counts[res.Outcome]++
+	if r.o.result != nil {
+		r.o.result(res)
+	}
+	if r.o.progress != nil {
+		r.o.progress(Progress{
+			Total: len(r.chats), Done: r.doneCount,
+			Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
+			Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
+			Elapsed: r.o.clock().Sub(r.start), r: r,
+		})
+	}
+}
+
+func (r *run) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		// One worker at a time picks an entry and waits for the scheduler,
+		// so the entry is chosen when a slot is near: an entry whose chat
+		// just became ready (a chat listed many times, a group) goes next
+		// instead of queueing behind entries picked long ago.
+		select {
+		case r.turn <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		i, ok, wait, wake := r.take(r.o.clock())
+		if !ok {
+			<-r.turn
+			if wake == nil {
+				return
+			}
+			if err := pause(ctx, wait, wake); err != nil {
+				return
+			}
+			continue
+		}
+		admitted, err := r.admit(ctx, i)
+		<-r.turn
+		if err != nil {
+			return // ctx ended: i stays unfinished
+		}
+		if !admitted {
+			r.postpone(i)
+			continue
+		}
+		r.finish(r.deliver(ctx, i))
+	}
+}
+
+// maxTurnWait bounds how long the worker holding the turn waits for the
+// scheduler: longer means the chat was blocked meanwhile, or the whole bot
+// is paused, and the turn goes round again.
+const maxTurnWait = time.Second
+
+// admit waits for the scheduler to allow a send to entry i's chat. It
+// reports false when that took too long (the entry is to be postponed),
+// and an error when ctx ended.
+func (r *run) admit(ctx context.Context, i int) (bool, error) {
+	wctx, cancel := context.WithTimeout(ratelimit.WithLane(ctx, r.o.lane), maxTurnWait)
+	defer cancel()
+	err := r.sched.Wait(wctx, r.chats[i])
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return err == nil, nil
+}
+
+// postpone puts entry i, whose chat it still holds, back for later.
+func (r *run) postpone(i int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.o.clock()
+	d := r.sched.ChatDelayAt(r.chats[i], now)
+	heap.Push(&r.later, laterEntry{at: now.Add(d), i: i})
+	close(r.wake)
+	r.wake = make(chan struct{})
+}
+
+// pause waits d (forever if negative), until wake is closed, or ctx ends.
+func pause(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
+	var tc <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-tc:
+	case <-wake:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+type dueEntry struct {
+	left int // entries left for the chat
+	i    int
+}
+
+// dueHeap orders ready entries by work left (most first), then position.
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(a, b int) bool {
+	if h[a].left != h[b].left {
+		return h[a].left > h[b].left
+	}
+	return h[a].i < h[b].i
+}
+func (h dueHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+type laterEntry struct {
+	at time.Time
+	i  int
+}
+
+// laterHeap is a min-heap of entries by time, then list position.
+type laterHeap []laterEntry
+
+func (h laterHeap) Len() int { return len(h) }
+func (h laterHeap) Less(a, b int) bool {
+	if !h[a].at.Equal(h[b].at) {
+		return h[a].at.Before(h[b].at)
+	}
+	return h[a].i < h[b].i
+}
+func (h laterHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *laterHeap) Push(x any)   { *h = append(*h, x.(laterEntry)) }
+func (h *laterHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// deliver sends entry i, admitted by the scheduler, until it has an
+// outcome. Sends after the first (after a 429, or to the supergroup a group
+// migrated to) wait for the scheduler again.
+func (r *run) deliver(ctx context.Context, i int) Result {
+	res := Result{Index: i, ChatID: r.chats[i]}
+	chat := res.ChatID
+	err := r.sendAdmitted(ctx, chat)
+	for {
+		var apiErr *botapi.Error
+		switch {
+		case err == nil:
+			res.Outcome = Delivered
+			if res.MigratedTo != 0 {
+				res.Outcome = Migrated
+			}
+			return res
+		case errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests:
+			// Not performed; the client told the scheduler. Send again.
+		case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
+			res.MigratedTo = apiErr.MigrateToChatID
+			chat = apiErr.MigrateToChatID
+		case errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
+			(apiErr.Code == http.StatusBadRequest || apiErr.Code == http.StatusForbidden):
+			res.Outcome, res.Err = Permanent, err
+			return res
+		default:
+			res.Outcome, res.Err = Unknown, err
+			return res
+		}
+		if werr := r.sched.Wait(ratelimit.WithLane(ctx, r.o.lane), chat); werr != nil {
+			// ctx ended (or the store failed) before the resend. Nothing
+			// was delivered, but the entry must end in an outcome.
+			res.Outcome, res.Err = Unknown, fmt.Errorf("broadcast: not resent: %w (after %w)", werr, err)
+			return res
+		}
+		err = r.sendAdmitted(ctx, chat)
+	}
+}
+
+// sendAdmitted sends to chat, whose wait is done, with a context that
+// ctx's end does not cancel (bounded by the send timeout), so a
+// cancellation never cuts a request that may have reached Telegram.
+func (r *run) sendAdmitted(ctx context.Context, chat int64) error {
+	sctx := ratelimit.WithAdmission(context.WithoutCancel(ratelimit.WithLane(ctx, r.o.lane)), chat)
+	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
+	defer cancel()
+	return r.send(sctx, chat)
+}

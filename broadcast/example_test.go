@@ -1,0 +1,42 @@
+package broadcast_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/broadcast"
+	"github.com/miniappkit/miniappkit/ratelimit"
+)
+
+func Example() {
+	// A fake Telegram with three users, one of whom blocked the bot.
+	srv := botapitest.NewServer(botapitest.WithoutListener(), botapitest.WithRateLimits(1))
+	defer srv.Close()
+	alice, bob, carol := srv.NewUser("Alice"), srv.NewUser("Bob"), srv.NewUser("Carol")
+	srv.BlockBot(bob)
+
+	sched, err := ratelimit.NewTelegram()
+	if err != nil {
+		panic(err)
+	}
+	client := botapi.New(srv.Token(), botapi.WithBaseURL(srv.URL()),
+		botapi.WithHTTPClient(srv.HTTPClient()), botapi.WithLimiter(sched))
+
+	sum, err := broadcast.Run(context.Background(), sched, []int64{alice.ID, bob.ID, carol.ID},
+		broadcast.Message(client, botapi.SendMessageParams{Text: "Sale today!"}),
+		broadcast.WithResult(func(r broadcast.Result) {
+			if r.Outcome == broadcast.Permanent {
+				fmt.Println("blocked:", r.ChatID == bob.ID)
+			}
+		}))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("delivered %d, permanent %d, unknown %d, 429s %d\n",
+		sum.Delivered, sum.Permanent, sum.Unknown, srv.Stats().TooManyRequests)
+	// Output:
+	// blocked: true
+	// delivered 2, permanent 1, unknown 0, 429s 0
+}

@@ -1,0 +1,62 @@
+package ledgertest_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/payments/ledgertest"
+)
+
+func TestMemoryLedger(t *testing.T) {
+	ledgertest.Run(t, func(*testing.T) payments.Ledger { return payments.NewMemoryLedger() })
+}
+
+// leakyLedger grants every claim: two deliveries could both fulfil.
+type leakyLedger struct{ *payments.MemoryLedger }
+
+func (leakyLedger) Claim(context.Context, string, time.Time, time.Time) (bool, error) {
+	return true, nil
+}
+
+// forgetfulLedger records every payment as new.
+type forgetfulLedger struct{ *payments.MemoryLedger }
+
+func (l forgetfulLedger) Record(ctx context.Context, p payments.Payment) (payments.Payment, bool, error) {
+	stored, _, err := l.MemoryLedger.Record(ctx, p)
+	return stored, true, err
+}
+
+func TestCheckCatchesBrokenLedgers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func() payments.Ledger
+		want []string
+	}{
+		{"claims always granted", func() payments.Ledger { return leakyLedger{payments.NewMemoryLedger()} },
+			[]string{"ClaimLease", "ConcurrentRecordClaimSetState"}},
+		{"duplicates reported as first", func() payments.Ledger { return forgetfulLedger{payments.NewMemoryLedger()} },
+			[]string{"RecordFirstThenDuplicate", "ConcurrentRecordClaimSetState"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ledgertest.Check(t.Context(), tc.make)
+			if err == nil {
+				t.Fatal("Check accepted a broken ledger")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Check error %q does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func ExampleCheck() {
+	err := ledgertest.Check(context.Background(), func() payments.Ledger { return payments.NewMemoryLedger() })
+	fmt.Println(err)
+	// Output: <nil>
+}
