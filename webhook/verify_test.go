@@ -177,3 +177,33 @@ func TestVerifyMiddleware(t *testing.T) {
 	require.Empty(t, got)
 	require.Panics(t, func() { VerifyMiddleware(nil) })
 }
+
+func TestReadBody(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		body    string
+		cl      int64
+		limit   int64
+		want    string
+		tooLong bool
+	}{
+		{"declared", "hello", 5, 5, "hello", false},
+		{"declared too long", "hello!", 6, 5, "", true},
+		{"chunked", "hello", -1, 5, "hello", false},
+		{"chunked too long", "hello!", -1, 5, "", true},
+		{"empty", "", 0, 5, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			req.ContentLength = tc.cl
+			b, err := readBody(req, tc.limit)
+			if tc.tooLong {
+				var mbe *http.MaxBytesError
+				require.ErrorAs(t, err, &mbe)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, string(b))
+		})
+	}
+}
