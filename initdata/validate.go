@@ -23,14 +23,15 @@ type options struct {
 	err       error
 }
 
-func newOptions(opts []Option) options {
-	o := options{maxAge: DefaultMaxAge, now: time.Now, publicKey: ProductionPublicKey}
+// setOptions sets o to the defaults, then applies opts. Callers on the hot
+// path pass a field of pooled scratch, so o does not escape anew.
+func setOptions(o *options, opts []Option) {
+	*o = options{maxAge: DefaultMaxAge, now: time.Now, publicKey: ProductionPublicKey}
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&o)
+			opt(o)
 		}
 	}
-	return o
 }
 
 // WithMaxAge sets how old auth_date may be: init data is expired when now
@@ -96,7 +97,8 @@ type Validator struct {
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
 func NewValidator(botToken string, opts ...Option) *Validator {
-	v := &Validator{opts: newOptions(opts)}
+	v := &Validator{}
+	setOptions(&v.opts, opts)
 	v.err = v.opts.err
 	if botToken == "" {
 		v.err = errEmptyToken

@@ -39,7 +39,8 @@
 // Answers are Telegram's envelope, {"ok":true,"result":...} or
 // {"ok":false,"error_code":...,"description":...,"parameters":{...}}, with
 // the HTTP status equal to error_code and a Retry-After header on 429.
-// A wrong token answers 401 "Unauthorized"; a method the fake does not
+// A wrong token answers 401 "Unauthorized" (404 "Not Found" when it is
+// not shaped like a token); a method the fake does not
 // implement answers 404 "Not Found", exactly as Telegram answers a method
 // it does not know, so nothing succeeds silently.
 //
