@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -105,6 +106,8 @@ func TestSendMessageValidation(t *testing.T) {
 		{"bad markup", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": "{"}, 400, "Bad Request: can't parse reply keyboard markup JSON object"},
 		{"callback data too long", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": map[string]any{
 			"inline_keyboard": [][]map[string]string{{{"text": "x", "callback_data": strings.Repeat("d", 65)}}}}}, 400, "Bad Request: BUTTON_DATA_INVALID"},
+		{"button without action", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": map[string]any{
+			"inline_keyboard": [][]map[string]string{{{"text": "x"}}}}}, 400, "Bad Request: text buttons are unallowed in the inline keyboard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,4 +119,20 @@ func TestSendMessageValidation(t *testing.T) {
 		callJSON(t, srv, "sendMessage", map[string]any{"chat_id": u.ID, "text": strings.Repeat("é", maxTextLength)}).decode(t, &m)
 		require.Empty(t, srv.Sent()[1:])
 	})
+}
+
+func TestUploadByAttachReference(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	srv := setup(t, WithClock(func() time.Time { return now }))
+	u := srv.NewUser("Ann")
+	var m message
+	callMultipart(t, srv, "sendPhoto", map[string]string{"chat_id": strconv.FormatInt(u.ID, 10), "photo": "attach://pic"},
+		map[string]string{"pic": "12345"}).decode(t, &m)
+	require.Equal(t, int64(5), m.Photo[len(m.Photo)-1].FileSize)
+	require.Equal(t, now.Unix(), m.Date)
+	r := srv.Requests("sendPhoto")[0]
+	require.Equal(t, "attach://pic", r.Params["photo"])
+	require.Equal(t, []File{{Field: "pic", Name: "pic.bin", Size: 5}}, r.Files)
+	require.Equal(t, now, r.At)
+	require.True(t, strings.HasPrefix(r.ContentType, "multipart/form-data"))
 }
