@@ -257,8 +257,8 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 
 	pol := c.retry.withDefaults()
 	waits := c.limiter != nil && PostsToChat(method)
-	var chat int64
-	if c.limiter != nil {
+	var chat int64 // the limiter key: the chat posted to, 0 for other calls
+	if waits {
 		chat = chatKeyOf(params)
 	}
 	if len(uploads) > 0 {
@@ -585,10 +585,13 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 
 func (r *bodyReader) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.done {
-		r.done = true
-		r.b.release()
+	b, open := r.b, !r.done
+	r.done = true
+	r.mu.Unlock()
+	// Release after unlocking: once released, the body (and r, when r is
+	// its embedded first reader) may be reused by another call at once.
+	if open {
+		b.release()
 	}
 	return nil
 }

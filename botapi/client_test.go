@@ -479,3 +479,61 @@ func (l *recordingLimiter) Backoff(chatID int64, d time.Duration) {
 	defer l.mu.Unlock()
 	l.backoff = append(l.backoff, fmt.Sprintf("%d:%s", chatID, d))
 }
+
+// TestConcurrentCallsKeepBodiesApart checks that pooled request bodies are
+// never shared between calls, including when the server answers before
+// reading the body (the transport then closes it after Do returns).
+func TestConcurrentCallsKeepBodiesApart(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		var p echoParams
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			reply(w, 400, `{"ok":false,"error_code":400,"description":"Bad Request: bad JSON"}`)
+			return
+		}
+		b, _ := json.Marshal(p.Text)
+		reply(w, 200, `{"ok":true,"result":`+string(b)+`}`)
+	})
+	mux.HandleFunc("POST /early", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"ok":true,"result":"early"}`) // body left unread
+	})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				text := fmt.Sprintf("g%d-i%d-%s", g, i, strings.Repeat("x", (g*40+i)%300))
+				var got string
+				if i%5 == 0 {
+					big := &echoParams{Text: strings.Repeat("y", 256<<10)}
+					if err := c.Call(t.Context(), "early", big, &got); err != nil || got != "early" {
+						t.Errorf("early: %q %v", got, err)
+					}
+					continue
+				}
+				if err := c.Call(t.Context(), "echo", &echoParams{ChatID: ChatID{ID: int64(g)}, Text: text}, &got); err != nil {
+					t.Errorf("echo: %v", err)
+					continue
+				}
+				if got != text {
+					t.Errorf("sent %q, server saw %q", text, got)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestDecodeAnswer(t *testing.T) {
+	n, err := DecodeAnswer[int]("getChatMemberCount", []byte(`{"ok":true,"result":17}`))
+	require.NoError(t, err)
+	assert.Equal(t, 17, n)
+
+	_, err = DecodeAnswer[int]("getChatMemberCount", []byte(`{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`))
+	require.ErrorIs(t, err, ErrBadRequest)
+	assert.Equal(t, "botapi: getChatMemberCount: 400 Bad Request: chat not found", err.Error())
+
+	_, err = DecodeAnswer[int]("getChatMemberCount", []byte(`<html>502</html>`))
+	require.ErrorIs(t, err, ErrInvalidResponse)
+	_, err = DecodeAnswer[int]("getChatMemberCount", []byte(`{"ok":true,"result":"x"}`))
+	require.ErrorIs(t, err, ErrInvalidResponse)
+}

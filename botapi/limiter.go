@@ -39,7 +39,8 @@ type Limiter interface {
 // tap of one user, who is waiting for the spinner to stop; it posts nothing
 // to the chat) and answerWebAppQuery. A call that waits but names no chat
 // (an edit of an inline message by inline_message_id) does not wait either.
-// A 429 answer to any call is reported to [Limiter.Backoff].
+// A 429 answer is reported to [Limiter.Backoff] with the chat's key for
+// these methods, and with 0 (not tied to a chat) for every other method.
 //
 // Telegram docs: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
 func PostsToChat(method string) bool {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -160,7 +163,7 @@ func TestLimiterWaitsAndBacksOff(t *testing.T) {
 		{"inline edit has no chat: no wait", "editMessageText", map[string]any{"inline_message_id": "x"},
 			nil, []string{"0:3s"}},
 		{"getMe does not wait", "getMe", nil, nil, []string{"0:3s"}},
-		{"getChat does not wait but backs off its chat", "getChat", &echoParams{ChatID: ChatID{ID: 9}}, nil, []string{"9:3s"}},
+		{"getChat does not wait, its 429 is not the chat's", "getChat", &echoParams{ChatID: ChatID{ID: 9}}, nil, []string{"0:3s"}},
 		{"answerCallbackQuery does not wait", "answerCallbackQuery", map[string]any{"callback_query_id": "1"}, nil, []string{"0:3s"}},
 	}
 	for _, tt := range tests {
@@ -219,4 +222,20 @@ func TestDefaultBackoff(t *testing.T) {
 	// n < 1 is treated as 1.
 	assert.LessOrEqual(t, DefaultBackoff(0), 500*time.Millisecond)
 	assert.GreaterOrEqual(t, DefaultBackoff(0), 250*time.Millisecond)
+}
+
+func TestRetryIsLoggedWithoutToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs strings.Builder
+		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		var attempts atomic.Int32
+		c := fakeClient(t, &attempts, []func() (*http.Response, error){
+			fail(&url.Error{Op: "Post", URL: "https://api.telegram.org/bot" + testToken + "/getMe", Err: errors.New("connection reset")}),
+			ok200,
+		}, WithLogger(logger), WithRetry(RetryPolicy{Backoff: fixedBackoff}))
+		require.NoError(t, c.Call(t.Context(), "getMe", nil, nil))
+		assert.Contains(t, logs.String(), "botapi retry")
+		assert.Contains(t, logs.String(), "bot<redacted>/getMe")
+		assert.NotContains(t, logs.String(), testToken)
+	})
 }

@@ -2,6 +2,7 @@ package botapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"iter"
 	"log/slog"
@@ -107,8 +108,9 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				Timeout:        int(o.Timeout / time.Second),
 				AllowedUpdates: o.AllowedUpdates,
 			}
-			var batch []Update
-			err := c.do(ctx, "getUpdates", params, &batch)
+			// Decoded like GetUpdates does: into wire structs, completed in place.
+			wire := make([]updateWire, 0, o.Limit)
+			err := c.do(ctx, "getUpdates", params, &wire)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -127,8 +129,7 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 			}
 			failures = 0
 			p.seen = p.next // Telegram has now seen this offset
-			for i := range batch {
-				u := &batch[i]
+			for _, u := range fillUpdatePtrs(wire) {
 				if u.UpdateID < p.next {
 					continue // never yield an update twice
 				}
@@ -171,7 +172,7 @@ func (p *poller) confirm(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
 	defer cancel()
-	var batch []Update
+	var batch []json.RawMessage // not looked at: only the offset matters
 	err := p.c.do(ctx, "getUpdates", &pollParams{Offset: p.next, Limit: 1}, &batch)
 	if err != nil {
 		p.c.log.LogAttrs(ctx, slog.LevelWarn, "botapi: could not confirm the last updates; they will be delivered again",

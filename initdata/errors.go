@@ -8,11 +8,16 @@ import "errors"
 // never contains the bot token or the init data.
 var (
 	// ErrMalformed reports input that is not a raw init data query string:
-	// longer than [MaxLength], empty, a pair without "=", a bad percent escape,
-	// a duplicate key, a hash that is not 64 hex digits, a signature that is
-	// not 64 base64url bytes, a user, receiver or chat that is not a JSON
-	// object, or init data that was already URL-decoded or re-serialised as
-	// JSON (the message says so).
+	// longer than [MaxLength] (8 KiB) or empty; a pair without "=", with an
+	// empty or percent-encoded key, or with a second "="; an empty pair; a
+	// ";"; a bad percent escape; a duplicate key (a parser that keeps the
+	// first value can be made to read a field that was not signed); a value
+	// that decodes to a line feed (the data-check-string joins fields with
+	// line feeds, so such a value could pass for two fields); a hash that is
+	// not 64 hex digits; a signature that is not 64 bytes of unpadded
+	// base64url; a user, receiver or chat that is not a JSON object of the
+	// documented shape; or init data that was already URL-decoded or
+	// re-serialised as JSON, which the message says.
 	ErrMalformed = errors.New("initdata: malformed init data")
 
 	// ErrHashMissing reports init data without a hash field (or with an

@@ -17,6 +17,7 @@ type scratch struct {
 	sum   [32]byte
 	mac   macHash         // nil outside a Validator's pool
 	out   strings.Builder // the strings of one result; reset after each
+	opts  options         // of one ValidateThirdParty call
 }
 
 func newScratch() *scratch {
@@ -27,6 +28,7 @@ func newScratch() *scratch {
 func (sc *scratch) release() {
 	clear(sc.pairs[:cap(sc.pairs)])
 	sc.pairs = sc.pairs[:0]
+	sc.opts = options{}
 }
 
 var scratchPool = sync.Pool{New: func() any { return newScratch() }}
@@ -76,7 +78,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			return sc.buf[kv.off:kv.end], true
 		}
 		var err error
-		sc.tmp, err = decode(sc.tmp[:0], kv.val)
+		sc.tmp, _, err = decode(sc.tmp[:0], kv.val)
 		return sc.tmp, err == nil
 	}
 	value := func(kv pair) string {

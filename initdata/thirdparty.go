@@ -28,12 +28,13 @@ var sigLen = sigEncoding.EncodedLen(ed25519.SignatureSize)
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#validating-data-for-third-party-use
 func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData, error) {
-	o := newOptions(opts)
+	sc := scratchPool.Get().(*scratch)
+	defer func() { sc.release(); scratchPool.Put(sc) }()
+	o := &sc.opts
+	setOptions(o, opts)
 	if o.err != nil {
 		return InitData{}, o.err
 	}
-	sc := scratchPool.Get().(*scratch)
-	defer func() { sc.release(); scratchPool.Put(sc) }()
 	p, err := scan(initData, sc.pairs[:0])
 	sc.pairs = p
 	if err != nil {
@@ -60,7 +61,7 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 	if !ed25519.Verify(o.publicKey, sc.buf, sig[:]) {
 		return InitData{}, ErrSignatureInvalid
 	}
-	if err := checkAuthDate(p, &o); err != nil {
+	if err := checkAuthDate(p, o); err != nil {
 		return InitData{}, err
 	}
 	return build(p, sc)

@@ -23,14 +23,15 @@ type options struct {
 	err       error
 }
 
-func newOptions(opts []Option) options {
-	o := options{maxAge: DefaultMaxAge, now: time.Now, publicKey: ProductionPublicKey}
+// setOptions sets o to the defaults, then applies opts. Callers on the hot
+// path pass a field of pooled scratch, so o does not escape anew.
+func setOptions(o *options, opts []Option) {
+	*o = options{maxAge: DefaultMaxAge, now: time.Now, publicKey: productionPublicKey}
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&o)
+			opt(o)
 		}
 	}
-	return o
 }
 
 // WithMaxAge sets how old auth_date may be: init data is expired when now
@@ -61,7 +62,7 @@ func WithClock(now func() time.Time) Option {
 // [TestPublicKey], Telegram's test environment key, instead of
 // [ProductionPublicKey]. [Validate] ignores it.
 func WithTestEnvironment() Option {
-	return func(o *options) { o.publicKey = TestPublicKey }
+	return func(o *options) { o.publicKey = testPublicKey }
 }
 
 // WithPublicKey makes [ValidateThirdParty] check signatures against key
@@ -96,7 +97,8 @@ type Validator struct {
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
 func NewValidator(botToken string, opts ...Option) *Validator {
-	v := &Validator{opts: newOptions(opts)}
+	v := &Validator{}
+	setOptions(&v.opts, opts)
 	v.err = v.opts.err
 	if botToken == "" {
 		v.err = errEmptyToken

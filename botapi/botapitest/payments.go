@@ -356,11 +356,8 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	})
 	s.mu.Unlock()
 
-	var ans pcAnswer
-	if !s.waitAnswer(pc, &ans) {
-		s.mu.Lock()
-		delete(s.st.preCheckouts, id)
-		s.mu.Unlock()
+	ans, ok := s.waitAnswer(id, pc)
+	if !ok {
 		select {
 		case <-s.done:
 			return Payment{}, ErrClosed
@@ -377,23 +374,26 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	return s.completePayment(*u, inv), nil
 }
 
-// waitAnswer waits for the bot's pre-checkout answer.
-func (s *Server) waitAnswer(pc *preCheckout, ans *pcAnswer) bool {
+// waitAnswer waits for the bot's pre-checkout answer. When the wait ends
+// without one, the query is withdrawn under the lock, so an answer either
+// arrived before (and counts) or finds no query (and fails).
+func (s *Server) waitAnswer(id string, pc *preCheckout) (pcAnswer, bool) {
 	t := time.NewTimer(PreCheckoutDeadline)
 	defer t.Stop()
 	select {
-	case *ans = <-pc.answer:
-		return true
+	case ans := <-pc.answer:
+		return ans, true
 	case <-t.C:
 	case <-s.done:
 	}
-	// An answer may have raced the timer; Telegram's deadline is checked
-	// when the answer arrives, so take it.
+	s.mu.Lock()
+	delete(s.st.preCheckouts, id)
+	s.mu.Unlock()
 	select {
-	case *ans = <-pc.answer:
-		return true
+	case ans := <-pc.answer:
+		return ans, true
 	default:
-		return false
+		return pcAnswer{}, false
 	}
 }
 

@@ -11,11 +11,14 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/ratelimit"
+	"github.com/miniappkit/miniappkit/webhook"
 )
 
 func main() {
@@ -35,6 +38,12 @@ func main() {
 
 // allowedUpdates are the update kinds the shop asks Telegram for.
 var allowedUpdates = []string{"message", "pre_checkout_query"}
+
+// Update processing: the in-memory queue's capacity and the workers.
+const (
+	updateQueueSize = 1024
+	updateWorkers   = 4
+)
 
 // retryPendingEvery is how often paid but unfulfilled payments are retried.
 const retryPendingEvery = time.Minute
@@ -57,6 +66,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		_, _ = rand.Read(payloadKey)
 	}
 
+	// Outbound: every send waits on Telegram's limits (per chat, per
+	// group, global), and a 429 feeds the scheduler's backoff.
+	sched, err := ratelimit.NewTelegram()
+	if err != nil {
+		return err
+	}
 	var (
 		d      *demo
 		bot    *botapi.Client
@@ -67,9 +82,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		d = newDemo(log)
 		defer d.fake.Close()
 		token = d.fake.Token()
-		bot = d.client(botapi.WithLogger(log))
+		bot = d.client(botapi.WithLogger(log), botapi.WithLimiter(sched))
 	} else {
-		bot = botapi.New(token, botapi.WithLogger(log))
+		bot = botapi.New(token, botapi.WithLogger(log), botapi.WithLimiter(sched))
 		if cfg.PublicURL != "" {
 			appURL = cfg.PublicURL + "/"
 		}
@@ -84,32 +99,76 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	if d != nil {
 		d.routes(mux, s)
 	}
+
+	// Updates, from the webhook or the long poller, go through one queue
+	// to a pool of workers, with one dedupe store: each update_id is handled
+	// once. The queue is in memory (webhook.MemoryQueue), so updates
+	// acknowledged but not yet handled are lost if the process crashes; a
+	// graceful shutdown drains it. Use a durable webhook.Queue, or the
+	// synchronous webhook handler, where that matters.
+	store := webhook.NewMemoryStore(0)
+	queue := webhook.NewMemoryQueue(updateQueueSize)
+	worker := webhook.NewWorker(queue, s, webhook.WithStore(store), webhook.WithLogger(log))
+
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 
 	// work is the context of update handling: it outlives ctx by the
-	// shutdown timeout, so an update being handled at SIGTERM completes.
+	// shutdown timeout, so the updates queued at SIGTERM are handled.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := worker.Run(work, updateWorkers); err != nil {
+			log.Warn("update worker stopped", "err", err)
+		}
+	})
+	defer queue.Close() // on early returns; closing twice is harmless
 
-	// Updates: long polling (the webhook comes with the webhook package).
 	if _, err := bot.GetMe(ctx); err != nil {
 		return fmt.Errorf("getMe (is TELEGRAM_BOT_TOKEN right?): %w", err)
 	}
-	if err := bot.DeleteWebhook(ctx, &botapi.DeleteWebhookParams{}); err != nil {
-		return fmt.Errorf("deleteWebhook: %w", err)
+	useWebhook := d != nil || cfg.PublicURL != ""
+	if useWebhook {
+		secret := cfg.WebhookSecret
+		if secret == "" {
+			secret = webhook.NewSecretToken()
+		}
+		if err := webhook.CheckSecretToken(secret); err != nil {
+			return fmt.Errorf("WEBHOOK_SECRET: %w", err)
+		}
+		mux.Handle(webhookPath, webhook.NewHandler(secret, s,
+			webhook.WithAsync(queue), webhook.WithVolatileQueue(),
+			webhook.WithStore(store), webhook.WithLogger(log)))
+		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
+		if d != nil {
+			hookURL = loopbackURL(port) + webhookPath
+		}
+		if err := bot.SetWebhook(ctx, &botapi.SetWebhookParams{
+			URL: hookURL, SecretToken: secret, AllowedUpdates: allowedUpdates,
+		}); err != nil {
+			return fmt.Errorf("setWebhook: %w", err)
+		}
+		log.Info("webhook registered", "url", hookURL)
+	} else {
+		if err := bot.DeleteWebhook(ctx, &botapi.DeleteWebhookParams{}); err != nil {
+			return fmt.Errorf("deleteWebhook: %w", err)
+		}
+		wg.Go(func() { s.poll(ctx, queue) })
+		log.Info("long polling getUpdates (no PUBLIC_URL)")
 	}
-	wg.Go(func() { s.poll(ctx, work) })
 	wg.Go(func() { s.retryPending(ctx, work) })
 
-	if cfg.PublicURL != "" || d != nil {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	// The menu button opens the shop in every private chat. Telegram opens
+	// Mini Apps over HTTPS only, so it needs PUBLIC_URL.
+	if cfg.PublicURL != "" {
 		if err := bot.SetWebAppMenuButton(ctx, 0, "Shop", appURL); err != nil {
 			log.Warn("menu button not set", "err", err)
 		}
@@ -133,9 +192,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
+	// 1. Stop taking requests and let in-flight ones (webhook deliveries
+	// included) finish; the poller has stopped with ctx.
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("in-flight requests cut short", "err", err)
 	}
+	// 2. Close the queue: the workers handle what it holds, then return.
+	queue.Close()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
@@ -143,23 +206,22 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	case <-shutdownCtx.Done():
 		cancelWork()
 		<-done
-		log.Warn("update handling cut short by the shutdown timeout")
+		log.Warn("update queue not drained within the shutdown timeout", "left", queue.Len())
 	}
 	log.Info("shutdown complete")
 	return nil
 }
 
-// poll long-polls getUpdates until ctx ends. Each update is handled with
-// work, which outlives ctx during a graceful shutdown.
-func (s *shop) poll(ctx, work context.Context) {
+// poll long-polls getUpdates until ctx ends and queues each update for the
+// workers. An update counts as received once queued.
+func (s *shop) poll(ctx context.Context, queue webhook.Queue) {
 	for u, err := range s.bot.Updates(ctx, &botapi.UpdatesOptions{AllowedUpdates: allowedUpdates}) {
 		if err != nil {
 			s.log.Warn("getUpdates", "err", err)
 			continue
 		}
-		if err := s.HandleUpdate(work, u); err != nil {
-			// The payment stays recorded as paid; retryPending fulfils it.
-			s.log.Error("update not handled", "update", u.UpdateID, "err", err)
+		if err := queue.Push(ctx, u); err != nil {
+			s.log.Error("update dropped", "update", u.UpdateID, "err", err)
 		}
 	}
 }
@@ -178,6 +240,11 @@ func (s *shop) retryPending(ctx, work context.Context) {
 			}
 		}
 	}
+}
+
+// loopbackURL is where the in-process fake Telegram reaches the shop.
+func loopbackURL(port int) string {
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 // displayURL is the address to open in a browser on this machine.

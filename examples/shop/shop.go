@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/initdata"
 	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/ratelimit"
 )
 
 // Limits of the shop's own endpoints.
@@ -16,6 +19,11 @@ const (
 	maxOrderBody = 1 << 10       // POST /api/orders body: {"product_id":"..."}
 	orderExpiry  = 1 * time.Hour // an invoice is payable for this long
 	webhookPath  = "/telegram/webhook"
+
+	// Inbound limit per user on /api/: a steady 10 requests a second with
+	// bursts of 20 (the page polls its orders a few times after paying).
+	apiRate  = rate.Limit(10)
+	apiBurst = 20
 )
 
 // shop is the backend: the Mini App's API, the Telegram update handler and
@@ -24,6 +32,7 @@ type shop struct {
 	log       *slog.Logger
 	bot       *botapi.Client
 	validator *initdata.Validator
+	limiter   *ratelimit.Keyed // per user, on /api/
 	orders    *orderBook
 	codec     *payments.Codec
 	payments  *payments.Handler
@@ -42,6 +51,7 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 		log:       log,
 		bot:       bot,
 		validator: initdata.NewValidator(botToken, initdata.WithClock(now)),
+		limiter:   ratelimit.NewKeyed(apiRate, apiBurst),
 		orders:    newOrderBook(),
 		codec:     codec,
 		appURL:    appURL,
@@ -85,9 +95,12 @@ func staticFiles(files http.Handler) http.Handler {
 	})
 }
 
-// protect puts the initdata middleware in front of every /api/ route.
+// protect puts the initdata middleware, then the per-user rate limit, in
+// front of h: a request without valid init data never reaches the limiter
+// (401), and one over its user's limit never reaches h (429, Retry-After).
 func (s *shop) protect(h http.Handler) http.Handler {
-	return initdata.Middleware(s.validator)(h)
+	limited := ratelimit.Middleware(s.limiter, ratelimit.KeyByUser(ratelimit.KeyByIP()))(h)
+	return initdata.Middleware(s.validator)(limited)
 }
 
 // user returns the Mini App user of an authenticated request.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ type env struct {
 	bot  *botapi.Client
 	shop *shop
 	demo *demo
-	srv  *httptest.Server
+	base string // the shop's URL, without the trailing slash
 	user botapi.User
 }
 
@@ -49,14 +51,14 @@ func setup(t *testing.T) *env {
 	d.routes(mux, s)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{fake: fake, bot: bot, shop: s, demo: d, srv: srv, user: u}
+	return &env{fake: fake, bot: bot, shop: s, demo: d, base: srv.URL, user: u}
 }
 
 // call makes a request as the user with that init data ("" for none) and
 // decodes a JSON answer into out (if not nil).
 func (e *env) call(t *testing.T, method, path, initData, body string, out any, hdr ...string) int {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, e.srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, e.base+path, strings.NewReader(body))
 	require.NoError(t, err)
 	if initData != "" {
 		req.Header.Set("Authorization", "tma "+initData)
@@ -64,7 +66,7 @@ func (e *env) call(t *testing.T, method, path, initData, body string, out any, h
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := e.srv.Client().Do(req)
+	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
@@ -108,9 +110,9 @@ func TestPublicRoutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequestWithContext(t.Context(), tt.method, e.srv.URL+tt.path, nil)
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, e.base+tt.path, nil)
 			require.NoError(t, err)
-			res, err := e.srv.Client().Do(req)
+			res, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
 			defer res.Body.Close()
 			b, _ := io.ReadAll(res.Body)
@@ -306,14 +308,17 @@ func TestIsCommand(t *testing.T) {
 }
 
 // TestRunServesAndShutsDown runs the whole program on its embedded default
-// and stops it as SIGINT would.
+// (fake Telegram delivering to the shop's webhook), buys a product through
+// its HTTP API, and stops it as SIGINT would: the shutdown drains the update
+// queue, so the order is fulfilled before run returns.
 func TestRunServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	out := newLineWriter()
+	logs := &syncBuffer{watch: "order fulfilled", seen: make(chan struct{})}
 	done := make(chan error, 1)
 	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
-	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), out) }()
+	go func() { done <- run(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), out) }()
 
 	var url string
 	for url == "" {
@@ -326,15 +331,56 @@ func TestRunServesAndShutsDown(t *testing.T) {
 			t.Fatalf("run returned early: %v", err)
 		}
 	}
-	res, err := http.Get(url + "healthz")
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, 200, res.StatusCode)
+	e := &env{base: strings.TrimSuffix(url, "/")}
+	get := func(path, initData string, out any) int { return e.call(t, "GET", path, initData, "", out) }
+
+	require.Equal(t, 200, get("/healthz", "", nil))
+	var session struct {
+		InitData string `json:"init_data"`
+	}
+	require.Equal(t, 200, get("/demo/session", "", &session))
+
+	// The webhook refuses a delivery without Telegram's secret token.
+	require.Equal(t, 401, e.call(t, "POST", webhookPath, "", `{"update_id":1}`, nil))
+
+	var created createOrderResponse
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", session.InitData, `{"product_id":"wallpapers"}`, &created))
+	var paid payResponse
+	require.Equal(t, 200, e.call(t, "POST", "/demo/pay", session.InitData, `{"invoice_link":"`+created.InvoiceLink+`"}`, &paid))
+	require.Equal(t, "paid", paid.Status)
+
+	// The fake delivers successful_payment to the webhook after Pay
+	// returns; the shop fulfils it from its queue.
+	select {
+	case <-logs.seen:
+	case err := <-done:
+		t.Fatalf("run returned before fulfilling: %v", err)
+	}
+	var orders []order
+	require.Equal(t, 200, get("/api/orders", session.InitData, &orders))
+	require.Len(t, orders, 1)
+	require.Equal(t, created.OrderID, orders[0].ID)
 
 	cancel()
 	require.NoError(t, <-done)
-	_, err = http.Get(url + "healthz")
+	require.Contains(t, logs.String(), "order fulfilled")
+	require.Contains(t, logs.String(), created.OrderID)
+	require.Contains(t, logs.String(), "shutdown complete")
+	_, err := http.Get(url + "healthz")
 	require.Error(t, err, "the listener is closed after shutdown")
+}
+
+func TestAPIRateLimitPerUser(t *testing.T) {
+	e := setup(t)
+	ada := e.fake.OpenMiniApp(e.user)
+	codes := map[int]int{}
+	for range apiBurst + 5 {
+		codes[e.call(t, "GET", "/api/products", ada, "", nil)]++
+	}
+	// The clock is fixed, so no token comes back: exactly the burst passes.
+	require.Equal(t, map[int]int{200: apiBurst, 429: 5}, codes)
+	// Another user has a bucket of their own.
+	require.Equal(t, 200, e.call(t, "GET", "/api/products", e.fake.OpenMiniApp(e.fake.NewUser("Bob")), "", nil))
 }
 
 func TestRunFailsOnBusyAddress(t *testing.T) {
@@ -343,6 +389,32 @@ func TestRunFailsOnBusyAddress(t *testing.T) {
 	addr := strings.TrimPrefix(ln.URL, "http://")
 	err := run(t.Context(), config{ListenAddr: addr, ShutdownTimeout: time.Second}, slog.New(slog.DiscardHandler), io.Discard)
 	require.ErrorContains(t, err, "LISTEN_ADDR")
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes (the logs); it
+// closes seen once a write contains watch.
+type syncBuffer struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	watch string
+	seen  chan struct{} // set before use; closed once, never reassigned
+	fired bool
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen != nil && !b.fired && bytes.Contains(p, []byte(b.watch)) {
+		close(b.seen)
+		b.fired = true
+	}
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // lineWriter hands each written line to a channel.

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/ratelimit"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if token := os.Getenv("TELEGRAM_BOT_TOKEN"); token != "" {
+		err = serve(ctx, newBot(token, log), os.Getenv("WEBAPP_URL"), log, nil)
+	} else {
+		err = demo(ctx, log, os.Stdout)
+	}
+	if err != nil {
+		log.Error("echo stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// newBot returns a client whose sends wait on Telegram's limits.
+func newBot(token string, log *slog.Logger, opts ...botapi.Option) *botapi.Client {
+	sched, err := ratelimit.NewTelegram()
+	if err != nil {
+		panic(err) // the default limits are valid
+	}
+	return botapi.New(token, append([]botapi.Option{botapi.WithLogger(log), botapi.WithLimiter(sched)}, opts...)...)
+}
+
+// serve runs the bot until ctx ends: the menu button, then long polling.
+// replied, if not nil, is called after each answer.
+func serve(ctx context.Context, bot *botapi.Client, webAppURL string, log *slog.Logger, replied func(to *botapi.Message, answer string)) error {
+	me, err := bot.GetMe(ctx)
+	if err != nil {
+		return fmt.Errorf("getMe (is TELEGRAM_BOT_TOKEN right?): %w", err)
+	}
+	if webAppURL != "" {
+		if err := bot.SetWebAppMenuButton(ctx, 0, "Open app", webAppURL); err != nil {
+			return fmt.Errorf("menu button (WEBAPP_URL must be https): %w", err)
+		}
+	}
+	// Long polling needs no webhook: remove one a previous run may have set.
+	if err := bot.DeleteWebhook(ctx, &botapi.DeleteWebhookParams{}); err != nil {
+		return err
+	}
+	log.Info("echo bot running", "bot", me.Username)
+	for u, err := range bot.Updates(ctx, &botapi.UpdatesOptions{AllowedUpdates: []string{"message"}}) {
+		if err != nil {
+			log.Warn("getUpdates", "err", err)
+			continue
+		}
+		answer, err := reply(ctx, bot, u.Message)
+		if err != nil {
+			log.Warn("reply failed", "update", u.UpdateID, "err", err)
+			continue
+		}
+		if answer != "" && replied != nil {
+			replied(u.Message, answer)
+		}
+	}
+	return nil
+}
+
+// reply answers one message: a greeting for /start, the text itself for
+// anything else. It returns what it sent ("" for nothing).
+func reply(ctx context.Context, bot *botapi.Client, m *botapi.Message) (string, error) {
+	if m == nil || m.Text == "" {
+		return "", nil
+	}
+	answer := m.Text
+	if cmd, _, _ := strings.Cut(m.Text, " "); strings.Split(cmd, "@")[0] == "/start" {
+		name := "there"
+		if m.From != nil {
+			name = m.From.FirstName
+		}
+		answer = "Hi " + name + "! Send me anything and I will echo it. The menu button opens the Mini App."
+	}
+	_, err := bot.SendMessage(ctx, &botapi.SendMessageParams{
+		ChatID:          botapi.ChatID{ID: m.Chat.ID},
+		Text:            answer,
+		ReplyParameters: &botapi.ReplyParameters{MessageID: m.MessageID},
+	})
+	if err != nil {
+		return "", err
+	}
+	return answer, nil
+}
+
+// demoWebAppURL is the Mini App the demo's menu button opens.
+const demoWebAppURL = "https://example.org/app"
+
+// demoScript is what the simulated users say, in order.
+var demoScript = []struct{ user, text string }{
+	{"Ada", "/start"},
+	{"Grace", "/start"},
+	{"Ada", "Hello, bot!"},
+	{"Alan", "Can you hear me?"},
+	{"Grace", "Echo this, please 🙂"},
+}
+
+// demo runs the bot on a fake Telegram where simulated users talk to it,
+// prints the conversation to out, and returns once every message is
+// answered (or ctx ends).
+func demo(ctx context.Context, log *slog.Logger, out io.Writer) error {
+	fake := botapitest.NewServer(botapitest.WithBotUsername("echo_demo_bot"))
+	defer fake.Close()
+	bot := newBot(fake.Token(), log, botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(fake.HTTPClient()))
+	fmt.Fprintln(out, "echo is running on its embedded default: a fake Telegram in process, simulated users, no token.")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	answers := make(chan string, len(demoScript))
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(ctx, bot, demoWebAppURL, log, func(to *botapi.Message, answer string) {
+			answers <- fmt.Sprintf("  bot → %s: %s", to.From.FirstName, answer)
+		})
+	}()
+
+	users := map[string]botapi.User{}
+	for _, line := range demoScript {
+		u, ok := users[line.user]
+		if !ok {
+			u = fake.NewUser(line.user)
+			users[line.user] = u
+		}
+		fmt.Fprintf(out, "%s → bot: %s\n", line.user, line.text)
+		fake.SendUserMessage(u, line.text)
+		select {
+		case a := <-answers:
+			fmt.Fprintln(out, a)
+		case err := <-served:
+			return fmt.Errorf("the bot stopped early: %w", err)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	fmt.Fprintf(out, "menu button: %s\n", fake.MenuButton(0))
+	fmt.Fprintln(out, "Set TELEGRAM_BOT_TOKEN (and WEBAPP_URL) to run it as your own bot.")
+	cancel()
+	return <-served
+}
