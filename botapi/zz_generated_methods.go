@@ -7,7 +7,7 @@ import "context"
 // GetUpdatesParams holds the parameters of [Client.GetUpdates]. See https://core.telegram.org/bots/api#getupdates.
 type GetUpdatesParams struct {
 	// Optional.
-	Offset int `json:"offset,omitempty"`
+	Offset int64 `json:"offset,omitempty"`
 	// Optional.
 	Limit int `json:"limit,omitempty"`
 	// Optional.

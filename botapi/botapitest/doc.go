@@ -39,9 +39,10 @@
 // Answers are Telegram's envelope, {"ok":true,"result":...} or
 // {"ok":false,"error_code":...,"description":...,"parameters":{...}}, with
 // the HTTP status equal to error_code and a Retry-After header on 429.
-// A wrong token answers 401 "Unauthorized"; a method the fake does not
-// implement answers 404 "Not Found", exactly as Telegram answers a method
-// it does not know, so nothing succeeds silently.
+// A wrong token answers 401 "Unauthorized" (404 "Not Found" when it is not
+// shaped like a token); a method the fake does not implement answers 404
+// "Not Found", exactly as Telegram answers a method it does not know, so
+// nothing succeeds silently.
 //
 // Descriptions are Telegram's: "Bad Request: chat not found", "Bad Request:
 // chat_id is empty", "Bad Request: message text is empty", "Bad Request:
@@ -64,7 +65,9 @@
 //     copyMessage, editMessageText, editMessageReplyMarkup, deleteMessage
 //     (message ids count up per chat; only inline keyboards stay on a
 //     message; parse_mode is checked but entities are not parsed).
-//   - Queries: answerCallbackQuery, answerWebAppQuery,
+//   - Queries: answerCallbackQuery, answerWebAppQuery (one answer per
+//     query_id from [Server.OpenMiniApp]; the message it would post on the
+//     user's behalf is not modelled, see [Server.Requests]),
 //     savePreparedInlineMessage.
 //   - Payments: sendInvoice, createInvoiceLink (returns https://t.me/$...),
 //     answerPreCheckoutQuery, refundStarPayment, getStarTransactions,

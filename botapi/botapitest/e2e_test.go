@@ -37,7 +37,7 @@ func TestEndToEndWithClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ups, 1)
 	require.Equal(t, "/buy", ups[0].Message.Text)
-	offset := int(ups[0].UpdateID) + 1
+	offset := ups[0].UpdateID + 1
 
 	link, err := bot.CreateInvoiceLink(ctx, &botapi.CreateInvoiceLinkParams{
 		Title: "Coffee", Description: "A cup", Payload: "order-7", Currency: "XTR",
@@ -54,7 +54,7 @@ func TestEndToEndWithClient(t *testing.T) {
 			t.Errorf("want one pre_checkout_query, got %v, %v", ups, err)
 			return
 		}
-		offset = int(ups[0].UpdateID) + 1
+		offset = ups[0].UpdateID + 1
 		if err := bot.AnswerPreCheckoutQuery(ctx, &botapi.AnswerPreCheckoutQueryParams{
 			PreCheckoutQueryID: ups[0].PreCheckoutQuery.ID, Ok: true}); err != nil {
 			t.Error(err)

@@ -3,8 +3,12 @@ package botapitest
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 )
+
+// tokenRE is the shape of a bot token: the bot id, a colon, a secret.
+var tokenRE = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]+$`)
 
 // call is one Bot API call being served.
 type call struct {
@@ -27,6 +31,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if token != s.opts.token {
+		// Telegram answers a token that is not even shaped like one with
+		// 404, a well-formed wrong one with 401.
+		if !tokenRE.MatchString(token) {
+			writeError(w, errNotFound)
+			return
+		}
 		writeError(w, errUnauthorized)
 		return
 	}

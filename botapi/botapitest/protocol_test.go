@@ -18,6 +18,11 @@ func TestProtocolEnvelopeAndErrors(t *testing.T) {
 		require.NoError(t, err)
 		requireError(t, do(t, srv, req), 401, "Unauthorized")
 	})
+	t.Run("malformed token is Not Found", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL()+"/botnotatoken/getMe", nil)
+		require.NoError(t, err)
+		requireError(t, do(t, srv, req), 404, "Not Found")
+	})
 	t.Run("unknown method is Not Found", func(t *testing.T) {
 		requireError(t, callJSON(t, srv, "sendTelepathy", map[string]any{}), 404, "Not Found")
 	})

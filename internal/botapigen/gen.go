@@ -255,6 +255,9 @@ func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
 		if err != nil {
 			return ft, fmt.Errorf("botapigen: %s: %w", key, err)
 		}
+		if elem == "int" && int64Keys[key] {
+			elem = "int64"
+		}
 		if isUnion {
 			ft.union, ft.depth = t, depth
 		}

@@ -15,6 +15,11 @@ import (
 // (limits, offsets, durations, dimensions, positions, retry_after) is int.
 var int64Re = regexp.MustCompile(`(^|_)(id|ids|date|size|amount|amounts|count|price|balance)$|^unix_time$`)
 
+// int64Keys are further Integer fields that are int64 although their names
+// do not say so: getUpdates.offset is an update_id (plus one), so that
+// p.Offset = u.UpdateID + 1 needs no conversion.
+var int64Keys = set("getUpdates.offset")
+
 // multiTypes maps a field's alternative types (joined with "|") onto one Go
 // type.
 var multiTypes = map[string]string{
