@@ -137,7 +137,8 @@ func VerifyMiddleware(v Verifier) func(http.Handler) http.Handler {
 }
 
 // readBody reads r.Body, failing with *http.MaxBytesError past limit bytes.
-// A declared Content-Length over the limit fails before anything is read.
+// A declared Content-Length over the limit fails before anything is read;
+// a declared one within it is read into a buffer of exactly that size.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
@@ -145,13 +146,17 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return []byte{}, nil
 	}
-	n := 512
-	if r.ContentLength > 0 {
-		n = int(r.ContentLength) + 1 // +1 so ReadFrom sees EOF without growing
+	if r.ContentLength >= 0 {
+		// net/http's server stops the body at Content-Length, so this
+		// reads the whole body, once, with no growth.
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n))
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, 512))
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
 		return nil, err
 	}
 	if int64(buf.Len()) > limit {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -116,4 +117,20 @@ func TestSendMessageValidation(t *testing.T) {
 		callJSON(t, srv, "sendMessage", map[string]any{"chat_id": u.ID, "text": strings.Repeat("é", maxTextLength)}).decode(t, &m)
 		require.Empty(t, srv.Sent()[1:])
 	})
+}
+
+func TestUploadByAttachReference(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	srv := setup(t, WithClock(func() time.Time { return now }))
+	u := srv.NewUser("Ann")
+	var m message
+	callMultipart(t, srv, "sendPhoto", map[string]string{"chat_id": strconv.FormatInt(u.ID, 10), "photo": "attach://pic"},
+		map[string]string{"pic": "12345"}).decode(t, &m)
+	require.Equal(t, int64(5), m.Photo[len(m.Photo)-1].FileSize)
+	require.Equal(t, now.Unix(), m.Date)
+	r := srv.Requests("sendPhoto")[0]
+	require.Equal(t, "attach://pic", r.Params["photo"])
+	require.Equal(t, []File{{Field: "pic", Name: "pic.bin", Size: 5}}, r.Files)
+	require.Equal(t, now, r.At)
+	require.True(t, strings.HasPrefix(r.ContentType, "multipart/form-data"))
 }
