@@ -78,7 +78,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			return sc.buf[kv.off:kv.end], true
 		}
 		var err error
-		sc.tmp, err = decode(sc.tmp[:0], kv.val)
+		sc.tmp, _, err = decode(sc.tmp[:0], kv.val)
 		return sc.tmp, err == nil
 	}
 	value := func(kv pair) string {
