@@ -261,9 +261,15 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	if waits {
 		chat = chatKeyOf(params)
 	}
+	var (
+		rewind []int64        // where each upload's reader starts, for a retry
+		mp     *multipartBody // the current attempt's multipart body
+	)
 	if len(uploads) > 0 {
-		// A Reader cannot be read twice: an upload is attempted once.
-		pol.MaxAttempts = 1
+		if rewind = startOffsets(uploads); rewind == nil {
+			// A plain io.Reader cannot be read twice: attempted once.
+			pol.MaxAttempts = 1
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
@@ -271,8 +277,19 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 				return fmt.Errorf("botapi: %s: rate limiter: %w", method, err)
 			}
 		}
+		if len(uploads) > 0 {
+			if mp != nil { // a retry: stop the last writer, then rewind
+				mp.abort()
+				if err := seekTo(uploads, rewind); err != nil {
+					return fmt.Errorf("botapi: %s: rewinding an upload to retry: %w", method, err)
+				}
+			}
+			if mp, err = streamMultipart(params, uploads); err != nil {
+				return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
+			}
+		}
 		start := time.Now()
-		status, err := c.attempt(ctx, method, body, params, uploads, result)
+		status, err := c.attempt(ctx, method, body, mp, result)
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
 				slog.String("method", method), slog.Int("attempt", attempt),
@@ -307,19 +324,15 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 
 // attempt makes one HTTP request and decodes its answer. status is the HTTP
 // status, 0 when there was no response.
-func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, params any, uploads []upload, result any) (int, error) {
+func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, mp *multipartBody, result any) (int, error) {
 	var (
 		rd          io.Reader
 		contentType string
 		length      int64
 	)
 	switch {
-	case len(uploads) > 0:
-		pr, ct, err := streamMultipart(params, uploads)
-		if err != nil {
-			return 0, fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
-		}
-		rd, contentType, length = pr, ct, -1
+	case mp != nil:
+		rd, contentType, length = mp.pr, mp.contentType, -1
 	case body != nil:
 		rd, contentType, length = body.reader(), "application/json", int64(body.len())
 	}

@@ -58,8 +58,8 @@
 // connection that broke after the request was sent only if
 // RetryPolicy.RetryUnsafe is set, since a second sendMessage sends a second
 // message; they are retried after a 429 or a failure to connect, which prove
-// Telegram did nothing. A call that uploads from an io.Reader is never
-// retried.
+// Telegram did nothing. A call that uploads from an io.Reader is retried
+// only if the reader is an io.Seeker, which is rewound.
 //
 // # Rate limiting
 //

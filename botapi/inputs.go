@@ -70,9 +70,10 @@ func (id *ChatID) UnmarshalJSON(data []byte) error {
 // that the client streams as multipart/form-data. When more than one is set,
 // Reader wins, then FileID, then URL.
 //
-// An upload is read once, from the request's goroutine, and never buffered
-// whole; the client does not close Reader. A call with an upload is not
-// retried (see [RetryPolicy]). Uploads nested in other values (the media of
+// An upload is streamed from its own goroutine and never buffered whole; the
+// client does not close Reader. A call with uploads is retried (see
+// [RetryPolicy]) only when every Reader is also an io.Seeker (an *os.File, a
+// *bytes.Reader, a *strings.Reader): each is rewound to where it started. Uploads nested in other values (the media of
 // sendMediaGroup, a thumbnail) are sent as "attach://<name>" references to
 // parts of the same request.
 //

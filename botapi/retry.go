@@ -37,8 +37,8 @@ const (
 //     been sent (reset, timeout, EOF): after Backoff, only for methods that
 //     are safe to repeat ([RetrySafe]), unless RetryUnsafe is set.
 //   - Never: 400, 401, 403, 404, 409, an invalid certificate, a canceled
-//     context, and any call that uploads a file from an io.Reader (a reader
-//     cannot be read twice).
+//     context, and a call that uploads from an io.Reader that is not an
+//     io.Seeker (it cannot be read twice; a Seeker is rewound).
 type RetryPolicy struct {
 	// MaxAttempts bounds the attempts of one call, the first included.
 	// 0 means DefaultMaxAttempts; 1 disables retries.

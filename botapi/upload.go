@@ -249,16 +249,16 @@ func compareStrings(a, b string) int {
 //
 // The returned body must be closed (the HTTP transport does so); closing it
 // early stops the writer.
-func streamMultipart(params any, uploads []upload) (io.ReadCloser, string, error) {
+func streamMultipart(params any, uploads []upload) (*multipartBody, error) {
 	data, err := json.Marshal(params)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&fields); err != nil {
-		return nil, "", fmt.Errorf("parameters with an upload must encode to a JSON object: %w", err)
+		return nil, fmt.Errorf("parameters with an upload must encode to a JSON object: %w", err)
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -287,7 +287,7 @@ func streamMultipart(params any, uploads []upload) (io.ReadCloser, string, error
 		if len(raw) > 0 && raw[0] == '"' {
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
-				return nil, "", err
+				return nil, err
 			}
 			values = append(values, [2]string{k, s})
 			continue
@@ -305,7 +305,9 @@ func streamMultipart(params any, uploads []upload) (io.ReadCloser, string, error
 
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		err := func() error {
 			for _, kv := range values {
 				if err := mw.WriteField(kv[0], kv[1]); err != nil {
@@ -329,5 +331,49 @@ func streamMultipart(params any, uploads []upload) (io.ReadCloser, string, error
 		}()
 		pw.CloseWithError(err)
 	}()
-	return pr, mw.FormDataContentType(), nil
+	return &multipartBody{pr: pr, contentType: mw.FormDataContentType(), done: done}, nil
+}
+
+// multipartBody is one attempt's streamed multipart request body.
+type multipartBody struct {
+	pr          *io.PipeReader
+	contentType string
+	done        chan struct{} // closed when the writer goroutine has returned
+}
+
+var errAttemptOver = errors.New("botapi: attempt over")
+
+// abort stops the writer goroutine and waits for it, so that nothing reads
+// the uploads any more.
+func (m *multipartBody) abort() {
+	m.pr.CloseWithError(errAttemptOver)
+	<-m.done
+}
+
+// startOffsets returns the current offset of every upload's reader, or nil
+// when one of them is not an io.Seeker (the call is then not retried).
+func startOffsets(uploads []upload) []int64 {
+	offs := make([]int64, len(uploads))
+	for i, u := range uploads {
+		s, ok := u.r.(io.Seeker)
+		if !ok {
+			return nil
+		}
+		off, err := s.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return nil
+		}
+		offs[i] = off
+	}
+	return offs
+}
+
+// seekTo moves every upload's reader back to its start offset.
+func seekTo(uploads []upload, offs []int64) error {
+	for i, u := range uploads {
+		if _, err := u.r.(io.Seeker).Seek(offs[i], io.SeekStart); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package botapi
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"strings"
@@ -167,17 +168,51 @@ func TestUploadIsStreamed(t *testing.T) {
 	require.NoError(t, c.Call(t.Context(), "sendVideo", map[string]any{"video": Upload("v.mp4", r)}, nil))
 }
 
-func TestUploadIsNotRetried(t *testing.T) {
-	c, mux := setup(t, WithRetry(RetryPolicy{RetryUnsafe: true, Backoff: fixedBackoff}))
+// onlyReader hides every method but Read, such as io.Seeker.
+type onlyReader struct{ io.Reader }
+
+func TestUploadFromPlainReaderIsNotRetried(t *testing.T) {
+	c, mux := setup(t, WithRetry(RetryPolicy{RetryUnsafe: true, Backoff: noBackoff}))
 	var calls atomic.Int32
 	mux.HandleFunc("POST /setChatPhoto", func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		io.Copy(io.Discard, r.Body)
 		reply(w, 502, `{"ok":false,"error_code":502,"description":"Bad Gateway"}`)
 	})
-	err := c.Call(t.Context(), "setChatPhoto", map[string]any{"chat_id": 1, "photo": Upload("a.jpg", strings.NewReader("x"))}, nil)
+	photo := Upload("a.jpg", onlyReader{strings.NewReader("x")})
+	err := c.Call(t.Context(), "setChatPhoto", map[string]any{"chat_id": 1, "photo": photo}, nil)
 	require.ErrorIs(t, err, ErrServer)
 	assert.Equal(t, int32(1), calls.Load())
+}
+
+func TestUploadFromSeekerIsRewoundAndRetried(t *testing.T) {
+	c, mux := setup(t, WithRetry(RetryPolicy{RetryUnsafe: true, Backoff: noBackoff}))
+	var calls atomic.Int32
+	mux.HandleFunc("POST /sendMediaGroup", func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if n == 1 {
+			// Read part of the body only, then fail: the client must
+			// stop its writer and rewind before the retry.
+			io.CopyN(io.Discard, r.Body, 200)
+			reply(w, 502, `{"ok":false,"error_code":502,"description":"Bad Gateway"}`)
+			return
+		}
+		assert.Equal(t, []part{
+			{"chat_id", "", "1"},
+			{"media", "", `[{"type":"photo","media":"attach://file0"},{"type":"photo","media":"attach://file1"}]`},
+			{"file0", "a.jpg", strings.Repeat("A", 4096)},
+			{"file1", "b.jpg", "BBBB"},
+		}, readParts(t, r))
+		reply(w, 200, `{"ok":true,"result":[]}`)
+	})
+	a := strings.NewReader("skip" + strings.Repeat("A", 4096))
+	a.Seek(4, io.SeekStart) // an upload starts where its reader stands
+	_, err := c.SendMediaGroup(t.Context(), &SendMediaGroupParams{ChatID: ChatID{ID: 1}, Media: []InputMedia{
+		&InputMediaPhoto{Media: Upload("a.jpg", a)},
+		&InputMediaPhoto{Media: Upload("b.jpg", bytes.NewReader([]byte("BBBB")))},
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), calls.Load())
 }
 
 func TestUploadReaderError(t *testing.T) {

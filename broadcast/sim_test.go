@@ -25,6 +25,9 @@ import (
 // clock and every timer share one virtual time, so an hour of sending runs
 // in seconds and the same way every time.
 
+// The scheduler is what a botapi client waits on.
+var _ botapi.Limiter = (*ratelimit.Telegram)(nil)
+
 // sim is one simulated bot: a fake Telegram, a scheduler, a client.
 type sim struct {
 	srv    *botapitest.Server

@@ -141,10 +141,13 @@ func FuzzDecode(f *testing.F) {
 		if len(s) > 2*MaxLength {
 			return
 		}
-		fast, ferr := decode([]byte("prefix"), s)
-		slow, serr := decodeSlow([]byte("prefix"), s)
-		if (ferr == nil) != (serr == nil) || ferr == nil && string(fast) != string(slow) {
-			t.Fatalf("decode(%q) = %q, %v; decodeSlow = %q, %v", s, fast, ferr, slow, serr)
+		fast, fchanged, ferr := decode([]byte("prefix"), s)
+		slow, schanged, serr := decodeSlow([]byte("prefix"), s)
+		if ferr != serr || ferr == nil && (string(fast) != string(slow) || fchanged != schanged) {
+			t.Fatalf("decode(%q) = %q, %v, %v; decodeSlow = %q, %v, %v", s, fast, fchanged, ferr, slow, schanged, serr)
+		}
+		if ferr == nil && fchanged != (string(fast) != "prefix"+s) && !strings.Contains(s, "%") {
+			t.Fatalf("decode(%q) reports changed=%v", s, fchanged)
 		}
 		if ferr != nil {
 			return

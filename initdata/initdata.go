@@ -2,6 +2,7 @@ package initdata
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"time"
 )
 
@@ -30,23 +31,35 @@ const (
 	thirdPartySuffix = ":WebAppData\n"
 )
 
-// Telegram's Ed25519 public keys for third-party validation ([ValidateThirdParty]).
-// Telegram docs: https://core.telegram.org/bots/webapps#validating-data-for-third-party-use
-var (
-	// ProductionPublicKey is the key Telegram signs production init data with:
-	// e7bf03a2fa4602af4580703d88dda5bb59f32ed8b02a56c187fe7d34caed242d.
-	ProductionPublicKey = ed25519.PublicKey{
-		0xe7, 0xbf, 0x03, 0xa2, 0xfa, 0x46, 0x02, 0xaf, 0x45, 0x80, 0x70, 0x3d, 0x88, 0xdd, 0xa5, 0xbb,
-		0x59, 0xf3, 0x2e, 0xd8, 0xb0, 0x2a, 0x56, 0xc1, 0x87, 0xfe, 0x7d, 0x34, 0xca, 0xed, 0x24, 0x2d,
-	}
-
-	// TestPublicKey is the key of Telegram's test environment:
-	// 40055058a4ee38156a06562e52eece92a771bcd8346a8c4615cb7376eddf72ec.
-	TestPublicKey = ed25519.PublicKey{
-		0x40, 0x05, 0x50, 0x58, 0xa4, 0xee, 0x38, 0x15, 0x6a, 0x06, 0x56, 0x2e, 0x52, 0xee, 0xce, 0x92,
-		0xa7, 0x71, 0xbc, 0xd8, 0x34, 0x6a, 0x8c, 0x46, 0x15, 0xcb, 0x73, 0x76, 0xed, 0xdf, 0x72, 0xec,
-	}
+// Telegram's Ed25519 public keys for third-party validation ([ValidateThirdParty]),
+// hex-encoded. Telegram docs:
+// https://core.telegram.org/bots/webapps#validating-data-for-third-party-use
+const (
+	productionPublicKeyHex = "e7bf03a2fa4602af4580703d88dda5bb59f32ed8b02a56c187fe7d34caed242d"
+	testPublicKeyHex       = "40055058a4ee38156a06562e52eece92a771bcd8346a8c4615cb7376eddf72ec"
 )
+
+var (
+	// ProductionPublicKey is the key Telegram signs production init data
+	// with (e7bf03a2…caed242d), for reference: the validators use their
+	// own copy, so changing this slice changes nothing.
+	ProductionPublicKey = mustPublicKey(productionPublicKeyHex)
+
+	// TestPublicKey is the key of Telegram's test environment
+	// (40055058…eddf72ec), for reference like [ProductionPublicKey].
+	TestPublicKey = mustPublicKey(testPublicKeyHex)
+
+	productionPublicKey = mustPublicKey(productionPublicKeyHex)
+	testPublicKey       = mustPublicKey(testPublicKeyHex)
+)
+
+func mustPublicKey(h string) ed25519.PublicKey {
+	k, err := hex.DecodeString(h)
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		panic("initdata: bad built-in public key")
+	}
+	return k
+}
 
 // Field names of init data. Telegram docs:
 // https://core.telegram.org/bots/webapps#webappinitdata

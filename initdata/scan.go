@@ -72,21 +72,12 @@ func scan(s string, dst []pair) ([]pair, error) {
 	if s[0] == '{' || s[0] == '[' {
 		return dst, errLooksJSON
 	}
-	if strings.IndexByte(s, '"') >= 0 {
-		return dst, errLooksDecoded
-	}
-	if strings.IndexByte(s, ';') >= 0 {
-		return dst, errSemicolon
-	}
 	dst, err := split(s, dst)
 	if err != nil {
 		if looksDecoded(s) {
 			err = errLooksDecoded
 		}
 		return dst, err
-	}
-	if strings.Count(s, "=") != len(dst) {
-		return dst, errExtraEquals
 	}
 	sortPairs(dst)
 	for i := 1; i < len(dst); i++ {
@@ -180,94 +171,128 @@ func isHex(c byte) bool { return unhexTable[c] != 0xff }
 
 func unhex(c byte) byte { return unhexTable[c] }
 
+// valueBytes classifies the bytes of a raw value for decode: 0 for the
+// plain ones, copied as they are.
+var valueBytes = func() (t [256]uint8) {
+	for c := range 0x20 {
+		t[c] = vbBad // control bytes: never in a raw query string
+	}
+	t['%'], t['+'], t['='], t[';'], t['"'] = vbPercent, vbPlus, vbEquals, vbSemi, vbBad
+	return t
+}()
+
+const (
+	vbPercent = 1 + iota
+	vbPlus
+	vbEquals
+	vbSemi
+	vbBad // a control byte, or a quote: the mark of URL-decoded JSON
+)
+
 // decode appends the form-decoding of the raw value s ("+" is a space,
-// "%XX" a byte) to dst. A bad escape, a control byte, and a line feed in
-// the decoded value are errors: the data-check-string joins fields with
-// "\n", so a value holding one could pass for two fields, or two for one.
+// "%XX" a byte) to dst, and reports whether that changed anything. A bad
+// escape, a raw "=", ";", quote or control byte, and a line feed in the
+// decoded value are errors: the data-check-string joins fields with "\n",
+// so a value holding one could pass for two fields, or two for one.
 //
 // Init data is dense with escapes (a user object is one in six), so this
-// loop is tuned for them: one branch for the kind of byte, escape checks
-// folded into one flag tested at the end. (A word-at-a-time version
+// loop is tuned for them: one table lookup and branch per byte, escape
+// checks folded into one flag tested at the end. (A word-at-a-time version
 // measured slower: the escapes are too close together.)
-func decode(dst []byte, s string) ([]byte, error) {
+func decode(dst []byte, s string) ([]byte, bool, error) {
 	n := len(dst)
 	if cap(dst)-n < len(s) {
 		dst = slices.Grow(dst, len(s))
 	}
 	out := dst[n : n+len(s)]
 	j := 0
+	changed := false
 	var bad uint8 // high nibble set by a non-hex digit or a decoded line feed
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '%' && i+2 < len(s) {
-			hi, lo := unhexTable[s[i+1]], unhexTable[s[i+2]]
-			c = hi<<4 | lo
-			bad |= hi | lo
-			if c == '\n' {
-				bad |= 0xf0
-			}
-			i += 2
-		} else if c <= '+' {
+		if cls := valueBytes[c]; cls != 0 {
+			changed = true
 			switch {
-			case c == '+':
+			case cls == vbPercent && i+2 < len(s):
+				hi, lo := unhexTable[s[i+1]], unhexTable[s[i+2]]
+				c = hi<<4 | lo
+				bad |= hi | lo
+				if c == '\n' {
+					bad |= 0xf0
+				}
+				i += 2
+			case cls == vbPlus:
 				c = ' '
-			case c == '%':
-				return dst[:n], errBadEscape
-			case c < 0x20:
-				return dst[:n], errLooksDecoded
+			default:
+				_, _, err := decodeSlow(dst[n:n], s) // for the precise error
+				return dst[:n], false, err
 			}
 		}
 		out[j] = c
 		j++
 	}
 	if bad&0xf0 != 0 {
-		_, err := decodeSlow(dst[n:n], s) // for the precise error
-		return dst[:n], err
+		_, _, err := decodeSlow(dst[n:n], s)
+		return dst[:n], false, err
 	}
-	return dst[:n+j], nil
+	return dst[:n+j], changed, nil
 }
 
 // decodeSlow is decode with append and a return at the first bad byte: the
 // reference FuzzDecode checks decode against, and the source of decode's
 // precise errors.
-func decodeSlow(dst []byte, s string) ([]byte, error) {
+func decodeSlow(dst []byte, s string) ([]byte, bool, error) {
 	n := len(dst)
+	changed := false
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '%':
+		c := s[i]
+		switch valueBytes[c] {
+		case 0:
+			dst = append(dst, c)
+			continue
+		case vbPercent:
 			if i+2 >= len(s) {
-				return dst[:n], errBadEscape
+				return dst[:n], false, errBadEscape
 			}
 			hi, lo := unhexTable[s[i+1]], unhexTable[s[i+2]]
 			if hi|lo == 0xff {
-				return dst[:n], errBadEscape
+				return dst[:n], false, errBadEscape
 			}
 			if hi<<4|lo == '\n' {
-				return dst[:n], errLineFeed
+				return dst[:n], false, errLineFeed
 			}
 			dst = append(dst, hi<<4|lo)
 			i += 2
-		case c == '+':
+		case vbPlus:
 			dst = append(dst, ' ')
-		case c < 0x20:
-			return dst[:n], errLooksDecoded
+		case vbEquals:
+			return dst[:n], false, errExtraEquals
+		case vbSemi:
+			return dst[:n], false, errSemicolon
 		default:
-			dst = append(dst, c)
+			return dst[:n], false, errLooksDecoded
 		}
+		changed = true
 	}
-	return dst, nil
+	return dst, changed, nil
 }
 
 // decodeValues decodes the value of every pair into dst, recording where,
 // and makes dst the data-check-string: key=value lines joined by "\n" in the
 // order of p, leaving out hash and, for third-party checks, signature.
-// The pairs left out are checked but not decoded.
-func decodeValues(dst []byte, p []pair, skipSignature bool) ([]byte, error) {
+// Those are checked elsewhere (decodeHash, the signature decoder); the hash
+// of a third-party check, which nothing else reads, is checked here.
+func decodeValues(dst []byte, p []pair, thirdParty bool) ([]byte, error) {
 	first := true
 	for i := range p {
 		kv := &p[i]
-		if kv.key == keyHash || skipSignature && kv.key == keySignature {
-			continue // checked by decodeHash and the signature decoder
+		if kv.key == keyHash || thirdParty && kv.key == keySignature {
+			if thirdParty && kv.key == keyHash {
+				if _, _, err := decode(dst[len(dst):], kv.val); err != nil {
+					return dst, err
+				}
+			}
+			continue
 		}
 		if !first {
 			dst = append(dst, '\n')
@@ -277,11 +302,10 @@ func decodeValues(dst []byte, p []pair, skipSignature bool) ([]byte, error) {
 		dst = append(dst, '=')
 		start := len(dst)
 		var err error
-		if dst, err = decode(dst, kv.val); err != nil {
+		if dst, kv.escaped, err = decode(dst, kv.val); err != nil {
 			return dst, err
 		}
 		kv.off, kv.end, kv.decoded = int32(start), int32(len(dst)), true
-		kv.escaped = len(dst)-start != len(kv.val) || strings.IndexByte(kv.val, '+') >= 0
 	}
 	return dst, nil
 }

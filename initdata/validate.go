@@ -26,7 +26,7 @@ type options struct {
 // setOptions sets o to the defaults, then applies opts. Callers on the hot
 // path pass a field of pooled scratch, so o does not escape anew.
 func setOptions(o *options, opts []Option) {
-	*o = options{maxAge: DefaultMaxAge, now: time.Now, publicKey: ProductionPublicKey}
+	*o = options{maxAge: DefaultMaxAge, now: time.Now, publicKey: productionPublicKey}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(o)
@@ -62,7 +62,7 @@ func WithClock(now func() time.Time) Option {
 // [TestPublicKey], Telegram's test environment key, instead of
 // [ProductionPublicKey]. [Validate] ignores it.
 func WithTestEnvironment() Option {
-	return func(o *options) { o.publicKey = TestPublicKey }
+	return func(o *options) { o.publicKey = testPublicKey }
 }
 
 // WithPublicKey makes [ValidateThirdParty] check signatures against key

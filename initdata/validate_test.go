@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -345,4 +346,19 @@ func TestSignRoundTrip(t *testing.T) {
 	require.Equal(t, &User{ID: 42, IsBot: true, FirstName: "R", AddedToAttachmentMenu: true}, d.Receiver)
 	require.Equal(t, 30*time.Second, d.CanSendAfter)
 	require.Nil(t, d.User)
+}
+
+func TestBuiltInKeysCannotBeChanged(t *testing.T) {
+	saved := slices.Clone(ProductionPublicKey)
+	defer copy(ProductionPublicKey, saved)
+	ProductionPublicKey[0] ^= 0xff
+	v := loadVectors(t)
+	for _, c := range v {
+		if c.ID == "tma-ed-01" {
+			_, err := c.run(t)
+			require.NoError(t, err, "validation must not read the exported slice")
+			return
+		}
+	}
+	t.Fatal("vector tma-ed-01 not found")
 }

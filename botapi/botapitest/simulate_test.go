@@ -158,6 +158,9 @@ func TestMessageLifecycle(t *testing.T) {
 		require.Equal(t, "two", f.Text)
 		require.Equal(t, bob.ID, f.Chat.ID)
 		require.Equal(t, "user", f.ForwardOrigin.Type)
+		msgs := srv.Messages(bob.ID)
+		require.Equal(t, "two", msgs[len(msgs)-1].Text)
+		require.NotNil(t, msgs[len(msgs)-1].ForwardOrigin, "forward_origin decodes into the Bot API's union")
 		var c struct {
 			MessageID int64 `json:"message_id"`
 		}
@@ -189,4 +192,26 @@ func TestMessageLifecycle(t *testing.T) {
 		require.Equal(t, int64(2), srv.SendGroupMessage(g, bob, "hi all"))
 		require.Zero(t, srv.SendGroupMessage(Chat{ID: -5}, bob, "nowhere"))
 	})
+}
+
+func TestMessagesShowsChatState(t *testing.T) {
+	srv := setup(t)
+	ann := srv.NewUser("Ann")
+	srv.SendUserMessage(ann, "/menu")
+	kb := map[string]any{"inline_keyboard": [][]map[string]string{{{"text": "A", "callback_data": "a"}}}}
+	var m message
+	callJSON(t, srv, "sendMessage", map[string]any{"chat_id": ann.ID, "text": "Pick", "reply_markup": kb}).decode(t, &m)
+	callJSON(t, srv, "editMessageText", map[string]any{"chat_id": ann.ID, "message_id": m.MessageID, "text": "Picked A"}).decode(t, &m)
+
+	msgs := srv.Messages(ann.ID)
+	require.Len(t, msgs, 2)
+	require.Equal(t, "/menu", msgs[0].Text)
+	require.Equal(t, ann.ID, msgs[0].From.ID)
+	require.Equal(t, "Picked A", msgs[1].Text)
+	require.Nil(t, msgs[1].ReplyMarkup, "an edit without reply_markup removes the keyboard")
+	require.NotZero(t, msgs[1].EditDate)
+
+	require.True(t, callJSON(t, srv, "deleteMessage", map[string]any{"chat_id": ann.ID, "message_id": 1}).OK)
+	require.Len(t, srv.Messages(ann.ID), 1)
+	require.Nil(t, srv.Messages(-1))
 }

@@ -353,3 +353,34 @@ func (st *state) randomDigits(n int) string {
 	}
 	return string(b)
 }
+
+// Messages returns the messages now in chat chatID, as the Bot API's
+// Message values, oldest first: what the chat shows after edits and
+// deletions, the bot's messages and the users' alike. It is nil for an
+// unknown chat.
+func (s *Server) Messages(chatID int64) []botapi.Message {
+	s.mu.Lock()
+	ch := s.st.chats[chatID]
+	var msgs []message
+	if ch != nil {
+		for id := int64(1); id <= ch.lastID; id++ {
+			if m := ch.msgs[id]; m != nil {
+				msgs = append(msgs, *m)
+			}
+		}
+	}
+	s.mu.Unlock()
+	var out []botapi.Message
+	for _, m := range msgs {
+		b, err := json.Marshal(m)
+		if err != nil {
+			panic("botapitest: encoding a message: " + err.Error())
+		}
+		var bm botapi.Message
+		if err := json.Unmarshal(b, &bm); err != nil {
+			panic("botapitest: decoding a message: " + err.Error())
+		}
+		out = append(out, bm)
+	}
+	return out
+}
