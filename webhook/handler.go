@@ -254,6 +254,11 @@ type handler struct {
 //     update_id: 200 and a log line, since a 4xx would make Telegram resend
 //     it forever.
 //
+// A run that outlives its lease ([WithLease]) may overlap a redelivery that
+// took the update over; its context is cancelled when the lease passes, and
+// its own Release or Complete then changes nothing. Keep handlers well within
+// the lease.
+//
 // secretToken is the token given to setWebhook (see [Register],
 // [NewSecretToken]); "" turns the check off, which is only safe behind
 // another authentication. A secretToken that fails [CheckSecretToken], or

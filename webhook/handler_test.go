@@ -374,7 +374,7 @@ func TestExactlyOnce(t *testing.T) {
 func TestExactlyOnceFirstAttemptFails(t *testing.T) {
 	for _, mode := range []string{"error", "panic"} {
 		t.Run(mode, func(t *testing.T) {
-			const senders, ids = 16, 200
+			const senders, ids = 16, 100
 			var attempts, successes [ids + 1]atomic.Int32
 			h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 				if attempts[u.UpdateID].Add(1) == 1 {
