@@ -121,3 +121,20 @@ func TestDecodeUpdatesFixture(t *testing.T) {
 	require.NoError(t, json.Unmarshal(enc, &again))
 	require.Equal(t, plain.Result, again)
 }
+
+// TestBotAPI102Additions decodes the Bot API 10.2 fields added from the
+// changelog (see internal/botapigen/SPEC.md).
+func TestBotAPI102Additions(t *testing.T) {
+	var u Update
+	require.NoError(t, json.Unmarshal([]byte(`{"update_id":3,"subscription":{"user":{"id":7,"is_bot":false,"first_name":"A"},
+		"invoice_payload":"sub:1","state":"canceled"}}`), &u))
+	require.Equal(t, &BotSubscriptionUpdated{User: User{ID: 7, FirstName: "A"}, InvoicePayload: "sub:1", State: "canceled"}, u.Subscription)
+
+	var m Message
+	require.NoError(t, json.Unmarshal([]byte(`{"message_id":1,"date":2,"chat":{"id":-100,"type":"supergroup"},
+		"receiver_user":{"id":7,"is_bot":false,"first_name":"A"},"ephemeral_message_id":9,
+		"community_chat_added":{"community":{"id":4503599627370497,"name":"Makers"}}}`), &m))
+	require.Equal(t, int64(7), m.ReceiverUser.ID)
+	require.Equal(t, int64(9), m.EphemeralMessageID)
+	require.Equal(t, Community{ID: 4503599627370497, Name: "Makers"}, m.CommunityChatAdded.Community)
+}

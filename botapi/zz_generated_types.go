@@ -56,6 +56,8 @@ type Update struct {
 	RemovedChatBoost *ChatBoostRemoved `json:"removed_chat_boost,omitempty"`
 	// Optional.
 	ManagedBot *ManagedBotUpdated `json:"managed_bot,omitempty"`
+	// Optional. Added in Bot API 10.2.
+	Subscription *BotSubscriptionUpdated `json:"subscription,omitempty"`
 }
 
 // WebhookInfo is the Bot API type WebhookInfo. See https://core.telegram.org/bots/api#webhookinfo.
@@ -4871,4 +4873,15 @@ type CommunityChatAdded struct {
 // CommunityChatRemoved is the Bot API type CommunityChatRemoved. See https://core.telegram.org/bots/api#communitychatremoved.
 // Added in Bot API 10.2.
 type CommunityChatRemoved struct {
+}
+
+// BotSubscriptionUpdated is the Bot API type BotSubscriptionUpdated. See https://core.telegram.org/bots/api#botsubscriptionupdated.
+// Added in Bot API 10.2.
+type BotSubscriptionUpdated struct {
+	// Required.
+	User User `json:"user"`
+	// Required.
+	InvoicePayload string `json:"invoice_payload"`
+	// Required.
+	State string `json:"state"`
 }

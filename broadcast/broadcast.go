@@ -177,7 +177,9 @@ func WithResult(f func(Result)) Option { return func(o *options) { o.result = f 
 // is Unknown). The default is two minutes.
 func WithSendTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
-// WithClock sets the clock of [Progress.Elapsed]; the default is time.Now.
+// WithClock sets the clock of [Progress.Elapsed] and of the decisions on
+// when a chat is ready again; give the scheduler's clock (see
+// ratelimit.WithClock). The default is time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
 // ErrNoScheduler is returned by [Run] without a scheduler.

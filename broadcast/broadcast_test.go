@@ -160,3 +160,26 @@ func TestOutcomeString(t *testing.T) {
 		require.Equal(t, s, o.String())
 	}
 }
+
+func TestCursorOutOfRange(t *testing.T) {
+	for _, c := range []Cursor{
+		{Next: -5, Done: []int{-1, 2, 2, 1 << 40}},
+		{Next: 1 << 40},
+		{Next: 1, Done: []int{4, 0, 3}},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			sc := &scripted{}
+			sum, err := Run(t.Context(), newSched(t), []int64{1, 2, 3, 4, 5}, sc.send, WithCursor(c), WithConcurrency(1))
+			require.NoError(t, err)
+			require.Equal(t, 5, sum.Done)
+			want := map[int]bool{}
+			for i := max(c.Next, 0); i < 5; i++ {
+				want[i] = true
+			}
+			for _, i := range c.Done {
+				delete(want, i)
+			}
+			require.Len(t, sc.calls, len(want), "%+v", c)
+		})
+	}
+}

@@ -25,6 +25,9 @@ import (
 // clock and every timer share one virtual time, so an hour of sending runs
 // in seconds and the same way every time.
 
+// The scheduler is what a botapi client waits on.
+var _ botapi.Limiter = (*ratelimit.Telegram)(nil)
+
 // sim is one simulated bot: a fake Telegram, a scheduler, a client.
 type sim struct {
 	srv    *botapitest.Server
@@ -527,4 +530,50 @@ func TestOutcomesThroughFake(t *testing.T) {
 		}
 		require.ElementsMatch(t, []int64{super.ID, ok}, to)
 	})
+}
+
+// The bot-wide pause, on evidence only: a 429 on a call not tied to a chat
+// (getMe here), or 429s on five chats within a second, pauses every send
+// until the deadline; nothing is sent meanwhile.
+func TestS5BotWidePause(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(t *testing.T, s *sim, chats []int64)
+	}{
+		{"a 429 not tied to a chat", func(t *testing.T, s *sim, _ []int64) {
+			s.srv.FailNext("getMe", 1, botapitest.FaultTooManyRequests(20))
+			_, err := s.client.GetMe(t.Context())
+			require.NoError(t, err, "retried after the wait")
+		}},
+		{"five chats at once", func(_ *testing.T, s *sim, chats []int64) {
+			for _, c := range chats[100:105] {
+				s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: c, Times: 1, Fault: botapitest.FaultTooManyRequests(20)})
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newSim(t)
+				chats := s.users(1000)
+				start := time.Now()
+				tc.fault(t, s, chats)
+				_, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client))
+				require.NoError(t, err)
+				require.Equal(t, int64(1), s.sched.Stats().Pauses)
+				// Find the pause in the deliveries: a gap of at least 20 s
+				// minus the slots in flight, with nothing sent inside it.
+				sent := s.srv.Sent()
+				var gap time.Duration
+				prev := start
+				for _, m := range sent {
+					gap = max(gap, m.At.Sub(prev))
+					prev = m.At
+				}
+				t.Logf("S5 bot-wide pause, %s: longest gap without a send %v; model 429s=%d", tc.name, gap, s.srv.Stats().TooManyRequests)
+				require.GreaterOrEqual(t, gap, 19*time.Second)
+				require.Zero(t, s.srv.Stats().TooManyRequests)
+				checkWindows(t, sent)
+			})
+		})
+	}
 }

@@ -54,6 +54,11 @@ func Parse(initData string) (InitData, error) {
 	if sc.buf, err = decodeValues(sc.buf[:0], p, false); err != nil {
 		return InitData{}, err
 	}
+	if h := find(p, keyHash); h >= 0 { // not in the data-check-string, checked here
+		if _, _, err := decode(sc.tmp[:0], p[h].val); err != nil {
+			return InitData{}, err
+		}
+	}
 	return build(p, sc)
 }
 

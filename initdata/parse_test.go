@@ -91,7 +91,7 @@ func TestParseJSON(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, in := range []string{"", "{}", "a", "a=1&a=2", "auth_date=x", "auth_date=-1", "user=%7B", "a=%", "a=1;", "can_send_after=x"} {
+	for _, in := range []string{"", "{}", "a", "a=1&a=2", "auth_date=x", "auth_date=-1", "user=%7B", "a=%", "a=1;", "can_send_after=x", "hash=%zz", "hash=a%0Ab", `hash="`} {
 		_, err := Parse(in)
 		require.Error(t, err, in)
 	}

@@ -72,6 +72,22 @@ func BenchmarkKeyed(b *testing.B) {
 		runtime.KeepAlive(k)
 		b.ReportMetric(perKey, "B/key")
 	})
+	b.Run("impl=Keyed/keys=1M/AllowAt", func(b *testing.B) {
+		k := NewKeyed(1.0/3600, 1000)
+		for _, key := range keys {
+			k.Allow(key)
+		}
+		now := time.Now()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			k.AllowAt(keys[i], now)
+			i++
+			if i == benchKeys {
+				i = 0
+			}
+		}
+	})
 	b.Run("impl=map-of-rate.Limiter/keys=1M", func(b *testing.B) {
 		before := heapInUse()
 		r := &rateMap{m: make(map[string]*rate.Limiter)}
@@ -124,6 +140,13 @@ func BenchmarkTelegramAllow(b *testing.B) {
 			s.Allow(0, Bulk)
 		}
 	})
+	b.Run("global/AllowAt", func(b *testing.B) {
+		b.ReportAllocs()
+		now := time.Now()
+		for b.Loop() {
+			s.AllowAt(0, Bulk, now)
+		}
+	})
 	b.Run("chat", func(b *testing.B) {
 		b.ReportAllocs()
 		id := int64(0)
@@ -132,6 +155,14 @@ func BenchmarkTelegramAllow(b *testing.B) {
 			s.Allow(id, Bulk)
 		}
 	})
+}
+
+// BenchmarkTimeNow is the clock read the other figures include, for
+// reference: on a loaded machine it is a large part of them.
+func BenchmarkTimeNow(b *testing.B) {
+	for b.Loop() {
+		_ = time.Now()
+	}
 }
 
 // BenchmarkTelegramSmoke is a real-time smoke run: 300 sends to distinct

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -58,7 +59,7 @@ func TestKeyedDropsIdleKeys(t *testing.T) {
 	require.True(t, k.AllowAt("fresh", later))
 	require.Equal(t, 1, k.LenAt(later))
 	for i := range k.shards {
-		require.LessOrEqual(t, k.shards[i].peak, 1, "shard %d kept its big map", i)
+		require.LessOrEqual(t, len(k.shards[i].slots), 8, "shard %d kept its big table", i)
 	}
 }
 
@@ -103,4 +104,23 @@ func TestKeyedWaitCancelGivesBack(t *testing.T) {
 		cancel2()
 		require.ErrorIs(t, k.Wait(ctx2, "a"), context.Canceled)
 	})
+}
+
+func TestFlatShardGrowsAndShrinks(t *testing.T) {
+	var s flatShard
+	for i := range uint64(10_000) {
+		s.set(flatKey(i*0x9e3779b97f4a7c15), 100, 0)
+	}
+	require.Equal(t, 10_000, s.live(0))
+	require.LessOrEqual(t, s.used*4, len(s.slots)*3, "at most 3/4 full")
+	for i := range uint64(10_000) {
+		require.Equal(t, int64(100), s.get(flatKey(i*0x9e3779b97f4a7c15)))
+	}
+	s.set(flatKey(3), 0, 0) // dead on arrival: not stored
+	require.Equal(t, int64(math.MinInt64), s.get(flatKey(3)))
+	s.maybeSweep(100)
+	require.Empty(t, s.slots, "all dead: table dropped")
+	s.set(flatKey(7), 200, 100)
+	require.Equal(t, int64(200), s.get(flatKey(7)))
+	require.Equal(t, uint64(1), flatKey(0))
 }

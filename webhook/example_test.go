@@ -255,3 +255,42 @@ func ExampleWorker() {
 	// Output:
 	// <nil> 3 0
 }
+
+// Standard Webhooks deliveries carry a webhook-id that stays the same across
+// retries: verify the signature, then claim the id in a Store so each event
+// is processed once.
+func Example_standardWebhooksOnce() {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	now := time.Unix(1700000000, 0)
+	v, _ := webhook.NewStandard(secret, webhook.WithClock(func() time.Time { return now }))
+	store := webhook.NewMemoryStore(10_000)
+	processed := 0
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := "payments:" + webhook.StandardWebhookID(r.Header)
+		res, err := store.Claim(r.Context(), key, "this-request", time.Minute, nil)
+		switch {
+		case err != nil:
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		case res.State != webhook.Claimed:
+			w.WriteHeader(http.StatusOK) // a retry of a processed (or running) event
+			return
+		}
+		processed++
+		_ = store.Complete(r.Context(), key, "this-request", 24*time.Hour, nil)
+	})
+	h := webhook.VerifyMiddleware(v)(app)
+
+	signer, _ := webhook.NewSigner(secret)
+	body := []byte(`{"type":"invoice.paid"}`)
+	for range 3 { // the sender retries the same event
+		req := httptest.NewRequest(http.MethodPost, "/payments", strings.NewReader(string(body)))
+		signer.SetHeaders(req.Header, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", now, body)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Print(rec.Code, " ")
+	}
+	fmt.Println("processed:", processed)
+	// Output:
+	// 200 200 200 processed: 1
+}

@@ -254,6 +254,11 @@ type handler struct {
 //     update_id: 200 and a log line, since a 4xx would make Telegram resend
 //     it forever.
 //
+// A run that outlives its lease ([WithLease]) may overlap a redelivery that
+// took the update over; its context is cancelled when the lease passes, and
+// its own Release or Complete then changes nothing. Keep handlers well within
+// the lease.
+//
 // secretToken is the token given to setWebhook (see [Register],
 // [NewSecretToken]); "" turns the check off, which is only safe behind
 // another authentication. A secretToken that fails [CheckSecretToken], or
@@ -348,7 +353,11 @@ func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	case claimGone:
-		return // the request's context ended while waiting: nobody reads the answer
+		// The request's context ended while waiting. Usually nobody reads
+		// the answer, but never let net/http's implicit 200 acknowledge an
+		// update that was not processed.
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
 	}
 
 	end := hd.flights.begin(key)

@@ -84,11 +84,19 @@ func parseMarkup(p params) (json.RawMessage, *inlineKeyboard, *apiError) {
 	if json.Unmarshal([]byte(raw), &kb) != nil {
 		return nil, nil, errMarkupBad
 	}
-	for _, row := range kb.InlineKeyboard {
+	var fields struct {
+		InlineKeyboard [][]map[string]json.RawMessage `json:"inline_keyboard"`
+	}
+	_ = json.Unmarshal([]byte(raw), &fields)
+	for _, row := range fields.InlineKeyboard {
 		for _, b := range row {
-			if b.Text == "" {
+			if len(b) < 2 { // text and nothing to do
 				return nil, nil, badRequest("text buttons are unallowed in the inline keyboard")
 			}
+		}
+	}
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
 			if len(b.CallbackData) > maxCallbackDataBytes {
 				return nil, nil, badRequest("BUTTON_DATA_INVALID")
 			}

@@ -106,6 +106,8 @@ func TestSendMessageValidation(t *testing.T) {
 		{"bad markup", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": "{"}, 400, "Bad Request: can't parse reply keyboard markup JSON object"},
 		{"callback data too long", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": map[string]any{
 			"inline_keyboard": [][]map[string]string{{{"text": "x", "callback_data": strings.Repeat("d", 65)}}}}}, 400, "Bad Request: BUTTON_DATA_INVALID"},
+		{"button without action", map[string]any{"chat_id": u.ID, "text": "hi", "reply_markup": map[string]any{
+			"inline_keyboard": [][]map[string]string{{{"text": "x"}}}}}, 400, "Bad Request: text buttons are unallowed in the inline keyboard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
