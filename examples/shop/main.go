@@ -146,11 +146,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 			webhook.WithStore(store), webhook.WithLogger(log)))
 		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
 		if d != nil {
+			// The in-process fake reaches the shop over loopback HTTP,
+			// which Register (rightly) refuses for real Telegram, so the
+			// embedded default calls setWebhook itself.
 			hookURL = loopbackURL(port) + webhookPath
+			err = bot.SetWebhook(ctx, &botapi.SetWebhookParams{
+				URL: hookURL, SecretToken: secret, AllowedUpdates: allowedUpdates,
+			})
+		} else {
+			err = webhook.Register(ctx, bot, hookURL, secret, &webhook.RegisterOptions{AllowedUpdates: allowedUpdates})
 		}
-		if err := bot.SetWebhook(ctx, &botapi.SetWebhookParams{
-			URL: hookURL, SecretToken: secret, AllowedUpdates: allowedUpdates,
-		}); err != nil {
+		if err != nil {
 			return fmt.Errorf("setWebhook: %w", err)
 		}
 		log.Info("webhook registered", "url", hookURL)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -12,6 +13,7 @@ import (
 	"github.com/miniappkit/miniappkit/initdata"
 	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/ratelimit"
+	"github.com/miniappkit/miniappkit/webhook"
 )
 
 // Limits of the shop's own endpoints.
@@ -24,6 +26,9 @@ const (
 	// bursts of 20 (the page polls its orders a few times after paying).
 	apiRate  = rate.Limit(10)
 	apiBurst = 20
+
+	// idempotencyCapacity bounds the Idempotency-Key answers kept (24 h).
+	idempotencyCapacity = 100_000
 )
 
 // shop is the backend: the Mini App's API, the Telegram update handler and
@@ -33,11 +38,13 @@ type shop struct {
 	bot       *botapi.Client
 	validator *initdata.Validator
 	limiter   *ratelimit.Keyed // per user, on /api/
-	orders    *orderBook
-	codec     *payments.Codec
-	payments  *payments.Handler
-	appURL    string // the page's public address, for the /start button and menu button
-	now       func() time.Time
+	// idempotency keeps POST /api/orders answers for retries.
+	idempotency webhook.Store
+	orders      *orderBook
+	codec       *payments.Codec
+	payments    *payments.Handler
+	appURL      string // the page's public address, for the /start button and menu button
+	now         func() time.Time
 }
 
 // newShop wires the payment flow: codec (signed payloads), ledger
@@ -48,14 +55,15 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 		return nil, err
 	}
 	s := &shop{
-		log:       log,
-		bot:       bot,
-		validator: initdata.NewValidator(botToken, initdata.WithClock(now)),
-		limiter:   ratelimit.NewKeyed(apiRate, apiBurst),
-		orders:    newOrderBook(),
-		codec:     codec,
-		appURL:    appURL,
-		now:       now,
+		log:         log,
+		bot:         bot,
+		validator:   initdata.NewValidator(botToken, initdata.WithClock(now)),
+		limiter:     ratelimit.NewKeyed(apiRate, apiBurst),
+		idempotency: webhook.NewMemoryStore(idempotencyCapacity),
+		orders:      newOrderBook(),
+		codec:       codec,
+		appURL:      appURL,
+		now:         now,
 	}
 	s.payments, err = payments.NewHandler(bot, codec, payments.NewMemoryLedger(), s.fulfil,
 		payments.WithCheck(s.check), payments.WithClock(now), payments.WithLogger(log))
@@ -79,7 +87,14 @@ func (s *shop) routes(mux *http.ServeMux) {
 	api.HandleFunc("GET /api/me", s.handleMe)
 	api.HandleFunc("GET /api/products", s.handleProducts)
 	api.HandleFunc("GET /api/orders", s.handleOrders)
-	api.HandleFunc("POST /api/orders", s.handleCreateOrder)
+	// A retried POST (same Idempotency-Key, same user) gets the first
+	// answer back, byte for byte: one order, one invoice.
+	idempotent := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
+		Required: true,
+		Scope:    userScope,
+		Logger:   s.log,
+	})
+	api.Handle("POST /api/orders", idempotent(http.HandlerFunc(s.handleCreateOrder)))
 	mux.Handle("/api/", s.protect(api))
 }
 
@@ -101,6 +116,15 @@ func staticFiles(files http.Handler) http.Handler {
 func (s *shop) protect(h http.Handler) http.Handler {
 	limited := ratelimit.Middleware(s.limiter, ratelimit.KeyByUser(ratelimit.KeyByIP()))(h)
 	return initdata.Middleware(s.validator)(limited)
+}
+
+// userScope scopes Idempotency-Keys to the request's user, so two users'
+// equal keys never meet.
+func userScope(r *http.Request) string {
+	if u, ok := user(r); ok {
+		return strconv.FormatInt(u.ID, 10)
+	}
+	return ""
 }
 
 // user returns the Mini App user of an authenticated request.

@@ -158,7 +158,7 @@ func TestCreateOrderRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, 400, e.call(t, "POST", "/api/orders", id, tt.body, nil))
+			require.Equal(t, 400, e.call(t, "POST", "/api/orders", id, tt.body, nil, "Idempotency-Key", newKey()))
 		})
 	}
 	require.Empty(t, e.fake.Invoices(), "no invoice for a bad request")
@@ -227,11 +227,31 @@ func TestBuyFlow(t *testing.T) {
 	require.Contains(t, declined.Message, "already paid")
 }
 
+func TestCreateOrderIsIdempotent(t *testing.T) {
+	e := setup(t)
+	ada := e.fake.OpenMiniApp(e.user)
+	var first, retry createOrderResponse
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", ada, `{"product_id":"theme"}`, &first, "Idempotency-Key", "k-1"))
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", ada, `{"product_id":"theme"}`, &retry, "Idempotency-Key", "k-1"))
+	require.Equal(t, first, retry, "a retry gets the first answer")
+	require.Len(t, e.fake.Invoices(), 1, "and creates no second invoice")
+
+	require.Equal(t, 422, e.call(t, "POST", "/api/orders", ada, `{"product_id":"boost"}`, nil, "Idempotency-Key", "k-1"),
+		"the same key for another request")
+	require.Equal(t, 400, e.call(t, "POST", "/api/orders", ada, `{"product_id":"theme"}`, nil), "no key")
+
+	// Keys are per user: Bob's k-1 is his own.
+	var bobs createOrderResponse
+	bob := e.fake.OpenMiniApp(e.fake.NewUser("Bob"))
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", bob, `{"product_id":"theme"}`, &bobs, "Idempotency-Key", "k-1"))
+	require.NotEqual(t, first.OrderID, bobs.OrderID)
+}
+
 func TestAnotherUserCannotPay(t *testing.T) {
 	e := setup(t)
 	id := e.fake.OpenMiniApp(e.user)
 	var created createOrderResponse
-	require.Equal(t, 201, e.call(t, "POST", "/api/orders", id, `{"product_id":"stickers"}`, &created))
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", id, `{"product_id":"stickers"}`, &created, "Idempotency-Key", newKey()))
 	inv, ok := e.fake.InvoiceByLink(created.InvoiceLink)
 	require.True(t, ok)
 
@@ -258,7 +278,7 @@ func TestDemoPay(t *testing.T) {
 	e := setup(t)
 	id := e.fake.OpenMiniApp(e.user)
 	var created createOrderResponse
-	require.Equal(t, 201, e.call(t, "POST", "/api/orders", id, `{"product_id":"boost"}`, &created))
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", id, `{"product_id":"boost"}`, &created, "Idempotency-Key", newKey()))
 
 	// Only the demo user pays through the stand-in.
 	eve := e.fake.NewUser("Eve")
@@ -344,7 +364,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	require.Equal(t, 401, e.call(t, "POST", webhookPath, "", `{"update_id":1}`, nil))
 
 	var created createOrderResponse
-	require.Equal(t, 201, e.call(t, "POST", "/api/orders", session.InitData, `{"product_id":"wallpapers"}`, &created))
+	require.Equal(t, 201, e.call(t, "POST", "/api/orders", session.InitData, `{"product_id":"wallpapers"}`, &created, "Idempotency-Key", newKey()))
 	var paid payResponse
 	require.Equal(t, 200, e.call(t, "POST", "/demo/pay", session.InitData, `{"invoice_link":"`+created.InvoiceLink+`"}`, &paid))
 	require.Equal(t, "paid", paid.Status)
@@ -416,6 +436,9 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// newKey returns a fresh Idempotency-Key.
+func newKey() string { return newOrderID() }
 
 // lineWriter hands each written line to a channel.
 type lineWriter struct{ lines chan string }
