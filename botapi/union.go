@@ -11,7 +11,13 @@ import (
 // decoding the rest, so dispatching on a discriminator costs one cheap pass
 // before the single real decode.
 
+// errNotObject is returned by the scanner for input that is not a JSON
+// object; the generated decoders wrap it with the union's name.
 var errNotObject = errors.New("not a JSON object")
+
+// errInvalidJSON is returned for an unknown member whose bytes are not valid
+// JSON (only possible when a decoder is called directly, not by encoding/json).
+var errInvalidJSON = errors.New("botapi: invalid JSON")
 
 // isNull reports whether b is the JSON literal null (with optional spaces).
 func isNull(b []byte) bool {
@@ -240,7 +246,7 @@ func decodeWire[W, T any](b []byte, fill func(*W) *T) (*T, error) {
 // decoder; direct callers may not have).
 func unknownRaw(b []byte) (json.RawMessage, error) {
 	if !json.Valid(b) {
-		return nil, errNotObject
+		return nil, errInvalidJSON
 	}
 	return bytes.Clone(b), nil
 }

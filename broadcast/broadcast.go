@@ -467,6 +467,12 @@ func (r *run) admit(ctx context.Context, i int) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
+	if err != nil && !errors.Is(err, ratelimit.ErrLimitExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		// The store failed: try again in a while, without spinning.
+		if perr := pause(ctx, maxTurnWait, nil); perr != nil {
+			return false, perr
+		}
+	}
 	return err == nil, nil
 }
 
@@ -475,7 +481,8 @@ func (r *run) postpone(i int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.o.clock()
-	d := r.sched.ChatDelayAt(r.chats[i], now)
+	// DelayAt sees a bot-wide pause too; never retry in no time at all.
+	d := max(r.sched.DelayAt(r.chats[i], r.o.lane, now), time.Millisecond)
 	heap.Push(&r.later, laterEntry{at: now.Add(d), i: i})
 	close(r.wake)
 	r.wake = make(chan struct{})

@@ -183,3 +183,23 @@ func TestCursorOutOfRange(t *testing.T) {
 		})
 	}
 }
+
+type failingStore struct{ *ratelimit.MemoryStore }
+
+func (failingStore) Peek(context.Context, time.Time, []ratelimit.Cell) (ratelimit.Verdict, error) {
+	return ratelimit.Verdict{}, errors.New("store down")
+}
+
+func TestStoreFailureDoesNotSpin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sched, err := ratelimit.NewTelegram(ratelimit.WithStore(failingStore{ratelimit.NewMemoryStore()}))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		sc := &scripted{}
+		sum, err := Run(ctx, sched, []int64{1, 2}, sc.send)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Empty(t, sc.calls, "nothing sent without the scheduler's word")
+		require.Equal(t, Cursor{}, sum.Cursor)
+	})
+}

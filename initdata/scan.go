@@ -1,6 +1,7 @@
 package initdata
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 )
@@ -189,6 +190,31 @@ const (
 	vbBad // a control byte, or a quote: the mark of URL-decoded JSON
 )
 
+// SWAR constants: a byte in all eight lanes of a word.
+const (
+	lanes1  = 0x0101010101010101
+	lanesHi = 0x8080808080808080
+)
+
+// hasByte reports whether a lane of w equals c.
+func hasByte(w uint64, c byte) uint64 {
+	x := w ^ lanes1*uint64(c)
+	return (x - lanes1) &^ x & lanesHi
+}
+
+// needsLook reports whether the eight bytes in w hold one that decode must
+// look at: a control byte, "%", "+", "=", ";" or a quote (see valueBytes).
+func needsLook(w uint64) bool {
+	return (w-lanes1*0x20)&^w&lanesHi|hasByte(w, '%')|hasByte(w, '+')|hasByte(w, '=')|hasByte(w, ';')|hasByte(w, '"') != 0
+}
+
+// load64 reads eight bytes of s at i, little-endian (one load on amd64 and arm64).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // decode appends the form-decoding of the raw value s ("+" is a space,
 // "%XX" a byte) to dst, and reports whether that changed anything. A bad
 // escape, a raw "=", ";", quote or control byte, and a line feed in the
@@ -205,11 +231,29 @@ func decode(dst []byte, s string) ([]byte, bool, error) {
 		dst = slices.Grow(dst, len(s))
 	}
 	out := dst[n : n+len(s)]
-	j := 0
+	// Values without escapes (signature, ids) go eight bytes at a time
+	// until the first byte that needs a look; the rest goes byte by byte.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		if needsLook(w) {
+			break
+		}
+		binary.LittleEndian.PutUint64(out[i:], w)
+	}
+	j := i
 	changed := false
 	var bad uint8 // high nibble set by a non-hex digit or a decoded line feed
-	for i := 0; i < len(s); i++ {
+	for ; i < len(s); i++ {
 		c := s[i]
+		if i+1 < len(s) {
+			if c1 := s[i+1]; valueBytes[c]|valueBytes[c1] == 0 {
+				out[j], out[j+1] = c, c1
+				i++
+				j += 2
+				continue
+			}
+		}
 		if cls := valueBytes[c]; cls != 0 {
 			changed = true
 			switch {

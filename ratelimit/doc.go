@@ -42,6 +42,14 @@
 // on evidence: a 429 on a call not tied to a chat, or 429s on several
 // distinct chats at once ([WithFloodEvidence]).
 //
+// # Broadcasts
+//
+// The broadcast package sends one message to many chats on a Telegram
+// scheduler: several sends in flight, one outcome per chat, a resumable
+// cursor. It waits with [Telegram.Wait] itself, so a cancellation stops it
+// at once, and gives the client a context from [WithAdmission], so the
+// client's own wait does not count the send twice.
+//
 // # Inbound: Keyed and Middleware
 //
 // [Keyed] is a token bucket per key (user id, IP), sharded, with idle keys

@@ -61,8 +61,9 @@ func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
 	return k
 }
 
-// ErrLimitExceeded is returned by [Keyed.Wait] when the wait cannot end
-// before the context's deadline, or the limit allows no events at all.
+// ErrLimitExceeded is returned by [Keyed.Wait] and [Telegram.Wait] when the
+// wait cannot end before the context's deadline, or the limit allows no
+// events at all.
 var ErrLimitExceeded = errors.New("ratelimit: wait would exceed the limit or the context deadline")
 
 func (k *Keyed) ns(t time.Time) int64 { return int64(t.Sub(k.epoch)) }

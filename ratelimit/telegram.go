@@ -127,8 +127,9 @@ func laneOf(ctx context.Context) Lane {
 
 // Wait blocks until a send to chatID is allowed by every limit, in the
 // lane ctx carries ([Interactive] when none), and counts it. It returns
-// ctx.Err() at once when ctx has ended or ends while waiting; nothing is
-// reserved before the send is allowed, so a cancelled wait holds nothing.
+// ctx.Err() at once when ctx has ended or ends while waiting, and
+// [ErrLimitExceeded] as soon as a wait would pass ctx's deadline; nothing
+// is reserved before the send is allowed, so a failed wait holds nothing.
 // A context from [WithAdmission] skips one wait.
 //
 // Waiters for one chat never delay sends to other chats: a waiter queues
@@ -153,7 +154,7 @@ func (s *Telegram) Wait(ctx context.Context, chatID int64) error {
 				return fmt.Errorf("%w: %w", ErrStore, err)
 			}
 			if !v.OK {
-				if err := sleep(ctx, v.Wait); err != nil {
+				if err := s.sleep(ctx, v.Wait); err != nil {
 					return err
 				}
 				continue
@@ -189,7 +190,7 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 	for {
 		if lane == Bulk && s.interactive.Load() > 0 {
 			// Leave the next slot to the interactive waiters.
-			if err := sleep(ctx, s.global.Interval); err != nil {
+			if err := s.sleep(ctx, s.global.Interval); err != nil {
 				return false, err
 			}
 			continue
@@ -204,14 +205,18 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 		if v.Cell < nChat {
 			return false, nil
 		}
-		if err := sleep(ctx, v.Wait); err != nil {
+		if err := s.sleep(ctx, v.Wait); err != nil {
 			return false, err
 		}
 	}
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d or until ctx ends. It fails at once with
+// [ErrLimitExceeded] when ctx's deadline comes before d has passed.
+func (s *Telegram) sleep(ctx context.Context, d time.Duration) error {
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(s.clock()) < d {
+		return ErrLimitExceeded
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

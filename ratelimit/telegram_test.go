@@ -269,3 +269,16 @@ func TestTelegramAdmission(t *testing.T) {
 		require.Equal(t, time.Second+1-s.global.Interval, time.Since(start))
 	})
 }
+
+func TestTelegramWaitFailsEarlyOnDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newTelegram(t)
+		s.Backoff(1, 10*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		require.ErrorIs(t, s.Wait(ctx, 1), ErrLimitExceeded)
+		require.Equal(t, time.Duration(0), time.Since(start), "at once")
+		require.NoError(t, s.Wait(ctx, 2), "other chats within the deadline")
+	})
+}

@@ -353,7 +353,11 @@ func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	case claimGone:
-		return // the request's context ended while waiting: nobody reads the answer
+		// The request's context ended while waiting. Usually nobody reads
+		// the answer, but never let net/http's implicit 200 acknowledge an
+		// update that was not processed.
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
 	}
 
 	end := hd.flights.begin(key)

@@ -547,3 +547,21 @@ func TestWorkerGivesUp(t *testing.T) {
 	require.NoError(t, w.Run(t.Context(), 1))
 	require.Equal(t, int32(3), runs.Load())
 }
+
+// TestHandlerCancelledWhileWaitingIsNot200: a delivery whose context ends
+// while it waits for another delivery of the same update is never
+// acknowledged.
+func TestHandlerCancelledWhileWaitingIsNot200(t *testing.T) {
+	store := NewMemoryStore(8)
+	_, err := store.Claim(t.Context(), updateKeyPrefix+"5", "someone-else", time.Hour, nil)
+	require.NoError(t, err)
+	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+		WithStore(store), WithInFlightWait(time.Hour))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", strings.NewReader(updateBody(5)))
+	req.Header.Set(HeaderSecretToken, testToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+}
