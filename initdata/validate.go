@@ -82,7 +82,9 @@ func WithPublicKey(key ed25519.PublicKey) Option {
 // Validator validates init data signed for one bot token. It derives the
 // secret key once and reuses its buffers, so [Validator.Validate] allocates
 // only the result and [Validator.Verify] nothing. A Validator is safe for
-// concurrent use by multiple goroutines; make one per bot token and share it.
+// concurrent use by multiple goroutines; make one per bot token with
+// [NewValidator] and share it. The zero Validator rejects everything with
+// [ErrHashInvalid].
 type Validator struct {
 	opts options
 	err  error
@@ -138,7 +140,10 @@ func secretKey(botToken string) [sha256.Size]byte {
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
 func (v *Validator) Validate(initData string) (InitData, error) {
-	sc := v.pool.Get().(*scratch)
+	sc, ok := v.pool.Get().(*scratch)
+	if !ok {
+		return InitData{}, errZeroValidator
+	}
 	defer v.put(sc)
 	p, err := v.check(initData, sc)
 	if err != nil {
@@ -151,7 +156,10 @@ func (v *Validator) Validate(initData string) (InitData, error) {
 // user, receiver and chat, and builds no result: for gateways that need
 // only yes or no. It allocates nothing.
 func (v *Validator) Verify(initData string) error {
-	sc := v.pool.Get().(*scratch)
+	sc, ok := v.pool.Get().(*scratch)
+	if !ok {
+		return errZeroValidator
+	}
 	defer v.put(sc)
 	_, err := v.check(initData, sc)
 	return err
