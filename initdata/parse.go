@@ -10,13 +10,13 @@ import (
 // package functions keep them in sync.Pools, so a call allocates only what it
 // returns.
 type scratch struct {
-	buf   []byte // the data-check-string
-	tmp   []byte // a decoded value
-	tmp2  []byte // an unescaped JSON string
-	sum   [32]byte
-	mac   macHash         // nil outside a Validator's pool
-	out   strings.Builder // the strings of one result; reset after each
-	opts  options         // of one ValidateThirdParty call
+	buf  []byte // the data-check-string
+	tmp  []byte // a decoded value
+	tmp2 []byte // an unescaped JSON string
+	sum  [32]byte
+	mac  macHash         // nil outside a Validator's pool
+	out  strings.Builder // the strings of one result; reset after each
+	opts options         // of one ValidateThirdParty call
 }
 
 func newScratch() *scratch {
