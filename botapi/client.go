@@ -50,6 +50,21 @@ type Client struct {
 	urls  map[string]string // method → c.prefix+method, saving a concatenation per call
 }
 
+// DefaultMaxIdleConnsPerHost is how many idle connections to the Bot API
+// server the default transport keeps (net/http's default is 2).
+const DefaultMaxIdleConnsPerHost = 32
+
+// defaultTransport is the transport of clients made without WithHTTPClient.
+var defaultTransport = sync.OnceValue(func() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok { // replaced by the program: respect that
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	return t
+})
+
 // jsonContentType is shared by every JSON request, saving an allocation.
 // Transports only read it (an Add would append to a copy: its capacity is 1).
 var jsonContentType = []string{"application/json"}
@@ -106,9 +121,11 @@ func WithTestEnvironment() Option {
 }
 
 // WithHTTPClient makes the client send its requests with a copy of hc (the
-// caller's value is never modified). The default is an http.Client with
-// [http.DefaultTransport] and no timeout: deadlines come from the context of
-// each call. A timeout on hc must be longer than the long-poll timeout given
+// caller's value is never modified). The default is an http.Client with no
+// timeout (deadlines come from the context of each call) over a clone of
+// [http.DefaultTransport] that keeps up to DefaultMaxIdleConnsPerHost idle
+// connections to the Bot API server instead of 2, so that concurrent sends
+// reuse connections; clients made with the default share it. A timeout on hc must be longer than the long-poll timeout given
 // to [Client.Updates]. nil means the default.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.hc = hc }
@@ -151,7 +168,7 @@ func New(token string, opts ...Option) *Client {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		c.hc = &http.Client{}
+		c.hc = &http.Client{Transport: defaultTransport()}
 	}
 	c.log = o.log
 	if c.log == nil {
