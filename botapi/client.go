@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -398,7 +399,15 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 		}
 		buf.Truncate(int(limit))
 	}
-	return decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
+	err = decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
+	if e, ok := err.(*Error); ok && e.Code == http.StatusTooManyRequests && e.RetryAfter == 0 {
+		// A proxy's 429 has no retry_after; it may have a Retry-After
+		// header in seconds (an HTTP date is ignored).
+		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+			e.RetryAfter = time.Duration(min(secs, 24*3600)) * time.Second
+		}
+	}
+	return err
 }
 
 // readBounded appends at most max bytes of r to buf, like

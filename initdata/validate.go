@@ -145,7 +145,8 @@ func (v *Validator) Validate(initData string) (InitData, error) {
 		return InitData{}, errZeroValidator
 	}
 	defer v.put(sc)
-	p, err := v.check(initData, sc)
+	var stack [stackPairs]pair
+	p, err := v.check(initData, sc, stack[:0])
 	if err != nil {
 		return InitData{}, err
 	}
@@ -161,7 +162,8 @@ func (v *Validator) Verify(initData string) error {
 		return errZeroValidator
 	}
 	defer v.put(sc)
-	_, err := v.check(initData, sc)
+	var stack [stackPairs]pair
+	_, err := v.check(initData, sc, stack[:0])
 	return err
 }
 
@@ -170,12 +172,14 @@ func (v *Validator) put(sc *scratch) {
 	v.pool.Put(sc)
 }
 
-func (v *Validator) check(initData string, sc *scratch) ([]pair, error) {
+// check makes every check but the typed parse, with the pairs in dst (a
+// caller's stack array: pairs hold pointers, and writing them to the stack
+// costs no write barriers while the sort moves them).
+func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, error) {
 	if v.err != nil {
 		return nil, v.err
 	}
-	p, err := scan(initData, sc.pairs[:0])
-	sc.pairs = p
+	p, err := scan(initData, dst)
 	if err != nil {
 		return nil, err
 	}
