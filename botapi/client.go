@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,21 @@ type Client struct {
 	urlMu sync.RWMutex
 	urls  map[string]string // method → c.prefix+method, saving a concatenation per call
 }
+
+// DefaultMaxIdleConnsPerHost is how many idle connections to the Bot API
+// server the default transport keeps (net/http's default is 2).
+const DefaultMaxIdleConnsPerHost = 32
+
+// defaultTransport is the transport of clients made without WithHTTPClient.
+var defaultTransport = sync.OnceValue(func() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok { // replaced by the program: respect that
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	return t
+})
 
 // jsonContentType is shared by every JSON request, saving an allocation.
 // Transports only read it (an Add would append to a copy: its capacity is 1).
@@ -106,9 +122,11 @@ func WithTestEnvironment() Option {
 }
 
 // WithHTTPClient makes the client send its requests with a copy of hc (the
-// caller's value is never modified). The default is an http.Client with
-// [http.DefaultTransport] and no timeout: deadlines come from the context of
-// each call. A timeout on hc must be longer than the long-poll timeout given
+// caller's value is never modified). The default is an http.Client with no
+// timeout (deadlines come from the context of each call) over a clone of
+// [http.DefaultTransport] that keeps up to DefaultMaxIdleConnsPerHost idle
+// connections to the Bot API server instead of 2, so that concurrent sends
+// reuse connections; clients made with the default share it. A timeout on hc must be longer than the long-poll timeout given
 // to [Client.Updates]. nil means the default.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.hc = hc }
@@ -151,7 +169,7 @@ func New(token string, opts ...Option) *Client {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		c.hc = &http.Client{}
+		c.hc = &http.Client{Transport: defaultTransport()}
 	}
 	c.log = o.log
 	if c.log == nil {
@@ -381,7 +399,15 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 		}
 		buf.Truncate(int(limit))
 	}
-	return decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
+	err = decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
+	if e, ok := err.(*Error); ok && e.Code == http.StatusTooManyRequests && e.RetryAfter == 0 {
+		// A proxy's 429 has no retry_after; it may have a Retry-After
+		// header in seconds (an HTTP date is ignored).
+		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+			e.RetryAfter = time.Duration(min(secs, 24*3600)) * time.Second
+		}
+	}
+	return err
 }
 
 // readBounded appends at most max bytes of r to buf, like

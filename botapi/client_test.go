@@ -537,3 +537,13 @@ func TestDecodeAnswer(t *testing.T) {
 	_, err = DecodeAnswer[int]("getChatMemberCount", []byte(`{"ok":true,"result":"x"}`))
 	require.ErrorIs(t, err, ErrInvalidResponse)
 }
+
+func TestDefaultTransportKeepsMoreIdleConnections(t *testing.T) {
+	c := New(testToken)
+	tr, ok := c.hc.Transport.(*http.Transport)
+	require.True(t, ok)
+	assert.Equal(t, DefaultMaxIdleConnsPerHost, tr.MaxIdleConnsPerHost)
+	assert.NotSame(t, http.DefaultTransport, tr, "net/http's shared transport is not modified")
+	assert.Same(t, tr, New(testToken).hc.Transport, "clients share one default transport")
+	assert.Equal(t, 0, http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost)
+}

@@ -15,6 +15,7 @@
 // A call goes: parameters → [Limiter] wait (calls that post to a chat) →
 // one JSON encode into a pooled buffer → HTTP POST → one decode of the
 // answer straight into the result → the typed result or a typed error.
+// [DecodeAnswer] is that last step alone, for answers fetched elsewhere.
 //
 // # Authentication
 //

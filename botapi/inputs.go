@@ -73,7 +73,9 @@ func (id *ChatID) UnmarshalJSON(data []byte) error {
 // An upload is streamed from its own goroutine and never buffered whole; the
 // client does not close Reader. A call with uploads is retried (see
 // [RetryPolicy]) only when every Reader is also an io.Seeker (an *os.File, a
-// *bytes.Reader, a *strings.Reader): each is rewound to where it started. Uploads nested in other values (the media of
+// *bytes.Reader, a *strings.Reader): each is rewound to where it started.
+// An InputFile without a Reader may be shared freely; one with a Reader
+// belongs to one call at a time. Uploads nested in other values (the media of
 // sendMediaGroup, a thumbnail) are sent as "attach://<name>" references to
 // parts of the same request.
 //

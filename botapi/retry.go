@@ -25,7 +25,7 @@ const (
 
 // RetryPolicy says when and how long a call waits and tries again. The zero
 // value is the default policy; each zero field takes its default. Set it with
-// [WithRetry].
+// [WithRetry], which copies it; Backoff must be safe for concurrent use.
 //
 // What is retried:
 //   - 429 Too Many Requests: after the answer's retry_after, if that is at

@@ -115,6 +115,24 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+func TestRetryAfterHeaderOfAProxy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var attempts atomic.Int32
+		proxy429 := func() (*http.Response, error) {
+			return &http.Response{
+				StatusCode: 429,
+				Header:     http.Header{"Content-Type": {"text/html"}, "Retry-After": {"7"}},
+				Body:       io.NopCloser(strings.NewReader("<html>slow down</html>")),
+			}, nil
+		}
+		c := fakeClient(t, &attempts, []func() (*http.Response, error){proxy429, ok200})
+		start := time.Now()
+		require.NoError(t, c.Call(t.Context(), "sendMessage", map[string]any{"chat_id": 1}, nil))
+		assert.Equal(t, 7*time.Second, time.Since(start))
+		assert.Equal(t, int32(2), attempts.Load())
+	})
+}
+
 func TestRetryWaitCanceledByContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var attempts atomic.Int32

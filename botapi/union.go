@@ -78,9 +78,7 @@ func peekKey(b []byte, key string) (val []byte, found bool, err error) {
 		match := string(k) == key
 		if escaped {
 			var s string
-			if json.Unmarshal(b[i:end], &s) == nil {
-				match = s == key
-			}
+			match = json.Unmarshal(b[i:end], &s) == nil && s == key
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
@@ -106,16 +104,19 @@ func skipSpace(b []byte, i int) int {
 }
 
 // scanString returns the index just past the string starting at b[i] == '"',
-// or -1, and whether it holds escapes.
+// or -1, and whether it holds escapes or non-ASCII bytes (then only
+// unquoting it tells what encoding/json reads: invalid UTF-8 becomes U+FFFD).
 func scanString(b []byte, i int) (int, bool) {
 	escaped := false
 	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
+		switch c := b[j]; {
+		case c == '\\':
 			escaped = true
 			j++
-		case '"':
+		case c == '"':
 			return j + 1, escaped
+		case c >= 0x80:
+			escaped = true
 		}
 	}
 	return -1, escaped

@@ -20,9 +20,9 @@ const (
 	confirmTimeout = 5 * time.Second
 )
 
-// UpdatesOptions configures [Client.Updates]. The zero value (and nil) long
-// polls for up to 100 updates at a time, with the allowed update kinds of the
-// previous call.
+// UpdatesOptions configures [Client.Updates], which copies it. The zero
+// value (and nil) long polls for up to 100 updates at a time, with the
+// allowed update kinds of the previous call.
 type UpdatesOptions struct {
 	// Offset is the update_id to start from. 0 means the oldest update
 	// Telegram has not seen confirmed.

@@ -2005,14 +2005,6 @@ func (x *inputStoryContentBox) UnmarshalJSON(b []byte) (err error) {
 	return err
 }
 
-// maybeInaccessibleMessageBox decodes one MaybeInaccessibleMessage inside a struct or result.
-type maybeInaccessibleMessageBox struct{ v MaybeInaccessibleMessage }
-
-func (x *maybeInaccessibleMessageBox) UnmarshalJSON(b []byte) (err error) {
-	x.v, err = decodeMaybeInaccessibleMessage(b)
-	return err
-}
-
 // menuButtonBox decodes one MenuButton inside a struct or result.
 type menuButtonBox struct{ v MenuButton }
 
@@ -2317,9 +2309,9 @@ type messagePlain Message
 // runs per nested object.
 type messageWire struct {
 	messagePlain
-	ForwardOrigin  messageOriginBox            `json:"forward_origin"`
-	PinnedMessage  maybeInaccessibleMessageBox `json:"pinned_message"`
-	ReplyToMessage *messageWire                `json:"reply_to_message"`
+	ForwardOrigin  messageOriginBox `json:"forward_origin"`
+	PinnedMessage  *messageWire     `json:"pinned_message"`
+	ReplyToMessage *messageWire     `json:"reply_to_message"`
 }
 
 // fill completes the Message held in w and returns it; nil for a nil w.
@@ -2329,7 +2321,7 @@ func (w *messageWire) fill() *Message {
 	}
 	v := (*Message)(&w.messagePlain)
 	v.ForwardOrigin = w.ForwardOrigin.v
-	v.PinnedMessage = w.PinnedMessage.v
+	v.PinnedMessage = w.PinnedMessage.asMaybeInaccessibleMessage()
 	v.ReplyToMessage = w.ReplyToMessage.fill()
 	return v
 }
@@ -2579,7 +2571,7 @@ type pollOptionAddedPlain PollOptionAdded
 // runs per nested object.
 type pollOptionAddedWire struct {
 	pollOptionAddedPlain
-	PollMessage maybeInaccessibleMessageBox `json:"poll_message"`
+	PollMessage *messageWire `json:"poll_message"`
 }
 
 // fill completes the PollOptionAdded held in w and returns it; nil for a nil w.
@@ -2588,7 +2580,7 @@ func (w *pollOptionAddedWire) fill() *PollOptionAdded {
 		return nil
 	}
 	v := (*PollOptionAdded)(&w.pollOptionAddedPlain)
-	v.PollMessage = w.PollMessage.v
+	v.PollMessage = w.PollMessage.asMaybeInaccessibleMessage()
 	return v
 }
 
@@ -2610,7 +2602,7 @@ type pollOptionDeletedPlain PollOptionDeleted
 // runs per nested object.
 type pollOptionDeletedWire struct {
 	pollOptionDeletedPlain
-	PollMessage maybeInaccessibleMessageBox `json:"poll_message"`
+	PollMessage *messageWire `json:"poll_message"`
 }
 
 // fill completes the PollOptionDeleted held in w and returns it; nil for a nil w.
@@ -2619,7 +2611,7 @@ func (w *pollOptionDeletedWire) fill() *PollOptionDeleted {
 		return nil
 	}
 	v := (*PollOptionDeleted)(&w.pollOptionDeletedPlain)
-	v.PollMessage = w.PollMessage.v
+	v.PollMessage = w.PollMessage.asMaybeInaccessibleMessage()
 	return v
 }
 
@@ -2992,7 +2984,7 @@ type callbackQueryPlain CallbackQuery
 // runs per nested object.
 type callbackQueryWire struct {
 	callbackQueryPlain
-	Message maybeInaccessibleMessageBox `json:"message"`
+	Message *messageWire `json:"message"`
 }
 
 // fill completes the CallbackQuery held in w and returns it; nil for a nil w.
@@ -3001,7 +2993,7 @@ func (w *callbackQueryWire) fill() *CallbackQuery {
 		return nil
 	}
 	v := (*CallbackQuery)(&w.callbackQueryPlain)
-	v.Message = w.Message.v
+	v.Message = w.Message.asMaybeInaccessibleMessage()
 	return v
 }
 
@@ -7383,6 +7375,19 @@ func (v *EditEphemeralMessageMediaParams) UnmarshalJSON(b []byte) error {
 	}
 	*v = *w.fill()
 	return nil
+}
+
+// asMaybeInaccessibleMessage completes w and returns it as a MaybeInaccessibleMessage: a InaccessibleMessage when
+// its date is 0, else the Message.
+func (w *messageWire) asMaybeInaccessibleMessage() MaybeInaccessibleMessage {
+	if w == nil {
+		return nil
+	}
+	m := w.fill()
+	if m.Date == 0 {
+		return &InaccessibleMessage{Chat: m.Chat, MessageID: m.MessageID, Date: m.Date}
+	}
+	return m
 }
 
 // wireResult returns, for a result pointer of a type decoded through wire

@@ -86,6 +86,7 @@ var (
 	errAuthDateFmt   = &reason{ErrAuthDateInvalid, "not a positive Unix time in seconds"}
 	errAuthDateAhead = &reason{ErrAuthDateInvalid, "more than a minute in the future"}
 	errEmptyToken    = &reason{ErrHashInvalid, "empty bot token"}
+	errZeroValidator = &reason{ErrHashInvalid, "Validator not made by NewValidator"}
 	errBadMaxAge     = &reason{ErrExpired, "negative maximum age"}
 	errBadPublicKey  = &reason{ErrSignatureInvalid, "public key is not 32 bytes"}
 )

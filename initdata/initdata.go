@@ -123,25 +123,41 @@ type InitData struct {
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#webappuser
 type User struct {
-	ID                    int64  `json:"id"`
-	IsBot                 bool   `json:"is_bot,omitempty"`
-	FirstName             string `json:"first_name"`
-	LastName              string `json:"last_name,omitempty"`
-	Username              string `json:"username,omitempty"`
-	LanguageCode          string `json:"language_code,omitempty"`
-	IsPremium             bool   `json:"is_premium,omitempty"`
-	AddedToAttachmentMenu bool   `json:"added_to_attachment_menu,omitempty"`
-	AllowsWriteToPM       bool   `json:"allows_write_to_pm,omitempty"`
-	PhotoURL              string `json:"photo_url,omitempty"`
+	// ID identifies the user (at most 52 significant bits, per Telegram).
+	ID int64 `json:"id"`
+	// IsBot is true for a bot (only in receiver).
+	IsBot bool `json:"is_bot,omitempty"`
+	// FirstName is the user's first name.
+	FirstName string `json:"first_name"`
+	// LastName is the user's last name, if any.
+	LastName string `json:"last_name,omitempty"`
+	// Username is the user's username, if any.
+	Username string `json:"username,omitempty"`
+	// LanguageCode is the IETF language tag of the user's language.
+	LanguageCode string `json:"language_code,omitempty"`
+	// IsPremium is true for Telegram Premium users.
+	IsPremium bool `json:"is_premium,omitempty"`
+	// AddedToAttachmentMenu is true if the user added the bot to the
+	// attachment menu.
+	AddedToAttachmentMenu bool `json:"added_to_attachment_menu,omitempty"`
+	// AllowsWriteToPM is true if the user allowed the bot to message them.
+	AllowsWriteToPM bool `json:"allows_write_to_pm,omitempty"`
+	// PhotoURL is the URL of the user's profile photo (.jpeg or .svg).
+	PhotoURL string `json:"photo_url,omitempty"`
 }
 
 // Chat is a chat as Mini Apps see it (WebAppChat).
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#webappchat
 type Chat struct {
-	ID       int64  `json:"id"`
-	Type     string `json:"type"`
-	Title    string `json:"title"`
+	// ID identifies the chat (negative for groups and channels).
+	ID int64 `json:"id"`
+	// Type is "group", "supergroup" or "channel".
+	Type string `json:"type"`
+	// Title is the chat's title.
+	Title string `json:"title"`
+	// Username is the chat's username, if any.
 	Username string `json:"username,omitempty"`
+	// PhotoURL is the URL of the chat's photo (.jpeg or .svg).
 	PhotoURL string `json:"photo_url,omitempty"`
 }

@@ -10,24 +10,21 @@ import (
 // package functions keep them in sync.Pools, so a call allocates only what it
 // returns.
 type scratch struct {
-	pairs []pair
-	buf   []byte // the data-check-string
-	tmp   []byte // a decoded value
-	tmp2  []byte // an unescaped JSON string
-	sum   [32]byte
-	mac   macHash         // nil outside a Validator's pool
-	out   strings.Builder // the strings of one result; reset after each
-	opts  options         // of one ValidateThirdParty call
+	buf  []byte // the data-check-string
+	tmp  []byte // a decoded value
+	tmp2 []byte // an unescaped JSON string
+	sum  [32]byte
+	mac  macHash         // nil outside a Validator's pool
+	out  strings.Builder // the strings of one result; reset after each
+	opts options         // of one ValidateThirdParty call
 }
 
 func newScratch() *scratch {
-	return &scratch{pairs: make([]pair, 0, 16), buf: make([]byte, 0, 1024), tmp: make([]byte, 0, 1024)}
+	return &scratch{buf: make([]byte, 0, 1024), tmp: make([]byte, 0, 1024)}
 }
 
 // release drops the references to the caller's input before pooling.
 func (sc *scratch) release() {
-	clear(sc.pairs[:cap(sc.pairs)])
-	sc.pairs = sc.pairs[:0]
 	sc.opts = options{}
 }
 
@@ -46,8 +43,8 @@ var scratchPool = sync.Pool{New: func() any { return newScratch() }}
 func Parse(initData string) (InitData, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer func() { sc.release(); scratchPool.Put(sc) }()
-	p, err := scan(initData, sc.pairs[:0])
-	sc.pairs = p
+	var stack [stackPairs]pair
+	p, err := scan(initData, stack[:0])
 	if err != nil {
 		return InitData{}, err
 	}

@@ -17,6 +17,10 @@ type pair struct {
 	decoded  bool
 }
 
+// stackPairs is how many pairs the callers of scan keep on the stack;
+// more go to the heap. Telegram sends about ten.
+const stackPairs = 16
+
 // maxPairs bounds the number of fields. Telegram sends about ten; the bound
 // keeps the sort cheap on hostile input.
 const maxPairs = 128

@@ -35,8 +35,8 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 	if o.err != nil {
 		return InitData{}, o.err
 	}
-	p, err := scan(initData, sc.pairs[:0])
-	sc.pairs = p
+	var stack [stackPairs]pair
+	p, err := scan(initData, stack[:0])
 	if err != nil {
 		return InitData{}, err
 	}

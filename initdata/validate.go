@@ -82,7 +82,9 @@ func WithPublicKey(key ed25519.PublicKey) Option {
 // Validator validates init data signed for one bot token. It derives the
 // secret key once and reuses its buffers, so [Validator.Validate] allocates
 // only the result and [Validator.Verify] nothing. A Validator is safe for
-// concurrent use by multiple goroutines; make one per bot token and share it.
+// concurrent use by multiple goroutines; make one per bot token with
+// [NewValidator] and share it. The zero Validator rejects everything with
+// [ErrHashInvalid].
 type Validator struct {
 	opts options
 	err  error
@@ -138,9 +140,13 @@ func secretKey(botToken string) [sha256.Size]byte {
 //
 // Telegram docs: https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
 func (v *Validator) Validate(initData string) (InitData, error) {
-	sc := v.pool.Get().(*scratch)
+	sc, ok := v.pool.Get().(*scratch)
+	if !ok {
+		return InitData{}, errZeroValidator
+	}
 	defer v.put(sc)
-	p, err := v.check(initData, sc)
+	var stack [stackPairs]pair
+	p, err := v.check(initData, sc, stack[:0])
 	if err != nil {
 		return InitData{}, err
 	}
@@ -151,9 +157,13 @@ func (v *Validator) Validate(initData string) (InitData, error) {
 // user, receiver and chat, and builds no result: for gateways that need
 // only yes or no. It allocates nothing.
 func (v *Validator) Verify(initData string) error {
-	sc := v.pool.Get().(*scratch)
+	sc, ok := v.pool.Get().(*scratch)
+	if !ok {
+		return errZeroValidator
+	}
 	defer v.put(sc)
-	_, err := v.check(initData, sc)
+	var stack [stackPairs]pair
+	_, err := v.check(initData, sc, stack[:0])
 	return err
 }
 
@@ -162,12 +172,14 @@ func (v *Validator) put(sc *scratch) {
 	v.pool.Put(sc)
 }
 
-func (v *Validator) check(initData string, sc *scratch) ([]pair, error) {
+// check makes every check but the typed parse, with the pairs in dst (a
+// caller's stack array: pairs hold pointers, and writing them to the stack
+// costs no write barriers while the sort moves them).
+func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, error) {
 	if v.err != nil {
 		return nil, v.err
 	}
-	p, err := scan(initData, sc.pairs[:0])
-	sc.pairs = p
+	p, err := scan(initData, dst)
 	if err != nil {
 		return nil, err
 	}
@@ -198,14 +210,14 @@ func decodeHash(dst *[sha256.Size]byte, h string) bool {
 	if len(h) != 2*sha256.Size {
 		return false
 	}
+	h = h[:2*len(dst)]
+	var bad uint8 // high nibble set by a non-hex digit
 	for i := range dst {
 		a, b := unhexTable[h[2*i]], unhexTable[h[2*i+1]]
-		if a|b == 0xff {
-			return false
-		}
+		bad |= a | b
 		dst[i] = a<<4 | b
 	}
-	return true
+	return bad&0xf0 == 0
 }
 
 // checkAuthDate applies the auth_date rules of o to sorted pairs.

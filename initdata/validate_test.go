@@ -362,3 +362,11 @@ func TestBuiltInKeysCannotBeChanged(t *testing.T) {
 	}
 	t.Fatal("vector tma-ed-01 not found")
 }
+
+func TestZeroValidatorRejects(t *testing.T) {
+	var v Validator
+	signed := Sign(testValues(), testToken, testAuthDate)
+	_, err := v.Validate(signed)
+	require.ErrorIs(t, err, ErrHashInvalid)
+	require.ErrorIs(t, v.Verify(signed), ErrHashInvalid)
+}

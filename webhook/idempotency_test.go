@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,4 +188,37 @@ func TestParseIdempotencyKey(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// TestIdempotencyConcurrent: concurrent requests with one key run the
+// handler once; the others get 409 (in flight) or the stored response.
+func TestIdempotencyConcurrent(t *testing.T) {
+	var runs atomic.Int32
+	gate := make(chan struct{})
+	h := Idempotency(NewMemoryStore(8), IdempotencyOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		<-gate
+		_, _ = io.WriteString(w, "done")
+	}))
+	const n = 32
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { codes <- serve(h, idemRequest(http.MethodPost, "/", "same", "x")).Code })
+	}
+	// Every request but the running one has answered 409 by now, or is
+	// about to; release the first and collect.
+	for len(codes) < n-1 {
+		runtime.Gosched()
+	}
+	close(gate)
+	wg.Wait()
+	close(codes)
+	counts := map[int]int{}
+	for c := range codes {
+		counts[c]++
+	}
+	require.Equal(t, int32(1), runs.Load())
+	require.Equal(t, map[int]int{http.StatusOK: 1, http.StatusConflict: n - 1}, counts)
+	require.Equal(t, "done", serve(h, idemRequest(http.MethodPost, "/", "same", "x")).Body.String())
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,4 +302,31 @@ func BenchmarkMemoryStore(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestMemoryStoreConcurrentClaims: of many concurrent claims of one key,
+// exactly one wins, for every key.
+func TestMemoryStoreConcurrentClaims(t *testing.T) {
+	m := NewMemoryStore(1024)
+	const goroutines, keys = 16, 200
+	var wins [keys]atomic.Int32
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for k := range keys {
+				r, err := m.Claim(context.Background(), strconv.Itoa(k), strconv.Itoa(g), time.Minute, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r.State == Claimed {
+					wins[k].Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for k := range keys {
+		require.Equal(t, int32(1), wins[k].Load(), "key %d", k)
+	}
 }

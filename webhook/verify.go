@@ -193,3 +193,10 @@ func checkTimestamp(ts int64, now time.Time, tol time.Duration, checkNew bool) e
 	}
 	return nil
 }
+
+// Each verifier satisfies Verifier.
+var (
+	_ Verifier = (*Standard)(nil)
+	_ Verifier = (*Stripe)(nil)
+	_ Verifier = (*GitHub)(nil)
+)

@@ -267,7 +267,11 @@ func (r *report) add(res broadcast.Result) {
 func (r *report) print(out io.Writer, sum broadcast.Summary) {
 	fmt.Fprintf(out, "Delivered %d, migrated and delivered %d, not delivered %d, unknown %d.\n",
 		sum.Delivered, sum.Migrated, sum.Permanent, sum.Unknown)
-	fmt.Fprintf(out, "Blocked the bot (403): %d users%s\n", len(r.blocked), sample(r.blocked))
+	users := "users"
+	if len(r.blocked) == 1 {
+		users = "user"
+	}
+	fmt.Fprintf(out, "Blocked the bot (403): %d %s%s\n", len(r.blocked), users, sample(r.blocked))
 	if len(r.notFound) > 0 {
 		fmt.Fprintf(out, "Chat not found or refused (400): %d%s\n", len(r.notFound), sample(r.notFound))
 	}

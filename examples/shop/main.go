@@ -52,6 +52,10 @@ const retryPendingEvery = time.Minute
 // taking requests, lets in-flight requests and updates finish (within
 // cfg.ShutdownTimeout), and returns.
 func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	// stopRun ends the poller and the periodic retries when the shop stops,
+	// whether ctx ended or the server failed.
+	ctx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (set LISTEN_ADDR to change it): %w", cfg.ListenAddr, err)
@@ -121,8 +125,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	// shutdown timeout, so the updates queued at SIGTERM are handled.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	// consumers handle queued updates; producers (the poller) fill the
+	// queue and must stop before it closes.
+	var consumers, producers sync.WaitGroup
+	consumers.Go(func() {
 		if err := worker.Run(work, updateWorkers); err != nil {
 			log.Warn("update worker stopped", "err", err)
 		}
@@ -164,10 +170,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if err := bot.DeleteWebhook(ctx, &botapi.DeleteWebhookParams{}); err != nil {
 			return fmt.Errorf("deleteWebhook: %w", err)
 		}
-		wg.Go(func() { s.poll(ctx, queue) })
+		producers.Go(func() { s.poll(ctx, work, queue) })
 		log.Info("long polling getUpdates (no PUBLIC_URL)")
 	}
-	wg.Go(func() { s.retryPending(ctx, work) })
+	consumers.Go(func() { s.retryPending(ctx, work) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -189,24 +195,28 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	fmt.Fprintf(stdout, "Open %s in your browser.\n", localURL)
 	log.Info("listening", "addr", ln.Addr().String(), "port", port, "demo", d != nil)
 
+	var failed error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
+		// Shut the rest down as gracefully as a signal would.
+		failed = fmt.Errorf("serve: %w", err)
 	}
 
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	// 1. Stop taking requests and let in-flight ones (webhook deliveries
-	// included) finish; the poller has stopped with ctx.
+	// 1. Stop the poller and stop taking requests; in-flight requests
+	// (webhook deliveries included) finish and queue their updates.
+	stopRun()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("in-flight requests cut short", "err", err)
 	}
+	producers.Wait()
 	// 2. Close the queue: the workers handle what it holds, then return.
 	queue.Close()
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { consumers.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-shutdownCtx.Done():
@@ -215,18 +225,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		log.Warn("update queue not drained within the shutdown timeout", "left", queue.Len())
 	}
 	log.Info("shutdown complete")
-	return nil
+	return failed
 }
 
 // poll long-polls getUpdates until ctx ends and queues each update for the
-// workers. An update counts as received once queued.
-func (s *shop) poll(ctx context.Context, queue webhook.Queue) {
+// workers. An update counts as received once queued; pushing uses work, so
+// an update yielded as ctx ends is still queued.
+func (s *shop) poll(ctx, work context.Context, queue webhook.Queue) {
 	for u, err := range s.bot.Updates(ctx, &botapi.UpdatesOptions{AllowedUpdates: allowedUpdates}) {
 		if err != nil {
 			s.log.Warn("getUpdates", "err", err)
 			continue
 		}
-		if err := queue.Push(ctx, u); err != nil {
+		if err := queue.Push(work, u); err != nil {
 			s.log.Error("update dropped", "update", u.UpdateID, "err", err)
 		}
 	}

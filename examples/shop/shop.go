@@ -58,7 +58,7 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 		log:         log,
 		bot:         bot,
 		validator:   initdata.NewValidator(botToken, initdata.WithClock(now)),
-		limiter:     ratelimit.NewKeyed(apiRate, apiBurst),
+		limiter:     ratelimit.NewKeyed(apiRate, apiBurst, ratelimit.WithClock(now)),
 		idempotency: webhook.NewMemoryStore(idempotencyCapacity),
 		orders:      newOrderBook(),
 		codec:       codec,

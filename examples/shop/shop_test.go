@@ -35,7 +35,7 @@ type env struct {
 // payment flow all read it.
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	now := func() time.Time { return t0 }
 	fake := botapitest.NewServer(botapitest.WithClock(now))

@@ -44,6 +44,7 @@ type gen struct {
 	needs    map[string]bool     // spec types decoded through a wire type
 	fills    map[string]bool     // slice fill helpers needed: "Type/depth"
 	results  map[string]bool     // wire-decoded struct types that methods return
+	inlined  map[string]bool     // inlineUnions used by wire types
 }
 
 // Generate renders the generated files of package botapi from s. The result
@@ -52,7 +53,7 @@ type gen struct {
 func Generate(s *Spec) (map[string][]byte, error) {
 	g := &gen{spec: s, types: map[string]*Type{}, unions: map[string]*union{},
 		memberOf: map[string][]string{}, valueRef: map[string]bool{}, boxes: map[string]bool{},
-		needs: map[string]bool{}, fills: map[string]bool{}, results: map[string]bool{}}
+		needs: map[string]bool{}, fills: map[string]bool{}, results: map[string]bool{}, inlined: map[string]bool{}}
 	for i := range s.Types {
 		t := &s.Types[i]
 		if _, dup := g.types[t.Name]; dup {
@@ -381,6 +382,9 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 		}
 		if ft.union != "" {
 			info.unions = append(info.unions, unionField{goName: GoName(f.Name), json: f.Name, union: ft.union, depth: ft.depth})
+			if ft.depth == 0 && inlineUnions[ft.union] != "" {
+				continue // decoded inline; no box
+			}
 			g.boxes[fmt.Sprintf("%s/%d", ft.union, ft.depth)] = true
 			if ft.depth > 0 {
 				g.boxes[ft.union+"/0"] = true

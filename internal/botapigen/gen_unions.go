@@ -12,6 +12,15 @@ var handWritten = set("ReplyMarkup")
 
 func (g *gen) unionsFile(b *bytes.Buffer) error {
 	b.WriteString("import (\n\t\"encoding/json\"\n\t\"fmt\"\n)\n\n")
+	// JSON methods first, into their own buffer: they record the boxes,
+	// fills and inline conversions they use.
+	var methods bytes.Buffer
+	for _, info := range g.infos {
+		g.renderJSONMethods(&methods, info)
+	}
+	if err := g.renderInlined(&methods); err != nil {
+		return err
+	}
 	for _, name := range g.order {
 		u := g.unions[name]
 		if err := g.renderUnion(b, u); err != nil {
@@ -26,9 +35,7 @@ func (g *gen) unionsFile(b *bytes.Buffer) error {
 		}
 		g.renderBox(b, name, depth)
 	}
-	for _, info := range g.infos {
-		g.renderJSONMethods(b, info)
-	}
+	b.Write(methods.Bytes())
 	g.renderWireResult(b)
 	for _, key := range sortedKeys(g.fills) {
 		if name, ok := strings.CutSuffix(key, "/p"); ok {
@@ -307,6 +314,11 @@ func (g *gen) renderJSONMethods(b *bytes.Buffer, info structInfo) {
 	fmt.Fprintf(b, "// %s decodes a %s in one pass: union-typed fields go through their\n// boxes and nested structs through their wire types, so no UnmarshalJSON\n// runs per nested object.\n", wire, gn)
 	fmt.Fprintf(b, "type %s struct {\n\t%s\n", wire, plain)
 	for _, f := range info.unions {
+		if sup := inlineUnions[f.union]; sup != "" && f.depth == 0 {
+			g.inlined[f.union] = true
+			fmt.Fprintf(b, "\t%s *%s `json:%q`\n", f.goName, wireName(sup), f.json)
+			continue
+		}
 		fmt.Fprintf(b, "\t%s %s `json:%q`\n", f.goName, boxName(f.union, f.depth), f.json)
 	}
 	for _, f := range info.structs {
@@ -323,6 +335,10 @@ func (g *gen) renderJSONMethods(b *bytes.Buffer, info structInfo) {
 	fmt.Fprintf(b, "// fill completes the %s held in w and returns it; nil for a nil w.\n", gn)
 	fmt.Fprintf(b, "func (w *%s) fill() *%s {\n\tif w == nil {\n\t\treturn nil\n\t}\n\tv := (*%s)(&w.%s)\n", wire, gn, gn, plain)
 	for _, f := range info.unions {
+		if inlineUnions[f.union] != "" && f.depth == 0 {
+			fmt.Fprintf(b, "\tv.%s = w.%s.as%s()\n", f.goName, f.goName, GoName(f.union))
+			continue
+		}
 		fmt.Fprintf(b, "\tv.%s = w.%s.v\n", f.goName, f.goName)
 	}
 	for _, f := range info.structs {
@@ -369,4 +385,40 @@ func (g *gen) renderWireResult(b *bytes.Buffer) {
 		fmt.Fprintf(b, "\tcase *[]*%s:\n\t\t%s\n\t\treturn &w, func() { *r = %s(w) }\n", gn, mk, ptrFillName(t))
 	}
 	b.WriteString("\t}\n\treturn nil, nil\n}\n\n")
+}
+
+// renderInlined writes the conversions of inlineUnions from their superset
+// member's wire type.
+func (g *gen) renderInlined(b *bytes.Buffer) error {
+	for _, name := range sortedKeys(g.inlined) {
+		u, sup := g.unions[name], inlineUnions[name]
+		if u == nil || u.date == nil || u.date[1] != sup || !g.needs[sup] {
+			return fmt.Errorf("botapigen: inline union %s: needs a date union whose other member %s has a wire type", name, sup)
+		}
+		zero := u.date[0]
+		supFields := map[string]fieldType{}
+		for _, f := range g.types[sup].Fields {
+			ft, err := g.fieldType(sup, f)
+			if err != nil {
+				return err
+			}
+			supFields[f.Name] = ft
+		}
+		var assigns []string
+		for _, f := range g.types[zero].Fields {
+			ft, err := g.fieldType(zero, f)
+			if err != nil {
+				return err
+			}
+			if sf, ok := supFields[f.Name]; !ok || sf.expr != ft.expr {
+				return fmt.Errorf("botapigen: inline union %s: %s.%s is not a field of %s with the same type", name, zero, f.Name, sup)
+			}
+			assigns = append(assigns, fmt.Sprintf("%s: m.%s", GoName(f.Name), GoName(f.Name)))
+		}
+		gn := GoName(name)
+		fmt.Fprintf(b, "// as%s completes w and returns it as a %s: a %s when\n// its date is 0, else the %s.\n", gn, gn, GoName(zero), GoName(sup))
+		fmt.Fprintf(b, "func (w *%s) as%s() %s {\n\tif w == nil {\n\t\treturn nil\n\t}\n\tm := w.fill()\n\tif m.Date == 0 {\n\t\treturn &%s{%s}\n\t}\n\treturn m\n}\n\n",
+			wireName(sup), gn, gn, GoName(zero), strings.Join(assigns, ", "))
+	}
+	return nil
 }

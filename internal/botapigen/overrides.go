@@ -104,6 +104,12 @@ var (
 	shadowEverywhere  = set("Message")
 )
 
+// inlineUnions are date-dispatched unions decoded inline, without a nested
+// json.Unmarshal, through the wire type of the member whose fields include
+// the other member's: a MaybeInaccessibleMessage is read as a Message and
+// becomes an InaccessibleMessage (chat, message_id, date) when its date is 0.
+var inlineUnions = map[string]string{"MaybeInaccessibleMessage": "Message"}
+
 // dateDispatch are unions told apart by an integer field equal to 0, not by a
 // discriminator: MaybeInaccessibleMessage is InaccessibleMessage when its
 // date is 0.

@@ -208,6 +208,26 @@ func TestShopInChromium(t *testing.T) {
 		t.Fatalf("the page shows user %q, want the demo user %q", name, shop.demoUser)
 	}
 
+	// Cancelling the payment sheet buys nothing.
+	step("open and cancel an invoice",
+		chromedp.Click(chromedp.CSS(`.product[data-product="boost"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#main-button`)),
+		chromedp.Click(chromedp.CSS(`#main-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#invoice-cancel`)),
+		chromedp.Click(chromedp.CSS(`#invoice-cancel`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#invoice`)),
+	)
+	status, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status, "cancelled") {
+		t.Fatalf("after cancelling, the status reads %q", status)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#orders li").length`)); err != nil || n != 0 {
+		t.Fatalf("after cancelling, %d orders are listed (err %v), want none", n, err)
+	}
+
 	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.product[data-product] .title`)))
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +249,7 @@ func TestShopInChromium(t *testing.T) {
 	if !strings.Contains(order, strings.TrimSpace(title)) || !strings.Contains(order, "paid") {
 		t.Fatalf("the paid order reads %q, want the product %q marked paid", order, title)
 	}
-	status, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
+	status, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
 	if err != nil {
 		t.Fatal(err)
 	}
