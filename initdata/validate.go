@@ -210,14 +210,14 @@ func decodeHash(dst *[sha256.Size]byte, h string) bool {
 	if len(h) != 2*sha256.Size {
 		return false
 	}
+	h = h[:2*len(dst)]
+	var bad uint8 // high nibble set by a non-hex digit
 	for i := range dst {
 		a, b := unhexTable[h[2*i]], unhexTable[h[2*i+1]]
-		if a|b == 0xff {
-			return false
-		}
+		bad |= a | b
 		dst[i] = a<<4 | b
 	}
-	return true
+	return bad&0xf0 == 0
 }
 
 // checkAuthDate applies the auth_date rules of o to sorted pairs.

@@ -2,6 +2,7 @@ package payments_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -211,6 +212,72 @@ func TestEndToEndSubscription(t *testing.T) {
 	require.True(t, p.IsRecurring)
 	require.True(t, p.IsFirstRecurring)
 	require.Equal(t, paid.SubscriptionExpiration.Unix(), p.SubscriptionExpiration.Unix())
-	// editUserStarSubscription is not served by botapitest yet; its
-	// parameters are checked in TestSubscriptionPayment.
+	id := paid.TelegramPaymentChargeID
+	subscription := func() botapitest.Subscription {
+		sub, ok := s.srv.Subscription(id)
+		require.True(t, ok)
+		return sub
+	}
+
+	// Cancel: Telegram turns renewal off and the user cannot turn it back on.
+	require.NoError(t, s.h.CancelSubscription(ctx, buyer.ID, id))
+	edits := s.srv.Requests("editUserStarSubscription")
+	require.Len(t, edits, 1)
+	require.Equal(t, map[string]string{"user_id": strconv.FormatInt(buyer.ID, 10), "telegram_payment_charge_id": id,
+		"is_canceled": "true"}, edits[0].Params)
+	sub := subscription()
+	require.True(t, sub.Canceled, "Telegram side: renewal off")
+	require.True(t, sub.CanceledByBot)
+	require.ErrorIs(t, s.srv.SetSubscriptionCanceled(buyer, id, false), botapitest.ErrCanceledByBot)
+
+	// Resume: the user may re-enable it, and does.
+	require.NoError(t, s.h.ResumeSubscription(ctx, buyer.ID, id))
+	require.Equal(t, "false", s.srv.Requests("editUserStarSubscription")[1].Params["is_canceled"])
+	sub = subscription()
+	require.False(t, sub.CanceledByBot, "Telegram side: the bot's cancellation lifted")
+	require.True(t, sub.Canceled, "until the user re-enables it")
+	require.NoError(t, s.srv.SetSubscriptionCanceled(buyer, id, false))
+
+	// The period comes due: a recurring successful_payment, fulfilled once.
+	renewal, err := s.srv.RenewSubscription(id)
+	require.NoError(t, err)
+	s.waitFor(func(u *botapi.Update) bool {
+		return u.Message != nil && u.Message.SuccessfulPayment != nil &&
+			u.Message.SuccessfulPayment.TelegramPaymentChargeID == renewal.TelegramPaymentChargeID
+	})
+	p, err = s.ledger.Get(ctx, renewal.TelegramPaymentChargeID)
+	require.NoError(t, err)
+	require.Equal(t, payments.StateFulfilled, p.State, "bot side: renewal fulfilled")
+	require.True(t, p.IsRecurring)
+	require.False(t, p.IsFirstRecurring)
+	require.Equal(t, paid.SubscriptionExpiration.Add(payments.SubscriptionPeriod).Unix(), p.SubscriptionExpiration.Unix())
+	fulfilled, _ := s.snapshot()
+	require.Len(t, fulfilled, 2)
+	require.Equal(t, int64(500), s.srv.StarBalance())
+	require.Equal(t, 1, subscription().Renewals)
+
+	// Canceled again, the next due date ends it: no charge, no fulfilment,
+	// and Telegram refuses to resume an ended subscription.
+	require.NoError(t, s.h.CancelSubscription(ctx, buyer.ID, id))
+	_, err = s.srv.RenewSubscription(id)
+	require.ErrorIs(t, err, botapitest.ErrSubscriptionCanceled)
+	require.True(t, subscription().Expired)
+	require.Equal(t, int64(500), s.srv.StarBalance())
+	err = s.h.ResumeSubscription(ctx, buyer.ID, id)
+	require.ErrorIs(t, err, botapi.ErrBadRequest)
+	var apiErr *botapi.Error
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, "Bad Request: SUBSCRIPTION_EXPIRED", apiErr.Description)
+
+	// A renewal's charge id does not name the subscription.
+	err = s.h.CancelSubscription(ctx, buyer.ID, renewal.TelegramPaymentChargeID)
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, "Bad Request: SUBSCRIPTION_NOT_FOUND", apiErr.Description)
+
+	fulfilled, _ = s.snapshot()
+	require.Len(t, fulfilled, 2)
+	r, err := s.h.Reconcile(ctx)
+	require.NoError(t, err)
+	require.True(t, r.Clean(), "%+v", r)
+	require.Equal(t, 2, r.Transactions, "first payment and renewal")
 }

@@ -502,15 +502,19 @@ func alreadyRefunded(err error) bool {
 
 // CancelSubscription stops the Stars subscription whose payment is chargeID
 // from renewing (editUserStarSubscription, is_canceled=true); the user keeps
-// access until the end of the period paid for.
+// access until the end of the period paid for. Telegram names a
+// subscription by its first payment (the one with IsFirstRecurring), not
+// by a renewal's charge id.
 //
 // Telegram docs: https://core.telegram.org/bots/api#edituserstarsubscription
+// and https://core.telegram.org/method/payments.botCancelStarsSubscription
 func (h *Handler) CancelSubscription(ctx context.Context, userID int64, chargeID string) error {
 	return h.editSubscription(ctx, userID, chargeID, true)
 }
 
 // ResumeSubscription lets the user re-enable a subscription the bot
-// cancelled (editUserStarSubscription, is_canceled=false).
+// cancelled (editUserStarSubscription, is_canceled=false); renewal stays
+// off until the user turns it back on.
 //
 // Telegram docs: https://core.telegram.org/bots/api#edituserstarsubscription
 func (h *Handler) ResumeSubscription(ctx context.Context, userID int64, chargeID string) error {

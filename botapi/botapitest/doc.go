@@ -54,8 +54,9 @@
 // STARS_INVOICE_INVALID", "Bad Request: CHARGE_ALREADY_REFUNDED", "Bad
 // Request: secret token contains unallowed characters", ... A few rarer
 // answers (invoice title and description length, a missing error_message,
-// an unknown charge, a wrong subscription period) are the fake's rendering
-// in Telegram's style, not strings seen from Telegram.
+// an unknown charge, a wrong subscription period, a charge that names no
+// subscription or an expired one) are the fake's rendering in Telegram's
+// style, not strings seen from Telegram.
 //
 // # Implemented methods
 //
@@ -70,8 +71,8 @@
 //     user's behalf is not modelled, see [Server.Requests]),
 //     savePreparedInlineMessage.
 //   - Payments: sendInvoice, createInvoiceLink (returns https://t.me/$...),
-//     answerPreCheckoutQuery, refundStarPayment, getStarTransactions,
-//     getMyStarBalance.
+//     answerPreCheckoutQuery, refundStarPayment, editUserStarSubscription,
+//     getStarTransactions, getMyStarBalance.
 //   - Updates: getUpdates (offset, negative offset, limit, long-poll
 //     timeout, allowed_updates, 409 when a newer poll starts), setWebhook,
 //     deleteWebhook, getWebhookInfo.
@@ -87,8 +88,9 @@
 // [Server.SendGroupMessage] write to the bot, [Server.PressButton] presses
 // an inline button (callback_query; see [Server.CallbackAnswer] for the
 // bot's answer), [Server.OpenMiniApp] returns the signed initData a Mini
-// App page would send, [Server.Pay] pays an invoice and [Server.BlockBot]
-// blocks the bot (later sends get 403).
+// App page would send, [Server.Pay] pays an invoice,
+// [Server.SetSubscriptionCanceled] turns a subscription's renewal off or on
+// and [Server.BlockBot] blocks the bot (later sends get 403).
 //
 // # Payments
 //
@@ -103,6 +105,16 @@
 // transaction (same id) and sends a refunded_payment message. Pay names
 // the invoice by its link ([Server.InvoiceByLink]) or its sendInvoice
 // message ([Server.Invoices]).
+//
+// Paying a subscription link starts a [Subscription], named by the first
+// payment's charge id; [Server.Subscription] shows its state.
+// [Server.RenewSubscription] makes a period come due: the user pays again
+// (a successful_payment with a new charge id, is_recurring and the next
+// subscription_expiration_date, no pre_checkout_query), or, if renewal is
+// off, the subscription expires with no payment. editUserStarSubscription
+// with is_canceled=true turns renewal off and keeps the user from turning
+// it back on; is_canceled=false lifts that, and the user re-enables
+// renewal with [Server.SetSubscriptionCanceled], as Telegram documents it.
 //
 // # Updates and webhooks
 //

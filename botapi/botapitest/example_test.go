@@ -93,6 +93,52 @@ func ExampleServer_Pay() {
 	// balance: 50
 }
 
+// RenewSubscription charges a Stars subscription for its next period,
+// unless the bot canceled it with editUserStarSubscription.
+func ExampleServer_RenewSubscription() {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	srv := botapitest.NewServer(botapitest.WithClock(func() time.Time { return now }))
+	defer srv.Close()
+	bot := srv.Client()
+	ctx := context.Background()
+	ann := srv.NewUser("Ann")
+
+	link, _ := bot.CreateInvoiceLink(ctx, &botapi.CreateInvoiceLinkParams{
+		Title: "Club", Description: "Monthly membership", Payload: "club-1", Currency: "XTR",
+		Prices: []botapi.LabeledPrice{{Label: "Month", Amount: 250}}, SubscriptionPeriod: 2592000,
+	})
+	invoice, _ := srv.InvoiceByLink(link)
+	done := make(chan struct{})
+	go func() { // the bot: approve the checkout
+		defer close(done)
+		ups, _ := bot.GetUpdates(ctx, &botapi.GetUpdatesParams{Timeout: 10})
+		for _, u := range ups {
+			if q := u.PreCheckoutQuery; q != nil {
+				_ = bot.AnswerPreCheckoutQuery(ctx, &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: q.ID, Ok: true})
+			}
+		}
+	}()
+	first, err := srv.Pay(ann, invoice)
+	<-done
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	renewal, _ := srv.RenewSubscription(first.TelegramPaymentChargeID)
+	fmt.Println("renewed until", renewal.SubscriptionExpiration.Format(time.DateOnly), "balance", srv.StarBalance())
+
+	_ = bot.EditUserStarSubscription(ctx, &botapi.EditUserStarSubscriptionParams{
+		UserID: ann.ID, TelegramPaymentChargeID: first.TelegramPaymentChargeID, IsCanceled: true,
+	})
+	_, err = srv.RenewSubscription(first.TelegramPaymentChargeID)
+	sub, _ := srv.Subscription(first.TelegramPaymentChargeID)
+	fmt.Println(err, sub.CanceledByBot, sub.Expired, "balance", srv.StarBalance())
+	// Output:
+	// renewed until 2026-03-02 balance 500
+	// botapitest: subscription canceled, not renewed true true balance 500
+}
+
 // FailNext scripts failures; the client's typed errors match them as they
 // match Telegram's.
 func ExampleServer_FailNext() {

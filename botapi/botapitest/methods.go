@@ -44,6 +44,7 @@ func methodTable() map[string]methodFunc {
 		"refundstarpayment":         l(refundStarPayment),
 		"getstartransactions":       l(getStarTransactions),
 		"getmystarbalance":          l(getMyStarBalance),
+		"edituserstarsubscription":  l(editUserStarSubscription),
 	}
 }
 

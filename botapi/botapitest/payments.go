@@ -30,8 +30,10 @@ const (
 	maxTransactionsLimit = 100
 )
 
-// Errors of [Server.Pay]. They are the user's side of a failed payment;
-// the bot sees none of them.
+// Errors of [Server.Pay] and of the subscription helpers
+// ([Server.RenewSubscription], [Server.SetSubscriptionCanceled]). They are
+// the user's side of a failed payment or subscription change; the bot sees
+// none of them.
 var (
 	// ErrUnknownInvoice: the invoice was never issued by this server.
 	ErrUnknownInvoice = errors.New("botapitest: unknown invoice")
@@ -47,6 +49,18 @@ var (
 	ErrClosed = errors.New("botapitest: server closed")
 	// ErrNoButton: PressButton found no such inline button.
 	ErrNoButton = errors.New("botapitest: no such button")
+	// ErrUnknownSubscription: no subscription (of this user) is named by
+	// that charge id, the telegram_payment_charge_id of its first payment.
+	ErrUnknownSubscription = errors.New("botapitest: unknown subscription")
+	// ErrSubscriptionCanceled: the subscription's renewal is off, so
+	// RenewSubscription ended it instead of charging the user.
+	ErrSubscriptionCanceled = errors.New("botapitest: subscription canceled, not renewed")
+	// ErrSubscriptionExpired: the subscription already ended.
+	ErrSubscriptionExpired = errors.New("botapitest: subscription expired")
+	// ErrCanceledByBot: the user cannot re-enable a subscription the bot
+	// canceled until the bot allows it (editUserStarSubscription with
+	// is_canceled=false).
+	ErrCanceledByBot = errors.New("botapitest: subscription canceled by the bot")
 )
 
 // DeclinedError is the error [Server.Pay] returns when the bot declines a
@@ -181,6 +195,7 @@ type payments struct {
 	byLink       map[string]*Invoice
 	preCheckouts map[string]*preCheckout
 	charges      map[string]*charge
+	subs         map[string]*Subscription // by the charge id of the first payment
 	txns         []starTransaction
 	balance      int64
 }
@@ -189,6 +204,7 @@ func (p *payments) init() {
 	p.byLink = map[string]*Invoice{}
 	p.preCheckouts = map[string]*preCheckout{}
 	p.charges = map[string]*charge{}
+	p.subs = map[string]*Subscription{}
 }
 
 // parseInvoice validates the invoice parameters both methods share.
@@ -400,11 +416,29 @@ func (s *Server) waitAnswer(id string, pc *preCheckout) (pcAnswer, bool) {
 func (s *Server) completePayment(u User, inv *Invoice) Payment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	chargeID := "stxtest" + s.st.randomID(40)
-	ch := s.st.chats[u.ID]
+	var expiration time.Time
+	if inv.SubscriptionPeriod > 0 {
+		expiration = s.now().Add(inv.SubscriptionPeriod)
+	}
+	pay := s.st.chargeUser(u, inv, expiration, true)
+	if inv.SubscriptionPeriod > 0 {
+		s.st.subs[pay.TelegramPaymentChargeID] = &Subscription{
+			ChargeID: pay.TelegramPaymentChargeID, User: u, Invoice: inv.clone(), Expiration: expiration,
+		}
+	}
+	return pay
+}
+
+// chargeUser completes a payment of inv by u: the successful_payment message,
+// the charge, and for Stars the balance and the transaction. A non-zero
+// expiration makes it a subscription payment, the first one if first.
+// Callers hold s.mu.
+func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bool) Payment {
+	now := st.s.now()
+	chargeID := "stxtest" + st.randomID(40)
+	ch := st.chats[u.ID]
 	if inv.Link == "" {
-		if c := s.st.chats[inv.ChatID]; c != nil {
+		if c := st.chats[inv.ChatID]; c != nil {
 			ch = c
 		}
 	}
@@ -417,23 +451,23 @@ func (s *Server) completePayment(u User, inv *Invoice) Payment {
 		TelegramPaymentChargeID: chargeID, ChatID: ch.ID, At: now,
 	}
 	if inv.Currency != StarsCurrency {
-		sp.ProviderPaymentChargeID = "prov_" + s.st.randomID(24)
+		sp.ProviderPaymentChargeID = "prov_" + st.randomID(24)
 		pay.ProviderPaymentChargeID = sp.ProviderPaymentChargeID
 	}
-	if inv.SubscriptionPeriod > 0 {
-		pay.SubscriptionExpiration = now.Add(inv.SubscriptionPeriod)
-		sp.SubscriptionExpirationDate = pay.SubscriptionExpiration.Unix()
-		sp.IsRecurring, sp.IsFirstRecurring = true, true
+	if !expiration.IsZero() {
+		pay.SubscriptionExpiration = expiration
+		sp.SubscriptionExpirationDate = expiration.Unix()
+		sp.IsRecurring, sp.IsFirstRecurring = true, first
 	}
 	user := u
-	m := s.st.newMessage(ch, &user)
+	m := st.newMessage(ch, &user)
 	m.SuccessfulPayment = sp
 	pay.MessageID = m.MessageID
-	s.st.enqueue("message", *m)
-	s.st.charges[chargeID] = &charge{user: u, inv: inv, amount: inv.TotalAmount()}
+	st.enqueue("message", *m)
+	st.charges[chargeID] = &charge{user: u, inv: inv, amount: inv.TotalAmount()}
 	if inv.Currency == StarsCurrency {
-		s.st.balance += inv.TotalAmount()
-		s.st.txns = append(s.st.txns, starTransaction{
+		st.balance += inv.TotalAmount()
+		st.txns = append(st.txns, starTransaction{
 			ID: chargeID, Amount: inv.TotalAmount(), Date: now.Unix(),
 			Source: &transactionPartner{
 				Type: "user", TransactionType: "invoice_payment", User: &user,

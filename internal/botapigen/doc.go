@@ -14,7 +14,20 @@
 //
 // # Output
 //
-// [Generate] renders botapi's zz_generated_types.go, zz_generated_unions.go and
-// zz_generated_methods.go; go generate ./botapi runs it through
-// cmd/botapigen. A test fails when the committed files differ from its output.
+// [Generate] renders botapi's zz_generated_types.go (structs),
+// zz_generated_unions.go (union interfaces, Unknown… fallbacks, decoders,
+// discriminator-adding MarshalJSON and wire-type UnmarshalJSON),
+// zz_generated_methods.go (parameter structs and Client methods) and
+// zz_generated_table_test.go (every method and union member, for tests);
+// go generate ./botapi runs it through cmd/botapigen. A test fails when the
+// committed files differ from its output.
+//
+// # Decoding
+//
+// A struct with union-typed fields decodes through a generated wire type:
+// the struct's fields plus a box per union field whose UnmarshalJSON peeks
+// the discriminator and decodes the member once. On the getUpdates hot path
+// (every field of Update, every field holding a Message) nested structs are
+// decoded inline through their own wire types, so a batch takes one
+// json.Unmarshal pass with no UnmarshalJSON call per message.
 package botapigen
