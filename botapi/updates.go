@@ -102,7 +102,7 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 			if ctx.Err() != nil {
 				return
 			}
-			params := &pollParams{
+			params := &GetUpdatesParams{
 				Offset:         p.next,
 				Limit:          o.Limit,
 				Timeout:        int(o.Timeout / time.Second),
@@ -146,16 +146,6 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 	}
 }
 
-// pollParams are getUpdates' parameters. Unlike [GetUpdatesParams] they
-// tell an empty allowed_updates list (every kind) from none (keep the
-// previous setting).
-type pollParams struct {
-	Offset         int64    `json:"offset,omitempty"`
-	Limit          int      `json:"limit,omitempty"`
-	Timeout        int      `json:"timeout,omitempty"`
-	AllowedUpdates []string `json:"allowed_updates,omitzero"`
-}
-
 // poller tracks the offsets of one Updates iteration.
 type poller struct {
 	c    *Client
@@ -173,7 +163,7 @@ func (p *poller) confirm(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
 	defer cancel()
 	var batch []json.RawMessage // not looked at: only the offset matters
-	err := p.c.do(ctx, "getUpdates", &pollParams{Offset: p.next, Limit: 1}, &batch)
+	err := p.c.do(ctx, "getUpdates", &GetUpdatesParams{Offset: p.next, Limit: 1}, &batch)
 	if err != nil {
 		p.c.log.LogAttrs(ctx, slog.LevelWarn, "botapi: could not confirm the last updates; they will be delivered again",
 			slog.Int64("offset", p.next), slog.String("error", err.Error()))

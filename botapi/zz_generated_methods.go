@@ -12,8 +12,8 @@ type GetUpdatesParams struct {
 	Limit int `json:"limit,omitempty"`
 	// Optional.
 	Timeout int `json:"timeout,omitempty"`
-	// Optional.
-	AllowedUpdates []string `json:"allowed_updates,omitempty"`
+	// Optional: nil leaves it out (the previous setting stays); an empty, non-nil slice sends [].
+	AllowedUpdates []string `json:"allowed_updates,omitzero"`
 }
 
 // GetUpdates calls getUpdates. See https://core.telegram.org/bots/api#getupdates.
@@ -38,8 +38,8 @@ type SetWebhookParams struct {
 	IPAddress string `json:"ip_address,omitempty"`
 	// Optional.
 	MaxConnections int `json:"max_connections,omitempty"`
-	// Optional.
-	AllowedUpdates []string `json:"allowed_updates,omitempty"`
+	// Optional: nil leaves it out (the previous setting stays); an empty, non-nil slice sends [].
+	AllowedUpdates []string `json:"allowed_updates,omitzero"`
 	// Optional.
 	DropPendingUpdates bool `json:"drop_pending_updates,omitempty"`
 	// Optional.

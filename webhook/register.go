@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 
 	"github.com/miniappkit/miniappkit/botapi"
 )
@@ -20,7 +21,9 @@ const (
 // zero value keeps Telegram's defaults.
 type RegisterOptions struct {
 	// AllowedUpdates lists the update types to receive (for example
-	// "message", "callback_query"); nil keeps the previous setting.
+	// "message", "callback_query"); nil keeps the previous setting, and an
+	// empty, non-nil list asks for every kind but chat_member,
+	// message_reaction and message_reaction_count (Telegram's default).
 	AllowedUpdates []string
 	// MaxConnections is the most simultaneous connections Telegram opens
 	// to the webhook, 1-100; 0 means Telegram's default (40).
@@ -59,7 +62,7 @@ func Register(ctx context.Context, client *botapi.Client, url, secretToken strin
 		if opts.MaxConnections != 0 && (opts.MaxConnections < MinMaxConnections || opts.MaxConnections > MaxMaxConnections) {
 			return fmt.Errorf("webhook: Register: max_connections must be %d-%d, got %d", MinMaxConnections, MaxMaxConnections, opts.MaxConnections)
 		}
-		p.AllowedUpdates = append([]string(nil), opts.AllowedUpdates...)
+		p.AllowedUpdates = slices.Clone(opts.AllowedUpdates) // keeps [] (every kind) apart from nil
 		p.MaxConnections = opts.MaxConnections
 		p.DropPendingUpdates = opts.DropPendingUpdates
 		p.IPAddress = opts.IPAddress

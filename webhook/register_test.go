@@ -52,6 +52,10 @@ func TestRegister(t *testing.T) {
 
 	require.NoError(t, Register(t.Context(), client, "https://example.com/hook", tok, nil))
 	require.Equal(t, map[string]any{"url": "https://example.com/hook", "secret_token": tok}, *got)
+
+	// An empty, non-nil list is sent as [] (every default kind); nil is omitted.
+	require.NoError(t, Register(t.Context(), client, "https://example.com/hook", tok, &RegisterOptions{AllowedUpdates: []string{}}))
+	require.Equal(t, map[string]any{"url": "https://example.com/hook", "secret_token": tok, "allowed_updates": []any{}}, *got)
 }
 
 func TestRegisterRejectsBeforeCalling(t *testing.T) {

@@ -287,6 +287,13 @@ func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
 		if ft.expr == "ChatID" || ft.expr == "InputFile" || (!strings.HasPrefix(ft.expr, "*") && g.types[ft.expr] != nil && g.unions[ft.expr] == nil) {
 			ft.omit = "omitzero"
 		}
+		if emptyListMeaningful[key] {
+			if !strings.HasPrefix(ft.expr, "[]") {
+				return ft, fmt.Errorf("botapigen: %s: emptyListMeaningful on a non-array field", key)
+			}
+			ft.omit = "omitzero"
+			ft.note = "nil leaves it out (the previous setting stays); an empty, non-nil slice sends []"
+		}
 	}
 	return ft, nil
 }

@@ -71,6 +71,15 @@ var meaningfulZero = set(
 	"InlineKeyboardButton.switch_inline_query_current_chat", // likewise
 )
 
+// emptyListMeaningful are optional arrays where an empty list differs from
+// leaving the field out: allowed_updates=[] asks for every default update kind,
+// while omitting it keeps the previous setting. They are tagged omitzero, so a
+// nil slice is omitted and a non-nil empty slice is sent as [].
+var emptyListMeaningful = set(
+	"getUpdates.allowed_updates",
+	"setWebhook.allowed_updates",
+)
+
 // messageOrTrue are methods returning Message or Boolean: they edit a message
 // and return it, or answer True for inline messages (inline_message_id).
 // The generated method returns (*Message, error) with a nil Message for True.
