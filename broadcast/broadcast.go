@@ -72,7 +72,8 @@ type Progress struct {
 	// Total is the length of the chat list; Done counts the entries
 	// finished, including those a resumed cursor skipped.
 	Total, Done int
-	// Sent counts the sends finished in this run, by outcome.
+	// Delivered, Permanent, Migrated and Unknown count the entries
+	// finished in this run, by outcome.
 	Delivered, Permanent, Migrated, Unknown int
 	// Elapsed is the time since the run started, on its clock.
 	Elapsed time.Duration
@@ -182,7 +183,7 @@ func WithSendTimeout(d time.Duration) Option { return func(o *options) { o.timeo
 // ratelimit.WithClock). The default is time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
-// ErrNoScheduler is returned by [Run] without a scheduler.
+// ErrNoScheduler is returned by [Run] without a scheduler or a SendFunc.
 var ErrNoScheduler = errors.New("broadcast: no scheduler")
 
 // Run sends to every chat in chats, as fast as sched allows and never

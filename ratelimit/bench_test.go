@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"hash/maphash"
 	"runtime"
 	"slices"
 	"strconv"
@@ -202,4 +203,50 @@ func BenchmarkTelegramSmoke(b *testing.B) {
 		}
 		b.ReportMetric(float64(sends)/elapsed.Seconds(), "sends/s")
 	}
+}
+
+// BenchmarkTable isolates the per-key state of a keyed decision at 1 M
+// keys, keys pre-hashed: Keyed's open-addressing table against the same
+// state in Go maps (the shard type MemoryStore uses). Lock, read, write.
+func BenchmarkTable(b *testing.B) {
+	keys := benchKeyNames()
+	seed := maphash.MakeSeed()
+	hs := make([]uint64, len(keys))
+	for i, k := range keys {
+		hs[i] = flatKey(maphash.String(seed, k))
+	}
+	b.Run("impl=open-addressing", func(b *testing.B) {
+		var sh [keyedShards]flatShard
+		for _, h := range hs {
+			sh[h>>56].set(h, 1<<60, 0)
+		}
+		i := 0
+		for b.Loop() {
+			h := hs[i]
+			s := &sh[h>>56]
+			s.mu.Lock()
+			s.set(h, s.get(h)+1, 0)
+			s.mu.Unlock()
+			if i++; i == len(hs) {
+				i = 0
+			}
+		}
+	})
+	b.Run("impl=go-map", func(b *testing.B) {
+		var sh [keyedShards]shard[uint64]
+		for _, h := range hs {
+			sh[h>>56].set(h, 1<<60, 0)
+		}
+		i := 0
+		for b.Loop() {
+			h := hs[i]
+			s := &sh[h>>56]
+			s.mu.Lock()
+			s.set(h, s.get(h)+1, 0)
+			s.mu.Unlock()
+			if i++; i == len(hs) {
+				i = 0
+			}
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -112,11 +113,17 @@ func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io
 	}
 
 	fp := fingerprint(chats, cfg.text)
-	cursor, resumed, err := loadState(cfg.stateFile, fp)
+	saved, resumed, err := loadState(cfg.stateFile, fp)
 	if err != nil {
 		return err
 	}
 	rep := newReport()
+	rep.restore(saved)
+	save := func(c broadcast.Cursor) error {
+		st := state{Fingerprint: fp, Cursor: c}
+		rep.snapshot(&st)
+		return saveState(cfg.stateFile, st)
+	}
 	b := &bar{out: out, tty: tty}
 	var lastSave time.Duration
 	opts := []broadcast.Option{
@@ -128,14 +135,14 @@ func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io
 			// Ctrl-C) resumes without repeating more than a second of sends.
 			if p.Elapsed-lastSave >= time.Second {
 				lastSave = p.Elapsed
-				if err := saveState(cfg.stateFile, fp, p.Cursor()); err != nil {
+				if err := save(p.Cursor()); err != nil {
 					log.Warn("cursor not saved", "err", err)
 				}
 			}
 		}),
 	}
 	if resumed {
-		opts = append(opts, broadcast.WithCursor(cursor))
+		opts = append(opts, broadcast.WithCursor(saved.Cursor))
 		fmt.Fprintf(out, "Resuming from %s.\n", cfg.stateFile)
 	}
 	fmt.Fprintf(out, "Sending %q to %d chats, %d at a time. Ctrl-C stops; the same command resumes.\n", cfg.text, len(chats), cfg.concurrency)
@@ -148,7 +155,7 @@ func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io
 	}, true)
 
 	if runErr != nil {
-		if err := saveState(cfg.stateFile, fp, sum.Cursor); err != nil {
+		if err := save(sum.Cursor); err != nil {
 			return fmt.Errorf("%w (and the cursor could not be saved: %v)", runErr, err)
 		}
 		if ctx.Err() != nil {
@@ -240,43 +247,87 @@ func readChats(path string) ([]int64, error) {
 	return chats, nil
 }
 
-// report collects the sends that did not deliver, by reason.
+// report collects the chats that did not get the message, by reason, over
+// the whole broadcast: it is saved with the cursor, so a resumed run's
+// summary still names the users who blocked the bot before the interrupt.
+// Lists are sets of chat ids (a chat resent after a crash is not counted
+// twice). It is safe for concurrent use.
 type report struct {
-	blocked  []int64 // 403: blocked the bot, or deactivated
-	notFound []int64 // 400: chat not found and other bad requests
-	unknown  []int64 // may or may not have been delivered; never resent
+	mu       sync.Mutex
+	blocked  map[int64]bool // 403: blocked the bot, or deactivated
+	notFound map[int64]bool // 400: chat not found and other bad requests
+	unknown  map[int64]bool // may or may not have been delivered; never resent
 }
 
-func newReport() *report { return &report{} }
+func newReport() *report {
+	return &report{blocked: map[int64]bool{}, notFound: map[int64]bool{}, unknown: map[int64]bool{}}
+}
 
-// add records one result; broadcast calls it one at a time.
+// add records one result.
 func (r *report) add(res broadcast.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	switch res.Outcome {
 	case broadcast.Permanent:
 		if errors.Is(res.Err, botapi.ErrForbidden) {
-			r.blocked = append(r.blocked, res.ChatID)
+			r.blocked[res.ChatID] = true
 		} else {
-			r.notFound = append(r.notFound, res.ChatID)
+			r.notFound[res.ChatID] = true
 		}
 	case broadcast.Unknown:
-		r.unknown = append(r.unknown, res.ChatID)
+		r.unknown[res.ChatID] = true
 	}
 }
 
-// print writes the summary, blocked users first.
+// restore adds what a saved state recorded.
+func (r *report) restore(s state) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range s.Blocked {
+		r.blocked[id] = true
+	}
+	for _, id := range s.NotFound {
+		r.notFound[id] = true
+	}
+	for _, id := range s.Unknown {
+		r.unknown[id] = true
+	}
+}
+
+// snapshot fills the lists of s.
+func (r *report) snapshot(s *state) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.Blocked, s.NotFound, s.Unknown = ids(r.blocked), ids(r.notFound), ids(r.unknown)
+}
+
+// ids returns the set's members, sorted.
+func ids(set map[int64]bool) []int64 {
+	out := make([]int64, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// print writes the summary: this run's counts, then the chats that did not
+// get the message over the whole broadcast, blocked users first.
 func (r *report) print(out io.Writer, sum broadcast.Summary) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	fmt.Fprintf(out, "Delivered %d, migrated and delivered %d, not delivered %d, unknown %d.\n",
 		sum.Delivered, sum.Migrated, sum.Permanent, sum.Unknown)
 	users := "users"
 	if len(r.blocked) == 1 {
 		users = "user"
 	}
-	fmt.Fprintf(out, "Blocked the bot (403): %d %s%s\n", len(r.blocked), users, sample(r.blocked))
+	fmt.Fprintf(out, "Blocked the bot (403): %d %s%s\n", len(r.blocked), users, sample(ids(r.blocked)))
 	if len(r.notFound) > 0 {
-		fmt.Fprintf(out, "Chat not found or refused (400): %d%s\n", len(r.notFound), sample(r.notFound))
+		fmt.Fprintf(out, "Chat not found or refused (400): %d%s\n", len(r.notFound), sample(ids(r.notFound)))
 	}
 	if len(r.unknown) > 0 {
-		fmt.Fprintf(out, "Unknown, not resent (may have been delivered): %d%s\n", len(r.unknown), sample(r.unknown))
+		fmt.Fprintf(out, "Unknown, not resent (may have been delivered): %d%s\n", len(r.unknown), sample(ids(r.unknown)))
 	}
 }
 

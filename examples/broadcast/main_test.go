@@ -106,6 +106,8 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	blocked := cfg.users / cfg.blockedEvery
 	require.Equal(t, cfg.users-blocked, sent1+sent2, "every reachable user got the message once")
 	require.Equal(t, blocked+deletedAccounts, failed1+failed2)
+	require.Contains(t, second.String(), fmt.Sprintf("Blocked the bot (403): %d users: 1020, 1040,", blocked),
+		"the summary names every blocked user, those of the first run too")
 }
 
 func TestStateBelongsToOneBroadcast(t *testing.T) {
@@ -115,12 +117,12 @@ func TestStateBelongsToOneBroadcast(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 
-	c := broadcast.Cursor{Next: 2, Done: []int{3}}
-	require.NoError(t, saveState(path, fp, c))
+	st := state{Fingerprint: fp, Cursor: broadcast.Cursor{Next: 2, Done: []int{3}}, Blocked: []int64{2}}
+	require.NoError(t, saveState(path, st))
 	got, ok, err := loadState(path, fp)
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.Equal(t, c, got)
+	require.Equal(t, st, got)
 
 	for _, other := range []string{fingerprint([]int64{1, 2}, "hi"), fingerprint([]int64{1, 2, 3}, "hello")} {
 		_, _, err = loadState(path, other)

@@ -15,10 +15,14 @@ import (
 )
 
 // state is what the state file holds: which broadcast (a fingerprint of
-// the chat list and the text) and where it stands.
+// the chat list and the text), where it stands, and the chats that did not
+// get the message so far.
 type state struct {
 	Fingerprint string           `json:"fingerprint"`
 	Cursor      broadcast.Cursor `json:"cursor"`
+	Blocked     []int64          `json:"blocked,omitempty"`
+	NotFound    []int64          `json:"not_found,omitempty"`
+	Unknown     []int64          `json:"unknown,omitempty"`
 }
 
 // fingerprint identifies a broadcast, so a state file is never applied to
@@ -37,30 +41,30 @@ func fingerprint(chats []int64, text string) string {
 // errOtherBroadcast means the state file belongs to another broadcast.
 var errOtherBroadcast = errors.New("the state file belongs to another broadcast (other chats or text); remove it or pick another -state")
 
-// loadState returns the saved cursor for the broadcast fp, and whether
-// there was one.
-func loadState(path, fp string) (broadcast.Cursor, bool, error) {
+// loadState returns the saved state of the broadcast fp, and whether there
+// was one.
+func loadState(path, fp string) (state, bool, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return broadcast.Cursor{}, false, nil
+		return state{}, false, nil
 	}
 	if err != nil {
-		return broadcast.Cursor{}, false, err
+		return state{}, false, err
 	}
 	var s state
 	if err := json.Unmarshal(b, &s); err != nil {
-		return broadcast.Cursor{}, false, fmt.Errorf("%s: %w", path, err)
+		return state{}, false, fmt.Errorf("%s: %w", path, err)
 	}
 	if s.Fingerprint != fp {
-		return broadcast.Cursor{}, false, fmt.Errorf("%s: %w", path, errOtherBroadcast)
+		return state{}, false, fmt.Errorf("%s: %w", path, errOtherBroadcast)
 	}
-	return s.Cursor, true, nil
+	return s, true, nil
 }
 
-// saveState writes the cursor atomically: a crash leaves the old file or
-// the new one, never half of one.
-func saveState(path, fp string, c broadcast.Cursor) error {
-	b, err := json.Marshal(state{Fingerprint: fp, Cursor: c})
+// saveState writes s atomically: a crash leaves the old file or the new
+// one, never half of one.
+func saveState(path string, s state) error {
+	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
