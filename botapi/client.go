@@ -283,6 +283,14 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		rewind []int64        // where each upload's reader starts, for a retry
 		mp     *multipartBody // the current attempt's multipart body
 	)
+	defer func() {
+		// The transport may return the answer (an early 400, a canceled
+		// context) before it has read the whole body and closes it later:
+		// stop the writer now, so that no upload is read after the call.
+		if mp != nil {
+			mp.abort()
+		}
+	}()
 	if len(uploads) > 0 {
 		if rewind = startOffsets(uploads); rewind == nil {
 			// A plain io.Reader cannot be read twice: attempted once.
