@@ -412,7 +412,7 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 		// A proxy's 429 has no retry_after; it may have a Retry-After
 		// header in seconds (an HTTP date is ignored).
 		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
-			e.RetryAfter = time.Duration(min(secs, 24*3600)) * time.Second
+			e.RetryAfter = retryAfterSeconds(secs)
 		}
 	}
 	return err
@@ -506,7 +506,7 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 	if p := env.Parameters; p != nil {
 		e.MigrateToChatID = p.MigrateToChatID
 		if p.RetryAfter > 0 {
-			e.RetryAfter = time.Duration(p.RetryAfter) * time.Second
+			e.RetryAfter = retryAfterSeconds(p.RetryAfter)
 		}
 	}
 	if e.Code == 0 {
@@ -514,6 +514,17 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		e.err = ErrInvalidResponse
 	}
 	return e
+}
+
+// maxRetryAfter bounds the RetryAfter the client reads from an answer, so
+// that an absurd retry_after (from a broken proxy) cannot overflow
+// time.Duration into a negative wait that the retry cap would not catch.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfterSeconds converts a positive retry_after in seconds, capped at
+// maxRetryAfter.
+func retryAfterSeconds(secs int) time.Duration {
+	return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
 }
 
 // describeNonJSON summarises a non-JSON answer: its status, type and a short,
