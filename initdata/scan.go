@@ -95,33 +95,48 @@ func scan(s string, dst []pair) ([]pair, error) {
 
 func split(s string, dst []pair) ([]pair, error) {
 	for {
-		seg, rest, more := strings.Cut(s, "&")
-		if seg == "" {
+		// The key: plain bytes up to "=" (keys are short, a loop beats a
+		// search); the value: up to the next "&".
+		k := 0
+		for k < len(s) && keyBytes[s[k]] {
+			k++
+		}
+		switch {
+		case k < len(s) && s[k] == '=':
+			if k == 0 {
+				return dst, errEmptyKey
+			}
+		case k == 0 && (len(s) == 0 || s[0] == '&'):
 			return dst, errEmptyPair
-		}
-		eq := strings.IndexByte(seg, '=')
-		if eq < 0 {
+		case k == len(s) || s[k] == '&':
 			return dst, errNoEquals
-		}
-		if eq == 0 {
-			return dst, errEmptyKey
+		default:
+			return dst, errKey
 		}
 		if len(dst) == maxPairs {
 			return dst, errTooManyPairs
 		}
-		key := seg[:eq]
-		for i := 0; i < len(key); i++ {
-			if byteClasses[key[i]] != clsPlain {
-				return dst, errKey
-			}
+		key, rest := s[:k], s[k+1:]
+		e := strings.IndexByte(rest, '&')
+		if e < 0 {
+			return append(dst, pair{key: key, val: rest}), nil
 		}
-		dst = append(dst, pair{key: key, val: seg[eq+1:]})
-		if !more {
-			return dst, nil
+		dst = append(dst, pair{key: key, val: rest[:e]})
+		s = rest[e+1:]
+		if s == "" {
+			return dst, errEmptyPair
 		}
-		s = rest
 	}
 }
+
+// keyBytes marks the bytes a key may hold: printable ASCII but the
+// separators and the bytes decode looks at.
+var keyBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = byteClasses[c] == clsPlain && c != '&'
+	}
+	return t
+}()
 
 // looksDecoded reports whether s holds a byte that no raw query string has.
 func looksDecoded(s string) bool {
