@@ -399,13 +399,27 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 		}
 		buf.Truncate(int(limit))
 	}
-	err = decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
+	err = c.decodeRedacted(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
 	if e, ok := err.(*Error); ok && e.Code == http.StatusTooManyRequests && e.RetryAfter == 0 {
 		// A proxy's 429 has no retry_after; it may have a Retry-After
 		// header in seconds (an HTTP date is ignored).
 		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
 			e.RetryAfter = time.Duration(min(secs, 24*3600)) * time.Second
 		}
+	}
+	return err
+}
+
+// decodeRedacted is decodeEnvelope for an answer to this client's request:
+// when the answer is an error whose body holds the token (a proxy's page or a
+// description echoing the request path /bot<token>/...), the body is decoded
+// again with the token replaced, before anything is cut short, so that no
+// part of the token reaches the error.
+func (c *Client) decodeRedacted(method string, status int, contentType string, data []byte, result any) error {
+	err := decodeEnvelope(method, status, contentType, data, result)
+	if _, ok := err.(*Error); ok && c.token != "" && bytes.Contains(data, []byte(c.token)) {
+		data = bytes.ReplaceAll(data, []byte(c.token), []byte("<redacted>"))
+		err = decodeEnvelope(method, status, contentType, data, result)
 	}
 	return err
 }
