@@ -254,20 +254,14 @@ func sendInvoice(s *Server, c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	raw, kb, err := parseMarkup(c.p)
+	m, err := s.st.postMessage(ch, c.p)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.admit(ch, c.p); err != nil {
-		return nil, err
-	}
-	bot := s.st.bot
-	m := s.st.newMessage(ch, &bot)
 	m.Invoice = &invoiceInfo{
 		Title: inv.Title, Description: inv.Description, StartParameter: c.p.str("start_parameter"),
 		Currency: inv.Currency, TotalAmount: inv.TotalAmount(),
 	}
-	m.ReplyMarkup, m.keyboard = raw, kb
 	inv.ChatID, inv.MessageID = ch.ID, m.MessageID
 	s.st.invoices = append(s.st.invoices, inv)
 	s.st.recordSent(c.method, m, c.p)
