@@ -283,6 +283,14 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		rewind []int64        // where each upload's reader starts, for a retry
 		mp     *multipartBody // the current attempt's multipart body
 	)
+	defer func() {
+		// The transport may return the answer (an early 400, a canceled
+		// context) before it has read the whole body and closes it later:
+		// stop the writer now, so that no upload is read after the call.
+		if mp != nil {
+			mp.abort()
+		}
+	}()
 	if len(uploads) > 0 {
 		if rewind = startOffsets(uploads); rewind == nil {
 			// A plain io.Reader cannot be read twice: attempted once.
@@ -399,13 +407,27 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 		}
 		buf.Truncate(int(limit))
 	}
-	err = decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
+	err = c.decodeRedacted(method, resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes(), result)
 	if e, ok := err.(*Error); ok && e.Code == http.StatusTooManyRequests && e.RetryAfter == 0 {
 		// A proxy's 429 has no retry_after; it may have a Retry-After
 		// header in seconds (an HTTP date is ignored).
 		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
-			e.RetryAfter = time.Duration(min(secs, 24*3600)) * time.Second
+			e.RetryAfter = retryAfterSeconds(secs)
 		}
+	}
+	return err
+}
+
+// decodeRedacted is decodeEnvelope for an answer to this client's request:
+// when the answer is an error whose body holds the token (a proxy's page or a
+// description echoing the request path /bot<token>/...), the body is decoded
+// again with the token replaced, before anything is cut short, so that no
+// part of the token reaches the error.
+func (c *Client) decodeRedacted(method string, status int, contentType string, data []byte, result any) error {
+	err := decodeEnvelope(method, status, contentType, data, result)
+	if _, ok := err.(*Error); ok && c.token != "" && bytes.Contains(data, []byte(c.token)) {
+		data = bytes.ReplaceAll(data, []byte(c.token), []byte("<redacted>"))
+		err = decodeEnvelope(method, status, contentType, data, result)
 	}
 	return err
 }
@@ -484,7 +506,7 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 	if p := env.Parameters; p != nil {
 		e.MigrateToChatID = p.MigrateToChatID
 		if p.RetryAfter > 0 {
-			e.RetryAfter = time.Duration(p.RetryAfter) * time.Second
+			e.RetryAfter = retryAfterSeconds(p.RetryAfter)
 		}
 	}
 	if e.Code == 0 {
@@ -492,6 +514,17 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		e.err = ErrInvalidResponse
 	}
 	return e
+}
+
+// maxRetryAfter bounds the RetryAfter the client reads from an answer, so
+// that an absurd retry_after (from a broken proxy) cannot overflow
+// time.Duration into a negative wait that the retry cap would not catch.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfterSeconds converts a positive retry_after in seconds, capped at
+// maxRetryAfter.
+func retryAfterSeconds(secs int) time.Duration {
+	return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
 }
 
 // describeNonJSON summarises a non-JSON answer: its status, type and a short,

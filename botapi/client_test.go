@@ -305,9 +305,31 @@ func TestTokenNeverLeaks(t *testing.T) {
 			c, mux := setup(t, WithLogger(logger), WithRetry(RetryPolicy{MaxAttempts: 1}))
 			mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(502)
-				io.WriteString(w, "bad gateway for "+r.URL.Path) // a proxy echoing the path
+				// A proxy echoing the path (RequestURI: setup strips the
+				// /bot<token> prefix from r.URL.Path), placed so that the
+				// 120-character snippet cuts the token in the middle.
+				io.WriteString(w, strings.Repeat("x", 85)+" bad gateway for "+r.RequestURI)
 			})
 			return c.Call(t.Context(), "getMe", nil, nil)
+		}},
+		{"description echoing the path", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger), WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /getMe", func(w http.ResponseWriter, r *http.Request) {
+				reply(w, 404, `{"ok":false,"error_code":404,"description":"no such path: `+r.RequestURI+`"}`)
+			})
+			return c.Call(t.Context(), "getMe", nil, nil)
+		}},
+		{"download page echoing the path", func(t *testing.T) error {
+			c, mux := setup(t, WithLogger(logger))
+			mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
+				reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_path":"docs/x.pdf"}}`)
+			})
+			mux.HandleFunc("GET /docs/x.pdf", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(404)
+				io.WriteString(w, "The requested URL "+r.RequestURI+" was not found on this server.")
+			})
+			_, err := c.DownloadFile(t.Context(), "f", io.Discard)
+			return err
 		}},
 		{"download not found", func(t *testing.T) error {
 			c, mux := setup(t, WithLogger(logger))
@@ -342,6 +364,8 @@ func TestTokenNeverLeaks(t *testing.T) {
 			require.Error(t, err)
 			for e := err; e != nil; e = errors.Unwrap(e) {
 				assert.NotContains(t, e.Error(), testToken)
+				// Nor a prefix cut short by truncation.
+				assert.NotContains(t, e.Error(), testToken[:10])
 				assert.NotContains(t, fmt.Sprintf("%+v %#v", e, e), testToken)
 			}
 			var ue *url.Error

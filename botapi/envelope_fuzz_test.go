@@ -27,6 +27,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		`{"ok":true,"result":"str"}`,
 		`{"ok":false,"error_code":429,"parameters":{"retry_after":-5}}`,
 		`{"ok":false,"error_code":"429"}`,
+		`{"ok":false,"error_code":429,"parameters":{"retry_after":10000000000}}`,
 	}
 	for _, s := range seeds {
 		f.Add(200, s)
@@ -57,8 +58,8 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if len(e.Description) > 1100 {
 			t.Fatalf("description not bounded: %d bytes", len(e.Description))
 		}
-		if e.RetryAfter < 0 {
-			t.Fatalf("negative RetryAfter %v", e.RetryAfter)
+		if e.RetryAfter < 0 || e.RetryAfter > maxRetryAfter {
+			t.Fatalf("RetryAfter %v out of [0, %v]", e.RetryAfter, maxRetryAfter)
 		}
 		if errors.Is(err, ErrInvalidResponse) && strings.IndexFunc(e.Description, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 			t.Fatalf("non-JSON answer echoed with control characters: %q", e.Description)

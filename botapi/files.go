@@ -60,7 +60,7 @@ func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (
 		if err != nil {
 			return 0, &netError{method: method, err: c.redact(err), status: resp.StatusCode}
 		}
-		err = decodeEnvelope(method, resp.StatusCode, resp.Header.Get("Content-Type"), data, nil)
+		err = c.decodeRedacted(method, resp.StatusCode, resp.Header.Get("Content-Type"), data, nil)
 		if err == nil { // ok:true with a non-200 status
 			err = &Error{Method: method, Code: resp.StatusCode, Description: http.StatusText(resp.StatusCode)}
 		}

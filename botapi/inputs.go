@@ -103,7 +103,9 @@ func FileID(id string) InputFile { return InputFile{FileID: id} }
 // FileFromURL returns an InputFile that Telegram downloads from url.
 func FileFromURL(url string) InputFile { return InputFile{URL: url} }
 
-// Upload returns an InputFile that uploads r's content under name.
+// Upload returns an InputFile that uploads r's content under name. The call
+// streams r from where it stands and stops reading it before it returns; an
+// r that is an io.Seeker is rewound for a retry, any other is sent once.
 func Upload(name string, r io.Reader) InputFile { return InputFile{Name: name, Reader: r} }
 
 // errUploadOutsideCall is returned when an upload is encoded to JSON other

@@ -128,6 +128,41 @@ func TestUpdatesBreakNeitherLosesNorRepeats(t *testing.T) {
 	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, got)
 }
 
+// TestUpdatesPanicLeavesUpdateUnconfirmed checks the documented promise
+// that an update whose loop body panics comes again to the next poller,
+// while the updates before it are confirmed.
+func TestUpdatesPanicLeavesUpdateUnconfirmed(t *testing.T) {
+	c, mux := setup(t)
+	q := &fakeQueue{}
+	for id := int64(1); id <= 8; id++ {
+		q.pending = append(q.pending, textUpdate(id))
+	}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+
+	var handled []int64
+	func() {
+		defer func() { assert.Equal(t, "handler failed", recover()) }()
+		for u, err := range c.Updates(t.Context(), &UpdatesOptions{Limit: 4, Timeout: -1}) {
+			require.NoError(t, err)
+			if u.UpdateID == 6 {
+				panic("handler failed")
+			}
+			handled = append(handled, u.UpdateID)
+		}
+	}()
+	q.mu.Lock()
+	assert.Equal(t, "6/1/0/-", q.calls[len(q.calls)-1], "the stop confirmed 1-5 only")
+	q.mu.Unlock()
+	for u, err := range c.Updates(t.Context(), &UpdatesOptions{Timeout: -1}) {
+		require.NoError(t, err)
+		handled = append(handled, u.UpdateID)
+		if u.UpdateID == 8 {
+			break
+		}
+	}
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, handled)
+}
+
 func TestUpdatesErrorsBackOffAndContinue(t *testing.T) {
 	c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
 	q := &fakeQueue{pending: []string{textUpdate(5)}, fail: []int{409, 502}}

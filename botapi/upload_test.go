@@ -168,6 +168,53 @@ func TestUploadIsStreamed(t *testing.T) {
 	require.NoError(t, c.Call(t.Context(), "sendVideo", map[string]any{"video": Upload("v.mp4", r)}, nil))
 }
 
+// countingReader produces n zero bytes, counting the Read calls made once
+// after is set.
+type countingReader struct {
+	n     int
+	after atomic.Bool
+	late  atomic.Int32
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.after.Load() {
+		r.late.Add(1)
+	}
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n)
+	clear(p[:k])
+	r.n -= k
+	return k, nil
+}
+
+// TestUploadNotReadAfterReturn checks that a call whose answer comes before
+// the transport has sent the whole upload stops reading the caller's reader
+// before it returns, so the caller may close or reuse it at once. The
+// RoundTripper contract lets a transport go on reading the request body
+// after RoundTrip has returned (net/http's does, when a server answers
+// early); this one does so explicitly, after the call.
+func TestUploadNotReadAfterReturn(t *testing.T) {
+	var body io.ReadCloser
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		body = r.Body
+		if _, err := io.CopyN(io.Discard, body, 10); err != nil {
+			return nil, err
+		}
+		return jsonResponse(400, `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`), nil
+	})
+	c := New(testToken, WithHTTPClient(&http.Client{Transport: rt}))
+	r := &countingReader{n: 1 << 20}
+	err := c.Call(t.Context(), "sendDocument", map[string]any{"chat_id": 1, "document": Upload("big.bin", r)}, nil)
+	require.ErrorIs(t, err, ErrBadRequest)
+	r.after.Store(true)
+	// The transport finishes sending the body, then closes it.
+	_, _ = io.Copy(io.Discard, body)
+	require.NoError(t, body.Close())
+	assert.Zero(t, r.late.Load(), "the upload was read after the call returned")
+}
+
 // onlyReader hides every method but Read, such as io.Seeker.
 type onlyReader struct{ io.Reader }
 

@@ -2,10 +2,14 @@ package payments
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -127,7 +131,19 @@ type Handler struct {
 	codec  *Codec
 	ledger Ledger
 	fulfil FulfilFunc
+	owners claimOwners
 	options
+}
+
+// claimOwners names fulfilment attempts uniquely across processes sharing a
+// ledger: a random per-handler prefix and a counter.
+type claimOwners struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func (c *claimOwners) next() string {
+	return c.prefix + strconv.FormatUint(c.n.Add(1), 10)
 }
 
 // NewHandler returns a handler calling api, reading payloads with codec,
@@ -137,11 +153,14 @@ func NewHandler(api API, codec *Codec, ledger Ledger, fulfil FulfilFunc, opts ..
 	if api == nil || codec == nil || ledger == nil || fulfil == nil {
 		return nil, errors.New("payments: NewHandler needs an API, a Codec, a Ledger and a FulfilFunc")
 	}
+	var seed [8]byte
+	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails (Go 1.24+)
 	h := &Handler{api: api, codec: codec, ledger: ledger, fulfil: fulfil, options: options{
 		now:             time.Now,
 		decisionTimeout: DefaultDecisionTimeout,
 		claimTTL:        DefaultClaimTTL,
 	}}
+	h.owners.prefix = hex.EncodeToString(seed[:]) + "-"
 	for _, opt := range opts {
 		opt(&h.options)
 	}
@@ -324,13 +343,16 @@ func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp 
 }
 
 // fulfilOnce runs the fulfil callback for p if p is paid and this call wins
-// the claim; it reports whether the callback ran and succeeded.
+// the claim; it reports whether the callback ran and succeeded. A callback
+// that fails or panics releases the claim (a panic is then re-raised), so a
+// redelivery or [Handler.RetryPending] can fulfil the payment at once.
 func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 	if p.State != StatePaid {
 		return false, nil
 	}
 	now := h.now()
-	won, err := h.ledger.Claim(ctx, p.ChargeID, now, now.Add(h.claimTTL))
+	owner := h.owners.next()
+	won, err := h.ledger.Claim(ctx, p.ChargeID, owner, now, now.Add(h.claimTTL))
 	if err != nil {
 		return false, fmt.Errorf("payments: claim payment: %w", err)
 	}
@@ -342,10 +364,7 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		h.logger.ErrorContext(ctx, "payments: paid payload no longer verifies; fulfilling with a zero Order", "charge_id", p.ChargeID, "error", err)
 		o = Order{}
 	}
-	if err := h.fulfil(ctx, p, o); err != nil {
-		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID); rerr != nil {
-			h.logger.ErrorContext(ctx, "payments: release claim", "charge_id", p.ChargeID, "error", rerr)
-		}
+	if err := h.runFulfil(ctx, p, o, owner); err != nil {
 		return false, fmt.Errorf("payments: fulfil charge %s: %w", p.ChargeID, err)
 	}
 	ok, err := h.ledger.SetState(context.WithoutCancel(ctx), p.ChargeID, StatePaid, StateFulfilled, h.now())
@@ -356,6 +375,23 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		h.logger.WarnContext(ctx, "payments: payment refunded while being fulfilled", "charge_id", p.ChargeID)
 	}
 	return true, nil
+}
+
+// runFulfil runs the fulfil callback; if it fails or panics, owner's claim
+// is released (the panic then continues up the stack).
+func (h *Handler) runFulfil(ctx context.Context, p Payment, o Order, owner string) (err error) {
+	ok := false
+	defer func() {
+		if ok {
+			return
+		}
+		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID, owner); rerr != nil {
+			h.logger.ErrorContext(ctx, "payments: release claim", "charge_id", p.ChargeID, "error", rerr)
+		}
+	}()
+	err = h.fulfil(ctx, p, o)
+	ok = err == nil
+	return err
 }
 
 // RetryPending fulfils every payment the ledger holds as paid and unclaimed

@@ -358,7 +358,7 @@ func TestRetryPending(t *testing.T) {
 	// A worker crashed holding c's claim.
 	_, _, err := f.ledger.Record(t.Context(), Payment{ChargeID: "c", Currency: XTR, Payload: f.payload(t, Order{Ref: "c"})})
 	require.NoError(t, err)
-	ok, err := f.ledger.Claim(t.Context(), "c", f.clock(), f.clock().Add(time.Minute))
+	ok, err := f.ledger.Claim(t.Context(), "c", "crashed-worker", f.clock(), f.clock().Add(time.Minute))
 	require.NoError(t, err)
 	require.True(t, ok)
 
@@ -646,4 +646,35 @@ func FuzzPreCheckout(f *testing.F) {
 		require.NoError(t, o.CheckUser(user))
 		require.NoError(t, o.checkPrice(currency, total))
 	})
+}
+
+// TestFulfilPanicReleasesClaim: a fulfil callback that panics releases its
+// claim (the panic goes on up to the webhook's recover), so the redelivery
+// fulfils at once instead of waiting for the claim's lease to pass.
+func TestFulfilPanicReleasesClaim(t *testing.T) {
+	c := newTestCodec(t)
+	ledger := NewMemoryLedger()
+	var calls int
+	h, err := NewHandler(&fakeAPI{}, c, ledger, func(context.Context, Payment, Order) error {
+		calls++
+		if calls == 1 {
+			panic("warehouse client bug")
+		}
+		return nil
+	}, WithClock(func() time.Time { return testNow }))
+	require.NoError(t, err)
+	payload, err := c.Encode(Order{Ref: "o1"})
+	require.NoError(t, err)
+	sp := success("ch", XTR, 5, payload)
+
+	require.PanicsWithValue(t, "warehouse client bug", func() { _ = h.HandleSuccessfulPayment(t.Context(), 1, sp) })
+	p, err := ledger.Get(t.Context(), "ch")
+	require.NoError(t, err)
+	require.Equal(t, StatePaid, p.State, "the payment stays recorded")
+
+	require.NoError(t, h.HandleSuccessfulPayment(t.Context(), 1, sp), "the redelivery claims the released payment")
+	p, err = ledger.Get(t.Context(), "ch")
+	require.NoError(t, err)
+	require.Equal(t, StateFulfilled, p.State)
+	require.Equal(t, 2, calls)
 }

@@ -72,14 +72,18 @@ type Ledger interface {
 	Record(ctx context.Context, p Payment) (stored Payment, first bool, err error)
 	// Get returns the payment for chargeID, or an error wrapping ErrNotFound.
 	Get(ctx context.Context, chargeID string) (Payment, error)
-	// Claim takes the right to fulfil chargeID until the lease time `until`:
-	// it returns true only if the payment is StatePaid and unclaimed, or its
-	// last claim expired at or before now. A claim ends with SetState or
-	// Release, or when it expires (a crashed worker's claim is retaken).
-	Claim(ctx context.Context, chargeID string, now, until time.Time) (bool, error)
-	// Release drops the claim on chargeID without changing its state, so a
-	// later delivery or retry may claim it again.
-	Release(ctx context.Context, chargeID string) error
+	// Claim takes the right to fulfil chargeID for owner (a value unique to
+	// this attempt) until the lease time `until`: it returns true only if
+	// the payment is StatePaid and unclaimed, or its last claim expired at
+	// or before now. A claim ends with SetState or Release, or when it
+	// expires (a crashed worker's claim is retaken by a new owner).
+	Claim(ctx context.Context, chargeID, owner string, now, until time.Time) (bool, error)
+	// Release drops owner's claim on chargeID without changing its state,
+	// so a later delivery or retry may claim it again. If owner no longer
+	// holds the claim (its lease expired and another owner took it) Release
+	// changes nothing and returns nil: a stale owner never frees a claim
+	// that a live fulfilment holds.
+	Release(ctx context.Context, chargeID, owner string) error
 	// SetState moves chargeID from state `from` to `to`, stamping the
 	// matching time field with at and dropping any claim; it returns false,
 	// changing nothing, when the payment is not in state `from`.
@@ -102,7 +106,8 @@ type MemoryLedger struct {
 type memoryEntry struct {
 	p     Payment
 	seq   uint64
-	claim time.Time // zero: unclaimed
+	claim time.Time // lease end; zero: unclaimed
+	owner string    // the claim's owner
 }
 
 var _ Ledger = (*MemoryLedger)(nil)
@@ -143,7 +148,7 @@ func (l *MemoryLedger) Get(_ context.Context, chargeID string) (Payment, error) 
 }
 
 // Claim implements [Ledger].
-func (l *MemoryLedger) Claim(_ context.Context, chargeID string, now, until time.Time) (bool, error) {
+func (l *MemoryLedger) Claim(_ context.Context, chargeID, owner string, now, until time.Time) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.payments[chargeID]
@@ -153,19 +158,21 @@ func (l *MemoryLedger) Claim(_ context.Context, chargeID string, now, until time
 	if e.p.State != StatePaid || (!e.claim.IsZero() && now.Before(e.claim)) {
 		return false, nil
 	}
-	e.claim = until
+	e.claim, e.owner = until, owner
 	return true, nil
 }
 
 // Release implements [Ledger].
-func (l *MemoryLedger) Release(_ context.Context, chargeID string) error {
+func (l *MemoryLedger) Release(_ context.Context, chargeID, owner string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.payments[chargeID]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNotFound, chargeID)
 	}
-	e.claim = time.Time{}
+	if e.owner == owner {
+		e.claim, e.owner = time.Time{}, ""
+	}
 	return nil
 }
 
@@ -181,7 +188,7 @@ func (l *MemoryLedger) SetState(_ context.Context, chargeID string, from, to Sta
 		return false, nil
 	}
 	e.p.State = to
-	e.claim = time.Time{}
+	e.claim, e.owner = time.Time{}, ""
 	switch to {
 	case StateFulfilled:
 		e.p.FulfilledAt = at

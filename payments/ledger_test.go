@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,9 +35,9 @@ func TestMemoryLedgerRecord(t *testing.T) {
 
 	_, err = l.Get(ctx, "nope")
 	require.ErrorIs(t, err, ErrNotFound)
-	_, err = l.Claim(ctx, "nope", testNow, testNow)
+	_, err = l.Claim(ctx, "nope", "o", testNow, testNow)
 	require.ErrorIs(t, err, ErrNotFound)
-	require.ErrorIs(t, l.Release(ctx, "nope"), ErrNotFound)
+	require.ErrorIs(t, l.Release(ctx, "nope", "o"), ErrNotFound)
 	_, err = l.SetState(ctx, "nope", StatePaid, StateFulfilled, testNow)
 	require.ErrorIs(t, err, ErrNotFound)
 }
@@ -47,18 +48,23 @@ func TestMemoryLedgerClaimAndStates(t *testing.T) {
 	_, _, err := l.Record(ctx, Payment{ChargeID: "c1"})
 	require.NoError(t, err)
 
-	ok, err := l.Claim(ctx, "c1", testNow, testNow.Add(time.Minute))
+	ok, err := l.Claim(ctx, "c1", "a", testNow, testNow.Add(time.Minute))
 	require.NoError(t, err)
 	require.True(t, ok)
-	ok, err = l.Claim(ctx, "c1", testNow.Add(time.Second), testNow.Add(time.Minute))
+	ok, err = l.Claim(ctx, "c1", "b", testNow.Add(time.Second), testNow.Add(time.Minute))
 	require.NoError(t, err)
 	require.False(t, ok, "claim held")
-	ok, err = l.Claim(ctx, "c1", testNow.Add(time.Minute), testNow.Add(2*time.Minute))
+	ok, err = l.Claim(ctx, "c1", "b", testNow.Add(time.Minute), testNow.Add(2*time.Minute))
 	require.NoError(t, err)
 	require.True(t, ok, "expired claim is retaken")
 
-	require.NoError(t, l.Release(ctx, "c1"))
-	ok, err = l.Claim(ctx, "c1", testNow, testNow.Add(time.Minute))
+	require.NoError(t, l.Release(ctx, "c1", "a"), "a stale owner's release is a no-op")
+	ok, err = l.Claim(ctx, "c1", "c", testNow.Add(time.Minute), testNow.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.False(t, ok, "the stale owner did not free b's claim")
+
+	require.NoError(t, l.Release(ctx, "c1", "b"))
+	ok, err = l.Claim(ctx, "c1", "c", testNow, testNow.Add(time.Minute))
 	require.NoError(t, err)
 	require.True(t, ok, "released claim is retaken")
 
@@ -68,7 +74,7 @@ func TestMemoryLedgerClaimAndStates(t *testing.T) {
 	ok, err = l.SetState(ctx, "c1", StatePaid, StateFulfilled, testNow)
 	require.NoError(t, err)
 	require.False(t, ok)
-	ok, err = l.Claim(ctx, "c1", testNow.Add(time.Hour), testNow.Add(2*time.Hour))
+	ok, err = l.Claim(ctx, "c1", "d", testNow.Add(time.Hour), testNow.Add(2*time.Hour))
 	require.NoError(t, err)
 	require.False(t, ok, "fulfilled payments are not claimable")
 
@@ -105,10 +111,11 @@ func TestMemoryLedgerConcurrentRecordAndClaim(t *testing.T) {
 	l := NewMemoryLedger()
 	var firsts, claims atomic.Int64
 	var wg sync.WaitGroup
-	for range 64 {
+	for i := range 64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			owner := fmt.Sprint(i)
 			_, first, err := l.Record(ctx, Payment{ChargeID: "c"})
 			if err != nil {
 				t.Error(err)
@@ -117,7 +124,7 @@ func TestMemoryLedgerConcurrentRecordAndClaim(t *testing.T) {
 			if first {
 				firsts.Add(1)
 			}
-			ok, err := l.Claim(ctx, "c", testNow, testNow.Add(time.Minute))
+			ok, err := l.Claim(ctx, "c", owner, testNow, testNow.Add(time.Minute))
 			if err != nil {
 				t.Error(err)
 				return

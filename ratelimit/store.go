@@ -64,8 +64,9 @@ type Verdict struct {
 // same Store. Keys whose TAT is not after now hold no information and may
 // be dropped (a Redis implementation sets the key to expire at its TAT).
 //
-// Implementations must be safe for concurrent use and apply Take and Block
-// atomically across all the cells given. The main module ships
+// Implementations must be safe for concurrent use, apply Take and Block
+// atomically across all the cells given, and not keep the cells slice
+// after returning (the scheduler reuses it). The main module ships
 // [MemoryStore]; a Redis one lives in its own module.
 type Store interface {
 	// Peek reports whether every cell conforms at now, changing nothing.

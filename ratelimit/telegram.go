@@ -41,6 +41,10 @@ type Telegram struct {
 	backoffs, pauses atomic.Int64
 }
 
+// cellBufs holds the cell arrays of calls in progress: a slice handed to
+// a Store (an interface) escapes, and a send should not allocate for it.
+var cellBufs = sync.Pool{New: func() any { return new([4]Cell) }}
+
 type flood struct {
 	at   time.Time
 	chat int64
@@ -145,8 +149,9 @@ func (s *Telegram) Wait(ctx context.Context, chatID int64) error {
 		return nil
 	}
 	lane := laneOf(ctx)
-	var buf [4]Cell
-	cells, nChat := s.cellsFor(&buf, chatID, lane)
+	buf := cellBufs.Get().(*[4]Cell)
+	defer cellBufs.Put(buf)
+	cells, nChat := s.cellsFor(buf, chatID, lane)
 	for {
 		if nChat > 0 {
 			v, err := s.store.Peek(ctx, s.clock(), cells[:nChat])
@@ -240,8 +245,9 @@ func (s *Telegram) AllowAt(chatID int64, lane Lane, t time.Time) bool {
 		v, err := s.store.Take(context.Background(), t, s.zero[min(lane, Paid)])
 		return err == nil && v.OK
 	}
-	var buf [4]Cell
-	cells, _ := s.cellsFor(&buf, chatID, lane)
+	buf := cellBufs.Get().(*[4]Cell)
+	defer cellBufs.Put(buf)
+	cells, _ := s.cellsFor(buf, chatID, lane)
 	v, err := s.store.Take(context.Background(), t, cells)
 	return err == nil && v.OK
 }
@@ -249,8 +255,9 @@ func (s *Telegram) AllowAt(chatID int64, lane Lane, t time.Time) bool {
 // DelayAt returns how long after t a send to chatID in lane would be
 // allowed, counting nothing.
 func (s *Telegram) DelayAt(chatID int64, lane Lane, t time.Time) time.Duration {
-	var buf [4]Cell
-	cells, _ := s.cellsFor(&buf, chatID, lane)
+	buf := cellBufs.Get().(*[4]Cell)
+	defer cellBufs.Put(buf)
+	cells, _ := s.cellsFor(buf, chatID, lane)
 	v, err := s.store.Peek(context.Background(), t, cells)
 	if err != nil || v.OK {
 		return 0
@@ -265,8 +272,9 @@ func (s *Telegram) ChatDelayAt(chatID int64, t time.Time) time.Duration {
 	if chatID == 0 {
 		return 0
 	}
-	var buf [4]Cell
-	cells, nChat := s.cells(&buf, chatID, Bulk)
+	buf := cellBufs.Get().(*[4]Cell)
+	defer cellBufs.Put(buf)
+	cells, nChat := s.cells(buf, chatID, Bulk)
 	v, err := s.store.Peek(context.Background(), t, cells[:nChat])
 	if err != nil || v.OK {
 		return 0

@@ -425,6 +425,10 @@ func (f *flights) wait(key string) <-chan struct{} {
 // claimUntil claims key, waiting up to wait while another owner holds it:
 // woken at once when the owner is in this process (local), otherwise by
 // polling the store with backoff.
+//
+// The local flight is looked up before each Claim as well as after it, so a
+// flight that ends between the Claim and the wait still wakes the waiter
+// (its channel is already closed) instead of leaving it to the next poll.
 func claimUntil(ctx context.Context, s Store, local *flights, key, owner string, lease, wait time.Duration) claimOutcome {
 	deadline := time.Now().Add(wait)
 	pause := time.Millisecond
@@ -435,6 +439,7 @@ func claimUntil(ctx context.Context, s Store, local *flights, key, owner string,
 		}
 	}()
 	for {
+		ended := local.wait(key) // nil when no local flight holds key yet
 		res, err := s.Claim(ctx, key, owner, lease, nil)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -459,11 +464,14 @@ func claimUntil(ctx context.Context, s Store, local *flights, key, owner string,
 		} else {
 			timer.Reset(d)
 		}
+		if ended == nil {
+			ended = local.wait(key) // the owner may have begun since; nil (never ready) when it is elsewhere
+		}
 		select {
 		case <-ctx.Done():
 			return claimGone
 		case <-timer.C:
-		case <-local.wait(key): // nil (never ready) when the owner is elsewhere
+		case <-ended:
 			if !timer.Stop() {
 				<-timer.C
 			}

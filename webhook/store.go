@@ -193,8 +193,7 @@ func (m *MemoryStore) Claim(ctx context.Context, key, owner string, lease time.D
 	if lease <= 0 {
 		return ClaimResult{}, errBadDuration
 	}
-	h1, h2 := maphash.String(m.seed1, key), maphash.String(m.seed2, key)
-	ho := maphash.String(m.ownerSeed, owner)
+	h1, h2, ho := m.hashes(key, owner)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now().UnixNano()
@@ -231,12 +230,11 @@ func (m *MemoryStore) Complete(ctx context.Context, key, owner string, ttl time.
 	if ttl <= 0 {
 		return errBadDuration
 	}
-	h1, h2 := maphash.String(m.seed1, key), maphash.String(m.seed2, key)
-	ho := maphash.String(m.ownerSeed, owner)
+	h1, h2, ho := m.hashes(key, owner)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, si, ok := m.find(h1, h2)
-	if !ok || m.slots[si].state != slotInFlight || m.slots[si].owner != ho {
+	_, si, ok := m.findOwned(h1, h2, ho)
+	if !ok {
 		return ErrNotOwner
 	}
 	s := &m.slots[si]
@@ -255,16 +253,31 @@ func (m *MemoryStore) Release(ctx context.Context, key, owner string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	h1, h2 := maphash.String(m.seed1, key), maphash.String(m.seed2, key)
-	ho := maphash.String(m.ownerSeed, owner)
+	h1, h2, ho := m.hashes(key, owner)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	pos, si, ok := m.find(h1, h2)
-	if !ok || m.slots[si].state != slotInFlight || m.slots[si].owner != ho {
+	pos, si, ok := m.findOwned(h1, h2, ho)
+	if !ok {
 		return ErrNotOwner
 	}
 	m.remove(pos, si)
 	return nil
+}
+
+// hashes returns key's two hashes and owner's hash (computed outside the lock).
+func (m *MemoryStore) hashes(key, owner string) (h1, h2, ho uint64) {
+	return maphash.String(m.seed1, key), maphash.String(m.seed2, key), maphash.String(m.ownerSeed, owner)
+}
+
+// findOwned returns the index position and slot of the entry with hashes
+// h1, h2 if it is in flight and owned by the owner with hash ho. The caller
+// holds m.mu.
+func (m *MemoryStore) findOwned(h1, h2, ho uint64) (pos uint64, slot int, ok bool) {
+	pos, slot, ok = m.find(h1, h2)
+	if !ok || m.slots[slot].state != slotInFlight || m.slots[slot].owner != ho {
+		return 0, 0, false
+	}
+	return pos, slot, true
 }
 
 // find returns the index position of the key's entry and its slot, or the

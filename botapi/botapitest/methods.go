@@ -113,6 +113,35 @@ func parseMarkup(p params) (json.RawMessage, *inlineKeyboard, *apiError) {
 // sendTo finds the chat a send targets (chat_id).
 func (st *state) sendTo(p params) (*chat, *apiError) { return st.resolveChat(p, "chat_id") }
 
+// postMessage makes the bot's new message in c, with p's reply_markup, once
+// the method's own parameters are valid: it checks the markup, then admits
+// the send (see admit).
+func (st *state) postMessage(c *chat, p params) (*message, *apiError) {
+	raw, kb, err := parseMarkup(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.admit(c, p); err != nil {
+		return nil, err
+	}
+	bot := st.bot
+	m := st.newMessage(c, &bot)
+	m.ReplyMarkup, m.keyboard = raw, kb
+	return m, nil
+}
+
+// checkText checks a message text as sendMessage and editMessageText do:
+// not empty once trimmed, at most maxTextLength UTF-16 units.
+func checkText(text string) *apiError {
+	if strings.TrimSpace(text) == "" {
+		return errTextEmpty
+	}
+	if textLength(text) > maxTextLength {
+		return errTextTooLong
+	}
+	return nil
+}
+
 // admit runs the checks a send makes once its parameters are valid: the
 // bot's right to write to c, then the flood limits.
 func (st *state) admit(c *chat, p params) *apiError {
@@ -129,26 +158,17 @@ func sendMessage(s *Server, c *call) (any, *apiError) {
 		return nil, err
 	}
 	text := c.p.str("text")
-	if strings.TrimSpace(text) == "" {
-		return nil, errTextEmpty
-	}
-	if textLength(text) > maxTextLength {
-		return nil, errTextTooLong
+	if err := checkText(text); err != nil {
+		return nil, err
 	}
 	if err := checkParseMode(c.p); err != nil {
 		return nil, err
 	}
-	raw, kb, err := parseMarkup(c.p)
+	m, err := s.st.postMessage(ch, c.p)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.admit(ch, c.p); err != nil {
-		return nil, err
-	}
-	bot := s.st.bot
-	m := s.st.newMessage(ch, &bot)
 	m.Text = text
-	m.ReplyMarkup, m.keyboard = raw, kb
 	s.st.recordSent(c.method, m, c.p)
 	return *m, nil
 }
@@ -173,17 +193,11 @@ func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
 		if err := checkParseMode(c.p); err != nil {
 			return nil, err
 		}
-		raw, kb, err := parseMarkup(c.p)
+		m, err := s.st.postMessage(ch, c.p)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.st.admit(ch, c.p); err != nil {
-			return nil, err
-		}
-		bot := s.st.bot
-		m := s.st.newMessage(ch, &bot)
 		m.Caption = caption
-		m.ReplyMarkup, m.keyboard = raw, kb
 		fileID, name, size := ref, "", int64(0)
 		if field, ok := strings.CutPrefix(ref, "attach://"); ok || strings.Contains(ref, "://") {
 			fileID = s.st.randomID(32)
@@ -290,20 +304,14 @@ func copyMessage(s *Server, c *call) (any, *apiError) {
 	if src.Invoice != nil || src.SuccessfulPayment != nil || src.RefundedPayment != nil {
 		return nil, badRequest("message can't be copied")
 	}
-	raw, kb, err := parseMarkup(c.p)
+	m, err := s.st.postMessage(ch, c.p)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.admit(ch, c.p); err != nil {
-		return nil, err
-	}
-	bot := s.st.bot
-	m := s.st.newMessage(ch, &bot)
 	copyContent(m, src)
 	if c.p.has("caption") {
 		m.Caption = c.p.str("caption")
 	}
-	m.ReplyMarkup, m.keyboard = raw, kb
 	s.st.recordSent(c.method, m, c.p)
 	return map[string]int64{"message_id": m.MessageID}, nil
 }
@@ -341,11 +349,8 @@ func editMessageText(s *Server, c *call) (any, *apiError) {
 		return nil, err
 	}
 	text := c.p.str("text")
-	if strings.TrimSpace(text) == "" {
-		return nil, errTextEmpty
-	}
-	if textLength(text) > maxTextLength {
-		return nil, errTextTooLong
+	if err := checkText(text); err != nil {
+		return nil, err
 	}
 	if m.Text == "" {
 		return nil, badRequest("there is no text in the message to edit")
@@ -415,10 +420,10 @@ func getChat(s *Server, c *call) (any, *apiError) {
 
 // CallbackAnswer is the bot's answer to a pressed button (answerCallbackQuery).
 type CallbackAnswer struct {
-	Answered  bool
-	Text      string
-	ShowAlert bool
-	URL       string
+	Answered  bool   // the bot called answerCallbackQuery for the press
+	Text      string // the notification text, "" for none
+	ShowAlert bool   // show_alert: an alert instead of a toast
+	URL       string // the url the client opens (a game or a t.me link)
 }
 
 type callbackState struct {

@@ -1,6 +1,6 @@
 // Package ledgertest checks that a payments.Ledger implementation keeps the
 // contract the payment flow relies on: Record is insert-if-absent, Claim is
-// an exclusive lease, SetState is a compare-and-set, All keeps record order,
+// an exclusive lease that only its owner releases, SetState is a compare-and-set, All keeps record order,
 // and all of it holds under concurrent use. A SQL or Redis ledger runs it
 // from its own tests:
 //

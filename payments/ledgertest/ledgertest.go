@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,7 +91,7 @@ func notFound(ctx context.Context, l payments.Ledger) error {
 	if _, err := l.Get(ctx, "nope"); !errors.Is(err, payments.ErrNotFound) {
 		return fmt.Errorf("ledgertest: Get of an unknown charge: %v, want ErrNotFound", err)
 	}
-	if _, err := l.Claim(ctx, "nope", base, base.Add(time.Minute)); !errors.Is(err, payments.ErrNotFound) {
+	if _, err := l.Claim(ctx, "nope", "o", base, base.Add(time.Minute)); !errors.Is(err, payments.ErrNotFound) {
 		return fmt.Errorf("ledgertest: Claim of an unknown charge: %v, want ErrNotFound", err)
 	}
 	if _, err := l.SetState(ctx, "nope", payments.StatePaid, payments.StateFulfilled, base); !errors.Is(err, payments.ErrNotFound) {
@@ -103,8 +104,8 @@ func claimLease(ctx context.Context, l payments.Ledger) error {
 	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "c"}); err != nil {
 		return err
 	}
-	claim := func(now time.Time, want bool, what string) error {
-		ok, err := l.Claim(ctx, "c", now, now.Add(time.Minute))
+	claim := func(owner string, now time.Time, want bool, what string) error {
+		ok, err := l.Claim(ctx, "c", owner, now, now.Add(time.Minute))
 		if err != nil {
 			return err
 		}
@@ -113,19 +114,26 @@ func claimLease(ctx context.Context, l payments.Ledger) error {
 		}
 		return nil
 	}
-	if err := claim(base, true, "of an unclaimed payment"); err != nil {
+	if err := claim("a", base, true, "of an unclaimed payment"); err != nil {
 		return err
 	}
-	if err := claim(base.Add(59*time.Second), false, "while the lease is held"); err != nil {
+	if err := claim("b", base.Add(59*time.Second), false, "while the lease is held"); err != nil {
 		return err
 	}
-	if err := claim(base.Add(time.Minute), true, "when the lease has expired"); err != nil {
+	if err := claim("b", base.Add(time.Minute), true, "when the lease has expired"); err != nil {
 		return err
 	}
-	if err := l.Release(ctx, "c"); err != nil {
+	// a's lease expired and b took over: a's Release must not free b's claim.
+	if err := l.Release(ctx, "c", "a"); err != nil {
 		return err
 	}
-	if err := claim(base.Add(time.Minute), true, "after Release"); err != nil {
+	if err := claim("c", base.Add(time.Minute), false, "after a stale owner's Release"); err != nil {
+		return err
+	}
+	if err := l.Release(ctx, "c", "b"); err != nil {
+		return err
+	}
+	if err := claim("c", base.Add(time.Minute), true, "after Release"); err != nil {
 		return err
 	}
 	ok, err := l.SetState(ctx, "c", payments.StatePaid, payments.StateFulfilled, base)
@@ -135,7 +143,7 @@ func claimLease(ctx context.Context, l payments.Ledger) error {
 	if !ok {
 		return errors.New("ledgertest: SetState paid→fulfilled by the claim holder failed")
 	}
-	return claim(base.Add(time.Hour), false, "of a fulfilled payment")
+	return claim("d", base.Add(time.Hour), false, "of a fulfilled payment")
 }
 
 func setState(ctx context.Context, l payments.Ledger) error {
@@ -206,14 +214,14 @@ func concurrent(ctx context.Context, l payments.Ledger) error {
 			n.Add(1)
 		}
 	}
-	for range workers {
+	for i := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
 			_, first, err := l.Record(ctx, payments.Payment{ChargeID: "c"})
 			count(&firsts, first, err)
-			ok, err := l.Claim(ctx, "c", base, base.Add(time.Minute))
+			ok, err := l.Claim(ctx, "c", strconv.Itoa(i), base, base.Add(time.Minute))
 			count(&claims, ok, err)
 			ok, err = l.SetState(ctx, "cas", payments.StatePaid, payments.StateFulfilled, base)
 			count(&sets, ok, err)

@@ -18,7 +18,7 @@ func TestMemoryLedger(t *testing.T) {
 // leakyLedger grants every claim: two deliveries could both fulfil.
 type leakyLedger struct{ *payments.MemoryLedger }
 
-func (leakyLedger) Claim(context.Context, string, time.Time, time.Time) (bool, error) {
+func (leakyLedger) Claim(context.Context, string, string, time.Time, time.Time) (bool, error) {
 	return true, nil
 }
 

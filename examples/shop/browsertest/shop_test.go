@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -259,11 +263,173 @@ func TestShopInChromium(t *testing.T) {
 	path := shot(t, ctx, "shop.png")
 	t.Logf("screenshot: %s", path)
 
+	insideTelegram(t, ctx, shop)
+
 	cancel() // close the browser before stopping the shop
 	shop.stop(t)
 	if !strings.Contains(shop.stderr.String(), "fulfilled") {
 		t.Errorf("the shop's log shows no fulfilment:\n%s", shop.stderr.String())
 	}
+}
+
+// telegramStub stands in for telegram-web-app.js inside Telegram: it gives
+// the page init data and records what the page asks of Telegram (the main
+// button, openInvoice), so the test can play Telegram's part. %s is the
+// init data, as a JavaScript string.
+const telegramStub = `(() => {
+  const rec = { mainButton: { text: "", visible: false, progress: false, click: null }, invoice: null, ready: false };
+  window.__tg = rec;
+  window.Telegram = { WebApp: {
+    initData: %s,
+    ready() { rec.ready = true; },
+    expand() {},
+    MainButton: {
+      setText(t) { rec.mainButton.text = t; },
+      show() { rec.mainButton.visible = true; },
+      hide() { rec.mainButton.visible = false; },
+      enable() {}, disable() {},
+      showProgress() { rec.mainButton.progress = true; },
+      hideProgress() { rec.mainButton.progress = false; },
+      onClick(f) { rec.mainButton.click = f; },
+    },
+    openInvoice(url, cb) { rec.invoice = { url, cb }; },
+    HapticFeedback: { selectionChanged() {}, notificationOccurred() {} },
+  } };
+})();`
+
+// insideTelegram opens the page as Telegram would, with a stub of
+// telegram-web-app.js: the page uses Telegram's init data, main button and
+// openInvoice instead of its stand-in, and honours the theme params. The
+// test plays Telegram: it pays through the fake and reports the invoice
+// statuses "failed" and "paid".
+func insideTelegram(t *testing.T, parent context.Context, shop *shopProcess) {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent) // a new tab
+	defer cancel()
+
+	initData := demoInitData(t, shop.url)
+	quoted, _ := json.Marshal(initData)
+	setup := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{
+			URLPatterns: []*network.BlockPattern{{URLPattern: "https://telegram.org/*", Block: true}},
+		}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: fmt.Sprintf(telegramStub, quoted),
+		})
+		return err
+	})
+	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			shot(t, ctx, "shop-telegram-failed.png")
+			t.Fatalf("inside Telegram: %s: %v\nshop stderr:\n%s", name, err, shop.stderr.String())
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("inside Telegram: %s: %v", expr, err)
+		}
+		return v
+	}
+
+	do("open the page", setup, chromedp.EmulateViewport(420, 900), chromedp.Navigate(shop.url),
+		chromedp.WaitVisible(chromedp.CSS(`#user[data-user-id]`)))
+	if got := eval(`document.getElementById("user").textContent`); got != shop.demoUser {
+		t.Fatalf("inside Telegram the page shows user %q, want %q", got, shop.demoUser)
+	}
+	if got := eval(`String(window.__tg.ready) + " " + String(document.getElementById("standin").hidden) + " " + String(document.getElementById("main-button").hidden)`); got != "true true true" {
+		t.Fatalf("inside Telegram: ready, stand-in hidden, own button hidden = %q, want all true", got)
+	}
+
+	// Theme params: Telegram sets --tg-theme-* variables; the page follows.
+	if got := eval(`document.documentElement.style.setProperty("--tg-theme-secondary-bg-color", "#112233"), getComputedStyle(document.body).backgroundColor`); got != "rgb(17, 34, 51)" {
+		t.Fatalf("the page ignores the theme params: body background %q", got)
+	}
+
+	buy := func(product string) string {
+		t.Helper()
+		do("pick "+product, chromedp.Click(chromedp.CSS(`.product[data-product="`+product+`"]`)))
+		if got := eval(`window.__tg.mainButton.visible ? window.__tg.mainButton.text : ""`); !strings.HasPrefix(got, "Buy ") {
+			t.Fatalf("the main button reads %q after picking %s", got, product)
+		}
+		eval(`window.__tg.invoice = null, window.__tg.mainButton.click(), ""`)
+		link, err := chromedp.Run(ctx, chromedp.Poll[string](`window.__tg.invoice && window.__tg.invoice.url`,
+			chromedp.WithPollingTimeout(30*time.Second)))
+		if err != nil {
+			t.Fatalf("no openInvoice after the main button: %v", err)
+		}
+		return link
+	}
+
+	// A failed payment: nothing is bought.
+	buy("boost")
+	eval(`window.__tg.invoice.cb("failed"), ""`)
+	do("see the failure", chromedp.WaitVisible(chromedp.CSS(`#status.error`)))
+
+	// A paid one: Telegram (the fake) takes the payment, then tells the page.
+	link := buy("theme")
+	if status := demoPay(t, shop.url, initData, link); status != "paid " {
+		t.Fatalf("the fake Telegram did not take the payment: %s", status)
+	}
+	eval(`window.__tg.invoice.cb("paid"), ""`)
+	do("see the order paid", chromedp.WaitVisible(chromedp.CSS(`#orders li[data-status="paid"]`)))
+	if got := eval(`document.getElementById("orders").textContent`); !strings.Contains(got, "Midnight theme") {
+		t.Fatalf("inside Telegram the orders read %q, want Midnight theme paid", got)
+	}
+	if got := eval(`document.getElementById("status").textContent`); !strings.Contains(got, "is yours") {
+		t.Fatalf("inside Telegram the status reads %q", got)
+	}
+	shot(t, ctx, "shop-telegram.png")
+}
+
+// demoInitData asks the shop's embedded default for the demo user's init data.
+func demoInitData(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "demo/session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var s struct {
+		InitData string `json:"init_data"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&s); err != nil || s.InitData == "" {
+		t.Fatalf("GET /demo/session: %v", err)
+	}
+	return s.InitData
+}
+
+// demoPay makes the fake Telegram pay an invoice link as the demo user, as
+// Telegram's own payment sheet would, and returns the invoice status.
+func demoPay(t *testing.T, base, initData, link string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"invoice_link": link})
+	req, err := http.NewRequest(http.MethodPost, base+"demo/pay", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "tma "+initData)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r struct {
+		Status  string `json:"status"`
+		Message string `json:"message"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatalf("POST /demo/pay: %d: %v", res.StatusCode, err)
+	}
+	return r.Status + " " + r.Message
 }
 
 // shot writes a PNG of the whole page to the artifacts folder (or to
