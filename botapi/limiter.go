@@ -3,6 +3,7 @@ package botapi
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +96,10 @@ func chatKeyOf(params any) int64 {
 		case int:
 			return int64(v)
 		case string:
+			// A numeric string is the id itself, as Telegram reads it.
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
 			return ChatID{Username: v}.Key()
 		}
 		return 0

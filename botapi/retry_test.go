@@ -179,6 +179,8 @@ func TestLimiterWaitsAndBacksOff(t *testing.T) {
 			[]int64{-100777, -100777}, []string{"-100777:3s"}},
 		{"username maps to a stable key", "sendPhoto", map[string]any{"chat_id": "@chan"},
 			[]int64{ChatID{Username: "chan"}.Key(), ChatID{Username: "chan"}.Key()}, []string{strconv.FormatInt(ChatID{Username: "chan"}.Key(), 10) + ":3s"}},
+		{"numeric string is the chat's id", "sendMessage", map[string]any{"chat_id": "-100777"},
+			[]int64{-100777, -100777}, []string{"-100777:3s"}},
 		{"edits wait", "editMessageText", &echoParams{ChatID: ChatID{ID: 5}},
 			[]int64{5, 5}, []string{"5:3s"}},
 		{"inline edit has no chat: no wait", "editMessageText", map[string]any{"inline_message_id": "x"},

@@ -36,7 +36,7 @@ const (
 // Fault is a failure to inject. Build one with the functions below or as a
 // literal: Fault{Code: 400, Description: "Bad Request: ..."}.
 type Fault struct {
-	Kind            FaultKind
+	Kind            FaultKind     // what the fault does; the zero value is FaultAnswer
 	Code            int           // HTTP status and error_code, for FaultAnswer
 	Description     string        // Telegram's description, for FaultAnswer
 	RetryAfter      int           // parameters.retry_after, in seconds, for FaultAnswer

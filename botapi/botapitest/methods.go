@@ -420,10 +420,10 @@ func getChat(s *Server, c *call) (any, *apiError) {
 
 // CallbackAnswer is the bot's answer to a pressed button (answerCallbackQuery).
 type CallbackAnswer struct {
-	Answered  bool
-	Text      string
-	ShowAlert bool
-	URL       string
+	Answered  bool   // the bot called answerCallbackQuery for the press
+	Text      string // the notification text, "" for none
+	ShowAlert bool   // show_alert: an alert instead of a toast
+	URL       string // the url the client opens (a game or a t.me link)
 }
 
 type callbackState struct {

@@ -84,15 +84,15 @@ type LabeledPrice = botapi.LabeledPrice
 // MessageID set) or createInvoiceLink (Link set). Find one with
 // [Server.Invoices] or [Server.InvoiceByLink], and pay it with [Server.Pay].
 type Invoice struct {
-	Link               string // "https://t.me/$..." for createInvoiceLink
-	ChatID             int64  // the chat of a sendInvoice message
-	MessageID          int64  // the sendInvoice message
-	Title              string
-	Description        string
-	Payload            string
-	Currency           string
-	Prices             []LabeledPrice
-	SubscriptionPeriod time.Duration // 0, or SubscriptionPeriod
+	Link               string         // "https://t.me/$..." for createInvoiceLink
+	ChatID             int64          // the chat of a sendInvoice message
+	MessageID          int64          // the sendInvoice message
+	Title              string         // the product name
+	Description        string         // the product description
+	Payload            string         // the bot's payload, never shown to the user
+	Currency           string         // a three-letter ISO 4217 code, or "XTR" for Stars
+	Prices             []LabeledPrice // the price breakdown
+	SubscriptionPeriod time.Duration  // 0, or SubscriptionPeriod
 }
 
 // TotalAmount is the sum of the invoice's prices.
@@ -106,19 +106,19 @@ func (inv Invoice) TotalAmount() int64 {
 
 // Payment is a completed payment, as [Server.Pay] returns it.
 type Payment struct {
-	User                    User
-	Invoice                 Invoice
-	Currency                string
-	TotalAmount             int64
-	TelegramPaymentChargeID string
-	ProviderPaymentChargeID string
+	User                    User    // the payer
+	Invoice                 Invoice // the invoice paid
+	Currency                string  // the invoice's currency
+	TotalAmount             int64   // in the currency's smallest units
+	TelegramPaymentChargeID string  // the id refundStarPayment takes
+	ProviderPaymentChargeID string  // the payment provider's id
 	// ChatID and MessageID name the successful_payment message.
 	ChatID    int64
 	MessageID int64
 	// SubscriptionExpiration is when a subscription paid by this payment
 	// ends; zero for a one-off payment.
 	SubscriptionExpiration time.Time
-	At                     time.Time
+	At                     time.Time // when the payment completed, on the server's clock
 }
 
 type invoiceInfo struct {

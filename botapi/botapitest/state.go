@@ -39,12 +39,12 @@ func (r Request) JSON(name string, v any) error {
 // forwardMessage), with the time on the server's clock, so tests can check
 // windows and duplicates.
 type SentMessage struct {
-	ChatID        int64
-	MessageID     int64
-	Method        string // lower case, e.g. "sendmessage"
-	Text          string // text or caption
-	PaidBroadcast bool   // sent with allow_paid_broadcast
-	At            time.Time
+	ChatID        int64     // the chat the message went to
+	MessageID     int64     // its id in that chat
+	Method        string    // lower case, e.g. "sendmessage"
+	Text          string    // text or caption
+	PaidBroadcast bool      // sent with allow_paid_broadcast
+	At            time.Time // when it was sent, on the server's clock
 }
 
 // Stats counts what the server did.

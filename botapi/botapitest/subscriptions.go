@@ -11,9 +11,9 @@ import (
 //
 // Telegram docs: https://core.telegram.org/bots/api#edituserstarsubscription
 type Subscription struct {
-	ChargeID string // telegram_payment_charge_id of the first payment
-	User     User
-	Invoice  Invoice
+	ChargeID string  // telegram_payment_charge_id of the first payment
+	User     User    // the subscriber
+	Invoice  Invoice // the subscription's invoice
 	// Expiration is the end of the period paid for.
 	Expiration time.Time
 	// Canceled means renewal is off: the bot passed is_canceled=true, or
