@@ -75,7 +75,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if demo {
 		mode = "demo mode: no TELEGRAM_BOT_TOKEN, so the page uses demo init data signed with a throwaway token"
 	}
-	fmt.Fprintf(stdout, "hello: %s\nhello: open %s\n", mode, pageURL(ln.Addr()))
+	fmt.Fprintf(stdout, "hello: %s\nhello: open %s\n", mode, pageURL(addr, ln.Addr()))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -96,11 +96,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return nil
 }
 
-// pageURL is the URL to open for a listening address.
-func pageURL(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
+// pageURL is the URL to open: the host as configured (localhost when it is
+// empty or unspecified), the port as bound (so ":0" shows the real one).
+func pageURL(configured string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(configured)
 	if err != nil {
-		return "http://" + a.String() + "/"
+		host = ""
+	}
+	_, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return "http://" + bound.String() + "/"
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "localhost"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -103,4 +104,17 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	cancel()
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	require.NoError(t, <-done)
+}
+
+func TestPageURL(t *testing.T) {
+	bound := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	for configured, want := range map[string]string{
+		"localhost:8080": "http://localhost:8080/",
+		":8080":          "http://localhost:8080/",
+		"0.0.0.0:8080":   "http://localhost:8080/",
+		"127.0.0.1:0":    "http://127.0.0.1:8080/",
+		"[::1]:8080":     "http://[::1]:8080/",
+	} {
+		require.Equal(t, want, pageURL(configured, bound), configured)
+	}
 }
