@@ -145,8 +145,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithIPAllowList answers 403, before anything else is checked, to a
-// request whose peer address is outside prefixes; pass
+// WithIPAllowList answers 403, right after the method check and before the
+// secret token or the body, to a request whose peer address is outside
+// prefixes; pass
 // [TelegramIPRanges]() for Telegram's published ranges. Off by default.
 //
 // The peer is r.RemoteAddr: behind a reverse proxy or load balancer it is

@@ -17,6 +17,11 @@ const (
 	MaxMaxConnections = 100
 )
 
+// webhookPorts are the only ports Telegram delivers webhooks to ("Ports
+// currently supported for webhooks: 443, 80, 88, 8443").
+// Telegram docs: https://core.telegram.org/bots/api#setwebhook
+var webhookPorts = [...]string{"443", "80", "88", "8443"}
+
 // RegisterOptions are the optional setWebhook parameters of [Register]. The
 // zero value keeps Telegram's defaults.
 type RegisterOptions struct {
@@ -43,7 +48,8 @@ type RegisterOptions struct {
 // [ErrInvalidSecretToken], a secretToken that fails [CheckSecretToken] (an
 // empty one included: Register always sets a secret, use
 // [NewSecretToken]), and with a plain error a url that is not an absolute
-// https URL or a MaxConnections outside 1-100. Errors never contain the
+// https URL on one of the ports Telegram delivers to (443, 80, 88, 8443), or
+// a MaxConnections outside 1-100. Errors never contain the
 // token.
 //
 // Telegram docs: https://core.telegram.org/bots/api#setwebhook
@@ -77,6 +83,9 @@ func checkWebhookURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return errors.New("webhook: Register: url must be an absolute https URL")
+	}
+	if p := u.Port(); p != "" && !slices.Contains(webhookPorts[:], p) {
+		return errors.New("webhook: Register: url port must be 443, 80, 88 or 8443")
 	}
 	return nil
 }

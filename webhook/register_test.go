@@ -56,6 +56,13 @@ func TestRegister(t *testing.T) {
 	// An empty, non-nil list is sent as [] (every default kind); nil is omitted.
 	require.NoError(t, Register(t.Context(), client, "https://example.com/hook", tok, &RegisterOptions{AllowedUpdates: []string{}}))
 	require.Equal(t, map[string]any{"url": "https://example.com/hook", "secret_token": tok, "allowed_updates": []any{}}, *got)
+
+	// Every port Telegram delivers to is accepted.
+	for _, port := range webhookPorts {
+		u := "https://example.com:" + port + "/hook"
+		require.NoError(t, Register(t.Context(), client, u, tok, nil))
+		require.Equal(t, u, (*got)["url"])
+	}
 }
 
 func TestRegisterRejectsBeforeCalling(t *testing.T) {
@@ -70,6 +77,7 @@ func TestRegisterRejectsBeforeCalling(t *testing.T) {
 		{"too long", "https://e.com/h", strings.Repeat("a", MaxSecretTokenLen+1), nil, ErrInvalidSecretToken},
 		{"http url", "http://e.com/h", "tok", nil, nil},
 		{"relative url", "/h", "tok", nil, nil},
+		{"unsupported port", "https://e.com:8080/h", "tok", nil, nil},
 		{"max connections", "https://e.com/h", "tok", &RegisterOptions{MaxConnections: 101}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
