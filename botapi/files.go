@@ -24,7 +24,9 @@ func (c *Client) FileURL(filePath string) string {
 
 // DownloadFile calls getFile for fileID, then streams the file's content to
 // w without buffering it whole, and returns the number of bytes written.
-// Telegram's cloud server lets bots download files of up to 20 MB. The
+// Telegram's cloud server lets bots download files of up to 20 MB. When
+// getFile states the file's size, the download is bounded by it: a longer
+// body fails with [ErrInvalidResponse] after writing file_size bytes. The
 // download itself is not retried (w may have received part of the file);
 // getFile is retried like any call.
 //
@@ -32,6 +34,7 @@ func (c *Client) FileURL(filePath string) string {
 func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (int64, error) {
 	var f *struct {
 		FilePath string `json:"file_path"`
+		FileSize int64  `json:"file_size"`
 	}
 	if err := c.do(ctx, "getFile", map[string]any{"file_id": fileID}, &f); err != nil {
 		return 0, err
@@ -66,7 +69,18 @@ func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (
 		}
 		return 0, err
 	}
-	n, err := io.Copy(w, resp.Body)
+	var body io.Reader = resp.Body
+	if f.FileSize > 0 {
+		body = io.LimitReader(resp.Body, f.FileSize)
+	}
+	n, err := io.Copy(w, body)
+	if err == nil && f.FileSize > 0 {
+		var probe [1]byte
+		if k, _ := io.ReadFull(resp.Body, probe[:]); k > 0 {
+			return n, &Error{Method: method, Code: resp.StatusCode, err: ErrInvalidResponse,
+				Description: fmt.Sprintf("file longer than the %d bytes getFile stated", f.FileSize)}
+		}
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return n, fmt.Errorf("botapi: %s: %w", method, ctxErr)

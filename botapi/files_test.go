@@ -59,6 +59,23 @@ func TestDownloadFileErrors(t *testing.T) {
 	assert.Equal(t, "downloadFile", e.Method)
 }
 
+// TestDownloadFileBoundedBySize checks that a download never writes more
+// than the file_size getFile stated, whatever the file server sends.
+func TestDownloadFileBoundedBySize(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_unique_id":"u","file_size":4,"file_path":"docs/a.txt"}}`)
+	})
+	mux.HandleFunc("GET /docs/a.txt", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "abcdefghij")
+	})
+	var buf bytes.Buffer
+	n, err := c.DownloadFile(t.Context(), "f", &buf)
+	require.ErrorIs(t, err, ErrInvalidResponse)
+	assert.Equal(t, int64(4), n)
+	assert.Equal(t, "abcd", buf.String())
+}
+
 func TestFileURL(t *testing.T) {
 	c := New("1:x", WithBaseURL("http://localhost:8081/"))
 	assert.Equal(t, "http://localhost:8081/file/bot1:x/photos/a.jpg", c.FileURL("photos/a.jpg"))

@@ -236,8 +236,12 @@ func checkAuthDate(p []pair, o *options) error {
 	if t > now.Unix()+int64(MaxClockSkew/time.Second) {
 		return errAuthDateAhead
 	}
-	if o.maxAge > 0 && now.Sub(time.Unix(t, 0)) > o.maxAge {
-		return ErrExpired
+	if o.maxAge > 0 {
+		// Whole seconds decide unless now is within a second of the limit.
+		age, limit := now.Unix()-t, int64(o.maxAge/time.Second)
+		if age > limit || age >= limit-1 && now.Sub(time.Unix(t, 0)) > o.maxAge {
+			return ErrExpired
+		}
 	}
 	return nil
 }

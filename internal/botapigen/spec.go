@@ -13,18 +13,18 @@ import (
 // reads: names, kinds, types, required flags, return types and union
 // discriminators, without Telegram's prose.
 type Spec struct {
-	Version     string   `json:"version"`
-	ReleaseDate string   `json:"release_date"`
-	Changelog   string   `json:"changelog"`
-	Methods     []Method `json:"methods"`
-	Types       []Type   `json:"types"`
+	Version     string   `json:"version"`      // the Bot API version, e.g. "Bot API 10.1"
+	ReleaseDate string   `json:"release_date"` // the release date of that version
+	Changelog   string   `json:"changelog"`    // the link to its changelog entry
+	Methods     []Method `json:"methods"`      // every method, in the docs' order
+	Types       []Type   `json:"types"`        // every type, in the docs' order
 }
 
 // Method is one Bot API method.
 type Method struct {
-	Name    string   `json:"name"`
-	Returns []string `json:"returns"`
-	Params  []Field  `json:"params,omitempty"`
+	Name    string   `json:"name"`             // e.g. "sendMessage"
+	Returns []string `json:"returns"`          // the result's type names; several for "Message or True"
+	Params  []Field  `json:"params,omitempty"` // the parameters, none for getMe and the like
 	// Source notes where an entry newer than the source spec was taken from.
 	Source string `json:"source,omitempty"`
 }
@@ -32,23 +32,23 @@ type Method struct {
 // Type is one Bot API type: a struct (Fields), a union (Subtypes), or an
 // empty object (neither).
 type Type struct {
-	Name      string   `json:"name"`
-	Fields    []Field  `json:"fields,omitempty"`
-	Subtypes  []string `json:"subtypes,omitempty"`
-	SubtypeOf []string `json:"subtype_of,omitempty"`
-	Source    string   `json:"source,omitempty"`
+	Name      string   `json:"name"`                 // e.g. "Message"
+	Fields    []Field  `json:"fields,omitempty"`     // the fields of a struct
+	Subtypes  []string `json:"subtypes,omitempty"`   // the members of a union
+	SubtypeOf []string `json:"subtype_of,omitempty"` // the unions this type is a member of
+	Source    string   `json:"source,omitempty"`     // where an entry newer than the source spec was taken from
 }
 
 // Field is a field of a type or a parameter of a method.
 type Field struct {
-	Name     string   `json:"name"`
-	Types    []string `json:"types"`
-	Required bool     `json:"required,omitempty"`
+	Name     string   `json:"name"`               // e.g. "chat_id"
+	Types    []string `json:"types"`              // the accepted type names, e.g. ["Integer", "String"]
+	Required bool     `json:"required,omitempty"` // false for an "Optional." field or parameter
 	// Const is the fixed value of a union discriminator ("photo" for
 	// InputMediaPhoto.type), taken from the description's "always \"x\"" or
 	// "must be x".
 	Const  string `json:"const,omitempty"`
-	Source string `json:"source,omitempty"`
+	Source string `json:"source,omitempty"` // where an entry newer than the source spec was taken from
 }
 
 //go:embed spec.json
