@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -182,6 +183,11 @@ func (c *Codec) DecodeAt(payload string, now time.Time) (Order, error) {
 func (c *Codec) decode(payload string, now time.Time, checkExpiry bool) (Order, error) {
 	if len(payload) < MinPayloadBytes || len(payload) > MaxPayloadBytes {
 		return Order{}, fmt.Errorf("%w: length %d", ErrPayloadMalformed, len(payload))
+	}
+	// encoding/base64 skips '\r' and '\n' even in strict mode: refuse them,
+	// so that only Encode's exact text decodes.
+	if strings.ContainsAny(payload, "\r\n") {
+		return Order{}, fmt.Errorf("%w: not base64url", ErrPayloadMalformed)
 	}
 	raw, err := b64.DecodeString(payload)
 	if err != nil {

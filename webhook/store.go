@@ -93,7 +93,10 @@ const DefaultStoreCapacity = 100_000
 // the deduplication window is the shorter of the TTL and capacity ÷ arrival
 // rate; if the oldest entry is in flight with a live lease, Claim fails with
 // [ErrStoreFull] instead (the Telegram handler answers 503, and Telegram
-// retries). Entries whose TTL has passed are forgotten.
+// retries). Entries whose TTL has passed are forgotten. Slots are reused in
+// claim order: a released or expired newest entry frees its slot at once,
+// one between older and newer entries only when the ring reaches it, so
+// ErrStoreFull may come with fewer than Cap live entries.
 //
 // The zero value is not usable: call [NewMemoryStore]. A MemoryStore is safe
 // for concurrent use. Its contents are lost when the process ends; use a
@@ -323,6 +326,11 @@ func (m *MemoryStore) alloc(now int64) (int, error) {
 	n := len(m.slots)
 	for m.count > 0 && m.slots[m.head].state == slotFree { // drop leading holes
 		m.head = (m.head + 1) % n
+		m.count--
+	}
+	// Drop trailing holes too (a released or expired newest entry), so a
+	// failed update's slot is reused at once instead of counting as full.
+	for m.count > 0 && m.slots[(m.head+m.count-1)%n].state == slotFree {
 		m.count--
 	}
 	if m.count == n {

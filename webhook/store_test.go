@@ -126,6 +126,28 @@ func TestMemoryStoreCapacity(t *testing.T) {
 	require.ErrorIs(t, m.Release(ctx, "y0", "o"), ErrNotOwner, "evicted")
 }
 
+// TestMemoryStoreReleasedSlotReused: releasing the newest entry (a failed
+// update) frees its slot at once, even while the oldest entry is in flight.
+func TestMemoryStoreReleasedSlotReused(t *testing.T) {
+	ctx := t.Context()
+	m := NewMemoryStore(2, WithStoreClock(newFakeClock().Now))
+	for _, k := range []string{"a", "b"} {
+		_, err := m.Claim(ctx, k, "o", time.Minute, nil)
+		require.NoError(t, err)
+	}
+	require.NoError(t, m.Release(ctx, "b", "o"))
+	require.Equal(t, 1, m.Len())
+	for range 3 { // claim and release the free slot repeatedly
+		r, err := m.Claim(ctx, "c", "o", time.Minute, nil)
+		require.NoError(t, err, "one entry of two is live: not full")
+		require.Equal(t, Claimed, r.State)
+		require.NoError(t, m.Release(ctx, "c", "o"))
+	}
+	r, err := m.Claim(ctx, "a", "o2", time.Minute, nil)
+	require.NoError(t, err)
+	require.Equal(t, InFlight, r.State, "the in-flight entry was kept")
+}
+
 func TestMemoryStoreRejectsBadArgs(t *testing.T) {
 	m := NewMemoryStore(1)
 	_, err := m.Claim(t.Context(), "k", "o", 0, nil)
