@@ -149,5 +149,6 @@ func (f *InputFile) UnmarshalJSON(data []byte) error {
 }
 
 // ReplyMarkup is one of *[InlineKeyboardMarkup], *[ReplyKeyboardMarkup],
-// *[ReplyKeyboardRemove] or *[ForceReply] (values work too).
+// *[ReplyKeyboardRemove] or *[ForceReply] (pointers only, like the members
+// of the other unions). Decoding tells them apart by their keys.
 type ReplyMarkup interface{ replyMarkup() }

@@ -153,8 +153,8 @@
 // select by method and chat, for the next N calls or with a probability
 // drawn from a seeded source ([WithSeed]). [WithLatency] delays every
 // answer; a [FaultDelay] rule delays only the calls it selects.
-// [Server.Requests] returns every call with its decoded parameters and
-// uploaded files; [Server.Messages] shows a chat as it stands, after edits
+// [Server.Requests] returns every call (the last [MaxRecordedRequests]) with
+// its decoded parameters and uploaded files; [Server.Messages] shows a chat as it stands, after edits
 // and deletions, in the Bot API's own Message type.
 //
 // A Server is safe for concurrent use.

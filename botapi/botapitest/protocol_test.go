@@ -3,6 +3,8 @@ package botapitest
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,4 +137,25 @@ func TestUploadByAttachReference(t *testing.T) {
 	require.Equal(t, []File{{Field: "pic", Name: "pic.bin", Size: 5}}, r.Files)
 	require.Equal(t, now, r.At)
 	require.True(t, strings.HasPrefix(r.ContentType, "multipart/form-data"))
+}
+
+// TestImplementedMethodsDocumented keeps the package doc's "# Implemented
+// methods" list and the method table in step: every method served is
+// listed, and every method listed is served (the rest answer 404).
+func TestImplementedMethodsDocumented(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(src), "# Implemented methods")
+	require.True(t, ok)
+	section, _, ok = strings.Cut(section, "Everything else")
+	require.True(t, ok)
+	listed := map[string]bool{}
+	for _, w := range regexp.MustCompile(`\b[a-z]+[A-Z][A-Za-z]*\b`).FindAllString(section, -1) {
+		listed[strings.ToLower(w)] = true
+	}
+	served := map[string]bool{}
+	for m := range methodTable() {
+		served[m] = true
+	}
+	require.Equal(t, served, listed)
 }

@@ -128,3 +128,23 @@ func TestConcurrentUse(t *testing.T) {
 		last[m.ChatID] = m.MessageID
 	}
 }
+
+// TestRequestsKeepsTheLastMax checks that the recording is bounded: past
+// MaxRecordedRequests the oldest calls are forgotten, in order, while
+// Stats.Requests counts every call.
+func TestRequestsKeepsTheLastMax(t *testing.T) {
+	srv := NewServer(WithoutListener())
+	defer srv.Close()
+	const extra = 3
+	srv.mu.Lock()
+	for i := range MaxRecordedRequests + extra {
+		srv.st.record(Request{Method: "getMe", Params: map[string]string{"n": strconv.Itoa(i)}})
+	}
+	srv.mu.Unlock()
+
+	got := srv.Requests("getMe")
+	require.Len(t, got, MaxRecordedRequests)
+	require.Equal(t, strconv.Itoa(extra), got[0].Params["n"], "the oldest kept")
+	require.Equal(t, strconv.Itoa(MaxRecordedRequests+extra-1), got[len(got)-1].Params["n"], "the newest")
+	require.Equal(t, MaxRecordedRequests+extra, srv.Stats().Requests)
+}

@@ -49,7 +49,7 @@ type SentMessage struct {
 
 // Stats counts what the server did.
 type Stats struct {
-	Requests              int           // calls recorded
+	Requests              int           // calls received (with the right token)
 	Sent                  int           // messages the bot sent
 	TooManyRequests       int           // 429 answers from the limits model
 	TooManyRequestsByChat map[int64]int // the same, per chat_id
@@ -138,7 +138,8 @@ type state struct {
 	nextUserID int64
 	nextGroup  int64
 
-	requests []Request
+	requests []Request // a ring once it holds MaxRecordedRequests
+	reqHead  int       // the oldest request's index once the ring is full
 	sent     []SentMessage
 	stats    Stats
 
@@ -175,9 +176,20 @@ func (st *state) init(s *Server, o options) {
 }
 
 func (st *state) record(r Request) {
-	st.requests = append(st.requests, r)
 	st.stats.Requests++
+	if len(st.requests) < MaxRecordedRequests {
+		st.requests = append(st.requests, r)
+		return
+	}
+	st.requests[st.reqHead] = r
+	st.reqHead = (st.reqHead + 1) % len(st.requests)
 }
+
+// MaxRecordedRequests bounds the calls a [Server] keeps for
+// [Server.Requests]: beyond it the oldest are forgotten, so that a server
+// running as an example app's backend does not grow without end.
+// [Stats].Requests still counts every call.
+const MaxRecordedRequests = 100_000
 
 // NewUser creates a user who has started the bot (so the bot may write to
 // them) and returns it. Ids count up from 1001.
@@ -227,12 +239,15 @@ func (s *Server) Bot() User {
 
 // Requests returns copies of the recorded calls of method
 // (case-insensitive), oldest first; "" returns every call. Calls with a
-// wrong token are not recorded.
+// wrong token are not recorded, and only the last [MaxRecordedRequests]
+// calls are kept.
 func (s *Server) Requests(method string) []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Request
-	for _, r := range s.st.requests {
+	n := len(s.st.requests)
+	for i := range n {
+		r := s.st.requests[(s.st.reqHead+i)%n]
 		if method == "" || strings.EqualFold(r.Method, method) {
 			r.Params = maps.Clone(r.Params)
 			r.Files = slices.Clone(r.Files)
