@@ -360,10 +360,13 @@ func (s *Server) deliver(d delivery) {
 	}
 
 	s.mu.Lock()
+	// Free the update only for the webhook it was sent to: setWebhook and
+	// deleteWebhook have freed it already, and a newer webhook may be
+	// delivering it right now.
 	if h := s.st.hook; h != nil && h.gen == d.hook.gen {
 		h.inflight--
+		d.update.inflight = false
 	}
-	d.update.inflight = false
 	s.st.notify()
 	s.mu.Unlock()
 }

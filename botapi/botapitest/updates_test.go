@@ -194,6 +194,40 @@ func TestWebhookDeliveryAndRedelivery(t *testing.T) {
 	})
 }
 
+// TestWebhookChangedDuringBackoff checks that an update whose delivery
+// failed, and which a new webhook is delivering while the old attempt waits
+// out its backoff, is not delivered twice at once when that wait ends.
+func TestWebhookChangedDuringBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hook := &hookRecorder{failures: 1}
+		srv := NewServer(WithoutListener(), WithWebhookTransport(HandlerTransport(hook)))
+		defer srv.Close()
+		ann := srv.NewUser("Ann")
+		callJSON(t, srv, "setWebhook", map[string]any{"url": "https://bot.example/a"}).decode(t, new(bool))
+		srv.SendUserMessage(ann, "hi")
+		synctest.Wait() // the first attempt failed; it waits out its backoff
+
+		hold := make(chan struct{})
+		hook.mu.Lock()
+		hook.hold = hold
+		hook.mu.Unlock()
+		callJSON(t, srv, "setWebhook", map[string]any{"url": "https://bot.example/b"}).decode(t, new(bool))
+		synctest.Wait() // the new webhook's attempt is in flight
+		time.Sleep(webhookFirstBackoff)
+		synctest.Wait() // the old attempt's backoff is over
+
+		hook.mu.Lock()
+		require.Equal(t, 1, hook.inflight, "one delivery of the update at a time")
+		hook.mu.Unlock()
+		close(hold)
+		synctest.Wait()
+		hook.mu.Lock()
+		defer hook.mu.Unlock()
+		require.Len(t, hook.bodies, 1)
+		require.Equal(t, 1, hook.maxSeen)
+	})
+}
+
 func TestWebhookMaxConnections(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hook := &hookRecorder{hold: make(chan struct{})}
