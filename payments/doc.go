@@ -38,7 +38,9 @@
 // # Exactly once
 //
 // The [Ledger] interface is the single point of truth: Record is an atomic
-// insert-if-absent, Claim an atomic lease on the right to fulfil, SetState an
+// insert-if-absent, Claim an atomic lease on the right to fulfil (held by an
+// owner: a fulfilment that outlived its lease cannot Release the claim a
+// redelivery has since taken), SetState an
 // atomic compare-and-set of the state (paid, fulfilled, refunded). A SQL or
 // Redis ledger implements each with one statement or script.
 // [MemoryLedger] is the in-memory implementation, for tests and demos: it is
