@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 )
 
 // This file holds the hand-written helpers of the generated union decoders:
@@ -48,7 +49,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 // peekKey returns the raw value of the top-level key in the JSON object b.
 // It checks only as much syntax as it needs to skip other values; the real
-// decode that follows validates everything.
+// decode that follows validates everything. Keys match as encoding/json
+// matches them to struct fields, so the dispatch and the decode always agree:
+// case-insensitively (bytes.EqualFold), and the last occurrence wins.
 func peekKey(b []byte, key string) (val []byte, found bool, err error) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -61,7 +64,7 @@ func peekKey(b []byte, key string) (val []byte, found bool, err error) {
 			return nil, false, errNotObject
 		}
 		if b[i] == '}' {
-			return nil, false, nil
+			return val, found, nil
 		}
 		if b[i] == ',' {
 			i++
@@ -75,10 +78,10 @@ func peekKey(b []byte, key string) (val []byte, found bool, err error) {
 			return nil, false, errNotObject
 		}
 		k := b[i+1 : end-1]
-		match := string(k) == key
+		match := bytes.EqualFold(k, []byte(key))
 		if escaped {
 			var s string
-			match = json.Unmarshal(b[i:end], &s) == nil && s == key
+			match = json.Unmarshal(b[i:end], &s) == nil && strings.EqualFold(s, key)
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
@@ -90,7 +93,7 @@ func peekKey(b []byte, key string) (val []byte, found bool, err error) {
 			return nil, false, errNotObject
 		}
 		if match {
-			return b[i:vend], true, nil
+			val, found = b[i:vend], true
 		}
 		i = vend
 	}

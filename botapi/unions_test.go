@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -232,6 +233,8 @@ func TestPeekKey(t *testing.T) {
 		{name: "escaped key", in: `{"t\u0079pe":"e"}`, key: "type", want: `"e"`, found: true},
 		{name: "string with brace", in: `{"a":"}{\"","type":"q"}`, key: "type", want: `"q"`, found: true},
 		{name: "number", in: `{"date":0,"x":1}`, key: "date", want: `0`, found: true},
+		{name: "case-insensitive, as encoding/json", in: `{"dAte":1}`, key: "date", want: `1`, found: true},
+		{name: "last occurrence wins, as encoding/json", in: `{"date":0,"x":1,"Date":2}`, key: "date", want: `2`, found: true},
 		{name: "absent", in: `{"a":1}`, key: "type"},
 		{name: "empty object", in: `{}`, key: "type"},
 		{name: "array", in: `[{"type":"a"}]`, key: "type", fail: true},
@@ -316,6 +319,7 @@ func FuzzPeekKey(f *testing.F) {
 	f.Add([]byte(`{"type":"a","x":{"type":"b"}}`), "type")
 	f.Add([]byte(`{"t\u0079pe":"e","a":[1,"]"]}`), "type")
 	f.Add([]byte(`{"date":0}`), "date")
+	f.Add([]byte(`{"date":0,"DATE":1}`), "date")
 	f.Fuzz(func(t *testing.T, b []byte, key string) {
 		if len(b) > 1<<16 {
 			return
@@ -331,8 +335,25 @@ func FuzzPeekKey(f *testing.F) {
 		if err != nil {
 			t.Fatalf("valid object %q: %v", b, err)
 		}
-		if _, ok := m[key]; ok != found {
+		ok := false
+		for k := range m {
+			ok = ok || strings.EqualFold(k, key)
+		}
+		if ok != found {
 			t.Fatalf("key %q: peekKey found=%v, encoding/json %v in %q", key, found, ok, b)
+		}
+		if found && isIdent(key) {
+			// The value is the one encoding/json gives a field of that
+			// name: matched case-insensitively, the last occurrence winning.
+			field := reflect.StructOf([]reflect.StructField{{
+				Name: "V", Type: reflect.TypeFor[json.RawMessage](), Tag: reflect.StructTag(`json:"` + key + `"`),
+			}})
+			dst := reflect.New(field)
+			if err := json.Unmarshal(b, dst.Interface()); err == nil {
+				if want := dst.Elem().Field(0).Bytes(); !bytes.Equal(v, want) {
+					t.Fatalf("key %q in %q: peekKey %q, encoding/json %q", key, b, v, want)
+				}
+			}
 		}
 		for k := range m {
 			v, found, err := peekKey(b, k)
@@ -377,4 +398,15 @@ func FuzzDecodeUpdates(f *testing.F) {
 			}
 		}
 	})
+}
+
+// isIdent reports whether s is a non-empty run of ASCII letters, digits and
+// underscores, safe to put in a struct tag.
+func isIdent(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
