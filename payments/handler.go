@@ -71,6 +71,9 @@ type FulfilFunc func(ctx context.Context, p Payment, o Order) error
 
 // RefundFunc runs once when a payment becomes refunded, whether by
 // [Handler.Refund] or by a refunded_payment update (revoke what was delivered).
+// The ledger records the refund before it runs, so an error it returns is
+// passed on (the update is redelivered) but the hook is not run again: keep
+// it small and durable, for example enqueue the revocation in your own store.
 type RefundFunc func(ctx context.Context, p Payment) error
 
 // DeclineError declines a pre-checkout query with a message for the buyer.

@@ -453,23 +453,43 @@ func TestLeaseExpiresMidRun(t *testing.T) {
 	require.Equal(t, int32(2), run.Load(), "the duplicate after completion did not run")
 }
 
+// inFlightSignal is a Store that reports each Claim that finds the key in
+// flight, so a test knows a duplicate is waiting.
+type inFlightSignal struct {
+	Store
+	inFlight chan struct{}
+}
+
+func (s *inFlightSignal) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (ClaimResult, error) {
+	r, err := s.Store.Claim(ctx, key, owner, lease, data)
+	if err == nil && r.State == InFlight {
+		select {
+		case s.inFlight <- struct{}{}:
+		default:
+		}
+	}
+	return r, err
+}
+
 // TestDuplicateWaitsForInFlight: a duplicate arriving during the run waits
 // and is answered 200 once the first completes, without running.
 func TestDuplicateWaitsForInFlight(t *testing.T) {
 	gate := make(chan struct{})
 	started := make(chan struct{})
 	var runs atomic.Int32
+	store := &inFlightSignal{Store: NewMemoryStore(8), inFlight: make(chan struct{}, 1)}
 	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		runs.Add(1)
 		close(started)
 		<-gate
 		return nil
-	}), WithInFlightWait(time.Minute))
+	}), WithStore(store), WithInFlightWait(time.Minute))
 	first := make(chan int)
 	go func() { first <- deliver(t, h, testToken, updateBody(8)).Code }()
 	<-started
 	second := make(chan int)
 	go func() { second <- deliver(t, h, testToken, updateBody(8)).Code }()
+	<-store.inFlight // the duplicate found the update in flight and is waiting
 	close(gate)
 	require.Equal(t, http.StatusOK, <-first)
 	require.Equal(t, http.StatusOK, <-second)
