@@ -288,7 +288,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		// context) before it has read the whole body and closes it later:
 		// stop the writer now, so that no upload is read after the call.
 		if mp != nil {
-			mp.abort()
+			mp.stop(ctx)
 		}
 	}()
 	if len(uploads) > 0 {
@@ -305,7 +305,9 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		}
 		if len(uploads) > 0 {
 			if mp != nil { // a retry: stop the last writer, then rewind
-				mp.abort()
+				if !mp.stop(ctx) {
+					return fmt.Errorf("botapi: %s: %w", method, ctx.Err())
+				}
 				if err := seekTo(uploads, rewind); err != nil {
 					return fmt.Errorf("botapi: %s: rewinding an upload to retry: %w", method, err)
 				}

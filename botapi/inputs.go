@@ -104,8 +104,10 @@ func FileID(id string) InputFile { return InputFile{FileID: id} }
 func FileFromURL(url string) InputFile { return InputFile{URL: url} }
 
 // Upload returns an InputFile that uploads r's content under name. The call
-// streams r from where it stands and stops reading it before it returns; an
-// r that is an io.Seeker is rewound for a retry, any other is sent once.
+// streams r from where it stands and stops reading it before it returns
+// (except when its ctx ends while a Read of r blocks: the call then returns
+// at once, and at most one Read of r may still run); an r that is an
+// io.Seeker is rewound for a retry, any other is sent once.
 func Upload(name string, r io.Reader) InputFile { return InputFile{Name: name, Reader: r} }
 
 // errUploadOutsideCall is returned when an upload is encoded to JSON other

@@ -2,6 +2,7 @@ package botapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -343,11 +344,18 @@ type multipartBody struct {
 
 var errAttemptOver = errors.New("botapi: attempt over")
 
-// abort stops the writer goroutine and waits for it, so that nothing reads
-// the uploads any more.
-func (m *multipartBody) abort() {
+// stop stops the writer goroutine and waits for it, so that nothing reads
+// the uploads any more. It stops waiting when ctx ends (a Read of the
+// caller's reader may block) and then reports false: the writer ends at its
+// next write, after at most the Read in progress.
+func (m *multipartBody) stop(ctx context.Context) bool {
 	m.pr.CloseWithError(errAttemptOver)
-	<-m.done
+	select {
+	case <-m.done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // startOffsets returns the current offset of every upload's reader, or nil

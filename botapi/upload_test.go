@@ -2,6 +2,7 @@ package botapi
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -213,6 +214,42 @@ func TestUploadNotReadAfterReturn(t *testing.T) {
 	_, _ = io.Copy(io.Discard, body)
 	require.NoError(t, body.Close())
 	assert.Zero(t, r.late.Load(), "the upload was read after the call returned")
+}
+
+// blockingReader returns first, then blocks in Read until release is closed,
+// after closing blocked.
+type blockingReader struct {
+	first   string
+	done    bool
+	blocked chan struct{}
+	release chan struct{}
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	if !r.done {
+		r.done = true
+		return copy(p, r.first), nil
+	}
+	close(r.blocked)
+	<-r.release
+	return 0, io.EOF
+}
+
+// TestUploadBlockedReaderCanceled checks that a call whose upload reader
+// blocks still returns once its context ends.
+func TestUploadBlockedReaderCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	r := &blockingReader{first: "0123456789", blocked: make(chan struct{}), release: make(chan struct{})}
+	defer close(r.release)
+	rt := rtFunc(func(req *http.Request) (*http.Response, error) {
+		go io.Copy(io.Discard, req.Body)
+		<-r.blocked // the writer waits inside the caller's Read
+		cancel()
+		return nil, req.Context().Err()
+	})
+	c := New(testToken, WithHTTPClient(&http.Client{Transport: rt}))
+	err := c.Call(ctx, "sendDocument", map[string]any{"chat_id": 1, "document": Upload("a.bin", r)}, nil)
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 // onlyReader hides every method but Read, such as io.Seeker.
