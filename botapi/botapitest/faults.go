@@ -38,7 +38,7 @@ const (
 type Fault struct {
 	Kind            FaultKind     // what the fault does; the zero value is FaultAnswer
 	Code            int           // HTTP status and error_code, for FaultAnswer
-	Description     string        // Telegram's description, for FaultAnswer
+	Description     string        // Telegram's description, for FaultAnswer; "" means the status text
 	RetryAfter      int           // parameters.retry_after, in seconds, for FaultAnswer
 	MigrateToChatID int64         // parameters.migrate_to_chat_id, for FaultAnswer
 	Delay           time.Duration // the wait, for FaultDelay
@@ -49,7 +49,11 @@ func (f Fault) apiError() *apiError {
 	if code == 0 {
 		code = http.StatusInternalServerError
 	}
-	return &apiError{code: code, description: f.Description, retryAfter: f.RetryAfter, migrateToChatID: f.MigrateToChatID}
+	desc := f.Description
+	if desc == "" { // Telegram always describes an error
+		desc = http.StatusText(code)
+	}
+	return &apiError{code: code, description: desc, retryAfter: f.RetryAfter, migrateToChatID: f.MigrateToChatID}
 }
 
 // FaultBlocked is Telegram's answer when the user has blocked the bot:

@@ -34,6 +34,8 @@ func TestFaultAnswers(t *testing.T) {
 				require.Equal(t, "7", a.header.Get("Retry-After"))
 			}},
 		{"literal", Fault{Code: 400, Description: "Bad Request: MESSAGE_ID_INVALID"}, 400, "Bad Request: MESSAGE_ID_INVALID", nil},
+		{"literal without description", Fault{Code: 403}, 403, "Forbidden", nil},
+		{"zero value", Fault{}, 500, "Internal Server Error", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
