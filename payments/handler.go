@@ -165,7 +165,9 @@ func NewHandler(api API, codec *Codec, ledger Ledger, fulfil FulfilFunc, opts ..
 	}}
 	h.owners.prefix = hex.EncodeToString(seed[:]) + "-"
 	for _, opt := range opts {
-		opt(&h.options)
+		if opt != nil {
+			opt(&h.options)
+		}
 	}
 	if h.now == nil {
 		return nil, errors.New("payments: WithClock(nil)")

@@ -56,7 +56,9 @@ type IdempotencyOptions struct {
 	MaxBodyBytes int64
 	// MaxResponseBytes bounds the stored response body (default 1 MiB). A
 	// longer response is sent but not stored: its key is released, so a
-	// retry runs again.
+	// retry runs again. A [MemoryStore] keeps each stored response in
+	// memory, so its capacity times this bounds what responses may hold:
+	// size the two together.
 	MaxResponseBytes int64
 	// Logger receives store failures and handler panics; nil discards.
 	Logger *slog.Logger
