@@ -215,8 +215,9 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 
 // HandlePreCheckoutQuery checks q and always answers it, within Telegram's
 // 10-second deadline: ok=true when the payload verifies (signature, expiry,
-// buyer), the currency and amount match the signed order (an amount above it
-// is accepted for provider payments, where tips raise the total) and the
+// buyer), the currency and amount match the signed order (for a provider
+// payment the total may exceed the amount by at most the order's signed
+// [Order.MaxTip], since tips raise it; never for Telegram Stars) and the
 // [CheckFunc] accepts; otherwise ok=false with a message for the buyer. A
 // check still running after the decision timeout gets ok=false with
 // [MsgTimeout]; a check that panics gets [MsgUnavailable]. The check and the
@@ -306,10 +307,10 @@ func (o Order) checkPrice(currency string, total int64) error {
 	if currency != o.Currency {
 		return fmt.Errorf("%w: currency %q, order %q", ErrPriceMismatch, currency, o.Currency)
 	}
-	if total == o.Amount || (currency != XTR && total > o.Amount) {
+	if total == o.Amount || (currency != XTR && total > o.Amount && total-o.Amount <= o.MaxTip) {
 		return nil
 	}
-	return fmt.Errorf("%w: total %d, order %d", ErrPriceMismatch, total, o.Amount)
+	return fmt.Errorf("%w: total %d, order %d with max tip %d", ErrPriceMismatch, total, o.Amount, o.MaxTip)
 }
 
 // HandleSuccessfulPayment records the payment of userID keyed by its
