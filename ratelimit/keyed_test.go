@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -156,4 +158,36 @@ func TestKeyedMonotonicClock(t *testing.T) {
 		k := NewKeyed(1, 1, WithClock(func() time.Time { return time.Now().Round(0) }))
 		require.False(t, k.mono)
 	})
+}
+
+// TestKeyedConcurrentRebuild decides on a few hot keys from several
+// goroutines (lock-free, on keys already in the table) while others insert
+// many keys (rebuilding the tables, which seals the old ones' slots): no
+// update may be lost, so each hot key lets exactly its burst through.
+func TestKeyedConcurrentRebuild(t *testing.T) {
+	const burst = 100
+	k := NewKeyed(1.0/3600, burst, WithClock(func() time.Time { return t0 }))
+	var allowed [4]atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				if k.AllowAt("hot"+strconv.Itoa(i%4), t0) {
+					allowed[i%4].Add(1)
+				}
+			}
+		})
+	}
+	for g := range 2 {
+		wg.Go(func() {
+			for i := range 20_000 {
+				k.AllowAt("cold"+strconv.Itoa(g*20_000+i), t0)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range allowed {
+		require.Equal(t, int64(burst), allowed[i].Load(), "hot key %d", i)
+	}
+	require.Equal(t, 40_004, k.LenAt(t0))
 }
