@@ -30,7 +30,8 @@ type UpdatesOptions struct {
 	// Limit is the number of updates fetched per getUpdates, 1-100.
 	// 0 means 100.
 	Limit int
-	// Timeout is the long-poll timeout, in whole seconds. 0 means
+	// Timeout is the long-poll timeout, in whole seconds (a fraction of a
+	// second is rounded up to 1 s, so that polling never spins). 0 means
 	// DefaultPollTimeout; a negative value polls without waiting (short
 	// polling, for tests). An http.Client given to [WithHTTPClient] must
 	// have a longer Timeout, or none.
@@ -90,6 +91,8 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 		o.Timeout = DefaultPollTimeout
 	case o.Timeout < 0:
 		o.Timeout = 0
+	case o.Timeout < time.Second:
+		o.Timeout = time.Second
 	}
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff

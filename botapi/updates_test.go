@@ -185,6 +185,21 @@ func TestUpdatesErrorsBackOffAndContinue(t *testing.T) {
 	assert.Equal(t, []int{1, 2}, backoffs)
 }
 
+// TestUpdatesSubSecondTimeoutLongPolls checks that a positive timeout under
+// a second long-polls for 1 s rather than polling in a tight loop with
+// timeout 0.
+func TestUpdatesSubSecondTimeoutLongPolls(t *testing.T) {
+	c, mux := setup(t)
+	q := &fakeQueue{pending: []string{textUpdate(1)}}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+	for range c.Updates(t.Context(), &UpdatesOptions{Timeout: 300 * time.Millisecond}) {
+		break
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	assert.Equal(t, "0/100/1/-", q.calls[0])
+}
+
 func TestUpdatesStopsOnUnauthorized(t *testing.T) {
 	c, mux := setup(t)
 	q := &fakeQueue{fail: []int{401}}

@@ -29,7 +29,9 @@
 //
 // Refunds go through [Handler.Refund] (refundStarPayment, idempotent); the
 // refunded_payment update is recorded by [Handler.HandleRefundedPayment], and
-// a [RefundFunc] runs once per refunded charge either way. Subscriptions are
+// a [RefundFunc] runs once per refunded charge either way: until it succeeds
+// the ledger holds the refund's hook as pending ([Payment.RefundHookDoneAt]
+// zero), and a redelivery or [Handler.RetryPending] runs it again. Subscriptions are
 // Stars invoice links made by [StarsSubscription]; their payments carry
 // IsRecurring, IsFirstRecurring and SubscriptionExpiration, and
 // [Handler.CancelSubscription] / [Handler.ResumeSubscription] call

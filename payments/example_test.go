@@ -101,8 +101,15 @@ func ExampleProviderInvoice() {
 	total, _ := inv.Total()
 	s, _ := payments.FormatAmount(total, "USD")
 	fmt.Println(len(p.Prices), s, err)
+
+	// The signed order carries the tip ceiling, so pre-checkout accepts a
+	// total of at most 20.00 + 5.00.
+	codec, _ := payments.NewCodec(payments.Key{ID: 1, Secret: []byte("a 32-byte secret from your vault")})
+	payload, err := codec.Encode(payments.Order{Ref: "tee-7", Currency: "USD", Amount: total, MaxTip: inv.MaxTipAmount})
+	fmt.Println(len(payload) <= payments.MaxPayloadBytes, err)
 	// Output:
 	// 2 20.00 <nil>
+	// true <nil>
 }
 
 func ExampleStarsSubscription() {

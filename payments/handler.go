@@ -69,11 +69,14 @@ type CheckFunc func(ctx context.Context, o Order, q *botapi.PreCheckoutQuery) er
 // grant access.
 type FulfilFunc func(ctx context.Context, p Payment, o Order) error
 
-// RefundFunc runs once when a payment becomes refunded, whether by
-// [Handler.Refund] or by a refunded_payment update (revoke what was delivered).
-// The ledger records the refund before it runs, so an error it returns is
-// passed on (the update is redelivered) but the hook is not run again: keep
-// it small and durable, for example enqueue the revocation in your own store.
+// RefundFunc runs once per refunded payment, whether refunded by
+// [Handler.Refund] or by a refunded_payment update (revoke what was
+// delivered). Like [FulfilFunc] it runs again only if it returned an error
+// (or panicked): the ledger holds the refund with a zero
+// [Payment.RefundHookDoneAt] until it succeeds, the error is passed on so
+// the update is delivered again, and a redelivery, a repeated
+// [Handler.Refund] or [Handler.RetryPending] runs it again. A claim keeps
+// two deliveries from running it at once.
 type RefundFunc func(ctx context.Context, p Payment) error
 
 // DeclineError declines a pre-checkout query with a message for the buyer.
@@ -104,7 +107,9 @@ type options struct {
 // whose payload, buyer and price check out.
 func WithCheck(f CheckFunc) Option { return func(o *options) { o.check = f } }
 
-// WithRefundHook sets the function run once per refunded payment. Default: none.
+// WithRefundHook sets the function run once per refunded payment. Default:
+// none. Set later, it runs (from [Handler.RetryPending]) for refunds
+// recorded while there was none.
 func WithRefundHook(f RefundFunc) Option { return func(o *options) { o.onRefund = f } }
 
 // WithClock sets the clock for payload expiry, claim leases and ledger
@@ -215,8 +220,9 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 
 // HandlePreCheckoutQuery checks q and always answers it, within Telegram's
 // 10-second deadline: ok=true when the payload verifies (signature, expiry,
-// buyer), the currency and amount match the signed order (an amount above it
-// is accepted for provider payments, where tips raise the total) and the
+// buyer), the currency and amount match the signed order (for a provider
+// payment the total may exceed the amount by at most the order's signed
+// [Order.MaxTip], since tips raise it; never for Telegram Stars) and the
 // [CheckFunc] accepts; otherwise ok=false with a message for the buyer. A
 // check still running after the decision timeout gets ok=false with
 // [MsgTimeout]; a check that panics gets [MsgUnavailable]. The check and the
@@ -306,10 +312,10 @@ func (o Order) checkPrice(currency string, total int64) error {
 	if currency != o.Currency {
 		return fmt.Errorf("%w: currency %q, order %q", ErrPriceMismatch, currency, o.Currency)
 	}
-	if total == o.Amount || (currency != XTR && total > o.Amount) {
+	if total == o.Amount || (currency != XTR && total > o.Amount && total-o.Amount <= o.MaxTip) {
 		return nil
 	}
-	return fmt.Errorf("%w: total %d, order %d", ErrPriceMismatch, total, o.Amount)
+	return fmt.Errorf("%w: total %d, order %d with max tip %d", ErrPriceMismatch, total, o.Amount, o.MaxTip)
 }
 
 // HandleSuccessfulPayment records the payment of userID keyed by its
@@ -400,23 +406,30 @@ func (h *Handler) runFulfil(ctx context.Context, p Payment, o Order, owner strin
 }
 
 // RetryPending fulfils every payment the ledger holds as paid and unclaimed
-// (a fulfilment that failed, or a worker that crashed), returning how many
-// it fulfilled and the errors of those that failed again. Run it
-// periodically or at start-up.
+// (a fulfilment that failed, or a worker that crashed) and runs the refund
+// hook for every refunded payment whose hook has not succeeded, returning
+// how many fulfilments and refund hooks it ran to success and the errors of
+// those that failed again. Run it periodically or at start-up.
 func (h *Handler) RetryPending(ctx context.Context) (int, error) {
 	var pending []Payment
 	for p, err := range h.ledger.All(ctx) {
 		if err != nil {
 			return 0, fmt.Errorf("payments: list ledger: %w", err)
 		}
-		if p.State == StatePaid {
+		if p.State == StatePaid || (p.State == StateRefunded && p.RefundHookDoneAt.IsZero() && h.onRefund != nil) {
 			pending = append(pending, p)
 		}
 	}
 	var errs []error
 	n := 0
 	for _, p := range pending {
-		done, err := h.fulfilOnce(ctx, p)
+		var done bool
+		var err error
+		if p.State == StatePaid {
+			done, err = h.fulfilOnce(ctx, p)
+		} else {
+			done, err = h.refundHookOnce(ctx, p.ChargeID)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -429,7 +442,8 @@ func (h *Handler) RetryPending(ctx context.Context) (int, error) {
 
 // HandleRefundedPayment records that a payment of userID was refunded
 // (Telegram sends refunded_payment for refunds made from the bot's side or
-// by Telegram) and runs the refund hook once.
+// by Telegram) and runs the refund hook once: if the hook fails the error is
+// returned, so the update is delivered again and the hook retried.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundedpayment
 func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *botapi.RefundedPayment) error {
@@ -452,14 +466,13 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 		return fmt.Errorf("payments: record refund: %w", err)
 	}
 	if first {
-		h.logger.WarnContext(ctx, "payments: refund of a payment the ledger never saw", "charge_id", rp.TelegramPaymentChargeID)
-		return h.refunded(ctx, stored)
+		h.logger.WarnContext(ctx, "payments: refund of a payment the ledger never saw", "charge_id", stored.ChargeID)
 	}
 	return h.markRefunded(ctx, rp.TelegramPaymentChargeID)
 }
 
-// markRefunded moves chargeID to refunded from paid or fulfilled and runs
-// the refund hook if this call made the change.
+// markRefunded moves chargeID to refunded from paid or fulfilled (if it is
+// not refunded already) and runs the refund hook unless it has succeeded.
 func (h *Handler) markRefunded(ctx context.Context, chargeID string) error {
 	now := h.now()
 	for _, from := range []State{StateFulfilled, StatePaid} {
@@ -468,29 +481,67 @@ func (h *Handler) markRefunded(ctx context.Context, chargeID string) error {
 			return fmt.Errorf("payments: mark refunded: %w", err)
 		}
 		if ok {
-			p, err := h.ledger.Get(ctx, chargeID)
-			if err != nil {
-				return fmt.Errorf("payments: mark refunded: %w", err)
-			}
-			return h.refunded(ctx, p)
+			break
 		}
 	}
-	return nil // already refunded
+	_, err := h.refundHookOnce(ctx, chargeID)
+	return err
 }
 
-func (h *Handler) refunded(ctx context.Context, p Payment) error {
+// refundHookOnce runs the refund hook for the refunded payment chargeID if
+// its hook has not succeeded and this call wins the claim; it reports
+// whether the hook ran and succeeded. A hook that fails or panics releases
+// the claim (a panic is then re-raised), so a redelivery or
+// [Handler.RetryPending] runs it again.
+func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, error) {
 	if h.onRefund == nil {
-		return nil
+		return false, nil
 	}
-	if err := h.onRefund(ctx, p); err != nil {
-		return fmt.Errorf("payments: refund hook for charge %s: %w", p.ChargeID, err)
+	now := h.now()
+	owner := h.owners.next()
+	won, err := h.ledger.ClaimRefundHook(ctx, chargeID, owner, now, now.Add(h.claimTTL))
+	if err != nil {
+		return false, fmt.Errorf("payments: claim refund hook: %w", err)
 	}
-	return nil
+	if !won {
+		return false, nil // done, not refunded, or running in another delivery
+	}
+	p, err := h.ledger.Get(ctx, chargeID)
+	if err == nil {
+		err = h.runRefundHook(ctx, p, owner)
+	} else if rerr := h.ledger.Release(context.WithoutCancel(ctx), chargeID, owner); rerr != nil {
+		h.logger.ErrorContext(ctx, "payments: release refund hook claim", "charge_id", chargeID, "error", rerr)
+	}
+	if err != nil {
+		return false, fmt.Errorf("payments: refund hook for charge %s: %w", chargeID, err)
+	}
+	if _, err := h.ledger.RefundHookDone(context.WithoutCancel(ctx), chargeID, h.now()); err != nil {
+		return true, fmt.Errorf("payments: mark refund hook done: %w", err)
+	}
+	return true, nil
+}
+
+// runRefundHook runs the refund hook; if it fails or panics, owner's claim
+// is released (the panic then continues up the stack).
+func (h *Handler) runRefundHook(ctx context.Context, p Payment, owner string) (err error) {
+	ok := false
+	defer func() {
+		if ok {
+			return
+		}
+		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID, owner); rerr != nil {
+			h.logger.ErrorContext(ctx, "payments: release refund hook claim", "charge_id", p.ChargeID, "error", rerr)
+		}
+	}()
+	err = h.onRefund(ctx, p)
+	ok = err == nil
+	return err
 }
 
 // Refund refunds the Telegram Stars payment chargeID of userID
-// (refundStarPayment) and records it. It is idempotent: refunding a payment
-// the ledger holds as refunded returns nil without calling Telegram, and
+// (refundStarPayment), records it and runs the refund hook. It is
+// idempotent: refunding a payment the ledger holds as refunded does not call
+// Telegram (it only runs the refund hook if that has not succeeded yet), and
 // Telegram's CHARGE_ALREADY_REFUNDED answer counts as success. It fails with
 // [ErrWrongUser] if the ledger holds the charge for another user and with
 // [ErrNotStars] for a provider payment. A charge the ledger does not hold is
@@ -510,7 +561,8 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) err
 	case known && p.Currency != XTR:
 		return fmt.Errorf("%w: charge %s is in %s", ErrNotStars, chargeID, p.Currency)
 	case known && p.State == StateRefunded:
-		return nil
+		_, err := h.refundHookOnce(ctx, chargeID) // retried if it failed before
+		return err
 	}
 	err = h.api.RefundStarPayment(ctx, &botapi.RefundStarPaymentParams{UserID: userID, TelegramPaymentChargeID: chargeID})
 	if err != nil && !alreadyRefunded(err) {
@@ -518,15 +570,12 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) err
 	}
 	if !known {
 		now := h.now()
-		stored, first, err := h.ledger.Record(ctx, Payment{
+		_, _, err := h.ledger.Record(ctx, Payment{
 			ChargeID: chargeID, UserID: userID, Currency: XTR,
 			State: StateRefunded, PaidAt: now, RefundedAt: now,
 		})
 		if err != nil {
 			return fmt.Errorf("payments: record refund: %w", err)
-		}
-		if first {
-			return h.refunded(ctx, stored)
 		}
 	}
 	return h.markRefunded(ctx, chargeID)

@@ -211,8 +211,12 @@ func TestPreCheckoutAnswers(t *testing.T) {
 			q: func(p string) *botapi.PreCheckoutQuery { return query("q", buyer, XTR, 1, p) }, msg: MsgPriceChanged},
 		{name: "stars amount higher", order: Order{Ref: "o1", Currency: XTR, Amount: 50},
 			q: func(p string) *botapi.PreCheckoutQuery { return query("q", buyer, XTR, 51, p) }, msg: MsgPriceChanged},
-		{name: "provider total with tip", order: Order{Ref: "o1", Currency: "USD", Amount: 1500},
+		{name: "provider total with tip", order: Order{Ref: "o1", Currency: "USD", Amount: 1500, MaxTip: 200},
 			q: func(p string) *botapi.PreCheckoutQuery { return query("q", buyer, "USD", 1700, p) }, ok: true},
+		{name: "provider tip above max tip", order: Order{Ref: "o1", Currency: "USD", Amount: 1500, MaxTip: 200},
+			q: func(p string) *botapi.PreCheckoutQuery { return query("q", buyer, "USD", 1701, p) }, msg: MsgPriceChanged},
+		{name: "provider total above price without max tip", order: Order{Ref: "o1", Currency: "USD", Amount: 1500},
+			q: func(p string) *botapi.PreCheckoutQuery { return query("q", buyer, "USD", 1000000, p) }, msg: MsgPriceChanged},
 		{name: "provider total below price", order: Order{Ref: "o1", Currency: "USD", Amount: 1500},
 			q: func(p string) *botapi.PreCheckoutQuery { return query("q", buyer, "USD", 1499, p) }, msg: MsgPriceChanged},
 		{name: "seller declines with message", order: Order{Ref: "o1"},
@@ -563,6 +567,95 @@ func TestRefundHookError(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, h.HandleSuccessfulPayment(t.Context(), 1, success("ch", XTR, 5, "p")))
 	require.ErrorContains(t, h.Refund(t.Context(), 1, "ch"), "cannot revoke")
+}
+
+// TestRefundHookRetried: a refund hook that failed runs again on the
+// redelivered refunded_payment, on a repeated Refund and from RetryPending,
+// and never again once it has succeeded.
+func TestRefundHookRetried(t *testing.T) {
+	rp := func(charge string) *botapi.RefundedPayment {
+		return &botapi.RefundedPayment{Currency: XTR, TotalAmount: 5, TelegramPaymentChargeID: charge}
+	}
+	tests := []struct {
+		name  string
+		first func(h *Handler, ctx context.Context) error // the refund whose hook fails
+		retry func(h *Handler, ctx context.Context) error
+	}{
+		{"redelivered refunded_payment",
+			func(h *Handler, ctx context.Context) error { return h.HandleRefundedPayment(ctx, 1, rp("ch")) },
+			func(h *Handler, ctx context.Context) error { return h.HandleRefundedPayment(ctx, 1, rp("ch")) }},
+		{"Refund again",
+			func(h *Handler, ctx context.Context) error { return h.Refund(ctx, 1, "ch") },
+			func(h *Handler, ctx context.Context) error { return h.Refund(ctx, 1, "ch") }},
+		{"RetryPending",
+			func(h *Handler, ctx context.Context) error { return h.HandleRefundedPayment(ctx, 1, rp("ch")) },
+			func(h *Handler, ctx context.Context) error {
+				n, err := h.RetryPending(ctx)
+				if n != 1 {
+					return fmt.Errorf("RetryPending ran %d, want 1", n)
+				}
+				return err
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			ledger := NewMemoryLedger()
+			var calls int
+			h, err := NewHandler(&fakeAPI{}, newTestCodec(t), ledger,
+				func(context.Context, Payment, Order) error { return nil },
+				WithClock(func() time.Time { return testNow }),
+				WithRefundHook(func(context.Context, Payment) error {
+					calls++
+					if calls == 1 {
+						return errors.New("cannot revoke")
+					}
+					return nil
+				}))
+			require.NoError(t, err)
+			require.NoError(t, h.HandleSuccessfulPayment(ctx, 1, success("ch", XTR, 5, "p")))
+
+			require.ErrorContains(t, tt.first(h, ctx), "cannot revoke", "the error is passed on, so Telegram redelivers")
+			p, err := ledger.Get(ctx, "ch")
+			require.NoError(t, err)
+			require.Equal(t, StateRefunded, p.State)
+			require.True(t, p.RefundHookDoneAt.IsZero(), "the hook is pending")
+
+			require.NoError(t, tt.retry(h, ctx))
+			require.Equal(t, 2, calls, "the failed hook ran again")
+			p, err = ledger.Get(ctx, "ch")
+			require.NoError(t, err)
+			require.Equal(t, testNow, p.RefundHookDoneAt)
+
+			require.NoError(t, h.HandleRefundedPayment(ctx, 1, rp("ch")))
+			require.NoError(t, h.Refund(ctx, 1, "ch"))
+			n, err := h.RetryPending(ctx)
+			require.NoError(t, err)
+			require.Zero(t, n)
+			require.Equal(t, 2, calls, "never again once it succeeded")
+		})
+	}
+}
+
+// TestRefundHookPanicReleasesClaim: a refund hook that panics releases its
+// claim, so the redelivery runs it at once.
+func TestRefundHookPanicReleasesClaim(t *testing.T) {
+	var calls int
+	h, err := NewHandler(&fakeAPI{}, newTestCodec(t), NewMemoryLedger(),
+		func(context.Context, Payment, Order) error { return nil },
+		WithClock(func() time.Time { return testNow }),
+		WithRefundHook(func(context.Context, Payment) error {
+			calls++
+			if calls == 1 {
+				panic("revocation bug")
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	rp := &botapi.RefundedPayment{Currency: XTR, TotalAmount: 5, TelegramPaymentChargeID: "ch"}
+	require.PanicsWithValue(t, "revocation bug", func() { _ = h.HandleRefundedPayment(t.Context(), 1, rp) })
+	require.NoError(t, h.HandleRefundedPayment(t.Context(), 1, rp))
+	require.Equal(t, 2, calls)
 }
 
 func TestHandleUpdateIgnoresOthers(t *testing.T) {

@@ -56,6 +56,11 @@ type Payment struct {
 	PaidAt      time.Time // when the ledger first recorded the payment
 	FulfilledAt time.Time // zero until fulfilled
 	RefundedAt  time.Time // zero until refunded
+
+	// RefundHookDoneAt is when the refund hook ([WithRefundHook]) succeeded
+	// for this refunded payment; zero while it has not (not yet run, failed,
+	// or no hook set), so a redelivery or [Handler.RetryPending] runs it.
+	RefundHookDoneAt time.Time
 }
 
 // Ledger records payments so each is fulfilled exactly once. Implementations
@@ -88,6 +93,18 @@ type Ledger interface {
 	// matching time field with at and dropping any claim; it returns false,
 	// changing nothing, when the payment is not in state `from`.
 	SetState(ctx context.Context, chargeID string, from, to State, at time.Time) (bool, error)
+	// ClaimRefundHook takes the right to run the refund hook for chargeID
+	// for owner until `until`, as Claim does for fulfilment: it returns true
+	// only if the payment is StateRefunded, its RefundHookDoneAt is zero,
+	// and it is unclaimed or its last claim expired at or before now. It is
+	// the same claim as Claim's (Release drops it); a SQL ledger maps it to
+	// UPDATE ... WHERE state = refunded AND refund_hook_done_at IS NULL AND
+	// (claim_until IS NULL OR claim_until <= now).
+	ClaimRefundHook(ctx context.Context, chargeID, owner string, now, until time.Time) (bool, error)
+	// RefundHookDone stamps RefundHookDoneAt with at and drops any claim if
+	// the payment is StateRefunded and its RefundHookDoneAt is zero; it
+	// returns false, changing nothing, otherwise.
+	RefundHookDone(ctx context.Context, chargeID string, at time.Time) (bool, error)
 	// All yields every payment, in the order they were first recorded.
 	All(ctx context.Context) iter.Seq2[Payment, error]
 }
@@ -195,6 +212,37 @@ func (l *MemoryLedger) SetState(_ context.Context, chargeID string, from, to Sta
 	case StateRefunded:
 		e.p.RefundedAt = at
 	}
+	return true, nil
+}
+
+// ClaimRefundHook implements [Ledger].
+func (l *MemoryLedger) ClaimRefundHook(_ context.Context, chargeID, owner string, now, until time.Time) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.payments[chargeID]
+	if !ok {
+		return false, fmt.Errorf("%w: %q", ErrNotFound, chargeID)
+	}
+	if e.p.State != StateRefunded || !e.p.RefundHookDoneAt.IsZero() || (!e.claim.IsZero() && now.Before(e.claim)) {
+		return false, nil
+	}
+	e.claim, e.owner = until, owner
+	return true, nil
+}
+
+// RefundHookDone implements [Ledger].
+func (l *MemoryLedger) RefundHookDone(_ context.Context, chargeID string, at time.Time) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.payments[chargeID]
+	if !ok {
+		return false, fmt.Errorf("%w: %q", ErrNotFound, chargeID)
+	}
+	if e.p.State != StateRefunded || !e.p.RefundHookDoneAt.IsZero() {
+		return false, nil
+	}
+	e.p.RefundHookDoneAt = at
+	e.claim, e.owner = time.Time{}, ""
 	return true, nil
 }
 

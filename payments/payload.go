@@ -20,7 +20,7 @@ const (
 
 // Codec layout: base64url (no padding) of
 //
-//	version(1) keyID(1) flags(1) [user varint] [expiry uvarint] [currency(3) amount uvarint]
+//	version(1) keyID(1) flags(1) [user varint] [expiry uvarint] [currency(3) amount uvarint [maxTip uvarint]]
 //	len(ref) uvarint, ref, [len(product) uvarint, product], mac(16)
 //
 // 128 base64 characters carry 96 bytes, so the fields share 96-3-16 = 77 bytes.
@@ -34,7 +34,8 @@ const (
 	flagExpiry  = 1 << 1
 	flagPrice   = 1 << 2
 	flagProduct = 1 << 3
-	knownFlags  = flagUser | flagExpiry | flagPrice | flagProduct
+	flagTip     = 1 << 4 // only with flagPrice
+	knownFlags  = flagUser | flagExpiry | flagPrice | flagProduct | flagTip
 )
 
 // macDomain separates this codec's MACs from any other use of the same key.
@@ -55,6 +56,14 @@ type Order struct {
 	// another currency or total. Set both or neither; Amount in smallest units.
 	Currency string
 	Amount   int64
+	// MaxTip is the most, in smallest units, by which a provider payment's
+	// total may exceed Amount: set it to the invoice's max_tip_amount
+	// (plus, for a flexible invoice, the dearest shipping option, whose price
+	// Telegram also adds to the total). Zero: the total must equal Amount.
+	// Needs a price and a currency other than Telegram Stars (no tips).
+	//
+	// Telegram docs: https://core.telegram.org/bots/api#sendinvoice
+	MaxTip int64
 	// Expires is when the order stops being payable, kept to the second;
 	// the zero time means never.
 	Expires time.Time
@@ -114,6 +123,9 @@ func (c *Codec) Encode(o Order) (string, error) {
 	if o.Amount < 0 {
 		return "", fmt.Errorf("%w: negative amount", ErrPayloadMalformed)
 	}
+	if o.MaxTip < 0 || (o.MaxTip != 0 && (o.Currency == "" || o.Currency == XTR)) {
+		return "", fmt.Errorf("%w: max tip needs a price in a currency other than %s and must not be negative", ErrPayloadMalformed, XTR)
+	}
 	if !o.Expires.IsZero() && o.Expires.Unix() <= 0 {
 		return "", fmt.Errorf("%w: expiry before 1970", ErrPayloadMalformed)
 	}
@@ -131,6 +143,9 @@ func (c *Codec) Encode(o Order) (string, error) {
 	if o.Product != "" {
 		flags |= flagProduct
 	}
+	if o.MaxTip != 0 {
+		flags |= flagTip
+	}
 	buf = append(buf, codecVersion, c.signing.ID, flags)
 	if flags&flagUser != 0 {
 		buf = binary.AppendVarint(buf, o.UserID)
@@ -141,6 +156,9 @@ func (c *Codec) Encode(o Order) (string, error) {
 	if flags&flagPrice != 0 {
 		buf = append(buf, o.Currency...)
 		buf = binary.AppendUvarint(buf, uint64(o.Amount))
+		if flags&flagTip != 0 {
+			buf = binary.AppendUvarint(buf, uint64(o.MaxTip))
+		}
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(o.Ref)))
 	buf = append(buf, o.Ref...)
@@ -223,7 +241,7 @@ func parseBody(b []byte) (Order, error) {
 		return Order{}, fmt.Errorf("%w: %s", ErrPayloadMalformed, what)
 	}
 	flags := b[2]
-	if flags&^knownFlags != 0 {
+	if flags&^knownFlags != 0 || (flags&flagTip != 0 && flags&flagPrice == 0) {
 		return bad("unknown flags")
 	}
 	b = b[3:]
@@ -252,6 +270,13 @@ func parseBody(b []byte) (Order, error) {
 			return bad("amount")
 		}
 		o.Amount, b = int64(v), b[n:]
+		if flags&flagTip != 0 {
+			v, n := binary.Uvarint(b)
+			if n <= 0 || v == 0 || v > 1<<63-1 || o.Currency == XTR {
+				return bad("max tip")
+			}
+			o.MaxTip, b = int64(v), b[n:]
+		}
 	}
 	s, b, ok := readString(b)
 	if !ok || s == "" {

@@ -32,6 +32,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"all fields", Order{Ref: "order-000123", UserID: 123456789, Product: "gold-pack", Currency: XTR, Amount: 250, Expires: testNow.Add(time.Hour)}},
 		{"negative user (never real, still exact)", Order{Ref: "x", UserID: -5}},
 		{"binary ref", Order{Ref: "\x00\xff\x80"}},
+		{"provider price with max tip", Order{Ref: "o2", Currency: "USD", Amount: 1500, MaxTip: 500}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +63,9 @@ func TestCodecEncodeErrors(t *testing.T) {
 		{"amount without currency", Order{Ref: "a", Amount: 5}, ErrPayloadMalformed},
 		{"negative amount", Order{Ref: "a", Currency: "USD", Amount: -5}, ErrPayloadMalformed},
 		{"long currency", Order{Ref: "a", Currency: "USDT", Amount: 5}, ErrPayloadMalformed},
+		{"max tip without price", Order{Ref: "a", MaxTip: 5}, ErrPayloadMalformed},
+		{"max tip in stars", Order{Ref: "a", Currency: XTR, Amount: 5, MaxTip: 5}, ErrPayloadMalformed},
+		{"negative max tip", Order{Ref: "a", Currency: "USD", Amount: 5, MaxTip: -1}, ErrPayloadMalformed},
 		{"too long", Order{Ref: strings.Repeat("r", 80)}, ErrPayloadTooLong},
 		{"too long with product", Order{Ref: strings.Repeat("r", 40), Product: strings.Repeat("p", 40)}, ErrPayloadTooLong},
 	}
@@ -220,6 +224,7 @@ func FuzzCodecDecode(f *testing.F) {
 	for _, o := range []Order{
 		{Ref: "o1"},
 		{Ref: "order-000123", UserID: 123456789, Product: "gold", Currency: XTR, Amount: 250, Expires: testNow.Add(time.Hour)},
+		{Ref: "order-7", Currency: "EUR", Amount: 990, MaxTip: 300},
 	} {
 		p, err := c.Encode(o)
 		require.NoError(f, err)

@@ -77,6 +77,36 @@ func (s *flatShard) set(k uint64, tat, now int64) {
 	s.used++
 }
 
+// take applies one GCRA decision for k at now with a single probe of the
+// table: it updates k's TAT in place, or inserts it, when the event
+// conforms, and reports whether it does. Callers hold mu.
+func (s *flatShard) take(k uint64, g gcra, now int64) bool {
+	i, found := 0, false
+	tat := int64(math.MinInt64)
+	if len(s.slots) > 0 {
+		if i, found = s.find(k); found {
+			tat = s.slots[i].tat
+		}
+	}
+	newTAT, wait := g.take(tat, now)
+	switch {
+	case wait != 0:
+		return false
+	case found:
+		s.slots[i].tat = newTAT
+		return true
+	case newTAT <= now:
+		return true // an absent key and a dead one behave alike
+	}
+	if (s.used+1)*4 > len(s.slots)*3 {
+		s.rebuild(now, s.live(now)+1)
+		i, _ = s.find(k)
+	}
+	s.slots[i] = flatSlot{key: k, tat: newTAT}
+	s.used++
+	return true
+}
+
 // live counts the keys whose TAT is after now. Callers hold mu.
 func (s *flatShard) live(now int64) int {
 	n := 0

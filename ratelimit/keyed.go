@@ -35,6 +35,7 @@ type Keyed struct {
 	seed   maphash.Seed
 	clock  func() time.Time
 	epoch  time.Time
+	mono   bool // clock is time.Now and epoch has a monotonic reading
 	shards [keyedShards]flatShard
 }
 
@@ -46,6 +47,10 @@ func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
 	o := newOptions(opts)
 	k := &Keyed{seed: maphash.MakeSeed(), clock: o.clock}
 	k.epoch = o.clock()
+	// time.Since on a time with a monotonic reading reads only the
+	// monotonic clock, half the cost of time.Now (which reads the wall
+	// clock too); it is the same reading time.Now's Sub would use.
+	k.mono = !o.customClock && k.epoch.Round(0) != k.epoch
 	for i := range k.shards {
 		k.shards[i].nextSweep = math.MinInt64
 	}
@@ -68,6 +73,14 @@ var ErrLimitExceeded = errors.New("ratelimit: wait would exceed the limit or the
 
 func (k *Keyed) ns(t time.Time) int64 { return int64(t.Sub(k.epoch)) }
 
+// nowNS is ns(k.clock()), with one clock read.
+func (k *Keyed) nowNS() int64 {
+	if k.mono {
+		return int64(time.Since(k.epoch))
+	}
+	return k.ns(k.clock())
+}
+
 func (k *Keyed) shardOf(key string) (*flatShard, uint64) {
 	h := maphash.String(k.seed, key)
 	// The low bits pick the slot within a shard; the high ones the shard.
@@ -75,43 +88,43 @@ func (k *Keyed) shardOf(key string) (*flatShard, uint64) {
 }
 
 // Allow reports whether an event for key may happen now, and if so counts it.
-func (k *Keyed) Allow(key string) bool { return k.AllowAt(key, k.clock()) }
+func (k *Keyed) Allow(key string) bool { return k.allow(key, k.nowNS()) }
 
 // AllowAt reports whether an event for key may happen at t, and if so
 // counts it.
-func (k *Keyed) AllowAt(key string, t time.Time) bool {
+func (k *Keyed) AllowAt(key string, t time.Time) bool { return k.allow(key, k.ns(t)) }
+
+// allow is AllowAt at now, in nanoseconds since the epoch.
+func (k *Keyed) allow(key string, now int64) bool {
 	if k.inf {
 		return true
 	}
 	if k.none {
 		return false
 	}
-	now := k.ns(t)
 	s, h := k.shardOf(key)
 	s.mu.Lock()
 	s.maybeSweep(now)
-	tat, wait := k.g.take(s.get(h), now)
-	if wait == 0 {
-		s.set(h, tat, now)
-	}
+	ok := s.take(h, k.g, now)
 	s.mu.Unlock()
-	return wait == 0
+	return ok
 }
 
 // Delay returns how long until an event for key would be allowed, without
 // counting one; 0 means now.
-func (k *Keyed) Delay(key string) time.Duration { return k.DelayAt(key, k.clock()) }
+func (k *Keyed) Delay(key string) time.Duration { return k.delay(key, k.nowNS()) }
 
 // DelayAt is Delay at time t. It returns [math.MaxInt64] when the limit
 // allows no events.
-func (k *Keyed) DelayAt(key string, t time.Time) time.Duration {
+func (k *Keyed) DelayAt(key string, t time.Time) time.Duration { return k.delay(key, k.ns(t)) }
+
+func (k *Keyed) delay(key string, now int64) time.Duration {
 	if k.inf {
 		return 0
 	}
 	if k.none {
 		return math.MaxInt64
 	}
-	now := k.ns(t)
 	s, h := k.shardOf(key)
 	s.mu.Lock()
 	d := k.g.peek(s.get(h), now)
@@ -123,7 +136,10 @@ func (k *Keyed) DelayAt(key string, t time.Time) time.Duration {
 // and returns how long the caller must wait before acting on it (0: act
 // now). Like [rate.Limiter.Reserve], a caller that will not wait must not
 // act; use [Keyed.Allow] then.
-func (k *Keyed) Reserve(key string) time.Duration { return k.ReserveAt(key, k.clock()) }
+func (k *Keyed) Reserve(key string) time.Duration {
+	d, _ := k.reserve(key, k.nowNS(), math.MaxInt64)
+	return time.Duration(d)
+}
 
 // ReserveAt is Reserve at time t. It returns [math.MaxInt64] and counts
 // nothing when the limit allows no events.

@@ -124,3 +124,36 @@ func TestFlatShardGrowsAndShrinks(t *testing.T) {
 	require.Equal(t, int64(200), s.get(flatKey(7)))
 	require.Equal(t, uint64(1), flatKey(0))
 }
+
+// TestKeyedMonotonicClock checks that with the default clock Allow, Delay
+// and Reserve (which read only the monotonic clock) agree with the
+// explicit-time methods given time.Now, and that a custom clock is used
+// as given.
+func TestKeyedMonotonicClock(t *testing.T) {
+	t.Run("default clock", func(t *testing.T) {
+		k := NewKeyed(1.0/3600, 2) // one event an hour, burst 2
+		require.True(t, k.mono)
+		require.True(t, k.Allow("a"))
+		require.True(t, k.AllowAt("a", time.Now()))
+		require.False(t, k.Allow("a"), "burst spent, next event in an hour")
+		require.Greater(t, k.Delay("a"), 59*time.Minute)
+		require.LessOrEqual(t, k.Delay("a"), time.Hour)
+		require.Equal(t, time.Duration(0), k.Reserve("b"))
+		require.Equal(t, time.Duration(0), k.Reserve("b"))
+		require.Greater(t, k.Reserve("b"), 59*time.Minute)
+	})
+	t.Run("custom clock", func(t *testing.T) {
+		now := t0
+		k := NewKeyed(1, 1, WithClock(func() time.Time { return now }))
+		require.False(t, k.mono)
+		require.True(t, k.Allow("a"))
+		require.False(t, k.Allow("a"))
+		require.Equal(t, time.Second, k.Delay("a"))
+		now = now.Add(time.Second)
+		require.True(t, k.Allow("a"))
+	})
+	t.Run("clock without monotonic reading", func(t *testing.T) {
+		k := NewKeyed(1, 1, WithClock(func() time.Time { return time.Now().Round(0) }))
+		require.False(t, k.mono)
+	})
+}

@@ -8,6 +8,7 @@ type Option func(*options)
 
 type options struct {
 	clock          func() time.Time
+	customClock    bool // WithClock was given a clock
 	store          Store
 	chat, group    Limit
 	global, paid   Limit
@@ -43,7 +44,7 @@ const DefaultFloodEvidence = 5
 func WithClock(now func() time.Time) Option {
 	return func(o *options) {
 		if now != nil {
-			o.clock = now
+			o.clock, o.customClock = now, true
 		}
 	}
 }

@@ -41,6 +41,11 @@
 // processes it with the same dedupe. [MemoryQueue] is not durable (it loses
 // its contents on a crash) and needs [WithVolatileQueue].
 //
+// A [Worker] runs a failing update again after a backoff ([WithBackoff],
+// default [DefaultBackoff]: exponential from 1 s with jitter, at most 1 min)
+// and, after [WithMaxAttempts] attempts, keeps it as a [DeadLetter] for the
+// [WithDeadLetter] hook or [Worker.DeadLetters] instead of dropping it.
+//
 // # Signed webhooks from other services
 //
 // [NewStandard] and [NewStandardPublicKey] verify Standard Webhooks (v1

@@ -64,6 +64,8 @@ type handlerOptions struct {
 	queue         Queue
 	allowVolatile bool
 	maxAttempts   int
+	backoff       Backoff
+	deadLetter    func(context.Context, DeadLetter)
 	errs          []error
 }
 
@@ -190,7 +192,7 @@ func WithVolatileQueue() Option {
 }
 
 // WithMaxAttempts sets how many times a [Worker] runs a failing update
-// before logging it and dropping it (default 5).
+// before giving up on it and keeping it as a [DeadLetter] (default 5).
 func WithMaxAttempts(n int) Option {
 	return func(o *handlerOptions) {
 		if n <= 0 {
@@ -198,6 +200,32 @@ func WithMaxAttempts(n int) Option {
 			return
 		}
 		o.maxAttempts = n
+	}
+}
+
+// WithBackoff sets how long a [Worker] waits between the attempts of a
+// failing update (default [DefaultBackoff]).
+func WithBackoff(b Backoff) Option {
+	return func(o *handlerOptions) {
+		if b == nil {
+			o.fail("nil Backoff")
+			return
+		}
+		o.backoff = b
+	}
+}
+
+// WithDeadLetter sets the function a [Worker] passes each update it gave up
+// on (after [WithMaxAttempts] attempts), for example to store it for a
+// later replay. It runs on the worker's goroutine, with a context that is
+// not cancelled. Default: the Worker keeps them for [Worker.DeadLetters].
+func WithDeadLetter(f func(ctx context.Context, d DeadLetter)) Option {
+	return func(o *handlerOptions) {
+		if f == nil {
+			o.fail("nil dead-letter hook")
+			return
+		}
+		o.deadLetter = f
 	}
 }
 
@@ -209,6 +237,7 @@ func buildOptions(opts []Option) handlerOptions {
 		inFlightWait: DefaultInFlightWait,
 		logger:       slog.New(slog.DiscardHandler),
 		maxAttempts:  5,
+		backoff:      DefaultBackoff,
 	}
 	for _, opt := range opts {
 		if opt != nil {

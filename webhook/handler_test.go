@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -562,10 +563,105 @@ func TestWorkerGivesUp(t *testing.T) {
 		runs.Add(1)
 		return fmt.Errorf("always")
 	}), WithMaxAttempts(3))
+	var waits []time.Duration
+	w.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 9}))
 	q.Close()
 	require.NoError(t, w.Run(t.Context(), 1))
 	require.Equal(t, int32(3), runs.Load())
+	require.Len(t, waits, 2, "a wait between attempts, none after the last")
+	dead := w.DeadLetters()
+	require.Len(t, dead, 1, "the update is kept, not dropped")
+	require.Equal(t, int64(9), dead[0].Update.UpdateID)
+	require.Equal(t, 3, dead[0].Attempts)
+	require.EqualError(t, dead[0].Err, "always")
+	require.Nil(t, w.DeadLetters(), "taken once")
+}
+
+// TestWorkerBacksOff: the waits between attempts grow as the Backoff says,
+// in attempt order.
+func TestWorkerBacksOff(t *testing.T) {
+	q := NewMemoryQueue(1)
+	var runs atomic.Int32
+	w := NewWorker(q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+		if runs.Add(1) < 4 {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	}), WithBackoff(func(attempt int) time.Duration { return time.Duration(attempt) * time.Second }))
+	var waits []time.Duration
+	w.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 1}))
+	q.Close()
+	require.NoError(t, w.Run(t.Context(), 1))
+	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, waits)
+	require.Nil(t, w.DeadLetters())
+}
+
+// TestWorkerDeadLetterHook: with WithDeadLetter the hook gets the update and
+// the worker keeps nothing itself; the default backoff really waits (fake
+// clock of a synctest bubble).
+func TestWorkerDeadLetterHook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewMemoryQueue(1)
+		var got []DeadLetter
+		var at []time.Time
+		start := time.Now()
+		w := NewWorker(q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+			at = append(at, time.Now())
+			return errors.New("down")
+		}), WithMaxAttempts(3), WithDeadLetter(func(_ context.Context, d DeadLetter) { got = append(got, d) }))
+		require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 7}))
+		q.Close()
+		require.NoError(t, w.Run(t.Context(), 1))
+		require.Len(t, got, 1)
+		require.Equal(t, int64(7), got[0].Update.UpdateID)
+		require.Nil(t, w.DeadLetters())
+		require.Len(t, at, 3)
+		require.Equal(t, start, at[0])
+		gap1, gap2 := at[1].Sub(at[0]), at[2].Sub(at[1])
+		require.GreaterOrEqual(t, gap1, DefaultBackoffBase/2)
+		require.LessOrEqual(t, gap1, DefaultBackoffBase)
+		require.GreaterOrEqual(t, gap2, DefaultBackoffBase)
+		require.LessOrEqual(t, gap2, 2*DefaultBackoffBase)
+	})
+}
+
+// TestWorkerBackoffEndsWithRun: a Run whose ctx ends during a backoff nacks
+// the update at once, so it stays queued rather than lost.
+func TestWorkerBackoffEndsWithRun(t *testing.T) {
+	q := NewMemoryQueue(1)
+	ctx, cancel := context.WithCancel(t.Context())
+	w := NewWorker(q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+		cancel()
+		return errors.New("fail")
+	}))
+	w.sleep = sleepCtx
+	require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 3}))
+	require.ErrorIs(t, w.Run(ctx, 1), context.Canceled)
+	require.Equal(t, 1, q.Len(), "nacked back into the queue")
+}
+
+func TestDefaultBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		attempt int
+		lo, hi  time.Duration
+	}{
+		{1, 500 * time.Millisecond, time.Second},
+		{2, time.Second, 2 * time.Second},
+		{4, 4 * time.Second, 8 * time.Second},
+		{7, 30 * time.Second, time.Minute},
+		{100, 30 * time.Second, time.Minute},
+		{0, 30 * time.Second, time.Minute},
+	} {
+		t.Run(fmt.Sprint(tc.attempt), func(t *testing.T) {
+			for range 50 {
+				d := DefaultBackoff(tc.attempt)
+				require.GreaterOrEqual(t, d, tc.lo)
+				require.LessOrEqual(t, d, tc.hi)
+			}
+		})
+	}
 }
 
 // TestHandlerCancelledWhileWaitingIsNot200: a delivery whose context ends

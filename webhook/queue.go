@@ -3,8 +3,10 @@ package webhook
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 )
@@ -160,31 +162,108 @@ func (j *memJob) Nack(context.Context) error {
 	return nil
 }
 
+// Backoff returns how long a [Worker] waits before running an update
+// again after its attempt-th attempt failed (attempt is 1 after the first
+// failure). It must be safe for concurrent use.
+type Backoff func(attempt int) time.Duration
+
+// Defaults of [DefaultBackoff].
+const (
+	DefaultBackoffBase = time.Second // wait after the first failed attempt, before jitter
+	DefaultBackoffMax  = time.Minute // longest wait, before jitter
+)
+
+// DefaultBackoff is the [Backoff] a [Worker] uses unless [WithBackoff] sets
+// another: exponential from [DefaultBackoffBase], doubling per attempt up
+// to [DefaultBackoffMax], with "equal jitter" (a uniformly random wait
+// between half and all of that), so updates failing together do not retry
+// in lock step. With the default 5 attempts the four waits are about 0.5-1
+// s, 1-2 s, 2-4 s and 4-8 s.
+func DefaultBackoff(attempt int) time.Duration {
+	d := DefaultBackoffMax
+	if attempt >= 1 && attempt <= 16 {
+		d = min(DefaultBackoffBase<<(attempt-1), DefaultBackoffMax)
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// DeadLetter is an update a [Worker] gave up on after its last attempt.
+type DeadLetter struct {
+	Update   *botapi.Update
+	Attempts int   // how many times it ran (or tried to)
+	Err      error // the last failure: the handler's error, or why it could not run
+}
+
+// ErrUpdateBusy is the [DeadLetter.Err] of an update a [Worker] could not
+// claim on its last attempt (the [Store] failed, or another consumer held
+// the update for longer than the in-flight wait).
+var ErrUpdateBusy = errors.New("webhook: update busy or store failed")
+
 // Worker processes the updates of a [Queue] with an [UpdateHandler], once
 // per update_id, through the same [Store] semantics as [NewHandler]: claim,
-// run, complete, or release and nack so the update runs again (up to
-// [WithMaxAttempts] times). [SetReply] is not available to it.
+// run, complete, or release and nack so the update runs again. Between
+// attempts it waits as [WithBackoff] says (default [DefaultBackoff]),
+// holding the job (it keeps its place in the queue's capacity); after
+// [WithMaxAttempts] attempts it acks the job and keeps the update as a
+// [DeadLetter]: it is passed to the [WithDeadLetter] hook if one is set,
+// otherwise kept in memory until [Worker.DeadLetters] takes it, and logged
+// (update_id, attempts; never the update or the handler's error text). So
+// no update is lost while the process lives. [SetReply] is not available to
+// it. A Worker is safe for concurrent use.
 type Worker struct {
 	q       Queue
 	h       UpdateHandler
 	o       handlerOptions
 	owners  ownerSource
 	flights flights
+	sleep   func(ctx context.Context, d time.Duration) error // test seam; sleepCtx by default
+
+	mu   sync.Mutex
+	dead []DeadLetter
 }
 
 // NewWorker returns a Worker for q and h. It takes the same options as
-// [NewHandler]; those about HTTP are ignored. Give it the same [Store] as
+// [NewHandler] ([WithBackoff], [WithDeadLetter] and [WithMaxAttempts] are
+// for it alone); those about HTTP are ignored. Give it the same [Store] as
 // any other consumer of the updates. Panics if q or h is nil.
 func NewWorker(q Queue, h UpdateHandler, opts ...Option) *Worker {
 	if q == nil || h == nil {
 		panic("webhook: NewWorker with a nil Queue or UpdateHandler")
 	}
-	return &Worker{q: q, h: h, o: buildOptions(opts), owners: newOwnerSource()}
+	return &Worker{q: q, h: h, o: buildOptions(opts), owners: newOwnerSource(), sleep: sleepCtx}
+}
+
+// DeadLetters returns the updates given up on since the last call and
+// forgets them, oldest first. It returns nil when [WithDeadLetter] is set
+// (the hook has them).
+func (w *Worker) DeadLetters() []DeadLetter {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	d := w.dead
+	w.dead = nil
+	return d
+}
+
+// sleepCtx waits d, or returns ctx.Err() if ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Run processes updates with n goroutines (at least 1) until the queue is
 // closed and drained, when it returns nil, or ctx ends, when it returns
-// ctx.Err() once the updates in progress are finished.
+// ctx.Err() once the updates in progress are finished (an update waiting
+// out its backoff is nacked at once, so it stays in the queue).
 func (w *Worker) Run(ctx context.Context, n int) error {
 	if err := errors.Join(w.o.errs...); err != nil {
 		return err
@@ -194,7 +273,7 @@ func (w *Worker) Run(ctx context.Context, n int) error {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			for {
+			for ctx.Err() == nil { // Pop may return a job even once ctx has ended
 				job, err := w.q.Pop(ctx)
 				if err != nil {
 					if !errors.Is(err, ErrQueueClosed) {
@@ -202,7 +281,7 @@ func (w *Worker) Run(ctx context.Context, n int) error {
 					}
 					return
 				}
-				w.process(context.WithoutCancel(ctx), job)
+				w.process(ctx, job)
 			}
 		})
 	}
@@ -213,16 +292,20 @@ func (w *Worker) Run(ctx context.Context, n int) error {
 	return errors.Join(errs...)
 }
 
-func (w *Worker) process(ctx context.Context, job Job) {
+// process runs job; runCtx (Run's) only cuts a backoff wait short, the
+// handler and the queue calls run to completion.
+func (w *Worker) process(runCtx context.Context, job Job) {
+	ctx := context.WithoutCancel(runCtx)
 	u := job.Update()
 	key := updateKeyPrefix + strconv.FormatInt(u.UpdateID, 10)
 	owner := w.owners.next()
-	retry := func(reason string) {
+	retry := func(cause error) {
 		if job.Attempt() >= w.o.maxAttempts {
-			w.o.logger.Error("webhook: update dropped after max attempts", "update_id", u.UpdateID, "attempts", job.Attempt(), "reason", reason)
+			w.deadLetter(ctx, DeadLetter{Update: u, Attempts: job.Attempt(), Err: cause})
 			_ = job.Ack(ctx)
 			return
 		}
+		_ = w.sleep(runCtx, w.o.backoff(job.Attempt())) // ended early by Run's ctx: nack now
 		_ = job.Nack(ctx)
 	}
 	switch claimUntil(ctx, w.o.store, &w.flights, key, owner, w.o.lease, w.o.inFlightWait) {
@@ -231,20 +314,33 @@ func (w *Worker) process(ctx context.Context, job Job) {
 		return
 	case claimOwned:
 	default:
-		retry("store failed or update busy")
+		retry(ErrUpdateBusy)
 		return
 	}
 	end := w.flights.begin(key)
-	defer end()
 	if err := runHandler(ctx, w.h, u, w.o.lease, nil, w.o.logger); err != nil {
 		if rerr := w.o.store.Release(ctx, key, owner); rerr != nil {
 			w.o.logger.Warn("webhook: release failed", "update_id", u.UpdateID, "err", rerr)
 		}
-		retry("handler failed")
+		end()
+		retry(err)
 		return
 	}
 	if err := w.o.store.Complete(ctx, key, owner, w.o.doneTTL, nil); err != nil {
 		w.o.logger.Warn("webhook: complete failed", "update_id", u.UpdateID, "err", err)
 	}
+	end()
 	_ = job.Ack(ctx)
+}
+
+// deadLetter keeps d (hook or list) and logs it without its contents.
+func (w *Worker) deadLetter(ctx context.Context, d DeadLetter) {
+	w.o.logger.Error("webhook: update dead-lettered after max attempts", "update_id", d.Update.UpdateID, "attempts", d.Attempts)
+	if w.o.deadLetter != nil {
+		w.o.deadLetter(ctx, d)
+		return
+	}
+	w.mu.Lock()
+	w.dead = append(w.dead, d)
+	w.mu.Unlock()
 }

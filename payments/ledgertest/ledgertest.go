@@ -26,6 +26,7 @@ var checks = []check{
 	{"NotFound", notFound},
 	{"ClaimLease", claimLease},
 	{"SetStateCompareAndSet", setState},
+	{"RefundHookClaim", refundHookClaim},
 	{"AllInRecordOrder", allInOrder},
 	{"ConcurrentRecordClaimSetState", concurrent},
 }
@@ -144,6 +145,87 @@ func claimLease(ctx context.Context, l payments.Ledger) error {
 		return errors.New("ledgertest: SetState paid→fulfilled by the claim holder failed")
 	}
 	return claim("d", base.Add(time.Hour), false, "of a fulfilled payment")
+}
+
+func refundHookClaim(ctx context.Context, l payments.Ledger) error {
+	if _, err := l.ClaimRefundHook(ctx, "nope", "o", base, base.Add(time.Minute)); !errors.Is(err, payments.ErrNotFound) {
+		return fmt.Errorf("ledgertest: ClaimRefundHook of an unknown charge: %v, want ErrNotFound", err)
+	}
+	if _, err := l.RefundHookDone(ctx, "nope", base); !errors.Is(err, payments.ErrNotFound) {
+		return fmt.Errorf("ledgertest: RefundHookDone of an unknown charge: %v, want ErrNotFound", err)
+	}
+	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "c"}); err != nil {
+		return err
+	}
+	claim := func(owner string, now time.Time, want bool, what string) error {
+		ok, err := l.ClaimRefundHook(ctx, "c", owner, now, now.Add(time.Minute))
+		if err != nil {
+			return err
+		}
+		if ok != want {
+			return fmt.Errorf("ledgertest: ClaimRefundHook %s = %v, want %v", what, ok, want)
+		}
+		return nil
+	}
+	if err := claim("a", base, false, "of a paid payment"); err != nil {
+		return err
+	}
+	if ok, err := l.RefundHookDone(ctx, "c", base); err != nil || ok {
+		return fmt.Errorf("ledgertest: RefundHookDone of a paid payment = %v, %v; want false, nil", ok, err)
+	}
+	// A fulfilment claim in flight when the refund lands: SetState drops it.
+	if ok, err := l.Claim(ctx, "c", "fulfil", base, base.Add(time.Hour)); err != nil || !ok {
+		return fmt.Errorf("ledgertest: Claim = %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := l.SetState(ctx, "c", payments.StatePaid, payments.StateRefunded, base); err != nil || !ok {
+		return fmt.Errorf("ledgertest: SetState paid→refunded = %v, %v; want true, nil", ok, err)
+	}
+	if err := claim("a", base, true, "of a refunded payment"); err != nil {
+		return err
+	}
+	if err := claim("b", base.Add(59*time.Second), false, "while the lease is held"); err != nil {
+		return err
+	}
+	if err := l.Release(ctx, "c", "fulfil"); err != nil { // the stale fulfilment ends
+		return err
+	}
+	if err := claim("b", base.Add(59*time.Second), false, "after a stale owner's Release"); err != nil {
+		return err
+	}
+	if err := l.Release(ctx, "c", "a"); err != nil { // the hook failed
+		return err
+	}
+	if err := claim("b", base.Add(time.Second), true, "after Release"); err != nil {
+		return err
+	}
+	if err := claim("c", base.Add(time.Minute+time.Second), true, "when the lease has expired"); err != nil {
+		return err
+	}
+	done := base.Add(2 * time.Minute)
+	if ok, err := l.RefundHookDone(ctx, "c", done); err != nil || !ok {
+		return fmt.Errorf("ledgertest: RefundHookDone = %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := l.RefundHookDone(ctx, "c", done.Add(time.Hour)); err != nil || ok {
+		return fmt.Errorf("ledgertest: second RefundHookDone = %v, %v; want false, nil", ok, err)
+	}
+	p, err := l.Get(ctx, "c")
+	if err != nil {
+		return err
+	}
+	if !p.RefundHookDoneAt.Equal(done) || p.State != payments.StateRefunded {
+		return fmt.Errorf("ledgertest: after RefundHookDone Get = %+v; want refunded, RefundHookDoneAt %v", p, done)
+	}
+	if err := claim("d", done.Add(time.Hour), false, "once the hook is done"); err != nil {
+		return err
+	}
+	// A refund recorded directly (never seen paid) has its hook pending.
+	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "r", State: payments.StateRefunded}); err != nil {
+		return err
+	}
+	if ok, err := l.ClaimRefundHook(ctx, "r", "e", base, base.Add(time.Minute)); err != nil || !ok {
+		return fmt.Errorf("ledgertest: ClaimRefundHook of a recorded refund = %v, %v; want true, nil", ok, err)
+	}
+	return nil
 }
 
 func setState(ctx context.Context, l payments.Ledger) error {
