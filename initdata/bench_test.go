@@ -162,3 +162,17 @@ func BenchmarkScan(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFind looks up the two keys Verify needs in the sorted pairs.
+func BenchmarkFind(b *testing.B) {
+	p, err := scan(benchInitData, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if find(p, keyHash) < 0 || find(p, keyAuthDate) < 0 {
+			b.Fatal("key not found")
+		}
+	}
+}
