@@ -150,6 +150,25 @@ func benchSendMessage(b *testing.B, baseURL string, transport http.RoundTripper)
 		}
 	})
 
+	b.Run("miniappkit-transport", func(b *testing.B) {
+		c := botapi.New(benchToken, botapi.WithBaseURL(baseURL), botapi.WithHTTPClient(&http.Client{Transport: fastTransport(transport)}))
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		for b.Loop() {
+			m, err := c.SendMessage(ctx, &botapi.SendMessageParams{
+				ChatID: botapi.ChatID{ID: benchChatID},
+				Text:   benchText,
+				ReplyMarkup: &botapi.InlineKeyboardMarkup{InlineKeyboard: [][]botapi.InlineKeyboardButton{
+					{{Text: "Pay 9.80 EUR", CallbackData: "pay:cart:8812"}, {Text: "Edit cart", CallbackData: "edit:cart:8812"}},
+					{{Text: "Open shop", WebApp: &botapi.WebAppInfo{URL: "https://shop.example/app"}}},
+				}},
+			})
+			if err != nil || m.MessageID != 5821 {
+				b.Fatal(err)
+			}
+		}
+	})
+
 	b.Run("go-telegram-bot", func(b *testing.B) {
 		bot, err := tgbot.New(benchToken, tgbot.WithServerURL(baseURL), tgbot.WithSkipGetMe(),
 			tgbot.WithHTTPClient(time.Minute, newHC()))
@@ -347,4 +366,13 @@ func TestDecodeUpdatesFixture(t *testing.T) {
 	if kinds == 0 {
 		t.Fatal("fixture lacks union-bearing updates")
 	}
+}
+
+// fastTransport is botapi's same-goroutine Transport, or transport when the
+// benchmark runs in memory (no network to speak to).
+func fastTransport(transport http.RoundTripper) http.RoundTripper {
+	if transport != nil {
+		return transport
+	}
+	return &botapi.Transport{}
 }
