@@ -127,7 +127,8 @@ func WithTestEnvironment() Option {
 // [http.DefaultTransport] that keeps up to DefaultMaxIdleConnsPerHost idle
 // connections to the Bot API server instead of 2, so that concurrent sends
 // reuse connections; clients made with the default share it. A timeout on hc must be longer than the long-poll timeout given
-// to [Client.Updates]. nil means the default.
+// to [Client.Updates]. nil means the default. For a cheaper round trip,
+// give an http.Client over a [Transport] (opt-in; see its doc).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.hc = hc }
 }

@@ -1,0 +1,30 @@
+package botapi_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/miniappkit/miniappkit/botapi"
+)
+
+// A client that sends its calls through botapi.Transport instead of
+// net/http's default transport.
+func ExampleTransport() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"ok":true,"result":{"id":1,"is_bot":true,"first_name":"Shop","username":"shop_bot"}}`)
+	}))
+	defer srv.Close()
+
+	c := botapi.New("123456:ABC", botapi.WithBaseURL(srv.URL),
+		botapi.WithHTTPClient(&http.Client{Transport: &botapi.Transport{}}))
+	me, err := c.GetMe(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(me.Username)
+	// Output: shop_bot
+}
