@@ -1,0 +1,5 @@
+//go:build !race
+
+package botapitest
+
+const raceEnabled = false
