@@ -415,7 +415,11 @@ func TestS7MillionChats(t *testing.T) {
 		t.Logf("S7 %d chats, paid lane: makespan=%v (lower bound %v); live keys after=%d; heap growth=%d B; goroutines %d → %d", n, makespan, time.Duration(n)*time.Millisecond, live, growth, goroutines, runtime.NumGoroutine())
 		require.LessOrEqual(t, live, 2000)
 		require.LessOrEqual(t, growth, int64(1<<20))
-		require.Equal(t, goroutines, runtime.NumGoroutine())
+		// NumGoroutine counts the whole process: a goroutine of an earlier
+		// test may still be exiting when the baseline is taken, so the count
+		// may fall below it, never rise. (synctest.Test also fails the test
+		// if any goroutine of this bubble is left blocked.)
+		require.LessOrEqual(t, runtime.NumGoroutine(), goroutines)
 	})
 }
 
