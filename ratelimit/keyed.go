@@ -29,6 +29,9 @@ const keyedShards = 256
 // A Keyed is safe for concurrent use by multiple goroutines. Use
 // [NewKeyed]; the zero value is not usable.
 type Keyed struct {
+	// shards come first: a Keyed is a large allocation, page-aligned, so
+	// each 64-byte shard header sits on one cache line of its own.
+	shards [keyedShards]flatShard
 	g      gcra
 	inf    bool // rate.Inf: every event conforms
 	none   bool // limit <= 0: no event conforms
@@ -36,7 +39,6 @@ type Keyed struct {
 	clock  func() time.Time
 	epoch  time.Time
 	mono   bool // clock is time.Now and epoch has a monotonic reading
-	shards [keyedShards]flatShard
 }
 
 // NewKeyed returns a limiter per key allowing events at limit per second
@@ -51,17 +53,30 @@ func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
 	// monotonic clock, half the cost of time.Now (which reads the wall
 	// clock too); it is the same reading time.Now's Sub would use.
 	k.mono = !o.customClock && k.epoch.Round(0) != k.epoch
-	for i := range k.shards {
-		k.shards[i].nextSweep = math.MinInt64
-	}
 	switch {
 	case limit == rate.Inf:
 		k.inf = true
 	case limit <= 0:
 		k.none = true
 	default:
-		iv := int64(math.Ceil(1e9 / float64(limit)))
-		k.g = gcra{interval: iv, tolerance: int64(max(burst, 1)-1) * iv}
+		// Bounds keep the time arithmetic in range: an interval of at
+		// most 2^61 ns (73 years) and a tolerance of at most 2^61 ns
+		// (a lower tolerance is stricter).
+		iv := int64(maxSpan)
+		if f := math.Ceil(1e9 / float64(limit)); f < maxSpan {
+			iv = int64(f)
+		}
+		tol := int64(maxSpan)
+		if b := int64(max(burst, 1) - 1); b <= maxSpan/iv {
+			tol = b * iv
+		}
+		k.g = gcra{interval: iv, tolerance: tol}
+	}
+	shift := unitShift(k.g.tolerance + k.g.interval)
+	k.g = k.g.quantize(shift)
+	for i := range k.shards {
+		k.shards[i].nextSweep = math.MinInt64
+		k.shards[i].shift = shift
 	}
 	return k
 }
@@ -81,10 +96,14 @@ func (k *Keyed) nowNS() int64 {
 	return k.ns(k.clock())
 }
 
-func (k *Keyed) shardOf(key string) (*flatShard, uint64) {
+// maxSpan bounds a Keyed's interval and tolerance, in ns.
+const maxSpan = 1 << 61
+
+func (k *Keyed) shardOf(key string) (*flatShard, uint32) {
 	h := maphash.String(k.seed, key)
-	// The low bits pick the slot within a shard; the high ones the shard.
-	return &k.shards[h>>(64-8)], flatKey(h)
+	// The top 8 bits pick the shard; the low 32 are the fingerprint,
+	// whose low bits pick the slot within the shard.
+	return &k.shards[h>>(64-8)], flatFP(h)
 }
 
 // Allow reports whether an event for key may happen now, and if so counts it.
@@ -127,7 +146,7 @@ func (k *Keyed) delay(key string, now int64) time.Duration {
 	}
 	s, h := k.shardOf(key)
 	s.mu.Lock()
-	d := k.g.peek(s.get(h), now)
+	d := k.g.peek(s.get(h), s.floor(now))
 	s.mu.Unlock()
 	return time.Duration(d)
 }
@@ -149,7 +168,7 @@ func (k *Keyed) ReserveAt(key string, t time.Time) time.Duration {
 }
 
 // reserve counts an event at or after now if it can happen within maxWait,
-// returning the wait and the tat it set (for giving the slot back).
+// returning the wait and the tat it stored (for giving the slot back).
 func (k *Keyed) reserve(key string, now, maxWait int64) (wait, tat int64) {
 	if k.inf {
 		return 0, 0
@@ -160,14 +179,14 @@ func (k *Keyed) reserve(key string, now, maxWait int64) (wait, tat int64) {
 	s, h := k.shardOf(key)
 	s.mu.Lock()
 	s.maybeSweep(now)
+	now = s.floor(now)
 	t := max(s.get(h), now)
 	wait = max(t-k.g.tolerance-now, 0)
 	if wait > maxWait {
 		s.mu.Unlock()
 		return wait, 0
 	}
-	tat = t + k.g.interval
-	s.set(h, tat, now)
+	tat = s.set(h, t+k.g.interval, now)
 	s.mu.Unlock()
 	return wait, tat
 }
