@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"math"
 	"sync"
+	"time"
 )
 
 // flatShard is one lock and an open-addressing hash table (linear probing)
@@ -124,13 +125,15 @@ func (s *flatShard) tatOf(i int) int64 {
 }
 
 // put stores fp with tat, rounded up to a whole unit, in slot i, and
-// returns the TAT as stored. A TAT before base is stored as base: after a
-// sweep base <= now, so such a TAT is dead either way; only a store
-// without a sweep first, with the clock gone back, is made a little
-// stricter. Callers hold mu.
+// returns the TAT as stored. A TAT before base is stored as base: when
+// base <= now such a TAT is dead either way; only with the clock gone back
+// (by less than backSlack after a sweep) is it made a little stricter.
+// Callers hold mu.
 func (s *flatShard) put(i int, fp uint32, tat int64) int64 {
 	if s.far != nil && s.slots[i].rel == relFar {
-		delete(s.far, fp)
+		if delete(s.far, fp); len(s.far) == 0 {
+			s.far = nil
+		}
 	}
 	d := tat - s.base
 	if d <= 0 {
@@ -295,11 +298,16 @@ func (s *flatShard) rebase(now int64) int {
 	return n
 }
 
+// backSlack is how far, in ns, the clock may go back before base without
+// a sweep: a TAT stored meanwhile before base is stored as base, a little
+// stricter (less than backSlack). Further back, the sweep moves base back.
+const backSlack = int64(time.Millisecond)
+
 // maybeSweep rebases the shard at most once per sweepEvery, and at once
-// when the clock went back before base, and drops the dead keys when they
-// take a quarter of the table or more. Callers hold mu.
+// when the clock went back more than backSlack before base, and drops the
+// dead keys when they take a quarter of the table or more. Callers hold mu.
 func (s *flatShard) maybeSweep(now int64) {
-	if now < s.nextSweep && now >= s.base {
+	if now < s.nextSweep && now >= s.base-backSlack {
 		return
 	}
 	s.nextSweep = now + sweepEvery
