@@ -250,11 +250,15 @@ func load64(s string, i int) uint64 {
 // decoded value are errors: the data-check-string joins fields with "\n",
 // so a value holding one could pass for two fields, or two for one.
 //
-// Init data is dense with escapes (a user object is one in six), so this
-// loop is tuned for them: one table lookup and branch per byte, escape
-// checks folded into one flag tested at the end. (A word-at-a-time version
-// measured slower: the escapes are too close together.)
-func decode(dst []byte, s string) ([]byte, bool, error) {
+// decode is decodeGo, or on amd64 with AVX2 a block decoder in assembly
+// (decode_amd64.go); FuzzDecode checks both against decodeSlow.
+
+// decodeGo is decode in Go. Init data is dense with escapes (a user object
+// is one in six), so its loop is tuned for them: one table lookup and
+// branch per byte, escape checks folded into one flag tested at the end.
+// (A word-at-a-time version measured slower: the escapes are too close
+// together.)
+func decodeGo(dst []byte, s string) ([]byte, bool, error) {
 	n := len(dst)
 	if cap(dst)-n < len(s) {
 		dst = slices.Grow(dst, len(s))
@@ -270,8 +274,13 @@ func decode(dst []byte, s string) ([]byte, bool, error) {
 		}
 		binary.LittleEndian.PutUint64(out[i:], w)
 	}
-	j := i
-	changed := false
+	return decodeTail(dst, n, out, s, i, i, false)
+}
+
+// decodeTail decodes s[i:] to out[j:], out being dst[n:] with room for
+// len(s)-i more bytes, and returns dst[:n+j'] with j' where the output
+// ended; changed says whether s[:i] held an escape already.
+func decodeTail(dst []byte, n int, out []byte, s string, i, j int, changed bool) ([]byte, bool, error) {
 	var bad uint8 // high nibble set by a non-hex digit or a decoded line feed
 	for ; i < len(s); i++ {
 		c := s[i]
