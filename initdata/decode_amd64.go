@@ -3,6 +3,7 @@
 package initdata
 
 import (
+	"crypto/sha256"
 	"slices"
 	"unsafe"
 )
@@ -66,4 +67,22 @@ func decode(dst []byte, s string) ([]byte, bool, error) {
 		return decodeGo(dst[:n], s) // for the precise error
 	}
 	return decodeTail(dst, n, out, s, i, j, flags&avx2Changed != 0)
+}
+
+// decodeHexAVX2 decodes the 64 hex digits at src to dst and reports
+// whether they all are hex digits.
+//
+//go:noescape
+func decodeHexAVX2(dst *[sha256.Size]byte, src *byte) bool
+
+// decodeHash decodes a hash of exactly 64 hex digits: decodeHexAVX2, or
+// decodeHashGo without AVX2.
+func decodeHash(dst *[sha256.Size]byte, h string) bool {
+	if !useAVX2 {
+		return decodeHashGo(dst, h)
+	}
+	if len(h) != 2*sha256.Size {
+		return false
+	}
+	return decodeHexAVX2(dst, unsafe.StringData(h))
 }

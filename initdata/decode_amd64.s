@@ -241,6 +241,58 @@ DATA nibble<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA nibble<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA nibble<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL nibble<>(SB), RODATA|NOPTR, $32
+// func decodeHexAVX2(dst *[32]byte, src *byte) bool
+TEXT ·decodeHexAVX2(SB), NOSPLIT, $0-17
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	VMOVDQU nibble<>(SB), Y15
+	VMOVDQU hexAdd<>(SB), Y12
+	VMOVDQU hexHi<>(SB), Y11
+	VMOVDQU hexLo<>(SB), Y10
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+
+	// Y0, Y1: the digits' values; Y4, Y5 zero where a byte is not one.
+	VPSRLW  $4, Y0, Y2
+	VPAND   Y15, Y2, Y2
+	VPAND   Y15, Y0, Y0
+	VPSHUFB Y2, Y11, Y4
+	VPSHUFB Y0, Y10, Y6
+	VPAND   Y6, Y4, Y4
+	VPSHUFB Y2, Y12, Y2
+	VPADDB  Y2, Y0, Y0
+	VPSRLW  $4, Y1, Y3
+	VPAND   Y15, Y3, Y3
+	VPAND   Y15, Y1, Y1
+	VPSHUFB Y3, Y11, Y5
+	VPSHUFB Y1, Y10, Y6
+	VPAND   Y6, Y5, Y5
+	VPSHUFB Y3, Y12, Y3
+	VPADDB  Y3, Y1, Y1
+
+	// Pairs of digits to bytes: hi*16+lo in words, packed to bytes (the
+	// pack interleaves the 16-byte lanes; VPERMQ puts them in order).
+	VPMADDUBSW hexPairs<>(SB), Y0, Y0
+	VPMADDUBSW hexPairs<>(SB), Y1, Y1
+	VPACKUSWB  Y1, Y0, Y0
+	VPERMQ     $0xd8, Y0, Y0
+	VMOVDQU    Y0, (DI)
+
+	VPMINUB  Y5, Y4, Y4
+	VPCMPEQB zeros<>(SB), Y4, Y4
+	VPTEST   Y4, Y4
+	SETEQ    AL
+	VZEROUPPER
+	MOVB     AL, ret+16(FP)
+	RET
+
+// hexPairs weighs the first digit of each pair by 16, the second by 1.
+DATA hexPairs<>+0(SB)/8, $0x0110011001100110
+DATA hexPairs<>+8(SB)/8, $0x0110011001100110
+DATA hexPairs<>+16(SB)/8, $0x0110011001100110
+DATA hexPairs<>+24(SB)/8, $0x0110011001100110
+GLOBL hexPairs<>(SB), RODATA|NOPTR, $32
+
 // classHi[c>>4] & classLo[c&15] classifies byte c: 0x80 '%', 0x40 '+',
 // 0x01 control byte, 0x02 '"', 0x04 ';' or '='; 0 for every other byte.
 DATA classHi<>+0(SB)/8, $0x0000000004c20101

@@ -84,11 +84,8 @@ func scan(s string, dst []pair) ([]pair, error) {
 		}
 		return dst, err
 	}
-	sortPairs(dst)
-	for i := 1; i < len(dst); i++ {
-		if dst[i].key == dst[i-1].key {
-			return dst, errDuplicate
-		}
+	if sortPairs(dst) {
+		return dst, errDuplicate
 	}
 	return dst, nil
 }
@@ -148,26 +145,39 @@ func looksDecoded(s string) bool {
 	return false
 }
 
-// sortPairs sorts by key: insertion sort for the usual dozen, which costs
-// no allocation and beats a general sort at that size.
-func sortPairs(p []pair) {
-	if len(p) > 16 {
+// sortPairs sorts by key and reports whether two keys are equal. For the
+// usual dozen it is an insertion sort, which costs no allocation and beats
+// a general sort at that size.
+func sortPairs(p []pair) (dup bool) {
+	if len(p) > stackPairs {
 		slices.SortFunc(p, func(a, b pair) int { return strings.Compare(a.key, b.key) })
-		return
+		for i := 1; i < len(p); i++ {
+			if p[i].key == p[i-1].key {
+				return true
+			}
+		}
+		return false
+	}
+	// Insertion sort on the first bytes, kept apart (the full keys
+	// break ties); the moves make a hole rather than swap.
+	var first [stackPairs]byte
+	for i := range p {
+		first[i] = p[i].key[0]
 	}
 	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && keyLess(p[j].key, p[j-1].key); j-- {
-			p[j], p[j-1] = p[j-1], p[j]
+		f, kv := first[i], p[i]
+		j := i
+		for ; j > 0 && (f < first[j-1] || f == first[j-1] && kv.key < p[j-1].key); j-- {
+			first[j], p[j] = first[j-1], p[j-1]
+		}
+		first[j], p[j] = f, kv
+	}
+	for i := 1; i < len(p); i++ {
+		if first[i] == first[i-1] && p[i].key == p[i-1].key {
+			return true
 		}
 	}
-}
-
-// keyLess orders non-empty keys; the first byte nearly always decides.
-func keyLess(a, b string) bool {
-	if a[0] != b[0] {
-		return a[0] < b[0]
-	}
-	return a < b
+	return false
 }
 
 // find returns the index of the pair with the key in sorted pairs, or -1.
