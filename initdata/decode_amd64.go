@@ -54,7 +54,7 @@ var shuffleTable = func() (t [512]uint64) {
 // decode is decodeAVX2 for values long enough for a block and decodeGo
 // for the rest: see decodeGo for what it does.
 func decode(dst []byte, s string) ([]byte, bool, error) {
-	if !useAVX2 || len(s) < avx2MinLen {
+	if !useAVX2 || len(s) == 0 || len(s) == avx2MinLen-1 {
 		return decodeGo(dst, s)
 	}
 	n := len(dst)
@@ -62,12 +62,34 @@ func decode(dst []byte, s string) ([]byte, bool, error) {
 		dst = slices.Grow(dst, len(s)+avx2Slack)
 	}
 	out := dst[n : n+len(s)+avx2Slack]
-	i, j, flags := decodeAVX2(&out[0], unsafe.StringData(s), len(s), &shuffleTable)
+	var i, j, flags int
+	if len(s) < avx2MinLen {
+		// One block over s padded with 'g's: plain bytes, and not hex
+		// digits, so an escape that runs into them is bad, as it is at
+		// the end of s. The padding is decoded too and dropped.
+		b := avx2Padding
+		copy(b[:], s)
+		_, j, flags = decodeAVX2(&out[0], &b[0], avx2MinLen, &shuffleTable)
+		i, j = len(s), j-(avx2MinLen-2-len(s))
+	} else {
+		i, j, flags = decodeAVX2(&out[0], unsafe.StringData(s), len(s), &shuffleTable)
+	}
 	if flags&avx2Bad != 0 {
 		return decodeGo(dst[:n], s) // for the precise error
 	}
+	if i == len(s) {
+		return dst[:n+j], flags&avx2Changed != 0, nil
+	}
 	return decodeTail(dst, n, out, s, i, j, flags&avx2Changed != 0)
 }
+
+// avx2Padding is the block a short value is copied into.
+var avx2Padding = func() (b [avx2MinLen]byte) {
+	for i := range b {
+		b[i] = 'g'
+	}
+	return b
+}()
 
 // decodeHexAVX2 decodes the 64 hex digits at src to dst and reports
 // whether they all are hex digits.
