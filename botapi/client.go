@@ -56,8 +56,9 @@ type Client struct {
 	direct *Transport
 }
 
-// DefaultMaxIdleConnsPerHost is how many idle connections to the Bot API
-// server the default transport keeps (net/http's default is 2).
+// DefaultMaxIdleConnsPerHost is how many idle connections per host a
+// [Transport] keeps by default, and so the default client (net/http's
+// default is 2).
 const DefaultMaxIdleConnsPerHost = 32
 
 // defaultTransport is the transport of clients made without WithHTTPClient:
@@ -142,13 +143,17 @@ func WithTestEnvironment() Option {
 }
 
 // WithHTTPClient makes the client send its requests with a copy of hc (the
-// caller's value is never modified). The default is an http.Client with no
-// timeout (deadlines come from the context of each call) over a clone of
-// [http.DefaultTransport] that keeps up to DefaultMaxIdleConnsPerHost idle
-// connections to the Bot API server instead of 2, so that concurrent sends
-// reuse connections; clients made with the default share it. A timeout on hc must be longer than the long-poll timeout given
-// to [Client.Updates]. nil means the default. For a cheaper round trip,
-// give an http.Client over a [Transport] (opt-in; see its doc).
+// caller's value is never modified). The default sends through a [Transport]
+// shared by the clients made without this option, with no http.Client in
+// between: no timeout (deadlines come from the context of each call), no
+// redirects followed (the Bot API sends none), up to
+// DefaultMaxIdleConnsPerHost idle connections per host, proxies from the
+// environment honoured. If the program has replaced [http.DefaultTransport]
+// with its own RoundTripper, the default uses that instead. A timeout on hc
+// must be longer than the long-poll timeout given to [Client.Updates]. nil
+// means the default. Give an hc to use HTTP/2, a custom dialer or TLS
+// configuration (an http.Client over a Transport with its fields set keeps
+// the cheaper round trip).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.hc = hc }
 }

@@ -37,44 +37,70 @@ var aLongTimeAgo = time.Unix(1, 0)
 // over TCP and TLS that writes each request and reads its response on the
 // calling goroutine, without the per-connection reader and writer goroutines
 // of [http.Transport]. On a small, busy machine this makes a Bot API round
-// trip markedly cheaper in CPU. Use it with
+// trip markedly cheaper in CPU.
+//
+// It is the default: a [Client] made without [WithHTTPClient] sends through
+// a Transport shared by all such clients (unless the program has replaced
+// [http.DefaultTransport] with its own RoundTripper, which is then used). To
+// combine it with settings of your own, give it in an http.Client:
 //
 //	botapi.New(token, botapi.WithHTTPClient(&http.Client{Transport: &botapi.Transport{}}))
 //
-// It is opt-in: clients made without [WithHTTPClient] use a clone of
-// [http.DefaultTransport].
-//
 // The zero value is ready to use; the fields must not change after first use.
 // A Transport is safe for concurrent use by multiple goroutines.
+//
+// # Wire format
+//
+// A request with a body of known length (or none) is framed by the
+// Transport itself, head and body in one write; others (a streamed upload of
+// unknown length, sent chunked) go through [http.Request.Write]. Header field
+// names must be tokens and values free of control characters, or the
+// request fails naming the field only. Answers are read as HTTP/1.0 or
+// HTTP/1.1: a status line and header fields of at most [MaxResponseHeadSize]
+// bytes in all, then a body framed by Content-Length, by the chunked coding
+// (chunk extensions and trailer fields are dropped; Response.Trailer stays
+// nil), or by the end of the connection. A malformed answer (a bad status
+// line, header field or chunk size, conflicting Content-Length values, an
+// unknown transfer coding, obsolete line folding) fails with an error
+// matching [ErrResponseHead]. Informational (1xx) answers are skipped; HEAD,
+// 204 and 304 answers have no body.
 //
 // # Delegation
 //
 // Requests it does not handle are sent through a clone of
 // [http.DefaultTransport] (built on first need, with the same TLS config,
 // dialer and idle limits): when [http.ProxyFromEnvironment] gives a proxy for
-// the request (or the Proxy field's function does), when the scheme is not http or https, for CONNECT requests,
-// protocol upgrades and requests with "Expect: 100-continue". No HTTP/2 is
-// spoken: TLS connections offer only HTTP/1.1. Responses are not
-// transparently decompressed (no Accept-Encoding is added).
+// the request (or the Proxy field's function does), when the scheme is not
+// http or https, for CONNECT requests, protocol upgrades and requests with
+// "Expect: 100-continue". No HTTP/2 is spoken: TLS connections offer only
+// HTTP/1.1. Responses are not transparently decompressed (no
+// Accept-Encoding is added).
 //
 // # Connection reuse and retries
 //
 // A connection returns to the idle pool of its host only after the response
 // body was read to EOF with nothing left over and the response did not ask to
 // close; closing the body before EOF, an error, or a cancelled context closes
-// the connection. Before reusing an idle connection the Transport drops it if
-// it has been idle for longer than IdleConnTimeout or (on Unix) if the server
-// has closed it or sent unexpected data.
+// the connection. An idle connection is dropped once it has been idle for
+// longer than IdleConnTimeout. One that has been idle for 100 ms or more is
+// also checked (on Unix, one non-blocking peek at the socket) and dropped if
+// the server has closed it or sent unexpected data; one reused sooner is not,
+// which saves a system call per request on a busy connection. The trade-off:
+// if a server closes a connection without "Connection: close" less than
+// 100 ms after its last answer (a restart, not an idle timeout, which is far
+// longer), the next request on it finds the connection closed before any
+// answer, and the retry rule below decides.
 //
 // A request on a reused connection is retried once on a new connection, as
 // [http.Transport] does, when (a) writing it failed before any byte reached
 // the connection and its body can be replayed (no body, or req.GetBody set),
-// or (b) the connection ended before any byte of the status line arrived and
-// the request is replayable in net/http's sense: body replayable and method
-// GET, HEAD, OPTIONS or TRACE, or an Idempotency-Key or X-Idempotency-Key
-// header. So a POST such as sendMessage is never sent twice by the Transport
-// once it may have reached the server; the [RetryPolicy] of the [Client]
-// decides above it.
+// or (b) the connection ended (EOF, or on Unix a reset) before any byte of
+// the status line arrived and the request is replayable in net/http's sense:
+// body replayable and method GET, HEAD, OPTIONS or TRACE, or an
+// Idempotency-Key or X-Idempotency-Key header. So a POST such as sendMessage
+// is never sent twice by the Transport once it may have reached the server;
+// the [RetryPolicy] of the [Client] decides above it (it retries such a
+// failure only for methods that are safe to repeat, or with RetryUnsafe).
 //
 // # Context
 //
