@@ -131,7 +131,17 @@ func benchSendMessage(b *testing.B, baseURL string, transport http.RoundTripper)
 		}
 	})
 
+	// The default row is what botapi.New gives: its own Transport, called
+	// without an http.Client in between (in memory, the memory transport).
 	b.Run("miniappkit", func(b *testing.B) {
+		opts := []botapi.Option{botapi.WithBaseURL(baseURL)}
+		if transport != nil {
+			opts = append(opts, botapi.WithHTTPClient(newHC()))
+		}
+		benchMiniappkitSend(b, botapi.New(benchToken, opts...))
+	})
+
+	b.Run("miniappkit-net-http", func(b *testing.B) {
 		benchMiniappkitSend(b, botapi.New(benchToken, botapi.WithBaseURL(baseURL), botapi.WithHTTPClient(newHC())))
 	})
 

@@ -48,43 +48,64 @@ type Client struct {
 	err     error // a configuration error, returned by every call
 
 	urlMu sync.RWMutex
-	urls  map[string]string // method → c.prefix+method, saving a concatenation per call
+	urls  map[string]*methodURL // method → c.prefix+method, built and parsed once
+
+	// direct is the default Transport when the client sends through it
+	// without an http.Client in between (no redirects to follow, no
+	// cookies, no timeout: the context bounds each call). nil otherwise.
+	direct *Transport
 }
 
-// DefaultMaxIdleConnsPerHost is how many idle connections to the Bot API
-// server the default transport keeps (net/http's default is 2).
+// DefaultMaxIdleConnsPerHost is how many idle connections per host a
+// [Transport] keeps by default, and so the default client (net/http's
+// default is 2).
 const DefaultMaxIdleConnsPerHost = 32
 
-// defaultTransport is the transport of clients made without WithHTTPClient.
+// defaultTransport is the transport of clients made without WithHTTPClient:
+// one [Transport] shared by them, or http.DefaultTransport when the program
+// has replaced it with its own RoundTripper (respect that).
 var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok { // replaced by the program: respect that
+	if _, ok := http.DefaultTransport.(*http.Transport); !ok {
 		return http.DefaultTransport
 	}
-	t = t.Clone()
-	t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
-	return t
+	return &Transport{}
 })
 
 // jsonContentType is shared by every JSON request, saving an allocation.
 // Transports only read it (an Add would append to a copy: its capacity is 1).
 var jsonContentType = []string{"application/json"}
 
+// Headers of the requests the client hands to its own [Transport] directly.
+// They are shared and only read: the Transport and the http.Transport it
+// delegates to never modify a request.
+var (
+	jsonHeader  = http.Header{"Content-Type": jsonContentType}
+	emptyHeader = http.Header{}
+)
+
 // maxCachedURLs bounds the URL cache: Call accepts any method name.
 const maxCachedURLs = 512
 
+// methodURL is the URL of one method, as a string and parsed.
+type methodURL struct {
+	s   string
+	u   *url.URL // shared by the requests of the direct path, never modified
+	err error    // from url.Parse
+}
+
 // methodURL returns the URL of method.
-func (c *Client) methodURL(method string) string {
+func (c *Client) methodURL(method string) *methodURL {
 	c.urlMu.RLock()
 	u, ok := c.urls[method]
 	c.urlMu.RUnlock()
 	if ok {
 		return u
 	}
-	u = c.prefix + method
+	u = &methodURL{s: c.prefix + method}
+	u.u, u.err = url.Parse(u.s)
 	c.urlMu.Lock()
 	if c.urls == nil {
-		c.urls = make(map[string]string)
+		c.urls = make(map[string]*methodURL)
 	}
 	if len(c.urls) < maxCachedURLs {
 		c.urls[method] = u
@@ -122,13 +143,17 @@ func WithTestEnvironment() Option {
 }
 
 // WithHTTPClient makes the client send its requests with a copy of hc (the
-// caller's value is never modified). The default is an http.Client with no
-// timeout (deadlines come from the context of each call) over a clone of
-// [http.DefaultTransport] that keeps up to DefaultMaxIdleConnsPerHost idle
-// connections to the Bot API server instead of 2, so that concurrent sends
-// reuse connections; clients made with the default share it. A timeout on hc must be longer than the long-poll timeout given
-// to [Client.Updates]. nil means the default. For a cheaper round trip,
-// give an http.Client over a [Transport] (opt-in; see its doc).
+// caller's value is never modified). The default sends through a [Transport]
+// shared by the clients made without this option, with no http.Client in
+// between: no timeout (deadlines come from the context of each call), no
+// redirects followed (the Bot API sends none), up to
+// DefaultMaxIdleConnsPerHost idle connections per host, proxies from the
+// environment honoured. If the program has replaced [http.DefaultTransport]
+// with its own RoundTripper, the default uses that instead. A timeout on hc
+// must be longer than the long-poll timeout given to [Client.Updates]. nil
+// means the default. Give an hc to use HTTP/2, a custom dialer or TLS
+// configuration (an http.Client over a Transport with its fields set keeps
+// the cheaper round trip).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.hc = hc }
 }
@@ -170,7 +195,9 @@ func New(token string, opts ...Option) *Client {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		c.hc = &http.Client{Transport: defaultTransport()}
+		rt := defaultTransport()
+		c.hc = &http.Client{Transport: rt}
+		c.direct, _ = rt.(*Transport)
 	}
 	c.log = o.log
 	if c.log == nil {
@@ -191,6 +218,9 @@ func New(token string, opts ...Option) *Client {
 		c.err = fmt.Errorf("%w: empty token", ErrConfig)
 	case strings.ContainsAny(token, "/?#% \t\r\n"):
 		c.err = fmt.Errorf("%w: token contains characters not allowed in a URL path", ErrConfig)
+	}
+	if err == nil && u.User != nil {
+		c.direct = nil // http.Client turns the URL's user info into an Authorization header
 	}
 	c.baseURL = base
 	c.prefix = base + "/bot" + token + "/"
@@ -365,12 +395,31 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 	case body != nil:
 		rd, contentType, length = body.reader(), "application/json", int64(body.len())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.methodURL(method), rd)
+	mu := c.methodURL(method)
+	var (
+		resp *http.Response
+		err  error
+	)
+	if c.direct != nil && mu.err == nil {
+		resp, err = c.sendDirect(ctx, mu, rd, contentType, length)
+	} else {
+		resp, err = c.send(ctx, mu, rd, contentType, length)
+	}
+	if err != nil {
+		return 0, &netError{method: method, err: c.redact(err), beforeSend: notSent(err)}
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode, c.decode(method, resp, result)
+}
+
+// send posts through the http.Client.
+func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, mu.s, rd)
 	if err != nil {
 		if rc, ok := rd.(io.Closer); ok {
 			rc.Close()
 		}
-		return 0, &netError{method: method, err: c.redact(err)}
+		return nil, err
 	}
 	if rd != nil {
 		req.ContentLength = length
@@ -380,12 +429,37 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 			req.Header["Content-Type"] = []string{contentType}
 		}
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, &netError{method: method, err: c.redact(err), beforeSend: notSent(err)}
+	return c.hc.Do(req)
+}
+
+// sendDirect posts through the client's own Transport, skipping what
+// http.Client would add (a copy of the request with the context, header
+// copies for redirects). Its errors are *url.Error, like http.Client's.
+func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+	req := &http.Request{
+		Method:     http.MethodPost,
+		URL:        mu.u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     emptyHeader,
+		Body:       http.NoBody,
+		Host:       mu.u.Host,
 	}
-	defer resp.Body.Close()
-	return resp.StatusCode, c.decode(method, resp, result)
+	if rd != nil {
+		req.ContentLength = length
+		req.Body = rd.(io.ReadCloser) // a *bodyReader or the multipart pipe
+		if contentType == "application/json" {
+			req.Header = jsonHeader
+		} else {
+			req.Header = http.Header{"Content-Type": {contentType}}
+		}
+	}
+	resp, err := c.direct.roundTrip(ctx, req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: mu.s, Err: err}
+	}
+	return resp, nil
 }
 
 // decode reads and decodes one answer, bounded.

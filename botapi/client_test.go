@@ -562,12 +562,33 @@ func TestDecodeAnswer(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidResponse)
 }
 
-func TestDefaultTransportKeepsMoreIdleConnections(t *testing.T) {
+func TestDefaultTransportIsTransport(t *testing.T) {
 	c := New(testToken)
-	tr, ok := c.hc.Transport.(*http.Transport)
-	require.True(t, ok)
-	assert.Equal(t, DefaultMaxIdleConnsPerHost, tr.MaxIdleConnsPerHost)
-	assert.NotSame(t, http.DefaultTransport, tr, "net/http's shared transport is not modified")
+	tr, ok := c.hc.Transport.(*Transport)
+	require.True(t, ok, "the default transport is botapi's Transport")
+	assert.Same(t, tr, c.direct, "sent through directly")
+	assert.Equal(t, DefaultMaxIdleConnsPerHost, tr.maxIdle())
 	assert.Same(t, tr, New(testToken).hc.Transport, "clients share one default transport")
-	assert.Equal(t, 0, http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost)
+
+	assert.Nil(t, New(testToken, WithHTTPClient(&http.Client{})).direct, "a caller's client is used as is")
+	assert.Nil(t, New(testToken, WithBaseURL("https://u:p@example.invalid")).direct,
+		"user info in the base URL goes through http.Client, which sends it")
+}
+
+func TestDefaultClientReusesOneConnection(t *testing.T) {
+	srv, conns := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		b, err := io.ReadAll(r.Body)
+		assert.NoError(t, err)
+		assert.JSONEq(t, `{"chat_id":42,"text":"hi"}`, string(b))
+		reply(w, 200, `{"ok":true,"result":{"message_id":7,"date":1,"chat":{"id":42,"type":"private"}}}`)
+	}), false)
+	c := New(testToken, WithBaseURL(srv.URL))
+	require.NotNil(t, c.direct)
+	for range 3 {
+		m, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 42}, Text: "hi"})
+		require.NoError(t, err)
+		assert.Equal(t, int64(7), m.MessageID)
+	}
+	assert.Equal(t, int32(1), conns.Load())
 }

@@ -47,6 +47,18 @@
 // *net.OpError...). A canceled context returns an error matching ctx.Err().
 // Bodies are read bounded: [MaxResponseSize], [MaxErrorBodySize].
 //
+// # Transport
+//
+// By default the client sends through a [Transport], an HTTP/1.1 client of
+// the standard library's parts that writes each request and reads its answer
+// on the calling goroutine (as fasthttp does), instead of http.Transport's
+// per-connection goroutines, and frames and parses the common request and
+// answer itself: one write per request, no header canonicalisation maps.
+// That roughly halves the CPU of a round trip. It keeps up to
+// [DefaultMaxIdleConnsPerHost] idle connections per host, delegates proxied
+// requests (HTTP_PROXY, HTTPS_PROXY) to a clone of http.DefaultTransport, and
+// speaks no HTTP/2. [WithHTTPClient] replaces it with any http.Client.
+//
 // # Retries
 //
 // Retries are on by default and set with [WithRetry] and a [RetryPolicy]:

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,12 @@ const (
 	DefaultTransportIdleTimeout = 30 * time.Second
 )
 
+// idleCheckAfter is how long a connection must have been idle before
+// getIdle asks the kernel whether the server has closed it (one extra system
+// call). A connection reused sooner skips the check; see the Transport doc,
+// "Connection reuse and retries", for what that trades.
+const idleCheckAfter = 100 * time.Millisecond
+
 // aLongTimeAgo is a deadline in the past: setting it makes pending and
 // future I/O on a connection fail at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -30,44 +37,70 @@ var aLongTimeAgo = time.Unix(1, 0)
 // over TCP and TLS that writes each request and reads its response on the
 // calling goroutine, without the per-connection reader and writer goroutines
 // of [http.Transport]. On a small, busy machine this makes a Bot API round
-// trip markedly cheaper in CPU. Use it with
+// trip markedly cheaper in CPU.
+//
+// It is the default: a [Client] made without [WithHTTPClient] sends through
+// a Transport shared by all such clients (unless the program has replaced
+// [http.DefaultTransport] with its own RoundTripper, which is then used). To
+// combine it with settings of your own, give it in an http.Client:
 //
 //	botapi.New(token, botapi.WithHTTPClient(&http.Client{Transport: &botapi.Transport{}}))
 //
-// It is opt-in: clients made without [WithHTTPClient] use a clone of
-// [http.DefaultTransport].
-//
 // The zero value is ready to use; the fields must not change after first use.
 // A Transport is safe for concurrent use by multiple goroutines.
+//
+// # Wire format
+//
+// A request with a body of known length (or none) is framed by the
+// Transport itself, head and body in one write; others (a streamed upload of
+// unknown length, sent chunked) go through [http.Request.Write]. Header field
+// names must be tokens and values free of control characters, or the
+// request fails naming the field only. Answers are read as HTTP/1.0 or
+// HTTP/1.1: a status line and header fields of at most [MaxResponseHeadSize]
+// bytes in all, then a body framed by Content-Length, by the chunked coding
+// (chunk extensions and trailer fields are dropped; Response.Trailer stays
+// nil), or by the end of the connection. A malformed answer (a bad status
+// line, header field or chunk size, conflicting Content-Length values, an
+// unknown transfer coding, obsolete line folding) fails with an error
+// matching [ErrResponseHead]. Informational (1xx) answers are skipped; HEAD,
+// 204 and 304 answers have no body.
 //
 // # Delegation
 //
 // Requests it does not handle are sent through a clone of
 // [http.DefaultTransport] (built on first need, with the same TLS config,
 // dialer and idle limits): when [http.ProxyFromEnvironment] gives a proxy for
-// the request (or the Proxy field's function does), when the scheme is not http or https, for CONNECT requests,
-// protocol upgrades and requests with "Expect: 100-continue". No HTTP/2 is
-// spoken: TLS connections offer only HTTP/1.1. Responses are not
-// transparently decompressed (no Accept-Encoding is added).
+// the request (or the Proxy field's function does), when the scheme is not
+// http or https, for CONNECT requests, protocol upgrades and requests with
+// "Expect: 100-continue". No HTTP/2 is spoken: TLS connections offer only
+// HTTP/1.1. Responses are not transparently decompressed (no
+// Accept-Encoding is added).
 //
 // # Connection reuse and retries
 //
 // A connection returns to the idle pool of its host only after the response
 // body was read to EOF with nothing left over and the response did not ask to
 // close; closing the body before EOF, an error, or a cancelled context closes
-// the connection. Before reusing an idle connection the Transport drops it if
-// it has been idle for longer than IdleConnTimeout or (on Unix) if the server
-// has closed it or sent unexpected data.
+// the connection. An idle connection is dropped once it has been idle for
+// longer than IdleConnTimeout. One that has been idle for 100 ms or more is
+// also checked (on Unix, one non-blocking peek at the socket) and dropped if
+// the server has closed it or sent unexpected data; one reused sooner is not,
+// which saves a system call per request on a busy connection. The trade-off:
+// if a server closes a connection without "Connection: close" less than
+// 100 ms after its last answer (a restart, not an idle timeout, which is far
+// longer), the next request on it finds the connection closed before any
+// answer, and the retry rule below decides.
 //
 // A request on a reused connection is retried once on a new connection, as
 // [http.Transport] does, when (a) writing it failed before any byte reached
 // the connection and its body can be replayed (no body, or req.GetBody set),
-// or (b) the connection ended before any byte of the status line arrived and
-// the request is replayable in net/http's sense: body replayable and method
-// GET, HEAD, OPTIONS or TRACE, or an Idempotency-Key or X-Idempotency-Key
-// header. So a POST such as sendMessage is never sent twice by the Transport
-// once it may have reached the server; the [RetryPolicy] of the [Client]
-// decides above it.
+// or (b) the connection ended (EOF, or on Unix a reset) before any byte of
+// the status line arrived and the request is replayable in net/http's sense:
+// body replayable and method GET, HEAD, OPTIONS or TRACE, or an
+// Idempotency-Key or X-Idempotency-Key header. So a POST such as sendMessage
+// is never sent twice by the Transport once it may have reached the server;
+// the [RetryPolicy] of the [Client] decides above it (it retries such a
+// failure only for methods that are safe to repeat, or with RetryUnsafe).
 //
 // # Context
 //
@@ -101,18 +134,24 @@ type Transport struct {
 	idle map[string][]*persistConn // host key → idle connections, oldest first
 
 	fallback http.RoundTripper // guarded by mu
+
+	lastKey atomic.Pointer[hostKey]
 }
 
 // persistConn is one connection with its buffers.
 type persistConn struct {
-	t      *Transport
-	key    string
-	raw    net.Conn // the TCP connection, under TLS for https
-	conn   net.Conn // raw or the tls.Conn over it
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	cw     countingWriter
-	idleAt time.Time
+	t        *Transport
+	key      string
+	raw      net.Conn // the TCP connection, under TLS for https
+	conn     net.Conn // raw or the tls.Conn over it
+	tlsState *tls.ConnectionState
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	cw       countingWriter
+	lr       io.LimitedReader // writeRequest's body reader, kept to save an allocation
+	sc       wireScratch
+	idleAt   time.Time
+	deadline bool // a deadline is set on conn
 }
 
 // countingWriter counts the bytes that reached the connection.
@@ -129,26 +168,31 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // RoundTrip implements [http.RoundTripper].
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTrip(req.Context(), req)
+}
+
+// roundTrip is RoundTrip with the context given apart, so that the [Client]
+// can send a request it built without one (saving a copy of the request).
+func (t *Transport) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		closeBody(req)
 		return nil, errors.New("botapi: transport: nil request URL")
 	}
 	if !t.handles(req) {
-		return t.fallbackTransport().RoundTrip(req)
+		return t.fallbackTransport().RoundTrip(withContext(ctx, req))
 	}
 	proxyFn := t.Proxy
 	if proxyFn == nil {
 		proxyFn = http.ProxyFromEnvironment
 	}
 	if proxy, err := proxyFn(req); err != nil || proxy != nil {
-		return t.fallbackTransport().RoundTrip(req)
+		return t.fallbackTransport().RoundTrip(withContext(ctx, req))
 	}
-	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	key := req.URL.Scheme + "://" + canonicalAddr(req)
+	key := t.hostKey(req)
 	pc, reused := t.getIdle(key)
 	if pc == nil {
 		var err error
@@ -178,6 +222,30 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, _, err = t.exchange(ctx, pc, req, false)
 	return resp, err
 }
+
+// withContext returns req with ctx, copying req only when its context
+// differs.
+func withContext(ctx context.Context, req *http.Request) *http.Request {
+	if req.Context() == ctx {
+		return req
+	}
+	return req.WithContext(ctx)
+}
+
+// hostKey is the idle pool key of req: scheme://host:port. The key of the
+// last host asked for is kept, so a client talking to one server builds it
+// once.
+func (t *Transport) hostKey(req *http.Request) string {
+	if k := t.lastKey.Load(); k != nil && k.scheme == req.URL.Scheme && k.host == req.URL.Host {
+		return k.key
+	}
+	k := &hostKey{scheme: req.URL.Scheme, host: req.URL.Host, key: req.URL.Scheme + "://" + canonicalAddr(req)}
+	t.lastKey.Store(k)
+	return k.key
+}
+
+// hostKey caches the pool key of one scheme and URL host.
+type hostKey struct{ scheme, host, key string }
 
 // handles reports whether the request is one the Transport sends itself.
 func (t *Transport) handles(req *http.Request) bool {
@@ -284,7 +352,8 @@ func (t *Transport) getIdle(key string) (*persistConn, bool) {
 		pcs[len(pcs)-1] = nil
 		t.idle[key] = pcs[:len(pcs)-1]
 		t.mu.Unlock()
-		if now.Sub(pc.idleAt) > timeout || !connAlive(pc.raw) {
+		idle := now.Sub(pc.idleAt)
+		if idle > timeout || idle >= idleCheckAfter && !connAlive(pc.raw) {
 			pc.conn.Close()
 			continue
 		}
@@ -339,6 +408,10 @@ func (t *Transport) dial(ctx context.Context, req *http.Request, key string) (*p
 		conn = tc
 	}
 	pc := &persistConn{t: t, key: key, raw: raw, conn: conn}
+	if tc, ok := conn.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		pc.tlsState = &st
+	}
 	pc.cw.w = conn
 	pc.br = bufio.NewReaderSize(conn, 4096)
 	pc.bw = bufio.NewWriterSize(&pc.cw, 4096)
@@ -350,12 +423,19 @@ func (t *Transport) dial(ctx context.Context, req *http.Request, key string) (*p
 func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Request, reused bool) (resp *http.Response, retry bool, err error) {
 	if d, ok := ctx.Deadline(); ok {
 		pc.conn.SetDeadline(d)
-	} else {
+		pc.deadline = true
+	} else if pc.deadline {
 		pc.conn.SetDeadline(time.Time{})
+		pc.deadline = false
 	}
-	stop := context.AfterFunc(ctx, func() { pc.raw.SetDeadline(aLongTimeAgo) })
+	var stop func() bool
+	if ctx.Done() != nil { // context.Background has none: nothing to watch
+		stop = context.AfterFunc(ctx, func() { pc.raw.SetDeadline(aLongTimeAgo) })
+	}
 	fail := func(err error) error {
-		stop()
+		if stop != nil {
+			stop()
+		}
 		pc.conn.Close()
 		if cerr := ctx.Err(); cerr != nil {
 			return fmt.Errorf("botapi: transport: %w (%v)", cerr, err)
@@ -364,7 +444,12 @@ func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Req
 	}
 
 	pc.cw.n = 0
-	werr := req.Write(pc.bw) // closes req.Body
+	var werr error
+	if canFastWrite(req) {
+		werr = writeRequest(pc.bw, req, &pc.lr) // closes req.Body
+	} else {
+		werr = req.Write(pc.bw) // chunked bodies and the unusual; closes req.Body
+	}
 	if werr == nil {
 		werr = pc.bw.Flush()
 	}
@@ -376,15 +461,16 @@ func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Req
 		return nil, retry, fail(werr)
 	}
 
-	// An EOF before the first byte of the answer is net/http's
+	// An EOF (or a reset) before the first byte of the answer is net/http's
 	// errServerClosedIdle.
 	if _, err := pc.br.Peek(1); err != nil {
-		retry = reused && err == io.EOF && ctx.Err() == nil && isReplayable(req)
+		retry = reused && (err == io.EOF || isConnReset(err)) && ctx.Err() == nil && isReplayable(req)
 		return nil, retry, fail(err)
 	}
+	var head responseHead
 	for {
-		resp, err = http.ReadResponse(pc.br, req)
-		if err != nil {
+		resp = &http.Response{Request: req, TLS: pc.tlsState}
+		if head, err = readResponseHead(pc.br, &pc.sc, req.Method, resp); err != nil {
 			return nil, false, fail(err)
 		}
 		// Skip informational answers; 101 is never asked for.
@@ -396,10 +482,15 @@ func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Req
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return nil, false, fail(errors.New("botapi: transport: unexpected 101 Switching Protocols"))
 	}
-	b := &transportBody{pc: pc, body: resp.Body, stop: stop, ctx: ctx, reuse: !resp.Close && !req.Close}
-	if resp.Body == http.NoBody {
+	b := &transportBody{pc: pc, stop: stop, ctx: ctx, reuse: !resp.Close && !req.Close,
+		framing: head.framing, left: head.length}
+	if head.framing == framingNone {
+		resp.Body = http.NoBody
 		b.finish(true)
 		return resp, false, nil
+	}
+	if head.framing == framingChunked {
+		b.chunked = chunkedReader{br: pc.br, sc: &pc.sc}
 	}
 	resp.Body = b
 	return resp, false, nil
@@ -420,14 +511,17 @@ func isReplayable(req *http.Request) bool {
 	return k1 || k2
 }
 
-// transportBody is the response body: it returns the connection to the pool at
-// EOF and closes it otherwise.
+// transportBody is the response body: it reads the body's framing from the
+// connection, returns the connection to the pool at EOF and closes it
+// otherwise.
 type transportBody struct {
-	pc    *persistConn
-	body  io.ReadCloser
-	stop  func() bool
-	ctx   context.Context
-	reuse bool
+	pc      *persistConn
+	stop    func() bool // nil when the context cannot be cancelled
+	ctx     context.Context
+	reuse   bool
+	framing bodyFraming
+	left    int64 // framingLength: bytes left
+	chunked chunkedReader
 
 	mu   sync.Mutex
 	done bool
@@ -443,7 +537,30 @@ func (b *transportBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, errors.New("botapi: transport: read on closed response body")
 	}
-	n, err := b.body.Read(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var (
+		n   int
+		err error
+	)
+	switch b.framing {
+	case framingLength:
+		if int64(len(p)) > b.left {
+			p = p[:b.left]
+		}
+		n, err = b.pc.br.Read(p)
+		b.left -= int64(n)
+		if b.left == 0 {
+			err = io.EOF
+		} else if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	case framingChunked:
+		n, err = b.chunked.Read(p)
+	default: // framingClose
+		n, err = b.pc.br.Read(p)
+	}
 	switch {
 	case err == io.EOF:
 		b.eof = true
@@ -473,13 +590,17 @@ func (b *transportBody) finish(atEOF bool) {
 	pc := b.pc
 	// stop reports false if the context already fired and set a past
 	// deadline: the connection is then not reused.
-	if !b.stop() || !atEOF || !b.reuse || pc.br.Buffered() > 0 || pc.t.maxIdle() < 0 {
+	stopped := b.stop == nil || b.stop()
+	if !stopped || !atEOF || !b.reuse || b.framing == framingClose || pc.br.Buffered() > 0 || pc.t.maxIdle() < 0 {
 		pc.conn.Close()
 		return
 	}
-	if err := pc.conn.SetDeadline(time.Time{}); err != nil {
-		pc.conn.Close()
-		return
+	if pc.deadline {
+		if err := pc.conn.SetDeadline(time.Time{}); err != nil {
+			pc.conn.Close()
+			return
+		}
+		pc.deadline = false
 	}
 	pc.t.putIdle(pc)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -325,4 +326,143 @@ func TestTransportPoolBound(t *testing.T) {
 	}
 	tr.mu.Unlock()
 	assert.Equal(t, 1, n)
+}
+
+func TestTransportChunkedAnswerReusesConn(t *testing.T) {
+	srv, conns := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "part one, ")
+		w.(http.Flusher).Flush() // no Content-Length: chunked
+		io.WriteString(w, "part two")
+	}), false)
+	hc := &http.Client{Transport: &Transport{}}
+	for range 3 {
+		resp, err := hc.Get(srv.URL)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+		assert.Equal(t, int64(-1), resp.ContentLength)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, "part one, part two", string(b))
+	}
+	assert.Equal(t, int32(1), conns.Load())
+}
+
+func TestTransportSkipsInformationalAnswers(t *testing.T) {
+	srv, conns := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		io.WriteString(w, "final")
+	}), false)
+	hc := &http.Client{Transport: &Transport{}}
+	for range 2 {
+		assert.Equal(t, "final", get(t, hc, srv.URL))
+	}
+	assert.Equal(t, int32(1), conns.Load())
+}
+
+func TestTransportHead(t *testing.T) {
+	srv, conns := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1234")
+		if r.Method != http.MethodHead {
+			io.WriteString(w, strings.Repeat("h", 1234))
+		}
+	}), false)
+	hc := &http.Client{Transport: &Transport{}}
+	for range 2 {
+		resp, err := hc.Head(srv.URL)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1234), resp.ContentLength)
+		assert.Equal(t, http.NoBody, resp.Body)
+		resp.Body.Close()
+	}
+	assert.Len(t, get(t, hc, srv.URL), 1234)
+	assert.Equal(t, int32(1), conns.Load(), "a HEAD answer leaves the connection reusable")
+}
+
+func TestTransportDeadlineThenNone(t *testing.T) {
+	srv, conns := countedServer(t, echoHandler(), false)
+	hc := &http.Client{Transport: &Transport{}}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/d", nil)
+	require.NoError(t, err)
+	resp, err := hc.Do(req)
+	require.NoError(t, err)
+	_, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	// Without a deadline (context.Background) on the same connection.
+	req, err = http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/n", nil)
+	require.NoError(t, err)
+	resp, err = hc.Do(req)
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "GET /n ", string(b))
+	assert.Equal(t, int32(1), conns.Load())
+}
+
+// rawServer answers each request on a connection with the next of answers,
+// then closes the connection.
+func rawServer(t *testing.T, answers ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for _, a := range answers {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					io.WriteString(c, a)
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
+}
+
+func TestTransportMalformedAnswer(t *testing.T) {
+	u := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy")
+	_, err := (&http.Client{Transport: &Transport{}}).Get(u)
+	require.ErrorIs(t, err, ErrResponseHead)
+}
+
+func TestTransportHTTP10AnswerUntilClose(t *testing.T) {
+	u := rawServer(t, "HTTP/1.0 200 OK\r\n\r\nuntil close")
+	tr := &Transport{}
+	hc := &http.Client{Transport: tr}
+	assert.Equal(t, "until close", get(t, hc, u))
+	assert.Equal(t, "until close", get(t, hc, u))
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, pcs := range tr.idle {
+		assert.Empty(t, pcs, "a body delimited by close leaves no idle connection")
+	}
+}
+
+func TestClientDirectRedactsTransportErrors(t *testing.T) {
+	u := rawServer(t, "HTTP/1.1 200 OK\r\nX-Bad name: 1\r\n\r\n")
+	c := New(testToken, WithBaseURL(strings.TrimSuffix(u, "/")), WithRetry(RetryPolicy{MaxAttempts: 1}))
+	require.NotNil(t, c.direct)
+	_, err := c.GetMe(t.Context())
+	require.ErrorIs(t, err, ErrNetwork)
+	require.ErrorIs(t, err, ErrResponseHead)
+	var ue *url.Error
+	require.ErrorAs(t, err, &ue)
+	assert.NotContains(t, err.Error(), testToken)
+	assert.Contains(t, err.Error(), "/bot<redacted>/getMe")
 }

@@ -3,9 +3,13 @@
 package botapi
 
 import (
+	"errors"
 	"net"
 	"syscall"
 )
+
+// isConnReset reports whether err is a connection reset by the peer.
+func isConnReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 // connAlive reports whether an idle connection can be reused: a
 // non-blocking read must find nothing to read (EAGAIN). EOF (the server

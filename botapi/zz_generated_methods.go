@@ -3562,7 +3562,7 @@ type AnswerShippingQueryParams struct {
 	// Required.
 	ShippingQueryID string `json:"shipping_query_id"`
 	// Required.
-	Ok bool `json:"ok"`
+	OK bool `json:"ok"`
 	// Optional.
 	ShippingOptions []ShippingOption `json:"shipping_options,omitempty"`
 	// Optional.
@@ -3581,7 +3581,7 @@ type AnswerPreCheckoutQueryParams struct {
 	// Required.
 	PreCheckoutQueryID string `json:"pre_checkout_query_id"`
 	// Required.
-	Ok bool `json:"ok"`
+	OK bool `json:"ok"`
 	// Optional.
 	ErrorMessage string `json:"error_message,omitempty"`
 }

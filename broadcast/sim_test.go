@@ -246,7 +246,7 @@ func TestS4InteractiveDuringBroadcast(t *testing.T) {
 				require.NoError(t, err)
 				replies = append(replies, time.Since(start))
 			} else { // never waits on the scheduler at all
-				err := s.client.AnswerPreCheckoutQuery(t.Context(), &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: "q", Ok: true})
+				err := s.client.AnswerPreCheckoutQuery(t.Context(), &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: "q", OK: true})
 				require.ErrorIs(t, err, botapi.ErrBadRequest) // no such query in the fake; not a 429
 				answers = append(answers, time.Since(start))
 			}

@@ -243,7 +243,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	defer cancelAnswer()
 	err := h.api.AnswerPreCheckoutQuery(answerCtx, &botapi.AnswerPreCheckoutQueryParams{
 		PreCheckoutQueryID: q.ID,
-		Ok:                 msg == "",
+		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
 	if err != nil {

@@ -245,7 +245,7 @@ func TestPreCheckoutAnswers(t *testing.T) {
 			require.NoError(t, f.h.HandleUpdate(t.Context(), &botapi.Update{PreCheckoutQuery: q}))
 			a := f.api.lastAnswer(t)
 			require.Equal(t, "q", a.PreCheckoutQueryID)
-			require.Equal(t, tt.ok, a.Ok)
+			require.Equal(t, tt.ok, a.OK)
 			require.Equal(t, tt.msg, a.ErrorMessage)
 		})
 	}
@@ -280,7 +280,7 @@ func TestPreCheckoutDeadline(t *testing.T) {
 				elapsed := time.Since(start)
 				require.NoError(t, err)
 				a := f.api.lastAnswer(t)
-				require.False(t, a.Ok)
+				require.False(t, a.OK)
 				require.Equal(t, MsgTimeout, a.ErrorMessage)
 				require.Equal(t, tc.timeout, elapsed, "answered exactly at the decision timeout")
 				require.Less(t, elapsed, PreCheckoutDeadline)
@@ -302,7 +302,7 @@ func TestPreCheckoutCallerContextEnded(t *testing.T) {
 		quick := func(context.Context, Order, *botapi.PreCheckoutQuery) error { return nil }
 		f := newFixture(t, WithCheck(quick))
 		require.NoError(t, f.h.HandlePreCheckoutQuery(ctx, query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
-		require.True(t, f.api.lastAnswer(t).Ok, "a cancelled caller does not decline the buyer")
+		require.True(t, f.api.lastAnswer(t).OK, "a cancelled caller does not decline the buyer")
 
 		blocking := func(ctx context.Context, _ Order, _ *botapi.PreCheckoutQuery) error {
 			<-ctx.Done()
@@ -312,7 +312,7 @@ func TestPreCheckoutCallerContextEnded(t *testing.T) {
 		start := time.Now()
 		require.NoError(t, f.h.HandlePreCheckoutQuery(ctx, query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
 		a := f.api.lastAnswer(t)
-		require.False(t, a.Ok)
+		require.False(t, a.OK)
 		require.Equal(t, MsgTimeout, a.ErrorMessage)
 		require.Equal(t, DefaultDecisionTimeout, time.Since(start))
 	})
@@ -681,7 +681,7 @@ func TestPreCheckoutCheckPanics(t *testing.T) {
 	f := newFixture(t, WithCheck(func(context.Context, Order, *botapi.PreCheckoutQuery) error { panic("bug") }))
 	require.NoError(t, f.h.HandlePreCheckoutQuery(t.Context(), query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))))
 	a := f.api.lastAnswer(t)
-	require.False(t, a.Ok)
+	require.False(t, a.OK)
 	require.Equal(t, MsgUnavailable, a.ErrorMessage)
 }
 
@@ -727,7 +727,7 @@ func FuzzPreCheckout(f *testing.F) {
 		require.NoError(t, h.HandlePreCheckoutQuery(t.Context(), query("q", user, currency, total, payload)))
 		require.Len(t, api.answers, 1)
 		a := api.answers[0]
-		if !a.Ok {
+		if !a.OK {
 			require.NotEmpty(t, a.ErrorMessage)
 			return
 		}

@@ -236,7 +236,9 @@ func NewWorker(q Queue, h UpdateHandler, opts ...Option) *Worker {
 
 // DeadLetters returns the updates given up on since the last call and
 // forgets them, oldest first. It returns nil when [WithDeadLetter] is set
-// (the hook has them).
+// (the hook has them). Without a hook the list is not bounded (dropping a
+// dead letter would lose an update): drain it periodically, or set
+// [WithDeadLetter] to hand them to durable storage.
 func (w *Worker) DeadLetters() []DeadLetter {
 	w.mu.Lock()
 	defer w.mu.Unlock()

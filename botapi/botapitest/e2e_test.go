@@ -56,7 +56,7 @@ func TestEndToEndWithClient(t *testing.T) {
 		}
 		offset = ups[0].UpdateID + 1
 		if err := bot.AnswerPreCheckoutQuery(ctx, &botapi.AnswerPreCheckoutQueryParams{
-			PreCheckoutQueryID: ups[0].PreCheckoutQuery.ID, Ok: true}); err != nil {
+			PreCheckoutQueryID: ups[0].PreCheckoutQuery.ID, OK: true}); err != nil {
 			t.Error(err)
 		}
 	})

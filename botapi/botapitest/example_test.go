@@ -73,7 +73,7 @@ func ExampleServer_Pay() {
 		ups, _ := bot.GetUpdates(ctx, &botapi.GetUpdatesParams{Timeout: 10})
 		for _, u := range ups {
 			if q := u.PreCheckoutQuery; q != nil {
-				_ = bot.AnswerPreCheckoutQuery(ctx, &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: q.ID, Ok: true})
+				_ = bot.AnswerPreCheckoutQuery(ctx, &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: q.ID, OK: true})
 			}
 		}
 	}()
@@ -114,7 +114,7 @@ func ExampleServer_RenewSubscription() {
 		ups, _ := bot.GetUpdates(ctx, &botapi.GetUpdatesParams{Timeout: 10})
 		for _, u := range ups {
 			if q := u.PreCheckoutQuery; q != nil {
-				_ = bot.AnswerPreCheckoutQuery(ctx, &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: q.ID, Ok: true})
+				_ = bot.AnswerPreCheckoutQuery(ctx, &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: q.ID, OK: true})
 			}
 		}
 	}()

@@ -8,7 +8,7 @@ import (
 // initialisms are the words Go spells in capitals (Go Code Review Comments).
 var initialisms = map[string]string{
 	"id": "ID", "ids": "IDs", "url": "URL", "urls": "URLs", "http": "HTTP", "https": "HTTPS",
-	"json": "JSON", "api": "API", "ip": "IP",
+	"json": "JSON", "api": "API", "ip": "IP", "ok": "OK",
 }
 
 // GoName turns a snake_case field name or a camelCase/PascalCase method or
