@@ -133,21 +133,7 @@ func (k *Keyed) shardOf(key string) (*flatShard, uint32) {
 }
 
 // Allow reports whether an event for key may happen now, and if so counts it.
-func (k *Keyed) Allow(key string) bool {
-	if k.inf || k.none {
-		return k.inf
-	}
-	// The clock is read under the lock, just before the table: the read
-	// then overlaps the likely cache miss on the key's slot, where read
-	// first it would add to it.
-	s, h := k.shardOf(key)
-	s.mu.Lock()
-	now := k.nowNS()
-	s.maybeSweep(now)
-	ok := s.take(h, k.g, now)
-	s.mu.Unlock()
-	return ok
-}
+func (k *Keyed) Allow(key string) bool { return k.allow(key, k.nowNS()) }
 
 // AllowAt reports whether an event for key may happen at t, and if so
 // counts it.
