@@ -63,7 +63,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // line, header field or chunk size, conflicting Content-Length values, an
 // unknown transfer coding, obsolete line folding) fails with an error
 // matching [ErrResponseHead]. Informational (1xx) answers are skipped; HEAD,
-// 204 and 304 answers have no body.
+// 204 and 304 answers have no body. When the server breaks the connection
+// while the request is being written, an answer it sent first (a 413 to an
+// upload too large) is returned instead of the write error.
 //
 // # Delegation
 //
