@@ -128,8 +128,9 @@ func fieldOf(d InitData, key string) string {
 	return d.Extra[key]
 }
 
-// FuzzDecode checks the tuned decoder against the plain one and against
-// net/url.
+// FuzzDecode checks the tuned decoders, decode (the AVX2 assembly on
+// amd64 CPUs that have it) and decodeGo, against the plain one and
+// against net/url.
 func FuzzDecode(f *testing.F) {
 	for _, v := range loadVectors(f) {
 		for _, kv := range strings.Split(v.InitData, "&") {
@@ -137,12 +138,17 @@ func FuzzDecode(f *testing.F) {
 			f.Add(val)
 		}
 	}
+	f.Add(strings.Repeat("x", 30) + "%41%0A" + strings.Repeat("%7B", 12))
 	f.Fuzz(func(t *testing.T, s string) {
 		if len(s) > 2*MaxLength {
 			return
 		}
-		fast, fchanged, ferr := decode([]byte("prefix"), s)
 		slow, schanged, serr := decodeSlow([]byte("prefix"), s)
+		gofast, gchanged, gerr := decodeGo([]byte("prefix"), s)
+		if gerr != serr || gerr == nil && (string(gofast) != string(slow) || gchanged != schanged) {
+			t.Fatalf("decodeGo(%q) = %q, %v, %v; decodeSlow = %q, %v, %v", s, gofast, gchanged, gerr, slow, schanged, serr)
+		}
+		fast, fchanged, ferr := decode([]byte("prefix"), s)
 		if ferr != serr || ferr == nil && (string(fast) != string(slow) || fchanged != schanged) {
 			t.Fatalf("decode(%q) = %q, %v, %v; decodeSlow = %q, %v, %v", s, fast, fchanged, ferr, slow, schanged, serr)
 		}

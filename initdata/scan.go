@@ -84,11 +84,8 @@ func scan(s string, dst []pair) ([]pair, error) {
 		}
 		return dst, err
 	}
-	sortPairs(dst)
-	for i := 1; i < len(dst); i++ {
-		if dst[i].key == dst[i-1].key {
-			return dst, errDuplicate
-		}
+	if sortPairs(dst) {
+		return dst, errDuplicate
 	}
 	return dst, nil
 }
@@ -148,26 +145,39 @@ func looksDecoded(s string) bool {
 	return false
 }
 
-// sortPairs sorts by key: insertion sort for the usual dozen, which costs
-// no allocation and beats a general sort at that size.
-func sortPairs(p []pair) {
-	if len(p) > 16 {
+// sortPairs sorts by key and reports whether two keys are equal. For the
+// usual dozen it is an insertion sort, which costs no allocation and beats
+// a general sort at that size.
+func sortPairs(p []pair) (dup bool) {
+	if len(p) > stackPairs {
 		slices.SortFunc(p, func(a, b pair) int { return strings.Compare(a.key, b.key) })
-		return
+		for i := 1; i < len(p); i++ {
+			if p[i].key == p[i-1].key {
+				return true
+			}
+		}
+		return false
+	}
+	// Insertion sort on the first bytes, kept apart (the full keys
+	// break ties); the moves make a hole rather than swap.
+	var first [stackPairs]byte
+	for i := range p {
+		first[i] = p[i].key[0]
 	}
 	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && keyLess(p[j].key, p[j-1].key); j-- {
-			p[j], p[j-1] = p[j-1], p[j]
+		f, kv := first[i], p[i]
+		j := i
+		for ; j > 0 && (f < first[j-1] || f == first[j-1] && kv.key < p[j-1].key); j-- {
+			first[j], p[j] = first[j-1], p[j-1]
+		}
+		first[j], p[j] = f, kv
+	}
+	for i := 1; i < len(p); i++ {
+		if first[i] == first[i-1] && p[i].key == p[i-1].key {
+			return true
 		}
 	}
-}
-
-// keyLess orders non-empty keys; the first byte nearly always decides.
-func keyLess(a, b string) bool {
-	if a[0] != b[0] {
-		return a[0] < b[0]
-	}
-	return a < b
+	return false
 }
 
 // find returns the index of the pair with the key in sorted pairs, or -1.
@@ -250,11 +260,15 @@ func load64(s string, i int) uint64 {
 // decoded value are errors: the data-check-string joins fields with "\n",
 // so a value holding one could pass for two fields, or two for one.
 //
-// Init data is dense with escapes (a user object is one in six), so this
-// loop is tuned for them: one table lookup and branch per byte, escape
-// checks folded into one flag tested at the end. (A word-at-a-time version
-// measured slower: the escapes are too close together.)
-func decode(dst []byte, s string) ([]byte, bool, error) {
+// decode is decodeGo, or on amd64 with AVX2 a block decoder in assembly
+// (decode_amd64.go); FuzzDecode checks both against decodeSlow.
+
+// decodeGo is decode in Go. Init data is dense with escapes (a user object
+// is one in six), so its loop is tuned for them: one table lookup and
+// branch per byte, escape checks folded into one flag tested at the end.
+// (A word-at-a-time version measured slower: the escapes are too close
+// together.)
+func decodeGo(dst []byte, s string) ([]byte, bool, error) {
 	n := len(dst)
 	if cap(dst)-n < len(s) {
 		dst = slices.Grow(dst, len(s))
@@ -270,8 +284,13 @@ func decode(dst []byte, s string) ([]byte, bool, error) {
 		}
 		binary.LittleEndian.PutUint64(out[i:], w)
 	}
-	j := i
-	changed := false
+	return decodeTail(dst, n, out, s, i, i, false)
+}
+
+// decodeTail decodes s[i:] to out[j:], out being dst[n:] with room for
+// len(s)-i more bytes, and returns dst[:n+j'] with j' where the output
+// ended; changed says whether s[:i] held an escape already.
+func decodeTail(dst []byte, n int, out []byte, s string, i, j int, changed bool) ([]byte, bool, error) {
 	var bad uint8 // high nibble set by a non-hex digit or a decoded line feed
 	for ; i < len(s); i++ {
 		c := s[i]

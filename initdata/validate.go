@@ -205,8 +205,9 @@ func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, err
 	return p, nil
 }
 
-// decodeHash decodes a hash of exactly 64 hex digits.
-func decodeHash(dst *[sha256.Size]byte, h string) bool {
+// decodeHashGo decodes a hash of exactly 64 hex digits: decodeHash in Go
+// (decodeHash is assembly on amd64 with AVX2).
+func decodeHashGo(dst *[sha256.Size]byte, h string) bool {
 	if len(h) != 2*sha256.Size {
 		return false
 	}
