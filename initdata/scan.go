@@ -115,10 +115,17 @@ func split(s string, dst []pair) ([]pair, error) {
 		}
 		key, rest := s[:k], s[k+1:]
 		e := strings.IndexByte(rest, '&')
+		// Append a zero pair and set its fields: a pair literal is built
+		// on the stack with 8-byte stores and copied with 16-byte loads,
+		// which stall waiting for those stores.
+		dst = append(dst, pair{})
+		kv := &dst[len(dst)-1]
+		kv.key = key
 		if e < 0 {
-			return append(dst, pair{key: key, val: rest}), nil
+			kv.val = rest
+			return dst, nil
 		}
-		dst = append(dst, pair{key: key, val: rest[:e]})
+		kv.val = rest[:e]
 		s = rest[e+1:]
 		if s == "" {
 			return dst, errEmptyPair
