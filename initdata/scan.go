@@ -254,6 +254,24 @@ func needsLook(w uint64) bool {
 	return (w-lanes1*0x20)&^w&lanesHi|hasByte(w, '%')|hasByte(w, '+')|hasByte(w, '=')|hasByte(w, ';')|hasByte(w, '"') != 0
 }
 
+// plain reports whether s holds no byte decode must look at (see
+// valueBytes), eight bytes at a time (the last eight overlapping).
+func plain(s string) bool {
+	if len(s) < 8 {
+		var c uint8
+		for i := 0; i < len(s); i++ {
+			c |= valueBytes[s[i]]
+		}
+		return c == 0
+	}
+	for i := 0; i+8 < len(s); i += 8 {
+		if needsLook(load64(s, i)) {
+			return false
+		}
+	}
+	return !needsLook(load64(s, len(s)-8))
+}
+
 // load64 reads eight bytes of s at i, little-endian (one load on amd64 and arm64).
 func load64(s string, i int) uint64 {
 	s = s[i : i+8]
