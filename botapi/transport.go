@@ -63,7 +63,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // line, header field or chunk size, conflicting Content-Length values, an
 // unknown transfer coding, obsolete line folding) fails with an error
 // matching [ErrResponseHead]. Informational (1xx) answers are skipped; HEAD,
-// 204 and 304 answers have no body.
+// 204 and 304 answers have no body. When the server breaks the connection
+// while the request is being written, an answer it sent first (a 413 to an
+// upload too large) is returned instead of the write error.
 //
 // # Delegation
 //
@@ -154,15 +156,20 @@ type persistConn struct {
 	deadline bool // a deadline is set on conn
 }
 
-// countingWriter counts the bytes that reached the connection.
+// countingWriter counts the bytes that reached the connection and keeps the
+// error of a failed write.
 type countingWriter struct {
-	w net.Conn
-	n int64
+	w   net.Conn
+	n   int64
+	err error
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -443,7 +450,7 @@ func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Req
 		return err
 	}
 
-	pc.cw.n = 0
+	pc.cw.n, pc.cw.err = 0, nil
 	var werr error
 	if canFastWrite(req) {
 		werr = writeRequest(pc.bw, req, &pc.lr) // closes req.Body
@@ -452,6 +459,15 @@ func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Req
 	}
 	if werr == nil {
 		werr = pc.bw.Flush()
+	}
+	if werr != nil && pc.cw.err != nil && pc.cw.n > 0 && ctx.Err() == nil {
+		// The connection failed mid-request: the server may have answered
+		// early (413 for an upload too large) and closed. Its answer, if it
+		// is there in full, is the result, as with http.Transport. The
+		// server has closed its end, so this read does not wait.
+		if resp, err := t.readAnswer(ctx, pc, req, stop, false); err == nil {
+			return resp, false, nil
+		}
 	}
 	if werr != nil {
 		nothingWritten := pc.cw.n == 0
@@ -467,11 +483,26 @@ func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Req
 		retry = reused && (err == io.EOF || isConnReset(err)) && ctx.Err() == nil && isReplayable(req)
 		return nil, retry, fail(err)
 	}
-	var head responseHead
+	resp, err = t.readAnswer(ctx, pc, req, stop, true)
+	if err != nil {
+		return nil, false, fail(err)
+	}
+	return resp, false, nil
+}
+
+// readAnswer reads the answer to req from pc: the head, skipping 1xx
+// answers, and a body that releases pc (to the pool if reuse allows and the
+// body is read to EOF). On error the caller closes pc.
+func (t *Transport) readAnswer(ctx context.Context, pc *persistConn, req *http.Request, stop func() bool, reuse bool) (*http.Response, error) {
+	var (
+		resp *http.Response
+		head responseHead
+		err  error
+	)
 	for {
 		resp = &http.Response{Request: req, TLS: pc.tlsState}
 		if head, err = readResponseHead(pc.br, &pc.sc, req.Method, resp); err != nil {
-			return nil, false, fail(err)
+			return nil, err
 		}
 		// Skip informational answers; 101 is never asked for.
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -480,20 +511,20 @@ func (t *Transport) exchange(ctx context.Context, pc *persistConn, req *http.Req
 		break
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return nil, false, fail(errors.New("botapi: transport: unexpected 101 Switching Protocols"))
+		return nil, errors.New("botapi: transport: unexpected 101 Switching Protocols")
 	}
-	b := &transportBody{pc: pc, stop: stop, ctx: ctx, reuse: !resp.Close && !req.Close,
+	b := &transportBody{pc: pc, stop: stop, ctx: ctx, reuse: reuse && !resp.Close && !req.Close,
 		framing: head.framing, left: head.length}
 	if head.framing == framingNone {
 		resp.Body = http.NoBody
 		b.finish(true)
-		return resp, false, nil
+		return resp, nil
 	}
 	if head.framing == framingChunked {
 		b.chunked = chunkedReader{br: pc.br, sc: &pc.sc}
 	}
 	resp.Body = b
-	return resp, false, nil
+	return resp, nil
 }
 
 // isReplayable mirrors net/http's rule for retrying a request after a reused

@@ -466,3 +466,64 @@ func TestClientDirectRedactsTransportErrors(t *testing.T) {
 	assert.NotContains(t, err.Error(), testToken)
 	assert.Contains(t, err.Error(), "/bot<redacted>/getMe")
 }
+
+// earlyAnswerConn is a connection whose server answers after the first
+// writeLimit bytes of the request and then breaks the connection.
+type earlyAnswerConn struct {
+	net.Conn   // nil: only the methods below are called
+	writeLimit int
+	written    int
+	answer     *strings.Reader
+}
+
+func (c *earlyAnswerConn) Write(p []byte) (int, error) {
+	if room := c.writeLimit - c.written; len(p) > room {
+		c.written += room
+		return room, errors.New("write: broken pipe")
+	}
+	c.written += len(p)
+	return len(p), nil
+}
+
+func (c *earlyAnswerConn) Read(p []byte) (int, error) {
+	if c.written < c.writeLimit {
+		return 0, errors.New("read before the answer: the test would hang")
+	}
+	return c.answer.Read(p)
+}
+
+func (c *earlyAnswerConn) Close() error                     { return nil }
+func (c *earlyAnswerConn) SetDeadline(time.Time) error      { return nil }
+func (c *earlyAnswerConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *earlyAnswerConn) SetWriteDeadline(time.Time) error { return nil }
+
+func TestTransportEarlyAnswer(t *testing.T) {
+	const answer = "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nContent-Length: 69\r\nConnection: close\r\n\r\n" +
+		`{"ok":false,"error_code":413,"description":"Request Entity Too Large"}`
+	dials := 0
+	tr := &Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+		dials++
+		return &earlyAnswerConn{writeLimit: 10_000, answer: strings.NewReader(answer)}, nil
+	}}
+	c := New(testToken, WithBaseURL("http://telegram.invalid"), WithHTTPClient(&http.Client{Transport: tr}))
+	for _, name := range []string{"known length (JSON)", "streamed (multipart)"} {
+		t.Run(name, func(t *testing.T) {
+			params := map[string]any{"chat_id": 1, "text": strings.Repeat("t", 100_000)}
+			if name != "known length (JSON)" {
+				params = map[string]any{"chat_id": 1, "document": Upload("big.bin", strings.NewReader(strings.Repeat("d", 100_000)))}
+			}
+			err := c.Call(t.Context(), "sendDocument", params, nil)
+			var apiErr *Error
+			require.ErrorAs(t, err, &apiErr, "the server's answer, not the broken pipe")
+			assert.Equal(t, http.StatusRequestEntityTooLarge, apiErr.Code)
+		})
+	}
+	assert.Equal(t, 2, dials, "one attempt each: a 413 is not retried")
+
+	// Without an answer, the write error is the result.
+	tr = &Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+		return &earlyAnswerConn{writeLimit: 10, answer: strings.NewReader("")}, nil
+	}}
+	_, err := (&http.Client{Transport: tr}).Post("http://telegram.invalid/", "text/plain", strings.NewReader(strings.Repeat("x", 100)))
+	require.ErrorContains(t, err, "broken pipe")
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -136,9 +135,8 @@ func writeRequest(bw *bufio.Writer, req *http.Request, lr *io.LimitedReader) (er
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	switch {
 	case hasBody:
-		var num [20]byte
 		bw.WriteString("\r\nContent-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], req.ContentLength, 10))
+		writeDecimal(bw, req.ContentLength)
 	case method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch:
 		bw.WriteString("\r\nContent-Length: 0")
 	}
@@ -175,6 +173,18 @@ func writeRequest(bw *bufio.Writer, req *http.Request, lr *io.LimitedReader) (er
 		return fmt.Errorf("botapi: transport: ContentLength=%d with a longer Body", req.ContentLength)
 	}
 	return nil
+}
+
+// writeDecimal writes n ≥ 0 in decimal, without the allocation of a
+// strconv buffer that escapes into the writer.
+func writeDecimal(bw *bufio.Writer, n int64) {
+	div := int64(1)
+	for n/div >= 10 {
+		div *= 10
+	}
+	for ; div > 0; div /= 10 {
+		bw.WriteByte(byte('0' + n/div%10))
+	}
 }
 
 // isToken reports whether s is a non-empty RFC 9110 token (a method or a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -310,4 +311,14 @@ func FuzzReadResponse(f *testing.F) {
 			t.Fatalf("status %d, length %d; net/http: %d, %d", resp.StatusCode, resp.ContentLength, nr.StatusCode, nr.ContentLength)
 		}
 	})
+}
+
+func TestWriteDecimal(t *testing.T) {
+	for _, n := range []int64{0, 7, 10, 99, 100, 12345, 1 << 40, 1<<63 - 1} {
+		var out bytes.Buffer
+		bw := bufio.NewWriter(&out)
+		writeDecimal(bw, n)
+		require.NoError(t, bw.Flush())
+		assert.Equal(t, strconv.FormatInt(n, 10), out.String())
+	}
 }
