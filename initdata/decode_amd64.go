@@ -64,6 +64,9 @@ func decode(dst []byte, s string) ([]byte, bool, error) {
 	out := dst[n : n+len(s)+avx2Slack]
 	var i, j, flags int
 	if len(s) < avx2MinLen {
+		if plain(s) { // short values are mostly plain: ids, dates, chat_type
+			return append(dst, s...), false, nil
+		}
 		// One block over s padded with 'g's: plain bytes, and not hex
 		// digits, so an escape that runs into them is bad, as it is at
 		// the end of s. The padding is decoded too and dropped.

@@ -53,7 +53,8 @@ no:
 //
 // Registers: SI src, DI dst, BX i, DX j, R8 carry (dropped lanes of the
 // next block), R9 '%' and '+' seen, R10 tab, R12 lanes to skip (the last,
-// overlapping block), R13 n-34 (the last whole block's start).
+// overlapping block), R13 n-34 (the last whole block's start); AX, CX,
+// R11 and R14 are scratch (R14 is free in ABI0 code).
 // Y15 nibble mask, Y14/Y13 class tables, Y12/Y11/Y10 hex tables, Y9 bad
 // class bits, Y8 errors seen.
 TEXT ·decodeAVX2(SB), NOSPLIT, $0-56
@@ -153,45 +154,37 @@ block:
 	JEQ       whole
 
 	// Pack the kept lanes of each group of eight: shuffles from the table
-	// (the upper group of each 16-byte lane from its second half).
-	MOVBLZX     AX, CX
-	VMOVQ       (R10)(CX*8), X4
-	MOVL        AX, CX
-	SHRL        $8, CX
-	MOVBLZX     CX, CX
-	VPINSRQ     $1, 2048(R10)(CX*8), X4, X4
-	MOVL        AX, CX
-	SHRL        $16, CX
-	MOVBLZX     CX, CX
-	VMOVQ       (R10)(CX*8), X5
-	MOVL        AX, CX
-	SHRL        $24, CX
-	VPINSRQ     $1, 2048(R10)(CX*8), X5, X5
-	VINSERTI128 $1, X5, Y4, Y4
-	VPSHUFB     Y4, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-
-	// Store each group's eight bytes where the group before ended (the
+	// (the upper group of each 16-byte lane from its second half), then
+	// store each group's eight bytes where the group before ended (the
 	// tail of a store is garbage, overwritten by the next or beyond j).
-	MOVBLZX AX, CX
-	POPCNTL CX, CX
-	VMOVQ   X0, (DI)(DX*1)
-	ADDQ    CX, DX
-	MOVL    AX, CX
-	ANDL    $0xff00, CX
-	POPCNTL CX, CX
-	VPEXTRQ $1, X0, (DI)(DX*1)
-	ADDQ    CX, DX
-	MOVL    AX, CX
-	ANDL    $0xff0000, CX
-	POPCNTL CX, CX
-	VMOVQ   X1, (DI)(DX*1)
-	ADDQ    CX, DX
-	SHRL    $24, AX
-	POPCNTL AX, AX
-	VPEXTRQ $1, X1, (DI)(DX*1)
-	ADDQ    AX, DX
-	JMP     next
+	MOVBLZX      AX, CX
+	MOVL         AX, R11
+	SHRL         $8, R11
+	MOVBLZX      R11, R11
+	MOVL         AX, R14
+	SHRL         $16, R14
+	MOVBLZX      R14, R14
+	SHRL         $24, AX
+	VMOVQ        (R10)(CX*8), X4
+	VPINSRQ      $1, 2048(R10)(R11*8), X4, X4
+	VMOVQ        (R10)(R14*8), X5
+	VPINSRQ      $1, 2048(R10)(AX*8), X5, X5
+	VINSERTI128  $1, X5, Y4, Y4
+	VPSHUFB      Y4, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	POPCNTL      CX, CX
+	POPCNTL      R11, R11
+	POPCNTL      R14, R14
+	POPCNTL      AX, AX
+	VMOVQ        X0, (DI)(DX*1)
+	ADDQ         CX, DX
+	VPEXTRQ      $1, X0, (DI)(DX*1)
+	ADDQ         R11, DX
+	VMOVQ        X1, (DI)(DX*1)
+	ADDQ         R14, DX
+	VPEXTRQ      $1, X1, (DI)(DX*1)
+	ADDQ         AX, DX
+	JMP          next
 
 whole:
 	VMOVDQU Y0, (DI)(DX*1)

@@ -156,3 +156,18 @@ func TestDecodeHash(t *testing.T) {
 		check(strings.Repeat(strconv.FormatInt(int64(i%16), 16), 64))
 	}
 }
+
+// TestPlain checks plain against decodeSlow: a value is plain when
+// decoding changes nothing and fails on nothing.
+func TestPlain(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		base := strings.Repeat("a", n)
+		for p := 0; p <= n; p++ {
+			for c := range 256 {
+				s := base[:p] + string([]byte{byte(c)}) + base[p:]
+				_, changed, err := decodeSlow(nil, s)
+				require.Equal(t, err == nil && !changed, plain(s), "%q", s)
+			}
+		}
+	}
+}

@@ -115,10 +115,17 @@ func split(s string, dst []pair) ([]pair, error) {
 		}
 		key, rest := s[:k], s[k+1:]
 		e := strings.IndexByte(rest, '&')
+		// Append a zero pair and set its fields: a pair literal is built
+		// on the stack with 8-byte stores and copied with 16-byte loads,
+		// which stall waiting for those stores.
+		dst = append(dst, pair{})
+		kv := &dst[len(dst)-1]
+		kv.key = key
 		if e < 0 {
-			return append(dst, pair{key: key, val: rest}), nil
+			kv.val = rest
+			return dst, nil
 		}
-		dst = append(dst, pair{key: key, val: rest[:e]})
+		kv.val = rest[:e]
 		s = rest[e+1:]
 		if s == "" {
 			return dst, errEmptyPair
@@ -245,6 +252,24 @@ func hasByte(w uint64, c byte) uint64 {
 // look at: a control byte, "%", "+", "=", ";" or a quote (see valueBytes).
 func needsLook(w uint64) bool {
 	return (w-lanes1*0x20)&^w&lanesHi|hasByte(w, '%')|hasByte(w, '+')|hasByte(w, '=')|hasByte(w, ';')|hasByte(w, '"') != 0
+}
+
+// plain reports whether s holds no byte decode must look at (see
+// valueBytes), eight bytes at a time (the last eight overlapping).
+func plain(s string) bool {
+	if len(s) < 8 {
+		var c uint8
+		for i := 0; i < len(s); i++ {
+			c |= valueBytes[s[i]]
+		}
+		return c == 0
+	}
+	for i := 0; i+8 < len(s); i += 8 {
+		if needsLook(load64(s, i)) {
+			return false
+		}
+	}
+	return !needsLook(load64(s, len(s)-8))
 }
 
 // load64 reads eight bytes of s at i, little-endian (one load on amd64 and arm64).
