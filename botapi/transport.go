@@ -554,9 +554,17 @@ type transportBody struct {
 	left    int64 // framingLength: bytes left
 	chunked chunkedReader
 
-	mu   sync.Mutex
+	mu   sync.Mutex // held by Read across the read, and by Close
 	done bool
 	eof  bool
+
+	// own guards the hand-back of the connection against a Close that
+	// aborts a Read in progress: Close sets aborted (and a past read
+	// deadline) only while the body still owns the connection, and finish
+	// then closes it instead of pooling it.
+	own      sync.Mutex
+	released bool
+	aborted  bool
 }
 
 func (b *transportBody) Read(p []byte) (int, error) {
@@ -605,8 +613,19 @@ func (b *transportBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close releases the connection. A Read blocked on the network at the
+// time is aborted (it returns an error), as with [http.Transport]'s
+// bodies, rather than Close waiting for it.
 func (b *transportBody) Close() error {
-	b.mu.Lock()
+	if !b.mu.TryLock() {
+		b.own.Lock()
+		if !b.released {
+			b.aborted = true
+			b.pc.conn.SetReadDeadline(aLongTimeAgo)
+		}
+		b.own.Unlock()
+		b.mu.Lock()
+	}
 	defer b.mu.Unlock()
 	if !b.done {
 		b.finish(false)
@@ -619,6 +638,13 @@ func (b *transportBody) Close() error {
 func (b *transportBody) finish(atEOF bool) {
 	b.done = true
 	pc := b.pc
+	b.own.Lock()
+	defer b.own.Unlock()
+	b.released = true
+	if b.aborted {
+		pc.conn.Close()
+		return
+	}
 	// stop reports false if the context already fired and set a past
 	// deadline: the connection is then not reused.
 	stopped := b.stop == nil || b.stop()

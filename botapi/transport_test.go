@@ -527,3 +527,68 @@ func TestTransportEarlyAnswer(t *testing.T) {
 	_, err := (&http.Client{Transport: tr}).Post("http://telegram.invalid/", "text/plain", strings.NewReader(strings.Repeat("x", 100)))
 	require.ErrorContains(t, err, "broken pipe")
 }
+
+// A Close from another goroutine aborts a Read blocked on the network, as
+// with http.Transport's bodies, instead of waiting for the server; the
+// connection is dropped, never pooled with the past deadline on it.
+func TestTransportCloseAbortsBlockedRead(t *testing.T) {
+	release := make(chan struct{})
+	srv, conns := countedServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		io.WriteString(w, "fast")
+	}), false)
+	defer close(release)
+	entered := make(chan struct{}, 64) // a Read of a connection began
+	var d net.Dialer
+	tr := &Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return signalConn{c, entered}, nil
+	}}
+	hc := &http.Client{Transport: tr}
+	assert.Equal(t, "fast", get(t, hc, srv.URL))
+
+	resp, err := hc.Get(srv.URL + "/slow")
+	require.NoError(t, err)
+	buf := make([]byte, len("partial"))
+	_, err = io.ReadFull(resp.Body, buf)
+	require.NoError(t, err)
+	for len(entered) > 0 {
+		<-entered
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body) // blocks: the server holds the rest
+		readErr <- err
+	}()
+	<-entered                             // the Read holds the body and waits on the network
+	require.NoError(t, resp.Body.Close()) // returns though the server never answers
+	require.Error(t, <-readErr)
+
+	assert.Equal(t, "fast", get(t, hc, srv.URL))
+	assert.Equal(t, int32(2), conns.Load(), "the aborted body's connection was dropped")
+}
+
+// signalConn reports each Read it begins on entered.
+type signalConn struct {
+	net.Conn
+	entered chan<- struct{}
+}
+
+func (c signalConn) Read(p []byte) (int, error) {
+	select {
+	case c.entered <- struct{}{}:
+	default:
+	}
+	return c.Conn.Read(p)
+}
