@@ -232,18 +232,19 @@ func TestKeyedTimeBackwards(t *testing.T) {
 func TestKeyedLongIdle(t *testing.T) {
 	k := NewKeyed(1.0/3600, 1000, WithClock(func() time.Time { return t0 }))
 	const keys = 500
-	for i := range keys {
+	ks := newKeyGen(k).keys("", keys)
+	for _, key := range ks {
 		for range 1000 {
-			require.True(t, k.AllowAt(strconv.Itoa(i), t0))
+			require.True(t, k.AllowAt(key, t0))
 		}
-		require.False(t, k.AllowAt(strconv.Itoa(i), t0))
+		require.False(t, k.AllowAt(key, t0))
 	}
 	later := t0.Add(10*time.Hour + time.Second)
-	for i := range keys {
+	for _, key := range ks {
 		for e := range 10 {
-			require.True(t, k.AllowAt(strconv.Itoa(i), later), "key %d event %d", i, e)
+			require.True(t, k.AllowAt(key, later), "key %s event %d", key, e)
 		}
-		require.False(t, k.AllowAt(strconv.Itoa(i), later), "key %d", i)
+		require.False(t, k.AllowAt(key, later), "key %s", key)
 	}
 	require.Equal(t, keys, k.LenAt(later))
 }

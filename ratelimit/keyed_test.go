@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"math"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,8 +51,8 @@ func TestKeyedInfAndZero(t *testing.T) {
 func TestKeyedDropsIdleKeys(t *testing.T) {
 	k := NewKeyed(1, 1) // a key lives one second after its event
 	const n = 100_000
-	for i := range n {
-		require.True(t, k.AllowAt(strconv.Itoa(i), t0))
+	for _, key := range newKeyGen(k).keys("", n) {
+		require.True(t, k.AllowAt(key, t0), key)
 	}
 	require.Equal(t, n, k.LenAt(t0))
 	require.Equal(t, n, k.LenAt(t0.Add(999*time.Millisecond)))
@@ -169,12 +168,15 @@ func TestKeyedMonotonicClock(t *testing.T) {
 func TestKeyedConcurrentRebuild(t *testing.T) {
 	const burst = 100
 	k := NewKeyed(1.0/3600, burst, WithClock(func() time.Time { return t0 }))
+	gen := newKeyGen(k)
+	hot := gen.keys("hot", 4)
+	cold := gen.keys("cold", 40_000)
 	var allowed [4]atomic.Int64
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			for i := range 2000 {
-				if k.AllowAt("hot"+strconv.Itoa(i%4), t0) {
+				if k.AllowAt(hot[i%4], t0) {
 					allowed[i%4].Add(1)
 				}
 			}
@@ -182,8 +184,8 @@ func TestKeyedConcurrentRebuild(t *testing.T) {
 	}
 	for g := range 2 {
 		wg.Go(func() {
-			for i := range 20_000 {
-				k.AllowAt("cold"+strconv.Itoa(g*20_000+i), t0)
+			for _, key := range cold[g*20_000 : (g+1)*20_000] {
+				k.AllowAt(key, t0)
 			}
 		})
 	}
