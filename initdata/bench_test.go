@@ -75,7 +75,7 @@ func BenchmarkHMACFloor(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dcs, err := decodeValues(nil, p, false)
+	dcs, err := decodeValues(nil, benchInitData, p, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func BenchmarkHMACFloor(b *testing.B) {
 		m.Sum(sum[:0])
 	}
 	var h [sha256.Size]byte
-	if !decodeHash(&h, p[find(p, keyHash)].val) || h != sum {
+	if !decodeHash(&h, p[find(benchInitData, p, keyHash)].val(benchInitData)) || h != sum {
 		b.Fatal("floor computed the wrong MAC")
 	}
 }
@@ -120,11 +120,11 @@ func BenchmarkEd25519Verify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	msg, err := decodeValues([]byte("7342037359"+thirdPartySuffix), p, true)
+	msg, err := decodeValues([]byte("7342037359"+thirdPartySuffix), benchInitData, p, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	sig, err := sigEncoding.DecodeString(p[find(p, keySignature)].val)
+	sig, err := sigEncoding.DecodeString(p[find(benchInitData, p, keySignature)].val(benchInitData))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func BenchmarkDecodeValues(b *testing.B) {
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf, err = decodeValues(buf[:0], p, false)
+		buf, err = decodeValues(buf[:0], benchInitData, p, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -171,7 +171,7 @@ func BenchmarkFind(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if find(p, keyHash) < 0 || find(p, keyAuthDate) < 0 {
+		if find(benchInitData, p, keyHash) < 0 || find(benchInitData, p, keyAuthDate) < 0 {
 			b.Fatal("key not found")
 		}
 	}

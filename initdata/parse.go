@@ -48,26 +48,26 @@ func Parse(initData string) (InitData, error) {
 	if err != nil {
 		return InitData{}, err
 	}
-	if sc.buf, err = decodeValues(sc.buf[:0], p, false); err != nil {
+	if sc.buf, err = decodeValues(sc.buf[:0], initData, p, false); err != nil {
 		return InitData{}, err
 	}
-	if h := find(p, keyHash); h >= 0 { // not in the data-check-string, checked here
-		if _, _, err := decode(sc.tmp[:0], p[h].val); err != nil {
+	if h := find(initData, p, keyHash); h >= 0 { // not in the data-check-string, checked here
+		if _, _, err := decode(sc.tmp[:0], p[h].val(initData)); err != nil {
 			return InitData{}, err
 		}
 	}
-	return build(p, sc)
+	return build(initData, p, sc)
 }
 
-// build makes the typed result from sorted pairs after decodeValues. All
-// decoded strings share one allocation; values that need no decoding are
-// substrings of the input.
-func build(p []pair, sc *scratch) (InitData, error) {
+// build makes the typed result from sorted pairs of the input in after
+// decodeValues. All decoded strings share one allocation; values that need
+// no decoding are substrings of the input.
+func build(in string, p []pair, sc *scratch) (InitData, error) {
 	var d InitData
 	n := 0
 	for _, kv := range p {
 		if kv.escaped || !kv.decoded {
-			n += len(kv.val)
+			n += int(kv.end - kv.eq - 1)
 		}
 	}
 	b := &sc.out
@@ -77,15 +77,15 @@ func build(p []pair, sc *scratch) (InitData, error) {
 	// raw returns the decoded bytes of kv: in sc.buf, or else decoded into sc.tmp.
 	raw := func(kv pair) ([]byte, bool) {
 		if kv.decoded {
-			return sc.buf[kv.off:kv.end], true
+			return sc.buf[kv.off:kv.dend], true
 		}
 		var err error
-		sc.tmp, _, err = decode(sc.tmp[:0], kv.val)
+		sc.tmp, _, err = decode(sc.tmp[:0], kv.val(in))
 		return sc.tmp, err == nil
 	}
 	value := func(kv pair) string {
 		if kv.decoded && !kv.escaped {
-			return kv.val
+			return kv.val(in)
 		}
 		v, _ := raw(kv)
 		start := b.Len()
@@ -93,7 +93,8 @@ func build(p []pair, sc *scratch) (InitData, error) {
 		return b.String()[start:]
 	}
 	for _, kv := range p {
-		switch kv.key {
+		key := kv.key(in)
+		switch key {
 		case keyQueryID:
 			d.QueryID = value(kv)
 		case keyUser, keyReceiver:
@@ -103,12 +104,12 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			r.user(u)
 			sc.tmp2 = r.tmp
 			if r.bad {
-				if kv.key == keyUser {
+				if key == keyUser {
 					return InitData{}, errUserJSON
 				}
 				return InitData{}, errReceiverJSON
 			}
-			if kv.key == keyUser {
+			if key == keyUser {
 				d.User = u
 			} else {
 				d.Receiver = u
@@ -130,13 +131,13 @@ func build(p []pair, sc *scratch) (InitData, error) {
 		case keyStartParam:
 			d.StartParam = value(kv)
 		case keyCanSendAfter:
-			s, ok := parseUnsigned(kv)
+			s, ok := parseUnsigned(kv.val(in))
 			if !ok || s > int64(1<<63-1)/int64(time.Second) {
 				return InitData{}, errCanSendAfter
 			}
 			d.CanSendAfter = time.Duration(s) * time.Second
 		case keyAuthDate:
-			t, ok := parseUnsigned(kv)
+			t, ok := parseUnsigned(kv.val(in))
 			if !ok || t == 0 {
 				return InitData{}, errAuthDateFmt
 			}
@@ -149,16 +150,16 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			if d.Extra == nil {
 				d.Extra = make(map[string]string)
 			}
-			d.Extra[kv.key] = value(kv)
+			d.Extra[key] = value(kv)
 		}
 	}
 	return d, nil
 }
 
 // parseUnsigned parses a raw value as a non-negative decimal integer.
-func parseUnsigned(kv pair) (int64, bool) {
-	if len(kv.val) == 0 || kv.val[0] == '-' {
+func parseUnsigned(v string) (int64, bool) {
+	if len(v) == 0 || v[0] == '-' {
 		return 0, false
 	}
-	return parseInt(kv.val)
+	return parseInt(v)
 }

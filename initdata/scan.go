@@ -6,16 +6,24 @@ import (
 	"strings"
 )
 
-// pair is one key=value of init data. key is decoded; val is raw, as
-// received. After decodeValues, escaped says whether val held "%" or "+",
-// and buf[off:end] of the scratch holds the decoded value (when decoded).
+// pair is one key=value of init data, as offsets into the input (at most
+// MaxLength bytes, so 16 bits hold every offset): the key is in[k:eq],
+// decoded (keys are plain), and the raw value, as received, in[eq+1:end].
+// After decodeValues, escaped says whether the value held "%" or "+", and
+// buf[off:dend] of the scratch holds the decoded value (when decoded).
+// Offsets rather than strings keep a pair at 12 bytes without pointers:
+// the stack array of pairs is cheap to zero and the sort moves little.
 type pair struct {
-	key      string
-	val      string
-	off, end int32
-	escaped  bool
-	decoded  bool
+	k, eq, end       uint16
+	off, dend        uint16
+	escaped, decoded bool
 }
+
+// key returns the key of kv in the input in.
+func (kv pair) key(in string) string { return in[kv.k:kv.eq] }
+
+// val returns the raw value of kv in the input in.
+func (kv pair) val(in string) string { return in[kv.eq+1 : kv.end] }
 
 // stackPairs is how many pairs the callers of scan keep on the stack;
 // more go to the heap. Telegram sends about ten.
@@ -84,26 +92,26 @@ func scan(s string, dst []pair) ([]pair, error) {
 		}
 		return dst, err
 	}
-	if sortPairs(dst) {
+	if sortPairs(s, dst) {
 		return dst, errDuplicate
 	}
 	return dst, nil
 }
 
 func split(s string, dst []pair) ([]pair, error) {
-	for {
+	for i := 0; ; {
 		// The key: plain bytes up to "=" (keys are short, a loop beats a
 		// search); the value: up to the next "&".
-		k := 0
+		k := i
 		for k < len(s) && keyBytes[s[k]] {
 			k++
 		}
 		switch {
 		case k < len(s) && s[k] == '=':
-			if k == 0 {
+			if k == i {
 				return dst, errEmptyKey
 			}
-		case k == 0 && (len(s) == 0 || s[0] == '&'):
+		case k == i && (k == len(s) || s[k] == '&'):
 			return dst, errEmptyPair
 		case k == len(s) || s[k] == '&':
 			return dst, errNoEquals
@@ -113,21 +121,17 @@ func split(s string, dst []pair) ([]pair, error) {
 		if len(dst) == maxPairs {
 			return dst, errTooManyPairs
 		}
-		key, rest := s[:k], s[k+1:]
-		e := strings.IndexByte(rest, '&')
-		// Append a zero pair and set its fields: a pair literal is built
-		// on the stack with 8-byte stores and copied with 16-byte loads,
-		// which stall waiting for those stores.
-		dst = append(dst, pair{})
-		kv := &dst[len(dst)-1]
-		kv.key = key
+		end := len(s)
+		e := strings.IndexByte(s[k+1:], '&')
+		if e >= 0 {
+			end = k + 1 + e
+		}
+		dst = append(dst, pair{k: uint16(i), eq: uint16(k), end: uint16(end)})
 		if e < 0 {
-			kv.val = rest
 			return dst, nil
 		}
-		kv.val = rest[:e]
-		s = rest[e+1:]
-		if s == "" {
+		i = end + 1
+		if i == len(s) {
 			return dst, errEmptyPair
 		}
 	}
@@ -152,14 +156,14 @@ func looksDecoded(s string) bool {
 	return false
 }
 
-// sortPairs sorts by key and reports whether two keys are equal. For the
-// usual dozen it is an insertion sort, which costs no allocation and beats
-// a general sort at that size.
-func sortPairs(p []pair) (dup bool) {
+// sortPairs sorts the pairs of the input in by key and reports whether two
+// keys are equal. For the usual dozen it is an insertion sort, which costs
+// no allocation and beats a general sort at that size.
+func sortPairs(in string, p []pair) (dup bool) {
 	if len(p) > stackPairs {
-		slices.SortFunc(p, func(a, b pair) int { return strings.Compare(a.key, b.key) })
+		slices.SortFunc(p, func(a, b pair) int { return strings.Compare(a.key(in), b.key(in)) })
 		for i := 1; i < len(p); i++ {
-			if p[i].key == p[i-1].key {
+			if p[i].key(in) == p[i-1].key(in) {
 				return true
 			}
 		}
@@ -169,31 +173,32 @@ func sortPairs(p []pair) (dup bool) {
 	// break ties); the moves make a hole rather than swap.
 	var first [stackPairs]byte
 	for i := range p {
-		first[i] = p[i].key[0]
+		first[i] = in[p[i].k]
 	}
 	for i := 1; i < len(p); i++ {
 		f, kv := first[i], p[i]
 		j := i
-		for ; j > 0 && (f < first[j-1] || f == first[j-1] && kv.key < p[j-1].key); j-- {
+		for ; j > 0 && (f < first[j-1] || f == first[j-1] && kv.key(in) < p[j-1].key(in)); j-- {
 			first[j], p[j] = first[j-1], p[j-1]
 		}
 		first[j], p[j] = f, kv
 	}
 	for i := 1; i < len(p); i++ {
-		if first[i] == first[i-1] && p[i].key == p[i-1].key {
+		if first[i] == first[i-1] && p[i].key(in) == p[i-1].key(in) {
 			return true
 		}
 	}
 	return false
 }
 
-// find returns the index of the pair with the key in sorted pairs, or -1.
-// For the usual dozen pairs a linear scan that compares lengths first beats
-// a binary search, whose every step is a call to compare strings.
-func find(p []pair, key string) int {
+// find returns the index of the pair with the key in pairs of the input
+// in sorted by key, or -1. For the usual dozen pairs a linear scan that
+// compares lengths first beats a binary search, whose every step is a call
+// to compare strings.
+func find(in string, p []pair, key string) int {
 	if len(p) <= stackPairs {
 		for i := range p {
-			if len(p[i].key) == len(key) && p[i].key == key {
+			if int(p[i].eq-p[i].k) == len(key) && p[i].key(in) == key {
 				return i
 			}
 		}
@@ -202,13 +207,13 @@ func find(p []pair, key string) int {
 	lo, hi := 0, len(p)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if p[m].key < key {
+		if p[m].key(in) < key {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < len(p) && p[lo].key == key {
+	if lo < len(p) && p[lo].key(in) == key {
 		return lo
 	}
 	return -1
@@ -394,18 +399,20 @@ func decodeSlow(dst []byte, s string) ([]byte, bool, error) {
 	return dst, changed, nil
 }
 
-// decodeValues decodes the value of every pair into dst, recording where,
-// and makes dst the data-check-string: key=value lines joined by "\n" in the
-// order of p, leaving out hash and, for third-party checks, signature.
-// Those are checked elsewhere (decodeHash, the signature decoder); the hash
-// of a third-party check, which nothing else reads, is checked here.
-func decodeValues(dst []byte, p []pair, thirdParty bool) ([]byte, error) {
+// decodeValues decodes the value of every pair of the input in into dst,
+// recording where, and makes dst the data-check-string: key=value lines
+// joined by "\n" in the order of p, leaving out hash and, for third-party
+// checks, signature. Those are checked elsewhere (decodeHash, the
+// signature decoder); the hash of a third-party check, which nothing else
+// reads, is checked here.
+func decodeValues(dst []byte, in string, p []pair, thirdParty bool) ([]byte, error) {
 	first := true
 	for i := range p {
 		kv := &p[i]
-		if kv.key == keyHash || thirdParty && kv.key == keySignature {
-			if thirdParty && kv.key == keyHash {
-				if _, _, err := decode(dst[len(dst):], kv.val); err != nil {
+		key := kv.key(in)
+		if key == keyHash || thirdParty && key == keySignature {
+			if thirdParty && key == keyHash {
+				if _, _, err := decode(dst[len(dst):], kv.val(in)); err != nil {
 					return dst, err
 				}
 			}
@@ -415,14 +422,14 @@ func decodeValues(dst []byte, p []pair, thirdParty bool) ([]byte, error) {
 			dst = append(dst, '\n')
 		}
 		first = false
-		dst = append(dst, kv.key...)
+		dst = append(dst, key...)
 		dst = append(dst, '=')
 		start := len(dst)
 		var err error
-		if dst, kv.escaped, err = decode(dst, kv.val); err != nil {
+		if dst, kv.escaped, err = decode(dst, kv.val(in)); err != nil {
 			return dst, err
 		}
-		kv.off, kv.end, kv.decoded = int32(start), int32(len(dst)), true
+		kv.off, kv.dend, kv.decoded = uint16(start), uint16(len(dst)), true
 	}
 	return dst, nil
 }

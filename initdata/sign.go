@@ -50,21 +50,27 @@ func SignThirdParty(values url.Values, botID int64, key ed25519.PrivateKey, auth
 	return encodePairs(p) + "&" + keySignature + "=" + sigEncoding.EncodeToString(sig)
 }
 
-// signPairs returns the sorted, plain pairs to sign.
-func signPairs(values url.Values, authDate time.Time, dropSignature bool) []pair {
-	p := make([]pair, 0, len(values)+1)
+// field is a key and its plain (not percent-encoded) value, as Sign and
+// SignThirdParty build them.
+type field struct {
+	key, val string
+}
+
+// signPairs returns the sorted, plain fields to sign.
+func signPairs(values url.Values, authDate time.Time, dropSignature bool) []field {
+	p := make([]field, 0, len(values)+1)
 	for k, vs := range values {
 		if k == keyHash || k == keyAuthDate || dropSignature && k == keySignature || len(vs) == 0 {
 			continue
 		}
-		p = append(p, pair{key: k, val: vs[0]})
+		p = append(p, field{key: k, val: vs[0]})
 	}
-	p = append(p, pair{key: keyAuthDate, val: strconv.FormatInt(authDate.Unix(), 10)})
-	slices.SortFunc(p, func(a, b pair) int { return strings.Compare(a.key, b.key) })
+	p = append(p, field{key: keyAuthDate, val: strconv.FormatInt(authDate.Unix(), 10)})
+	slices.SortFunc(p, func(a, b field) int { return strings.Compare(a.key, b.key) })
 	return p
 }
 
-func encodePairs(p []pair) string {
+func encodePairs(p []field) string {
 	var b strings.Builder
 	for i, kv := range p {
 		if i > 0 {
@@ -94,9 +100,8 @@ func escape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
-// appendPlainCheckString appends the data-check-string of pairs whose values
-// are plain (not percent-encoded), as Sign and SignThirdParty build them.
-func appendPlainCheckString(dst []byte, p []pair, skipSignature bool) []byte {
+// appendPlainCheckString appends the data-check-string of sorted fields.
+func appendPlainCheckString(dst []byte, p []field, skipSignature bool) []byte {
 	first := true
 	for _, kv := range p {
 		if kv.key == keyHash || skipSignature && kv.key == keySignature {

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"hash"
 	"slices"
 	"sync"
@@ -150,7 +151,7 @@ func (v *Validator) Validate(initData string) (InitData, error) {
 	if err != nil {
 		return InitData{}, err
 	}
-	return build(p, sc)
+	return build(initData, p, sc)
 }
 
 // Verify makes every check of [Validator.Validate] but the typed parse of
@@ -173,8 +174,7 @@ func (v *Validator) put(sc *scratch) {
 }
 
 // check makes every check but the typed parse, with the pairs in dst (a
-// caller's stack array: pairs hold pointers, and writing them to the stack
-// costs no write barriers while the sort moves them).
+// caller's stack array, so scan allocates nothing).
 func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, error) {
 	if v.err != nil {
 		return nil, v.err
@@ -183,23 +183,24 @@ func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, err
 	if err != nil {
 		return nil, err
 	}
-	if sc.buf, err = decodeValues(sc.buf[:0], p, false); err != nil {
+	if sc.buf, err = decodeValues(sc.buf[:0], initData, p, false); err != nil {
 		return nil, err
 	}
-	h := find(p, keyHash)
-	if h < 0 || p[h].val == "" {
+	h := find(initData, p, keyHash)
+	if h < 0 || p[h].end == p[h].eq+1 {
 		return nil, ErrHashMissing
 	}
 	var want [sha256.Size]byte
-	if !decodeHash(&want, p[h].val) {
+	if !decodeHash(&want, p[h].val(initData)) {
 		return nil, errHashFormat
 	}
 	sc.mac.Reset()
 	sc.mac.Write(sc.buf)
-	if !hmac.Equal(sc.mac.Sum(sc.sum[:0]), want[:]) {
+	sc.mac.Sum(sc.sum[:0])
+	if !macEqual(&sc.sum, &want) {
 		return nil, ErrHashInvalid
 	}
-	if err := checkAuthDate(p, &v.opts); err != nil {
+	if err := checkAuthDate(initData, p, &v.opts); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -221,13 +222,29 @@ func decodeHashGo(dst *[sha256.Size]byte, h string) bool {
 	return bad&0xf0 == 0
 }
 
-// checkAuthDate applies the auth_date rules of o to sorted pairs.
-func checkAuthDate(p []pair, o *options) error {
-	a := find(p, keyAuthDate)
+// macEqual reports whether two MACs are equal, in constant time like
+// hmac.Equal: it ORs the XORs of their four 8-byte words and compares the
+// result with zero once, so its time does not depend on where (or
+// whether) they differ. It is hmac.Equal without the length checks and
+// byte loop that a fixed size makes needless.
+func macEqual(a, b *[sha256.Size]byte) bool {
+	le := binary.LittleEndian
+	// (^ and | bind alike in Go: the parentheses matter.)
+	x := (le.Uint64(a[0:]) ^ le.Uint64(b[0:])) |
+		(le.Uint64(a[8:]) ^ le.Uint64(b[8:])) |
+		(le.Uint64(a[16:]) ^ le.Uint64(b[16:])) |
+		(le.Uint64(a[24:]) ^ le.Uint64(b[24:]))
+	return x == 0
+}
+
+// checkAuthDate applies the auth_date rules of o to sorted pairs of the
+// input in.
+func checkAuthDate(in string, p []pair, o *options) error {
+	a := find(in, p, keyAuthDate)
 	if a < 0 {
 		return ErrAuthDateMissing
 	}
-	t, ok := parseUnsigned(p[a])
+	t, ok := parseUnsigned(p[a].val(in))
 	if !ok || t == 0 {
 		return errAuthDateFmt
 	}

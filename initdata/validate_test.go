@@ -36,15 +36,15 @@ func testValues() url.Values {
 // produce (no auth_date, a bad auth_date, a bad user object).
 func signRaw(t testing.TB, raw string) string {
 	t.Helper()
-	var p []pair
+	var p []field
 	for _, kv := range strings.Split(raw, "&") {
 		k, v, ok := strings.Cut(kv, "=")
 		require.True(t, ok)
 		dv, err := url.QueryUnescape(v)
 		require.NoError(t, err)
-		p = append(p, pair{key: k, val: dv})
+		p = append(p, field{key: k, val: dv})
 	}
-	sortPairs(p)
+	slices.SortFunc(p, func(a, b field) int { return strings.Compare(a.key, b.key) })
 	secret := secretKey(testToken)
 	m := hmac.New(sha256.New, secret[:])
 	m.Write(appendPlainCheckString(nil, p, false))
@@ -369,4 +369,23 @@ func TestZeroValidatorRejects(t *testing.T) {
 	_, err := v.Validate(signed)
 	require.ErrorIs(t, err, ErrHashInvalid)
 	require.ErrorIs(t, v.Verify(signed), ErrHashInvalid)
+}
+
+// TestMACEqual flips each bit of a MAC in turn: every flip, in any of the
+// four words, must make macEqual false, and an equal MAC true.
+func TestMACEqual(t *testing.T) {
+	var a [sha256.Size]byte
+	for i := range a {
+		a[i] = byte(i*37 + 11)
+	}
+	b := a
+	require.True(t, macEqual(&a, &b))
+	for i := range b {
+		for bit := range 8 {
+			b[i] ^= 1 << bit
+			require.False(t, macEqual(&a, &b), "byte %d bit %d", i, bit)
+			b[i] ^= 1 << bit
+		}
+	}
+	require.True(t, macEqual(&a, &b))
 }
