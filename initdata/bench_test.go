@@ -71,7 +71,7 @@ func BenchmarkVerify(b *testing.B) {
 // BenchmarkHMACFloor is the floor for Verify: one HMAC-SHA-256 over the
 // ready data-check-string with a precomputed key, and nothing else.
 func BenchmarkHMACFloor(b *testing.B) {
-	p, err := scan(benchInitData, nil)
+	p, err := scan(benchInitData, nil, new(masks))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func BenchmarkValidateThirdParty(b *testing.B) {
 // BenchmarkEd25519Verify is the floor for ValidateThirdParty: one
 // ed25519.Verify over the ready message.
 func BenchmarkEd25519Verify(b *testing.B) {
-	p, err := scan(benchInitData, nil)
+	p, err := scan(benchInitData, nil, new(masks))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func BenchmarkEd25519Verify(b *testing.B) {
 }
 
 func BenchmarkDecodeValues(b *testing.B) {
-	p, err := scan(benchInitData, nil)
+	p, err := scan(benchInitData, nil, new(masks))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -153,10 +153,11 @@ func BenchmarkDecodeValues(b *testing.B) {
 
 func BenchmarkScan(b *testing.B) {
 	p := make([]pair, 0, 16)
+	m := new(masks)
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		p, err = scan(benchInitData, p[:0])
+		p, err = scan(benchInitData, p[:0], m)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -165,7 +166,7 @@ func BenchmarkScan(b *testing.B) {
 
 // BenchmarkFind looks up the two keys Verify needs in the sorted pairs.
 func BenchmarkFind(b *testing.B) {
-	p, err := scan(benchInitData, nil)
+	p, err := scan(benchInitData, nil, new(masks))
 	if err != nil {
 		b.Fatal(err)
 	}

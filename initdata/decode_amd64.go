@@ -111,3 +111,43 @@ func decodeHash(dst *[sha256.Size]byte, h string) bool {
 	}
 	return decodeHexAVX2(dst, unsafe.StringData(h))
 }
+
+// classifyAVX2 sets bits off to off+n of the masks in m from src[:n]; n
+// and off are multiples of 32.
+//
+//go:noescape
+func classifyAVX2(m *masks, off int, src *byte, n int)
+
+// classify is classifyGo with classifyAVX2: whole blocks of 32 bytes in
+// place, the rest padded to a block with 'a's (a key byte in none of the
+// masks). Bits past len(s) in the last word may be stale; next ignores
+// them.
+func classify(s string, m *masks) {
+	whole := len(s) &^ 31
+	if whole > 0 {
+		classifyAVX2(m, 0, unsafe.StringData(s), whole)
+	}
+	if whole < len(s) {
+		b := classPadding
+		copy(b[:], s[whole:])
+		classifyAVX2(m, whole, &b[0], len(b))
+	}
+}
+
+// classPadding is the block the tail of an input is copied into.
+var classPadding = func() (b [32]byte) {
+	for i := range b {
+		b[i] = 'a'
+	}
+	return b
+}()
+
+// splitInput is split, or with AVX2 classify and splitMasks (which also
+// marks the plain values).
+func splitInput(s string, dst []pair, m *masks) ([]pair, error) {
+	if !useAVX2 {
+		return split(s, dst)
+	}
+	classify(s, m)
+	return splitMasks(s, m, dst)
+}

@@ -349,3 +349,89 @@ DATA zeros<>+8(SB)/8, $0x0000000000000000
 DATA zeros<>+16(SB)/8, $0x0000000000000000
 DATA zeros<>+24(SB)/8, $0x0000000000000000
 GLOBL zeros<>(SB), RODATA|NOPTR, $32
+
+// func classifyAVX2(m *masks, off int, src *byte, n int)
+//
+// Sets bits off to off+n of the three masks of m from src[:n], n a
+// multiple of 32 and off a multiple of 32: amp where a byte is '&', stop
+// where it may not be in a key, look where decode must look at it. Each
+// block of 32 bytes is classified by two nibble lookups (see classSplitHi)
+// and its three 32-bit masks are stored.
+TEXT ·classifyAVX2(SB), NOSPLIT, $0-32
+	MOVQ m+0(FP), DI
+	MOVQ off+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	SHRQ $3, DX
+	ADDQ DX, DI
+	XORQ BX, BX
+	VMOVDQU nibble<>(SB), Y15
+	VMOVDQU classSplitHi<>(SB), Y14
+	VMOVDQU classSplitLo<>(SB), Y13
+	VMOVDQU lookBits<>(SB), Y12
+	VMOVDQU amps<>(SB), Y11
+	VPXOR   Y10, Y10, Y10
+
+classify:
+	CMPQ BX, CX
+	JGE  classified
+	VMOVDQU (SI)(BX*1), Y0
+	VPSRLW  $4, Y0, Y1
+	VPAND   Y15, Y1, Y1
+	VPAND   Y15, Y0, Y2
+	VPSHUFB Y1, Y14, Y1
+	VPSHUFB Y2, Y13, Y2
+	VPAND   Y2, Y1, Y1
+
+	// amp: '&'; stop: a class bit set; look: a look bit set.
+	VPCMPEQB  Y11, Y0, Y3
+	VPMOVMSKB Y3, AX
+	MOVL      AX, (DI)
+	VPCMPEQB  Y10, Y1, Y3
+	VPMOVMSKB Y3, AX
+	NOTL      AX
+	MOVL      AX, 1024(DI)
+	VPAND     Y12, Y1, Y1
+	VPCMPEQB  Y10, Y1, Y3
+	VPMOVMSKB Y3, AX
+	NOTL      AX
+	MOVL      AX, 2048(DI)
+
+	ADDQ $32, BX
+	ADDQ $4, DI
+	JMP  classify
+
+classified:
+	VZEROUPPER
+	RET
+
+// classSplitHi[c>>4] & classSplitLo[c&15] is nonzero exactly for the bytes
+// that may not be in a key (keyBytes false), with bits 0x01 for '"', '%'
+// and '+', 0x02 for ' ' and '&', 0x04 for ';' and '=', 0x08 for '[',
+// '\\' and ']', 0x10 for '{', '}' and DEL, 0x20 for control bytes, 0x40
+// for the bytes from 0x80. The bits of lookBits (0x25) mark the bytes
+// decode must look at (valueBytes nonzero).
+DATA classSplitHi<>+0(SB)/8, $0x1000080004032020
+DATA classSplitHi<>+8(SB)/8, $0x4040404040404040
+DATA classSplitHi<>+16(SB)/8, $0x1000080004032020
+DATA classSplitHi<>+24(SB)/8, $0x4040404040404040
+GLOBL classSplitHi<>(SB), RODATA|NOPTR, $32
+// See classSplitHi.
+DATA classSplitLo<>+0(SB)/8, $0x6062616060616062
+DATA classSplitLo<>+8(SB)/8, $0x70607C687D606060
+DATA classSplitLo<>+16(SB)/8, $0x6062616060616062
+DATA classSplitLo<>+24(SB)/8, $0x70607C687D606060
+GLOBL classSplitLo<>(SB), RODATA|NOPTR, $32
+// The class bits of the bytes decode must look at: control bytes, '"',
+// '%', '+', ';' and '='.
+DATA lookBits<>+0(SB)/8, $0x2525252525252525
+DATA lookBits<>+8(SB)/8, $0x2525252525252525
+DATA lookBits<>+16(SB)/8, $0x2525252525252525
+DATA lookBits<>+24(SB)/8, $0x2525252525252525
+GLOBL lookBits<>(SB), RODATA|NOPTR, $32
+// '&' in every byte.
+DATA amps<>+0(SB)/8, $0x2626262626262626
+DATA amps<>+8(SB)/8, $0x2626262626262626
+DATA amps<>+16(SB)/8, $0x2626262626262626
+DATA amps<>+24(SB)/8, $0x2626262626262626
+GLOBL amps<>(SB), RODATA|NOPTR, $32

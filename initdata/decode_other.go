@@ -13,3 +13,9 @@ func decode(dst []byte, s string) ([]byte, bool, error) {
 func decodeHash(dst *[sha256.Size]byte, h string) bool {
 	return decodeHashGo(dst, h)
 }
+
+// splitInput is split where there is no assembly classifier (byte-by-byte
+// masks would not pay).
+func splitInput(s string, dst []pair, _ *masks) ([]pair, error) {
+	return split(s, dst)
+}

@@ -14,6 +14,7 @@ type scratch struct {
 	tmp  []byte // a decoded value
 	tmp2 []byte // an unescaped JSON string
 	sum  [32]byte
+	m    masks           // of the input, for scan
 	mac  macHash         // nil outside a Validator's pool
 	out  strings.Builder // the strings of one result; reset after each
 	opts options         // of one ValidateThirdParty call
@@ -44,7 +45,7 @@ func Parse(initData string) (InitData, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer func() { sc.release(); scratchPool.Put(sc) }()
 	var stack [stackPairs]pair
-	p, err := scan(initData, stack[:0])
+	p, err := scan(initData, stack[:0], &sc.m)
 	if err != nil {
 		return InitData{}, err
 	}
@@ -66,8 +67,8 @@ func build(in string, p []pair, sc *scratch) (InitData, error) {
 	var d InitData
 	n := 0
 	for _, kv := range p {
-		if kv.escaped || !kv.decoded {
-			n += int(kv.end - kv.eq - 1)
+		if _, _, ok := kv.decoded(); kv.escaped() || !ok {
+			n += kv.valLen()
 		}
 	}
 	b := &sc.out
@@ -76,15 +77,15 @@ func build(in string, p []pair, sc *scratch) (InitData, error) {
 	b.Grow(n)
 	// raw returns the decoded bytes of kv: in sc.buf, or else decoded into sc.tmp.
 	raw := func(kv pair) ([]byte, bool) {
-		if kv.decoded {
-			return sc.buf[kv.off:kv.dend], true
+		if off, end, ok := kv.decoded(); ok {
+			return sc.buf[off:end], true
 		}
 		var err error
 		sc.tmp, _, err = decode(sc.tmp[:0], kv.val(in))
 		return sc.tmp, err == nil
 	}
 	value := func(kv pair) string {
-		if kv.decoded && !kv.escaped {
+		if _, _, ok := kv.decoded(); ok && !kv.escaped() {
 			return kv.val(in)
 		}
 		v, _ := raw(kv)

@@ -2,28 +2,78 @@ package initdata
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 )
 
 // pair is one key=value of init data, as offsets into the input (at most
-// MaxLength bytes, so 16 bits hold every offset): the key is in[k:eq],
-// decoded (keys are plain), and the raw value, as received, in[eq+1:end].
-// After decodeValues, escaped says whether the value held "%" or "+", and
-// buf[off:dend] of the scratch holds the decoded value (when decoded).
-// Offsets rather than strings keep a pair at 12 bytes without pointers:
-// the stack array of pairs is cheap to zero and the sort moves little.
+// MaxLength bytes, so 16 bits hold each): the key is in[k:eq], decoded
+// (keys are plain), and the raw value, as received, in[eq+1:end]. span
+// packs k (bits 0 to 15), eq (16 to 31), end (32 to 47) and whether the
+// value is plain, holding no byte decode looks at (bit 48, set by
+// splitMasks only). dec is zero until decodeValues packs there where the
+// decoded value is in the data-check-string, buf[off:dend] of the scratch
+// (bits 0 to 15 and 16 to 31), whether the value held "%" or "+" (bit 32)
+// and that it was decoded (bit 33).
+//
+// Two words, not eight named fields: the compiler builds and copies a
+// struct of at most four fields a field at a time in registers, but a
+// bigger one on the stack with narrow stores and copies it with wide
+// loads, which stall waiting for those stores (measured: most of the time
+// of split and the sort). Offsets rather than strings keep a pair free of
+// pointers and 16 bytes: the stack array is cheap to zero and to sort.
 type pair struct {
-	k, eq, end       uint16
-	off, dend        uint16
-	escaped, decoded bool
+	span, dec uint64
 }
 
+const (
+	pairPlain   = 1 << 48
+	pairEscaped = 1 << 32
+	pairDecoded = 1 << 33
+)
+
+// newPair returns the pair of key in[k:eq] and value in[eq+1:end].
+func newPair(k, eq, end int, plain bool) pair {
+	span := uint64(k) | uint64(eq)<<16 | uint64(end)<<32
+	if plain {
+		span |= pairPlain
+	}
+	return pair{span: span}
+}
+
+func (kv pair) k() int      { return int(uint16(kv.span)) }
+func (kv pair) eq() int     { return int(uint16(kv.span >> 16)) }
+func (kv pair) end() int    { return int(uint16(kv.span >> 32)) }
+func (kv pair) plain() bool { return kv.span&pairPlain != 0 }
+
 // key returns the key of kv in the input in.
-func (kv pair) key(in string) string { return in[kv.k:kv.eq] }
+func (kv pair) key(in string) string { return in[kv.k():kv.eq()] }
 
 // val returns the raw value of kv in the input in.
-func (kv pair) val(in string) string { return in[kv.eq+1 : kv.end] }
+func (kv pair) val(in string) string { return in[kv.eq()+1 : kv.end()] }
+
+// valLen returns the length of the raw value of kv.
+func (kv pair) valLen() int { return kv.end() - kv.eq() - 1 }
+
+// decoded returns where decodeValues put the decoded value of kv in the
+// data-check-string, and false if it did not.
+func (kv pair) decoded() (off, end int, ok bool) {
+	return int(uint16(kv.dec)), int(uint16(kv.dec >> 16)), kv.dec&pairDecoded != 0
+}
+
+// escaped reports whether decodeValues found "%" or "+" in the value of kv.
+func (kv pair) escaped() bool { return kv.dec&pairEscaped != 0 }
+
+// setDecoded records where the decoded value of kv is, and whether it held
+// "%" or "+".
+func (kv *pair) setDecoded(off, end int, escaped bool) {
+	dec := uint64(off) | uint64(end)<<16 | pairDecoded
+	if escaped {
+		dec |= pairEscaped
+	}
+	kv.dec = dec
+}
 
 // stackPairs is how many pairs the callers of scan keep on the stack;
 // more go to the heap. Telegram sends about ten.
@@ -74,8 +124,8 @@ var unhexTable = func() (t [256]uint8) {
 // key, "=" and a value, joined by single "&", no ";", no duplicate key, no
 // quote (the mark of init data that was URL-decoded already). The
 // values are checked further as decodeValues decodes them. scan does not
-// allocate.
-func scan(s string, dst []pair) ([]pair, error) {
+// allocate; m is scratch for splitInput.
+func scan(s string, dst []pair, m *masks) ([]pair, error) {
 	if len(s) > MaxLength {
 		return dst, errTooLong
 	}
@@ -85,7 +135,7 @@ func scan(s string, dst []pair) ([]pair, error) {
 	if s[0] == '{' || s[0] == '[' {
 		return dst, errLooksJSON
 	}
-	dst, err := split(s, dst)
+	dst, err := splitInput(s, dst, m)
 	if err != nil {
 		if looksDecoded(s) {
 			err = errLooksDecoded
@@ -126,8 +176,94 @@ func split(s string, dst []pair) ([]pair, error) {
 		if e >= 0 {
 			end = k + 1 + e
 		}
-		dst = append(dst, pair{k: uint16(i), eq: uint16(k), end: uint16(end)})
+		dst = append(dst, newPair(i, k, end, false))
 		if e < 0 {
+			return dst, nil
+		}
+		i = end + 1
+		if i == len(s) {
+			return dst, errEmptyPair
+		}
+	}
+}
+
+// maskWords is how many 64-bit words a mask of an input takes.
+const maskWords = MaxLength / 64
+
+// masks marks three classes of the bytes of an input, a bit a byte (byte
+// i is bit i%64 of word i/64): amp the "&"s, stop the bytes a key may not
+// hold (keyBytes false, "=" and "&" among them) and look the bytes decode
+// must look at (valueBytes nonzero). classifyAVX2 fills them 32 bytes at a
+// time, classifyGo a byte at a time; splitMasks splits with them.
+type masks struct {
+	amp, stop, look [maskWords]uint64
+}
+
+// classifyGo sets the masks of s in m (bits past len(s) in its last word
+// are zero).
+func classifyGo(s string, m *masks) {
+	for w := 0; w*64 < len(s); w++ {
+		var amp, stop, look uint64
+		for b := 0; b < 64 && w*64+b < len(s); b++ {
+			c := s[w*64+b]
+			if c == '&' {
+				amp |= 1 << b
+			}
+			if !keyBytes[c] {
+				stop |= 1 << b
+			}
+			if valueBytes[c] != 0 {
+				look |= 1 << b
+			}
+		}
+		m.amp[w], m.stop[w], m.look[w] = amp, stop, look
+	}
+}
+
+// next returns the position of the first bit of mask at or after i, or n
+// if there is none before n. Only the words that hold bits before n are
+// read, and a bit at or after n (stale in the last word) counts as none.
+func next(mask *[maskWords]uint64, i, n int) int {
+	if i >= n {
+		return n
+	}
+	w := i >> 6
+	if x := mask[w] >> (uint(i) & 63); x != 0 {
+		return min(i+bits.TrailingZeros64(x), n)
+	}
+	for w++; w<<6 < n; w++ {
+		if x := mask[w]; x != 0 {
+			return min(w<<6+bits.TrailingZeros64(x), n)
+		}
+	}
+	return n
+}
+
+// splitMasks is split from the masks of s: it finds the end of each key
+// and value by the bits of stop and amp rather than byte by byte, and
+// marks the values that hold no bit of look as plain, so decodeValues
+// copies them without decoding. It returns what split returns.
+func splitMasks(s string, m *masks, dst []pair) ([]pair, error) {
+	for i := 0; ; {
+		k := next(&m.stop, i, len(s))
+		switch {
+		case k < len(s) && s[k] == '=':
+			if k == i {
+				return dst, errEmptyKey
+			}
+		case k == i && (k == len(s) || s[k] == '&'):
+			return dst, errEmptyPair
+		case k == len(s) || s[k] == '&':
+			return dst, errNoEquals
+		default:
+			return dst, errKey
+		}
+		if len(dst) == maxPairs {
+			return dst, errTooManyPairs
+		}
+		end := next(&m.amp, k+1, len(s))
+		dst = append(dst, newPair(i, k, end, next(&m.look, k+1, end) == end))
+		if end == len(s) {
 			return dst, nil
 		}
 		i = end + 1
@@ -173,7 +309,7 @@ func sortPairs(in string, p []pair) (dup bool) {
 	// break ties); the moves make a hole rather than swap.
 	var first [stackPairs]byte
 	for i := range p {
-		first[i] = in[p[i].k]
+		first[i] = in[p[i].k()]
 	}
 	for i := 1; i < len(p); i++ {
 		f, kv := first[i], p[i]
@@ -198,7 +334,7 @@ func sortPairs(in string, p []pair) (dup bool) {
 func find(in string, p []pair, key string) int {
 	if len(p) <= stackPairs {
 		for i := range p {
-			if int(p[i].eq-p[i].k) == len(key) && p[i].key(in) == key {
+			if p[i].eq()-p[i].k() == len(key) && p[i].key(in) == key {
 				return i
 			}
 		}
@@ -425,11 +561,16 @@ func decodeValues(dst []byte, in string, p []pair, thirdParty bool) ([]byte, err
 		dst = append(dst, key...)
 		dst = append(dst, '=')
 		start := len(dst)
-		var err error
-		if dst, kv.escaped, err = decode(dst, kv.val(in)); err != nil {
-			return dst, err
+		escaped := false
+		if kv.plain() {
+			dst = append(dst, kv.val(in)...)
+		} else {
+			var err error
+			if dst, escaped, err = decode(dst, kv.val(in)); err != nil {
+				return dst, err
+			}
 		}
-		kv.off, kv.dend, kv.decoded = uint16(start), uint16(len(dst)), true
+		kv.setDecoded(start, len(dst), escaped)
 	}
 	return dst, nil
 }

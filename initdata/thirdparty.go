@@ -36,7 +36,7 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 		return InitData{}, o.err
 	}
 	var stack [stackPairs]pair
-	p, err := scan(initData, stack[:0])
+	p, err := scan(initData, stack[:0], &sc.m)
 	if err != nil {
 		return InitData{}, err
 	}
@@ -46,7 +46,7 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 		return InitData{}, err
 	}
 	si := find(initData, p, keySignature)
-	if si < 0 || p[si].end == p[si].eq+1 {
+	if si < 0 || p[si].valLen() == 0 {
 		return InitData{}, ErrSignatureMissing
 	}
 	var sig [ed25519.SignatureSize]byte

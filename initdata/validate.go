@@ -179,7 +179,7 @@ func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, err
 	if v.err != nil {
 		return nil, v.err
 	}
-	p, err := scan(initData, dst)
+	p, err := scan(initData, dst, &sc.m)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, err
 		return nil, err
 	}
 	h := find(initData, p, keyHash)
-	if h < 0 || p[h].end == p[h].eq+1 {
+	if h < 0 || p[h].valLen() == 0 {
 		return nil, ErrHashMissing
 	}
 	var want [sha256.Size]byte
