@@ -41,3 +41,34 @@ func TestDecodeAVX2Direct(t *testing.T) {
 	_, _, flags := decodeAVX2(&out[0], unsafe.StringData(s), len(s), &shuffleTable)
 	require.NotZero(t, flags&avx2Bad)
 }
+
+// TestClassifyAVX2 checks the masks of the assembly classifier against
+// classifyGo for every byte value at every position of inputs of every
+// length to three blocks and a half, over masks left full of bits.
+func TestClassifyAVX2(t *testing.T) {
+	if !cpuHasAVX2() {
+		t.Skip("the CPU has no AVX2")
+	}
+	for n := 1; n <= 112; n++ {
+		for c := range 256 {
+			b := []byte(strings.Repeat("a", n))
+			for p := 0; p < n; p += 1 + p%5 {
+				b[p] = byte(c + p)
+			}
+			s := string(b)
+			got, want := staleMasks(), new(masks)
+			classify(s, got)
+			classifyGo(s, want)
+			for w := 0; w*64 < n; w++ {
+				keep := ^uint64(0) // the bits of bytes of s
+				if n-w*64 < 64 {
+					keep = 1<<(n-w*64) - 1
+				}
+				if (got.amp[w]^want.amp[w])&keep != 0 || (got.stop[w]^want.stop[w])&keep != 0 || (got.look[w]^want.look[w])&keep != 0 {
+					t.Fatalf("classify(%q) word %d: %x %x %x; classifyGo: %x %x %x", s, w,
+						got.amp[w], got.stop[w], got.look[w], want.amp[w], want.stop[w], want.look[w])
+				}
+			}
+		}
+	}
+}

@@ -294,7 +294,9 @@ func looksDecoded(s string) bool {
 
 // sortPairs sorts the pairs of the input in by key and reports whether two
 // keys are equal. For the usual dozen it is an insertion sort, which costs
-// no allocation and beats a general sort at that size.
+// no allocation and beats a general sort at that size (and a branch-free
+// ranking by 8-byte key prefixes, measured: its n² compares cost more
+// than the moves they save).
 func sortPairs(in string, p []pair) (dup bool) {
 	if len(p) > stackPairs {
 		slices.SortFunc(p, func(a, b pair) int { return strings.Compare(a.key(in), b.key(in)) })
@@ -558,17 +560,19 @@ func decodeValues(dst []byte, in string, p []pair, thirdParty bool) ([]byte, err
 			dst = append(dst, '\n')
 		}
 		first = false
-		dst = append(dst, key...)
-		dst = append(dst, '=')
-		start := len(dst)
-		escaped := false
+		// "key=" is as received, and so is "key=value" when the value is
+		// plain: one append each.
 		if kv.plain() {
-			dst = append(dst, kv.val(in)...)
-		} else {
-			var err error
-			if dst, escaped, err = decode(dst, kv.val(in)); err != nil {
-				return dst, err
-			}
+			dst = append(dst, in[kv.k():kv.end()]...)
+			kv.setDecoded(len(dst)-kv.valLen(), len(dst), false)
+			continue
+		}
+		dst = append(dst, in[kv.k():kv.eq()+1]...)
+		start := len(dst)
+		var escaped bool
+		var err error
+		if dst, escaped, err = decode(dst, kv.val(in)); err != nil {
+			return dst, err
 		}
 		kv.setDecoded(start, len(dst), escaped)
 	}

@@ -1,0 +1,138 @@
+package initdata
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// hasLook reports whether s holds a byte decode looks at (valueBytes).
+func hasLook(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if valueBytes[s[i]] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSplit checks that splitMasks over the masks of classifyGo, and
+// splitInput (the assembly classifier on amd64 CPUs that have it), split s
+// as split does: the same pairs and the same error. m is reused, so bits
+// left by an earlier, longer input must not leak. splitMasks must also
+// mark exactly the values without a byte decode looks at as plain.
+func checkSplit(t *testing.T, s string, m *masks) {
+	t.Helper()
+	want, werr := split(s, nil)
+	classifyGo(s, m)
+	got, gerr := splitMasks(s, m, nil)
+	got2, gerr2 := splitInput(s, nil, m)
+	if gerr != werr || gerr2 != werr {
+		t.Fatalf("split(%q): %v; splitMasks: %v; splitInput: %v", s, werr, gerr, gerr2)
+	}
+	if werr != nil {
+		return
+	}
+	if len(got) != len(want) || len(got2) != len(want) {
+		t.Fatalf("split(%q): %d pairs; splitMasks: %d; splitInput: %d", s, len(want), len(got), len(got2))
+	}
+	for i := range want {
+		if got[i].span&^pairPlain != want[i].span || got2[i].span&^pairPlain != want[i].span {
+			t.Fatalf("split(%q) pair %d: %x; splitMasks: %x; splitInput: %x", s, i, want[i].span, got[i].span, got2[i].span)
+		}
+		if look := hasLook(got[i].val(s)); got[i].plain() == look || got2[i].plain() && look {
+			t.Fatalf("split(%q) pair %d: splitMasks says plain %v, splitInput %v", s, i, got[i].plain(), got2[i].plain())
+		}
+	}
+}
+
+// staleMasks returns masks with every bit set, as if a longer input had
+// been classified before.
+func staleMasks() *masks {
+	m := new(masks)
+	for i := range maskWords {
+		m.amp[i], m.stop[i], m.look[i] = ^uint64(0), ^uint64(0), ^uint64(0)
+	}
+	return m
+}
+
+// TestSplitMasks puts each kind of separator and each byte a key or value
+// may not hold at every position of inputs of up to two mask words, so
+// that pairs start and end on every word boundary and on every block
+// boundary of the assembly classifier (32 bytes).
+func TestSplitMasks(t *testing.T) {
+	m := staleMasks()
+	inserts := []string{"&", "=", "&&", "==", "%", "+", ";", "\"", " ", "\x00", "\x7f", "\x80", "{", "&a=", "&=", "=&"}
+	for _, base := range []string{"ab=cd&", "k=%41+&"} {
+		for n := 1; n <= 136; n++ {
+			s := strings.Repeat(base, n/len(base)+1)[:n]
+			checkSplit(t, s, m)
+			for p := 0; p <= n; p++ {
+				for _, ins := range inserts {
+					checkSplit(t, s[:p]+ins+s[p:], m)
+				}
+			}
+		}
+	}
+	for _, v := range loadVectors(t) {
+		checkSplit(t, v.InitData, m)
+	}
+	checkSplit(t, benchInitData, m)
+}
+
+// TestSplitMasksAllBytes puts every byte value at every position of a
+// key and a value that span a word boundary.
+func TestSplitMasksAllBytes(t *testing.T) {
+	m := staleMasks()
+	s := strings.Repeat("k", 60) + "=" + strings.Repeat("v", 60) + "&a=b"
+	for c := range 256 {
+		for p := range len(s) {
+			checkSplit(t, s[:p]+string([]byte{byte(c)})+s[p+1:], m)
+		}
+	}
+}
+
+// FuzzSplit checks splitMasks and splitInput against split on arbitrary
+// input of at most MaxLength bytes (see checkSplit); run it longer with
+//
+//	go test -run '^$' -fuzz '^FuzzSplit$' -fuzztime 1m ./initdata
+func FuzzSplit(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		f.Add(v.InitData)
+	}
+	f.Add(benchInitData)
+	f.Add("a=1&b=%41&&c")
+	m := staleMasks()
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > MaxLength {
+			return
+		}
+		checkSplit(t, s, m)
+	})
+}
+
+// TestSortPairs checks sortPairs against a general sort on keys that tie
+// on their first bytes, and its report of duplicates.
+func TestSortPairs(t *testing.T) {
+	keys := []string{"a", "b", "ab", "ba", "chat_type", "chat_instance", "chat", "aaaaaaaaa", "aaaaaaaab", "aaaaaaaa", "z"}
+	for n := 1; n <= len(keys); n++ {
+		for rot := range n {
+			var b strings.Builder
+			for i := range n {
+				if i > 0 {
+					b.WriteByte('&')
+				}
+				b.WriteString(keys[(i+rot)%n] + "=" + keys[i])
+			}
+			s := b.String()
+			p, err := scan(s, nil, new(masks))
+			require.NoError(t, err, s)
+			for i := 1; i < len(p); i++ {
+				require.Less(t, p[i-1].key(s), p[i].key(s), s)
+			}
+			_, err = scan(s+"&"+keys[rot%n]+"=x", nil, new(masks))
+			require.ErrorIs(t, err, errDuplicate, s)
+		}
+	}
+}
