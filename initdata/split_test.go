@@ -1,6 +1,7 @@
 package initdata
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,4 +136,77 @@ func TestSortPairs(t *testing.T) {
 			require.ErrorIs(t, err, errDuplicate, s)
 		}
 	}
+}
+
+// TestSortEight sorts every permutation of eight keys, and of fewer, with
+// the network of sortEight, and checks its reports of ties and duplicates.
+func TestSortEight(t *testing.T) {
+	keys := []string{"auth_date", "chat", "chat_instance", "chat_type", "hash", "query_id", "signature", "user"}
+	for n := 1; n <= len(keys); n++ {
+		perm := make([]int, n)
+		for i := range perm {
+			perm[i] = i
+		}
+		for {
+			var b strings.Builder
+			for i, j := range perm {
+				if i > 0 {
+					b.WriteByte('&')
+				}
+				b.WriteString(keys[j] + "=1")
+			}
+			s := b.String()
+			p, err := split(s, nil)
+			require.NoError(t, err)
+			dup, ok := sortEight(s, p)
+			require.True(t, ok, s)
+			require.False(t, dup, s)
+			for i := range p {
+				require.Equal(t, keys[i], p[i].key(s), s)
+			}
+			if !nextPerm(perm) {
+				break
+			}
+		}
+	}
+	for _, tc := range []struct {
+		in      string
+		dup, ok bool
+	}{
+		{"abcdefg=1&abcdefg=2", true, true},
+		{"a=1&b=2&a=3", true, true},
+		{"abcdefgh=1&abcdefgi=2", false, false},
+		{"abcdefg=1&abcdefgh=2", false, false},
+		{"abcdefgh=1&abcdefgh=2", false, false},
+	} {
+		p, err := split(tc.in, nil)
+		require.NoError(t, err)
+		before := slices.Clone(p)
+		dup, ok := sortEight(tc.in, p)
+		require.Equal(t, tc.ok, ok, tc.in)
+		if !ok {
+			require.Equal(t, before, p, tc.in)
+			continue
+		}
+		require.Equal(t, tc.dup, dup, tc.in)
+	}
+}
+
+// nextPerm steps p to the next permutation in lexical order and reports
+// whether there is one.
+func nextPerm(p []int) bool {
+	i := len(p) - 2
+	for i >= 0 && p[i] >= p[i+1] {
+		i--
+	}
+	if i < 0 {
+		return false
+	}
+	j := len(p) - 1
+	for p[j] <= p[i] {
+		j--
+	}
+	p[i], p[j] = p[j], p[i]
+	slices.Reverse(p[i+1:])
+	return true
 }
