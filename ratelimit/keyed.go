@@ -56,7 +56,7 @@ const keyedShards = 256
 // remembered.
 type Keyed struct {
 	// shards come first: a Keyed is a large allocation, page-aligned, so
-	// each 64-byte shard header sits on one cache line of its own.
+	// each 128-byte shard header starts a cache line (see flatShard).
 	shards [keyedShards]flatShard
 	g      gcra
 	inf    bool // rate.Inf: every event conforms
@@ -133,21 +133,28 @@ func (k *Keyed) shardOf(key string) (*flatShard, uint32) {
 }
 
 // Allow reports whether an event for key may happen now, and if so counts it.
-func (k *Keyed) Allow(key string) bool { return k.allow(key, k.nowNS()) }
+func (k *Keyed) Allow(key string) bool {
+	if k.inf || k.none {
+		return k.inf
+	}
+	s, h := k.shardOf(key)
+	s.prefetch(h) // the slot's cache miss overlaps the clock read
+	return k.allow(s, h, k.nowNS())
+}
 
 // AllowAt reports whether an event for key may happen at t, and if so
 // counts it.
-func (k *Keyed) AllowAt(key string, t time.Time) bool { return k.allow(key, k.ns(t)) }
-
-// allow is AllowAt at now, in nanoseconds since the epoch.
-func (k *Keyed) allow(key string, now int64) bool {
-	if k.inf {
-		return true
-	}
-	if k.none {
-		return false
+func (k *Keyed) AllowAt(key string, t time.Time) bool {
+	if k.inf || k.none {
+		return k.inf
 	}
 	s, h := k.shardOf(key)
+	return k.allow(s, h, k.ns(t))
+}
+
+// allow is AllowAt at now, in nanoseconds since the epoch, for the key of
+// shard s and fingerprint h.
+func (k *Keyed) allow(s *flatShard, h uint32, now int64) bool {
 	s.mu.Lock()
 	s.maybeSweep(now)
 	ok := s.take(h, k.g, now)

@@ -115,6 +115,7 @@ func TestFlatShardGrowsAndShrinks(t *testing.T) {
 	}
 	require.Equal(t, 10_000, s.live(0))
 	require.LessOrEqual(t, int(s.used)*4, len(s.slots)*3, "at most 3/4 full")
+	requireView(t, &s)
 	for i := range uint32(10_000) {
 		require.Equal(t, int64(100), s.get(fp(i+1)))
 	}
@@ -122,8 +123,11 @@ func TestFlatShardGrowsAndShrinks(t *testing.T) {
 	require.Equal(t, int64(math.MinInt64), s.get(3))
 	s.maybeSweep(100)
 	require.Empty(t, s.slots, "all dead: table dropped")
+	require.Nil(t, s.view.Load())
+	s.prefetch(7) // no table: nothing to do
 	s.set(7, 200, 100)
 	require.Equal(t, int64(200), s.get(7))
+	requireView(t, &s)
 	require.Equal(t, uint32(1), flatFP(0))
 	require.Equal(t, uint32(1), flatFP(1<<32), "only the low 32 bits count")
 }
@@ -194,4 +198,39 @@ func TestKeyedConcurrentRebuild(t *testing.T) {
 		require.Equal(t, int64(burst), allowed[i].Load(), "hot key %d", i)
 	}
 	require.Equal(t, 40_004, k.LenAt(t0))
+}
+
+// requireView checks that s's prefetch view is its table.
+func requireView(t *testing.T, s *flatShard) {
+	t.Helper()
+	v := s.view.Load()
+	require.NotNil(t, v)
+	require.Len(t, *v, len(s.slots))
+	require.Same(t, &s.slots[0], &(*v)[0])
+}
+
+// TestKeyedAllowConcurrentGrowth runs Allow, which prefetches through the
+// view without the lock, while other goroutines grow the same shards'
+// tables: with -race this checks the view is published safely, and every
+// decision is still right.
+func TestKeyedAllowConcurrentGrowth(t *testing.T) {
+	k := NewKeyed(1.0/3600, 1) // one event per key an hour: all first events pass, no second
+	keys := newKeyGen(k).keys("", 40_000)
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for g := range 4 {
+		wg.Go(func() {
+			for _, key := range keys[g*10_000 : (g+1)*10_000] {
+				if !k.Allow(key) {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Zero(t, refused.Load())
+	for _, key := range keys[:100] {
+		require.False(t, k.Allow(key), key)
+	}
+	require.Equal(t, len(keys), k.Len())
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -80,4 +81,10 @@ func TestKeyedCollisionSharesBucket(t *testing.T) {
 	require.False(t, k.AllowAt(a, t0), "the shared bucket is empty")
 	require.False(t, k.AllowAt(b, t0))
 	require.True(t, k.AllowAt("other", t0), "any other identity is its own bucket")
+}
+
+// TestFlatShardHeaderSize pins the shard header at two cache lines (see
+// flatShard): a field added without adjusting the padding fails here.
+func TestFlatShardHeaderSize(t *testing.T) {
+	require.Equal(t, uintptr(128), unsafe.Sizeof(flatShard{}))
 }
