@@ -352,11 +352,10 @@ GLOBL zeros<>(SB), RODATA|NOPTR, $32
 
 // func classifyAVX2(m *masks, off int, src *byte, n int)
 //
-// Sets bits off to off+n of the three masks of m from src[:n], n a
-// multiple of 32 and off a multiple of 32: amp where a byte is '&', stop
-// where it may not be in a key, look where decode must look at it. Each
-// block of 32 bytes is classified by two nibble lookups (see classSplitHi)
-// and its three 32-bit masks are stored.
+// Sets bits off to off+n of the two masks of m from src[:n], n a multiple
+// of 32 and off a multiple of 32: amp where a byte is '&', stop where it
+// may not be in a key. Each block of 32 bytes is classified by two nibble
+// lookups (see classSplitHi) and its two 32-bit masks are stored.
 TEXT ·classifyAVX2(SB), NOSPLIT, $0-32
 	MOVQ m+0(FP), DI
 	MOVQ off+8(FP), DX
@@ -368,7 +367,6 @@ TEXT ·classifyAVX2(SB), NOSPLIT, $0-32
 	VMOVDQU nibble<>(SB), Y15
 	VMOVDQU classSplitHi<>(SB), Y14
 	VMOVDQU classSplitLo<>(SB), Y13
-	VMOVDQU lookBits<>(SB), Y12
 	VMOVDQU amps<>(SB), Y11
 	VPXOR   Y10, Y10, Y10
 
@@ -383,7 +381,7 @@ classify:
 	VPSHUFB Y2, Y13, Y2
 	VPAND   Y2, Y1, Y1
 
-	// amp: '&'; stop: a class bit set; look: a look bit set.
+	// amp: '&'; stop: a class bit set.
 	VPCMPEQB  Y11, Y0, Y3
 	VPMOVMSKB Y3, AX
 	MOVL      AX, (DI)
@@ -391,11 +389,6 @@ classify:
 	VPMOVMSKB Y3, AX
 	NOTL      AX
 	MOVL      AX, 1024(DI)
-	VPAND     Y12, Y1, Y1
-	VPCMPEQB  Y10, Y1, Y3
-	VPMOVMSKB Y3, AX
-	NOTL      AX
-	MOVL      AX, 2048(DI)
 
 	ADDQ $32, BX
 	ADDQ $4, DI
@@ -409,8 +402,7 @@ classified:
 // that may not be in a key (keyBytes false), with bits 0x01 for '"', '%'
 // and '+', 0x02 for ' ' and '&', 0x04 for ';' and '=', 0x08 for '[',
 // '\\' and ']', 0x10 for '{', '}' and DEL, 0x20 for control bytes, 0x40
-// for the bytes from 0x80. The bits of lookBits (0x25) mark the bytes
-// decode must look at (valueBytes nonzero).
+// for the bytes from 0x80.
 DATA classSplitHi<>+0(SB)/8, $0x1000080004032020
 DATA classSplitHi<>+8(SB)/8, $0x4040404040404040
 DATA classSplitHi<>+16(SB)/8, $0x1000080004032020
@@ -422,13 +414,6 @@ DATA classSplitLo<>+8(SB)/8, $0x70607C687D606060
 DATA classSplitLo<>+16(SB)/8, $0x6062616060616062
 DATA classSplitLo<>+24(SB)/8, $0x70607C687D606060
 GLOBL classSplitLo<>(SB), RODATA|NOPTR, $32
-// The class bits of the bytes decode must look at: control bytes, '"',
-// '%', '+', ';' and '='.
-DATA lookBits<>+0(SB)/8, $0x2525252525252525
-DATA lookBits<>+8(SB)/8, $0x2525252525252525
-DATA lookBits<>+16(SB)/8, $0x2525252525252525
-DATA lookBits<>+24(SB)/8, $0x2525252525252525
-GLOBL lookBits<>(SB), RODATA|NOPTR, $32
 // '&' in every byte.
 DATA amps<>+0(SB)/8, $0x2626262626262626
 DATA amps<>+8(SB)/8, $0x2626262626262626

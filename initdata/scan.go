@@ -11,8 +11,8 @@ import (
 // MaxLength bytes, so 16 bits hold each): the key is in[k:eq], decoded
 // (keys are plain), and the raw value, as received, in[eq+1:end]. span
 // packs k (bits 0 to 15), eq (16 to 31), end (32 to 47) and whether the
-// value is plain, holding no byte decode looks at (bit 48, set by
-// splitMasks only). dec is zero until decodeValues packs there where the
+// value is plain, holding only bytes a key may hold, which decode leaves
+// as they are (bit 48, set by splitMasks only). dec is zero until decodeValues packs there where the
 // decoded value is in the data-check-string, buf[off:dend] of the scratch
 // (bits 0 to 15 and 16 to 31), whether the value held "%" or "+" (bit 32)
 // and that it was decoded (bit 33).
@@ -190,20 +190,20 @@ func split(s string, dst []pair) ([]pair, error) {
 // maskWords is how many 64-bit words a mask of an input takes.
 const maskWords = MaxLength / 64
 
-// masks marks three classes of the bytes of an input, a bit a byte (byte
-// i is bit i%64 of word i/64): amp the "&"s, stop the bytes a key may not
-// hold (keyBytes false, "=" and "&" among them) and look the bytes decode
-// must look at (valueBytes nonzero). classifyAVX2 fills them 32 bytes at a
-// time, classifyGo a byte at a time; splitMasks splits with them.
+// masks marks two classes of the bytes of an input, a bit a byte (byte i
+// is bit i%64 of word i/64): amp the "&"s and stop the bytes a key may
+// not hold (keyBytes false: "=", "&" and every byte decode looks at among
+// them). classifyAVX2 fills them 32 bytes at a time, classifyGo a byte at
+// a time; splitMasks splits with them.
 type masks struct {
-	amp, stop, look [maskWords]uint64
+	amp, stop [maskWords]uint64
 }
 
 // classifyGo sets the masks of s in m (bits past len(s) in its last word
 // are zero).
 func classifyGo(s string, m *masks) {
 	for w := 0; w*64 < len(s); w++ {
-		var amp, stop, look uint64
+		var amp, stop uint64
 		for b := 0; b < 64 && w*64+b < len(s); b++ {
 			c := s[w*64+b]
 			if c == '&' {
@@ -212,11 +212,8 @@ func classifyGo(s string, m *masks) {
 			if !keyBytes[c] {
 				stop |= 1 << b
 			}
-			if valueBytes[c] != 0 {
-				look |= 1 << b
-			}
 		}
-		m.amp[w], m.stop[w], m.look[w] = amp, stop, look
+		m.amp[w], m.stop[w] = amp, stop
 	}
 }
 
@@ -241,7 +238,7 @@ func next(mask *[maskWords]uint64, i, n int) int {
 
 // splitMasks is split from the masks of s: it finds the end of each key
 // and value by the bits of stop and amp rather than byte by byte, and
-// marks the values that hold no bit of look as plain, so decodeValues
+// marks the values that hold no bit of stop as plain, so decodeValues
 // copies them without decoding. It returns what split returns.
 func splitMasks(s string, m *masks, dst []pair) ([]pair, error) {
 	for i := 0; ; {
@@ -261,8 +258,14 @@ func splitMasks(s string, m *masks, dst []pair) ([]pair, error) {
 		if len(dst) == maxPairs {
 			return dst, errTooManyPairs
 		}
-		end := next(&m.amp, k+1, len(s))
-		dst = append(dst, newPair(i, k, end, next(&m.look, k+1, end) == end))
+		// The value ends at the first "&" after "="; it is plain if that
+		// is the first byte a key may not hold, too.
+		end := next(&m.stop, k+1, len(s))
+		plain := end == len(s) || s[end] == '&'
+		if !plain {
+			end = next(&m.amp, end, len(s))
+		}
+		dst = append(dst, newPair(i, k, end, plain))
 		if end == len(s) {
 			return dst, nil
 		}

@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// hasLook reports whether s holds a byte decode looks at (valueBytes).
-func hasLook(s string) bool {
+// hasStop reports whether s holds a byte a key may not hold (keyBytes).
+func hasStop(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if valueBytes[s[i]] != 0 {
+		if !keyBytes[s[i]] {
 			return true
 		}
 	}
@@ -22,7 +22,8 @@ func hasLook(s string) bool {
 // splitInput (the assembly classifier on amd64 CPUs that have it), split s
 // as split does: the same pairs and the same error. m is reused, so bits
 // left by an earlier, longer input must not leak. splitMasks must also
-// mark exactly the values without a byte decode looks at as plain.
+// mark exactly the values that hold only key bytes as plain (and a plain
+// value has no byte decode looks at: see TestPlainIsDecoded).
 func checkSplit(t *testing.T, s string, m *masks) {
 	t.Helper()
 	want, werr := split(s, nil)
@@ -42,7 +43,7 @@ func checkSplit(t *testing.T, s string, m *masks) {
 		if got[i].span&^pairPlain != want[i].span || got2[i].span&^pairPlain != want[i].span {
 			t.Fatalf("split(%q) pair %d: %x; splitMasks: %x; splitInput: %x", s, i, want[i].span, got[i].span, got2[i].span)
 		}
-		if look := hasLook(got[i].val(s)); got[i].plain() == look || got2[i].plain() && look {
+		if stop := hasStop(got[i].val(s)); got[i].plain() == stop || got2[i].plain() && stop {
 			t.Fatalf("split(%q) pair %d: splitMasks says plain %v, splitInput %v", s, i, got[i].plain(), got2[i].plain())
 		}
 	}
@@ -53,7 +54,7 @@ func checkSplit(t *testing.T, s string, m *masks) {
 func staleMasks() *masks {
 	m := new(masks)
 	for i := range maskWords {
-		m.amp[i], m.stop[i], m.look[i] = ^uint64(0), ^uint64(0), ^uint64(0)
+		m.amp[i], m.stop[i] = ^uint64(0), ^uint64(0)
 	}
 	return m
 }
@@ -209,4 +210,15 @@ func nextPerm(p []int) bool {
 	p[i], p[j] = p[j], p[i]
 	slices.Reverse(p[i+1:])
 	return true
+}
+
+// TestPlainIsDecoded checks that what splitMasks calls plain, a value of
+// key bytes only, is its own decoding: no byte decode looks at is a key
+// byte.
+func TestPlainIsDecoded(t *testing.T) {
+	for c := range 256 {
+		if keyBytes[c] {
+			require.Zero(t, valueBytes[c], "byte %#x", c)
+		}
+	}
 }
