@@ -113,28 +113,26 @@ func decodeHash(dst *[sha256.Size]byte, h string) bool {
 }
 
 // classifyAVX2 sets bits off to off+n of the masks in m from src[:n]; n
-// and off are multiples of 32.
+// is at least 32 and off a multiple of 32.
 //
 //go:noescape
 func classifyAVX2(m *masks, off int, src *byte, n int)
 
-// classify is classifyGo with classifyAVX2: whole blocks of 32 bytes in
-// place, the rest padded to a block with 'a's (a key byte in none of the
-// masks). Bits past len(s) in the last word may be stale; next ignores
+// classify is classifyGo with classifyAVX2: in place, or for input
+// shorter than a block, padded to one with 'a's (a key byte in neither
+// mask). Bits past len(s) in the last word may be stale; next ignores
 // them.
 func classify(s string, m *masks) {
-	whole := len(s) &^ 31
-	if whole > 0 {
-		classifyAVX2(m, 0, unsafe.StringData(s), whole)
+	if len(s) >= 32 {
+		classifyAVX2(m, 0, unsafe.StringData(s), len(s))
+		return
 	}
-	if whole < len(s) {
-		b := classPadding
-		copy(b[:], s[whole:])
-		classifyAVX2(m, whole, &b[0], len(b))
-	}
+	b := classPadding
+	copy(b[:], s)
+	classifyAVX2(m, 0, &b[0], len(b))
 }
 
-// classPadding is the block the tail of an input is copied into.
+// classPadding is the block a short input is copied into.
 var classPadding = func() (b [32]byte) {
 	for i := range b {
 		b[i] = 'a'

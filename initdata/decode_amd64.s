@@ -352,10 +352,13 @@ GLOBL zeros<>(SB), RODATA|NOPTR, $32
 
 // func classifyAVX2(m *masks, off int, src *byte, n int)
 //
-// Sets bits off to off+n of the two masks of m from src[:n], n a multiple
-// of 32 and off a multiple of 32: amp where a byte is '&', stop where it
-// may not be in a key. Each block of 32 bytes is classified by two nibble
-// lookups (see classSplitHi) and its two 32-bit masks are stored.
+// Sets bits off to off+n of the two masks of m from src[:n], n at least
+// 32 and off a multiple of 32: amp where a byte is '&', stop where it may
+// not be in a key. Each block of 32 bytes is classified by two nibble
+// lookups (see classSplitHi) and its two 32-bit masks are stored; the
+// bytes after the last whole block, if any, by the block that ends at n,
+// its masks shifted past the lanes done already (their 32-bit slot then
+// holds zeros past n).
 TEXT ·classifyAVX2(SB), NOSPLIT, $0-32
 	MOVQ m+0(FP), DI
 	MOVQ off+8(FP), DX
@@ -371,8 +374,9 @@ TEXT ·classifyAVX2(SB), NOSPLIT, $0-32
 	VPXOR   Y10, Y10, Y10
 
 classify:
-	CMPQ BX, CX
-	JGE  classified
+	LEAQ 32(BX), R8
+	CMPQ R8, CX
+	JGT  tail
 	VMOVDQU (SI)(BX*1), Y0
 	VPSRLW  $4, Y0, Y1
 	VPAND   Y15, Y1, Y1
@@ -390,9 +394,34 @@ classify:
 	NOTL      AX
 	MOVL      AX, 1024(DI)
 
-	ADDQ $32, BX
+	MOVQ R8, BX
 	ADDQ $4, DI
 	JMP  classify
+
+tail:
+	// n-BX bytes (fewer than 32) are left: classify the block that ends
+	// at n and shift out the 32-(n-BX) lanes done already.
+	MOVQ CX, R8
+	SUBQ BX, R8
+	JZ   classified
+	VMOVDQU -32(SI)(CX*1), Y0
+	VPSRLW  $4, Y0, Y1
+	VPAND   Y15, Y1, Y1
+	VPAND   Y15, Y0, Y2
+	VPSHUFB Y1, Y14, Y1
+	VPSHUFB Y2, Y13, Y2
+	VPAND   Y2, Y1, Y1
+	VPCMPEQB  Y11, Y0, Y3
+	VPMOVMSKB Y3, AX
+	VPCMPEQB  Y10, Y1, Y3
+	VPMOVMSKB Y3, R11
+	NOTL      R11
+	MOVQ      $32, CX
+	SUBQ      R8, CX
+	SHRL      CX, AX
+	SHRL      CX, R11
+	MOVL      AX, (DI)
+	MOVL      R11, 1024(DI)
 
 classified:
 	VZEROUPPER
