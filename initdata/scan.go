@@ -156,17 +156,8 @@ func split(s string, dst []pair) ([]pair, error) {
 		for k < len(s) && keyBytes[s[k]] {
 			k++
 		}
-		switch {
-		case k < len(s) && s[k] == '=':
-			if k == i {
-				return dst, errEmptyKey
-			}
-		case k == i && (k == len(s) || s[k] == '&'):
-			return dst, errEmptyPair
-		case k == len(s) || s[k] == '&':
-			return dst, errNoEquals
-		default:
-			return dst, errKey
+		if k == len(s) || s[k] != '=' || k == i {
+			return dst, keyError(s, i, k)
 		}
 		if len(dst) == maxPairs {
 			return dst, errTooManyPairs
@@ -185,6 +176,21 @@ func split(s string, dst []pair) ([]pair, error) {
 			return dst, errEmptyPair
 		}
 	}
+}
+
+// keyError says what is wrong with the key that starts at i and stops at
+// k, before the byte a key may not hold or the end of s, when that is not
+// the "=" of a non-empty key.
+func keyError(s string, i, k int) error {
+	switch {
+	case k < len(s) && s[k] == '=':
+		return errEmptyKey
+	case k == i && (k == len(s) || s[k] == '&'):
+		return errEmptyPair
+	case k == len(s) || s[k] == '&':
+		return errNoEquals
+	}
+	return errKey
 }
 
 // maskWords is how many 64-bit words a mask of an input takes.
@@ -243,17 +249,8 @@ func next(mask *[maskWords]uint64, i, n int) int {
 func splitMasks(s string, m *masks, dst []pair) ([]pair, error) {
 	for i := 0; ; {
 		k := next(&m.stop, i, len(s))
-		switch {
-		case k < len(s) && s[k] == '=':
-			if k == i {
-				return dst, errEmptyKey
-			}
-		case k == i && (k == len(s) || s[k] == '&'):
-			return dst, errEmptyPair
-		case k == len(s) || s[k] == '&':
-			return dst, errNoEquals
-		default:
-			return dst, errKey
+		if k == len(s) || s[k] != '=' || k == i {
+			return dst, keyError(s, i, k)
 		}
 		if len(dst) == maxPairs {
 			return dst, errTooManyPairs
