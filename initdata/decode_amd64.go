@@ -112,24 +112,28 @@ func decodeHash(dst *[sha256.Size]byte, h string) bool {
 	return decodeHexAVX2(dst, unsafe.StringData(h))
 }
 
-// classifyAVX2 sets bits off to off+n of the masks in m from src[:n]; n
-// is at least 32 and off a multiple of 32.
+// classifyAVX2 sets the first n bits of the masks in m from src[:n]; n is
+// at least 32 and at most MaxLength.
 //
 //go:noescape
-func classifyAVX2(m *masks, off int, src *byte, n int)
+func classifyAVX2(m *masks, src *byte, n int)
 
-// classify is classifyGo with classifyAVX2: in place, or for input
-// shorter than a block, padded to one with 'a's (a key byte in neither
-// mask). Bits past len(s) in the last word may be stale; next ignores
-// them.
+// The assembly stores stop 1024 bytes after amp: this fails to compile
+// (a negative uintptr) if the layout of masks changes.
+const _ = -(unsafe.Offsetof(masks{}.stop) ^ 1024)
+
+// classify does what classifyGo does, with classifyAVX2: on s in place,
+// or, for input shorter than a block, on a copy padded with 'a's (a key
+// byte, in neither mask). Bits past len(s) in the last word may be stale;
+// next ignores them.
 func classify(s string, m *masks) {
 	if len(s) >= 32 {
-		classifyAVX2(m, 0, unsafe.StringData(s), len(s))
+		classifyAVX2(m, unsafe.StringData(s), len(s))
 		return
 	}
 	b := classPadding
 	copy(b[:], s)
-	classifyAVX2(m, 0, &b[0], len(b))
+	classifyAVX2(m, &b[0], len(b))
 }
 
 // classPadding is the block a short input is copied into.

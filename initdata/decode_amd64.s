@@ -350,22 +350,19 @@ DATA zeros<>+16(SB)/8, $0x0000000000000000
 DATA zeros<>+24(SB)/8, $0x0000000000000000
 GLOBL zeros<>(SB), RODATA|NOPTR, $32
 
-// func classifyAVX2(m *masks, off int, src *byte, n int)
+// func classifyAVX2(m *masks, src *byte, n int)
 //
-// Sets bits off to off+n of the two masks of m from src[:n], n at least
-// 32 and off a multiple of 32: amp where a byte is '&', stop where it may
+// Sets the first n bits of the two masks of m from src[:n], n at least
+// 32: amp where a byte is '&', stop where it may
 // not be in a key. Each block of 32 bytes is classified by two nibble
 // lookups (see classSplitHi) and its two 32-bit masks are stored; the
 // bytes after the last whole block, if any, by the block that ends at n,
 // its masks shifted past the lanes done already (their 32-bit slot then
 // holds zeros past n).
-TEXT ·classifyAVX2(SB), NOSPLIT, $0-32
+TEXT ·classifyAVX2(SB), NOSPLIT, $0-24
 	MOVQ m+0(FP), DI
-	MOVQ off+8(FP), DX
-	MOVQ src+16(FP), SI
-	MOVQ n+24(FP), CX
-	SHRQ $3, DX
-	ADDQ DX, DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
 	XORQ BX, BX
 	VMOVDQU nibble<>(SB), Y15
 	VMOVDQU classSplitHi<>(SB), Y14

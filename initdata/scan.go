@@ -12,10 +12,11 @@ import (
 // (keys are plain), and the raw value, as received, in[eq+1:end]. span
 // packs k (bits 0 to 15), eq (16 to 31), end (32 to 47) and whether the
 // value is plain, holding only bytes a key may hold, which decode leaves
-// as they are (bit 48, set by splitMasks only). dec is zero until decodeValues packs there where the
-// decoded value is in the data-check-string, buf[off:dend] of the scratch
-// (bits 0 to 15 and 16 to 31), whether the value held "%" or "+" (bit 32)
-// and that it was decoded (bit 33).
+// as they are (bit 48, set by splitMasks only). dec is zero until
+// decodeValues records in it where the decoded value lies in the
+// data-check-string, buf[off:end] of the scratch (off in bits 0 to 15,
+// end in 16 to 31), whether the value held "%" or "+" (bit 32) and that
+// it was decoded (bit 33).
 //
 // Two words, not eight named fields: the compiler builds and copies a
 // struct of at most four fields a field at a time in registers, but a

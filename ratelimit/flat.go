@@ -258,12 +258,12 @@ func (s *flatShard) rebuild(now int64, want int) {
 	}
 	old, far := s.slots, s.far
 	s.slots, s.used, s.far = nil, 0, nil
-	s.view.Store(nil)
+	var view *[]flatSlot
 	if want > 0 {
 		t := make([]flatSlot, size)
-		s.slots = t
-		s.view.Store(&t)
+		s.slots, view = t, &t
 	}
+	s.view.Store(view)
 	for _, sl := range old {
 		if sl.fp == 0 {
 			continue

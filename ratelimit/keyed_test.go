@@ -166,9 +166,9 @@ func TestKeyedMonotonicClock(t *testing.T) {
 }
 
 // TestKeyedConcurrentRebuild decides on a few hot keys from several
-// goroutines (lock-free, on keys already in the table) while others insert
-// many keys (rebuilding the tables, which seals the old ones' slots): no
-// update may be lost, so each hot key lets exactly its burst through.
+// goroutines while others insert many keys (rebuilding the tables under
+// the same shard locks): no update may be lost, so each hot key lets
+// exactly its burst through.
 func TestKeyedConcurrentRebuild(t *testing.T) {
 	const burst = 100
 	k := NewKeyed(1.0/3600, burst, WithClock(func() time.Time { return t0 }))

@@ -9,21 +9,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// identity is what a Keyed knows of a key: its shard and its fingerprint
-// (see the Approximations section of [Keyed]).
-func identity(k *Keyed, key string) uint64 {
-	s, fp := k.shardOf(key)
-	return uint64(s.index(k))<<32 | uint64(fp)
+// keyIdentity is what a Keyed knows of a key: its shard and its
+// fingerprint (see the Approximations section of [Keyed]).
+type keyIdentity struct {
+	shard *flatShard
+	fp    uint32
 }
 
-// index returns the position of s among k's shards.
-func (s *flatShard) index(k *Keyed) int {
-	for i := range k.shards {
-		if &k.shards[i] == s {
-			return i
-		}
-	}
-	panic("shard not in k")
+func identity(k *Keyed, key string) keyIdentity {
+	s, fp := k.shardOf(key)
+	return keyIdentity{s, fp}
 }
 
 // keyGen hands out keys whose identities in one Keyed are pairwise
@@ -34,11 +29,11 @@ func (s *flatShard) index(k *Keyed) int {
 // TestKeyedCollisionSharesBucket, not a flake to put up with.
 type keyGen struct {
 	k    *Keyed
-	seen map[uint64]bool
+	seen map[keyIdentity]bool
 	next int
 }
 
-func newKeyGen(k *Keyed) *keyGen { return &keyGen{k: k, seen: make(map[uint64]bool)} }
+func newKeyGen(k *Keyed) *keyGen { return &keyGen{k: k, seen: make(map[keyIdentity]bool)} }
 
 // keys returns n keys, each prefix followed by a number, whose identities
 // differ from each other and from every key this keyGen returned before.
@@ -65,7 +60,7 @@ func TestKeyedCollisionSharesBucket(t *testing.T) {
 		t.Skip("birthday search over millions of keys")
 	}
 	k := NewKeyed(1, 2, WithClock(func() time.Time { return t0 })) // 1/s, burst 2
-	seen := make(map[uint64]int32, 1<<21)
+	seen := make(map[keyIdentity]int32, 1<<21)
 	var a, b string
 	for i := int32(0); i < 1<<23 && a == ""; i++ {
 		key := strconv.Itoa(int(i))
