@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,8 @@ var allowedUpdates = []string{"message", "pre_checkout_query"}
 // Update processing: the in-memory queue's capacity and the workers.
 const (
 	updateQueueSize = 1024
+	// updateNamespace names the bot's update ids in the dedupe store.
+	updateNamespace = "shop"
 	updateWorkers   = 4
 )
 
@@ -112,7 +115,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	// synchronous webhook handler, where that matters.
 	store := webhook.NewMemoryStore(0)
 	queue := webhook.NewMemoryQueue(updateQueueSize)
-	worker := webhook.NewWorker(queue, s, webhook.WithStore(store), webhook.WithLogger(log))
+	worker, err := webhook.NewWorker(queue, s, webhook.WithStore(store), webhook.WithNamespace(updateNamespace), webhook.WithLogger(log))
+	if err != nil {
+		return err
+	}
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -147,9 +153,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if err := webhook.CheckSecretToken(secret); err != nil {
 			return fmt.Errorf("WEBHOOK_SECRET: %w", err)
 		}
-		mux.Handle(webhookPath, webhook.NewHandler(secret, s,
+		hook, err := webhook.NewHandler(secret, s,
 			webhook.WithAsync(queue), webhook.WithVolatileQueue(),
-			webhook.WithStore(store), webhook.WithLogger(log)))
+			webhook.WithStore(store), webhook.WithNamespace(updateNamespace), webhook.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+		mux.Handle(webhookPath, hook)
 		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
 		if d != nil {
 			// The in-process fake reaches the shop over loopback HTTP,
@@ -237,7 +247,13 @@ func (s *shop) poll(ctx, work context.Context, queue webhook.Queue) {
 			s.log.Warn("getUpdates", "err", err)
 			continue
 		}
-		if err := queue.Push(work, u); err != nil {
+		// getUpdates gives decoded updates; the queue takes raw JSON.
+		raw, err := json.Marshal(u)
+		if err != nil {
+			s.log.Error("update dropped", "update", u.UpdateID, "err", err)
+			continue
+		}
+		if err := queue.Push(work, u.UpdateID, raw); err != nil {
 			s.log.Error("update dropped", "update", u.UpdateID, "err", err)
 		}
 	}

@@ -89,11 +89,14 @@ func (s *shop) routes(mux *http.ServeMux) {
 	api.HandleFunc("GET /api/orders", s.handleOrders)
 	// A retried POST (same Idempotency-Key, same user) gets the first
 	// answer back, byte for byte: one order, one invoice.
-	idempotent := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
+	idempotent, err := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
 		Required: true,
 		Scope:    userScope,
 		Logger:   s.log,
 	})
+	if err != nil {
+		panic(err) // constant options: a programmer error
+	}
 	api.Handle("POST /api/orders", idempotent(http.HandlerFunc(s.handleCreateOrder)))
 	mux.Handle("/api/", s.protect(api))
 }
