@@ -343,8 +343,9 @@ func (st *state) findInvoice(inv Invoice) *Invoice {
 // fields are ignored, as the server pays its own copy. Get one from
 // [Server.Invoices] or [Server.InvoiceByLink].
 //
-// Pay blocks until the bot answers, the deadline passes (a timer of the
-// time package, fake inside testing/synctest) or the server closes. The
+// Pay blocks until the bot answers, the deadline passes (on the server's
+// clock: [WithVirtualClock], or the time package's timers, fake inside
+// testing/synctest) or the server closes. The
 // bot must be receiving updates meanwhile (getUpdates or a webhook).
 func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	s.mu.Lock()
@@ -388,12 +389,12 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 // without one, the query is withdrawn under the lock, so an answer either
 // arrived before (and counts) or finds no query (and fails).
 func (s *Server) waitAnswer(id string, pc *preCheckout) (pcAnswer, bool) {
-	t := time.NewTimer(PreCheckoutDeadline)
-	defer t.Stop()
+	t, stop := s.clk.timer(PreCheckoutDeadline)
+	defer stop()
 	select {
 	case ans := <-pc.answer:
 		return ans, true
-	case <-t.C:
+	case <-t:
 	case <-s.done:
 	}
 	s.mu.Lock()

@@ -168,9 +168,9 @@ func getUpdates(s *Server, c *call) (any, *apiError) {
 	s.st.notify() // an older poll ends with a conflict
 	var timer <-chan time.Time
 	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		timer = t.C
+		t, stop := s.clk.timer(timeout)
+		defer stop()
+		timer = t
 	}
 	for {
 		if hasOffset {
@@ -341,7 +341,16 @@ func (s *Server) dispatchWebhook() {
 // last_error_message, waits the backoff, and frees the update for another try.
 func (s *Server) deliver(d delivery) {
 	defer s.wg.Done()
-	ctx, cancel := context.WithTimeout(s.base, webhookTimeout)
+	s.mu.Lock()
+	delay := s.st.latency.forWebhook().draw(s.st.rng)
+	s.mu.Unlock()
+	if !s.sleep(s.base, delay) {
+		s.mu.Lock()
+		s.release(d)
+		s.mu.Unlock()
+		return
+	}
+	ctx, cancel := s.withTimeout(s.base, webhookTimeout)
 	defer cancel()
 	msg := s.post(ctx, d)
 
@@ -360,6 +369,12 @@ func (s *Server) deliver(d delivery) {
 	}
 
 	s.mu.Lock()
+	s.release(d)
+	s.mu.Unlock()
+}
+
+// release frees a delivery's update and connection. Callers hold s.mu.
+func (s *Server) release(d delivery) {
 	// Free the update only for the webhook it was sent to: setWebhook and
 	// deleteWebhook have freed it already, and a newer webhook may be
 	// delivering it right now.
@@ -368,7 +383,20 @@ func (s *Server) deliver(d delivery) {
 		d.update.inflight = false
 	}
 	s.st.notify()
-	s.mu.Unlock()
+}
+
+// withTimeout is context.WithTimeout on the server's clock.
+func (s *Server) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t, stop := s.clk.timer(d)
+	go func() {
+		select {
+		case <-t:
+			cancel(context.DeadlineExceeded)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { stop(); cancel(context.Canceled) }
 }
 
 // post makes one delivery; it returns "" on a 2xx answer, else the error
@@ -389,7 +417,7 @@ func (s *Server) post(ctx context.Context, d delivery) string {
 			return "Connection refused"
 		case errors.Is(err, syscall.ECONNRESET):
 			return "Connection reset by peer"
-		case errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, context.DeadlineExceeded), errors.Is(context.Cause(ctx), context.DeadlineExceeded):
 			return "Read timeout expired"
 		default:
 			return "Connection error"
