@@ -168,3 +168,17 @@ func (h *timerHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return t
 }
+
+// withTimeout is context.WithTimeout on the server's clock.
+func (s *Server) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t, stop := s.clk.timer(d)
+	go func() {
+		select {
+		case <-t:
+			cancel(context.DeadlineExceeded)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { stop(); cancel(context.Canceled) }
+}

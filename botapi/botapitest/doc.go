@@ -139,16 +139,24 @@
 // # Updates and webhooks
 //
 // Updates queue until the bot takes them with getUpdates or a webhook set
-// with setWebhook receives them. Deliveries POST the update as JSON with
-// the X-Telegram-Bot-Api-Secret-Token header when a secret_token was set,
-// at most max_connections (default 40) at once; a non-2xx answer or a
-// connection error is recorded as last_error_date and last_error_message
-// ("Wrong response from the webhook: 500 Internal Server Error",
-// "Connection refused", ...) and the update is redelivered after a backoff
-// of 1 s, 2 s, 4 s ... up to 1 min. A method in the webhook's 2xx answer
-// body is performed, as Telegram does. Unlike Telegram, plain http:// URLs
-// (loopback test servers) are accepted; [WithWebhookTransport] with
-// [HandlerTransport] delivers to an http.Handler in memory.
+// with setWebhook receives them. As in Telegram's server (WebhookActor.cpp
+// in tdlib/telegram-bot-api), the webhook keeps one queue per chat (per
+// user for callback and pre-checkout queries, as Client.cpp numbers them):
+// a chat's updates are delivered one at a time, in order, and a failed one
+// is retried before the chat's next; chats proceed in parallel, at most
+// max_connections (default 40) deliveries at once. Deliveries POST the
+// update as JSON with the X-Telegram-Bot-Api-Secret-Token header when a
+// secret_token was set. A non-2xx answer or a connection error is recorded
+// as last_error_date and last_error_message ("Wrong response from the
+// webhook: 500 Internal Server Error", "Connection refused", ...) and the
+// update is retried at once, then after 2 s, 4 s, 8 s ... up to a ceiling
+// between 60 and 120 s, or after the answer's Retry-After. A method in the
+// webhook's 2xx answer body (JSON or form) is performed, as Telegram does,
+// except setWebhook, deleteWebhook, close, logOut and get* methods, which
+// Telegram ignores there. Draining a backlog costs O(1) per update. Unlike
+// Telegram, plain http:// URLs (loopback test servers) are accepted;
+// [WithWebhookTransport] with [HandlerTransport] delivers to an
+// http.Handler in memory.
 //
 // # Limits
 //

@@ -362,7 +362,7 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	id := s.st.randomDigits(19)
 	pc := &preCheckout{created: s.now(), answer: make(chan pcAnswer, 1)}
 	s.st.preCheckouts[id] = pc
-	s.st.enqueue("pre_checkout_query", preCheckoutQuery{
+	s.st.enqueue("pre_checkout_query", u.ID, preCheckoutQuery{
 		ID: id, From: *u, Currency: inv.Currency, TotalAmount: inv.TotalAmount(), InvoicePayload: inv.Payload,
 	})
 	s.mu.Unlock()
@@ -458,7 +458,7 @@ func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bo
 	m := st.newMessage(ch, &user)
 	m.SuccessfulPayment = sp
 	pay.MessageID = m.MessageID
-	st.enqueue("message", *m)
+	st.enqueue("message", m.Chat.ID, *m)
 	st.charges[chargeID] = &charge{user: u, inv: inv, amount: inv.TotalAmount()}
 	if inv.Currency == StarsCurrency {
 		st.balance += inv.TotalAmount()
@@ -529,7 +529,7 @@ func refundStarPayment(s *Server, c *call) (any, *apiError) {
 			Currency: StarsCurrency, TotalAmount: ch.amount, InvoicePayload: ch.inv.Payload,
 			TelegramPaymentChargeID: id,
 		}
-		s.st.enqueue("message", *m)
+		s.st.enqueue("message", m.Chat.ID, *m)
 	}
 	return true, nil
 }
