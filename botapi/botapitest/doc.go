@@ -82,10 +82,18 @@
 //
 //   - Bot and chats: getMe, getChat, sendChatAction, setMyCommands,
 //     getMyCommands, deleteMyCommands, setChatMenuButton, getChatMenuButton.
-//   - Messages: sendMessage, sendPhoto, sendDocument, forwardMessage,
-//     copyMessage, editMessageText, editMessageReplyMarkup, deleteMessage
-//     (message ids count up per chat; only inline keyboards stay on a
-//     message; parse_mode is checked but entities are not parsed).
+//   - Messages: sendMessage, sendPhoto, sendDocument, sendVideo,
+//     sendAnimation, sendAudio, sendVoice, sendVideoNote, sendSticker,
+//     forwardMessage, copyMessage, editMessageText, editMessageReplyMarkup,
+//     deleteMessage (message ids count up per chat; only inline keyboards
+//     stay on a message; parse_mode HTML, MarkdownV2 and Markdown are
+//     parsed as Telegram parses them, into the text and its entities, with
+//     Telegram's "can't parse entities: ..." errors; reply_parameters adds
+//     reply_to_message).
+//   - Files: getFile, with downloads at /file/bot<token>/<file_path> of
+//     what was uploaded (up to 20 MB a file; the last 10 000 files and
+//     64 MiB are kept). A file_id the server did not issue fails with
+//     "Bad Request: wrong file identifier/HTTP URL specified".
 //   - Queries: answerCallbackQuery, answerWebAppQuery (one answer per
 //     query_id from [Server.OpenMiniApp]; the message it would post on the
 //     user's behalf is not modelled, see [Server.Requests]),

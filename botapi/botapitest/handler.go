@@ -25,6 +25,15 @@ type methodFunc struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
+		token, path, _ := strings.Cut(rest, "/")
+		if token != s.opts.token {
+			writeError(w, errNotFound)
+			return
+		}
+		s.serveFile(w, path)
+		return
+	}
 	token, method, ok := splitPath(r.URL.Path)
 	if !ok {
 		writeError(w, errNotFound)
@@ -64,7 +73,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		HTTPMethod:  r.Method,
 		ContentType: r.Header.Get("Content-Type"),
 		Params:      p,
-		Files:       files,
+		Files:       withoutData(files),
 		At:          s.now(),
 	})
 	f, faulted := s.st.matchFault(lower, chatOf(p))
@@ -122,6 +131,19 @@ func (s *Server) perform(ctx context.Context, lower string, p params, files []Fi
 	}
 	res, aerr = s.invoke(m, &call{ctx: ctx, method: lower, p: p, files: files})
 	return res, aerr, afterDelivery
+}
+
+// withoutData copies files without their content, for the record.
+func withoutData(files []File) []File {
+	if files == nil {
+		return nil
+	}
+	out := make([]File, len(files))
+	for i, f := range files {
+		f.data = nil
+		out[i] = f
+	}
+	return out
 }
 
 // splitPath parses /bot<token>/<method>.

@@ -23,6 +23,13 @@ func methodTable() map[string]methodFunc {
 		"sendmessage":               l(sendMessage),
 		"sendphoto":                 l(sendMedia("photo")),
 		"senddocument":              l(sendMedia("document")),
+		"sendvideo":                 l(sendMedia("video")),
+		"sendanimation":             l(sendMedia("animation")),
+		"sendaudio":                 l(sendMedia("audio")),
+		"sendvoice":                 l(sendMedia("voice")),
+		"sendvideonote":             l(sendMedia("video_note")),
+		"sendsticker":               l(sendMedia("sticker")),
+		"getfile":                   l(getFile),
 		"sendchataction":            l(sendChatAction),
 		"forwardmessage":            l(forwardMessage),
 		"copymessage":               l(copyMessage),
@@ -54,18 +61,6 @@ const preparedMessageLifetime = 24 * time.Hour
 
 func getMe(s *Server, _ *call) (any, *apiError) {
 	return s.st.bot, nil
-}
-
-var parseModes = []string{"", "HTML", "Markdown", "MarkdownV2"}
-
-func checkParseMode(p params) *apiError {
-	pm := p.str("parse_mode")
-	for _, m := range parseModes {
-		if strings.EqualFold(pm, m) {
-			return nil
-		}
-	}
-	return badRequest("unsupported parse_mode")
 }
 
 // parseMarkup reads reply_markup; only an inline keyboard stays on the message.
@@ -121,17 +116,72 @@ func (st *state) postMessage(c *chat, p params) (*message, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	reply, err := replyTo(c, p)
+	if err != nil {
+		return nil, err
+	}
 	if err := st.admit(c, p); err != nil {
 		return nil, err
 	}
 	bot := st.bot
 	m := st.newMessage(c, &bot)
 	m.ReplyMarkup, m.keyboard = raw, kb
+	if reply != nil {
+		r := *reply
+		r.ReplyToMessage = nil // Telegram nests one level only
+		m.ReplyToMessage = &r
+	}
 	return m, nil
 }
 
-// checkText checks a message text as sendMessage and editMessageText do:
-// not empty once trimmed, at most maxTextLength UTF-16 units.
+// replyTo finds the message a send replies to, from reply_parameters or
+// the older reply_to_message_id, as Client::get_reply_parameters reads
+// them: nil for none, or for a missing message with
+// allow_sending_without_reply. Replies in another chat are not modelled.
+func replyTo(c *chat, p params) (*message, *apiError) {
+	var rp struct {
+		MessageID                int64 `json:"message_id"`
+		AllowSendingWithoutReply bool  `json:"allow_sending_without_reply"`
+	}
+	switch {
+	case p.has("reply_parameters"):
+		v := p.str("reply_parameters")
+		if v == "" {
+			return nil, nil
+		}
+		if !p.object("reply_parameters", &rp) {
+			return nil, badRequest("can't parse reply parameters JSON object")
+		}
+	default:
+		rp.MessageID, _ = p.int64("reply_to_message_id")
+		rp.AllowSendingWithoutReply = p.bool("allow_sending_without_reply")
+	}
+	if rp.MessageID <= 0 {
+		return nil, nil
+	}
+	if m := c.msgs[rp.MessageID]; m != nil {
+		return m, nil
+	}
+	if rp.AllowSendingWithoutReply {
+		return nil, nil
+	}
+	return nil, errReplyNotFound
+}
+
+// messageText reads text, parse_mode and entities as sendMessage and
+// editMessageText do: the text parsed, then not empty once trimmed and at
+// most maxTextLength UTF-16 units.
+func messageText(p params) (string, []messageEntity, *apiError) {
+	text, ents, err := formatted(p, "text", "parse_mode", "entities")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := checkText(text); err != nil {
+		return "", nil, err
+	}
+	return text, ents, nil
+}
+
 func checkText(text string) *apiError {
 	if strings.TrimSpace(text) == "" {
 		return errTextEmpty
@@ -157,24 +207,24 @@ func sendMessage(s *Server, c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	text := c.p.str("text")
-	if err := checkText(text); err != nil {
-		return nil, err
-	}
-	if err := checkParseMode(c.p); err != nil {
+	text, ents, err := messageText(c.p)
+	if err != nil {
 		return nil, err
 	}
 	m, err := s.st.postMessage(ch, c.p)
 	if err != nil {
 		return nil, err
 	}
-	m.Text = text
+	m.Text, m.Entities = text, ents
 	s.st.recordSent(c.method, m, c.p)
 	return *m, nil
 }
 
-// sendMedia serves sendPhoto and sendDocument: the file is a file_id, an
-// HTTP URL, or an upload (multipart, directly or by attach://<name>).
+// sendMedia serves sendPhoto, sendDocument, sendVideo, sendAnimation,
+// sendAudio, sendVoice, sendVideoNote and sendSticker: the file is a
+// file_id the server issued, an HTTP URL, or an upload (multipart,
+// directly or by attach://<name>); an unknown file_id fails as Telegram
+// fails it.
 // Telegram docs: https://core.telegram.org/bots/api#sending-files
 func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
 	return func(s *Server, c *call) (any, *apiError) {
@@ -186,38 +236,70 @@ func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
 		if ref == "" {
 			return nil, badRequest("there is no " + kind + " in the request")
 		}
-		caption := c.p.str("caption")
-		if textLength(caption) > maxCaptionLength {
-			return nil, errCaptionTooLong
+		caption, entities, err := captionOf(c.p)
+		if err != nil {
+			return nil, err
 		}
-		if err := checkParseMode(c.p); err != nil {
+		f, err := s.st.inputFile(c, ref, kind)
+		if err != nil {
 			return nil, err
 		}
 		m, err := s.st.postMessage(ch, c.p)
 		if err != nil {
 			return nil, err
 		}
-		m.Caption = caption
-		fileID, name, size := ref, "", int64(0)
-		if field, ok := strings.CutPrefix(ref, "attach://"); ok || strings.Contains(ref, "://") {
-			fileID = s.st.randomID(32)
-			for _, f := range c.files {
-				if f.Field == field {
-					name, size = f.Name, f.Size
-				}
-			}
-		}
-		unique := s.st.randomID(16)
-		if kind == "photo" {
-			m.Photo = []photoSize{
-				{FileID: fileID + "_s", FileUniqueID: unique + "s", Width: 90, Height: 90},
-				{FileID: fileID, FileUniqueID: unique, Width: 800, Height: 800, FileSize: size},
-			}
-		} else {
-			m.Document = &document{FileID: fileID, FileUniqueID: unique, FileName: name, FileSize: size}
-		}
+		m.Caption, m.CaptionEntities = caption, entities
+		s.st.attach(m, f)
 		s.st.recordSent(c.method, m, c.p)
 		return *m, nil
+	}
+}
+
+// captionOf reads caption and parse_mode: the caption stripped of its
+// markup, with its entities.
+func captionOf(p params) (string, []messageEntity, *apiError) {
+	caption, entities, err := formatted(p, "caption", "parse_mode", "caption_entities")
+	if err != nil {
+		return "", nil, err
+	}
+	if textLength(caption) > maxCaptionLength {
+		return "", nil, errCaptionTooLong
+	}
+	return caption, entities, nil
+}
+
+// attach puts file f on m as the field of its kind. Callers hold s.mu.
+func (st *state) attach(m *message, f *storedFile) {
+	mf := &mediaFile{FileID: f.id, FileUniqueID: f.unique, FileName: f.name, MimeType: f.mime, FileSize: f.size}
+	switch f.kind {
+	case "photo":
+		if f.thumb == nil {
+			f.thumb = st.newFile("photo", "", "", int64(len(f.data)), f.data)
+		}
+		m.Photo = []photoSize{
+			{FileID: f.thumb.id, FileUniqueID: f.thumb.unique, Width: 90, Height: 90, FileSize: f.thumb.size},
+			{FileID: f.id, FileUniqueID: f.unique, Width: 800, Height: 800, FileSize: f.size},
+		}
+	case "document":
+		m.Document = &document{FileID: f.id, FileUniqueID: f.unique, FileName: f.name, FileSize: f.size}
+	case "video":
+		mf.Width, mf.Height, mf.Duration = 640, 360, 1
+		m.Video = mf
+	case "animation":
+		mf.Width, mf.Height, mf.Duration = 320, 240, 1
+		m.Animation = mf
+	case "audio":
+		mf.Duration = 1
+		m.Audio = mf
+	case "voice":
+		mf.Duration = 1
+		m.Voice = mf
+	case "video_note":
+		mf.Length, mf.Duration = 240, 1
+		m.VideoNote = mf
+	case "sticker":
+		mf.Width, mf.Height, mf.Type = 512, 512, "regular"
+		m.Sticker = mf
 	}
 }
 
@@ -348,8 +430,8 @@ func editMessageText(s *Server, c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	text := c.p.str("text")
-	if err := checkText(text); err != nil {
+	text, ents, err := messageText(c.p)
+	if err != nil {
 		return nil, err
 	}
 	if m.Text == "" {
@@ -359,10 +441,10 @@ func editMessageText(s *Server, c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if text == m.Text && bytes.Equal(raw, m.ReplyMarkup) {
+	if text == m.Text && slices.Equal(ents, m.Entities) && bytes.Equal(raw, m.ReplyMarkup) {
 		return nil, errNotModified
 	}
-	m.Text = text
+	m.Text, m.Entities = text, ents
 	m.ReplyMarkup, m.keyboard = raw, kb
 	m.EditDate = s.now().Unix()
 	return *m, nil
@@ -474,11 +556,12 @@ func inlineResult(p params) *apiError {
 // answerWebAppQuery. Telegram docs: https://core.telegram.org/bots/api#answerwebappquery
 func answerWebAppQuery(s *Server, c *call) (any, *apiError) {
 	id := c.p.str("web_app_query_id")
-	if !s.st.webAppQs[id] {
-		return nil, badRequest("QUERY_ID_INVALID")
-	}
 	if err := inlineResult(c.p); err != nil {
 		return nil, err
+	}
+	if !s.st.webAppQs[id] {
+		// Telegram's QUERY_ID_INVALID, as Client::fail_query_with_error words it.
+		return nil, errQueryTooOld
 	}
 	delete(s.st.webAppQs, id)
 	return map[string]string{"inline_message_id": s.st.randomID(27)}, nil

@@ -66,20 +66,22 @@ type message struct {
 	Text              string             `json:"text,omitempty"`
 	Entities          []messageEntity    `json:"entities,omitempty"`
 	Caption           string             `json:"caption,omitempty"`
+	CaptionEntities   []messageEntity    `json:"caption_entities,omitempty"`
 	Photo             []photoSize        `json:"photo,omitempty"`
 	Document          *document          `json:"document,omitempty"`
+	Video             *mediaFile         `json:"video,omitempty"`
+	Animation         *mediaFile         `json:"animation,omitempty"`
+	Audio             *mediaFile         `json:"audio,omitempty"`
+	Voice             *mediaFile         `json:"voice,omitempty"`
+	VideoNote         *mediaFile         `json:"video_note,omitempty"`
+	Sticker           *mediaFile         `json:"sticker,omitempty"`
 	Invoice           *invoiceInfo       `json:"invoice,omitempty"`
 	SuccessfulPayment *successfulPayment `json:"successful_payment,omitempty"`
 	RefundedPayment   *refundedPayment   `json:"refunded_payment,omitempty"`
+	ReplyToMessage    *message           `json:"reply_to_message,omitempty"`
 	ReplyMarkup       json.RawMessage    `json:"reply_markup,omitempty"`
 
 	keyboard *inlineKeyboard // ReplyMarkup, decoded
-}
-
-type messageEntity struct {
-	Type   string `json:"type"`
-	Offset int    `json:"offset"`
-	Length int    `json:"length"`
 }
 
 type forwardOrigin struct {
@@ -105,6 +107,21 @@ type document struct {
 	FileSize     int64  `json:"file_size,omitempty"`
 }
 
+// mediaFile is a Video, Animation, Audio, Voice, VideoNote or Sticker:
+// the fields each carries.
+type mediaFile struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Type         string `json:"type,omitempty"`
+	Width        int    `json:"width,omitempty"`
+	Height       int    `json:"height,omitempty"`
+	Length       int    `json:"length,omitempty"`
+	Duration     int    `json:"duration,omitempty"`
+	FileName     string `json:"file_name,omitempty"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
 type inlineKeyboard struct {
 	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
 }
@@ -121,6 +138,7 @@ type inlineButton struct {
 type chat struct {
 	Chat
 	user    *User // the user of a private chat
+	started bool  // the user of a private chat has started the bot
 	blocked bool  // the user blocked the bot
 	lastID  int64
 	msgs    map[int64]*message
@@ -143,6 +161,7 @@ type state struct {
 	sent     []SentMessage
 	stats    Stats
 
+	files     fileStore
 	faults    []*faultRule
 	nextFault int
 	limits    *limits
@@ -162,6 +181,7 @@ func (st *state) init(s *Server, o options) {
 	st.bot = User{ID: s.botID, IsBot: true, FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true}
 	st.latency = o.latency
 	st.users = map[int64]*User{}
+	st.files = newFileStore(maxKeptFiles, maxKeptFileBytes)
 	st.chats = map[int64]*chat{}
 	st.nextUserID = 1000
 	st.stats.TooManyRequestsByChat = map[int64]int{}
@@ -197,11 +217,27 @@ func (s *Server) NewUser(firstName string) User {
 	return s.AddUser(User{FirstName: firstName})
 }
 
+// NewUnstartedUser creates a user who has never started the bot: the bot
+// cannot write to them (403 "Forbidden: bot can't initiate conversation
+// with a user") until they write to it ([Server.SendUserMessage]), as
+// Telegram lets a bot write only to users who started it.
+func (s *Server) NewUnstartedUser(firstName string) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.addUser(User{FirstName: firstName}, false)
+}
+
 // AddUser adds u as a user who has started the bot. A zero ID gets the
 // next free one; IsBot is cleared. Adding an existing id replaces that user.
 func (s *Server) AddUser(u User) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.st.addUser(u, true)
+}
+
+// addUser adds or replaces u. Callers hold s.mu.
+func (st *state) addUser(u User, started bool) User {
+	s := st.s
 	if u.ID == 0 {
 		s.st.nextUserID++
 		u.ID = s.st.nextUserID
@@ -216,6 +252,7 @@ func (s *Server) AddUser(u User) User {
 	}
 	c.Chat = Chat{ID: u.ID, Type: "private", FirstName: u.FirstName, LastName: u.LastName, Username: u.Username}
 	c.user = &uc
+	c.started = started
 	return u
 }
 
@@ -308,6 +345,9 @@ func (st *state) resolveChat(p params, name string) (*chat, *apiError) {
 func (c *chat) writable() *apiError {
 	if c.blocked {
 		return errBlocked
+	}
+	if c.user != nil && !c.started {
+		return errCantInitiate
 	}
 	return nil
 }
