@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/url"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
