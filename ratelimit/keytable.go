@@ -82,7 +82,9 @@ func (s *keyShard) keyIs(off int, k skey) bool {
 func (s *keyShard) tatAt(off int) int64 { return int64(binary.LittleEndian.Uint64(s.recs[off:])) }
 
 // setTAT stores the TAT of the record at off.
-func (s *keyShard) setTAT(off int, tat int64) { binary.LittleEndian.PutUint64(s.recs[off:], uint64(tat)) }
+func (s *keyShard) setTAT(off int, tat int64) {
+	binary.LittleEndian.PutUint64(s.recs[off:], uint64(tat))
+}
 
 // find returns the offset of key's record, or -1 with the index of the
 // empty entry where it would go. Callers hold mu; the index must not be
