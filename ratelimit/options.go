@@ -20,6 +20,8 @@ type options struct {
 	evidenceWithin time.Duration
 	sweepEvery     time.Duration
 	deny           http.Handler
+	margin         time.Duration
+	maxMargin      time.Duration
 }
 
 func newOptions(opts []Option) options {
@@ -31,6 +33,8 @@ func newOptions(opts []Option) options {
 		paid:           PaidLimit,
 		evidenceChats:  DefaultFloodEvidence,
 		evidenceWithin: time.Second,
+		margin:         DefaultMargin,
+		maxMargin:      DefaultMaxMargin,
 	}
 	for _, opt := range opts {
 		opt(&o)
