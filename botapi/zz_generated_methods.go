@@ -6,13 +6,27 @@ import "context"
 
 // GetUpdatesParams holds the parameters of [Client.GetUpdates]. See https://core.telegram.org/bots/api#getupdates.
 type GetUpdatesParams struct {
-	// Optional.
+	// Optional. Identifier of the first update to be returned. Must be greater by one than the
+	// highest among the identifiers of previously received updates. By default, updates starting
+	// with the earliest unconfirmed update are returned. An update is considered confirmed as soon
+	// as getUpdates is called with an offset higher than its update_id. The negative offset can be
+	// specified to retrieve updates starting from -offset update from the end of the updates queue.
+	// All previous updates will be forgotten.
 	Offset int64 `json:"offset,omitempty"`
-	// Optional.
+	// Optional. Limits the number of updates to be retrieved. Values between 1-100 are accepted.
+	// Defaults to 100.
 	Limit int `json:"limit,omitempty"`
-	// Optional.
+	// Optional. Timeout in seconds for long polling. Defaults to 0, i.e. usual short polling.
+	// Should be positive, short polling should be used for testing purposes only.
 	Timeout int `json:"timeout,omitempty"`
-	// Optional: nil leaves it out (the previous setting stays); an empty, non-nil slice sends [].
+	// Optional. A JSON-serialized list of the update types you want your bot to receive. For
+	// example, specify ["message", "edited_channel_post", "callback_query"] to only receive updates
+	// of these types. See Update for a complete list of available update types. Specify an empty
+	// list to receive all update types except chat_member, message_reaction, and
+	// message_reaction_count (default). If not specified, the previous setting will be used. Please
+	// note that this parameter doesn't affect updates created before the call to getUpdates, so
+	// unwanted updates may be received for a short period of time. Nil leaves it out (the previous
+	// setting stays); an empty, non-nil slice sends [].
 	AllowedUpdates []string `json:"allowed_updates,omitzero"`
 }
 
@@ -30,19 +44,32 @@ func (c *Client) GetUpdates(ctx context.Context, p *GetUpdatesParams) ([]*Update
 
 // SetWebhookParams holds the parameters of [Client.SetWebhook]. See https://core.telegram.org/bots/api#setwebhook.
 type SetWebhookParams struct {
-	// Required.
+	// Required. HTTPS URL to send updates to. Use an empty string to remove webhook integration.
 	URL string `json:"url"`
-	// Optional.
+	// Optional. Upload your public key certificate so that the root certificate in use can be
+	// checked. See our self-signed guide for details.
 	Certificate InputFile `json:"certificate,omitzero"`
-	// Optional.
+	// Optional. The fixed IP address which will be used to send webhook requests instead of the IP
+	// address resolved through DNS.
 	IPAddress string `json:"ip_address,omitempty"`
-	// Optional.
+	// Optional. The maximum allowed number of simultaneous HTTPS connections to the webhook for
+	// update delivery, 1-100. Defaults to 40. Use lower values to limit the load on your bot's
+	// server, and higher values to increase your bot's throughput.
 	MaxConnections int `json:"max_connections,omitempty"`
-	// Optional: nil leaves it out (the previous setting stays); an empty, non-nil slice sends [].
+	// Optional. A JSON-serialized list of the update types you want your bot to receive. For
+	// example, specify ["message", "edited_channel_post", "callback_query"] to only receive updates
+	// of these types. See Update for a complete list of available update types. Specify an empty
+	// list to receive all update types except chat_member, message_reaction, and
+	// message_reaction_count (default). If not specified, the previous setting will be used. Please
+	// note that this parameter doesn't affect updates created before the call to the setWebhook, so
+	// unwanted updates may be received for a short period of time. Nil leaves it out (the previous
+	// setting stays); an empty, non-nil slice sends [].
 	AllowedUpdates []string `json:"allowed_updates,omitzero"`
-	// Optional.
+	// Optional. Pass True to drop all pending updates.
 	DropPendingUpdates bool `json:"drop_pending_updates,omitempty"`
-	// Optional.
+	// Optional. A secret token to be sent in a header "X-Telegram-Bot-Api-Secret-Token" in every
+	// webhook request, 1-256 characters. Only characters A-Z, a-z, 0-9, _ and - are allowed. The
+	// header is useful to ensure that the request comes from a webhook set by you.
 	SecretToken string `json:"secret_token,omitempty"`
 }
 
@@ -55,7 +82,7 @@ func (c *Client) SetWebhook(ctx context.Context, p *SetWebhookParams) error {
 
 // DeleteWebhookParams holds the parameters of [Client.DeleteWebhook]. See https://core.telegram.org/bots/api#deletewebhook.
 type DeleteWebhookParams struct {
-	// Optional.
+	// Optional. Pass True to drop all pending updates.
 	DropPendingUpdates bool `json:"drop_pending_updates,omitempty"`
 }
 
@@ -96,35 +123,48 @@ func (c *Client) Close(ctx context.Context) error {
 
 // SendMessageParams holds the parameters of [Client.SendMessage]. See https://core.telegram.org/bots/api#sendmessage.
 type SendMessageParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Text of the message to be sent, 1-4096 characters after entities parsing.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Mode for parsing entities in the message text. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in message text, which can
+	// be specified instead of parse_mode.
 	Entities []MessageEntity `json:"entities,omitempty"`
-	// Optional.
+	// Optional. Link preview generation options for the message.
 	LinkPreviewOptions *LinkPreviewOptions `json:"link_preview_options,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -137,25 +177,31 @@ func (c *Client) SendMessage(ctx context.Context, p *SendMessageParams) (*Messag
 
 // ForwardMessageParams holds the parameters of [Client.ForwardMessage]. See https://core.telegram.org/bots/api#forwardmessage.
 type ForwardMessageParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be forwarded;
+	// required if the message is forwarded to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the chat where the original message was sent (or username of
+	// the target bot, supergroup or channel in the format @username).
 	FromChatID ChatID `json:"from_chat_id"`
-	// Optional.
+	// Optional. New start timestamp for the forwarded video in the message.
 	VideoStartTimestamp int `json:"video_start_timestamp,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the forwarded message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; only available
+	// when forwarding to private chats.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Required.
+	// Required. Message identifier in the chat specified in from_chat_id.
 	MessageID int64 `json:"message_id"`
 }
 
@@ -168,19 +214,24 @@ func (c *Client) ForwardMessage(ctx context.Context, p *ForwardMessageParams) (*
 
 // ForwardMessagesParams holds the parameters of [Client.ForwardMessages]. See https://core.telegram.org/bots/api#forwardmessages.
 type ForwardMessagesParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the messages will be forwarded;
+	// required if the messages are forwarded to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the chat where the original messages were sent (or username
+	// of the target bot, supergroup or channel in the format @username).
 	FromChatID ChatID `json:"from_chat_id"`
-	// Required.
+	// Required. A JSON-serialized list of 1-100 identifiers of messages in the chat from_chat_id to
+	// forward. The identifiers must be specified in a strictly increasing order.
 	MessageIDs []int64 `json:"message_ids"`
-	// Optional.
+	// Optional. Sends the messages silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the forwarded messages from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
 }
 
@@ -193,39 +244,54 @@ func (c *Client) ForwardMessages(ctx context.Context, p *ForwardMessagesParams) 
 
 // CopyMessageParams holds the parameters of [Client.CopyMessage]. See https://core.telegram.org/bots/api#copymessage.
 type CopyMessageParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the chat where the original message was sent (or username of
+	// the target bot, supergroup or channel in the format @username).
 	FromChatID ChatID `json:"from_chat_id"`
-	// Required.
+	// Required. Message identifier in the chat specified in from_chat_id.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. New start timestamp for the copied video in the message.
 	VideoStartTimestamp int `json:"video_start_timestamp,omitempty"`
-	// Optional.
+	// Optional. New caption for media, 0-1024 characters after entities parsing. If not specified,
+	// the original caption is kept.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the new caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the new caption, which
+	// can be specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media. Ignored if a new
+	// caption isn't specified.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; only available
+	// when copying to private chats.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -238,21 +304,26 @@ func (c *Client) CopyMessage(ctx context.Context, p *CopyMessageParams) (*Messag
 
 // CopyMessagesParams holds the parameters of [Client.CopyMessages]. See https://core.telegram.org/bots/api#copymessages.
 type CopyMessagesParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the messages will be sent;
+	// required if the messages are sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the chat where the original messages were sent (or username
+	// of the target bot, supergroup or channel in the format @username).
 	FromChatID ChatID `json:"from_chat_id"`
-	// Required.
+	// Required. A JSON-serialized list of 1-100 identifiers of messages in the chat from_chat_id to
+	// copy. The identifiers must be specified in a strictly increasing order.
 	MessageIDs []int64 `json:"message_ids"`
-	// Optional.
+	// Optional. Sends the messages silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent messages from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to copy the messages without their captions.
 	RemoveCaption bool `json:"remove_caption,omitempty"`
 }
 
@@ -265,39 +336,58 @@ func (c *Client) CopyMessages(ctx context.Context, p *CopyMessagesParams) ([]Mes
 
 // SendPhotoParams holds the parameters of [Client.SendPhoto]. See https://core.telegram.org/bots/api#sendphoto.
 type SendPhotoParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Photo to send. Pass a file_id as String to send a photo that exists on the Telegram
+	// servers (recommended), pass an HTTP URL as a String for Telegram to get a photo from the
+	// Internet, or upload a new photo using multipart/form-data. The photo must be at most 10 MB in
+	// size. The photo's width and height must not exceed 10000 in total. Width and height ratio
+	// must be at most 20. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Photo InputFile `json:"photo"`
-	// Optional.
+	// Optional. Photo caption (may also be used when resending photos by file_id), 0-1024
+	// characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the photo caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Pass True if the photo needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -310,41 +400,62 @@ func (c *Client) SendPhoto(ctx context.Context, p *SendPhotoParams) (*Message, e
 
 // SendLivePhotoParams holds the parameters of [Client.SendLivePhoto]. See https://core.telegram.org/bots/api#sendlivephoto.
 type SendLivePhotoParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel (in the
+	// format @channelusername).
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Live photo video to send. The video must be no longer than 10 seconds and must not
+	// exceed 10 MB in size. Pass a file_id as String to send a video that exists on the Telegram
+	// servers (recommended) or upload a new video using multipart/form-data. More information on
+	// Sending Files: https://core.telegram.org/bots/api#sending-files. Sending live photos by a URL
+	// is currently unsupported.
 	LivePhoto InputFile `json:"live_photo"`
-	// Required.
+	// Required. The static photo to send. Pass a file_id as String to send a photo that exists on
+	// the Telegram servers (recommended) or upload a new video using multipart/form-data. More
+	// information on Sending Files: https://core.telegram.org/bots/api#sending-files. Sending live
+	// photos by a URL is currently unsupported.
 	Photo InputFile `json:"photo"`
-	// Optional.
+	// Optional. Video caption (may also be used when resending videos by file_id), 0-1024
+	// characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the video caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Pass True if the video needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -357,43 +468,65 @@ func (c *Client) SendLivePhoto(ctx context.Context, p *SendLivePhotoParams) (*Me
 
 // SendAudioParams holds the parameters of [Client.SendAudio]. See https://core.telegram.org/bots/api#sendaudio.
 type SendAudioParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Audio file to send. Pass a file_id as String to send an audio file that exists on
+	// the Telegram servers (recommended), pass an HTTP URL as a String for Telegram to get an audio
+	// file from the Internet, or upload a new one using multipart/form-data. More information on
+	// Sending Files: https://core.telegram.org/bots/api#sending-files.
 	Audio InputFile `json:"audio"`
-	// Optional.
+	// Optional. Audio caption, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the audio caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Duration of the audio in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Performer.
 	Performer string `json:"performer,omitempty"`
-	// Optional.
+	// Optional. Track name.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -406,39 +539,63 @@ func (c *Client) SendAudio(ctx context.Context, p *SendAudioParams) (*Message, e
 
 // SendDocumentParams holds the parameters of [Client.SendDocument]. See https://core.telegram.org/bots/api#senddocument.
 type SendDocumentParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. File to send. Pass a file_id as String to send a file that exists on the Telegram
+	// servers (recommended), pass an HTTP URL as a String for Telegram to get a file from the
+	// Internet, or upload a new one using multipart/form-data. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Document InputFile `json:"document"`
-	// Optional.
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Document caption (may also be used when resending documents by file_id), 0-1024
+	// characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the document caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Disables automatic server-side content type detection for files uploaded using
+	// multipart/form-data.
 	DisableContentTypeDetection bool `json:"disable_content_type_detection,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -451,53 +608,80 @@ func (c *Client) SendDocument(ctx context.Context, p *SendDocumentParams) (*Mess
 
 // SendVideoParams holds the parameters of [Client.SendVideo]. See https://core.telegram.org/bots/api#sendvideo.
 type SendVideoParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Video to send. Pass a file_id as String to send a video that exists on the Telegram
+	// servers (recommended), pass an HTTP URL as a String for Telegram to get a video from the
+	// Internet, or upload a new video using multipart/form-data. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Video InputFile `json:"video"`
-	// Optional.
+	// Optional. Duration of sent video in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Video width.
 	Width int `json:"width,omitempty"`
-	// Optional.
+	// Optional. Video height.
 	Height int `json:"height,omitempty"`
-	// Optional.
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Cover for the video in the message. Pass a file_id to send a file that exists on
+	// the Telegram servers (recommended), pass an HTTP URL for Telegram to get a file from the
+	// Internet, or pass "attach://<file_attach_name>" to upload a new one using multipart/form-data
+	// under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Cover InputFile `json:"cover,omitzero"`
-	// Optional.
+	// Optional. Start timestamp for the video in the message.
 	StartTimestamp int `json:"start_timestamp,omitempty"`
-	// Optional.
+	// Optional. Video caption (may also be used when resending videos by file_id), 0-1024
+	// characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the video caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Pass True if the video needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
-	// Optional.
+	// Optional. Pass True if the uploaded video is suitable for streaming.
 	SupportsStreaming bool `json:"supports_streaming,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -510,47 +694,70 @@ func (c *Client) SendVideo(ctx context.Context, p *SendVideoParams) (*Message, e
 
 // SendAnimationParams holds the parameters of [Client.SendAnimation]. See https://core.telegram.org/bots/api#sendanimation.
 type SendAnimationParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Animation to send. Pass a file_id as String to send an animation that exists on the
+	// Telegram servers (recommended), pass an HTTP URL as a String for Telegram to get an animation
+	// from the Internet, or upload a new animation using multipart/form-data. More information on
+	// Sending Files: https://core.telegram.org/bots/api#sending-files.
 	Animation InputFile `json:"animation"`
-	// Optional.
+	// Optional. Duration of sent animation in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Animation width.
 	Width int `json:"width,omitempty"`
-	// Optional.
+	// Optional. Animation height.
 	Height int `json:"height,omitempty"`
-	// Optional.
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Animation caption (may also be used when resending animation by file_id), 0-1024
+	// characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the animation caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Pass True if the animation needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -563,37 +770,53 @@ func (c *Client) SendAnimation(ctx context.Context, p *SendAnimationParams) (*Me
 
 // SendVoiceParams holds the parameters of [Client.SendVoice]. See https://core.telegram.org/bots/api#sendvoice.
 type SendVoiceParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Audio file to send. Pass a file_id as String to send a file that exists on the
+	// Telegram servers (recommended), pass an HTTP URL as a String for Telegram to get a file from
+	// the Internet, or upload a new one using multipart/form-data. More information on Sending
+	// Files: https://core.telegram.org/bots/api#sending-files.
 	Voice InputFile `json:"voice"`
-	// Optional.
+	// Optional. Voice message caption, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the voice message caption. See formatting options for
+	// more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Duration of the voice message in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -606,35 +829,55 @@ func (c *Client) SendVoice(ctx context.Context, p *SendVoiceParams) (*Message, e
 
 // SendVideoNoteParams holds the parameters of [Client.SendVideoNote]. See https://core.telegram.org/bots/api#sendvideonote.
 type SendVideoNoteParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Video note to send. Pass a file_id as String to send a video note that exists on
+	// the Telegram servers (recommended) or upload a new video using multipart/form-data. More
+	// information on Sending Files: https://core.telegram.org/bots/api#sending-files. Sending video
+	// notes by a URL is currently unsupported.
 	VideoNote InputFile `json:"video_note"`
-	// Optional.
+	// Optional. Duration of sent video in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Video width and height, i.e. diameter of the video message.
 	Length int `json:"length,omitempty"`
-	// Optional.
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files.
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -647,39 +890,54 @@ func (c *Client) SendVideoNote(ctx context.Context, p *SendVideoNoteParams) (*Me
 
 // SendPaidMediaParams holds the parameters of [Client.SendPaidMedia]. See https://core.telegram.org/bots/api#sendpaidmedia.
 type SendPaidMediaParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username. If the chat is a channel, all Telegram Star proceeds from
+	// this media will be credited to the chat's balance. Otherwise, they will be credited to the
+	// bot's balance.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. The number of Telegram Stars that must be paid to buy access to the media; 1-25000.
 	StarCount int64 `json:"star_count"`
-	// Required.
+	// Required. A JSON-serialized array describing the media to be sent; up to 10 items.
 	Media []InputPaidMedia `json:"media"`
-	// Optional.
+	// Optional. Bot-defined paid media payload, 0-128 bytes. This will not be displayed to the
+	// user, use it for your internal processes.
 	Payload string `json:"payload,omitempty"`
-	// Optional.
+	// Optional. Media caption, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the media caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -692,25 +950,32 @@ func (c *Client) SendPaidMedia(ctx context.Context, p *SendPaidMediaParams) (*Me
 
 // SendMediaGroupParams holds the parameters of [Client.SendMediaGroup]. See https://core.telegram.org/bots/api#sendmediagroup.
 type SendMediaGroupParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the messages will be sent;
+	// required if the messages are sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. A JSON-serialized array describing messages to be sent, must include 2-10 items.
 	Media []InputMedia `json:"media"`
-	// Optional.
+	// Optional. Sends messages silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent messages from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
 }
 
@@ -723,39 +988,54 @@ func (c *Client) SendMediaGroup(ctx context.Context, p *SendMediaGroupParams) ([
 
 // SendLocationParams holds the parameters of [Client.SendLocation]. See https://core.telegram.org/bots/api#sendlocation.
 type SendLocationParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Latitude of the location.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of the location.
 	Longitude float64 `json:"longitude"`
-	// Optional.
+	// Optional. The radius of uncertainty for the location, measured in meters; 0-1500.
 	HorizontalAccuracy float64 `json:"horizontal_accuracy,omitempty"`
-	// Optional.
+	// Optional. Period in seconds during which the location will be updated (see Live Locations,
+	// should be between 60 and 86400, or 0x7FFFFFFF for live locations that can be edited
+	// indefinitely.
 	LivePeriod int `json:"live_period,omitempty"`
-	// Optional.
+	// Optional. For live locations, a direction in which the user is moving, in degrees. Must be
+	// between 1 and 360 if specified.
 	Heading int `json:"heading,omitempty"`
-	// Optional.
+	// Optional. For live locations, a maximum distance for proximity alerts about approaching
+	// another chat member, in meters. Must be between 1 and 100000 if specified.
 	ProximityAlertRadius int `json:"proximity_alert_radius,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -768,43 +1048,55 @@ func (c *Client) SendLocation(ctx context.Context, p *SendLocationParams) (*Mess
 
 // SendVenueParams holds the parameters of [Client.SendVenue]. See https://core.telegram.org/bots/api#sendvenue.
 type SendVenueParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Latitude of the venue.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of the venue.
 	Longitude float64 `json:"longitude"`
-	// Required.
+	// Required. Name of the venue.
 	Title string `json:"title"`
-	// Required.
+	// Required. Address of the venue.
 	Address string `json:"address"`
-	// Optional.
+	// Optional. Foursquare identifier of the venue.
 	FoursquareID string `json:"foursquare_id,omitempty"`
-	// Optional.
+	// Optional. Foursquare type of the venue, if known. (For example, "arts_entertainment/default",
+	// "arts_entertainment/aquarium" or "food/icecream".).
 	FoursquareType string `json:"foursquare_type,omitempty"`
-	// Optional.
+	// Optional. Google Places identifier of the venue.
 	GooglePlaceID string `json:"google_place_id,omitempty"`
-	// Optional.
+	// Optional. Google Places type of the venue. (See supported types.).
 	GooglePlaceType string `json:"google_place_type,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -817,35 +1109,46 @@ func (c *Client) SendVenue(ctx context.Context, p *SendVenueParams) (*Message, e
 
 // SendContactParams holds the parameters of [Client.SendContact]. See https://core.telegram.org/bots/api#sendcontact.
 type SendContactParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Contact's phone number.
 	PhoneNumber string `json:"phone_number"`
-	// Required.
+	// Required. Contact's first name.
 	FirstName string `json:"first_name"`
-	// Optional.
+	// Optional. Contact's last name.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. Additional data about the contact in the form of a vCard, 0-2048 bytes.
 	Vcard string `json:"vcard,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -858,73 +1161,101 @@ func (c *Client) SendContact(ctx context.Context, p *SendContactParams) (*Messag
 
 // SendPollParams holds the parameters of [Client.SendPoll]. See https://core.telegram.org/bots/api#sendpoll.
 type SendPollParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username. Polls can't be sent to channel direct messages chats.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Required.
+	// Required. Poll question, 1-300 characters.
 	Question string `json:"question"`
-	// Optional.
+	// Optional. Mode for parsing entities in the question. See formatting options for more details.
+	// Currently, only custom emoji entities are allowed.
 	QuestionParseMode string `json:"question_parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the poll question. It can
+	// be specified instead of question_parse_mode.
 	QuestionEntities []MessageEntity `json:"question_entities,omitempty"`
-	// Required.
+	// Required. A JSON-serialized list of 1-12 answer options.
 	Options []InputPollOption `json:"options"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. True, if the poll needs to be anonymous, defaults to True. Nil leaves it to
+	// Telegram's default; a pointer to the zero value sends it.
 	IsAnonymous *bool `json:"is_anonymous,omitempty"`
-	// Optional.
+	// Optional. Poll type, "quiz" or "regular", defaults to "regular".
 	Type string `json:"type,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the poll allows multiple answers, defaults to False.
 	AllowsMultipleAnswers bool `json:"allows_multiple_answers,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. Pass True, if the poll allows to change chosen answer options, defaults to False
+	// for quizzes and to True for regular polls. Nil leaves it to Telegram's default; a pointer to
+	// the zero value sends it.
 	AllowsRevoting *bool `json:"allows_revoting,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the poll options must be shown in random order.
 	ShuffleOptions bool `json:"shuffle_options,omitempty"`
-	// Optional.
+	// Optional. Pass True, if answer options can be added to the poll after creation; not supported
+	// for anonymous polls and quizzes.
 	AllowAddingOptions bool `json:"allow_adding_options,omitempty"`
-	// Optional.
+	// Optional. Pass True, if poll results must be shown only after the poll closes.
 	HideResultsUntilCloses bool `json:"hide_results_until_closes,omitempty"`
-	// Optional.
+	// Optional. Pass True, if voting is limited to users who have been members of the chat where
+	// the poll is being sent for more than 24 hours; for channel chats only.
 	MembersOnly bool `json:"members_only,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of 0-12 two-letter ISO 3166-1 alpha-2 country codes
+	// indicating the countries from which users can vote in the poll; for channel chats only. Use
+	// "FT" as a country code to allow users with anonymous numbers to vote. If omitted or empty,
+	// then users from any country can participate in the poll.
 	CountryCodes []string `json:"country_codes,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of monotonically increasing 0-based identifiers of the
+	// correct answer options, required for polls in quiz mode.
 	CorrectOptionIDs []int64 `json:"correct_option_ids,omitempty"`
-	// Optional.
+	// Optional. Text that is shown when a user chooses an incorrect answer or taps on the lamp icon
+	// in a quiz-style poll, 0-200 characters with at most 2 line feeds after entities parsing.
 	Explanation string `json:"explanation,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the explanation. See formatting options for more
+	// details.
 	ExplanationParseMode string `json:"explanation_parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the poll explanation. It
+	// can be specified instead of explanation_parse_mode.
 	ExplanationEntities []MessageEntity `json:"explanation_entities,omitempty"`
-	// Optional.
+	// Optional. Media added to the quiz explanation.
 	ExplanationMedia InputPollMedia `json:"explanation_media,omitempty"`
-	// Optional.
+	// Optional. Amount of time in seconds the poll will be active after creation, 5-2628000. Can't
+	// be used together with close_date.
 	OpenPeriod int `json:"open_period,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the poll will be automatically closed. Must be
+	// at least 5 and no more than 2628000 seconds in the future. Can't be used together with
+	// open_period.
 	CloseDate int64 `json:"close_date,omitempty"`
-	// Optional.
+	// Optional. Pass True if the poll needs to be immediately closed. This can be useful for poll
+	// preview.
 	IsClosed bool `json:"is_closed,omitempty"`
-	// Optional.
+	// Optional. Description of the poll to be sent, 0-1024 characters after entities parsing.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the poll description. See formatting options for more
+	// details.
 	DescriptionParseMode string `json:"description_parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the poll description,
+	// which can be specified instead of description_parse_mode.
 	DescriptionEntities []MessageEntity `json:"description_entities,omitempty"`
-	// Optional.
+	// Optional. Media added to the poll description.
 	Media InputPollMedia `json:"media,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -937,21 +1268,23 @@ func (c *Client) SendPoll(ctx context.Context, p *SendPollParams) (*Message, err
 
 // SendChecklistParams holds the parameters of [Client.SendChecklist]. See https://core.telegram.org/bots/api#sendchecklist.
 type SendChecklistParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot in the format
+	// @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. A JSON-serialized object for the checklist to send.
 	Checklist InputChecklist `json:"checklist"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for an inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -964,29 +1297,42 @@ func (c *Client) SendChecklist(ctx context.Context, p *SendChecklistParams) (*Me
 
 // SendDiceParams holds the parameters of [Client.SendDice]. See https://core.telegram.org/bots/api#senddice.
 type SendDiceParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Optional.
+	// Optional. Emoji on which the dice throw animation is based. Currently, must be one of "🎲",
+	// "🎯", "🏀", "⚽", "🎳", or "🎰". Dice can have values 1-6 for "🎲", "🎯" and
+	// "🎳", values 1-5 for "🏀" and "⚽", and values 1-64 for "🎰". Defaults to "🎲".
 	Emoji string `json:"emoji,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -999,17 +1345,21 @@ func (c *Client) SendDice(ctx context.Context, p *SendDiceParams) (*Message, err
 
 // SendMessageDraftParams holds the parameters of [Client.SendMessageDraft]. See https://core.telegram.org/bots/api#sendmessagedraft.
 type SendMessageDraftParams struct {
-	// Required.
+	// Required. Unique identifier for the target private chat.
 	ChatID int64 `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Required.
+	// Required. Unique identifier of the message draft; must be non-zero. Changes to drafts with
+	// the same identifier are animated.
 	DraftID int64 `json:"draft_id"`
-	// Optional.
+	// Optional. Text of the message to be sent, 0-4096 characters after entities parsing. Pass an
+	// empty text to show a "Thinking..." placeholder.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the message text. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in message text, which can
+	// be specified instead of parse_mode.
 	Entities []MessageEntity `json:"entities,omitempty"`
 }
 
@@ -1022,13 +1372,20 @@ func (c *Client) SendMessageDraft(ctx context.Context, p *SendMessageDraftParams
 
 // SendChatActionParams holds the parameters of [Client.SendChatAction]. See https://core.telegram.org/bots/api#sendchataction.
 type SendChatActionParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the action will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot or supergroup
+	// in the format @username. Channel chats and channel direct messages chats aren't supported.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread or topic of a forum; for
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Required.
+	// Required. Type of action to broadcast. Choose one, depending on what the user is about to
+	// receive: typing for text messages, upload_photo for photos, record_video or upload_video for
+	// videos, record_voice or upload_voice for voice notes, upload_document for general files,
+	// choose_sticker for stickers, find_location for location data, record_video_note or
+	// upload_video_note for video notes.
 	Action string `json:"action"`
 }
 
@@ -1041,13 +1398,18 @@ func (c *Client) SendChatAction(ctx context.Context, p *SendChatActionParams) er
 
 // SetMessageReactionParams holds the parameters of [Client.SetMessageReaction]. See https://core.telegram.org/bots/api#setmessagereaction.
 type SetMessageReactionParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Identifier of the target message. If the message belongs to a media group, the
+	// reaction is set to the first non-deleted message in the group instead.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. A JSON-serialized list of reaction types to set on the message. Currently, as
+	// non-premium users, bots can set up to one reaction per message. A custom emoji reaction can
+	// be used if it is either already present on the message or explicitly allowed by chat
+	// administrators. Paid reactions can't be used by bots.
 	Reaction []ReactionType `json:"reaction,omitempty"`
-	// Optional.
+	// Optional. Pass True to set the reaction with a big animation.
 	IsBig bool `json:"is_big,omitempty"`
 }
 
@@ -1060,11 +1422,13 @@ func (c *Client) SetMessageReaction(ctx context.Context, p *SetMessageReactionPa
 
 // GetUserProfilePhotosParams holds the parameters of [Client.GetUserProfilePhotos]. See https://core.telegram.org/bots/api#getuserprofilephotos.
 type GetUserProfilePhotosParams struct {
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Sequential number of the first photo to be returned. By default, all photos are
+	// returned.
 	Offset int `json:"offset,omitempty"`
-	// Optional.
+	// Optional. Limits the number of photos to be retrieved. Values between 1-100 are accepted.
+	// Defaults to 100.
 	Limit int `json:"limit,omitempty"`
 }
 
@@ -1077,11 +1441,13 @@ func (c *Client) GetUserProfilePhotos(ctx context.Context, p *GetUserProfilePhot
 
 // GetUserProfileAudiosParams holds the parameters of [Client.GetUserProfileAudios]. See https://core.telegram.org/bots/api#getuserprofileaudios.
 type GetUserProfileAudiosParams struct {
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Sequential number of the first audio to be returned. By default, all audios are
+	// returned.
 	Offset int `json:"offset,omitempty"`
-	// Optional.
+	// Optional. Limits the number of audios to be retrieved. Values between 1-100 are accepted.
+	// Defaults to 100.
 	Limit int `json:"limit,omitempty"`
 }
 
@@ -1094,11 +1460,12 @@ func (c *Client) GetUserProfileAudios(ctx context.Context, p *GetUserProfileAudi
 
 // SetUserEmojiStatusParams holds the parameters of [Client.SetUserEmojiStatus]. See https://core.telegram.org/bots/api#setuseremojistatus.
 type SetUserEmojiStatusParams struct {
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Custom emoji identifier of the emoji status to set. Pass an empty string to remove
+	// the status.
 	EmojiStatusCustomEmojiID string `json:"emoji_status_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. Expiration date of the emoji status, if any.
 	EmojiStatusExpirationDate int64 `json:"emoji_status_expiration_date,omitempty"`
 }
 
@@ -1111,7 +1478,7 @@ func (c *Client) SetUserEmojiStatus(ctx context.Context, p *SetUserEmojiStatusPa
 
 // GetFileParams holds the parameters of [Client.GetFile]. See https://core.telegram.org/bots/api#getfile.
 type GetFileParams struct {
-	// Required.
+	// Required. File identifier to get information about.
 	FileID string `json:"file_id"`
 }
 
@@ -1124,13 +1491,18 @@ func (c *Client) GetFile(ctx context.Context, p *GetFileParams) (*File, error) {
 
 // BanChatMemberParams holds the parameters of [Client.BanChatMember]. See https://core.telegram.org/bots/api#banchatmember.
 type BanChatMemberParams struct {
-	// Required.
+	// Required. Unique identifier for the target group or username of the target supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Date when the user will be unbanned; Unix time. If user is banned for more than 366
+	// days or less than 30 seconds from the current time they are considered to be banned forever.
+	// Applied for supergroups and channels only.
 	UntilDate int64 `json:"until_date,omitempty"`
-	// Optional.
+	// Optional. Pass True to delete all messages from the chat for the user that is being removed.
+	// If False, the user will be able to see messages in the group that were sent before the user
+	// was removed. Always True for supergroups and channels.
 	RevokeMessages bool `json:"revoke_messages,omitempty"`
 }
 
@@ -1143,11 +1515,12 @@ func (c *Client) BanChatMember(ctx context.Context, p *BanChatMemberParams) erro
 
 // UnbanChatMemberParams holds the parameters of [Client.UnbanChatMember]. See https://core.telegram.org/bots/api#unbanchatmember.
 type UnbanChatMemberParams struct {
-	// Required.
+	// Required. Unique identifier for the target group or username of the target supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Do nothing if the user is not banned.
 	OnlyIfBanned bool `json:"only_if_banned,omitempty"`
 }
 
@@ -1160,15 +1533,22 @@ func (c *Client) UnbanChatMember(ctx context.Context, p *UnbanChatMemberParams) 
 
 // RestrictChatMemberParams holds the parameters of [Client.RestrictChatMember]. See https://core.telegram.org/bots/api#restrictchatmember.
 type RestrictChatMemberParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. A JSON-serialized object for new user permissions.
 	Permissions ChatPermissions `json:"permissions"`
-	// Optional.
+	// Optional. Pass True if chat permissions are set independently. Otherwise, the
+	// can_send_other_messages and can_add_web_page_previews permissions will imply the
+	// can_send_messages, can_send_audios, can_send_documents, can_send_photos, can_send_videos,
+	// can_send_video_notes, and can_send_voice_notes permissions; the can_send_polls permission
+	// will imply the can_send_messages permission.
 	UseIndependentChatPermissions bool `json:"use_independent_chat_permissions,omitempty"`
-	// Optional.
+	// Optional. Date when restrictions will be lifted for the user; Unix time. If user is
+	// restricted for more than 366 days or less than 30 seconds from the current time, they are
+	// considered to be restricted forever.
 	UntilDate int64 `json:"until_date,omitempty"`
 }
 
@@ -1181,43 +1561,57 @@ func (c *Client) RestrictChatMember(ctx context.Context, p *RestrictChatMemberPa
 
 // PromoteChatMemberParams holds the parameters of [Client.PromoteChatMember]. See https://core.telegram.org/bots/api#promotechatmember.
 type PromoteChatMemberParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Pass True if the administrator's presence in the chat is hidden.
 	IsAnonymous bool `json:"is_anonymous,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can access the chat event log, get boost list, see
+	// hidden supergroup and channel members, report spam messages, ignore slow mode, and send
+	// messages to the chat without paying Telegram Stars. Implied by any other administrator
+	// privilege.
 	CanManageChat bool `json:"can_manage_chat,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can delete messages of other users.
 	CanDeleteMessages bool `json:"can_delete_messages,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can manage video chats.
 	CanManageVideoChats bool `json:"can_manage_video_chats,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. Pass True if the administrator can restrict, ban or unban chat members, or access
+	// supergroup statistics. For backward compatibility, defaults to True for promotions of channel
+	// administrators. Nil leaves it to Telegram's default; a pointer to the zero value sends it.
 	CanRestrictMembers *bool `json:"can_restrict_members,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can add new administrators with a subset of their
+	// own privileges or demote administrators that they have promoted, directly or indirectly
+	// (promoted by administrators that were appointed by him).
 	CanPromoteMembers bool `json:"can_promote_members,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can change chat title, photo and other settings.
 	CanChangeInfo bool `json:"can_change_info,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can invite new users to the chat.
 	CanInviteUsers bool `json:"can_invite_users,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can post stories to the chat.
 	CanPostStories bool `json:"can_post_stories,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can edit stories posted by other users, post stories
+	// to the chat page, pin chat stories, and access the chat's story archive.
 	CanEditStories bool `json:"can_edit_stories,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can delete stories posted by other users.
 	CanDeleteStories bool `json:"can_delete_stories,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can post messages in the channel, approve suggested
+	// posts, or access channel statistics; for channels only.
 	CanPostMessages bool `json:"can_post_messages,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can edit messages of other users and can pin
+	// messages; for channels only.
 	CanEditMessages bool `json:"can_edit_messages,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can pin messages; for supergroups only.
 	CanPinMessages bool `json:"can_pin_messages,omitempty"`
-	// Optional.
+	// Optional. Pass True if the user is allowed to create, rename, close, and reopen forum topics;
+	// for supergroups only.
 	CanManageTopics bool `json:"can_manage_topics,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can manage direct messages within the channel and
+	// decline suggested posts; for channels only.
 	CanManageDirectMessages bool `json:"can_manage_direct_messages,omitempty"`
-	// Optional.
+	// Optional. Pass True if the administrator can edit the tags of regular members; for groups and
+	// supergroups only.
 	CanManageTags bool `json:"can_manage_tags,omitempty"`
 }
 
@@ -1230,11 +1624,12 @@ func (c *Client) PromoteChatMember(ctx context.Context, p *PromoteChatMemberPara
 
 // SetChatAdministratorCustomTitleParams holds the parameters of [Client.SetChatAdministratorCustomTitle]. See https://core.telegram.org/bots/api#setchatadministratorcustomtitle.
 type SetChatAdministratorCustomTitleParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. New custom title for the administrator; 0-16 characters, emoji are not allowed.
 	CustomTitle string `json:"custom_title"`
 }
 
@@ -1247,11 +1642,12 @@ func (c *Client) SetChatAdministratorCustomTitle(ctx context.Context, p *SetChat
 
 // SetChatMemberTagParams holds the parameters of [Client.SetChatMemberTag]. See https://core.telegram.org/bots/api#setchatmembertag.
 type SetChatMemberTagParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. New tag for the member; 0-16 characters, emoji are not allowed.
 	Tag string `json:"tag,omitempty"`
 }
 
@@ -1264,9 +1660,10 @@ func (c *Client) SetChatMemberTag(ctx context.Context, p *SetChatMemberTagParams
 
 // BanChatSenderChatParams holds the parameters of [Client.BanChatSenderChat]. See https://core.telegram.org/bots/api#banchatsenderchat.
 type BanChatSenderChatParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target sender chat.
 	SenderChatID int64 `json:"sender_chat_id"`
 }
 
@@ -1279,9 +1676,10 @@ func (c *Client) BanChatSenderChat(ctx context.Context, p *BanChatSenderChatPara
 
 // UnbanChatSenderChatParams holds the parameters of [Client.UnbanChatSenderChat]. See https://core.telegram.org/bots/api#unbanchatsenderchat.
 type UnbanChatSenderChatParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target sender chat.
 	SenderChatID int64 `json:"sender_chat_id"`
 }
 
@@ -1294,11 +1692,16 @@ func (c *Client) UnbanChatSenderChat(ctx context.Context, p *UnbanChatSenderChat
 
 // SetChatPermissionsParams holds the parameters of [Client.SetChatPermissions]. See https://core.telegram.org/bots/api#setchatpermissions.
 type SetChatPermissionsParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. A JSON-serialized object for new default chat permissions.
 	Permissions ChatPermissions `json:"permissions"`
-	// Optional.
+	// Optional. Pass True if chat permissions are set independently. Otherwise, the
+	// can_send_other_messages and can_add_web_page_previews permissions will imply the
+	// can_send_messages, can_send_audios, can_send_documents, can_send_photos, can_send_videos,
+	// can_send_video_notes, and can_send_voice_notes permissions; the can_send_polls permission
+	// will imply the can_send_messages permission.
 	UseIndependentChatPermissions bool `json:"use_independent_chat_permissions,omitempty"`
 }
 
@@ -1311,7 +1714,8 @@ func (c *Client) SetChatPermissions(ctx context.Context, p *SetChatPermissionsPa
 
 // ExportChatInviteLinkParams holds the parameters of [Client.ExportChatInviteLink]. See https://core.telegram.org/bots/api#exportchatinvitelink.
 type ExportChatInviteLinkParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1324,15 +1728,18 @@ func (c *Client) ExportChatInviteLink(ctx context.Context, p *ExportChatInviteLi
 
 // CreateChatInviteLinkParams holds the parameters of [Client.CreateChatInviteLink]. See https://core.telegram.org/bots/api#createchatinvitelink.
 type CreateChatInviteLinkParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Invite link name; 0-32 characters.
 	Name string `json:"name,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the link will expire.
 	ExpireDate int64 `json:"expire_date,omitempty"`
-	// Optional.
+	// Optional. The maximum number of users that can be members of the chat simultaneously after
+	// joining the chat via this invite link; 1-99999.
 	MemberLimit int `json:"member_limit,omitempty"`
-	// Optional.
+	// Optional. True, if users joining the chat via the link need to be approved by chat
+	// administrators. If True, member_limit can't be specified.
 	CreatesJoinRequest bool `json:"creates_join_request,omitempty"`
 }
 
@@ -1345,17 +1752,20 @@ func (c *Client) CreateChatInviteLink(ctx context.Context, p *CreateChatInviteLi
 
 // EditChatInviteLinkParams holds the parameters of [Client.EditChatInviteLink]. See https://core.telegram.org/bots/api#editchatinvitelink.
 type EditChatInviteLinkParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. The invite link to edit.
 	InviteLink string `json:"invite_link"`
-	// Optional.
+	// Optional. Invite link name; 0-32 characters.
 	Name string `json:"name,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the link will expire.
 	ExpireDate int64 `json:"expire_date,omitempty"`
-	// Optional.
+	// Optional. The maximum number of users that can be members of the chat simultaneously after
+	// joining the chat via this invite link; 1-99999.
 	MemberLimit int `json:"member_limit,omitempty"`
-	// Optional.
+	// Optional. True, if users joining the chat via the link need to be approved by chat
+	// administrators. If True, member_limit can't be specified.
 	CreatesJoinRequest bool `json:"creates_join_request,omitempty"`
 }
 
@@ -1368,13 +1778,16 @@ func (c *Client) EditChatInviteLink(ctx context.Context, p *EditChatInviteLinkPa
 
 // CreateChatSubscriptionInviteLinkParams holds the parameters of [Client.CreateChatSubscriptionInviteLink]. See https://core.telegram.org/bots/api#createchatsubscriptioninvitelink.
 type CreateChatSubscriptionInviteLinkParams struct {
-	// Required.
+	// Required. Unique identifier for the target channel chat or username of the target channel in
+	// the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Invite link name; 0-32 characters.
 	Name string `json:"name,omitempty"`
-	// Required.
+	// Required. The number of seconds the subscription will be active for before the next payment.
+	// Currently, it must always be 2592000 (30 days).
 	SubscriptionPeriod int `json:"subscription_period"`
-	// Required.
+	// Required. The amount of Telegram Stars a user must pay initially and after each subsequent
+	// subscription period to be a member of the chat; 1-10000.
 	SubscriptionPrice int64 `json:"subscription_price"`
 }
 
@@ -1387,11 +1800,12 @@ func (c *Client) CreateChatSubscriptionInviteLink(ctx context.Context, p *Create
 
 // EditChatSubscriptionInviteLinkParams holds the parameters of [Client.EditChatSubscriptionInviteLink]. See https://core.telegram.org/bots/api#editchatsubscriptioninvitelink.
 type EditChatSubscriptionInviteLinkParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. The invite link to edit.
 	InviteLink string `json:"invite_link"`
-	// Optional.
+	// Optional. Invite link name; 0-32 characters.
 	Name string `json:"name,omitempty"`
 }
 
@@ -1404,9 +1818,10 @@ func (c *Client) EditChatSubscriptionInviteLink(ctx context.Context, p *EditChat
 
 // RevokeChatInviteLinkParams holds the parameters of [Client.RevokeChatInviteLink]. See https://core.telegram.org/bots/api#revokechatinvitelink.
 type RevokeChatInviteLinkParams struct {
-	// Required.
+	// Required. Unique identifier of the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. The invite link to revoke.
 	InviteLink string `json:"invite_link"`
 }
 
@@ -1419,9 +1834,10 @@ func (c *Client) RevokeChatInviteLink(ctx context.Context, p *RevokeChatInviteLi
 
 // ApproveChatJoinRequestParams holds the parameters of [Client.ApproveChatJoinRequest]. See https://core.telegram.org/bots/api#approvechatjoinrequest.
 type ApproveChatJoinRequestParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
 }
 
@@ -1434,9 +1850,10 @@ func (c *Client) ApproveChatJoinRequest(ctx context.Context, p *ApproveChatJoinR
 
 // DeclineChatJoinRequestParams holds the parameters of [Client.DeclineChatJoinRequest]. See https://core.telegram.org/bots/api#declinechatjoinrequest.
 type DeclineChatJoinRequestParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
 }
 
@@ -1449,9 +1866,11 @@ func (c *Client) DeclineChatJoinRequest(ctx context.Context, p *DeclineChatJoinR
 
 // AnswerChatJoinRequestQueryParams holds the parameters of [Client.AnswerChatJoinRequestQuery]. See https://core.telegram.org/bots/api#answerchatjoinrequestquery.
 type AnswerChatJoinRequestQueryParams struct {
-	// Required.
+	// Required. Unique identifier of the join request query.
 	ChatJoinRequestQueryID string `json:"chat_join_request_query_id"`
-	// Required.
+	// Required. Result of the query. Must be either "approve" to allow the user to join the chat,
+	// "decline" to disallow the user to join the chat, or "queue" to leave the decision to other
+	// administrators.
 	Result string `json:"result"`
 }
 
@@ -1464,9 +1883,9 @@ func (c *Client) AnswerChatJoinRequestQuery(ctx context.Context, p *AnswerChatJo
 
 // SendChatJoinRequestWebAppParams holds the parameters of [Client.SendChatJoinRequestWebApp]. See https://core.telegram.org/bots/api#sendchatjoinrequestwebapp.
 type SendChatJoinRequestWebAppParams struct {
-	// Required.
+	// Required. Unique identifier of the join request query.
 	ChatJoinRequestQueryID string `json:"chat_join_request_query_id"`
-	// Required.
+	// Required. The URL of the Mini App to be opened.
 	WebAppURL string `json:"web_app_url"`
 }
 
@@ -1479,9 +1898,10 @@ func (c *Client) SendChatJoinRequestWebApp(ctx context.Context, p *SendChatJoinR
 
 // SetChatPhotoParams holds the parameters of [Client.SetChatPhoto]. See https://core.telegram.org/bots/api#setchatphoto.
 type SetChatPhotoParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. New chat photo, uploaded using multipart/form-data.
 	Photo InputFile `json:"photo"`
 }
 
@@ -1494,7 +1914,8 @@ func (c *Client) SetChatPhoto(ctx context.Context, p *SetChatPhotoParams) error 
 
 // DeleteChatPhotoParams holds the parameters of [Client.DeleteChatPhoto]. See https://core.telegram.org/bots/api#deletechatphoto.
 type DeleteChatPhotoParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1507,9 +1928,10 @@ func (c *Client) DeleteChatPhoto(ctx context.Context, p *DeleteChatPhotoParams) 
 
 // SetChatTitleParams holds the parameters of [Client.SetChatTitle]. See https://core.telegram.org/bots/api#setchattitle.
 type SetChatTitleParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. New chat title, 1-128 characters.
 	Title string `json:"title"`
 }
 
@@ -1522,9 +1944,10 @@ func (c *Client) SetChatTitle(ctx context.Context, p *SetChatTitleParams) error 
 
 // SetChatDescriptionParams holds the parameters of [Client.SetChatDescription]. See https://core.telegram.org/bots/api#setchatdescription.
 type SetChatDescriptionParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. New chat description, 0-255 characters.
 	Description string `json:"description,omitempty"`
 }
 
@@ -1537,13 +1960,16 @@ func (c *Client) SetChatDescription(ctx context.Context, p *SetChatDescriptionPa
 
 // PinChatMessageParams holds the parameters of [Client.PinChatMessage]. See https://core.telegram.org/bots/api#pinchatmessage.
 type PinChatMessageParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// pinned.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Identifier of a message to pin.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. Pass True if it is not necessary to send a notification to all chat members about
+	// the new pinned message. Notifications are always disabled in channels and private chats.
 	DisableNotification bool `json:"disable_notification,omitempty"`
 }
 
@@ -1556,11 +1982,15 @@ func (c *Client) PinChatMessage(ctx context.Context, p *PinChatMessageParams) er
 
 // UnpinChatMessageParams holds the parameters of [Client.UnpinChatMessage]. See https://core.telegram.org/bots/api#unpinchatmessage.
 type UnpinChatMessageParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// unpinned.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Identifier of the message to unpin. Required if business_connection_id is
+	// specified. If not specified, the most recent pinned message (by sending date) will be
+	// unpinned.
 	MessageID int64 `json:"message_id,omitempty"`
 }
 
@@ -1573,7 +2003,8 @@ func (c *Client) UnpinChatMessage(ctx context.Context, p *UnpinChatMessageParams
 
 // UnpinAllChatMessagesParams holds the parameters of [Client.UnpinAllChatMessages]. See https://core.telegram.org/bots/api#unpinallchatmessages.
 type UnpinAllChatMessagesParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1586,7 +2017,9 @@ func (c *Client) UnpinAllChatMessages(ctx context.Context, p *UnpinAllChatMessag
 
 // LeaveChatParams holds the parameters of [Client.LeaveChat]. See https://core.telegram.org/bots/api#leavechat.
 type LeaveChatParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup or
+	// channel in the format @username. Channel direct messages chats aren't supported; leave the
+	// corresponding channel instead.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1599,7 +2032,8 @@ func (c *Client) LeaveChat(ctx context.Context, p *LeaveChatParams) error {
 
 // GetChatParams holds the parameters of [Client.GetChat]. See https://core.telegram.org/bots/api#getchat.
 type GetChatParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1612,9 +2046,11 @@ func (c *Client) GetChat(ctx context.Context, p *GetChatParams) (*ChatFullInfo, 
 
 // GetChatAdministratorsParams holds the parameters of [Client.GetChatAdministrators]. See https://core.telegram.org/bots/api#getchatadministrators.
 type GetChatAdministratorsParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Pass True to additionally receive all bots that are administrators of the chat. By
+	// default, bots other than the current bot are omitted.
 	ReturnBots bool `json:"return_bots,omitempty"`
 }
 
@@ -1627,7 +2063,8 @@ func (c *Client) GetChatAdministrators(ctx context.Context, p *GetChatAdministra
 
 // GetChatMemberCountParams holds the parameters of [Client.GetChatMemberCount]. See https://core.telegram.org/bots/api#getchatmembercount.
 type GetChatMemberCountParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1640,9 +2077,10 @@ func (c *Client) GetChatMemberCount(ctx context.Context, p *GetChatMemberCountPa
 
 // GetChatMemberParams holds the parameters of [Client.GetChatMember]. See https://core.telegram.org/bots/api#getchatmember.
 type GetChatMemberParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
 }
 
@@ -1655,9 +2093,9 @@ func (c *Client) GetChatMember(ctx context.Context, p *GetChatMemberParams) (Cha
 
 // GetUserPersonalChatMessagesParams holds the parameters of [Client.GetUserPersonalChatMessages]. See https://core.telegram.org/bots/api#getuserpersonalchatmessages.
 type GetUserPersonalChatMessagesParams struct {
-	// Required.
+	// Required. Unique identifier for the target user.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. The maximum number of messages to return; 1-20.
 	Limit int `json:"limit"`
 }
 
@@ -1670,9 +2108,10 @@ func (c *Client) GetUserPersonalChatMessages(ctx context.Context, p *GetUserPers
 
 // SetChatStickerSetParams holds the parameters of [Client.SetChatStickerSet]. See https://core.telegram.org/bots/api#setchatstickerset.
 type SetChatStickerSetParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Name of the sticker set to be set as the group sticker set.
 	StickerSetName string `json:"sticker_set_name"`
 }
 
@@ -1685,7 +2124,8 @@ func (c *Client) SetChatStickerSet(ctx context.Context, p *SetChatStickerSetPara
 
 // DeleteChatStickerSetParams holds the parameters of [Client.DeleteChatStickerSet]. See https://core.telegram.org/bots/api#deletechatstickerset.
 type DeleteChatStickerSetParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1705,13 +2145,17 @@ func (c *Client) GetForumTopicIconStickers(ctx context.Context) ([]Sticker, erro
 
 // CreateForumTopicParams holds the parameters of [Client.CreateForumTopic]. See https://core.telegram.org/bots/api#createforumtopic.
 type CreateForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Topic name, 1-128 characters.
 	Name string `json:"name"`
-	// Optional.
+	// Optional. Color of the topic icon in RGB format. Currently, must be one of 7322096
+	// (0x6FB9F0), 16766590 (0xFFD67E), 13338331 (0xCB86DB), 9367192 (0x8EEE98), 16749490
+	// (0xFF93B2), or 16478047 (0xFB6F5F).
 	IconColor int `json:"icon_color,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the custom emoji shown as the topic icon. Use
+	// getForumTopicIconStickers to get all allowed custom emoji identifiers.
 	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
 }
 
@@ -1724,13 +2168,17 @@ func (c *Client) CreateForumTopic(ctx context.Context, p *CreateForumTopicParams
 
 // EditForumTopicParams holds the parameters of [Client.EditForumTopic]. See https://core.telegram.org/bots/api#editforumtopic.
 type EditForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier for the target message thread of the forum topic.
 	MessageThreadID int64 `json:"message_thread_id"`
-	// Optional.
+	// Optional. New topic name, 0-128 characters. If not specified or empty, the current name of
+	// the topic will be kept.
 	Name string `json:"name,omitempty"`
-	// Optional.
+	// Optional. New unique identifier of the custom emoji shown as the topic icon. Use
+	// getForumTopicIconStickers to get all allowed custom emoji identifiers. Pass an empty string
+	// to remove the icon. If not specified, the current icon will be kept.
 	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
 }
 
@@ -1743,9 +2191,10 @@ func (c *Client) EditForumTopic(ctx context.Context, p *EditForumTopicParams) er
 
 // CloseForumTopicParams holds the parameters of [Client.CloseForumTopic]. See https://core.telegram.org/bots/api#closeforumtopic.
 type CloseForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier for the target message thread of the forum topic.
 	MessageThreadID int64 `json:"message_thread_id"`
 }
 
@@ -1758,9 +2207,10 @@ func (c *Client) CloseForumTopic(ctx context.Context, p *CloseForumTopicParams) 
 
 // ReopenForumTopicParams holds the parameters of [Client.ReopenForumTopic]. See https://core.telegram.org/bots/api#reopenforumtopic.
 type ReopenForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier for the target message thread of the forum topic.
 	MessageThreadID int64 `json:"message_thread_id"`
 }
 
@@ -1773,9 +2223,10 @@ func (c *Client) ReopenForumTopic(ctx context.Context, p *ReopenForumTopicParams
 
 // DeleteForumTopicParams holds the parameters of [Client.DeleteForumTopic]. See https://core.telegram.org/bots/api#deleteforumtopic.
 type DeleteForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier for the target message thread of the forum topic.
 	MessageThreadID int64 `json:"message_thread_id"`
 }
 
@@ -1788,9 +2239,10 @@ func (c *Client) DeleteForumTopic(ctx context.Context, p *DeleteForumTopicParams
 
 // UnpinAllForumTopicMessagesParams holds the parameters of [Client.UnpinAllForumTopicMessages]. See https://core.telegram.org/bots/api#unpinallforumtopicmessages.
 type UnpinAllForumTopicMessagesParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier for the target message thread of the forum topic.
 	MessageThreadID int64 `json:"message_thread_id"`
 }
 
@@ -1803,9 +2255,10 @@ func (c *Client) UnpinAllForumTopicMessages(ctx context.Context, p *UnpinAllForu
 
 // EditGeneralForumTopicParams holds the parameters of [Client.EditGeneralForumTopic]. See https://core.telegram.org/bots/api#editgeneralforumtopic.
 type EditGeneralForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. New topic name, 1-128 characters.
 	Name string `json:"name"`
 }
 
@@ -1818,7 +2271,8 @@ func (c *Client) EditGeneralForumTopic(ctx context.Context, p *EditGeneralForumT
 
 // CloseGeneralForumTopicParams holds the parameters of [Client.CloseGeneralForumTopic]. See https://core.telegram.org/bots/api#closegeneralforumtopic.
 type CloseGeneralForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1831,7 +2285,8 @@ func (c *Client) CloseGeneralForumTopic(ctx context.Context, p *CloseGeneralForu
 
 // ReopenGeneralForumTopicParams holds the parameters of [Client.ReopenGeneralForumTopic]. See https://core.telegram.org/bots/api#reopengeneralforumtopic.
 type ReopenGeneralForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1844,7 +2299,8 @@ func (c *Client) ReopenGeneralForumTopic(ctx context.Context, p *ReopenGeneralFo
 
 // HideGeneralForumTopicParams holds the parameters of [Client.HideGeneralForumTopic]. See https://core.telegram.org/bots/api#hidegeneralforumtopic.
 type HideGeneralForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1857,7 +2313,8 @@ func (c *Client) HideGeneralForumTopic(ctx context.Context, p *HideGeneralForumT
 
 // UnhideGeneralForumTopicParams holds the parameters of [Client.UnhideGeneralForumTopic]. See https://core.telegram.org/bots/api#unhidegeneralforumtopic.
 type UnhideGeneralForumTopicParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1870,7 +2327,8 @@ func (c *Client) UnhideGeneralForumTopic(ctx context.Context, p *UnhideGeneralFo
 
 // UnpinAllGeneralForumTopicMessagesParams holds the parameters of [Client.UnpinAllGeneralForumTopicMessages]. See https://core.telegram.org/bots/api#unpinallgeneralforumtopicmessages.
 type UnpinAllGeneralForumTopicMessagesParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -1883,15 +2341,22 @@ func (c *Client) UnpinAllGeneralForumTopicMessages(ctx context.Context, p *Unpin
 
 // AnswerCallbackQueryParams holds the parameters of [Client.AnswerCallbackQuery]. See https://core.telegram.org/bots/api#answercallbackquery.
 type AnswerCallbackQueryParams struct {
-	// Required.
+	// Required. Unique identifier for the query to be answered.
 	CallbackQueryID string `json:"callback_query_id"`
-	// Optional.
+	// Optional. Text of the notification. If not specified, nothing will be shown to the user,
+	// 0-200 characters.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. If True, an alert will be shown by the client instead of a notification at the top
+	// of the chat screen. Defaults to false.
 	ShowAlert bool `json:"show_alert,omitempty"`
-	// Optional.
+	// Optional. URL that will be opened by the user's client. If you have created a Game and
+	// accepted the conditions via @BotFather, specify the URL that opens your game - note that this
+	// will only work if the query comes from a callback_game button. Otherwise, you may use links
+	// like t.me/your_bot?start=XXXX that open your bot with a parameter.
 	URL string `json:"url,omitempty"`
-	// Optional.
+	// Optional. The maximum amount of time in seconds that the result of the callback query may be
+	// cached client-side. Telegram apps will support caching starting in version 3.14. Defaults to
+	// 0.
 	CacheTime int `json:"cache_time,omitempty"`
 }
 
@@ -1904,9 +2369,9 @@ func (c *Client) AnswerCallbackQuery(ctx context.Context, p *AnswerCallbackQuery
 
 // AnswerGuestQueryParams holds the parameters of [Client.AnswerGuestQuery]. See https://core.telegram.org/bots/api#answerguestquery.
 type AnswerGuestQueryParams struct {
-	// Required.
+	// Required. Unique identifier for the query to be answered.
 	GuestQueryID string `json:"guest_query_id"`
-	// Required.
+	// Required. A JSON-serialized object describing the message to be sent.
 	Result InlineQueryResult `json:"result"`
 }
 
@@ -1919,9 +2384,9 @@ func (c *Client) AnswerGuestQuery(ctx context.Context, p *AnswerGuestQueryParams
 
 // GetUserChatBoostsParams holds the parameters of [Client.GetUserChatBoosts]. See https://core.telegram.org/bots/api#getuserchatboosts.
 type GetUserChatBoostsParams struct {
-	// Required.
+	// Required. Unique identifier for the chat or username of the channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
 }
 
@@ -1934,7 +2399,7 @@ func (c *Client) GetUserChatBoosts(ctx context.Context, p *GetUserChatBoostsPara
 
 // GetBusinessConnectionParams holds the parameters of [Client.GetBusinessConnection]. See https://core.telegram.org/bots/api#getbusinessconnection.
 type GetBusinessConnectionParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
 }
 
@@ -1947,7 +2412,7 @@ func (c *Client) GetBusinessConnection(ctx context.Context, p *GetBusinessConnec
 
 // GetManagedBotTokenParams holds the parameters of [Client.GetManagedBotToken]. See https://core.telegram.org/bots/api#getmanagedbottoken.
 type GetManagedBotTokenParams struct {
-	// Required.
+	// Required. User identifier of the managed bot whose token will be returned.
 	UserID int64 `json:"user_id"`
 }
 
@@ -1960,7 +2425,7 @@ func (c *Client) GetManagedBotToken(ctx context.Context, p *GetManagedBotTokenPa
 
 // ReplaceManagedBotTokenParams holds the parameters of [Client.ReplaceManagedBotToken]. See https://core.telegram.org/bots/api#replacemanagedbottoken.
 type ReplaceManagedBotTokenParams struct {
-	// Required.
+	// Required. User identifier of the managed bot whose token will be replaced.
 	UserID int64 `json:"user_id"`
 }
 
@@ -1973,7 +2438,7 @@ func (c *Client) ReplaceManagedBotToken(ctx context.Context, p *ReplaceManagedBo
 
 // GetManagedBotAccessSettingsParams holds the parameters of [Client.GetManagedBotAccessSettings]. See https://core.telegram.org/bots/api#getmanagedbotaccesssettings.
 type GetManagedBotAccessSettingsParams struct {
-	// Required.
+	// Required. User identifier of the managed bot whose access settings will be returned.
 	UserID int64 `json:"user_id"`
 }
 
@@ -1986,11 +2451,13 @@ func (c *Client) GetManagedBotAccessSettings(ctx context.Context, p *GetManagedB
 
 // SetManagedBotAccessSettingsParams holds the parameters of [Client.SetManagedBotAccessSettings]. See https://core.telegram.org/bots/api#setmanagedbotaccesssettings.
 type SetManagedBotAccessSettingsParams struct {
-	// Required.
+	// Required. User identifier of the managed bot whose access settings will be changed.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. Pass True, if only selected users can access the bot. The bot's owner can always
+	// access it.
 	IsAccessRestricted bool `json:"is_access_restricted"`
-	// Optional.
+	// Optional. A JSON-serialized list of up to 10 identifiers of users who will have access to the
+	// bot in addition to its owner. Ignored if is_access_restricted is false.
 	AddedUserIDs []int64 `json:"added_user_ids,omitempty"`
 }
 
@@ -2003,11 +2470,14 @@ func (c *Client) SetManagedBotAccessSettings(ctx context.Context, p *SetManagedB
 
 // SetMyCommandsParams holds the parameters of [Client.SetMyCommands]. See https://core.telegram.org/bots/api#setmycommands.
 type SetMyCommandsParams struct {
-	// Required.
+	// Required. A JSON-serialized list of bot commands to be set as the list of the bot's commands.
+	// At most 100 commands can be specified.
 	Commands []BotCommand `json:"commands"`
-	// Optional.
+	// Optional. A JSON-serialized object, describing scope of users for which the commands are
+	// relevant. Defaults to BotCommandScopeDefault.
 	Scope BotCommandScope `json:"scope,omitempty"`
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code. If empty, commands will be applied to all
+	// users from the given scope, for whose language there are no dedicated commands.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2020,9 +2490,11 @@ func (c *Client) SetMyCommands(ctx context.Context, p *SetMyCommandsParams) erro
 
 // DeleteMyCommandsParams holds the parameters of [Client.DeleteMyCommands]. See https://core.telegram.org/bots/api#deletemycommands.
 type DeleteMyCommandsParams struct {
-	// Optional.
+	// Optional. A JSON-serialized object, describing scope of users for which the commands are
+	// relevant. Defaults to BotCommandScopeDefault.
 	Scope BotCommandScope `json:"scope,omitempty"`
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code. If empty, commands will be applied to all
+	// users from the given scope, for whose language there are no dedicated commands.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2035,9 +2507,10 @@ func (c *Client) DeleteMyCommands(ctx context.Context, p *DeleteMyCommandsParams
 
 // GetMyCommandsParams holds the parameters of [Client.GetMyCommands]. See https://core.telegram.org/bots/api#getmycommands.
 type GetMyCommandsParams struct {
-	// Optional.
+	// Optional. A JSON-serialized object, describing scope of users. Defaults to
+	// BotCommandScopeDefault.
 	Scope BotCommandScope `json:"scope,omitempty"`
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code or an empty string.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2050,9 +2523,11 @@ func (c *Client) GetMyCommands(ctx context.Context, p *GetMyCommandsParams) ([]B
 
 // SetMyNameParams holds the parameters of [Client.SetMyName]. See https://core.telegram.org/bots/api#setmyname.
 type SetMyNameParams struct {
-	// Optional.
+	// Optional. New bot name; 0-64 characters. Pass an empty string to remove the dedicated name
+	// for the given language.
 	Name string `json:"name,omitempty"`
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code. If empty, the name will be shown to all users
+	// for whose language there is no dedicated name.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2065,7 +2540,7 @@ func (c *Client) SetMyName(ctx context.Context, p *SetMyNameParams) error {
 
 // GetMyNameParams holds the parameters of [Client.GetMyName]. See https://core.telegram.org/bots/api#getmyname.
 type GetMyNameParams struct {
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code or an empty string.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2078,9 +2553,11 @@ func (c *Client) GetMyName(ctx context.Context, p *GetMyNameParams) (*BotName, e
 
 // SetMyDescriptionParams holds the parameters of [Client.SetMyDescription]. See https://core.telegram.org/bots/api#setmydescription.
 type SetMyDescriptionParams struct {
-	// Optional.
+	// Optional. New bot description; 0-512 characters. Pass an empty string to remove the dedicated
+	// description for the given language.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code. If empty, the description will be applied to
+	// all users for whose language there is no dedicated description.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2093,7 +2570,7 @@ func (c *Client) SetMyDescription(ctx context.Context, p *SetMyDescriptionParams
 
 // GetMyDescriptionParams holds the parameters of [Client.GetMyDescription]. See https://core.telegram.org/bots/api#getmydescription.
 type GetMyDescriptionParams struct {
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code or an empty string.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2106,9 +2583,11 @@ func (c *Client) GetMyDescription(ctx context.Context, p *GetMyDescriptionParams
 
 // SetMyShortDescriptionParams holds the parameters of [Client.SetMyShortDescription]. See https://core.telegram.org/bots/api#setmyshortdescription.
 type SetMyShortDescriptionParams struct {
-	// Optional.
+	// Optional. New short description for the bot; 0-120 characters. Pass an empty string to remove
+	// the dedicated short description for the given language.
 	ShortDescription string `json:"short_description,omitempty"`
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code. If empty, the short description will be
+	// applied to all users for whose language there is no dedicated short description.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2121,7 +2600,7 @@ func (c *Client) SetMyShortDescription(ctx context.Context, p *SetMyShortDescrip
 
 // GetMyShortDescriptionParams holds the parameters of [Client.GetMyShortDescription]. See https://core.telegram.org/bots/api#getmyshortdescription.
 type GetMyShortDescriptionParams struct {
-	// Optional.
+	// Optional. A two-letter ISO 639-1 language code or an empty string.
 	LanguageCode string `json:"language_code,omitempty"`
 }
 
@@ -2134,7 +2613,7 @@ func (c *Client) GetMyShortDescription(ctx context.Context, p *GetMyShortDescrip
 
 // SetMyProfilePhotoParams holds the parameters of [Client.SetMyProfilePhoto]. See https://core.telegram.org/bots/api#setmyprofilephoto.
 type SetMyProfilePhotoParams struct {
-	// Required.
+	// Required. The new profile photo to set.
 	Photo InputProfilePhoto `json:"photo"`
 }
 
@@ -2154,9 +2633,11 @@ func (c *Client) RemoveMyProfilePhoto(ctx context.Context) error {
 
 // SetChatMenuButtonParams holds the parameters of [Client.SetChatMenuButton]. See https://core.telegram.org/bots/api#setchatmenubutton.
 type SetChatMenuButtonParams struct {
-	// Optional.
+	// Optional. Unique identifier for the target private chat. If not specified, the bot's default
+	// menu button will be changed.
 	ChatID int64 `json:"chat_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for the bot's new menu button. Defaults to
+	// MenuButtonDefault.
 	MenuButton MenuButton `json:"menu_button,omitempty"`
 }
 
@@ -2169,7 +2650,8 @@ func (c *Client) SetChatMenuButton(ctx context.Context, p *SetChatMenuButtonPara
 
 // GetChatMenuButtonParams holds the parameters of [Client.GetChatMenuButton]. See https://core.telegram.org/bots/api#getchatmenubutton.
 type GetChatMenuButtonParams struct {
-	// Optional.
+	// Optional. Unique identifier for the target private chat. If not specified, the bot's default
+	// menu button will be returned.
 	ChatID int64 `json:"chat_id,omitempty"`
 }
 
@@ -2182,9 +2664,12 @@ func (c *Client) GetChatMenuButton(ctx context.Context, p *GetChatMenuButtonPara
 
 // SetMyDefaultAdministratorRightsParams holds the parameters of [Client.SetMyDefaultAdministratorRights]. See https://core.telegram.org/bots/api#setmydefaultadministratorrights.
 type SetMyDefaultAdministratorRightsParams struct {
-	// Optional.
+	// Optional. A JSON-serialized object describing new default administrator rights. If not
+	// specified, the default administrator rights will be cleared.
 	Rights *ChatAdministratorRights `json:"rights,omitempty"`
-	// Optional.
+	// Optional. Pass True to change the default administrator rights of the bot in channels.
+	// Otherwise, the default administrator rights of the bot for groups and supergroups will be
+	// changed.
 	ForChannels bool `json:"for_channels,omitempty"`
 }
 
@@ -2197,7 +2682,8 @@ func (c *Client) SetMyDefaultAdministratorRights(ctx context.Context, p *SetMyDe
 
 // GetMyDefaultAdministratorRightsParams holds the parameters of [Client.GetMyDefaultAdministratorRights]. See https://core.telegram.org/bots/api#getmydefaultadministratorrights.
 type GetMyDefaultAdministratorRightsParams struct {
-	// Optional.
+	// Optional. Pass True to get default administrator rights of the bot in channels. Otherwise,
+	// default administrator rights of the bot for groups and supergroups will be returned.
 	ForChannels bool `json:"for_channels,omitempty"`
 }
 
@@ -2217,19 +2703,26 @@ func (c *Client) GetAvailableGifts(ctx context.Context) (*Gifts, error) {
 
 // SendGiftParams holds the parameters of [Client.SendGift]. See https://core.telegram.org/bots/api#sendgift.
 type SendGiftParams struct {
-	// Optional.
+	// Optional. Required if chat_id is not specified. Unique identifier of the target user who will
+	// receive the gift.
 	UserID int64 `json:"user_id,omitempty"`
-	// Optional.
+	// Optional. Required if user_id is not specified. Unique identifier for the chat or username of
+	// the channel (in the format @username) that will receive the gift.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Required.
+	// Required. Identifier of the gift; limited gifts can't be sent to channel chats.
 	GiftID string `json:"gift_id"`
-	// Optional.
+	// Optional. Pass True to pay for the gift upgrade from the bot's balance, thereby making the
+	// upgrade free for the receiver.
 	PayForUpgrade bool `json:"pay_for_upgrade,omitempty"`
-	// Optional.
+	// Optional. Text that will be shown along with the gift; 0-128 characters.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the text. See formatting options for more details.
+	// Entities other than "bold", "italic", "underline", "strikethrough", "spoiler",
+	// "custom_emoji", and "date_time" are ignored.
 	TextParseMode string `json:"text_parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the gift text. It can be
+	// specified instead of text_parse_mode. Entities other than "bold", "italic", "underline",
+	// "strikethrough", "spoiler", "custom_emoji", and "date_time" are ignored.
 	TextEntities []MessageEntity `json:"text_entities,omitempty"`
 }
 
@@ -2242,17 +2735,25 @@ func (c *Client) SendGift(ctx context.Context, p *SendGiftParams) error {
 
 // GiftPremiumSubscriptionParams holds the parameters of [Client.GiftPremiumSubscription]. See https://core.telegram.org/bots/api#giftpremiumsubscription.
 type GiftPremiumSubscriptionParams struct {
-	// Required.
+	// Required. Unique identifier of the target user who will receive a Telegram Premium
+	// subscription.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. Number of months the Telegram Premium subscription will be active for the user;
+	// must be one of 3, 6, or 12.
 	MonthCount int64 `json:"month_count"`
-	// Required.
+	// Required. Number of Telegram Stars to pay for the Telegram Premium subscription; must be 1000
+	// for 3 months, 1500 for 6 months, and 2500 for 12 months.
 	StarCount int64 `json:"star_count"`
-	// Optional.
+	// Optional. Text that will be shown along with the service message about the subscription;
+	// 0-128 characters.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the text. See formatting options for more details.
+	// Entities other than "bold", "italic", "underline", "strikethrough", "spoiler",
+	// "custom_emoji", and "date_time" are ignored.
 	TextParseMode string `json:"text_parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the gift text. It can be
+	// specified instead of text_parse_mode. Entities other than "bold", "italic", "underline",
+	// "strikethrough", "spoiler", "custom_emoji", and "date_time" are ignored.
 	TextEntities []MessageEntity `json:"text_entities,omitempty"`
 }
 
@@ -2265,9 +2766,10 @@ func (c *Client) GiftPremiumSubscription(ctx context.Context, p *GiftPremiumSubs
 
 // VerifyUserParams holds the parameters of [Client.VerifyUser]. See https://core.telegram.org/bots/api#verifyuser.
 type VerifyUserParams struct {
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Custom description for the verification; 0-70 characters. Must be empty if the
+	// organization isn't allowed to provide a custom verification description.
 	CustomDescription string `json:"custom_description,omitempty"`
 }
 
@@ -2280,9 +2782,11 @@ func (c *Client) VerifyUser(ctx context.Context, p *VerifyUserParams) error {
 
 // VerifyChatParams holds the parameters of [Client.VerifyChat]. See https://core.telegram.org/bots/api#verifychat.
 type VerifyChatParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username. Channel direct messages chats can't be verified.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Custom description for the verification; 0-70 characters. Must be empty if the
+	// organization isn't allowed to provide a custom verification description.
 	CustomDescription string `json:"custom_description,omitempty"`
 }
 
@@ -2295,7 +2799,7 @@ func (c *Client) VerifyChat(ctx context.Context, p *VerifyChatParams) error {
 
 // RemoveUserVerificationParams holds the parameters of [Client.RemoveUserVerification]. See https://core.telegram.org/bots/api#removeuserverification.
 type RemoveUserVerificationParams struct {
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
 }
 
@@ -2308,7 +2812,8 @@ func (c *Client) RemoveUserVerification(ctx context.Context, p *RemoveUserVerifi
 
 // RemoveChatVerificationParams holds the parameters of [Client.RemoveChatVerification]. See https://core.telegram.org/bots/api#removechatverification.
 type RemoveChatVerificationParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot or channel in
+	// the format @username.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -2321,11 +2826,13 @@ func (c *Client) RemoveChatVerification(ctx context.Context, p *RemoveChatVerifi
 
 // ReadBusinessMessageParams holds the parameters of [Client.ReadBusinessMessage]. See https://core.telegram.org/bots/api#readbusinessmessage.
 type ReadBusinessMessageParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection on behalf of which to read the
+	// message.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier of the chat in which the message was received. The chat must have
+	// been active in the last 24 hours.
 	ChatID int64 `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the message to mark as read.
 	MessageID int64 `json:"message_id"`
 }
 
@@ -2338,9 +2845,12 @@ func (c *Client) ReadBusinessMessage(ctx context.Context, p *ReadBusinessMessage
 
 // DeleteBusinessMessagesParams holds the parameters of [Client.DeleteBusinessMessages]. See https://core.telegram.org/bots/api#deletebusinessmessages.
 type DeleteBusinessMessagesParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection on behalf of which to delete the
+	// messages.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. A JSON-serialized list of 1-100 identifiers of messages to delete. All messages
+	// must be from the same chat. See deleteMessage for limitations on which messages can be
+	// deleted.
 	MessageIDs []int64 `json:"message_ids"`
 }
 
@@ -2353,11 +2863,11 @@ func (c *Client) DeleteBusinessMessages(ctx context.Context, p *DeleteBusinessMe
 
 // SetBusinessAccountNameParams holds the parameters of [Client.SetBusinessAccountName]. See https://core.telegram.org/bots/api#setbusinessaccountname.
 type SetBusinessAccountNameParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. The new value of the first name for the business account; 1-64 characters.
 	FirstName string `json:"first_name"`
-	// Optional.
+	// Optional. The new value of the last name for the business account; 0-64 characters.
 	LastName string `json:"last_name,omitempty"`
 }
 
@@ -2370,9 +2880,9 @@ func (c *Client) SetBusinessAccountName(ctx context.Context, p *SetBusinessAccou
 
 // SetBusinessAccountUsernameParams holds the parameters of [Client.SetBusinessAccountUsername]. See https://core.telegram.org/bots/api#setbusinessaccountusername.
 type SetBusinessAccountUsernameParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Optional.
+	// Optional. The new value of the username for the business account; 0-32 characters.
 	Username string `json:"username,omitempty"`
 }
 
@@ -2385,9 +2895,9 @@ func (c *Client) SetBusinessAccountUsername(ctx context.Context, p *SetBusinessA
 
 // SetBusinessAccountBioParams holds the parameters of [Client.SetBusinessAccountBio]. See https://core.telegram.org/bots/api#setbusinessaccountbio.
 type SetBusinessAccountBioParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Optional.
+	// Optional. The new value of the bio for the business account; 0-140 characters.
 	Bio string `json:"bio,omitempty"`
 }
 
@@ -2400,11 +2910,12 @@ func (c *Client) SetBusinessAccountBio(ctx context.Context, p *SetBusinessAccoun
 
 // SetBusinessAccountProfilePhotoParams holds the parameters of [Client.SetBusinessAccountProfilePhoto]. See https://core.telegram.org/bots/api#setbusinessaccountprofilephoto.
 type SetBusinessAccountProfilePhotoParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. The new profile photo to set.
 	Photo InputProfilePhoto `json:"photo"`
-	// Optional.
+	// Optional. Pass True to set the public photo, which will be visible even if the main photo is
+	// hidden by the business account's privacy settings. An account can have only one public photo.
 	IsPublic bool `json:"is_public,omitempty"`
 }
 
@@ -2417,9 +2928,11 @@ func (c *Client) SetBusinessAccountProfilePhoto(ctx context.Context, p *SetBusin
 
 // RemoveBusinessAccountProfilePhotoParams holds the parameters of [Client.RemoveBusinessAccountProfilePhoto]. See https://core.telegram.org/bots/api#removebusinessaccountprofilephoto.
 type RemoveBusinessAccountProfilePhotoParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Optional.
+	// Optional. Pass True to remove the public photo, which is visible even if the main photo is
+	// hidden by the business account's privacy settings. After the main photo is removed, the
+	// previous profile photo (if present) becomes the main photo.
 	IsPublic bool `json:"is_public,omitempty"`
 }
 
@@ -2432,11 +2945,12 @@ func (c *Client) RemoveBusinessAccountProfilePhoto(ctx context.Context, p *Remov
 
 // SetBusinessAccountGiftSettingsParams holds the parameters of [Client.SetBusinessAccountGiftSettings]. See https://core.telegram.org/bots/api#setbusinessaccountgiftsettings.
 type SetBusinessAccountGiftSettingsParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Pass True, if a button for sending a gift to the user or by the business account
+	// must always be shown in the input field.
 	ShowGiftButton bool `json:"show_gift_button"`
-	// Required.
+	// Required. Types of gifts accepted by the business account.
 	AcceptedGiftTypes AcceptedGiftTypes `json:"accepted_gift_types"`
 }
 
@@ -2449,7 +2963,7 @@ func (c *Client) SetBusinessAccountGiftSettings(ctx context.Context, p *SetBusin
 
 // GetBusinessAccountStarBalanceParams holds the parameters of [Client.GetBusinessAccountStarBalance]. See https://core.telegram.org/bots/api#getbusinessaccountstarbalance.
 type GetBusinessAccountStarBalanceParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
 }
 
@@ -2462,9 +2976,9 @@ func (c *Client) GetBusinessAccountStarBalance(ctx context.Context, p *GetBusine
 
 // TransferBusinessAccountStarsParams holds the parameters of [Client.TransferBusinessAccountStars]. See https://core.telegram.org/bots/api#transferbusinessaccountstars.
 type TransferBusinessAccountStarsParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Number of Telegram Stars to transfer; 1-10000.
 	StarCount int64 `json:"star_count"`
 }
 
@@ -2477,27 +2991,32 @@ func (c *Client) TransferBusinessAccountStars(ctx context.Context, p *TransferBu
 
 // GetBusinessAccountGiftsParams holds the parameters of [Client.GetBusinessAccountGifts]. See https://core.telegram.org/bots/api#getbusinessaccountgifts.
 type GetBusinessAccountGiftsParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that aren't saved to the account's profile page.
 	ExcludeUnsaved bool `json:"exclude_unsaved,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that are saved to the account's profile page.
 	ExcludeSaved bool `json:"exclude_saved,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased an unlimited number of times.
 	ExcludeUnlimited bool `json:"exclude_unlimited,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased a limited number of times and can
+	// be upgraded to unique.
 	ExcludeLimitedUpgradable bool `json:"exclude_limited_upgradable,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased a limited number of times and
+	// can't be upgraded to unique.
 	ExcludeLimitedNonUpgradable bool `json:"exclude_limited_non_upgradable,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude unique gifts.
 	ExcludeUnique bool `json:"exclude_unique,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that were assigned from the TON blockchain and can't be
+	// resold or transferred in Telegram.
 	ExcludeFromBlockchain bool `json:"exclude_from_blockchain,omitempty"`
-	// Optional.
+	// Optional. Pass True to sort results by gift price instead of send date. Sorting is applied
+	// before pagination.
 	SortByPrice bool `json:"sort_by_price,omitempty"`
-	// Optional.
+	// Optional. Offset of the first entry to return as received from the previous request; use
+	// empty string to get the first chunk of results.
 	Offset string `json:"offset,omitempty"`
-	// Optional.
+	// Optional. The maximum number of gifts to be returned; 1-100. Defaults to 100.
 	Limit int `json:"limit,omitempty"`
 }
 
@@ -2510,23 +3029,28 @@ func (c *Client) GetBusinessAccountGifts(ctx context.Context, p *GetBusinessAcco
 
 // GetUserGiftsParams holds the parameters of [Client.GetUserGifts]. See https://core.telegram.org/bots/api#getusergifts.
 type GetUserGiftsParams struct {
-	// Required.
+	// Required. Unique identifier of the user.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased an unlimited number of times.
 	ExcludeUnlimited bool `json:"exclude_unlimited,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased a limited number of times and can
+	// be upgraded to unique.
 	ExcludeLimitedUpgradable bool `json:"exclude_limited_upgradable,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased a limited number of times and
+	// can't be upgraded to unique.
 	ExcludeLimitedNonUpgradable bool `json:"exclude_limited_non_upgradable,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that were assigned from the TON blockchain and can't be
+	// resold or transferred in Telegram.
 	ExcludeFromBlockchain bool `json:"exclude_from_blockchain,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude unique gifts.
 	ExcludeUnique bool `json:"exclude_unique,omitempty"`
-	// Optional.
+	// Optional. Pass True to sort results by gift price instead of send date. Sorting is applied
+	// before pagination.
 	SortByPrice bool `json:"sort_by_price,omitempty"`
-	// Optional.
+	// Optional. Offset of the first entry to return as received from the previous request; use an
+	// empty string to get the first chunk of results.
 	Offset string `json:"offset,omitempty"`
-	// Optional.
+	// Optional. The maximum number of gifts to be returned; 1-100. Defaults to 100.
 	Limit int `json:"limit,omitempty"`
 }
 
@@ -2539,27 +3063,35 @@ func (c *Client) GetUserGifts(ctx context.Context, p *GetUserGiftsParams) (*Owne
 
 // GetChatGiftsParams holds the parameters of [Client.GetChatGifts]. See https://core.telegram.org/bots/api#getchatgifts.
 type GetChatGiftsParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target channel in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that aren't saved to the chat's profile page. Always
+	// True, unless the bot has the can_post_messages administrator right in the channel.
 	ExcludeUnsaved bool `json:"exclude_unsaved,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that are saved to the chat's profile page. Always False,
+	// unless the bot has the can_post_messages administrator right in the channel.
 	ExcludeSaved bool `json:"exclude_saved,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased an unlimited number of times.
 	ExcludeUnlimited bool `json:"exclude_unlimited,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased a limited number of times and can
+	// be upgraded to unique.
 	ExcludeLimitedUpgradable bool `json:"exclude_limited_upgradable,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that can be purchased a limited number of times and
+	// can't be upgraded to unique.
 	ExcludeLimitedNonUpgradable bool `json:"exclude_limited_non_upgradable,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude gifts that were assigned from the TON blockchain and can't be
+	// resold or transferred in Telegram.
 	ExcludeFromBlockchain bool `json:"exclude_from_blockchain,omitempty"`
-	// Optional.
+	// Optional. Pass True to exclude unique gifts.
 	ExcludeUnique bool `json:"exclude_unique,omitempty"`
-	// Optional.
+	// Optional. Pass True to sort results by gift price instead of send date. Sorting is applied
+	// before pagination.
 	SortByPrice bool `json:"sort_by_price,omitempty"`
-	// Optional.
+	// Optional. Offset of the first entry to return as received from the previous request; use an
+	// empty string to get the first chunk of results.
 	Offset string `json:"offset,omitempty"`
-	// Optional.
+	// Optional. The maximum number of gifts to be returned; 1-100. Defaults to 100.
 	Limit int `json:"limit,omitempty"`
 }
 
@@ -2572,9 +3104,9 @@ func (c *Client) GetChatGifts(ctx context.Context, p *GetChatGiftsParams) (*Owne
 
 // ConvertGiftToStarsParams holds the parameters of [Client.ConvertGiftToStars]. See https://core.telegram.org/bots/api#convertgifttostars.
 type ConvertGiftToStarsParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier of the regular gift that should be converted to Telegram Stars.
 	OwnedGiftID string `json:"owned_gift_id"`
 }
 
@@ -2587,13 +3119,15 @@ func (c *Client) ConvertGiftToStars(ctx context.Context, p *ConvertGiftToStarsPa
 
 // UpgradeGiftParams holds the parameters of [Client.UpgradeGift]. See https://core.telegram.org/bots/api#upgradegift.
 type UpgradeGiftParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier of the regular gift that should be upgraded to a unique one.
 	OwnedGiftID string `json:"owned_gift_id"`
-	// Optional.
+	// Optional. Pass True to keep the original gift text, sender and receiver in the upgraded gift.
 	KeepOriginalDetails bool `json:"keep_original_details,omitempty"`
-	// Optional.
+	// Optional. The amount of Telegram Stars that will be paid for the upgrade from the business
+	// account balance. If gift.prepaid_upgrade_star_count > 0, then pass 0, otherwise, the
+	// can_transfer_stars business bot right is required and gift.upgrade_star_count must be passed.
 	StarCount int64 `json:"star_count,omitempty"`
 }
 
@@ -2606,13 +3140,15 @@ func (c *Client) UpgradeGift(ctx context.Context, p *UpgradeGiftParams) error {
 
 // TransferGiftParams holds the parameters of [Client.TransferGift]. See https://core.telegram.org/bots/api#transfergift.
 type TransferGiftParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier of the regular gift that should be transferred.
 	OwnedGiftID string `json:"owned_gift_id"`
-	// Required.
+	// Required. Unique identifier of the chat which will own the gift. The chat must be active in
+	// the last 24 hours.
 	NewOwnerChatID int64 `json:"new_owner_chat_id"`
-	// Optional.
+	// Optional. The amount of Telegram Stars that will be paid for the transfer from the business
+	// account balance. If positive, then the can_transfer_stars business bot right is required.
 	StarCount int64 `json:"star_count,omitempty"`
 }
 
@@ -2625,23 +3161,27 @@ func (c *Client) TransferGift(ctx context.Context, p *TransferGiftParams) error 
 
 // PostStoryParams holds the parameters of [Client.PostStory]. See https://core.telegram.org/bots/api#poststory.
 type PostStoryParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Content of the story.
 	Content InputStoryContent `json:"content"`
-	// Required.
+	// Required. Period after which the story is moved to the archive, in seconds; must be one of 6
+	// * 3600, 12 * 3600, 86400, or 2 * 86400.
 	ActivePeriod int `json:"active_period"`
-	// Optional.
+	// Optional. Caption of the story, 0-2048 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the story caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of clickable areas to be shown on the story.
 	Areas []StoryArea `json:"areas,omitempty"`
-	// Optional.
+	// Optional. Pass True to keep the story accessible after it expires.
 	PostToChatPage bool `json:"post_to_chat_page,omitempty"`
-	// Optional.
+	// Optional. Pass True if the content of the story must be protected from forwarding and
+	// screenshotting.
 	ProtectContent bool `json:"protect_content,omitempty"`
 }
 
@@ -2654,17 +3194,19 @@ func (c *Client) PostStory(ctx context.Context, p *PostStoryParams) (*Story, err
 
 // RepostStoryParams holds the parameters of [Client.RepostStory]. See https://core.telegram.org/bots/api#repoststory.
 type RepostStoryParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier of the chat which posted the story that should be reposted.
 	FromChatID int64 `json:"from_chat_id"`
-	// Required.
+	// Required. Unique identifier of the story that should be reposted.
 	FromStoryID int64 `json:"from_story_id"`
-	// Required.
+	// Required. Period after which the story is moved to the archive, in seconds; must be one of 6
+	// * 3600, 12 * 3600, 86400, or 2 * 86400.
 	ActivePeriod int `json:"active_period"`
-	// Optional.
+	// Optional. Pass True to keep the story accessible after it expires.
 	PostToChatPage bool `json:"post_to_chat_page,omitempty"`
-	// Optional.
+	// Optional. Pass True if the content of the story must be protected from forwarding and
+	// screenshotting.
 	ProtectContent bool `json:"protect_content,omitempty"`
 }
 
@@ -2677,19 +3219,21 @@ func (c *Client) RepostStory(ctx context.Context, p *RepostStoryParams) (*Story,
 
 // EditStoryParams holds the parameters of [Client.EditStory]. See https://core.telegram.org/bots/api#editstory.
 type EditStoryParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier of the story to edit.
 	StoryID int64 `json:"story_id"`
-	// Required.
+	// Required. Content of the story.
 	Content InputStoryContent `json:"content"`
-	// Optional.
+	// Optional. Caption of the story, 0-2048 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the story caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of clickable areas to be shown on the story.
 	Areas []StoryArea `json:"areas,omitempty"`
 }
 
@@ -2702,9 +3246,9 @@ func (c *Client) EditStory(ctx context.Context, p *EditStoryParams) (*Story, err
 
 // DeleteStoryParams holds the parameters of [Client.DeleteStory]. See https://core.telegram.org/bots/api#deletestory.
 type DeleteStoryParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier of the story to delete.
 	StoryID int64 `json:"story_id"`
 }
 
@@ -2717,9 +3261,9 @@ func (c *Client) DeleteStory(ctx context.Context, p *DeleteStoryParams) error {
 
 // AnswerWebAppQueryParams holds the parameters of [Client.AnswerWebAppQuery]. See https://core.telegram.org/bots/api#answerwebappquery.
 type AnswerWebAppQueryParams struct {
-	// Required.
+	// Required. Unique identifier for the query to be answered.
 	WebAppQueryID string `json:"web_app_query_id"`
-	// Required.
+	// Required. A JSON-serialized object describing the message to be sent.
 	Result InlineQueryResult `json:"result"`
 }
 
@@ -2732,17 +3276,17 @@ func (c *Client) AnswerWebAppQuery(ctx context.Context, p *AnswerWebAppQueryPara
 
 // SavePreparedInlineMessageParams holds the parameters of [Client.SavePreparedInlineMessage]. See https://core.telegram.org/bots/api#savepreparedinlinemessage.
 type SavePreparedInlineMessageParams struct {
-	// Required.
+	// Required. Unique identifier of the target user that can use the prepared message.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. A JSON-serialized object describing the message to be sent.
 	Result InlineQueryResult `json:"result"`
-	// Optional.
+	// Optional. Pass True if the message can be sent to private chats with users.
 	AllowUserChats bool `json:"allow_user_chats,omitempty"`
-	// Optional.
+	// Optional. Pass True if the message can be sent to private chats with bots.
 	AllowBotChats bool `json:"allow_bot_chats,omitempty"`
-	// Optional.
+	// Optional. Pass True if the message can be sent to group and supergroup chats.
 	AllowGroupChats bool `json:"allow_group_chats,omitempty"`
-	// Optional.
+	// Optional. Pass True if the message can be sent to channel chats.
 	AllowChannelChats bool `json:"allow_channel_chats,omitempty"`
 }
 
@@ -2755,9 +3299,10 @@ func (c *Client) SavePreparedInlineMessage(ctx context.Context, p *SavePreparedI
 
 // SavePreparedKeyboardButtonParams holds the parameters of [Client.SavePreparedKeyboardButton]. See https://core.telegram.org/bots/api#savepreparedkeyboardbutton.
 type SavePreparedKeyboardButtonParams struct {
-	// Required.
+	// Required. Unique identifier of the target user that can use the button.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. A JSON-serialized object describing the button to be saved. The button must be of
+	// the type request_users, request_chat, or request_managed_bot.
 	Button KeyboardButton `json:"button"`
 }
 
@@ -2770,25 +3315,31 @@ func (c *Client) SavePreparedKeyboardButton(ctx context.Context, p *SavePrepared
 
 // EditMessageTextParams holds the parameters of [Client.EditMessageText]. See https://core.telegram.org/bots/api#editmessagetext.
 type EditMessageTextParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message to be
+	// edited was sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat or username of the target bot, supergroup or channel in the format @username.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the message to edit.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Optional.
+	// Optional. New text of the message, 1-4096 characters after entity parsing; required if
+	// rich_message isn't specified.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the message text. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in message text, which can
+	// be specified instead of parse_mode.
 	Entities []MessageEntity `json:"entities,omitempty"`
-	// Optional.
+	// Optional. Link preview generation options for the message.
 	LinkPreviewOptions *LinkPreviewOptions `json:"link_preview_options,omitempty"`
-	// Optional.
+	// Optional. New rich content of the message; required if text isn't specified.
 	RichMessage *InputRichMessage `json:"rich_message,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for an inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2803,23 +3354,29 @@ func (c *Client) EditMessageText(ctx context.Context, p *EditMessageTextParams) 
 
 // EditMessageCaptionParams holds the parameters of [Client.EditMessageCaption]. See https://core.telegram.org/bots/api#editmessagecaption.
 type EditMessageCaptionParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message to be
+	// edited was sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat or username of the target bot, supergroup or channel in the format @username.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the message to edit.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Optional.
+	// Optional. New caption of the message, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the message caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the caption, which can be
+	// specified instead of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media. Supported only for
+	// animation, photo and video messages.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for an inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2834,17 +3391,20 @@ func (c *Client) EditMessageCaption(ctx context.Context, p *EditMessageCaptionPa
 
 // EditMessageMediaParams holds the parameters of [Client.EditMessageMedia]. See https://core.telegram.org/bots/api#editmessagemedia.
 type EditMessageMediaParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message to be
+	// edited was sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat or username of the target bot, supergroup or channel in the format @username.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the message to edit.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Required.
+	// Required. A JSON-serialized object for a new media content of the message.
 	Media InputMedia `json:"media"`
-	// Optional.
+	// Optional. A JSON-serialized object for a new inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2859,27 +3419,36 @@ func (c *Client) EditMessageMedia(ctx context.Context, p *EditMessageMediaParams
 
 // EditMessageLiveLocationParams holds the parameters of [Client.EditMessageLiveLocation]. See https://core.telegram.org/bots/api#editmessagelivelocation.
 type EditMessageLiveLocationParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message to be
+	// edited was sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat or username of the target bot, supergroup or channel in the format @username.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the message to edit.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Required.
+	// Required. Latitude of new location.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of new location.
 	Longitude float64 `json:"longitude"`
-	// Optional.
+	// Optional. New period in seconds during which the location can be updated, starting from the
+	// message send date. If 0x7FFFFFFF is specified, then the location can be updated forever.
+	// Otherwise, the new value must not exceed the current live_period by more than a day, and the
+	// live location expiration date must remain within the next 90 days. If not specified, then
+	// live_period remains unchanged.
 	LivePeriod int `json:"live_period,omitempty"`
-	// Optional.
+	// Optional. The radius of uncertainty for the location, measured in meters; 0-1500.
 	HorizontalAccuracy float64 `json:"horizontal_accuracy,omitempty"`
-	// Optional.
+	// Optional. Direction in which the user is moving, in degrees. Must be between 1 and 360 if
+	// specified.
 	Heading int `json:"heading,omitempty"`
-	// Optional.
+	// Optional. The maximum distance for proximity alerts about approaching another chat member, in
+	// meters. Must be between 1 and 100000 if specified.
 	ProximityAlertRadius int `json:"proximity_alert_radius,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for a new inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2894,15 +3463,19 @@ func (c *Client) EditMessageLiveLocation(ctx context.Context, p *EditMessageLive
 
 // StopMessageLiveLocationParams holds the parameters of [Client.StopMessageLiveLocation]. See https://core.telegram.org/bots/api#stopmessagelivelocation.
 type StopMessageLiveLocationParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message to be
+	// edited was sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat or username of the target bot, supergroup or channel in the format @username.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the message with live
+	// location to stop.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for a new inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2917,15 +3490,17 @@ func (c *Client) StopMessageLiveLocation(ctx context.Context, p *StopMessageLive
 
 // EditMessageChecklistParams holds the parameters of [Client.EditMessageChecklist]. See https://core.telegram.org/bots/api#editmessagechecklist.
 type EditMessageChecklistParams struct {
-	// Required.
+	// Required. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot in the format
+	// @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier for the target message.
 	MessageID int64 `json:"message_id"`
-	// Required.
+	// Required. A JSON-serialized object for the new checklist.
 	Checklist InputChecklist `json:"checklist"`
-	// Optional.
+	// Optional. A JSON-serialized object for the new inline keyboard for the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2938,15 +3513,18 @@ func (c *Client) EditMessageChecklist(ctx context.Context, p *EditMessageCheckli
 
 // EditMessageReplyMarkupParams holds the parameters of [Client.EditMessageReplyMarkup]. See https://core.telegram.org/bots/api#editmessagereplymarkup.
 type EditMessageReplyMarkupParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message to be
+	// edited was sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat or username of the target bot, supergroup or channel in the format @username.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the message to edit.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for an inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2961,13 +3539,15 @@ func (c *Client) EditMessageReplyMarkup(ctx context.Context, p *EditMessageReply
 
 // StopPollParams holds the parameters of [Client.StopPoll]. See https://core.telegram.org/bots/api#stoppoll.
 type StopPollParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message to be
+	// edited was sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Identifier of the original message with the poll.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. A JSON-serialized object for a new message inline keyboard.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -2980,11 +3560,13 @@ func (c *Client) StopPoll(ctx context.Context, p *StopPollParams) (*Poll, error)
 
 // ApproveSuggestedPostParams holds the parameters of [Client.ApproveSuggestedPost]. See https://core.telegram.org/bots/api#approvesuggestedpost.
 type ApproveSuggestedPostParams struct {
-	// Required.
+	// Required. Unique identifier for the target direct messages chat.
 	ChatID int64 `json:"chat_id"`
-	// Required.
+	// Required. Identifier of a suggested post message to approve.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the post is expected to be published; omit if
+	// the date has already been specified when the suggested post was created. If specified, then
+	// the date must be not more than 2678400 seconds (30 days) in the future.
 	SendDate int64 `json:"send_date,omitempty"`
 }
 
@@ -2997,11 +3579,11 @@ func (c *Client) ApproveSuggestedPost(ctx context.Context, p *ApproveSuggestedPo
 
 // DeclineSuggestedPostParams holds the parameters of [Client.DeclineSuggestedPost]. See https://core.telegram.org/bots/api#declinesuggestedpost.
 type DeclineSuggestedPostParams struct {
-	// Required.
+	// Required. Unique identifier for the target direct messages chat.
 	ChatID int64 `json:"chat_id"`
-	// Required.
+	// Required. Identifier of a suggested post message to decline.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. Comment for the creator of the suggested post; 0-128 characters.
 	Comment string `json:"comment,omitempty"`
 }
 
@@ -3014,9 +3596,10 @@ func (c *Client) DeclineSuggestedPost(ctx context.Context, p *DeclineSuggestedPo
 
 // DeleteMessageParams holds the parameters of [Client.DeleteMessage]. See https://core.telegram.org/bots/api#deletemessage.
 type DeleteMessageParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Identifier of the message to delete.
 	MessageID int64 `json:"message_id"`
 }
 
@@ -3029,9 +3612,11 @@ func (c *Client) DeleteMessage(ctx context.Context, p *DeleteMessageParams) erro
 
 // DeleteMessagesParams holds the parameters of [Client.DeleteMessages]. See https://core.telegram.org/bots/api#deletemessages.
 type DeleteMessagesParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. A JSON-serialized list of 1-100 identifiers of messages to delete. See
+	// deleteMessage for limitations on which messages can be deleted.
 	MessageIDs []int64 `json:"message_ids"`
 }
 
@@ -3044,13 +3629,16 @@ func (c *Client) DeleteMessages(ctx context.Context, p *DeleteMessagesParams) er
 
 // DeleteMessageReactionParams holds the parameters of [Client.DeleteMessageReaction]. See https://core.telegram.org/bots/api#deletemessagereaction.
 type DeleteMessageReactionParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Identifier of the target message.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. Identifier of the user whose reaction will be removed, if the reaction was added by
+	// a user.
 	UserID int64 `json:"user_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the chat whose reaction will be removed, if the reaction was added by
+	// a chat.
 	ActorChatID int64 `json:"actor_chat_id,omitempty"`
 }
 
@@ -3063,11 +3651,14 @@ func (c *Client) DeleteMessageReaction(ctx context.Context, p *DeleteMessageReac
 
 // DeleteAllMessageReactionsParams holds the parameters of [Client.DeleteAllMessageReactions]. See https://core.telegram.org/bots/api#deleteallmessagereactions.
 type DeleteAllMessageReactionsParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Identifier of the user whose reactions will be removed, if the reactions were added
+	// by a user.
 	UserID int64 `json:"user_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the chat whose reactions will be removed, if the reactions were added
+	// by a chat.
 	ActorChatID int64 `json:"actor_chat_id,omitempty"`
 }
 
@@ -3080,31 +3671,47 @@ func (c *Client) DeleteAllMessageReactions(ctx context.Context, p *DeleteAllMess
 
 // SendStickerParams holds the parameters of [Client.SendSticker]. See https://core.telegram.org/bots/api#sendsticker.
 type SendStickerParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Sticker to send. Pass a file_id as String to send a file that exists on the
+	// Telegram servers (recommended), pass an HTTP URL as a String for Telegram to get a .WEBP
+	// sticker from the Internet, or upload a new .WEBP, .TGS, or .WEBM sticker using
+	// multipart/form-data. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. Video and animated stickers can't be sent
+	// via an HTTP URL.
 	Sticker InputFile `json:"sticker"`
-	// Optional.
+	// Optional. Emoji associated with the sticker; only for just uploaded stickers.
 	Emoji string `json:"emoji,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -3117,7 +3724,7 @@ func (c *Client) SendSticker(ctx context.Context, p *SendStickerParams) (*Messag
 
 // GetStickerSetParams holds the parameters of [Client.GetStickerSet]. See https://core.telegram.org/bots/api#getstickerset.
 type GetStickerSetParams struct {
-	// Required.
+	// Required. Name of the sticker set.
 	Name string `json:"name"`
 }
 
@@ -3130,7 +3737,8 @@ func (c *Client) GetStickerSet(ctx context.Context, p *GetStickerSetParams) (*St
 
 // GetCustomEmojiStickersParams holds the parameters of [Client.GetCustomEmojiStickers]. See https://core.telegram.org/bots/api#getcustomemojistickers.
 type GetCustomEmojiStickersParams struct {
-	// Required.
+	// Required. A JSON-serialized list of custom emoji identifiers. At most 200 custom emoji
+	// identifiers can be specified.
 	CustomEmojiIDs []string `json:"custom_emoji_ids"`
 }
 
@@ -3143,11 +3751,13 @@ func (c *Client) GetCustomEmojiStickers(ctx context.Context, p *GetCustomEmojiSt
 
 // UploadStickerFileParams holds the parameters of [Client.UploadStickerFile]. See https://core.telegram.org/bots/api#uploadstickerfile.
 type UploadStickerFileParams struct {
-	// Required.
+	// Required. User identifier of sticker file owner.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. A file with the sticker in .WEBP, .PNG, .TGS, or .WEBM format. See
+	// https://core.telegram.org/stickers for technical requirements. More information on Sending
+	// Files: https://core.telegram.org/bots/api#sending-files.
 	Sticker InputFile `json:"sticker"`
-	// Required.
+	// Required. Format of the sticker, must be one of "static", "animated", "video".
 	StickerFormat string `json:"sticker_format"`
 }
 
@@ -3160,17 +3770,23 @@ func (c *Client) UploadStickerFile(ctx context.Context, p *UploadStickerFilePara
 
 // CreateNewStickerSetParams holds the parameters of [Client.CreateNewStickerSet]. See https://core.telegram.org/bots/api#createnewstickerset.
 type CreateNewStickerSetParams struct {
-	// Required.
+	// Required. User identifier of created sticker set owner.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. Short name of sticker set, to be used in t.me/addstickers/ URLs (e.g., animals).
+	// Can contain only English letters, digits and underscores. Must begin with a letter, can't
+	// contain consecutive underscores and must end in "_by_<bot_username>". <bot_username> is case
+	// insensitive. 1-64 characters.
 	Name string `json:"name"`
-	// Required.
+	// Required. Sticker set title, 1-64 characters.
 	Title string `json:"title"`
-	// Required.
+	// Required. A JSON-serialized list of 1-50 initial stickers to be added to the sticker set.
 	Stickers []InputSticker `json:"stickers"`
-	// Optional.
+	// Optional. Type of stickers in the set, pass "regular", "mask", or "custom_emoji". By default,
+	// a regular sticker set is created.
 	StickerType string `json:"sticker_type,omitempty"`
-	// Optional.
+	// Optional. Pass True if stickers in the sticker set must be repainted to the color of text
+	// when used in messages, the accent color if used as emoji status, white on chat photos, or
+	// another appropriate color based on context; for custom emoji sticker sets only.
 	NeedsRepainting bool `json:"needs_repainting,omitempty"`
 }
 
@@ -3183,11 +3799,12 @@ func (c *Client) CreateNewStickerSet(ctx context.Context, p *CreateNewStickerSet
 
 // AddStickerToSetParams holds the parameters of [Client.AddStickerToSet]. See https://core.telegram.org/bots/api#addstickertoset.
 type AddStickerToSetParams struct {
-	// Required.
+	// Required. User identifier of sticker set owner.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. Sticker set name.
 	Name string `json:"name"`
-	// Required.
+	// Required. A JSON-serialized object with information about the added sticker. If exactly the
+	// same sticker had already been added to the set, then the set isn't changed.
 	Sticker InputSticker `json:"sticker"`
 }
 
@@ -3200,9 +3817,9 @@ func (c *Client) AddStickerToSet(ctx context.Context, p *AddStickerToSetParams) 
 
 // SetStickerPositionInSetParams holds the parameters of [Client.SetStickerPositionInSet]. See https://core.telegram.org/bots/api#setstickerpositioninset.
 type SetStickerPositionInSetParams struct {
-	// Required.
+	// Required. File identifier of the sticker.
 	Sticker string `json:"sticker"`
-	// Required.
+	// Required. New sticker position in the set, zero-based.
 	Position int `json:"position"`
 }
 
@@ -3215,7 +3832,7 @@ func (c *Client) SetStickerPositionInSet(ctx context.Context, p *SetStickerPosit
 
 // DeleteStickerFromSetParams holds the parameters of [Client.DeleteStickerFromSet]. See https://core.telegram.org/bots/api#deletestickerfromset.
 type DeleteStickerFromSetParams struct {
-	// Required.
+	// Required. File identifier of the sticker.
 	Sticker string `json:"sticker"`
 }
 
@@ -3228,13 +3845,14 @@ func (c *Client) DeleteStickerFromSet(ctx context.Context, p *DeleteStickerFromS
 
 // ReplaceStickerInSetParams holds the parameters of [Client.ReplaceStickerInSet]. See https://core.telegram.org/bots/api#replacestickerinset.
 type ReplaceStickerInSetParams struct {
-	// Required.
+	// Required. User identifier of the sticker set owner.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. Sticker set name.
 	Name string `json:"name"`
-	// Required.
+	// Required. File identifier of the replaced sticker.
 	OldSticker string `json:"old_sticker"`
-	// Required.
+	// Required. A JSON-serialized object with information about the added sticker. If exactly the
+	// same sticker had already been added to the set, then the set remains unchanged.
 	Sticker InputSticker `json:"sticker"`
 }
 
@@ -3247,9 +3865,9 @@ func (c *Client) ReplaceStickerInSet(ctx context.Context, p *ReplaceStickerInSet
 
 // SetStickerEmojiListParams holds the parameters of [Client.SetStickerEmojiList]. See https://core.telegram.org/bots/api#setstickeremojilist.
 type SetStickerEmojiListParams struct {
-	// Required.
+	// Required. File identifier of the sticker.
 	Sticker string `json:"sticker"`
-	// Required.
+	// Required. A JSON-serialized list of 1-20 emoji associated with the sticker.
 	EmojiList []string `json:"emoji_list"`
 }
 
@@ -3262,9 +3880,10 @@ func (c *Client) SetStickerEmojiList(ctx context.Context, p *SetStickerEmojiList
 
 // SetStickerKeywordsParams holds the parameters of [Client.SetStickerKeywords]. See https://core.telegram.org/bots/api#setstickerkeywords.
 type SetStickerKeywordsParams struct {
-	// Required.
+	// Required. File identifier of the sticker.
 	Sticker string `json:"sticker"`
-	// Optional.
+	// Optional. A JSON-serialized list of 0-20 search keywords for the sticker with total length of
+	// up to 64 characters.
 	Keywords []string `json:"keywords,omitempty"`
 }
 
@@ -3277,9 +3896,10 @@ func (c *Client) SetStickerKeywords(ctx context.Context, p *SetStickerKeywordsPa
 
 // SetStickerMaskPositionParams holds the parameters of [Client.SetStickerMaskPosition]. See https://core.telegram.org/bots/api#setstickermaskposition.
 type SetStickerMaskPositionParams struct {
-	// Required.
+	// Required. File identifier of the sticker.
 	Sticker string `json:"sticker"`
-	// Optional.
+	// Optional. A JSON-serialized object with the position where the mask should be placed on
+	// faces. Omit the parameter to remove the mask position.
 	MaskPosition *MaskPosition `json:"mask_position,omitempty"`
 }
 
@@ -3292,9 +3912,9 @@ func (c *Client) SetStickerMaskPosition(ctx context.Context, p *SetStickerMaskPo
 
 // SetStickerSetTitleParams holds the parameters of [Client.SetStickerSetTitle]. See https://core.telegram.org/bots/api#setstickersettitle.
 type SetStickerSetTitleParams struct {
-	// Required.
+	// Required. Sticker set name.
 	Name string `json:"name"`
-	// Required.
+	// Required. Sticker set title, 1-64 characters.
 	Title string `json:"title"`
 }
 
@@ -3307,13 +3927,24 @@ func (c *Client) SetStickerSetTitle(ctx context.Context, p *SetStickerSetTitlePa
 
 // SetStickerSetThumbnailParams holds the parameters of [Client.SetStickerSetThumbnail]. See https://core.telegram.org/bots/api#setstickersetthumbnail.
 type SetStickerSetThumbnailParams struct {
-	// Required.
+	// Required. Sticker set name.
 	Name string `json:"name"`
-	// Required.
+	// Required. User identifier of the sticker set owner.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. A .WEBP or .PNG image with the thumbnail, must be up to 128 kilobytes in size and
+	// have a width and height of exactly 100px, or a .TGS animation with a thumbnail up to 32
+	// kilobytes in size (see https://core.telegram.org/stickers#animation-requirements for animated
+	// sticker technical requirements), or a .WEBM video with the thumbnail up to 32 kilobytes in
+	// size; see https://core.telegram.org/stickers#video-requirements for video sticker technical
+	// requirements. Pass a file_id as a String to send a file that already exists on the Telegram
+	// servers, pass an HTTP URL as a String for Telegram to get a file from the Internet, or upload
+	// a new one using multipart/form-data. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. Animated and video sticker set thumbnails
+	// can't be uploaded via HTTP URL. If omitted, then the thumbnail is dropped and the first
+	// sticker is used as the thumbnail.
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Required.
+	// Required. Format of the thumbnail, must be one of "static" for a .WEBP or .PNG image,
+	// "animated" for a .TGS animation, or "video" for a .WEBM video.
 	Format string `json:"format"`
 }
 
@@ -3326,9 +3957,10 @@ func (c *Client) SetStickerSetThumbnail(ctx context.Context, p *SetStickerSetThu
 
 // SetCustomEmojiStickerSetThumbnailParams holds the parameters of [Client.SetCustomEmojiStickerSetThumbnail]. See https://core.telegram.org/bots/api#setcustomemojistickersetthumbnail.
 type SetCustomEmojiStickerSetThumbnailParams struct {
-	// Required.
+	// Required. Sticker set name.
 	Name string `json:"name"`
-	// Optional.
+	// Optional. Custom emoji identifier of a sticker from the sticker set; pass an empty string to
+	// drop the thumbnail and use the first sticker as the thumbnail.
 	CustomEmojiID string `json:"custom_emoji_id,omitempty"`
 }
 
@@ -3341,7 +3973,7 @@ func (c *Client) SetCustomEmojiStickerSetThumbnail(ctx context.Context, p *SetCu
 
 // DeleteStickerSetParams holds the parameters of [Client.DeleteStickerSet]. See https://core.telegram.org/bots/api#deletestickerset.
 type DeleteStickerSetParams struct {
-	// Required.
+	// Required. Sticker set name.
 	Name string `json:"name"`
 }
 
@@ -3354,29 +3986,41 @@ func (c *Client) DeleteStickerSet(ctx context.Context, p *DeleteStickerSetParams
 
 // SendRichMessageParams holds the parameters of [Client.SendRichMessage]. See https://core.telegram.org/bots/api#sendrichmessage.
 type SendRichMessageParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent. Bot can send rich messages on behalf of a business account only if the corresponding
+	// user can send rich messages.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. The message to be sent.
 	RichMessage InputRichMessage `json:"rich_message"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. Additional interface options. A JSON-serialized object for an inline keyboard,
+	// custom reply keyboard, instructions to remove a reply keyboard or to force a reply from the
+	// user.
 	ReplyMarkup ReplyMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -3389,13 +4033,14 @@ func (c *Client) SendRichMessage(ctx context.Context, p *SendRichMessageParams) 
 
 // SendRichMessageDraftParams holds the parameters of [Client.SendRichMessageDraft]. See https://core.telegram.org/bots/api#sendrichmessagedraft.
 type SendRichMessageDraftParams struct {
-	// Required.
+	// Required. Unique identifier for the target private chat.
 	ChatID int64 `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Required.
+	// Required. Unique identifier of the message draft; must be non-zero. Changes to drafts with
+	// the same identifier are animated.
 	DraftID int64 `json:"draft_id"`
-	// Required.
+	// Required. The partial message to be streamed.
 	RichMessage InputRichMessage `json:"rich_message"`
 }
 
@@ -3408,17 +4053,23 @@ func (c *Client) SendRichMessageDraft(ctx context.Context, p *SendRichMessageDra
 
 // AnswerInlineQueryParams holds the parameters of [Client.AnswerInlineQuery]. See https://core.telegram.org/bots/api#answerinlinequery.
 type AnswerInlineQueryParams struct {
-	// Required.
+	// Required. Unique identifier for the answered query.
 	InlineQueryID string `json:"inline_query_id"`
-	// Required.
+	// Required. A JSON-serialized array of results for the inline query.
 	Results []InlineQueryResult `json:"results"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. The maximum amount of time in seconds that the result of the inline query may be
+	// cached on the server. Defaults to 300. Nil leaves it to Telegram's default; a pointer to the
+	// zero value sends it.
 	CacheTime *int `json:"cache_time,omitempty"`
-	// Optional.
+	// Optional. Pass True if results may be cached on the server side only for the user that sent
+	// the query. By default, results may be returned to any user who sends the same query.
 	IsPersonal bool `json:"is_personal,omitempty"`
-	// Optional.
+	// Optional. Pass the offset that a client should send in the next query with the same text to
+	// receive more results. Pass an empty string if there are no more results or if you don't
+	// support pagination. Offset length can't exceed 64 bytes.
 	NextOffset string `json:"next_offset,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object describing a button to be shown above inline query
+	// results.
 	Button *InlineQueryResultsButton `json:"button,omitempty"`
 }
 
@@ -3431,67 +4082,102 @@ func (c *Client) AnswerInlineQuery(ctx context.Context, p *AnswerInlineQueryPara
 
 // SendInvoiceParams holds the parameters of [Client.SendInvoice]. See https://core.telegram.org/bots/api#sendinvoice.
 type SendInvoiceParams struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot, supergroup or
+	// channel in the format @username.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the direct messages topic to which the message will be sent; required
+	// if the message is sent to a direct messages chat.
 	DirectMessagesTopicID int64 `json:"direct_messages_topic_id,omitempty"`
-	// Required.
+	// Required. Product name, 1-32 characters.
 	Title string `json:"title"`
-	// Required.
+	// Required. Product description, 1-255 characters.
 	Description string `json:"description"`
-	// Required.
+	// Required. Bot-defined invoice payload, 1-128 bytes. This will not be displayed to the user,
+	// use it for your internal processes.
 	Payload string `json:"payload"`
-	// Optional.
+	// Optional. Payment provider token, obtained via @BotFather. Pass an empty string for payments
+	// in Telegram Stars.
 	ProviderToken string `json:"provider_token,omitempty"`
-	// Required.
+	// Required. Three-letter ISO 4217 currency code, see more on currencies. Pass "XTR" for
+	// payments in Telegram Stars.
 	Currency string `json:"currency"`
-	// Required.
+	// Required. Price breakdown, a JSON-serialized list of components (e.g. product price, tax,
+	// discount, delivery cost, delivery tax, bonus, etc.). Must contain exactly one item for
+	// payments in Telegram Stars.
 	Prices []LabeledPrice `json:"prices"`
-	// Optional.
+	// Optional. The maximum accepted amount for tips in the smallest units of the currency
+	// (integer, not float/double). For example, for a maximum tip of US$ 1.45 pass max_tip_amount =
+	// 145. See the exp parameter in currencies.json, it shows the number of digits past the decimal
+	// point for each currency (2 for the majority of currencies). Defaults to 0. Not supported for
+	// payments in Telegram Stars.
 	MaxTipAmount int64 `json:"max_tip_amount,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized array of suggested amounts of tips in the smallest units of the
+	// currency (integer, not float/double). At most 4 suggested tip amounts can be specified. The
+	// suggested tip amounts must be positive, passed in a strictly increased order and must not
+	// exceed max_tip_amount.
 	SuggestedTipAmounts []int64 `json:"suggested_tip_amounts,omitempty"`
-	// Optional.
+	// Optional. Unique deep-linking parameter. If left empty, forwarded copies of the sent message
+	// will have a Pay button, allowing multiple users to pay directly from the forwarded message,
+	// using the same invoice. If non-empty, forwarded copies of the sent message will have a URL
+	// button with a deep link to the bot (instead of a Pay button), with the value used as the
+	// start parameter.
 	StartParameter string `json:"start_parameter,omitempty"`
-	// Optional.
+	// Optional. JSON-serialized data about the invoice, which will be shared with the payment
+	// provider. A detailed description of required fields should be provided by the payment
+	// provider.
 	ProviderData string `json:"provider_data,omitempty"`
-	// Optional.
+	// Optional. URL of the product photo for the invoice. Can be a photo of the goods or a
+	// marketing image for a service. People like it better when they see what they are paying for.
 	PhotoURL string `json:"photo_url,omitempty"`
-	// Optional.
+	// Optional. Photo size in bytes.
 	PhotoSize int64 `json:"photo_size,omitempty"`
-	// Optional.
+	// Optional. Photo width.
 	PhotoWidth int `json:"photo_width,omitempty"`
-	// Optional.
+	// Optional. Photo height.
 	PhotoHeight int `json:"photo_height,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's full name to complete the order. Ignored for
+	// payments in Telegram Stars.
 	NeedName bool `json:"need_name,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's phone number to complete the order. Ignored for
+	// payments in Telegram Stars.
 	NeedPhoneNumber bool `json:"need_phone_number,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's email address to complete the order. Ignored
+	// for payments in Telegram Stars.
 	NeedEmail bool `json:"need_email,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's shipping address to complete the order. Ignored
+	// for payments in Telegram Stars.
 	NeedShippingAddress bool `json:"need_shipping_address,omitempty"`
-	// Optional.
+	// Optional. Pass True if the user's phone number should be sent to the provider. Ignored for
+	// payments in Telegram Stars.
 	SendPhoneNumberToProvider bool `json:"send_phone_number_to_provider,omitempty"`
-	// Optional.
+	// Optional. Pass True if the user's email address should be sent to the provider. Ignored for
+	// payments in Telegram Stars.
 	SendEmailToProvider bool `json:"send_email_to_provider,omitempty"`
-	// Optional.
+	// Optional. Pass True if the final price depends on the shipping method. Ignored for payments
+	// in Telegram Stars.
 	IsFlexible bool `json:"is_flexible,omitempty"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object containing the parameters of the suggested post to send;
+	// for direct messages chats only. If the message is sent as a reply to another suggested post,
+	// then that suggested post is automatically declined.
 	SuggestedPostParameters *SuggestedPostParameters `json:"suggested_post_parameters,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for an inline keyboard. If empty, one 'Pay total price'
+	// button will be shown. If not empty, the first button must be a Pay button.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -3504,49 +4190,76 @@ func (c *Client) SendInvoice(ctx context.Context, p *SendInvoiceParams) (*Messag
 
 // CreateInvoiceLinkParams holds the parameters of [Client.CreateInvoiceLink]. See https://core.telegram.org/bots/api#createinvoicelink.
 type CreateInvoiceLinkParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the link will be
+	// created. For payments in Telegram Stars only.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Product name, 1-32 characters.
 	Title string `json:"title"`
-	// Required.
+	// Required. Product description, 1-255 characters.
 	Description string `json:"description"`
-	// Required.
+	// Required. Bot-defined invoice payload, 1-128 bytes. This will not be displayed to the user,
+	// use it for your internal processes.
 	Payload string `json:"payload"`
-	// Optional.
+	// Optional. Payment provider token, obtained via @BotFather. Pass an empty string for payments
+	// in Telegram Stars.
 	ProviderToken string `json:"provider_token,omitempty"`
-	// Required.
+	// Required. Three-letter ISO 4217 currency code, see more on currencies. Pass "XTR" for
+	// payments in Telegram Stars.
 	Currency string `json:"currency"`
-	// Required.
+	// Required. Price breakdown, a JSON-serialized list of components (e.g. product price, tax,
+	// discount, delivery cost, delivery tax, bonus, etc.). Must contain exactly one item for
+	// payments in Telegram Stars.
 	Prices []LabeledPrice `json:"prices"`
-	// Optional.
+	// Optional. The number of seconds the subscription will be active for before the next payment.
+	// The currency must be set to "XTR" (Telegram Stars) if the parameter is used. Currently, it
+	// must always be 2592000 (30 days) if specified. Any number of subscriptions can be active for
+	// a given bot at the same time, including multiple concurrent subscriptions from the same user.
+	// Subscription price must no exceed 10000 Telegram Stars.
 	SubscriptionPeriod int `json:"subscription_period,omitempty"`
-	// Optional.
+	// Optional. The maximum accepted amount for tips in the smallest units of the currency
+	// (integer, not float/double). For example, for a maximum tip of US$ 1.45 pass max_tip_amount =
+	// 145. See the exp parameter in currencies.json, it shows the number of digits past the decimal
+	// point for each currency (2 for the majority of currencies). Defaults to 0. Not supported for
+	// payments in Telegram Stars.
 	MaxTipAmount int64 `json:"max_tip_amount,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized array of suggested amounts of tips in the smallest units of the
+	// currency (integer, not float/double). At most 4 suggested tip amounts can be specified. The
+	// suggested tip amounts must be positive, passed in a strictly increased order and must not
+	// exceed max_tip_amount.
 	SuggestedTipAmounts []int64 `json:"suggested_tip_amounts,omitempty"`
-	// Optional.
+	// Optional. JSON-serialized data about the invoice, which will be shared with the payment
+	// provider. A detailed description of required fields should be provided by the payment
+	// provider.
 	ProviderData string `json:"provider_data,omitempty"`
-	// Optional.
+	// Optional. URL of the product photo for the invoice. Can be a photo of the goods or a
+	// marketing image for a service.
 	PhotoURL string `json:"photo_url,omitempty"`
-	// Optional.
+	// Optional. Photo size in bytes.
 	PhotoSize int64 `json:"photo_size,omitempty"`
-	// Optional.
+	// Optional. Photo width.
 	PhotoWidth int `json:"photo_width,omitempty"`
-	// Optional.
+	// Optional. Photo height.
 	PhotoHeight int `json:"photo_height,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's full name to complete the order. Ignored for
+	// payments in Telegram Stars.
 	NeedName bool `json:"need_name,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's phone number to complete the order. Ignored for
+	// payments in Telegram Stars.
 	NeedPhoneNumber bool `json:"need_phone_number,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's email address to complete the order. Ignored
+	// for payments in Telegram Stars.
 	NeedEmail bool `json:"need_email,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's shipping address to complete the order. Ignored
+	// for payments in Telegram Stars.
 	NeedShippingAddress bool `json:"need_shipping_address,omitempty"`
-	// Optional.
+	// Optional. Pass True if the user's phone number should be sent to the provider. Ignored for
+	// payments in Telegram Stars.
 	SendPhoneNumberToProvider bool `json:"send_phone_number_to_provider,omitempty"`
-	// Optional.
+	// Optional. Pass True if the user's email address should be sent to the provider. Ignored for
+	// payments in Telegram Stars.
 	SendEmailToProvider bool `json:"send_email_to_provider,omitempty"`
-	// Optional.
+	// Optional. Pass True if the final price depends on the shipping method. Ignored for payments
+	// in Telegram Stars.
 	IsFlexible bool `json:"is_flexible,omitempty"`
 }
 
@@ -3559,13 +4272,16 @@ func (c *Client) CreateInvoiceLink(ctx context.Context, p *CreateInvoiceLinkPara
 
 // AnswerShippingQueryParams holds the parameters of [Client.AnswerShippingQuery]. See https://core.telegram.org/bots/api#answershippingquery.
 type AnswerShippingQueryParams struct {
-	// Required.
+	// Required. Unique identifier for the query to be answered.
 	ShippingQueryID string `json:"shipping_query_id"`
-	// Required.
+	// Required. Pass True if delivery to the specified address is possible and False if there are
+	// any problems (for example, if delivery to the specified address is not possible).
 	OK bool `json:"ok"`
-	// Optional.
+	// Optional. Required if ok is True. A JSON-serialized array of available shipping options.
 	ShippingOptions []ShippingOption `json:"shipping_options,omitempty"`
-	// Optional.
+	// Optional. Required if ok is False. Error message in human readable form that explains why it
+	// is impossible to complete the order (e.g. "Sorry, delivery to your desired address is
+	// unavailable"). Telegram will display this message to the user.
 	ErrorMessage string `json:"error_message,omitempty"`
 }
 
@@ -3578,11 +4294,15 @@ func (c *Client) AnswerShippingQuery(ctx context.Context, p *AnswerShippingQuery
 
 // AnswerPreCheckoutQueryParams holds the parameters of [Client.AnswerPreCheckoutQuery]. See https://core.telegram.org/bots/api#answerprecheckoutquery.
 type AnswerPreCheckoutQueryParams struct {
-	// Required.
+	// Required. Unique identifier for the query to be answered.
 	PreCheckoutQueryID string `json:"pre_checkout_query_id"`
-	// Required.
+	// Required. Specify True if everything is alright (goods are available, etc.) and the bot is
+	// ready to proceed with the order. Use False if there are any problems.
 	OK bool `json:"ok"`
-	// Optional.
+	// Optional. Required if ok is False. Error message in human readable form that explains the
+	// reason for failure to proceed with the checkout (e.g. "Sorry, somebody just bought the last
+	// of our amazing black T-shirts while you were busy filling out your payment details. Please
+	// choose a different color or garment!"). Telegram will display this message to the user.
 	ErrorMessage string `json:"error_message,omitempty"`
 }
 
@@ -3602,9 +4322,10 @@ func (c *Client) GetMyStarBalance(ctx context.Context) (*StarAmount, error) {
 
 // GetStarTransactionsParams holds the parameters of [Client.GetStarTransactions]. See https://core.telegram.org/bots/api#getstartransactions.
 type GetStarTransactionsParams struct {
-	// Optional.
+	// Optional. Number of transactions to skip in the response.
 	Offset int `json:"offset,omitempty"`
-	// Optional.
+	// Optional. The maximum number of transactions to be retrieved. Values between 1-100 are
+	// accepted. Defaults to 100.
 	Limit int `json:"limit,omitempty"`
 }
 
@@ -3617,9 +4338,9 @@ func (c *Client) GetStarTransactions(ctx context.Context, p *GetStarTransactions
 
 // RefundStarPaymentParams holds the parameters of [Client.RefundStarPayment]. See https://core.telegram.org/bots/api#refundstarpayment.
 type RefundStarPaymentParams struct {
-	// Required.
+	// Required. Identifier of the user whose payment will be refunded.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. Telegram payment identifier.
 	TelegramPaymentChargeID string `json:"telegram_payment_charge_id"`
 }
 
@@ -3632,11 +4353,13 @@ func (c *Client) RefundStarPayment(ctx context.Context, p *RefundStarPaymentPara
 
 // EditUserStarSubscriptionParams holds the parameters of [Client.EditUserStarSubscription]. See https://core.telegram.org/bots/api#edituserstarsubscription.
 type EditUserStarSubscriptionParams struct {
-	// Required.
+	// Required. Identifier of the user whose subscription will be edited.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. Telegram payment identifier for the subscription.
 	TelegramPaymentChargeID string `json:"telegram_payment_charge_id"`
-	// Required.
+	// Required. Pass True to cancel extension of the user subscription; the subscription must be
+	// active up to the end of the current subscription period. Pass False to allow the user to
+	// re-enable a subscription that was previously canceled by the bot.
 	IsCanceled bool `json:"is_canceled"`
 }
 
@@ -3649,9 +4372,9 @@ func (c *Client) EditUserStarSubscription(ctx context.Context, p *EditUserStarSu
 
 // SetPassportDataErrorsParams holds the parameters of [Client.SetPassportDataErrors]. See https://core.telegram.org/bots/api#setpassportdataerrors.
 type SetPassportDataErrorsParams struct {
-	// Required.
+	// Required. User identifier.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. A JSON-serialized array describing the errors.
 	Errors []PassportElementError `json:"errors"`
 }
 
@@ -3664,25 +4387,33 @@ func (c *Client) SetPassportDataErrors(ctx context.Context, p *SetPassportDataEr
 
 // SendGameParams holds the parameters of [Client.SendGame]. See https://core.telegram.org/bots/api#sendgame.
 type SendGameParams struct {
-	// Optional.
+	// Optional. Unique identifier of the business connection on behalf of which the message will be
+	// sent.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target bot in the format
+	// @username. Games can't be sent to channel direct messages chats and channel chats.
 	ChatID ChatID `json:"chat_id"`
-	// Optional.
+	// Optional. Unique identifier for the target message thread (topic) of a forum; for forum
+	// supergroups and private chats of bots with forum topic mode enabled only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Required.
+	// Required. Short name of the game, serves as the unique identifier for the game. Set up your
+	// games via @BotFather.
 	GameShortName string `json:"game_short_name"`
-	// Optional.
+	// Optional. Sends the message silently. Users will receive a notification with no sound.
 	DisableNotification bool `json:"disable_notification,omitempty"`
-	// Optional.
+	// Optional. Protects the contents of the sent message from forwarding and saving.
 	ProtectContent bool `json:"protect_content,omitempty"`
-	// Optional.
+	// Optional. Pass True to allow up to 1000 messages per second, ignoring broadcasting limits for
+	// a fee of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the bot's
+	// balance.
 	AllowPaidBroadcast bool `json:"allow_paid_broadcast,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect to be added to the message; for private
+	// chats only.
 	MessageEffectID string `json:"message_effect_id,omitempty"`
-	// Optional.
+	// Optional. Description of the message to reply to.
 	ReplyParameters *ReplyParameters `json:"reply_parameters,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for an inline keyboard. If empty, one 'Play game_title'
+	// button will be shown. If not empty, the first button must launch the game.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -3695,19 +4426,23 @@ func (c *Client) SendGame(ctx context.Context, p *SendGameParams) (*Message, err
 
 // SetGameScoreParams holds the parameters of [Client.SetGameScore]. See https://core.telegram.org/bots/api#setgamescore.
 type SetGameScoreParams struct {
-	// Required.
+	// Required. User identifier.
 	UserID int64 `json:"user_id"`
-	// Required.
+	// Required. New score, must be non-negative.
 	Score int `json:"score"`
-	// Optional.
+	// Optional. Pass True if the high score is allowed to decrease. This can be useful when fixing
+	// mistakes or banning cheaters.
 	Force bool `json:"force,omitempty"`
-	// Optional.
+	// Optional. Pass True if the game message should not be automatically edited to include the
+	// current scoreboard.
 	DisableEditMessage bool `json:"disable_edit_message,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat.
 	ChatID int64 `json:"chat_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the sent message.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
 }
 
@@ -3722,13 +4457,15 @@ func (c *Client) SetGameScore(ctx context.Context, p *SetGameScoreParams) (*Mess
 
 // GetGameHighScoresParams holds the parameters of [Client.GetGameHighScores]. See https://core.telegram.org/bots/api#getgamehighscores.
 type GetGameHighScoresParams struct {
-	// Required.
+	// Required. Target user id.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Unique identifier for the target
+	// chat.
 	ChatID int64 `json:"chat_id,omitempty"`
-	// Optional.
+	// Optional. Required if inline_message_id is not specified. Identifier of the sent message.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Required if chat_id and message_id are not specified. Identifier of the inline
+	// message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
 }
 

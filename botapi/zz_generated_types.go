@@ -4,57 +4,84 @@ package botapi
 
 // Update is the Bot API type Update. See https://core.telegram.org/bots/api#update.
 type Update struct {
-	// Required.
+	// Required. The update's unique identifier. Update identifiers start from a certain positive
+	// number and increase sequentially. This identifier becomes especially handy if you're using
+	// webhooks, since it allows you to ignore repeated updates or to restore the correct update
+	// sequence, should they get out of order. If there are no new updates for at least a week, then
+	// identifier of the next update will be chosen randomly instead of sequentially.
 	UpdateID int64 `json:"update_id"`
-	// Optional.
+	// Optional. New incoming message of any kind - text, photo, sticker, etc.
 	Message *Message `json:"message,omitempty"`
-	// Optional.
+	// Optional. New version of a message that is known to the bot and was edited. This update may
+	// at times be triggered by changes to message fields that are either unavailable or not
+	// actively used by your bot.
 	EditedMessage *Message `json:"edited_message,omitempty"`
-	// Optional.
+	// Optional. New incoming channel post of any kind - text, photo, sticker, etc.
 	ChannelPost *Message `json:"channel_post,omitempty"`
-	// Optional.
+	// Optional. New version of a channel post that is known to the bot and was edited. This update
+	// may at times be triggered by changes to message fields that are either unavailable or not
+	// actively used by your bot.
 	EditedChannelPost *Message `json:"edited_channel_post,omitempty"`
-	// Optional.
+	// Optional. The bot was connected to or disconnected from a business account, or a user edited
+	// an existing connection with the bot.
 	BusinessConnection *BusinessConnection `json:"business_connection,omitempty"`
-	// Optional.
+	// Optional. New message from a connected business account.
 	BusinessMessage *Message `json:"business_message,omitempty"`
-	// Optional.
+	// Optional. New version of a message from a connected business account.
 	EditedBusinessMessage *Message `json:"edited_business_message,omitempty"`
-	// Optional.
+	// Optional. Messages were deleted from a connected business account.
 	DeletedBusinessMessages *BusinessMessagesDeleted `json:"deleted_business_messages,omitempty"`
-	// Optional.
+	// Optional. New guest message. The bot can use the field Message.guest_query_id and the method
+	// answerGuestQuery to send a message in response.
 	GuestMessage *Message `json:"guest_message,omitempty"`
-	// Optional.
+	// Optional. A reaction to a message was changed by a user. The bot must be an administrator in
+	// the chat and must explicitly specify "message_reaction" in the list of allowed_updates to
+	// receive these updates. The update isn't received for reactions set by bots.
 	MessageReaction *MessageReactionUpdated `json:"message_reaction,omitempty"`
-	// Optional.
+	// Optional. Reactions to a message with anonymous reactions were changed. The bot must be an
+	// administrator in the chat and must explicitly specify "message_reaction_count" in the list of
+	// allowed_updates to receive these updates. The updates are grouped and can be sent with delay
+	// up to a few minutes.
 	MessageReactionCount *MessageReactionCountUpdated `json:"message_reaction_count,omitempty"`
-	// Optional.
+	// Optional. New incoming inline query.
 	InlineQuery *InlineQuery `json:"inline_query,omitempty"`
-	// Optional.
+	// Optional. The result of an inline query that was chosen by a user and sent to their chat
+	// partner. Please see our documentation on the feedback collecting for details on how to enable
+	// these updates for your bot.
 	ChosenInlineResult *ChosenInlineResult `json:"chosen_inline_result,omitempty"`
-	// Optional.
+	// Optional. New incoming callback query.
 	CallbackQuery *CallbackQuery `json:"callback_query,omitempty"`
-	// Optional.
+	// Optional. New incoming shipping query. Only for invoices with flexible price.
 	ShippingQuery *ShippingQuery `json:"shipping_query,omitempty"`
-	// Optional.
+	// Optional. New incoming pre-checkout query. Contains full information about checkout.
 	PreCheckoutQuery *PreCheckoutQuery `json:"pre_checkout_query,omitempty"`
-	// Optional.
+	// Optional. A user purchased paid media with a non-empty payload sent by the bot in a
+	// non-channel chat.
 	PurchasedPaidMedia *PaidMediaPurchased `json:"purchased_paid_media,omitempty"`
-	// Optional.
+	// Optional. New poll state. Bots receive only updates about manually stopped polls and polls,
+	// which are sent by the bot.
 	Poll *Poll `json:"poll,omitempty"`
-	// Optional.
+	// Optional. A user changed their answer in a non-anonymous poll. Bots receive new votes only in
+	// polls that were sent by the bot itself.
 	PollAnswer *PollAnswer `json:"poll_answer,omitempty"`
-	// Optional.
+	// Optional. The bot's chat member status was updated in a chat. For private chats, this update
+	// is received only when the bot is blocked or unblocked by the user.
 	MyChatMember *ChatMemberUpdated `json:"my_chat_member,omitempty"`
-	// Optional.
+	// Optional. A chat member's status was updated in a chat. The bot must be an administrator in
+	// the chat and must explicitly specify "chat_member" in the list of allowed_updates to receive
+	// these updates.
 	ChatMember *ChatMemberUpdated `json:"chat_member,omitempty"`
-	// Optional.
+	// Optional. A request to join the chat has been sent. The bot must have the can_invite_users
+	// administrator right in the chat to receive these updates.
 	ChatJoinRequest *ChatJoinRequest `json:"chat_join_request,omitempty"`
-	// Optional.
+	// Optional. A chat boost was added or changed. The bot must be an administrator in the chat to
+	// receive these updates.
 	ChatBoost *ChatBoostUpdated `json:"chat_boost,omitempty"`
-	// Optional.
+	// Optional. A boost was removed from a chat. The bot must be an administrator in the chat to
+	// receive these updates.
 	RemovedChatBoost *ChatBoostRemoved `json:"removed_chat_boost,omitempty"`
-	// Optional.
+	// Optional. A new bot was created to be managed by the bot, or token or owner of a managed bot
+	// was changed.
 	ManagedBot *ManagedBotUpdated `json:"managed_bot,omitempty"`
 	// Optional. Added in Bot API 10.2.
 	Subscription *BotSubscriptionUpdated `json:"subscription,omitempty"`
@@ -62,191 +89,237 @@ type Update struct {
 
 // WebhookInfo is the Bot API type WebhookInfo. See https://core.telegram.org/bots/api#webhookinfo.
 type WebhookInfo struct {
-	// Required.
+	// Required. Webhook URL, may be empty if webhook is not set up.
 	URL string `json:"url"`
-	// Required.
+	// Required. True, if a custom certificate was provided for webhook certificate checks.
 	HasCustomCertificate bool `json:"has_custom_certificate"`
-	// Required.
+	// Required. Number of updates awaiting delivery.
 	PendingUpdateCount int64 `json:"pending_update_count"`
-	// Optional.
+	// Optional. Currently used webhook IP address.
 	IPAddress string `json:"ip_address,omitempty"`
-	// Optional.
+	// Optional. Unix time for the most recent error that happened when trying to deliver an update
+	// via webhook.
 	LastErrorDate int64 `json:"last_error_date,omitempty"`
-	// Optional.
+	// Optional. Error message in human-readable format for the most recent error that happened when
+	// trying to deliver an update via webhook.
 	LastErrorMessage string `json:"last_error_message,omitempty"`
-	// Optional.
+	// Optional. Unix time of the most recent error that happened when trying to synchronize
+	// available updates with Telegram datacenters.
 	LastSynchronizationErrorDate int64 `json:"last_synchronization_error_date,omitempty"`
-	// Optional.
+	// Optional. The maximum allowed number of simultaneous HTTPS connections to the webhook for
+	// update delivery.
 	MaxConnections int `json:"max_connections,omitempty"`
-	// Optional.
+	// Optional. A list of update types the bot is subscribed to. Defaults to all update types
+	// except chat_member, message_reaction, and message_reaction_count.
 	AllowedUpdates []string `json:"allowed_updates,omitempty"`
 }
 
 // User is the Bot API type User. See https://core.telegram.org/bots/api#user.
 type User struct {
-	// Required.
+	// Required. Unique identifier for this user or bot. This number may have more than 32
+	// significant bits and some programming languages may have difficulty/silent defects in
+	// interpreting it. But it has at most 52 significant bits, so a 64-bit integer or
+	// double-precision float type are safe for storing this identifier.
 	ID int64 `json:"id"`
-	// Required.
+	// Required. True, if this user is a bot.
 	IsBot bool `json:"is_bot"`
-	// Required.
+	// Required. User's or bot's first name.
 	FirstName string `json:"first_name"`
-	// Optional.
+	// Optional. User's or bot's last name.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. User's or bot's username.
 	Username string `json:"username,omitempty"`
-	// Optional.
+	// Optional. IETF language tag of the user's language.
 	LanguageCode string `json:"language_code,omitempty"`
-	// Optional.
+	// Optional. True, if this user is a Telegram Premium user.
 	IsPremium bool `json:"is_premium,omitempty"`
-	// Optional.
+	// Optional. True, if this user added the bot to the attachment menu.
 	AddedToAttachmentMenu bool `json:"added_to_attachment_menu,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can be invited to groups. Returned only in getMe.
 	CanJoinGroups bool `json:"can_join_groups,omitempty"`
-	// Optional.
+	// Optional. True, if privacy mode is disabled for the bot. Returned only in getMe.
 	CanReadAllGroupMessages bool `json:"can_read_all_group_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the bot supports guest queries from chats it is not a member of. Returned
+	// only in getMe.
 	SupportsGuestQueries bool `json:"supports_guest_queries,omitempty"`
-	// Optional.
+	// Optional. True, if the bot supports inline queries. Returned only in getMe.
 	SupportsInlineQueries bool `json:"supports_inline_queries,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can be connected to a user account to manage it. Returned only in
+	// getMe.
 	CanConnectToBusiness bool `json:"can_connect_to_business,omitempty"`
-	// Optional.
+	// Optional. True, if the bot has a main Web App. Returned only in getMe.
 	HasMainWebApp bool `json:"has_main_web_app,omitempty"`
-	// Optional.
+	// Optional. True, if the bot has forum topic mode enabled in private chats. Returned only in
+	// getMe.
 	HasTopicsEnabled bool `json:"has_topics_enabled,omitempty"`
-	// Optional.
+	// Optional. True, if the bot allows users to create and delete topics in private chats.
+	// Returned only in getMe.
 	AllowsUsersToCreateTopics bool `json:"allows_users_to_create_topics,omitempty"`
-	// Optional.
+	// Optional. True, if other bots can be created to be controlled by the bot. Returned only in
+	// getMe.
 	CanManageBots bool `json:"can_manage_bots,omitempty"`
-	// Optional.
+	// Optional. True, if the bot supports join request queries and can be assigned to process them.
+	// Returned only in getMe.
 	SupportsJoinRequestQueries bool `json:"supports_join_request_queries,omitempty"`
 }
 
 // Chat is the Bot API type Chat. See https://core.telegram.org/bots/api#chat.
 type Chat struct {
-	// Required.
+	// Required. Unique identifier for this chat. This number may have more than 32 significant bits
+	// and some programming languages may have difficulty/silent defects in interpreting it. But it
+	// has at most 52 significant bits, so a signed 64-bit integer or double-precision float type
+	// are safe for storing this identifier.
 	ID int64 `json:"id"`
-	// Required.
+	// Required. Type of the chat, can be either "private", "group", "supergroup" or "channel".
 	Type string `json:"type"`
-	// Optional.
+	// Optional. Title, for supergroups, channels and group chats.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Username, for private chats, supergroups and channels if available.
 	Username string `json:"username,omitempty"`
-	// Optional.
+	// Optional. First name of the other party in a private chat.
 	FirstName string `json:"first_name,omitempty"`
-	// Optional.
+	// Optional. Last name of the other party in a private chat.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. True, if the supergroup chat is a forum (has topics enabled).
 	IsForum bool `json:"is_forum,omitempty"`
-	// Optional.
+	// Optional. True, if the chat is the direct messages chat of a channel.
 	IsDirectMessages bool `json:"is_direct_messages,omitempty"`
 }
 
 // ChatFullInfo is the Bot API type ChatFullInfo. See https://core.telegram.org/bots/api#chatfullinfo.
 type ChatFullInfo struct {
-	// Required.
+	// Required. Unique identifier for this chat. This number may have more than 32 significant bits
+	// and some programming languages may have difficulty/silent defects in interpreting it. But it
+	// has at most 52 significant bits, so a signed 64-bit integer or double-precision float type
+	// are safe for storing this identifier.
 	ID int64 `json:"id"`
-	// Required.
+	// Required. Type of the chat, can be either "private", "group", "supergroup" or "channel".
 	Type string `json:"type"`
-	// Optional.
+	// Optional. Title, for supergroups, channels and group chats.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Username, for private chats, supergroups and channels if available.
 	Username string `json:"username,omitempty"`
-	// Optional.
+	// Optional. First name of the other party in a private chat.
 	FirstName string `json:"first_name,omitempty"`
-	// Optional.
+	// Optional. Last name of the other party in a private chat.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. True, if the supergroup chat is a forum (has topics enabled).
 	IsForum bool `json:"is_forum,omitempty"`
-	// Optional.
+	// Optional. True, if the chat is the direct messages chat of a channel.
 	IsDirectMessages bool `json:"is_direct_messages,omitempty"`
-	// Required.
+	// Required. Identifier of the accent color for the chat name and backgrounds of the chat photo,
+	// reply header, and link preview. See accent colors for more details.
 	AccentColorID int64 `json:"accent_color_id"`
-	// Required.
+	// Required. The maximum number of reactions that can be set on a message in the chat.
 	MaxReactionCount int64 `json:"max_reaction_count"`
-	// Optional.
+	// Optional. Chat photo.
 	Photo *ChatPhoto `json:"photo,omitempty"`
-	// Optional.
+	// Optional. If non-empty, the list of all active chat usernames; for private chats, supergroups
+	// and channels.
 	ActiveUsernames []string `json:"active_usernames,omitempty"`
-	// Optional.
+	// Optional. For private chats, the date of birth of the user.
 	Birthdate *Birthdate `json:"birthdate,omitempty"`
-	// Optional.
+	// Optional. For private chats with business accounts, the intro of the business.
 	BusinessIntro *BusinessIntro `json:"business_intro,omitempty"`
-	// Optional.
+	// Optional. For private chats with business accounts, the location of the business.
 	BusinessLocation *BusinessLocation `json:"business_location,omitempty"`
-	// Optional.
+	// Optional. For private chats with business accounts, the opening hours of the business.
 	BusinessOpeningHours *BusinessOpeningHours `json:"business_opening_hours,omitempty"`
-	// Optional.
+	// Optional. For private chats, the personal channel of the user.
 	PersonalChat *Chat `json:"personal_chat,omitempty"`
-	// Optional.
+	// Optional. Information about the corresponding channel chat; for direct messages chats only.
 	ParentChat *Chat `json:"parent_chat,omitempty"`
-	// Optional.
+	// Optional. List of available reactions allowed in the chat. If omitted, then all emoji
+	// reactions are allowed.
 	AvailableReactions []ReactionType `json:"available_reactions,omitempty"`
-	// Optional.
+	// Optional. Custom emoji identifier of the emoji chosen by the chat for the reply header and
+	// link preview background.
 	BackgroundCustomEmojiID string `json:"background_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. Identifier of the accent color for the chat's profile background. See profile
+	// accent colors for more details.
 	ProfileAccentColorID int64 `json:"profile_accent_color_id,omitempty"`
-	// Optional.
+	// Optional. Custom emoji identifier of the emoji chosen by the chat for its profile background.
 	ProfileBackgroundCustomEmojiID string `json:"profile_background_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. Custom emoji identifier of the emoji status of the chat or the other party in a
+	// private chat.
 	EmojiStatusCustomEmojiID string `json:"emoji_status_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. Expiration date of the emoji status of the chat or the other party in a private
+	// chat, in Unix time, if any.
 	EmojiStatusExpirationDate int64 `json:"emoji_status_expiration_date,omitempty"`
-	// Optional.
+	// Optional. Bio of the other party in a private chat.
 	Bio string `json:"bio,omitempty"`
-	// Optional.
+	// Optional. True, if privacy settings of the other party in the private chat allows to use
+	// tg://user?id=<user_id> links only in chats with the user.
 	HasPrivateForwards bool `json:"has_private_forwards,omitempty"`
-	// Optional.
+	// Optional. True, if the privacy settings of the other party restrict sending voice and video
+	// note messages in the private chat.
 	HasRestrictedVoiceAndVideoMessages bool `json:"has_restricted_voice_and_video_messages,omitempty"`
-	// Optional.
+	// Optional. True, if users need to join the supergroup before they can send messages.
 	JoinToSendMessages bool `json:"join_to_send_messages,omitempty"`
-	// Optional.
+	// Optional. True, if all users directly joining the supergroup without using an invite link
+	// need to be approved by supergroup administrators.
 	JoinByRequest bool `json:"join_by_request,omitempty"`
-	// Optional.
+	// Optional. Description, for groups, supergroups and channel chats.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Primary invite link, for groups, supergroups and channel chats.
 	InviteLink string `json:"invite_link,omitempty"`
-	// Optional.
+	// Optional. The most recent pinned message (by sending date).
 	PinnedMessage *Message `json:"pinned_message,omitempty"`
-	// Optional.
+	// Optional. Default chat member permissions, for groups and supergroups.
 	Permissions *ChatPermissions `json:"permissions,omitempty"`
-	// Required.
+	// Required. Information about types of gifts that are accepted by the chat or by the
+	// corresponding user for private chats.
 	AcceptedGiftTypes AcceptedGiftTypes `json:"accepted_gift_types"`
-	// Optional.
+	// Optional. True, if paid media messages can be sent or forwarded to the channel chat. The
+	// field is available only for channel chats.
 	CanSendPaidMedia bool `json:"can_send_paid_media,omitempty"`
-	// Optional.
+	// Optional. For supergroups, the minimum allowed delay between consecutive messages sent by
+	// each unprivileged user; in seconds.
 	SlowModeDelay int `json:"slow_mode_delay,omitempty"`
-	// Optional.
+	// Optional. For supergroups, the minimum number of boosts that a non-administrator user needs
+	// to add in order to ignore slow mode and chat permissions.
 	UnrestrictBoostCount int64 `json:"unrestrict_boost_count,omitempty"`
-	// Optional.
+	// Optional. The time after which all messages sent to the chat will be automatically deleted;
+	// in seconds.
 	MessageAutoDeleteTime int `json:"message_auto_delete_time,omitempty"`
-	// Optional.
+	// Optional. True, if aggressive anti-spam checks are enabled in the supergroup. The field is
+	// only available to chat administrators.
 	HasAggressiveAntiSpamEnabled bool `json:"has_aggressive_anti_spam_enabled,omitempty"`
-	// Optional.
+	// Optional. True, if non-administrators can only get the list of bots and administrators in the
+	// chat.
 	HasHiddenMembers bool `json:"has_hidden_members,omitempty"`
-	// Optional.
+	// Optional. True, if messages from the chat can't be forwarded to other chats.
 	HasProtectedContent bool `json:"has_protected_content,omitempty"`
-	// Optional.
+	// Optional. True, if new chat members will have access to old messages; available only to chat
+	// administrators.
 	HasVisibleHistory bool `json:"has_visible_history,omitempty"`
-	// Optional.
+	// Optional. For supergroups, name of the group sticker set.
 	StickerSetName string `json:"sticker_set_name,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can change the group sticker set.
 	CanSetStickerSet bool `json:"can_set_sticker_set,omitempty"`
-	// Optional.
+	// Optional. For supergroups, the name of the group's custom emoji sticker set. Custom emoji
+	// from this set can be used by all users and bots in the group.
 	CustomEmojiStickerSetName string `json:"custom_emoji_sticker_set_name,omitempty"`
-	// Optional.
+	// Optional. Unique identifier for the linked chat, i.e. the discussion group identifier for a
+	// channel and vice versa; for supergroups and channel chats. This identifier may be greater
+	// than 32 bits and some programming languages may have difficulty/silent defects in
+	// interpreting it. But it is smaller than 52 bits, so a signed 64 bit integer or
+	// double-precision float type are safe for storing this identifier.
 	LinkedChatID int64 `json:"linked_chat_id,omitempty"`
-	// Optional.
+	// Optional. For supergroups, the location to which the supergroup is connected.
 	Location *ChatLocation `json:"location,omitempty"`
-	// Optional.
+	// Optional. For private chats, the rating of the user if any.
 	Rating *UserRating `json:"rating,omitempty"`
-	// Optional.
+	// Optional. For private chats, the first audio added to the profile of the user.
 	FirstProfileAudio *Audio `json:"first_profile_audio,omitempty"`
-	// Optional.
+	// Optional. The color scheme based on a unique gift that must be used for the chat's name,
+	// message replies and link previews.
 	UniqueGiftColors *UniqueGiftColors `json:"unique_gift_colors,omitempty"`
-	// Optional.
+	// Optional. The number of Telegram Stars a general user has to pay to send a message to the
+	// chat.
 	PaidMessageStarCount int64 `json:"paid_message_star_count,omitempty"`
-	// Optional.
+	// Optional. The bot that processes join request queries in the chat. The field is only
+	// available to chat administrators.
 	GuardBot *User `json:"guard_bot,omitempty"`
 	// Optional. Added in Bot API 10.2.
 	Community *Community `json:"community,omitempty"`
@@ -255,235 +328,299 @@ type ChatFullInfo struct {
 // Message is the Bot API type Message. See https://core.telegram.org/bots/api#message.
 // It is a member of [MaybeInaccessibleMessage].
 type Message struct {
-	// Required.
+	// Required. Unique message identifier inside this chat. In specific instances (e.g., message
+	// containing a video sent to a big chat), the server might automatically schedule a message
+	// instead of sending it immediately. In such cases, this field will be 0 and the relevant
+	// message will be unusable until it is actually sent.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. Unique identifier of a message thread or forum topic to which the message belongs;
+	// for supergroups and private chats only.
 	MessageThreadID int64 `json:"message_thread_id,omitempty"`
-	// Optional.
+	// Optional. Information about the direct messages chat topic that contains the message.
 	DirectMessagesTopic *DirectMessagesTopic `json:"direct_messages_topic,omitempty"`
-	// Optional.
+	// Optional. Sender of the message; may be empty for messages sent to channels. For backward
+	// compatibility, if the message was sent on behalf of a chat, the field contains a fake sender
+	// user in non-channel chats.
 	From *User `json:"from,omitempty"`
-	// Optional.
+	// Optional. Sender of the message when sent on behalf of a chat. For example, the supergroup
+	// itself for messages sent by its anonymous administrators or a linked channel for messages
+	// automatically forwarded to the channel's discussion group. For backward compatibility, if the
+	// message was sent on behalf of a chat, the field from contains a fake sender user in
+	// non-channel chats.
 	SenderChat *Chat `json:"sender_chat,omitempty"`
-	// Optional.
+	// Optional. If the sender of the message boosted the chat, the number of boosts added by the
+	// user.
 	SenderBoostCount int64 `json:"sender_boost_count,omitempty"`
-	// Optional.
+	// Optional. The bot that actually sent the message on behalf of the business account. Available
+	// only for outgoing messages sent on behalf of the connected business account.
 	SenderBusinessBot *User `json:"sender_business_bot,omitempty"`
-	// Optional.
+	// Optional. Tag or custom title of the sender of the message; for supergroups only.
 	SenderTag string `json:"sender_tag,omitempty"`
-	// Required.
+	// Required. Date the message was sent in Unix time. It is always a positive number,
+	// representing a valid date.
 	Date int64 `json:"date"`
-	// Optional.
+	// Optional. The unique identifier for the guest query. Use this identifier with the method
+	// answerGuestQuery to send a response message. If non-empty, the message belongs to the chat
+	// where the guest bot was summoned, which may not coincide with other existing bot chats
+	// sharing the same identifier.
 	GuestQueryID string `json:"guest_query_id,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the business connection from which the message was received.
+	// If non-empty, the message belongs to a chat of the corresponding business account that is
+	// independent from any potential bot chat which might share the same identifier.
 	BusinessConnectionID string `json:"business_connection_id,omitempty"`
-	// Required.
+	// Required. Chat the message belongs to.
 	Chat Chat `json:"chat"`
-	// Optional.
+	// Optional. Information about the original message for forwarded messages.
 	ForwardOrigin MessageOrigin `json:"forward_origin,omitempty"`
-	// Optional.
+	// Optional. True, if the message is sent to a topic in a forum supergroup or a private chat
+	// with the bot.
 	IsTopicMessage bool `json:"is_topic_message,omitempty"`
-	// Optional.
+	// Optional. True, if the message is a channel post that was automatically forwarded to the
+	// connected discussion group.
 	IsAutomaticForward bool `json:"is_automatic_forward,omitempty"`
-	// Optional.
+	// Optional. For replies in the same chat and message thread, the original message. Note that
+	// the Message object in this field will not contain further reply_to_message fields even if it
+	// itself is a reply.
 	ReplyToMessage *Message `json:"reply_to_message,omitempty"`
-	// Optional.
+	// Optional. Information about the message that is being replied to, which may come from another
+	// chat or forum topic.
 	ExternalReply *ExternalReplyInfo `json:"external_reply,omitempty"`
-	// Optional.
+	// Optional. For replies that quote part of the original message, the quoted part of the
+	// message.
 	Quote *TextQuote `json:"quote,omitempty"`
-	// Optional.
+	// Optional. For replies to a story, the original story.
 	ReplyToStory *Story `json:"reply_to_story,omitempty"`
-	// Optional.
+	// Optional. Identifier of the specific checklist task that is being replied to.
 	ReplyToChecklistTaskID int64 `json:"reply_to_checklist_task_id,omitempty"`
-	// Optional.
+	// Optional. Persistent identifier of the specific poll option that is being replied to.
 	ReplyToPollOptionID string `json:"reply_to_poll_option_id,omitempty"`
-	// Optional.
+	// Optional. Bot through which the message was sent.
 	ViaBot *User `json:"via_bot,omitempty"`
-	// Optional.
+	// Optional. For a message sent by a guest bot, this is the user whose original message
+	// triggered the bot's response.
 	GuestBotCallerUser *User `json:"guest_bot_caller_user,omitempty"`
-	// Optional.
+	// Optional. For a message sent by a guest bot, this is the chat whose original message
+	// triggered the bot's response.
 	GuestBotCallerChat *Chat `json:"guest_bot_caller_chat,omitempty"`
-	// Optional.
+	// Optional. Date the message was last edited in Unix time.
 	EditDate int64 `json:"edit_date,omitempty"`
-	// Optional.
+	// Optional. True, if the message can't be forwarded.
 	HasProtectedContent bool `json:"has_protected_content,omitempty"`
-	// Optional.
+	// Optional. True, if the message was sent by an implicit action, for example, as an away or a
+	// greeting business message, or as a scheduled message.
 	IsFromOffline bool `json:"is_from_offline,omitempty"`
-	// Optional.
+	// Optional. True, if the message is a paid post. Note that such posts must not be deleted for
+	// 24 hours to receive the payment and can't be edited.
 	IsPaidPost bool `json:"is_paid_post,omitempty"`
-	// Optional.
+	// Optional. The unique identifier inside this chat of a media message group this message
+	// belongs to.
 	MediaGroupID string `json:"media_group_id,omitempty"`
-	// Optional.
+	// Optional. Signature of the post author for messages in channels, or the custom title of an
+	// anonymous group administrator.
 	AuthorSignature string `json:"author_signature,omitempty"`
-	// Optional.
+	// Optional. The number of Telegram Stars that were paid by the sender of the message to send
+	// it.
 	PaidStarCount int64 `json:"paid_star_count,omitempty"`
-	// Optional.
+	// Optional. For text messages, the actual UTF-8 text of the message.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. For text messages, special entities like usernames, URLs, bot commands, etc. that
+	// appear in the text.
 	Entities []MessageEntity `json:"entities,omitempty"`
-	// Optional.
+	// Optional. Options used for link preview generation for the message, if it is a text message
+	// and link preview options were changed.
 	LinkPreviewOptions *LinkPreviewOptions `json:"link_preview_options,omitempty"`
-	// Optional.
+	// Optional. Information about suggested post parameters if the message is a suggested post in a
+	// channel direct messages chat. If the message is an approved or declined suggested post, then
+	// it can't be edited.
 	SuggestedPostInfo *SuggestedPostInfo `json:"suggested_post_info,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the message effect added to the message.
 	EffectID string `json:"effect_id,omitempty"`
-	// Optional.
+	// Optional. Message is a rich formatted message.
 	RichMessage *RichMessage `json:"rich_message,omitempty"`
-	// Optional.
+	// Optional. Message is an animation, information about the animation. For backward
+	// compatibility, when this field is set, the document field will also be set.
 	Animation *Animation `json:"animation,omitempty"`
-	// Optional.
+	// Optional. Message is an audio file, information about the file.
 	Audio *Audio `json:"audio,omitempty"`
-	// Optional.
+	// Optional. Message is a general file, information about the file.
 	Document *Document `json:"document,omitempty"`
-	// Optional.
+	// Optional. Message is a live photo, information about the live photo. For backward
+	// compatibility, when this field is set, the photo field will also be set.
 	LivePhoto *LivePhoto `json:"live_photo,omitempty"`
-	// Optional.
+	// Optional. Message contains paid media; information about the paid media.
 	PaidMedia *PaidMediaInfo `json:"paid_media,omitempty"`
-	// Optional.
+	// Optional. Message is a photo, available sizes of the photo.
 	Photo []PhotoSize `json:"photo,omitempty"`
-	// Optional.
+	// Optional. Message is a sticker, information about the sticker.
 	Sticker *Sticker `json:"sticker,omitempty"`
-	// Optional.
+	// Optional. Message is a forwarded story.
 	Story *Story `json:"story,omitempty"`
-	// Optional.
+	// Optional. Message is a video, information about the video.
 	Video *Video `json:"video,omitempty"`
-	// Optional.
+	// Optional. Message is a video note, information about the video message.
 	VideoNote *VideoNote `json:"video_note,omitempty"`
-	// Optional.
+	// Optional. Message is a voice message, information about the file.
 	Voice *Voice `json:"voice,omitempty"`
-	// Optional.
+	// Optional. Caption for the animation, audio, document, paid media, photo, video or voice.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. For messages with a caption, special entities like usernames, URLs, bot commands,
+	// etc. that appear in the caption.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. True, if the message media is covered by a spoiler animation.
 	HasMediaSpoiler bool `json:"has_media_spoiler,omitempty"`
-	// Optional.
+	// Optional. Message is a checklist.
 	Checklist *Checklist `json:"checklist,omitempty"`
-	// Optional.
+	// Optional. Message is a shared contact, information about the contact.
 	Contact *Contact `json:"contact,omitempty"`
-	// Optional.
+	// Optional. Message is a dice with random value.
 	Dice *Dice `json:"dice,omitempty"`
-	// Optional.
+	// Optional. Message is a game, information about the game. More about games:
+	// https://core.telegram.org/bots/api#games.
 	Game *Game `json:"game,omitempty"`
-	// Optional.
+	// Optional. Message is a native poll, information about the poll.
 	Poll *Poll `json:"poll,omitempty"`
-	// Optional.
+	// Optional. Message is a venue, information about the venue. For backward compatibility, when
+	// this field is set, the location field will also be set.
 	Venue *Venue `json:"venue,omitempty"`
-	// Optional.
+	// Optional. Message is a shared location, information about the location.
 	Location *Location `json:"location,omitempty"`
-	// Optional.
+	// Optional. New members that were added to the group or supergroup and information about them
+	// (the bot itself may be one of these members).
 	NewChatMembers []User `json:"new_chat_members,omitempty"`
-	// Optional.
+	// Optional. A member was removed from the group, information about them (this member may be the
+	// bot itself).
 	LeftChatMember *User `json:"left_chat_member,omitempty"`
-	// Optional.
+	// Optional. Service message: chat owner has left.
 	ChatOwnerLeft *ChatOwnerLeft `json:"chat_owner_left,omitempty"`
-	// Optional.
+	// Optional. Service message: chat owner has changed.
 	ChatOwnerChanged *ChatOwnerChanged `json:"chat_owner_changed,omitempty"`
-	// Optional.
+	// Optional. A chat title was changed to this value.
 	NewChatTitle string `json:"new_chat_title,omitempty"`
-	// Optional.
+	// Optional. A chat photo was change to this value.
 	NewChatPhoto []PhotoSize `json:"new_chat_photo,omitempty"`
-	// Optional.
+	// Optional. Service message: the chat photo was deleted.
 	DeleteChatPhoto bool `json:"delete_chat_photo,omitempty"`
-	// Optional.
+	// Optional. Service message: the group has been created.
 	GroupChatCreated bool `json:"group_chat_created,omitempty"`
-	// Optional.
+	// Optional. Service message: the supergroup has been created. This field can't be received in a
+	// message coming through updates, because bot can't be a member of a supergroup when it is
+	// created. It can only be found in reply_to_message if someone replies to a very first message
+	// in a directly created supergroup.
 	SupergroupChatCreated bool `json:"supergroup_chat_created,omitempty"`
-	// Optional.
+	// Optional. Service message: the channel has been created. This field can't be received in a
+	// message coming through updates, because bot can't be a member of a channel when it is
+	// created. It can only be found in reply_to_message if someone replies to a very first message
+	// in a channel.
 	ChannelChatCreated bool `json:"channel_chat_created,omitempty"`
-	// Optional.
+	// Optional. Service message: auto-delete timer settings changed in the chat.
 	MessageAutoDeleteTimerChanged *MessageAutoDeleteTimerChanged `json:"message_auto_delete_timer_changed,omitempty"`
-	// Optional.
+	// Optional. The group has been migrated to a supergroup with the specified identifier. This
+	// number may have more than 32 significant bits and some programming languages may have
+	// difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so a
+	// signed 64-bit integer or double-precision float type are safe for storing this identifier.
 	MigrateToChatID int64 `json:"migrate_to_chat_id,omitempty"`
-	// Optional.
+	// Optional. The supergroup has been migrated from a group with the specified identifier. This
+	// number may have more than 32 significant bits and some programming languages may have
+	// difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so a
+	// signed 64-bit integer or double-precision float type are safe for storing this identifier.
 	MigrateFromChatID int64 `json:"migrate_from_chat_id,omitempty"`
-	// Optional.
+	// Optional. Specified message was pinned. Note that the Message object in this field will not
+	// contain further reply_to_message fields even if it itself is a reply.
 	PinnedMessage MaybeInaccessibleMessage `json:"pinned_message,omitempty"`
-	// Optional.
+	// Optional. Message is an invoice for a payment, information about the invoice. More about
+	// payments: https://core.telegram.org/bots/api#payments.
 	Invoice *Invoice `json:"invoice,omitempty"`
-	// Optional.
+	// Optional. Message is a service message about a successful payment, information about the
+	// payment. More about payments: https://core.telegram.org/bots/api#payments.
 	SuccessfulPayment *SuccessfulPayment `json:"successful_payment,omitempty"`
-	// Optional.
+	// Optional. Message is a service message about a refunded payment, information about the
+	// payment. More about payments: https://core.telegram.org/bots/api#payments.
 	RefundedPayment *RefundedPayment `json:"refunded_payment,omitempty"`
-	// Optional.
+	// Optional. Service message: users were shared with the bot.
 	UsersShared *UsersShared `json:"users_shared,omitempty"`
-	// Optional.
+	// Optional. Service message: a chat was shared with the bot.
 	ChatShared *ChatShared `json:"chat_shared,omitempty"`
-	// Optional.
+	// Optional. Service message: a regular gift was sent or received.
 	Gift *GiftInfo `json:"gift,omitempty"`
-	// Optional.
+	// Optional. Service message: a unique gift was sent or received.
 	UniqueGift *UniqueGiftInfo `json:"unique_gift,omitempty"`
-	// Optional.
+	// Optional. Service message: upgrade of a gift was purchased after the gift was sent.
 	GiftUpgradeSent *GiftInfo `json:"gift_upgrade_sent,omitempty"`
-	// Optional.
+	// Optional. The domain name of the website on which the user has logged in. More about Telegram
+	// Login: https://core.telegram.org/widgets/login.
 	ConnectedWebsite string `json:"connected_website,omitempty"`
-	// Optional.
+	// Optional. Service message: the user allowed the bot to write messages after adding it to the
+	// attachment or side menu, launching a Web App from a link, or accepting an explicit request
+	// from a Web App sent by the method requestWriteAccess.
 	WriteAccessAllowed *WriteAccessAllowed `json:"write_access_allowed,omitempty"`
-	// Optional.
+	// Optional. Telegram Passport data.
 	PassportData *PassportData `json:"passport_data,omitempty"`
-	// Optional.
+	// Optional. Service message. A user in the chat triggered another user's proximity alert while
+	// sharing Live Location.
 	ProximityAlertTriggered *ProximityAlertTriggered `json:"proximity_alert_triggered,omitempty"`
-	// Optional.
+	// Optional. Service message: user boosted the chat.
 	BoostAdded *ChatBoostAdded `json:"boost_added,omitempty"`
-	// Optional.
+	// Optional. Service message: chat background set.
 	ChatBackgroundSet *ChatBackground `json:"chat_background_set,omitempty"`
-	// Optional.
+	// Optional. Service message: some tasks in a checklist were marked as done or not done.
 	ChecklistTasksDone *ChecklistTasksDone `json:"checklist_tasks_done,omitempty"`
-	// Optional.
+	// Optional. Service message: tasks were added to a checklist.
 	ChecklistTasksAdded *ChecklistTasksAdded `json:"checklist_tasks_added,omitempty"`
-	// Optional.
+	// Optional. Service message: the price for paid messages in the corresponding direct messages
+	// chat of a channel has changed.
 	DirectMessagePriceChanged *DirectMessagePriceChanged `json:"direct_message_price_changed,omitempty"`
-	// Optional.
+	// Optional. Service message: forum topic created.
 	ForumTopicCreated *ForumTopicCreated `json:"forum_topic_created,omitempty"`
-	// Optional.
+	// Optional. Service message: forum topic edited.
 	ForumTopicEdited *ForumTopicEdited `json:"forum_topic_edited,omitempty"`
-	// Optional.
+	// Optional. Service message: forum topic closed.
 	ForumTopicClosed *ForumTopicClosed `json:"forum_topic_closed,omitempty"`
-	// Optional.
+	// Optional. Service message: forum topic reopened.
 	ForumTopicReopened *ForumTopicReopened `json:"forum_topic_reopened,omitempty"`
-	// Optional.
+	// Optional. Service message: the 'General' forum topic hidden.
 	GeneralForumTopicHidden *GeneralForumTopicHidden `json:"general_forum_topic_hidden,omitempty"`
-	// Optional.
+	// Optional. Service message: the 'General' forum topic unhidden.
 	GeneralForumTopicUnhidden *GeneralForumTopicUnhidden `json:"general_forum_topic_unhidden,omitempty"`
-	// Optional.
+	// Optional. Service message: a scheduled giveaway was created.
 	GiveawayCreated *GiveawayCreated `json:"giveaway_created,omitempty"`
-	// Optional.
+	// Optional. The message is a scheduled giveaway message.
 	Giveaway *Giveaway `json:"giveaway,omitempty"`
-	// Optional.
+	// Optional. A giveaway with public winners was completed.
 	GiveawayWinners *GiveawayWinners `json:"giveaway_winners,omitempty"`
-	// Optional.
+	// Optional. Service message: a giveaway without public winners was completed.
 	GiveawayCompleted *GiveawayCompleted `json:"giveaway_completed,omitempty"`
-	// Optional.
+	// Optional. Service message: user created a bot that will be managed by the current bot.
 	ManagedBotCreated *ManagedBotCreated `json:"managed_bot_created,omitempty"`
-	// Optional.
+	// Optional. Service message: the price for paid messages has changed in the chat.
 	PaidMessagePriceChanged *PaidMessagePriceChanged `json:"paid_message_price_changed,omitempty"`
-	// Optional.
+	// Optional. Service message: answer option was added to a poll.
 	PollOptionAdded *PollOptionAdded `json:"poll_option_added,omitempty"`
-	// Optional.
+	// Optional. Service message: answer option was deleted from a poll.
 	PollOptionDeleted *PollOptionDeleted `json:"poll_option_deleted,omitempty"`
-	// Optional.
+	// Optional. Service message: a suggested post was approved.
 	SuggestedPostApproved *SuggestedPostApproved `json:"suggested_post_approved,omitempty"`
-	// Optional.
+	// Optional. Service message: approval of a suggested post has failed.
 	SuggestedPostApprovalFailed *SuggestedPostApprovalFailed `json:"suggested_post_approval_failed,omitempty"`
-	// Optional.
+	// Optional. Service message: a suggested post was declined.
 	SuggestedPostDeclined *SuggestedPostDeclined `json:"suggested_post_declined,omitempty"`
-	// Optional.
+	// Optional. Service message: payment for a suggested post was received.
 	SuggestedPostPaid *SuggestedPostPaid `json:"suggested_post_paid,omitempty"`
-	// Optional.
+	// Optional. Service message: payment for a suggested post was refunded.
 	SuggestedPostRefunded *SuggestedPostRefunded `json:"suggested_post_refunded,omitempty"`
-	// Optional.
+	// Optional. Service message: video chat scheduled.
 	VideoChatScheduled *VideoChatScheduled `json:"video_chat_scheduled,omitempty"`
-	// Optional.
+	// Optional. Service message: video chat started.
 	VideoChatStarted *VideoChatStarted `json:"video_chat_started,omitempty"`
-	// Optional.
+	// Optional. Service message: video chat ended.
 	VideoChatEnded *VideoChatEnded `json:"video_chat_ended,omitempty"`
-	// Optional.
+	// Optional. Service message: new participants invited to a video chat.
 	VideoChatParticipantsInvited *VideoChatParticipantsInvited `json:"video_chat_participants_invited,omitempty"`
-	// Optional.
+	// Optional. Service message: data sent by a Web App.
 	WebAppData *WebAppData `json:"web_app_data,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message. login_url buttons are represented as
+	// ordinary url buttons.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 	// Optional. Added in Bot API 10.2.
 	ReceiverUser *User `json:"receiver_user,omitempty"`
@@ -497,130 +634,161 @@ type Message struct {
 
 // MessageID is the Bot API type MessageId. See https://core.telegram.org/bots/api#messageid.
 type MessageID struct {
-	// Required.
+	// Required. Unique message identifier. In specific instances (e.g., message containing a video
+	// sent to a big chat), the server might automatically schedule a message instead of sending it
+	// immediately. In such cases, this field will be 0 and the relevant message will be unusable
+	// until it is actually sent.
 	MessageID int64 `json:"message_id"`
 }
 
 // InaccessibleMessage is the Bot API type InaccessibleMessage. See https://core.telegram.org/bots/api#inaccessiblemessage.
 // It is a member of [MaybeInaccessibleMessage].
 type InaccessibleMessage struct {
-	// Required.
+	// Required. Chat the message belonged to.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Unique message identifier inside the chat.
 	MessageID int64 `json:"message_id"`
-	// Required.
+	// Required. Always 0. The field can be used to differentiate regular and inaccessible messages.
 	Date int64 `json:"date"`
 }
 
 // MessageEntity is the Bot API type MessageEntity. See https://core.telegram.org/bots/api#messageentity.
 type MessageEntity struct {
-	// Required.
+	// Required. Type of the entity. Currently, can be "mention" (@username), "hashtag" (#hashtag or
+	// #hashtag@chatusername), "cashtag" ($USD or $USD@chatusername), "bot_command"
+	// (/start@jobs_bot), "url" (https://telegram.org), "email" (do-not-reply@telegram.org),
+	// "phone_number" (+1-212-555-0123), "bold" (bold text), "italic" (italic text), "underline"
+	// (underlined text), "strikethrough" (strikethrough text), "spoiler" (spoiler message),
+	// "blockquote" (block quotation), "expandable_blockquote" (collapsed-by-default block
+	// quotation), "code" (monowidth string), "pre" (monowidth block), "text_link" (for clickable
+	// text URLs), "text_mention" (for users without usernames), "custom_emoji" (for inline custom
+	// emoji stickers), or "date_time" (for formatted date and time).
 	Type string `json:"type"`
-	// Required.
+	// Required. Offset in UTF-16 code units to the start of the entity.
 	Offset int `json:"offset"`
-	// Required.
+	// Required. Length of the entity in UTF-16 code units.
 	Length int `json:"length"`
-	// Optional.
+	// Optional. For "text_link" only, URL that will be opened after user taps on the text.
 	URL string `json:"url,omitempty"`
-	// Optional.
+	// Optional. For "text_mention" only, the mentioned user.
 	User *User `json:"user,omitempty"`
-	// Optional.
+	// Optional. For "pre" only, the programming language of the entity text.
 	Language string `json:"language,omitempty"`
-	// Optional.
+	// Optional. For "custom_emoji" only, unique identifier of the custom emoji. Use
+	// getCustomEmojiStickers to get full information about the sticker.
 	CustomEmojiID string `json:"custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. For "date_time" only, the Unix time associated with the entity.
 	UnixTime int64 `json:"unix_time,omitempty"`
-	// Optional.
+	// Optional. For "date_time" only, the string that defines the formatting of the date and time.
+	// See date-time entity formatting for more details.
 	DateTimeFormat string `json:"date_time_format,omitempty"`
 }
 
 // TextQuote is the Bot API type TextQuote. See https://core.telegram.org/bots/api#textquote.
 type TextQuote struct {
-	// Required.
+	// Required. Text of the quoted part of a message that is replied to by the given message.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Special entities that appear in the quote. Currently, only bold, italic, underline,
+	// strikethrough, spoiler, custom_emoji, and date_time entities are kept in quotes.
 	Entities []MessageEntity `json:"entities,omitempty"`
-	// Required.
+	// Required. Approximate quote position in the original message in UTF-16 code units as
+	// specified by the sender.
 	Position int `json:"position"`
-	// Optional.
+	// Optional. True, if the quote was chosen manually by the message sender. Otherwise, the quote
+	// was added automatically by the server.
 	IsManual bool `json:"is_manual,omitempty"`
 }
 
 // ExternalReplyInfo is the Bot API type ExternalReplyInfo. See https://core.telegram.org/bots/api#externalreplyinfo.
 type ExternalReplyInfo struct {
-	// Required.
+	// Required. Origin of the message replied to by the given message.
 	Origin MessageOrigin `json:"origin"`
-	// Optional.
+	// Optional. Chat the original message belongs to. Available only if the chat is a supergroup or
+	// a channel.
 	Chat *Chat `json:"chat,omitempty"`
-	// Optional.
+	// Optional. Unique message identifier inside the original chat. Available only if the original
+	// chat is a supergroup or a channel.
 	MessageID int64 `json:"message_id,omitempty"`
-	// Optional.
+	// Optional. Options used for link preview generation for the original message, if it is a text
+	// message.
 	LinkPreviewOptions *LinkPreviewOptions `json:"link_preview_options,omitempty"`
-	// Optional.
+	// Optional. Message is an animation, information about the animation.
 	Animation *Animation `json:"animation,omitempty"`
-	// Optional.
+	// Optional. Message is an audio file, information about the file.
 	Audio *Audio `json:"audio,omitempty"`
-	// Optional.
+	// Optional. Message is a general file, information about the file.
 	Document *Document `json:"document,omitempty"`
-	// Optional.
+	// Optional. Message is a live photo, information about the live photo.
 	LivePhoto *LivePhoto `json:"live_photo,omitempty"`
-	// Optional.
+	// Optional. Message contains paid media; information about the paid media.
 	PaidMedia *PaidMediaInfo `json:"paid_media,omitempty"`
-	// Optional.
+	// Optional. Message is a photo, available sizes of the photo.
 	Photo []PhotoSize `json:"photo,omitempty"`
-	// Optional.
+	// Optional. Message is a sticker, information about the sticker.
 	Sticker *Sticker `json:"sticker,omitempty"`
-	// Optional.
+	// Optional. Message is a forwarded story.
 	Story *Story `json:"story,omitempty"`
-	// Optional.
+	// Optional. Message is a video, information about the video.
 	Video *Video `json:"video,omitempty"`
-	// Optional.
+	// Optional. Message is a video note, information about the video message.
 	VideoNote *VideoNote `json:"video_note,omitempty"`
-	// Optional.
+	// Optional. Message is a voice message, information about the file.
 	Voice *Voice `json:"voice,omitempty"`
-	// Optional.
+	// Optional. True, if the message media is covered by a spoiler animation.
 	HasMediaSpoiler bool `json:"has_media_spoiler,omitempty"`
-	// Optional.
+	// Optional. Message is a checklist.
 	Checklist *Checklist `json:"checklist,omitempty"`
-	// Optional.
+	// Optional. Message is a shared contact, information about the contact.
 	Contact *Contact `json:"contact,omitempty"`
-	// Optional.
+	// Optional. Message is a dice with random value.
 	Dice *Dice `json:"dice,omitempty"`
-	// Optional.
+	// Optional. Message is a game, information about the game. More about games:
+	// https://core.telegram.org/bots/api#games.
 	Game *Game `json:"game,omitempty"`
-	// Optional.
+	// Optional. Message is a scheduled giveaway, information about the giveaway.
 	Giveaway *Giveaway `json:"giveaway,omitempty"`
-	// Optional.
+	// Optional. A giveaway with public winners was completed.
 	GiveawayWinners *GiveawayWinners `json:"giveaway_winners,omitempty"`
-	// Optional.
+	// Optional. Message is an invoice for a payment, information about the invoice. More about
+	// payments: https://core.telegram.org/bots/api#payments.
 	Invoice *Invoice `json:"invoice,omitempty"`
-	// Optional.
+	// Optional. Message is a shared location, information about the location.
 	Location *Location `json:"location,omitempty"`
-	// Optional.
+	// Optional. Message is a native poll, information about the poll.
 	Poll *Poll `json:"poll,omitempty"`
-	// Optional.
+	// Optional. Message is a venue, information about the venue.
 	Venue *Venue `json:"venue,omitempty"`
 }
 
 // ReplyParameters is the Bot API type ReplyParameters. See https://core.telegram.org/bots/api#replyparameters.
 type ReplyParameters struct {
-	// Required.
+	// Required. Identifier of the message that will be replied to in the current chat, or in the
+	// chat chat_id if it is specified.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. If the message to be replied to is from a different chat, unique identifier for the
+	// chat or username of the bot, supergroup or channel in the format @username. Not supported for
+	// messages sent on behalf of a business account and messages from channel direct messages
+	// chats.
 	ChatID ChatID `json:"chat_id,omitzero"`
-	// Optional.
+	// Optional. Pass True if the message should be sent even if the specified message to be replied
+	// to is not found. Always False for replies in another chat or forum topic. Always True for
+	// messages sent on behalf of a business account.
 	AllowSendingWithoutReply bool `json:"allow_sending_without_reply,omitempty"`
-	// Optional.
+	// Optional. Quoted part of the message to be replied to; 0-1024 characters after entities
+	// parsing. The quote must be an exact substring of the message to be replied to, including
+	// bold, italic, underline, strikethrough, spoiler, custom_emoji, and date_time entities. The
+	// message will fail to send if the quote isn't found in the original message.
 	Quote string `json:"quote,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the quote. See formatting options for more details.
 	QuoteParseMode string `json:"quote_parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the quote. It can be
+	// specified instead of quote_parse_mode.
 	QuoteEntities []MessageEntity `json:"quote_entities,omitempty"`
-	// Optional.
+	// Optional. Position of the quote in the original message in UTF-16 code units.
 	QuotePosition int `json:"quote_position,omitempty"`
-	// Optional.
+	// Optional. Identifier of the specific checklist task to be replied to.
 	ChecklistTaskID int64 `json:"checklist_task_id,omitempty"`
-	// Optional.
+	// Optional. Persistent identifier of the specific poll option to be replied to.
 	PollOptionID string `json:"poll_option_id,omitempty"`
 }
 
@@ -628,9 +796,9 @@ type ReplyParameters struct {
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "user".
 type MessageOriginUser struct {
-	// Required.
+	// Required. Date the message was sent originally in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. User that sent the message originally.
 	SenderUser User `json:"sender_user"`
 }
 
@@ -638,9 +806,9 @@ type MessageOriginUser struct {
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "hidden_user".
 type MessageOriginHiddenUser struct {
-	// Required.
+	// Required. Date the message was sent originally in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. Name of the user that sent the message originally.
 	SenderUserName string `json:"sender_user_name"`
 }
 
@@ -648,11 +816,12 @@ type MessageOriginHiddenUser struct {
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "chat".
 type MessageOriginChat struct {
-	// Required.
+	// Required. Date the message was sent originally in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. Chat that sent the message originally.
 	SenderChat Chat `json:"sender_chat"`
-	// Optional.
+	// Optional. For messages originally sent by an anonymous chat administrator, original message
+	// author signature.
 	AuthorSignature string `json:"author_signature,omitempty"`
 }
 
@@ -660,197 +829,220 @@ type MessageOriginChat struct {
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "channel".
 type MessageOriginChannel struct {
-	// Required.
+	// Required. Date the message was sent originally in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. Channel chat to which the message was originally sent.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Unique message identifier inside the chat.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. Signature of the original post author.
 	AuthorSignature string `json:"author_signature,omitempty"`
 }
 
 // PhotoSize is the Bot API type PhotoSize. See https://core.telegram.org/bots/api#photosize.
 type PhotoSize struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Photo width.
 	Width int `json:"width"`
-	// Required.
+	// Required. Photo height.
 	Height int `json:"height"`
-	// Optional.
+	// Optional. File size in bytes.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // Animation is the Bot API type Animation. See https://core.telegram.org/bots/api#animation.
 type Animation struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Video width as defined by the sender.
 	Width int `json:"width"`
-	// Required.
+	// Required. Video height as defined by the sender.
 	Height int `json:"height"`
-	// Required.
+	// Required. Duration of the video in seconds as defined by the sender.
 	Duration int `json:"duration"`
-	// Optional.
+	// Optional. Animation thumbnail as defined by the sender.
 	Thumbnail *PhotoSize `json:"thumbnail,omitempty"`
-	// Optional.
+	// Optional. Original animation filename as defined by the sender.
 	FileName string `json:"file_name,omitempty"`
-	// Optional.
+	// Optional. MIME type of the file as defined by the sender.
 	MimeType string `json:"mime_type,omitempty"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // Audio is the Bot API type Audio. See https://core.telegram.org/bots/api#audio.
 type Audio struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Duration of the audio in seconds as defined by the sender.
 	Duration int `json:"duration"`
-	// Optional.
+	// Optional. Performer of the audio as defined by the sender or by audio tags.
 	Performer string `json:"performer,omitempty"`
-	// Optional.
+	// Optional. Title of the audio as defined by the sender or by audio tags.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Original filename as defined by the sender.
 	FileName string `json:"file_name,omitempty"`
-	// Optional.
+	// Optional. MIME type of the file as defined by the sender.
 	MimeType string `json:"mime_type,omitempty"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
-	// Optional.
+	// Optional. Thumbnail of the album cover to which the music file belongs.
 	Thumbnail *PhotoSize `json:"thumbnail,omitempty"`
 }
 
 // Document is the Bot API type Document. See https://core.telegram.org/bots/api#document.
 type Document struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Optional.
+	// Optional. Document thumbnail as defined by the sender.
 	Thumbnail *PhotoSize `json:"thumbnail,omitempty"`
-	// Optional.
+	// Optional. Original filename as defined by the sender.
 	FileName string `json:"file_name,omitempty"`
-	// Optional.
+	// Optional. MIME type of the file as defined by the sender.
 	MimeType string `json:"mime_type,omitempty"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // LivePhoto is the Bot API type LivePhoto. See https://core.telegram.org/bots/api#livephoto.
 type LivePhoto struct {
-	// Optional.
+	// Optional. Available sizes of the corresponding static photo.
 	Photo []PhotoSize `json:"photo,omitempty"`
-	// Required.
+	// Required. Identifier for the video file which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for the video file which is supposed to be the same over time and
+	// for different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Video width as defined by the sender.
 	Width int `json:"width"`
-	// Required.
+	// Required. Video height as defined by the sender.
 	Height int `json:"height"`
-	// Required.
+	// Required. Duration of the video in seconds as defined by the sender.
 	Duration int `json:"duration"`
-	// Optional.
+	// Optional. MIME type of the file as defined by the sender.
 	MimeType string `json:"mime_type,omitempty"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // Story is the Bot API type Story. See https://core.telegram.org/bots/api#story.
 type Story struct {
-	// Required.
+	// Required. Chat that posted the story.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Unique identifier for the story in the chat.
 	ID int64 `json:"id"`
 }
 
 // VideoQuality is the Bot API type VideoQuality. See https://core.telegram.org/bots/api#videoquality.
 type VideoQuality struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Video width.
 	Width int `json:"width"`
-	// Required.
+	// Required. Video height.
 	Height int `json:"height"`
-	// Required.
+	// Required. Codec that was used to encode the video, for example, "h264", "h265", or "av01".
 	Codec string `json:"codec"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // Video is the Bot API type Video. See https://core.telegram.org/bots/api#video.
 type Video struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Video width as defined by the sender.
 	Width int `json:"width"`
-	// Required.
+	// Required. Video height as defined by the sender.
 	Height int `json:"height"`
-	// Required.
+	// Required. Duration of the video in seconds as defined by the sender.
 	Duration int `json:"duration"`
-	// Optional.
+	// Optional. Video thumbnail.
 	Thumbnail *PhotoSize `json:"thumbnail,omitempty"`
-	// Optional.
+	// Optional. Available sizes of the cover of the video in the message.
 	Cover []PhotoSize `json:"cover,omitempty"`
-	// Optional.
+	// Optional. Timestamp in seconds from which the video will play in the message.
 	StartTimestamp int `json:"start_timestamp,omitempty"`
-	// Optional.
+	// Optional. List of available qualities of the video.
 	Qualities []VideoQuality `json:"qualities,omitempty"`
-	// Optional.
+	// Optional. Original filename as defined by the sender.
 	FileName string `json:"file_name,omitempty"`
-	// Optional.
+	// Optional. MIME type of the file as defined by the sender.
 	MimeType string `json:"mime_type,omitempty"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // VideoNote is the Bot API type VideoNote. See https://core.telegram.org/bots/api#videonote.
 type VideoNote struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Video width and height (diameter of the video message) as defined by the sender.
 	Length int `json:"length"`
-	// Required.
+	// Required. Duration of the video in seconds as defined by the sender.
 	Duration int `json:"duration"`
-	// Optional.
+	// Optional. Video thumbnail.
 	Thumbnail *PhotoSize `json:"thumbnail,omitempty"`
-	// Optional.
+	// Optional. File size in bytes.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // Voice is the Bot API type Voice. See https://core.telegram.org/bots/api#voice.
 type Voice struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Duration of the audio in seconds as defined by the sender.
 	Duration int `json:"duration"`
-	// Optional.
+	// Optional. MIME type of the file as defined by the sender.
 	MimeType string `json:"mime_type,omitempty"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // PaidMediaInfo is the Bot API type PaidMediaInfo. See https://core.telegram.org/bots/api#paidmediainfo.
 type PaidMediaInfo struct {
-	// Required.
+	// Required. The number of Telegram Stars that must be paid to buy access to the media.
 	StarCount int64 `json:"star_count"`
-	// Required.
+	// Required. Information about the paid media.
 	PaidMedia []PaidMedia `json:"paid_media"`
 }
 
@@ -858,7 +1050,7 @@ type PaidMediaInfo struct {
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "live_photo".
 type PaidMediaLivePhoto struct {
-	// Required.
+	// Required. The photo.
 	LivePhoto LivePhoto `json:"live_photo"`
 }
 
@@ -866,7 +1058,7 @@ type PaidMediaLivePhoto struct {
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "photo".
 type PaidMediaPhoto struct {
-	// Required.
+	// Required. The photo.
 	Photo []PhotoSize `json:"photo"`
 }
 
@@ -874,11 +1066,11 @@ type PaidMediaPhoto struct {
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "preview".
 type PaidMediaPreview struct {
-	// Optional.
+	// Optional. Media width as defined by the sender.
 	Width int `json:"width,omitempty"`
-	// Optional.
+	// Optional. Media height as defined by the sender.
 	Height int `json:"height,omitempty"`
-	// Optional.
+	// Optional. Duration of the media in seconds as defined by the sender.
 	Duration int `json:"duration,omitempty"`
 }
 
@@ -886,329 +1078,375 @@ type PaidMediaPreview struct {
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "video".
 type PaidMediaVideo struct {
-	// Required.
+	// Required. The video.
 	Video Video `json:"video"`
 }
 
 // Contact is the Bot API type Contact. See https://core.telegram.org/bots/api#contact.
 type Contact struct {
-	// Required.
+	// Required. Contact's phone number.
 	PhoneNumber string `json:"phone_number"`
-	// Required.
+	// Required. Contact's first name.
 	FirstName string `json:"first_name"`
-	// Optional.
+	// Optional. Contact's last name.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. Contact's user identifier in Telegram. This number may have more than 32
+	// significant bits and some programming languages may have difficulty/silent defects in
+	// interpreting it. But it has at most 52 significant bits, so a 64-bit integer or
+	// double-precision float type are safe for storing this identifier.
 	UserID int64 `json:"user_id,omitempty"`
-	// Optional.
+	// Optional. Additional data about the contact in the form of a vCard.
 	Vcard string `json:"vcard,omitempty"`
 }
 
 // Dice is the Bot API type Dice. See https://core.telegram.org/bots/api#dice.
 type Dice struct {
-	// Required.
+	// Required. Emoji on which the dice throw animation is based.
 	Emoji string `json:"emoji"`
-	// Required.
+	// Required. Value of the dice, 1-6 for "🎲", "🎯" and "🎳" base emoji, 1-5 for "🏀" and
+	// "⚽" base emoji, 1-64 for "🎰" base emoji.
 	Value int `json:"value"`
 }
 
 // Link is the Bot API type Link. See https://core.telegram.org/bots/api#link.
 type Link struct {
-	// Required.
+	// Required. URL of the link.
 	URL string `json:"url"`
 }
 
 // PollMedia is the Bot API type PollMedia. See https://core.telegram.org/bots/api#pollmedia.
 type PollMedia struct {
-	// Optional.
+	// Optional. Media is an animation, information about the animation.
 	Animation *Animation `json:"animation,omitempty"`
-	// Optional.
+	// Optional. Media is an audio file, information about the file; currently, can't be received in
+	// a poll option.
 	Audio *Audio `json:"audio,omitempty"`
-	// Optional.
+	// Optional. Media is a general file, information about the file; currently, can't be received
+	// in a poll option.
 	Document *Document `json:"document,omitempty"`
-	// Optional.
+	// Optional. The HTTP link attached to the poll option.
 	Link *Link `json:"link,omitempty"`
-	// Optional.
+	// Optional. Media is a live photo, information about the live photo.
 	LivePhoto *LivePhoto `json:"live_photo,omitempty"`
-	// Optional.
+	// Optional. Media is a shared location, information about the location.
 	Location *Location `json:"location,omitempty"`
-	// Optional.
+	// Optional. Media is a photo, available sizes of the photo.
 	Photo []PhotoSize `json:"photo,omitempty"`
-	// Optional.
+	// Optional. Media is a sticker, information about the sticker; currently, for poll options
+	// only.
 	Sticker *Sticker `json:"sticker,omitempty"`
-	// Optional.
+	// Optional. Media is a venue, information about the venue.
 	Venue *Venue `json:"venue,omitempty"`
-	// Optional.
+	// Optional. Media is a video, information about the video.
 	Video *Video `json:"video,omitempty"`
 }
 
 // PollOption is the Bot API type PollOption. See https://core.telegram.org/bots/api#polloption.
 type PollOption struct {
-	// Required.
+	// Required. Unique identifier of the option, persistent on option addition and deletion.
 	PersistentID string `json:"persistent_id"`
-	// Required.
+	// Required. Option text, 1-100 characters.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Special entities that appear in the option text. Currently, only custom emoji
+	// entities are allowed in poll option texts.
 	TextEntities []MessageEntity `json:"text_entities,omitempty"`
-	// Optional.
+	// Optional. Media added to the poll option.
 	Media *PollMedia `json:"media,omitempty"`
-	// Required.
+	// Required. Number of users who voted for this option; may be 0 if unknown.
 	VoterCount int64 `json:"voter_count"`
-	// Optional.
+	// Optional. User who added the option; omitted if the option wasn't added by a user after poll
+	// creation.
 	AddedByUser *User `json:"added_by_user,omitempty"`
-	// Optional.
+	// Optional. Chat that added the option; omitted if the option wasn't added by a chat after poll
+	// creation.
 	AddedByChat *Chat `json:"added_by_chat,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the option was added; omitted if the option
+	// existed in the original poll.
 	AdditionDate int64 `json:"addition_date,omitempty"`
 }
 
 // InputPollOption is the Bot API type InputPollOption. See https://core.telegram.org/bots/api#inputpolloption.
 type InputPollOption struct {
-	// Required.
+	// Required. Option text, 1-100 characters.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Mode for parsing entities in the text. See formatting options for more details.
+	// Currently, only custom emoji entities are allowed.
 	TextParseMode string `json:"text_parse_mode,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized list of special entities that appear in the poll option text. It
+	// can be specified instead of text_parse_mode.
 	TextEntities []MessageEntity `json:"text_entities,omitempty"`
-	// Optional.
+	// Optional. Media added to the poll option.
 	Media InputPollOptionMedia `json:"media,omitempty"`
 }
 
 // PollAnswer is the Bot API type PollAnswer. See https://core.telegram.org/bots/api#pollanswer.
 type PollAnswer struct {
-	// Required.
+	// Required. Unique poll identifier.
 	PollID string `json:"poll_id"`
-	// Optional.
+	// Optional. The chat that changed the answer to the poll, if the voter is anonymous.
 	VoterChat *Chat `json:"voter_chat,omitempty"`
-	// Optional.
+	// Optional. The user that changed the answer to the poll, if the voter isn't anonymous.
 	User *User `json:"user,omitempty"`
-	// Required.
+	// Required. 0-based identifiers of chosen answer options. May be empty if the vote was
+	// retracted.
 	OptionIDs []int64 `json:"option_ids"`
-	// Required.
+	// Required. Persistent identifiers of the chosen answer options. May be empty if the vote was
+	// retracted.
 	OptionPersistentIDs []string `json:"option_persistent_ids"`
 }
 
 // Poll is the Bot API type Poll. See https://core.telegram.org/bots/api#poll.
 type Poll struct {
-	// Required.
+	// Required. Unique poll identifier.
 	ID string `json:"id"`
-	// Required.
+	// Required. Poll question, 1-300 characters.
 	Question string `json:"question"`
-	// Optional.
+	// Optional. Special entities that appear in the question. Currently, only custom emoji entities
+	// are allowed in poll questions.
 	QuestionEntities []MessageEntity `json:"question_entities,omitempty"`
-	// Required.
+	// Required. List of poll options.
 	Options []PollOption `json:"options"`
-	// Required.
+	// Required. Total number of users that voted in the poll.
 	TotalVoterCount int64 `json:"total_voter_count"`
-	// Required.
+	// Required. True, if the poll is closed.
 	IsClosed bool `json:"is_closed"`
-	// Required.
+	// Required. True, if the poll is anonymous.
 	IsAnonymous bool `json:"is_anonymous"`
-	// Required.
+	// Required. Poll type, currently can be "regular" or "quiz".
 	Type string `json:"type"`
-	// Required.
+	// Required. True, if the poll allows multiple answers.
 	AllowsMultipleAnswers bool `json:"allows_multiple_answers"`
-	// Required.
+	// Required. True, if the poll allows to change the chosen answer options.
 	AllowsRevoting bool `json:"allows_revoting"`
-	// Required.
+	// Required. True if voting is limited to users who have been members of the chat where the poll
+	// was originally sent for more than 24 hours.
 	MembersOnly bool `json:"members_only"`
-	// Optional.
+	// Optional. A list of two-letter ISO 3166-1 alpha-2 country codes indicating the countries from
+	// which users can vote in the poll. The country code "FT" is used for users with anonymous
+	// numbers. If omitted, then users from any country can participate in the poll.
 	CountryCodes []string `json:"country_codes,omitempty"`
-	// Optional.
+	// Optional. Array of 0-based identifiers of the correct answer options. Available only for
+	// polls in quiz mode which are closed or were sent (not forwarded) by the bot or to the private
+	// chat with the bot.
 	CorrectOptionIDs []int64 `json:"correct_option_ids,omitempty"`
-	// Optional.
+	// Optional. Text that is shown when a user chooses an incorrect answer or taps on the lamp icon
+	// in a quiz-style poll, 0-200 characters.
 	Explanation string `json:"explanation,omitempty"`
-	// Optional.
+	// Optional. Special entities like usernames, URLs, bot commands, etc. that appear in the
+	// explanation.
 	ExplanationEntities []MessageEntity `json:"explanation_entities,omitempty"`
-	// Optional.
+	// Optional. Media added to the quiz explanation.
 	ExplanationMedia *PollMedia `json:"explanation_media,omitempty"`
-	// Optional.
+	// Optional. Amount of time in seconds the poll will be active after creation.
 	OpenPeriod int `json:"open_period,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the poll will be automatically closed.
 	CloseDate int64 `json:"close_date,omitempty"`
-	// Optional.
+	// Optional. Description of the poll; for polls inside the Message object only.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Special entities like usernames, URLs, bot commands, etc. that appear in the
+	// description.
 	DescriptionEntities []MessageEntity `json:"description_entities,omitempty"`
-	// Optional.
+	// Optional. Media added to the poll description; for polls inside the Message object only.
 	Media *PollMedia `json:"media,omitempty"`
 }
 
 // ChecklistTask is the Bot API type ChecklistTask. See https://core.telegram.org/bots/api#checklisttask.
 type ChecklistTask struct {
-	// Required.
+	// Required. Unique identifier of the task.
 	ID int64 `json:"id"`
-	// Required.
+	// Required. Text of the task.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Special entities that appear in the task text.
 	TextEntities []MessageEntity `json:"text_entities,omitempty"`
-	// Optional.
+	// Optional. User that completed the task; omitted if the task wasn't completed by a user.
 	CompletedByUser *User `json:"completed_by_user,omitempty"`
-	// Optional.
+	// Optional. Chat that completed the task; omitted if the task wasn't completed by a chat.
 	CompletedByChat *Chat `json:"completed_by_chat,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the task was completed; 0 if the task wasn't
+	// completed.
 	CompletionDate int64 `json:"completion_date,omitempty"`
 }
 
 // Checklist is the Bot API type Checklist. See https://core.telegram.org/bots/api#checklist.
 type Checklist struct {
-	// Required.
+	// Required. Title of the checklist.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Special entities that appear in the checklist title.
 	TitleEntities []MessageEntity `json:"title_entities,omitempty"`
-	// Required.
+	// Required. List of tasks in the checklist.
 	Tasks []ChecklistTask `json:"tasks"`
-	// Optional.
+	// Optional. True, if users other than the creator of the list can add tasks to the list.
 	OthersCanAddTasks bool `json:"others_can_add_tasks,omitempty"`
-	// Optional.
+	// Optional. True, if users other than the creator of the list can mark tasks as done or not
+	// done.
 	OthersCanMarkTasksAsDone bool `json:"others_can_mark_tasks_as_done,omitempty"`
 }
 
 // InputChecklistTask is the Bot API type InputChecklistTask. See https://core.telegram.org/bots/api#inputchecklisttask.
 type InputChecklistTask struct {
-	// Required.
+	// Required. Unique identifier of the task; must be positive and unique among all task
+	// identifiers currently present in the checklist.
 	ID int64 `json:"id"`
-	// Required.
+	// Required. Text of the task; 1-100 characters after entities parsing.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Mode for parsing entities in the text. See formatting options for more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the text, which can be specified instead of
+	// parse_mode. Currently, only bold, italic, underline, strikethrough, spoiler, custom_emoji,
+	// and date_time entities are allowed.
 	TextEntities []MessageEntity `json:"text_entities,omitempty"`
 }
 
 // InputChecklist is the Bot API type InputChecklist. See https://core.telegram.org/bots/api#inputchecklist.
 type InputChecklist struct {
-	// Required.
+	// Required. Title of the checklist; 1-255 characters after entities parsing.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Mode for parsing entities in the title. See formatting options for more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the title, which can be specified instead
+	// of parse_mode. Currently, only bold, italic, underline, strikethrough, spoiler, custom_emoji,
+	// and date_time entities are allowed.
 	TitleEntities []MessageEntity `json:"title_entities,omitempty"`
-	// Required.
+	// Required. List of 1-30 tasks in the checklist.
 	Tasks []InputChecklistTask `json:"tasks"`
-	// Optional.
+	// Optional. Pass True if other users can add tasks to the checklist.
 	OthersCanAddTasks bool `json:"others_can_add_tasks,omitempty"`
-	// Optional.
+	// Optional. Pass True if other users can mark tasks as done or not done in the checklist.
 	OthersCanMarkTasksAsDone bool `json:"others_can_mark_tasks_as_done,omitempty"`
 }
 
 // ChecklistTasksDone is the Bot API type ChecklistTasksDone. See https://core.telegram.org/bots/api#checklisttasksdone.
 type ChecklistTasksDone struct {
-	// Optional.
+	// Optional. Message containing the checklist whose tasks were marked as done or not done. Note
+	// that the Message object in this field will not contain the reply_to_message field even if it
+	// itself is a reply.
 	ChecklistMessage *Message `json:"checklist_message,omitempty"`
-	// Optional.
+	// Optional. Identifiers of the tasks that were marked as done.
 	MarkedAsDoneTaskIDs []int64 `json:"marked_as_done_task_ids,omitempty"`
-	// Optional.
+	// Optional. Identifiers of the tasks that were marked as not done.
 	MarkedAsNotDoneTaskIDs []int64 `json:"marked_as_not_done_task_ids,omitempty"`
 }
 
 // ChecklistTasksAdded is the Bot API type ChecklistTasksAdded. See https://core.telegram.org/bots/api#checklisttasksadded.
 type ChecklistTasksAdded struct {
-	// Optional.
+	// Optional. Message containing the checklist to which the tasks were added. Note that the
+	// Message object in this field will not contain the reply_to_message field even if it itself is
+	// a reply.
 	ChecklistMessage *Message `json:"checklist_message,omitempty"`
-	// Required.
+	// Required. List of tasks added to the checklist.
 	Tasks []ChecklistTask `json:"tasks"`
 }
 
 // Location is the Bot API type Location. See https://core.telegram.org/bots/api#location.
 type Location struct {
-	// Required.
+	// Required. Latitude as defined by the sender.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude as defined by the sender.
 	Longitude float64 `json:"longitude"`
-	// Optional.
+	// Optional. The radius of uncertainty for the location, measured in meters; 0-1500.
 	HorizontalAccuracy float64 `json:"horizontal_accuracy,omitempty"`
-	// Optional.
+	// Optional. Time relative to the message sending date, during which the location can be
+	// updated; in seconds. For active live locations only.
 	LivePeriod int `json:"live_period,omitempty"`
-	// Optional.
+	// Optional. The direction in which user is moving, in degrees; 1-360. For active live locations
+	// only.
 	Heading int `json:"heading,omitempty"`
-	// Optional.
+	// Optional. The maximum distance for proximity alerts about approaching another chat member, in
+	// meters. For sent live locations only.
 	ProximityAlertRadius int `json:"proximity_alert_radius,omitempty"`
 }
 
 // Venue is the Bot API type Venue. See https://core.telegram.org/bots/api#venue.
 type Venue struct {
-	// Required.
+	// Required. Venue location. Can't be a live location.
 	Location Location `json:"location"`
-	// Required.
+	// Required. Name of the venue.
 	Title string `json:"title"`
-	// Required.
+	// Required. Address of the venue.
 	Address string `json:"address"`
-	// Optional.
+	// Optional. Foursquare identifier of the venue.
 	FoursquareID string `json:"foursquare_id,omitempty"`
-	// Optional.
+	// Optional. Foursquare type of the venue. (For example, "arts_entertainment/default",
+	// "arts_entertainment/aquarium" or "food/icecream".).
 	FoursquareType string `json:"foursquare_type,omitempty"`
-	// Optional.
+	// Optional. Google Places identifier of the venue.
 	GooglePlaceID string `json:"google_place_id,omitempty"`
-	// Optional.
+	// Optional. Google Places type of the venue. (See supported types.).
 	GooglePlaceType string `json:"google_place_type,omitempty"`
 }
 
 // WebAppData is the Bot API type WebAppData. See https://core.telegram.org/bots/api#webappdata.
 type WebAppData struct {
-	// Required.
+	// Required. The data. Be aware that a bad client can send arbitrary data in this field.
 	Data string `json:"data"`
-	// Required.
+	// Required. Text of the web_app keyboard button from which the Web App was opened. Be aware
+	// that a bad client can send arbitrary data in this field.
 	ButtonText string `json:"button_text"`
 }
 
 // ProximityAlertTriggered is the Bot API type ProximityAlertTriggered. See https://core.telegram.org/bots/api#proximityalerttriggered.
 type ProximityAlertTriggered struct {
-	// Required.
+	// Required. User that triggered the alert.
 	Traveler User `json:"traveler"`
-	// Required.
+	// Required. User that set the alert.
 	Watcher User `json:"watcher"`
-	// Required.
+	// Required. The distance between the users.
 	Distance int `json:"distance"`
 }
 
 // MessageAutoDeleteTimerChanged is the Bot API type MessageAutoDeleteTimerChanged. See https://core.telegram.org/bots/api#messageautodeletetimerchanged.
 type MessageAutoDeleteTimerChanged struct {
-	// Required.
+	// Required. New auto-delete time for messages in the chat; in seconds.
 	MessageAutoDeleteTime int `json:"message_auto_delete_time"`
 }
 
 // ManagedBotCreated is the Bot API type ManagedBotCreated. See https://core.telegram.org/bots/api#managedbotcreated.
 type ManagedBotCreated struct {
-	// Required.
+	// Required. Information about the bot. The bot's token can be fetched using the method
+	// getManagedBotToken.
 	Bot User `json:"bot"`
 }
 
 // ManagedBotUpdated is the Bot API type ManagedBotUpdated. See https://core.telegram.org/bots/api#managedbotupdated.
 type ManagedBotUpdated struct {
-	// Required.
+	// Required. User that created the bot.
 	User User `json:"user"`
-	// Required.
+	// Required. Information about the bot. Token of the bot can be fetched using the method
+	// getManagedBotToken.
 	Bot User `json:"bot"`
 }
 
 // PollOptionAdded is the Bot API type PollOptionAdded. See https://core.telegram.org/bots/api#polloptionadded.
 type PollOptionAdded struct {
-	// Optional.
+	// Optional. Message containing the poll to which the option was added, if known. Note that the
+	// Message object in this field will not contain the reply_to_message field even if it itself is
+	// a reply.
 	PollMessage MaybeInaccessibleMessage `json:"poll_message,omitempty"`
-	// Required.
+	// Required. Unique identifier of the added option.
 	OptionPersistentID string `json:"option_persistent_id"`
-	// Required.
+	// Required. Option text.
 	OptionText string `json:"option_text"`
-	// Optional.
+	// Optional. Special entities that appear in the option_text.
 	OptionTextEntities []MessageEntity `json:"option_text_entities,omitempty"`
 }
 
 // PollOptionDeleted is the Bot API type PollOptionDeleted. See https://core.telegram.org/bots/api#polloptiondeleted.
 type PollOptionDeleted struct {
-	// Optional.
+	// Optional. Message containing the poll from which the option was deleted, if known. Note that
+	// the Message object in this field will not contain the reply_to_message field even if it
+	// itself is a reply.
 	PollMessage MaybeInaccessibleMessage `json:"poll_message,omitempty"`
-	// Required.
+	// Required. Unique identifier of the deleted option.
 	OptionPersistentID string `json:"option_persistent_id"`
-	// Required.
+	// Required. Option text.
 	OptionText string `json:"option_text"`
-	// Optional.
+	// Optional. Special entities that appear in the option_text.
 	OptionTextEntities []MessageEntity `json:"option_text_entities,omitempty"`
 }
 
 // ChatBoostAdded is the Bot API type ChatBoostAdded. See https://core.telegram.org/bots/api#chatboostadded.
 type ChatBoostAdded struct {
-	// Required.
+	// Required. Number of boosts added by the user.
 	BoostCount int64 `json:"boost_count"`
 }
 
@@ -1216,7 +1454,7 @@ type ChatBoostAdded struct {
 // It is a member of [BackgroundFill].
 // Encoding always adds "type": "solid".
 type BackgroundFillSolid struct {
-	// Required.
+	// Required. The color of the background fill in the RGB24 format.
 	Color int `json:"color"`
 }
 
@@ -1224,11 +1462,11 @@ type BackgroundFillSolid struct {
 // It is a member of [BackgroundFill].
 // Encoding always adds "type": "gradient".
 type BackgroundFillGradient struct {
-	// Required.
+	// Required. Top color of the gradient in the RGB24 format.
 	TopColor int `json:"top_color"`
-	// Required.
+	// Required. Bottom color of the gradient in the RGB24 format.
 	BottomColor int `json:"bottom_color"`
-	// Required.
+	// Required. Clockwise rotation angle of the background fill in degrees; 0-359.
 	RotationAngle int `json:"rotation_angle"`
 }
 
@@ -1236,7 +1474,8 @@ type BackgroundFillGradient struct {
 // It is a member of [BackgroundFill].
 // Encoding always adds "type": "freeform_gradient".
 type BackgroundFillFreeformGradient struct {
-	// Required.
+	// Required. A list of the 3 or 4 base colors that are used to generate the freeform gradient in
+	// the RGB24 format.
 	Colors []int `json:"colors"`
 }
 
@@ -1244,9 +1483,9 @@ type BackgroundFillFreeformGradient struct {
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "fill".
 type BackgroundTypeFill struct {
-	// Required.
+	// Required. The background fill.
 	Fill BackgroundFill `json:"fill"`
-	// Required.
+	// Required. Dimming of the background in dark themes, as a percentage; 0-100.
 	DarkThemeDimming int `json:"dark_theme_dimming"`
 }
 
@@ -1254,13 +1493,14 @@ type BackgroundTypeFill struct {
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "wallpaper".
 type BackgroundTypeWallpaper struct {
-	// Required.
+	// Required. Document with the wallpaper.
 	Document Document `json:"document"`
-	// Required.
+	// Required. Dimming of the background in dark themes, as a percentage; 0-100.
 	DarkThemeDimming int `json:"dark_theme_dimming"`
-	// Optional.
+	// Optional. True, if the wallpaper is downscaled to fit in a 450x450 square and then
+	// box-blurred with radius 12.
 	IsBlurred bool `json:"is_blurred,omitempty"`
-	// Optional.
+	// Optional. True, if the background moves slightly when the device is tilted.
 	IsMoving bool `json:"is_moving,omitempty"`
 }
 
@@ -1268,15 +1508,16 @@ type BackgroundTypeWallpaper struct {
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "pattern".
 type BackgroundTypePattern struct {
-	// Required.
+	// Required. Document with the pattern.
 	Document Document `json:"document"`
-	// Required.
+	// Required. The background fill that is combined with the pattern.
 	Fill BackgroundFill `json:"fill"`
-	// Required.
+	// Required. Intensity of the pattern when it is shown above the filled background; 0-100.
 	Intensity int `json:"intensity"`
-	// Optional.
+	// Optional. True, if the background fill must be applied only to the pattern itself. All other
+	// pixels are black in this case. For dark themes only.
 	IsInverted bool `json:"is_inverted,omitempty"`
-	// Optional.
+	// Optional. True, if the background moves slightly when the device is tilted.
 	IsMoving bool `json:"is_moving,omitempty"`
 }
 
@@ -1284,25 +1525,26 @@ type BackgroundTypePattern struct {
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "chat_theme".
 type BackgroundTypeChatTheme struct {
-	// Required.
+	// Required. Name of the chat theme, which is usually an emoji.
 	ThemeName string `json:"theme_name"`
 }
 
 // ChatBackground is the Bot API type ChatBackground. See https://core.telegram.org/bots/api#chatbackground.
 type ChatBackground struct {
-	// Required.
+	// Required. Type of the background.
 	Type BackgroundType `json:"type"`
 }
 
 // ForumTopicCreated is the Bot API type ForumTopicCreated. See https://core.telegram.org/bots/api#forumtopiccreated.
 type ForumTopicCreated struct {
-	// Required.
+	// Required. Name of the topic.
 	Name string `json:"name"`
-	// Required.
+	// Required. Color of the topic icon in RGB format.
 	IconColor int `json:"icon_color"`
-	// Optional.
+	// Optional. Unique identifier of the custom emoji shown as the topic icon.
 	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. True, if the name of the topic wasn't specified explicitly by its creator and
+	// likely needs to be changed by the bot.
 	IsNameImplicit bool `json:"is_name_implicit,omitempty"`
 }
 
@@ -1312,9 +1554,10 @@ type ForumTopicClosed struct {
 
 // ForumTopicEdited is the Bot API type ForumTopicEdited. See https://core.telegram.org/bots/api#forumtopicedited.
 type ForumTopicEdited struct {
-	// Optional.
+	// Optional. New name of the topic, if it was edited.
 	Name string `json:"name,omitempty"`
-	// Optional.
+	// Optional. New identifier of the custom emoji shown as the topic icon, if it was edited; an
+	// empty string if the icon was removed.
 	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
 }
 
@@ -1332,53 +1575,65 @@ type GeneralForumTopicUnhidden struct {
 
 // SharedUser is the Bot API type SharedUser. See https://core.telegram.org/bots/api#shareduser.
 type SharedUser struct {
-	// Required.
+	// Required. Identifier of the shared user. This number may have more than 32 significant bits
+	// and some programming languages may have difficulty/silent defects in interpreting it. But it
+	// has at most 52 significant bits, so 64-bit integers or double-precision float types are safe
+	// for storing these identifiers. The bot may not have access to the user and could be unable to
+	// use this identifier, unless the user is already known to the bot by some other means.
 	UserID int64 `json:"user_id"`
-	// Optional.
+	// Optional. First name of the user, if the name was requested by the bot.
 	FirstName string `json:"first_name,omitempty"`
-	// Optional.
+	// Optional. Last name of the user, if the name was requested by the bot.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. Username of the user, if the username was requested by the bot.
 	Username string `json:"username,omitempty"`
-	// Optional.
+	// Optional. Available sizes of the chat photo, if the photo was requested by the bot.
 	Photo []PhotoSize `json:"photo,omitempty"`
 }
 
 // UsersShared is the Bot API type UsersShared. See https://core.telegram.org/bots/api#usersshared.
 type UsersShared struct {
-	// Required.
+	// Required. Identifier of the request.
 	RequestID int64 `json:"request_id"`
-	// Required.
+	// Required. Information about users shared with the bot.
 	Users []SharedUser `json:"users"`
 }
 
 // ChatShared is the Bot API type ChatShared. See https://core.telegram.org/bots/api#chatshared.
 type ChatShared struct {
-	// Required.
+	// Required. Identifier of the request.
 	RequestID int64 `json:"request_id"`
-	// Required.
+	// Required. Identifier of the shared chat. This number may have more than 32 significant bits
+	// and some programming languages may have difficulty/silent defects in interpreting it. But it
+	// has at most 52 significant bits, so a 64-bit integer or double-precision float type are safe
+	// for storing this identifier. The bot may not have access to the chat and could be unable to
+	// use this identifier, unless the chat is already known to the bot by some other means.
 	ChatID int64 `json:"chat_id"`
-	// Optional.
+	// Optional. Title of the chat, if the title was requested by the bot.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Username of the chat, if the username was requested by the bot and available.
 	Username string `json:"username,omitempty"`
-	// Optional.
+	// Optional. Available sizes of the chat photo, if the photo was requested by the bot.
 	Photo []PhotoSize `json:"photo,omitempty"`
 }
 
 // WriteAccessAllowed is the Bot API type WriteAccessAllowed. See https://core.telegram.org/bots/api#writeaccessallowed.
 type WriteAccessAllowed struct {
-	// Optional.
+	// Optional. True, if the access was granted after the user accepted an explicit request from a
+	// Web App sent by the method requestWriteAccess.
 	FromRequest bool `json:"from_request,omitempty"`
-	// Optional.
+	// Optional. Name of the Web App, if the access was granted when the Web App was launched from a
+	// link.
 	WebAppName string `json:"web_app_name,omitempty"`
-	// Optional.
+	// Optional. True, if the access was granted when the bot was added to the attachment or side
+	// menu.
 	FromAttachmentMenu bool `json:"from_attachment_menu,omitempty"`
 }
 
 // VideoChatScheduled is the Bot API type VideoChatScheduled. See https://core.telegram.org/bots/api#videochatscheduled.
 type VideoChatScheduled struct {
-	// Required.
+	// Required. Point in time (Unix timestamp) when the video chat is supposed to be started by a
+	// chat administrator.
 	StartDate int64 `json:"start_date"`
 }
 
@@ -1388,324 +1643,414 @@ type VideoChatStarted struct {
 
 // VideoChatEnded is the Bot API type VideoChatEnded. See https://core.telegram.org/bots/api#videochatended.
 type VideoChatEnded struct {
-	// Required.
+	// Required. Video chat duration in seconds.
 	Duration int `json:"duration"`
 }
 
 // VideoChatParticipantsInvited is the Bot API type VideoChatParticipantsInvited. See https://core.telegram.org/bots/api#videochatparticipantsinvited.
 type VideoChatParticipantsInvited struct {
-	// Required.
+	// Required. New members that were invited to the video chat.
 	Users []User `json:"users"`
 }
 
 // PaidMessagePriceChanged is the Bot API type PaidMessagePriceChanged. See https://core.telegram.org/bots/api#paidmessagepricechanged.
 type PaidMessagePriceChanged struct {
-	// Required.
+	// Required. The new number of Telegram Stars that must be paid by non-administrator users of
+	// the supergroup chat for each sent message.
 	PaidMessageStarCount int64 `json:"paid_message_star_count"`
 }
 
 // DirectMessagePriceChanged is the Bot API type DirectMessagePriceChanged. See https://core.telegram.org/bots/api#directmessagepricechanged.
 type DirectMessagePriceChanged struct {
-	// Required.
+	// Required. True, if direct messages are enabled for the channel chat; false otherwise.
 	AreDirectMessagesEnabled bool `json:"are_direct_messages_enabled"`
-	// Optional.
+	// Optional. The new number of Telegram Stars that must be paid by users for each direct message
+	// sent to the channel. Does not apply to users who have been exempted by administrators.
+	// Defaults to 0.
 	DirectMessageStarCount int64 `json:"direct_message_star_count,omitempty"`
 }
 
 // SuggestedPostApproved is the Bot API type SuggestedPostApproved. See https://core.telegram.org/bots/api#suggestedpostapproved.
 type SuggestedPostApproved struct {
-	// Optional.
+	// Optional. Message containing the suggested post. Note that the Message object in this field
+	// will not contain the reply_to_message field even if it itself is a reply.
 	SuggestedPostMessage *Message `json:"suggested_post_message,omitempty"`
-	// Optional.
+	// Optional. Amount paid for the post.
 	Price *SuggestedPostPrice `json:"price,omitempty"`
-	// Required.
+	// Required. Date when the post will be published.
 	SendDate int64 `json:"send_date"`
 }
 
 // SuggestedPostApprovalFailed is the Bot API type SuggestedPostApprovalFailed. See https://core.telegram.org/bots/api#suggestedpostapprovalfailed.
 type SuggestedPostApprovalFailed struct {
-	// Optional.
+	// Optional. Message containing the suggested post whose approval has failed. Note that the
+	// Message object in this field will not contain the reply_to_message field even if it itself is
+	// a reply.
 	SuggestedPostMessage *Message `json:"suggested_post_message,omitempty"`
-	// Required.
+	// Required. Expected price of the post.
 	Price SuggestedPostPrice `json:"price"`
 }
 
 // SuggestedPostDeclined is the Bot API type SuggestedPostDeclined. See https://core.telegram.org/bots/api#suggestedpostdeclined.
 type SuggestedPostDeclined struct {
-	// Optional.
+	// Optional. Message containing the suggested post. Note that the Message object in this field
+	// will not contain the reply_to_message field even if it itself is a reply.
 	SuggestedPostMessage *Message `json:"suggested_post_message,omitempty"`
-	// Optional.
+	// Optional. Comment with which the post was declined.
 	Comment string `json:"comment,omitempty"`
 }
 
 // SuggestedPostPaid is the Bot API type SuggestedPostPaid. See https://core.telegram.org/bots/api#suggestedpostpaid.
 type SuggestedPostPaid struct {
-	// Optional.
+	// Optional. Message containing the suggested post. Note that the Message object in this field
+	// will not contain the reply_to_message field even if it itself is a reply.
 	SuggestedPostMessage *Message `json:"suggested_post_message,omitempty"`
-	// Required.
+	// Required. Currency in which the payment was made. Currently, one of "XTR" for Telegram Stars
+	// or "TON" for toncoins.
 	Currency string `json:"currency"`
-	// Optional.
+	// Optional. The amount of the currency that was received by the channel in nanotoncoins; for
+	// payments in toncoins only.
 	Amount int64 `json:"amount,omitempty"`
-	// Optional.
+	// Optional. The amount of Telegram Stars that was received by the channel; for payments in
+	// Telegram Stars only.
 	StarAmount *StarAmount `json:"star_amount,omitempty"`
 }
 
 // SuggestedPostRefunded is the Bot API type SuggestedPostRefunded. See https://core.telegram.org/bots/api#suggestedpostrefunded.
 type SuggestedPostRefunded struct {
-	// Optional.
+	// Optional. Message containing the suggested post. Note that the Message object in this field
+	// will not contain the reply_to_message field even if it itself is a reply.
 	SuggestedPostMessage *Message `json:"suggested_post_message,omitempty"`
-	// Required.
+	// Required. Reason for the refund. Currently, one of "post_deleted" if the post was deleted
+	// within 24 hours of being posted or removed from scheduled messages without being posted, or
+	// "payment_refunded" if the payer refunded their payment.
 	Reason string `json:"reason"`
 }
 
 // GiveawayCreated is the Bot API type GiveawayCreated. See https://core.telegram.org/bots/api#giveawaycreated.
 type GiveawayCreated struct {
-	// Optional.
+	// Optional. The number of Telegram Stars to be split between giveaway winners; for Telegram
+	// Star giveaways only.
 	PrizeStarCount int64 `json:"prize_star_count,omitempty"`
 }
 
 // Giveaway is the Bot API type Giveaway. See https://core.telegram.org/bots/api#giveaway.
 type Giveaway struct {
-	// Required.
+	// Required. The list of chats which the user must join to participate in the giveaway.
 	Chats []Chat `json:"chats"`
-	// Required.
+	// Required. Point in time (Unix timestamp) when winners of the giveaway will be selected.
 	WinnersSelectionDate int64 `json:"winners_selection_date"`
-	// Required.
+	// Required. The number of users which are supposed to be selected as winners of the giveaway.
 	WinnerCount int64 `json:"winner_count"`
-	// Optional.
+	// Optional. True, if only users who join the chats after the giveaway started should be
+	// eligible to win.
 	OnlyNewMembers bool `json:"only_new_members,omitempty"`
-	// Optional.
+	// Optional. True, if the list of giveaway winners will be visible to everyone.
 	HasPublicWinners bool `json:"has_public_winners,omitempty"`
-	// Optional.
+	// Optional. Description of additional giveaway prize.
 	PrizeDescription string `json:"prize_description,omitempty"`
-	// Optional.
+	// Optional. A list of two-letter ISO 3166-1 alpha-2 country codes indicating the countries from
+	// which eligible users for the giveaway must come. If empty, then all users can participate in
+	// the giveaway. Users with a phone number that was bought on Fragment can always participate in
+	// giveaways.
 	CountryCodes []string `json:"country_codes,omitempty"`
-	// Optional.
+	// Optional. The number of Telegram Stars to be split between giveaway winners; for Telegram
+	// Star giveaways only.
 	PrizeStarCount int64 `json:"prize_star_count,omitempty"`
-	// Optional.
+	// Optional. The number of months the Telegram Premium subscription won from the giveaway will
+	// be active for; for Telegram Premium giveaways only.
 	PremiumSubscriptionMonthCount int64 `json:"premium_subscription_month_count,omitempty"`
 }
 
 // GiveawayWinners is the Bot API type GiveawayWinners. See https://core.telegram.org/bots/api#giveawaywinners.
 type GiveawayWinners struct {
-	// Required.
+	// Required. The chat that created the giveaway.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Identifier of the message with the giveaway in the chat.
 	GiveawayMessageID int64 `json:"giveaway_message_id"`
-	// Required.
+	// Required. Point in time (Unix timestamp) when winners of the giveaway were selected.
 	WinnersSelectionDate int64 `json:"winners_selection_date"`
-	// Required.
+	// Required. Total number of winners in the giveaway.
 	WinnerCount int64 `json:"winner_count"`
-	// Required.
+	// Required. List of up to 100 winners of the giveaway.
 	Winners []User `json:"winners"`
-	// Optional.
+	// Optional. The number of other chats the user had to join in order to be eligible for the
+	// giveaway.
 	AdditionalChatCount int64 `json:"additional_chat_count,omitempty"`
-	// Optional.
+	// Optional. The number of Telegram Stars that were split between giveaway winners; for Telegram
+	// Star giveaways only.
 	PrizeStarCount int64 `json:"prize_star_count,omitempty"`
-	// Optional.
+	// Optional. The number of months the Telegram Premium subscription won from the giveaway will
+	// be active for; for Telegram Premium giveaways only.
 	PremiumSubscriptionMonthCount int64 `json:"premium_subscription_month_count,omitempty"`
-	// Optional.
+	// Optional. Number of undistributed prizes.
 	UnclaimedPrizeCount int64 `json:"unclaimed_prize_count,omitempty"`
-	// Optional.
+	// Optional. True, if only users who had joined the chats after the giveaway started were
+	// eligible to win.
 	OnlyNewMembers bool `json:"only_new_members,omitempty"`
-	// Optional.
+	// Optional. True, if the giveaway was canceled because the payment for it was refunded.
 	WasRefunded bool `json:"was_refunded,omitempty"`
-	// Optional.
+	// Optional. Description of additional giveaway prize.
 	PrizeDescription string `json:"prize_description,omitempty"`
 }
 
 // GiveawayCompleted is the Bot API type GiveawayCompleted. See https://core.telegram.org/bots/api#giveawaycompleted.
 type GiveawayCompleted struct {
-	// Required.
+	// Required. Number of winners in the giveaway.
 	WinnerCount int64 `json:"winner_count"`
-	// Optional.
+	// Optional. Number of undistributed prizes.
 	UnclaimedPrizeCount int64 `json:"unclaimed_prize_count,omitempty"`
-	// Optional.
+	// Optional. Message with the giveaway that was completed, if it wasn't deleted.
 	GiveawayMessage *Message `json:"giveaway_message,omitempty"`
-	// Optional.
+	// Optional. True, if the giveaway is a Telegram Star giveaway. Otherwise, currently, the
+	// giveaway is a Telegram Premium giveaway.
 	IsStarGiveaway bool `json:"is_star_giveaway,omitempty"`
 }
 
 // LinkPreviewOptions is the Bot API type LinkPreviewOptions. See https://core.telegram.org/bots/api#linkpreviewoptions.
 type LinkPreviewOptions struct {
-	// Optional.
+	// Optional. True, if the link preview is disabled.
 	IsDisabled bool `json:"is_disabled,omitempty"`
-	// Optional.
+	// Optional. URL to use for the link preview. If empty, then the first URL found in the message
+	// text will be used.
 	URL string `json:"url,omitempty"`
-	// Optional.
+	// Optional. True, if the media in the link preview is supposed to be shrunk; ignored if the URL
+	// isn't explicitly specified or media size change isn't supported for the preview.
 	PreferSmallMedia bool `json:"prefer_small_media,omitempty"`
-	// Optional.
+	// Optional. True, if the media in the link preview is supposed to be enlarged; ignored if the
+	// URL isn't explicitly specified or media size change isn't supported for the preview.
 	PreferLargeMedia bool `json:"prefer_large_media,omitempty"`
-	// Optional.
+	// Optional. True, if the link preview must be shown above the message text; otherwise, the link
+	// preview will be shown below the message text.
 	ShowAboveText bool `json:"show_above_text,omitempty"`
 }
 
 // SuggestedPostPrice is the Bot API type SuggestedPostPrice. See https://core.telegram.org/bots/api#suggestedpostprice.
 type SuggestedPostPrice struct {
-	// Required.
+	// Required. Currency in which the post will be paid. Currently, must be one of "XTR" for
+	// Telegram Stars or "TON" for toncoins.
 	Currency string `json:"currency"`
-	// Required.
+	// Required. The amount of the currency that will be paid for the post in the smallest units of
+	// the currency, i.e. Telegram Stars or nanotoncoins. Currently, price in Telegram Stars must be
+	// between 5 and 100000, and price in nanotoncoins must be between 10000000 and 10000000000000.
 	Amount int64 `json:"amount"`
 }
 
 // SuggestedPostInfo is the Bot API type SuggestedPostInfo. See https://core.telegram.org/bots/api#suggestedpostinfo.
 type SuggestedPostInfo struct {
-	// Required.
+	// Required. State of the suggested post. Currently, it can be one of "pending", "approved",
+	// "declined".
 	State string `json:"state"`
-	// Optional.
+	// Optional. Proposed price of the post. If the field is omitted, then the post is unpaid.
 	Price *SuggestedPostPrice `json:"price,omitempty"`
-	// Optional.
+	// Optional. Proposed send date of the post. If the field is omitted, then the post can be
+	// published at any time within 30 days at the sole discretion of the user or administrator who
+	// approves it.
 	SendDate int64 `json:"send_date,omitempty"`
 }
 
 // SuggestedPostParameters is the Bot API type SuggestedPostParameters. See https://core.telegram.org/bots/api#suggestedpostparameters.
 type SuggestedPostParameters struct {
-	// Optional.
+	// Optional. Proposed price for the post. If the field is omitted, then the post is unpaid.
 	Price *SuggestedPostPrice `json:"price,omitempty"`
-	// Optional.
+	// Optional. Proposed send date of the post. If specified, then the date must be between 300
+	// second and 2678400 seconds (30 days) in the future. If the field is omitted, then the post
+	// can be published at any time within 30 days at the sole discretion of the user who approves
+	// it.
 	SendDate int64 `json:"send_date,omitempty"`
 }
 
 // DirectMessagesTopic is the Bot API type DirectMessagesTopic. See https://core.telegram.org/bots/api#directmessagestopic.
 type DirectMessagesTopic struct {
-	// Required.
+	// Required. Unique identifier of the topic. This number may have more than 32 significant bits
+	// and some programming languages may have difficulty/silent defects in interpreting it. But it
+	// has at most 52 significant bits, so a 64-bit integer or double-precision float type are safe
+	// for storing this identifier.
 	TopicID int64 `json:"topic_id"`
-	// Optional.
+	// Optional. Information about the user that created the topic. Currently, it is always present.
 	User *User `json:"user,omitempty"`
 }
 
 // UserProfilePhotos is the Bot API type UserProfilePhotos. See https://core.telegram.org/bots/api#userprofilephotos.
 type UserProfilePhotos struct {
-	// Required.
+	// Required. Total number of profile pictures the target user has.
 	TotalCount int64 `json:"total_count"`
-	// Required.
+	// Required. Requested profile pictures (in up to 4 sizes each).
 	Photos [][]PhotoSize `json:"photos"`
 }
 
 // UserProfileAudios is the Bot API type UserProfileAudios. See https://core.telegram.org/bots/api#userprofileaudios.
 type UserProfileAudios struct {
-	// Required.
+	// Required. Total number of profile audios for the target user.
 	TotalCount int64 `json:"total_count"`
-	// Required.
+	// Required. Requested profile audios.
 	Audios []Audio `json:"audios"`
 }
 
 // File is the Bot API type File. See https://core.telegram.org/bots/api#file.
 type File struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Optional.
+	// Optional. File size in bytes. It can be bigger than 2^31 and some programming languages may
+	// have difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so
+	// a signed 64-bit integer or double-precision float type are safe for storing this value.
 	FileSize int64 `json:"file_size,omitempty"`
-	// Optional.
+	// Optional. File path. Use https://api.telegram.org/file/bot<token>/<file_path> to get the
+	// file.
 	FilePath string `json:"file_path,omitempty"`
 }
 
 // WebAppInfo is the Bot API type WebAppInfo. See https://core.telegram.org/bots/api#webappinfo.
 type WebAppInfo struct {
-	// Required.
+	// Required. An HTTPS URL of a Web App to be opened with additional data as specified in
+	// Initializing Web Apps.
 	URL string `json:"url"`
 }
 
 // ReplyKeyboardMarkup is the Bot API type ReplyKeyboardMarkup. See https://core.telegram.org/bots/api#replykeyboardmarkup.
 // It is a member of [ReplyMarkup].
 type ReplyKeyboardMarkup struct {
-	// Required.
+	// Required. Array of button rows, each represented by an Array of KeyboardButton objects.
 	Keyboard [][]KeyboardButton `json:"keyboard"`
-	// Optional.
+	// Optional. Requests clients to always show the keyboard when the regular keyboard is hidden.
+	// Defaults to false, in which case the custom keyboard can be hidden and opened with a keyboard
+	// icon.
 	IsPersistent bool `json:"is_persistent,omitempty"`
-	// Optional.
+	// Optional. Requests clients to resize the keyboard vertically for optimal fit (e.g., make the
+	// keyboard smaller if there are just two rows of buttons). Defaults to false, in which case the
+	// custom keyboard is always of the same height as the app's standard keyboard.
 	ResizeKeyboard bool `json:"resize_keyboard,omitempty"`
-	// Optional.
+	// Optional. Requests clients to hide the keyboard as soon as it's been used. The keyboard will
+	// still be available, but clients will automatically display the usual letter-keyboard in the
+	// chat - the user can press a special button in the input field to see the custom keyboard
+	// again. Defaults to false.
 	OneTimeKeyboard bool `json:"one_time_keyboard,omitempty"`
-	// Optional.
+	// Optional. The placeholder to be shown in the input field when the keyboard is active; 1-64
+	// characters.
 	InputFieldPlaceholder string `json:"input_field_placeholder,omitempty"`
-	// Optional.
+	// Optional. Use this parameter if you want to show the keyboard to specific users only.
+	// Targets: 1) users that are @mentioned in the text of the Message object; 2) if the bot's
+	// message is a reply to a message in the same chat and forum topic, sender of the original
+	// message. Example: A user requests to change the bot's language, bot replies to the request
+	// with a keyboard to select the new language. Other users in the group don't see the keyboard.
 	Selective bool `json:"selective,omitempty"`
 }
 
 // KeyboardButton is the Bot API type KeyboardButton. See https://core.telegram.org/bots/api#keyboardbutton.
 type KeyboardButton struct {
-	// Required.
+	// Required. Text of the button. If none of the fields other than text, icon_custom_emoji_id,
+	// and style are used, it will be sent as a message when the button is pressed.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Unique identifier of the custom emoji shown before the text of the button. Can only
+	// be used by bots that purchased additional usernames on Fragment or in the messages directly
+	// sent by the bot to private, group and supergroup chats if the owner of the bot has a Telegram
+	// Premium subscription.
 	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. Style of the button. Must be one of "danger" (red), "success" (green) or "primary"
+	// (blue). If omitted, then an app-specific style is used.
 	Style string `json:"style,omitempty"`
-	// Optional.
+	// Optional. If specified, pressing the button will open a list of suitable users. Identifiers
+	// of selected users will be sent to the bot in a "users_shared" service message. Available in
+	// private chats only.
 	RequestUsers *KeyboardButtonRequestUsers `json:"request_users,omitempty"`
-	// Optional.
+	// Optional. If specified, pressing the button will open a list of suitable chats. Tapping on a
+	// chat will send its identifier to the bot in a "chat_shared" service message. Available in
+	// private chats only.
 	RequestChat *KeyboardButtonRequestChat `json:"request_chat,omitempty"`
-	// Optional.
+	// Optional. If specified, pressing the button will ask the user to create and share a bot that
+	// will be managed by the current bot. Available for bots that enabled management of other bots
+	// in the @BotFather Mini App. Available in private chats only.
 	RequestManagedBot *KeyboardButtonRequestManagedBot `json:"request_managed_bot,omitempty"`
-	// Optional.
+	// Optional. If True, the user's phone number will be sent as a contact when the button is
+	// pressed. Available in private chats only.
 	RequestContact bool `json:"request_contact,omitempty"`
-	// Optional.
+	// Optional. If True, the user's current location will be sent when the button is pressed.
+	// Available in private chats only.
 	RequestLocation bool `json:"request_location,omitempty"`
-	// Optional.
+	// Optional. If specified, the user will be asked to create a poll and send it to the bot when
+	// the button is pressed. Available in private chats only.
 	RequestPoll *KeyboardButtonPollType `json:"request_poll,omitempty"`
-	// Optional.
+	// Optional. If specified, the described Web App will be launched when the button is pressed.
+	// The Web App will be able to send a "web_app_data" service message. Available in private chats
+	// only.
 	WebApp *WebAppInfo `json:"web_app,omitempty"`
 }
 
 // KeyboardButtonRequestUsers is the Bot API type KeyboardButtonRequestUsers. See https://core.telegram.org/bots/api#keyboardbuttonrequestusers.
 type KeyboardButtonRequestUsers struct {
-	// Required.
+	// Required. Signed 32-bit identifier of the request that will be received back in the
+	// UsersShared object. Must be unique within the message.
 	RequestID int64 `json:"request_id"`
-	// Optional.
+	// Optional. Pass True to request bots, pass False to request regular users. If not specified,
+	// no additional restrictions are applied.
 	UserIsBot bool `json:"user_is_bot,omitempty"`
-	// Optional.
+	// Optional. Pass True to request premium users, pass False to request non-premium users. If not
+	// specified, no additional restrictions are applied.
 	UserIsPremium bool `json:"user_is_premium,omitempty"`
-	// Optional.
+	// Optional. The maximum number of users to be selected; 1-10. Defaults to 1.
 	MaxQuantity int `json:"max_quantity,omitempty"`
-	// Optional.
+	// Optional. Pass True to request the users' first and last names.
 	RequestName bool `json:"request_name,omitempty"`
-	// Optional.
+	// Optional. Pass True to request the users' usernames.
 	RequestUsername bool `json:"request_username,omitempty"`
-	// Optional.
+	// Optional. Pass True to request the users' photos.
 	RequestPhoto bool `json:"request_photo,omitempty"`
 }
 
 // KeyboardButtonRequestChat is the Bot API type KeyboardButtonRequestChat. See https://core.telegram.org/bots/api#keyboardbuttonrequestchat.
 type KeyboardButtonRequestChat struct {
-	// Required.
+	// Required. Signed 32-bit identifier of the request, which will be received back in the
+	// ChatShared object. Must be unique within the message.
 	RequestID int64 `json:"request_id"`
-	// Required.
+	// Required. Pass True to request a channel chat, pass False to request a group or a supergroup
+	// chat.
 	ChatIsChannel bool `json:"chat_is_channel"`
-	// Optional.
+	// Optional. Pass True to request a forum supergroup, pass False to request a non-forum chat. If
+	// not specified, no additional restrictions are applied.
 	ChatIsForum bool `json:"chat_is_forum,omitempty"`
-	// Optional.
+	// Optional. Pass True to request a supergroup or a channel with a username, pass False to
+	// request a chat without a username. If not specified, no additional restrictions are applied.
 	ChatHasUsername bool `json:"chat_has_username,omitempty"`
-	// Optional.
+	// Optional. Pass True to request a chat owned by the user. Otherwise, no additional
+	// restrictions are applied.
 	ChatIsCreated bool `json:"chat_is_created,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object listing the required administrator rights of the user in
+	// the chat. The rights must be a superset of bot_administrator_rights. If not specified, no
+	// additional restrictions are applied.
 	UserAdministratorRights *ChatAdministratorRights `json:"user_administrator_rights,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object listing the required administrator rights of the bot in
+	// the chat. The rights must be a subset of user_administrator_rights. If not specified, no
+	// additional restrictions are applied.
 	BotAdministratorRights *ChatAdministratorRights `json:"bot_administrator_rights,omitempty"`
-	// Optional.
+	// Optional. Pass True to request a chat with the bot as a member. Otherwise, no additional
+	// restrictions are applied.
 	BotIsMember bool `json:"bot_is_member,omitempty"`
-	// Optional.
+	// Optional. Pass True to request the chat's title.
 	RequestTitle bool `json:"request_title,omitempty"`
-	// Optional.
+	// Optional. Pass True to request the chat's username.
 	RequestUsername bool `json:"request_username,omitempty"`
-	// Optional.
+	// Optional. Pass True to request the chat's photo.
 	RequestPhoto bool `json:"request_photo,omitempty"`
 }
 
 // KeyboardButtonRequestManagedBot is the Bot API type KeyboardButtonRequestManagedBot. See https://core.telegram.org/bots/api#keyboardbuttonrequestmanagedbot.
 type KeyboardButtonRequestManagedBot struct {
-	// Required.
+	// Required. Signed 32-bit identifier of the request. Must be unique within the message.
 	RequestID int64 `json:"request_id"`
-	// Optional.
+	// Optional. Suggested name for the bot.
 	SuggestedName string `json:"suggested_name,omitempty"`
-	// Optional.
+	// Optional. Suggested username for the bot.
 	SuggestedUsername string `json:"suggested_username,omitempty"`
 }
 
 // KeyboardButtonPollType is the Bot API type KeyboardButtonPollType. See https://core.telegram.org/bots/api#keyboardbuttonpolltype.
 type KeyboardButtonPollType struct {
-	// Optional.
+	// Optional. If quiz is passed, the user will be allowed to create only polls in the quiz mode.
+	// If regular is passed, only regular polls will be allowed. Otherwise, the user will be allowed
+	// to create a poll of any type.
 	Type string `json:"type,omitempty"`
 }
 
@@ -1713,94 +2058,137 @@ type KeyboardButtonPollType struct {
 // It is a member of [ReplyMarkup].
 // Encoding always adds "remove_keyboard": true.
 type ReplyKeyboardRemove struct {
-	// Optional.
+	// Optional. Use this parameter if you want to remove the keyboard for specific users only.
+	// Targets: 1) users that are @mentioned in the text of the Message object; 2) if the bot's
+	// message is a reply to a message in the same chat and forum topic, sender of the original
+	// message. Example: A user votes in a poll, bot returns confirmation message in reply to the
+	// vote and removes the keyboard for that user, while still showing the keyboard with poll
+	// options to users who haven't voted yet.
 	Selective bool `json:"selective,omitempty"`
 }
 
 // InlineKeyboardMarkup is the Bot API type InlineKeyboardMarkup. See https://core.telegram.org/bots/api#inlinekeyboardmarkup.
 // It is a member of [ReplyMarkup].
 type InlineKeyboardMarkup struct {
-	// Required.
+	// Required. Array of button rows, each represented by an Array of InlineKeyboardButton objects.
 	InlineKeyboard [][]InlineKeyboardButton `json:"inline_keyboard"`
 }
 
 // InlineKeyboardButton is the Bot API type InlineKeyboardButton. See https://core.telegram.org/bots/api#inlinekeyboardbutton.
 type InlineKeyboardButton struct {
-	// Required.
+	// Required. Label text on the button.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Unique identifier of the custom emoji shown before the text of the button. Can only
+	// be used by bots that purchased additional usernames on Fragment or in the messages directly
+	// sent by the bot to private, group and supergroup chats if the owner of the bot has a Telegram
+	// Premium subscription.
 	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. Style of the button. Must be one of "danger" (red), "success" (green) or "primary"
+	// (blue). If omitted, then an app-specific style is used.
 	Style string `json:"style,omitempty"`
-	// Optional.
+	// Optional. HTTP or tg:// URL to be opened when the button is pressed. Links
+	// tg://user?id=<user_id> can be used to mention a user by their identifier without using a
+	// username, if this is allowed by their privacy settings.
 	URL string `json:"url,omitempty"`
-	// Optional.
+	// Optional. Data to be sent in a callback query to the bot when the button is pressed, 1-64
+	// bytes.
 	CallbackData string `json:"callback_data,omitempty"`
-	// Optional.
+	// Optional. Description of the Web App that will be launched when the user presses the button.
+	// The Web App will be able to send an arbitrary message on behalf of the user using the method
+	// answerWebAppQuery. Available only in private chats between a user and the bot. Not supported
+	// for messages sent on behalf of a business account.
 	WebApp *WebAppInfo `json:"web_app,omitempty"`
-	// Optional.
+	// Optional. An HTTPS URL used to automatically authorize the user. Can be used as a replacement
+	// for the Telegram Login Widget.
 	LoginURL *LoginURL `json:"login_url,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. If set, pressing the button will prompt the user to select one of their chats, open
+	// that chat and insert the bot's username and the specified inline query in the input field.
+	// May be empty, in which case just the bot's username will be inserted. Not supported for
+	// messages sent in channel direct messages chats and on behalf of a business account. Nil
+	// leaves it to Telegram's default; a pointer to the zero value sends it.
 	SwitchInlineQuery *string `json:"switch_inline_query,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. If set, pressing the button will insert the bot's username and the specified inline
+	// query in the current chat's input field. May be empty, in which case only the bot's username
+	// will be inserted. This offers a quick way for the user to open your bot in inline mode in the
+	// same chat - good for selecting something from multiple options. Not supported in channels and
+	// for messages sent in channel direct messages chats and on behalf of a business account. Nil
+	// leaves it to Telegram's default; a pointer to the zero value sends it.
 	SwitchInlineQueryCurrentChat *string `json:"switch_inline_query_current_chat,omitempty"`
-	// Optional.
+	// Optional. If set, pressing the button will prompt the user to select one of their chats of
+	// the specified type, open that chat and insert the bot's username and the specified inline
+	// query in the input field. Not supported for messages sent in channel direct messages chats
+	// and on behalf of a business account.
 	SwitchInlineQueryChosenChat *SwitchInlineQueryChosenChat `json:"switch_inline_query_chosen_chat,omitempty"`
-	// Optional.
+	// Optional. Description of the button that copies the specified text to the clipboard.
 	CopyText *CopyTextButton `json:"copy_text,omitempty"`
-	// Optional.
+	// Optional. Description of the game that will be launched when the user presses the button.
+	// NOTE: This type of button must always be the first button in the first row.
 	CallbackGame *CallbackGame `json:"callback_game,omitempty"`
-	// Optional.
+	// Optional. Specify True, to send a Pay button. Substrings "⭐" and "XTR" in the buttons's
+	// text will be replaced with a Telegram Star icon. NOTE: This type of button must always be the
+	// first button in the first row and can only be used in invoice messages.
 	Pay bool `json:"pay,omitempty"`
 }
 
 // LoginURL is the Bot API type LoginUrl. See https://core.telegram.org/bots/api#loginurl.
 type LoginURL struct {
-	// Required.
+	// Required. An HTTPS URL to be opened with user authorization data added to the query string
+	// when the button is pressed. If the user refuses to provide authorization data, the original
+	// URL without information about the user will be opened. The data added is the same as
+	// described in Receiving authorization data. NOTE: You must always check the hash of the
+	// received data to verify the authentication and the integrity of the data as described in
+	// Checking authorization.
 	URL string `json:"url"`
-	// Optional.
+	// Optional. New text of the button in forwarded messages.
 	ForwardText string `json:"forward_text,omitempty"`
-	// Optional.
+	// Optional. Username of a bot, which will be used for user authorization. See Setting up a bot
+	// for more details. If not specified, the current bot's username will be assumed. The url's
+	// domain must be the same as the domain linked with the bot. See Linking your domain to the bot
+	// for more details.
 	BotUsername string `json:"bot_username,omitempty"`
-	// Optional.
+	// Optional. Pass True to request the permission for your bot to send messages to the user.
 	RequestWriteAccess bool `json:"request_write_access,omitempty"`
 }
 
 // SwitchInlineQueryChosenChat is the Bot API type SwitchInlineQueryChosenChat. See https://core.telegram.org/bots/api#switchinlinequerychosenchat.
 type SwitchInlineQueryChosenChat struct {
-	// Optional.
+	// Optional. The default inline query to be inserted in the input field. If left empty, only the
+	// bot's username will be inserted.
 	Query string `json:"query,omitempty"`
-	// Optional.
+	// Optional. True, if private chats with users can be chosen.
 	AllowUserChats bool `json:"allow_user_chats,omitempty"`
-	// Optional.
+	// Optional. True, if private chats with bots can be chosen.
 	AllowBotChats bool `json:"allow_bot_chats,omitempty"`
-	// Optional.
+	// Optional. True, if group and supergroup chats can be chosen.
 	AllowGroupChats bool `json:"allow_group_chats,omitempty"`
-	// Optional.
+	// Optional. True, if channel chats can be chosen.
 	AllowChannelChats bool `json:"allow_channel_chats,omitempty"`
 }
 
 // CopyTextButton is the Bot API type CopyTextButton. See https://core.telegram.org/bots/api#copytextbutton.
 type CopyTextButton struct {
-	// Required.
+	// Required. The text to be copied to the clipboard; 1-256 characters.
 	Text string `json:"text"`
 }
 
 // CallbackQuery is the Bot API type CallbackQuery. See https://core.telegram.org/bots/api#callbackquery.
 type CallbackQuery struct {
-	// Required.
+	// Required. Unique identifier for this query.
 	ID string `json:"id"`
-	// Required.
+	// Required. Sender.
 	From User `json:"from"`
-	// Optional.
+	// Optional. Message sent by the bot with the callback button that originated the query.
 	Message MaybeInaccessibleMessage `json:"message,omitempty"`
-	// Optional.
+	// Optional. Identifier of the message sent via the bot in inline mode, that originated the
+	// query.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Required.
+	// Required. Global identifier, uniquely corresponding to the chat to which the message with the
+	// callback button was sent. Useful for high scores in games.
 	ChatInstance string `json:"chat_instance"`
-	// Optional.
+	// Optional. Data associated with the callback button. Be aware that the message originated the
+	// query can contain no callback buttons with this data.
 	Data string `json:"data,omitempty"`
-	// Optional.
+	// Optional. Short name of a Game to be returned, serves as the unique identifier for the game.
 	GameShortName string `json:"game_short_name,omitempty"`
 }
 
@@ -1808,105 +2196,131 @@ type CallbackQuery struct {
 // It is a member of [ReplyMarkup].
 // Encoding always adds "force_reply": true.
 type ForceReply struct {
-	// Optional.
+	// Optional. The placeholder to be shown in the input field when the reply is active; 1-64
+	// characters.
 	InputFieldPlaceholder string `json:"input_field_placeholder,omitempty"`
-	// Optional.
+	// Optional. Use this parameter if you want to force reply from specific users only. Targets: 1)
+	// users that are @mentioned in the text of the Message object; 2) if the bot's message is a
+	// reply to a message in the same chat and forum topic, sender of the original message.
 	Selective bool `json:"selective,omitempty"`
 }
 
 // ChatPhoto is the Bot API type ChatPhoto. See https://core.telegram.org/bots/api#chatphoto.
 type ChatPhoto struct {
-	// Required.
+	// Required. File identifier of small (160x160) chat photo. This file_id can be used only for
+	// photo download and only for as long as the photo is not changed.
 	SmallFileID string `json:"small_file_id"`
-	// Required.
+	// Required. Unique file identifier of small (160x160) chat photo, which is supposed to be the
+	// same over time and for different bots. Can't be used to download or reuse the file.
 	SmallFileUniqueID string `json:"small_file_unique_id"`
-	// Required.
+	// Required. File identifier of big (640x640) chat photo. This file_id can be used only for
+	// photo download and only for as long as the photo is not changed.
 	BigFileID string `json:"big_file_id"`
-	// Required.
+	// Required. Unique file identifier of big (640x640) chat photo, which is supposed to be the
+	// same over time and for different bots. Can't be used to download or reuse the file.
 	BigFileUniqueID string `json:"big_file_unique_id"`
 }
 
 // ChatInviteLink is the Bot API type ChatInviteLink. See https://core.telegram.org/bots/api#chatinvitelink.
 type ChatInviteLink struct {
-	// Required.
+	// Required. The invite link. If the link was created by another chat administrator, then the
+	// second part of the link will be replaced with "...".
 	InviteLink string `json:"invite_link"`
-	// Required.
+	// Required. Creator of the link.
 	Creator User `json:"creator"`
-	// Required.
+	// Required. True, if users joining the chat via the link need to be approved by chat
+	// administrators.
 	CreatesJoinRequest bool `json:"creates_join_request"`
-	// Required.
+	// Required. True, if the link is primary.
 	IsPrimary bool `json:"is_primary"`
-	// Required.
+	// Required. True, if the link is revoked.
 	IsRevoked bool `json:"is_revoked"`
-	// Optional.
+	// Optional. Invite link name.
 	Name string `json:"name,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the link will expire or has been expired.
 	ExpireDate int64 `json:"expire_date,omitempty"`
-	// Optional.
+	// Optional. The maximum number of users that can be members of the chat simultaneously after
+	// joining the chat via this invite link; 1-99999.
 	MemberLimit int `json:"member_limit,omitempty"`
-	// Optional.
+	// Optional. Number of pending join requests created using this link.
 	PendingJoinRequestCount int64 `json:"pending_join_request_count,omitempty"`
-	// Optional.
+	// Optional. The number of seconds the subscription will be active for before the next payment.
 	SubscriptionPeriod int `json:"subscription_period,omitempty"`
-	// Optional.
+	// Optional. The amount of Telegram Stars a user must pay initially and after each subsequent
+	// subscription period to be a member of the chat using the link.
 	SubscriptionPrice int64 `json:"subscription_price,omitempty"`
 }
 
 // ChatAdministratorRights is the Bot API type ChatAdministratorRights. See https://core.telegram.org/bots/api#chatadministratorrights.
 type ChatAdministratorRights struct {
-	// Required.
+	// Required. True, if the user's presence in the chat is hidden.
 	IsAnonymous bool `json:"is_anonymous"`
-	// Required.
+	// Required. True, if the administrator can access the chat event log, get boost list, see
+	// hidden supergroup and channel members, report spam messages, ignore slow mode, and send
+	// messages to the chat without paying Telegram Stars. Implied by any other administrator
+	// privilege.
 	CanManageChat bool `json:"can_manage_chat"`
-	// Required.
+	// Required. True, if the administrator can delete messages of other users.
 	CanDeleteMessages bool `json:"can_delete_messages"`
-	// Required.
+	// Required. True, if the administrator can manage video chats.
 	CanManageVideoChats bool `json:"can_manage_video_chats"`
-	// Required.
+	// Required. True, if the administrator can restrict, ban or unban chat members, or access
+	// supergroup statistics.
 	CanRestrictMembers bool `json:"can_restrict_members"`
-	// Required.
+	// Required. True, if the administrator can add new administrators with a subset of their own
+	// privileges or demote administrators that they have promoted, directly or indirectly (promoted
+	// by administrators that were appointed by the user).
 	CanPromoteMembers bool `json:"can_promote_members"`
-	// Required.
+	// Required. True, if the user is allowed to change the chat title, photo and other settings.
 	CanChangeInfo bool `json:"can_change_info"`
-	// Required.
+	// Required. True, if the user is allowed to invite new users to the chat.
 	CanInviteUsers bool `json:"can_invite_users"`
-	// Required.
+	// Required. True, if the administrator can post stories to the chat.
 	CanPostStories bool `json:"can_post_stories"`
-	// Required.
+	// Required. True, if the administrator can edit stories posted by other users, post stories to
+	// the chat page, pin chat stories, and access the chat's story archive.
 	CanEditStories bool `json:"can_edit_stories"`
-	// Required.
+	// Required. True, if the administrator can delete stories posted by other users.
 	CanDeleteStories bool `json:"can_delete_stories"`
-	// Optional.
+	// Optional. True, if the administrator can post messages in the channel, approve suggested
+	// posts, or access channel statistics; for channels only.
 	CanPostMessages bool `json:"can_post_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the administrator can edit messages of other users and can pin messages;
+	// for channels only.
 	CanEditMessages bool `json:"can_edit_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to pin messages; for groups and supergroups only.
 	CanPinMessages bool `json:"can_pin_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to create, rename, close, and reopen forum topics; for
+	// supergroups only.
 	CanManageTopics bool `json:"can_manage_topics,omitempty"`
-	// Optional.
+	// Optional. True, if the administrator can manage direct messages of the channel and decline
+	// suggested posts; for channels only.
 	CanManageDirectMessages bool `json:"can_manage_direct_messages,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. True, if the administrator can edit the tags of regular members; for groups and
+	// supergroups only. If omitted defaults to the value of can_pin_messages. Nil leaves it to
+	// Telegram's default; a pointer to the zero value sends it.
 	CanManageTags *bool `json:"can_manage_tags,omitempty"`
 }
 
 // ChatMemberUpdated is the Bot API type ChatMemberUpdated. See https://core.telegram.org/bots/api#chatmemberupdated.
 type ChatMemberUpdated struct {
-	// Required.
+	// Required. Chat the user belongs to.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Performer of the action, which resulted in the change.
 	From User `json:"from"`
-	// Required.
+	// Required. Date the change was done in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. Previous information about the chat member.
 	OldChatMember ChatMember `json:"old_chat_member"`
-	// Required.
+	// Required. New information about the chat member.
 	NewChatMember ChatMember `json:"new_chat_member"`
-	// Optional.
+	// Optional. Chat invite link, which was used by the user to join the chat; for joining by
+	// invite link events only.
 	InviteLink *ChatInviteLink `json:"invite_link,omitempty"`
-	// Optional.
+	// Optional. True, if the user joined the chat after sending a direct join request without using
+	// an invite link and being approved by an administrator.
 	ViaJoinRequest bool `json:"via_join_request,omitempty"`
-	// Optional.
+	// Optional. True, if the user joined the chat via a chat folder invite link.
 	ViaChatFolderInviteLink bool `json:"via_chat_folder_invite_link,omitempty"`
 }
 
@@ -1914,11 +2328,11 @@ type ChatMemberUpdated struct {
 // It is a member of [ChatMember].
 // Encoding always adds "status": "creator".
 type ChatMemberOwner struct {
-	// Required.
+	// Required. Information about the user.
 	User User `json:"user"`
-	// Required.
+	// Required. True, if the user's presence in the chat is hidden.
 	IsAnonymous bool `json:"is_anonymous"`
-	// Optional.
+	// Optional. Custom title for this user.
 	CustomTitle string `json:"custom_title,omitempty"`
 }
 
@@ -1926,45 +2340,57 @@ type ChatMemberOwner struct {
 // It is a member of [ChatMember].
 // Encoding always adds "status": "administrator".
 type ChatMemberAdministrator struct {
-	// Required.
+	// Required. Information about the user.
 	User User `json:"user"`
-	// Required.
+	// Required. True, if the bot is allowed to edit administrator privileges of that user.
 	CanBeEdited bool `json:"can_be_edited"`
-	// Required.
+	// Required. True, if the user's presence in the chat is hidden.
 	IsAnonymous bool `json:"is_anonymous"`
-	// Required.
+	// Required. True, if the administrator can access the chat event log, get boost list, see
+	// hidden supergroup and channel members, report spam messages, ignore slow mode, and send
+	// messages to the chat without paying Telegram Stars. Implied by any other administrator
+	// privilege.
 	CanManageChat bool `json:"can_manage_chat"`
-	// Required.
+	// Required. True, if the administrator can delete messages of other users.
 	CanDeleteMessages bool `json:"can_delete_messages"`
-	// Required.
+	// Required. True, if the administrator can manage video chats.
 	CanManageVideoChats bool `json:"can_manage_video_chats"`
-	// Required.
+	// Required. True, if the administrator can restrict, ban or unban chat members, or access
+	// supergroup statistics.
 	CanRestrictMembers bool `json:"can_restrict_members"`
-	// Required.
+	// Required. True, if the administrator can add new administrators with a subset of their own
+	// privileges or demote administrators that they have promoted, directly or indirectly (promoted
+	// by administrators that were appointed by the user).
 	CanPromoteMembers bool `json:"can_promote_members"`
-	// Required.
+	// Required. True, if the user is allowed to change the chat title, photo and other settings.
 	CanChangeInfo bool `json:"can_change_info"`
-	// Required.
+	// Required. True, if the user is allowed to invite new users to the chat.
 	CanInviteUsers bool `json:"can_invite_users"`
-	// Required.
+	// Required. True, if the administrator can post stories to the chat.
 	CanPostStories bool `json:"can_post_stories"`
-	// Required.
+	// Required. True, if the administrator can edit stories posted by other users, post stories to
+	// the chat page, pin chat stories, and access the chat's story archive.
 	CanEditStories bool `json:"can_edit_stories"`
-	// Required.
+	// Required. True, if the administrator can delete stories posted by other users.
 	CanDeleteStories bool `json:"can_delete_stories"`
-	// Optional.
+	// Optional. True, if the administrator can post messages in the channel, approve suggested
+	// posts, or access channel statistics; for channels only.
 	CanPostMessages bool `json:"can_post_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the administrator can edit messages of other users and can pin messages;
+	// for channels only.
 	CanEditMessages bool `json:"can_edit_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to pin messages; for groups and supergroups only.
 	CanPinMessages bool `json:"can_pin_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to create, rename, close, and reopen forum topics; for
+	// supergroups only.
 	CanManageTopics bool `json:"can_manage_topics,omitempty"`
-	// Optional.
+	// Optional. True, if the administrator can manage direct messages of the channel and decline
+	// suggested posts; for channels only.
 	CanManageDirectMessages bool `json:"can_manage_direct_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the administrator can edit the tags of regular members; for groups and
+	// supergroups only. If omitted defaults to the value of can_pin_messages.
 	CanManageTags bool `json:"can_manage_tags,omitempty"`
-	// Optional.
+	// Optional. Custom title for this user.
 	CustomTitle string `json:"custom_title,omitempty"`
 }
 
@@ -1972,11 +2398,11 @@ type ChatMemberAdministrator struct {
 // It is a member of [ChatMember].
 // Encoding always adds "status": "member".
 type ChatMemberMember struct {
-	// Optional.
+	// Optional. Tag of the member.
 	Tag string `json:"tag,omitempty"`
-	// Required.
+	// Required. Information about the user.
 	User User `json:"user"`
-	// Optional.
+	// Optional. Date when the user's subscription will expire; Unix time.
 	UntilDate int64 `json:"until_date,omitempty"`
 }
 
@@ -1984,45 +2410,48 @@ type ChatMemberMember struct {
 // It is a member of [ChatMember].
 // Encoding always adds "status": "restricted".
 type ChatMemberRestricted struct {
-	// Optional.
+	// Optional. Tag of the member.
 	Tag string `json:"tag,omitempty"`
-	// Required.
+	// Required. Information about the user.
 	User User `json:"user"`
-	// Required.
+	// Required. True, if the user is a member of the chat at the moment of the request.
 	IsMember bool `json:"is_member"`
-	// Required.
+	// Required. True, if the user is allowed to send text messages, rich messages, contacts,
+	// giveaways, giveaway winners, invoices, locations and venues.
 	CanSendMessages bool `json:"can_send_messages"`
-	// Required.
+	// Required. True, if the user is allowed to send audios.
 	CanSendAudios bool `json:"can_send_audios"`
-	// Required.
+	// Required. True, if the user is allowed to send documents.
 	CanSendDocuments bool `json:"can_send_documents"`
-	// Required.
+	// Required. True, if the user is allowed to send photos.
 	CanSendPhotos bool `json:"can_send_photos"`
-	// Required.
+	// Required. True, if the user is allowed to send videos.
 	CanSendVideos bool `json:"can_send_videos"`
-	// Required.
+	// Required. True, if the user is allowed to send video notes.
 	CanSendVideoNotes bool `json:"can_send_video_notes"`
-	// Required.
+	// Required. True, if the user is allowed to send voice notes.
 	CanSendVoiceNotes bool `json:"can_send_voice_notes"`
-	// Required.
+	// Required. True, if the user is allowed to send polls and checklists.
 	CanSendPolls bool `json:"can_send_polls"`
-	// Required.
+	// Required. True, if the user is allowed to send animations, games, stickers and use inline
+	// bots.
 	CanSendOtherMessages bool `json:"can_send_other_messages"`
-	// Required.
+	// Required. True, if the user is allowed to add web page previews to their messages.
 	CanAddWebPagePreviews bool `json:"can_add_web_page_previews"`
-	// Required.
+	// Required. True, if the user is allowed to react to messages.
 	CanReactToMessages bool `json:"can_react_to_messages"`
-	// Required.
+	// Required. True, if the user is allowed to edit their own tag.
 	CanEditTag bool `json:"can_edit_tag"`
-	// Required.
+	// Required. True, if the user is allowed to change the chat title, photo and other settings.
 	CanChangeInfo bool `json:"can_change_info"`
-	// Required.
+	// Required. True, if the user is allowed to invite new users to the chat.
 	CanInviteUsers bool `json:"can_invite_users"`
-	// Required.
+	// Required. True, if the user is allowed to pin messages.
 	CanPinMessages bool `json:"can_pin_messages"`
-	// Required.
+	// Required. True, if the user is allowed to create forum topics.
 	CanManageTopics bool `json:"can_manage_topics"`
-	// Required.
+	// Required. Date when restrictions will be lifted for this user; Unix time. If 0, then the user
+	// is restricted forever.
 	UntilDate int64 `json:"until_date"`
 }
 
@@ -2030,7 +2459,7 @@ type ChatMemberRestricted struct {
 // It is a member of [ChatMember].
 // Encoding always adds "status": "left".
 type ChatMemberLeft struct {
-	// Required.
+	// Required. Information about the user.
 	User User `json:"user"`
 }
 
@@ -2038,147 +2467,170 @@ type ChatMemberLeft struct {
 // It is a member of [ChatMember].
 // Encoding always adds "status": "kicked".
 type ChatMemberBanned struct {
-	// Required.
+	// Required. Information about the user.
 	User User `json:"user"`
-	// Required.
+	// Required. Date when restrictions will be lifted for this user; Unix time. If 0, then the user
+	// is banned forever.
 	UntilDate int64 `json:"until_date"`
 }
 
 // ChatJoinRequest is the Bot API type ChatJoinRequest. See https://core.telegram.org/bots/api#chatjoinrequest.
 type ChatJoinRequest struct {
-	// Required.
+	// Required. Chat to which the request was sent.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. User that sent the join request.
 	From User `json:"from"`
-	// Required.
+	// Required. Identifier of a private chat with the user who sent the join request. This number
+	// may have more than 32 significant bits and some programming languages may have
+	// difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so a
+	// 64-bit integer or double-precision float type are safe for storing this identifier. The bot
+	// can use this identifier for 5 minutes to send messages until the join request is processed,
+	// assuming no other administrator contacted the user.
 	UserChatID int64 `json:"user_chat_id"`
-	// Required.
+	// Required. Date the request was sent in Unix time.
 	Date int64 `json:"date"`
-	// Optional.
+	// Optional. Bio of the user.
 	Bio string `json:"bio,omitempty"`
-	// Optional.
+	// Optional. Chat invite link that was used by the user to send the join request.
 	InviteLink *ChatInviteLink `json:"invite_link,omitempty"`
-	// Optional.
+	// Optional. Identifier of the join request query; for bots assigned to process join request
+	// only. If present, then the bot must call sendChatJoinRequestWebApp or directly call
+	// answerChatJoinRequestQuery within 10 seconds.
 	QueryID string `json:"query_id,omitempty"`
 }
 
 // ChatPermissions is the Bot API type ChatPermissions. See https://core.telegram.org/bots/api#chatpermissions.
 type ChatPermissions struct {
-	// Optional.
+	// Optional. True, if the user is allowed to send text messages, rich messages, contacts,
+	// giveaways, giveaway winners, invoices, locations and venues.
 	CanSendMessages bool `json:"can_send_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send audios.
 	CanSendAudios bool `json:"can_send_audios,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send documents.
 	CanSendDocuments bool `json:"can_send_documents,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send photos.
 	CanSendPhotos bool `json:"can_send_photos,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send videos.
 	CanSendVideos bool `json:"can_send_videos,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send video notes.
 	CanSendVideoNotes bool `json:"can_send_video_notes,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send voice notes.
 	CanSendVoiceNotes bool `json:"can_send_voice_notes,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send polls and checklists.
 	CanSendPolls bool `json:"can_send_polls,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to send animations, games, stickers and use inline
+	// bots.
 	CanSendOtherMessages bool `json:"can_send_other_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to add web page previews to their messages.
 	CanAddWebPagePreviews bool `json:"can_add_web_page_previews,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. True, if the user is allowed to react to messages. If omitted, defaults to the
+	// value of can_send_messages. Nil leaves it to Telegram's default; a pointer to the zero value
+	// sends it.
 	CanReactToMessages *bool `json:"can_react_to_messages,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. True, if the user is allowed to edit their own tag. If omitted, defaults to the
+	// value of can_pin_messages. Nil leaves it to Telegram's default; a pointer to the zero value
+	// sends it.
 	CanEditTag *bool `json:"can_edit_tag,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to change the chat title, photo and other settings.
+	// Ignored in public supergroups.
 	CanChangeInfo bool `json:"can_change_info,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to invite new users to the chat.
 	CanInviteUsers bool `json:"can_invite_users,omitempty"`
-	// Optional.
+	// Optional. True, if the user is allowed to pin messages. Ignored in public supergroups.
 	CanPinMessages bool `json:"can_pin_messages,omitempty"`
-	// Optional: nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// Optional. True, if the user is allowed to create forum topics. If omitted defaults to the
+	// value of can_pin_messages. Nil leaves it to Telegram's default; a pointer to the zero value
+	// sends it.
 	CanManageTopics *bool `json:"can_manage_topics,omitempty"`
 }
 
 // Birthdate is the Bot API type Birthdate. See https://core.telegram.org/bots/api#birthdate.
 type Birthdate struct {
-	// Required.
+	// Required. Day of the user's birth; 1-31.
 	Day int `json:"day"`
-	// Required.
+	// Required. Month of the user's birth; 1-12.
 	Month int `json:"month"`
-	// Optional.
+	// Optional. Year of the user's birth.
 	Year int `json:"year,omitempty"`
 }
 
 // BusinessIntro is the Bot API type BusinessIntro. See https://core.telegram.org/bots/api#businessintro.
 type BusinessIntro struct {
-	// Optional.
+	// Optional. Title text of the business intro.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Message text of the business intro.
 	Message string `json:"message,omitempty"`
-	// Optional.
+	// Optional. Sticker of the business intro.
 	Sticker *Sticker `json:"sticker,omitempty"`
 }
 
 // BusinessLocation is the Bot API type BusinessLocation. See https://core.telegram.org/bots/api#businesslocation.
 type BusinessLocation struct {
-	// Required.
+	// Required. Address of the business.
 	Address string `json:"address"`
-	// Optional.
+	// Optional. Location of the business.
 	Location *Location `json:"location,omitempty"`
 }
 
 // BusinessOpeningHoursInterval is the Bot API type BusinessOpeningHoursInterval. See https://core.telegram.org/bots/api#businessopeninghoursinterval.
 type BusinessOpeningHoursInterval struct {
-	// Required.
+	// Required. The minute's sequence number in a week, starting on Monday, marking the start of
+	// the time interval during which the business is open; 0 - 7 * 24 * 60.
 	OpeningMinute int `json:"opening_minute"`
-	// Required.
+	// Required. The minute's sequence number in a week, starting on Monday, marking the end of the
+	// time interval during which the business is open; 0 - 8 * 24 * 60.
 	ClosingMinute int `json:"closing_minute"`
 }
 
 // BusinessOpeningHours is the Bot API type BusinessOpeningHours. See https://core.telegram.org/bots/api#businessopeninghours.
 type BusinessOpeningHours struct {
-	// Required.
+	// Required. Unique name of the time zone for which the opening hours are defined.
 	TimeZoneName string `json:"time_zone_name"`
-	// Required.
+	// Required. List of time intervals describing business opening hours.
 	OpeningHours []BusinessOpeningHoursInterval `json:"opening_hours"`
 }
 
 // UserRating is the Bot API type UserRating. See https://core.telegram.org/bots/api#userrating.
 type UserRating struct {
-	// Required.
+	// Required. Current level of the user, indicating their reliability when purchasing digital
+	// goods and services. A higher level suggests a more trustworthy customer; a negative level is
+	// likely reason for concern.
 	Level int `json:"level"`
-	// Required.
+	// Required. Numerical value of the user's rating; the higher the rating, the better.
 	Rating int `json:"rating"`
-	// Required.
+	// Required. The rating value required to get the current level.
 	CurrentLevelRating int `json:"current_level_rating"`
-	// Optional.
+	// Optional. The rating value required to get to the next level; omitted if the maximum level
+	// was reached.
 	NextLevelRating int `json:"next_level_rating,omitempty"`
 }
 
 // StoryAreaPosition is the Bot API type StoryAreaPosition. See https://core.telegram.org/bots/api#storyareaposition.
 type StoryAreaPosition struct {
-	// Required.
+	// Required. The abscissa of the area's center, as a percentage of the media width.
 	XPercentage float64 `json:"x_percentage"`
-	// Required.
+	// Required. The ordinate of the area's center, as a percentage of the media height.
 	YPercentage float64 `json:"y_percentage"`
-	// Required.
+	// Required. The width of the area's rectangle, as a percentage of the media width.
 	WidthPercentage float64 `json:"width_percentage"`
-	// Required.
+	// Required. The height of the area's rectangle, as a percentage of the media height.
 	HeightPercentage float64 `json:"height_percentage"`
-	// Required.
+	// Required. The clockwise rotation angle of the rectangle, in degrees; 0-360.
 	RotationAngle float64 `json:"rotation_angle"`
-	// Required.
+	// Required. The radius of the rectangle corner rounding, as a percentage of the media width.
 	CornerRadiusPercentage float64 `json:"corner_radius_percentage"`
 }
 
 // LocationAddress is the Bot API type LocationAddress. See https://core.telegram.org/bots/api#locationaddress.
 type LocationAddress struct {
-	// Required.
+	// Required. The two-letter ISO 3166-1 alpha-2 country code of the country where the location is
+	// located.
 	CountryCode string `json:"country_code"`
-	// Optional.
+	// Optional. State of the location.
 	State string `json:"state,omitempty"`
-	// Optional.
+	// Optional. City of the location.
 	City string `json:"city,omitempty"`
-	// Optional.
+	// Optional. Street address of the location.
 	Street string `json:"street,omitempty"`
 }
 
@@ -2186,11 +2638,11 @@ type LocationAddress struct {
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "location".
 type StoryAreaTypeLocation struct {
-	// Required.
+	// Required. Location latitude in degrees.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Location longitude in degrees.
 	Longitude float64 `json:"longitude"`
-	// Optional.
+	// Optional. Address of the location.
 	Address *LocationAddress `json:"address,omitempty"`
 }
 
@@ -2198,11 +2650,11 @@ type StoryAreaTypeLocation struct {
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "suggested_reaction".
 type StoryAreaTypeSuggestedReaction struct {
-	// Required.
+	// Required. Type of the reaction.
 	ReactionType ReactionType `json:"reaction_type"`
-	// Optional.
+	// Optional. Pass True if the reaction area has a dark background.
 	IsDark bool `json:"is_dark,omitempty"`
-	// Optional.
+	// Optional. Pass True if reaction area corner is flipped.
 	IsFlipped bool `json:"is_flipped,omitempty"`
 }
 
@@ -2210,7 +2662,7 @@ type StoryAreaTypeSuggestedReaction struct {
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "link".
 type StoryAreaTypeLink struct {
-	// Required.
+	// Required. HTTP or tg:// URL to be opened when the area is clicked.
 	URL string `json:"url"`
 }
 
@@ -2218,11 +2670,11 @@ type StoryAreaTypeLink struct {
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "weather".
 type StoryAreaTypeWeather struct {
-	// Required.
+	// Required. Temperature, in degree Celsius.
 	Temperature float64 `json:"temperature"`
-	// Required.
+	// Required. Emoji representing the weather.
 	Emoji string `json:"emoji"`
-	// Required.
+	// Required. A color of the area background in the ARGB format.
 	BackgroundColor int `json:"background_color"`
 }
 
@@ -2230,23 +2682,23 @@ type StoryAreaTypeWeather struct {
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "unique_gift".
 type StoryAreaTypeUniqueGift struct {
-	// Required.
+	// Required. Unique name of the gift.
 	Name string `json:"name"`
 }
 
 // StoryArea is the Bot API type StoryArea. See https://core.telegram.org/bots/api#storyarea.
 type StoryArea struct {
-	// Required.
+	// Required. Position of the area.
 	Position StoryAreaPosition `json:"position"`
-	// Required.
+	// Required. Type of the area.
 	Type StoryAreaType `json:"type"`
 }
 
 // ChatLocation is the Bot API type ChatLocation. See https://core.telegram.org/bots/api#chatlocation.
 type ChatLocation struct {
-	// Required.
+	// Required. The location to which the supergroup is connected. Can't be a live location.
 	Location Location `json:"location"`
-	// Required.
+	// Required. Location address; 1-64 characters, as defined by the chat owner.
 	Address string `json:"address"`
 }
 
@@ -2254,7 +2706,14 @@ type ChatLocation struct {
 // It is a member of [ReactionType].
 // Encoding always adds "type": "emoji".
 type ReactionTypeEmoji struct {
-	// Required.
+	// Required. Reaction emoji. Currently, it can be one of "❤", "👍", "👎", "🔥", "🥰",
+	// "👏", "😁", "🤔", "🤯", "😱", "🤬", "😢", "🎉", "🤩", "🤮", "💩",
+	// "🙏", "👌", "🕊", "🤡", "🥱", "🥴", "😍", "🐳", "❤‍🔥", "🌚", "🌭",
+	// "💯", "🤣", "⚡", "🍌", "🏆", "💔", "🤨", "😐", "🍓", "🍾", "💋",
+	// "🖕", "😈", "😴", "😭", "🤓", "👻", "👨‍💻", "👀", "🎃", "🙈",
+	// "😇", "😨", "🤝", "✍", "🤗", "🫡", "🎅", "🎄", "☃", "💅", "🤪", "🗿",
+	// "🆒", "💘", "🙉", "🦄", "😘", "💊", "🙊", "😎", "👾", "🤷‍♂", "🤷",
+	// "🤷‍♀", "😡".
 	Emoji string `json:"emoji"`
 }
 
@@ -2262,7 +2721,7 @@ type ReactionTypeEmoji struct {
 // It is a member of [ReactionType].
 // Encoding always adds "type": "custom_emoji".
 type ReactionTypeCustomEmoji struct {
-	// Required.
+	// Required. Custom emoji identifier.
 	CustomEmojiID string `json:"custom_emoji_id"`
 }
 
@@ -2274,229 +2733,256 @@ type ReactionTypePaid struct {
 
 // ReactionCount is the Bot API type ReactionCount. See https://core.telegram.org/bots/api#reactioncount.
 type ReactionCount struct {
-	// Required.
+	// Required. Type of the reaction.
 	Type ReactionType `json:"type"`
-	// Required.
+	// Required. Number of times the reaction was added.
 	TotalCount int64 `json:"total_count"`
 }
 
 // MessageReactionUpdated is the Bot API type MessageReactionUpdated. See https://core.telegram.org/bots/api#messagereactionupdated.
 type MessageReactionUpdated struct {
-	// Required.
+	// Required. The chat containing the message the user reacted to.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Unique identifier of the message inside the chat.
 	MessageID int64 `json:"message_id"`
-	// Optional.
+	// Optional. The user that changed the reaction, if the user isn't anonymous.
 	User *User `json:"user,omitempty"`
-	// Optional.
+	// Optional. The chat on behalf of which the reaction was changed, if the user is anonymous.
 	ActorChat *Chat `json:"actor_chat,omitempty"`
-	// Required.
+	// Required. Date of the change in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. Previous list of reaction types that were set by the user.
 	OldReaction []ReactionType `json:"old_reaction"`
-	// Required.
+	// Required. New list of reaction types that have been set by the user.
 	NewReaction []ReactionType `json:"new_reaction"`
 }
 
 // MessageReactionCountUpdated is the Bot API type MessageReactionCountUpdated. See https://core.telegram.org/bots/api#messagereactioncountupdated.
 type MessageReactionCountUpdated struct {
-	// Required.
+	// Required. The chat containing the message.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Unique message identifier inside the chat.
 	MessageID int64 `json:"message_id"`
-	// Required.
+	// Required. Date of the change in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. List of reactions that are present on the message.
 	Reactions []ReactionCount `json:"reactions"`
 }
 
 // ForumTopic is the Bot API type ForumTopic. See https://core.telegram.org/bots/api#forumtopic.
 type ForumTopic struct {
-	// Required.
+	// Required. Unique identifier of the forum topic.
 	MessageThreadID int64 `json:"message_thread_id"`
-	// Required.
+	// Required. Name of the topic.
 	Name string `json:"name"`
-	// Required.
+	// Required. Color of the topic icon in RGB format.
 	IconColor int `json:"icon_color"`
-	// Optional.
+	// Optional. Unique identifier of the custom emoji shown as the topic icon.
 	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. True, if the name of the topic wasn't specified explicitly by its creator and
+	// likely needs to be changed by the bot.
 	IsNameImplicit bool `json:"is_name_implicit,omitempty"`
 }
 
 // GiftBackground is the Bot API type GiftBackground. See https://core.telegram.org/bots/api#giftbackground.
 type GiftBackground struct {
-	// Required.
+	// Required. Center color of the background in RGB format.
 	CenterColor int `json:"center_color"`
-	// Required.
+	// Required. Edge color of the background in RGB format.
 	EdgeColor int `json:"edge_color"`
-	// Required.
+	// Required. Text color of the background in RGB format.
 	TextColor int `json:"text_color"`
 }
 
 // Gift is the Bot API type Gift. See https://core.telegram.org/bots/api#gift.
 type Gift struct {
-	// Required.
+	// Required. Unique identifier of the gift.
 	ID string `json:"id"`
-	// Required.
+	// Required. The sticker that represents the gift.
 	Sticker Sticker `json:"sticker"`
-	// Required.
+	// Required. The number of Telegram Stars that must be paid to send the sticker.
 	StarCount int64 `json:"star_count"`
-	// Optional.
+	// Optional. The number of Telegram Stars that must be paid to upgrade the gift to a unique one.
 	UpgradeStarCount int64 `json:"upgrade_star_count,omitempty"`
-	// Optional.
+	// Optional. True, if the gift can only be purchased by Telegram Premium subscribers.
 	IsPremium bool `json:"is_premium,omitempty"`
-	// Optional.
+	// Optional. True, if the gift can be used (after being upgraded) to customize a user's
+	// appearance.
 	HasColors bool `json:"has_colors,omitempty"`
-	// Optional.
+	// Optional. The total number of gifts of this type that can be sent by all users; for limited
+	// gifts only.
 	TotalCount int64 `json:"total_count,omitempty"`
-	// Optional.
+	// Optional. The number of remaining gifts of this type that can be sent by all users; for
+	// limited gifts only.
 	RemainingCount int64 `json:"remaining_count,omitempty"`
-	// Optional.
+	// Optional. The total number of gifts of this type that can be sent by the bot; for limited
+	// gifts only.
 	PersonalTotalCount int64 `json:"personal_total_count,omitempty"`
-	// Optional.
+	// Optional. The number of remaining gifts of this type that can be sent by the bot; for limited
+	// gifts only.
 	PersonalRemainingCount int64 `json:"personal_remaining_count,omitempty"`
-	// Optional.
+	// Optional. Background of the gift.
 	Background *GiftBackground `json:"background,omitempty"`
-	// Optional.
+	// Optional. The total number of different unique gifts that can be obtained by upgrading the
+	// gift.
 	UniqueGiftVariantCount int64 `json:"unique_gift_variant_count,omitempty"`
-	// Optional.
+	// Optional. Information about the chat that published the gift.
 	PublisherChat *Chat `json:"publisher_chat,omitempty"`
 }
 
 // Gifts is the Bot API type Gifts. See https://core.telegram.org/bots/api#gifts.
 type Gifts struct {
-	// Required.
+	// Required. The list of gifts.
 	Gifts []Gift `json:"gifts"`
 }
 
 // UniqueGiftModel is the Bot API type UniqueGiftModel. See https://core.telegram.org/bots/api#uniquegiftmodel.
 type UniqueGiftModel struct {
-	// Required.
+	// Required. Name of the model.
 	Name string `json:"name"`
-	// Required.
+	// Required. The sticker that represents the unique gift.
 	Sticker Sticker `json:"sticker"`
-	// Required.
+	// Required. The number of unique gifts that receive this model for every 1000 gift upgrades.
+	// Always 0 for crafted gifts.
 	RarityPerMille int `json:"rarity_per_mille"`
-	// Optional.
+	// Optional. Rarity of the model if it is a crafted model. Currently, can be "uncommon", "rare",
+	// "epic", or "legendary".
 	Rarity string `json:"rarity,omitempty"`
 }
 
 // UniqueGiftSymbol is the Bot API type UniqueGiftSymbol. See https://core.telegram.org/bots/api#uniquegiftsymbol.
 type UniqueGiftSymbol struct {
-	// Required.
+	// Required. Name of the symbol.
 	Name string `json:"name"`
-	// Required.
+	// Required. The sticker that represents the unique gift.
 	Sticker Sticker `json:"sticker"`
-	// Required.
+	// Required. The number of unique gifts that receive this model for every 1000 gifts upgraded.
 	RarityPerMille int `json:"rarity_per_mille"`
 }
 
 // UniqueGiftBackdropColors is the Bot API type UniqueGiftBackdropColors. See https://core.telegram.org/bots/api#uniquegiftbackdropcolors.
 type UniqueGiftBackdropColors struct {
-	// Required.
+	// Required. The color in the center of the backdrop in RGB format.
 	CenterColor int `json:"center_color"`
-	// Required.
+	// Required. The color on the edges of the backdrop in RGB format.
 	EdgeColor int `json:"edge_color"`
-	// Required.
+	// Required. The color to be applied to the symbol in RGB format.
 	SymbolColor int `json:"symbol_color"`
-	// Required.
+	// Required. The color for the text on the backdrop in RGB format.
 	TextColor int `json:"text_color"`
 }
 
 // UniqueGiftBackdrop is the Bot API type UniqueGiftBackdrop. See https://core.telegram.org/bots/api#uniquegiftbackdrop.
 type UniqueGiftBackdrop struct {
-	// Required.
+	// Required. Name of the backdrop.
 	Name string `json:"name"`
-	// Required.
+	// Required. Colors of the backdrop.
 	Colors UniqueGiftBackdropColors `json:"colors"`
-	// Required.
+	// Required. The number of unique gifts that receive this backdrop for every 1000 gifts
+	// upgraded.
 	RarityPerMille int `json:"rarity_per_mille"`
 }
 
 // UniqueGiftColors is the Bot API type UniqueGiftColors. See https://core.telegram.org/bots/api#uniquegiftcolors.
 type UniqueGiftColors struct {
-	// Required.
+	// Required. Custom emoji identifier of the unique gift's model.
 	ModelCustomEmojiID string `json:"model_custom_emoji_id"`
-	// Required.
+	// Required. Custom emoji identifier of the unique gift's symbol.
 	SymbolCustomEmojiID string `json:"symbol_custom_emoji_id"`
-	// Required.
+	// Required. Main color used in light themes; RGB format.
 	LightThemeMainColor int `json:"light_theme_main_color"`
-	// Required.
+	// Required. List of 1-3 additional colors used in light themes; RGB format.
 	LightThemeOtherColors []int `json:"light_theme_other_colors"`
-	// Required.
+	// Required. Main color used in dark themes; RGB format.
 	DarkThemeMainColor int `json:"dark_theme_main_color"`
-	// Required.
+	// Required. List of 1-3 additional colors used in dark themes; RGB format.
 	DarkThemeOtherColors []int `json:"dark_theme_other_colors"`
 }
 
 // UniqueGift is the Bot API type UniqueGift. See https://core.telegram.org/bots/api#uniquegift.
 type UniqueGift struct {
-	// Required.
+	// Required. Identifier of the regular gift from which the gift was upgraded.
 	GiftID string `json:"gift_id"`
-	// Required.
+	// Required. Human-readable name of the regular gift from which this unique gift was upgraded.
 	BaseName string `json:"base_name"`
-	// Required.
+	// Required. Unique name of the gift. This name can be used in https://t.me/nft/... links and
+	// story areas.
 	Name string `json:"name"`
-	// Required.
+	// Required. Unique number of the upgraded gift among gifts upgraded from the same regular gift.
 	Number int `json:"number"`
-	// Required.
+	// Required. Model of the gift.
 	Model UniqueGiftModel `json:"model"`
-	// Required.
+	// Required. Symbol of the gift.
 	Symbol UniqueGiftSymbol `json:"symbol"`
-	// Required.
+	// Required. Backdrop of the gift.
 	Backdrop UniqueGiftBackdrop `json:"backdrop"`
-	// Optional.
+	// Optional. True, if the original regular gift was exclusively purchaseable by Telegram Premium
+	// subscribers.
 	IsPremium bool `json:"is_premium,omitempty"`
-	// Optional.
+	// Optional. True, if the gift was used to craft another gift and isn't available anymore.
 	IsBurned bool `json:"is_burned,omitempty"`
-	// Optional.
+	// Optional. True, if the gift is assigned from the TON blockchain and can't be resold or
+	// transferred in Telegram.
 	IsFromBlockchain bool `json:"is_from_blockchain,omitempty"`
-	// Optional.
+	// Optional. The color scheme that can be used by the gift's owner for the chat's name, replies
+	// to messages and link previews; for business account gifts and gifts that are currently on
+	// sale only.
 	Colors *UniqueGiftColors `json:"colors,omitempty"`
-	// Optional.
+	// Optional. Information about the chat that published the gift.
 	PublisherChat *Chat `json:"publisher_chat,omitempty"`
 }
 
 // GiftInfo is the Bot API type GiftInfo. See https://core.telegram.org/bots/api#giftinfo.
 type GiftInfo struct {
-	// Required.
+	// Required. Information about the gift.
 	Gift Gift `json:"gift"`
-	// Optional.
+	// Optional. Unique identifier of the received gift for the bot; only present for gifts received
+	// on behalf of business accounts.
 	OwnedGiftID string `json:"owned_gift_id,omitempty"`
-	// Optional.
+	// Optional. Number of Telegram Stars that can be claimed by the receiver by converting the
+	// gift; omitted if conversion to Telegram Stars is impossible.
 	ConvertStarCount int64 `json:"convert_star_count,omitempty"`
-	// Optional.
+	// Optional. Number of Telegram Stars that were prepaid for the ability to upgrade the gift.
 	PrepaidUpgradeStarCount int64 `json:"prepaid_upgrade_star_count,omitempty"`
-	// Optional.
+	// Optional. True, if the gift's upgrade was purchased after the gift was sent.
 	IsUpgradeSeparate bool `json:"is_upgrade_separate,omitempty"`
-	// Optional.
+	// Optional. True, if the gift can be upgraded to a unique gift.
 	CanBeUpgraded bool `json:"can_be_upgraded,omitempty"`
-	// Optional.
+	// Optional. Text of the message that was added to the gift.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. Special entities that appear in the text.
 	Entities []MessageEntity `json:"entities,omitempty"`
-	// Optional.
+	// Optional. True, if the sender and gift text are shown only to the gift receiver; otherwise,
+	// everyone will be able to see them.
 	IsPrivate bool `json:"is_private,omitempty"`
-	// Optional.
+	// Optional. Unique number reserved for this gift when upgraded. See the number field in
+	// UniqueGift.
 	UniqueGiftNumber int `json:"unique_gift_number,omitempty"`
 }
 
 // UniqueGiftInfo is the Bot API type UniqueGiftInfo. See https://core.telegram.org/bots/api#uniquegiftinfo.
 type UniqueGiftInfo struct {
-	// Required.
+	// Required. Information about the gift.
 	Gift UniqueGift `json:"gift"`
-	// Required.
+	// Required. Origin of the gift. Currently, either "upgrade" for gifts upgraded from regular
+	// gifts, "transfer" for gifts transferred from other users or channels, "resale" for gifts
+	// bought from other users, "gifted_upgrade" for upgrades purchased after the gift was sent, or
+	// "offer" for gifts bought or sold through gift purchase offers.
 	Origin string `json:"origin"`
-	// Optional.
+	// Optional. For gifts bought from other users, the currency in which the payment for the gift
+	// was done. Currently, one of "XTR" for Telegram Stars or "TON" for toncoins.
 	LastResaleCurrency string `json:"last_resale_currency,omitempty"`
-	// Optional.
+	// Optional. For gifts bought from other users, the price paid for the gift in either Telegram
+	// Stars or nanotoncoins.
 	LastResaleAmount int64 `json:"last_resale_amount,omitempty"`
-	// Optional.
+	// Optional. Unique identifier of the received gift for the bot; only present for gifts received
+	// on behalf of business accounts.
 	OwnedGiftID string `json:"owned_gift_id,omitempty"`
-	// Optional.
+	// Optional. Number of Telegram Stars that must be paid to transfer the gift; omitted if the bot
+	// cannot transfer the gift.
 	TransferStarCount int64 `json:"transfer_star_count,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the gift can be transferred. If it is in the
+	// past, then the gift can be transferred now.
 	NextTransferDate int64 `json:"next_transfer_date,omitempty"`
 }
 
@@ -2504,33 +2990,41 @@ type UniqueGiftInfo struct {
 // It is a member of [OwnedGift].
 // Encoding always adds "type": "regular".
 type OwnedGiftRegular struct {
-	// Required.
+	// Required. Information about the regular gift.
 	Gift Gift `json:"gift"`
-	// Optional.
+	// Optional. Unique identifier of the gift for the bot; for gifts received on behalf of business
+	// accounts only.
 	OwnedGiftID string `json:"owned_gift_id,omitempty"`
-	// Optional.
+	// Optional. Sender of the gift if it is a known user.
 	SenderUser *User `json:"sender_user,omitempty"`
-	// Required.
+	// Required. Date the gift was sent in Unix time.
 	SendDate int64 `json:"send_date"`
-	// Optional.
+	// Optional. Text of the message that was added to the gift.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. Special entities that appear in the text.
 	Entities []MessageEntity `json:"entities,omitempty"`
-	// Optional.
+	// Optional. True, if the sender and gift text are shown only to the gift receiver; otherwise,
+	// everyone will be able to see them.
 	IsPrivate bool `json:"is_private,omitempty"`
-	// Optional.
+	// Optional. True, if the gift is displayed on the account's profile page; for gifts received on
+	// behalf of business accounts only.
 	IsSaved bool `json:"is_saved,omitempty"`
-	// Optional.
+	// Optional. True, if the gift can be upgraded to a unique gift; for gifts received on behalf of
+	// business accounts only.
 	CanBeUpgraded bool `json:"can_be_upgraded,omitempty"`
-	// Optional.
+	// Optional. True, if the gift was refunded and isn't available anymore.
 	WasRefunded bool `json:"was_refunded,omitempty"`
-	// Optional.
+	// Optional. Number of Telegram Stars that can be claimed by the receiver instead of the gift;
+	// omitted if the gift cannot be converted to Telegram Stars; for gifts received on behalf of
+	// business accounts only.
 	ConvertStarCount int64 `json:"convert_star_count,omitempty"`
-	// Optional.
+	// Optional. Number of Telegram Stars that were paid for the ability to upgrade the gift.
 	PrepaidUpgradeStarCount int64 `json:"prepaid_upgrade_star_count,omitempty"`
-	// Optional.
+	// Optional. True, if the gift's upgrade was purchased after the gift was sent; for gifts
+	// received on behalf of business accounts only.
 	IsUpgradeSeparate bool `json:"is_upgrade_separate,omitempty"`
-	// Optional.
+	// Optional. Unique number reserved for this gift when upgraded. See the number field in
+	// UniqueGift.
 	UniqueGiftNumber int `json:"unique_gift_number,omitempty"`
 }
 
@@ -2538,69 +3032,78 @@ type OwnedGiftRegular struct {
 // It is a member of [OwnedGift].
 // Encoding always adds "type": "unique".
 type OwnedGiftUnique struct {
-	// Required.
+	// Required. Information about the unique gift.
 	Gift UniqueGift `json:"gift"`
-	// Optional.
+	// Optional. Unique identifier of the received gift for the bot; for gifts received on behalf of
+	// business accounts only.
 	OwnedGiftID string `json:"owned_gift_id,omitempty"`
-	// Optional.
+	// Optional. Sender of the gift if it is a known user.
 	SenderUser *User `json:"sender_user,omitempty"`
-	// Required.
+	// Required. Date the gift was sent in Unix time.
 	SendDate int64 `json:"send_date"`
-	// Optional.
+	// Optional. True, if the gift is displayed on the account's profile page; for gifts received on
+	// behalf of business accounts only.
 	IsSaved bool `json:"is_saved,omitempty"`
-	// Optional.
+	// Optional. True, if the gift can be transferred to another owner; for gifts received on behalf
+	// of business accounts only.
 	CanBeTransferred bool `json:"can_be_transferred,omitempty"`
-	// Optional.
+	// Optional. Number of Telegram Stars that must be paid to transfer the gift; omitted if the bot
+	// cannot transfer the gift.
 	TransferStarCount int64 `json:"transfer_star_count,omitempty"`
-	// Optional.
+	// Optional. Point in time (Unix timestamp) when the gift can be transferred. If it is in the
+	// past, then the gift can be transferred now.
 	NextTransferDate int64 `json:"next_transfer_date,omitempty"`
 }
 
 // OwnedGifts is the Bot API type OwnedGifts. See https://core.telegram.org/bots/api#ownedgifts.
 type OwnedGifts struct {
-	// Required.
+	// Required. The total number of gifts owned by the user or the chat.
 	TotalCount int64 `json:"total_count"`
-	// Required.
+	// Required. The list of gifts.
 	Gifts []OwnedGift `json:"gifts"`
-	// Optional.
+	// Optional. Offset for the next request. If empty, then there are no more results.
 	NextOffset string `json:"next_offset,omitempty"`
 }
 
 // BotAccessSettings is the Bot API type BotAccessSettings. See https://core.telegram.org/bots/api#botaccesssettings.
 type BotAccessSettings struct {
-	// Required.
+	// Required. True, if only selected users can access the bot. The bot's owner can always access
+	// it.
 	IsAccessRestricted bool `json:"is_access_restricted"`
-	// Optional.
+	// Optional. The list of other users who have access to the bot if the access is restricted.
 	AddedUsers []User `json:"added_users,omitempty"`
 }
 
 // AcceptedGiftTypes is the Bot API type AcceptedGiftTypes. See https://core.telegram.org/bots/api#acceptedgifttypes.
 type AcceptedGiftTypes struct {
-	// Required.
+	// Required. True, if unlimited regular gifts are accepted.
 	UnlimitedGifts bool `json:"unlimited_gifts"`
-	// Required.
+	// Required. True, if limited regular gifts are accepted.
 	LimitedGifts bool `json:"limited_gifts"`
-	// Required.
+	// Required. True, if unique gifts or gifts that can be upgraded to unique for free are
+	// accepted.
 	UniqueGifts bool `json:"unique_gifts"`
-	// Required.
+	// Required. True, if a Telegram Premium subscription is accepted.
 	PremiumSubscription bool `json:"premium_subscription"`
-	// Required.
+	// Required. True, if transfers of unique gifts from channels are accepted.
 	GiftsFromChannels bool `json:"gifts_from_channels"`
 }
 
 // StarAmount is the Bot API type StarAmount. See https://core.telegram.org/bots/api#staramount.
 type StarAmount struct {
-	// Required.
+	// Required. Integer amount of Telegram Stars, rounded to 0; can be negative.
 	Amount int64 `json:"amount"`
-	// Optional.
+	// Optional. The number of 1/1000000000 shares of Telegram Stars; from -999999999 to 999999999;
+	// can be negative if and only if amount is non-positive.
 	NanostarAmount int64 `json:"nanostar_amount,omitempty"`
 }
 
 // BotCommand is the Bot API type BotCommand. See https://core.telegram.org/bots/api#botcommand.
 type BotCommand struct {
-	// Required.
+	// Required. Text of the command; 1-32 characters. Can contain only lowercase English letters,
+	// digits and underscores.
 	Command string `json:"command"`
-	// Required.
+	// Required. Description of the command; 1-256 characters.
 	Description string `json:"description"`
 	// Optional. Added in Bot API 10.2.
 	IsEphemeral bool `json:"is_ephemeral,omitempty"`
@@ -2634,7 +3137,8 @@ type BotCommandScopeAllChatAdministrators struct {
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "chat".
 type BotCommandScopeChat struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username. Channel direct messages chats and channel chats aren't supported.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -2642,7 +3146,8 @@ type BotCommandScopeChat struct {
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "chat_administrators".
 type BotCommandScopeChatAdministrators struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username. Channel direct messages chats and channel chats aren't supported.
 	ChatID ChatID `json:"chat_id"`
 }
 
@@ -2650,27 +3155,28 @@ type BotCommandScopeChatAdministrators struct {
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "chat_member".
 type BotCommandScopeChatMember struct {
-	// Required.
+	// Required. Unique identifier for the target chat or username of the target supergroup in the
+	// format @username. Channel direct messages chats and channel chats aren't supported.
 	ChatID ChatID `json:"chat_id"`
-	// Required.
+	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
 }
 
 // BotName is the Bot API type BotName. See https://core.telegram.org/bots/api#botname.
 type BotName struct {
-	// Required.
+	// Required. The bot's name.
 	Name string `json:"name"`
 }
 
 // BotDescription is the Bot API type BotDescription. See https://core.telegram.org/bots/api#botdescription.
 type BotDescription struct {
-	// Required.
+	// Required. The bot's description.
 	Description string `json:"description"`
 }
 
 // BotShortDescription is the Bot API type BotShortDescription. See https://core.telegram.org/bots/api#botshortdescription.
 type BotShortDescription struct {
-	// Required.
+	// Required. The bot's short description.
 	ShortDescription string `json:"short_description"`
 }
 
@@ -2684,9 +3190,13 @@ type MenuButtonCommands struct {
 // It is a member of [MenuButton].
 // Encoding always adds "type": "web_app".
 type MenuButtonWebApp struct {
-	// Required.
+	// Required. Text on the button.
 	Text string `json:"text"`
-	// Required.
+	// Required. Description of the Web App that will be launched when the user presses the button.
+	// The Web App will be able to send an arbitrary message on behalf of the user using the method
+	// answerWebAppQuery. Alternatively, a t.me link to a Web App of the bot can be specified in the
+	// object instead of the Web App's URL, in which case the Web App will be opened as if the user
+	// pressed the link.
 	WebApp WebAppInfo `json:"web_app"`
 }
 
@@ -2700,7 +3210,7 @@ type MenuButtonDefault struct {
 // It is a member of [ChatBoostSource].
 // Encoding always adds "source": "premium".
 type ChatBoostSourcePremium struct {
-	// Required.
+	// Required. User that boosted the chat.
 	User User `json:"user"`
 }
 
@@ -2708,7 +3218,7 @@ type ChatBoostSourcePremium struct {
 // It is a member of [ChatBoostSource].
 // Encoding always adds "source": "gift_code".
 type ChatBoostSourceGiftCode struct {
-	// Required.
+	// Required. User for which the gift code was created.
 	User User `json:"user"`
 }
 
@@ -2716,155 +3226,176 @@ type ChatBoostSourceGiftCode struct {
 // It is a member of [ChatBoostSource].
 // Encoding always adds "source": "giveaway".
 type ChatBoostSourceGiveaway struct {
-	// Required.
+	// Required. Identifier of a message in the chat with the giveaway; the message could have been
+	// deleted already. May be 0 if the message isn't sent yet.
 	GiveawayMessageID int64 `json:"giveaway_message_id"`
-	// Optional.
+	// Optional. User that won the prize in the giveaway if any; for Telegram Premium giveaways
+	// only.
 	User *User `json:"user,omitempty"`
-	// Optional.
+	// Optional. The number of Telegram Stars to be split between giveaway winners; for Telegram
+	// Star giveaways only.
 	PrizeStarCount int64 `json:"prize_star_count,omitempty"`
-	// Optional.
+	// Optional. True, if the giveaway was completed, but there was no user to win the prize.
 	IsUnclaimed bool `json:"is_unclaimed,omitempty"`
 }
 
 // ChatBoost is the Bot API type ChatBoost. See https://core.telegram.org/bots/api#chatboost.
 type ChatBoost struct {
-	// Required.
+	// Required. Unique identifier of the boost.
 	BoostID string `json:"boost_id"`
-	// Required.
+	// Required. Point in time (Unix timestamp) when the chat was boosted.
 	AddDate int64 `json:"add_date"`
-	// Required.
+	// Required. Point in time (Unix timestamp) when the boost will automatically expire, unless the
+	// booster's Telegram Premium subscription is prolonged.
 	ExpirationDate int64 `json:"expiration_date"`
-	// Required.
+	// Required. Source of the added boost.
 	Source ChatBoostSource `json:"source"`
 }
 
 // ChatBoostUpdated is the Bot API type ChatBoostUpdated. See https://core.telegram.org/bots/api#chatboostupdated.
 type ChatBoostUpdated struct {
-	// Required.
+	// Required. Chat which was boosted.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Information about the chat boost.
 	Boost ChatBoost `json:"boost"`
 }
 
 // ChatBoostRemoved is the Bot API type ChatBoostRemoved. See https://core.telegram.org/bots/api#chatboostremoved.
 type ChatBoostRemoved struct {
-	// Required.
+	// Required. Chat which was boosted.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. Unique identifier of the boost.
 	BoostID string `json:"boost_id"`
-	// Required.
+	// Required. Point in time (Unix timestamp) when the boost was removed.
 	RemoveDate int64 `json:"remove_date"`
-	// Required.
+	// Required. Source of the removed boost.
 	Source ChatBoostSource `json:"source"`
 }
 
 // ChatOwnerLeft is the Bot API type ChatOwnerLeft. See https://core.telegram.org/bots/api#chatownerleft.
 type ChatOwnerLeft struct {
-	// Optional.
+	// Optional. The user who will become the new owner of the chat if the previous owner does not
+	// return to the chat.
 	NewOwner *User `json:"new_owner,omitempty"`
 }
 
 // ChatOwnerChanged is the Bot API type ChatOwnerChanged. See https://core.telegram.org/bots/api#chatownerchanged.
 type ChatOwnerChanged struct {
-	// Required.
+	// Required. The new owner of the chat.
 	NewOwner User `json:"new_owner"`
 }
 
 // UserChatBoosts is the Bot API type UserChatBoosts. See https://core.telegram.org/bots/api#userchatboosts.
 type UserChatBoosts struct {
-	// Required.
+	// Required. The list of boosts added to the chat by the user.
 	Boosts []ChatBoost `json:"boosts"`
 }
 
 // BusinessBotRights is the Bot API type BusinessBotRights. See https://core.telegram.org/bots/api#businessbotrights.
 type BusinessBotRights struct {
-	// Optional.
+	// Optional. True, if the bot can send and edit messages in the private chats that had incoming
+	// messages in the last 24 hours.
 	CanReply bool `json:"can_reply,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can mark incoming private messages as read.
 	CanReadMessages bool `json:"can_read_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can delete messages sent by the bot.
 	CanDeleteSentMessages bool `json:"can_delete_sent_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can delete all private messages in managed chats.
 	CanDeleteAllMessages bool `json:"can_delete_all_messages,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can edit the first and last name of the business account.
 	CanEditName bool `json:"can_edit_name,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can edit the bio of the business account.
 	CanEditBio bool `json:"can_edit_bio,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can edit the profile photo of the business account.
 	CanEditProfilePhoto bool `json:"can_edit_profile_photo,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can edit the username of the business account.
 	CanEditUsername bool `json:"can_edit_username,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can change the privacy settings pertaining to gifts for the
+	// business account.
 	CanChangeGiftSettings bool `json:"can_change_gift_settings,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can view gifts and the amount of Telegram Stars owned by the
+	// business account.
 	CanViewGiftsAndStars bool `json:"can_view_gifts_and_stars,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can convert regular gifts owned by the business account to
+	// Telegram Stars.
 	CanConvertGiftsToStars bool `json:"can_convert_gifts_to_stars,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can transfer and upgrade gifts owned by the business account.
 	CanTransferAndUpgradeGifts bool `json:"can_transfer_and_upgrade_gifts,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can transfer Telegram Stars received by the business account to
+	// its own account, or use them to upgrade and transfer gifts.
 	CanTransferStars bool `json:"can_transfer_stars,omitempty"`
-	// Optional.
+	// Optional. True, if the bot can post, edit and delete stories on behalf of the business
+	// account.
 	CanManageStories bool `json:"can_manage_stories,omitempty"`
 }
 
 // BusinessConnection is the Bot API type BusinessConnection. See https://core.telegram.org/bots/api#businessconnection.
 type BusinessConnection struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	ID string `json:"id"`
-	// Required.
+	// Required. Business account user that created the business connection.
 	User User `json:"user"`
-	// Required.
+	// Required. Identifier of a private chat with the user who created the business connection.
+	// This number may have more than 32 significant bits and some programming languages may have
+	// difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so a
+	// 64-bit integer or double-precision float type are safe for storing this identifier.
 	UserChatID int64 `json:"user_chat_id"`
-	// Required.
+	// Required. Date the connection was established in Unix time.
 	Date int64 `json:"date"`
-	// Optional.
+	// Optional. Rights of the business bot.
 	Rights *BusinessBotRights `json:"rights,omitempty"`
-	// Required.
+	// Required. True, if the connection is active.
 	IsEnabled bool `json:"is_enabled"`
 }
 
 // BusinessMessagesDeleted is the Bot API type BusinessMessagesDeleted. See https://core.telegram.org/bots/api#businessmessagesdeleted.
 type BusinessMessagesDeleted struct {
-	// Required.
+	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
-	// Required.
+	// Required. Information about a chat in the business account. The bot may not have access to
+	// the chat or the corresponding user.
 	Chat Chat `json:"chat"`
-	// Required.
+	// Required. The list of identifiers of deleted messages in the chat of the business account.
 	MessageIDs []int64 `json:"message_ids"`
 }
 
 // SentWebAppMessage is the Bot API type SentWebAppMessage. See https://core.telegram.org/bots/api#sentwebappmessage.
 type SentWebAppMessage struct {
-	// Optional.
+	// Optional. Identifier of the sent inline message. Available only if there is an inline
+	// keyboard attached to the message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
 }
 
 // SentGuestMessage is the Bot API type SentGuestMessage. See https://core.telegram.org/bots/api#sentguestmessage.
 type SentGuestMessage struct {
-	// Required.
+	// Required. Identifier of the sent inline message.
 	InlineMessageID string `json:"inline_message_id"`
 }
 
 // PreparedInlineMessage is the Bot API type PreparedInlineMessage. See https://core.telegram.org/bots/api#preparedinlinemessage.
 type PreparedInlineMessage struct {
-	// Required.
+	// Required. Unique identifier of the prepared message.
 	ID string `json:"id"`
-	// Required.
+	// Required. Expiration date of the prepared message, in Unix time. Expired prepared messages
+	// can no longer be used.
 	ExpirationDate int64 `json:"expiration_date"`
 }
 
 // PreparedKeyboardButton is the Bot API type PreparedKeyboardButton. See https://core.telegram.org/bots/api#preparedkeyboardbutton.
 type PreparedKeyboardButton struct {
-	// Required.
+	// Required. Unique identifier of the keyboard button.
 	ID string `json:"id"`
 }
 
 // ResponseParameters is the Bot API type ResponseParameters. See https://core.telegram.org/bots/api#responseparameters.
 type ResponseParameters struct {
-	// Optional.
+	// Optional. The group has been migrated to a supergroup with the specified identifier. This
+	// number may have more than 32 significant bits and some programming languages may have
+	// difficulty/silent defects in interpreting it. But it has at most 52 significant bits, so a
+	// signed 64-bit integer or double-precision float type are safe for storing this identifier.
 	MigrateToChatID int64 `json:"migrate_to_chat_id,omitempty"`
-	// Optional.
+	// Optional. In case of exceeding flood control, the number of seconds left to wait before the
+	// request can be repeated.
 	RetryAfter int `json:"retry_after,omitempty"`
 }
 
@@ -2872,25 +3403,39 @@ type ResponseParameters struct {
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia].
 // Encoding always adds "type": "animation".
 type InputMediaAnimation struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a file from the Internet, or pass
+	// "attach://<file_attach_name>" to upload a new one using multipart/form-data under
+	// <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
-	// Optional: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Caption of the animation to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the animation caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Animation width.
 	Width int `json:"width,omitempty"`
-	// Optional.
+	// Optional. Animation height.
 	Height int `json:"height,omitempty"`
-	// Optional.
+	// Optional. Animation duration in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Pass True if the animation needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
 }
 
@@ -2898,21 +3443,35 @@ type InputMediaAnimation struct {
 // It is a member of [InputPollMedia], [InputMedia].
 // Encoding always adds "type": "audio".
 type InputMediaAudio struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a file from the Internet, or pass
+	// "attach://<file_attach_name>" to upload a new one using multipart/form-data under
+	// <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
-	// Optional: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Caption of the audio to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the audio caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Duration of the audio in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Performer of the audio.
 	Performer string `json:"performer,omitempty"`
-	// Optional.
+	// Optional. Title of the audio.
 	Title string `json:"title,omitempty"`
 }
 
@@ -2920,17 +3479,32 @@ type InputMediaAudio struct {
 // It is a member of [InputPollMedia], [InputMedia].
 // Encoding always adds "type": "document".
 type InputMediaDocument struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a file from the Internet, or pass
+	// "attach://<file_attach_name>" to upload a new one using multipart/form-data under
+	// <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
-	// Optional: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional.
+	// Optional. Caption of the document to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the document caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Disables automatic server-side content type detection for files uploaded using
+	// multipart/form-data. Always True, if the document is sent as part of an album.
 	DisableContentTypeDetection bool `json:"disable_content_type_detection,omitempty"`
 }
 
@@ -2938,7 +3512,7 @@ type InputMediaDocument struct {
 // It is a member of [InputPollOptionMedia].
 // Encoding always adds "type": "link".
 type InputMediaLink struct {
-	// Required.
+	// Required. HTTP URL of the link.
 	URL string `json:"url"`
 }
 
@@ -2946,19 +3520,29 @@ type InputMediaLink struct {
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia].
 // Encoding always adds "type": "live_photo".
 type InputMediaLivePhoto struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. Video of the live photo to send. Pass a file_id to send a file that exists on the
+	// Telegram servers (recommended) or pass "attach://<file_attach_name>" to upload a new one
+	// using multipart/form-data under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. Sending live photos by a URL is currently
+	// unsupported. A file_id, an HTTP URL, or an upload (sent as attach://).
 	Media InputFile `json:"media"`
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. The static photo to send. Pass a file_id to send a file that exists on the Telegram
+	// servers (recommended) or pass "attach://<file_attach_name>" to upload a new one using
+	// multipart/form-data under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. Sending live photos by a URL is currently
+	// unsupported. A file_id, an HTTP URL, or an upload (sent as attach://).
 	Photo InputFile `json:"photo"`
-	// Optional.
+	// Optional. Caption of the live photo to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the live photo caption. See formatting options for
+	// more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Pass True if the live photo needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
 }
 
@@ -2966,11 +3550,11 @@ type InputMediaLivePhoto struct {
 // It is a member of [InputPollMedia], [InputPollOptionMedia].
 // Encoding always adds "type": "location".
 type InputMediaLocation struct {
-	// Required.
+	// Required. Latitude of the location.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of the location.
 	Longitude float64 `json:"longitude"`
-	// Optional.
+	// Optional. The radius of uncertainty for the location, measured in meters; 0-1500.
 	HorizontalAccuracy float64 `json:"horizontal_accuracy,omitempty"`
 }
 
@@ -2978,17 +3562,24 @@ type InputMediaLocation struct {
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia].
 // Encoding always adds "type": "photo".
 type InputMediaPhoto struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a file from the Internet, or pass
+	// "attach://<file_attach_name>" to upload a new one using multipart/form-data under
+	// <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
-	// Optional.
+	// Optional. Caption of the photo to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the photo caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Pass True if the photo needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
 }
 
@@ -2996,9 +3587,14 @@ type InputMediaPhoto struct {
 // It is a member of [InputPollOptionMedia].
 // Encoding always adds "type": "sticker".
 type InputMediaSticker struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a .WEBP sticker from the Internet, or
+	// pass "attach://<file_attach_name>" to upload a new .WEBP, .TGS, or .WEBM sticker using
+	// multipart/form-data under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
-	// Optional.
+	// Optional. Emoji associated with the sticker; only for just uploaded stickers.
 	Emoji string `json:"emoji,omitempty"`
 }
 
@@ -3006,21 +3602,22 @@ type InputMediaSticker struct {
 // It is a member of [InputPollMedia], [InputPollOptionMedia].
 // Encoding always adds "type": "venue".
 type InputMediaVenue struct {
-	// Required.
+	// Required. Latitude of the location.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of the location.
 	Longitude float64 `json:"longitude"`
-	// Required.
+	// Required. Name of the venue.
 	Title string `json:"title"`
-	// Required.
+	// Required. Address of the venue.
 	Address string `json:"address"`
-	// Optional.
+	// Optional. Foursquare identifier of the venue.
 	FoursquareID string `json:"foursquare_id,omitempty"`
-	// Optional.
+	// Optional. Foursquare type of the venue, if known. (For example, "arts_entertainment/default",
+	// "arts_entertainment/aquarium" or "food/icecream".).
 	FoursquareType string `json:"foursquare_type,omitempty"`
-	// Optional.
+	// Optional. Google Places identifier of the venue.
 	GooglePlaceID string `json:"google_place_id,omitempty"`
-	// Optional.
+	// Optional. Google Places type of the venue. (See supported types.).
 	GooglePlaceType string `json:"google_place_type,omitempty"`
 }
 
@@ -3028,31 +3625,50 @@ type InputMediaVenue struct {
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia].
 // Encoding always adds "type": "video".
 type InputMediaVideo struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a file from the Internet, or pass
+	// "attach://<file_attach_name>" to upload a new one using multipart/form-data under
+	// <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
-	// Optional: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Optional. Cover for the video in the message. Pass a file_id to send a file that exists on
+	// the Telegram servers (recommended), pass an HTTP URL for Telegram to get a file from the
+	// Internet, or pass "attach://<file_attach_name>" to upload a new one using multipart/form-data
+	// under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Cover InputFile `json:"cover,omitzero"`
-	// Optional.
+	// Optional. Start timestamp for the video in the message.
 	StartTimestamp int `json:"start_timestamp,omitempty"`
-	// Optional.
+	// Optional. Caption of the video to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the video caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Video width.
 	Width int `json:"width,omitempty"`
-	// Optional.
+	// Optional. Video height.
 	Height int `json:"height,omitempty"`
-	// Optional.
+	// Optional. Video duration in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Pass True if the uploaded video is suitable for streaming.
 	SupportsStreaming bool `json:"supports_streaming,omitempty"`
-	// Optional.
+	// Optional. Pass True if the video needs to be covered with a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
 }
 
@@ -3060,9 +3676,17 @@ type InputMediaVideo struct {
 // It is a member of [InputPaidMedia].
 // Encoding always adds "type": "live_photo".
 type InputPaidMediaLivePhoto struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. Video of the live photo to send. Pass a file_id to send a file that exists on the
+	// Telegram servers (recommended) or pass "attach://<file_attach_name>" to upload a new one
+	// using multipart/form-data under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. Sending live photos by a URL is currently
+	// unsupported. A file_id, an HTTP URL, or an upload (sent as attach://).
 	Media InputFile `json:"media"`
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. The static photo to send. Pass a file_id to send a file that exists on the Telegram
+	// servers (recommended) or pass "attach://<file_attach_name>" to upload a new one using
+	// multipart/form-data under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. Sending live photos by a URL is currently
+	// unsupported. A file_id, an HTTP URL, or an upload (sent as attach://).
 	Photo InputFile `json:"photo"`
 }
 
@@ -3070,7 +3694,12 @@ type InputPaidMediaLivePhoto struct {
 // It is a member of [InputPaidMedia].
 // Encoding always adds "type": "photo".
 type InputPaidMediaPhoto struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a file from the Internet, or pass
+	// "attach://<file_attach_name>" to upload a new one using multipart/form-data under
+	// <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
 }
 
@@ -3078,21 +3707,38 @@ type InputPaidMediaPhoto struct {
 // It is a member of [InputPaidMedia].
 // Encoding always adds "type": "video".
 type InputPaidMediaVideo struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. File to send. Pass a file_id to send a file that exists on the Telegram servers
+	// (recommended), pass an HTTP URL for Telegram to get a file from the Internet, or pass
+	// "attach://<file_attach_name>" to upload a new one using multipart/form-data under
+	// <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Media InputFile `json:"media"`
-	// Optional: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Optional. Thumbnail of the file sent; can be ignored if thumbnail generation for the file is
+	// supported server-side. The thumbnail should be in JPEG format and less than 200 kB in size. A
+	// thumbnail's width and height should not exceed 320. Ignored if the file is not uploaded using
+	// multipart/form-data. Thumbnails can't be reused and can be only uploaded as a new file, so
+	// you can pass "attach://<file_attach_name>" if the thumbnail was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Thumbnail InputFile `json:"thumbnail,omitzero"`
-	// Optional: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Optional. Cover for the video in the message. Pass a file_id to send a file that exists on
+	// the Telegram servers (recommended), pass an HTTP URL for Telegram to get a file from the
+	// Internet, or pass "attach://<file_attach_name>" to upload a new one using multipart/form-data
+	// under <file_attach_name> name. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Cover InputFile `json:"cover,omitzero"`
-	// Optional.
+	// Optional. Start timestamp for the video in the message.
 	StartTimestamp int `json:"start_timestamp,omitempty"`
-	// Optional.
+	// Optional. Video width.
 	Width int `json:"width,omitempty"`
-	// Optional.
+	// Optional. Video height.
 	Height int `json:"height,omitempty"`
-	// Optional.
+	// Optional. Video duration in seconds.
 	Duration int `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Pass True if the uploaded video is suitable for streaming.
 	SupportsStreaming bool `json:"supports_streaming,omitempty"`
 }
 
@@ -3100,7 +3746,11 @@ type InputPaidMediaVideo struct {
 // It is a member of [InputProfilePhoto].
 // Encoding always adds "type": "static".
 type InputProfilePhotoStatic struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. The static profile photo. Profile photos can't be reused and can only be uploaded
+	// as a new file, so you can pass "attach://<file_attach_name>" if the photo was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Photo InputFile `json:"photo"`
 }
 
@@ -3108,9 +3758,14 @@ type InputProfilePhotoStatic struct {
 // It is a member of [InputProfilePhoto].
 // Encoding always adds "type": "animated".
 type InputProfilePhotoAnimated struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. The animated profile photo. Profile photos can't be reused and can only be uploaded
+	// as a new file, so you can pass "attach://<file_attach_name>" if the photo was uploaded using
+	// multipart/form-data under <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Animation InputFile `json:"animation"`
-	// Optional.
+	// Optional. Timestamp in seconds of the frame that will be used as the static profile photo.
+	// Defaults to 0.0.
 	MainFrameTimestamp float64 `json:"main_frame_timestamp,omitempty"`
 }
 
@@ -3118,7 +3773,12 @@ type InputProfilePhotoAnimated struct {
 // It is a member of [InputStoryContent].
 // Encoding always adds "type": "photo".
 type InputStoryContentPhoto struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. The photo to post as a story. The photo must be of the size 1080x1920 and must not
+	// exceed 10 MB. The photo can't be reused and can only be uploaded as a new file, so you can
+	// pass "attach://<file_attach_name>" if the photo was uploaded using multipart/form-data under
+	// <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Photo InputFile `json:"photo"`
 }
 
@@ -3126,107 +3786,134 @@ type InputStoryContentPhoto struct {
 // It is a member of [InputStoryContent].
 // Encoding always adds "type": "video".
 type InputStoryContentVideo struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. The video to post as a story. The video must be of the size 720x1280, streamable,
+	// encoded with H.265 codec, with key frames added each second in the MPEG4 format, and must not
+	// exceed 30 MB. The video can't be reused and can only be uploaded as a new file, so you can
+	// pass "attach://<file_attach_name>" if the video was uploaded using multipart/form-data under
+	// <file_attach_name>. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Video InputFile `json:"video"`
-	// Optional.
+	// Optional. Precise duration of the video in seconds; 0-60.
 	Duration float64 `json:"duration,omitempty"`
-	// Optional.
+	// Optional. Timestamp in seconds of the frame that will be used as the static cover for the
+	// story. Defaults to 0.0.
 	CoverFrameTimestamp float64 `json:"cover_frame_timestamp,omitempty"`
-	// Optional.
+	// Optional. Pass True if the video has no sound.
 	IsAnimation bool `json:"is_animation,omitempty"`
 }
 
 // Sticker is the Bot API type Sticker. See https://core.telegram.org/bots/api#sticker.
 type Sticker struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. Type of the sticker, currently one of "regular", "mask", "custom_emoji". The type
+	// of the sticker is independent from its format, which is determined by the fields is_animated
+	// and is_video.
 	Type string `json:"type"`
-	// Required.
+	// Required. Sticker width.
 	Width int `json:"width"`
-	// Required.
+	// Required. Sticker height.
 	Height int `json:"height"`
-	// Required.
+	// Required. True, if the sticker is animated.
 	IsAnimated bool `json:"is_animated"`
-	// Required.
+	// Required. True, if the sticker is a video sticker.
 	IsVideo bool `json:"is_video"`
-	// Optional.
+	// Optional. Sticker thumbnail in the .WEBP or .JPG format.
 	Thumbnail *PhotoSize `json:"thumbnail,omitempty"`
-	// Optional.
+	// Optional. Emoji associated with the sticker.
 	Emoji string `json:"emoji,omitempty"`
-	// Optional.
+	// Optional. Name of the sticker set to which the sticker belongs.
 	SetName string `json:"set_name,omitempty"`
-	// Optional.
+	// Optional. For premium regular stickers, premium animation for the sticker.
 	PremiumAnimation *File `json:"premium_animation,omitempty"`
-	// Optional.
+	// Optional. For mask stickers, the position where the mask should be placed.
 	MaskPosition *MaskPosition `json:"mask_position,omitempty"`
-	// Optional.
+	// Optional. For custom emoji stickers, unique identifier of the custom emoji.
 	CustomEmojiID string `json:"custom_emoji_id,omitempty"`
-	// Optional.
+	// Optional. True, if the sticker must be repainted to a text color in messages, the color of
+	// the Telegram Premium badge in emoji status, white color on chat photos, or another
+	// appropriate color in other places.
 	NeedsRepainting bool `json:"needs_repainting,omitempty"`
-	// Optional.
+	// Optional. File size in bytes.
 	FileSize int64 `json:"file_size,omitempty"`
 }
 
 // StickerSet is the Bot API type StickerSet. See https://core.telegram.org/bots/api#stickerset.
 type StickerSet struct {
-	// Required.
+	// Required. Sticker set name.
 	Name string `json:"name"`
-	// Required.
+	// Required. Sticker set title.
 	Title string `json:"title"`
-	// Required.
+	// Required. Type of stickers in the set, currently one of "regular", "mask", "custom_emoji".
 	StickerType string `json:"sticker_type"`
-	// Required.
+	// Required. List of all set stickers.
 	Stickers []Sticker `json:"stickers"`
-	// Optional.
+	// Optional. Sticker set thumbnail in the .WEBP, .TGS, or .WEBM format.
 	Thumbnail *PhotoSize `json:"thumbnail,omitempty"`
 }
 
 // MaskPosition is the Bot API type MaskPosition. See https://core.telegram.org/bots/api#maskposition.
 type MaskPosition struct {
-	// Required.
+	// Required. The part of the face relative to which the mask should be placed. One of
+	// "forehead", "eyes", "mouth", or "chin".
 	Point string `json:"point"`
-	// Required.
+	// Required. Shift by X-axis measured in widths of the mask scaled to the face size, from left
+	// to right. For example, choosing -1.0 will place mask just to the left of the default mask
+	// position.
 	XShift float64 `json:"x_shift"`
-	// Required.
+	// Required. Shift by Y-axis measured in heights of the mask scaled to the face size, from top
+	// to bottom. For example, 1.0 will place the mask just below the default mask position.
 	YShift float64 `json:"y_shift"`
-	// Required.
+	// Required. Mask scaling coefficient. For example, 2.0 means double size.
 	Scale float64 `json:"scale"`
 }
 
 // InputSticker is the Bot API type InputSticker. See https://core.telegram.org/bots/api#inputsticker.
 type InputSticker struct {
-	// Required: a file_id, an HTTP URL, or an upload (sent as attach://).
+	// Required. The added sticker. Pass a file_id as a String to send a file that already exists on
+	// the Telegram servers, pass an HTTP URL as a String for Telegram to get a file from the
+	// Internet, or pass "attach://<file_attach_name>" to upload a new file using
+	// multipart/form-data under <file_attach_name> name. Animated and video stickers can't be
+	// uploaded via HTTP URL. More information on Sending Files:
+	// https://core.telegram.org/bots/api#sending-files. A file_id, an HTTP URL, or an upload (sent
+	// as attach://).
 	Sticker InputFile `json:"sticker"`
-	// Required.
+	// Required. Format of the added sticker, must be one of "static" for a .WEBP or .PNG image,
+	// "animated" for a .TGS animation, "video" for a .WEBM video.
 	Format string `json:"format"`
-	// Required.
+	// Required. List of 1-20 emoji associated with the sticker.
 	EmojiList []string `json:"emoji_list"`
-	// Optional.
+	// Optional. Position where the mask should be placed on faces. For "mask" stickers only.
 	MaskPosition *MaskPosition `json:"mask_position,omitempty"`
-	// Optional.
+	// Optional. List of 0-20 search keywords for the sticker with total length of up to 64
+	// characters. For "regular" and "custom_emoji" stickers only.
 	Keywords []string `json:"keywords,omitempty"`
 }
 
 // RichMessage is the Bot API type RichMessage. See https://core.telegram.org/bots/api#richmessage.
 type RichMessage struct {
-	// Required.
+	// Required. Content of the message.
 	Blocks []RichBlock `json:"blocks"`
-	// Optional.
+	// Optional. True, if the rich message must be shown right-to-left.
 	IsRtl bool `json:"is_rtl,omitempty"`
 }
 
 // InputRichMessage is the Bot API type InputRichMessage. See https://core.telegram.org/bots/api#inputrichmessage.
 type InputRichMessage struct {
-	// Optional.
+	// Optional. Content of the rich message to send described using HTML formatting. See rich
+	// message formatting options for more details.
 	Html string `json:"html,omitempty"`
-	// Optional.
+	// Optional. Content of the rich message to send described using Markdown formatting. See rich
+	// message formatting options for more details.
 	Markdown string `json:"markdown,omitempty"`
-	// Optional.
+	// Optional. Pass True if the rich message must be shown right-to-left.
 	IsRtl bool `json:"is_rtl,omitempty"`
-	// Optional.
+	// Optional. Pass True to skip automatic detection of entities (e.g., URLs, email addresses,
+	// username mentions, hashtags, cashtags, bot commands, or phone numbers) in the text.
 	SkipEntityDetection bool `json:"skip_entity_detection,omitempty"`
 }
 
@@ -3234,7 +3921,7 @@ type InputRichMessage struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "bold".
 type RichTextBold struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3242,7 +3929,7 @@ type RichTextBold struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "italic".
 type RichTextItalic struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3250,7 +3937,7 @@ type RichTextItalic struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "underline".
 type RichTextUnderline struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3258,7 +3945,7 @@ type RichTextUnderline struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "strikethrough".
 type RichTextStrikethrough struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3266,7 +3953,7 @@ type RichTextStrikethrough struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "spoiler".
 type RichTextSpoiler struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3274,11 +3961,12 @@ type RichTextSpoiler struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "date_time".
 type RichTextDateTime struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The Unix time associated with the entity.
 	UnixTime int64 `json:"unix_time"`
-	// Required.
+	// Required. The string that defines the formatting of the date and time. See date-time entity
+	// formatting for more details.
 	DateTimeFormat string `json:"date_time_format"`
 }
 
@@ -3286,9 +3974,9 @@ type RichTextDateTime struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "text_mention".
 type RichTextTextMention struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The mentioned user.
 	User User `json:"user"`
 }
 
@@ -3296,7 +3984,7 @@ type RichTextTextMention struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "subscript".
 type RichTextSubscript struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3304,7 +3992,7 @@ type RichTextSubscript struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "superscript".
 type RichTextSuperscript struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3312,7 +4000,7 @@ type RichTextSuperscript struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "marked".
 type RichTextMarked struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3320,7 +4008,7 @@ type RichTextMarked struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "code".
 type RichTextCode struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
 }
 
@@ -3328,9 +4016,10 @@ type RichTextCode struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "custom_emoji".
 type RichTextCustomEmoji struct {
-	// Required.
+	// Required. Unique identifier of the custom emoji. Use getCustomEmojiStickers to get full
+	// information about the sticker.
 	CustomEmojiID string `json:"custom_emoji_id"`
-	// Required.
+	// Required. Alternative emoji for the custom emoji.
 	AlternativeText string `json:"alternative_text"`
 }
 
@@ -3338,7 +4027,7 @@ type RichTextCustomEmoji struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "mathematical_expression".
 type RichTextMathematicalExpression struct {
-	// Required.
+	// Required. The expression in LaTeX format.
 	Expression string `json:"expression"`
 }
 
@@ -3346,9 +4035,9 @@ type RichTextMathematicalExpression struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "url".
 type RichTextURL struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. URL of the link.
 	URL string `json:"url"`
 }
 
@@ -3356,9 +4045,9 @@ type RichTextURL struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "email_address".
 type RichTextEmailAddress struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The email address.
 	EmailAddress string `json:"email_address"`
 }
 
@@ -3366,9 +4055,9 @@ type RichTextEmailAddress struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "phone_number".
 type RichTextPhoneNumber struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The phone number.
 	PhoneNumber string `json:"phone_number"`
 }
 
@@ -3376,9 +4065,9 @@ type RichTextPhoneNumber struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "bank_card_number".
 type RichTextBankCardNumber struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The bank card number.
 	BankCardNumber string `json:"bank_card_number"`
 }
 
@@ -3386,9 +4075,9 @@ type RichTextBankCardNumber struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "mention".
 type RichTextMention struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The username.
 	Username string `json:"username"`
 }
 
@@ -3396,9 +4085,9 @@ type RichTextMention struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "hashtag".
 type RichTextHashtag struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The hashtag.
 	Hashtag string `json:"hashtag"`
 }
 
@@ -3406,9 +4095,9 @@ type RichTextHashtag struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "cashtag".
 type RichTextCashtag struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The cashtag.
 	Cashtag string `json:"cashtag"`
 }
 
@@ -3416,9 +4105,9 @@ type RichTextCashtag struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "bot_command".
 type RichTextBotCommand struct {
-	// Required.
+	// Required. The text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The bot command.
 	BotCommand string `json:"bot_command"`
 }
 
@@ -3426,7 +4115,7 @@ type RichTextBotCommand struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "anchor".
 type RichTextAnchor struct {
-	// Required.
+	// Required. The name of the anchor.
 	Name string `json:"name"`
 }
 
@@ -3434,9 +4123,10 @@ type RichTextAnchor struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "anchor_link".
 type RichTextAnchorLink struct {
-	// Required.
+	// Required. The link text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The name of the anchor. If the name is empty, then the link brings back to the top
+	// of the message.
 	AnchorName string `json:"anchor_name"`
 }
 
@@ -3444,9 +4134,9 @@ type RichTextAnchorLink struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "reference".
 type RichTextReference struct {
-	// Required.
+	// Required. Text of the reference.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The name of the reference.
 	Name string `json:"name"`
 }
 
@@ -3454,49 +4144,53 @@ type RichTextReference struct {
 // It is a member of [RichText].
 // Encoding always adds "type": "reference_link".
 type RichTextReferenceLink struct {
-	// Required.
+	// Required. The link text.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. The name of the reference.
 	ReferenceName string `json:"reference_name"`
 }
 
 // RichBlockCaption is the Bot API type RichBlockCaption. See https://core.telegram.org/bots/api#richblockcaption.
 type RichBlockCaption struct {
-	// Required.
+	// Required. Block caption.
 	Text RichText `json:"text"`
-	// Optional.
+	// Optional. Block credit which corresponds to the HTML tag <cite>.
 	Credit RichText `json:"credit,omitempty"`
 }
 
 // RichBlockTableCell is the Bot API type RichBlockTableCell. See https://core.telegram.org/bots/api#richblocktablecell.
 type RichBlockTableCell struct {
-	// Optional.
+	// Optional. Text in the cell. If omitted, then the cell is invisible.
 	Text RichText `json:"text,omitempty"`
-	// Optional.
+	// Optional. True, if the cell is a header cell.
 	IsHeader bool `json:"is_header,omitempty"`
-	// Optional.
+	// Optional. The number of columns the cell spans if it is bigger than 1.
 	Colspan int `json:"colspan,omitempty"`
-	// Optional.
+	// Optional. The number of rows the cell spans if it is bigger than 1.
 	Rowspan int `json:"rowspan,omitempty"`
-	// Required.
+	// Required. Horizontal cell content alignment. Currently, must be one of "left", "center", or
+	// "right".
 	Align string `json:"align"`
-	// Required.
+	// Required. Vertical cell content alignment. Currently, must be one of "top", "middle", or
+	// "bottom".
 	Valign string `json:"valign"`
 }
 
 // RichBlockListItem is the Bot API type RichBlockListItem. See https://core.telegram.org/bots/api#richblocklistitem.
 type RichBlockListItem struct {
-	// Required.
+	// Required. Label of the item.
 	Label string `json:"label"`
-	// Required.
+	// Required. The content of the item.
 	Blocks []RichBlock `json:"blocks"`
-	// Optional.
+	// Optional. True, if the item has a checkbox.
 	HasCheckbox bool `json:"has_checkbox,omitempty"`
-	// Optional.
+	// Optional. True, if the item has a checked checkbox.
 	IsChecked bool `json:"is_checked,omitempty"`
-	// Optional.
+	// Optional. For ordered lists, the numeric value of the item label.
 	Value int `json:"value,omitempty"`
-	// Optional.
+	// Optional. For ordered lists, the type of the item label; must be one of "a" for lowercase
+	// letters, "A" for uppercase letters, "i" for lowercase Roman numerals, "I" for uppercase Roman
+	// numerals, or "1" for decimal numbers.
 	Type string `json:"type,omitempty"`
 }
 
@@ -3504,7 +4198,7 @@ type RichBlockListItem struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "paragraph".
 type RichBlockParagraph struct {
-	// Required.
+	// Required. Text of the block.
 	Text RichText `json:"text"`
 }
 
@@ -3512,9 +4206,9 @@ type RichBlockParagraph struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "heading".
 type RichBlockSectionHeading struct {
-	// Required.
+	// Required. Text of the block.
 	Text RichText `json:"text"`
-	// Required.
+	// Required. Relative size of the text font; 1-6, 1 is the largest, 6 is the smallest.
 	Size int64 `json:"size"`
 }
 
@@ -3522,9 +4216,9 @@ type RichBlockSectionHeading struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "pre".
 type RichBlockPreformatted struct {
-	// Required.
+	// Required. Text of the block.
 	Text RichText `json:"text"`
-	// Optional.
+	// Optional. The programming language of the text.
 	Language string `json:"language,omitempty"`
 }
 
@@ -3532,7 +4226,7 @@ type RichBlockPreformatted struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "footer".
 type RichBlockFooter struct {
-	// Required.
+	// Required. Text of the block.
 	Text RichText `json:"text"`
 }
 
@@ -3546,7 +4240,7 @@ type RichBlockDivider struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "mathematical_expression".
 type RichBlockMathematicalExpression struct {
-	// Required.
+	// Required. The mathematical expression in LaTeX format.
 	Expression string `json:"expression"`
 }
 
@@ -3554,7 +4248,7 @@ type RichBlockMathematicalExpression struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "anchor".
 type RichBlockAnchor struct {
-	// Required.
+	// Required. The name of the anchor.
 	Name string `json:"name"`
 }
 
@@ -3562,7 +4256,7 @@ type RichBlockAnchor struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "list".
 type RichBlockList struct {
-	// Required.
+	// Required. Items of the list.
 	Items []RichBlockListItem `json:"items"`
 }
 
@@ -3570,9 +4264,9 @@ type RichBlockList struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "blockquote".
 type RichBlockBlockQuotation struct {
-	// Required.
+	// Required. Content of the block.
 	Blocks []RichBlock `json:"blocks"`
-	// Optional.
+	// Optional. Credit of the block.
 	Credit RichText `json:"credit,omitempty"`
 }
 
@@ -3580,9 +4274,9 @@ type RichBlockBlockQuotation struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "pullquote".
 type RichBlockPullQuotation struct {
-	// Required.
+	// Required. Text of the block.
 	Text RichText `json:"text"`
-	// Optional.
+	// Optional. Credit of the block.
 	Credit RichText `json:"credit,omitempty"`
 }
 
@@ -3590,9 +4284,9 @@ type RichBlockPullQuotation struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "collage".
 type RichBlockCollage struct {
-	// Required.
+	// Required. Elements of the collage.
 	Blocks []RichBlock `json:"blocks"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3600,9 +4294,9 @@ type RichBlockCollage struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "slideshow".
 type RichBlockSlideshow struct {
-	// Required.
+	// Required. Elements of the slideshow.
 	Blocks []RichBlock `json:"blocks"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3610,13 +4304,13 @@ type RichBlockSlideshow struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "table".
 type RichBlockTable struct {
-	// Required.
+	// Required. Cells of the table.
 	Cells [][]RichBlockTableCell `json:"cells"`
-	// Optional.
+	// Optional. True, if the table has borders.
 	IsBordered bool `json:"is_bordered,omitempty"`
-	// Optional.
+	// Optional. True, if the table is striped.
 	IsStriped bool `json:"is_striped,omitempty"`
-	// Optional.
+	// Optional. Caption of the table.
 	Caption RichText `json:"caption,omitempty"`
 }
 
@@ -3624,11 +4318,11 @@ type RichBlockTable struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "details".
 type RichBlockDetails struct {
-	// Required.
+	// Required. Always shown summary of the block.
 	Summary RichText `json:"summary"`
-	// Required.
+	// Required. Content of the block.
 	Blocks []RichBlock `json:"blocks"`
-	// Optional.
+	// Optional. True, if the content of the block is visible by default.
 	IsOpen bool `json:"is_open,omitempty"`
 }
 
@@ -3636,15 +4330,15 @@ type RichBlockDetails struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "map".
 type RichBlockMap struct {
-	// Required.
+	// Required. Location of the center of the map.
 	Location Location `json:"location"`
-	// Required.
+	// Required. Map zoom level; 13-20.
 	Zoom int `json:"zoom"`
-	// Required.
+	// Required. Expected width of the map.
 	Width int `json:"width"`
-	// Required.
+	// Required. Expected height of the map.
 	Height int `json:"height"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3652,11 +4346,11 @@ type RichBlockMap struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "animation".
 type RichBlockAnimation struct {
-	// Required.
+	// Required. The animation.
 	Animation Animation `json:"animation"`
-	// Optional.
+	// Optional. True, if the media preview is covered by a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3664,9 +4358,9 @@ type RichBlockAnimation struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "audio".
 type RichBlockAudio struct {
-	// Required.
+	// Required. The audio.
 	Audio Audio `json:"audio"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3674,11 +4368,11 @@ type RichBlockAudio struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "photo".
 type RichBlockPhoto struct {
-	// Required.
+	// Required. Available sizes of the photo.
 	Photo []PhotoSize `json:"photo"`
-	// Optional.
+	// Optional. True, if the media preview is covered by a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3686,11 +4380,11 @@ type RichBlockPhoto struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "video".
 type RichBlockVideo struct {
-	// Required.
+	// Required. The video.
 	Video Video `json:"video"`
-	// Optional.
+	// Optional. True, if the media preview is covered by a spoiler animation.
 	HasSpoiler bool `json:"has_spoiler,omitempty"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3698,9 +4392,9 @@ type RichBlockVideo struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "voice_note".
 type RichBlockVoiceNote struct {
-	// Required.
+	// Required. The voice note.
 	VoiceNote Voice `json:"voice_note"`
-	// Optional.
+	// Optional. Caption of the block.
 	Caption *RichBlockCaption `json:"caption,omitempty"`
 }
 
@@ -3708,33 +4402,46 @@ type RichBlockVoiceNote struct {
 // It is a member of [RichBlock].
 // Encoding always adds "type": "thinking".
 type RichBlockThinking struct {
-	// Required.
+	// Required. Text of the block. See https://t.me/addemoji/AIActions for examples of custom
+	// emoji, which are recommended for usage in the block.
 	Text RichText `json:"text"`
 }
 
 // InlineQuery is the Bot API type InlineQuery. See https://core.telegram.org/bots/api#inlinequery.
 type InlineQuery struct {
-	// Required.
+	// Required. Unique identifier for this query.
 	ID string `json:"id"`
-	// Required.
+	// Required. Sender.
 	From User `json:"from"`
-	// Required.
+	// Required. Text of the query (up to 256 characters).
 	Query string `json:"query"`
-	// Required.
+	// Required. Offset of the results to be returned, can be controlled by the bot.
 	Offset string `json:"offset"`
-	// Optional.
+	// Optional. Type of the chat from which the inline query was sent. Can be either "sender" for a
+	// private chat with the inline query sender, "private", "group", "supergroup", or "channel".
+	// The chat type should be always known for requests sent from official clients and most
+	// third-party clients, unless the request was sent from a secret chat.
 	ChatType string `json:"chat_type,omitempty"`
-	// Optional.
+	// Optional. Sender location, only for bots that request user location.
 	Location *Location `json:"location,omitempty"`
 }
 
 // InlineQueryResultsButton is the Bot API type InlineQueryResultsButton. See https://core.telegram.org/bots/api#inlinequeryresultsbutton.
 type InlineQueryResultsButton struct {
-	// Required.
+	// Required. Label text on the button.
 	Text string `json:"text"`
-	// Optional.
+	// Optional. Description of the Web App that will be launched when the user presses the button.
+	// The Web App will be able to switch back to the inline mode using the method switchInlineQuery
+	// inside the Web App.
 	WebApp *WebAppInfo `json:"web_app,omitempty"`
-	// Optional.
+	// Optional. Deep-linking parameter for the /start message sent to the bot when a user presses
+	// the button. 1-64 characters, only A-Z, a-z, 0-9, _ and - are allowed. Example: An inline bot
+	// that sends YouTube videos can ask the user to connect the bot to their YouTube account to
+	// adapt search results accordingly. To do this, it displays a 'Connect your YouTube account'
+	// button above the results, or even before showing any. The user presses the button, switches
+	// to a private chat with the bot and, in doing so, passes a start parameter that instructs the
+	// bot to return an OAuth link. Once done, the bot can offer a switch_inline button so that the
+	// user can easily return to the chat where they wanted to use the bot's inline capabilities.
 	StartParameter string `json:"start_parameter,omitempty"`
 }
 
@@ -3742,23 +4449,23 @@ type InlineQueryResultsButton struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "article".
 type InlineQueryResultArticle struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 Bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. Title of the result.
 	Title string `json:"title"`
-	// Required.
+	// Required. Content of the message to be sent.
 	InputMessageContent InputMessageContent `json:"input_message_content"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. URL of the result.
 	URL string `json:"url,omitempty"`
-	// Optional.
+	// Optional. Short description of the result.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Url of the thumbnail for the result.
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
-	// Optional.
+	// Optional. Thumbnail width.
 	ThumbnailWidth int `json:"thumbnail_width,omitempty"`
-	// Optional.
+	// Optional. Thumbnail height.
 	ThumbnailHeight int `json:"thumbnail_height,omitempty"`
 }
 
@@ -3766,31 +4473,34 @@ type InlineQueryResultArticle struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "photo".
 type InlineQueryResultPhoto struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid URL of the photo. Photo must be in JPEG format. Photo size must not exceed
+	// 5MB.
 	PhotoURL string `json:"photo_url"`
-	// Required.
+	// Required. URL of the thumbnail for the photo.
 	ThumbnailURL string `json:"thumbnail_url"`
-	// Optional.
+	// Optional. Width of the photo.
 	PhotoWidth int `json:"photo_width,omitempty"`
-	// Optional.
+	// Optional. Height of the photo.
 	PhotoHeight int `json:"photo_height,omitempty"`
-	// Optional.
+	// Optional. Title for the result.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Short description of the result.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Caption of the photo to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the photo caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the photo.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -3798,33 +4508,35 @@ type InlineQueryResultPhoto struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "gif".
 type InlineQueryResultGif struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid URL for the GIF file.
 	GifURL string `json:"gif_url"`
-	// Optional.
+	// Optional. Width of the GIF.
 	GifWidth int `json:"gif_width,omitempty"`
-	// Optional.
+	// Optional. Height of the GIF.
 	GifHeight int `json:"gif_height,omitempty"`
-	// Optional.
+	// Optional. Duration of the GIF in seconds.
 	GifDuration int `json:"gif_duration,omitempty"`
-	// Required.
+	// Required. URL of the static (JPEG or GIF) or animated (MPEG4) thumbnail for the result.
 	ThumbnailURL string `json:"thumbnail_url"`
-	// Optional.
+	// Optional. MIME type of the thumbnail, must be one of "image/jpeg", "image/gif", or
+	// "video/mp4". Defaults to "image/jpeg".
 	ThumbnailMimeType string `json:"thumbnail_mime_type,omitempty"`
-	// Optional.
+	// Optional. Title for the result.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Caption of the GIF file to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the caption. See formatting options for more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the GIF animation.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -3832,33 +4544,35 @@ type InlineQueryResultGif struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "mpeg4_gif".
 type InlineQueryResultMpeg4Gif struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid URL for the MPEG4 file.
 	Mpeg4URL string `json:"mpeg4_url"`
-	// Optional.
+	// Optional. Video width.
 	Mpeg4Width int `json:"mpeg4_width,omitempty"`
-	// Optional.
+	// Optional. Video height.
 	Mpeg4Height int `json:"mpeg4_height,omitempty"`
-	// Optional.
+	// Optional. Video duration in seconds.
 	Mpeg4Duration int `json:"mpeg4_duration,omitempty"`
-	// Required.
+	// Required. URL of the static (JPEG or GIF) or animated (MPEG4) thumbnail for the result.
 	ThumbnailURL string `json:"thumbnail_url"`
-	// Optional.
+	// Optional. MIME type of the thumbnail, must be one of "image/jpeg", "image/gif", or
+	// "video/mp4". Defaults to "image/jpeg".
 	ThumbnailMimeType string `json:"thumbnail_mime_type,omitempty"`
-	// Optional.
+	// Optional. Title for the result.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Caption of the MPEG-4 file to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the caption. See formatting options for more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the video animation.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -3866,35 +4580,38 @@ type InlineQueryResultMpeg4Gif struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "video".
 type InlineQueryResultVideo struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid URL for the embedded video player or video file.
 	VideoURL string `json:"video_url"`
-	// Required.
+	// Required. MIME type of the content of the video URL, "text/html" or "video/mp4".
 	MimeType string `json:"mime_type"`
-	// Required.
+	// Required. URL of the thumbnail (JPEG only) for the video.
 	ThumbnailURL string `json:"thumbnail_url"`
-	// Required.
+	// Required. Title for the result.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Caption of the video to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the video caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Video width.
 	VideoWidth int `json:"video_width,omitempty"`
-	// Optional.
+	// Optional. Video height.
 	VideoHeight int `json:"video_height,omitempty"`
-	// Optional.
+	// Optional. Video duration in seconds.
 	VideoDuration int `json:"video_duration,omitempty"`
-	// Optional.
+	// Optional. Short description of the result.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the video. This field is required if
+	// InlineQueryResultVideo is used to send an HTML-page as a result (e.g., a YouTube video).
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -3902,25 +4619,27 @@ type InlineQueryResultVideo struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "audio".
 type InlineQueryResultAudio struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid URL for the audio file.
 	AudioURL string `json:"audio_url"`
-	// Required.
+	// Required. Title.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Caption, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the audio caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Performer.
 	Performer string `json:"performer,omitempty"`
-	// Optional.
+	// Optional. Audio duration in seconds.
 	AudioDuration int `json:"audio_duration,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the audio.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -3928,23 +4647,25 @@ type InlineQueryResultAudio struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "voice".
 type InlineQueryResultVoice struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid URL for the voice recording.
 	VoiceURL string `json:"voice_url"`
-	// Required.
+	// Required. Recording title.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Caption, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the voice message caption. See formatting options for
+	// more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Recording duration in seconds.
 	VoiceDuration int `json:"voice_duration,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the voice recording.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -3952,31 +4673,34 @@ type InlineQueryResultVoice struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "document".
 type InlineQueryResultDocument struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. Title for the result.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Caption of the document to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the document caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Required.
+	// Required. A valid URL for the file.
 	DocumentURL string `json:"document_url"`
-	// Required.
+	// Required. MIME type of the content of the file, either "application/pdf" or
+	// "application/zip".
 	MimeType string `json:"mime_type"`
-	// Optional.
+	// Optional. Short description of the result.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the file.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
-	// Optional.
+	// Optional. URL of the thumbnail (JPEG only) for the file.
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
-	// Optional.
+	// Optional. Thumbnail width.
 	ThumbnailWidth int `json:"thumbnail_width,omitempty"`
-	// Optional.
+	// Optional. Thumbnail height.
 	ThumbnailHeight int `json:"thumbnail_height,omitempty"`
 }
 
@@ -3984,31 +4708,34 @@ type InlineQueryResultDocument struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "location".
 type InlineQueryResultLocation struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 Bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. Location latitude in degrees.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Location longitude in degrees.
 	Longitude float64 `json:"longitude"`
-	// Required.
+	// Required. Location title.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. The radius of uncertainty for the location, measured in meters; 0-1500.
 	HorizontalAccuracy float64 `json:"horizontal_accuracy,omitempty"`
-	// Optional.
+	// Optional. Period in seconds during which the location can be updated, must be between 60 and
+	// 86400, or 0x7FFFFFFF for live locations that can be edited indefinitely.
 	LivePeriod int `json:"live_period,omitempty"`
-	// Optional.
+	// Optional. For live locations, a direction in which the user is moving, in degrees. Must be
+	// between 1 and 360 if specified.
 	Heading int `json:"heading,omitempty"`
-	// Optional.
+	// Optional. For live locations, a maximum distance for proximity alerts about approaching
+	// another chat member, in meters. Must be between 1 and 100000 if specified.
 	ProximityAlertRadius int `json:"proximity_alert_radius,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the location.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
-	// Optional.
+	// Optional. Url of the thumbnail for the result.
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
-	// Optional.
+	// Optional. Thumbnail width.
 	ThumbnailWidth int `json:"thumbnail_width,omitempty"`
-	// Optional.
+	// Optional. Thumbnail height.
 	ThumbnailHeight int `json:"thumbnail_height,omitempty"`
 }
 
@@ -4016,33 +4743,34 @@ type InlineQueryResultLocation struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "venue".
 type InlineQueryResultVenue struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 Bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. Latitude of the venue location in degrees.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of the venue location in degrees.
 	Longitude float64 `json:"longitude"`
-	// Required.
+	// Required. Title of the venue.
 	Title string `json:"title"`
-	// Required.
+	// Required. Address of the venue.
 	Address string `json:"address"`
-	// Optional.
+	// Optional. Foursquare identifier of the venue if known.
 	FoursquareID string `json:"foursquare_id,omitempty"`
-	// Optional.
+	// Optional. Foursquare type of the venue, if known. (For example, "arts_entertainment/default",
+	// "arts_entertainment/aquarium" or "food/icecream".).
 	FoursquareType string `json:"foursquare_type,omitempty"`
-	// Optional.
+	// Optional. Google Places identifier of the venue.
 	GooglePlaceID string `json:"google_place_id,omitempty"`
-	// Optional.
+	// Optional. Google Places type of the venue. (See supported types.).
 	GooglePlaceType string `json:"google_place_type,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the venue.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
-	// Optional.
+	// Optional. Url of the thumbnail for the result.
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
-	// Optional.
+	// Optional. Thumbnail width.
 	ThumbnailWidth int `json:"thumbnail_width,omitempty"`
-	// Optional.
+	// Optional. Thumbnail height.
 	ThumbnailHeight int `json:"thumbnail_height,omitempty"`
 }
 
@@ -4050,25 +4778,25 @@ type InlineQueryResultVenue struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "contact".
 type InlineQueryResultContact struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 Bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. Contact's phone number.
 	PhoneNumber string `json:"phone_number"`
-	// Required.
+	// Required. Contact's first name.
 	FirstName string `json:"first_name"`
-	// Optional.
+	// Optional. Contact's last name.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. Additional data about the contact in the form of a vCard, 0-2048 bytes.
 	Vcard string `json:"vcard,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the contact.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
-	// Optional.
+	// Optional. Url of the thumbnail for the result.
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
-	// Optional.
+	// Optional. Thumbnail width.
 	ThumbnailWidth int `json:"thumbnail_width,omitempty"`
-	// Optional.
+	// Optional. Thumbnail height.
 	ThumbnailHeight int `json:"thumbnail_height,omitempty"`
 }
 
@@ -4076,11 +4804,11 @@ type InlineQueryResultContact struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "game".
 type InlineQueryResultGame struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. Short name of the game.
 	GameShortName string `json:"game_short_name"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 
@@ -4088,25 +4816,27 @@ type InlineQueryResultGame struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "photo".
 type InlineQueryResultCachedPhoto struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid file identifier of the photo.
 	PhotoFileID string `json:"photo_file_id"`
-	// Optional.
+	// Optional. Title for the result.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Short description of the result.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Caption of the photo to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the photo caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the photo.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -4114,23 +4844,24 @@ type InlineQueryResultCachedPhoto struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "gif".
 type InlineQueryResultCachedGif struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid file identifier for the GIF file.
 	GifFileID string `json:"gif_file_id"`
-	// Optional.
+	// Optional. Title for the result.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Caption of the GIF file to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the caption. See formatting options for more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the GIF animation.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -4138,23 +4869,24 @@ type InlineQueryResultCachedGif struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "mpeg4_gif".
 type InlineQueryResultCachedMpeg4Gif struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid file identifier for the MPEG4 file.
 	Mpeg4FileID string `json:"mpeg4_file_id"`
-	// Optional.
+	// Optional. Title for the result.
 	Title string `json:"title,omitempty"`
-	// Optional.
+	// Optional. Caption of the MPEG-4 file to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the caption. See formatting options for more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the video animation.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -4162,13 +4894,13 @@ type InlineQueryResultCachedMpeg4Gif struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "sticker".
 type InlineQueryResultCachedSticker struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid file identifier of the sticker.
 	StickerFileID string `json:"sticker_file_id"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the sticker.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -4176,23 +4908,25 @@ type InlineQueryResultCachedSticker struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "document".
 type InlineQueryResultCachedDocument struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. Title for the result.
 	Title string `json:"title"`
-	// Required.
+	// Required. A valid file identifier for the file.
 	DocumentFileID string `json:"document_file_id"`
-	// Optional.
+	// Optional. Short description of the result.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Caption of the document to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the document caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the file.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -4200,25 +4934,27 @@ type InlineQueryResultCachedDocument struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "video".
 type InlineQueryResultCachedVideo struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid file identifier for the video file.
 	VideoFileID string `json:"video_file_id"`
-	// Required.
+	// Required. Title for the result.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Short description of the result.
 	Description string `json:"description,omitempty"`
-	// Optional.
+	// Optional. Caption of the video to be sent, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the video caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Pass True, if the caption must be shown above the message media.
 	ShowCaptionAboveMedia bool `json:"show_caption_above_media,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the video.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -4226,21 +4962,23 @@ type InlineQueryResultCachedVideo struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "voice".
 type InlineQueryResultCachedVoice struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid file identifier for the voice message.
 	VoiceFileID string `json:"voice_file_id"`
-	// Required.
+	// Required. Voice message title.
 	Title string `json:"title"`
-	// Optional.
+	// Optional. Caption, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the voice message caption. See formatting options for
+	// more details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the voice message.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
@@ -4248,285 +4986,333 @@ type InlineQueryResultCachedVoice struct {
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "audio".
 type InlineQueryResultCachedAudio struct {
-	// Required.
+	// Required. Unique identifier for this result, 1-64 bytes.
 	ID string `json:"id"`
-	// Required.
+	// Required. A valid file identifier for the audio file.
 	AudioFileID string `json:"audio_file_id"`
-	// Optional.
+	// Optional. Caption, 0-1024 characters after entities parsing.
 	Caption string `json:"caption,omitempty"`
-	// Optional.
+	// Optional. Mode for parsing entities in the audio caption. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in the caption, which can be specified instead
+	// of parse_mode.
 	CaptionEntities []MessageEntity `json:"caption_entities,omitempty"`
-	// Optional.
+	// Optional. Inline keyboard attached to the message.
 	ReplyMarkup *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
-	// Optional.
+	// Optional. Content of the message to be sent instead of the audio.
 	InputMessageContent InputMessageContent `json:"input_message_content,omitempty"`
 }
 
 // InputTextMessageContent is the Bot API type InputTextMessageContent. See https://core.telegram.org/bots/api#inputtextmessagecontent.
 // It is a member of [InputMessageContent].
 type InputTextMessageContent struct {
-	// Required.
+	// Required. Text of the message to be sent, 1-4096 characters.
 	MessageText string `json:"message_text"`
-	// Optional.
+	// Optional. Mode for parsing entities in the message text. See formatting options for more
+	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
-	// Optional.
+	// Optional. List of special entities that appear in message text, which can be specified
+	// instead of parse_mode.
 	Entities []MessageEntity `json:"entities,omitempty"`
-	// Optional.
+	// Optional. Link preview generation options for the message.
 	LinkPreviewOptions *LinkPreviewOptions `json:"link_preview_options,omitempty"`
 }
 
 // InputRichMessageContent is the Bot API type InputRichMessageContent. See https://core.telegram.org/bots/api#inputrichmessagecontent.
 // It is a member of [InputMessageContent].
 type InputRichMessageContent struct {
-	// Required.
+	// Required. The message to be sent.
 	RichMessage InputRichMessage `json:"rich_message"`
 }
 
 // InputLocationMessageContent is the Bot API type InputLocationMessageContent. See https://core.telegram.org/bots/api#inputlocationmessagecontent.
 // It is a member of [InputMessageContent].
 type InputLocationMessageContent struct {
-	// Required.
+	// Required. Latitude of the location in degrees.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of the location in degrees.
 	Longitude float64 `json:"longitude"`
-	// Optional.
+	// Optional. The radius of uncertainty for the location, measured in meters; 0-1500.
 	HorizontalAccuracy float64 `json:"horizontal_accuracy,omitempty"`
-	// Optional.
+	// Optional. Period in seconds during which the location can be updated, must be between 60 and
+	// 86400, or 0x7FFFFFFF for live locations that can be edited indefinitely.
 	LivePeriod int `json:"live_period,omitempty"`
-	// Optional.
+	// Optional. For live locations, a direction in which the user is moving, in degrees. Must be
+	// between 1 and 360 if specified.
 	Heading int `json:"heading,omitempty"`
-	// Optional.
+	// Optional. For live locations, a maximum distance for proximity alerts about approaching
+	// another chat member, in meters. Must be between 1 and 100000 if specified.
 	ProximityAlertRadius int `json:"proximity_alert_radius,omitempty"`
 }
 
 // InputVenueMessageContent is the Bot API type InputVenueMessageContent. See https://core.telegram.org/bots/api#inputvenuemessagecontent.
 // It is a member of [InputMessageContent].
 type InputVenueMessageContent struct {
-	// Required.
+	// Required. Latitude of the venue in degrees.
 	Latitude float64 `json:"latitude"`
-	// Required.
+	// Required. Longitude of the venue in degrees.
 	Longitude float64 `json:"longitude"`
-	// Required.
+	// Required. Name of the venue.
 	Title string `json:"title"`
-	// Required.
+	// Required. Address of the venue.
 	Address string `json:"address"`
-	// Optional.
+	// Optional. Foursquare identifier of the venue, if known.
 	FoursquareID string `json:"foursquare_id,omitempty"`
-	// Optional.
+	// Optional. Foursquare type of the venue, if known. (For example, "arts_entertainment/default",
+	// "arts_entertainment/aquarium" or "food/icecream".).
 	FoursquareType string `json:"foursquare_type,omitempty"`
-	// Optional.
+	// Optional. Google Places identifier of the venue.
 	GooglePlaceID string `json:"google_place_id,omitempty"`
-	// Optional.
+	// Optional. Google Places type of the venue. (See supported types.).
 	GooglePlaceType string `json:"google_place_type,omitempty"`
 }
 
 // InputContactMessageContent is the Bot API type InputContactMessageContent. See https://core.telegram.org/bots/api#inputcontactmessagecontent.
 // It is a member of [InputMessageContent].
 type InputContactMessageContent struct {
-	// Required.
+	// Required. Contact's phone number.
 	PhoneNumber string `json:"phone_number"`
-	// Required.
+	// Required. Contact's first name.
 	FirstName string `json:"first_name"`
-	// Optional.
+	// Optional. Contact's last name.
 	LastName string `json:"last_name,omitempty"`
-	// Optional.
+	// Optional. Additional data about the contact in the form of a vCard, 0-2048 bytes.
 	Vcard string `json:"vcard,omitempty"`
 }
 
 // InputInvoiceMessageContent is the Bot API type InputInvoiceMessageContent. See https://core.telegram.org/bots/api#inputinvoicemessagecontent.
 // It is a member of [InputMessageContent].
 type InputInvoiceMessageContent struct {
-	// Required.
+	// Required. Product name, 1-32 characters.
 	Title string `json:"title"`
-	// Required.
+	// Required. Product description, 1-255 characters.
 	Description string `json:"description"`
-	// Required.
+	// Required. Bot-defined invoice payload, 1-128 bytes. This will not be displayed to the user,
+	// use it for your internal processes.
 	Payload string `json:"payload"`
-	// Optional.
+	// Optional. Payment provider token, obtained via @BotFather. Pass an empty string for payments
+	// in Telegram Stars.
 	ProviderToken string `json:"provider_token,omitempty"`
-	// Required.
+	// Required. Three-letter ISO 4217 currency code, see more on currencies. Pass "XTR" for
+	// payments in Telegram Stars.
 	Currency string `json:"currency"`
-	// Required.
+	// Required. Price breakdown, a JSON-serialized list of components (e.g. product price, tax,
+	// discount, delivery cost, delivery tax, bonus, etc.). Must contain exactly one item for
+	// payments in Telegram Stars.
 	Prices []LabeledPrice `json:"prices"`
-	// Optional.
+	// Optional. The maximum accepted amount for tips in the smallest units of the currency
+	// (integer, not float/double). For example, for a maximum tip of US$ 1.45 pass max_tip_amount =
+	// 145. See the exp parameter in currencies.json, it shows the number of digits past the decimal
+	// point for each currency (2 for the majority of currencies). Defaults to 0. Not supported for
+	// payments in Telegram Stars.
 	MaxTipAmount int64 `json:"max_tip_amount,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized array of suggested amounts of tip in the smallest units of the
+	// currency (integer, not float/double). At most 4 suggested tip amounts can be specified. The
+	// suggested tip amounts must be positive, passed in a strictly increased order and must not
+	// exceed max_tip_amount.
 	SuggestedTipAmounts []int64 `json:"suggested_tip_amounts,omitempty"`
-	// Optional.
+	// Optional. A JSON-serialized object for data about the invoice, which will be shared with the
+	// payment provider. A detailed description of the required fields should be provided by the
+	// payment provider.
 	ProviderData string `json:"provider_data,omitempty"`
-	// Optional.
+	// Optional. URL of the product photo for the invoice. Can be a photo of the goods or a
+	// marketing image for a service.
 	PhotoURL string `json:"photo_url,omitempty"`
-	// Optional.
+	// Optional. Photo size in bytes.
 	PhotoSize int64 `json:"photo_size,omitempty"`
-	// Optional.
+	// Optional. Photo width.
 	PhotoWidth int `json:"photo_width,omitempty"`
-	// Optional.
+	// Optional. Photo height.
 	PhotoHeight int `json:"photo_height,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's full name to complete the order. Ignored for
+	// payments in Telegram Stars.
 	NeedName bool `json:"need_name,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's phone number to complete the order. Ignored for
+	// payments in Telegram Stars.
 	NeedPhoneNumber bool `json:"need_phone_number,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's email address to complete the order. Ignored
+	// for payments in Telegram Stars.
 	NeedEmail bool `json:"need_email,omitempty"`
-	// Optional.
+	// Optional. Pass True if you require the user's shipping address to complete the order. Ignored
+	// for payments in Telegram Stars.
 	NeedShippingAddress bool `json:"need_shipping_address,omitempty"`
-	// Optional.
+	// Optional. Pass True if the user's phone number should be sent to the provider. Ignored for
+	// payments in Telegram Stars.
 	SendPhoneNumberToProvider bool `json:"send_phone_number_to_provider,omitempty"`
-	// Optional.
+	// Optional. Pass True if the user's email address should be sent to the provider. Ignored for
+	// payments in Telegram Stars.
 	SendEmailToProvider bool `json:"send_email_to_provider,omitempty"`
-	// Optional.
+	// Optional. Pass True if the final price depends on the shipping method. Ignored for payments
+	// in Telegram Stars.
 	IsFlexible bool `json:"is_flexible,omitempty"`
 }
 
 // ChosenInlineResult is the Bot API type ChosenInlineResult. See https://core.telegram.org/bots/api#choseninlineresult.
 type ChosenInlineResult struct {
-	// Required.
+	// Required. The unique identifier for the result that was chosen.
 	ResultID string `json:"result_id"`
-	// Required.
+	// Required. The user that chose the result.
 	From User `json:"from"`
-	// Optional.
+	// Optional. Sender location, only for bots that require user location.
 	Location *Location `json:"location,omitempty"`
-	// Optional.
+	// Optional. Identifier of the sent inline message. Available only if there is an inline
+	// keyboard attached to the message. Will be also received in callback queries and can be used
+	// to edit the message.
 	InlineMessageID string `json:"inline_message_id,omitempty"`
-	// Required.
+	// Required. The query that was used to obtain the result.
 	Query string `json:"query"`
 }
 
 // LabeledPrice is the Bot API type LabeledPrice. See https://core.telegram.org/bots/api#labeledprice.
 type LabeledPrice struct {
-	// Required.
+	// Required. Portion label.
 	Label string `json:"label"`
-	// Required.
+	// Required. Price of the product in the smallest units of the currency (integer, not
+	// float/double). For example, for a price of US$ 1.45 pass amount = 145. See the exp parameter
+	// in currencies.json, it shows the number of digits past the decimal point for each currency (2
+	// for the majority of currencies).
 	Amount int64 `json:"amount"`
 }
 
 // Invoice is the Bot API type Invoice. See https://core.telegram.org/bots/api#invoice.
 type Invoice struct {
-	// Required.
+	// Required. Product name.
 	Title string `json:"title"`
-	// Required.
+	// Required. Product description.
 	Description string `json:"description"`
-	// Required.
+	// Required. Unique bot deep-linking parameter that can be used to generate this invoice.
 	StartParameter string `json:"start_parameter"`
-	// Required.
+	// Required. Three-letter ISO 4217 currency code, or "XTR" for payments in Telegram Stars.
 	Currency string `json:"currency"`
-	// Required.
+	// Required. Total price in the smallest units of the currency (integer, not float/double). For
+	// example, for a price of US$ 1.45 pass amount = 145. See the exp parameter in currencies.json,
+	// it shows the number of digits past the decimal point for each currency (2 for the majority of
+	// currencies).
 	TotalAmount int64 `json:"total_amount"`
 }
 
 // ShippingAddress is the Bot API type ShippingAddress. See https://core.telegram.org/bots/api#shippingaddress.
 type ShippingAddress struct {
-	// Required.
+	// Required. Two-letter ISO 3166-1 alpha-2 country code.
 	CountryCode string `json:"country_code"`
-	// Required.
+	// Required. State, if applicable.
 	State string `json:"state"`
-	// Required.
+	// Required. City.
 	City string `json:"city"`
-	// Required.
+	// Required. First line for the address.
 	StreetLine1 string `json:"street_line1"`
-	// Required.
+	// Required. Second line for the address.
 	StreetLine2 string `json:"street_line2"`
-	// Required.
+	// Required. Address post code.
 	PostCode string `json:"post_code"`
 }
 
 // OrderInfo is the Bot API type OrderInfo. See https://core.telegram.org/bots/api#orderinfo.
 type OrderInfo struct {
-	// Optional.
+	// Optional. User name.
 	Name string `json:"name,omitempty"`
-	// Optional.
+	// Optional. User's phone number.
 	PhoneNumber string `json:"phone_number,omitempty"`
-	// Optional.
+	// Optional. User email.
 	Email string `json:"email,omitempty"`
-	// Optional.
+	// Optional. User shipping address.
 	ShippingAddress *ShippingAddress `json:"shipping_address,omitempty"`
 }
 
 // ShippingOption is the Bot API type ShippingOption. See https://core.telegram.org/bots/api#shippingoption.
 type ShippingOption struct {
-	// Required.
+	// Required. Shipping option identifier.
 	ID string `json:"id"`
-	// Required.
+	// Required. Option title.
 	Title string `json:"title"`
-	// Required.
+	// Required. List of price portions.
 	Prices []LabeledPrice `json:"prices"`
 }
 
 // SuccessfulPayment is the Bot API type SuccessfulPayment. See https://core.telegram.org/bots/api#successfulpayment.
 type SuccessfulPayment struct {
-	// Required.
+	// Required. Three-letter ISO 4217 currency code, or "XTR" for payments in Telegram Stars.
 	Currency string `json:"currency"`
-	// Required.
+	// Required. Total price in the smallest units of the currency (integer, not float/double). For
+	// example, for a price of US$ 1.45 pass amount = 145. See the exp parameter in currencies.json,
+	// it shows the number of digits past the decimal point for each currency (2 for the majority of
+	// currencies).
 	TotalAmount int64 `json:"total_amount"`
-	// Required.
+	// Required. Bot-specified invoice payload.
 	InvoicePayload string `json:"invoice_payload"`
-	// Optional.
+	// Optional. Expiration date of the subscription, in Unix time; for recurring payments only.
 	SubscriptionExpirationDate int64 `json:"subscription_expiration_date,omitempty"`
-	// Optional.
+	// Optional. True, if the payment is a recurring payment for a subscription.
 	IsRecurring bool `json:"is_recurring,omitempty"`
-	// Optional.
+	// Optional. True, if the payment is the first payment for a subscription.
 	IsFirstRecurring bool `json:"is_first_recurring,omitempty"`
-	// Optional.
+	// Optional. Identifier of the shipping option chosen by the user.
 	ShippingOptionID string `json:"shipping_option_id,omitempty"`
-	// Optional.
+	// Optional. Order information provided by the user.
 	OrderInfo *OrderInfo `json:"order_info,omitempty"`
-	// Required.
+	// Required. Telegram payment identifier.
 	TelegramPaymentChargeID string `json:"telegram_payment_charge_id"`
-	// Required.
+	// Required. Provider payment identifier.
 	ProviderPaymentChargeID string `json:"provider_payment_charge_id"`
 }
 
 // RefundedPayment is the Bot API type RefundedPayment. See https://core.telegram.org/bots/api#refundedpayment.
 type RefundedPayment struct {
-	// Required.
+	// Required. Three-letter ISO 4217 currency code, or "XTR" for payments in Telegram Stars.
+	// Currently, always "XTR".
 	Currency string `json:"currency"`
-	// Required.
+	// Required. Total refunded price in the smallest units of the currency (integer, not
+	// float/double). For example, for a price of US$ 1.45, total_amount = 145. See the exp
+	// parameter in currencies.json, it shows the number of digits past the decimal point for each
+	// currency (2 for the majority of currencies).
 	TotalAmount int64 `json:"total_amount"`
-	// Required.
+	// Required. Bot-specified invoice payload.
 	InvoicePayload string `json:"invoice_payload"`
-	// Required.
+	// Required. Telegram payment identifier.
 	TelegramPaymentChargeID string `json:"telegram_payment_charge_id"`
-	// Optional.
+	// Optional. Provider payment identifier.
 	ProviderPaymentChargeID string `json:"provider_payment_charge_id,omitempty"`
 }
 
 // ShippingQuery is the Bot API type ShippingQuery. See https://core.telegram.org/bots/api#shippingquery.
 type ShippingQuery struct {
-	// Required.
+	// Required. Unique query identifier.
 	ID string `json:"id"`
-	// Required.
+	// Required. User who sent the query.
 	From User `json:"from"`
-	// Required.
+	// Required. Bot-specified invoice payload.
 	InvoicePayload string `json:"invoice_payload"`
-	// Required.
+	// Required. User specified shipping address.
 	ShippingAddress ShippingAddress `json:"shipping_address"`
 }
 
 // PreCheckoutQuery is the Bot API type PreCheckoutQuery. See https://core.telegram.org/bots/api#precheckoutquery.
 type PreCheckoutQuery struct {
-	// Required.
+	// Required. Unique query identifier.
 	ID string `json:"id"`
-	// Required.
+	// Required. User who sent the query.
 	From User `json:"from"`
-	// Required.
+	// Required. Three-letter ISO 4217 currency code, or "XTR" for payments in Telegram Stars.
 	Currency string `json:"currency"`
-	// Required.
+	// Required. Total price in the smallest units of the currency (integer, not float/double). For
+	// example, for a price of US$ 1.45 pass amount = 145. See the exp parameter in currencies.json,
+	// it shows the number of digits past the decimal point for each currency (2 for the majority of
+	// currencies).
 	TotalAmount int64 `json:"total_amount"`
-	// Required.
+	// Required. Bot-specified invoice payload.
 	InvoicePayload string `json:"invoice_payload"`
-	// Optional.
+	// Optional. Identifier of the shipping option chosen by the user.
 	ShippingOptionID string `json:"shipping_option_id,omitempty"`
-	// Optional.
+	// Optional. Order information provided by the user.
 	OrderInfo *OrderInfo `json:"order_info,omitempty"`
 }
 
 // PaidMediaPurchased is the Bot API type PaidMediaPurchased. See https://core.telegram.org/bots/api#paidmediapurchased.
 type PaidMediaPurchased struct {
-	// Required.
+	// Required. User who purchased the media.
 	From User `json:"from"`
-	// Required.
+	// Required. Bot-specified paid media payload.
 	PaidMediaPayload string `json:"paid_media_payload"`
 }
 
@@ -4540,9 +5326,9 @@ type RevenueWithdrawalStatePending struct {
 // It is a member of [RevenueWithdrawalState].
 // Encoding always adds "type": "succeeded".
 type RevenueWithdrawalStateSucceeded struct {
-	// Required.
+	// Required. Date the withdrawal was completed in Unix time.
 	Date int64 `json:"date"`
-	// Required.
+	// Required. An HTTPS URL that can be used to see transaction details.
 	URL string `json:"url"`
 }
 
@@ -4554,15 +5340,19 @@ type RevenueWithdrawalStateFailed struct {
 
 // AffiliateInfo is the Bot API type AffiliateInfo. See https://core.telegram.org/bots/api#affiliateinfo.
 type AffiliateInfo struct {
-	// Optional.
+	// Optional. The bot or the user that received an affiliate commission if it was received by a
+	// bot or a user.
 	AffiliateUser *User `json:"affiliate_user,omitempty"`
-	// Optional.
+	// Optional. The chat that received an affiliate commission if it was received by a chat.
 	AffiliateChat *Chat `json:"affiliate_chat,omitempty"`
-	// Required.
+	// Required. The number of Telegram Stars received by the affiliate for each 1000 Telegram Stars
+	// received by the bot from referred users.
 	CommissionPerMille int `json:"commission_per_mille"`
-	// Required.
+	// Required. Integer amount of Telegram Stars received by the affiliate from the transaction,
+	// rounded to 0; can be negative for refunds.
 	Amount int64 `json:"amount"`
-	// Optional.
+	// Optional. The number of 1/1000000000 shares of Telegram Stars received by the affiliate; from
+	// -999999999 to 999999999; can be negative for refunds.
 	NanostarAmount int64 `json:"nanostar_amount,omitempty"`
 }
 
@@ -4570,23 +5360,32 @@ type AffiliateInfo struct {
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "user".
 type TransactionPartnerUser struct {
-	// Required.
+	// Required. Type of the transaction, currently one of "invoice_payment" for payments via
+	// invoices, "paid_media_payment" for payments for paid media, "gift_purchase" for gifts sent by
+	// the bot, "premium_purchase" for Telegram Premium subscriptions gifted by the bot,
+	// "business_account_transfer" for direct transfers from managed business accounts.
 	TransactionType string `json:"transaction_type"`
-	// Required.
+	// Required. Information about the user.
 	User User `json:"user"`
-	// Optional.
+	// Optional. Information about the affiliate that received a commission via this transaction.
+	// Can be available only for "invoice_payment" and "paid_media_payment" transactions.
 	Affiliate *AffiliateInfo `json:"affiliate,omitempty"`
-	// Optional.
+	// Optional. Bot-specified invoice payload. Can be available only for "invoice_payment"
+	// transactions.
 	InvoicePayload string `json:"invoice_payload,omitempty"`
-	// Optional.
+	// Optional. The duration of the paid subscription. Can be available only for "invoice_payment"
+	// transactions.
 	SubscriptionPeriod int `json:"subscription_period,omitempty"`
-	// Optional.
+	// Optional. Information about the paid media bought by the user; for "paid_media_payment"
+	// transactions only.
 	PaidMedia []PaidMedia `json:"paid_media,omitempty"`
-	// Optional.
+	// Optional. Bot-specified paid media payload. Can be available only for "paid_media_payment"
+	// transactions.
 	PaidMediaPayload string `json:"paid_media_payload,omitempty"`
-	// Optional.
+	// Optional. The gift sent to the user by the bot; for "gift_purchase" transactions only.
 	Gift *Gift `json:"gift,omitempty"`
-	// Optional.
+	// Optional. Number of months the gifted Telegram Premium subscription will be active for; for
+	// "premium_purchase" transactions only.
 	PremiumSubscriptionDuration int `json:"premium_subscription_duration,omitempty"`
 }
 
@@ -4594,9 +5393,9 @@ type TransactionPartnerUser struct {
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "chat".
 type TransactionPartnerChat struct {
-	// Required.
+	// Required. Information about the chat.
 	Chat Chat `json:"chat"`
-	// Optional.
+	// Optional. The gift sent to the chat by the bot.
 	Gift *Gift `json:"gift,omitempty"`
 }
 
@@ -4604,9 +5403,10 @@ type TransactionPartnerChat struct {
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "affiliate_program".
 type TransactionPartnerAffiliateProgram struct {
-	// Optional.
+	// Optional. Information about the bot that sponsored the affiliate program.
 	SponsorUser *User `json:"sponsor_user,omitempty"`
-	// Required.
+	// Required. The number of Telegram Stars received by the bot for each 1000 Telegram Stars
+	// received by the affiliate program sponsor from referred users.
 	CommissionPerMille int `json:"commission_per_mille"`
 }
 
@@ -4614,7 +5414,7 @@ type TransactionPartnerAffiliateProgram struct {
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "fragment".
 type TransactionPartnerFragment struct {
-	// Optional.
+	// Optional. State of the transaction if the transaction is outgoing.
 	WithdrawalState RevenueWithdrawalState `json:"withdrawal_state,omitempty"`
 }
 
@@ -4628,7 +5428,8 @@ type TransactionPartnerTelegramAds struct {
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "telegram_api".
 type TransactionPartnerTelegramAPI struct {
-	// Required.
+	// Required. The number of successful requests that exceeded regular limits and were therefore
+	// billed.
 	RequestCount int64 `json:"request_count"`
 }
 
@@ -4640,77 +5441,106 @@ type TransactionPartnerOther struct {
 
 // StarTransaction is the Bot API type StarTransaction. See https://core.telegram.org/bots/api#startransaction.
 type StarTransaction struct {
-	// Required.
+	// Required. Unique identifier of the transaction. Coincides with the identifier of the original
+	// transaction for refund transactions. Coincides with
+	// SuccessfulPayment.telegram_payment_charge_id for successful incoming payments from users.
 	ID string `json:"id"`
-	// Required.
+	// Required. Integer amount of Telegram Stars transferred by the transaction.
 	Amount int64 `json:"amount"`
-	// Optional.
+	// Optional. The number of 1/1000000000 shares of Telegram Stars transferred by the transaction;
+	// from 0 to 999999999.
 	NanostarAmount int64 `json:"nanostar_amount,omitempty"`
-	// Required.
+	// Required. Date the transaction was created in Unix time.
 	Date int64 `json:"date"`
-	// Optional.
+	// Optional. Source of an incoming transaction (e.g., a user purchasing goods or services,
+	// Fragment refunding a failed withdrawal). Only for incoming transactions.
 	Source TransactionPartner `json:"source,omitempty"`
-	// Optional.
+	// Optional. Receiver of an outgoing transaction (e.g., a user for a purchase refund, Fragment
+	// for a withdrawal). Only for outgoing transactions.
 	Receiver TransactionPartner `json:"receiver,omitempty"`
 }
 
 // StarTransactions is the Bot API type StarTransactions. See https://core.telegram.org/bots/api#startransactions.
 type StarTransactions struct {
-	// Required.
+	// Required. The list of transactions.
 	Transactions []StarTransaction `json:"transactions"`
 }
 
 // PassportData is the Bot API type PassportData. See https://core.telegram.org/bots/api#passportdata.
 type PassportData struct {
-	// Required.
+	// Required. Array with information about documents and other Telegram Passport elements that
+	// was shared with the bot.
 	Data []EncryptedPassportElement `json:"data"`
-	// Required.
+	// Required. Encrypted credentials required to decrypt the data.
 	Credentials EncryptedCredentials `json:"credentials"`
 }
 
 // PassportFile is the Bot API type PassportFile. See https://core.telegram.org/bots/api#passportfile.
 type PassportFile struct {
-	// Required.
+	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
-	// Required.
+	// Required. Unique identifier for this file, which is supposed to be the same over time and for
+	// different bots. Can't be used to download or reuse the file.
 	FileUniqueID string `json:"file_unique_id"`
-	// Required.
+	// Required. File size in bytes.
 	FileSize int64 `json:"file_size"`
-	// Required.
+	// Required. Unix time when the file was uploaded.
 	FileDate int64 `json:"file_date"`
 }
 
 // EncryptedPassportElement is the Bot API type EncryptedPassportElement. See https://core.telegram.org/bots/api#encryptedpassportelement.
 type EncryptedPassportElement struct {
-	// Required.
+	// Required. Element type. One of "personal_details", "passport", "driver_license",
+	// "identity_card", "internal_passport", "address", "utility_bill", "bank_statement",
+	// "rental_agreement", "passport_registration", "temporary_registration", "phone_number",
+	// "email".
 	Type string `json:"type"`
-	// Optional.
+	// Optional. Base64-encoded encrypted Telegram Passport element data provided by the user;
+	// available only for "personal_details", "passport", "driver_license", "identity_card",
+	// "internal_passport" and "address" types. Can be decrypted and verified using the accompanying
+	// EncryptedCredentials.
 	Data string `json:"data,omitempty"`
-	// Optional.
+	// Optional. User's verified phone number; available only for "phone_number" type.
 	PhoneNumber string `json:"phone_number,omitempty"`
-	// Optional.
+	// Optional. User's verified email address; available only for "email" type.
 	Email string `json:"email,omitempty"`
-	// Optional.
+	// Optional. Array of encrypted files with documents provided by the user; available only for
+	// "utility_bill", "bank_statement", "rental_agreement", "passport_registration" and
+	// "temporary_registration" types. Files can be decrypted and verified using the accompanying
+	// EncryptedCredentials.
 	Files []PassportFile `json:"files,omitempty"`
-	// Optional.
+	// Optional. Encrypted file with the front side of the document, provided by the user; available
+	// only for "passport", "driver_license", "identity_card" and "internal_passport". The file can
+	// be decrypted and verified using the accompanying EncryptedCredentials.
 	FrontSide *PassportFile `json:"front_side,omitempty"`
-	// Optional.
+	// Optional. Encrypted file with the reverse side of the document, provided by the user;
+	// available only for "driver_license" and "identity_card". The file can be decrypted and
+	// verified using the accompanying EncryptedCredentials.
 	ReverseSide *PassportFile `json:"reverse_side,omitempty"`
-	// Optional.
+	// Optional. Encrypted file with the selfie of the user holding a document, provided by the
+	// user; available if requested for "passport", "driver_license", "identity_card" and
+	// "internal_passport". The file can be decrypted and verified using the accompanying
+	// EncryptedCredentials.
 	Selfie *PassportFile `json:"selfie,omitempty"`
-	// Optional.
+	// Optional. Array of encrypted files with translated versions of documents provided by the
+	// user; available if requested for "passport", "driver_license", "identity_card",
+	// "internal_passport", "utility_bill", "bank_statement", "rental_agreement",
+	// "passport_registration" and "temporary_registration" types. Files can be decrypted and
+	// verified using the accompanying EncryptedCredentials.
 	Translation []PassportFile `json:"translation,omitempty"`
-	// Required.
+	// Required. Base64-encoded element hash for using in PassportElementErrorUnspecified.
 	Hash string `json:"hash"`
 }
 
 // EncryptedCredentials is the Bot API type EncryptedCredentials. See https://core.telegram.org/bots/api#encryptedcredentials.
 type EncryptedCredentials struct {
-	// Required.
+	// Required. Base64-encoded encrypted JSON-serialized data with unique user's payload, data
+	// hashes and secrets required for EncryptedPassportElement decryption and authentication.
 	Data string `json:"data"`
-	// Required.
+	// Required. Base64-encoded data hash for data authentication.
 	Hash string `json:"hash"`
-	// Required.
+	// Required. Base64-encoded secret, encrypted with the bot's public RSA key, required for data
+	// decryption.
 	Secret string `json:"secret"`
 }
 
@@ -4718,13 +5548,15 @@ type EncryptedCredentials struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "data".
 type PassportElementErrorDataField struct {
-	// Required.
+	// Required. The section of the user's Telegram Passport which has the error, one of
+	// "personal_details", "passport", "driver_license", "identity_card", "internal_passport",
+	// "address".
 	Type string `json:"type"`
-	// Required.
+	// Required. Name of the data field which has the error.
 	FieldName string `json:"field_name"`
-	// Required.
+	// Required. Base64-encoded data hash.
 	DataHash string `json:"data_hash"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4732,11 +5564,12 @@ type PassportElementErrorDataField struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "front_side".
 type PassportElementErrorFrontSide struct {
-	// Required.
+	// Required. The section of the user's Telegram Passport which has the issue, one of "passport",
+	// "driver_license", "identity_card", "internal_passport".
 	Type string `json:"type"`
-	// Required.
+	// Required. Base64-encoded hash of the file with the front side of the document.
 	FileHash string `json:"file_hash"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4744,11 +5577,12 @@ type PassportElementErrorFrontSide struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "reverse_side".
 type PassportElementErrorReverseSide struct {
-	// Required.
+	// Required. The section of the user's Telegram Passport which has the issue, one of
+	// "driver_license", "identity_card".
 	Type string `json:"type"`
-	// Required.
+	// Required. Base64-encoded hash of the file with the reverse side of the document.
 	FileHash string `json:"file_hash"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4756,11 +5590,12 @@ type PassportElementErrorReverseSide struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "selfie".
 type PassportElementErrorSelfie struct {
-	// Required.
+	// Required. The section of the user's Telegram Passport which has the issue, one of "passport",
+	// "driver_license", "identity_card", "internal_passport".
 	Type string `json:"type"`
-	// Required.
+	// Required. Base64-encoded hash of the file with the selfie.
 	FileHash string `json:"file_hash"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4768,11 +5603,13 @@ type PassportElementErrorSelfie struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "file".
 type PassportElementErrorFile struct {
-	// Required.
+	// Required. The section of the user's Telegram Passport which has the issue, one of
+	// "utility_bill", "bank_statement", "rental_agreement", "passport_registration",
+	// "temporary_registration".
 	Type string `json:"type"`
-	// Required.
+	// Required. Base64-encoded file hash.
 	FileHash string `json:"file_hash"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4780,11 +5617,13 @@ type PassportElementErrorFile struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "files".
 type PassportElementErrorFiles struct {
-	// Required.
+	// Required. The section of the user's Telegram Passport which has the issue, one of
+	// "utility_bill", "bank_statement", "rental_agreement", "passport_registration",
+	// "temporary_registration".
 	Type string `json:"type"`
-	// Required.
+	// Required. List of base64-encoded file hashes.
 	FileHashes []string `json:"file_hashes"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4792,11 +5631,13 @@ type PassportElementErrorFiles struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "translation_file".
 type PassportElementErrorTranslationFile struct {
-	// Required.
+	// Required. Type of element of the user's Telegram Passport which has the issue, one of
+	// "passport", "driver_license", "identity_card", "internal_passport", "utility_bill",
+	// "bank_statement", "rental_agreement", "passport_registration", "temporary_registration".
 	Type string `json:"type"`
-	// Required.
+	// Required. Base64-encoded file hash.
 	FileHash string `json:"file_hash"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4804,11 +5645,13 @@ type PassportElementErrorTranslationFile struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "translation_files".
 type PassportElementErrorTranslationFiles struct {
-	// Required.
+	// Required. Type of element of the user's Telegram Passport which has the issue, one of
+	// "passport", "driver_license", "identity_card", "internal_passport", "utility_bill",
+	// "bank_statement", "rental_agreement", "passport_registration", "temporary_registration".
 	Type string `json:"type"`
-	// Required.
+	// Required. List of base64-encoded file hashes.
 	FileHashes []string `json:"file_hashes"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
@@ -4816,27 +5659,30 @@ type PassportElementErrorTranslationFiles struct {
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "unspecified".
 type PassportElementErrorUnspecified struct {
-	// Required.
+	// Required. Type of element of the user's Telegram Passport which has the issue.
 	Type string `json:"type"`
-	// Required.
+	// Required. Base64-encoded element hash.
 	ElementHash string `json:"element_hash"`
-	// Required.
+	// Required. Error message.
 	Message string `json:"message"`
 }
 
 // Game is the Bot API type Game. See https://core.telegram.org/bots/api#game.
 type Game struct {
-	// Required.
+	// Required. Title of the game.
 	Title string `json:"title"`
-	// Required.
+	// Required. Description of the game.
 	Description string `json:"description"`
-	// Required.
+	// Required. Photo that will be displayed in the game message in chats.
 	Photo []PhotoSize `json:"photo"`
-	// Optional.
+	// Optional. Brief description of the game or high scores included in the game message. Can be
+	// automatically edited to include current high scores for the game when the bot calls
+	// setGameScore, or manually edited using editMessageText. 0-4096 characters.
 	Text string `json:"text,omitempty"`
-	// Optional.
+	// Optional. Special entities that appear in text, such as usernames, URLs, bot commands, etc.
 	TextEntities []MessageEntity `json:"text_entities,omitempty"`
-	// Optional.
+	// Optional. Animation that will be displayed in the game message in chats. Upload via
+	// BotFather.
 	Animation *Animation `json:"animation,omitempty"`
 }
 
@@ -4846,11 +5692,11 @@ type CallbackGame struct {
 
 // GameHighScore is the Bot API type GameHighScore. See https://core.telegram.org/bots/api#gamehighscore.
 type GameHighScore struct {
-	// Required.
+	// Required. Position in high score table for the game.
 	Position int `json:"position"`
-	// Required.
+	// Required. User.
 	User User `json:"user"`
-	// Required.
+	// Required. Score.
 	Score int `json:"score"`
 }
 

@@ -6,7 +6,8 @@
 // spec.json is trimmed by [Trim] from api.json of
 // github.com/PaulSonOfLars/telegram-bot-api-spec (see SPEC.md for the commit
 // and SPEC-LICENSE for its licence): names, kinds, types, required flags,
-// return types, union members and discriminator values, no prose.
+// return types, union members and discriminator values, and the descriptions
+// of fields and parameters, which become the generated doc comments.
 // spec_additions.json adds what is newer than that file, each entry with a
 // note of its source. overrides.go is the reviewed table of facts the spec
 // does not encode (int64 fields, literal-true fields, attach:// fields,

@@ -6,6 +6,7 @@ import (
 	"go/format"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // DocsURL is the Bot API documentation every generated comment links to.
@@ -369,21 +370,12 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 		if err != nil {
 			return info, err
 		}
-		doc := "Optional."
-		if f.Required {
-			doc = "Required."
-		}
-		if ft.note != "" {
-			doc = strings.TrimSuffix(doc, ".") + ": " + ft.note + "."
-		}
-		if f.Source != "" {
-			doc += " Added in " + f.Source + "."
-		}
 		tag := f.Name
 		if ft.omit != "" {
 			tag += "," + ft.omit
 		}
-		fmt.Fprintf(b, "\t// %s\n\t%s %s `json:%q`\n", doc, GoName(f.Name), ft.expr, tag)
+		writeComment(b, "\t", fieldDoc(f, ft))
+		fmt.Fprintf(b, "\t%s %s `json:%q`\n", GoName(f.Name), ft.expr, tag)
 		if ft.elem != "" {
 			info.structs = append(info.structs, structField{goName: GoName(f.Name), json: f.Name, elem: ft.elem, depth: ft.depth, ptr: ft.ptr})
 		}
@@ -403,6 +395,57 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 	}
 	b.WriteString("}\n\n")
 	return info, nil
+}
+
+// fieldDoc is the doc comment of a field or parameter: whether it is
+// required, Telegram's description, the generator's note on its Go type, and
+// the version that added it.
+func fieldDoc(f Field, ft fieldType) string {
+	doc := "Optional."
+	if f.Required {
+		doc = "Required."
+	}
+	if f.Description != "" {
+		doc += " " + f.Description
+		if !strings.HasSuffix(doc, ".") {
+			doc += "."
+		}
+	}
+	if ft.note != "" {
+		n := []rune(ft.note)
+		n[0] = unicode.ToUpper(n[0])
+		doc += " " + string(n) + "."
+	}
+	if f.Source != "" {
+		doc += " Added in " + f.Source + "."
+	}
+	return doc
+}
+
+// commentWidth is the width generated doc comments are wrapped at.
+const commentWidth = 100
+
+// writeComment writes text as a // comment, indented by indent and wrapped
+// at commentWidth columns (a word longer than that keeps its own line).
+func writeComment(b *bytes.Buffer, indent, text string) {
+	line := ""
+	flush := func() {
+		if line != "" {
+			b.WriteString(indent + "// " + line + "\n")
+			line = ""
+		}
+	}
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(indent)*4+3+len(line)+1+len(w) > commentWidth {
+			flush()
+		}
+		if line == "" {
+			line = w
+		} else {
+			line += " " + w
+		}
+	}
+	flush()
 }
 
 func anchor(name string) string { return DocsURL + "#" + strings.ToLower(name) }

@@ -56,7 +56,7 @@ func TestTrim(t *testing.T) {
 	"types":{"U":{"name":"U","href":"https://core.telegram.org/bots/api#u","subtypes":["UA"]},
 	"UA":{"name":"UA","href":"https://core.telegram.org/bots/api#ua","subtype_of":["U"],"fields":[
 	{"name":"type","types":["String"],"required":true,"description":"Type of the thing, always \"a_b\""},
-	{"name":"user_id","types":["Integer"],"required":false,"description":"Optional. prose"}]}},
+	{"name":"user_id","types":["Integer"],"required":false,"description":"Optional. Field\n  text"}]}},
 	"extra":[1,2]}`)
 	out, err := Trim(full)
 	require.NoError(t, err)
@@ -67,11 +67,11 @@ func TestTrim(t *testing.T) {
 	require.Equal(t, []Type{
 		{Name: "U", Subtypes: []string{"UA"}},
 		{Name: "UA", SubtypeOf: []string{"U"}, Fields: []Field{
-			{Name: "type", Types: []string{"String"}, Required: true, Const: "a_b"},
-			{Name: "user_id", Types: []string{"Integer"}},
+			{Name: "type", Types: []string{"String"}, Required: true, Const: "a_b", Description: `Type of the thing, always "a_b"`},
+			{Name: "user_id", Types: []string{"Integer"}, Description: "Field text"},
 		}},
 	}, s.Types)
-	require.NotContains(t, string(out), "prose")
+	require.NotContains(t, string(out), "prose", "descriptions of methods and types are dropped")
 
 	_, err = Trim([]byte(`{"methods":{"getMe":{"name":"getMe","href":"https://example.com/#getme"}}}`))
 	require.Error(t, err, "a wrong href means the source format changed")

@@ -11,7 +11,7 @@ import (
 
 // Spec is the trimmed, machine-readable Bot API description the generator
 // reads: names, kinds, types, required flags, return types and union
-// discriminators, without Telegram's prose.
+// discriminators, and the descriptions of fields and parameters.
 type Spec struct {
 	Version     string   `json:"version"`      // the Bot API version, e.g. "Bot API 10.1"
 	ReleaseDate string   `json:"release_date"` // the release date of that version
@@ -49,6 +49,10 @@ type Field struct {
 	// "must be x".
 	Const  string `json:"const,omitempty"`
 	Source string `json:"source,omitempty"` // where an entry newer than the source spec was taken from
+	// Description is Telegram's text for the field, without the leading
+	// "Optional. ": the generated doc comment, and what the override table
+	// scans for meaningful zero values.
+	Description string `json:"description,omitempty"`
 }
 
 //go:embed spec.json
@@ -154,7 +158,8 @@ var (
 // Trim turns the full api.json into the trimmed spec (the bytes of
 // spec.json): it keeps names, kinds, types, required flags, return types and
 // subtypes in document order, extracts union discriminator values from the
-// descriptions, and drops all prose.
+// descriptions, and keeps each field's description (Telegram's text, for the
+// generated doc comments) but no other prose.
 func Trim(full []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(full))
 	var s Spec
@@ -201,7 +206,7 @@ func Trim(full []byte) ([]byte, error) {
 func trimFields(fs []sourceField, member bool) []Field {
 	out := make([]Field, 0, len(fs))
 	for _, f := range fs {
-		tf := Field{Name: f.Name, Types: f.Types, Required: f.Required}
+		tf := Field{Name: f.Name, Types: f.Types, Required: f.Required, Description: cleanDescription(f.Description)}
 		if member && f.Required && (f.Name == "type" || f.Name == "status" || f.Name == "source") && len(f.Types) == 1 && f.Types[0] == "String" {
 			if m := alwaysRe.FindStringSubmatch(f.Description); m != nil {
 				tf.Const = m[1]
@@ -210,6 +215,13 @@ func trimFields(fs []sourceField, member bool) []Field {
 		out = append(out, tf)
 	}
 	return out
+}
+
+// cleanDescription drops the "Optional. " every optional field's text starts
+// with (the required flag says it) and folds runs of white space.
+func cleanDescription(d string) string {
+	d = strings.Join(strings.Fields(d), " ")
+	return strings.TrimPrefix(d, "Optional. ")
 }
 
 func expectDelim(dec *json.Decoder, d json.Delim) error {
@@ -248,11 +260,13 @@ func decodeOrdered(dec *json.Decoder, f func(sourceEntry) error) error {
 func Format(s *Spec) []byte {
 	var b bytes.Buffer
 	line := func(v any) string {
-		j, err := json.Marshal(v)
-		if err != nil {
+		var j bytes.Buffer
+		enc := json.NewEncoder(&j)
+		enc.SetEscapeHTML(false) // descriptions keep their <, > and & readable
+		if err := enc.Encode(v); err != nil {
 			panic(err) // plain data; cannot fail
 		}
-		return string(j)
+		return strings.TrimSuffix(j.String(), "\n")
 	}
 	fmt.Fprintf(&b, "{\n\"version\": %s,\n\"release_date\": %s,\n\"changelog\": %s,\n", line(s.Version), line(s.ReleaseDate), line(s.Changelog))
 	b.WriteString("\"methods\": [\n")
