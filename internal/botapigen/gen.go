@@ -141,27 +141,51 @@ func (g *gen) analyseUnions() error {
 			add(u)
 			continue
 		}
+		if err := g.discriminate(u); err != nil {
+			return err
+		}
+		add(u)
+	}
+	for _, name := range sortedKeys(namedUnions) {
+		u := &union{name: name, members: namedUnions[name].members, values: map[string]string{}}
 		for _, m := range u.members {
-			for _, f := range g.types[m].Fields {
-				if f.Const == "" {
-					continue
-				}
-				if u.field != "" && u.field != f.Name {
-					return fmt.Errorf("botapigen: union %s: discriminators %s and %s", t.Name, u.field, f.Name)
-				}
-				u.field = f.Name
-				u.values[m] = f.Const
+			if g.types[m] == nil {
+				return fmt.Errorf("botapigen: union %s: unknown member %s", name, m)
 			}
 		}
-		if u.field == "" {
-			u.presence = true
-		} else if len(u.values) != len(u.members) {
-			return fmt.Errorf("botapigen: union %s: some members lack a %s value", t.Name, u.field)
+		if err := g.discriminate(u); err != nil {
+			return err
+		}
+		if u.presence {
+			return fmt.Errorf("botapigen: union %s: no discriminator", name)
 		}
 		add(u)
 	}
 	for _, name := range sortedKeys(presenceUnions) {
 		add(&union{name: name, members: presenceUnions[name], presence: true})
+	}
+	return nil
+}
+
+// discriminate finds the field whose const value tells u's members apart,
+// or marks u as told apart by the presence of fields when there is none.
+func (g *gen) discriminate(u *union) error {
+	for _, m := range u.members {
+		for _, f := range g.types[m].Fields {
+			if f.Const == "" {
+				continue
+			}
+			if u.field != "" && u.field != f.Name {
+				return fmt.Errorf("botapigen: union %s: discriminators %s and %s", u.name, u.field, f.Name)
+			}
+			u.field = f.Name
+			u.values[m] = f.Const
+		}
+	}
+	if u.field == "" {
+		u.presence = true
+	} else if len(u.values) != len(u.members) {
+		return fmt.Errorf("botapigen: union %s: some members lack a %s value", u.name, u.field)
 	}
 	return nil
 }
@@ -245,6 +269,10 @@ func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
 			ft.union = "ReplyMarkup"
 		case "[]InputMedia":
 			ft.union, ft.depth = "InputMedia", 1
+		default:
+			if _, ok := namedUnions[e]; ok {
+				ft.union = e
+			}
 		}
 	default:
 		t := f.Types[0]
@@ -416,7 +444,10 @@ func fieldDoc(f Field, ft fieldType) string {
 		n[0] = unicode.ToUpper(n[0])
 		doc += " " + string(n) + "."
 	}
-	if f.Source != "" {
+	switch {
+	case f.Source != "" && f.Changed:
+		doc += " Changed in " + f.Source + "."
+	case f.Source != "":
 		doc += " Added in " + f.Source + "."
 	}
 	return doc

@@ -97,7 +97,12 @@ func (g *gen) hasUnknown(u *union) bool { return u.date == nil && !handWritten[u
 func (g *gen) renderUnion(b *bytes.Buffer, u *union) error {
 	gn := GoName(u.name)
 	if !handWritten[u.name] {
-		fmt.Fprintf(b, "// %s is the Bot API union %s. See %s.\n//\n", gn, u.name, anchor(u.name))
+		if nu, ok := namedUnions[u.name]; ok {
+			writeComment(b, "", gn+" "+nu.doc)
+			b.WriteString("//\n")
+		} else {
+			fmt.Fprintf(b, "// %s is the Bot API union %s. See %s.\n//\n", gn, u.name, anchor(u.name))
+		}
 		fmt.Fprintf(b, "// Its members are %s.\n", strings.Join(g.memberLinks(u), ", "))
 		switch {
 		case u.date != nil:

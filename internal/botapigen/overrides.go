@@ -28,6 +28,23 @@ var multiTypes = map[string]string{
 	"InlineKeyboardMarkup|ReplyKeyboardMarkup|ReplyKeyboardRemove|ForceReply": "ReplyMarkup",
 	// sendMediaGroup.media: an array of one kind of InputMedia.
 	"Array of InputMediaAudio|Array of InputMediaDocument|Array of InputMediaLivePhoto|Array of InputMediaPhoto|Array of InputMediaVideo": "[]InputMedia",
+	// InputRichMessageMedia.media: not an InputMedia (voice notes are not
+	// one, live photos and stickers are not allowed), so a union of its own.
+	"InputMediaAnimation|InputMediaAudio|InputMediaDocument|InputMediaPhoto|InputMediaVideo|InputMediaVoiceNote": "InputRichMedia",
+}
+
+// namedUnions are unions the spec has no type for: it lists the members as
+// one field's alternative types (multiTypes maps the list onto the name).
+// Their members are told apart by their discriminator, like the spec's
+// unions; the value is the union's doc comment.
+var namedUnions = map[string]struct {
+	members []string
+	doc     string
+}{
+	"InputRichMedia": {
+		members: []string{"InputMediaAnimation", "InputMediaAudio", "InputMediaDocument", "InputMediaPhoto", "InputMediaVideo", "InputMediaVoiceNote"},
+		doc:     "is a media file embedded in a rich message ([InputRichMessageMedia].Media): the spec lists these types for that field and names no union.",
+	},
 }
 
 // attachFields are String fields that take a file_id, a URL or
@@ -41,7 +58,7 @@ var attachFields = set(
 	"InputMediaPhoto.media", "InputMediaSticker.media",
 	"InputMediaVideo.media", "InputMediaVideo.thumbnail", "InputMediaVideo.cover",
 	"InputPaidMediaLivePhoto.media", "InputPaidMediaLivePhoto.photo",
-	"InputPaidMediaPhoto.media",
+	"InputPaidMediaPhoto.media", "InputMediaVoiceNote.media",
 	"InputPaidMediaVideo.media", "InputPaidMediaVideo.thumbnail", "InputPaidMediaVideo.cover",
 	"InputProfilePhotoStatic.photo", "InputProfilePhotoAnimated.animation",
 	"InputStoryContentPhoto.photo", "InputStoryContentVideo.video",

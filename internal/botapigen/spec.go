@@ -49,6 +49,9 @@ type Field struct {
 	// "must be x".
 	Const  string `json:"const,omitempty"`
 	Source string `json:"source,omitempty"` // where an entry newer than the source spec was taken from
+	// Changed marks an addition that replaces the field of the same name
+	// (a new type, required flag or description) instead of adding one.
+	Changed bool `json:"changed,omitempty"`
 	// Description is Telegram's text for the field, without the leading
 	// "Optional. ": the generated doc comment, and what the override table
 	// scans for meaningful zero values.
@@ -92,24 +95,30 @@ func Parse(spec, additions []byte) (*Spec, error) {
 	if err := json.Unmarshal(additions, &a); err != nil {
 		return nil, fmt.Errorf("botapigen: additions: %w", err)
 	}
+	if a.Version != "" {
+		s.Version, s.ReleaseDate, s.Changelog = a.Version, a.ReleaseDate, a.Changelog
+	}
 	s.Methods = append(s.Methods, a.Methods...)
 	s.Types = append(s.Types, a.Types...)
-	for owner, fs := range a.Fields {
-		found := false
+	for _, owner := range sortedKeys(a.Fields) {
+		var list *[]Field
 		for i := range s.Types {
 			if s.Types[i].Name == owner {
-				s.Types[i].Fields = append(s.Types[i].Fields, fs...)
-				found = true
+				list = &s.Types[i].Fields
 			}
 		}
 		for i := range s.Methods {
 			if s.Methods[i].Name == owner {
-				s.Methods[i].Params = append(s.Methods[i].Params, fs...)
-				found = true
+				list = &s.Methods[i].Params
 			}
 		}
-		if !found {
+		if list == nil {
 			return nil, fmt.Errorf("botapigen: additions: no type or method %q", owner)
+		}
+		for _, f := range a.Fields[owner] {
+			if err := mergeField(list, f); err != nil {
+				return nil, fmt.Errorf("botapigen: additions: %s: %w", owner, err)
+			}
 		}
 	}
 	// Union members added later name their union in subtype_of.
@@ -123,6 +132,27 @@ func Parse(spec, additions []byte) (*Spec, error) {
 		}
 	}
 	return &s, nil
+}
+
+// mergeField replaces the field of f's name in list when f is Changed, and
+// appends f otherwise; either way the other case is an error, so an addition
+// cannot silently duplicate or miss a field.
+func mergeField(list *[]Field, f Field) error {
+	for i := range *list {
+		if (*list)[i].Name != f.Name {
+			continue
+		}
+		if !f.Changed {
+			return fmt.Errorf("field %s already exists; mark the addition changed", f.Name)
+		}
+		(*list)[i] = f
+		return nil
+	}
+	if f.Changed {
+		return fmt.Errorf("changed field %s does not exist", f.Name)
+	}
+	*list = append(*list, f)
+	return nil
 }
 
 func contains(list []string, s string) bool {
