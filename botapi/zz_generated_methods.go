@@ -264,8 +264,9 @@ type CopyMessageParams struct {
 	// Optional. New start timestamp for the copied video in the message.
 	VideoStartTimestamp int `json:"video_start_timestamp,omitempty"`
 	// Optional. New caption for media, 0-1024 characters after entities parsing. If not specified,
-	// the original caption is kept.
-	Caption string `json:"caption,omitempty"`
+	// the original caption is kept. Nil leaves it out; a pointer to the zero value sends it (see
+	// [Ptr]).
+	Caption *string `json:"caption,omitempty"`
 	// Optional. Mode for parsing entities in the new caption. See formatting options for more
 	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
@@ -1216,16 +1217,16 @@ type SendPollParams struct {
 	QuestionEntities []MessageEntity `json:"question_entities,omitempty"`
 	// Required. A JSON-serialized list of 1-12 answer options.
 	Options []InputPollOption `json:"options"`
-	// Optional. True, if the poll needs to be anonymous, defaults to True. Nil leaves it to
-	// Telegram's default; a pointer to the zero value sends it.
+	// Optional. True, if the poll needs to be anonymous, defaults to True. Nil leaves it out; a
+	// pointer to the zero value sends it (see [Ptr]).
 	IsAnonymous *bool `json:"is_anonymous,omitempty"`
 	// Optional. Poll type, "quiz" or "regular", defaults to "regular".
 	Type string `json:"type,omitempty"`
 	// Optional. Pass True, if the poll allows multiple answers, defaults to False.
 	AllowsMultipleAnswers bool `json:"allows_multiple_answers,omitempty"`
 	// Optional. Pass True, if the poll allows to change chosen answer options, defaults to False
-	// for quizzes and to True for regular polls. Nil leaves it to Telegram's default; a pointer to
-	// the zero value sends it.
+	// for quizzes and to True for regular polls. Nil leaves it out; a pointer to the zero value
+	// sends it (see [Ptr]).
 	AllowsRevoting *bool `json:"allows_revoting,omitempty"`
 	// Optional. Pass True, if the poll options must be shown in random order.
 	ShuffleOptions bool `json:"shuffle_options,omitempty"`
@@ -1390,8 +1391,9 @@ type SendMessageDraftParams struct {
 	// in Bot API 10.3.
 	DraftID int64 `json:"draft_id"`
 	// Optional. Text of the message to be sent, 0-4096 characters after entities parsing. Pass an
-	// empty text to show a "Thinking..." placeholder.
-	Text string `json:"text,omitempty"`
+	// empty text to show a "Thinking..." placeholder. Nil leaves it out; a pointer to the zero
+	// value sends it (see [Ptr]).
+	Text *string `json:"text,omitempty"`
 	// Optional. Mode for parsing entities in the message text. See formatting options for more
 	// details.
 	ParseMode string `json:"parse_mode,omitempty"`
@@ -1507,8 +1509,8 @@ type SetUserEmojiStatusParams struct {
 	// Required. Unique identifier of the target user.
 	UserID int64 `json:"user_id"`
 	// Optional. Custom emoji identifier of the emoji status to set. Pass an empty string to remove
-	// the status.
-	EmojiStatusCustomEmojiID string `json:"emoji_status_custom_emoji_id,omitempty"`
+	// the status. Nil leaves it out; a pointer to the zero value sends it (see [Ptr]).
+	EmojiStatusCustomEmojiID *string `json:"emoji_status_custom_emoji_id,omitempty"`
 	// Optional. Expiration date of the emoji status, if any.
 	EmojiStatusExpirationDate int64 `json:"emoji_status_expiration_date,omitempty"`
 }
@@ -1623,7 +1625,7 @@ type PromoteChatMemberParams struct {
 	CanManageVideoChats bool `json:"can_manage_video_chats,omitempty"`
 	// Optional. Pass True if the administrator can restrict, ban or unban chat members, or access
 	// supergroup statistics. For backward compatibility, defaults to True for promotions of channel
-	// administrators. Nil leaves it to Telegram's default; a pointer to the zero value sends it.
+	// administrators. Nil leaves it out; a pointer to the zero value sends it (see [Ptr]).
 	CanRestrictMembers *bool `json:"can_restrict_members,omitempty"`
 	// Optional. Pass True if the administrator can add new administrators with a subset of their
 	// own privileges or demote administrators that they have promoted, directly or indirectly
@@ -2225,8 +2227,9 @@ type EditForumTopicParams struct {
 	Name string `json:"name,omitempty"`
 	// Optional. New unique identifier of the custom emoji shown as the topic icon. Use
 	// getForumTopicIconStickers to get all allowed custom emoji identifiers. Pass an empty string
-	// to remove the icon. If not specified, the current icon will be kept.
-	IconCustomEmojiID string `json:"icon_custom_emoji_id,omitempty"`
+	// to remove the icon. If not specified, the current icon will be kept. Nil leaves it out; a
+	// pointer to the zero value sends it (see [Ptr]).
+	IconCustomEmojiID *string `json:"icon_custom_emoji_id,omitempty"`
 }
 
 // EditForumTopic calls editForumTopic. See https://core.telegram.org/bots/api#editforumtopic.
@@ -2571,8 +2574,8 @@ func (c *Client) GetMyCommands(ctx context.Context, p *GetMyCommandsParams) ([]B
 // SetMyNameParams holds the parameters of [Client.SetMyName]. See https://core.telegram.org/bots/api#setmyname.
 type SetMyNameParams struct {
 	// Optional. New bot name; 0-64 characters. Pass an empty string to remove the dedicated name
-	// for the given language.
-	Name string `json:"name,omitempty"`
+	// for the given language. Nil leaves it out; a pointer to the zero value sends it (see [Ptr]).
+	Name *string `json:"name,omitempty"`
 	// Optional. A two-letter ISO 639-1 language code. If empty, the name will be shown to all users
 	// for whose language there is no dedicated name.
 	LanguageCode string `json:"language_code,omitempty"`
@@ -2601,8 +2604,9 @@ func (c *Client) GetMyName(ctx context.Context, p *GetMyNameParams) (*BotName, e
 // SetMyDescriptionParams holds the parameters of [Client.SetMyDescription]. See https://core.telegram.org/bots/api#setmydescription.
 type SetMyDescriptionParams struct {
 	// Optional. New bot description; 0-512 characters. Pass an empty string to remove the dedicated
-	// description for the given language.
-	Description string `json:"description,omitempty"`
+	// description for the given language. Nil leaves it out; a pointer to the zero value sends it
+	// (see [Ptr]).
+	Description *string `json:"description,omitempty"`
 	// Optional. A two-letter ISO 639-1 language code. If empty, the description will be applied to
 	// all users for whose language there is no dedicated description.
 	LanguageCode string `json:"language_code,omitempty"`
@@ -2631,8 +2635,9 @@ func (c *Client) GetMyDescription(ctx context.Context, p *GetMyDescriptionParams
 // SetMyShortDescriptionParams holds the parameters of [Client.SetMyShortDescription]. See https://core.telegram.org/bots/api#setmyshortdescription.
 type SetMyShortDescriptionParams struct {
 	// Optional. New short description for the bot; 0-120 characters. Pass an empty string to remove
-	// the dedicated short description for the given language.
-	ShortDescription string `json:"short_description,omitempty"`
+	// the dedicated short description for the given language. Nil leaves it out; a pointer to the
+	// zero value sends it (see [Ptr]).
+	ShortDescription *string `json:"short_description,omitempty"`
 	// Optional. A two-letter ISO 639-1 language code. If empty, the short description will be
 	// applied to all users for whose language there is no dedicated short description.
 	LanguageCode string `json:"language_code,omitempty"`
@@ -3175,7 +3180,8 @@ type UpgradeGiftParams struct {
 	// Optional. The amount of Telegram Stars that will be paid for the upgrade from the business
 	// account balance. If gift.prepaid_upgrade_star_count > 0, then pass 0, otherwise, the
 	// can_transfer_stars business bot right is required and gift.upgrade_star_count must be passed.
-	StarCount int64 `json:"star_count,omitempty"`
+	// Nil leaves it out; a pointer to the zero value sends it (see [Ptr]).
+	StarCount *int64 `json:"star_count,omitempty"`
 }
 
 // UpgradeGift calls upgradeGift. See https://core.telegram.org/bots/api#upgradegift.
@@ -4012,8 +4018,9 @@ type SetCustomEmojiStickerSetThumbnailParams struct {
 	// Required. Sticker set name.
 	Name string `json:"name"`
 	// Optional. Custom emoji identifier of a sticker from the sticker set; pass an empty string to
-	// drop the thumbnail and use the first sticker as the thumbnail.
-	CustomEmojiID string `json:"custom_emoji_id,omitempty"`
+	// drop the thumbnail and use the first sticker as the thumbnail. Nil leaves it out; a pointer
+	// to the zero value sends it (see [Ptr]).
+	CustomEmojiID *string `json:"custom_emoji_id,omitempty"`
 }
 
 // SetCustomEmojiStickerSetThumbnail calls setCustomEmojiStickerSetThumbnail. See https://core.telegram.org/bots/api#setcustomemojistickersetthumbnail.
@@ -4122,16 +4129,17 @@ type AnswerInlineQueryParams struct {
 	// Required. A JSON-serialized array of results for the inline query.
 	Results []InlineQueryResult `json:"results"`
 	// Optional. The maximum amount of time in seconds that the result of the inline query may be
-	// cached on the server. Defaults to 300. Nil leaves it to Telegram's default; a pointer to the
-	// zero value sends it.
+	// cached on the server. Defaults to 300. Nil leaves it out; a pointer to the zero value sends
+	// it (see [Ptr]).
 	CacheTime *int `json:"cache_time,omitempty"`
 	// Optional. Pass True if results may be cached on the server side only for the user that sent
 	// the query. By default, results may be returned to any user who sends the same query.
 	IsPersonal bool `json:"is_personal,omitempty"`
 	// Optional. Pass the offset that a client should send in the next query with the same text to
 	// receive more results. Pass an empty string if there are no more results or if you don't
-	// support pagination. Offset length can't exceed 64 bytes.
-	NextOffset string `json:"next_offset,omitempty"`
+	// support pagination. Offset length can't exceed 64 bytes. Nil leaves it out; a pointer to the
+	// zero value sends it (see [Ptr]).
+	NextOffset *string `json:"next_offset,omitempty"`
 	// Optional. A JSON-serialized object describing a button to be shown above inline query
 	// results.
 	Button *InlineQueryResultsButton `json:"button,omitempty"`

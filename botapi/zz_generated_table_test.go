@@ -394,6 +394,43 @@ type unionCase struct {
 	decode        func([]byte) (any, error)
 }
 
+// zeroCase is a field whose zero value means something to Telegram
+// (overrides.go, meaningfulZero): its owner (a type, or a method for its
+// parameters), its JSON name, the JSON of its zero value and a constructor of
+// the owner.
+type zeroCase struct {
+	owner, field, zero string
+	newOwner           func() any
+}
+
+var zeroTable = []zeroCase{
+	{owner: "ChatPermissions", field: "can_edit_tag", zero: "false", newOwner: func() any { return new(ChatPermissions) }},
+	{owner: "ChatPermissions", field: "can_manage_topics", zero: "false", newOwner: func() any { return new(ChatPermissions) }},
+	{owner: "ChatPermissions", field: "can_react_to_messages", zero: "false", newOwner: func() any { return new(ChatPermissions) }},
+	{owner: "InlineKeyboardButton", field: "switch_inline_query", zero: "\"\"", newOwner: func() any { return new(InlineKeyboardButton) }},
+	{owner: "InlineKeyboardButton", field: "switch_inline_query_current_chat", zero: "\"\"", newOwner: func() any { return new(InlineKeyboardButton) }},
+	{owner: "KeyboardButtonRequestChat", field: "chat_has_username", zero: "false", newOwner: func() any { return new(KeyboardButtonRequestChat) }},
+	{owner: "KeyboardButtonRequestChat", field: "chat_is_forum", zero: "false", newOwner: func() any { return new(KeyboardButtonRequestChat) }},
+	{owner: "KeyboardButtonRequestUsers", field: "user_is_bot", zero: "false", newOwner: func() any { return new(KeyboardButtonRequestUsers) }},
+	{owner: "KeyboardButtonRequestUsers", field: "user_is_premium", zero: "false", newOwner: func() any { return new(KeyboardButtonRequestUsers) }},
+	{owner: "RichMessageButton", field: "switch_inline_query", zero: "\"\"", newOwner: func() any { return new(RichMessageButton) }},
+	{owner: "RichMessageButton", field: "switch_inline_query_current_chat", zero: "\"\"", newOwner: func() any { return new(RichMessageButton) }},
+	{owner: "answerInlineQuery", field: "cache_time", zero: "0", newOwner: func() any { return new(AnswerInlineQueryParams) }},
+	{owner: "answerInlineQuery", field: "next_offset", zero: "\"\"", newOwner: func() any { return new(AnswerInlineQueryParams) }},
+	{owner: "copyMessage", field: "caption", zero: "\"\"", newOwner: func() any { return new(CopyMessageParams) }},
+	{owner: "editForumTopic", field: "icon_custom_emoji_id", zero: "\"\"", newOwner: func() any { return new(EditForumTopicParams) }},
+	{owner: "promoteChatMember", field: "can_restrict_members", zero: "false", newOwner: func() any { return new(PromoteChatMemberParams) }},
+	{owner: "sendMessageDraft", field: "text", zero: "\"\"", newOwner: func() any { return new(SendMessageDraftParams) }},
+	{owner: "sendPoll", field: "allows_revoting", zero: "false", newOwner: func() any { return new(SendPollParams) }},
+	{owner: "sendPoll", field: "is_anonymous", zero: "false", newOwner: func() any { return new(SendPollParams) }},
+	{owner: "setCustomEmojiStickerSetThumbnail", field: "custom_emoji_id", zero: "\"\"", newOwner: func() any { return new(SetCustomEmojiStickerSetThumbnailParams) }},
+	{owner: "setMyDescription", field: "description", zero: "\"\"", newOwner: func() any { return new(SetMyDescriptionParams) }},
+	{owner: "setMyName", field: "name", zero: "\"\"", newOwner: func() any { return new(SetMyNameParams) }},
+	{owner: "setMyShortDescription", field: "short_description", zero: "\"\"", newOwner: func() any { return new(SetMyShortDescriptionParams) }},
+	{owner: "setUserEmojiStatus", field: "emoji_status_custom_emoji_id", zero: "\"\"", newOwner: func() any { return new(SetUserEmojiStatusParams) }},
+	{owner: "upgradeGift", field: "star_count", zero: "0", newOwner: func() any { return new(UpgradeGiftParams) }},
+}
+
 var unionTable = []unionCase{
 	{union: "MaybeInaccessibleMessage", member: "Message", field: "", value: "", newMember: func() any { return new(Message) },
 		decode: func(b []byte) (any, error) { return decodeMaybeInaccessibleMessage(b) }},

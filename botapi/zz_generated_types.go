@@ -2004,11 +2004,13 @@ type KeyboardButtonRequestUsers struct {
 	// UsersShared object. Must be unique within the message.
 	RequestID int64 `json:"request_id"`
 	// Optional. Pass True to request bots, pass False to request regular users. If not specified,
-	// no additional restrictions are applied.
-	UserIsBot bool `json:"user_is_bot,omitempty"`
+	// no additional restrictions are applied. Nil leaves it out; a pointer to the zero value sends
+	// it (see [Ptr]).
+	UserIsBot *bool `json:"user_is_bot,omitempty"`
 	// Optional. Pass True to request premium users, pass False to request non-premium users. If not
-	// specified, no additional restrictions are applied.
-	UserIsPremium bool `json:"user_is_premium,omitempty"`
+	// specified, no additional restrictions are applied. Nil leaves it out; a pointer to the zero
+	// value sends it (see [Ptr]).
+	UserIsPremium *bool `json:"user_is_premium,omitempty"`
 	// Optional. The maximum number of users to be selected; 1-10. Defaults to 1.
 	MaxQuantity int `json:"max_quantity,omitempty"`
 	// Optional. Pass True to request the users' first and last names.
@@ -2028,11 +2030,13 @@ type KeyboardButtonRequestChat struct {
 	// chat.
 	ChatIsChannel bool `json:"chat_is_channel"`
 	// Optional. Pass True to request a forum supergroup, pass False to request a non-forum chat. If
-	// not specified, no additional restrictions are applied.
-	ChatIsForum bool `json:"chat_is_forum,omitempty"`
+	// not specified, no additional restrictions are applied. Nil leaves it out; a pointer to the
+	// zero value sends it (see [Ptr]).
+	ChatIsForum *bool `json:"chat_is_forum,omitempty"`
 	// Optional. Pass True to request a supergroup or a channel with a username, pass False to
 	// request a chat without a username. If not specified, no additional restrictions are applied.
-	ChatHasUsername bool `json:"chat_has_username,omitempty"`
+	// Nil leaves it out; a pointer to the zero value sends it (see [Ptr]).
+	ChatHasUsername *bool `json:"chat_has_username,omitempty"`
 	// Optional. Pass True to request a chat owned by the user. Otherwise, no additional
 	// restrictions are applied.
 	ChatIsCreated bool `json:"chat_is_created,omitempty"`
@@ -2128,14 +2132,14 @@ type InlineKeyboardButton struct {
 	// that chat and insert the bot's username and the specified inline query in the input field.
 	// May be empty, in which case just the bot's username will be inserted. Not supported for
 	// messages sent in channel direct messages chats and on behalf of a business account. Nil
-	// leaves it to Telegram's default; a pointer to the zero value sends it.
+	// leaves it out; a pointer to the zero value sends it (see [Ptr]).
 	SwitchInlineQuery *string `json:"switch_inline_query,omitempty"`
 	// Optional. If set, pressing the button will insert the bot's username and the specified inline
 	// query in the current chat's input field. May be empty, in which case only the bot's username
 	// will be inserted. This offers a quick way for the user to open your bot in inline mode in the
 	// same chat - good for selecting something from multiple options. Not supported in channels and
 	// for messages sent in channel direct messages chats and on behalf of a business account. Nil
-	// leaves it to Telegram's default; a pointer to the zero value sends it.
+	// leaves it out; a pointer to the zero value sends it (see [Ptr]).
 	SwitchInlineQueryCurrentChat *string `json:"switch_inline_query_current_chat,omitempty"`
 	// Optional. If set, pressing the button will prompt the user to select one of their chats of
 	// the specified type, open that chat and insert the bot's username and the specified inline
@@ -2322,9 +2326,8 @@ type ChatAdministratorRights struct {
 	// suggested posts; for channels only.
 	CanManageDirectMessages bool `json:"can_manage_direct_messages,omitempty"`
 	// Optional. True, if the administrator can edit the tags of regular members; for groups and
-	// supergroups only. Nil leaves it to Telegram's default; a pointer to the zero value sends it.
-	// Changed in Bot API 10.3.
-	CanManageTags *bool `json:"can_manage_tags,omitempty"`
+	// supergroups only. Changed in Bot API 10.3.
+	CanManageTags bool `json:"can_manage_tags,omitempty"`
 	// Required. True, if the administrator can manage chat welcome messages or directly send them
 	// in the case of bots. Added in Bot API 10.3.
 	CanSendWelcomeMessages bool `json:"can_send_welcome_messages"`
@@ -2555,12 +2558,12 @@ type ChatPermissions struct {
 	// Optional. True, if the user is allowed to add web page previews to their messages.
 	CanAddWebPagePreviews bool `json:"can_add_web_page_previews,omitempty"`
 	// Optional. True, if the user is allowed to react to messages. If omitted, defaults to the
-	// value of can_send_messages. Nil leaves it to Telegram's default; a pointer to the zero value
-	// sends it.
+	// value of can_send_messages. Nil leaves it out; a pointer to the zero value sends it (see
+	// [Ptr]).
 	CanReactToMessages *bool `json:"can_react_to_messages,omitempty"`
 	// Optional. True, if the user is allowed to edit their own tag. If omitted, defaults to the
-	// value of can_pin_messages. Nil leaves it to Telegram's default; a pointer to the zero value
-	// sends it.
+	// value of can_pin_messages. Nil leaves it out; a pointer to the zero value sends it (see
+	// [Ptr]).
 	CanEditTag *bool `json:"can_edit_tag,omitempty"`
 	// Optional. True, if the user is allowed to change the chat title, photo and other settings.
 	// Ignored in public supergroups.
@@ -2570,8 +2573,8 @@ type ChatPermissions struct {
 	// Optional. True, if the user is allowed to pin messages. Ignored in public supergroups.
 	CanPinMessages bool `json:"can_pin_messages,omitempty"`
 	// Optional. True, if the user is allowed to create forum topics. If omitted defaults to the
-	// value of can_pin_messages. Nil leaves it to Telegram's default; a pointer to the zero value
-	// sends it.
+	// value of can_pin_messages. Nil leaves it out; a pointer to the zero value sends it (see
+	// [Ptr]).
 	CanManageTopics *bool `json:"can_manage_topics,omitempty"`
 }
 
@@ -6131,14 +6134,16 @@ type RichMessageButton struct {
 	// Optional. If set, pressing the button will prompt the user to select one of their chats, open
 	// that chat and insert the bot's username and the specified inline query in the input field.
 	// May be empty, in which case just the bot's username will be inserted. Not supported for
-	// messages sent in channel direct messages chats and on behalf of a business account.
-	SwitchInlineQuery string `json:"switch_inline_query,omitempty"`
+	// messages sent in channel direct messages chats and on behalf of a business account. Nil
+	// leaves it out; a pointer to the zero value sends it (see [Ptr]).
+	SwitchInlineQuery *string `json:"switch_inline_query,omitempty"`
 	// Optional. If set, pressing the button will insert the bot's username and the specified inline
 	// query in the current chat's input field. May be empty, in which case only the bot's username
 	// will be inserted. This offers a quick way for the user to open your bot in inline mode in the
 	// same chat - good for selecting something from multiple options. Not supported in channels and
-	// for messages sent in channel direct messages chats and on behalf of a business account.
-	SwitchInlineQueryCurrentChat string `json:"switch_inline_query_current_chat,omitempty"`
+	// for messages sent in channel direct messages chats and on behalf of a business account. Nil
+	// leaves it out; a pointer to the zero value sends it (see [Ptr]).
+	SwitchInlineQueryCurrentChat *string `json:"switch_inline_query_current_chat,omitempty"`
 	// Optional. If set, pressing the button will prompt the user to select one of their chats of
 	// the specified type, open that chat and insert the bot's username and the specified inline
 	// query in the input field. Not supported for messages sent in channel direct messages chats

@@ -303,12 +303,12 @@ func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
 		default:
 			ft.expr = elem
 		}
-		if meaningfulZero[key] {
+		if _, ok := meaningfulZero[key]; ok {
 			if f.Required || depth > 0 || isStruct || isUnion {
 				return ft, fmt.Errorf("botapigen: %s: meaningfulZero on a non-scalar or required field", key)
 			}
 			ft.expr = "*" + elem
-			ft.note = "nil leaves it to Telegram's default; a pointer to the zero value sends it"
+			ft.note = "nil leaves it out; a pointer to the zero value sends it (see [Ptr])"
 		}
 	}
 	if !f.Required {

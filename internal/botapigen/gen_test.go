@@ -94,3 +94,35 @@ func TestGoName(t *testing.T) {
 		require.Equal(t, want, GoName(in), in)
 	}
 }
+
+// TestMeaningfulZeroScan checks that the reviewed list of fields whose zero
+// value means something (overrides.go) is exactly what the scan of the
+// spec's descriptions finds, so a spec refresh cannot add or drop one
+// unnoticed.
+func TestMeaningfulZeroScan(t *testing.T) {
+	s, err := Load()
+	require.NoError(t, err)
+	found := ScanMeaningfulZero(s)
+	for k := range zeroSameAsOmitted {
+		require.Contains(t, found, k, "zeroSameAsOmitted entry the scan no longer finds")
+		delete(found, k)
+	}
+	require.ElementsMatch(t, sortedKeys(meaningfulZero), sortedKeys(found),
+		"update meaningfulZero in overrides.go to what the scan finds (with its reason)")
+}
+
+func TestScanMeaningfulZeroRules(t *testing.T) {
+	s := &Spec{Methods: []Method{{Name: "m", Params: []Field{
+		{Name: "a", Types: []string{"Boolean"}, Description: "Pass True to x, pass False to y."},
+		{Name: "b", Types: []string{"Boolean"}, Description: "Pass True to x. Defaults to false."},
+		{Name: "c", Types: []string{"Integer"}, Description: "Limit; 1-100. Defaults to 100."},
+		{Name: "d", Types: []string{"Integer"}, Description: "Cache time. Defaults to 300."},
+		{Name: "e", Types: []string{"Integer"}, Description: "Timeout. Defaults to 0."},
+		{Name: "f", Types: []string{"String"}, Description: "Caption, 0-1024 characters. If not specified, the original caption is kept."},
+		{Name: "g", Types: []string{"String"}, Description: "Name, 0-128 characters. If not specified or empty, the current name will be kept."},
+		{Name: "h", Types: []string{"String"}, Description: "Icon. Pass an empty string to remove the icon."},
+		{Name: "i", Types: []string{"Boolean"}, Required: true, Description: "Pass False to z."},
+		{Name: "j", Types: []string{"Boolean"}, Description: "If omitted, defaults to the value of can_pin_messages."},
+	}}}}
+	require.Equal(t, []string{"m.a", "m.d", "m.f", "m.h", "m.j"}, sortedKeys(ScanMeaningfulZero(s)))
+}
