@@ -31,6 +31,10 @@ type GetUpdatesParams struct {
 }
 
 // GetUpdates calls getUpdates. See https://core.telegram.org/bots/api#getupdates.
+//
+// Use this method to receive incoming updates using long polling (wiki). Returns an Array of Update
+// objects.
+//
 // It returns pointers into one array holding every result.
 func (c *Client) GetUpdates(ctx context.Context, p *GetUpdatesParams) ([]*Update, error) {
 	n := 100
@@ -74,6 +78,17 @@ type SetWebhookParams struct {
 }
 
 // SetWebhook calls setWebhook. See https://core.telegram.org/bots/api#setwebhook.
+//
+// Use this method to specify a URL and receive incoming updates via an outgoing webhook. Whenever
+// there is an update for the bot, we will send an HTTPS POST request to the specified URL,
+// containing a JSON-serialized Update. In case of an unsuccessful request (a request with response
+// HTTP status code different from 2XY), we will repeat the request and give up after a reasonable
+// amount of attempts. Returns True on success.
+//
+// If you'd like to make sure that the webhook was set by you, you can specify secret data in the
+// parameter secret_token. If specified, the request will contain a header
+// "X-Telegram-Bot-Api-Secret-Token" with the secret token as content.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetWebhook(ctx context.Context, p *SetWebhookParams) error {
 	var r bool
@@ -87,6 +102,10 @@ type DeleteWebhookParams struct {
 }
 
 // DeleteWebhook calls deleteWebhook. See https://core.telegram.org/bots/api#deletewebhook.
+//
+// Use this method to remove webhook integration if you decide to switch back to getUpdates. Returns
+// True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteWebhook(ctx context.Context, p *DeleteWebhookParams) error {
 	var r bool
@@ -94,6 +113,10 @@ func (c *Client) DeleteWebhook(ctx context.Context, p *DeleteWebhookParams) erro
 }
 
 // GetWebhookInfo calls getWebhookInfo. See https://core.telegram.org/bots/api#getwebhookinfo.
+//
+// Use this method to get current webhook status. Requires no parameters. On success, returns a
+// WebhookInfo object. If the bot is using getUpdates, will return an object with the url field
+// empty.
 func (c *Client) GetWebhookInfo(ctx context.Context) (*WebhookInfo, error) {
 	var r *WebhookInfo
 	err := c.do(ctx, "getWebhookInfo", nil, &r)
@@ -101,6 +124,9 @@ func (c *Client) GetWebhookInfo(ctx context.Context) (*WebhookInfo, error) {
 }
 
 // GetMe calls getMe. See https://core.telegram.org/bots/api#getme.
+//
+// A simple method for testing your bot's authentication token. Requires no parameters. Returns
+// basic information about the bot in form of a User object.
 func (c *Client) GetMe(ctx context.Context) (*User, error) {
 	var r *User
 	err := c.do(ctx, "getMe", nil, &r)
@@ -108,6 +134,13 @@ func (c *Client) GetMe(ctx context.Context) (*User, error) {
 }
 
 // LogOut calls logOut. See https://core.telegram.org/bots/api#logout.
+//
+// Use this method to log out from the cloud Bot API server before launching the bot locally. You
+// must log out the bot before running it locally, otherwise there is no guarantee that the bot will
+// receive updates. After a successful call, you can immediately log in on a local server, but will
+// not be able to log in back to the cloud Bot API server for 10 minutes. Returns True on success.
+// Requires no parameters.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) LogOut(ctx context.Context) error {
 	var r bool
@@ -115,6 +148,12 @@ func (c *Client) LogOut(ctx context.Context) error {
 }
 
 // Close calls close. See https://core.telegram.org/bots/api#close.
+//
+// Use this method to close the bot instance before moving it from one local server to another. You
+// need to delete the webhook before calling this method to ensure that the bot isn't launched again
+// after server restart. The method will return error 429 in the first 10 minutes after the bot is
+// launched. Returns True on success. Requires no parameters.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) Close(ctx context.Context) error {
 	var r bool
@@ -172,6 +211,8 @@ type SendMessageParams struct {
 }
 
 // SendMessage calls sendMessage. See https://core.telegram.org/bots/api#sendmessage.
+//
+// Use this method to send text messages. On success, the sent Message is returned.
 func (c *Client) SendMessage(ctx context.Context, p *SendMessageParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendMessage", p, &r)
@@ -209,6 +250,9 @@ type ForwardMessageParams struct {
 }
 
 // ForwardMessage calls forwardMessage. See https://core.telegram.org/bots/api#forwardmessage.
+//
+// Use this method to forward messages of any kind. Service messages and messages with protected
+// content can't be forwarded. On success, the sent Message is returned.
 func (c *Client) ForwardMessage(ctx context.Context, p *ForwardMessageParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "forwardMessage", p, &r)
@@ -239,6 +283,11 @@ type ForwardMessagesParams struct {
 }
 
 // ForwardMessages calls forwardMessages. See https://core.telegram.org/bots/api#forwardmessages.
+//
+// Use this method to forward multiple messages of any kind. If some of the specified messages can't
+// be found or forwarded, they are skipped. Service messages and messages with protected content
+// can't be forwarded. Album grouping is kept for forwarded messages. On success, an array of
+// MessageId of the sent messages is returned.
 func (c *Client) ForwardMessages(ctx context.Context, p *ForwardMessagesParams) ([]MessageID, error) {
 	var r []MessageID
 	err := c.do(ctx, "forwardMessages", p, &r)
@@ -300,6 +349,12 @@ type CopyMessageParams struct {
 }
 
 // CopyMessage calls copyMessage. See https://core.telegram.org/bots/api#copymessage.
+//
+// Use this method to copy messages of any kind. Service messages, paid media messages, giveaway
+// messages, giveaway winners messages, and invoice messages can't be copied. A quiz poll can be
+// copied only if the value of the field correct_option_id is known to the bot. The method is
+// analogous to the method forwardMessage, but the copied message doesn't have a link to the
+// original message. Returns the MessageId of the sent message on success.
 func (c *Client) CopyMessage(ctx context.Context, p *CopyMessageParams) (*MessageID, error) {
 	var r *MessageID
 	err := c.do(ctx, "copyMessage", p, &r)
@@ -332,6 +387,14 @@ type CopyMessagesParams struct {
 }
 
 // CopyMessages calls copyMessages. See https://core.telegram.org/bots/api#copymessages.
+//
+// Use this method to copy messages of any kind. If some of the specified messages can't be found or
+// copied, they are skipped. Service messages, paid media messages, giveaway messages, giveaway
+// winners messages, and invoice messages can't be copied. A quiz poll can be copied only if the
+// value of the field correct_option_id is known to the bot. The method is analogous to the method
+// forwardMessages, but the copied messages don't have a link to the original message. Album
+// grouping is kept for copied messages. On success, an array of MessageId of the sent messages is
+// returned.
 func (c *Client) CopyMessages(ctx context.Context, p *CopyMessagesParams) ([]MessageID, error) {
 	var r []MessageID
 	err := c.do(ctx, "copyMessages", p, &r)
@@ -399,6 +462,8 @@ type SendPhotoParams struct {
 }
 
 // SendPhoto calls sendPhoto. See https://core.telegram.org/bots/api#sendphoto.
+//
+// Use this method to send photos. On success, the sent Message is returned.
 func (c *Client) SendPhoto(ctx context.Context, p *SendPhotoParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendPhoto", p, &r)
@@ -470,6 +535,8 @@ type SendLivePhotoParams struct {
 }
 
 // SendLivePhoto calls sendLivePhoto. See https://core.telegram.org/bots/api#sendlivephoto.
+//
+// Use this method to send live photos. On success, the sent Message is returned.
 func (c *Client) SendLivePhoto(ctx context.Context, p *SendLivePhotoParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendLivePhoto", p, &r)
@@ -544,6 +611,13 @@ type SendAudioParams struct {
 }
 
 // SendAudio calls sendAudio. See https://core.telegram.org/bots/api#sendaudio.
+//
+// Use this method to send audio files, if you want Telegram clients to display them in the music
+// player. Your audio must be in the .MP3 or .M4A format. On success, the sent Message is returned.
+// Bots can currently send audio files of up to 50 MB in size, this limit may be changed in the
+// future.
+//
+// For sending voice messages, use the sendVoice method instead.
 func (c *Client) SendAudio(ctx context.Context, p *SendAudioParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendAudio", p, &r)
@@ -616,6 +690,9 @@ type SendDocumentParams struct {
 }
 
 // SendDocument calls sendDocument. See https://core.telegram.org/bots/api#senddocument.
+//
+// Use this method to send general files. On success, the sent Message is returned. Bots can
+// currently send files of any type of up to 50 MB in size, this limit may be changed in the future.
 func (c *Client) SendDocument(ctx context.Context, p *SendDocumentParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendDocument", p, &r)
@@ -705,6 +782,10 @@ type SendVideoParams struct {
 }
 
 // SendVideo calls sendVideo. See https://core.telegram.org/bots/api#sendvideo.
+//
+// Use this method to send video files, Telegram clients support MPEG4 videos (other formats may be
+// sent as Document). On success, the sent Message is returned. Bots can currently send video files
+// of up to 50 MB in size, this limit may be changed in the future.
 func (c *Client) SendVideo(ctx context.Context, p *SendVideoParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendVideo", p, &r)
@@ -784,6 +865,10 @@ type SendAnimationParams struct {
 }
 
 // SendAnimation calls sendAnimation. See https://core.telegram.org/bots/api#sendanimation.
+//
+// Use this method to send animation files (GIF or H.264/MPEG-4 AVC video without sound). On
+// success, the sent Message is returned. Bots can currently send animation files of up to 50 MB in
+// size, this limit may be changed in the future.
 func (c *Client) SendAnimation(ctx context.Context, p *SendAnimationParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendAnimation", p, &r)
@@ -846,6 +931,12 @@ type SendVoiceParams struct {
 }
 
 // SendVoice calls sendVoice. See https://core.telegram.org/bots/api#sendvoice.
+//
+// Use this method to send audio files, if you want Telegram clients to display the file as a
+// playable voice message. For this to work, your audio must be in an .OGG file encoded with OPUS,
+// or in .MP3 format, or in .M4A format (other formats may be sent as Audio or Document). On
+// success, the sent Message is returned. Bots can currently send voice messages of up to 50 MB in
+// size, this limit may be changed in the future.
 func (c *Client) SendVoice(ctx context.Context, p *SendVoiceParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendVoice", p, &r)
@@ -910,6 +1001,9 @@ type SendVideoNoteParams struct {
 }
 
 // SendVideoNote calls sendVideoNote. See https://core.telegram.org/bots/api#sendvideonote.
+//
+// As of v.4.0, Telegram clients support rounded square MPEG4 videos of up to 1 minute long. Use
+// this method to send video messages. On success, the sent Message is returned.
 func (c *Client) SendVideoNote(ctx context.Context, p *SendVideoNoteParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendVideoNote", p, &r)
@@ -970,6 +1064,8 @@ type SendPaidMediaParams struct {
 }
 
 // SendPaidMedia calls sendPaidMedia. See https://core.telegram.org/bots/api#sendpaidmedia.
+//
+// Use this method to send paid media. On success, the sent Message is returned.
 func (c *Client) SendPaidMedia(ctx context.Context, p *SendPaidMediaParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendPaidMedia", p, &r)
@@ -1008,6 +1104,10 @@ type SendMediaGroupParams struct {
 }
 
 // SendMediaGroup calls sendMediaGroup. See https://core.telegram.org/bots/api#sendmediagroup.
+//
+// Use this method to send a group of photos, live photos, videos, documents or audios as an album.
+// Documents and audio files can be only grouped in an album with messages of the same type. On
+// success, an array of Message objects that were sent is returned.
 func (c *Client) SendMediaGroup(ctx context.Context, p *SendMediaGroupParams) ([]Message, error) {
 	var r []messageWire
 	err := c.do(ctx, "sendMediaGroup", p, &r)
@@ -1071,6 +1171,8 @@ type SendLocationParams struct {
 }
 
 // SendLocation calls sendLocation. See https://core.telegram.org/bots/api#sendlocation.
+//
+// Use this method to send point on the map. On success, the sent Message is returned.
 func (c *Client) SendLocation(ctx context.Context, p *SendLocationParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendLocation", p, &r)
@@ -1135,6 +1237,8 @@ type SendVenueParams struct {
 }
 
 // SendVenue calls sendVenue. See https://core.telegram.org/bots/api#sendvenue.
+//
+// Use this method to send information about a venue. On success, the sent Message is returned.
 func (c *Client) SendVenue(ctx context.Context, p *SendVenueParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendVenue", p, &r)
@@ -1190,6 +1294,8 @@ type SendContactParams struct {
 }
 
 // SendContact calls sendContact. See https://core.telegram.org/bots/api#sendcontact.
+//
+// Use this method to send phone contacts. On success, the sent Message is returned.
 func (c *Client) SendContact(ctx context.Context, p *SendContactParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendContact", p, &r)
@@ -1297,6 +1403,8 @@ type SendPollParams struct {
 }
 
 // SendPoll calls sendPoll. See https://core.telegram.org/bots/api#sendpoll.
+//
+// Use this method to send a native poll. On success, the sent Message is returned.
 func (c *Client) SendPoll(ctx context.Context, p *SendPollParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendPoll", p, &r)
@@ -1326,6 +1434,9 @@ type SendChecklistParams struct {
 }
 
 // SendChecklist calls sendChecklist. See https://core.telegram.org/bots/api#sendchecklist.
+//
+// Use this method to send a checklist on behalf of a connected business account. On success, the
+// sent Message is returned.
 func (c *Client) SendChecklist(ctx context.Context, p *SendChecklistParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendChecklist", p, &r)
@@ -1374,6 +1485,9 @@ type SendDiceParams struct {
 }
 
 // SendDice calls sendDice. See https://core.telegram.org/bots/api#senddice.
+//
+// Use this method to send an animated emoji that will display a random value. On success, the sent
+// Message is returned.
 func (c *Client) SendDice(ctx context.Context, p *SendDiceParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendDice", p, &r)
@@ -1410,6 +1524,12 @@ type SendMessageDraftParams struct {
 }
 
 // SendMessageDraft calls sendMessageDraft. See https://core.telegram.org/bots/api#sendmessagedraft.
+//
+// Use this method to stream a partial message to a user while the message is being generated. Note
+// that the streamed draft is ephemeral and acts as a temporary 30-second preview - once the output
+// is finalized, you must call sendMessage with the complete message to persist it in the user's
+// chat. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SendMessageDraft(ctx context.Context, p *SendMessageDraftParams) error {
 	var r bool
@@ -1436,6 +1556,14 @@ type SendChatActionParams struct {
 }
 
 // SendChatAction calls sendChatAction. See https://core.telegram.org/bots/api#sendchataction.
+//
+// Use this method when you need to tell the user that something is happening on the bot's side. The
+// status is set for 5 seconds or less (when a message arrives from your bot, Telegram clients clear
+// its typing status). Returns True on success.
+//
+// We only recommend using this method when a response from the bot will take a noticeable amount of
+// time to arrive.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SendChatAction(ctx context.Context, p *SendChatActionParams) error {
 	var r bool
@@ -1460,6 +1588,12 @@ type SetMessageReactionParams struct {
 }
 
 // SetMessageReaction calls setMessageReaction. See https://core.telegram.org/bots/api#setmessagereaction.
+//
+// Use this method to change the chosen reactions on a message. Service messages of some types can't
+// be reacted to. Automatically forwarded messages from a channel to its discussion group have the
+// same available reactions as messages in the channel. Bots can't use paid reactions. Returns True
+// on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetMessageReaction(ctx context.Context, p *SetMessageReactionParams) error {
 	var r bool
@@ -1479,6 +1613,8 @@ type GetUserProfilePhotosParams struct {
 }
 
 // GetUserProfilePhotos calls getUserProfilePhotos. See https://core.telegram.org/bots/api#getuserprofilephotos.
+//
+// Use this method to get a list of profile pictures for a user. Returns a UserProfilePhotos object.
 func (c *Client) GetUserProfilePhotos(ctx context.Context, p *GetUserProfilePhotosParams) (*UserProfilePhotos, error) {
 	var r *UserProfilePhotos
 	err := c.do(ctx, "getUserProfilePhotos", p, &r)
@@ -1498,6 +1634,8 @@ type GetUserProfileAudiosParams struct {
 }
 
 // GetUserProfileAudios calls getUserProfileAudios. See https://core.telegram.org/bots/api#getuserprofileaudios.
+//
+// Use this method to get a list of profile audios for a user. Returns a UserProfileAudios object.
 func (c *Client) GetUserProfileAudios(ctx context.Context, p *GetUserProfileAudiosParams) (*UserProfileAudios, error) {
 	var r *UserProfileAudios
 	err := c.do(ctx, "getUserProfileAudios", p, &r)
@@ -1516,6 +1654,10 @@ type SetUserEmojiStatusParams struct {
 }
 
 // SetUserEmojiStatus calls setUserEmojiStatus. See https://core.telegram.org/bots/api#setuseremojistatus.
+//
+// Changes the emoji status for a given user that previously allowed the bot to manage their emoji
+// status via the Mini App method requestEmojiStatusAccess. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetUserEmojiStatus(ctx context.Context, p *SetUserEmojiStatusParams) error {
 	var r bool
@@ -1529,6 +1671,15 @@ type GetFileParams struct {
 }
 
 // GetFile calls getFile. See https://core.telegram.org/bots/api#getfile.
+//
+// Use this method to get basic information about a file and prepare it for downloading. For the
+// moment, bots can download files of up to 20MB in size. On success, a File object is returned. The
+// file can then be downloaded via the link https://api.telegram.org/file/bot<token>/<file_path>,
+// where <file_path> is taken from the response. It is guaranteed that the link will be valid for at
+// least 1 hour. When the link expires, a new one can be requested by calling getFile again.
+//
+// Note: This function may not preserve the original file name and MIME type. You should save the
+// file's MIME type and name (if available) when the File object is received.
 func (c *Client) GetFile(ctx context.Context, p *GetFileParams) (*File, error) {
 	var r *File
 	err := c.do(ctx, "getFile", p, &r)
@@ -1553,6 +1704,12 @@ type BanChatMemberParams struct {
 }
 
 // BanChatMember calls banChatMember. See https://core.telegram.org/bots/api#banchatmember.
+//
+// Use this method to ban a user in a group, a supergroup or a channel. In the case of supergroups
+// and channels, the user will not be able to return to the chat on their own using invite links,
+// etc., unless unbanned first. The bot must be an administrator in the chat for this to work and
+// must have the appropriate administrator rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) BanChatMember(ctx context.Context, p *BanChatMemberParams) error {
 	var r bool
@@ -1571,6 +1728,14 @@ type UnbanChatMemberParams struct {
 }
 
 // UnbanChatMember calls unbanChatMember. See https://core.telegram.org/bots/api#unbanchatmember.
+//
+// Use this method to unban a previously banned user in a supergroup or channel. The user will not
+// return to the group or channel automatically, but will be able to join via link, etc. The bot
+// must be an administrator for this to work. By default, this method guarantees that after the call
+// the user is not a member of the chat, but will be able to join it. So if the user is a member of
+// the chat they will also be removed from the chat. If you don't want this, use the parameter
+// only_if_banned. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UnbanChatMember(ctx context.Context, p *UnbanChatMemberParams) error {
 	var r bool
@@ -1599,6 +1764,11 @@ type RestrictChatMemberParams struct {
 }
 
 // RestrictChatMember calls restrictChatMember. See https://core.telegram.org/bots/api#restrictchatmember.
+//
+// Use this method to restrict a user in a supergroup. The bot must be an administrator in the
+// supergroup for this to work and must have the appropriate administrator rights. Pass True for all
+// permissions to lift restrictions from a user. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) RestrictChatMember(ctx context.Context, p *RestrictChatMemberParams) error {
 	var r bool
@@ -1665,6 +1835,11 @@ type PromoteChatMemberParams struct {
 }
 
 // PromoteChatMember calls promoteChatMember. See https://core.telegram.org/bots/api#promotechatmember.
+//
+// Use this method to promote or demote a user in a supergroup or a channel. The bot must be an
+// administrator in the chat for this to work and must have the appropriate administrator rights.
+// Pass False for all boolean parameters to demote a user. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) PromoteChatMember(ctx context.Context, p *PromoteChatMemberParams) error {
 	var r bool
@@ -1683,6 +1858,10 @@ type SetChatAdministratorCustomTitleParams struct {
 }
 
 // SetChatAdministratorCustomTitle calls setChatAdministratorCustomTitle. See https://core.telegram.org/bots/api#setchatadministratorcustomtitle.
+//
+// Use this method to set a custom title for an administrator in a supergroup promoted by the bot.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatAdministratorCustomTitle(ctx context.Context, p *SetChatAdministratorCustomTitleParams) error {
 	var r bool
@@ -1701,6 +1880,11 @@ type SetChatMemberTagParams struct {
 }
 
 // SetChatMemberTag calls setChatMemberTag. See https://core.telegram.org/bots/api#setchatmembertag.
+//
+// Use this method to set a tag for a regular member in a group or a supergroup. The bot must be an
+// administrator in the chat for this to work and must have the can_manage_tags administrator right.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatMemberTag(ctx context.Context, p *SetChatMemberTagParams) error {
 	var r bool
@@ -1717,6 +1901,12 @@ type BanChatSenderChatParams struct {
 }
 
 // BanChatSenderChat calls banChatSenderChat. See https://core.telegram.org/bots/api#banchatsenderchat.
+//
+// Use this method to ban a channel chat in a supergroup or a channel. Until the chat is unbanned,
+// the owner of the banned chat won't be able to send messages on behalf of any of their channels.
+// The bot must be an administrator in the supergroup or channel for this to work and must have the
+// appropriate administrator rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) BanChatSenderChat(ctx context.Context, p *BanChatSenderChatParams) error {
 	var r bool
@@ -1733,6 +1923,11 @@ type UnbanChatSenderChatParams struct {
 }
 
 // UnbanChatSenderChat calls unbanChatSenderChat. See https://core.telegram.org/bots/api#unbanchatsenderchat.
+//
+// Use this method to unban a previously banned channel chat in a supergroup or channel. The bot
+// must be an administrator for this to work and must have the appropriate administrator rights.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UnbanChatSenderChat(ctx context.Context, p *UnbanChatSenderChatParams) error {
 	var r bool
@@ -1755,6 +1950,11 @@ type SetChatPermissionsParams struct {
 }
 
 // SetChatPermissions calls setChatPermissions. See https://core.telegram.org/bots/api#setchatpermissions.
+//
+// Use this method to set default chat permissions for all members. The bot must be an administrator
+// in the group or a supergroup for this to work and must have the can_restrict_members
+// administrator rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatPermissions(ctx context.Context, p *SetChatPermissionsParams) error {
 	var r bool
@@ -1769,6 +1969,10 @@ type ExportChatInviteLinkParams struct {
 }
 
 // ExportChatInviteLink calls exportChatInviteLink. See https://core.telegram.org/bots/api#exportchatinvitelink.
+//
+// Use this method to generate a new primary invite link for a chat; any previously generated
+// primary link is revoked. The bot must be an administrator in the chat for this to work and must
+// have the appropriate administrator rights. Returns the new invite link as String on success.
 func (c *Client) ExportChatInviteLink(ctx context.Context, p *ExportChatInviteLinkParams) (string, error) {
 	var r string
 	err := c.do(ctx, "exportChatInviteLink", p, &r)
@@ -1793,6 +1997,11 @@ type CreateChatInviteLinkParams struct {
 }
 
 // CreateChatInviteLink calls createChatInviteLink. See https://core.telegram.org/bots/api#createchatinvitelink.
+//
+// Use this method to create an additional invite link for a chat. The bot must be an administrator
+// in the chat for this to work and must have the appropriate administrator rights. The link can be
+// revoked using the method revokeChatInviteLink. Returns the new invite link as ChatInviteLink
+// object.
 func (c *Client) CreateChatInviteLink(ctx context.Context, p *CreateChatInviteLinkParams) (*ChatInviteLink, error) {
 	var r *ChatInviteLink
 	err := c.do(ctx, "createChatInviteLink", p, &r)
@@ -1819,6 +2028,10 @@ type EditChatInviteLinkParams struct {
 }
 
 // EditChatInviteLink calls editChatInviteLink. See https://core.telegram.org/bots/api#editchatinvitelink.
+//
+// Use this method to edit a non-primary invite link created by the bot. The bot must be an
+// administrator in the chat for this to work and must have the appropriate administrator rights.
+// Returns the edited invite link as a ChatInviteLink object.
 func (c *Client) EditChatInviteLink(ctx context.Context, p *EditChatInviteLinkParams) (*ChatInviteLink, error) {
 	var r *ChatInviteLink
 	err := c.do(ctx, "editChatInviteLink", p, &r)
@@ -1841,6 +2054,11 @@ type CreateChatSubscriptionInviteLinkParams struct {
 }
 
 // CreateChatSubscriptionInviteLink calls createChatSubscriptionInviteLink. See https://core.telegram.org/bots/api#createchatsubscriptioninvitelink.
+//
+// Use this method to create a subscription invite link for a channel chat. The bot must have the
+// can_invite_users administrator rights. The link can be edited using the method
+// editChatSubscriptionInviteLink or revoked using the method revokeChatInviteLink. Returns the new
+// invite link as a ChatInviteLink object.
 func (c *Client) CreateChatSubscriptionInviteLink(ctx context.Context, p *CreateChatSubscriptionInviteLinkParams) (*ChatInviteLink, error) {
 	var r *ChatInviteLink
 	err := c.do(ctx, "createChatSubscriptionInviteLink", p, &r)
@@ -1859,6 +2077,9 @@ type EditChatSubscriptionInviteLinkParams struct {
 }
 
 // EditChatSubscriptionInviteLink calls editChatSubscriptionInviteLink. See https://core.telegram.org/bots/api#editchatsubscriptioninvitelink.
+//
+// Use this method to edit a subscription invite link created by the bot. The bot must have the
+// can_invite_users administrator rights. Returns the edited invite link as a ChatInviteLink object.
 func (c *Client) EditChatSubscriptionInviteLink(ctx context.Context, p *EditChatSubscriptionInviteLinkParams) (*ChatInviteLink, error) {
 	var r *ChatInviteLink
 	err := c.do(ctx, "editChatSubscriptionInviteLink", p, &r)
@@ -1875,6 +2096,11 @@ type RevokeChatInviteLinkParams struct {
 }
 
 // RevokeChatInviteLink calls revokeChatInviteLink. See https://core.telegram.org/bots/api#revokechatinvitelink.
+//
+// Use this method to revoke an invite link created by the bot. If the primary link is revoked, a
+// new link is automatically generated. The bot must be an administrator in the chat for this to
+// work and must have the appropriate administrator rights. Returns the revoked invite link as
+// ChatInviteLink object.
 func (c *Client) RevokeChatInviteLink(ctx context.Context, p *RevokeChatInviteLinkParams) (*ChatInviteLink, error) {
 	var r *ChatInviteLink
 	err := c.do(ctx, "revokeChatInviteLink", p, &r)
@@ -1891,6 +2117,10 @@ type ApproveChatJoinRequestParams struct {
 }
 
 // ApproveChatJoinRequest calls approveChatJoinRequest. See https://core.telegram.org/bots/api#approvechatjoinrequest.
+//
+// Use this method to approve a chat join request. The bot must be an administrator in the chat for
+// this to work and must have the can_invite_users administrator right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) ApproveChatJoinRequest(ctx context.Context, p *ApproveChatJoinRequestParams) error {
 	var r bool
@@ -1907,6 +2137,10 @@ type DeclineChatJoinRequestParams struct {
 }
 
 // DeclineChatJoinRequest calls declineChatJoinRequest. See https://core.telegram.org/bots/api#declinechatjoinrequest.
+//
+// Use this method to decline a chat join request. The bot must be an administrator in the chat for
+// this to work and must have the can_invite_users administrator right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeclineChatJoinRequest(ctx context.Context, p *DeclineChatJoinRequestParams) error {
 	var r bool
@@ -1924,6 +2158,9 @@ type AnswerChatJoinRequestQueryParams struct {
 }
 
 // AnswerChatJoinRequestQuery calls answerChatJoinRequestQuery. See https://core.telegram.org/bots/api#answerchatjoinrequestquery.
+//
+// Use this method to process a received chat join request query. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) AnswerChatJoinRequestQuery(ctx context.Context, p *AnswerChatJoinRequestQueryParams) error {
 	var r bool
@@ -1939,6 +2176,11 @@ type SendChatJoinRequestWebAppParams struct {
 }
 
 // SendChatJoinRequestWebApp calls sendChatJoinRequestWebApp. See https://core.telegram.org/bots/api#sendchatjoinrequestwebapp.
+//
+// Use this method to process a received chat join request query by showing a Mini App to the user
+// before deciding the outcome. Call answerChatJoinRequestQuery to resolve the join request query
+// based on the user interaction with the Mini App. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SendChatJoinRequestWebApp(ctx context.Context, p *SendChatJoinRequestWebAppParams) error {
 	var r bool
@@ -1955,6 +2197,11 @@ type SetChatPhotoParams struct {
 }
 
 // SetChatPhoto calls setChatPhoto. See https://core.telegram.org/bots/api#setchatphoto.
+//
+// Use this method to set a new profile photo for the chat. Photos can't be changed for private
+// chats. The bot must be an administrator in the chat for this to work and must have the
+// appropriate administrator rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatPhoto(ctx context.Context, p *SetChatPhotoParams) error {
 	var r bool
@@ -1969,6 +2216,11 @@ type DeleteChatPhotoParams struct {
 }
 
 // DeleteChatPhoto calls deleteChatPhoto. See https://core.telegram.org/bots/api#deletechatphoto.
+//
+// Use this method to delete a chat photo. Photos can't be changed for private chats. The bot must
+// be an administrator in the chat for this to work and must have the appropriate administrator
+// rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteChatPhoto(ctx context.Context, p *DeleteChatPhotoParams) error {
 	var r bool
@@ -1985,6 +2237,11 @@ type SetChatTitleParams struct {
 }
 
 // SetChatTitle calls setChatTitle. See https://core.telegram.org/bots/api#setchattitle.
+//
+// Use this method to change the title of a chat. Titles can't be changed for private chats. The bot
+// must be an administrator in the chat for this to work and must have the appropriate administrator
+// rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatTitle(ctx context.Context, p *SetChatTitleParams) error {
 	var r bool
@@ -2001,6 +2258,11 @@ type SetChatDescriptionParams struct {
 }
 
 // SetChatDescription calls setChatDescription. See https://core.telegram.org/bots/api#setchatdescription.
+//
+// Use this method to change the description of a group, a supergroup or a channel. The bot must be
+// an administrator in the chat for this to work and must have the appropriate administrator rights.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatDescription(ctx context.Context, p *SetChatDescriptionParams) error {
 	var r bool
@@ -2023,6 +2285,12 @@ type PinChatMessageParams struct {
 }
 
 // PinChatMessage calls pinChatMessage. See https://core.telegram.org/bots/api#pinchatmessage.
+//
+// Use this method to add a message to the list of pinned messages in a chat. In private chats and
+// channel direct messages chats, all non-service messages can be pinned. Conversely, the bot must
+// be an administrator with the 'can_pin_messages' right or the 'can_edit_messages' right to pin
+// messages in groups and channels respectively. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) PinChatMessage(ctx context.Context, p *PinChatMessageParams) error {
 	var r bool
@@ -2044,6 +2312,12 @@ type UnpinChatMessageParams struct {
 }
 
 // UnpinChatMessage calls unpinChatMessage. See https://core.telegram.org/bots/api#unpinchatmessage.
+//
+// Use this method to remove a message from the list of pinned messages in a chat. In private chats
+// and channel direct messages chats, all messages can be unpinned. Conversely, the bot must be an
+// administrator with the 'can_pin_messages' right or the 'can_edit_messages' right to unpin
+// messages in groups and channels respectively. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UnpinChatMessage(ctx context.Context, p *UnpinChatMessageParams) error {
 	var r bool
@@ -2058,6 +2332,13 @@ type UnpinAllChatMessagesParams struct {
 }
 
 // UnpinAllChatMessages calls unpinAllChatMessages. See https://core.telegram.org/bots/api#unpinallchatmessages.
+//
+// Use this method to clear the list of pinned messages in a chat. In private chats and channel
+// direct messages chats, no additional rights are required to unpin all pinned messages.
+// Conversely, the bot must be an administrator with the 'can_pin_messages' right or the
+// 'can_edit_messages' right to unpin all pinned messages in groups and channels respectively.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UnpinAllChatMessages(ctx context.Context, p *UnpinAllChatMessagesParams) error {
 	var r bool
@@ -2073,6 +2354,9 @@ type LeaveChatParams struct {
 }
 
 // LeaveChat calls leaveChat. See https://core.telegram.org/bots/api#leavechat.
+//
+// Use this method for your bot to leave a group, supergroup or channel. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) LeaveChat(ctx context.Context, p *LeaveChatParams) error {
 	var r bool
@@ -2087,6 +2371,9 @@ type GetChatParams struct {
 }
 
 // GetChat calls getChat. See https://core.telegram.org/bots/api#getchat.
+//
+// Use this method to get up-to-date information about the chat. Returns a ChatFullInfo object on
+// success.
 func (c *Client) GetChat(ctx context.Context, p *GetChatParams) (*ChatFullInfo, error) {
 	var r *chatFullInfoWire
 	err := c.do(ctx, "getChat", p, &r)
@@ -2104,6 +2391,9 @@ type GetChatAdministratorsParams struct {
 }
 
 // GetChatAdministrators calls getChatAdministrators. See https://core.telegram.org/bots/api#getchatadministrators.
+//
+// Use this method to get a list of administrators in a chat. Returns an Array of ChatMember
+// objects.
 func (c *Client) GetChatAdministrators(ctx context.Context, p *GetChatAdministratorsParams) ([]ChatMember, error) {
 	var r chatMemberSliceBox
 	err := c.do(ctx, "getChatAdministrators", p, &r)
@@ -2118,6 +2408,8 @@ type GetChatMemberCountParams struct {
 }
 
 // GetChatMemberCount calls getChatMemberCount. See https://core.telegram.org/bots/api#getchatmembercount.
+//
+// Use this method to get the number of members in a chat. Returns Int on success.
 func (c *Client) GetChatMemberCount(ctx context.Context, p *GetChatMemberCountParams) (int64, error) {
 	var r int64
 	err := c.do(ctx, "getChatMemberCount", p, &r)
@@ -2134,6 +2426,10 @@ type GetChatMemberParams struct {
 }
 
 // GetChatMember calls getChatMember. See https://core.telegram.org/bots/api#getchatmember.
+//
+// Use this method to get information about a member of a chat. The method is only guaranteed to
+// work for other users if the bot is an administrator in the chat. Returns a ChatMember object on
+// success.
 func (c *Client) GetChatMember(ctx context.Context, p *GetChatMemberParams) (ChatMember, error) {
 	var r chatMemberBox
 	err := c.do(ctx, "getChatMember", p, &r)
@@ -2149,6 +2445,9 @@ type GetUserPersonalChatMessagesParams struct {
 }
 
 // GetUserPersonalChatMessages calls getUserPersonalChatMessages. See https://core.telegram.org/bots/api#getuserpersonalchatmessages.
+//
+// Use this method to get the last messages from the personal chat (i.e., the chat currently added
+// to their profile) of a given user. On success, an array of Message objects is returned.
 func (c *Client) GetUserPersonalChatMessages(ctx context.Context, p *GetUserPersonalChatMessagesParams) ([]Message, error) {
 	var r []messageWire
 	err := c.do(ctx, "getUserPersonalChatMessages", p, &r)
@@ -2165,6 +2464,12 @@ type SetChatStickerSetParams struct {
 }
 
 // SetChatStickerSet calls setChatStickerSet. See https://core.telegram.org/bots/api#setchatstickerset.
+//
+// Use this method to set a new group sticker set for a supergroup. The bot must be an administrator
+// in the chat for this to work and must have the appropriate administrator rights. Use the field
+// can_set_sticker_set optionally returned in getChat requests to check if the bot can use this
+// method. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatStickerSet(ctx context.Context, p *SetChatStickerSetParams) error {
 	var r bool
@@ -2179,6 +2484,12 @@ type DeleteChatStickerSetParams struct {
 }
 
 // DeleteChatStickerSet calls deleteChatStickerSet. See https://core.telegram.org/bots/api#deletechatstickerset.
+//
+// Use this method to delete a group sticker set from a supergroup. The bot must be an administrator
+// in the chat for this to work and must have the appropriate administrator rights. Use the field
+// can_set_sticker_set optionally returned in getChat requests to check if the bot can use this
+// method. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteChatStickerSet(ctx context.Context, p *DeleteChatStickerSetParams) error {
 	var r bool
@@ -2186,6 +2497,9 @@ func (c *Client) DeleteChatStickerSet(ctx context.Context, p *DeleteChatStickerS
 }
 
 // GetForumTopicIconStickers calls getForumTopicIconStickers. See https://core.telegram.org/bots/api#getforumtopiciconstickers.
+//
+// Use this method to get custom emoji stickers, which can be used as a forum topic icon by any
+// user. Requires no parameters. Returns an Array of Sticker objects.
 func (c *Client) GetForumTopicIconStickers(ctx context.Context) ([]Sticker, error) {
 	var r []Sticker
 	err := c.do(ctx, "getForumTopicIconStickers", nil, &r)
@@ -2209,6 +2523,11 @@ type CreateForumTopicParams struct {
 }
 
 // CreateForumTopic calls createForumTopic. See https://core.telegram.org/bots/api#createforumtopic.
+//
+// Use this method to create a topic in a forum supergroup chat or a private chat with a user. In
+// the case of a supergroup chat the bot must be an administrator in the chat for this to work and
+// must have the can_manage_topics administrator right. Returns information about the created topic
+// as a ForumTopic object.
 func (c *Client) CreateForumTopic(ctx context.Context, p *CreateForumTopicParams) (*ForumTopic, error) {
 	var r *ForumTopic
 	err := c.do(ctx, "createForumTopic", p, &r)
@@ -2233,6 +2552,12 @@ type EditForumTopicParams struct {
 }
 
 // EditForumTopic calls editForumTopic. See https://core.telegram.org/bots/api#editforumtopic.
+//
+// Use this method to edit name and icon of a topic in a forum supergroup chat or a private chat
+// with a user. In the case of a supergroup chat the bot must be an administrator in the chat for
+// this to work and must have the can_manage_topics administrator rights, unless it is the creator
+// of the topic. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) EditForumTopic(ctx context.Context, p *EditForumTopicParams) error {
 	var r bool
@@ -2249,6 +2574,11 @@ type CloseForumTopicParams struct {
 }
 
 // CloseForumTopic calls closeForumTopic. See https://core.telegram.org/bots/api#closeforumtopic.
+//
+// Use this method to close an open topic in a forum supergroup chat. The bot must be an
+// administrator in the chat for this to work and must have the can_manage_topics administrator
+// rights, unless it is the creator of the topic. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) CloseForumTopic(ctx context.Context, p *CloseForumTopicParams) error {
 	var r bool
@@ -2265,6 +2595,11 @@ type ReopenForumTopicParams struct {
 }
 
 // ReopenForumTopic calls reopenForumTopic. See https://core.telegram.org/bots/api#reopenforumtopic.
+//
+// Use this method to reopen a closed topic in a forum supergroup chat. The bot must be an
+// administrator in the chat for this to work and must have the can_manage_topics administrator
+// rights, unless it is the creator of the topic. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) ReopenForumTopic(ctx context.Context, p *ReopenForumTopicParams) error {
 	var r bool
@@ -2281,6 +2616,12 @@ type DeleteForumTopicParams struct {
 }
 
 // DeleteForumTopic calls deleteForumTopic. See https://core.telegram.org/bots/api#deleteforumtopic.
+//
+// Use this method to delete a forum topic along with all its messages in a forum supergroup chat or
+// a private chat with a user. In the case of a supergroup chat the bot must be an administrator in
+// the chat for this to work and must have the can_delete_messages administrator rights. Returns
+// True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteForumTopic(ctx context.Context, p *DeleteForumTopicParams) error {
 	var r bool
@@ -2297,6 +2638,12 @@ type UnpinAllForumTopicMessagesParams struct {
 }
 
 // UnpinAllForumTopicMessages calls unpinAllForumTopicMessages. See https://core.telegram.org/bots/api#unpinallforumtopicmessages.
+//
+// Use this method to clear the list of pinned messages in a forum topic in a forum supergroup chat
+// or a private chat with a user. In the case of a supergroup chat the bot must be an administrator
+// in the chat for this to work and must have the can_pin_messages administrator right in the
+// supergroup. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UnpinAllForumTopicMessages(ctx context.Context, p *UnpinAllForumTopicMessagesParams) error {
 	var r bool
@@ -2313,6 +2660,11 @@ type EditGeneralForumTopicParams struct {
 }
 
 // EditGeneralForumTopic calls editGeneralForumTopic. See https://core.telegram.org/bots/api#editgeneralforumtopic.
+//
+// Use this method to edit the name of the 'General' topic in a forum supergroup chat. The bot must
+// be an administrator in the chat for this to work and must have the can_manage_topics
+// administrator rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) EditGeneralForumTopic(ctx context.Context, p *EditGeneralForumTopicParams) error {
 	var r bool
@@ -2327,6 +2679,11 @@ type CloseGeneralForumTopicParams struct {
 }
 
 // CloseGeneralForumTopic calls closeGeneralForumTopic. See https://core.telegram.org/bots/api#closegeneralforumtopic.
+//
+// Use this method to close an open 'General' topic in a forum supergroup chat. The bot must be an
+// administrator in the chat for this to work and must have the can_manage_topics administrator
+// rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) CloseGeneralForumTopic(ctx context.Context, p *CloseGeneralForumTopicParams) error {
 	var r bool
@@ -2341,6 +2698,11 @@ type ReopenGeneralForumTopicParams struct {
 }
 
 // ReopenGeneralForumTopic calls reopenGeneralForumTopic. See https://core.telegram.org/bots/api#reopengeneralforumtopic.
+//
+// Use this method to reopen a closed 'General' topic in a forum supergroup chat. The bot must be an
+// administrator in the chat for this to work and must have the can_manage_topics administrator
+// rights. The topic will be automatically unhidden if it was hidden. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) ReopenGeneralForumTopic(ctx context.Context, p *ReopenGeneralForumTopicParams) error {
 	var r bool
@@ -2355,6 +2717,11 @@ type HideGeneralForumTopicParams struct {
 }
 
 // HideGeneralForumTopic calls hideGeneralForumTopic. See https://core.telegram.org/bots/api#hidegeneralforumtopic.
+//
+// Use this method to hide the 'General' topic in a forum supergroup chat. The bot must be an
+// administrator in the chat for this to work and must have the can_manage_topics administrator
+// rights. The topic will be automatically closed if it was open. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) HideGeneralForumTopic(ctx context.Context, p *HideGeneralForumTopicParams) error {
 	var r bool
@@ -2369,6 +2736,11 @@ type UnhideGeneralForumTopicParams struct {
 }
 
 // UnhideGeneralForumTopic calls unhideGeneralForumTopic. See https://core.telegram.org/bots/api#unhidegeneralforumtopic.
+//
+// Use this method to unhide the 'General' topic in a forum supergroup chat. The bot must be an
+// administrator in the chat for this to work and must have the can_manage_topics administrator
+// rights. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UnhideGeneralForumTopic(ctx context.Context, p *UnhideGeneralForumTopicParams) error {
 	var r bool
@@ -2383,6 +2755,11 @@ type UnpinAllGeneralForumTopicMessagesParams struct {
 }
 
 // UnpinAllGeneralForumTopicMessages calls unpinAllGeneralForumTopicMessages. See https://core.telegram.org/bots/api#unpinallgeneralforumtopicmessages.
+//
+// Use this method to clear the list of pinned messages in a General forum topic. The bot must be an
+// administrator in the chat for this to work and must have the can_pin_messages administrator right
+// in the supergroup. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UnpinAllGeneralForumTopicMessages(ctx context.Context, p *UnpinAllGeneralForumTopicMessagesParams) error {
 	var r bool
@@ -2411,6 +2788,11 @@ type AnswerCallbackQueryParams struct {
 }
 
 // AnswerCallbackQuery calls answerCallbackQuery. See https://core.telegram.org/bots/api#answercallbackquery.
+//
+// Use this method to send answers to callback queries sent from inline keyboards. The answer will
+// be displayed to the user as a notification at the top of the chat screen or as an alert. On
+// success, True is returned.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) AnswerCallbackQuery(ctx context.Context, p *AnswerCallbackQueryParams) error {
 	var r bool
@@ -2426,6 +2808,9 @@ type AnswerGuestQueryParams struct {
 }
 
 // AnswerGuestQuery calls answerGuestQuery. See https://core.telegram.org/bots/api#answerguestquery.
+//
+// Use this method to reply to a received guest message. On success, a SentGuestMessage object is
+// returned.
 func (c *Client) AnswerGuestQuery(ctx context.Context, p *AnswerGuestQueryParams) (*SentGuestMessage, error) {
 	var r *SentGuestMessage
 	err := c.do(ctx, "answerGuestQuery", p, &r)
@@ -2441,6 +2826,9 @@ type GetUserChatBoostsParams struct {
 }
 
 // GetUserChatBoosts calls getUserChatBoosts. See https://core.telegram.org/bots/api#getuserchatboosts.
+//
+// Use this method to get the list of boosts added to a chat by a user. Requires administrator
+// rights in the chat. Returns a UserChatBoosts object.
 func (c *Client) GetUserChatBoosts(ctx context.Context, p *GetUserChatBoostsParams) (*UserChatBoosts, error) {
 	var r *UserChatBoosts
 	err := c.do(ctx, "getUserChatBoosts", p, &r)
@@ -2454,6 +2842,9 @@ type GetBusinessConnectionParams struct {
 }
 
 // GetBusinessConnection calls getBusinessConnection. See https://core.telegram.org/bots/api#getbusinessconnection.
+//
+// Use this method to get information about the connection of the bot with a business account.
+// Returns a BusinessConnection object on success.
 func (c *Client) GetBusinessConnection(ctx context.Context, p *GetBusinessConnectionParams) (*BusinessConnection, error) {
 	var r *BusinessConnection
 	err := c.do(ctx, "getBusinessConnection", p, &r)
@@ -2467,6 +2858,8 @@ type GetManagedBotTokenParams struct {
 }
 
 // GetManagedBotToken calls getManagedBotToken. See https://core.telegram.org/bots/api#getmanagedbottoken.
+//
+// Use this method to get the token of a managed bot. Returns the token as String on success.
 func (c *Client) GetManagedBotToken(ctx context.Context, p *GetManagedBotTokenParams) (string, error) {
 	var r string
 	err := c.do(ctx, "getManagedBotToken", p, &r)
@@ -2480,6 +2873,9 @@ type ReplaceManagedBotTokenParams struct {
 }
 
 // ReplaceManagedBotToken calls replaceManagedBotToken. See https://core.telegram.org/bots/api#replacemanagedbottoken.
+//
+// Use this method to revoke the current token of a managed bot and generate a new one. Returns the
+// new token as String on success.
 func (c *Client) ReplaceManagedBotToken(ctx context.Context, p *ReplaceManagedBotTokenParams) (string, error) {
 	var r string
 	err := c.do(ctx, "replaceManagedBotToken", p, &r)
@@ -2493,6 +2889,9 @@ type GetManagedBotAccessSettingsParams struct {
 }
 
 // GetManagedBotAccessSettings calls getManagedBotAccessSettings. See https://core.telegram.org/bots/api#getmanagedbotaccesssettings.
+//
+// Use this method to get the access settings of a managed bot. Returns a BotAccessSettings object
+// on success.
 func (c *Client) GetManagedBotAccessSettings(ctx context.Context, p *GetManagedBotAccessSettingsParams) (*BotAccessSettings, error) {
 	var r *BotAccessSettings
 	err := c.do(ctx, "getManagedBotAccessSettings", p, &r)
@@ -2512,6 +2911,9 @@ type SetManagedBotAccessSettingsParams struct {
 }
 
 // SetManagedBotAccessSettings calls setManagedBotAccessSettings. See https://core.telegram.org/bots/api#setmanagedbotaccesssettings.
+//
+// Use this method to change the access settings of a managed bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetManagedBotAccessSettings(ctx context.Context, p *SetManagedBotAccessSettingsParams) error {
 	var r bool
@@ -2532,6 +2934,10 @@ type SetMyCommandsParams struct {
 }
 
 // SetMyCommands calls setMyCommands. See https://core.telegram.org/bots/api#setmycommands.
+//
+// Use this method to change the list of the bot's commands. See this manual for more details about
+// bot commands. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetMyCommands(ctx context.Context, p *SetMyCommandsParams) error {
 	var r bool
@@ -2549,6 +2955,10 @@ type DeleteMyCommandsParams struct {
 }
 
 // DeleteMyCommands calls deleteMyCommands. See https://core.telegram.org/bots/api#deletemycommands.
+//
+// Use this method to delete the list of the bot's commands for the given scope and user language.
+// After deletion, higher level commands will be shown to affected users. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteMyCommands(ctx context.Context, p *DeleteMyCommandsParams) error {
 	var r bool
@@ -2565,6 +2975,10 @@ type GetMyCommandsParams struct {
 }
 
 // GetMyCommands calls getMyCommands. See https://core.telegram.org/bots/api#getmycommands.
+//
+// Use this method to get the current list of the bot's commands for the given scope and user
+// language. Returns an Array of BotCommand objects. If commands aren't set, an empty list is
+// returned.
 func (c *Client) GetMyCommands(ctx context.Context, p *GetMyCommandsParams) ([]BotCommand, error) {
 	var r []BotCommand
 	err := c.do(ctx, "getMyCommands", p, &r)
@@ -2582,6 +2996,9 @@ type SetMyNameParams struct {
 }
 
 // SetMyName calls setMyName. See https://core.telegram.org/bots/api#setmyname.
+//
+// Use this method to change the bot's name. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetMyName(ctx context.Context, p *SetMyNameParams) error {
 	var r bool
@@ -2595,6 +3012,9 @@ type GetMyNameParams struct {
 }
 
 // GetMyName calls getMyName. See https://core.telegram.org/bots/api#getmyname.
+//
+// Use this method to get the current bot name for the given user language. Returns BotName on
+// success.
 func (c *Client) GetMyName(ctx context.Context, p *GetMyNameParams) (*BotName, error) {
 	var r *BotName
 	err := c.do(ctx, "getMyName", p, &r)
@@ -2613,6 +3033,10 @@ type SetMyDescriptionParams struct {
 }
 
 // SetMyDescription calls setMyDescription. See https://core.telegram.org/bots/api#setmydescription.
+//
+// Use this method to change the bot's description, which is shown in the chat with the bot if the
+// chat is empty. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetMyDescription(ctx context.Context, p *SetMyDescriptionParams) error {
 	var r bool
@@ -2626,6 +3050,9 @@ type GetMyDescriptionParams struct {
 }
 
 // GetMyDescription calls getMyDescription. See https://core.telegram.org/bots/api#getmydescription.
+//
+// Use this method to get the current bot description for the given user language. Returns
+// BotDescription on success.
 func (c *Client) GetMyDescription(ctx context.Context, p *GetMyDescriptionParams) (*BotDescription, error) {
 	var r *BotDescription
 	err := c.do(ctx, "getMyDescription", p, &r)
@@ -2644,6 +3071,10 @@ type SetMyShortDescriptionParams struct {
 }
 
 // SetMyShortDescription calls setMyShortDescription. See https://core.telegram.org/bots/api#setmyshortdescription.
+//
+// Use this method to change the bot's short description, which is shown on the bot's profile page
+// and is sent together with the link when users share the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetMyShortDescription(ctx context.Context, p *SetMyShortDescriptionParams) error {
 	var r bool
@@ -2657,6 +3088,9 @@ type GetMyShortDescriptionParams struct {
 }
 
 // GetMyShortDescription calls getMyShortDescription. See https://core.telegram.org/bots/api#getmyshortdescription.
+//
+// Use this method to get the current bot short description for the given user language. Returns
+// BotShortDescription on success.
 func (c *Client) GetMyShortDescription(ctx context.Context, p *GetMyShortDescriptionParams) (*BotShortDescription, error) {
 	var r *BotShortDescription
 	err := c.do(ctx, "getMyShortDescription", p, &r)
@@ -2670,6 +3104,9 @@ type SetMyProfilePhotoParams struct {
 }
 
 // SetMyProfilePhoto calls setMyProfilePhoto. See https://core.telegram.org/bots/api#setmyprofilephoto.
+//
+// Changes the profile photo of the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetMyProfilePhoto(ctx context.Context, p *SetMyProfilePhotoParams) error {
 	var r bool
@@ -2677,6 +3114,9 @@ func (c *Client) SetMyProfilePhoto(ctx context.Context, p *SetMyProfilePhotoPara
 }
 
 // RemoveMyProfilePhoto calls removeMyProfilePhoto. See https://core.telegram.org/bots/api#removemyprofilephoto.
+//
+// Removes the profile photo of the bot. Requires no parameters. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) RemoveMyProfilePhoto(ctx context.Context) error {
 	var r bool
@@ -2694,6 +3134,10 @@ type SetChatMenuButtonParams struct {
 }
 
 // SetChatMenuButton calls setChatMenuButton. See https://core.telegram.org/bots/api#setchatmenubutton.
+//
+// Use this method to change the bot's menu button in a private chat, or the default menu button.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetChatMenuButton(ctx context.Context, p *SetChatMenuButtonParams) error {
 	var r bool
@@ -2708,6 +3152,9 @@ type GetChatMenuButtonParams struct {
 }
 
 // GetChatMenuButton calls getChatMenuButton. See https://core.telegram.org/bots/api#getchatmenubutton.
+//
+// Use this method to get the current value of the bot's menu button in a private chat, or the
+// default menu button. Returns MenuButton on success.
 func (c *Client) GetChatMenuButton(ctx context.Context, p *GetChatMenuButtonParams) (MenuButton, error) {
 	var r menuButtonBox
 	err := c.do(ctx, "getChatMenuButton", p, &r)
@@ -2726,6 +3173,11 @@ type SetMyDefaultAdministratorRightsParams struct {
 }
 
 // SetMyDefaultAdministratorRights calls setMyDefaultAdministratorRights. See https://core.telegram.org/bots/api#setmydefaultadministratorrights.
+//
+// Use this method to change the default administrator rights requested by the bot when it's added
+// as an administrator to groups or channels. These rights will be suggested to users, but they are
+// free to modify the list before adding the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetMyDefaultAdministratorRights(ctx context.Context, p *SetMyDefaultAdministratorRightsParams) error {
 	var r bool
@@ -2740,6 +3192,9 @@ type GetMyDefaultAdministratorRightsParams struct {
 }
 
 // GetMyDefaultAdministratorRights calls getMyDefaultAdministratorRights. See https://core.telegram.org/bots/api#getmydefaultadministratorrights.
+//
+// Use this method to get the current default administrator rights of the bot. Returns
+// ChatAdministratorRights on success.
 func (c *Client) GetMyDefaultAdministratorRights(ctx context.Context, p *GetMyDefaultAdministratorRightsParams) (*ChatAdministratorRights, error) {
 	var r *ChatAdministratorRights
 	err := c.do(ctx, "getMyDefaultAdministratorRights", p, &r)
@@ -2747,6 +3202,9 @@ func (c *Client) GetMyDefaultAdministratorRights(ctx context.Context, p *GetMyDe
 }
 
 // GetAvailableGifts calls getAvailableGifts. See https://core.telegram.org/bots/api#getavailablegifts.
+//
+// Returns the list of gifts that can be sent by the bot to users and channel chats. Requires no
+// parameters. Returns a Gifts object.
 func (c *Client) GetAvailableGifts(ctx context.Context) (*Gifts, error) {
 	var r *Gifts
 	err := c.do(ctx, "getAvailableGifts", nil, &r)
@@ -2779,6 +3237,10 @@ type SendGiftParams struct {
 }
 
 // SendGift calls sendGift. See https://core.telegram.org/bots/api#sendgift.
+//
+// Sends a gift to the given user or channel chat. The gift can't be converted to Telegram Stars by
+// the receiver. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SendGift(ctx context.Context, p *SendGiftParams) error {
 	var r bool
@@ -2810,6 +3272,9 @@ type GiftPremiumSubscriptionParams struct {
 }
 
 // GiftPremiumSubscription calls giftPremiumSubscription. See https://core.telegram.org/bots/api#giftpremiumsubscription.
+//
+// Gifts a Telegram Premium subscription to the given user. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) GiftPremiumSubscription(ctx context.Context, p *GiftPremiumSubscriptionParams) error {
 	var r bool
@@ -2826,6 +3291,10 @@ type VerifyUserParams struct {
 }
 
 // VerifyUser calls verifyUser. See https://core.telegram.org/bots/api#verifyuser.
+//
+// Verifies a user on behalf of the organization which is represented by the bot. Returns True on
+// success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) VerifyUser(ctx context.Context, p *VerifyUserParams) error {
 	var r bool
@@ -2843,6 +3312,10 @@ type VerifyChatParams struct {
 }
 
 // VerifyChat calls verifyChat. See https://core.telegram.org/bots/api#verifychat.
+//
+// Verifies a chat on behalf of the organization which is represented by the bot. Returns True on
+// success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) VerifyChat(ctx context.Context, p *VerifyChatParams) error {
 	var r bool
@@ -2856,6 +3329,10 @@ type RemoveUserVerificationParams struct {
 }
 
 // RemoveUserVerification calls removeUserVerification. See https://core.telegram.org/bots/api#removeuserverification.
+//
+// Removes verification from a user who is currently verified on behalf of the organization
+// represented by the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) RemoveUserVerification(ctx context.Context, p *RemoveUserVerificationParams) error {
 	var r bool
@@ -2870,6 +3347,10 @@ type RemoveChatVerificationParams struct {
 }
 
 // RemoveChatVerification calls removeChatVerification. See https://core.telegram.org/bots/api#removechatverification.
+//
+// Removes verification from a chat that is currently verified on behalf of the organization
+// represented by the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) RemoveChatVerification(ctx context.Context, p *RemoveChatVerificationParams) error {
 	var r bool
@@ -2889,6 +3370,10 @@ type ReadBusinessMessageParams struct {
 }
 
 // ReadBusinessMessage calls readBusinessMessage. See https://core.telegram.org/bots/api#readbusinessmessage.
+//
+// Marks incoming message as read on behalf of a business account. Requires the can_read_messages
+// business bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) ReadBusinessMessage(ctx context.Context, p *ReadBusinessMessageParams) error {
 	var r bool
@@ -2907,6 +3392,11 @@ type DeleteBusinessMessagesParams struct {
 }
 
 // DeleteBusinessMessages calls deleteBusinessMessages. See https://core.telegram.org/bots/api#deletebusinessmessages.
+//
+// Delete messages on behalf of a business account. Requires the can_delete_sent_messages business
+// bot right to delete messages sent by the bot itself, or the can_delete_all_messages business bot
+// right to delete any message. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteBusinessMessages(ctx context.Context, p *DeleteBusinessMessagesParams) error {
 	var r bool
@@ -2924,6 +3414,10 @@ type SetBusinessAccountNameParams struct {
 }
 
 // SetBusinessAccountName calls setBusinessAccountName. See https://core.telegram.org/bots/api#setbusinessaccountname.
+//
+// Changes the first and last name of a managed business account. Requires the can_change_name
+// business bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetBusinessAccountName(ctx context.Context, p *SetBusinessAccountNameParams) error {
 	var r bool
@@ -2939,6 +3433,10 @@ type SetBusinessAccountUsernameParams struct {
 }
 
 // SetBusinessAccountUsername calls setBusinessAccountUsername. See https://core.telegram.org/bots/api#setbusinessaccountusername.
+//
+// Changes the username of a managed business account. Requires the can_change_username business bot
+// right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetBusinessAccountUsername(ctx context.Context, p *SetBusinessAccountUsernameParams) error {
 	var r bool
@@ -2954,6 +3452,10 @@ type SetBusinessAccountBioParams struct {
 }
 
 // SetBusinessAccountBio calls setBusinessAccountBio. See https://core.telegram.org/bots/api#setbusinessaccountbio.
+//
+// Changes the bio of a managed business account. Requires the can_change_bio business bot right.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetBusinessAccountBio(ctx context.Context, p *SetBusinessAccountBioParams) error {
 	var r bool
@@ -2972,6 +3474,10 @@ type SetBusinessAccountProfilePhotoParams struct {
 }
 
 // SetBusinessAccountProfilePhoto calls setBusinessAccountProfilePhoto. See https://core.telegram.org/bots/api#setbusinessaccountprofilephoto.
+//
+// Changes the profile photo of a managed business account. Requires the can_edit_profile_photo
+// business bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetBusinessAccountProfilePhoto(ctx context.Context, p *SetBusinessAccountProfilePhotoParams) error {
 	var r bool
@@ -2989,6 +3495,10 @@ type RemoveBusinessAccountProfilePhotoParams struct {
 }
 
 // RemoveBusinessAccountProfilePhoto calls removeBusinessAccountProfilePhoto. See https://core.telegram.org/bots/api#removebusinessaccountprofilephoto.
+//
+// Removes the current profile photo of a managed business account. Requires the
+// can_edit_profile_photo business bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) RemoveBusinessAccountProfilePhoto(ctx context.Context, p *RemoveBusinessAccountProfilePhotoParams) error {
 	var r bool
@@ -3007,6 +3517,10 @@ type SetBusinessAccountGiftSettingsParams struct {
 }
 
 // SetBusinessAccountGiftSettings calls setBusinessAccountGiftSettings. See https://core.telegram.org/bots/api#setbusinessaccountgiftsettings.
+//
+// Changes the privacy settings pertaining to incoming gifts in a managed business account. Requires
+// the can_change_gift_settings business bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetBusinessAccountGiftSettings(ctx context.Context, p *SetBusinessAccountGiftSettingsParams) error {
 	var r bool
@@ -3020,6 +3534,9 @@ type GetBusinessAccountStarBalanceParams struct {
 }
 
 // GetBusinessAccountStarBalance calls getBusinessAccountStarBalance. See https://core.telegram.org/bots/api#getbusinessaccountstarbalance.
+//
+// Returns the amount of Telegram Stars owned by a managed business account. Requires the
+// can_view_gifts_and_stars business bot right. Returns StarAmount on success.
 func (c *Client) GetBusinessAccountStarBalance(ctx context.Context, p *GetBusinessAccountStarBalanceParams) (*StarAmount, error) {
 	var r *StarAmount
 	err := c.do(ctx, "getBusinessAccountStarBalance", p, &r)
@@ -3035,6 +3552,10 @@ type TransferBusinessAccountStarsParams struct {
 }
 
 // TransferBusinessAccountStars calls transferBusinessAccountStars. See https://core.telegram.org/bots/api#transferbusinessaccountstars.
+//
+// Transfers Telegram Stars from the business account balance to the bot's balance. Requires the
+// can_transfer_stars business bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) TransferBusinessAccountStars(ctx context.Context, p *TransferBusinessAccountStarsParams) error {
 	var r bool
@@ -3073,6 +3594,9 @@ type GetBusinessAccountGiftsParams struct {
 }
 
 // GetBusinessAccountGifts calls getBusinessAccountGifts. See https://core.telegram.org/bots/api#getbusinessaccountgifts.
+//
+// Returns the gifts received and owned by a managed business account. Requires the
+// can_view_gifts_and_stars business bot right. Returns OwnedGifts on success.
 func (c *Client) GetBusinessAccountGifts(ctx context.Context, p *GetBusinessAccountGiftsParams) (*OwnedGifts, error) {
 	var r *ownedGiftsWire
 	err := c.do(ctx, "getBusinessAccountGifts", p, &r)
@@ -3107,6 +3631,8 @@ type GetUserGiftsParams struct {
 }
 
 // GetUserGifts calls getUserGifts. See https://core.telegram.org/bots/api#getusergifts.
+//
+// Returns the gifts owned and hosted by a user. Returns OwnedGifts on success.
 func (c *Client) GetUserGifts(ctx context.Context, p *GetUserGiftsParams) (*OwnedGifts, error) {
 	var r *ownedGiftsWire
 	err := c.do(ctx, "getUserGifts", p, &r)
@@ -3148,6 +3674,8 @@ type GetChatGiftsParams struct {
 }
 
 // GetChatGifts calls getChatGifts. See https://core.telegram.org/bots/api#getchatgifts.
+//
+// Returns the gifts owned by a chat. Returns OwnedGifts on success.
 func (c *Client) GetChatGifts(ctx context.Context, p *GetChatGiftsParams) (*OwnedGifts, error) {
 	var r *ownedGiftsWire
 	err := c.do(ctx, "getChatGifts", p, &r)
@@ -3163,6 +3691,10 @@ type ConvertGiftToStarsParams struct {
 }
 
 // ConvertGiftToStars calls convertGiftToStars. See https://core.telegram.org/bots/api#convertgifttostars.
+//
+// Converts a given regular gift to Telegram Stars. Requires the can_convert_gifts_to_stars business
+// bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) ConvertGiftToStars(ctx context.Context, p *ConvertGiftToStarsParams) error {
 	var r bool
@@ -3185,6 +3717,11 @@ type UpgradeGiftParams struct {
 }
 
 // UpgradeGift calls upgradeGift. See https://core.telegram.org/bots/api#upgradegift.
+//
+// Upgrades a given regular gift to a unique gift. Requires the can_transfer_and_upgrade_gifts
+// business bot right. Additionally requires the can_transfer_stars business bot right if the
+// upgrade is paid. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) UpgradeGift(ctx context.Context, p *UpgradeGiftParams) error {
 	var r bool
@@ -3206,6 +3743,11 @@ type TransferGiftParams struct {
 }
 
 // TransferGift calls transferGift. See https://core.telegram.org/bots/api#transfergift.
+//
+// Transfers an owned unique gift to another user. Requires the can_transfer_and_upgrade_gifts
+// business bot right. Requires can_transfer_stars business bot right if the transfer is paid.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) TransferGift(ctx context.Context, p *TransferGiftParams) error {
 	var r bool
@@ -3239,6 +3781,9 @@ type PostStoryParams struct {
 }
 
 // PostStory calls postStory. See https://core.telegram.org/bots/api#poststory.
+//
+// Posts a story on behalf of a managed business account. Requires the can_manage_stories business
+// bot right. Returns Story on success.
 func (c *Client) PostStory(ctx context.Context, p *PostStoryParams) (*Story, error) {
 	var r *Story
 	err := c.do(ctx, "postStory", p, &r)
@@ -3264,6 +3809,11 @@ type RepostStoryParams struct {
 }
 
 // RepostStory calls repostStory. See https://core.telegram.org/bots/api#repoststory.
+//
+// Reposts a story on behalf of a business account from another business account. Both business
+// accounts must be managed by the same bot, and the story on the source account must have been
+// posted (or reposted) by the bot. Requires the can_manage_stories business bot right for both
+// business accounts. Returns Story on success.
 func (c *Client) RepostStory(ctx context.Context, p *RepostStoryParams) (*Story, error) {
 	var r *Story
 	err := c.do(ctx, "repostStory", p, &r)
@@ -3291,6 +3841,9 @@ type EditStoryParams struct {
 }
 
 // EditStory calls editStory. See https://core.telegram.org/bots/api#editstory.
+//
+// Edits a story previously posted by the bot on behalf of a managed business account. Requires the
+// can_manage_stories business bot right. Returns Story on success.
 func (c *Client) EditStory(ctx context.Context, p *EditStoryParams) (*Story, error) {
 	var r *Story
 	err := c.do(ctx, "editStory", p, &r)
@@ -3306,6 +3859,10 @@ type DeleteStoryParams struct {
 }
 
 // DeleteStory calls deleteStory. See https://core.telegram.org/bots/api#deletestory.
+//
+// Deletes a story previously posted by the bot on behalf of a managed business account. Requires
+// the can_manage_stories business bot right. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteStory(ctx context.Context, p *DeleteStoryParams) error {
 	var r bool
@@ -3321,6 +3878,10 @@ type AnswerWebAppQueryParams struct {
 }
 
 // AnswerWebAppQuery calls answerWebAppQuery. See https://core.telegram.org/bots/api#answerwebappquery.
+//
+// Use this method to set the result of an interaction with a Web App and send a corresponding
+// message on behalf of the user to the chat from which the query originated. On success, a
+// SentWebAppMessage object is returned.
 func (c *Client) AnswerWebAppQuery(ctx context.Context, p *AnswerWebAppQueryParams) (*SentWebAppMessage, error) {
 	var r *SentWebAppMessage
 	err := c.do(ctx, "answerWebAppQuery", p, &r)
@@ -3344,6 +3905,9 @@ type SavePreparedInlineMessageParams struct {
 }
 
 // SavePreparedInlineMessage calls savePreparedInlineMessage. See https://core.telegram.org/bots/api#savepreparedinlinemessage.
+//
+// Stores a message that can be sent by a user of a Mini App. Returns a PreparedInlineMessage
+// object.
 func (c *Client) SavePreparedInlineMessage(ctx context.Context, p *SavePreparedInlineMessageParams) (*PreparedInlineMessage, error) {
 	var r *PreparedInlineMessage
 	err := c.do(ctx, "savePreparedInlineMessage", p, &r)
@@ -3360,6 +3924,9 @@ type SavePreparedKeyboardButtonParams struct {
 }
 
 // SavePreparedKeyboardButton calls savePreparedKeyboardButton. See https://core.telegram.org/bots/api#savepreparedkeyboardbutton.
+//
+// Stores a keyboard button that can be used by a user within a Mini App. Returns a
+// PreparedKeyboardButton object.
 func (c *Client) SavePreparedKeyboardButton(ctx context.Context, p *SavePreparedKeyboardButtonParams) (*PreparedKeyboardButton, error) {
 	var r *PreparedKeyboardButton
 	err := c.do(ctx, "savePreparedKeyboardButton", p, &r)
@@ -3399,6 +3966,12 @@ type EditMessageTextParams struct {
 }
 
 // EditMessageText calls editMessageText. See https://core.telegram.org/bots/api#editmessagetext.
+//
+// Use this method to edit text, rich and game messages. On success, if the edited message is not an
+// inline message, the edited Message is returned, otherwise True is returned. Note that business
+// messages that were not sent by the bot and do not contain an inline keyboard can only be edited
+// within 48 hours from the time they were sent.
+//
 // It returns the edited Message, or a nil Message and a nil error when
 // Telegram answers True (an inline message, identified by InlineMessageID).
 func (c *Client) EditMessageText(ctx context.Context, p *EditMessageTextParams) (*Message, error) {
@@ -3436,6 +4009,12 @@ type EditMessageCaptionParams struct {
 }
 
 // EditMessageCaption calls editMessageCaption. See https://core.telegram.org/bots/api#editmessagecaption.
+//
+// Use this method to edit captions of messages. On success, if the edited message is not an inline
+// message, the edited Message is returned, otherwise True is returned. Note that business messages
+// that were not sent by the bot and do not contain an inline keyboard can only be edited within 48
+// hours from the time they were sent.
+//
 // It returns the edited Message, or a nil Message and a nil error when
 // Telegram answers True (an inline message, identified by InlineMessageID).
 func (c *Client) EditMessageCaption(ctx context.Context, p *EditMessageCaptionParams) (*Message, error) {
@@ -3464,6 +4043,16 @@ type EditMessageMediaParams struct {
 }
 
 // EditMessageMedia calls editMessageMedia. See https://core.telegram.org/bots/api#editmessagemedia.
+//
+// Use this method to edit animation, audio, document, live photo, photo, or video messages, or to
+// replace a text or a rich message with a media. If a message is part of a message album, then it
+// can be edited only to an audio for audio albums, only to a document for document albums and to a
+// photo, a live photo, or a video otherwise. When an inline message is edited, a new file can't be
+// uploaded; use a previously uploaded file via its file_id or specify a URL. On success, if the
+// edited message is not an inline message, the edited Message is returned, otherwise True is
+// returned. Note that business messages that were not sent by the bot and do not contain an inline
+// keyboard can only be edited within 48 hours from the time they were sent.
+//
 // It returns the edited Message, or a nil Message and a nil error when
 // Telegram answers True (an inline message, identified by InlineMessageID).
 func (c *Client) EditMessageMedia(ctx context.Context, p *EditMessageMediaParams) (*Message, error) {
@@ -3508,6 +4097,12 @@ type EditMessageLiveLocationParams struct {
 }
 
 // EditMessageLiveLocation calls editMessageLiveLocation. See https://core.telegram.org/bots/api#editmessagelivelocation.
+//
+// Use this method to edit live location messages. A location can be edited until its live_period
+// expires or editing is explicitly disabled by a call to stopMessageLiveLocation. On success, if
+// the edited message is not an inline message, the edited Message is returned, otherwise True is
+// returned.
+//
 // It returns the edited Message, or a nil Message and a nil error when
 // Telegram answers True (an inline message, identified by InlineMessageID).
 func (c *Client) EditMessageLiveLocation(ctx context.Context, p *EditMessageLiveLocationParams) (*Message, error) {
@@ -3535,6 +4130,11 @@ type StopMessageLiveLocationParams struct {
 }
 
 // StopMessageLiveLocation calls stopMessageLiveLocation. See https://core.telegram.org/bots/api#stopmessagelivelocation.
+//
+// Use this method to stop updating a live location message before live_period expires. On success,
+// if the message is not an inline message, the edited Message is returned, otherwise True is
+// returned.
+//
 // It returns the edited Message, or a nil Message and a nil error when
 // Telegram answers True (an inline message, identified by InlineMessageID).
 func (c *Client) StopMessageLiveLocation(ctx context.Context, p *StopMessageLiveLocationParams) (*Message, error) {
@@ -3560,6 +4160,9 @@ type EditMessageChecklistParams struct {
 }
 
 // EditMessageChecklist calls editMessageChecklist. See https://core.telegram.org/bots/api#editmessagechecklist.
+//
+// Use this method to edit a checklist on behalf of a connected business account. On success, the
+// edited Message is returned.
 func (c *Client) EditMessageChecklist(ctx context.Context, p *EditMessageChecklistParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "editMessageChecklist", p, &r)
@@ -3584,6 +4187,12 @@ type EditMessageReplyMarkupParams struct {
 }
 
 // EditMessageReplyMarkup calls editMessageReplyMarkup. See https://core.telegram.org/bots/api#editmessagereplymarkup.
+//
+// Use this method to edit only the reply markup of messages. On success, if the edited message is
+// not an inline message, the edited Message is returned, otherwise True is returned. Note that
+// business messages that were not sent by the bot and do not contain an inline keyboard can only be
+// edited within 48 hours from the time they were sent.
+//
 // It returns the edited Message, or a nil Message and a nil error when
 // Telegram answers True (an inline message, identified by InlineMessageID).
 func (c *Client) EditMessageReplyMarkup(ctx context.Context, p *EditMessageReplyMarkupParams) (*Message, error) {
@@ -3607,6 +4216,9 @@ type StopPollParams struct {
 }
 
 // StopPoll calls stopPoll. See https://core.telegram.org/bots/api#stoppoll.
+//
+// Use this method to stop a poll which was sent by the bot. On success, the stopped Poll is
+// returned.
 func (c *Client) StopPoll(ctx context.Context, p *StopPollParams) (*Poll, error) {
 	var r *Poll
 	err := c.do(ctx, "stopPoll", p, &r)
@@ -3626,6 +4238,11 @@ type ApproveSuggestedPostParams struct {
 }
 
 // ApproveSuggestedPost calls approveSuggestedPost. See https://core.telegram.org/bots/api#approvesuggestedpost.
+//
+// Use this method to approve a suggested post in a direct messages chat. The bot must have the
+// 'can_post_messages' administrator right in the corresponding channel chat. Returns True on
+// success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) ApproveSuggestedPost(ctx context.Context, p *ApproveSuggestedPostParams) error {
 	var r bool
@@ -3643,6 +4260,11 @@ type DeclineSuggestedPostParams struct {
 }
 
 // DeclineSuggestedPost calls declineSuggestedPost. See https://core.telegram.org/bots/api#declinesuggestedpost.
+//
+// Use this method to decline a suggested post in a direct messages chat. The bot must have the
+// 'can_manage_direct_messages' administrator right in the corresponding channel chat. Returns True
+// on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeclineSuggestedPost(ctx context.Context, p *DeclineSuggestedPostParams) error {
 	var r bool
@@ -3659,6 +4281,21 @@ type DeleteMessageParams struct {
 }
 
 // DeleteMessage calls deleteMessage. See https://core.telegram.org/bots/api#deletemessage.
+//
+// Use this method to delete a message, including service messages, with the following limitations:
+//
+//   - A message can only be deleted if it was sent less than 48 hours ago.
+//   - Service messages about a supergroup, channel, or forum topic creation can't be deleted.
+//   - A dice message in a private chat can only be deleted if it was sent more than 24 hours ago.
+//   - Bots can delete outgoing messages in private chats, groups, and supergroups.
+//   - Bots can delete incoming messages in private chats.
+//   - Bots granted can_post_messages permissions can delete outgoing messages in channels.
+//   - If the bot is an administrator of a group, it can delete any message there.
+//   - If the bot has can_delete_messages administrator right in a supergroup or a channel, it can delete any message there.
+//   - If the bot has can_manage_direct_messages administrator right in a channel, it can delete any message in the corresponding direct messages chat.
+//
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteMessage(ctx context.Context, p *DeleteMessageParams) error {
 	var r bool
@@ -3676,6 +4313,10 @@ type DeleteMessagesParams struct {
 }
 
 // DeleteMessages calls deleteMessages. See https://core.telegram.org/bots/api#deletemessages.
+//
+// Use this method to delete multiple messages simultaneously. If some of the specified messages
+// can't be found, they are skipped. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteMessages(ctx context.Context, p *DeleteMessagesParams) error {
 	var r bool
@@ -3698,6 +4339,10 @@ type DeleteMessageReactionParams struct {
 }
 
 // DeleteMessageReaction calls deleteMessageReaction. See https://core.telegram.org/bots/api#deletemessagereaction.
+//
+// Use this method to remove a reaction from a message in a group or a supergroup chat. The bot must
+// have the 'can_delete_messages' administrator right in the chat. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteMessageReaction(ctx context.Context, p *DeleteMessageReactionParams) error {
 	var r bool
@@ -3718,6 +4363,11 @@ type DeleteAllMessageReactionsParams struct {
 }
 
 // DeleteAllMessageReactions calls deleteAllMessageReactions. See https://core.telegram.org/bots/api#deleteallmessagereactions.
+//
+// Use this method to remove up to 10000 recent reactions in a group or a supergroup chat added by a
+// given user or chat. The bot must have the 'can_delete_messages' administrator right in the chat.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteAllMessageReactions(ctx context.Context, p *DeleteAllMessageReactionsParams) error {
 	var r bool
@@ -3774,6 +4424,9 @@ type SendStickerParams struct {
 }
 
 // SendSticker calls sendSticker. See https://core.telegram.org/bots/api#sendsticker.
+//
+// Use this method to send static .WEBP, animated .TGS, or video .WEBM stickers. On success, the
+// sent Message is returned.
 func (c *Client) SendSticker(ctx context.Context, p *SendStickerParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendSticker", p, &r)
@@ -3787,6 +4440,8 @@ type GetStickerSetParams struct {
 }
 
 // GetStickerSet calls getStickerSet. See https://core.telegram.org/bots/api#getstickerset.
+//
+// Use this method to get a sticker set. On success, a StickerSet object is returned.
 func (c *Client) GetStickerSet(ctx context.Context, p *GetStickerSetParams) (*StickerSet, error) {
 	var r *StickerSet
 	err := c.do(ctx, "getStickerSet", p, &r)
@@ -3801,6 +4456,9 @@ type GetCustomEmojiStickersParams struct {
 }
 
 // GetCustomEmojiStickers calls getCustomEmojiStickers. See https://core.telegram.org/bots/api#getcustomemojistickers.
+//
+// Use this method to get information about custom emoji stickers by their identifiers. Returns an
+// Array of Sticker objects.
 func (c *Client) GetCustomEmojiStickers(ctx context.Context, p *GetCustomEmojiStickersParams) ([]Sticker, error) {
 	var r []Sticker
 	err := c.do(ctx, "getCustomEmojiStickers", p, &r)
@@ -3820,6 +4478,10 @@ type UploadStickerFileParams struct {
 }
 
 // UploadStickerFile calls uploadStickerFile. See https://core.telegram.org/bots/api#uploadstickerfile.
+//
+// Use this method to upload a file with a sticker for later use in the createNewStickerSet,
+// addStickerToSet, or replaceStickerInSet methods (the file can be used multiple times). Returns
+// the uploaded File on success.
 func (c *Client) UploadStickerFile(ctx context.Context, p *UploadStickerFileParams) (*File, error) {
 	var r *File
 	err := c.do(ctx, "uploadStickerFile", p, &r)
@@ -3849,6 +4511,10 @@ type CreateNewStickerSetParams struct {
 }
 
 // CreateNewStickerSet calls createNewStickerSet. See https://core.telegram.org/bots/api#createnewstickerset.
+//
+// Use this method to create a new sticker set owned by a user. The bot will be able to edit the
+// sticker set thus created. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) CreateNewStickerSet(ctx context.Context, p *CreateNewStickerSetParams) error {
 	var r bool
@@ -3867,6 +4533,10 @@ type AddStickerToSetParams struct {
 }
 
 // AddStickerToSet calls addStickerToSet. See https://core.telegram.org/bots/api#addstickertoset.
+//
+// Use this method to add a new sticker to a set created by the bot. Emoji sticker sets can have up
+// to 200 stickers. Other sticker sets can have up to 120 stickers. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) AddStickerToSet(ctx context.Context, p *AddStickerToSetParams) error {
 	var r bool
@@ -3882,6 +4552,10 @@ type SetStickerPositionInSetParams struct {
 }
 
 // SetStickerPositionInSet calls setStickerPositionInSet. See https://core.telegram.org/bots/api#setstickerpositioninset.
+//
+// Use this method to move a sticker in a set created by the bot to a specific position. Returns
+// True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetStickerPositionInSet(ctx context.Context, p *SetStickerPositionInSetParams) error {
 	var r bool
@@ -3895,6 +4569,9 @@ type DeleteStickerFromSetParams struct {
 }
 
 // DeleteStickerFromSet calls deleteStickerFromSet. See https://core.telegram.org/bots/api#deletestickerfromset.
+//
+// Use this method to delete a sticker from a set created by the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteStickerFromSet(ctx context.Context, p *DeleteStickerFromSetParams) error {
 	var r bool
@@ -3915,6 +4592,11 @@ type ReplaceStickerInSetParams struct {
 }
 
 // ReplaceStickerInSet calls replaceStickerInSet. See https://core.telegram.org/bots/api#replacestickerinset.
+//
+// Use this method to replace an existing sticker in a sticker set with a new one. The method is
+// equivalent to calling deleteStickerFromSet, then addStickerToSet, then setStickerPositionInSet.
+// Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) ReplaceStickerInSet(ctx context.Context, p *ReplaceStickerInSetParams) error {
 	var r bool
@@ -3930,6 +4612,10 @@ type SetStickerEmojiListParams struct {
 }
 
 // SetStickerEmojiList calls setStickerEmojiList. See https://core.telegram.org/bots/api#setstickeremojilist.
+//
+// Use this method to change the list of emoji assigned to a regular or custom emoji sticker. The
+// sticker must belong to a sticker set created by the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetStickerEmojiList(ctx context.Context, p *SetStickerEmojiListParams) error {
 	var r bool
@@ -3946,6 +4632,10 @@ type SetStickerKeywordsParams struct {
 }
 
 // SetStickerKeywords calls setStickerKeywords. See https://core.telegram.org/bots/api#setstickerkeywords.
+//
+// Use this method to change search keywords assigned to a regular or custom emoji sticker. The
+// sticker must belong to a sticker set created by the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetStickerKeywords(ctx context.Context, p *SetStickerKeywordsParams) error {
 	var r bool
@@ -3962,6 +4652,10 @@ type SetStickerMaskPositionParams struct {
 }
 
 // SetStickerMaskPosition calls setStickerMaskPosition. See https://core.telegram.org/bots/api#setstickermaskposition.
+//
+// Use this method to change the mask position of a mask sticker. The sticker must belong to a
+// sticker set that was created by the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetStickerMaskPosition(ctx context.Context, p *SetStickerMaskPositionParams) error {
 	var r bool
@@ -3977,6 +4671,9 @@ type SetStickerSetTitleParams struct {
 }
 
 // SetStickerSetTitle calls setStickerSetTitle. See https://core.telegram.org/bots/api#setstickersettitle.
+//
+// Use this method to set the title of a created sticker set. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetStickerSetTitle(ctx context.Context, p *SetStickerSetTitleParams) error {
 	var r bool
@@ -4007,6 +4704,10 @@ type SetStickerSetThumbnailParams struct {
 }
 
 // SetStickerSetThumbnail calls setStickerSetThumbnail. See https://core.telegram.org/bots/api#setstickersetthumbnail.
+//
+// Use this method to set the thumbnail of a regular or mask sticker set. The format of the
+// thumbnail file must match the format of the stickers in the set. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetStickerSetThumbnail(ctx context.Context, p *SetStickerSetThumbnailParams) error {
 	var r bool
@@ -4024,6 +4725,9 @@ type SetCustomEmojiStickerSetThumbnailParams struct {
 }
 
 // SetCustomEmojiStickerSetThumbnail calls setCustomEmojiStickerSetThumbnail. See https://core.telegram.org/bots/api#setcustomemojistickersetthumbnail.
+//
+// Use this method to set the thumbnail of a custom emoji sticker set. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetCustomEmojiStickerSetThumbnail(ctx context.Context, p *SetCustomEmojiStickerSetThumbnailParams) error {
 	var r bool
@@ -4037,6 +4741,9 @@ type DeleteStickerSetParams struct {
 }
 
 // DeleteStickerSet calls deleteStickerSet. See https://core.telegram.org/bots/api#deletestickerset.
+//
+// Use this method to delete a sticker set that was created by the bot. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteStickerSet(ctx context.Context, p *DeleteStickerSetParams) error {
 	var r bool
@@ -4087,6 +4794,10 @@ type SendRichMessageParams struct {
 }
 
 // SendRichMessage calls sendRichMessage. See https://core.telegram.org/bots/api#sendrichmessage.
+//
+// Use this method to send rich messages. If the message contains a block with a media element, then
+// the bot must have the right to send the media to the chat. On success, the sent Message is
+// returned.
 func (c *Client) SendRichMessage(ctx context.Context, p *SendRichMessageParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendRichMessage", p, &r)
@@ -4116,6 +4827,12 @@ type SendRichMessageDraftParams struct {
 }
 
 // SendRichMessageDraft calls sendRichMessageDraft. See https://core.telegram.org/bots/api#sendrichmessagedraft.
+//
+// Use this method to stream a partial rich message to a user while the message is being generated.
+// Note that the streamed draft is ephemeral and acts as a temporary 30-second preview - once the
+// output is finalized, you must call sendRichMessage with the complete message to persist it in the
+// user's chat. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SendRichMessageDraft(ctx context.Context, p *SendRichMessageDraftParams) error {
 	var r bool
@@ -4146,6 +4863,11 @@ type AnswerInlineQueryParams struct {
 }
 
 // AnswerInlineQuery calls answerInlineQuery. See https://core.telegram.org/bots/api#answerinlinequery.
+//
+// Use this method to send answers to an inline query. On success, True is returned.
+//
+// No more than 50 results per query are allowed.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) AnswerInlineQuery(ctx context.Context, p *AnswerInlineQueryParams) error {
 	var r bool
@@ -4254,6 +4976,8 @@ type SendInvoiceParams struct {
 }
 
 // SendInvoice calls sendInvoice. See https://core.telegram.org/bots/api#sendinvoice.
+//
+// Use this method to send invoices. On success, the sent Message is returned.
 func (c *Client) SendInvoice(ctx context.Context, p *SendInvoiceParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendInvoice", p, &r)
@@ -4336,6 +5060,9 @@ type CreateInvoiceLinkParams struct {
 }
 
 // CreateInvoiceLink calls createInvoiceLink. See https://core.telegram.org/bots/api#createinvoicelink.
+//
+// Use this method to create a link for an invoice. Returns the created invoice link as String on
+// success.
 func (c *Client) CreateInvoiceLink(ctx context.Context, p *CreateInvoiceLinkParams) (string, error) {
 	var r string
 	err := c.do(ctx, "createInvoiceLink", p, &r)
@@ -4358,6 +5085,11 @@ type AnswerShippingQueryParams struct {
 }
 
 // AnswerShippingQuery calls answerShippingQuery. See https://core.telegram.org/bots/api#answershippingquery.
+//
+// If you sent an invoice requesting a shipping address and the parameter is_flexible was specified,
+// the Bot API will send an Update with a shipping_query field to the bot. Use this method to reply
+// to shipping queries. On success, True is returned.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) AnswerShippingQuery(ctx context.Context, p *AnswerShippingQueryParams) error {
 	var r bool
@@ -4379,6 +5111,12 @@ type AnswerPreCheckoutQueryParams struct {
 }
 
 // AnswerPreCheckoutQuery calls answerPreCheckoutQuery. See https://core.telegram.org/bots/api#answerprecheckoutquery.
+//
+// Once the user has confirmed their payment and shipping details, the Bot API sends the final
+// confirmation in the form of an Update with the field pre_checkout_query. Use this method to
+// respond to such pre-checkout queries. On success, True is returned. Note: The Bot API must
+// receive an answer within 10 seconds after the pre-checkout query was sent.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) AnswerPreCheckoutQuery(ctx context.Context, p *AnswerPreCheckoutQueryParams) error {
 	var r bool
@@ -4386,6 +5124,9 @@ func (c *Client) AnswerPreCheckoutQuery(ctx context.Context, p *AnswerPreCheckou
 }
 
 // GetMyStarBalance calls getMyStarBalance. See https://core.telegram.org/bots/api#getmystarbalance.
+//
+// A method to get the current Telegram Stars balance of the bot. Requires no parameters. On
+// success, returns a StarAmount object.
 func (c *Client) GetMyStarBalance(ctx context.Context) (*StarAmount, error) {
 	var r *StarAmount
 	err := c.do(ctx, "getMyStarBalance", nil, &r)
@@ -4402,6 +5143,9 @@ type GetStarTransactionsParams struct {
 }
 
 // GetStarTransactions calls getStarTransactions. See https://core.telegram.org/bots/api#getstartransactions.
+//
+// Returns the bot's Telegram Star transactions in chronological order. On success, returns a
+// StarTransactions object.
 func (c *Client) GetStarTransactions(ctx context.Context, p *GetStarTransactionsParams) (*StarTransactions, error) {
 	var r *StarTransactions
 	err := c.do(ctx, "getStarTransactions", p, &r)
@@ -4417,6 +5161,9 @@ type RefundStarPaymentParams struct {
 }
 
 // RefundStarPayment calls refundStarPayment. See https://core.telegram.org/bots/api#refundstarpayment.
+//
+// Refunds a successful payment in Telegram Stars. Returns True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) RefundStarPayment(ctx context.Context, p *RefundStarPaymentParams) error {
 	var r bool
@@ -4436,6 +5183,10 @@ type EditUserStarSubscriptionParams struct {
 }
 
 // EditUserStarSubscription calls editUserStarSubscription. See https://core.telegram.org/bots/api#edituserstarsubscription.
+//
+// Allows the bot to cancel or re-enable extension of a subscription paid in Telegram Stars. Returns
+// True on success.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) EditUserStarSubscription(ctx context.Context, p *EditUserStarSubscriptionParams) error {
 	var r bool
@@ -4451,6 +5202,16 @@ type SetPassportDataErrorsParams struct {
 }
 
 // SetPassportDataErrors calls setPassportDataErrors. See https://core.telegram.org/bots/api#setpassportdataerrors.
+//
+// Informs a user that some of the Telegram Passport elements they provided contains errors. The
+// user will not be able to re-submit their Passport to you until the errors are fixed (the contents
+// of the field for which you returned the error must change). Returns True on success.
+//
+// Use this if the data submitted by the user doesn't satisfy the standards your service requires
+// for any reason. For example, if a birthday date seems invalid, a submitted document is blurry, a
+// scan shows evidence of tampering, etc. Supply some details in the error message to make sure the
+// user knows how to correct the issues.
+//
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) SetPassportDataErrors(ctx context.Context, p *SetPassportDataErrorsParams) error {
 	var r bool
@@ -4490,6 +5251,8 @@ type SendGameParams struct {
 }
 
 // SendGame calls sendGame. See https://core.telegram.org/bots/api#sendgame.
+//
+// Use this method to send a game. On success, the sent Message is returned.
 func (c *Client) SendGame(ctx context.Context, p *SendGameParams) (*Message, error) {
 	var r *messageWire
 	err := c.do(ctx, "sendGame", p, &r)
@@ -4519,6 +5282,12 @@ type SetGameScoreParams struct {
 }
 
 // SetGameScore calls setGameScore. See https://core.telegram.org/bots/api#setgamescore.
+//
+// Use this method to set the score of the specified user in a game message. On success, if the
+// message is not an inline message, the Message is returned, otherwise True is returned. Returns an
+// error, if the new score is not greater than the user's current score in the chat and force is
+// False.
+//
 // It returns the edited Message, or a nil Message and a nil error when
 // Telegram answers True (an inline message, identified by InlineMessageID).
 func (c *Client) SetGameScore(ctx context.Context, p *SetGameScoreParams) (*Message, error) {
@@ -4542,6 +5311,9 @@ type GetGameHighScoresParams struct {
 }
 
 // GetGameHighScores calls getGameHighScores. See https://core.telegram.org/bots/api#getgamehighscores.
+//
+// Use this method to get data for high score tables. Will return the score of the specified user
+// and several of their neighbors in a game. Returns an Array of GameHighScore objects.
 func (c *Client) GetGameHighScores(ctx context.Context, p *GetGameHighScoresParams) ([]GameHighScore, error) {
 	var r []GameHighScore
 	err := c.do(ctx, "getGameHighScores", p, &r)
@@ -4576,6 +5348,11 @@ type EditEphemeralMessageTextParams struct {
 }
 
 // EditEphemeralMessageText calls editEphemeralMessageText. See https://core.telegram.org/bots/api#editephemeralmessagetext.
+//
+// Use this method to edit an ephemeral text message. Note that it is not guaranteed that the user
+// will receive the message edit event, especially if they are offline. On success, True is
+// returned.
+//
 // Added in Bot API 10.2.
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) EditEphemeralMessageText(ctx context.Context, p *EditEphemeralMessageTextParams) error {
@@ -4599,6 +5376,11 @@ type EditEphemeralMessageMediaParams struct {
 }
 
 // EditEphemeralMessageMedia calls editEphemeralMessageMedia. See https://core.telegram.org/bots/api#editephemeralmessagemedia.
+//
+// Use this method to edit the media of an ephemeral message. Note that it is not guaranteed that
+// the user will receive the message edit event, especially if they are offline. On success, True is
+// returned.
+//
 // Added in Bot API 10.2.
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) EditEphemeralMessageMedia(ctx context.Context, p *EditEphemeralMessageMediaParams) error {
@@ -4631,6 +5413,11 @@ type EditEphemeralMessageCaptionParams struct {
 }
 
 // EditEphemeralMessageCaption calls editEphemeralMessageCaption. See https://core.telegram.org/bots/api#editephemeralmessagecaption.
+//
+// Use this method to edit the caption of an ephemeral message. Note that it is not guaranteed that
+// the user will receive the message edit event, especially if they are offline. On success, True is
+// returned.
+//
 // Added in Bot API 10.2.
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) EditEphemeralMessageCaption(ctx context.Context, p *EditEphemeralMessageCaptionParams) error {
@@ -4652,6 +5439,11 @@ type EditEphemeralMessageReplyMarkupParams struct {
 }
 
 // EditEphemeralMessageReplyMarkup calls editEphemeralMessageReplyMarkup. See https://core.telegram.org/bots/api#editephemeralmessagereplymarkup.
+//
+// Use this method to edit only the reply markup of an ephemeral message. Note that it is not
+// guaranteed that the user will receive the message edit event, especially if they are offline. On
+// success, True is returned.
+//
 // Added in Bot API 10.2.
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) EditEphemeralMessageReplyMarkup(ctx context.Context, p *EditEphemeralMessageReplyMarkupParams) error {
@@ -4671,6 +5463,10 @@ type DeleteEphemeralMessageParams struct {
 }
 
 // DeleteEphemeralMessage calls deleteEphemeralMessage. See https://core.telegram.org/bots/api#deleteephemeralmessage.
+//
+// Use this method to delete an ephemeral message. Note that it is not guaranteed that the user will
+// receive the message deletion event, especially if they are offline. Returns True on success.
+//
 // Added in Bot API 10.2.
 // Telegram answers True on success, so it returns only an error.
 func (c *Client) DeleteEphemeralMessage(ctx context.Context, p *DeleteEphemeralMessageParams) error {

@@ -3,6 +3,10 @@
 package botapi
 
 // Update is the Bot API type Update. See https://core.telegram.org/bots/api#update.
+//
+// This object represents an incoming update.
+//
+// At most one of the optional fields can be present in any given update.
 type Update struct {
 	// Required. The update's unique identifier. Update identifiers start from a certain positive
 	// number and increase sequentially. This identifier becomes especially handy if you're using
@@ -90,6 +94,8 @@ type Update struct {
 }
 
 // WebhookInfo is the Bot API type WebhookInfo. See https://core.telegram.org/bots/api#webhookinfo.
+//
+// Describes the current status of a webhook.
 type WebhookInfo struct {
 	// Required. Webhook URL, may be empty if webhook is not set up.
 	URL string `json:"url"`
@@ -117,6 +123,8 @@ type WebhookInfo struct {
 }
 
 // User is the Bot API type User. See https://core.telegram.org/bots/api#user.
+//
+// This object represents a Telegram user or bot.
 type User struct {
 	// Required. Unique identifier for this user or bot. This number may have more than 32
 	// significant bits and some programming languages may have difficulty/silent defects in
@@ -166,6 +174,8 @@ type User struct {
 }
 
 // Chat is the Bot API type Chat. See https://core.telegram.org/bots/api#chat.
+//
+// This object represents a chat.
 type Chat struct {
 	// Required. Unique identifier for this chat. This number may have more than 32 significant bits
 	// and some programming languages may have difficulty/silent defects in interpreting it. But it
@@ -189,6 +199,8 @@ type Chat struct {
 }
 
 // ChatFullInfo is the Bot API type ChatFullInfo. See https://core.telegram.org/bots/api#chatfullinfo.
+//
+// This object contains full information about a chat.
 type ChatFullInfo struct {
 	// Required. Unique identifier for this chat. This number may have more than 32 significant bits
 	// and some programming languages may have difficulty/silent defects in interpreting it. But it
@@ -328,6 +340,9 @@ type ChatFullInfo struct {
 }
 
 // Message is the Bot API type Message. See https://core.telegram.org/bots/api#message.
+//
+// This object represents a message.
+//
 // It is a member of [MaybeInaccessibleMessage].
 type Message struct {
 	// Required. Unique message identifier inside this chat; 0 for ephemeral messages. In specific
@@ -641,6 +656,8 @@ type Message struct {
 }
 
 // MessageID is the Bot API type MessageId. See https://core.telegram.org/bots/api#messageid.
+//
+// This object represents a unique message identifier.
 type MessageID struct {
 	// Required. Unique message identifier. In specific instances (e.g., message containing a video
 	// sent to a big chat), the server might automatically schedule a message instead of sending it
@@ -650,6 +667,9 @@ type MessageID struct {
 }
 
 // InaccessibleMessage is the Bot API type InaccessibleMessage. See https://core.telegram.org/bots/api#inaccessiblemessage.
+//
+// This object describes a message that was deleted or is otherwise inaccessible to the bot.
+//
 // It is a member of [MaybeInaccessibleMessage].
 type InaccessibleMessage struct {
 	// Required. Chat the message belonged to.
@@ -661,6 +681,9 @@ type InaccessibleMessage struct {
 }
 
 // MessageEntity is the Bot API type MessageEntity. See https://core.telegram.org/bots/api#messageentity.
+//
+// This object represents one special entity in a text message. For example, hashtags, usernames,
+// URLs, etc.
 type MessageEntity struct {
 	// Required. Type of the entity. Currently, can be "mention" (@username), "hashtag" (#hashtag or
 	// #hashtag@chatusername), "cashtag" ($USD or $USD@chatusername), "bot_command"
@@ -693,6 +716,9 @@ type MessageEntity struct {
 }
 
 // TextQuote is the Bot API type TextQuote. See https://core.telegram.org/bots/api#textquote.
+//
+// This object contains information about the quoted part of a message that is replied to by the
+// given message.
 type TextQuote struct {
 	// Required. Text of the quoted part of a message that is replied to by the given message.
 	Text string `json:"text"`
@@ -708,6 +734,9 @@ type TextQuote struct {
 }
 
 // ExternalReplyInfo is the Bot API type ExternalReplyInfo. See https://core.telegram.org/bots/api#externalreplyinfo.
+//
+// This object contains information about a message that is being replied to, which may come from
+// another chat or forum topic.
 type ExternalReplyInfo struct {
 	// Required. Origin of the message replied to by the given message.
 	Origin MessageOrigin `json:"origin"`
@@ -769,6 +798,8 @@ type ExternalReplyInfo struct {
 }
 
 // ReplyParameters is the Bot API type ReplyParameters. See https://core.telegram.org/bots/api#replyparameters.
+//
+// Describes reply parameters for the message that is being sent.
 type ReplyParameters struct {
 	// Optional. Identifier of the message that will be replied to in the current chat, or in the
 	// chat chat_id if it is specified. Required if ephemeral_message_id isn't specified. Changed in
@@ -809,6 +840,9 @@ type ReplyParameters struct {
 }
 
 // MessageOriginUser is the Bot API type MessageOriginUser. See https://core.telegram.org/bots/api#messageoriginuser.
+//
+// The message was originally sent by a known user.
+//
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "user".
 type MessageOriginUser struct {
@@ -819,6 +853,9 @@ type MessageOriginUser struct {
 }
 
 // MessageOriginHiddenUser is the Bot API type MessageOriginHiddenUser. See https://core.telegram.org/bots/api#messageoriginhiddenuser.
+//
+// The message was originally sent by an unknown user.
+//
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "hidden_user".
 type MessageOriginHiddenUser struct {
@@ -829,6 +866,9 @@ type MessageOriginHiddenUser struct {
 }
 
 // MessageOriginChat is the Bot API type MessageOriginChat. See https://core.telegram.org/bots/api#messageoriginchat.
+//
+// The message was originally sent on behalf of a chat to a group chat.
+//
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "chat".
 type MessageOriginChat struct {
@@ -842,6 +882,9 @@ type MessageOriginChat struct {
 }
 
 // MessageOriginChannel is the Bot API type MessageOriginChannel. See https://core.telegram.org/bots/api#messageoriginchannel.
+//
+// The message was originally sent to a channel chat.
+//
 // It is a member of [MessageOrigin].
 // Encoding always adds "type": "channel".
 type MessageOriginChannel struct {
@@ -856,6 +899,8 @@ type MessageOriginChannel struct {
 }
 
 // PhotoSize is the Bot API type PhotoSize. See https://core.telegram.org/bots/api#photosize.
+//
+// This object represents one size of a photo or a file / sticker thumbnail.
 type PhotoSize struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -871,6 +916,8 @@ type PhotoSize struct {
 }
 
 // Animation is the Bot API type Animation. See https://core.telegram.org/bots/api#animation.
+//
+// This object represents an animation file (GIF or H.264/MPEG-4 AVC video without sound).
 type Animation struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -896,6 +943,8 @@ type Animation struct {
 }
 
 // Audio is the Bot API type Audio. See https://core.telegram.org/bots/api#audio.
+//
+// This object represents an audio file to be treated as music by the Telegram clients.
 type Audio struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -921,6 +970,8 @@ type Audio struct {
 }
 
 // Document is the Bot API type Document. See https://core.telegram.org/bots/api#document.
+//
+// This object represents a general file (as opposed to photos, voice messages and audio files).
 type Document struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -940,6 +991,8 @@ type Document struct {
 }
 
 // LivePhoto is the Bot API type LivePhoto. See https://core.telegram.org/bots/api#livephoto.
+//
+// This object represents a live photo.
 type LivePhoto struct {
 	// Optional. Available sizes of the corresponding static photo.
 	Photo []PhotoSize `json:"photo,omitempty"`
@@ -963,6 +1016,8 @@ type LivePhoto struct {
 }
 
 // Story is the Bot API type Story. See https://core.telegram.org/bots/api#story.
+//
+// This object represents a story.
 type Story struct {
 	// Required. Chat that posted the story.
 	Chat Chat `json:"chat"`
@@ -971,6 +1026,8 @@ type Story struct {
 }
 
 // VideoQuality is the Bot API type VideoQuality. See https://core.telegram.org/bots/api#videoquality.
+//
+// This object represents a video file of a specific quality.
 type VideoQuality struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -990,6 +1047,8 @@ type VideoQuality struct {
 }
 
 // Video is the Bot API type Video. See https://core.telegram.org/bots/api#video.
+//
+// This object represents a video file.
 type Video struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -1021,6 +1080,8 @@ type Video struct {
 }
 
 // VideoNote is the Bot API type VideoNote. See https://core.telegram.org/bots/api#videonote.
+//
+// This object represents a video message (available in Telegram apps as of v.4.0).
 type VideoNote struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -1038,6 +1099,8 @@ type VideoNote struct {
 }
 
 // Voice is the Bot API type Voice. See https://core.telegram.org/bots/api#voice.
+//
+// This object represents a voice note.
 type Voice struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -1055,6 +1118,8 @@ type Voice struct {
 }
 
 // PaidMediaInfo is the Bot API type PaidMediaInfo. See https://core.telegram.org/bots/api#paidmediainfo.
+//
+// Describes the paid media added to a message.
 type PaidMediaInfo struct {
 	// Required. The number of Telegram Stars that must be paid to buy access to the media.
 	StarCount int64 `json:"star_count"`
@@ -1063,6 +1128,9 @@ type PaidMediaInfo struct {
 }
 
 // PaidMediaLivePhoto is the Bot API type PaidMediaLivePhoto. See https://core.telegram.org/bots/api#paidmedialivephoto.
+//
+// The paid media is a live photo.
+//
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "live_photo".
 type PaidMediaLivePhoto struct {
@@ -1071,6 +1139,9 @@ type PaidMediaLivePhoto struct {
 }
 
 // PaidMediaPhoto is the Bot API type PaidMediaPhoto. See https://core.telegram.org/bots/api#paidmediaphoto.
+//
+// The paid media is a photo.
+//
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "photo".
 type PaidMediaPhoto struct {
@@ -1079,6 +1150,9 @@ type PaidMediaPhoto struct {
 }
 
 // PaidMediaPreview is the Bot API type PaidMediaPreview. See https://core.telegram.org/bots/api#paidmediapreview.
+//
+// The paid media isn't available before the payment.
+//
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "preview".
 type PaidMediaPreview struct {
@@ -1091,6 +1165,9 @@ type PaidMediaPreview struct {
 }
 
 // PaidMediaVideo is the Bot API type PaidMediaVideo. See https://core.telegram.org/bots/api#paidmediavideo.
+//
+// The paid media is a video.
+//
 // It is a member of [PaidMedia].
 // Encoding always adds "type": "video".
 type PaidMediaVideo struct {
@@ -1099,6 +1176,8 @@ type PaidMediaVideo struct {
 }
 
 // Contact is the Bot API type Contact. See https://core.telegram.org/bots/api#contact.
+//
+// This object represents a phone contact.
 type Contact struct {
 	// Required. Contact's phone number.
 	PhoneNumber string `json:"phone_number"`
@@ -1116,6 +1195,8 @@ type Contact struct {
 }
 
 // Dice is the Bot API type Dice. See https://core.telegram.org/bots/api#dice.
+//
+// This object represents an animated emoji that displays a random value.
 type Dice struct {
 	// Required. Emoji on which the dice throw animation is based.
 	Emoji string `json:"emoji"`
@@ -1125,12 +1206,16 @@ type Dice struct {
 }
 
 // Link is the Bot API type Link. See https://core.telegram.org/bots/api#link.
+//
+// Represents an HTTP link.
 type Link struct {
 	// Required. URL of the link.
 	URL string `json:"url"`
 }
 
 // PollMedia is the Bot API type PollMedia. See https://core.telegram.org/bots/api#pollmedia.
+//
+// At most one of the optional fields can be present in any given object.
 type PollMedia struct {
 	// Optional. Media is an animation, information about the animation.
 	Animation *Animation `json:"animation,omitempty"`
@@ -1158,6 +1243,8 @@ type PollMedia struct {
 }
 
 // PollOption is the Bot API type PollOption. See https://core.telegram.org/bots/api#polloption.
+//
+// This object contains information about one answer option in a poll.
 type PollOption struct {
 	// Required. Unique identifier of the option, persistent on option addition and deletion.
 	PersistentID string `json:"persistent_id"`
@@ -1182,6 +1269,8 @@ type PollOption struct {
 }
 
 // InputPollOption is the Bot API type InputPollOption. See https://core.telegram.org/bots/api#inputpolloption.
+//
+// This object contains information about one answer option in a poll to be sent.
 type InputPollOption struct {
 	// Required. Option text, 1-100 characters.
 	Text string `json:"text"`
@@ -1196,6 +1285,8 @@ type InputPollOption struct {
 }
 
 // PollAnswer is the Bot API type PollAnswer. See https://core.telegram.org/bots/api#pollanswer.
+//
+// This object represents an answer of a user in a non-anonymous poll.
 type PollAnswer struct {
 	// Required. Unique poll identifier.
 	PollID string `json:"poll_id"`
@@ -1212,6 +1303,8 @@ type PollAnswer struct {
 }
 
 // Poll is the Bot API type Poll. See https://core.telegram.org/bots/api#poll.
+//
+// This object contains information about a poll.
 type Poll struct {
 	// Required. Unique poll identifier.
 	ID string `json:"id"`
@@ -1267,6 +1360,8 @@ type Poll struct {
 }
 
 // ChecklistTask is the Bot API type ChecklistTask. See https://core.telegram.org/bots/api#checklisttask.
+//
+// Describes a task in a checklist.
 type ChecklistTask struct {
 	// Required. Unique identifier of the task.
 	ID int64 `json:"id"`
@@ -1284,6 +1379,8 @@ type ChecklistTask struct {
 }
 
 // Checklist is the Bot API type Checklist. See https://core.telegram.org/bots/api#checklist.
+//
+// Describes a checklist.
 type Checklist struct {
 	// Required. Title of the checklist.
 	Title string `json:"title"`
@@ -1299,6 +1396,8 @@ type Checklist struct {
 }
 
 // InputChecklistTask is the Bot API type InputChecklistTask. See https://core.telegram.org/bots/api#inputchecklisttask.
+//
+// Describes a task to add to a checklist.
 type InputChecklistTask struct {
 	// Required. Unique identifier of the task; must be positive and unique among all task
 	// identifiers currently present in the checklist.
@@ -1314,6 +1413,8 @@ type InputChecklistTask struct {
 }
 
 // InputChecklist is the Bot API type InputChecklist. See https://core.telegram.org/bots/api#inputchecklist.
+//
+// Describes a checklist to create.
 type InputChecklist struct {
 	// Required. Title of the checklist; 1-255 characters after entities parsing.
 	Title string `json:"title"`
@@ -1332,6 +1433,8 @@ type InputChecklist struct {
 }
 
 // ChecklistTasksDone is the Bot API type ChecklistTasksDone. See https://core.telegram.org/bots/api#checklisttasksdone.
+//
+// Describes a service message about checklist tasks marked as done or not done.
 type ChecklistTasksDone struct {
 	// Optional. Message containing the checklist whose tasks were marked as done or not done. Note
 	// that the Message object in this field will not contain the reply_to_message field even if it
@@ -1344,6 +1447,8 @@ type ChecklistTasksDone struct {
 }
 
 // ChecklistTasksAdded is the Bot API type ChecklistTasksAdded. See https://core.telegram.org/bots/api#checklisttasksadded.
+//
+// Describes a service message about tasks added to a checklist.
 type ChecklistTasksAdded struct {
 	// Optional. Message containing the checklist to which the tasks were added. Note that the
 	// Message object in this field will not contain the reply_to_message field even if it itself is
@@ -1354,6 +1459,8 @@ type ChecklistTasksAdded struct {
 }
 
 // Location is the Bot API type Location. See https://core.telegram.org/bots/api#location.
+//
+// This object represents a point on the map.
 type Location struct {
 	// Required. Latitude as defined by the sender.
 	Latitude float64 `json:"latitude"`
@@ -1373,6 +1480,8 @@ type Location struct {
 }
 
 // Venue is the Bot API type Venue. See https://core.telegram.org/bots/api#venue.
+//
+// This object represents a venue.
 type Venue struct {
 	// Required. Venue location. Can't be a live location.
 	Location Location `json:"location"`
@@ -1392,6 +1501,8 @@ type Venue struct {
 }
 
 // WebAppData is the Bot API type WebAppData. See https://core.telegram.org/bots/api#webappdata.
+//
+// Describes data sent from a Web App to the bot.
 type WebAppData struct {
 	// Required. The data. Be aware that a bad client can send arbitrary data in this field.
 	Data string `json:"data"`
@@ -1401,6 +1512,9 @@ type WebAppData struct {
 }
 
 // ProximityAlertTriggered is the Bot API type ProximityAlertTriggered. See https://core.telegram.org/bots/api#proximityalerttriggered.
+//
+// This object represents the content of a service message, sent whenever a user in the chat
+// triggers a proximity alert set by another user.
 type ProximityAlertTriggered struct {
 	// Required. User that triggered the alert.
 	Traveler User `json:"traveler"`
@@ -1411,12 +1525,16 @@ type ProximityAlertTriggered struct {
 }
 
 // MessageAutoDeleteTimerChanged is the Bot API type MessageAutoDeleteTimerChanged. See https://core.telegram.org/bots/api#messageautodeletetimerchanged.
+//
+// This object represents a service message about a change in auto-delete timer settings.
 type MessageAutoDeleteTimerChanged struct {
 	// Required. New auto-delete time for messages in the chat; in seconds.
 	MessageAutoDeleteTime int `json:"message_auto_delete_time"`
 }
 
 // ManagedBotCreated is the Bot API type ManagedBotCreated. See https://core.telegram.org/bots/api#managedbotcreated.
+//
+// This object contains information about the bot that was created to be managed by the current bot.
 type ManagedBotCreated struct {
 	// Required. Information about the bot. The bot's token can be fetched using the method
 	// getManagedBotToken.
@@ -1424,6 +1542,9 @@ type ManagedBotCreated struct {
 }
 
 // ManagedBotUpdated is the Bot API type ManagedBotUpdated. See https://core.telegram.org/bots/api#managedbotupdated.
+//
+// This object contains information about the creation, token update, or owner update of a bot that
+// is managed by the current bot.
 type ManagedBotUpdated struct {
 	// Required. User that created the bot.
 	User User `json:"user"`
@@ -1433,6 +1554,8 @@ type ManagedBotUpdated struct {
 }
 
 // PollOptionAdded is the Bot API type PollOptionAdded. See https://core.telegram.org/bots/api#polloptionadded.
+//
+// Describes a service message about an option added to a poll.
 type PollOptionAdded struct {
 	// Optional. Message containing the poll to which the option was added, if known. Note that the
 	// Message object in this field will not contain the reply_to_message field even if it itself is
@@ -1447,6 +1570,8 @@ type PollOptionAdded struct {
 }
 
 // PollOptionDeleted is the Bot API type PollOptionDeleted. See https://core.telegram.org/bots/api#polloptiondeleted.
+//
+// Describes a service message about an option deleted from a poll.
 type PollOptionDeleted struct {
 	// Optional. Message containing the poll from which the option was deleted, if known. Note that
 	// the Message object in this field will not contain the reply_to_message field even if it
@@ -1461,12 +1586,17 @@ type PollOptionDeleted struct {
 }
 
 // ChatBoostAdded is the Bot API type ChatBoostAdded. See https://core.telegram.org/bots/api#chatboostadded.
+//
+// This object represents a service message about a user boosting a chat.
 type ChatBoostAdded struct {
 	// Required. Number of boosts added by the user.
 	BoostCount int64 `json:"boost_count"`
 }
 
 // BackgroundFillSolid is the Bot API type BackgroundFillSolid. See https://core.telegram.org/bots/api#backgroundfillsolid.
+//
+// The background is filled using the selected color.
+//
 // It is a member of [BackgroundFill].
 // Encoding always adds "type": "solid".
 type BackgroundFillSolid struct {
@@ -1475,6 +1605,9 @@ type BackgroundFillSolid struct {
 }
 
 // BackgroundFillGradient is the Bot API type BackgroundFillGradient. See https://core.telegram.org/bots/api#backgroundfillgradient.
+//
+// The background is a gradient fill.
+//
 // It is a member of [BackgroundFill].
 // Encoding always adds "type": "gradient".
 type BackgroundFillGradient struct {
@@ -1487,6 +1620,9 @@ type BackgroundFillGradient struct {
 }
 
 // BackgroundFillFreeformGradient is the Bot API type BackgroundFillFreeformGradient. See https://core.telegram.org/bots/api#backgroundfillfreeformgradient.
+//
+// The background is a freeform gradient that rotates after every message in the chat.
+//
 // It is a member of [BackgroundFill].
 // Encoding always adds "type": "freeform_gradient".
 type BackgroundFillFreeformGradient struct {
@@ -1496,6 +1632,9 @@ type BackgroundFillFreeformGradient struct {
 }
 
 // BackgroundTypeFill is the Bot API type BackgroundTypeFill. See https://core.telegram.org/bots/api#backgroundtypefill.
+//
+// The background is automatically filled based on the selected colors.
+//
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "fill".
 type BackgroundTypeFill struct {
@@ -1506,6 +1645,9 @@ type BackgroundTypeFill struct {
 }
 
 // BackgroundTypeWallpaper is the Bot API type BackgroundTypeWallpaper. See https://core.telegram.org/bots/api#backgroundtypewallpaper.
+//
+// The background is a wallpaper in the JPEG format.
+//
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "wallpaper".
 type BackgroundTypeWallpaper struct {
@@ -1521,6 +1663,11 @@ type BackgroundTypeWallpaper struct {
 }
 
 // BackgroundTypePattern is the Bot API type BackgroundTypePattern. See https://core.telegram.org/bots/api#backgroundtypepattern.
+//
+// The background is a .PNG or .TGV (gzipped subset of SVG with MIME type
+// "application/x-tgwallpattern") pattern to be combined with the background fill chosen by the
+// user.
+//
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "pattern".
 type BackgroundTypePattern struct {
@@ -1538,6 +1685,9 @@ type BackgroundTypePattern struct {
 }
 
 // BackgroundTypeChatTheme is the Bot API type BackgroundTypeChatTheme. See https://core.telegram.org/bots/api#backgroundtypechattheme.
+//
+// The background is taken directly from a built-in chat theme.
+//
 // It is a member of [BackgroundType].
 // Encoding always adds "type": "chat_theme".
 type BackgroundTypeChatTheme struct {
@@ -1546,12 +1696,16 @@ type BackgroundTypeChatTheme struct {
 }
 
 // ChatBackground is the Bot API type ChatBackground. See https://core.telegram.org/bots/api#chatbackground.
+//
+// This object represents a chat background.
 type ChatBackground struct {
 	// Required. Type of the background.
 	Type BackgroundType `json:"type"`
 }
 
 // ForumTopicCreated is the Bot API type ForumTopicCreated. See https://core.telegram.org/bots/api#forumtopiccreated.
+//
+// This object represents a service message about a new forum topic created in the chat.
 type ForumTopicCreated struct {
 	// Required. Name of the topic.
 	Name string `json:"name"`
@@ -1565,10 +1719,15 @@ type ForumTopicCreated struct {
 }
 
 // ForumTopicClosed is the Bot API type ForumTopicClosed. See https://core.telegram.org/bots/api#forumtopicclosed.
+//
+// This object represents a service message about a forum topic closed in the chat. Currently holds
+// no information.
 type ForumTopicClosed struct {
 }
 
 // ForumTopicEdited is the Bot API type ForumTopicEdited. See https://core.telegram.org/bots/api#forumtopicedited.
+//
+// This object represents a service message about an edited forum topic.
 type ForumTopicEdited struct {
 	// Optional. New name of the topic, if it was edited.
 	Name string `json:"name,omitempty"`
@@ -1578,18 +1737,30 @@ type ForumTopicEdited struct {
 }
 
 // ForumTopicReopened is the Bot API type ForumTopicReopened. See https://core.telegram.org/bots/api#forumtopicreopened.
+//
+// This object represents a service message about a forum topic reopened in the chat. Currently
+// holds no information.
 type ForumTopicReopened struct {
 }
 
 // GeneralForumTopicHidden is the Bot API type GeneralForumTopicHidden. See https://core.telegram.org/bots/api#generalforumtopichidden.
+//
+// This object represents a service message about General forum topic hidden in the chat. Currently
+// holds no information.
 type GeneralForumTopicHidden struct {
 }
 
 // GeneralForumTopicUnhidden is the Bot API type GeneralForumTopicUnhidden. See https://core.telegram.org/bots/api#generalforumtopicunhidden.
+//
+// This object represents a service message about General forum topic unhidden in the chat.
+// Currently holds no information.
 type GeneralForumTopicUnhidden struct {
 }
 
 // SharedUser is the Bot API type SharedUser. See https://core.telegram.org/bots/api#shareduser.
+//
+// This object contains information about a user that was shared with the bot using a
+// KeyboardButtonRequestUsers button.
 type SharedUser struct {
 	// Required. Identifier of the shared user. This number may have more than 32 significant bits
 	// and some programming languages may have difficulty/silent defects in interpreting it. But it
@@ -1608,6 +1779,9 @@ type SharedUser struct {
 }
 
 // UsersShared is the Bot API type UsersShared. See https://core.telegram.org/bots/api#usersshared.
+//
+// This object contains information about the users whose identifiers were shared with the bot using
+// a KeyboardButtonRequestUsers button.
 type UsersShared struct {
 	// Required. Identifier of the request.
 	RequestID int64 `json:"request_id"`
@@ -1616,6 +1790,9 @@ type UsersShared struct {
 }
 
 // ChatShared is the Bot API type ChatShared. See https://core.telegram.org/bots/api#chatshared.
+//
+// This object contains information about a chat that was shared with the bot using a
+// KeyboardButtonRequestChat button.
 type ChatShared struct {
 	// Required. Identifier of the request.
 	RequestID int64 `json:"request_id"`
@@ -1634,6 +1811,10 @@ type ChatShared struct {
 }
 
 // WriteAccessAllowed is the Bot API type WriteAccessAllowed. See https://core.telegram.org/bots/api#writeaccessallowed.
+//
+// This object represents a service message about a user allowing a bot to write messages after
+// adding it to the attachment menu, launching a Web App from a link, or accepting an explicit
+// request from a Web App sent by the method requestWriteAccess.
 type WriteAccessAllowed struct {
 	// Optional. True, if the access was granted after the user accepted an explicit request from a
 	// Web App sent by the method requestWriteAccess.
@@ -1647,6 +1828,8 @@ type WriteAccessAllowed struct {
 }
 
 // VideoChatScheduled is the Bot API type VideoChatScheduled. See https://core.telegram.org/bots/api#videochatscheduled.
+//
+// This object represents a service message about a video chat scheduled in the chat.
 type VideoChatScheduled struct {
 	// Required. Point in time (Unix timestamp) when the video chat is supposed to be started by a
 	// chat administrator.
@@ -1654,22 +1837,31 @@ type VideoChatScheduled struct {
 }
 
 // VideoChatStarted is the Bot API type VideoChatStarted. See https://core.telegram.org/bots/api#videochatstarted.
+//
+// This object represents a service message about a video chat started in the chat. Currently holds
+// no information.
 type VideoChatStarted struct {
 }
 
 // VideoChatEnded is the Bot API type VideoChatEnded. See https://core.telegram.org/bots/api#videochatended.
+//
+// This object represents a service message about a video chat ended in the chat.
 type VideoChatEnded struct {
 	// Required. Video chat duration in seconds.
 	Duration int `json:"duration"`
 }
 
 // VideoChatParticipantsInvited is the Bot API type VideoChatParticipantsInvited. See https://core.telegram.org/bots/api#videochatparticipantsinvited.
+//
+// This object represents a service message about new members invited to a video chat.
 type VideoChatParticipantsInvited struct {
 	// Required. New members that were invited to the video chat.
 	Users []User `json:"users"`
 }
 
 // PaidMessagePriceChanged is the Bot API type PaidMessagePriceChanged. See https://core.telegram.org/bots/api#paidmessagepricechanged.
+//
+// Describes a service message about a change in the price of paid messages within a chat.
 type PaidMessagePriceChanged struct {
 	// Required. The new number of Telegram Stars that must be paid by non-administrator users of
 	// the supergroup chat for each sent message.
@@ -1677,6 +1869,9 @@ type PaidMessagePriceChanged struct {
 }
 
 // DirectMessagePriceChanged is the Bot API type DirectMessagePriceChanged. See https://core.telegram.org/bots/api#directmessagepricechanged.
+//
+// Describes a service message about a change in the price of direct messages sent to a channel
+// chat.
 type DirectMessagePriceChanged struct {
 	// Required. True, if direct messages are enabled for the channel chat; false otherwise.
 	AreDirectMessagesEnabled bool `json:"are_direct_messages_enabled"`
@@ -1687,6 +1882,8 @@ type DirectMessagePriceChanged struct {
 }
 
 // SuggestedPostApproved is the Bot API type SuggestedPostApproved. See https://core.telegram.org/bots/api#suggestedpostapproved.
+//
+// Describes a service message about the approval of a suggested post.
 type SuggestedPostApproved struct {
 	// Optional. Message containing the suggested post. Note that the Message object in this field
 	// will not contain the reply_to_message field even if it itself is a reply.
@@ -1698,6 +1895,9 @@ type SuggestedPostApproved struct {
 }
 
 // SuggestedPostApprovalFailed is the Bot API type SuggestedPostApprovalFailed. See https://core.telegram.org/bots/api#suggestedpostapprovalfailed.
+//
+// Describes a service message about the failed approval of a suggested post. Currently, only caused
+// by insufficient user funds at the time of approval.
 type SuggestedPostApprovalFailed struct {
 	// Optional. Message containing the suggested post whose approval has failed. Note that the
 	// Message object in this field will not contain the reply_to_message field even if it itself is
@@ -1708,6 +1908,8 @@ type SuggestedPostApprovalFailed struct {
 }
 
 // SuggestedPostDeclined is the Bot API type SuggestedPostDeclined. See https://core.telegram.org/bots/api#suggestedpostdeclined.
+//
+// Describes a service message about the rejection of a suggested post.
 type SuggestedPostDeclined struct {
 	// Optional. Message containing the suggested post. Note that the Message object in this field
 	// will not contain the reply_to_message field even if it itself is a reply.
@@ -1717,6 +1919,8 @@ type SuggestedPostDeclined struct {
 }
 
 // SuggestedPostPaid is the Bot API type SuggestedPostPaid. See https://core.telegram.org/bots/api#suggestedpostpaid.
+//
+// Describes a service message about a successful payment for a suggested post.
 type SuggestedPostPaid struct {
 	// Optional. Message containing the suggested post. Note that the Message object in this field
 	// will not contain the reply_to_message field even if it itself is a reply.
@@ -1733,6 +1937,8 @@ type SuggestedPostPaid struct {
 }
 
 // SuggestedPostRefunded is the Bot API type SuggestedPostRefunded. See https://core.telegram.org/bots/api#suggestedpostrefunded.
+//
+// Describes a service message about a payment refund for a suggested post.
 type SuggestedPostRefunded struct {
 	// Optional. Message containing the suggested post. Note that the Message object in this field
 	// will not contain the reply_to_message field even if it itself is a reply.
@@ -1744,6 +1950,8 @@ type SuggestedPostRefunded struct {
 }
 
 // GiveawayCreated is the Bot API type GiveawayCreated. See https://core.telegram.org/bots/api#giveawaycreated.
+//
+// This object represents a service message about the creation of a scheduled giveaway.
 type GiveawayCreated struct {
 	// Optional. The number of Telegram Stars to be split between giveaway winners; for Telegram
 	// Star giveaways only.
@@ -1751,6 +1959,8 @@ type GiveawayCreated struct {
 }
 
 // Giveaway is the Bot API type Giveaway. See https://core.telegram.org/bots/api#giveaway.
+//
+// This object represents a message about a scheduled giveaway.
 type Giveaway struct {
 	// Required. The list of chats which the user must join to participate in the giveaway.
 	Chats []Chat `json:"chats"`
@@ -1779,6 +1989,8 @@ type Giveaway struct {
 }
 
 // GiveawayWinners is the Bot API type GiveawayWinners. See https://core.telegram.org/bots/api#giveawaywinners.
+//
+// This object represents a message about the completion of a giveaway with public winners.
 type GiveawayWinners struct {
 	// Required. The chat that created the giveaway.
 	Chat Chat `json:"chat"`
@@ -1811,6 +2023,9 @@ type GiveawayWinners struct {
 }
 
 // GiveawayCompleted is the Bot API type GiveawayCompleted. See https://core.telegram.org/bots/api#giveawaycompleted.
+//
+// This object represents a service message about the completion of a giveaway without public
+// winners.
 type GiveawayCompleted struct {
 	// Required. Number of winners in the giveaway.
 	WinnerCount int64 `json:"winner_count"`
@@ -1824,6 +2039,8 @@ type GiveawayCompleted struct {
 }
 
 // LinkPreviewOptions is the Bot API type LinkPreviewOptions. See https://core.telegram.org/bots/api#linkpreviewoptions.
+//
+// Describes the options used for link preview generation.
 type LinkPreviewOptions struct {
 	// Optional. True, if the link preview is disabled.
 	IsDisabled bool `json:"is_disabled,omitempty"`
@@ -1842,6 +2059,8 @@ type LinkPreviewOptions struct {
 }
 
 // SuggestedPostPrice is the Bot API type SuggestedPostPrice. See https://core.telegram.org/bots/api#suggestedpostprice.
+//
+// Describes the price of a suggested post.
 type SuggestedPostPrice struct {
 	// Required. Currency in which the post will be paid. Currently, must be one of "XTR" for
 	// Telegram Stars or "TON" for toncoins.
@@ -1853,6 +2072,8 @@ type SuggestedPostPrice struct {
 }
 
 // SuggestedPostInfo is the Bot API type SuggestedPostInfo. See https://core.telegram.org/bots/api#suggestedpostinfo.
+//
+// Contains information about a suggested post.
 type SuggestedPostInfo struct {
 	// Required. State of the suggested post. Currently, it can be one of "pending", "approved",
 	// "declined".
@@ -1866,6 +2087,8 @@ type SuggestedPostInfo struct {
 }
 
 // SuggestedPostParameters is the Bot API type SuggestedPostParameters. See https://core.telegram.org/bots/api#suggestedpostparameters.
+//
+// Contains parameters of a post that is being suggested by the bot.
 type SuggestedPostParameters struct {
 	// Optional. Proposed price for the post. If the field is omitted, then the post is unpaid.
 	Price *SuggestedPostPrice `json:"price,omitempty"`
@@ -1877,6 +2100,8 @@ type SuggestedPostParameters struct {
 }
 
 // DirectMessagesTopic is the Bot API type DirectMessagesTopic. See https://core.telegram.org/bots/api#directmessagestopic.
+//
+// Describes a topic of a direct messages chat.
 type DirectMessagesTopic struct {
 	// Required. Unique identifier of the topic. This number may have more than 32 significant bits
 	// and some programming languages may have difficulty/silent defects in interpreting it. But it
@@ -1888,6 +2113,8 @@ type DirectMessagesTopic struct {
 }
 
 // UserProfilePhotos is the Bot API type UserProfilePhotos. See https://core.telegram.org/bots/api#userprofilephotos.
+//
+// This object represent a user's profile pictures.
 type UserProfilePhotos struct {
 	// Required. Total number of profile pictures the target user has.
 	TotalCount int64 `json:"total_count"`
@@ -1896,6 +2123,8 @@ type UserProfilePhotos struct {
 }
 
 // UserProfileAudios is the Bot API type UserProfileAudios. See https://core.telegram.org/bots/api#userprofileaudios.
+//
+// This object represents the audios displayed on a user's profile.
 type UserProfileAudios struct {
 	// Required. Total number of profile audios for the target user.
 	TotalCount int64 `json:"total_count"`
@@ -1904,6 +2133,10 @@ type UserProfileAudios struct {
 }
 
 // File is the Bot API type File. See https://core.telegram.org/bots/api#file.
+//
+// This object represents a file ready to be downloaded. The file can be downloaded via the link
+// https://api.telegram.org/file/bot<token>/<file_path>. It is guaranteed that the link will be
+// valid for at least 1 hour. When the link expires, a new one can be requested by calling getFile.
 type File struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -1920,6 +2153,8 @@ type File struct {
 }
 
 // WebAppInfo is the Bot API type WebAppInfo. See https://core.telegram.org/bots/api#webappinfo.
+//
+// Describes a Web App.
 type WebAppInfo struct {
 	// Required. An HTTPS URL of a Web App to be opened with additional data as specified in
 	// Initializing Web Apps.
@@ -1927,6 +2162,10 @@ type WebAppInfo struct {
 }
 
 // ReplyKeyboardMarkup is the Bot API type ReplyKeyboardMarkup. See https://core.telegram.org/bots/api#replykeyboardmarkup.
+//
+// This object represents a custom keyboard with reply options (see Introduction to bots for details
+// and examples). Not supported in channels and for messages sent on behalf of a business account.
+//
 // It is a member of [ReplyMarkup].
 type ReplyKeyboardMarkup struct {
 	// Required. Array of button rows, each represented by an Array of KeyboardButton objects.
@@ -1959,6 +2198,10 @@ type ReplyKeyboardMarkup struct {
 }
 
 // KeyboardButton is the Bot API type KeyboardButton. See https://core.telegram.org/bots/api#keyboardbutton.
+//
+// This object represents one button of the reply keyboard. At most one of the fields other than
+// text, icon_custom_emoji_id, and style must be used to specify the type of the button. For simple
+// text buttons, String can be used instead of this object to specify the button text.
 type KeyboardButton struct {
 	// Required. Text of the button. If none of the fields other than text, icon_custom_emoji_id,
 	// and style are used, it will be sent as a message when the button is pressed.
@@ -1999,6 +2242,10 @@ type KeyboardButton struct {
 }
 
 // KeyboardButtonRequestUsers is the Bot API type KeyboardButtonRequestUsers. See https://core.telegram.org/bots/api#keyboardbuttonrequestusers.
+//
+// This object defines the criteria used to request suitable users. Information about the selected
+// users will be shared with the bot when the corresponding button is pressed. More about requesting
+// users: https://core.telegram.org/bots/features#chat-and-user-selection
 type KeyboardButtonRequestUsers struct {
 	// Required. Signed 32-bit identifier of the request that will be received back in the
 	// UsersShared object. Must be unique within the message.
@@ -2022,6 +2269,11 @@ type KeyboardButtonRequestUsers struct {
 }
 
 // KeyboardButtonRequestChat is the Bot API type KeyboardButtonRequestChat. See https://core.telegram.org/bots/api#keyboardbuttonrequestchat.
+//
+// This object defines the criteria used to request a suitable chat. Information about the selected
+// chat will be shared with the bot when the corresponding button is pressed. The bot will be
+// granted requested rights in the chat if appropriate. More about requesting chats:
+// https://core.telegram.org/bots/features#chat-and-user-selection.
 type KeyboardButtonRequestChat struct {
 	// Required. Signed 32-bit identifier of the request, which will be received back in the
 	// ChatShared object. Must be unique within the message.
@@ -2060,6 +2312,10 @@ type KeyboardButtonRequestChat struct {
 }
 
 // KeyboardButtonRequestManagedBot is the Bot API type KeyboardButtonRequestManagedBot. See https://core.telegram.org/bots/api#keyboardbuttonrequestmanagedbot.
+//
+// This object defines the parameters for the creation of a managed bot. Information about the
+// created bot will be shared with the bot using the update managed_bot and a Message with the field
+// managed_bot_created.
 type KeyboardButtonRequestManagedBot struct {
 	// Required. Signed 32-bit identifier of the request. Must be unique within the message.
 	RequestID int64 `json:"request_id"`
@@ -2070,6 +2326,9 @@ type KeyboardButtonRequestManagedBot struct {
 }
 
 // KeyboardButtonPollType is the Bot API type KeyboardButtonPollType. See https://core.telegram.org/bots/api#keyboardbuttonpolltype.
+//
+// This object represents type of a poll, which is allowed to be created and sent when the
+// corresponding button is pressed.
 type KeyboardButtonPollType struct {
 	// Optional. If quiz is passed, the user will be allowed to create only polls in the quiz mode.
 	// If regular is passed, only regular polls will be allowed. Otherwise, the user will be allowed
@@ -2078,6 +2337,13 @@ type KeyboardButtonPollType struct {
 }
 
 // ReplyKeyboardRemove is the Bot API type ReplyKeyboardRemove. See https://core.telegram.org/bots/api#replykeyboardremove.
+//
+// Upon receiving a message with this object, Telegram clients will remove the current custom
+// keyboard and display the default letter-keyboard. By default, custom keyboards are displayed
+// until a new keyboard is sent by a bot. An exception is made for one-time keyboards that are
+// hidden immediately after the user presses a button (see ReplyKeyboardMarkup). Not supported in
+// channels and for messages sent on behalf of a business account.
+//
 // It is a member of [ReplyMarkup].
 // Encoding always adds "remove_keyboard": true.
 type ReplyKeyboardRemove struct {
@@ -2091,6 +2357,9 @@ type ReplyKeyboardRemove struct {
 }
 
 // InlineKeyboardMarkup is the Bot API type InlineKeyboardMarkup. See https://core.telegram.org/bots/api#inlinekeyboardmarkup.
+//
+// This object represents an inline keyboard that appears right next to the message it belongs to.
+//
 // It is a member of [ReplyMarkup].
 type InlineKeyboardMarkup struct {
 	// Required. Array of button rows, each represented by an Array of InlineKeyboardButton objects.
@@ -2102,6 +2371,9 @@ type InlineKeyboardMarkup struct {
 }
 
 // InlineKeyboardButton is the Bot API type InlineKeyboardButton. See https://core.telegram.org/bots/api#inlinekeyboardbutton.
+//
+// This object represents one button of an inline keyboard. Exactly one of the fields other than
+// text, icon_custom_emoji_id, and style must be used to specify the type of the button.
 type InlineKeyboardButton struct {
 	// Required. Label text on the button.
 	Text string `json:"text"`
@@ -2160,6 +2432,12 @@ type InlineKeyboardButton struct {
 }
 
 // LoginURL is the Bot API type LoginUrl. See https://core.telegram.org/bots/api#loginurl.
+//
+// This object represents a parameter of the inline keyboard button used to automatically authorize
+// a user. Serves as a great replacement for the Telegram Login Widget when the user is coming from
+// Telegram. All the user needs to do is tap/click a button and confirm that they want to log in:
+//
+// Telegram apps support these buttons as of version 5.7.
 type LoginURL struct {
 	// Required. An HTTPS URL to be opened with user authorization data added to the query string
 	// when the button is pressed. If the user refuses to provide authorization data, the original
@@ -2180,6 +2458,9 @@ type LoginURL struct {
 }
 
 // SwitchInlineQueryChosenChat is the Bot API type SwitchInlineQueryChosenChat. See https://core.telegram.org/bots/api#switchinlinequerychosenchat.
+//
+// This object represents an inline button that switches the current user to inline mode in a chosen
+// chat, with an optional default inline query.
 type SwitchInlineQueryChosenChat struct {
 	// Optional. The default inline query to be inserted in the input field. If left empty, only the
 	// bot's username will be inserted.
@@ -2195,12 +2476,20 @@ type SwitchInlineQueryChosenChat struct {
 }
 
 // CopyTextButton is the Bot API type CopyTextButton. See https://core.telegram.org/bots/api#copytextbutton.
+//
+// This object represents an inline keyboard button that copies specified text to the clipboard.
 type CopyTextButton struct {
 	// Required. The text to be copied to the clipboard; 1-256 characters.
 	Text string `json:"text"`
 }
 
 // CallbackQuery is the Bot API type CallbackQuery. See https://core.telegram.org/bots/api#callbackquery.
+//
+// This object represents an incoming callback query from a callback button in an inline keyboard.
+// If the button that originated the query was attached to a message sent by the bot, the field
+// message will be present. If the button was attached to a message sent via the bot (in inline
+// mode), the field inline_message_id will be present. Exactly one of the fields data or
+// game_short_name will be present.
 type CallbackQuery struct {
 	// Required. Unique identifier for this query.
 	ID string `json:"id"`
@@ -2222,6 +2511,13 @@ type CallbackQuery struct {
 }
 
 // ForceReply is the Bot API type ForceReply. See https://core.telegram.org/bots/api#forcereply.
+//
+// Upon receiving a message with this object, Telegram clients will display a reply interface to the
+// user (act as if the user has selected the bot's message and tapped 'Reply'). This can be
+// extremely useful if you want to create user-friendly step-by-step interfaces without having to
+// sacrifice privacy mode. Not supported in channels and for messages sent on behalf of a user
+// account.
+//
 // It is a member of [ReplyMarkup].
 // Encoding always adds "force_reply": true.
 type ForceReply struct {
@@ -2235,6 +2531,8 @@ type ForceReply struct {
 }
 
 // ChatPhoto is the Bot API type ChatPhoto. See https://core.telegram.org/bots/api#chatphoto.
+//
+// This object represents a chat photo.
 type ChatPhoto struct {
 	// Required. File identifier of small (160x160) chat photo. This file_id can be used only for
 	// photo download and only for as long as the photo is not changed.
@@ -2251,6 +2549,8 @@ type ChatPhoto struct {
 }
 
 // ChatInviteLink is the Bot API type ChatInviteLink. See https://core.telegram.org/bots/api#chatinvitelink.
+//
+// Represents an invite link for a chat.
 type ChatInviteLink struct {
 	// Required. The invite link. If the link was created by another chat administrator, then the
 	// second part of the link will be replaced with "...".
@@ -2281,6 +2581,8 @@ type ChatInviteLink struct {
 }
 
 // ChatAdministratorRights is the Bot API type ChatAdministratorRights. See https://core.telegram.org/bots/api#chatadministratorrights.
+//
+// Represents the rights of an administrator in a chat.
 type ChatAdministratorRights struct {
 	// Required. True, if the user's presence in the chat is hidden.
 	IsAnonymous bool `json:"is_anonymous"`
@@ -2334,6 +2636,8 @@ type ChatAdministratorRights struct {
 }
 
 // ChatMemberUpdated is the Bot API type ChatMemberUpdated. See https://core.telegram.org/bots/api#chatmemberupdated.
+//
+// This object represents changes in the status of a chat member.
 type ChatMemberUpdated struct {
 	// Required. Chat the user belongs to.
 	Chat Chat `json:"chat"`
@@ -2356,6 +2660,9 @@ type ChatMemberUpdated struct {
 }
 
 // ChatMemberOwner is the Bot API type ChatMemberOwner. See https://core.telegram.org/bots/api#chatmemberowner.
+//
+// Represents a chat member that owns the chat and has all administrator privileges.
+//
 // It is a member of [ChatMember].
 // Encoding always adds "status": "creator".
 type ChatMemberOwner struct {
@@ -2368,6 +2675,9 @@ type ChatMemberOwner struct {
 }
 
 // ChatMemberAdministrator is the Bot API type ChatMemberAdministrator. See https://core.telegram.org/bots/api#chatmemberadministrator.
+//
+// Represents a chat member that has some additional privileges.
+//
 // It is a member of [ChatMember].
 // Encoding always adds "status": "administrator".
 type ChatMemberAdministrator struct {
@@ -2429,6 +2739,9 @@ type ChatMemberAdministrator struct {
 }
 
 // ChatMemberMember is the Bot API type ChatMemberMember. See https://core.telegram.org/bots/api#chatmembermember.
+//
+// Represents a chat member that has no additional privileges or restrictions.
+//
 // It is a member of [ChatMember].
 // Encoding always adds "status": "member".
 type ChatMemberMember struct {
@@ -2441,6 +2754,9 @@ type ChatMemberMember struct {
 }
 
 // ChatMemberRestricted is the Bot API type ChatMemberRestricted. See https://core.telegram.org/bots/api#chatmemberrestricted.
+//
+// Represents a chat member that is under certain restrictions in the chat. Supergroups only.
+//
 // It is a member of [ChatMember].
 // Encoding always adds "status": "restricted".
 type ChatMemberRestricted struct {
@@ -2490,6 +2806,9 @@ type ChatMemberRestricted struct {
 }
 
 // ChatMemberLeft is the Bot API type ChatMemberLeft. See https://core.telegram.org/bots/api#chatmemberleft.
+//
+// Represents a chat member that isn't currently a member of the chat, but may join it themselves.
+//
 // It is a member of [ChatMember].
 // Encoding always adds "status": "left".
 type ChatMemberLeft struct {
@@ -2498,6 +2817,10 @@ type ChatMemberLeft struct {
 }
 
 // ChatMemberBanned is the Bot API type ChatMemberBanned. See https://core.telegram.org/bots/api#chatmemberbanned.
+//
+// Represents a chat member that was banned in the chat and can't return to the chat or view chat
+// messages.
+//
 // It is a member of [ChatMember].
 // Encoding always adds "status": "kicked".
 type ChatMemberBanned struct {
@@ -2509,6 +2832,8 @@ type ChatMemberBanned struct {
 }
 
 // ChatJoinRequest is the Bot API type ChatJoinRequest. See https://core.telegram.org/bots/api#chatjoinrequest.
+//
+// Represents a join request sent to a chat.
 type ChatJoinRequest struct {
 	// Required. Chat to which the request was sent.
 	Chat Chat `json:"chat"`
@@ -2534,6 +2859,8 @@ type ChatJoinRequest struct {
 }
 
 // ChatPermissions is the Bot API type ChatPermissions. See https://core.telegram.org/bots/api#chatpermissions.
+//
+// Describes actions that a non-administrator user is allowed to take in a chat.
 type ChatPermissions struct {
 	// Optional. True, if the user is allowed to send text messages, rich messages, contacts,
 	// giveaways, giveaway winners, invoices, locations and venues.
@@ -2579,6 +2906,8 @@ type ChatPermissions struct {
 }
 
 // Birthdate is the Bot API type Birthdate. See https://core.telegram.org/bots/api#birthdate.
+//
+// Describes the birthdate of a user.
 type Birthdate struct {
 	// Required. Day of the user's birth; 1-31.
 	Day int `json:"day"`
@@ -2589,6 +2918,8 @@ type Birthdate struct {
 }
 
 // BusinessIntro is the Bot API type BusinessIntro. See https://core.telegram.org/bots/api#businessintro.
+//
+// Contains information about the start page settings of a Telegram Business account.
 type BusinessIntro struct {
 	// Optional. Title text of the business intro.
 	Title string `json:"title,omitempty"`
@@ -2599,6 +2930,8 @@ type BusinessIntro struct {
 }
 
 // BusinessLocation is the Bot API type BusinessLocation. See https://core.telegram.org/bots/api#businesslocation.
+//
+// Contains information about the location of a Telegram Business account.
 type BusinessLocation struct {
 	// Required. Address of the business.
 	Address string `json:"address"`
@@ -2607,6 +2940,8 @@ type BusinessLocation struct {
 }
 
 // BusinessOpeningHoursInterval is the Bot API type BusinessOpeningHoursInterval. See https://core.telegram.org/bots/api#businessopeninghoursinterval.
+//
+// Describes an interval of time during which a business is open.
 type BusinessOpeningHoursInterval struct {
 	// Required. The minute's sequence number in a week, starting on Monday, marking the start of
 	// the time interval during which the business is open; 0 - 7 * 24 * 60.
@@ -2617,6 +2952,8 @@ type BusinessOpeningHoursInterval struct {
 }
 
 // BusinessOpeningHours is the Bot API type BusinessOpeningHours. See https://core.telegram.org/bots/api#businessopeninghours.
+//
+// Describes the opening hours of a business.
 type BusinessOpeningHours struct {
 	// Required. Unique name of the time zone for which the opening hours are defined.
 	TimeZoneName string `json:"time_zone_name"`
@@ -2625,6 +2962,8 @@ type BusinessOpeningHours struct {
 }
 
 // UserRating is the Bot API type UserRating. See https://core.telegram.org/bots/api#userrating.
+//
+// This object describes the rating of a user based on their Telegram Star spendings.
 type UserRating struct {
 	// Required. Current level of the user, indicating their reliability when purchasing digital
 	// goods and services. A higher level suggests a more trustworthy customer; a negative level is
@@ -2640,6 +2979,8 @@ type UserRating struct {
 }
 
 // StoryAreaPosition is the Bot API type StoryAreaPosition. See https://core.telegram.org/bots/api#storyareaposition.
+//
+// Describes the position of a clickable area within a story.
 type StoryAreaPosition struct {
 	// Required. The abscissa of the area's center, as a percentage of the media width.
 	XPercentage float64 `json:"x_percentage"`
@@ -2656,6 +2997,8 @@ type StoryAreaPosition struct {
 }
 
 // LocationAddress is the Bot API type LocationAddress. See https://core.telegram.org/bots/api#locationaddress.
+//
+// Describes the physical address of a location.
 type LocationAddress struct {
 	// Required. The two-letter ISO 3166-1 alpha-2 country code of the country where the location is
 	// located.
@@ -2669,6 +3012,10 @@ type LocationAddress struct {
 }
 
 // StoryAreaTypeLocation is the Bot API type StoryAreaTypeLocation. See https://core.telegram.org/bots/api#storyareatypelocation.
+//
+// Describes a story area pointing to a location. Currently, a story can have up to 10 location
+// areas.
+//
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "location".
 type StoryAreaTypeLocation struct {
@@ -2681,6 +3028,10 @@ type StoryAreaTypeLocation struct {
 }
 
 // StoryAreaTypeSuggestedReaction is the Bot API type StoryAreaTypeSuggestedReaction. See https://core.telegram.org/bots/api#storyareatypesuggestedreaction.
+//
+// Describes a story area pointing to a suggested reaction. Currently, a story can have up to 5
+// suggested reaction areas.
+//
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "suggested_reaction".
 type StoryAreaTypeSuggestedReaction struct {
@@ -2693,6 +3044,10 @@ type StoryAreaTypeSuggestedReaction struct {
 }
 
 // StoryAreaTypeLink is the Bot API type StoryAreaTypeLink. See https://core.telegram.org/bots/api#storyareatypelink.
+//
+// Describes a story area pointing to an HTTP or tg:// link. Currently, a story can have up to 3
+// link areas.
+//
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "link".
 type StoryAreaTypeLink struct {
@@ -2701,6 +3056,10 @@ type StoryAreaTypeLink struct {
 }
 
 // StoryAreaTypeWeather is the Bot API type StoryAreaTypeWeather. See https://core.telegram.org/bots/api#storyareatypeweather.
+//
+// Describes a story area containing weather information. Currently, a story can have up to 3
+// weather areas.
+//
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "weather".
 type StoryAreaTypeWeather struct {
@@ -2713,6 +3072,10 @@ type StoryAreaTypeWeather struct {
 }
 
 // StoryAreaTypeUniqueGift is the Bot API type StoryAreaTypeUniqueGift. See https://core.telegram.org/bots/api#storyareatypeuniquegift.
+//
+// Describes a story area pointing to a unique gift. Currently, a story can have at most 1 unique
+// gift area.
+//
 // It is a member of [StoryAreaType].
 // Encoding always adds "type": "unique_gift".
 type StoryAreaTypeUniqueGift struct {
@@ -2721,6 +3084,8 @@ type StoryAreaTypeUniqueGift struct {
 }
 
 // StoryArea is the Bot API type StoryArea. See https://core.telegram.org/bots/api#storyarea.
+//
+// Describes a clickable area on a story media.
 type StoryArea struct {
 	// Required. Position of the area.
 	Position StoryAreaPosition `json:"position"`
@@ -2729,6 +3094,8 @@ type StoryArea struct {
 }
 
 // ChatLocation is the Bot API type ChatLocation. See https://core.telegram.org/bots/api#chatlocation.
+//
+// Represents a location to which a chat is connected.
 type ChatLocation struct {
 	// Required. The location to which the supergroup is connected. Can't be a live location.
 	Location Location `json:"location"`
@@ -2737,6 +3104,9 @@ type ChatLocation struct {
 }
 
 // ReactionTypeEmoji is the Bot API type ReactionTypeEmoji. See https://core.telegram.org/bots/api#reactiontypeemoji.
+//
+// The reaction is based on an emoji.
+//
 // It is a member of [ReactionType].
 // Encoding always adds "type": "emoji".
 type ReactionTypeEmoji struct {
@@ -2752,6 +3122,9 @@ type ReactionTypeEmoji struct {
 }
 
 // ReactionTypeCustomEmoji is the Bot API type ReactionTypeCustomEmoji. See https://core.telegram.org/bots/api#reactiontypecustomemoji.
+//
+// The reaction is based on a custom emoji.
+//
 // It is a member of [ReactionType].
 // Encoding always adds "type": "custom_emoji".
 type ReactionTypeCustomEmoji struct {
@@ -2760,12 +3133,17 @@ type ReactionTypeCustomEmoji struct {
 }
 
 // ReactionTypePaid is the Bot API type ReactionTypePaid. See https://core.telegram.org/bots/api#reactiontypepaid.
+//
+// The reaction is paid.
+//
 // It is a member of [ReactionType].
 // Encoding always adds "type": "paid".
 type ReactionTypePaid struct {
 }
 
 // ReactionCount is the Bot API type ReactionCount. See https://core.telegram.org/bots/api#reactioncount.
+//
+// Represents a reaction added to a message along with the number of times it was added.
 type ReactionCount struct {
 	// Required. Type of the reaction.
 	Type ReactionType `json:"type"`
@@ -2774,6 +3152,8 @@ type ReactionCount struct {
 }
 
 // MessageReactionUpdated is the Bot API type MessageReactionUpdated. See https://core.telegram.org/bots/api#messagereactionupdated.
+//
+// This object represents a change of a reaction on a message performed by a user.
 type MessageReactionUpdated struct {
 	// Required. The chat containing the message the user reacted to.
 	Chat Chat `json:"chat"`
@@ -2792,6 +3172,8 @@ type MessageReactionUpdated struct {
 }
 
 // MessageReactionCountUpdated is the Bot API type MessageReactionCountUpdated. See https://core.telegram.org/bots/api#messagereactioncountupdated.
+//
+// This object represents reaction changes on a message with anonymous reactions.
 type MessageReactionCountUpdated struct {
 	// Required. The chat containing the message.
 	Chat Chat `json:"chat"`
@@ -2804,6 +3186,8 @@ type MessageReactionCountUpdated struct {
 }
 
 // ForumTopic is the Bot API type ForumTopic. See https://core.telegram.org/bots/api#forumtopic.
+//
+// This object represents a forum topic.
 type ForumTopic struct {
 	// Required. Unique identifier of the forum topic.
 	MessageThreadID int64 `json:"message_thread_id"`
@@ -2819,6 +3203,8 @@ type ForumTopic struct {
 }
 
 // GiftBackground is the Bot API type GiftBackground. See https://core.telegram.org/bots/api#giftbackground.
+//
+// This object describes the background of a gift.
 type GiftBackground struct {
 	// Required. Center color of the background in RGB format.
 	CenterColor int `json:"center_color"`
@@ -2829,6 +3215,8 @@ type GiftBackground struct {
 }
 
 // Gift is the Bot API type Gift. See https://core.telegram.org/bots/api#gift.
+//
+// This object represents a gift that can be sent by the bot.
 type Gift struct {
 	// Required. Unique identifier of the gift.
 	ID string `json:"id"`
@@ -2865,12 +3253,16 @@ type Gift struct {
 }
 
 // Gifts is the Bot API type Gifts. See https://core.telegram.org/bots/api#gifts.
+//
+// This object represent a list of gifts.
 type Gifts struct {
 	// Required. The list of gifts.
 	Gifts []Gift `json:"gifts"`
 }
 
 // UniqueGiftModel is the Bot API type UniqueGiftModel. See https://core.telegram.org/bots/api#uniquegiftmodel.
+//
+// This object describes the model of a unique gift.
 type UniqueGiftModel struct {
 	// Required. Name of the model.
 	Name string `json:"name"`
@@ -2885,6 +3277,8 @@ type UniqueGiftModel struct {
 }
 
 // UniqueGiftSymbol is the Bot API type UniqueGiftSymbol. See https://core.telegram.org/bots/api#uniquegiftsymbol.
+//
+// This object describes the symbol shown on the pattern of a unique gift.
 type UniqueGiftSymbol struct {
 	// Required. Name of the symbol.
 	Name string `json:"name"`
@@ -2895,6 +3289,8 @@ type UniqueGiftSymbol struct {
 }
 
 // UniqueGiftBackdropColors is the Bot API type UniqueGiftBackdropColors. See https://core.telegram.org/bots/api#uniquegiftbackdropcolors.
+//
+// This object describes the colors of the backdrop of a unique gift.
 type UniqueGiftBackdropColors struct {
 	// Required. The color in the center of the backdrop in RGB format.
 	CenterColor int `json:"center_color"`
@@ -2907,6 +3303,8 @@ type UniqueGiftBackdropColors struct {
 }
 
 // UniqueGiftBackdrop is the Bot API type UniqueGiftBackdrop. See https://core.telegram.org/bots/api#uniquegiftbackdrop.
+//
+// This object describes the backdrop of a unique gift.
 type UniqueGiftBackdrop struct {
 	// Required. Name of the backdrop.
 	Name string `json:"name"`
@@ -2918,6 +3316,9 @@ type UniqueGiftBackdrop struct {
 }
 
 // UniqueGiftColors is the Bot API type UniqueGiftColors. See https://core.telegram.org/bots/api#uniquegiftcolors.
+//
+// This object contains information about the color scheme for a user's name, message replies and
+// link previews based on a unique gift.
 type UniqueGiftColors struct {
 	// Required. Custom emoji identifier of the unique gift's model.
 	ModelCustomEmojiID string `json:"model_custom_emoji_id"`
@@ -2934,6 +3335,8 @@ type UniqueGiftColors struct {
 }
 
 // UniqueGift is the Bot API type UniqueGift. See https://core.telegram.org/bots/api#uniquegift.
+//
+// This object describes a unique gift that was upgraded from a regular gift.
 type UniqueGift struct {
 	// Required. Identifier of the regular gift from which the gift was upgraded.
 	GiftID string `json:"gift_id"`
@@ -2967,6 +3370,8 @@ type UniqueGift struct {
 }
 
 // GiftInfo is the Bot API type GiftInfo. See https://core.telegram.org/bots/api#giftinfo.
+//
+// Describes a service message about a regular gift that was sent or received.
 type GiftInfo struct {
 	// Required. Information about the gift.
 	Gift Gift `json:"gift"`
@@ -2995,6 +3400,8 @@ type GiftInfo struct {
 }
 
 // UniqueGiftInfo is the Bot API type UniqueGiftInfo. See https://core.telegram.org/bots/api#uniquegiftinfo.
+//
+// Describes a service message about a unique gift that was sent or received.
 type UniqueGiftInfo struct {
 	// Required. Information about the gift.
 	Gift UniqueGift `json:"gift"`
@@ -3028,6 +3435,9 @@ type UniqueGiftInfo struct {
 }
 
 // OwnedGiftRegular is the Bot API type OwnedGiftRegular. See https://core.telegram.org/bots/api#ownedgiftregular.
+//
+// Describes a regular gift owned by a user or a chat.
+//
 // It is a member of [OwnedGift].
 // Encoding always adds "type": "regular".
 type OwnedGiftRegular struct {
@@ -3070,6 +3480,9 @@ type OwnedGiftRegular struct {
 }
 
 // OwnedGiftUnique is the Bot API type OwnedGiftUnique. See https://core.telegram.org/bots/api#ownedgiftunique.
+//
+// Describes a unique gift received and owned by a user or a chat.
+//
 // It is a member of [OwnedGift].
 // Encoding always adds "type": "unique".
 type OwnedGiftUnique struct {
@@ -3097,6 +3510,8 @@ type OwnedGiftUnique struct {
 }
 
 // OwnedGifts is the Bot API type OwnedGifts. See https://core.telegram.org/bots/api#ownedgifts.
+//
+// Contains the list of gifts received and owned by a user or a chat.
 type OwnedGifts struct {
 	// Required. The total number of gifts owned by the user or the chat.
 	TotalCount int64 `json:"total_count"`
@@ -3107,6 +3522,8 @@ type OwnedGifts struct {
 }
 
 // BotAccessSettings is the Bot API type BotAccessSettings. See https://core.telegram.org/bots/api#botaccesssettings.
+//
+// This object describes the access settings of a bot.
 type BotAccessSettings struct {
 	// Required. True, if only selected users can access the bot. The bot's owner can always access
 	// it.
@@ -3116,6 +3533,8 @@ type BotAccessSettings struct {
 }
 
 // AcceptedGiftTypes is the Bot API type AcceptedGiftTypes. See https://core.telegram.org/bots/api#acceptedgifttypes.
+//
+// This object describes the types of gifts that can be gifted to a user or a chat.
 type AcceptedGiftTypes struct {
 	// Required. True, if unlimited regular gifts are accepted.
 	UnlimitedGifts bool `json:"unlimited_gifts"`
@@ -3131,6 +3550,8 @@ type AcceptedGiftTypes struct {
 }
 
 // StarAmount is the Bot API type StarAmount. See https://core.telegram.org/bots/api#staramount.
+//
+// Describes an amount of Telegram Stars.
 type StarAmount struct {
 	// Required. Integer amount of Telegram Stars, rounded to 0; can be negative.
 	Amount int64 `json:"amount"`
@@ -3140,6 +3561,8 @@ type StarAmount struct {
 }
 
 // BotCommand is the Bot API type BotCommand. See https://core.telegram.org/bots/api#botcommand.
+//
+// This object represents a bot command.
 type BotCommand struct {
 	// Required. Text of the command; 1-32 characters. Can contain only lowercase English letters,
 	// digits and underscores.
@@ -3152,30 +3575,46 @@ type BotCommand struct {
 }
 
 // BotCommandScopeDefault is the Bot API type BotCommandScopeDefault. See https://core.telegram.org/bots/api#botcommandscopedefault.
+//
+// Represents the default scope of bot commands. Default commands are used if no commands with a
+// narrower scope are specified for the user.
+//
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "default".
 type BotCommandScopeDefault struct {
 }
 
 // BotCommandScopeAllPrivateChats is the Bot API type BotCommandScopeAllPrivateChats. See https://core.telegram.org/bots/api#botcommandscopeallprivatechats.
+//
+// Represents the scope of bot commands, covering all private chats.
+//
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "all_private_chats".
 type BotCommandScopeAllPrivateChats struct {
 }
 
 // BotCommandScopeAllGroupChats is the Bot API type BotCommandScopeAllGroupChats. See https://core.telegram.org/bots/api#botcommandscopeallgroupchats.
+//
+// Represents the scope of bot commands, covering all group and supergroup chats.
+//
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "all_group_chats".
 type BotCommandScopeAllGroupChats struct {
 }
 
 // BotCommandScopeAllChatAdministrators is the Bot API type BotCommandScopeAllChatAdministrators. See https://core.telegram.org/bots/api#botcommandscopeallchatadministrators.
+//
+// Represents the scope of bot commands, covering all group and supergroup chat administrators.
+//
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "all_chat_administrators".
 type BotCommandScopeAllChatAdministrators struct {
 }
 
 // BotCommandScopeChat is the Bot API type BotCommandScopeChat. See https://core.telegram.org/bots/api#botcommandscopechat.
+//
+// Represents the scope of bot commands, covering a specific chat.
+//
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "chat".
 type BotCommandScopeChat struct {
@@ -3185,6 +3624,10 @@ type BotCommandScopeChat struct {
 }
 
 // BotCommandScopeChatAdministrators is the Bot API type BotCommandScopeChatAdministrators. See https://core.telegram.org/bots/api#botcommandscopechatadministrators.
+//
+// Represents the scope of bot commands, covering all administrators of a specific group or
+// supergroup chat.
+//
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "chat_administrators".
 type BotCommandScopeChatAdministrators struct {
@@ -3194,6 +3637,9 @@ type BotCommandScopeChatAdministrators struct {
 }
 
 // BotCommandScopeChatMember is the Bot API type BotCommandScopeChatMember. See https://core.telegram.org/bots/api#botcommandscopechatmember.
+//
+// Represents the scope of bot commands, covering a specific member of a group or supergroup chat.
+//
 // It is a member of [BotCommandScope].
 // Encoding always adds "type": "chat_member".
 type BotCommandScopeChatMember struct {
@@ -3205,30 +3651,42 @@ type BotCommandScopeChatMember struct {
 }
 
 // BotName is the Bot API type BotName. See https://core.telegram.org/bots/api#botname.
+//
+// This object represents the bot's name.
 type BotName struct {
 	// Required. The bot's name.
 	Name string `json:"name"`
 }
 
 // BotDescription is the Bot API type BotDescription. See https://core.telegram.org/bots/api#botdescription.
+//
+// This object represents the bot's description.
 type BotDescription struct {
 	// Required. The bot's description.
 	Description string `json:"description"`
 }
 
 // BotShortDescription is the Bot API type BotShortDescription. See https://core.telegram.org/bots/api#botshortdescription.
+//
+// This object represents the bot's short description.
 type BotShortDescription struct {
 	// Required. The bot's short description.
 	ShortDescription string `json:"short_description"`
 }
 
 // MenuButtonCommands is the Bot API type MenuButtonCommands. See https://core.telegram.org/bots/api#menubuttoncommands.
+//
+// Represents a menu button, which opens the bot's list of commands.
+//
 // It is a member of [MenuButton].
 // Encoding always adds "type": "commands".
 type MenuButtonCommands struct {
 }
 
 // MenuButtonWebApp is the Bot API type MenuButtonWebApp. See https://core.telegram.org/bots/api#menubuttonwebapp.
+//
+// Represents a menu button, which launches a Web App.
+//
 // It is a member of [MenuButton].
 // Encoding always adds "type": "web_app".
 type MenuButtonWebApp struct {
@@ -3243,12 +3701,19 @@ type MenuButtonWebApp struct {
 }
 
 // MenuButtonDefault is the Bot API type MenuButtonDefault. See https://core.telegram.org/bots/api#menubuttondefault.
+//
+// Describes that no specific value for the menu button was set.
+//
 // It is a member of [MenuButton].
 // Encoding always adds "type": "default".
 type MenuButtonDefault struct {
 }
 
 // ChatBoostSourcePremium is the Bot API type ChatBoostSourcePremium. See https://core.telegram.org/bots/api#chatboostsourcepremium.
+//
+// The boost was obtained by subscribing to Telegram Premium or by gifting a Telegram Premium
+// subscription to another user.
+//
 // It is a member of [ChatBoostSource].
 // Encoding always adds "source": "premium".
 type ChatBoostSourcePremium struct {
@@ -3257,6 +3722,10 @@ type ChatBoostSourcePremium struct {
 }
 
 // ChatBoostSourceGiftCode is the Bot API type ChatBoostSourceGiftCode. See https://core.telegram.org/bots/api#chatboostsourcegiftcode.
+//
+// The boost was obtained by the creation of Telegram Premium gift codes to boost a chat. Each such
+// code boosts the chat 4 times for the duration of the corresponding Telegram Premium subscription.
+//
 // It is a member of [ChatBoostSource].
 // Encoding always adds "source": "gift_code".
 type ChatBoostSourceGiftCode struct {
@@ -3265,6 +3734,12 @@ type ChatBoostSourceGiftCode struct {
 }
 
 // ChatBoostSourceGiveaway is the Bot API type ChatBoostSourceGiveaway. See https://core.telegram.org/bots/api#chatboostsourcegiveaway.
+//
+// The boost was obtained by the creation of a Telegram Premium or a Telegram Star giveaway. This
+// boosts the chat 4 times for the duration of the corresponding Telegram Premium subscription for
+// Telegram Premium giveaways and prize_star_count / 500 times for one year for Telegram Star
+// giveaways.
+//
 // It is a member of [ChatBoostSource].
 // Encoding always adds "source": "giveaway".
 type ChatBoostSourceGiveaway struct {
@@ -3282,6 +3757,8 @@ type ChatBoostSourceGiveaway struct {
 }
 
 // ChatBoost is the Bot API type ChatBoost. See https://core.telegram.org/bots/api#chatboost.
+//
+// This object contains information about a chat boost.
 type ChatBoost struct {
 	// Required. Unique identifier of the boost.
 	BoostID string `json:"boost_id"`
@@ -3295,6 +3772,8 @@ type ChatBoost struct {
 }
 
 // ChatBoostUpdated is the Bot API type ChatBoostUpdated. See https://core.telegram.org/bots/api#chatboostupdated.
+//
+// This object represents a boost added to a chat or changed.
 type ChatBoostUpdated struct {
 	// Required. Chat which was boosted.
 	Chat Chat `json:"chat"`
@@ -3303,6 +3782,8 @@ type ChatBoostUpdated struct {
 }
 
 // ChatBoostRemoved is the Bot API type ChatBoostRemoved. See https://core.telegram.org/bots/api#chatboostremoved.
+//
+// This object represents a boost removed from a chat.
 type ChatBoostRemoved struct {
 	// Required. Chat which was boosted.
 	Chat Chat `json:"chat"`
@@ -3315,6 +3796,8 @@ type ChatBoostRemoved struct {
 }
 
 // ChatOwnerLeft is the Bot API type ChatOwnerLeft. See https://core.telegram.org/bots/api#chatownerleft.
+//
+// Describes a service message about the chat owner leaving the chat.
 type ChatOwnerLeft struct {
 	// Optional. The user who will become the new owner of the chat if the previous owner does not
 	// return to the chat.
@@ -3322,18 +3805,24 @@ type ChatOwnerLeft struct {
 }
 
 // ChatOwnerChanged is the Bot API type ChatOwnerChanged. See https://core.telegram.org/bots/api#chatownerchanged.
+//
+// Describes a service message about an ownership change in the chat.
 type ChatOwnerChanged struct {
 	// Required. The new owner of the chat.
 	NewOwner User `json:"new_owner"`
 }
 
 // UserChatBoosts is the Bot API type UserChatBoosts. See https://core.telegram.org/bots/api#userchatboosts.
+//
+// This object represents a list of boosts added to a chat by a user.
 type UserChatBoosts struct {
 	// Required. The list of boosts added to the chat by the user.
 	Boosts []ChatBoost `json:"boosts"`
 }
 
 // BusinessBotRights is the Bot API type BusinessBotRights. See https://core.telegram.org/bots/api#businessbotrights.
+//
+// Represents the rights of a business bot.
 type BusinessBotRights struct {
 	// Optional. True, if the bot can send and edit messages in the private chats that had incoming
 	// messages in the last 24 hours.
@@ -3372,6 +3861,8 @@ type BusinessBotRights struct {
 }
 
 // BusinessConnection is the Bot API type BusinessConnection. See https://core.telegram.org/bots/api#businessconnection.
+//
+// Describes the connection of the bot with a business account.
 type BusinessConnection struct {
 	// Required. Unique identifier of the business connection.
 	ID string `json:"id"`
@@ -3391,6 +3882,8 @@ type BusinessConnection struct {
 }
 
 // BusinessMessagesDeleted is the Bot API type BusinessMessagesDeleted. See https://core.telegram.org/bots/api#businessmessagesdeleted.
+//
+// This object is received when messages are deleted from a connected business account.
 type BusinessMessagesDeleted struct {
 	// Required. Unique identifier of the business connection.
 	BusinessConnectionID string `json:"business_connection_id"`
@@ -3402,6 +3895,8 @@ type BusinessMessagesDeleted struct {
 }
 
 // SentWebAppMessage is the Bot API type SentWebAppMessage. See https://core.telegram.org/bots/api#sentwebappmessage.
+//
+// Describes an inline message sent by a Web App on behalf of a user.
 type SentWebAppMessage struct {
 	// Optional. Identifier of the sent inline message. Available only if there is an inline
 	// keyboard attached to the message.
@@ -3409,12 +3904,16 @@ type SentWebAppMessage struct {
 }
 
 // SentGuestMessage is the Bot API type SentGuestMessage. See https://core.telegram.org/bots/api#sentguestmessage.
+//
+// Describes an inline message sent by a guest bot.
 type SentGuestMessage struct {
 	// Required. Identifier of the sent inline message.
 	InlineMessageID string `json:"inline_message_id"`
 }
 
 // PreparedInlineMessage is the Bot API type PreparedInlineMessage. See https://core.telegram.org/bots/api#preparedinlinemessage.
+//
+// Describes an inline message to be sent by a user of a Mini App.
 type PreparedInlineMessage struct {
 	// Required. Unique identifier of the prepared message.
 	ID string `json:"id"`
@@ -3424,12 +3923,16 @@ type PreparedInlineMessage struct {
 }
 
 // PreparedKeyboardButton is the Bot API type PreparedKeyboardButton. See https://core.telegram.org/bots/api#preparedkeyboardbutton.
+//
+// Describes a keyboard button to be used by a user of a Mini App.
 type PreparedKeyboardButton struct {
 	// Required. Unique identifier of the keyboard button.
 	ID string `json:"id"`
 }
 
 // ResponseParameters is the Bot API type ResponseParameters. See https://core.telegram.org/bots/api#responseparameters.
+//
+// Describes why a request was unsuccessful.
 type ResponseParameters struct {
 	// Optional. The group has been migrated to a supergroup with the specified identifier. This
 	// number may have more than 32 significant bits and some programming languages may have
@@ -3442,6 +3945,9 @@ type ResponseParameters struct {
 }
 
 // InputMediaAnimation is the Bot API type InputMediaAnimation. See https://core.telegram.org/bots/api#inputmediaanimation.
+//
+// Represents an animation file (GIF or H.264/MPEG-4 AVC video without sound) to be sent.
+//
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia], [InputRichMedia].
 // Encoding always adds "type": "animation".
 type InputMediaAnimation struct {
@@ -3482,6 +3988,9 @@ type InputMediaAnimation struct {
 }
 
 // InputMediaAudio is the Bot API type InputMediaAudio. See https://core.telegram.org/bots/api#inputmediaaudio.
+//
+// Represents an audio file to be treated as music to be sent.
+//
 // It is a member of [InputPollMedia], [InputMedia], [InputRichMedia].
 // Encoding always adds "type": "audio".
 type InputMediaAudio struct {
@@ -3518,6 +4027,9 @@ type InputMediaAudio struct {
 }
 
 // InputMediaDocument is the Bot API type InputMediaDocument. See https://core.telegram.org/bots/api#inputmediadocument.
+//
+// Represents a general file to be sent.
+//
 // It is a member of [InputPollMedia], [InputMedia], [InputRichMedia].
 // Encoding always adds "type": "document".
 type InputMediaDocument struct {
@@ -3551,6 +4063,9 @@ type InputMediaDocument struct {
 }
 
 // InputMediaLink is the Bot API type InputMediaLink. See https://core.telegram.org/bots/api#inputmedialink.
+//
+// Represents an HTTP link to be sent.
+//
 // It is a member of [InputPollOptionMedia].
 // Encoding always adds "type": "link".
 type InputMediaLink struct {
@@ -3559,6 +4074,9 @@ type InputMediaLink struct {
 }
 
 // InputMediaLivePhoto is the Bot API type InputMediaLivePhoto. See https://core.telegram.org/bots/api#inputmedialivephoto.
+//
+// Represents a live photo to be sent.
+//
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia].
 // Encoding always adds "type": "live_photo".
 type InputMediaLivePhoto struct {
@@ -3589,6 +4107,9 @@ type InputMediaLivePhoto struct {
 }
 
 // InputMediaLocation is the Bot API type InputMediaLocation. See https://core.telegram.org/bots/api#inputmedialocation.
+//
+// Represents a location to be sent.
+//
 // It is a member of [InputPollMedia], [InputPollOptionMedia].
 // Encoding always adds "type": "location".
 type InputMediaLocation struct {
@@ -3601,6 +4122,9 @@ type InputMediaLocation struct {
 }
 
 // InputMediaPhoto is the Bot API type InputMediaPhoto. See https://core.telegram.org/bots/api#inputmediaphoto.
+//
+// Represents a photo to be sent.
+//
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia], [InputRichMedia].
 // Encoding always adds "type": "photo".
 type InputMediaPhoto struct {
@@ -3626,6 +4150,9 @@ type InputMediaPhoto struct {
 }
 
 // InputMediaSticker is the Bot API type InputMediaSticker. See https://core.telegram.org/bots/api#inputmediasticker.
+//
+// Represents a sticker file to be sent.
+//
 // It is a member of [InputPollOptionMedia].
 // Encoding always adds "type": "sticker".
 type InputMediaSticker struct {
@@ -3641,6 +4168,9 @@ type InputMediaSticker struct {
 }
 
 // InputMediaVenue is the Bot API type InputMediaVenue. See https://core.telegram.org/bots/api#inputmediavenue.
+//
+// Represents a venue to be sent.
+//
 // It is a member of [InputPollMedia], [InputPollOptionMedia].
 // Encoding always adds "type": "venue".
 type InputMediaVenue struct {
@@ -3664,6 +4194,9 @@ type InputMediaVenue struct {
 }
 
 // InputMediaVideo is the Bot API type InputMediaVideo. See https://core.telegram.org/bots/api#inputmediavideo.
+//
+// Represents a video to be sent.
+//
 // It is a member of [InputPollMedia], [InputPollOptionMedia], [InputMedia], [InputRichMedia].
 // Encoding always adds "type": "video".
 type InputMediaVideo struct {
@@ -3715,6 +4248,9 @@ type InputMediaVideo struct {
 }
 
 // InputPaidMediaLivePhoto is the Bot API type InputPaidMediaLivePhoto. See https://core.telegram.org/bots/api#inputpaidmedialivephoto.
+//
+// The paid media to send is a live photo.
+//
 // It is a member of [InputPaidMedia].
 // Encoding always adds "type": "live_photo".
 type InputPaidMediaLivePhoto struct {
@@ -3733,6 +4269,9 @@ type InputPaidMediaLivePhoto struct {
 }
 
 // InputPaidMediaPhoto is the Bot API type InputPaidMediaPhoto. See https://core.telegram.org/bots/api#inputpaidmediaphoto.
+//
+// The paid media to send is a photo.
+//
 // It is a member of [InputPaidMedia].
 // Encoding always adds "type": "photo".
 type InputPaidMediaPhoto struct {
@@ -3746,6 +4285,9 @@ type InputPaidMediaPhoto struct {
 }
 
 // InputPaidMediaVideo is the Bot API type InputPaidMediaVideo. See https://core.telegram.org/bots/api#inputpaidmediavideo.
+//
+// The paid media to send is a video.
+//
 // It is a member of [InputPaidMedia].
 // Encoding always adds "type": "video".
 type InputPaidMediaVideo struct {
@@ -3785,6 +4327,9 @@ type InputPaidMediaVideo struct {
 }
 
 // InputProfilePhotoStatic is the Bot API type InputProfilePhotoStatic. See https://core.telegram.org/bots/api#inputprofilephotostatic.
+//
+// A static profile photo in the .JPG format.
+//
 // It is a member of [InputProfilePhoto].
 // Encoding always adds "type": "static".
 type InputProfilePhotoStatic struct {
@@ -3797,6 +4342,9 @@ type InputProfilePhotoStatic struct {
 }
 
 // InputProfilePhotoAnimated is the Bot API type InputProfilePhotoAnimated. See https://core.telegram.org/bots/api#inputprofilephotoanimated.
+//
+// An animated profile photo in the MPEG4 format.
+//
 // It is a member of [InputProfilePhoto].
 // Encoding always adds "type": "animated".
 type InputProfilePhotoAnimated struct {
@@ -3812,6 +4360,9 @@ type InputProfilePhotoAnimated struct {
 }
 
 // InputStoryContentPhoto is the Bot API type InputStoryContentPhoto. See https://core.telegram.org/bots/api#inputstorycontentphoto.
+//
+// Describes a photo to post as a story.
+//
 // It is a member of [InputStoryContent].
 // Encoding always adds "type": "photo".
 type InputStoryContentPhoto struct {
@@ -3825,6 +4376,9 @@ type InputStoryContentPhoto struct {
 }
 
 // InputStoryContentVideo is the Bot API type InputStoryContentVideo. See https://core.telegram.org/bots/api#inputstorycontentvideo.
+//
+// Describes a video to post as a story.
+//
 // It is a member of [InputStoryContent].
 // Encoding always adds "type": "video".
 type InputStoryContentVideo struct {
@@ -3846,6 +4400,8 @@ type InputStoryContentVideo struct {
 }
 
 // Sticker is the Bot API type Sticker. See https://core.telegram.org/bots/api#sticker.
+//
+// This object represents a sticker.
 type Sticker struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -3885,6 +4441,8 @@ type Sticker struct {
 }
 
 // StickerSet is the Bot API type StickerSet. See https://core.telegram.org/bots/api#stickerset.
+//
+// This object represents a sticker set.
 type StickerSet struct {
 	// Required. Sticker set name.
 	Name string `json:"name"`
@@ -3899,6 +4457,8 @@ type StickerSet struct {
 }
 
 // MaskPosition is the Bot API type MaskPosition. See https://core.telegram.org/bots/api#maskposition.
+//
+// This object describes the position on faces where a mask should be placed by default.
 type MaskPosition struct {
 	// Required. The part of the face relative to which the mask should be placed. One of
 	// "forehead", "eyes", "mouth", or "chin".
@@ -3915,6 +4475,8 @@ type MaskPosition struct {
 }
 
 // InputSticker is the Bot API type InputSticker. See https://core.telegram.org/bots/api#inputsticker.
+//
+// This object describes a sticker to be added to a sticker set.
 type InputSticker struct {
 	// Required. The added sticker. Pass a file_id as a String to send a file that already exists on
 	// the Telegram servers, pass an HTTP URL as a String for Telegram to get a file from the
@@ -3937,6 +4499,8 @@ type InputSticker struct {
 }
 
 // RichMessage is the Bot API type RichMessage. See https://core.telegram.org/bots/api#richmessage.
+//
+// Rich formatted message.
 type RichMessage struct {
 	// Required. Content of the message.
 	Blocks []RichBlock `json:"blocks"`
@@ -3945,6 +4509,8 @@ type RichMessage struct {
 }
 
 // InputRichMessage is the Bot API type InputRichMessage. See https://core.telegram.org/bots/api#inputrichmessage.
+//
+// Describes a rich message to be sent. Exactly one of the fields html or markdown must be used.
 type InputRichMessage struct {
 	// Optional. Content of the rich message to send described using HTML formatting. See rich
 	// message formatting options for more details.
@@ -3967,6 +4533,9 @@ type InputRichMessage struct {
 }
 
 // RichTextBold is the Bot API type RichTextBold. See https://core.telegram.org/bots/api#richtextbold.
+//
+// A bold text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "bold".
 type RichTextBold struct {
@@ -3975,6 +4544,9 @@ type RichTextBold struct {
 }
 
 // RichTextItalic is the Bot API type RichTextItalic. See https://core.telegram.org/bots/api#richtextitalic.
+//
+// An italicized text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "italic".
 type RichTextItalic struct {
@@ -3983,6 +4555,9 @@ type RichTextItalic struct {
 }
 
 // RichTextUnderline is the Bot API type RichTextUnderline. See https://core.telegram.org/bots/api#richtextunderline.
+//
+// An underlined text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "underline".
 type RichTextUnderline struct {
@@ -3991,6 +4566,9 @@ type RichTextUnderline struct {
 }
 
 // RichTextStrikethrough is the Bot API type RichTextStrikethrough. See https://core.telegram.org/bots/api#richtextstrikethrough.
+//
+// A strikethrough text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "strikethrough".
 type RichTextStrikethrough struct {
@@ -3999,6 +4577,9 @@ type RichTextStrikethrough struct {
 }
 
 // RichTextSpoiler is the Bot API type RichTextSpoiler. See https://core.telegram.org/bots/api#richtextspoiler.
+//
+// A text covered by a spoiler.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "spoiler".
 type RichTextSpoiler struct {
@@ -4007,6 +4588,9 @@ type RichTextSpoiler struct {
 }
 
 // RichTextDateTime is the Bot API type RichTextDateTime. See https://core.telegram.org/bots/api#richtextdatetime.
+//
+// Formatted date and time.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "date_time".
 type RichTextDateTime struct {
@@ -4020,6 +4604,9 @@ type RichTextDateTime struct {
 }
 
 // RichTextTextMention is the Bot API type RichTextTextMention. See https://core.telegram.org/bots/api#richtexttextmention.
+//
+// A mention of a Telegram user by their identifier.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "text_mention".
 type RichTextTextMention struct {
@@ -4030,6 +4617,9 @@ type RichTextTextMention struct {
 }
 
 // RichTextSubscript is the Bot API type RichTextSubscript. See https://core.telegram.org/bots/api#richtextsubscript.
+//
+// A subscript text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "subscript".
 type RichTextSubscript struct {
@@ -4038,6 +4628,9 @@ type RichTextSubscript struct {
 }
 
 // RichTextSuperscript is the Bot API type RichTextSuperscript. See https://core.telegram.org/bots/api#richtextsuperscript.
+//
+// A superscript text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "superscript".
 type RichTextSuperscript struct {
@@ -4046,6 +4639,9 @@ type RichTextSuperscript struct {
 }
 
 // RichTextMarked is the Bot API type RichTextMarked. See https://core.telegram.org/bots/api#richtextmarked.
+//
+// A marked text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "marked".
 type RichTextMarked struct {
@@ -4054,6 +4650,9 @@ type RichTextMarked struct {
 }
 
 // RichTextCode is the Bot API type RichTextCode. See https://core.telegram.org/bots/api#richtextcode.
+//
+// A monowidth text.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "code".
 type RichTextCode struct {
@@ -4062,6 +4661,9 @@ type RichTextCode struct {
 }
 
 // RichTextCustomEmoji is the Bot API type RichTextCustomEmoji. See https://core.telegram.org/bots/api#richtextcustomemoji.
+//
+// A custom emoji.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "custom_emoji".
 type RichTextCustomEmoji struct {
@@ -4073,6 +4675,9 @@ type RichTextCustomEmoji struct {
 }
 
 // RichTextMathematicalExpression is the Bot API type RichTextMathematicalExpression. See https://core.telegram.org/bots/api#richtextmathematicalexpression.
+//
+// A mathematical expression.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "mathematical_expression".
 type RichTextMathematicalExpression struct {
@@ -4081,6 +4686,9 @@ type RichTextMathematicalExpression struct {
 }
 
 // RichTextURL is the Bot API type RichTextUrl. See https://core.telegram.org/bots/api#richtexturl.
+//
+// A text with a link.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "url".
 type RichTextURL struct {
@@ -4091,6 +4699,9 @@ type RichTextURL struct {
 }
 
 // RichTextEmailAddress is the Bot API type RichTextEmailAddress. See https://core.telegram.org/bots/api#richtextemailaddress.
+//
+// A text with an email address.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "email_address".
 type RichTextEmailAddress struct {
@@ -4101,6 +4712,9 @@ type RichTextEmailAddress struct {
 }
 
 // RichTextPhoneNumber is the Bot API type RichTextPhoneNumber. See https://core.telegram.org/bots/api#richtextphonenumber.
+//
+// A text with a phone number.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "phone_number".
 type RichTextPhoneNumber struct {
@@ -4111,6 +4725,9 @@ type RichTextPhoneNumber struct {
 }
 
 // RichTextBankCardNumber is the Bot API type RichTextBankCardNumber. See https://core.telegram.org/bots/api#richtextbankcardnumber.
+//
+// A text with a bank card number.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "bank_card_number".
 type RichTextBankCardNumber struct {
@@ -4121,6 +4738,9 @@ type RichTextBankCardNumber struct {
 }
 
 // RichTextMention is the Bot API type RichTextMention. See https://core.telegram.org/bots/api#richtextmention.
+//
+// A mention by a username.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "mention".
 type RichTextMention struct {
@@ -4131,6 +4751,9 @@ type RichTextMention struct {
 }
 
 // RichTextHashtag is the Bot API type RichTextHashtag. See https://core.telegram.org/bots/api#richtexthashtag.
+//
+// A hashtag.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "hashtag".
 type RichTextHashtag struct {
@@ -4141,6 +4764,9 @@ type RichTextHashtag struct {
 }
 
 // RichTextCashtag is the Bot API type RichTextCashtag. See https://core.telegram.org/bots/api#richtextcashtag.
+//
+// A cashtag.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "cashtag".
 type RichTextCashtag struct {
@@ -4151,6 +4777,9 @@ type RichTextCashtag struct {
 }
 
 // RichTextBotCommand is the Bot API type RichTextBotCommand. See https://core.telegram.org/bots/api#richtextbotcommand.
+//
+// A bot command.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "bot_command".
 type RichTextBotCommand struct {
@@ -4161,6 +4790,9 @@ type RichTextBotCommand struct {
 }
 
 // RichTextAnchor is the Bot API type RichTextAnchor. See https://core.telegram.org/bots/api#richtextanchor.
+//
+// An anchor.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "anchor".
 type RichTextAnchor struct {
@@ -4169,6 +4801,9 @@ type RichTextAnchor struct {
 }
 
 // RichTextAnchorLink is the Bot API type RichTextAnchorLink. See https://core.telegram.org/bots/api#richtextanchorlink.
+//
+// A link to an anchor.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "anchor_link".
 type RichTextAnchorLink struct {
@@ -4180,6 +4815,9 @@ type RichTextAnchorLink struct {
 }
 
 // RichTextReference is the Bot API type RichTextReference. See https://core.telegram.org/bots/api#richtextreference.
+//
+// A reference.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "reference".
 type RichTextReference struct {
@@ -4190,6 +4828,9 @@ type RichTextReference struct {
 }
 
 // RichTextReferenceLink is the Bot API type RichTextReferenceLink. See https://core.telegram.org/bots/api#richtextreferencelink.
+//
+// A link to a reference.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "reference_link".
 type RichTextReferenceLink struct {
@@ -4200,6 +4841,8 @@ type RichTextReferenceLink struct {
 }
 
 // RichBlockCaption is the Bot API type RichBlockCaption. See https://core.telegram.org/bots/api#richblockcaption.
+//
+// Caption of a rich formatted block.
 type RichBlockCaption struct {
 	// Required. Block caption.
 	Text RichText `json:"text"`
@@ -4208,6 +4851,8 @@ type RichBlockCaption struct {
 }
 
 // RichBlockTableCell is the Bot API type RichBlockTableCell. See https://core.telegram.org/bots/api#richblocktablecell.
+//
+// Cell in a table.
 type RichBlockTableCell struct {
 	// Optional. Text in the cell. If omitted, then the cell is invisible.
 	Text RichText `json:"text,omitempty"`
@@ -4226,6 +4871,8 @@ type RichBlockTableCell struct {
 }
 
 // RichBlockListItem is the Bot API type RichBlockListItem. See https://core.telegram.org/bots/api#richblocklistitem.
+//
+// An item of a list.
 type RichBlockListItem struct {
 	// Required. Label of the item.
 	Label string `json:"label"`
@@ -4244,6 +4891,9 @@ type RichBlockListItem struct {
 }
 
 // RichBlockParagraph is the Bot API type RichBlockParagraph. See https://core.telegram.org/bots/api#richblockparagraph.
+//
+// A text paragraph, corresponding to the HTML tag <p>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "paragraph".
 type RichBlockParagraph struct {
@@ -4252,6 +4902,9 @@ type RichBlockParagraph struct {
 }
 
 // RichBlockSectionHeading is the Bot API type RichBlockSectionHeading. See https://core.telegram.org/bots/api#richblocksectionheading.
+//
+// A section heading, corresponding to the HTML tags <h1>, <h2>, <h3>, <h4>, <h5>, or <h6>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "heading".
 type RichBlockSectionHeading struct {
@@ -4262,6 +4915,9 @@ type RichBlockSectionHeading struct {
 }
 
 // RichBlockPreformatted is the Bot API type RichBlockPreformatted. See https://core.telegram.org/bots/api#richblockpreformatted.
+//
+// A preformatted text block, corresponding to the nested HTML tags <pre> and <code>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "pre".
 type RichBlockPreformatted struct {
@@ -4272,6 +4928,9 @@ type RichBlockPreformatted struct {
 }
 
 // RichBlockFooter is the Bot API type RichBlockFooter. See https://core.telegram.org/bots/api#richblockfooter.
+//
+// A footer, corresponding to the HTML tag <footer>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "footer".
 type RichBlockFooter struct {
@@ -4280,12 +4939,19 @@ type RichBlockFooter struct {
 }
 
 // RichBlockDivider is the Bot API type RichBlockDivider. See https://core.telegram.org/bots/api#richblockdivider.
+//
+// A divider, corresponding to the HTML tag <hr/>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "divider".
 type RichBlockDivider struct {
 }
 
 // RichBlockMathematicalExpression is the Bot API type RichBlockMathematicalExpression. See https://core.telegram.org/bots/api#richblockmathematicalexpression.
+//
+// A block with a mathematical expression in LaTeX format, corresponding to the custom HTML tag
+// <tg-math-block>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "mathematical_expression".
 type RichBlockMathematicalExpression struct {
@@ -4294,6 +4960,9 @@ type RichBlockMathematicalExpression struct {
 }
 
 // RichBlockAnchor is the Bot API type RichBlockAnchor. See https://core.telegram.org/bots/api#richblockanchor.
+//
+// A block with an anchor, corresponding to the HTML tag <a> with the attribute name.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "anchor".
 type RichBlockAnchor struct {
@@ -4302,6 +4971,9 @@ type RichBlockAnchor struct {
 }
 
 // RichBlockList is the Bot API type RichBlockList. See https://core.telegram.org/bots/api#richblocklist.
+//
+// A list of blocks, corresponding to the HTML tag <ul> or <ol> with multiple nested tags <li>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "list".
 type RichBlockList struct {
@@ -4310,6 +4982,9 @@ type RichBlockList struct {
 }
 
 // RichBlockBlockQuotation is the Bot API type RichBlockBlockQuotation. See https://core.telegram.org/bots/api#richblockblockquotation.
+//
+// A block quotation, corresponding to the HTML tag <blockquote>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "blockquote".
 type RichBlockBlockQuotation struct {
@@ -4320,6 +4995,9 @@ type RichBlockBlockQuotation struct {
 }
 
 // RichBlockPullQuotation is the Bot API type RichBlockPullQuotation. See https://core.telegram.org/bots/api#richblockpullquotation.
+//
+// A quotation with centered text, loosely corresponding to the HTML tag <aside>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "pullquote".
 type RichBlockPullQuotation struct {
@@ -4330,6 +5008,9 @@ type RichBlockPullQuotation struct {
 }
 
 // RichBlockCollage is the Bot API type RichBlockCollage. See https://core.telegram.org/bots/api#richblockcollage.
+//
+// A collage, corresponding to the custom HTML tag <tg-collage>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "collage".
 type RichBlockCollage struct {
@@ -4340,6 +5021,9 @@ type RichBlockCollage struct {
 }
 
 // RichBlockSlideshow is the Bot API type RichBlockSlideshow. See https://core.telegram.org/bots/api#richblockslideshow.
+//
+// A slideshow, corresponding to the custom HTML tag <tg-slideshow>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "slideshow".
 type RichBlockSlideshow struct {
@@ -4350,6 +5034,9 @@ type RichBlockSlideshow struct {
 }
 
 // RichBlockTable is the Bot API type RichBlockTable. See https://core.telegram.org/bots/api#richblocktable.
+//
+// A table, corresponding to the HTML tag <table>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "table".
 type RichBlockTable struct {
@@ -4366,6 +5053,9 @@ type RichBlockTable struct {
 }
 
 // RichBlockDetails is the Bot API type RichBlockDetails. See https://core.telegram.org/bots/api#richblockdetails.
+//
+// An expandable block for details disclosure, corresponding to the HTML tag <details>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "details".
 type RichBlockDetails struct {
@@ -4378,6 +5068,9 @@ type RichBlockDetails struct {
 }
 
 // RichBlockMap is the Bot API type RichBlockMap. See https://core.telegram.org/bots/api#richblockmap.
+//
+// A block with a map, corresponding to the custom HTML tag <tg-map>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "map".
 type RichBlockMap struct {
@@ -4394,6 +5087,9 @@ type RichBlockMap struct {
 }
 
 // RichBlockAnimation is the Bot API type RichBlockAnimation. See https://core.telegram.org/bots/api#richblockanimation.
+//
+// A block with an animation, corresponding to the HTML tag <video>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "animation".
 type RichBlockAnimation struct {
@@ -4406,6 +5102,9 @@ type RichBlockAnimation struct {
 }
 
 // RichBlockAudio is the Bot API type RichBlockAudio. See https://core.telegram.org/bots/api#richblockaudio.
+//
+// A block with a music file, corresponding to the HTML tag <audio>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "audio".
 type RichBlockAudio struct {
@@ -4416,6 +5115,9 @@ type RichBlockAudio struct {
 }
 
 // RichBlockPhoto is the Bot API type RichBlockPhoto. See https://core.telegram.org/bots/api#richblockphoto.
+//
+// A block with a photo, corresponding to the HTML tag <img>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "photo".
 type RichBlockPhoto struct {
@@ -4428,6 +5130,9 @@ type RichBlockPhoto struct {
 }
 
 // RichBlockVideo is the Bot API type RichBlockVideo. See https://core.telegram.org/bots/api#richblockvideo.
+//
+// A block with a video, corresponding to the HTML tag <video>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "video".
 type RichBlockVideo struct {
@@ -4440,6 +5145,9 @@ type RichBlockVideo struct {
 }
 
 // RichBlockVoiceNote is the Bot API type RichBlockVoiceNote. See https://core.telegram.org/bots/api#richblockvoicenote.
+//
+// A block with a voice note, corresponding to the HTML tag <audio>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "voice_note".
 type RichBlockVoiceNote struct {
@@ -4450,6 +5158,12 @@ type RichBlockVoiceNote struct {
 }
 
 // RichBlockThinking is the Bot API type RichBlockThinking. See https://core.telegram.org/bots/api#richblockthinking.
+//
+// A block with a "Thinking..." placeholder, corresponding to the custom HTML tag <tg-thinking>. The
+// block may be used only in sendRichMessageDraft, therefore it can't be received in messages. See
+// https://t.me/addemoji/AIActions for examples of custom emoji, which are recommended for usage in
+// the block.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "thinking".
 type RichBlockThinking struct {
@@ -4459,6 +5173,9 @@ type RichBlockThinking struct {
 }
 
 // InlineQuery is the Bot API type InlineQuery. See https://core.telegram.org/bots/api#inlinequery.
+//
+// This object represents an incoming inline query. When the user sends an empty query, your bot
+// could return some default or trending results.
 type InlineQuery struct {
 	// Required. Unique identifier for this query.
 	ID string `json:"id"`
@@ -4478,6 +5195,9 @@ type InlineQuery struct {
 }
 
 // InlineQueryResultsButton is the Bot API type InlineQueryResultsButton. See https://core.telegram.org/bots/api#inlinequeryresultsbutton.
+//
+// This object represents a button to be shown above inline query results. You must use exactly one
+// of the optional fields.
 type InlineQueryResultsButton struct {
 	// Required. Label text on the button.
 	Text string `json:"text"`
@@ -4497,6 +5217,9 @@ type InlineQueryResultsButton struct {
 }
 
 // InlineQueryResultArticle is the Bot API type InlineQueryResultArticle. See https://core.telegram.org/bots/api#inlinequeryresultarticle.
+//
+// Represents a link to an article or web page.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "article".
 type InlineQueryResultArticle struct {
@@ -4521,6 +5244,11 @@ type InlineQueryResultArticle struct {
 }
 
 // InlineQueryResultPhoto is the Bot API type InlineQueryResultPhoto. See https://core.telegram.org/bots/api#inlinequeryresultphoto.
+//
+// Represents a link to a photo. By default, this photo will be sent by the user with optional
+// caption. Alternatively, you can use input_message_content to send a message with the specified
+// content instead of the photo.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "photo".
 type InlineQueryResultPhoto struct {
@@ -4556,6 +5284,11 @@ type InlineQueryResultPhoto struct {
 }
 
 // InlineQueryResultGif is the Bot API type InlineQueryResultGif. See https://core.telegram.org/bots/api#inlinequeryresultgif.
+//
+// Represents a link to an animated GIF file. By default, this animated GIF file will be sent by the
+// user with optional caption. Alternatively, you can use input_message_content to send a message
+// with the specified content instead of the animation.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "gif".
 type InlineQueryResultGif struct {
@@ -4592,6 +5325,11 @@ type InlineQueryResultGif struct {
 }
 
 // InlineQueryResultMpeg4Gif is the Bot API type InlineQueryResultMpeg4Gif. See https://core.telegram.org/bots/api#inlinequeryresultmpeg4gif.
+//
+// Represents a link to a video animation (H.264/MPEG-4 AVC video without sound). By default, this
+// animated MPEG-4 file will be sent by the user with optional caption. Alternatively, you can use
+// input_message_content to send a message with the specified content instead of the animation.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "mpeg4_gif".
 type InlineQueryResultMpeg4Gif struct {
@@ -4628,6 +5366,11 @@ type InlineQueryResultMpeg4Gif struct {
 }
 
 // InlineQueryResultVideo is the Bot API type InlineQueryResultVideo. See https://core.telegram.org/bots/api#inlinequeryresultvideo.
+//
+// Represents a link to a page containing an embedded video player or a video file. By default, this
+// video file will be sent by the user with an optional caption. Alternatively, you can use
+// input_message_content to send a message with the specified content instead of the video.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "video".
 type InlineQueryResultVideo struct {
@@ -4667,6 +5410,11 @@ type InlineQueryResultVideo struct {
 }
 
 // InlineQueryResultAudio is the Bot API type InlineQueryResultAudio. See https://core.telegram.org/bots/api#inlinequeryresultaudio.
+//
+// Represents a link to an MP3 audio file. By default, this audio file will be sent by the user.
+// Alternatively, you can use input_message_content to send a message with the specified content
+// instead of the audio.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "audio".
 type InlineQueryResultAudio struct {
@@ -4695,6 +5443,11 @@ type InlineQueryResultAudio struct {
 }
 
 // InlineQueryResultVoice is the Bot API type InlineQueryResultVoice. See https://core.telegram.org/bots/api#inlinequeryresultvoice.
+//
+// Represents a link to a voice recording in an .OGG container encoded with OPUS. By default, this
+// voice recording will be sent by the user. Alternatively, you can use input_message_content to
+// send a message with the specified content instead of the the voice message.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "voice".
 type InlineQueryResultVoice struct {
@@ -4721,6 +5474,11 @@ type InlineQueryResultVoice struct {
 }
 
 // InlineQueryResultDocument is the Bot API type InlineQueryResultDocument. See https://core.telegram.org/bots/api#inlinequeryresultdocument.
+//
+// Represents a link to a file. By default, this file will be sent by the user with an optional
+// caption. Alternatively, you can use input_message_content to send a message with the specified
+// content instead of the file. Currently, only .PDF and .ZIP files can be sent using this method.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "document".
 type InlineQueryResultDocument struct {
@@ -4756,6 +5514,11 @@ type InlineQueryResultDocument struct {
 }
 
 // InlineQueryResultLocation is the Bot API type InlineQueryResultLocation. See https://core.telegram.org/bots/api#inlinequeryresultlocation.
+//
+// Represents a location on a map. By default, the location will be sent by the user. Alternatively,
+// you can use input_message_content to send a message with the specified content instead of the
+// location.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "location".
 type InlineQueryResultLocation struct {
@@ -4791,6 +5554,10 @@ type InlineQueryResultLocation struct {
 }
 
 // InlineQueryResultVenue is the Bot API type InlineQueryResultVenue. See https://core.telegram.org/bots/api#inlinequeryresultvenue.
+//
+// Represents a venue. By default, the venue will be sent by the user. Alternatively, you can use
+// input_message_content to send a message with the specified content instead of the venue.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "venue".
 type InlineQueryResultVenue struct {
@@ -4826,6 +5593,11 @@ type InlineQueryResultVenue struct {
 }
 
 // InlineQueryResultContact is the Bot API type InlineQueryResultContact. See https://core.telegram.org/bots/api#inlinequeryresultcontact.
+//
+// Represents a contact with a phone number. By default, this contact will be sent by the user.
+// Alternatively, you can use input_message_content to send a message with the specified content
+// instead of the contact.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "contact".
 type InlineQueryResultContact struct {
@@ -4852,6 +5624,9 @@ type InlineQueryResultContact struct {
 }
 
 // InlineQueryResultGame is the Bot API type InlineQueryResultGame. See https://core.telegram.org/bots/api#inlinequeryresultgame.
+//
+// Represents a Game.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "game".
 type InlineQueryResultGame struct {
@@ -4864,6 +5639,11 @@ type InlineQueryResultGame struct {
 }
 
 // InlineQueryResultCachedPhoto is the Bot API type InlineQueryResultCachedPhoto. See https://core.telegram.org/bots/api#inlinequeryresultcachedphoto.
+//
+// Represents a link to a photo stored on the Telegram servers. By default, this photo will be sent
+// by the user with an optional caption. Alternatively, you can use input_message_content to send a
+// message with the specified content instead of the photo.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "photo".
 type InlineQueryResultCachedPhoto struct {
@@ -4892,6 +5672,11 @@ type InlineQueryResultCachedPhoto struct {
 }
 
 // InlineQueryResultCachedGif is the Bot API type InlineQueryResultCachedGif. See https://core.telegram.org/bots/api#inlinequeryresultcachedgif.
+//
+// Represents a link to an animated GIF file stored on the Telegram servers. By default, this
+// animated GIF file will be sent by the user with an optional caption. Alternatively, you can use
+// input_message_content to send a message with specified content instead of the animation.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "gif".
 type InlineQueryResultCachedGif struct {
@@ -4917,6 +5702,12 @@ type InlineQueryResultCachedGif struct {
 }
 
 // InlineQueryResultCachedMpeg4Gif is the Bot API type InlineQueryResultCachedMpeg4Gif. See https://core.telegram.org/bots/api#inlinequeryresultcachedmpeg4gif.
+//
+// Represents a link to a video animation (H.264/MPEG-4 AVC video without sound) stored on the
+// Telegram servers. By default, this animated MPEG-4 file will be sent by the user with an optional
+// caption. Alternatively, you can use input_message_content to send a message with the specified
+// content instead of the animation.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "mpeg4_gif".
 type InlineQueryResultCachedMpeg4Gif struct {
@@ -4942,6 +5733,11 @@ type InlineQueryResultCachedMpeg4Gif struct {
 }
 
 // InlineQueryResultCachedSticker is the Bot API type InlineQueryResultCachedSticker. See https://core.telegram.org/bots/api#inlinequeryresultcachedsticker.
+//
+// Represents a link to a sticker stored on the Telegram servers. By default, this sticker will be
+// sent by the user. Alternatively, you can use input_message_content to send a message with the
+// specified content instead of the sticker.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "sticker".
 type InlineQueryResultCachedSticker struct {
@@ -4956,6 +5752,11 @@ type InlineQueryResultCachedSticker struct {
 }
 
 // InlineQueryResultCachedDocument is the Bot API type InlineQueryResultCachedDocument. See https://core.telegram.org/bots/api#inlinequeryresultcacheddocument.
+//
+// Represents a link to a file stored on the Telegram servers. By default, this file will be sent by
+// the user with an optional caption. Alternatively, you can use input_message_content to send a
+// message with the specified content instead of the file.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "document".
 type InlineQueryResultCachedDocument struct {
@@ -4982,6 +5783,11 @@ type InlineQueryResultCachedDocument struct {
 }
 
 // InlineQueryResultCachedVideo is the Bot API type InlineQueryResultCachedVideo. See https://core.telegram.org/bots/api#inlinequeryresultcachedvideo.
+//
+// Represents a link to a video file stored on the Telegram servers. By default, this video file
+// will be sent by the user with an optional caption. Alternatively, you can use
+// input_message_content to send a message with the specified content instead of the video.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "video".
 type InlineQueryResultCachedVideo struct {
@@ -5010,6 +5816,11 @@ type InlineQueryResultCachedVideo struct {
 }
 
 // InlineQueryResultCachedVoice is the Bot API type InlineQueryResultCachedVoice. See https://core.telegram.org/bots/api#inlinequeryresultcachedvoice.
+//
+// Represents a link to a voice message stored on the Telegram servers. By default, this voice
+// message will be sent by the user. Alternatively, you can use input_message_content to send a
+// message with the specified content instead of the voice message.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "voice".
 type InlineQueryResultCachedVoice struct {
@@ -5034,6 +5845,11 @@ type InlineQueryResultCachedVoice struct {
 }
 
 // InlineQueryResultCachedAudio is the Bot API type InlineQueryResultCachedAudio. See https://core.telegram.org/bots/api#inlinequeryresultcachedaudio.
+//
+// Represents a link to an MP3 audio file stored on the Telegram servers. By default, this audio
+// file will be sent by the user. Alternatively, you can use input_message_content to send a message
+// with the specified content instead of the audio.
+//
 // It is a member of [InlineQueryResult].
 // Encoding always adds "type": "audio".
 type InlineQueryResultCachedAudio struct {
@@ -5056,6 +5872,9 @@ type InlineQueryResultCachedAudio struct {
 }
 
 // InputTextMessageContent is the Bot API type InputTextMessageContent. See https://core.telegram.org/bots/api#inputtextmessagecontent.
+//
+// Represents the content of a text message to be sent as the result of an inline query.
+//
 // It is a member of [InputMessageContent].
 type InputTextMessageContent struct {
 	// Required. Text of the message to be sent, 1-4096 characters.
@@ -5071,6 +5890,9 @@ type InputTextMessageContent struct {
 }
 
 // InputRichMessageContent is the Bot API type InputRichMessageContent. See https://core.telegram.org/bots/api#inputrichmessagecontent.
+//
+// Represents the content of a rich message to be sent as the result of an inline query.
+//
 // It is a member of [InputMessageContent].
 type InputRichMessageContent struct {
 	// Required. The message to be sent. Only previously uploaded files may be used in the message.
@@ -5079,6 +5901,9 @@ type InputRichMessageContent struct {
 }
 
 // InputLocationMessageContent is the Bot API type InputLocationMessageContent. See https://core.telegram.org/bots/api#inputlocationmessagecontent.
+//
+// Represents the content of a location message to be sent as the result of an inline query.
+//
 // It is a member of [InputMessageContent].
 type InputLocationMessageContent struct {
 	// Required. Latitude of the location in degrees.
@@ -5099,6 +5924,9 @@ type InputLocationMessageContent struct {
 }
 
 // InputVenueMessageContent is the Bot API type InputVenueMessageContent. See https://core.telegram.org/bots/api#inputvenuemessagecontent.
+//
+// Represents the content of a venue message to be sent as the result of an inline query.
+//
 // It is a member of [InputMessageContent].
 type InputVenueMessageContent struct {
 	// Required. Latitude of the venue in degrees.
@@ -5121,6 +5949,9 @@ type InputVenueMessageContent struct {
 }
 
 // InputContactMessageContent is the Bot API type InputContactMessageContent. See https://core.telegram.org/bots/api#inputcontactmessagecontent.
+//
+// Represents the content of a contact message to be sent as the result of an inline query.
+//
 // It is a member of [InputMessageContent].
 type InputContactMessageContent struct {
 	// Required. Contact's phone number.
@@ -5134,6 +5965,9 @@ type InputContactMessageContent struct {
 }
 
 // InputInvoiceMessageContent is the Bot API type InputInvoiceMessageContent. See https://core.telegram.org/bots/api#inputinvoicemessagecontent.
+//
+// Represents the content of an invoice message to be sent as the result of an inline query.
+//
 // It is a member of [InputMessageContent].
 type InputInvoiceMessageContent struct {
 	// Required. Product name, 1-32 characters.
@@ -5201,6 +6035,12 @@ type InputInvoiceMessageContent struct {
 }
 
 // ChosenInlineResult is the Bot API type ChosenInlineResult. See https://core.telegram.org/bots/api#choseninlineresult.
+//
+// Represents a result of an inline query that was chosen by the user and sent to their chat
+// partner.
+//
+// Note: It is necessary to enable inline feedback via @BotFather in order to receive these objects
+// in updates.
 type ChosenInlineResult struct {
 	// Required. The unique identifier for the result that was chosen.
 	ResultID string `json:"result_id"`
@@ -5217,6 +6057,8 @@ type ChosenInlineResult struct {
 }
 
 // LabeledPrice is the Bot API type LabeledPrice. See https://core.telegram.org/bots/api#labeledprice.
+//
+// This object represents a portion of the price for goods or services.
 type LabeledPrice struct {
 	// Required. Portion label.
 	Label string `json:"label"`
@@ -5228,6 +6070,8 @@ type LabeledPrice struct {
 }
 
 // Invoice is the Bot API type Invoice. See https://core.telegram.org/bots/api#invoice.
+//
+// This object contains basic information about an invoice.
 type Invoice struct {
 	// Required. Product name.
 	Title string `json:"title"`
@@ -5245,6 +6089,8 @@ type Invoice struct {
 }
 
 // ShippingAddress is the Bot API type ShippingAddress. See https://core.telegram.org/bots/api#shippingaddress.
+//
+// This object represents a shipping address.
 type ShippingAddress struct {
 	// Required. Two-letter ISO 3166-1 alpha-2 country code.
 	CountryCode string `json:"country_code"`
@@ -5261,6 +6107,8 @@ type ShippingAddress struct {
 }
 
 // OrderInfo is the Bot API type OrderInfo. See https://core.telegram.org/bots/api#orderinfo.
+//
+// This object represents information about an order.
 type OrderInfo struct {
 	// Optional. User name.
 	Name string `json:"name,omitempty"`
@@ -5273,6 +6121,8 @@ type OrderInfo struct {
 }
 
 // ShippingOption is the Bot API type ShippingOption. See https://core.telegram.org/bots/api#shippingoption.
+//
+// This object represents one shipping option.
 type ShippingOption struct {
 	// Required. Shipping option identifier.
 	ID string `json:"id"`
@@ -5283,6 +6133,10 @@ type ShippingOption struct {
 }
 
 // SuccessfulPayment is the Bot API type SuccessfulPayment. See https://core.telegram.org/bots/api#successfulpayment.
+//
+// This object contains basic information about a successful payment. Note that if the buyer
+// initiates a chargeback with the relevant payment provider following this transaction, the funds
+// may be debited from your balance. This is outside of Telegram's control.
 type SuccessfulPayment struct {
 	// Required. Three-letter ISO 4217 currency code, or "XTR" for payments in Telegram Stars.
 	Currency string `json:"currency"`
@@ -5310,6 +6164,8 @@ type SuccessfulPayment struct {
 }
 
 // RefundedPayment is the Bot API type RefundedPayment. See https://core.telegram.org/bots/api#refundedpayment.
+//
+// This object contains basic information about a refunded payment.
 type RefundedPayment struct {
 	// Required. Three-letter ISO 4217 currency code, or "XTR" for payments in Telegram Stars.
 	// Currently, always "XTR".
@@ -5328,6 +6184,8 @@ type RefundedPayment struct {
 }
 
 // ShippingQuery is the Bot API type ShippingQuery. See https://core.telegram.org/bots/api#shippingquery.
+//
+// This object contains information about an incoming shipping query.
 type ShippingQuery struct {
 	// Required. Unique query identifier.
 	ID string `json:"id"`
@@ -5340,6 +6198,8 @@ type ShippingQuery struct {
 }
 
 // PreCheckoutQuery is the Bot API type PreCheckoutQuery. See https://core.telegram.org/bots/api#precheckoutquery.
+//
+// This object contains information about an incoming pre-checkout query.
 type PreCheckoutQuery struct {
 	// Required. Unique query identifier.
 	ID string `json:"id"`
@@ -5361,6 +6221,8 @@ type PreCheckoutQuery struct {
 }
 
 // PaidMediaPurchased is the Bot API type PaidMediaPurchased. See https://core.telegram.org/bots/api#paidmediapurchased.
+//
+// This object contains information about a paid media purchase.
 type PaidMediaPurchased struct {
 	// Required. User who purchased the media.
 	From User `json:"from"`
@@ -5369,12 +6231,18 @@ type PaidMediaPurchased struct {
 }
 
 // RevenueWithdrawalStatePending is the Bot API type RevenueWithdrawalStatePending. See https://core.telegram.org/bots/api#revenuewithdrawalstatepending.
+//
+// The withdrawal is in progress.
+//
 // It is a member of [RevenueWithdrawalState].
 // Encoding always adds "type": "pending".
 type RevenueWithdrawalStatePending struct {
 }
 
 // RevenueWithdrawalStateSucceeded is the Bot API type RevenueWithdrawalStateSucceeded. See https://core.telegram.org/bots/api#revenuewithdrawalstatesucceeded.
+//
+// The withdrawal succeeded.
+//
 // It is a member of [RevenueWithdrawalState].
 // Encoding always adds "type": "succeeded".
 type RevenueWithdrawalStateSucceeded struct {
@@ -5385,12 +6253,17 @@ type RevenueWithdrawalStateSucceeded struct {
 }
 
 // RevenueWithdrawalStateFailed is the Bot API type RevenueWithdrawalStateFailed. See https://core.telegram.org/bots/api#revenuewithdrawalstatefailed.
+//
+// The withdrawal failed and the transaction was refunded.
+//
 // It is a member of [RevenueWithdrawalState].
 // Encoding always adds "type": "failed".
 type RevenueWithdrawalStateFailed struct {
 }
 
 // AffiliateInfo is the Bot API type AffiliateInfo. See https://core.telegram.org/bots/api#affiliateinfo.
+//
+// Contains information about the affiliate that received a commission via this transaction.
 type AffiliateInfo struct {
 	// Optional. The bot or the user that received an affiliate commission if it was received by a
 	// bot or a user.
@@ -5409,6 +6282,9 @@ type AffiliateInfo struct {
 }
 
 // TransactionPartnerUser is the Bot API type TransactionPartnerUser. See https://core.telegram.org/bots/api#transactionpartneruser.
+//
+// Describes a transaction with a user.
+//
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "user".
 type TransactionPartnerUser struct {
@@ -5442,6 +6318,9 @@ type TransactionPartnerUser struct {
 }
 
 // TransactionPartnerChat is the Bot API type TransactionPartnerChat. See https://core.telegram.org/bots/api#transactionpartnerchat.
+//
+// Describes a transaction with a chat.
+//
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "chat".
 type TransactionPartnerChat struct {
@@ -5452,6 +6331,10 @@ type TransactionPartnerChat struct {
 }
 
 // TransactionPartnerAffiliateProgram is the Bot API type TransactionPartnerAffiliateProgram. See https://core.telegram.org/bots/api#transactionpartneraffiliateprogram.
+//
+// Describes the affiliate program that issued the affiliate commission received via this
+// transaction.
+//
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "affiliate_program".
 type TransactionPartnerAffiliateProgram struct {
@@ -5463,6 +6346,9 @@ type TransactionPartnerAffiliateProgram struct {
 }
 
 // TransactionPartnerFragment is the Bot API type TransactionPartnerFragment. See https://core.telegram.org/bots/api#transactionpartnerfragment.
+//
+// Describes a withdrawal transaction with Fragment.
+//
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "fragment".
 type TransactionPartnerFragment struct {
@@ -5471,12 +6357,18 @@ type TransactionPartnerFragment struct {
 }
 
 // TransactionPartnerTelegramAds is the Bot API type TransactionPartnerTelegramAds. See https://core.telegram.org/bots/api#transactionpartnertelegramads.
+//
+// Describes a withdrawal transaction to the Telegram Ads platform.
+//
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "telegram_ads".
 type TransactionPartnerTelegramAds struct {
 }
 
 // TransactionPartnerTelegramAPI is the Bot API type TransactionPartnerTelegramApi. See https://core.telegram.org/bots/api#transactionpartnertelegramapi.
+//
+// Describes a transaction with payment for paid broadcasting.
+//
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "telegram_api".
 type TransactionPartnerTelegramAPI struct {
@@ -5486,12 +6378,20 @@ type TransactionPartnerTelegramAPI struct {
 }
 
 // TransactionPartnerOther is the Bot API type TransactionPartnerOther. See https://core.telegram.org/bots/api#transactionpartnerother.
+//
+// Describes a transaction with an unknown source or recipient.
+//
 // It is a member of [TransactionPartner].
 // Encoding always adds "type": "other".
 type TransactionPartnerOther struct {
 }
 
 // StarTransaction is the Bot API type StarTransaction. See https://core.telegram.org/bots/api#startransaction.
+//
+// Describes a Telegram Star transaction. Note that if the buyer initiates a chargeback with the
+// payment provider from whom they acquired Stars (e.g., Apple, Google) following this transaction,
+// the refunded Stars will be deducted from the bot's balance. This is outside of Telegram's
+// control.
 type StarTransaction struct {
 	// Required. Unique identifier of the transaction. Coincides with the identifier of the original
 	// transaction for refund transactions. Coincides with
@@ -5513,12 +6413,16 @@ type StarTransaction struct {
 }
 
 // StarTransactions is the Bot API type StarTransactions. See https://core.telegram.org/bots/api#startransactions.
+//
+// Contains a list of Telegram Star transactions.
 type StarTransactions struct {
 	// Required. The list of transactions.
 	Transactions []StarTransaction `json:"transactions"`
 }
 
 // PassportData is the Bot API type PassportData. See https://core.telegram.org/bots/api#passportdata.
+//
+// Describes Telegram Passport data shared with the bot by the user.
 type PassportData struct {
 	// Required. Array with information about documents and other Telegram Passport elements that
 	// was shared with the bot.
@@ -5528,6 +6432,9 @@ type PassportData struct {
 }
 
 // PassportFile is the Bot API type PassportFile. See https://core.telegram.org/bots/api#passportfile.
+//
+// This object represents a file uploaded to Telegram Passport. Currently all Telegram Passport
+// files are in JPEG format when decrypted and don't exceed 10MB.
 type PassportFile struct {
 	// Required. Identifier for this file, which can be used to download or reuse the file.
 	FileID string `json:"file_id"`
@@ -5541,6 +6448,8 @@ type PassportFile struct {
 }
 
 // EncryptedPassportElement is the Bot API type EncryptedPassportElement. See https://core.telegram.org/bots/api#encryptedpassportelement.
+//
+// Describes documents or other Telegram Passport elements shared with the bot by the user.
 type EncryptedPassportElement struct {
 	// Required. Element type. One of "personal_details", "passport", "driver_license",
 	// "identity_card", "internal_passport", "address", "utility_bill", "bank_statement",
@@ -5585,6 +6494,10 @@ type EncryptedPassportElement struct {
 }
 
 // EncryptedCredentials is the Bot API type EncryptedCredentials. See https://core.telegram.org/bots/api#encryptedcredentials.
+//
+// Describes data required for decrypting and authenticating EncryptedPassportElement. See the
+// Telegram Passport Documentation for a complete description of the data decryption and
+// authentication processes.
 type EncryptedCredentials struct {
 	// Required. Base64-encoded encrypted JSON-serialized data with unique user's payload, data
 	// hashes and secrets required for EncryptedPassportElement decryption and authentication.
@@ -5597,6 +6510,10 @@ type EncryptedCredentials struct {
 }
 
 // PassportElementErrorDataField is the Bot API type PassportElementErrorDataField. See https://core.telegram.org/bots/api#passportelementerrordatafield.
+//
+// Represents an issue in one of the data fields that was provided by the user. The error is
+// considered resolved when the field's value changes.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "data".
 type PassportElementErrorDataField struct {
@@ -5613,6 +6530,10 @@ type PassportElementErrorDataField struct {
 }
 
 // PassportElementErrorFrontSide is the Bot API type PassportElementErrorFrontSide. See https://core.telegram.org/bots/api#passportelementerrorfrontside.
+//
+// Represents an issue with the front side of a document. The error is considered resolved when the
+// file with the front side of the document changes.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "front_side".
 type PassportElementErrorFrontSide struct {
@@ -5626,6 +6547,10 @@ type PassportElementErrorFrontSide struct {
 }
 
 // PassportElementErrorReverseSide is the Bot API type PassportElementErrorReverseSide. See https://core.telegram.org/bots/api#passportelementerrorreverseside.
+//
+// Represents an issue with the reverse side of a document. The error is considered resolved when
+// the file with reverse side of the document changes.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "reverse_side".
 type PassportElementErrorReverseSide struct {
@@ -5639,6 +6564,10 @@ type PassportElementErrorReverseSide struct {
 }
 
 // PassportElementErrorSelfie is the Bot API type PassportElementErrorSelfie. See https://core.telegram.org/bots/api#passportelementerrorselfie.
+//
+// Represents an issue with the selfie with a document. The error is considered resolved when the
+// file with the selfie changes.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "selfie".
 type PassportElementErrorSelfie struct {
@@ -5652,6 +6581,10 @@ type PassportElementErrorSelfie struct {
 }
 
 // PassportElementErrorFile is the Bot API type PassportElementErrorFile. See https://core.telegram.org/bots/api#passportelementerrorfile.
+//
+// Represents an issue with a document scan. The error is considered resolved when the file with the
+// document scan changes.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "file".
 type PassportElementErrorFile struct {
@@ -5666,6 +6599,10 @@ type PassportElementErrorFile struct {
 }
 
 // PassportElementErrorFiles is the Bot API type PassportElementErrorFiles. See https://core.telegram.org/bots/api#passportelementerrorfiles.
+//
+// Represents an issue with a list of scans. The error is considered resolved when the list of files
+// containing the scans changes.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "files".
 type PassportElementErrorFiles struct {
@@ -5680,6 +6617,10 @@ type PassportElementErrorFiles struct {
 }
 
 // PassportElementErrorTranslationFile is the Bot API type PassportElementErrorTranslationFile. See https://core.telegram.org/bots/api#passportelementerrortranslationfile.
+//
+// Represents an issue with one of the files that constitute the translation of a document. The
+// error is considered resolved when the file changes.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "translation_file".
 type PassportElementErrorTranslationFile struct {
@@ -5694,6 +6635,10 @@ type PassportElementErrorTranslationFile struct {
 }
 
 // PassportElementErrorTranslationFiles is the Bot API type PassportElementErrorTranslationFiles. See https://core.telegram.org/bots/api#passportelementerrortranslationfiles.
+//
+// Represents an issue with the translated version of a document. The error is considered resolved
+// when a file with the document translation change.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "translation_files".
 type PassportElementErrorTranslationFiles struct {
@@ -5708,6 +6653,10 @@ type PassportElementErrorTranslationFiles struct {
 }
 
 // PassportElementErrorUnspecified is the Bot API type PassportElementErrorUnspecified. See https://core.telegram.org/bots/api#passportelementerrorunspecified.
+//
+// Represents an issue in an unspecified place. The error is considered resolved when new data is
+// added.
+//
 // It is a member of [PassportElementError].
 // Encoding always adds "source": "unspecified".
 type PassportElementErrorUnspecified struct {
@@ -5720,6 +6669,9 @@ type PassportElementErrorUnspecified struct {
 }
 
 // Game is the Bot API type Game. See https://core.telegram.org/bots/api#game.
+//
+// This object represents a game. Use BotFather to create and edit games, their short names will act
+// as unique identifiers.
 type Game struct {
 	// Required. Title of the game.
 	Title string `json:"title"`
@@ -5739,10 +6691,14 @@ type Game struct {
 }
 
 // CallbackGame is the Bot API type CallbackGame. See https://core.telegram.org/bots/api#callbackgame.
+//
+// A placeholder, currently holds no information. Use BotFather to set up your game.
 type CallbackGame struct {
 }
 
 // GameHighScore is the Bot API type GameHighScore. See https://core.telegram.org/bots/api#gamehighscore.
+//
+// This object represents one row of the high scores table for a game.
 type GameHighScore struct {
 	// Required. Position in high score table for the game.
 	Position int `json:"position"`
@@ -5753,6 +6709,10 @@ type GameHighScore struct {
 }
 
 // BotSubscriptionUpdated is the Bot API type BotSubscriptionUpdated. See https://core.telegram.org/bots/api#botsubscriptionupdated.
+//
+// This object contains information about changes to a user payment subscription toward the current
+// bot.
+//
 // Added in Bot API 10.2.
 type BotSubscriptionUpdated struct {
 	// Required. User who subscribed for payments toward the bot.
@@ -5766,6 +6726,9 @@ type BotSubscriptionUpdated struct {
 }
 
 // CommunityChatAdded is the Bot API type CommunityChatAdded. See https://core.telegram.org/bots/api#communitychatadded.
+//
+// Describes a service message about a chat being added to a community.
+//
 // Added in Bot API 10.2.
 type CommunityChatAdded struct {
 	// Required. The new community to which the chat or the bot belongs.
@@ -5773,11 +6736,18 @@ type CommunityChatAdded struct {
 }
 
 // CommunityChatRemoved is the Bot API type CommunityChatRemoved. See https://core.telegram.org/bots/api#communitychatremoved.
+//
+// Describes a service message about a chat being removed from a community. Currently holds no
+// information.
+//
 // Added in Bot API 10.2.
 type CommunityChatRemoved struct {
 }
 
 // Community is the Bot API type Community. See https://core.telegram.org/bots/api#community.
+//
+// Represents a community (a group of chats).
+//
 // Added in Bot API 10.2.
 type Community struct {
 	// Required. Unique identifier for this community. This number may have more than 32 significant
@@ -5790,6 +6760,9 @@ type Community struct {
 }
 
 // InputMediaVoiceNote is the Bot API type InputMediaVoiceNote. See https://core.telegram.org/bots/api#inputmediavoicenote.
+//
+// Represents a voice message file to be sent.
+//
 // It is a member of [InputRichMedia].
 // Encoding always adds "type": "voice_note".
 // Added in Bot API 10.2.
@@ -5813,6 +6786,9 @@ type InputMediaVoiceNote struct {
 }
 
 // InputRichMessageMedia is the Bot API type InputRichMessageMedia. See https://core.telegram.org/bots/api#inputrichmessagemedia.
+//
+// Describes a media element embedded in an outgoing rich message.
+//
 // Added in Bot API 10.2.
 type InputRichMessageMedia struct {
 	// Required. Unique identifier of the media used in a tg://photo?id=, tg://video?id=,
@@ -5825,6 +6801,9 @@ type InputRichMessageMedia struct {
 }
 
 // InputRichBlockListItem is the Bot API type InputRichBlockListItem. See https://core.telegram.org/bots/api#inputrichblocklistitem.
+//
+// An item of a list to be sent.
+//
 // Added in Bot API 10.2.
 type InputRichBlockListItem struct {
 	// Required. The content of the item.
@@ -5842,6 +6821,9 @@ type InputRichBlockListItem struct {
 }
 
 // InputRichBlockParagraph is the Bot API type InputRichBlockParagraph. See https://core.telegram.org/bots/api#inputrichblockparagraph.
+//
+// A text paragraph, corresponding to the HTML tag <p>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "paragraph".
 // Added in Bot API 10.2.
@@ -5851,6 +6833,9 @@ type InputRichBlockParagraph struct {
 }
 
 // InputRichBlockSectionHeading is the Bot API type InputRichBlockSectionHeading. See https://core.telegram.org/bots/api#inputrichblocksectionheading.
+//
+// A section heading, corresponding to the HTML tags <h1>, <h2>, <h3>, <h4>, <h5>, or <h6>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "heading".
 // Added in Bot API 10.2.
@@ -5862,6 +6847,9 @@ type InputRichBlockSectionHeading struct {
 }
 
 // InputRichBlockPreformatted is the Bot API type InputRichBlockPreformatted. See https://core.telegram.org/bots/api#inputrichblockpreformatted.
+//
+// A preformatted text block, corresponding to the nested HTML tags <pre> and <code>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "pre".
 // Added in Bot API 10.2.
@@ -5873,6 +6861,9 @@ type InputRichBlockPreformatted struct {
 }
 
 // InputRichBlockFooter is the Bot API type InputRichBlockFooter. See https://core.telegram.org/bots/api#inputrichblockfooter.
+//
+// A footer, corresponding to the HTML tag <footer>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "footer".
 // Added in Bot API 10.2.
@@ -5882,6 +6873,9 @@ type InputRichBlockFooter struct {
 }
 
 // InputRichBlockDivider is the Bot API type InputRichBlockDivider. See https://core.telegram.org/bots/api#inputrichblockdivider.
+//
+// A divider, corresponding to the HTML tag <hr/>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "divider".
 // Added in Bot API 10.2.
@@ -5889,6 +6883,10 @@ type InputRichBlockDivider struct {
 }
 
 // InputRichBlockMathematicalExpression is the Bot API type InputRichBlockMathematicalExpression. See https://core.telegram.org/bots/api#inputrichblockmathematicalexpression.
+//
+// A block with a mathematical expression in LaTeX format, corresponding to the custom HTML tag
+// <tg-math-block>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "mathematical_expression".
 // Added in Bot API 10.2.
@@ -5898,6 +6896,9 @@ type InputRichBlockMathematicalExpression struct {
 }
 
 // InputRichBlockAnchor is the Bot API type InputRichBlockAnchor. See https://core.telegram.org/bots/api#inputrichblockanchor.
+//
+// A block with an anchor, corresponding to the HTML tag <a> with the attribute name.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "anchor".
 // Added in Bot API 10.2.
@@ -5907,6 +6908,9 @@ type InputRichBlockAnchor struct {
 }
 
 // InputRichBlockList is the Bot API type InputRichBlockList. See https://core.telegram.org/bots/api#inputrichblocklist.
+//
+// A list of blocks, corresponding to the HTML tag <ul> or <ol> with multiple nested tags <li>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "list".
 // Added in Bot API 10.2.
@@ -5916,6 +6920,9 @@ type InputRichBlockList struct {
 }
 
 // InputRichBlockBlockQuotation is the Bot API type InputRichBlockBlockQuotation. See https://core.telegram.org/bots/api#inputrichblockblockquotation.
+//
+// A block quotation, corresponding to the HTML tag <blockquote>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "blockquote".
 // Added in Bot API 10.2.
@@ -5927,6 +6934,9 @@ type InputRichBlockBlockQuotation struct {
 }
 
 // InputRichBlockPullQuotation is the Bot API type InputRichBlockPullQuotation. See https://core.telegram.org/bots/api#inputrichblockpullquotation.
+//
+// A quotation with centered text, loosely corresponding to the HTML tag <aside>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "pullquote".
 // Added in Bot API 10.2.
@@ -5938,6 +6948,9 @@ type InputRichBlockPullQuotation struct {
 }
 
 // InputRichBlockCollage is the Bot API type InputRichBlockCollage. See https://core.telegram.org/bots/api#inputrichblockcollage.
+//
+// A collage, corresponding to the custom HTML tag <tg-collage>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "collage".
 // Added in Bot API 10.2.
@@ -5949,6 +6962,9 @@ type InputRichBlockCollage struct {
 }
 
 // InputRichBlockSlideshow is the Bot API type InputRichBlockSlideshow. See https://core.telegram.org/bots/api#inputrichblockslideshow.
+//
+// A slideshow, corresponding to the custom HTML tag <tg-slideshow>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "slideshow".
 // Added in Bot API 10.2.
@@ -5960,6 +6976,9 @@ type InputRichBlockSlideshow struct {
 }
 
 // InputRichBlockTable is the Bot API type InputRichBlockTable. See https://core.telegram.org/bots/api#inputrichblocktable.
+//
+// A table, corresponding to the HTML tag <table>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "table".
 // Added in Bot API 10.2.
@@ -5977,6 +6996,9 @@ type InputRichBlockTable struct {
 }
 
 // InputRichBlockDetails is the Bot API type InputRichBlockDetails. See https://core.telegram.org/bots/api#inputrichblockdetails.
+//
+// An expandable block for details disclosure, corresponding to the HTML tag <details>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "details".
 // Added in Bot API 10.2.
@@ -5990,6 +7012,10 @@ type InputRichBlockDetails struct {
 }
 
 // InputRichBlockMap is the Bot API type InputRichBlockMap. See https://core.telegram.org/bots/api#inputrichblockmap.
+//
+// A block with a map, corresponding to the custom HTML tag <tg-map>. The map's width and height
+// must not exceed 10000 in total. The width and height ratio must be at most 20.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "map".
 // Added in Bot API 10.2.
@@ -6007,6 +7033,9 @@ type InputRichBlockMap struct {
 }
 
 // InputRichBlockAnimation is the Bot API type InputRichBlockAnimation. See https://core.telegram.org/bots/api#inputrichblockanimation.
+//
+// A block with an animation, corresponding to the HTML tag <video>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "animation".
 // Added in Bot API 10.2.
@@ -6018,6 +7047,9 @@ type InputRichBlockAnimation struct {
 }
 
 // InputRichBlockAudio is the Bot API type InputRichBlockAudio. See https://core.telegram.org/bots/api#inputrichblockaudio.
+//
+// A block with a music file, corresponding to the HTML tag <audio>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "audio".
 // Added in Bot API 10.2.
@@ -6029,6 +7061,9 @@ type InputRichBlockAudio struct {
 }
 
 // InputRichBlockPhoto is the Bot API type InputRichBlockPhoto. See https://core.telegram.org/bots/api#inputrichblockphoto.
+//
+// A block with a photo, corresponding to the HTML tag <img>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "photo".
 // Added in Bot API 10.2.
@@ -6040,6 +7075,9 @@ type InputRichBlockPhoto struct {
 }
 
 // InputRichBlockVideo is the Bot API type InputRichBlockVideo. See https://core.telegram.org/bots/api#inputrichblockvideo.
+//
+// A block with a video, corresponding to the HTML tag <video>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "video".
 // Added in Bot API 10.2.
@@ -6051,6 +7089,9 @@ type InputRichBlockVideo struct {
 }
 
 // InputRichBlockVoiceNote is the Bot API type InputRichBlockVoiceNote. See https://core.telegram.org/bots/api#inputrichblockvoicenote.
+//
+// A block with a voice note, corresponding to the HTML tag <audio>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "voice_note".
 // Added in Bot API 10.2.
@@ -6062,6 +7103,12 @@ type InputRichBlockVoiceNote struct {
 }
 
 // InputRichBlockThinking is the Bot API type InputRichBlockThinking. See https://core.telegram.org/bots/api#inputrichblockthinking.
+//
+// A block with a 'Thinking…' placeholder, corresponding to the custom HTML tag <tg-thinking>. The
+// block may be used only in sendRichMessageDraft, therefore it can't be received in messages. See
+// https://t.me/addemoji/AIActions for examples of custom emoji that are recommended for usage in
+// the block.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "thinking".
 // Added in Bot API 10.2.
@@ -6072,6 +7119,9 @@ type InputRichBlockThinking struct {
 }
 
 // CommunityChatJoined is the Bot API type CommunityChatJoined. See https://core.telegram.org/bots/api#communitychatjoined.
+//
+// Describes a service message about a chat being joined by a user from a community.
+//
 // Added in Bot API 10.3.
 type CommunityChatJoined struct {
 	// Required. The community from which the chat was joined.
@@ -6079,6 +7129,9 @@ type CommunityChatJoined struct {
 }
 
 // DisabledButton is the Bot API type DisabledButton. See https://core.telegram.org/bots/api#disabledbutton.
+//
+// This object represents a disabled button which does nothing. Currently holds no information.
+//
 // Added in Bot API 10.3.
 type DisabledButton struct {
 }
@@ -6096,6 +7149,9 @@ type EphemeralMessageParameters struct {
 }
 
 // MessageGenerationStopped is the Bot API type MessageGenerationStopped. See https://core.telegram.org/bots/api#messagegenerationstopped.
+//
+// This object describes an update about a user stopping message generation.
+//
 // Added in Bot API 10.3.
 type MessageGenerationStopped struct {
 	// Required. Chat in which the message is generated.
@@ -6107,6 +7163,10 @@ type MessageGenerationStopped struct {
 }
 
 // RichMessageButton is the Bot API type RichMessageButton. See https://core.telegram.org/bots/api#richmessagebutton.
+//
+// This object represents a button in a RichMessage. Exactly one of the fields other than text and
+// style must be used to specify the type of the button.
+//
 // Added in Bot API 10.3.
 type RichMessageButton struct {
 	// Required. Text of the button. May contain only plain text, RichTextCustomEmoji and
@@ -6156,6 +7216,9 @@ type RichMessageButton struct {
 }
 
 // RichTextButton is the Bot API type RichTextButton. See https://core.telegram.org/bots/api#richtextbutton.
+//
+// A button.
+//
 // It is a member of [RichText].
 // Encoding always adds "type": "button".
 // Added in Bot API 10.3.
@@ -6165,6 +7228,9 @@ type RichTextButton struct {
 }
 
 // RichBlockExpandableBlockQuotation is the Bot API type RichBlockExpandableBlockQuotation. See https://core.telegram.org/bots/api#richblockexpandableblockquotation.
+//
+// A block quotation, corresponding to the HTML tag \<blockquote> with custom attribute "collapsed".
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "expandable_blockquote".
 // Added in Bot API 10.3.
@@ -6176,6 +7242,9 @@ type RichBlockExpandableBlockQuotation struct {
 }
 
 // RichBlockDocument is the Bot API type RichBlockDocument. See https://core.telegram.org/bots/api#richblockdocument.
+//
+// A block with a general file, corresponding to the custom HTML tag \<tg-document>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "document".
 // Added in Bot API 10.3.
@@ -6187,6 +7256,10 @@ type RichBlockDocument struct {
 }
 
 // RichBlockButtons is the Bot API type RichBlockButtons. See https://core.telegram.org/bots/api#richblockbuttons.
+//
+// A block containing a list of buttons that are shown in one row, corresponding to the custom HTML
+// tag \<tg-button-row>.
+//
 // It is a member of [RichBlock].
 // Encoding always adds "type": "buttons".
 // Added in Bot API 10.3.
@@ -6199,6 +7272,9 @@ type RichBlockButtons struct {
 }
 
 // InputRichBlockExpandableBlockQuotation is the Bot API type InputRichBlockExpandableBlockQuotation. See https://core.telegram.org/bots/api#inputrichblockexpandableblockquotation.
+//
+// A block quotation, corresponding to the HTML tag \<blockquote> with custom attribute "collapsed".
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "expandable_blockquote".
 // Added in Bot API 10.3.
@@ -6210,6 +7286,9 @@ type InputRichBlockExpandableBlockQuotation struct {
 }
 
 // InputRichBlockDocument is the Bot API type InputRichBlockDocument. See https://core.telegram.org/bots/api#inputrichblockdocument.
+//
+// A block with a general file, corresponding to the custom HTML tag \<tg-document>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "document".
 // Added in Bot API 10.3.
@@ -6221,6 +7300,10 @@ type InputRichBlockDocument struct {
 }
 
 // InputRichBlockButtons is the Bot API type InputRichBlockButtons. See https://core.telegram.org/bots/api#inputrichblockbuttons.
+//
+// A block containing a list of buttons that are shown in one row, corresponding to the custom HTML
+// tag \<tg-button-row>.
+//
 // It is a member of [InputRichBlock].
 // Encoding always adds "type": "buttons".
 // Added in Bot API 10.3.

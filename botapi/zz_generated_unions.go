@@ -9,6 +9,8 @@ import (
 
 // MaybeInaccessibleMessage is the Bot API union MaybeInaccessibleMessage. See https://core.telegram.org/bots/api#maybeinaccessiblemessage.
 //
+// This object describes a message that can be inaccessible to the bot. It can be one of
+//
 // Its members are [*Message], [*InaccessibleMessage].
 // Decoding picks InaccessibleMessage when the object's date is 0.
 type MaybeInaccessibleMessage interface{ isMaybeInaccessibleMessage() }
@@ -38,6 +40,8 @@ func decodeMaybeInaccessibleMessage(b []byte) (MaybeInaccessibleMessage, error) 
 }
 
 // MessageOrigin is the Bot API union MessageOrigin. See https://core.telegram.org/bots/api#messageorigin.
+//
+// This object describes the origin of a message. It can be one of
 //
 // Its members are [*MessageOriginUser], [*MessageOriginHiddenUser], [*MessageOriginChat], [*MessageOriginChannel], [*UnknownMessageOrigin].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -102,6 +106,8 @@ func decodeMessageOrigin(b []byte) (MessageOrigin, error) {
 
 // PaidMedia is the Bot API union PaidMedia. See https://core.telegram.org/bots/api#paidmedia.
 //
+// This object describes paid media. Currently, it can be one of
+//
 // Its members are [*PaidMediaLivePhoto], [*PaidMediaPhoto], [*PaidMediaPreview], [*PaidMediaVideo], [*UnknownPaidMedia].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownPaidMedia] instead of failing.
@@ -164,6 +170,9 @@ func decodePaidMedia(b []byte) (PaidMedia, error) {
 }
 
 // InputPollMedia is the Bot API union InputPollMedia. See https://core.telegram.org/bots/api#inputpollmedia.
+//
+// This object represents the content of a poll description or a quiz explanation to be sent. It
+// should be one of
 //
 // Its members are [*InputMediaAnimation], [*InputMediaAudio], [*InputMediaDocument], [*InputMediaLivePhoto], [*InputMediaLocation], [*InputMediaPhoto], [*InputMediaVenue], [*InputMediaVideo], [*UnknownInputPollMedia].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -240,6 +249,8 @@ func decodeInputPollMedia(b []byte) (InputPollMedia, error) {
 
 // InputPollOptionMedia is the Bot API union InputPollOptionMedia. See https://core.telegram.org/bots/api#inputpolloptionmedia.
 //
+// This object represents the content of a poll option to be sent. It should be one of
+//
 // Its members are [*InputMediaAnimation], [*InputMediaLink], [*InputMediaLivePhoto], [*InputMediaLocation], [*InputMediaPhoto], [*InputMediaSticker], [*InputMediaVenue], [*InputMediaVideo], [*UnknownInputPollOptionMedia].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownInputPollOptionMedia] instead of failing.
@@ -315,6 +326,9 @@ func decodeInputPollOptionMedia(b []byte) (InputPollOptionMedia, error) {
 
 // BackgroundFill is the Bot API union BackgroundFill. See https://core.telegram.org/bots/api#backgroundfill.
 //
+// This object describes the way a background is filled based on the selected colors. Currently, it
+// can be one of
+//
 // Its members are [*BackgroundFillSolid], [*BackgroundFillGradient], [*BackgroundFillFreeformGradient], [*UnknownBackgroundFill].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownBackgroundFill] instead of failing.
@@ -374,6 +388,8 @@ func decodeBackgroundFill(b []byte) (BackgroundFill, error) {
 }
 
 // BackgroundType is the Bot API union BackgroundType. See https://core.telegram.org/bots/api#backgroundtype.
+//
+// This object describes the type of a background. Currently, it can be one of
 //
 // Its members are [*BackgroundTypeFill], [*BackgroundTypeWallpaper], [*BackgroundTypePattern], [*BackgroundTypeChatTheme], [*UnknownBackgroundType].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -437,6 +453,9 @@ func decodeBackgroundType(b []byte) (BackgroundType, error) {
 }
 
 // ChatMember is the Bot API union ChatMember. See https://core.telegram.org/bots/api#chatmember.
+//
+// This object contains information about one member of a chat. Currently, the following 6 types of
+// chat members are supported:
 //
 // Its members are [*ChatMemberOwner], [*ChatMemberAdministrator], [*ChatMemberMember], [*ChatMemberRestricted], [*ChatMemberLeft], [*ChatMemberBanned], [*UnknownChatMember].
 // Decoding dispatches on the "status" field; encoding a member adds it.
@@ -507,6 +526,8 @@ func decodeChatMember(b []byte) (ChatMember, error) {
 
 // StoryAreaType is the Bot API union StoryAreaType. See https://core.telegram.org/bots/api#storyareatype.
 //
+// Describes the type of a clickable area on a story. Currently, it can be one of
+//
 // Its members are [*StoryAreaTypeLocation], [*StoryAreaTypeSuggestedReaction], [*StoryAreaTypeLink], [*StoryAreaTypeWeather], [*StoryAreaTypeUniqueGift], [*UnknownStoryAreaType].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownStoryAreaType] instead of failing.
@@ -573,6 +594,8 @@ func decodeStoryAreaType(b []byte) (StoryAreaType, error) {
 
 // ReactionType is the Bot API union ReactionType. See https://core.telegram.org/bots/api#reactiontype.
 //
+// This object describes the type of a reaction. Currently, it can be one of
+//
 // Its members are [*ReactionTypeEmoji], [*ReactionTypeCustomEmoji], [*ReactionTypePaid], [*UnknownReactionType].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownReactionType] instead of failing.
@@ -633,6 +656,8 @@ func decodeReactionType(b []byte) (ReactionType, error) {
 
 // OwnedGift is the Bot API union OwnedGift. See https://core.telegram.org/bots/api#ownedgift.
 //
+// This object describes a gift received and owned by a user or a chat. Currently, it can be one of
+//
 // Its members are [*OwnedGiftRegular], [*OwnedGiftUnique], [*UnknownOwnedGift].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownOwnedGift] instead of failing.
@@ -689,6 +714,9 @@ func decodeOwnedGift(b []byte) (OwnedGift, error) {
 }
 
 // BotCommandScope is the Bot API union BotCommandScope. See https://core.telegram.org/bots/api#botcommandscope.
+//
+// This object represents the scope to which bot commands are applied. Currently, the following 7
+// scopes are supported:
 //
 // Its members are [*BotCommandScopeDefault], [*BotCommandScopeAllPrivateChats], [*BotCommandScopeAllGroupChats], [*BotCommandScopeAllChatAdministrators], [*BotCommandScopeChat], [*BotCommandScopeChatAdministrators], [*BotCommandScopeChatMember], [*UnknownBotCommandScope].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -762,6 +790,12 @@ func decodeBotCommandScope(b []byte) (BotCommandScope, error) {
 
 // MenuButton is the Bot API union MenuButton. See https://core.telegram.org/bots/api#menubutton.
 //
+// This object describes the bot's menu button in a private chat. It should be one of
+//
+// If a menu button other than MenuButtonDefault is set for a private chat, then it is applied in
+// the chat. Otherwise the default menu button is applied. By default, the menu button opens the
+// list of bot commands.
+//
 // Its members are [*MenuButtonCommands], [*MenuButtonWebApp], [*MenuButtonDefault], [*UnknownMenuButton].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownMenuButton] instead of failing.
@@ -822,6 +856,8 @@ func decodeMenuButton(b []byte) (MenuButton, error) {
 
 // ChatBoostSource is the Bot API union ChatBoostSource. See https://core.telegram.org/bots/api#chatboostsource.
 //
+// This object describes the source of a chat boost. It can be one of
+//
 // Its members are [*ChatBoostSourcePremium], [*ChatBoostSourceGiftCode], [*ChatBoostSourceGiveaway], [*UnknownChatBoostSource].
 // Decoding dispatches on the "source" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownChatBoostSource] instead of failing.
@@ -881,6 +917,8 @@ func decodeChatBoostSource(b []byte) (ChatBoostSource, error) {
 }
 
 // InputMedia is the Bot API union InputMedia. See https://core.telegram.org/bots/api#inputmedia.
+//
+// This object represents the content of a media message to be sent. It should be one of
 //
 // Its members are [*InputMediaAnimation], [*InputMediaAudio], [*InputMediaDocument], [*InputMediaLivePhoto], [*InputMediaPhoto], [*InputMediaVideo], [*UnknownInputMedia].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -951,6 +989,8 @@ func decodeInputMedia(b []byte) (InputMedia, error) {
 
 // InputPaidMedia is the Bot API union InputPaidMedia. See https://core.telegram.org/bots/api#inputpaidmedia.
 //
+// This object describes the paid media to be sent. Currently, it can be one of
+//
 // Its members are [*InputPaidMediaLivePhoto], [*InputPaidMediaPhoto], [*InputPaidMediaVideo], [*UnknownInputPaidMedia].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownInputPaidMedia] instead of failing.
@@ -1011,6 +1051,8 @@ func decodeInputPaidMedia(b []byte) (InputPaidMedia, error) {
 
 // InputProfilePhoto is the Bot API union InputProfilePhoto. See https://core.telegram.org/bots/api#inputprofilephoto.
 //
+// This object describes a profile photo to set. Currently, it can be one of
+//
 // Its members are [*InputProfilePhotoStatic], [*InputProfilePhotoAnimated], [*UnknownInputProfilePhoto].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownInputProfilePhoto] instead of failing.
@@ -1068,6 +1110,8 @@ func decodeInputProfilePhoto(b []byte) (InputProfilePhoto, error) {
 
 // InputStoryContent is the Bot API union InputStoryContent. See https://core.telegram.org/bots/api#inputstorycontent.
 //
+// This object describes the content of a story to post. Currently, it can be one of
+//
 // Its members are [*InputStoryContentPhoto], [*InputStoryContentVideo], [*UnknownInputStoryContent].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownInputStoryContent] instead of failing.
@@ -1124,6 +1168,9 @@ func decodeInputStoryContent(b []byte) (InputStoryContent, error) {
 }
 
 // RichText is the Bot API union RichText. See https://core.telegram.org/bots/api#richtext.
+//
+// This object represents a rich formatted text. Currently, it can be either a String for plain
+// text, an Array of RichText, or any of the following types:
 //
 // Its members are [RichTextPlain] (a JSON string), [RichTextArray] (a JSON array), [*RichTextBold], [*RichTextItalic], [*RichTextUnderline], [*RichTextStrikethrough], [*RichTextSpoiler], [*RichTextDateTime], [*RichTextTextMention], [*RichTextSubscript], [*RichTextSuperscript], [*RichTextMarked], [*RichTextCode], [*RichTextCustomEmoji], [*RichTextMathematicalExpression], [*RichTextURL], [*RichTextEmailAddress], [*RichTextPhoneNumber], [*RichTextBankCardNumber], [*RichTextMention], [*RichTextHashtag], [*RichTextCashtag], [*RichTextBotCommand], [*RichTextAnchor], [*RichTextAnchorLink], [*RichTextReference], [*RichTextReferenceLink], [*RichTextButton], [*UnknownRichText].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -1288,6 +1335,9 @@ func decodeRichText(b []byte) (RichText, error) {
 
 // RichBlock is the Bot API union RichBlock. See https://core.telegram.org/bots/api#richblock.
 //
+// This object represents a block in a rich formatted message. Currently, it can be any of the
+// following types:
+//
 // Its members are [*RichBlockParagraph], [*RichBlockSectionHeading], [*RichBlockPreformatted], [*RichBlockFooter], [*RichBlockDivider], [*RichBlockMathematicalExpression], [*RichBlockAnchor], [*RichBlockList], [*RichBlockBlockQuotation], [*RichBlockPullQuotation], [*RichBlockCollage], [*RichBlockSlideshow], [*RichBlockTable], [*RichBlockDetails], [*RichBlockMap], [*RichBlockAnimation], [*RichBlockAudio], [*RichBlockPhoto], [*RichBlockVideo], [*RichBlockVoiceNote], [*RichBlockThinking], [*RichBlockExpandableBlockQuotation], [*RichBlockDocument], [*RichBlockButtons], [*UnknownRichBlock].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownRichBlock] instead of failing.
@@ -1410,6 +1460,12 @@ func decodeRichBlock(b []byte) (RichBlock, error) {
 }
 
 // InlineQueryResult is the Bot API union InlineQueryResult. See https://core.telegram.org/bots/api#inlinequeryresult.
+//
+// This object represents one result of an inline query. Telegram clients currently support results
+// of the following 20 types:
+//
+// Note: All URLs passed in inline query results will be available to end users and therefore must
+// be assumed to be public.
 //
 // Its members are [*InlineQueryResultCachedAudio], [*InlineQueryResultCachedDocument], [*InlineQueryResultCachedGif], [*InlineQueryResultCachedMpeg4Gif], [*InlineQueryResultCachedPhoto], [*InlineQueryResultCachedSticker], [*InlineQueryResultCachedVideo], [*InlineQueryResultCachedVoice], [*InlineQueryResultArticle], [*InlineQueryResultAudio], [*InlineQueryResultContact], [*InlineQueryResultGame], [*InlineQueryResultDocument], [*InlineQueryResultGif], [*InlineQueryResultLocation], [*InlineQueryResultMpeg4Gif], [*InlineQueryResultPhoto], [*InlineQueryResultVenue], [*InlineQueryResultVideo], [*InlineQueryResultVoice], [*UnknownInlineQueryResult].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -1536,6 +1592,9 @@ func decodeInlineQueryResult(b []byte) (InlineQueryResult, error) {
 
 // InputMessageContent is the Bot API union InputMessageContent. See https://core.telegram.org/bots/api#inputmessagecontent.
 //
+// This object represents the content of a message to be sent as a result of an inline query.
+// Telegram clients currently support the following types:
+//
 // Its members are [*InputTextMessageContent], [*InputRichMessageContent], [*InputLocationMessageContent], [*InputVenueMessageContent], [*InputContactMessageContent], [*InputInvoiceMessageContent], [*UnknownInputMessageContent].
 // Decoding picks a member by which required fields are present.
 // A member this package does not know decodes to [*UnknownInputMessageContent] instead of failing.
@@ -1600,6 +1659,8 @@ func decodeInputMessageContent(b []byte) (InputMessageContent, error) {
 
 // RevenueWithdrawalState is the Bot API union RevenueWithdrawalState. See https://core.telegram.org/bots/api#revenuewithdrawalstate.
 //
+// This object describes the state of a revenue withdrawal operation. Currently, it can be one of
+//
 // Its members are [*RevenueWithdrawalStatePending], [*RevenueWithdrawalStateSucceeded], [*RevenueWithdrawalStateFailed], [*UnknownRevenueWithdrawalState].
 // Decoding dispatches on the "type" field; encoding a member adds it.
 // A member this package does not know decodes to [*UnknownRevenueWithdrawalState] instead of failing.
@@ -1659,6 +1720,9 @@ func decodeRevenueWithdrawalState(b []byte) (RevenueWithdrawalState, error) {
 }
 
 // TransactionPartner is the Bot API union TransactionPartner. See https://core.telegram.org/bots/api#transactionpartner.
+//
+// This object describes the source of a transaction, or its recipient for outgoing transactions.
+// Currently, it can be one of
 //
 // Its members are [*TransactionPartnerUser], [*TransactionPartnerChat], [*TransactionPartnerAffiliateProgram], [*TransactionPartnerFragment], [*TransactionPartnerTelegramAds], [*TransactionPartnerTelegramAPI], [*TransactionPartnerOther], [*UnknownTransactionPartner].
 // Decoding dispatches on the "type" field; encoding a member adds it.
@@ -1731,6 +1795,9 @@ func decodeTransactionPartner(b []byte) (TransactionPartner, error) {
 }
 
 // PassportElementError is the Bot API union PassportElementError. See https://core.telegram.org/bots/api#passportelementerror.
+//
+// This object represents an error in the Telegram Passport element which was submitted that should
+// be resolved by the user. It should be one of:
 //
 // Its members are [*PassportElementErrorDataField], [*PassportElementErrorFrontSide], [*PassportElementErrorReverseSide], [*PassportElementErrorSelfie], [*PassportElementErrorFile], [*PassportElementErrorFiles], [*PassportElementErrorTranslationFile], [*PassportElementErrorTranslationFiles], [*PassportElementErrorUnspecified], [*UnknownPassportElementError].
 // Decoding dispatches on the "source" field; encoding a member adds it.
@@ -1809,6 +1876,9 @@ func decodePassportElementError(b []byte) (PassportElementError, error) {
 }
 
 // InputRichBlock is the Bot API union InputRichBlock. See https://core.telegram.org/bots/api#inputrichblock.
+//
+// This object represents a block in a rich formatted message to be sent. Currently, it can be any
+// of the following types:
 //
 // Its members are [*InputRichBlockParagraph], [*InputRichBlockSectionHeading], [*InputRichBlockPreformatted], [*InputRichBlockFooter], [*InputRichBlockDivider], [*InputRichBlockMathematicalExpression], [*InputRichBlockAnchor], [*InputRichBlockList], [*InputRichBlockBlockQuotation], [*InputRichBlockPullQuotation], [*InputRichBlockCollage], [*InputRichBlockSlideshow], [*InputRichBlockTable], [*InputRichBlockDetails], [*InputRichBlockMap], [*InputRichBlockAnimation], [*InputRichBlockAudio], [*InputRichBlockPhoto], [*InputRichBlockVideo], [*InputRichBlockVoiceNote], [*InputRichBlockThinking], [*InputRichBlockExpandableBlockQuotation], [*InputRichBlockDocument], [*InputRichBlockButtons], [*UnknownInputRichBlock].
 // Decoding dispatches on the "type" field; encoding a member adds it.

@@ -20,7 +20,7 @@
 // An optional field whose false, 0 or "" differs from leaving it out
 // ("pass False to request regular users", "Pass an empty string to remove
 // the icon", "defaults to True") is a pointer in Go, so both can be said;
-// [botapi.Ptr] builds one. [ScanMeaningfulZero] finds these fields in the
+// botapi.Ptr builds one. [ScanMeaningfulZero] finds these fields in the
 // descriptions by fixed rules, and a test keeps overrides.go's list, where
 // each has its reason, equal to what the scan finds. A pointer was chosen over
 // an explicit-set wrapper (an Opt[T] with a Set flag) because it is what

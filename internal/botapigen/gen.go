@@ -453,6 +453,39 @@ func fieldDoc(f Field, ft fieldType) string {
 	return doc
 }
 
+// writeDescription writes the lines of a type's or method's description as
+// doc comment paragraphs, list items ("- Name") as a Go doc list, and a blank
+// comment line after them.
+func writeDescription(b *bytes.Buffer, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("//\n")
+	inList := false
+	for _, l := range lines {
+		item, isItem := strings.CutPrefix(l, "- ")
+		switch {
+		case isItem:
+			if !inList {
+				b.WriteString("//\n")
+			}
+			b.WriteString("//   - " + item + "\n")
+		default:
+			if inList {
+				b.WriteString("//\n")
+			}
+			writeComment(b, "", l)
+		}
+		inList = isItem
+		if !isItem {
+			b.WriteString("//\n")
+		}
+	}
+	if inList {
+		b.WriteString("//\n")
+	}
+}
+
 // commentWidth is the width generated doc comments are wrapped at.
 const commentWidth = 100
 
@@ -488,6 +521,7 @@ func (g *gen) typesFile(b *bytes.Buffer) error {
 		}
 		gn := GoName(t.Name)
 		fmt.Fprintf(b, "// %s is the Bot API type %s. See %s.\n", gn, t.Name, anchor(t.Name))
+		writeDescription(b, t.Description)
 		if us := g.memberOf[t.Name]; len(us) > 0 {
 			var links []string
 			for _, u := range us {
@@ -542,6 +576,7 @@ func (g *gen) methodsFile(b *bytes.Buffer) error {
 			arg = "p"
 		}
 		fmt.Fprintf(b, "// %s calls %s. See %s.\n", gn, m.Name, anchor(m.Name))
+		writeDescription(b, m.Description)
 		if m.Source != "" {
 			fmt.Fprintf(b, "// Added in %s.\n", m.Source)
 		}

@@ -11,7 +11,7 @@ import (
 
 // Spec is the trimmed, machine-readable Bot API description the generator
 // reads: names, kinds, types, required flags, return types and union
-// discriminators, and the descriptions of fields and parameters.
+// discriminators, and Telegram's descriptions of them.
 type Spec struct {
 	Version     string   `json:"version"`      // the Bot API version, e.g. "Bot API 10.1"
 	ReleaseDate string   `json:"release_date"` // the release date of that version
@@ -27,6 +27,9 @@ type Method struct {
 	Params  []Field  `json:"params,omitempty"` // the parameters, none for getMe and the like
 	// Source notes where an entry newer than the source spec was taken from.
 	Source string `json:"source,omitempty"`
+	// Description is Telegram's text for the method, one paragraph or list
+	// item ("- Name") a line.
+	Description []string `json:"description,omitempty"`
 }
 
 // Type is one Bot API type: a struct (Fields), a union (Subtypes), or an
@@ -37,6 +40,9 @@ type Type struct {
 	Subtypes  []string `json:"subtypes,omitempty"`   // the members of a union
 	SubtypeOf []string `json:"subtype_of,omitempty"` // the unions this type is a member of
 	Source    string   `json:"source,omitempty"`     // where an entry newer than the source spec was taken from
+	// Description is Telegram's text for the type, one paragraph or list
+	// item ("- Name") a line.
+	Description []string `json:"description,omitempty"`
 }
 
 // Field is a field of a type or a parameter of a method.
@@ -175,6 +181,7 @@ type sourceField struct {
 type sourceEntry struct {
 	Name      string        `json:"name"`
 	Href      string        `json:"href"`
+	Desc      []string      `json:"description"`
 	Returns   []string      `json:"returns"`
 	Fields    []sourceField `json:"fields"`
 	Subtypes  []string      `json:"subtypes"`
@@ -188,8 +195,8 @@ var (
 // Trim turns the full api.json into the trimmed spec (the bytes of
 // spec.json): it keeps names, kinds, types, required flags, return types and
 // subtypes in document order, extracts union discriminator values from the
-// descriptions, and keeps each field's description (Telegram's text, for the
-// generated doc comments) but no other prose.
+// descriptions, and keeps the descriptions of methods, types and fields
+// (Telegram's text, for the generated doc comments).
 func Trim(full []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(full))
 	var s Spec
@@ -215,10 +222,11 @@ func Trim(full []byte) ([]byte, error) {
 					return fmt.Errorf("botapigen: %s: href %q, want %q", e.Name, e.Href, want)
 				}
 				if key == "methods" {
-					s.Methods = append(s.Methods, Method{Name: e.Name, Returns: e.Returns, Params: trimFields(e.Fields, false)})
+					s.Methods = append(s.Methods, Method{Name: e.Name, Returns: e.Returns, Params: trimFields(e.Fields, false),
+						Description: cleanLines(e.Desc)})
 				} else {
 					s.Types = append(s.Types, Type{Name: e.Name, Fields: trimFields(e.Fields, len(e.SubtypeOf) > 0),
-						Subtypes: e.Subtypes, SubtypeOf: e.SubtypeOf})
+						Subtypes: e.Subtypes, SubtypeOf: e.SubtypeOf, Description: cleanLines(e.Desc)})
 				}
 				return nil
 			})
@@ -252,6 +260,18 @@ func trimFields(fs []sourceField, member bool) []Field {
 func cleanDescription(d string) string {
 	d = strings.Join(strings.Fields(d), " ")
 	return strings.TrimPrefix(d, "Optional. ")
+}
+
+// cleanLines folds the white space of each line of a description and drops
+// empty lines.
+func cleanLines(ls []string) []string {
+	var out []string
+	for _, l := range ls {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func expectDelim(dec *json.Decoder, d json.Delim) error {
@@ -305,6 +325,9 @@ func Format(s *Spec) []byte {
 		if m.Source != "" {
 			fmt.Fprintf(&b, ", \"source\": %s", line(m.Source))
 		}
+		if len(m.Description) > 0 {
+			fmt.Fprintf(&b, ",\n \"description\": %s", line(m.Description))
+		}
 		writeFields(&b, "params", m.Params, line)
 		b.WriteString("}")
 		if i < len(s.Methods)-1 {
@@ -323,6 +346,9 @@ func Format(s *Spec) []byte {
 		}
 		if t.Source != "" {
 			fmt.Fprintf(&b, ", \"source\": %s", line(t.Source))
+		}
+		if len(t.Description) > 0 {
+			fmt.Fprintf(&b, ",\n \"description\": %s", line(t.Description))
 		}
 		writeFields(&b, "fields", t.Fields, line)
 		b.WriteString("}")
