@@ -127,6 +127,9 @@ func (s *Server) perform(ctx context.Context, lower string, p params, files []Fi
 	}
 	m, ok := s.methods[lower]
 	if !ok {
+		if knownMethods[lower] {
+			return nil, errNotSupported, afterDelivery
+		}
 		return nil, errNotFound, afterDelivery
 	}
 	res, aerr = s.invoke(m, &call{ctx: ctx, method: lower, p: p, files: files})
@@ -146,13 +149,16 @@ func withoutData(files []File) []File {
 	return out
 }
 
-// splitPath parses /bot<token>/<method>.
+// splitPath parses /bot<token>/<method>, and /bot<token>/test/<method>,
+// the path of Telegram's test environment, which the fake serves alike.
+// Telegram docs: https://core.telegram.org/bots/features#testing-your-bot
 func splitPath(path string) (token, method string, ok bool) {
 	rest, found := strings.CutPrefix(path, "/bot")
 	if !found {
 		return "", "", false
 	}
 	token, method, found = strings.Cut(rest, "/")
+	method = strings.TrimPrefix(method, "test/")
 	if !found || method == "" || strings.Contains(method, "/") {
 		return token, "", false
 	}

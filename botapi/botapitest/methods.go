@@ -9,58 +9,150 @@ import (
 	"time"
 )
 
-// methodTable lists the implemented methods, keyed in lower case (Bot API
-// method names are case-insensitive). Any other name answers 404 "Not
-// Found", as Telegram answers a method it does not know.
+// methodTable lists the methods the fake serves, keyed in lower case
+// (Bot API method names are case-insensitive). Another Bot API method
+// answers 400 "Bad Request: method not supported by the fake"; a name the
+// Bot API does not have answers 404 "Not Found", as Telegram answers it.
 func methodTable() map[string]methodFunc {
 	l := func(fn func(*Server, *call) (any, *apiError)) methodFunc { return methodFunc{fn: fn, locked: true} }
 	return map[string]methodFunc{
-		"getme":                     l(getMe),
-		"getupdates":                {fn: getUpdates},
-		"setwebhook":                l(setWebhook),
-		"deletewebhook":             l(deleteWebhook),
-		"getwebhookinfo":            l(getWebhookInfo),
-		"sendmessage":               l(sendMessage),
-		"sendphoto":                 l(sendMedia("photo")),
-		"senddocument":              l(sendMedia("document")),
-		"sendvideo":                 l(sendMedia("video")),
-		"sendanimation":             l(sendMedia("animation")),
-		"sendaudio":                 l(sendMedia("audio")),
-		"sendvoice":                 l(sendMedia("voice")),
-		"sendvideonote":             l(sendMedia("video_note")),
-		"sendsticker":               l(sendMedia("sticker")),
-		"getfile":                   l(getFile),
-		"sendchataction":            l(sendChatAction),
-		"forwardmessage":            l(forwardMessage),
-		"copymessage":               l(copyMessage),
-		"editmessagetext":           l(editMessageText),
-		"editmessagereplymarkup":    l(editMessageReplyMarkup),
-		"deletemessage":             l(deleteMessage),
-		"getchat":                   l(getChat),
+		// Updates and the bot.
+		"getupdates":                      {fn: getUpdates},
+		"setwebhook":                      l(setWebhook),
+		"deletewebhook":                   l(deleteWebhook),
+		"getwebhookinfo":                  l(getWebhookInfo),
+		"getme":                           l(getMe),
+		"logout":                          l(logOutOrClose),
+		"close":                           l(logOutOrClose),
+		"setmycommands":                   l(setMyCommands),
+		"getmycommands":                   l(getMyCommands),
+		"deletemycommands":                l(deleteMyCommands),
+		"setmyname":                       l(botText("name", 64, true)),
+		"getmyname":                       l(botText("name", 64, false)),
+		"setmydescription":                l(botText("description", 512, true)),
+		"getmydescription":                l(botText("description", 512, false)),
+		"setmyshortdescription":           l(botText("short_description", 120, true)),
+		"getmyshortdescription":           l(botText("short_description", 120, false)),
+		"setmydefaultadministratorrights": l(defaultAdminRights),
+		"getmydefaultadministratorrights": l(defaultAdminRights),
+		"setchatmenubutton":               l(setChatMenuButton),
+		"getchatmenubutton":               l(getChatMenuButton),
+		// Sending.
+		"sendmessage":     l(sendMessage),
+		"sendphoto":       l(sendMedia("photo")),
+		"senddocument":    l(sendMedia("document")),
+		"sendvideo":       l(sendMedia("video")),
+		"sendanimation":   l(sendMedia("animation")),
+		"sendaudio":       l(sendMedia("audio")),
+		"sendvoice":       l(sendMedia("voice")),
+		"sendvideonote":   l(sendMedia("video_note")),
+		"sendsticker":     l(sendMedia("sticker")),
+		"sendmediagroup":  l(sendMediaGroup),
+		"sendpaidmedia":   l(sendPaidMedia),
+		"sendlocation":    l(sendObject("location")),
+		"sendvenue":       l(sendObject("venue")),
+		"sendcontact":     l(sendObject("contact")),
+		"sendpoll":        l(sendObject("poll")),
+		"senddice":        l(sendObject("dice")),
+		"sendchataction":  l(sendChatAction),
+		"forwardmessage":  l(forwardMessage),
+		"forwardmessages": l(forwardOrCopyMany),
+		"copymessage":     l(copyMessage),
+		"copymessages":    l(forwardOrCopyMany),
+		"getfile":         l(getFile),
+		// Editing.
+		"editmessagetext":         l(editMessageText),
+		"editmessagecaption":      l(editMessageCaption),
+		"editmessagemedia":        l(editMessageMedia),
+		"editmessagereplymarkup":  l(editMessageReplyMarkup),
+		"editmessagelivelocation": l(liveLocation),
+		"stopmessagelivelocation": l(liveLocation),
+		"stoppoll":                l(stopPoll),
+		"deletemessage":           l(deleteMessage),
+		"deletemessages":          l(deleteMessages),
+		"setmessagereaction":      l(setMessageReaction),
+		"pinchatmessage":          l(pin),
+		"unpinchatmessage":        l(pin),
+		"unpinallchatmessages":    l(pin),
+		// Chats and members.
+		"getchat":                          l(getChat),
+		"getchatmember":                    l(getChatMember),
+		"getchatadministrators":            l(getChatAdministrators),
+		"getchatmembercount":               l(getChatMemberCount),
+		"banchatmember":                    l(banChatMember),
+		"unbanchatmember":                  l(unbanChatMember),
+		"restrictchatmember":               l(restrictChatMember),
+		"promotechatmember":                l(promoteChatMember),
+		"setchatadministratorcustomtitle":  l(setChatAdministratorCustomTitle),
+		"setchatpermissions":               l(setChatPermissions),
+		"setchattitle":                     l(setChatText("title", 128)),
+		"setchatdescription":               l(setChatText("description", 255)),
+		"setchatphoto":                     l(setChatPhoto),
+		"deletechatphoto":                  l(setChatPhoto),
+		"leavechat":                        l(leaveChat),
+		"exportchatinvitelink":             l(exportChatInviteLink),
+		"createchatinvitelink":             l(inviteLinkMethod),
+		"editchatinvitelink":               l(inviteLinkMethod),
+		"revokechatinvitelink":             l(inviteLinkMethod),
+		"createchatsubscriptioninvitelink": l(inviteLinkMethod),
+		"editchatsubscriptioninvitelink":   l(inviteLinkMethod),
+		"approvechatjoinrequest":           l(answerJoinRequest),
+		"declinechatjoinrequest":           l(answerJoinRequest),
+		"getuserprofilephotos":             l(getUserProfilePhotos),
+		"setuseremojistatus":               l(setUserEmojiStatus),
+		"getuserchatboosts":                l(getUserChatBoosts),
+		// Queries and Mini Apps.
 		"answercallbackquery":       l(answerCallbackQuery),
+		"answerinlinequery":         l(answerInlineQuery),
 		"answerwebappquery":         l(answerWebAppQuery),
 		"savepreparedinlinemessage": l(savePreparedInlineMessage),
-		"setchatmenubutton":         l(setChatMenuButton),
-		"getchatmenubutton":         l(getChatMenuButton),
-		"setmycommands":             l(setMyCommands),
-		"getmycommands":             l(getMyCommands),
-		"deletemycommands":          l(deleteMyCommands),
-		"sendinvoice":               l(sendInvoice),
-		"createinvoicelink":         l(createInvoiceLink),
-		"answerprecheckoutquery":    l(answerPreCheckoutQuery),
-		"refundstarpayment":         l(refundStarPayment),
-		"getstartransactions":       l(getStarTransactions),
-		"getmystarbalance":          l(getMyStarBalance),
-		"edituserstarsubscription":  l(editUserStarSubscription),
+		// Payments, Stars and gifts.
+		"sendinvoice":              l(sendInvoice),
+		"createinvoicelink":        l(createInvoiceLink),
+		"answershippingquery":      l(answerShippingQuery),
+		"answerprecheckoutquery":   l(answerPreCheckoutQuery),
+		"refundstarpayment":        l(refundStarPayment),
+		"getstartransactions":      l(getStarTransactions),
+		"getmystarbalance":         l(getMyStarBalance),
+		"edituserstarsubscription": l(editUserStarSubscription),
+		"getavailablegifts":        l(getAvailableGifts),
+		"sendgift":                 l(sendGift),
 	}
 }
+
+// knownMethods is every Bot API method name, in lower case.
+var knownMethods = func() map[string]bool {
+	m := make(map[string]bool, len(apiMethods))
+	for _, n := range apiMethods {
+		m[strings.ToLower(n)] = true
+	}
+	return m
+}()
 
 // preparedMessageLifetime is how long a prepared inline message lives in
 // the fake; Telegram does not publish its own figure.
 const preparedMessageLifetime = 24 * time.Hour
 
+// getMe answers the bot with every flag Telegram's getMe carries, false
+// ones included (JsonUser with full info in Client.cpp).
+// Telegram docs: https://core.telegram.org/bots/api#getme
 func getMe(s *Server, _ *call) (any, *apiError) {
-	return s.st.bot, nil
+	b := s.st.botInfo
+	out := map[string]any{
+		"id": b.ID, "is_bot": true, "first_name": b.FirstName,
+		"can_join_groups": b.CanJoinGroups, "can_read_all_group_messages": b.CanReadAllGroupMessages,
+		"supports_inline_queries": b.SupportsInlineQueries, "supports_guest_queries": b.SupportsGuestQueries,
+		"can_connect_to_business": b.CanConnectToBusiness, "has_main_web_app": b.HasMainWebApp,
+		"has_topics_enabled": b.HasTopicsEnabled, "allows_users_to_create_topics": b.AllowsUsersToCreateTopics,
+		"can_manage_bots": b.CanManageBots,
+	}
+	if b.LastName != "" {
+		out["last_name"] = b.LastName
+	}
+	if b.Username != "" {
+		out["username"] = b.Username
+	}
+	return out, nil
 }
 
 // parseMarkup reads reply_markup; only an inline keyboard stays on the message.
@@ -369,8 +461,10 @@ func forwardMessage(s *Server, c *call) (any, *apiError) {
 }
 
 func copyContent(dst, src *message) {
-	dst.Text, dst.Entities, dst.Caption = src.Text, src.Entities, src.Caption
-	dst.Photo, dst.Document = src.Photo, src.Document
+	dst.Text, dst.Entities, dst.Caption, dst.CaptionEntities = src.Text, src.Entities, src.Caption, src.CaptionEntities
+	dst.Photo, dst.Document, dst.Video, dst.Animation = src.Photo, src.Document, src.Video, src.Animation
+	dst.Audio, dst.Voice, dst.VideoNote, dst.Sticker = src.Audio, src.Voice, src.VideoNote, src.Sticker
+	dst.Location, dst.Venue, dst.Contact, dst.Dice, dst.Poll = src.Location, src.Venue, src.Contact, src.Dice, src.Poll
 }
 
 // copyMessage. Telegram docs: https://core.telegram.org/bots/api#copymessage
@@ -485,21 +579,6 @@ func deleteMessage(s *Server, c *call) (any, *apiError) {
 	return true, nil
 }
 
-type chatFullInfo struct {
-	Chat
-	AccentColorID    int `json:"accent_color_id"`
-	MaxReactionCount int `json:"max_reaction_count"`
-}
-
-// getChat. Telegram docs: https://core.telegram.org/bots/api#getchat
-func getChat(s *Server, c *call) (any, *apiError) {
-	ch, err := s.st.resolveChat(c.p, "chat_id")
-	if err != nil {
-		return nil, err
-	}
-	return chatFullInfo{Chat: ch.Chat, MaxReactionCount: 11}, nil
-}
-
 // CallbackAnswer is the bot's answer to a pressed button (answerCallbackQuery).
 type CallbackAnswer struct {
 	Answered  bool   // the bot called answerCallbackQuery for the press
@@ -559,11 +638,27 @@ func answerWebAppQuery(s *Server, c *call) (any, *apiError) {
 	if err := inlineResult(c.p); err != nil {
 		return nil, err
 	}
-	if !s.st.webAppQs[id] {
+	uid, ok := s.st.webAppQs[id]
+	if !ok {
 		// Telegram's QUERY_ID_INVALID, as Client::fail_query_with_error words it.
 		return nil, errQueryTooOld
 	}
 	delete(s.st.webAppQs, id)
+	// Telegram posts the result in the chat the Mini App was opened from,
+	// on the user's behalf, via the bot.
+	if u, ch := s.st.users[uid], s.st.chats[uid]; u != nil && ch != nil {
+		var r struct {
+			Content struct {
+				Text string `json:"message_text"`
+			} `json:"input_message_content"`
+		}
+		_ = c.p.object("result", &r)
+		m := s.st.newMessage(ch, u)
+		bot := s.st.bot
+		m.ViaBot = &bot
+		m.Text = r.Content.Text
+		s.st.enqueue("message", ch.ID, *m)
+	}
 	return map[string]string{"inline_message_id": s.st.randomID(27)}, nil
 }
 

@@ -64,16 +64,20 @@ var (
 	errCaptionTooLong = badRequest("message caption is too long")
 	errBlocked        = forbidden("bot was blocked by the user")
 	errCantInitiate   = forbidden("bot can't initiate conversation with a user")
-	errReplyNotFound  = badRequest("message to be replied not found")
-	errWrongFileID    = badRequest("wrong file identifier/HTTP URL specified")
-	errMessageIDBad   = badRequest("MESSAGE_ID_INVALID")
-	errQueryTooOld    = badRequest("query is too old and response timeout expired or query ID is invalid")
-	errWebhookActive  = &apiError{code: http.StatusConflict, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}
-	errPollConflict   = &apiError{code: http.StatusConflict, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
-	errInternal       = &apiError{code: http.StatusInternalServerError, description: "Internal Server Error"}
-	errMarkupBad      = badRequest("can't parse reply keyboard markup JSON object")
-	errUserNotFound   = badRequest("user not found")
-	errNotModified    = badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+	// errNotSupported is the fake's own answer for a Bot API method it
+	// does not serve: a 400, so that clients do not retry it, with a
+	// description no Telegram answer has.
+	errNotSupported  = badRequest("method not supported by the fake")
+	errReplyNotFound = badRequest("message to be replied not found")
+	errWrongFileID   = badRequest("wrong file identifier/HTTP URL specified")
+	errMessageIDBad  = badRequest("MESSAGE_ID_INVALID")
+	errQueryTooOld   = badRequest("query is too old and response timeout expired or query ID is invalid")
+	errWebhookActive = &apiError{code: http.StatusConflict, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}
+	errPollConflict  = &apiError{code: http.StatusConflict, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
+	errInternal      = &apiError{code: http.StatusInternalServerError, description: "Internal Server Error"}
+	errMarkupBad     = badRequest("can't parse reply keyboard markup JSON object")
+	errUserNotFound  = badRequest("user not found")
+	errNotModified   = badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
 )
 
 // errParamRequired is Client::get_required_string_arg's error, as

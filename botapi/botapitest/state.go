@@ -78,10 +78,26 @@ type message struct {
 	Invoice           *invoiceInfo       `json:"invoice,omitempty"`
 	SuccessfulPayment *successfulPayment `json:"successful_payment,omitempty"`
 	RefundedPayment   *refundedPayment   `json:"refunded_payment,omitempty"`
+	ViaBot            *User              `json:"via_bot,omitempty"`
 	ReplyToMessage    *message           `json:"reply_to_message,omitempty"`
+	MediaGroupID      string             `json:"media_group_id,omitempty"`
+	Location          json.RawMessage    `json:"location,omitempty"`
+	Venue             json.RawMessage    `json:"venue,omitempty"`
+	Contact           json.RawMessage    `json:"contact,omitempty"`
+	Dice              json.RawMessage    `json:"dice,omitempty"`
+	Poll              json.RawMessage    `json:"poll,omitempty"`
+	PaidMedia         json.RawMessage    `json:"paid_media,omitempty"`
+	WebAppData        *webAppData        `json:"web_app_data,omitempty"`
 	ReplyMarkup       json.RawMessage    `json:"reply_markup,omitempty"`
 
-	keyboard *inlineKeyboard // ReplyMarkup, decoded
+	keyboard  *inlineKeyboard   // ReplyMarkup, decoded
+	reactions []json.RawMessage // the bot's reaction
+}
+
+// webAppData is a Mini App's sendData, as a service message carries it.
+type webAppData struct {
+	Data       string `json:"data"`
+	ButtonText string `json:"button_text"`
 }
 
 type forwardOrigin struct {
@@ -143,13 +159,23 @@ type chat struct {
 	lastID  int64
 	msgs    map[int64]*message
 	menu    json.RawMessage
+
+	members      map[int64]*member // groups: standing of users who joined, wrote or were changed
+	joinRequests map[int64]bool    // groups: users with a pending join request
+	permissions  map[string]bool
+	description  string
+	hasPhoto     bool
+	links        map[string]*inviteLink
+	primaryLink  string
+	pinned       []int64 // pinned message ids, oldest first
 }
 
 // state is everything the fake remembers; guarded by Server.mu.
 type state struct {
 	s          *Server
 	rng        *rand.Rand
-	bot        User
+	bot        User // as messages show it
+	botInfo    User // as getMe shows it
 	latency    latencies
 	users      map[int64]*User
 	chats      map[int64]*chat
@@ -167,18 +193,31 @@ type state struct {
 	limits    *limits
 
 	updates
-	callbacks   map[string]*callbackState
-	webAppQs    map[string]bool
-	prepared    int
-	commands    map[string]json.RawMessage
-	defaultMenu json.RawMessage
+	callbacks     map[string]*callbackState
+	webAppQs      map[string]int64 // query_id to the user who opened the Mini App
+	prepared      int
+	commands      map[string]json.RawMessage
+	emojiStatus   map[int64]string
+	botTexts      map[string]string
+	adminRights   map[string]map[string]bool
+	inlineQueries map[string]*inlineQuery
+	gifts         []SentGift
+	instances     map[int64]string // chat_instance per chat
+	defaultMenu   json.RawMessage
 	payments
 }
 
 func (st *state) init(s *Server, o options) {
 	st.s = s
 	st.rng = newRand(o.seed)
-	st.bot = User{ID: s.botID, IsBot: true, FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true}
+	st.botInfo = User{FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true, SupportsInlineQueries: true, HasMainWebApp: true}
+	if o.botUser != nil {
+		st.botInfo = *o.botUser
+	}
+	st.botInfo.ID, st.botInfo.IsBot = s.botID, true
+	// In messages the bot is what Telegram's JsonUser without full info
+	// shows: id, is_bot, first_name, username.
+	st.bot = User{ID: s.botID, IsBot: true, FirstName: st.botInfo.FirstName, LastName: st.botInfo.LastName, Username: st.botInfo.Username}
 	st.latency = o.latency
 	st.users = map[int64]*User{}
 	st.files = newFileStore(maxKeptFiles, maxKeptFileBytes)
@@ -190,8 +229,13 @@ func (st *state) init(s *Server, o options) {
 	}
 	st.updates.init()
 	st.callbacks = map[string]*callbackState{}
-	st.webAppQs = map[string]bool{}
+	st.webAppQs = map[string]int64{}
 	st.commands = map[string]json.RawMessage{}
+	st.emojiStatus = map[int64]string{}
+	st.botTexts = map[string]string{}
+	st.adminRights = map[string]map[string]bool{}
+	st.inlineQueries = map[string]*inlineQuery{}
+	st.instances = map[int64]string{}
 	st.payments.init()
 }
 
@@ -267,11 +311,11 @@ func (s *Server) NewGroup(title string) Chat {
 	return ch
 }
 
-// Bot returns the bot's own user (what getMe answers).
+// Bot returns the bot's own user, as getMe answers it.
 func (s *Server) Bot() User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st.bot
+	return s.st.botInfo
 }
 
 // Requests returns copies of the recorded calls of method
