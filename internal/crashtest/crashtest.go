@@ -78,6 +78,12 @@ type Config struct {
 
 	// Timeout bounds the whole run (default 10 minutes).
 	Timeout time.Duration
+
+	// AfterKill, if set, runs after each kill, while the program is down
+	// and nothing else changes its state: it may inspect where the kill
+	// landed (for example, count updates whose effect is written but
+	// whose claim is still in flight).
+	AfterKill func(kill int) error
 }
 
 // Report is what a run did.
@@ -152,12 +158,32 @@ func run(cfg Config) (Report, error) {
 	}
 	slices.SortFunc(kills, func(a, b killAt) int { return cmp.Compare(a.answered, b.answered) })
 
-	var answered, deliveries, failed, redelivered atomic.Int64
-	units := make(chan int, cfg.Units)
-	for u := 1; u <= cfg.Units; u++ {
-		units <- u
-	}
-	close(units)
+	var answered, deliveries, failed, redelivered, killed atomic.Int64
+	// The feeder hands out units, but never more than 2*Senders past the
+	// next kill point before that kill has happened, so every kill lands
+	// while work is under way (or just done) rather than after the end.
+	units := make(chan int)
+	go func() {
+		defer close(units)
+		for u := 1; u <= cfg.Units; u++ {
+			for {
+				k := int(killed.Load())
+				if k >= len(kills) || int64(u) <= kills[k].answered+int64(2*cfg.Senders) {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(200 * time.Microsecond):
+				}
+			}
+			select {
+			case units <- u:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Senders}}
 	defer client.CloseIdleConnections()
 
@@ -230,11 +256,19 @@ func run(cfg Config) (Report, error) {
 		}
 		p.kill()
 		rep.Kills++
+		if cfg.AfterKill != nil {
+			if err := cfg.AfterKill(rep.Kills); err != nil {
+				cancel()
+				<-done
+				return rep, fmt.Errorf("after kill %d: %w", rep.Kills, err)
+			}
+		}
 		if err := p.start(ctx); err != nil {
 			cancel()
 			<-done
 			return rep, err
 		}
+		killed.Add(1)
 	}
 finish:
 	<-done
