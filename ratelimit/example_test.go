@@ -57,7 +57,7 @@ func ExampleWithLane() {
 
 func ExampleKeyed() {
 	// Two requests per second per user, bursts of 3.
-	k := ratelimit.NewKeyed(2, 3)
+	k := ratelimit.NewKeyed(2, 3, ratelimit.WithClock(func() time.Time { return start }))
 	for i := range 4 {
 		fmt.Println(i, k.AllowAt("user:1", start))
 	}
