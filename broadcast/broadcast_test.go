@@ -16,7 +16,7 @@ import (
 
 func newSched(t *testing.T) *ratelimit.Telegram {
 	t.Helper()
-	s, err := ratelimit.NewTelegram(ratelimit.WithMargin(0, 0)) // exact limits
+	s, err := ratelimit.NewTelegram(ratelimit.WithMargin(0, 0), ratelimit.WithSpare(0)) // exact limits
 	require.NoError(t, err)
 	return s
 }

@@ -12,7 +12,7 @@ import (
 
 func newTelegram(t *testing.T, opts ...Option) *Telegram {
 	t.Helper()
-	s, err := NewTelegram(append([]Option{WithMargin(0, 0)}, opts...)...) // exact limits; TestTelegramMargin covers the margin
+	s, err := NewTelegram(append([]Option{WithMargin(0, 0), WithSpare(0)}, opts...)...) // exact limits; TestTelegramMargin covers the margin
 	require.NoError(t, err)
 	return s
 }
