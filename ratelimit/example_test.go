@@ -22,13 +22,13 @@ func ExampleTelegram() {
 	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start))
 	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)))
 	fmt.Println(sched.AllowAt(43, ratelimit.Bulk, start.Add(500*time.Millisecond)))
-	// One second per chat, plus the default 25 ms safety margin.
+	// One second per chat, plus the default 20 ms safety margin.
 	fmt.Println(sched.DelayAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)).Round(time.Millisecond))
 	// Output:
 	// true
 	// false
 	// true
-	// 525ms
+	// 520ms
 }
 
 func ExampleTelegram_Backoff() {
