@@ -5,12 +5,40 @@ package logtest
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"sync"
 	"testing"
 
 	"github.com/miniappkit/miniappkit/broadcast"
-	"github.com/stretchr/testify/require"
 )
+
+// must fails the test at once on err.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// open opens broadcast id over list, failing the test on an error.
+func open(t *testing.T, l broadcast.Log, id, list string) []broadcast.LogEntry {
+	t.Helper()
+	got, err := l.Open(context.Background(), id, list)
+	must(t, err)
+	return got
+}
+
+// equal fails the test unless got equals want.
+func equal(t *testing.T, want, got []broadcast.LogEntry) {
+	t.Helper()
+	if len(want) == 0 && len(got) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("log holds %v, want %v", got, want)
+	}
+}
 
 // Run checks the contract of broadcast.Log on logs from newLog, each
 // empty of the broadcast ids the checks use (they are random per call, so
@@ -22,50 +50,39 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 
 	t.Run("lifecycle", func(t *testing.T) {
 		l, b := newLog(t), id(t)
-		got, err := l.Open(ctx, b, "list-a")
-		require.NoError(t, err)
-		require.Empty(t, got)
-		require.NoError(t, l.Start(ctx, b, 3))
-		require.NoError(t, l.Start(ctx, b, 1))
-		require.NoError(t, l.Start(ctx, b, 7))
-		require.NoError(t, l.Finish(ctx, b, 1, broadcast.Delivered))
-		require.NoError(t, l.Finish(ctx, b, 7, 0)) // not sent: forgotten
-		require.NoError(t, l.Start(ctx, b, 9))
-		require.NoError(t, l.Finish(ctx, b, 9, broadcast.Permanent))
-		got, err = l.Open(ctx, b, "list-a")
-		require.NoError(t, err)
-		require.Equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}, {Index: 9, Outcome: broadcast.Permanent}}, got)
-		require.NoError(t, l.Finish(ctx, b, 3, broadcast.Unknown))
-		got, err = l.Open(ctx, b, "list-a")
-		require.NoError(t, err)
-		require.Equal(t, broadcast.LogEntry{Index: 3, Outcome: broadcast.Unknown}, got[1])
+		equal(t, nil, open(t, l, b, "list-a"))
+		must(t, l.Start(ctx, b, 3))
+		must(t, l.Start(ctx, b, 1))
+		must(t, l.Start(ctx, b, 7))
+		must(t, l.Finish(ctx, b, 1, broadcast.Delivered))
+		must(t, l.Finish(ctx, b, 7, 0)) // not sent: forgotten
+		must(t, l.Start(ctx, b, 9))
+		must(t, l.Finish(ctx, b, 9, broadcast.Permanent))
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a"))
+		must(t, l.Finish(ctx, b, 3, broadcast.Unknown))
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3, Outcome: broadcast.Unknown}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a"))
 	})
 
 	t.Run("another list", func(t *testing.T) {
 		l, b := newLog(t), id(t)
-		_, err := l.Open(ctx, b, "list-a")
-		require.NoError(t, err)
-		_, err = l.Open(ctx, b, "list-b")
-		require.ErrorIs(t, err, broadcast.ErrCursorMismatch)
+		open(t, l, b, "list-a")
+		if _, err := l.Open(ctx, b, "list-b"); !errors.Is(err, broadcast.ErrCursorMismatch) {
+			t.Fatalf("Open over another list: %v, want ErrCursorMismatch", err)
+		}
 	})
 
 	t.Run("ids apart", func(t *testing.T) {
 		l, a, b := newLog(t), id(t), id(t)+"-b"
-		for _, x := range []string{a, b} {
-			_, err := l.Open(ctx, x, "list")
-			require.NoError(t, err)
-		}
-		require.NoError(t, l.Start(ctx, a, 1))
-		require.NoError(t, l.Finish(ctx, a, 1, broadcast.Delivered))
-		got, err := l.Open(ctx, b, "list")
-		require.NoError(t, err)
-		require.Empty(t, got)
+		open(t, l, a, "list")
+		open(t, l, b, "list")
+		must(t, l.Start(ctx, a, 1))
+		must(t, l.Finish(ctx, a, 1, broadcast.Delivered))
+		equal(t, nil, open(t, l, b, "list"))
 	})
 
 	t.Run("concurrent", func(t *testing.T) {
 		l, b := newLog(t), id(t)
-		_, err := l.Open(ctx, b, "list")
-		require.NoError(t, err)
+		open(t, l, b, "list")
 		var wg sync.WaitGroup
 		for w := range 8 {
 			wg.Go(func() {
@@ -82,11 +99,10 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 			})
 		}
 		wg.Wait()
-		got, err := l.Open(ctx, b, "list")
-		require.NoError(t, err)
-		require.Len(t, got, 400)
-		for i, e := range got {
-			require.Equal(t, broadcast.LogEntry{Index: i, Outcome: broadcast.Delivered}, e)
+		want := make([]broadcast.LogEntry, 400)
+		for i := range want {
+			want[i] = broadcast.LogEntry{Index: i, Outcome: broadcast.Delivered}
 		}
+		equal(t, want, open(t, l, b, "list"))
 	})
 }
