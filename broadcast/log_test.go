@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/miniappkit/miniappkit/botapi/botapitest"
 	"github.com/miniappkit/miniappkit/broadcast"
 	"github.com/miniappkit/miniappkit/broadcast/logtest"
 	"github.com/stretchr/testify/require"
@@ -44,8 +45,7 @@ func (c *crashLog) Finish(ctx context.Context, id string, i int, o broadcast.Out
 // at most the kills × the concurrency.
 func TestLogCrashResume(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := &latency{base: 150 * time.Millisecond, jitter: 50 * time.Millisecond}
-		s := newLatencySim(t, l)
+		s := newSimWith(t, botapitest.Latency{Base: 300 * time.Millisecond, Jitter: 100 * time.Millisecond})
 		chats := s.users(1200)
 		durable := &broadcast.MemoryLog{}
 		const kills = 5

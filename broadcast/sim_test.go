@@ -34,27 +34,29 @@ type sim struct {
 	srv    *botapitest.Server
 	sched  *ratelimit.Telegram
 	client *botapi.Client
-	net    *latency
+	lat    botapitest.Latency
 }
 
 func newSim(t *testing.T, schedOpts ...ratelimit.Option) *sim {
 	t.Helper()
-	srv := botapitest.NewServer(botapitest.WithoutListener(), botapitest.WithRateLimits(1))
+	return newSimWith(t, simLatency, schedOpts...)
+}
+
+// simLatency is the network of the simulations: 40 ms ± 20 ms a round
+// trip, 1 % of calls 500 ms.
+var simLatency = botapitest.Latency{Base: 40 * time.Millisecond, Jitter: 20 * time.Millisecond, Slow: 0.01, SlowDelay: 500 * time.Millisecond}
+
+// newSimWith is a simulated bot behind a network of latency lat.
+func newSimWith(t *testing.T, lat botapitest.Latency, schedOpts ...ratelimit.Option) *sim {
+	t.Helper()
+	srv := botapitest.NewServer(botapitest.WithoutListener(), botapitest.WithRateLimits(1), botapitest.WithLatency(lat))
 	t.Cleanup(srv.Close)
 	sched, err := ratelimit.NewTelegram(schedOpts...)
 	require.NoError(t, err)
-	s := &sim{srv: srv, sched: sched}
-	s.net = simNet()
-	s.net.rt = srv.Transport()
+	s := &sim{srv: srv, sched: sched, lat: lat}
 	s.client = botapi.New(srv.Token(), botapi.WithBaseURL(srv.URL()),
-		botapi.WithHTTPClient(&http.Client{Transport: s.net}), botapi.WithLimiter(sched))
+		botapi.WithHTTPClient(&http.Client{Transport: meter{srv.Transport()}}), botapi.WithLimiter(sched))
 	return s
-}
-
-// simNet is the network of the simulations: one way 20 ms ± 10 ms (a
-// round trip of 40 ms ± 20 ms), and 1 % of requests 500 ms slower.
-func simNet() *latency {
-	return &latency{base: 20 * time.Millisecond, jitter: 10 * time.Millisecond, slow: 0.01, slowBy: 500 * time.Millisecond, rng: rand.New(rand.NewPCG(7, 7))}
 }
 
 func newClient(srv *botapitest.Server, opts ...botapi.Option) *botapi.Client {
@@ -465,7 +467,7 @@ func TestS8CancelAndResume(t *testing.T) {
 		}))
 		require.ErrorIs(t, err, context.Canceled)
 		returned := time.Since(cancelledAt)
-		require.LessOrEqual(t, returned, s.net.maxRoundTrip(), "the sends in flight end; nothing waits longer")
+		require.LessOrEqual(t, returned, maxRoundTrip(s.lat), "the sends in flight end; nothing waits longer")
 		require.Less(t, first.Done, len(chats))
 		// The cursor survives a trip through JSON, as it would on disk.
 		raw, err := json.Marshal(first.Cursor)
