@@ -86,3 +86,34 @@ func ExampleMiddleware() {
 	// 200 false
 	// 429 true
 }
+
+func ExampleKeyed_ReserveN() {
+	k := ratelimit.NewKeyed(10, 5, ratelimit.WithClock(func() time.Time { return start })) // 10/s, burst 5
+	r := k.ReserveN("export:42", start, 5)
+	fmt.Println(r.OK(), r.DelayFrom(start))
+	r = k.ReserveN("export:42", start, 2) // past the burst: wait for two tokens
+	fmt.Println(r.OK(), r.DelayFrom(start))
+	r.CancelAt(start) // not going to wait after all: give them back
+	fmt.Println(k.DelayAt("export:42", start))
+	// Output:
+	// true 0s
+	// true 200ms
+	// 100ms
+}
+
+func ExampleMiddleware_headers() {
+	k := ratelimit.NewKeyed(1, 2, ratelimit.WithClock(func() time.Time { return start }))
+	h := ratelimit.Middleware(k, ratelimit.KeyByIP())(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	for range 3 {
+		r := httptest.NewRequest(http.MethodGet, "/api", nil)
+		r.RemoteAddr = "203.0.113.7:4711"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%d limit=%s remaining=%s reset=%s retry-after=%q\n", w.Code, w.Header().Get("RateLimit-Limit"),
+			w.Header().Get("RateLimit-Remaining"), w.Header().Get("RateLimit-Reset"), w.Header().Get("Retry-After"))
+	}
+	// Output:
+	// 200 limit=2 remaining=1 reset=1 retry-after=""
+	// 200 limit=2 remaining=0 reset=2 retry-after=""
+	// 429 limit=2 remaining=0 reset=2 retry-after="1"
+}
