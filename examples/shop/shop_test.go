@@ -476,8 +476,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 // wrong method, bad bodies, unknown paths) and checks that every error
 // answer is application/problem+json with its status in the body.
 func TestEveryErrorIsAProblem(t *testing.T) {
-	// Hundreds of requests as one user: lift the per-user limit, whose
-	// 429 is ratelimit's own answer (tested there).
+	// Hundreds of requests as one user: lift the per-user limit so they
+	// reach the handlers; its 429 is checked at the end.
 	e := setup(t, func(s *shop) { s.limiter = ratelimit.NewKeyed(rate.Inf, 1) })
 	good := e.fake.OpenMiniApp(e.user)
 	forged := strings.Replace(good, "Ada", "Eve", 1)
@@ -490,6 +490,7 @@ func TestEveryErrorIsAProblem(t *testing.T) {
 	methods := []string{"GET", "POST", "PUT", "DELETE", "PATCH"}
 	bodies := []string{"", "x", `{"unknown":1}`, `{"product_id":"theme"}{}`, strings.Repeat("x", 2*maxOrderBody)}
 	errorsSeen := 0
+	statuses := map[int]bool{}
 	for _, rt := range routes {
 		for _, m := range methods {
 			for _, auth := range []string{"", forged, good} {
@@ -502,6 +503,7 @@ func TestEveryErrorIsAProblem(t *testing.T) {
 						continue
 					}
 					errorsSeen++
+					statuses[status] = true
 					require.Equal(t, "application/problem+json", ctype, "%s %s (auth %v, body %.20q): %d %s", m, rt.path, auth != "", body, status, b)
 					var p struct {
 						Status int    `json:"status"`
@@ -515,6 +517,23 @@ func TestEveryErrorIsAProblem(t *testing.T) {
 		}
 	}
 	require.Greater(t, errorsSeen, 100)
+	for _, code := range []int{400, 401, 404, 405, 413} {
+		require.True(t, statuses[code], "no %d seen: %v", code, statuses)
+	}
+
+	// With the shop's own limit, a burst ends in 429, a problem too.
+	e = setup(t)
+	good = e.fake.OpenMiniApp(e.user)
+	for i := 0; ; i++ {
+		require.Less(t, i, 1000, "no 429 after 1000 requests")
+		status, ctype, b := e.raw(t, "GET", "/api/products", good, "")
+		if status == http.StatusTooManyRequests {
+			require.Equal(t, "application/problem+json", ctype, string(b))
+			require.Contains(t, string(b), `"status":429`)
+			break
+		}
+		require.Equal(t, http.StatusOK, status, string(b))
+	}
 }
 
 // raw makes a request and returns its status, content type and body.
