@@ -616,7 +616,7 @@ func TestDefaultClientReusesOneConnection(t *testing.T) {
 // included.
 func TestFormatNeverPrintsToken(t *testing.T) {
 	c := New(testToken, WithBaseURL("https://api.example"))
-	c.methodURL("getMe") // fills the client's URL cache
+	c.methodURL("getMe")                           // fills the client's URL cache
 	value := reflect.ValueOf(c).Elem().Interface() // a copy, as %v of *c would see
 	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%t", "%x", "%X", "%o", "%b", "%e", "%g", "%c", "%U", "%10.3v", "%-8s", "%08d"}
 	for _, verb := range verbs {
