@@ -112,6 +112,19 @@
 // repeats an update it yielded, even across restarts. Bots that receive
 // webhooks use the webhook package instead.
 //
+// # Helpers
+//
+// [Update.EffectiveChat], [Update.EffectiveUser] and
+// [Update.EffectiveMessage] find the chat, user and message of any kind of
+// update. [InlineKeyboard], [ReplyKeyboard] and their buttons
+// ([CallbackButton], [WebAppButton]...) build markup; [StartAppLink] and
+// [AppLink] build t.me links that open a Mini App, checking Telegram's
+// limits on the start parameter; [EscapeHTML] and [EscapeMarkdownV2]
+// (with [EscapeMarkdownV2Code] and [EscapeMarkdownV2URL]) escape text for
+// the parse modes exactly as Telegram requires. The router package beside
+// this one dispatches updates to handlers by command, callback data and
+// kind.
+//
 // # Mini Apps
 //
 // [Client.SetWebAppMenuButton], [Client.AnswerWebAppQueryText] and
