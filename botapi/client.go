@@ -45,6 +45,7 @@ type Client struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
 	err     error // a configuration error, returned by every call
 
 	// rt is the default transport when the client sends through it
@@ -107,6 +108,7 @@ type options struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
 }
 
 // WithBaseURL makes the client talk to another Bot API server: a local
@@ -180,7 +182,7 @@ func New(token string, opts ...Option) *Client {
 		}
 	}
 	key := &apiKey{token: token}
-	c := &Client{key: func() *apiKey { return key }, retry: o.retry, limiter: o.limiter}
+	c := &Client{key: func() *apiKey { return key }, retry: o.retry, limiter: o.limiter, breaker: o.breaker}
 	if o.hc != nil {
 		hc := *o.hc
 		c.hc = &hc
@@ -359,8 +361,19 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 				return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
 			}
 		}
+		var done func(error)
+		if c.breaker != nil {
+			d, berr := c.breaker.Allow()
+			if berr != nil {
+				return &circuitError{method: method, err: berr}
+			}
+			done = d
+		}
 		start := time.Now()
 		status, err := c.attempt(ctx, method, body, mp, result)
+		if done != nil {
+			done(breakerOutcome(ctx, err))
+		}
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
 				slog.String("method", method), slog.Int("attempt", attempt),

@@ -615,7 +615,9 @@ func TestDefaultClientReusesOneConnection(t *testing.T) {
 // the fix %d, %t, %x and others printed the struct's fields, token
 // included.
 func TestFormatNeverPrintsToken(t *testing.T) {
-	c := New(testToken, WithBaseURL("https://api.example"))
+	// Its own http.Client: fmt would print the shared default transport's
+	// internals, which its connections' goroutines write to.
+	c := New(testToken, WithBaseURL("https://api.example"), WithHTTPClient(&http.Client{}))
 	c.methodURL("getMe")                           // fills the client's URL cache
 	value := reflect.ValueOf(c).Elem().Interface() // a copy, as %v of *c would see
 	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%t", "%x", "%X", "%o", "%b", "%e", "%g", "%c", "%U", "%10.3v", "%-8s", "%08d"}

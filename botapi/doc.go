@@ -85,6 +85,15 @@
 // Telegram did nothing. A call that uploads from an io.Reader is retried
 // only if the reader is an io.Seeker, which is rewound.
 //
+// # Circuit breaking
+//
+// [WithBreaker] puts a [Breaker] (sony/gobreaker/v2's TwoStepCircuitBreaker
+// fits as it is) before every attempt: network errors, 5xx answers and
+// timeouts count as failures, 4xx and 429 do not; while it is open, calls
+// fail at once with an error matching [ErrCircuitOpen] and [ErrNetwork],
+// and [Client.Updates] waits for it. There is none by default: see
+// [WithBreaker] for the failure that decided it.
+//
 // # Rate limiting
 //
 // Telegram limits how fast a bot may post (about one message per second per

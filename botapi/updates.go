@@ -119,6 +119,7 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 		p := &poller{c: c, next: o.Offset, seen: o.Offset}
 		defer p.confirm(ctx)
 		failures := 0
+		open := false // the breaker refused the last poll
 		for {
 			if ctx.Err() != nil {
 				return
@@ -137,6 +138,19 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				if ctx.Err() != nil {
 					return
 				}
+				if errors.Is(err, ErrCircuitOpen) {
+					// Wait for the breaker: yield the first refusal, then ask
+					// again every BreakerPollInterval, quietly.
+					if !open && !yield(nil, err) {
+						return
+					}
+					open = true
+					if sleepCtx(ctx, BreakerPollInterval) != nil {
+						return
+					}
+					continue
+				}
+				open = false
 				failures++
 				if !yield(nil, err) {
 					return
@@ -149,7 +163,7 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				}
 				continue
 			}
-			failures = 0
+			failures, open = 0, false
 			p.seen = p.next // Telegram has now seen this offset
 			for _, it := range batch.items {
 				id := it.id()
