@@ -2,7 +2,7 @@
 // the API's specification: one method per API method, one struct per type,
 // one interface per union.
 //
-//	c := botapi.New(os.Getenv("BOT_TOKEN"))
+//	c := botapi.New(os.Getenv("TELEGRAM_BOT_TOKEN"))
 //	m, err := c.SendMessage(ctx, &botapi.SendMessageParams{
 //		ChatID: botapi.ChatID{ID: chatID},
 //		Text:   "Hello",
