@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/router"
 	"github.com/miniappkit/miniappkit/initdata"
 	"github.com/miniappkit/miniappkit/internal/httpjson"
 	"github.com/miniappkit/miniappkit/payments"
@@ -48,6 +49,7 @@ type shop struct {
 	payments    *payments.Handler
 	appURL      string // the page's public address, for the /start button and menu button
 	now         func() time.Time
+	updates     *router.Router // HandleUpdate's dispatch
 }
 
 // newShop wires the payment flow: codec (signed payloads), ledger
@@ -73,6 +75,7 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 	if err != nil {
 		return nil, err
 	}
+	s.updates = s.newRouter()
 	return s, nil
 }
 

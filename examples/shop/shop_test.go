@@ -333,15 +333,6 @@ func TestStartOpensTheShop(t *testing.T) {
 	require.Equal(t, "https://shop.example/", markup.InlineKeyboard[0][0].WebApp.URL)
 }
 
-func TestIsCommand(t *testing.T) {
-	for text, want := range map[string]bool{
-		"/start": true, "/start@star_shop_bot": true, "/start abc": true,
-		"/starts": false, "start": false, "": false, "/help": false,
-	} {
-		require.Equal(t, want, isCommand(text, "start"), text)
-	}
-}
-
 // TestRunServesAndShutsDown runs the whole program on its embedded default
 // (fake Telegram delivering to the shop's webhook), buys a product through
 // its HTTP API, and stops it as SIGINT would: the shutdown drains the update
