@@ -189,6 +189,20 @@ func ParseAmount(s, currency string) (int64, error) {
 	return int64(v), nil
 }
 
+// isCurrencyCode reports whether s has the shape of an ISO 4217 code as
+// Telegram sends it: three upper-case ASCII letters.
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
