@@ -50,34 +50,19 @@ type Client struct {
 	urlMu sync.RWMutex
 	urls  map[string]*methodURL // method → c.prefix+method, built and parsed once
 
-	// direct is the default Transport when the client sends through it
+	// rt is the default transport when the client sends through it
 	// without an http.Client in between (no redirects to follow, no
 	// cookies, no timeout: the context bounds each call). nil otherwise.
-	direct *Transport
+	rt http.RoundTripper
 }
-
-// DefaultMaxIdleConnsPerHost is how many idle connections per host a
-// [Transport] keeps by default, and so the default client (net/http's
-// default is 2).
-const DefaultMaxIdleConnsPerHost = 32
-
-// defaultTransport is the transport of clients made without WithHTTPClient:
-// one [Transport] shared by them, or http.DefaultTransport when the program
-// has replaced it with its own RoundTripper (respect that).
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	if _, ok := http.DefaultTransport.(*http.Transport); !ok {
-		return http.DefaultTransport
-	}
-	return &Transport{}
-})
 
 // jsonContentType is shared by every JSON request, saving an allocation.
 // Transports only read it (an Add would append to a copy: its capacity is 1).
 var jsonContentType = []string{"application/json"}
 
-// Headers of the requests the client hands to its own [Transport] directly.
-// They are shared and only read: the Transport and the http.Transport it
-// delegates to never modify a request.
+// Headers of the requests the client hands to the default transport
+// directly. They are shared and only read: an http.RoundTripper must not
+// modify a request.
 var (
 	jsonHeader  = http.Header{"Content-Type": jsonContentType}
 	emptyHeader = http.Header{}
@@ -143,17 +128,23 @@ func WithTestEnvironment() Option {
 }
 
 // WithHTTPClient makes the client send its requests with a copy of hc (the
-// caller's value is never modified). The default sends through a [Transport]
-// shared by the clients made without this option, with no http.Client in
-// between: no timeout (deadlines come from the context of each call), no
-// redirects followed (the Bot API sends none), up to
-// DefaultMaxIdleConnsPerHost idle connections per host, proxies from the
-// environment honoured. If the program has replaced [http.DefaultTransport]
-// with its own RoundTripper, the default uses that instead. A timeout on hc
-// must be longer than the long-poll timeout given to [Client.Updates]. nil
-// means the default. Give an hc to use HTTP/2, a custom dialer or TLS
-// configuration (an http.Client over a Transport with its fields set keeps
-// the cheaper round trip).
+// caller's value is never modified): for a custom dialer, TLS
+// configuration, proxy or instrumented RoundTripper. nil means the default.
+//
+// The default is net/http: an [http.Transport] cloned from
+// [http.DefaultTransport] (so proxies from the environment and the
+// program's TLS settings apply) and tuned for one host, shared by the
+// clients made without this option: up to [DefaultMaxIdleConnsPerHost] idle
+// connections, HTTP/2 when the server offers it, TLS handshakes bounded by
+// [DefaultTLSHandshakeTimeout] and the wait for an answer's head by
+// [DefaultResponseHeaderTimeout]. It is called without an http.Client in
+// between: no client timeout (deadlines come from the context of each
+// call), no redirects followed (the Bot API sends none). If the program has
+// replaced http.DefaultTransport with a RoundTripper of its own, the
+// default uses that one as it is.
+//
+// A Timeout on hc must be longer than the long-poll timeout given to
+// [Client.Updates] plus [PollMargin], or none.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.hc = hc }
 }
@@ -195,9 +186,8 @@ func New(token string, opts ...Option) *Client {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		rt := defaultTransport()
-		c.hc = &http.Client{Transport: rt}
-		c.direct, _ = rt.(*Transport)
+		c.rt = defaultRoundTripper()
+		c.hc = &http.Client{Transport: c.rt}
 	}
 	c.log = o.log
 	if c.log == nil {
@@ -220,7 +210,7 @@ func New(token string, opts ...Option) *Client {
 		c.err = fmt.Errorf("%w: token contains characters not allowed in a URL path", ErrConfig)
 	}
 	if err == nil && u.User != nil {
-		c.direct = nil // http.Client turns the URL's user info into an Authorization header
+		c.rt = nil // http.Client turns the URL's user info into an Authorization header
 	}
 	c.baseURL = base
 	c.prefix = base + "/bot" + token + "/"
@@ -331,6 +321,9 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
 			if err := c.limiter.Wait(ctx, chat); err != nil {
+				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+					return fmt.Errorf("botapi: %s: rate limiter: %w: %w", method, ctxErr, err)
+				}
 				return fmt.Errorf("botapi: %s: rate limiter: %w", method, err)
 			}
 		}
@@ -400,7 +393,7 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 		resp *http.Response
 		err  error
 	)
-	if c.direct != nil && mu.err == nil {
+	if c.rt != nil && mu.err == nil {
 		resp, err = c.sendDirect(ctx, mu, rd, contentType, length)
 	} else {
 		resp, err = c.send(ctx, mu, rd, contentType, length)
@@ -432,9 +425,9 @@ func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentT
 	return c.hc.Do(req)
 }
 
-// sendDirect posts through the client's own Transport, skipping what
-// http.Client would add (a copy of the request with the context, header
-// copies for redirects). Its errors are *url.Error, like http.Client's.
+// sendDirect posts through the default transport, skipping what http.Client
+// would add (redirect and cookie handling, header copies, a parse of the
+// URL per request). Its errors are *url.Error, like http.Client's.
 func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
 	req := &http.Request{
 		Method:     http.MethodPost,
@@ -455,7 +448,7 @@ func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, co
 			req.Header = http.Header{"Content-Type": {contentType}}
 		}
 	}
-	resp, err := c.direct.roundTrip(ctx, req)
+	resp, err := c.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		return nil, &url.Error{Op: "Post", URL: mu.s, Err: err}
 	}

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -562,17 +564,32 @@ func TestDecodeAnswer(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidResponse)
 }
 
-func TestDefaultTransportIsTransport(t *testing.T) {
+func TestDefaultSendsDirectly(t *testing.T) {
 	c := New(testToken)
-	tr, ok := c.hc.Transport.(*Transport)
-	require.True(t, ok, "the default transport is botapi's Transport")
-	assert.Same(t, tr, c.direct, "sent through directly")
-	assert.Equal(t, DefaultMaxIdleConnsPerHost, tr.maxIdle())
-	assert.Same(t, tr, New(testToken).hc.Transport, "clients share one default transport")
-
-	assert.Nil(t, New(testToken, WithHTTPClient(&http.Client{})).direct, "a caller's client is used as is")
-	assert.Nil(t, New(testToken, WithBaseURL("https://u:p@example.invalid")).direct,
+	assert.Same(t, c.hc.Transport, c.rt, "sent through the transport directly")
+	assert.Nil(t, New(testToken, WithHTTPClient(&http.Client{})).rt, "a caller's client is used as is")
+	assert.Nil(t, New(testToken, WithBaseURL("https://u:p@example.invalid")).rt,
 		"user info in the base URL goes through http.Client, which sends it")
+}
+
+// countedServer is an httptest server (TLS if useTLS) that counts the
+// connections it accepts.
+func countedServer(t *testing.T, h http.Handler, useTLS bool) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	conns := new(atomic.Int32)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, conns
 }
 
 func TestDefaultClientReusesOneConnection(t *testing.T) {
@@ -584,7 +601,7 @@ func TestDefaultClientReusesOneConnection(t *testing.T) {
 		reply(w, 200, `{"ok":true,"result":{"message_id":7,"date":1,"chat":{"id":42,"type":"private"}}}`)
 	}), false)
 	c := New(testToken, WithBaseURL(srv.URL))
-	require.NotNil(t, c.direct)
+	require.NotNil(t, c.rt)
 	for range 3 {
 		m, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 42}, Text: "hi"})
 		require.NoError(t, err)

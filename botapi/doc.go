@@ -2,7 +2,7 @@
 // the API's specification: one method per API method, one struct per type,
 // one interface per union.
 //
-//	c := botapi.New(os.Getenv("BOT_TOKEN"))
+//	c := botapi.New(os.Getenv("TELEGRAM_BOT_TOKEN"))
 //	m, err := c.SendMessage(ctx, &botapi.SendMessageParams{
 //		ChatID: botapi.ChatID{ID: chatID},
 //		Text:   "Hello",
@@ -49,15 +49,15 @@
 //
 // # Transport
 //
-// By default the client sends through a [Transport], an HTTP/1.1 client of
-// the standard library's parts that writes each request and reads its answer
-// on the calling goroutine (as fasthttp does), instead of http.Transport's
-// per-connection goroutines, and frames and parses the common request and
-// answer itself: one write per request, no header canonicalisation maps.
-// That roughly halves the CPU of a round trip. It keeps up to
-// [DefaultMaxIdleConnsPerHost] idle connections per host, delegates proxied
-// requests (HTTP_PROXY, HTTPS_PROXY) to a clone of http.DefaultTransport, and
-// speaks no HTTP/2. [WithHTTPClient] replaces it with any http.Client.
+// The client speaks HTTP through net/http. By default it sends through an
+// [http.Transport] cloned from [http.DefaultTransport] and tuned for one
+// host ([DefaultMaxIdleConnsPerHost] idle connections, HTTP/2 allowed,
+// [DefaultTLSHandshakeTimeout], [DefaultResponseHeaderTimeout]), shared by
+// every client made without [WithHTTPClient], which takes any other
+// http.Client. Deadlines and cancellation come from the context of each
+// call: every error of a call whose context ended matches ctx.Err() with
+// errors.Is. [Client.Updates] gives each long poll its own deadline, the
+// poll's timeout plus [PollMargin].
 //
 // # Retries
 //

@@ -15,6 +15,15 @@ const (
 	// Telegram holds each getUpdates open this long when there is nothing
 	// to deliver.
 	DefaultPollTimeout = 30 * time.Second
+	// MaxPollTimeout is the longest long poll Telegram's server holds: a
+	// longer getUpdates timeout is cut to it.
+	MaxPollTimeout = 50 * time.Second
+	// PollMargin is added to the long-poll timeout to make the deadline of
+	// each getUpdates of [Client.Updates]: the time an answer may take on
+	// top of the wait. A connection that died without a word (a NAT
+	// dropping it, a peer gone) is noticed when it passes, not when TCP
+	// gives up minutes later.
+	PollMargin = 10 * time.Second
 	// confirmTimeout bounds the call that confirms the last yielded update
 	// when [Client.Updates] stops.
 	confirmTimeout = 5 * time.Second
@@ -33,8 +42,11 @@ type UpdatesOptions struct {
 	// Timeout is the long-poll timeout, in whole seconds (a fraction of a
 	// second is rounded up to 1 s, so that polling never spins). 0 means
 	// DefaultPollTimeout; a negative value polls without waiting (short
-	// polling, for tests). An http.Client given to [WithHTTPClient] must
-	// have a longer Timeout, or none.
+	// polling, for tests); a value over MaxPollTimeout is cut to it. Each
+	// getUpdates must end within Timeout + [PollMargin], or it fails with
+	// an error matching context.DeadlineExceeded and is polled again. An
+	// http.Client given to [WithHTTPClient] must have a longer Timeout, or
+	// none.
 	Timeout time.Duration
 	// AllowedUpdates lists the update kinds to receive ("message",
 	// "callback_query", ...). nil keeps the previous setting; an empty,
@@ -93,6 +105,8 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 		o.Timeout = 0
 	case o.Timeout < time.Second:
 		o.Timeout = time.Second
+	case o.Timeout > MaxPollTimeout:
+		o.Timeout = MaxPollTimeout
 	}
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
@@ -113,7 +127,9 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 			}
 			// Decoded like GetUpdates does: into wire structs, completed in place.
 			wire := make([]updateWire, 0, o.Limit)
-			err := c.do(ctx, "getUpdates", params, &wire)
+			pctx, cancel := context.WithTimeout(ctx, o.Timeout+PollMargin)
+			err := c.do(pctx, "getUpdates", params, &wire)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return

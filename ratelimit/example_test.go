@@ -22,12 +22,13 @@ func ExampleTelegram() {
 	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start))
 	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)))
 	fmt.Println(sched.AllowAt(43, ratelimit.Bulk, start.Add(500*time.Millisecond)))
+	// One second per chat, plus the default 40 ms safety margin.
 	fmt.Println(sched.DelayAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)).Round(time.Millisecond))
 	// Output:
 	// true
 	// false
 	// true
-	// 500ms
+	// 540ms
 }
 
 func ExampleTelegram_Backoff() {

@@ -12,7 +12,7 @@ import (
 
 func newTelegram(t *testing.T, opts ...Option) *Telegram {
 	t.Helper()
-	s, err := NewTelegram(opts...)
+	s, err := NewTelegram(append([]Option{WithMargin(0, 0)}, opts...)...) // exact limits; TestTelegramMargin covers the margin
 	require.NoError(t, err)
 	return s
 }
@@ -202,7 +202,7 @@ func TestTelegramInteractiveBeforeBulk(t *testing.T) {
 			require.NoError(t, s.Wait(WithLane(t.Context(), Interactive), int64(1+i)))
 			worst = max(worst, time.Since(start))
 		}
-		require.LessOrEqual(t, worst, s.global.Interval, "at most one bot-wide slot")
+		require.LessOrEqual(t, worst, s.cs.Load().global.Interval, "at most one bot-wide slot")
 		cancel()
 		wg.Wait()
 	})
@@ -266,7 +266,7 @@ func TestTelegramAdmission(t *testing.T) {
 		require.NoError(t, s.Wait(ctx, 5), "admitted: no wait")
 		require.Equal(t, time.Duration(0), time.Since(start))
 		require.NoError(t, s.Wait(ctx, 5), "used up: waits")
-		require.Equal(t, time.Second+1-s.global.Interval, time.Since(start))
+		require.Equal(t, time.Second+1-s.cs.Load().global.Interval, time.Since(start))
 	})
 }
 
@@ -281,4 +281,48 @@ func TestTelegramWaitFailsEarlyOnDeadline(t *testing.T) {
 		require.Equal(t, time.Duration(0), time.Since(start), "at once")
 		require.NoError(t, s.Wait(ctx, 2), "other chats within the deadline")
 	})
+}
+
+// TestTelegramMargin checks that the windows are stretched by the margin,
+// that 429s raise it step by step up to the maximum, and that Admit's
+// send context makes one send and is cancelled by a Backoff for its chat.
+func TestTelegramMargin(t *testing.T) {
+	s, err := NewTelegram(WithMargin(40*time.Millisecond, 50*time.Millisecond))
+	require.NoError(t, err)
+	require.True(t, s.AllowAt(1, Bulk, t0))
+	require.False(t, s.AllowAt(1, Bulk, t0.Add(time.Second+39*time.Millisecond)))
+	require.True(t, s.AllowAt(1, Bulk, t0.Add(time.Second+41*time.Millisecond)))
+	require.Equal(t, 40*time.Millisecond, s.Stats().Margin)
+	s.BackoffAt(2, time.Second, t0)
+	require.Equal(t, 45*time.Millisecond, s.Stats().Margin)
+	s.BackoffAt(3, time.Second, t0)
+	s.BackoffAt(4, time.Second, t0)
+	require.Equal(t, 50*time.Millisecond, s.Stats().Margin, "capped")
+	_, err = NewTelegram(WithMargin(-1, 0))
+	require.Error(t, err)
+	_, err = NewTelegram(WithMargin(time.Second, 0))
+	require.Error(t, err)
+}
+
+func TestTelegramAdmit(t *testing.T) {
+	s := newTelegram(t)
+	parent, stop := context.WithCancel(WithLane(t.Context(), Bulk))
+	ctx, release := s.Admit(parent, 42)
+	stop()
+	require.NoError(t, ctx.Err(), "the caller's cancellation does not cut the send")
+	lane, _ := LaneFromContext(ctx)
+	require.Equal(t, Bulk, lane)
+	require.NoError(t, s.Wait(ctx, 42), "admitted")
+	require.ErrorIs(t, s.Wait(ctx, 42), ErrAdmissionUsed, "a retry goes back to the caller")
+	s.Backoff(7, time.Second)
+	require.NoError(t, ctx.Err(), "another chat's 429")
+	s.Backoff(42, time.Second)
+	require.ErrorIs(t, context.Cause(ctx), ErrBackoff)
+	release()
+	ctx2, release2 := s.Admit(t.Context(), 42)
+	release2()
+	s.Backoff(42, time.Second)
+	require.ErrorIs(t, ctx2.Err(), context.Canceled, "released")
+	require.NotErrorIs(t, context.Cause(ctx2), ErrBackoff)
+	require.Empty(t, s.admits)
 }

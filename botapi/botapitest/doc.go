@@ -25,10 +25,30 @@
 // *botapi.Client already pointed at it, and [Server.Close] stops it and
 // every goroutine it started. With [WithoutListener] there is no socket:
 // the server is reached through [Server.Transport], so client and fake can
-// run inside a testing/synctest bubble whose fake clock then drives long
-// polls, latency, webhook backoff, the payment deadline and the limits.
-// [WithClock] gives the server a clock of your own for every timestamp and
-// deadline check.
+// run inside a testing/synctest bubble.
+//
+// # One clock
+//
+// The server reads one clock for every timestamp and every wait: long
+// polls, latency, webhook delivery, backoff and timeout, the payment
+// deadline and the limits. By default that is the time package (real
+// time, or the bubble's fake time inside testing/synctest, where the
+// bubble's clock then drives everything). [WithVirtualClock] puts the
+// server on a [VirtualClock] that moves only when the test calls
+// [VirtualClock.Advance]: no path of the server sleeps real time.
+// [WithClock] sets the clock of timestamps and deadline checks only, and
+// leaves the waits on the time package.
+//
+// # Latency
+//
+// [WithLatency] gives every answer, and every webhook delivery, a delay
+// drawn from a [Latency]: a fixed delay, a uniform jitter around it, and a
+// fraction of slow outliers ("40 ms ± 20 ms, 1 % at 500 ms"), for every
+// method or per method, from the seeded source, on the server's clock. The
+// request reaches the server after half the delay (it is then recorded,
+// checked against the limits and performed) and the answer comes back
+// after the other half, so concurrent calls overlap and may be performed
+// in another order than they were made, as on a real network.
 //
 // # Protocol
 //
@@ -119,27 +139,43 @@
 // # Updates and webhooks
 //
 // Updates queue until the bot takes them with getUpdates or a webhook set
-// with setWebhook receives them. Deliveries POST the update as JSON with
-// the X-Telegram-Bot-Api-Secret-Token header when a secret_token was set,
-// at most max_connections (default 40) at once; a non-2xx answer or a
-// connection error is recorded as last_error_date and last_error_message
-// ("Wrong response from the webhook: 500 Internal Server Error",
-// "Connection refused", ...) and the update is redelivered after a backoff
-// of 1 s, 2 s, 4 s ... up to 1 min. A method in the webhook's 2xx answer
-// body is performed, as Telegram does. Unlike Telegram, plain http:// URLs
-// (loopback test servers) are accepted; [WithWebhookTransport] with
-// [HandlerTransport] delivers to an http.Handler in memory.
+// with setWebhook receives them. As in Telegram's server (WebhookActor.cpp
+// in tdlib/telegram-bot-api), the webhook keeps one queue per chat (per
+// user for callback and pre-checkout queries, as Client.cpp numbers them):
+// a chat's updates are delivered one at a time, in order, and a failed one
+// is retried before the chat's next; chats proceed in parallel, at most
+// max_connections (default 40) deliveries at once. Deliveries POST the
+// update as JSON with the X-Telegram-Bot-Api-Secret-Token header when a
+// secret_token was set. A non-2xx answer or a connection error is recorded
+// as last_error_date and last_error_message ("Wrong response from the
+// webhook: 500 Internal Server Error", "Connection refused", ...) and the
+// update is retried at once, then after 2 s, 4 s, 8 s ... up to a ceiling
+// between 60 and 120 s, or after the answer's Retry-After. A method in the
+// webhook's 2xx answer body (JSON or form) is performed, as Telegram does,
+// except setWebhook, deleteWebhook, close, logOut and get* methods, which
+// Telegram ignores there. Draining a backlog costs O(1) per update. Unlike
+// Telegram, plain http:// URLs (loopback test servers) are accepted;
+// [WithWebhookTransport] with [HandlerTransport] delivers to an
+// http.Handler in memory.
 //
 // # Limits
 //
 // [WithRateLimits] enforces Telegram's published flood limits on messages
-// the bot sends (send*, copyMessage, forwardMessage) as strict sliding
-// windows: 1 message per second per chat, 20 per minute per group (chats
-// with a negative id), 30 per second for the whole bot, or 1000 per second
-// for sends with allow_paid_broadcast. A refused send is not performed and
-// answers 429 "Too Many Requests: retry after N" with parameters.retry_after
-// N and a Retry-After header, N being the whole seconds (at least 1) until
-// the send would fit. A scale factor shortens every window for fast tests.
+// the bot sends (send*, copyMessage, forwardMessage): 1 message per second
+// per chat, 20 per minute per group (chats with a negative id, which count
+// against the per-chat limit too), 30 per second for the whole bot, or
+// 1000 per second for sends with allow_paid_broadcast. Like Telegram, and
+// unlike a strict sliding window, the model allows short bursts: each
+// limit is a token bucket (GCRA) that takes 3 messages back to back to a
+// chat, 20 to a group, 30 (1000 paid) bot-wide, and then refills at the
+// limit's rate, so a sender that keeps the rates but whose sends arrive a
+// little early or late (jitter) meets no 429. Telegram publishes no burst
+// sizes: these are the fake's. A refused send is not performed and answers
+// 429 "Too Many Requests: retry after N" with parameters.retry_after N and
+// a Retry-After header, N being the whole seconds (rounded up, at least 1)
+// until the send would fit, as Telegram words it (tdlib/telegram-bot-api,
+// Query::set_retry_after_error). A scale factor speeds every limit up for
+// fast tests.
 // [Server.Stats] counts the 429s, in total and per chat; [Server.Sent]
 // lists every message sent with its time.
 //
@@ -151,8 +187,8 @@
 // hang until the client gives up, a dropped connection, or a dropped
 // connection after the call was performed (a resend then duplicates). Rules
 // select by method and chat, for the next N calls or with a probability
-// drawn from a seeded source ([WithSeed]). [WithLatency] delays every
-// answer; a [FaultDelay] rule delays only the calls it selects.
+// drawn from a seeded source ([WithSeed]). A [FaultDelay] rule delays only
+// the calls it selects, on top of [WithLatency].
 // [Server.Requests] returns every call (the last [MaxRecordedRequests]) with
 // its decoded parameters and uploaded files; [Server.Messages] shows a chat as it stands, after edits
 // and deletions, in the Bot API's own Message type.

@@ -46,6 +46,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lower := strings.ToLower(method)
+	ctx := r.Context()
+
+	s.mu.Lock()
+	delay := s.st.latency.forMethod(lower).draw(s.st.rng)
+	s.mu.Unlock()
+	// The request travels for the first half of the delay, the answer for
+	// the second.
+	up := delay / 2
+	if !s.sleep(ctx, up) {
+		panic(http.ErrAbortHandler)
+	}
 
 	s.mu.Lock()
 	s.st.record(Request{
@@ -56,15 +67,33 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Files:       files,
 		At:          s.now(),
 	})
-	latency := s.st.latency
 	f, faulted := s.st.matchFault(lower, chatOf(p))
 	s.mu.Unlock()
 
-	ctx := r.Context()
-	if !s.sleep(ctx, latency) {
+	res, aerr, afterDelivery := s.perform(ctx, lower, p, files, f, faulted)
+	if !s.sleep(ctx, delay-up) {
 		panic(http.ErrAbortHandler)
 	}
-	afterDelivery := false
+	if afterDelivery {
+		panic(http.ErrAbortHandler)
+	}
+	switch {
+	case aerr == errBadGatewayMarker:
+		writeBadGateway(w)
+	case aerr != nil:
+		writeError(w, aerr)
+	default:
+		writeResult(w, res)
+	}
+}
+
+// errBadGatewayMarker stands for a proxy's 502 page in place of an answer.
+var errBadGatewayMarker = &apiError{code: http.StatusBadGateway}
+
+// perform applies a call's fault, if any, and runs the method. It panics
+// with http.ErrAbortHandler for a fault that drops the connection now;
+// afterDelivery asks the caller to drop it once the call is performed.
+func (s *Server) perform(ctx context.Context, lower string, p params, files []File, f Fault, faulted bool) (res any, aerr *apiError, afterDelivery bool) {
 	if faulted {
 		switch f.Kind {
 		case FaultHang:
@@ -76,8 +105,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		case FaultClose:
 			panic(http.ErrAbortHandler)
 		case FaultBadGateway:
-			writeBadGateway(w)
-			return
+			return nil, errBadGatewayMarker, false
 		case FaultCloseAfterDelivery:
 			afterDelivery = true
 		case FaultDelay:
@@ -85,26 +113,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(http.ErrAbortHandler)
 			}
 		default:
-			writeError(w, f.apiError())
-			return
+			return nil, f.apiError(), false
 		}
 	}
-
 	m, ok := s.methods[lower]
 	if !ok {
-		writeError(w, errNotFound)
-		return
+		return nil, errNotFound, afterDelivery
 	}
-	c := &call{ctx: ctx, method: lower, p: p, files: files}
-	res, aerr := s.invoke(m, c)
-	if afterDelivery {
-		panic(http.ErrAbortHandler)
-	}
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	writeResult(w, res)
+	res, aerr = s.invoke(m, &call{ctx: ctx, method: lower, p: p, files: files})
+	return res, aerr, afterDelivery
 }
 
 // splitPath parses /bot<token>/<method>.

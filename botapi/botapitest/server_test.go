@@ -34,7 +34,7 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	defer hook.Close()
 	before := runtime.NumGoroutine()
 
-	srv := NewServer(WithLatency(time.Millisecond))
+	srv := NewServer(WithLatency(Latency{Base: time.Millisecond}))
 	callJSON(t, srv, "getMe", nil)
 	srv.FailNext("getChat", 1, Fault{Kind: FaultHang})
 	var wg sync.WaitGroup

@@ -132,7 +132,7 @@ type state struct {
 	s          *Server
 	rng        *rand.Rand
 	bot        User
-	latency    time.Duration
+	latency    latencies
 	users      map[int64]*User
 	chats      map[int64]*chat
 	nextUserID int64

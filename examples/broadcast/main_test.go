@@ -117,7 +117,7 @@ func TestStateBelongsToOneBroadcast(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 
-	st := state{Fingerprint: fp, Cursor: broadcast.Cursor{Next: 2, Done: []int{3}}, Blocked: []int64{2}}
+	st := state{Fingerprint: fp, Cursor: broadcast.Cursor{Next: 2, Done: [][2]int{{3, 4}}}, Blocked: []int64{2}}
 	require.NoError(t, saveState(path, st))
 	got, ok, err := loadState(path, fp)
 	require.NoError(t, err)

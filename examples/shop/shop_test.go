@@ -105,10 +105,10 @@ func TestPublicRoutes(t *testing.T) {
 		{"script", "GET", "/app.js", 200, "openInvoice"},
 		{"style", "GET", "/style.css", 200, "--tg-theme-bg-color"},
 		{"page is read-only", "POST", "/", 405, ""},
-		{"me needs init data", "GET", "/api/me", 401, "unauthorized"},
-		{"products need init data", "GET", "/api/products", 401, "unauthorized"},
-		{"orders need init data", "POST", "/api/orders", 401, "unauthorized"},
-		{"demo pay needs init data", "POST", "/demo/pay", 401, "unauthorized"},
+		{"me needs init data", "GET", "/api/me", 401, `"reason":"missing"`},
+		{"products need init data", "GET", "/api/products", 401, `"reason":"missing"`},
+		{"orders need init data", "POST", "/api/orders", 401, `"reason":"missing"`},
+		{"demo pay needs init data", "POST", "/demo/pay", 401, `"reason":"missing"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,9 +1,11 @@
 package ratelimit
 
 import (
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,8 +67,7 @@ func (m *exactKeyed) live(now int64) int {
 // same random decisions (Allow, Reserve, Delay) on limits whose TATs fit
 // 1 ns units: every answer must be the same. Time mostly moves in steps
 // below a second but also idles for minutes and hours (every shard
-// rebased from far behind), and reservations run up to a minute ahead,
-// past a slot's range (the far map).
+// swept), and reservations run up to a minute ahead.
 func TestKeyedMatchesExactModel(t *testing.T) {
 	for _, tc := range []struct {
 		limit rate.Limit
@@ -74,11 +75,9 @@ func TestKeyedMatchesExactModel(t *testing.T) {
 	}{{10, 1}, {2, 3}, {1, 1}, {0.5, 1}, {100, 50}} {
 		t.Run(strconv.FormatFloat(float64(tc.limit), 'g', -1, 64)+"/"+strconv.Itoa(tc.burst), func(t *testing.T) {
 			k := NewKeyed(tc.limit, tc.burst, WithClock(func() time.Time { return t0 }))
-			require.Zero(t, k.shards[0].shift, "1 ns units: exact")
 			m := newExactKeyed(tc.limit, tc.burst)
 			r := rand.New(rand.NewPCG(1, uint64(tc.burst)))
 			now := int64(0)
-			farSeen := false
 			for i := range 30_000 {
 				switch p := r.IntN(1000); {
 				case p < 2:
@@ -96,33 +95,25 @@ func TestKeyedMatchesExactModel(t *testing.T) {
 				case p < 9:
 					queue := r.IntN(100) == 0 // a queue of reservations 10 s ahead
 					for first := true; first || queue && m.delay(key, now) < int64(10*time.Second); first = false {
-						require.Equal(t, time.Duration(m.reserve(key, now)), k.ReserveAt(key, at), "event %d: Reserve(%s)", i, key)
+						require.Equal(t, time.Duration(m.reserve(key, now)), k.ReserveN(key, at, 1).DelayFrom(at), "event %d: Reserve(%s)", i, key)
 					}
 				default:
 					require.Equal(t, time.Duration(m.delay(key, now)), k.DelayAt(key, at), "event %d: Delay(%s)", i, key)
 				}
-				for j := range k.shards {
-					farSeen = farSeen || len(k.shards[j].far) > 0
-				}
 			}
 			require.Equal(t, m.live(now), k.LenAt(t0.Add(time.Duration(now))))
-			require.True(t, farSeen, "reservations ahead went past a slot's range")
 			later := t0.Add(time.Duration(now) + 2*time.Minute)
 			require.Zero(t, k.LenAt(later))
-			for j := range k.shards {
-				require.Nil(t, k.shards[j].far, "shard %d", j)
-			}
 		})
 	}
 }
 
-// TestKeyedNeverMoreThanRateLimiter checks limits whose TATs need units
-// above 1 ns (bursts over about 2.7 s of the rate): per key, in every
+// TestKeyedNeverMoreThanRateLimiter checks, per key, in every
 // prefix of a random run, Keyed lets through no more events than
 // rate.Limiter with the same limit and burst; the events it lets through
-// conform to the exact (unrounded) GCRA, replayed on their own; and over
-// the run it lets through no less than rate.Limiter minus the rounding's
-// share (2 units per interval) and one event.
+// conform to the exact GCRA, replayed on their own; and over the run it
+// lets through no less than rate.Limiter minus one event (and the 1 ns
+// rounding of the interval).
 func TestKeyedNeverMoreThanRateLimiter(t *testing.T) {
 	for _, tc := range []struct {
 		limit rate.Limit
@@ -130,10 +121,8 @@ func TestKeyedNeverMoreThanRateLimiter(t *testing.T) {
 	}{{1.0 / 3600, 1000}, {1.0 / 60, 5}, {0.5, 2}, {100, 1000}, {3, 10}} {
 		t.Run(strconv.FormatFloat(float64(tc.limit), 'g', -1, 64)+"/"+strconv.Itoa(tc.burst), func(t *testing.T) {
 			k := NewKeyed(tc.limit, tc.burst, WithClock(func() time.Time { return t0 }))
-			shift := k.shards[0].shift
-			require.NotZero(t, shift)
 			exact := newExactKeyed(tc.limit, tc.burst).g
-			unit := float64(int64(1) << shift)
+			unit := 1.0 // TATs are exact ns
 			iv := float64(exact.interval)
 			r := rand.New(rand.NewPCG(2, uint64(tc.burst)))
 			const keys = 8
@@ -225,14 +214,11 @@ func TestKeyedTimeBackwards(t *testing.T) {
 }
 
 // TestKeyedLongIdle leaves keys with an hour-long interval idle for ten
-// hours: the first decisions after the idle rebase the shards from far
-// behind, and each key gets back exactly the ten events its bucket
-// refilled (the interval is 3600 s plus two 1 ms units, so ten of them
-// fit in ten hours and a second, eleven do not).
+// hours: each key gets back exactly the ten events its bucket refilled.
 func TestKeyedLongIdle(t *testing.T) {
 	k := NewKeyed(1.0/3600, 1000, WithClock(func() time.Time { return t0 }))
 	const keys = 500
-	ks := newKeyGen(k).keys("", keys)
+	ks := distinctKeys("", keys)
 	for _, key := range ks {
 		for range 1000 {
 			require.True(t, k.AllowAt(key, t0))
@@ -249,37 +235,28 @@ func TestKeyedLongIdle(t *testing.T) {
 	require.Equal(t, keys, k.LenAt(later))
 }
 
-// TestFlatShardFarMap reserves one key 10 s ahead on 1 ns units (a slot
-// covers about 4.3 s): the TAT moves to the far map, exact, and back into
-// its slot once the sweep's base catches up; dead, it goes.
-func TestFlatShardFarMap(t *testing.T) {
-	k := NewKeyed(1, 1, WithClock(func() time.Time { return t0 }))
-	for i := range 10 {
-		require.Equal(t, time.Duration(i)*time.Second, k.ReserveAt("a", t0))
-	}
-	s, fp := k.shardOf("a")
-	require.Len(t, s.far, 1)
-	require.Equal(t, int64(10*time.Second), s.get(fp)-s.base)
-	require.Equal(t, 9*time.Second, k.DelayAt("a", t0.Add(time.Second)))
-	require.Equal(t, 1, k.LenAt(t0.Add(8*time.Second)))
-	require.Nil(t, s.far, "base moved on: the TAT fits its slot again")
-	require.Equal(t, time.Second, k.DelayAt("a", t0.Add(9*time.Second)))
-	require.True(t, k.AllowAt("a", t0.Add(10*time.Second)))
-	require.Zero(t, k.LenAt(t0.Add(20*time.Second)))
-}
-
-// TestFlatShardCollision shows what a fingerprint collision does: two
-// keys of one shard with the same 32-bit fingerprint (about n²/2^41 pairs
-// among n live keys, with a random seed per process) share one TAT, so
-// together they get one key's allowance: stricter, never looser.
-func TestFlatShardCollision(t *testing.T) {
-	var s flatShard
-	g := gcra{interval: int64(time.Second), tolerance: int64(time.Second)} // 1/s, burst 2
-	const fp = 0xdeadbeef
-	require.True(t, s.take(fp, g, 0), "key A")
-	require.True(t, s.take(fp, g, 0), "key B, same fingerprint: A's second token")
-	require.False(t, s.take(fp, g, 0), "either key")
-	require.True(t, s.take(fp^1, g, 0), "any other fingerprint is its own key")
+// TestKeyShardSameHash gives two keys the same 64-bit hash: the full-key
+// check keeps their buckets apart.
+func TestKeyShardSameHash(t *testing.T) {
+	var s keyShard
+	seed := maphash.MakeSeed()
+	a := skey{h: 0xdeadbeef, s: "a"}
+	b := skey{h: 0xdeadbeef, s: "b"}
+	s.rebuild(seed, 0, 2, 64) // room for both: no rebuild rehashes them
+	require.True(t, s.insert(seed, a, 100, 0))
+	require.Equal(t, int64(100), s.get(a))
+	require.Equal(t, int64(minTAT), s.get(b), "same hash, other key: absent")
+	require.True(t, s.insert(seed, b, 200, 0))
+	require.Equal(t, int64(100), s.get(a))
+	require.Equal(t, int64(200), s.get(b))
+	long := strings.Repeat("x", maxKeyLen+1)
+	k := NewKeyed(1.0/3600, 1, WithClock(func() time.Time { return t0 }))
+	require.True(t, k.AllowAt(long, t0))
+	require.False(t, k.AllowAt(long, t0), "a long key is stored as its digest")
+	require.True(t, k.AllowAt(long+"y", t0))
+	d := k.skeyOf(long)
+	require.True(t, d.dig)
+	require.True(t, k.AllowAt(d.s, t0), "a key equal to another's digest is still its own")
 }
 
 // TestKeyedAllowAllocs checks that a decision allocates nothing, for a
