@@ -72,3 +72,10 @@ func ExampleCheck() {
 	fmt.Println(err)
 	// Output: <nil>
 }
+
+// TestStressMemory: 64 duplicate deliveries x 500 charges under faults on
+// the memory ledger; exactly once.
+func TestStressMemory(t *testing.T) {
+	res := ledgertest.Stress(t, payments.NewMemoryLedger(), ledgertest.StressConfig{})
+	t.Logf("%+v", res)
+}
