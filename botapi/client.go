@@ -35,20 +35,18 @@ const (
 // Client is a Telegram Bot API client. Create it with [New]. It is safe for
 // concurrent use by multiple goroutines; reuse one Client per bot token.
 //
-// The token is kept out of every error, log line and formatted value (the
-// client's String and GoString methods print a redacted form).
+// The token is kept out of every error, log line and formatted value: the
+// client's String, GoString and Format methods print a redacted form, for
+// every fmt verb, and so does a Client value printed field by field.
 type Client struct {
-	token   string
-	prefix  string // baseURL + "/bot" + token + "/" (+ "test/"); never printed
-	baseURL string // without the token: safe to print
+	key     func() *apiKey // behind a func, which fmt prints as an address
+	baseURL string         // without the token: safe to print
 	hc      *http.Client
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
 	err     error // a configuration error, returned by every call
-
-	urlMu sync.RWMutex
-	urls  map[string]*methodURL // method → c.prefix+method, built and parsed once
 
 	// rt is the default transport when the client sends through it
 	// without an http.Client in between (no redirects to follow, no
@@ -80,22 +78,23 @@ type methodURL struct {
 
 // methodURL returns the URL of method.
 func (c *Client) methodURL(method string) *methodURL {
-	c.urlMu.RLock()
-	u, ok := c.urls[method]
-	c.urlMu.RUnlock()
+	k := c.key()
+	k.urlMu.RLock()
+	u, ok := k.urls[method]
+	k.urlMu.RUnlock()
 	if ok {
 		return u
 	}
-	u = &methodURL{s: c.prefix + method}
+	u = &methodURL{s: k.prefix + method}
 	u.u, u.err = url.Parse(u.s)
-	c.urlMu.Lock()
-	if c.urls == nil {
-		c.urls = make(map[string]*methodURL)
+	k.urlMu.Lock()
+	if k.urls == nil {
+		k.urls = make(map[string]*methodURL)
 	}
-	if len(c.urls) < maxCachedURLs {
-		c.urls[method] = u
+	if len(k.urls) < maxCachedURLs {
+		k.urls[method] = u
 	}
-	c.urlMu.Unlock()
+	k.urlMu.Unlock()
 	return u
 }
 
@@ -109,6 +108,7 @@ type options struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
 }
 
 // WithBaseURL makes the client talk to another Bot API server: a local
@@ -181,7 +181,8 @@ func New(token string, opts ...Option) *Client {
 			opt(&o)
 		}
 	}
-	c := &Client{token: token, retry: o.retry, limiter: o.limiter}
+	key := &apiKey{token: token}
+	c := &Client{key: func() *apiKey { return key }, retry: o.retry, limiter: o.limiter, breaker: o.breaker}
 	if o.hc != nil {
 		hc := *o.hc
 		c.hc = &hc
@@ -213,9 +214,9 @@ func New(token string, opts ...Option) *Client {
 		c.rt = nil // http.Client turns the URL's user info into an Authorization header
 	}
 	c.baseURL = base
-	c.prefix = base + "/bot" + token + "/"
+	key.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
-		c.prefix += "test/"
+		key.prefix += "test/"
 	}
 	return c
 }
@@ -227,6 +228,25 @@ func (c *Client) String() string {
 
 // GoString is like String, so that %#v does not print the token either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format implements [fmt.Formatter]: every verb (%d, %x, %t... included)
+// prints what String returns, never the token.
+func (c *Client) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
+
+// redacted stands for the token wherever it would be printed.
+const redacted = "<redacted>"
+
+// apiKey holds what carries the token. A Client holds it behind a func, so
+// a Client value printed field by field (fmt's %+v or %s of *c, which call
+// no method of c and print the contents of pointers and interfaces under a
+// wrong verb) shows an address, not the token.
+type apiKey struct {
+	token  string
+	prefix string // baseURL + "/bot" + token + "/" (+ "test/")
+
+	urlMu sync.RWMutex
+	urls  map[string]*methodURL // method → prefix+method, built and parsed once
+}
 
 // Call calls any Bot API method by name, for methods newer than this
 // package. params is nil, a pointer to a struct, or a map, encoded to JSON (or
@@ -318,6 +338,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 			pol.MaxAttempts = 1
 		}
 	}
+	landed := false // an earlier attempt may have been performed
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
 			if err := c.limiter.Wait(ctx, chat); err != nil {
@@ -340,8 +361,19 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 				return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
 			}
 		}
+		var done func(error)
+		if c.breaker != nil {
+			d, berr := c.breaker.Allow()
+			if berr != nil {
+				return &circuitError{method: method, err: berr}
+			}
+			done = d
+		}
 		start := time.Now()
 		status, err := c.attempt(ctx, method, body, mp, result)
+		if done != nil {
+			done(breakerOutcome(ctx, err))
+		}
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
 				slog.String("method", method), slog.Int("attempt", attempt),
@@ -354,6 +386,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 		}
+		if landed && alreadyDone(method, err) {
+			return setTrue(result)
+		}
+		landed = landed || mayHaveLanded(err)
 		wait, retry := pol.decide(method, attempt, err)
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests && c.limiter != nil {
@@ -372,6 +408,15 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 			return fmt.Errorf("botapi: %s: %w (waiting to retry after: %w)", method, werr, err)
 		}
 	}
+}
+
+// setTrue stores true in result when it is a *bool (the result of the
+// methods whose success alreadyDone recognises) and returns nil.
+func setTrue(result any) error {
+	if b, ok := result.(*bool); ok {
+		*b = true
+	}
+	return nil
 }
 
 // attempt makes one HTTP request and decodes its answer. status is the HTTP
@@ -495,8 +540,8 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 // part of the token reaches the error.
 func (c *Client) decodeRedacted(method string, status int, contentType string, data []byte, result any) error {
 	err := decodeEnvelope(method, status, contentType, data, result)
-	if _, ok := err.(*Error); ok && c.token != "" && bytes.Contains(data, []byte(c.token)) {
-		data = bytes.ReplaceAll(data, []byte(c.token), []byte("<redacted>"))
+	if _, ok := err.(*Error); ok && c.key().token != "" && bytes.Contains(data, []byte(c.key().token)) {
+		data = bytes.ReplaceAll(data, []byte(c.key().token), []byte(redacted))
 		err = decodeEnvelope(method, status, contentType, data, result)
 	}
 	return err

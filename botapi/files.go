@@ -15,8 +15,8 @@ import (
 //
 // Telegram docs: https://core.telegram.org/bots/api#getfile
 func (c *Client) FileURL(filePath string) string {
-	p := c.baseURL + "/file/bot" + c.token + "/"
-	if strings.HasSuffix(c.prefix, "/test/") {
+	p := c.baseURL + "/file/bot" + c.key().token + "/"
+	if strings.HasSuffix(c.key().prefix, "/test/") {
 		p += "test/"
 	}
 	return p + strings.TrimPrefix(filePath, "/")
