@@ -187,8 +187,13 @@ func New(token string, opts ...Option) *Client {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		c.rt = defaultRoundTripper()
-		c.hc = &http.Client{Transport: c.rt}
+		rt := defaultRoundTripper()
+		c.hc = &http.Client{Transport: rt}
+		if t, ok := rt.(*http.Transport); ok {
+			// Only net/http's own transport is handed the shared headers
+			// directly: a program's RoundTripper might write to them.
+			c.rt = t
+		}
 	}
 	c.log = o.log
 	if c.log == nil {
