@@ -370,22 +370,3 @@ func TestZeroValidatorRejects(t *testing.T) {
 	require.ErrorIs(t, err, ErrHashInvalid)
 	require.ErrorIs(t, v.Verify(signed), ErrHashInvalid)
 }
-
-// TestMACEqual flips each bit of a MAC in turn: every flip, in any of the
-// four words, must make macEqual false, and an equal MAC true.
-func TestMACEqual(t *testing.T) {
-	var a [sha256.Size]byte
-	for i := range a {
-		a[i] = byte(i*37 + 11)
-	}
-	b := a
-	require.True(t, macEqual(&a, &b))
-	for i := range b {
-		for bit := range 8 {
-			b[i] ^= 1 << bit
-			require.False(t, macEqual(&a, &b), "byte %d bit %d", i, bit)
-			b[i] ^= 1 << bit
-		}
-	}
-	require.True(t, macEqual(&a, &b))
-}

@@ -22,6 +22,7 @@ func (s *Server) SendUserMessage(from User, text string) int64 {
 	u = s.st.users[from.ID]
 	ch := s.st.chats[u.ID]
 	ch.blocked = false
+	ch.started = true
 	return s.st.userMessage(ch, *u, text)
 }
 

@@ -66,20 +66,38 @@ type message struct {
 	Text              string             `json:"text,omitempty"`
 	Entities          []messageEntity    `json:"entities,omitempty"`
 	Caption           string             `json:"caption,omitempty"`
+	CaptionEntities   []messageEntity    `json:"caption_entities,omitempty"`
 	Photo             []photoSize        `json:"photo,omitempty"`
 	Document          *document          `json:"document,omitempty"`
+	Video             *mediaFile         `json:"video,omitempty"`
+	Animation         *mediaFile         `json:"animation,omitempty"`
+	Audio             *mediaFile         `json:"audio,omitempty"`
+	Voice             *mediaFile         `json:"voice,omitempty"`
+	VideoNote         *mediaFile         `json:"video_note,omitempty"`
+	Sticker           *mediaFile         `json:"sticker,omitempty"`
 	Invoice           *invoiceInfo       `json:"invoice,omitempty"`
 	SuccessfulPayment *successfulPayment `json:"successful_payment,omitempty"`
 	RefundedPayment   *refundedPayment   `json:"refunded_payment,omitempty"`
+	ViaBot            *User              `json:"via_bot,omitempty"`
+	ReplyToMessage    *message           `json:"reply_to_message,omitempty"`
+	MediaGroupID      string             `json:"media_group_id,omitempty"`
+	Location          json.RawMessage    `json:"location,omitempty"`
+	Venue             json.RawMessage    `json:"venue,omitempty"`
+	Contact           json.RawMessage    `json:"contact,omitempty"`
+	Dice              json.RawMessage    `json:"dice,omitempty"`
+	Poll              json.RawMessage    `json:"poll,omitempty"`
+	PaidMedia         json.RawMessage    `json:"paid_media,omitempty"`
+	WebAppData        *webAppData        `json:"web_app_data,omitempty"`
 	ReplyMarkup       json.RawMessage    `json:"reply_markup,omitempty"`
 
-	keyboard *inlineKeyboard // ReplyMarkup, decoded
+	keyboard  *inlineKeyboard   // ReplyMarkup, decoded
+	reactions []json.RawMessage // the bot's reaction
 }
 
-type messageEntity struct {
-	Type   string `json:"type"`
-	Offset int    `json:"offset"`
-	Length int    `json:"length"`
+// webAppData is a Mini App's sendData, as a service message carries it.
+type webAppData struct {
+	Data       string `json:"data"`
+	ButtonText string `json:"button_text"`
 }
 
 type forwardOrigin struct {
@@ -105,6 +123,21 @@ type document struct {
 	FileSize     int64  `json:"file_size,omitempty"`
 }
 
+// mediaFile is a Video, Animation, Audio, Voice, VideoNote or Sticker:
+// the fields each carries.
+type mediaFile struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Type         string `json:"type,omitempty"`
+	Width        int    `json:"width,omitempty"`
+	Height       int    `json:"height,omitempty"`
+	Length       int    `json:"length,omitempty"`
+	Duration     int    `json:"duration,omitempty"`
+	FileName     string `json:"file_name,omitempty"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
 type inlineKeyboard struct {
 	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
 }
@@ -121,17 +154,28 @@ type inlineButton struct {
 type chat struct {
 	Chat
 	user    *User // the user of a private chat
+	started bool  // the user of a private chat has started the bot
 	blocked bool  // the user blocked the bot
 	lastID  int64
 	msgs    map[int64]*message
 	menu    json.RawMessage
+
+	members      map[int64]*member // groups: standing of users who joined, wrote or were changed
+	joinRequests map[int64]bool    // groups: users with a pending join request
+	permissions  map[string]bool
+	description  string
+	hasPhoto     bool
+	links        map[string]*inviteLink
+	primaryLink  string
+	pinned       []int64 // pinned message ids, oldest first
 }
 
 // state is everything the fake remembers; guarded by Server.mu.
 type state struct {
 	s          *Server
 	rng        *rand.Rand
-	bot        User
+	bot        User // as messages show it
+	botInfo    User // as getMe shows it
 	latency    latencies
 	users      map[int64]*User
 	chats      map[int64]*chat
@@ -143,25 +187,40 @@ type state struct {
 	sent     []SentMessage
 	stats    Stats
 
+	files     fileStore
 	faults    []*faultRule
 	nextFault int
 	limits    *limits
 
 	updates
-	callbacks   map[string]*callbackState
-	webAppQs    map[string]bool
-	prepared    int
-	commands    map[string]json.RawMessage
-	defaultMenu json.RawMessage
+	callbacks     map[string]*callbackState
+	webAppQs      map[string]int64 // query_id to the user who opened the Mini App
+	prepared      int
+	commands      map[string]json.RawMessage
+	emojiStatus   map[int64]string
+	botTexts      map[string]string
+	adminRights   map[string]map[string]bool
+	inlineQueries map[string]*inlineQuery
+	gifts         []SentGift
+	instances     map[int64]string // chat_instance per chat
+	defaultMenu   json.RawMessage
 	payments
 }
 
 func (st *state) init(s *Server, o options) {
 	st.s = s
 	st.rng = newRand(o.seed)
-	st.bot = User{ID: s.botID, IsBot: true, FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true}
+	st.botInfo = User{FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true, SupportsInlineQueries: true, HasMainWebApp: true}
+	if o.botUser != nil {
+		st.botInfo = *o.botUser
+	}
+	st.botInfo.ID, st.botInfo.IsBot = s.botID, true
+	// In messages the bot is what Telegram's JsonUser without full info
+	// shows: id, is_bot, first_name, username.
+	st.bot = User{ID: s.botID, IsBot: true, FirstName: st.botInfo.FirstName, LastName: st.botInfo.LastName, Username: st.botInfo.Username}
 	st.latency = o.latency
 	st.users = map[int64]*User{}
+	st.files = newFileStore(maxKeptFiles, maxKeptFileBytes)
 	st.chats = map[int64]*chat{}
 	st.nextUserID = 1000
 	st.stats.TooManyRequestsByChat = map[int64]int{}
@@ -170,8 +229,13 @@ func (st *state) init(s *Server, o options) {
 	}
 	st.updates.init()
 	st.callbacks = map[string]*callbackState{}
-	st.webAppQs = map[string]bool{}
+	st.webAppQs = map[string]int64{}
 	st.commands = map[string]json.RawMessage{}
+	st.emojiStatus = map[int64]string{}
+	st.botTexts = map[string]string{}
+	st.adminRights = map[string]map[string]bool{}
+	st.inlineQueries = map[string]*inlineQuery{}
+	st.instances = map[int64]string{}
 	st.payments.init()
 }
 
@@ -197,11 +261,27 @@ func (s *Server) NewUser(firstName string) User {
 	return s.AddUser(User{FirstName: firstName})
 }
 
+// NewUnstartedUser creates a user who has never started the bot: the bot
+// cannot write to them (403 "Forbidden: bot can't initiate conversation
+// with a user") until they write to it ([Server.SendUserMessage]), as
+// Telegram lets a bot write only to users who started it.
+func (s *Server) NewUnstartedUser(firstName string) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.addUser(User{FirstName: firstName}, false)
+}
+
 // AddUser adds u as a user who has started the bot. A zero ID gets the
 // next free one; IsBot is cleared. Adding an existing id replaces that user.
 func (s *Server) AddUser(u User) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.st.addUser(u, true)
+}
+
+// addUser adds or replaces u. Callers hold s.mu.
+func (st *state) addUser(u User, started bool) User {
+	s := st.s
 	if u.ID == 0 {
 		s.st.nextUserID++
 		u.ID = s.st.nextUserID
@@ -216,6 +296,7 @@ func (s *Server) AddUser(u User) User {
 	}
 	c.Chat = Chat{ID: u.ID, Type: "private", FirstName: u.FirstName, LastName: u.LastName, Username: u.Username}
 	c.user = &uc
+	c.started = started
 	return u
 }
 
@@ -230,11 +311,11 @@ func (s *Server) NewGroup(title string) Chat {
 	return ch
 }
 
-// Bot returns the bot's own user (what getMe answers).
+// Bot returns the bot's own user, as getMe answers it.
 func (s *Server) Bot() User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st.bot
+	return s.st.botInfo
 }
 
 // Requests returns copies of the recorded calls of method
@@ -308,6 +389,9 @@ func (st *state) resolveChat(p params, name string) (*chat, *apiError) {
 func (c *chat) writable() *apiError {
 	if c.blocked {
 		return errBlocked
+	}
+	if c.user != nil && !c.started {
+		return errCantInitiate
 	}
 	return nil
 }

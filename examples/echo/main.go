@@ -21,7 +21,7 @@ func main() {
 	defer stop()
 	var err error
 	if token := os.Getenv("TELEGRAM_BOT_TOKEN"); token != "" {
-		err = serve(ctx, newBot(token, log), os.Getenv("WEBAPP_URL"), log, nil)
+		err = serve(ctx, newBot(token, log), os.Getenv("PUBLIC_URL"), log, nil)
 	} else {
 		err = demo(ctx, log, os.Stdout)
 	}
@@ -49,7 +49,7 @@ func serve(ctx context.Context, bot *botapi.Client, webAppURL string, log *slog.
 	}
 	if webAppURL != "" {
 		if err := bot.SetWebAppMenuButton(ctx, 0, "Open app", webAppURL); err != nil {
-			return fmt.Errorf("menu button (WEBAPP_URL must be https): %w", err)
+			return fmt.Errorf("menu button (PUBLIC_URL must be https): %w", err)
 		}
 	}
 	// Long polling needs no webhook: remove one a previous run may have set.
@@ -150,7 +150,7 @@ func demo(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "menu button: %s\n", fake.MenuButton(0))
-	fmt.Fprintln(out, "Set TELEGRAM_BOT_TOKEN (and WEBAPP_URL) to run it as your own bot.")
+	fmt.Fprintln(out, "Set TELEGRAM_BOT_TOKEN (and PUBLIC_URL) to run it as your own bot.")
 	cancel()
 	return <-served
 }

@@ -61,7 +61,7 @@ func (s *shop) check(ctx context.Context, o payments.Order, q *botapi.PreCheckou
 // fulfil delivers a paid order. The payments handler runs it once per
 // charge, however often Telegram delivers the successful_payment; if it
 // fails, the payment stays recorded and is retried.
-func (s *shop) fulfil(ctx context.Context, p payments.Payment, o payments.Order) error {
+func (s *shop) fulfil(ctx context.Context, _ payments.Tx, p payments.Payment, o payments.Order) error {
 	if o.Ref == "" {
 		// The payload no longer verifies (a payload key was dropped while
 		// the payment was in flight): the buyer paid, so record it for a
