@@ -221,9 +221,19 @@
 // select by method and chat, for the next N calls or with a probability
 // drawn from a seeded source ([WithSeed]). A [FaultDelay] rule delays only
 // the calls it selects, on top of [WithLatency].
-// [Server.Requests] returns every call (the last [MaxRecordedRequests]) with
-// its decoded parameters and uploaded files; [Server.Messages] shows a chat as it stands, after edits
-// and deletions, in the Bot API's own Message type.
+// [Server.Requests] returns the calls with their decoded parameters and
+// uploaded files; [Server.Messages] shows a chat as it stands, after edits
+// and deletions, in the Bot API's own Message type. [Server.WaitFor] and
+// [Server.WaitSent] wait for a call or for n sent messages, so tests need
+// not poll.
+//
+// # Memory
+//
+// A server keeps bounded history, so one that runs for long stays flat
+// ([WithMemory], [Memory]): by default the last 1000 messages of each chat
+// and 200 000 in all, the last [MaxRecordedRequests] calls, the last
+// 1 000 000 sent records, the last 10 000 files (64 MiB); [Stats] counts
+// everything.
 //
 // A Server is safe for concurrent use.
 package botapitest
