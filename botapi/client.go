@@ -391,7 +391,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 		}
-		if landed && alreadyDone(method, err) {
+		if landed && alreadyDone(method, err, result) {
 			return setTrue(result)
 		}
 		landed = landed || mayHaveLanded(err)
