@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -147,6 +148,12 @@ var onceOnlyPrefixes = []string{
 	"approveSuggestedPost", "declineSuggestedPost",
 }
 
+// onceOnlyMethods are methods, named in full, that fail when repeated
+// after they succeeded: close (429 for ten minutes after a close), logOut
+// (401 once logged out of the cloud server) and leaveChat (403 once out
+// of the chat). closeForumTopic and the like are not among them.
+var onceOnlyMethods = []string{"close", "logOut", "leaveChat"}
+
 // RetrySafe reports whether the client may repeat method after a failure
 // that may have reached Telegram (a 5xx answer, a connection broken after
 // the request was sent). Per method family:
@@ -160,15 +167,17 @@ var onceOnlyPrefixes = []string{
 //   - false for methods that succeed once and fail when repeated, so that a
 //     retry after a first attempt that did land would turn its success into
 //     a failure: edit* ("message is not modified"), answer* (a query is
-//     answered once), stopPoll, setGameScore, approve/declineChatJoinRequest
-//     and approve/declineSuggestedPost. The caller gets the ambiguous error
-//     (matching [ErrServer] or [ErrNetwork]) and may read the state back;
+//     answered once), stopPoll, setGameScore, approve/declineChatJoinRequest,
+//     approve/declineSuggestedPost, close, logOut and leaveChat. The caller
+//     gets the ambiguous error (matching [ErrServer] or [ErrNetwork]) and
+//     may read the state back;
 //   - true for delete*: a retry whose first attempt did land is answered
 //     400 "message to delete not found", which the client then takes as the
 //     success it is (a first attempt answered so is still an error);
-//   - true for the set*, pin*, unpin* and delete* methods that answer
-//     True: a retry whose first attempt did land may be answered 400
-//     "CHAT_NOT_MODIFIED" or "chat description is not modified", which the
+//   - true for the methods that answer True (set*, pin*, unpin*,
+//     close/reopenForumTopic, ...): a retry whose first attempt did land
+//     may be answered 400 "...not modified" (CHAT_NOT_MODIFIED,
+//     TOPIC_NOT_MODIFIED, "chat description is not modified"), which the
 //     client likewise takes as success after an attempt that may have
 //     landed;
 //   - true for every other method (get*, set*, ban*, pin*, ...), including
@@ -190,7 +199,7 @@ func RetrySafe(method string) bool {
 			return false
 		}
 	}
-	return true
+	return !slices.Contains(onceOnlyMethods, method)
 }
 
 // alreadyDone reports whether err, the answer to a repeat of method after

@@ -411,3 +411,23 @@ func TestRetryAfterALandedCallNotModified(t *testing.T) {
 		})
 	}
 }
+
+// close, logOut and leaveChat succeed once and fail when repeated (close
+// answers 429 for ten minutes after a close, logOut 401 once logged out,
+// leaveChat 403 once out of the chat). Before the fix they were retried
+// after a 5xx or a reset, so a call that had landed came back as that
+// failure.
+func TestRetrySafeOnceOnlyMethods(t *testing.T) {
+	for _, m := range []string{"close", "logOut", "leaveChat"} {
+		assert.False(t, RetrySafe(m), m)
+	}
+	for _, m := range []string{"closeForumTopic", "closeGeneralForumTopic"} {
+		assert.True(t, RetrySafe(m), "%s (answers TOPIC_NOT_MODIFIED when repeated, taken as success)", m)
+	}
+	noWait := WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }})
+	var n atomic.Int32
+	c := fakeClient(t, &n, []func() (*http.Response, error){server502}, noWait)
+	err := c.LeaveChat(t.Context(), &LeaveChatParams{ChatID: ChatID{ID: -100}})
+	require.ErrorIs(t, err, ErrServer, "the ambiguous failure, not a retry's 403")
+	assert.Equal(t, int32(1), n.Load())
+}
