@@ -40,7 +40,7 @@ const (
 // every fmt verb, and so does a Client value printed field by field.
 type Client struct {
 	key     func() *apiKey // behind a func, which fmt prints as an address
-	baseURL string         // without the token: safe to print
+	shown   string         // the base URL, its password masked: safe to print
 	hc      *http.Client
 	log     *slog.Logger
 	retry   RetryPolicy
@@ -218,7 +218,10 @@ func New(token string, opts ...Option) *Client {
 	if err == nil && u.User != nil {
 		c.rt = nil // http.Client turns the URL's user info into an Authorization header
 	}
-	c.baseURL = base
+	key.base, c.shown = base, base
+	if err == nil && u.User != nil {
+		c.shown = u.Redacted()
+	}
 	key.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
 		key.prefix += "test/"
@@ -226,9 +229,10 @@ func New(token string, opts ...Option) *Client {
 	return c
 }
 
-// String returns a description of the client without its token.
+// String returns a description of the client without its token (nor the
+// password of a base URL that has one).
 func (c *Client) String() string {
-	return "botapi.Client{" + c.baseURL + "/bot<redacted>}"
+	return "botapi.Client{" + c.shown + "/bot<redacted>}"
 }
 
 // GoString is like String, so that %#v does not print the token either.
@@ -241,13 +245,14 @@ func (c *Client) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) 
 // redacted stands for the token wherever it would be printed.
 const redacted = "<redacted>"
 
-// apiKey holds what carries the token. A Client holds it behind a func, so
+// apiKey holds what carries the token or a password. A Client holds it behind a func, so
 // a Client value printed field by field (fmt's %+v or %s of *c, which call
 // no method of c and print the contents of pointers and interfaces under a
 // wrong verb) shows an address, not the token.
 type apiKey struct {
 	token  string
-	prefix string // baseURL + "/bot" + token + "/" (+ "test/")
+	base   string // the base URL, with the password it may hold
+	prefix string // base + "/bot" + token + "/" (+ "test/")
 
 	urlMu sync.RWMutex
 	urls  map[string]*methodURL // method → prefix+method, built and parsed once

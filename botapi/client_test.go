@@ -355,7 +355,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 			mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
 				reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_path":"docs/x.pdf"}}`)
 			})
-			c.baseURL = closedURL
+			c.key().base = closedURL
 			_, err := c.DownloadFile(t.Context(), "f", io.Discard)
 			return err
 		}},
@@ -637,4 +637,21 @@ func TestFormatNeverPrintsToken(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "botapi.Client{https://api.example/bot<redacted>}", fmt.Sprintf("%d", c))
+}
+
+// A base URL may carry a password (a Bot API server behind basic auth).
+// Before the fix every fmt verb of the client printed it, although the
+// client's doc promises a printable form; net/http's errors already hide
+// it.
+func TestFormatNeverPrintsBaseURLPassword(t *testing.T) {
+	c := New(testToken, WithBaseURL("https://bot:hunter2@api.example"), WithHTTPClient(&http.Client{}))
+	value := reflect.ValueOf(c).Elem().Interface() // a copy, printed field by field
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d"} {
+		for name, arg := range map[string]any{"pointer": c, "value": value} {
+			got := fmt.Sprintf(verb, arg)
+			assert.NotContains(t, got, "hunter2", "%s of a %s", verb, name)
+			assert.NotContains(t, got, testToken, "%s of a %s", verb, name)
+		}
+	}
+	assert.Equal(t, "botapi.Client{https://bot:xxxxx@api.example/bot<redacted>}", c.String())
 }

@@ -15,7 +15,7 @@ import (
 //
 // Telegram docs: https://core.telegram.org/bots/api#getfile
 func (c *Client) FileURL(filePath string) string {
-	p := c.baseURL + "/file/bot" + c.key().token + "/"
+	p := c.key().base + "/file/bot" + c.key().token + "/"
 	if strings.HasSuffix(c.key().prefix, "/test/") {
 		p += "test/"
 	}
