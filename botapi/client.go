@@ -325,6 +325,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	}
 
 	pol := c.retry.withDefaults()
+	safe := retrySafeCall(method, params)
 	waits := c.limiter != nil && PostsToChat(method)
 	var chat int64 // the limiter key: the chat posted to, 0 for other calls
 	if waits {
@@ -400,7 +401,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 			return setTrue(result)
 		}
 		landed = landed || mayHaveLanded(err)
-		wait, retry := pol.decide(method, attempt, err)
+		wait, retry := pol.decide(safe, attempt, err)
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests && c.limiter != nil {
 			c.limiter.Backoff(chat, apiErr.RetryAfter)

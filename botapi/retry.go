@@ -91,7 +91,8 @@ func DefaultBackoff(n int) time.Duration {
 }
 
 // decide says whether the call retries after err, and after how long.
-func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duration, bool) {
+// safe is [RetrySafe] for the call (see retrySafeCall).
+func (p RetryPolicy) decide(safe bool, attempt int, err error) (time.Duration, bool) {
 	if attempt >= p.MaxAttempts {
 		return 0, false
 	}
@@ -104,7 +105,7 @@ func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duratio
 			}
 			return max(apiErr.RetryAfter, time.Second), true
 		case apiErr.Code >= 500 && apiErr.Code <= 599:
-			if !p.RetryUnsafe && !RetrySafe(method) {
+			if !p.RetryUnsafe && !safe {
 				return 0, false
 			}
 			return p.Backoff(attempt), true
@@ -121,7 +122,7 @@ func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duratio
 	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
 		return 0, false
 	}
-	if !ne.beforeSend && !p.RetryUnsafe && !RetrySafe(method) {
+	if !ne.beforeSend && !p.RetryUnsafe && !safe {
 		return 0, false
 	}
 	return p.Backoff(attempt), true
@@ -183,6 +184,10 @@ var onceOnlyMethods = []string{"close", "logOut", "leaveChat"}
 //   - true for every other method (get*, set*, ban*, pin*, ...), including
 //     methods newer than this list, whose names follow the same verbs.
 //
+// One call is less safe than its method: unpinChatMessage without
+// message_id (which unpins the most recent pinned message, so a repeat
+// unpins another one) is not retried after such a failure.
+//
 // All methods are retried after a 429 or a failure to connect, which prove
 // Telegram did nothing.
 func RetrySafe(method string) bool {
@@ -200,6 +205,22 @@ func RetrySafe(method string) bool {
 		}
 	}
 	return !slices.Contains(onceOnlyMethods, method)
+}
+
+// retrySafeCall is [RetrySafe] for one call, whose parameters may make a
+// safe method unsafe: unpinChatMessage without message_id unpins the most
+// recent pinned message, so a repeat after it landed unpins another one.
+func retrySafeCall(method string, params any) bool {
+	if method == "unpinChatMessage" {
+		switch p := params.(type) {
+		case *UnpinChatMessageParams:
+			return p != nil && p.MessageID != 0
+		case UnpinChatMessageParams:
+			return p.MessageID != 0
+		}
+		return false // a map or a struct of the caller's: not looked into
+	}
+	return RetrySafe(method)
 }
 
 // alreadyDone reports whether err, the answer to a repeat of method after
