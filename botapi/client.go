@@ -376,6 +376,9 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		if c.breaker != nil {
 			d, berr := c.breaker.Allow()
 			if berr != nil {
+				if ctxErr := ctx.Err(); ctxErr != nil {
+					return fmt.Errorf("botapi: %s: %w", method, ctxErr)
+				}
 				return &circuitError{method: method, err: berr}
 			}
 			done = d
