@@ -47,6 +47,10 @@ type Client struct {
 	limiter Limiter
 	err     error // a configuration error, returned by every call
 
+	obs     Observer // nil: no observation (observe.go)
+	obsHost string
+	obsPort int
+
 	urlMu sync.RWMutex
 	urls  map[string]*methodURL // method → c.prefix+method, built and parsed once
 
@@ -109,6 +113,8 @@ type options struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+
+	observer Observer
 }
 
 // WithBaseURL makes the client talk to another Bot API server: a local
@@ -213,6 +219,7 @@ func New(token string, opts ...Option) *Client {
 		c.rt = nil // http.Client turns the URL's user info into an Authorization header
 	}
 	c.baseURL = base
+	c.setObserver(o.observer, base)
 	c.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
 		c.prefix += "test/"
@@ -272,7 +279,11 @@ func putBuf(b *bytes.Buffer) {
 //	err := c.do(ctx, "sendMessage", p, &r)
 //
 // where p is a *XxxParams (or nil for a method without parameters).
-func (c *Client) do(ctx context.Context, method string, params, result any) error {
+func (c *Client) do(ctx context.Context, method string, params, result any) (err error) {
+	var st callStats
+	if c.obs != nil {
+		defer c.observeCall(ctx, method, time.Now(), &st, &err)
+	}
 	if c.err != nil {
 		return fmt.Errorf("botapi: %s: %w", method, c.err)
 	}
@@ -320,7 +331,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	}
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
-			if err := c.limiter.Wait(ctx, chat); err != nil {
+			waitStart := time.Now()
+			err := c.limiter.Wait(ctx, chat)
+			st.limiterWait += time.Since(waitStart)
+			if err != nil {
 				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 					return fmt.Errorf("botapi: %s: rate limiter: %w: %w", method, ctxErr, err)
 				}
@@ -342,6 +356,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		}
 		start := time.Now()
 		status, err := c.attempt(ctx, method, body, mp, result)
+		st.attempts, st.status = attempt, status
+		if c.obs != nil {
+			c.observeAttempt(ctx, method, attempt, start, status, err)
+		}
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
 				slog.String("method", method), slog.Int("attempt", attempt),
@@ -355,6 +373,9 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 		}
 		wait, retry := pol.decide(method, attempt, err)
+		if c.obs != nil {
+			st.noteRetry(err, wait, retry)
+		}
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests && c.limiter != nil {
 			c.limiter.Backoff(chat, apiErr.RetryAfter)
