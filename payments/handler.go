@@ -101,6 +101,7 @@ type options struct {
 	logger          *slog.Logger
 	decisionTimeout time.Duration
 	claimTTL        time.Duration
+	observer        Observer
 }
 
 // WithCheck sets the seller's pre-checkout check. Default: accept every order
@@ -235,6 +236,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	// The decision and the answer outlive the caller's ctx (a webhook
 	// request whose connection dropped): Telegram waits for this answer, and
 	// the only bound that matters is its deadline.
+	start := h.obsNow()
 	detached := context.WithoutCancel(ctx)
 	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
 	msg := h.decide(decideCtx, q)
@@ -246,6 +248,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
+	h.observePreCheckout(ctx, q, msg, start, err)
 	if err != nil {
 		return fmt.Errorf("payments: answer pre-checkout query: %w", err)
 	}
@@ -359,6 +362,7 @@ func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp 
 // redelivery or [Handler.RetryPending] can fulfil the payment at once.
 func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 	if p.State != StatePaid {
+		h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil)
 		return false, nil
 	}
 	now := h.now()
@@ -368,6 +372,7 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		return false, fmt.Errorf("payments: claim payment: %w", err)
 	}
 	if !won {
+		h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil)
 		return false, nil // fulfilled, refunded, or being fulfilled by another delivery
 	}
 	o, err := h.codec.decode(p.Payload, time.Time{}, false)
@@ -375,7 +380,10 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		h.logger.ErrorContext(ctx, "payments: paid payload no longer verifies; fulfilling with a zero Order", "charge_id", p.ChargeID, "error", err)
 		o = Order{}
 	}
-	if err := h.runFulfil(ctx, p, o, owner); err != nil {
+	start := h.obsNow()
+	err = h.runFulfil(ctx, p, o, owner)
+	h.observe(ctx, StepFulfil, p, start, false, err)
+	if err != nil {
 		return false, fmt.Errorf("payments: fulfil charge %s: %w", p.ChargeID, err)
 	}
 	ok, err := h.ledger.SetState(context.WithoutCancel(ctx), p.ChargeID, StatePaid, StateFulfilled, h.now())
@@ -450,6 +458,7 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 	if rp.TelegramPaymentChargeID == "" {
 		return errors.New("payments: refunded_payment without telegram_payment_charge_id")
 	}
+	start := h.obsNow()
 	now := h.now()
 	stored, first, err := h.ledger.Record(ctx, Payment{
 		ChargeID:         rp.TelegramPaymentChargeID,
@@ -468,7 +477,9 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 	if first {
 		h.logger.WarnContext(ctx, "payments: refund of a payment the ledger never saw", "charge_id", stored.ChargeID)
 	}
-	return h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+	err = h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+	h.observe(ctx, StepRefund, stored, start, !first && stored.State == StateRefunded, err)
+	return err
 }
 
 // markRefunded moves chargeID to refunded from paid or fulfilled (if it is
@@ -550,8 +561,12 @@ func (h *Handler) runRefundHook(ctx context.Context, p Payment, owner string) (e
 // fulfilled wins the ledger; the fulfilment still completes and is logged.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
-func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) error {
+func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (err error) {
+	start := h.obsNow()
 	p, err := h.ledger.Get(ctx, chargeID)
+	if h.observer != nil {
+		defer h.observeRefund(ctx, chargeID, &p, start, &err)
+	}
 	known := err == nil
 	switch {
 	case err != nil && !errors.Is(err, ErrNotFound):
