@@ -174,6 +174,7 @@ type options struct {
 	result      func(Result)
 	timeout     time.Duration
 	clock       func() time.Time
+	observer    Observer
 }
 
 // DefaultConcurrency is how many sends are in flight at once unless
@@ -525,6 +526,7 @@ func (r *run) work(ctx context.Context) {
 		r.mu.Lock()
 		chat := r.target(i)
 		r.mu.Unlock()
+		waitStart := r.obsNow()
 		admitted, err := r.admit(ctx, chat)
 		<-r.turn
 		if err != nil {
@@ -535,9 +537,12 @@ func (r *run) work(ctx context.Context) {
 			r.postpone(i, 0)
 			continue
 		}
-		if res, ok := r.deliver(ctx, i, chat); ok {
+		sendStart := r.obsNow()
+		res, ok := r.deliver(ctx, i, chat)
+		if ok {
 			r.finish(res)
 		}
+		r.observeSend(ctx, res, ok, waitStart, sendStart)
 	}
 }
 
@@ -661,6 +666,7 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	err := r.send(sctx, chat)
 	cancel()
 	release()
+	res.Err = err // for the observer when the entry is postponed
 	var apiErr *botapi.Error
 	switch {
 	case err == nil:

@@ -22,6 +22,7 @@ type options struct {
 	deny           http.Handler
 	margin         time.Duration
 	maxMargin      time.Duration
+	observer       Observer
 }
 
 func newOptions(opts []Option) options {
