@@ -35,24 +35,22 @@ const (
 // Client is a Telegram Bot API client. Create it with [New]. It is safe for
 // concurrent use by multiple goroutines; reuse one Client per bot token.
 //
-// The token is kept out of every error, log line and formatted value (the
-// client's String and GoString methods print a redacted form).
+// The token is kept out of every error, log line and formatted value: the
+// client's String, GoString and Format methods print a redacted form, for
+// every fmt verb, and so does a Client value printed field by field.
 type Client struct {
-	token   string
-	prefix  string // baseURL + "/bot" + token + "/" (+ "test/"); never printed
-	baseURL string // without the token: safe to print
+	key     func() *apiKey // behind a func, which fmt prints as an address
+	baseURL string         // without the token: safe to print
 	hc      *http.Client
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
 	err     error // a configuration error, returned by every call
 
 	obs     Observer // nil: no observation (observe.go)
 	obsHost string
 	obsPort int
-
-	urlMu sync.RWMutex
-	urls  map[string]*methodURL // method → c.prefix+method, built and parsed once
 
 	// rt is the default transport when the client sends through it
 	// without an http.Client in between (no redirects to follow, no
@@ -84,22 +82,23 @@ type methodURL struct {
 
 // methodURL returns the URL of method.
 func (c *Client) methodURL(method string) *methodURL {
-	c.urlMu.RLock()
-	u, ok := c.urls[method]
-	c.urlMu.RUnlock()
+	k := c.key()
+	k.urlMu.RLock()
+	u, ok := k.urls[method]
+	k.urlMu.RUnlock()
 	if ok {
 		return u
 	}
-	u = &methodURL{s: c.prefix + method}
+	u = &methodURL{s: k.prefix + method}
 	u.u, u.err = url.Parse(u.s)
-	c.urlMu.Lock()
-	if c.urls == nil {
-		c.urls = make(map[string]*methodURL)
+	k.urlMu.Lock()
+	if k.urls == nil {
+		k.urls = make(map[string]*methodURL)
 	}
-	if len(c.urls) < maxCachedURLs {
-		c.urls[method] = u
+	if len(k.urls) < maxCachedURLs {
+		k.urls[method] = u
 	}
-	c.urlMu.Unlock()
+	k.urlMu.Unlock()
 	return u
 }
 
@@ -113,6 +112,7 @@ type options struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
 
 	observer Observer
 }
@@ -187,13 +187,19 @@ func New(token string, opts ...Option) *Client {
 			opt(&o)
 		}
 	}
-	c := &Client{token: token, retry: o.retry, limiter: o.limiter}
+	key := &apiKey{token: token}
+	c := &Client{key: func() *apiKey { return key }, retry: o.retry, limiter: o.limiter, breaker: o.breaker}
 	if o.hc != nil {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		c.rt = defaultRoundTripper()
-		c.hc = &http.Client{Transport: c.rt}
+		rt := defaultRoundTripper()
+		c.hc = &http.Client{Transport: rt}
+		if t, ok := rt.(*http.Transport); ok {
+			// Only net/http's own transport is handed the shared headers
+			// directly: a program's RoundTripper might write to them.
+			c.rt = t
+		}
 	}
 	c.log = o.log
 	if c.log == nil {
@@ -220,9 +226,9 @@ func New(token string, opts ...Option) *Client {
 	}
 	c.baseURL = base
 	c.setObserver(o.observer, base)
-	c.prefix = base + "/bot" + token + "/"
+	key.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
-		c.prefix += "test/"
+		key.prefix += "test/"
 	}
 	return c
 }
@@ -234,6 +240,25 @@ func (c *Client) String() string {
 
 // GoString is like String, so that %#v does not print the token either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format implements [fmt.Formatter]: every verb (%d, %x, %t... included)
+// prints what String returns, never the token.
+func (c *Client) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
+
+// redacted stands for the token wherever it would be printed.
+const redacted = "<redacted>"
+
+// apiKey holds what carries the token. A Client holds it behind a func, so
+// a Client value printed field by field (fmt's %+v or %s of *c, which call
+// no method of c and print the contents of pointers and interfaces under a
+// wrong verb) shows an address, not the token.
+type apiKey struct {
+	token  string
+	prefix string // baseURL + "/bot" + token + "/" (+ "test/")
+
+	urlMu sync.RWMutex
+	urls  map[string]*methodURL // method → prefix+method, built and parsed once
+}
 
 // Call calls any Bot API method by name, for methods newer than this
 // package. params is nil, a pointer to a struct, or a map, encoded to JSON (or
@@ -329,6 +354,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 			pol.MaxAttempts = 1
 		}
 	}
+	landed := false // an earlier attempt may have been performed
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
 			waitStart := time.Now()
@@ -354,8 +380,19 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 				return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
 			}
 		}
+		var done func(error)
+		if c.breaker != nil {
+			d, berr := c.breaker.Allow()
+			if berr != nil {
+				return &circuitError{method: method, err: berr}
+			}
+			done = d
+		}
 		start := time.Now()
 		status, err := c.attempt(ctx, method, body, mp, result)
+		if done != nil {
+			done(breakerOutcome(ctx, err))
+		}
 		st.attempts, st.status = attempt, status
 		if c.obs != nil {
 			c.observeAttempt(ctx, method, attempt, start, status, err)
@@ -372,6 +409,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 		}
+		if landed && alreadyDone(method, err) {
+			return setTrue(result)
+		}
+		landed = landed || mayHaveLanded(err)
 		wait, retry := pol.decide(method, attempt, err)
 		if c.obs != nil {
 			st.noteRetry(err, wait, retry)
@@ -395,6 +436,15 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 	}
 }
 
+// setTrue stores true in result when it is a *bool (the result of the
+// methods whose success alreadyDone recognises) and returns nil.
+func setTrue(result any) error {
+	if b, ok := result.(*bool); ok {
+		*b = true
+	}
+	return nil
+}
+
 // attempt makes one HTTP request and decodes its answer. status is the HTTP
 // status, 0 when there was no response.
 func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, mp *multipartBody, result any) (int, error) {
@@ -402,12 +452,13 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 		rd          io.Reader
 		contentType string
 		length      int64
+		getBody     func() (io.ReadCloser, error) // nil for a streamed upload
 	)
 	switch {
 	case mp != nil:
 		rd, contentType, length = mp.pr, mp.contentType, -1
 	case body != nil:
-		rd, contentType, length = body.reader(), "application/json", int64(body.len())
+		rd, contentType, length, getBody = body.reader(), "application/json", int64(body.len()), body.getBody
 	}
 	mu := c.methodURL(method)
 	var (
@@ -415,9 +466,9 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 		err  error
 	)
 	if c.rt != nil && mu.err == nil {
-		resp, err = c.sendDirect(ctx, mu, rd, contentType, length)
+		resp, err = c.sendDirect(ctx, mu, rd, getBody, contentType, length)
 	} else {
-		resp, err = c.send(ctx, mu, rd, contentType, length)
+		resp, err = c.send(ctx, mu, rd, getBody, contentType, length)
 	}
 	if err != nil {
 		return 0, &netError{method: method, err: c.redact(err), beforeSend: notSent(err)}
@@ -427,7 +478,7 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 }
 
 // send posts through the http.Client.
-func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, getBody func() (io.ReadCloser, error), contentType string, length int64) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, mu.s, rd)
 	if err != nil {
 		if rc, ok := rd.(io.Closer); ok {
@@ -437,6 +488,7 @@ func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentT
 	}
 	if rd != nil {
 		req.ContentLength = length
+		req.GetBody = getBody
 		if contentType == "application/json" {
 			req.Header["Content-Type"] = jsonContentType
 		} else {
@@ -449,7 +501,7 @@ func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentT
 // sendDirect posts through the default transport, skipping what http.Client
 // would add (redirect and cookie handling, header copies, a parse of the
 // URL per request). Its errors are *url.Error, like http.Client's.
-func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, getBody func() (io.ReadCloser, error), contentType string, length int64) (*http.Response, error) {
 	req := &http.Request{
 		Method:     http.MethodPost,
 		URL:        mu.u,
@@ -463,6 +515,7 @@ func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, co
 	if rd != nil {
 		req.ContentLength = length
 		req.Body = rd.(io.ReadCloser) // a *bodyReader or the multipart pipe
+		req.GetBody = getBody
 		if contentType == "application/json" {
 			req.Header = jsonHeader
 		} else {
@@ -516,8 +569,8 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 // part of the token reaches the error.
 func (c *Client) decodeRedacted(method string, status int, contentType string, data []byte, result any) error {
 	err := decodeEnvelope(method, status, contentType, data, result)
-	if _, ok := err.(*Error); ok && c.token != "" && bytes.Contains(data, []byte(c.token)) {
-		data = bytes.ReplaceAll(data, []byte(c.token), []byte("<redacted>"))
+	if _, ok := err.(*Error); ok && c.key().token != "" && bytes.Contains(data, []byte(c.key().token)) {
+		data = bytes.ReplaceAll(data, []byte(c.key().token), []byte(redacted))
 		err = decodeEnvelope(method, status, contentType, data, result)
 	}
 	return err
@@ -672,11 +725,20 @@ type sharedBody struct {
 	refs  int
 	first bodyReader // the first attempt's reader, reused with the body
 	used  bool       // first is handed out
+
+	// getBody is the request's GetBody: a new reader of the body, so that
+	// net/http can resend a request it knows was not processed (a reused
+	// connection closed before the request was written, an HTTP/2
+	// GOAWAY or REFUSED_STREAM). Made once with the pooled body, so that a
+	// call does not allocate it. net/http calls it only within the round
+	// trip, while the call still holds the body.
+	getBody func() (io.ReadCloser, error)
 }
 
 var bodyPool = sync.Pool{New: func() any {
 	b := new(sharedBody)
 	b.enc = json.NewEncoder(&b.buf)
+	b.getBody = func() (io.ReadCloser, error) { return b.reader(), nil }
 	return b
 }}
 

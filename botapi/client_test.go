@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -608,4 +609,24 @@ func TestDefaultClientReusesOneConnection(t *testing.T) {
 		assert.Equal(t, int64(7), m.MessageID)
 	}
 	assert.Equal(t, int32(1), conns.Load())
+}
+
+// No fmt verb prints the token, of a *Client or of a Client value. Before
+// the fix %d, %t, %x and others printed the struct's fields, token
+// included.
+func TestFormatNeverPrintsToken(t *testing.T) {
+	// Its own http.Client: fmt would print the shared default transport's
+	// internals, which its connections' goroutines write to.
+	c := New(testToken, WithBaseURL("https://api.example"), WithHTTPClient(&http.Client{}))
+	c.methodURL("getMe")                           // fills the client's URL cache
+	value := reflect.ValueOf(c).Elem().Interface() // a copy, as %v of *c would see
+	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%t", "%x", "%X", "%o", "%b", "%e", "%g", "%c", "%U", "%10.3v", "%-8s", "%08d"}
+	for _, verb := range verbs {
+		for name, arg := range map[string]any{"pointer": c, "value": value} {
+			got := fmt.Sprintf(verb, arg)
+			assert.NotContains(t, got, testToken, "%s of a %s", verb, name)
+			assert.NotContains(t, got, "secret_token", "%s of a %s", verb, name)
+		}
+	}
+	assert.Equal(t, "botapi.Client{https://api.example/bot<redacted>}", fmt.Sprintf("%d", c))
 }

@@ -107,6 +107,7 @@ const (
 	ClassTimeout         ErrorClass = "timeout"           // a deadline passed
 	ClassCanceled        ErrorClass = "canceled"          // the caller's context was canceled
 	ClassConfig          ErrorClass = "config"            // ErrConfig
+	ClassCircuitOpen     ErrorClass = "circuit_open"      // ErrCircuitOpen: the Breaker refused the call
 	ClassOther           ErrorClass = "other"             // anything else (a limiter error, an upload that failed to read)
 )
 
@@ -141,6 +142,8 @@ func Classify(err error) ErrorClass {
 		return ClassInvalidResponse
 	}
 	switch {
+	case errors.Is(err, ErrCircuitOpen):
+		return ClassCircuitOpen
 	case errors.Is(err, context.Canceled):
 		return ClassCanceled
 	case errors.Is(err, context.DeadlineExceeded):

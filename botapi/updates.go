@@ -71,7 +71,11 @@ type UpdatesOptions struct {
 //
 // Errors: a failed getUpdates (after the client's retries) is yielded as
 // (nil, err); the iterator then waits Backoff and polls again, unless the
-// body breaks. [ErrUnauthorized] and [ErrNotFound] (a bad token) end the
+// body breaks. An update of a batch that does not decode (a field that
+// does not fit its Go type) or whose kind this package does not know is
+// yielded in its place as (nil, *[UpdateDecodeError]), which carries its
+// update_id and raw JSON; it counts as yielded, and the rest of the batch
+// follows. [ErrUnauthorized] and [ErrNotFound] (a bad token) end the
 // iteration after being yielded; [ErrConflict] (a webhook is set, or another
 // poller runs) does not. When ctx ends, the iteration ends without an error.
 //
@@ -115,6 +119,7 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 		p := &poller{c: c, next: o.Offset, seen: o.Offset}
 		defer p.confirm(ctx)
 		failures := 0
+		open := false // the breaker refused the last poll
 		for {
 			if ctx.Err() != nil {
 				return
@@ -125,15 +130,27 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				Timeout:        int(o.Timeout / time.Second),
 				AllowedUpdates: o.AllowedUpdates,
 			}
-			// Decoded like GetUpdates does: into wire structs, completed in place.
-			wire := make([]updateWire, 0, o.Limit)
+			batch := &updateBatch{wire: make([]updateWire, 0, o.Limit)}
 			pctx, cancel := context.WithTimeout(ctx, o.Timeout+PollMargin)
-			err := c.do(pctx, "getUpdates", params, &wire)
+			err := c.do(pctx, "getUpdates", params, batch)
 			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
+				if errors.Is(err, ErrCircuitOpen) {
+					// Wait for the breaker: yield the first refusal, then ask
+					// again every BreakerPollInterval, quietly.
+					if !open && !yield(nil, err) {
+						return
+					}
+					open = true
+					if sleepCtx(ctx, BreakerPollInterval) != nil {
+						return
+					}
+					continue
+				}
+				open = false
 				failures++
 				if !yield(nil, err) {
 					return
@@ -146,17 +163,23 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				}
 				continue
 			}
-			failures = 0
+			failures, open = 0, false
 			p.seen = p.next // Telegram has now seen this offset
-			for _, u := range fillUpdatePtrs(wire) {
-				if u.UpdateID < p.next {
+			for _, it := range batch.items {
+				id := it.id()
+				if id != 0 && id < p.next {
 					continue // never yield an update twice
 				}
 				if ctx.Err() != nil {
 					return // the rest is not confirmed: it comes again
 				}
-				more := yield(u, nil)
-				p.next = u.UpdateID + 1
+				var more bool
+				if it.err != nil {
+					more = yield(nil, it.err)
+				} else {
+					more = yield(it.u, nil)
+				}
+				p.next = max(p.next, id+1)
 				if !more {
 					return
 				}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math/bits"
 	"net"
@@ -174,6 +175,8 @@ type options struct {
 	result      func(Result)
 	timeout     time.Duration
 	clock       func() time.Time
+	log         Log
+	logID       string
 	observer    Observer
 }
 
@@ -245,8 +248,22 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	if o.cursor.List != "" && o.cursor.List != fp {
 		return Summary{Total: len(chats)}, ErrCursorMismatch
 	}
-	r := newRun(chats, o)
+	var logged []LogEntry
+	if o.log != nil {
+		var err error
+		if logged, err = o.log.Open(ctx, o.logID, fp); err != nil {
+			return Summary{Total: len(chats)}, fmt.Errorf("broadcast: opening the log: %w", err)
+		}
+	}
+	r := newRun(chats, o, logged)
 	r.sched, r.send, r.list = sched, send, fp
+	for _, e := range logged {
+		if e.Outcome == 0 && e.Index >= 0 && e.Index < len(chats) {
+			// In flight when the last run stopped: never resent.
+			r.logFinish(ctx, e.Index, Unknown)
+			r.report(Result{Index: e.Index, ChatID: chats[e.Index], Outcome: Unknown, Err: ErrInterrupted})
+		}
+	}
 	var wg sync.WaitGroup
 	for range o.concurrency {
 		wg.Go(func() { r.work(ctx) })
@@ -291,7 +308,7 @@ type run struct {
 	counts    [Unknown + 1]int
 }
 
-func newRun(chats []int64, o options) *run {
+func newRun(chats []int64, o options, logged []LogEntry) *run {
 	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1)}
 	c := o.cursor
 	r.low = min(max(c.Next, 0), len(chats))
@@ -302,6 +319,12 @@ func newRun(chats []int64, o options) *run {
 		for i := max(span[0], r.low); i < min(span[1], len(chats)); i++ {
 			r.setDone(i)
 			r.hi = max(r.hi, i+1)
+		}
+	}
+	for _, e := range logged {
+		if e.Index >= 0 && e.Index < len(chats) {
+			r.setDone(e.Index) // finished, or reported Unknown by Run
+			r.hi = max(r.hi, e.Index+1)
 		}
 	}
 	r.doneCount = 0
@@ -501,6 +524,37 @@ func (r *run) finish(res Result) {
 	}
 }
 
+// report counts the outcome of an entry already marked finished (an entry
+// the log held in flight) and reports it to the callbacks.
+func (r *run) report(res Result) {
+	r.cbMu.Lock()
+	defer r.cbMu.Unlock()
+	r.mu.Lock()
+	r.counts[res.Outcome]++
+	p := Progress{
+		Total: len(r.chats), Done: r.doneCount,
+		Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
+		Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
+		Elapsed: r.o.clock().Sub(r.start), r: r,
+	}
+	r.mu.Unlock()
+	if r.o.result != nil {
+		r.o.result(res)
+	}
+	if r.o.progress != nil {
+		r.o.progress(p)
+	}
+}
+
+// logFinish records entry i's outcome in the log, if any (0: not sent).
+// A failure leaves the entry in flight there: a resumed run reports it
+// Unknown, never sends it twice.
+func (r *run) logFinish(ctx context.Context, i int, o Outcome) {
+	if r.o.log != nil {
+		_ = r.o.log.Finish(context.WithoutCancel(ctx), r.o.logID, i, o)
+	}
+}
+
 func (r *run) work(ctx context.Context) {
 	for ctx.Err() == nil {
 		// One worker at a time picks an entry and waits for the scheduler,
@@ -661,6 +715,13 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	if chat != res.ChatID {
 		res.MigratedTo = chat
 	}
+	if r.o.log != nil {
+		if err := r.o.log.Start(ctx, r.o.logID, i); err != nil {
+			// Nothing is sent unless the log knows it: try later.
+			r.postpone(i, retryConnect)
+			return res, false
+		}
+	}
 	sctx, release := r.sched.Admit(ratelimit.WithLane(ctx, r.o.lane), chat)
 	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
 	err := r.send(sctx, chat)
@@ -674,19 +735,21 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		if res.MigratedTo != 0 {
 			res.Outcome = Migrated
 		}
-		return res, true
 	case errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests:
 		// Not performed; the client told the scheduler, which holds the
 		// chat until the retry_after is over.
+		r.logFinish(ctx, i, 0)
 		r.postpone(i, 0)
 		return res, false
 	case errors.Is(err, ratelimit.ErrAdmissionUsed) || notSent(err):
 		// The client wanted to retry: the request did not reach
 		// Telegram (a client that does not retry unsafe methods retries
 		// a send only then).
+		r.logFinish(ctx, i, 0)
 		r.postpone(i, retryConnect)
 		return res, false
 	case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
+		r.logFinish(ctx, i, 0)
 		r.mu.Lock()
 		r.moved[i] = apiErr.MigrateToChatID
 		r.mu.Unlock()
@@ -698,6 +761,7 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	default:
 		res.Outcome, res.Err = Unknown, err
 	}
+	r.logFinish(ctx, i, res.Outcome)
 	return res, true
 }
 

@@ -16,7 +16,7 @@ import (
 
 func newSched(t *testing.T) *ratelimit.Telegram {
 	t.Helper()
-	s, err := ratelimit.NewTelegram(ratelimit.WithMargin(0, 0)) // exact limits
+	s, err := ratelimit.NewTelegram(ratelimit.WithMargin(0, 0), ratelimit.WithSpare(0)) // exact limits
 	require.NoError(t, err)
 	return s
 }
@@ -212,6 +212,6 @@ func TestCursorMismatch(t *testing.T) {
 }
 
 func TestCursorRuns(t *testing.T) {
-	r := newRun(make([]int64, 300), options{clock: time.Now, cursor: Cursor{Next: 3, Done: [][2]int{{5, 7}, {60, 200}, {250, 251}}}})
+	r := newRun(make([]int64, 300), options{clock: time.Now, cursor: Cursor{Next: 3, Done: [][2]int{{5, 7}, {60, 200}, {250, 251}}}}, nil)
 	require.Equal(t, Cursor{Next: 3, Done: [][2]int{{5, 7}, {60, 200}, {250, 251}}}, r.cursor())
 }

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -71,7 +72,7 @@ const (
 	OutcomeDeclined Outcome = "declined" // pre-checkout answered ok=false (Reason says why)
 	OutcomeOK       Outcome = "ok"       // fulfilled, or refunded
 	OutcomeError    Outcome = "error"    // failed (Err); retried on redelivery or by RetryPending
-	OutcomeSkipped  Outcome = "skipped"  // nothing to do: already fulfilled, refunded, or claimed by another delivery (a duplicate)
+	OutcomeSkipped  Outcome = "skipped"  // nothing done: a redelivery of a payment already fulfilled or refunded, a claim held by another delivery, a refund that came first; a duplicate provider charge (refund it at the provider)
 )
 
 // declineReasons maps the handler's messages to a [PaymentEvent.Reason].
@@ -122,6 +123,19 @@ func (h *Handler) observe(ctx context.Context, step Step, p Payment, start time.
 		e.Outcome = OutcomeSkipped
 	}
 	h.observer.ObservePayment(ctx, e)
+}
+
+// observeFulfil reports a fulfilment that ran (or was fenced off) in the
+// ledger's Fulfil; only with an observer.
+func (h *Handler) observeFulfil(ctx context.Context, p Payment, start time.Time, res Payment, err error) {
+	if h.observer == nil {
+		return
+	}
+	skipped := errors.Is(err, ErrClaimLost) || (err == nil && res.State == StateRefunded && res.FulfilledAt.IsZero())
+	if skipped {
+		err = nil
+	}
+	h.observe(ctx, StepFulfil, p, start, skipped, err)
 }
 
 // observeRefund reports [Handler.Refund] of chargeID when it returns; p is

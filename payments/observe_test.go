@@ -65,11 +65,16 @@ func TestObserverFulfilAndRefund(t *testing.T) {
 	f.failN = 1
 	ctx := t.Context()
 	sp := success("ch1", XTR, 50, f.payload(t, Order{Ref: "o"}))
-	require.Error(t, f.h.HandleSuccessfulPayment(ctx, 42, sp))
-	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 42, sp))
+	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 42, sp)) // recorded; the fulfilment fails
+	f.advance(time.Hour)
+	n, err := f.h.RetryPending(ctx) // fulfils it
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 42, sp)) // a redelivery
+	// A second charge for the same one-time order is refunded.
+	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 42, success("ch9", XTR, 50, f.payload(t, Order{Ref: "o"}))))
 	events := rec.take(t)
-	require.Len(t, events, 3)
+	require.Len(t, events, 4)
 	assert.Equal(t, OutcomeError, events[0].Outcome)
 	require.Error(t, events[0].Err)
 	events[0].Err = nil
@@ -77,7 +82,9 @@ func TestObserverFulfilAndRefund(t *testing.T) {
 		{Step: StepFulfil, Outcome: OutcomeError, ChargeID: "ch1", Currency: XTR, Amount: 50},
 		{Step: StepFulfil, Outcome: OutcomeOK, ChargeID: "ch1", Currency: XTR, Amount: 50},
 		{Step: StepFulfil, Outcome: OutcomeSkipped, ChargeID: "ch1", Currency: XTR, Amount: 50},
+		{Step: StepDuplicateRefund, Outcome: OutcomeOK, ChargeID: "ch9", Currency: XTR, Amount: 50},
 	}, events)
+	require.Equal(t, 1, f.done["ch1"])
 
 	require.ErrorIs(t, f.h.Refund(ctx, 43, "ch1"), ErrWrongUser)
 	require.NoError(t, f.h.Refund(ctx, 42, "ch1"))

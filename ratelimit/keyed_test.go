@@ -30,7 +30,7 @@ func TestKeyedAllowAt(t *testing.T) {
 }
 
 func TestKeyedReserveN(t *testing.T) {
-	k := NewKeyed(10, 3)
+	k := NewKeyed(10, 3, WithClock(func() time.Time { return t0 }))
 	delay := func(r *Reservation) time.Duration { require.True(t, r.OK()); return r.DelayFrom(t0) }
 	require.Equal(t, time.Duration(0), delay(k.ReserveN("a", t0, 1)))
 	require.Equal(t, time.Duration(0), delay(k.ReserveN("a", t0, 2)), "the rest of the burst")
@@ -99,7 +99,7 @@ func TestKeyedInfAndZero(t *testing.T) {
 }
 
 func TestKeyedDropsIdleKeys(t *testing.T) {
-	k := NewKeyed(1, 1) // a key lives one second after its event
+	k := NewKeyed(1, 1, WithClock(func() time.Time { return t0 })) // a key lives one second after its event
 	const n = 100_000
 	for _, key := range distinctKeys("", n) {
 		require.True(t, k.AllowAt(key, t0), key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // A Lane is the priority class of a send. The lane travels in the context
@@ -66,6 +67,7 @@ type admission struct {
 	used   atomic.Bool
 	once   bool                    // from Admit: a later Wait is refused
 	cancel context.CancelCauseFunc // from Admit: Backoff for chat cancels
+	start  time.Time               // from Admit: when the send began
 }
 
 // ErrAdmissionUsed is returned by [Telegram.Wait] with a context from
@@ -103,13 +105,16 @@ func WithAdmission(ctx context.Context, chatID int64) context.Context {
 //     request starts once the caller has stopped;
 //   - a 429 for chatID reported to [Telegram.Backoff] while it is live
 //     cancels it (cause [ErrBackoff]), so a client returns the 429 at once
-//     instead of sleeping its retry_after inside the send.
+//     instead of sleeping its retry_after inside the send;
+//   - release tells the scheduler how long the send took: a slow one is
+//     counted against its chat's limits from its end (see [WithMargin]).
 //
 // The broadcast package sends this way: a 429 hands the entry back to its
 // scheduling, and the worker moves on.
 func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, context.CancelFunc) {
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	a := &admission{chat: chatID, once: true, cancel: cancel}
+	start := s.clock()
+	a := &admission{chat: chatID, once: true, cancel: cancel, start: start}
 	s.admitMu.Lock()
 	m := s.admits[chatID]
 	if m == nil {
@@ -118,6 +123,7 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 	}
 	m[a] = struct{}{}
 	s.admitMu.Unlock()
+	s.admitted.Add(1)
 	return context.WithValue(cctx, admissionKey, a), func() {
 		s.admitMu.Lock()
 		if m := s.admits[chatID]; m != nil {
@@ -128,6 +134,7 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 		}
 		s.admitMu.Unlock()
 		cancel(nil)
+		s.sent(chatID, start)
 	}
 }
 

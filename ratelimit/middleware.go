@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/miniappkit/miniappkit/initdata"
+	"github.com/miniappkit/miniappkit/problem"
 )
 
 // A KeyFunc names the client of a request: it appends the key to dst and
@@ -55,7 +56,7 @@ func Middleware(l *Keyed, key KeyFunc, opts ...Option) func(http.Handler) http.H
 			k := key(buf[:0], r)
 			if len(k) == 0 {
 				keyBufs.Put(buf)
-				writeProblem(w, http.StatusForbidden, problemUnnamed)
+				problem.Error(w, http.StatusForbidden, "the client could not be identified")
 				return
 			}
 			d := l.decide(string(k), l.nowNS())
@@ -109,28 +110,9 @@ func intValue(n int64) []string {
 	return []string{strconv.FormatInt(n, 10)}
 }
 
-const (
-	problemTooMany = `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"rate limit exceeded; see Retry-After"}`
-	problemUnnamed = `{"type":"about:blank","title":"Forbidden","status":403,"detail":"the client could not be identified"}`
-)
-
-var (
-	problemType = []string{"application/problem+json"}
-	noSniff     = []string{"nosniff"}
-)
-
-// tooMany is the default deny handler.
+// tooMany is the default deny handler: 429 as RFC 9457 problem+json.
 func tooMany(w http.ResponseWriter, _ *http.Request) {
-	writeProblem(w, http.StatusTooManyRequests, problemTooMany)
-}
-
-// writeProblem answers with an RFC 9457 problem document.
-func writeProblem(w http.ResponseWriter, status int, body string) {
-	h := w.Header()
-	h["Content-Type"] = problemType[:1:1]
-	h["X-Content-Type-Options"] = noSniff[:1:1]
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body)) // #nosec: a constant, copied only when w needs it
+	problem.Error(w, http.StatusTooManyRequests, "rate limit exceeded; retry after the time in Retry-After")
 }
 
 // KeyByIP returns a key function naming a request by its client's IP

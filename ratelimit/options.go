@@ -22,6 +22,7 @@ type options struct {
 	deny           http.Handler
 	margin         time.Duration
 	maxMargin      time.Duration
+	spare          int
 	observer       Observer
 }
 
@@ -36,6 +37,7 @@ func newOptions(opts []Option) options {
 		evidenceWithin: time.Second,
 		margin:         DefaultMargin,
 		maxMargin:      DefaultMaxMargin,
+		spare:          DefaultSpare,
 	}
 	for _, opt := range opts {
 		opt(&o)

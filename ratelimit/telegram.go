@@ -32,9 +32,13 @@ type Telegram struct {
 	adaptMu    sync.Mutex
 	maxMargin  time.Duration
 	marginStep time.Duration
+	spare      int
+	minRTT     atomic.Int64 // fastest send seen through Admit, ns; 0: none yet
+	admitted   atomic.Int64 // sends through Admit so far: 0 skips the lateness model
 
 	admitMu sync.Mutex
 	admits  map[int64]map[*admission]struct{} // sends in flight by chat, from Admit
+	slow    []time.Time                       // sends that ended overdue → until when they count as late
 
 	evidenceChats  int
 	evidenceWithin time.Duration
@@ -59,10 +63,13 @@ type cellSet struct {
 }
 
 // newCellSet builds the cells of limits with every window stretched by
-// margin.
-func newCellSet(limits [4]Limit, margin time.Duration) *cellSet {
+// margin, and spare sends of each bot-wide window left free.
+func newCellSet(limits [4]Limit, margin time.Duration, spare int) *cellSet {
 	cell := func(k Kind, l Limit) Cell {
 		l.Window += margin
+		if k == KindGlobal || k == KindPaid {
+			l.N -= spare
+		}
 		g := l.cell()
 		return Cell{Key: Key{Kind: k}, Interval: time.Duration(g.interval), Tolerance: time.Duration(g.tolerance)}
 	}
@@ -106,6 +113,11 @@ func NewTelegram(opts ...Option) (*Telegram, error) {
 	if o.margin < 0 || o.maxMargin < o.margin {
 		return nil, fmt.Errorf("ratelimit: invalid margin %v (adapting up to %v)", o.margin, o.maxMargin)
 	}
+	for _, l := range []Limit{o.global, o.paid} {
+		if o.spare < 0 || l.N-o.spare < max(l.Burst, 1) {
+			return nil, fmt.Errorf("ratelimit: invalid spare %d for the limit %v", o.spare, l)
+		}
+	}
 	if o.store == nil {
 		o.store = NewMemoryStore()
 	}
@@ -114,6 +126,7 @@ func NewTelegram(opts ...Option) (*Telegram, error) {
 		clock:          o.clock,
 		limits:         [4]Limit{o.chat, o.group, o.global, o.paid},
 		maxMargin:      o.maxMargin,
+		spare:          o.spare,
 		marginStep:     marginStep,
 		admits:         map[int64]map[*admission]struct{}{},
 		evidenceChats:  o.evidenceChats,
@@ -122,7 +135,7 @@ func NewTelegram(opts ...Option) (*Telegram, error) {
 		paidTurn:       make(chan struct{}, 1),
 		observer:       o.observer,
 	}
-	s.cs.Store(newCellSet(s.limits, o.margin))
+	s.cs.Store(newCellSet(s.limits, o.margin, o.spare))
 	return s, nil
 }
 
@@ -240,7 +253,14 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 			}
 			continue
 		}
-		v, err := s.store.Take(ctx, s.clock(), cells)
+		now := s.clock()
+		use := cells
+		if cs := s.cs.Load(); s.admitted.Load() > 0 {
+			if late := s.late(now, cs); late > 0 {
+				use = s.widen(cells, cs, late)
+			}
+		}
+		v, err := s.store.Take(ctx, now, use)
 		if err != nil {
 			return false, fmt.Errorf("%w: %w", ErrStore, err)
 		}

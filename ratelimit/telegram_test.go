@@ -12,7 +12,7 @@ import (
 
 func newTelegram(t *testing.T, opts ...Option) *Telegram {
 	t.Helper()
-	s, err := NewTelegram(append([]Option{WithMargin(0, 0)}, opts...)...) // exact limits; TestTelegramMargin covers the margin
+	s, err := NewTelegram(append([]Option{WithMargin(0, 0), WithSpare(0)}, opts...)...) // exact limits; TestTelegramMargin covers the margin
 	require.NoError(t, err)
 	return s
 }
@@ -325,4 +325,49 @@ func TestTelegramAdmit(t *testing.T) {
 	require.ErrorIs(t, ctx2.Err(), context.Canceled, "released")
 	require.NotErrorIs(t, context.Cause(ctx2), ErrBackoff)
 	require.Empty(t, s.admits)
+}
+
+// TestTelegramLateSends checks the lateness model: the spare send of each
+// bot-wide window, an overdue send keeping one more free while on its way
+// and for a window after its end, and its chat paced from its end.
+func TestTelegramLateSends(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := NewTelegram(WithMargin(10*time.Millisecond, 10*time.Millisecond), WithGlobalLimit(Limit{N: 10, Window: time.Second}))
+		require.NoError(t, err)
+		global := func() time.Duration { return s.cs.Load().global.Interval }
+		require.Equal(t, 1010*time.Millisecond/9+1, global(), "10 per second, one spare, 10 ms margin")
+		ctx := WithLane(t.Context(), Bulk)
+
+		// A quick send sets the fastest round trip.
+		require.NoError(t, s.Wait(ctx, 1))
+		sctx, release := s.Admit(ctx, 1)
+		require.NoError(t, s.Wait(sctx, 1))
+		time.Sleep(30 * time.Millisecond)
+		release()
+		require.Equal(t, int64(30*time.Millisecond), s.minRTT.Load())
+		require.Zero(t, s.late(time.Now(), s.cs.Load()))
+
+		// A slow one: overdue after 30 + 2×10 ms.
+		require.NoError(t, s.Wait(ctx, 2))
+		_, release = s.Admit(ctx, 2)
+		time.Sleep(50 * time.Millisecond)
+		require.Zero(t, s.late(time.Now(), s.cs.Load()))
+		time.Sleep(time.Millisecond)
+		require.Equal(t, 1, s.late(time.Now(), s.cs.Load()), "on its way")
+		w := s.widen(s.cs.Load().zero[Bulk], s.cs.Load(), 1)
+		require.Equal(t, 1010*time.Millisecond/8+1, w[0].Interval, "two sends of the window kept free")
+		time.Sleep(500 * time.Millisecond)
+		release()
+		end := time.Now()
+		require.Equal(t, 1, s.late(end, s.cs.Load()), "ended overdue")
+		require.Equal(t, 1, s.late(end.Add(time.Second), s.cs.Load()))
+		require.Zero(t, s.late(end.Add(1011*time.Millisecond), s.cs.Load()), "a window later")
+		require.Equal(t, 1010*time.Millisecond+1, s.ChatDelayAt(2, end), "its chat counts from its end")
+		require.Zero(t, s.ChatDelayAt(3, end))
+
+		_, err = NewTelegram(WithSpare(-1))
+		require.Error(t, err)
+		_, err = NewTelegram(WithSpare(30))
+		require.Error(t, err)
+	})
 }

@@ -80,26 +80,58 @@
 //
 // # Implemented methods
 //
-//   - Bot and chats: getMe, getChat, sendChatAction, setMyCommands,
-//     getMyCommands, deleteMyCommands, setChatMenuButton, getChatMenuButton.
-//   - Messages: sendMessage, sendPhoto, sendDocument, forwardMessage,
-//     copyMessage, editMessageText, editMessageReplyMarkup, deleteMessage
-//     (message ids count up per chat; only inline keyboards stay on a
-//     message; parse_mode is checked but entities are not parsed).
-//   - Queries: answerCallbackQuery, answerWebAppQuery (one answer per
-//     query_id from [Server.OpenMiniApp]; the message it would post on the
-//     user's behalf is not modelled, see [Server.Requests]),
-//     savePreparedInlineMessage.
-//   - Payments: sendInvoice, createInvoiceLink (returns https://t.me/$...),
-//     answerPreCheckoutQuery, refundStarPayment, editUserStarSubscription,
-//     getStarTransactions, getMyStarBalance.
-//   - Updates: getUpdates (offset, negative offset, limit, long-poll
-//     timeout, allowed_updates, 409 when a newer poll starts), setWebhook,
-//     deleteWebhook, getWebhookInfo.
+// The fake serves these methods (docs/botapitest.md gives the count):
 //
-// Everything else (inline mode's answerInlineQuery, media groups, stickers,
-// chat administration, games, business, gifts, inline_message_id edits,
-// file downloads...) answers 404 "Not Found".
+//   - Updates and the bot: getUpdates, setWebhook, deleteWebhook,
+//     getWebhookInfo, getMe, logOut, close, setMyCommands, getMyCommands,
+//     deleteMyCommands, setMyName, getMyName, setMyDescription,
+//     getMyDescription, setMyShortDescription, getMyShortDescription,
+//     setMyDefaultAdministratorRights, getMyDefaultAdministratorRights,
+//     setChatMenuButton, getChatMenuButton.
+//   - Sending: sendMessage, sendPhoto, sendDocument, sendVideo,
+//     sendAnimation, sendAudio, sendVoice, sendVideoNote, sendSticker,
+//     sendMediaGroup, sendPaidMedia, sendLocation, sendVenue, sendContact,
+//     sendPoll, sendDice, sendChatAction, forwardMessage, forwardMessages,
+//     copyMessage, copyMessages, getFile.
+//   - Editing: editMessageText, editMessageCaption, editMessageMedia,
+//     editMessageReplyMarkup, editMessageLiveLocation,
+//     stopMessageLiveLocation, stopPoll, deleteMessage, deleteMessages,
+//     setMessageReaction, pinChatMessage, unpinChatMessage,
+//     unpinAllChatMessages.
+//   - Chats and members: getChat, getChatMember, getChatAdministrators,
+//     getChatMemberCount, banChatMember, unbanChatMember,
+//     restrictChatMember, promoteChatMember,
+//     setChatAdministratorCustomTitle, setChatPermissions, setChatTitle,
+//     setChatDescription, setChatPhoto, deleteChatPhoto, leaveChat,
+//     exportChatInviteLink, createChatInviteLink, editChatInviteLink,
+//     revokeChatInviteLink, createChatSubscriptionInviteLink,
+//     editChatSubscriptionInviteLink, approveChatJoinRequest,
+//     declineChatJoinRequest, getUserProfilePhotos, setUserEmojiStatus,
+//     getUserChatBoosts.
+//   - Queries and Mini Apps: answerCallbackQuery, answerInlineQuery,
+//     answerWebAppQuery, savePreparedInlineMessage.
+//   - Payments, Stars and gifts: sendInvoice, createInvoiceLink,
+//     answerShippingQuery, answerPreCheckoutQuery, refundStarPayment,
+//     getStarTransactions, getMyStarBalance, editUserStarSubscription,
+//     getAvailableGifts, sendGift.
+//
+// Message ids count up per chat; only inline keyboards stay on a message.
+// parse_mode HTML, MarkdownV2 and Markdown are parsed as Telegram parses
+// them, into the text and its entities, with Telegram's "can't parse
+// entities: ..." errors; reply_parameters adds reply_to_message. getFile
+// serves downloads at /file/bot<token>/<file_path> of what was uploaded
+// or sent by a user (up to 20 MB a file; the last 10 000 files and 64 MiB
+// are kept); a file_id the server did not issue fails with "Bad Request:
+// wrong file identifier/HTTP URL specified". answerWebAppQuery posts the
+// result in the user's chat, via the bot. createInvoiceLink returns
+// https://t.me/$... links.
+//
+// Everything else (sticker sets, games, business accounts, forum topics,
+// stories, checklists, inline_message_id edits, ...) answers 400 "Bad
+// Request: method not supported by the fake", a description no Telegram
+// answer has, so a test fails loudly instead of passing against behaviour
+// the fake does not have; a name the Bot API does not know answers 404
+// "Not Found", as Telegram answers a typo.
 //
 // # Users
 //
@@ -189,9 +221,19 @@
 // select by method and chat, for the next N calls or with a probability
 // drawn from a seeded source ([WithSeed]). A [FaultDelay] rule delays only
 // the calls it selects, on top of [WithLatency].
-// [Server.Requests] returns every call (the last [MaxRecordedRequests]) with
-// its decoded parameters and uploaded files; [Server.Messages] shows a chat as it stands, after edits
-// and deletions, in the Bot API's own Message type.
+// [Server.Requests] returns the calls with their decoded parameters and
+// uploaded files; [Server.Messages] shows a chat as it stands, after edits
+// and deletions, in the Bot API's own Message type. [Server.WaitFor] and
+// [Server.WaitSent] wait for a call or for n sent messages, so tests need
+// not poll.
+//
+// # Memory
+//
+// A server keeps bounded history, so one that runs for long stays flat
+// ([WithMemory], [Memory]): by default the last 1000 messages of each chat
+// and 200 000 in all, the last [MaxRecordedRequests] calls, the last
+// 1 000 000 sent records, the last 10 000 files (64 MiB); [Stats] counts
+// everything.
 //
 // A Server is safe for concurrent use.
 package botapitest

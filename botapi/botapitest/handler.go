@@ -25,6 +25,15 @@ type methodFunc struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
+		token, path, _ := strings.Cut(rest, "/")
+		if token != s.opts.token {
+			writeError(w, errNotFound)
+			return
+		}
+		s.serveFile(w, path)
+		return
+	}
 	token, method, ok := splitPath(r.URL.Path)
 	if !ok {
 		writeError(w, errNotFound)
@@ -59,18 +68,24 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	done := new(bool)
 	s.st.record(Request{
 		Method:      method,
 		HTTPMethod:  r.Method,
 		ContentType: r.Header.Get("Content-Type"),
 		Params:      p,
-		Files:       files,
+		Files:       withoutData(files),
 		At:          s.now(),
+		done:        done,
 	})
 	f, faulted := s.st.matchFault(lower, chatOf(p))
 	s.mu.Unlock()
 
 	res, aerr, afterDelivery := s.perform(ctx, lower, p, files, f, faulted)
+	s.mu.Lock()
+	*done = true
+	s.st.notifyCalls()
+	s.mu.Unlock()
 	if !s.sleep(ctx, delay-up) {
 		panic(http.ErrAbortHandler)
 	}
@@ -118,19 +133,38 @@ func (s *Server) perform(ctx context.Context, lower string, p params, files []Fi
 	}
 	m, ok := s.methods[lower]
 	if !ok {
+		if knownMethods[lower] {
+			return nil, errNotSupported, afterDelivery
+		}
 		return nil, errNotFound, afterDelivery
 	}
 	res, aerr = s.invoke(m, &call{ctx: ctx, method: lower, p: p, files: files})
 	return res, aerr, afterDelivery
 }
 
-// splitPath parses /bot<token>/<method>.
+// withoutData copies files without their content, for the record.
+func withoutData(files []File) []File {
+	if files == nil {
+		return nil
+	}
+	out := make([]File, len(files))
+	for i, f := range files {
+		f.data = nil
+		out[i] = f
+	}
+	return out
+}
+
+// splitPath parses /bot<token>/<method>, and /bot<token>/test/<method>,
+// the path of Telegram's test environment, which the fake serves alike.
+// Telegram docs: https://core.telegram.org/bots/features#testing-your-bot
 func splitPath(path string) (token, method string, ok bool) {
 	rest, found := strings.CutPrefix(path, "/bot")
 	if !found {
 		return "", "", false
 	}
 	token, method, found = strings.Cut(rest, "/")
+	method = strings.TrimPrefix(method, "test/")
 	if !found || method == "" || strings.Contains(method, "/") {
 		return token, "", false
 	}

@@ -2,7 +2,6 @@ package botapitest
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -475,18 +474,18 @@ func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bo
 
 // answerPreCheckoutQuery. Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
 func answerPreCheckoutQuery(s *Server, c *call) (any, *apiError) {
+	// Client::process_answer_pre_checkout_query_query checks its
+	// parameters before Telegram looks the query up: ok is to_bool("ok"),
+	// so a missing ok is false, and then error_message is required.
+	ok := c.p.bool("ok")
+	msg := c.p.str("error_message")
+	if !ok && msg == "" {
+		return nil, errParamRequired("error_message")
+	}
 	id := c.p.str("pre_checkout_query_id")
 	pc := s.st.preCheckouts[id]
 	if pc == nil {
 		return nil, errQueryTooOld
-	}
-	if !c.p.has("ok") {
-		return nil, badRequest("parameter \"ok\" is required")
-	}
-	ok := c.p.bool("ok")
-	msg := c.p.str("error_message")
-	if !ok && strings.TrimSpace(msg) == "" {
-		return nil, badRequest("ERROR_MESSAGE_EMPTY")
 	}
 	delete(s.st.preCheckouts, id)
 	if s.now().Sub(pc.created) > PreCheckoutDeadline {

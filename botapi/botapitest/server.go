@@ -2,6 +2,8 @@ package botapitest
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/binary"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +14,11 @@ import (
 )
 
 // DefaultToken is the token of the fake bot unless [WithToken] says
-// otherwise: the example token of Telegram's documentation.
+// otherwise: the bot id 123456, a colon and 35 characters of [A-Za-z0-9_-],
+// the shape of a real token, which clients such as telego check (the
+// example token of Telegram's documentation is one character short).
 // Telegram docs: https://core.telegram.org/bots/api#authorizing-your-bot
-const DefaultToken = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+const DefaultToken = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew110"
 
 // inMemoryURL is the base URL of a server made [WithoutListener].
 const inMemoryURL = "http://botapitest.invalid"
@@ -32,6 +36,8 @@ type options struct {
 	vclock      *VirtualClock
 	limitScale  float64
 	noListener  bool
+	botUser     *User
+	memory      Memory
 	webhookRT   http.RoundTripper
 }
 
@@ -43,6 +49,19 @@ func WithToken(token string) Option { return func(o *options) { o.token = token 
 func WithBotUsername(username string) Option {
 	return func(o *options) { o.botUsername = username }
 }
+
+// WithMemory bounds what the server keeps (see [Memory]); the default
+// keeps 1000 messages a chat, 200 000 in all, [MaxRecordedRequests] calls
+// and 1 000 000 sent records.
+func WithMemory(m Memory) Option { return func(o *options) { o.memory = m } }
+
+// WithBotUser sets the bot's names and getMe flags (can_join_groups,
+// supports_inline_queries, has_main_web_app, ...); its ID and IsBot are
+// ignored (the id comes from the token). The default is "Test Bot" with
+// the username of [WithBotUsername], can_join_groups,
+// supports_inline_queries and has_main_web_app. Messages show the bot
+// with its id, names and username only, as Telegram's do.
+func WithBotUser(u User) Option { return func(o *options) { o.botUser = &u } }
 
 // WithClock sets the clock the server reads for every timestamp (message
 // dates, recorded requests), for the rate-limit model and retry_after, and
@@ -103,6 +122,7 @@ type Server struct {
 	wg      sync.WaitGroup
 	methods map[string]methodFunc
 	clk     clock
+	key     ed25519.PrivateKey // signs init data's signature field
 
 	mu sync.Mutex
 	st state
@@ -136,6 +156,10 @@ func NewServer(opts ...Option) *Server {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.botID, _ = strconv.ParseInt(strings.SplitN(o.token, ":", 2)[0], 10, 64)
 	s.methods = methodTable()
+	var seed [ed25519.SeedSize]byte
+	binary.LittleEndian.PutUint64(seed[:], o.seed)
+	copy(seed[8:], "botapitest init data key")
+	s.key = ed25519.NewKeyFromSeed(seed[:])
 	s.st.init(s, o)
 	if o.webhookRT != nil {
 		s.hookRT = o.webhookRT

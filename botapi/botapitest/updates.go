@@ -29,6 +29,9 @@ const (
 	// maxUpdatesLimit bounds getUpdates' limit.
 	// Telegram docs: https://core.telegram.org/bots/api#getupdates
 	maxUpdatesLimit = 100
+	// maxLongPollTimeout caps getUpdates' timeout, in seconds
+	// (LONG_POLL_MAX_TIMEOUT in tdlib/telegram-bot-api's Client.h).
+	maxLongPollTimeout = 50
 )
 
 // Redelivery as Telegram's WebhookActor::on_update_error does it
@@ -251,41 +254,54 @@ func (h *waitHeap) Pop() any {
 	return q
 }
 
-func setAllowed(u *updates, p params) *apiError {
-	if !p.has("allowed_updates") {
-		return nil
+// updateKinds are the update types Telegram's allowed_updates knows
+// (Client::get_update_type_name).
+var updateKinds = []string{
+	"message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
+	"chosen_inline_result", "callback_query", "custom_event", "custom_query", "shipping_query",
+	"pre_checkout_query", "poll", "poll_answer", "my_chat_member", "chat_member", "chat_join_request",
+	"chat_boost", "removed_chat_boost", "message_reaction", "message_reaction_count",
+	"business_connection", "business_message", "edited_business_message", "deleted_business_messages",
+	"purchased_paid_media", "managed_bot", "guest_message",
+}
+
+// setAllowed applies allowed_updates as Client::get_allowed_update_types
+// does: an empty or unparsable value, or anything but an array of strings,
+// changes nothing; names are lowercased and unknown ones dropped; an array
+// with no known name restores the default.
+func setAllowed(u *updates, p params) {
+	var raw []json.RawMessage
+	if p.str("allowed_updates") == "" || !p.object("allowed_updates", &raw) {
+		return
 	}
 	var kinds []string
-	if !p.object("allowed_updates", &kinds) {
-		return badRequest("can't parse allowed updates")
+	for _, r := range raw {
+		var name string
+		if json.Unmarshal(r, &name) != nil {
+			return
+		}
+		name = strings.ToLower(name)
+		if slices.Contains(updateKinds, name) && !slices.Contains(kinds, name) {
+			kinds = append(kinds, name)
+		}
 	}
-	if len(kinds) == 0 {
-		u.allowed = nil
-	} else {
-		u.allowed = kinds
-	}
-	return nil
+	u.allowed = kinds // nil when none is known: the default
 }
 
 // getUpdates serves long polling. It runs without s.mu held.
 // Telegram docs: https://core.telegram.org/bots/api#getupdates
 func getUpdates(s *Server, c *call) (any, *apiError) {
 	offset, hasOffset := c.p.int64("offset")
-	limit := c.p.intOr("limit", maxUpdatesLimit)
-	if limit <= 0 {
-		limit = maxUpdatesLimit
-	}
-	limit = min(limit, maxUpdatesLimit)
-	timeout := time.Duration(max(c.p.intOr("timeout", 0), 0)) * time.Second
+	// Client::process_get_updates_query clamps both.
+	limit := c.p.clampedInt("limit", maxUpdatesLimit, 1, maxUpdatesLimit)
+	timeout := time.Duration(c.p.clampedInt("timeout", 0, 0, maxLongPollTimeout)) * time.Second
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st.hook != nil {
 		return nil, errWebhookActive
 	}
-	if err := setAllowed(&s.st.updates, c.p); err != nil {
-		return nil, err
-	}
+	setAllowed(&s.st.updates, c.p)
 	s.st.pollGen++
 	gen := s.st.pollGen
 	s.st.notify() // an older poll ends with a conflict
@@ -351,9 +367,7 @@ func setWebhook(s *Server, c *call) (any, *apiError) {
 		return nil, badRequest("secret token contains unallowed characters")
 	}
 	maxConns := min(max(c.p.intOr("max_connections", defaultMaxConnections), 1), maxMaxConnections)
-	if err := setAllowed(&s.st.updates, c.p); err != nil {
-		return nil, err
-	}
+	setAllowed(&s.st.updates, c.p)
 	if c.p.bool("drop_pending_updates") {
 		s.st.dropPending()
 	}
