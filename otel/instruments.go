@@ -21,6 +21,15 @@ const (
 	keyRateLimited   = attribute.Key("miniappkit.botapi.rate_limited")
 	keyScheme        = attribute.Key("miniappkit.webhook.scheme")
 	keyReason        = attribute.Key("miniappkit.webhook.reason")
+	keyPaymentStep   = attribute.Key("miniappkit.payment.step")
+	keyPaymentResult = attribute.Key("miniappkit.payment.outcome")
+	keyPaymentReason = attribute.Key("miniappkit.payment.reason")
+	keyCurrency      = attribute.Key("miniappkit.payment.currency")
+	keyLane          = attribute.Key("miniappkit.ratelimit.lane")
+	keyChatKind      = attribute.Key("miniappkit.ratelimit.chat")
+	keyPaused        = attribute.Key("miniappkit.ratelimit.paused")
+	keySendOutcome   = attribute.Key("miniappkit.broadcast.outcome")
+	keyPostponed     = attribute.Key("miniappkit.broadcast.postponed")
 )
 
 // Semantic-convention keys used here.
@@ -50,6 +59,19 @@ type instruments struct {
 	updateDuration  metric.Float64Histogram
 	handlerDuration metric.Float64Histogram
 	rejected        metric.Int64Counter
+	// payments
+	paymentSteps    metric.Int64Counter
+	paymentDuration metric.Float64Histogram
+	// ratelimit
+	waitDuration      metric.Float64Histogram
+	queueDepth        metric.Int64Gauge
+	backoffs          metric.Int64Counter
+	backoffRetryAfter metric.Float64Histogram
+	// broadcast
+	sends        metric.Int64Counter
+	sendWait     metric.Float64Histogram
+	sendDuration metric.Float64Histogram
+	pending      metric.Int64Gauge
 }
 
 // instrumentSpec describes one instrument: the table in
@@ -80,9 +102,21 @@ func (m *instruments) init(meter metric.Meter) error {
 	m.updateDuration = hist(specUpdateDuration)
 	m.handlerDuration = hist(specHandlerDuration)
 	m.rejected = counter(specRejected)
-	if err := m.initMore(meter, hist, counter); err != nil {
+	gauge := func(s instrumentSpec) metric.Int64Gauge {
+		g, err := meter.Int64Gauge(s.name, metric.WithUnit(s.unit), metric.WithDescription(s.desc))
 		errs = append(errs, err)
+		return g
 	}
+	m.paymentSteps = counter(specPaymentSteps)
+	m.paymentDuration = hist(specPaymentDuration)
+	m.waitDuration = hist(specWaitDuration)
+	m.queueDepth = gauge(specQueueDepth)
+	m.backoffs = counter(specBackoffs)
+	m.backoffRetryAfter = hist(specBackoffRetryAfter)
+	m.sends = counter(specSends)
+	m.sendWait = hist(specSendWait)
+	m.sendDuration = hist(specSendDuration)
+	m.pending = gauge(specPending)
 	return errors.Join(errs...)
 }
 
@@ -98,4 +132,17 @@ var (
 	specUpdateDuration  = instrumentSpec{"miniappkit.update.duration", "s", "Duration of each update delivery or worker attempt, dedupe included."}
 	specHandlerDuration = instrumentSpec{"miniappkit.update.handler.duration", "s", "Duration of the update handler."}
 	specRejected        = instrumentSpec{"miniappkit.webhook.rejected", "{request}", "Requests refused before an update was decoded."}
+
+	specPaymentSteps    = instrumentSpec{"miniappkit.payment.steps", "{step}", "Payment steps: pre-checkout answers, fulfilments, refunds, duplicate-charge refunds."}
+	specPaymentDuration = instrumentSpec{"miniappkit.payment.duration", "s", "Duration of each payment step."}
+
+	specWaitDuration      = instrumentSpec{"miniappkit.ratelimit.wait.duration", "s", "Time a send waited on the Telegram scheduler."}
+	specQueueDepth        = instrumentSpec{"miniappkit.ratelimit.queue.depth", "{wait}", "Waits in progress on the Telegram scheduler when the last one began."}
+	specBackoffs          = instrumentSpec{"miniappkit.ratelimit.backoffs", "{response}", "429 answers reported to the Telegram scheduler."}
+	specBackoffRetryAfter = instrumentSpec{"miniappkit.ratelimit.retry_after", "s", "retry_after of the 429 answers reported to the scheduler."}
+
+	specSends        = instrumentSpec{"miniappkit.broadcast.sends", "{send}", "Broadcast sends, by outcome (or why they were postponed)."}
+	specSendWait     = instrumentSpec{"miniappkit.broadcast.wait.duration", "s", "Time a broadcast send waited on the scheduler."}
+	specSendDuration = instrumentSpec{"miniappkit.broadcast.send.duration", "s", "Duration of a broadcast send's request."}
+	specPending      = instrumentSpec{"miniappkit.broadcast.pending", "{entry}", "Entries of a running broadcast not finished yet."}
 )

@@ -35,6 +35,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/broadcast"
+	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/miniappkit/miniappkit/webhook"
 )
 
@@ -50,8 +53,11 @@ type Observer struct {
 
 // Each seam is implemented.
 var (
-	_ botapi.Observer  = (*Observer)(nil)
-	_ webhook.Observer = (*Observer)(nil)
+	_ botapi.Observer    = (*Observer)(nil)
+	_ webhook.Observer   = (*Observer)(nil)
+	_ payments.Observer  = (*Observer)(nil)
+	_ ratelimit.Observer = (*Observer)(nil)
+	_ broadcast.Observer = (*Observer)(nil)
 )
 
 // Option configures [New].
