@@ -30,6 +30,9 @@ const (
 	keyPaused        = attribute.Key("miniappkit.ratelimit.paused")
 	keySendOutcome   = attribute.Key("miniappkit.broadcast.outcome")
 	keyPostponed     = attribute.Key("miniappkit.broadcast.postponed")
+	keyStore         = attribute.Key("miniappkit.store.name")
+	keyStoreImpl     = attribute.Key("miniappkit.store.impl")
+	keyStoreOp       = attribute.Key("miniappkit.store.operation")
 )
 
 // Semantic-convention keys used here.
@@ -72,6 +75,8 @@ type instruments struct {
 	sendWait     metric.Float64Histogram
 	sendDuration metric.Float64Histogram
 	pending      metric.Int64Gauge
+	// stores
+	storeDuration metric.Float64Histogram
 }
 
 // instrumentSpec describes one instrument: the table in
@@ -117,6 +122,7 @@ func (m *instruments) init(meter metric.Meter) error {
 	m.sendWait = hist(specSendWait)
 	m.sendDuration = hist(specSendDuration)
 	m.pending = gauge(specPending)
+	m.storeDuration = hist(specStoreDuration)
 	return errors.Join(errs...)
 }
 
@@ -145,4 +151,6 @@ var (
 	specSendWait     = instrumentSpec{"miniappkit.broadcast.wait.duration", "s", "Time a broadcast send waited on the scheduler."}
 	specSendDuration = instrumentSpec{"miniappkit.broadcast.send.duration", "s", "Duration of a broadcast send's request."}
 	specPending      = instrumentSpec{"miniappkit.broadcast.pending", "{entry}", "Entries of a running broadcast not finished yet."}
+
+	specStoreDuration = instrumentSpec{"miniappkit.store.operation.duration", "s", "Duration of each call to a store (dedupe, queue, ledger, limiter, broadcast log)."}
 )

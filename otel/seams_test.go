@@ -13,6 +13,7 @@ import (
 	"github.com/miniappkit/miniappkit/broadcast"
 	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/ratelimit"
+	"github.com/miniappkit/miniappkit/webhook"
 )
 
 func gaugeValue(t *testing.T, m metricdata.Metrics, want map[string]any) int64 {
@@ -94,4 +95,29 @@ func TestBroadcastMetrics(t *testing.T) {
 	assert.Equal(t, int64(8), gaugeValue(t, hs.metric(t, "miniappkit.broadcast.pending"), map[string]any{"miniappkit.ratelimit.lane": "bulk"}))
 	assert.Equal(t, 0.1, find(t, histCounts(t, hs.metric(t, "miniappkit.broadcast.send.duration")),
 		map[string]any{"miniappkit.ratelimit.lane": "bulk", "miniappkit.broadcast.outcome": "delivered"}).sum)
+}
+
+func TestStoreMetrics(t *testing.T) {
+	hs := newHarness(t)
+	ctx := context.Background()
+	store := webhook.ObserveStore(webhook.NewMemoryStore(4), hs.obs.ObserveWebhookStore)
+	_, err := store.Claim(ctx, "k", "me", time.Minute, nil)
+	require.NoError(t, err)
+	require.ErrorIs(t, store.Release(ctx, "k", "other"), webhook.ErrNotOwner)
+	ledger := payments.ObserveLedger(payments.NewMemoryLedger(), hs.obs.ObserveLedger)
+	_, err = ledger.Get(ctx, "none")
+	require.ErrorIs(t, err, payments.ErrNotFound)
+	rs := ratelimit.ObserveStore(ratelimit.NewMemoryStore(), hs.obs.ObserveRateStore)
+	require.NoError(t, rs.Block(ctx, ratelimit.Cell{Interval: time.Second}, time.Now()))
+	log := broadcast.ObserveLog(&broadcast.MemoryLog{}, hs.obs.ObserveBroadcastLog)
+	_, err = log.Open(ctx, "b", "list")
+	require.NoError(t, err)
+
+	pts := histCounts(t, hs.metric(t, "miniappkit.store.operation.duration"))
+	assert.Len(t, pts, 5)
+	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "webhook.Store", "miniappkit.store.impl": "*webhook.MemoryStore", "miniappkit.store.operation": "Claim"}).count)
+	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "webhook.Store", "miniappkit.store.impl": "*webhook.MemoryStore", "miniappkit.store.operation": "Release", "error.type": "error"}).count)
+	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "payments.Ledger", "miniappkit.store.impl": "*payments.MemoryLedger", "miniappkit.store.operation": "Get", "error.type": "error"}).count)
+	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "ratelimit.Store", "miniappkit.store.impl": "*ratelimit.MemoryStore", "miniappkit.store.operation": "Block"}).count)
+	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "broadcast.Log", "miniappkit.store.impl": "*broadcast.MemoryLog", "miniappkit.store.operation": "Open"}).count)
 }
