@@ -77,6 +77,8 @@ type instruments struct {
 	pending      metric.Int64Gauge
 	// stores
 	storeDuration metric.Float64Histogram
+
+	created []string // the names, in order, for the documentation's test
 }
 
 // instrumentSpec describes one instrument: the table in
@@ -88,12 +90,14 @@ type instrumentSpec struct {
 func (m *instruments) init(meter metric.Meter) error {
 	var errs []error
 	hist := func(s instrumentSpec) metric.Float64Histogram {
+		m.created = append(m.created, s.name)
 		h, err := meter.Float64Histogram(s.name, metric.WithUnit(s.unit), metric.WithDescription(s.desc),
 			metric.WithExplicitBucketBoundaries(durationBuckets...))
 		errs = append(errs, err)
 		return h
 	}
 	counter := func(s instrumentSpec) metric.Int64Counter {
+		m.created = append(m.created, s.name)
 		c, err := meter.Int64Counter(s.name, metric.WithUnit(s.unit), metric.WithDescription(s.desc))
 		errs = append(errs, err)
 		return c
@@ -108,6 +112,7 @@ func (m *instruments) init(meter metric.Meter) error {
 	m.handlerDuration = hist(specHandlerDuration)
 	m.rejected = counter(specRejected)
 	gauge := func(s instrumentSpec) metric.Int64Gauge {
+		m.created = append(m.created, s.name)
 		g, err := meter.Int64Gauge(s.name, metric.WithUnit(s.unit), metric.WithDescription(s.desc))
 		errs = append(errs, err)
 		return g
@@ -124,6 +129,16 @@ func (m *instruments) init(meter metric.Meter) error {
 	m.pending = gauge(specPending)
 	m.storeDuration = hist(specStoreDuration)
 	return errors.Join(errs...)
+}
+
+// allSpecs lists every instrument, for the documentation's test.
+var allSpecs = []instrumentSpec{
+	specHTTPDuration, specCallDuration, specCallRetries, specRateLimited, specRetryAfterWait, specLimiterWait,
+	specUpdateDuration, specHandlerDuration, specRejected,
+	specPaymentSteps, specPaymentDuration,
+	specWaitDuration, specQueueDepth, specBackoffs, specBackoffRetryAfter,
+	specSends, specSendWait, specSendDuration, specPending,
+	specStoreDuration,
 }
 
 // The instruments. Names are OpenTelemetry semantic conventions where one

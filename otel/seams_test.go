@@ -3,6 +3,9 @@ package otel
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +123,24 @@ func TestStoreMetrics(t *testing.T) {
 	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "payments.Ledger", "miniappkit.store.impl": "*payments.MemoryLedger", "miniappkit.store.operation": "Get", "error.type": "error"}).count)
 	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "ratelimit.Store", "miniappkit.store.impl": "*ratelimit.MemoryStore", "miniappkit.store.operation": "Block"}).count)
 	assert.Equal(t, int64(1), find(t, pts, map[string]any{"miniappkit.store.name": "broadcast.Log", "miniappkit.store.impl": "*broadcast.MemoryLog", "miniappkit.store.operation": "Open"}).count)
+}
+
+// TestDocumentedInstruments: docs/observability.md's table lists every
+// instrument New creates, with its unit.
+func TestDocumentedInstruments(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "observability.md"))
+	require.NoError(t, err)
+	for _, s := range allSpecs {
+		row := "| `" + s.name + "` | "
+		i := strings.Index(string(doc), row)
+		require.GreaterOrEqual(t, i, 0, "%s is not in the table", s.name)
+		line := string(doc[i:])
+		line = line[:strings.IndexByte(line, '\n')]
+		assert.Contains(t, line, "| `"+s.unit+"` |", "%s's unit", s.name)
+	}
+	var listed []string
+	for _, s := range allSpecs {
+		listed = append(listed, s.name)
+	}
+	assert.ElementsMatch(t, newHarness(t).obs.m.created, listed, "allSpecs lists every instrument created")
 }

@@ -91,7 +91,7 @@ func BenchmarkTelegramObserver(b *testing.B) {
 		opts []Option
 	}{{"none", nil}, {"noop", []Option{WithObserver(noopSchedObserver{})}}} {
 		b.Run(bc.name, func(b *testing.B) {
-			inf := Limit{N: 1 << 30, Window: time.Second, Burst: 1 << 30}
+			inf := Limit{N: 1 << 30, Window: time.Second, Burst: 1 << 29}
 			s, err := NewTelegram(append(bc.opts, WithChatLimit(inf), WithGroupLimit(inf), WithGlobalLimit(inf), WithPaidLimit(inf))...)
 			require.NoError(b, err)
 			ctx := context.Background()
