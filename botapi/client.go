@@ -357,9 +357,9 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 	landed := false // an earlier attempt may have been performed
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
-			waitStart := time.Now()
+			waitStart := st.clock(c.obs)
 			err := c.limiter.Wait(ctx, chat)
-			st.limiterWait += time.Since(waitStart)
+			st.waited(waitStart)
 			if err != nil {
 				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 					return fmt.Errorf("botapi: %s: rate limiter: %w: %w", method, ctxErr, err)
