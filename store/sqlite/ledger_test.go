@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/miniappkit/miniappkit/payments"
@@ -57,4 +58,37 @@ func TestLedgerStress(t *testing.T) {
 	}
 	res := ledgertest.Stress(t, db.Ledger(), cfg)
 	t.Logf("sqlite: %+v", res)
+}
+
+// TestLedgerIndexes: Pending, Since and ByOrder read their indexes (SQLite's
+// query plan names each).
+func TestLedgerIndexes(t *testing.T) {
+	db := newTestDB(t)
+	ctx := t.Context()
+	for _, c := range []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"Pending", ledgerPendingSQL, "miniappkit_payments_pending", []any{int64(0), int64(0), 500}},
+		{"Since", ledgerSinceSQL, "miniappkit_payments_paid_at", []any{int64(1), int64(0), 500}},
+		{"ByOrder", ledgerByOrderSQL, "miniappkit_payments_order_ref", []any{"o"}},
+	} {
+		rows, err := db.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+c.query, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(detail + "\n")
+		}
+		rows.Close()
+		if !strings.Contains(plan.String(), c.index) {
+			t.Errorf("%s does not use %s:\n%s", c.name, c.index, plan.String())
+		}
+	}
 }
