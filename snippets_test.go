@@ -159,3 +159,17 @@ func TestMarkdownSnippetsBuild(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "a README or docs snippet does not build:\n%s", out)
 }
+
+// TestReadmeShape keeps the README a newcomer's page: at most 300 lines,
+// with go get and the two commands (run the shop, run the tests) in its
+// first 40. Long material belongs in docs/.
+func TestReadmeShape(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	require.LessOrEqual(t, len(lines), 300, "README.md has %d lines; move detail to docs/", len(lines))
+	first := strings.Join(lines[:min(40, len(lines))], "\n")
+	for _, cmd := range []string{"go get github.com/miniappkit/miniappkit@latest", "go run ./examples/shop", "go test ./..."} {
+		require.Contains(t, first, cmd, "the first 40 lines of README.md must show %q", cmd)
+	}
+}

@@ -187,8 +187,13 @@ func New(token string, opts ...Option) *Client {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		c.rt = defaultRoundTripper()
-		c.hc = &http.Client{Transport: c.rt}
+		rt := defaultRoundTripper()
+		c.hc = &http.Client{Transport: rt}
+		if t, ok := rt.(*http.Transport); ok {
+			// Only net/http's own transport is handed the shared headers
+			// directly: a program's RoundTripper might write to them.
+			c.rt = t
+		}
 	}
 	c.log = o.log
 	if c.log == nil {
@@ -426,12 +431,13 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 		rd          io.Reader
 		contentType string
 		length      int64
+		getBody     func() (io.ReadCloser, error) // nil for a streamed upload
 	)
 	switch {
 	case mp != nil:
 		rd, contentType, length = mp.pr, mp.contentType, -1
 	case body != nil:
-		rd, contentType, length = body.reader(), "application/json", int64(body.len())
+		rd, contentType, length, getBody = body.reader(), "application/json", int64(body.len()), body.getBody
 	}
 	mu := c.methodURL(method)
 	var (
@@ -439,9 +445,9 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 		err  error
 	)
 	if c.rt != nil && mu.err == nil {
-		resp, err = c.sendDirect(ctx, mu, rd, contentType, length)
+		resp, err = c.sendDirect(ctx, mu, rd, getBody, contentType, length)
 	} else {
-		resp, err = c.send(ctx, mu, rd, contentType, length)
+		resp, err = c.send(ctx, mu, rd, getBody, contentType, length)
 	}
 	if err != nil {
 		return 0, &netError{method: method, err: c.redact(err), beforeSend: notSent(err)}
@@ -451,7 +457,7 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 }
 
 // send posts through the http.Client.
-func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, getBody func() (io.ReadCloser, error), contentType string, length int64) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, mu.s, rd)
 	if err != nil {
 		if rc, ok := rd.(io.Closer); ok {
@@ -461,6 +467,7 @@ func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentT
 	}
 	if rd != nil {
 		req.ContentLength = length
+		req.GetBody = getBody
 		if contentType == "application/json" {
 			req.Header["Content-Type"] = jsonContentType
 		} else {
@@ -473,7 +480,7 @@ func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentT
 // sendDirect posts through the default transport, skipping what http.Client
 // would add (redirect and cookie handling, header copies, a parse of the
 // URL per request). Its errors are *url.Error, like http.Client's.
-func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, getBody func() (io.ReadCloser, error), contentType string, length int64) (*http.Response, error) {
 	req := &http.Request{
 		Method:     http.MethodPost,
 		URL:        mu.u,
@@ -487,6 +494,7 @@ func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, co
 	if rd != nil {
 		req.ContentLength = length
 		req.Body = rd.(io.ReadCloser) // a *bodyReader or the multipart pipe
+		req.GetBody = getBody
 		if contentType == "application/json" {
 			req.Header = jsonHeader
 		} else {
@@ -696,11 +704,20 @@ type sharedBody struct {
 	refs  int
 	first bodyReader // the first attempt's reader, reused with the body
 	used  bool       // first is handed out
+
+	// getBody is the request's GetBody: a new reader of the body, so that
+	// net/http can resend a request it knows was not processed (a reused
+	// connection closed before the request was written, an HTTP/2
+	// GOAWAY or REFUSED_STREAM). Made once with the pooled body, so that a
+	// call does not allocate it. net/http calls it only within the round
+	// trip, while the call still holds the body.
+	getBody func() (io.ReadCloser, error)
 }
 
 var bodyPool = sync.Pool{New: func() any {
 	b := new(sharedBody)
 	b.enc = json.NewEncoder(&b.buf)
+	b.getBody = func() (io.ReadCloser, error) { return b.reader(), nil }
 	return b
 }}
 

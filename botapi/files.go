@@ -61,6 +61,9 @@ func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (
 	if resp.StatusCode != http.StatusOK {
 		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodySize))
 		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return 0, fmt.Errorf("botapi: %s: %w", method, ctxErr)
+			}
 			return 0, &netError{method: method, err: c.redact(err), status: resp.StatusCode}
 		}
 		err = c.decodeRedacted(method, resp.StatusCode, resp.Header.Get("Content-Type"), data, nil)

@@ -68,6 +68,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	done := new(bool)
 	s.st.record(Request{
 		Method:      method,
 		HTTPMethod:  r.Method,
@@ -75,11 +76,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Params:      p,
 		Files:       withoutData(files),
 		At:          s.now(),
+		done:        done,
 	})
 	f, faulted := s.st.matchFault(lower, chatOf(p))
 	s.mu.Unlock()
 
 	res, aerr, afterDelivery := s.perform(ctx, lower, p, files, f, faulted)
+	s.mu.Lock()
+	*done = true
+	s.st.notifyCalls()
+	s.mu.Unlock()
 	if !s.sleep(ctx, delay-up) {
 		panic(http.ErrAbortHandler)
 	}

@@ -37,6 +37,7 @@ type options struct {
 	limitScale  float64
 	noListener  bool
 	botUser     *User
+	memory      Memory
 	webhookRT   http.RoundTripper
 }
 
@@ -48,6 +49,11 @@ func WithToken(token string) Option { return func(o *options) { o.token = token 
 func WithBotUsername(username string) Option {
 	return func(o *options) { o.botUsername = username }
 }
+
+// WithMemory bounds what the server keeps (see [Memory]); the default
+// keeps 1000 messages a chat, 200 000 in all, [MaxRecordedRequests] calls
+// and 1 000 000 sent records.
+func WithMemory(m Memory) Option { return func(o *options) { o.memory = m } }
 
 // WithBotUser sets the bot's names and getMe flags (can_join_groups,
 // supports_inline_queries, has_main_web_app, ...); its ID and IsBot are

@@ -73,7 +73,7 @@ func (s *Server) PressButton(user User, button string) (queryID string, err erro
 	ch := s.st.chats[u.ID]
 	var found *message
 	var data string
-	for id := ch.lastID; id > 0 && found == nil; id-- {
+	for id := ch.lastID; id > ch.firstID && found == nil; id-- {
 		m := ch.msgs[id]
 		if m == nil || m.keyboard == nil {
 			continue

@@ -27,6 +27,8 @@ type Request struct {
 	Params      map[string]string // every parameter; JSON values other than strings keep their JSON text
 	Files       []File            // uploaded files of a multipart request
 	At          time.Time         // when it arrived, on the server's clock
+
+	done *bool // the server has performed it (guarded by Server.mu)
 }
 
 // JSON decodes the parameter name, which holds JSON (an object such as
@@ -157,6 +159,7 @@ type chat struct {
 	started bool  // the user of a private chat has started the bot
 	blocked bool  // the user blocked the bot
 	lastID  int64
+	firstID int64 // ids up to it were forgotten (Memory.MessagesPerChat)
 	msgs    map[int64]*message
 	menu    json.RawMessage
 
@@ -182,9 +185,14 @@ type state struct {
 	nextUserID int64
 	nextGroup  int64
 
-	requests []Request // a ring once it holds MaxRecordedRequests
-	reqHead  int       // the oldest request's index once the ring is full
-	sent     []SentMessage
+	requests []Request     // a ring once it holds mem.Requests
+	reqHead  int           // the oldest request's index once the ring is full
+	sent     []SentMessage // a ring once it holds mem.Sent
+	sentHead int
+	calls    chan struct{} // closed and replaced when a call is performed or a message sent
+	msgOrder []msgRef      // every stored message, oldest first, from msgHead
+	msgHead  int
+	mem      Memory
 	stats    Stats
 
 	files     fileStore
@@ -219,6 +227,8 @@ func (st *state) init(s *Server, o options) {
 	// shows: id, is_bot, first_name, username.
 	st.bot = User{ID: s.botID, IsBot: true, FirstName: st.botInfo.FirstName, LastName: st.botInfo.LastName, Username: st.botInfo.Username}
 	st.latency = o.latency
+	st.mem = o.memory.withDefaults()
+	st.calls = make(chan struct{})
 	st.users = map[int64]*User{}
 	st.files = newFileStore(maxKeptFiles, maxKeptFileBytes)
 	st.chats = map[int64]*chat{}
@@ -241,7 +251,7 @@ func (st *state) init(s *Server, o options) {
 
 func (st *state) record(r Request) {
 	st.stats.Requests++
-	if len(st.requests) < MaxRecordedRequests {
+	if len(st.requests) < st.mem.Requests {
 		st.requests = append(st.requests, r)
 		return
 	}
@@ -249,11 +259,51 @@ func (st *state) record(r Request) {
 	st.reqHead = (st.reqHead + 1) % len(st.requests)
 }
 
-// MaxRecordedRequests bounds the calls a [Server] keeps for
-// [Server.Requests]: beyond it the oldest are forgotten, so that a server
-// running as an example app's backend does not grow without end.
-// [Stats].Requests still counts every call.
+// notifyCalls wakes [Server.WaitFor] and [Server.WaitSent].
+func (st *state) notifyCalls() {
+	close(st.calls)
+	st.calls = make(chan struct{})
+}
+
+// MaxRecordedRequests is the default of [Memory].Requests.
 const MaxRecordedRequests = 100_000
+
+// Memory bounds what a [Server] keeps, so that one running for long (as an
+// example app's backend) stays flat; beyond each bound the oldest entries
+// are forgotten and [Stats] still counts everything. A zero field takes
+// its default.
+type Memory struct {
+	// MessagesPerChat is how many messages each chat keeps for
+	// [Server.Messages], edits, replies and forwards (default 1000).
+	MessagesPerChat int
+	// Messages is how many messages all chats keep together (default
+	// 200 000).
+	Messages int
+	// Requests is how many calls [Server.Requests] keeps (default
+	// [MaxRecordedRequests]).
+	Requests int
+	// Sent is how many records [Server.Sent] keeps (default 1 000 000).
+	Sent int
+}
+
+func (m Memory) withDefaults() Memory {
+	if m.MessagesPerChat <= 0 {
+		m.MessagesPerChat = 1000
+	}
+	if m.Messages <= 0 {
+		m.Messages = 200_000
+	}
+	if m.Requests <= 0 {
+		m.Requests = MaxRecordedRequests
+	}
+	if m.Sent <= 0 {
+		m.Sent = 1_000_000
+	}
+	return m
+}
+
+// msgRef names a stored message.
+type msgRef struct{ chat, id int64 }
 
 // NewUser creates a user who has started the bot (so the bot may write to
 // them) and returns it. Ids count up from 1001.
@@ -338,11 +388,18 @@ func (s *Server) Requests(method string) []Request {
 	return out
 }
 
-// Sent returns every message the bot sent, oldest first.
+// Sent returns the messages the bot sent, oldest first: every one, up to
+// [Memory].Sent (then the last ones; [Stats].Sent counts all).
 func (s *Server) Sent() []SentMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]SentMessage(nil), s.st.sent...)
+	return s.st.sentLocked()
+}
+
+func (st *state) sentLocked() []SentMessage {
+	out := make([]SentMessage, 0, len(st.sent))
+	out = append(out, st.sent[st.sentHead:]...)
+	return append(out, st.sent[:st.sentHead]...)
 }
 
 // Stats returns the server's counters.
@@ -396,11 +453,28 @@ func (c *chat) writable() *apiError {
 	return nil
 }
 
-// newMessage stores a message in c with the next id. Callers hold s.mu.
+// newMessage stores a message in c with the next id, forgetting the
+// oldest beyond the [Memory] bounds. Callers hold s.mu.
 func (st *state) newMessage(c *chat, from *User) *message {
 	c.lastID++
 	m := &message{MessageID: c.lastID, From: from, Date: st.s.now().Unix(), Chat: c.Chat}
 	c.msgs[m.MessageID] = m
+	for len(c.msgs) > st.mem.MessagesPerChat && c.firstID < c.lastID {
+		c.firstID++
+		delete(c.msgs, c.firstID)
+	}
+	st.msgOrder = append(st.msgOrder, msgRef{c.ID, m.MessageID})
+	for len(st.msgOrder)-st.msgHead > st.mem.Messages {
+		old := st.msgOrder[st.msgHead]
+		st.msgHead++
+		if oc := st.chats[old.chat]; oc != nil {
+			delete(oc.msgs, old.id)
+		}
+	}
+	if st.msgHead > 1024 && st.msgHead > len(st.msgOrder)/2 {
+		st.msgOrder = append([]msgRef(nil), st.msgOrder[st.msgHead:]...)
+		st.msgHead = 0
+	}
 	return m
 }
 
@@ -424,11 +498,18 @@ func (st *state) recordSent(method string, m *message, p params) {
 	if text == "" {
 		text = m.Caption
 	}
-	st.sent = append(st.sent, SentMessage{
+	rec := SentMessage{
 		ChatID: m.Chat.ID, MessageID: m.MessageID, Method: method, Text: text,
 		PaidBroadcast: p.bool("allow_paid_broadcast"), At: st.s.now(),
-	})
+	}
+	if len(st.sent) < st.mem.Sent {
+		st.sent = append(st.sent, rec)
+	} else {
+		st.sent[st.sentHead] = rec
+		st.sentHead = (st.sentHead + 1) % len(st.sent)
+	}
 	st.stats.Sent++
+	st.notifyCalls()
 }
 
 // randomID makes an opaque id of n characters from the seeded source.
@@ -462,7 +543,7 @@ func (s *Server) Messages(chatID int64) []botapi.Message {
 	ch := s.st.chats[chatID]
 	var msgs []message
 	if ch != nil {
-		for id := int64(1); id <= ch.lastID; id++ {
+		for id := ch.firstID + 1; id <= ch.lastID; id++ {
 			if m := ch.msgs[id]; m != nil {
 				msgs = append(msgs, *m)
 			}

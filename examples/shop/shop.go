@@ -130,7 +130,7 @@ func staticFiles(files http.Handler) http.Handler {
 // (401), and one over its user's limit never reaches h (429, Retry-After).
 func (s *shop) protect(h http.Handler) http.Handler {
 	limited := ratelimit.Middleware(s.limiter, ratelimit.KeyByUser(ratelimit.KeyByIP()))(h)
-	return initdata.Middleware(s.validator)(limited)
+	return initdata.Middleware(s.validator, initdata.WithLogger(s.log))(limited)
 }
 
 // userScope scopes Idempotency-Keys to the request's user, so two users'

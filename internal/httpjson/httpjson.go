@@ -73,6 +73,10 @@ func Problems(mux *http.ServeMux) http.Handler {
 		// (and name the allowed methods), then answer in our format.
 		rec := &statusRecorder{header: http.Header{}}
 		mux.ServeHTTP(rec, r)
+		if rec.status != http.StatusNotFound && rec.status != http.StatusMethodNotAllowed {
+			mux.ServeHTTP(w, r) // a redirect to the canonical path, say
+			return
+		}
 		if allow := rec.header.Get("Allow"); allow != "" {
 			w.Header().Set("Allow", allow)
 		}

@@ -72,14 +72,56 @@ func TestProblems(t *testing.T) {
 		{"GET", "/a", 200, ""},
 		{"DELETE", "/a", 405, "GET, HEAD, POST"},
 		{"GET", "/nope", 404, ""},
+		{"GET", "//a", 0, ""}, // the mux's redirect to the clean path stays
 	} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if tc.status == 0 {
+			require.Equal(t, 3, w.Code/100, "a redirect for %s", tc.path)
+			require.Equal(t, "/a", w.Header().Get("Location"))
+			continue
+		}
 		require.Equal(t, tc.status, w.Code, tc.path)
-		if tc.status != 200 {
+		if tc.status >= 400 {
 			require.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
 			require.Contains(t, w.Body.String(), `"status":`)
 			require.Equal(t, tc.allow, w.Header().Get("Allow"))
 		}
 	}
+}
+
+// FuzzDecode sends arbitrary bodies: the answer is success with the value
+// set, or a problem with a status from the documented set. Run it longer
+// with
+//
+//	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 1m ./internal/httpjson
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"id":"a"}`, `{"id":"a"} `, `{"id":"a","x":1}`, `{"id":1}`, `[]`, ``, `{"id":"a"}{}`, strings.Repeat(" ", 70)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var v struct {
+			ID string `json:"id"`
+		}
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		if Decode(w, r, 64, &v) {
+			if len(body) > 64 {
+				t.Fatalf("accepted a %d-byte body over the 64-byte limit", len(body))
+			}
+			return
+		}
+		switch w.Code {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		default:
+			t.Fatalf("body %q: status %d", body, w.Code)
+		}
+		if w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("body %q: answered as %q", body, w.Header().Get("Content-Type"))
+		}
+		if (len(body) > 64) != (w.Code == http.StatusRequestEntityTooLarge) {
+			t.Fatalf("body of %d bytes: status %d", len(body), w.Code)
+		}
+	})
 }
