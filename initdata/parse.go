@@ -99,11 +99,8 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			d.QueryID = value(kv)
 		case keyUser, keyReceiver:
 			js, _ := raw(kv)
-			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
-			u := new(User)
-			r.user(u)
-			sc.tmp2 = r.tmp
-			if r.bad {
+			u, ok := parseUser(js)
+			if !ok {
 				if key == keyUser {
 					return InitData{}, errUserJSON
 				}
@@ -116,11 +113,8 @@ func build(p []pair, sc *scratch) (InitData, error) {
 			}
 		case keyChat:
 			js, _ := raw(kv)
-			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
-			c := new(Chat)
-			r.chat(c)
-			sc.tmp2 = r.tmp
-			if r.bad {
+			c, ok := parseChat(js)
+			if !ok {
 				return InitData{}, errChatJSON
 			}
 			d.Chat = c

@@ -257,8 +257,9 @@ func TestVerifyAllocatesNothing(t *testing.T) {
 	// Rejections allocate nothing either.
 	tampered := signed + "&x=1"
 	require.Zero(t, testing.AllocsPerRun(100, func() { _ = v.Verify(tampered) }))
-	// The typed result: the strings (one allocation) and the user.
-	require.LessOrEqual(t, testing.AllocsPerRun(100, func() { _, _ = v.Validate(signed) }), 2.0)
+	// The typed result: the strings of the top level (one allocation), and
+	// encoding/json's decoding of the user (the user and each of its strings).
+	require.LessOrEqual(t, testing.AllocsPerRun(100, func() { _, _ = v.Validate(signed) }), 16.0)
 }
 
 func TestValidateThirdParty(t *testing.T) {

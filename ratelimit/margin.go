@@ -29,8 +29,8 @@ import (
 //
 // Each 429 reported to [Telegram.Backoff] adds marginStep, up to the
 // maximum margin, on the reasoning that it is evidence of more spread
-// than the margin covers; the margin never shrinks within a scheduler's
-// life (a restart begins at the configured margin again).
+// than the margin covers; after marginCalm without a 429 the margin goes
+// back down a step at a time, to the configured one.
 
 const (
 	// DefaultMargin is the safety margin by default: the spread of the
@@ -42,6 +42,8 @@ const (
 	DefaultMaxMargin = 100 * time.Millisecond
 	// marginStep is what one 429 adds to the margin.
 	marginStep = 5 * time.Millisecond
+	// marginCalm is how long without a 429 takes a step off the margin.
+	marginCalm = 30 * time.Second
 )
 
 // WithMargin sets the safety margin of a [Telegram]: every limit's window
@@ -161,10 +163,26 @@ func (s *Telegram) sent(chat int64, start time.Time) {
 func (s *Telegram) adapt() *cellSet {
 	s.adaptMu.Lock()
 	defer s.adaptMu.Unlock()
+	s.raised.Store(s.clock().UnixNano())
 	cs := s.cs.Load()
 	if m := min(cs.margin+s.marginStep, s.maxMargin); m > cs.margin {
 		cs = newCellSet(s.limits, m, s.spare)
 		s.cs.Store(cs)
 	}
 	return cs
+}
+
+// calm takes a step off a raised margin once marginCalm has passed since
+// the last 429 (or the last step down) at now.
+func (s *Telegram) calm(now time.Time) {
+	cs := s.cs.Load()
+	if cs.margin <= s.margin || now.UnixNano()-s.raised.Load() < int64(marginCalm) {
+		return
+	}
+	s.adaptMu.Lock()
+	defer s.adaptMu.Unlock()
+	if cs = s.cs.Load(); cs.margin > s.margin && now.UnixNano()-s.raised.Load() >= int64(marginCalm) {
+		s.cs.Store(newCellSet(s.limits, max(cs.margin-s.marginStep, s.margin), s.spare))
+		s.raised.Store(now.UnixNano())
+	}
 }

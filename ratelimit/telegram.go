@@ -30,8 +30,10 @@ type Telegram struct {
 	limits     [4]Limit // chat, group, global, paid
 	cs         atomic.Pointer[cellSet]
 	adaptMu    sync.Mutex
+	margin     time.Duration // the configured margin, where calm brings it back
 	maxMargin  time.Duration
 	marginStep time.Duration
+	raised     atomic.Int64 // unix ns of the last 429 or step down
 	spare      int
 	minRTT     atomic.Int64 // fastest send seen through Admit, ns; 0: none yet
 	admitted   atomic.Int64 // sends through Admit so far: 0 skips the lateness model
@@ -122,6 +124,7 @@ func NewTelegram(opts ...Option) (*Telegram, error) {
 		store:          o.store,
 		clock:          o.clock,
 		limits:         [4]Limit{o.chat, o.group, o.global, o.paid},
+		margin:         o.margin,
 		maxMargin:      o.maxMargin,
 		spare:          o.spare,
 		marginStep:     marginStep,
@@ -247,6 +250,7 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 			continue
 		}
 		now := s.clock()
+		s.calm(now)
 		use := cells
 		if cs := s.cs.Load(); s.admitted.Load() > 0 {
 			if late := s.late(now, cs); late > 0 {

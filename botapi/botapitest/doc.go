@@ -52,17 +52,19 @@
 //
 // # Protocol
 //
-// Methods are served at /bot<token>/<method>, by GET or POST, with
-// parameters in the query string, a JSON body, an
+// Methods are served at /bot<token>/<method> (and at
+// /bot<token>/test/<method>, the test environment's path), by GET or POST,
+// with parameters in the query string, a JSON body, an
 // application/x-www-form-urlencoded body or a multipart/form-data body
-// (uploads are counted, not kept). Method names are case-insensitive.
-// Answers are Telegram's envelope, {"ok":true,"result":...} or
+// (uploads are kept up to 20 MB for getFile). A JSON body that does not
+// parse counts as the parameters read before the error, as Telegram's
+// HttpReader reads it. Method names are case-insensitive. Answers are
+// Telegram's envelope, {"ok":true,"result":...} or
 // {"ok":false,"error_code":...,"description":...,"parameters":{...}}, with
-// the HTTP status equal to error_code and a Retry-After header on 429.
-// A wrong token answers 401 "Unauthorized" (404 "Not Found" when it is not
-// shaped like a token); a method the fake does not implement answers 404
-// "Not Found", exactly as Telegram answers a method it does not know, so
-// nothing succeeds silently.
+// the HTTP status equal to error_code and a Retry-After header on 429. A
+// wrong token answers 401 "Unauthorized" (404 "Not Found" when it is not
+// shaped like a token); see "Implemented methods" for methods the fake
+// does not serve. [DefaultToken] has the shape of a real token.
 //
 // Descriptions are Telegram's: "Bad Request: chat not found", "Bad Request:
 // chat_id is empty", "Bad Request: message text is empty", "Bad Request:
@@ -73,10 +75,12 @@
 // modified: ...", "Bad Request: MESSAGE_ID_INVALID", "Bad Request:
 // STARS_INVOICE_INVALID", "Bad Request: CHARGE_ALREADY_REFUNDED", "Bad
 // Request: secret token contains unallowed characters", ... A few rarer
-// answers (invoice title and description length, a missing error_message,
-// an unknown charge, a wrong subscription period, a charge that names no
-// subscription or an expired one) are the fake's rendering in Telegram's
-// style, not strings seen from Telegram.
+// answers (invoice title and description length, an unknown charge, a
+// wrong subscription period, a charge that names no subscription or an
+// expired one) are the fake's rendering in Telegram's style, not strings
+// seen from Telegram. The Telegram server's source
+// (tdlib/telegram-bot-api, Client.cpp) is cited beside each error it
+// words.
 //
 // # Implemented methods
 //
@@ -136,13 +140,23 @@
 // # Users
 //
 // [Server.NewUser] and [Server.NewGroup] create users (who have started the
-// bot) and supergroups. As a user: [Server.SendUserMessage] and
-// [Server.SendGroupMessage] write to the bot, [Server.PressButton] presses
-// an inline button (callback_query; see [Server.CallbackAnswer] for the
-// bot's answer), [Server.OpenMiniApp] returns the signed initData a Mini
-// App page would send, [Server.Pay] pays an invoice,
-// [Server.SetSubscriptionCanceled] turns a subscription's renewal off or on
-// and [Server.BlockBot] blocks the bot (later sends get 403).
+// bot) and supergroups; [Server.NewUnstartedUser] creates a user who has
+// not (the bot's sends get 403 "Forbidden: bot can't initiate conversation
+// with a user" until they write). As a user: [Server.SendUserMessage] and
+// [Server.SendGroupMessage] write to the bot, [Server.EditUserMessage]
+// edits (edited_message), [Server.SendUserPhoto] and
+// [Server.SendUserDocument] send files getFile serves,
+// [Server.SendWebAppData] sends a Mini App's sendData (web_app_data),
+// [Server.PressButton] presses an inline button (callback_query; see
+// [Server.CallbackAnswer] for the bot's answer), [Server.SendInlineQuery]
+// and [Server.ChooseInlineResult] use inline mode (see
+// [Server.InlineAnswer]), [Server.SendJoinRequest], [Server.JoinGroup] and
+// [Server.LeaveGroup] make chat_join_request and chat_member updates,
+// [Server.OpenMiniApp] returns the initData a Mini App page would send
+// (hash and Ed25519 signature, see [Server.PublicKey]), [Server.Pay] pays
+// an invoice, [Server.SetSubscriptionCanceled] turns a subscription's
+// renewal off or on, and [Server.BlockBot] and [Server.UnblockBot] block
+// and unblock the bot (my_chat_member; later sends get 403).
 //
 // # Payments
 //

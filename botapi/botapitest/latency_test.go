@@ -193,3 +193,29 @@ func TestVirtualClockAdvanceToNext(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, vc.BlockUntil(ctx, 5), context.Canceled)
 }
+
+// TestCloseOnVirtualClock: calls and deliveries waiting on a virtual clock
+// end at Close, and no goroutine is left (synctest fails a test that
+// leaves one blocked).
+func TestCloseOnVirtualClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vc := NewVirtualClock(time.Unix(0, 0))
+		hook := &hookRecorder{failures: 100}
+		srv := NewServer(WithoutListener(), WithVirtualClock(vc), WithWebhookTransport(HandlerTransport(hook)),
+			WithLatency(Latency{Base: time.Hour}, "getMe"), WithWebhookLatency(Latency{Base: time.Hour}))
+		require.True(t, callJSON(t, srv, "setWebhook", map[string]any{"url": "https://bot.example/hook"}).OK)
+		srv.SendUserMessage(srv.NewUser("Ann"), "hi")
+		errc := make(chan error, 1)
+		go func() {
+			resp, err := srv.HTTPClient().Get(methodURL(srv, "getMe"))
+			if err == nil {
+				resp.Body.Close()
+			}
+			errc <- err
+		}()
+		synctest.Wait()
+		require.Equal(t, 2, vc.Pending(), "the call and the delivery wait on the virtual clock")
+		srv.Close()
+		require.Error(t, <-errc, "the waiting call is dropped at Close")
+	})
+}

@@ -480,13 +480,20 @@ func copyMessage(s *Server, c *call) (any, *apiError) {
 	if src.Invoice != nil || src.SuccessfulPayment != nil || src.RefundedPayment != nil {
 		return nil, badRequest("message can't be copied")
 	}
+	var caption string
+	var ents []messageEntity
+	if c.p.has("caption") {
+		if caption, ents, err = captionOf(c.p); err != nil {
+			return nil, err
+		}
+	}
 	m, err := s.st.postMessage(ch, c.p)
 	if err != nil {
 		return nil, err
 	}
 	copyContent(m, src)
 	if c.p.has("caption") {
-		m.Caption = c.p.str("caption")
+		m.Caption, m.CaptionEntities = caption, ents
 	}
 	s.st.recordSent(c.method, m, c.p)
 	return map[string]int64{"message_id": m.MessageID}, nil

@@ -53,7 +53,19 @@ func forbidden(what string) *apiError {
 	return &apiError{code: http.StatusForbidden, description: "Forbidden: " + what}
 }
 
-// Telegram's answers for the common failures, word for word.
+// Telegram's answers for the common failures, word for word. Where
+// tdlib/telegram-bot-api's telegram-bot-api/Client.cpp writes the text it
+// is named: "chat_id is empty" (Client::get_chat_id), "query is too old
+// and response timeout expired or query ID is invalid" (QUERY_ID_INVALID
+// in Client::fail_query_with_error), "terminated by other getUpdates
+// request" (Client::process_get_updates_query's conflict), "message to be
+// replied not found" (the reply check), "message is not modified: ..."
+// (MESSAGE_NOT_MODIFIED in fail_query_with_error), "bot was blocked by the
+// user" (USER_IS_BLOCKED there). The others ("chat not found" is TDLib's,
+// "message text is empty", "message is too long", "bot can't initiate
+// conversation with a user", "wrong file identifier/HTTP URL specified",
+// "message to edit not found") come from Telegram's own servers through
+// TDLib and are as Telegram sends them to bots.
 var (
 	errUnauthorized   = &apiError{code: http.StatusUnauthorized, description: "Unauthorized"}
 	errNotFound       = &apiError{code: http.StatusNotFound, description: "Not Found"}

@@ -187,6 +187,7 @@ func (u *updates) popReady() *chatQueue {
 		u.readyHead++
 		q.inReady = false
 		u.steps++
+		q.trimFront()
 		if u.queues[q.id] == q && !q.busy && !q.waiting && len(q.items) > 0 {
 			return q
 		}
@@ -195,22 +196,29 @@ func (u *updates) popReady() *chatQueue {
 	return nil
 }
 
-// removeFront removes p, the first update of its queue, from the store.
+// removeFront removes p, normally the first update of its queue, from the
+// store.
 func (u *updates) removeFront(p *pendingUpdate) {
-	if p.removed {
-		return
+	if !p.removed {
+		p.removed = true
+		u.pending--
 	}
-	p.removed = true
-	u.pending--
-	q := u.queues[p.queue]
-	if q != nil && len(q.items) > 0 && q.items[0] == p {
-		q.items[0] = nil
-		q.items = q.items[1:]
+	if q := u.queues[p.queue]; q != nil {
+		q.trimFront()
 		if len(q.items) == 0 && !q.busy {
 			delete(u.queues, q.id)
 		}
 	}
 	u.trimLog()
+}
+
+// trimFront drops removed updates from the front of q, so its first update
+// is always one still to deliver.
+func (q *chatQueue) trimFront() {
+	for len(q.items) > 0 && q.items[0].removed {
+		q.items[0] = nil
+		q.items = q.items[1:]
+	}
 }
 
 // trimLog drops removed updates from the front of the log, and compacts it

@@ -66,6 +66,12 @@ func TestEchoGreetsOnStart(t *testing.T) {
 	}
 }
 
+func TestEchoLeavesOtherBotsCommands(t *testing.T) {
+	fake, answers := setup(t)
+	fake.SendUserMessage(fake.NewUser("Grace"), "/start@other_bot")
+	require.Equal(t, "/start@other_bot", <-answers, "another bot's /start is echoed, not taken as ours")
+}
+
 func TestEchoSetsTheMenuButton(t *testing.T) {
 	fake, answers := setup(t)
 	// Once a message is answered, serve has long set the menu button.
