@@ -45,6 +45,10 @@ type config struct {
 	// DatabaseURL is DATABASE_URL, a PostgreSQL URL: the state lives there
 	// instead, shared by every replica.
 	DatabaseURL string
+	// RedisURL is REDIS_URL (redis://host:port/db): handled updates,
+	// Idempotency-Key answers and Telegram's limits live there, shared by
+	// every replica.
+	RedisURL string
 	// TelegramAPIURL is TELEGRAM_API_URL, the Bot API server's address
 	// (default https://api.telegram.org): a local telegram-bot-api server,
 	// or a fake in tests. On loopback, PUBLIC_URL may be plain http.
@@ -73,6 +77,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		PayloadKey:      getenv("PAYLOAD_KEY"),
 		DataDir:         getenv("DATA_DIR"),
 		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
+		RedisURL:        strings.TrimSpace(getenv("REDIS_URL")),
 		TelegramAPIURL:  strings.TrimRight(strings.TrimSpace(getenv("TELEGRAM_API_URL")), "/"),
 		ShutdownTimeout: defaultShutdownTimeout,
 	}

@@ -83,7 +83,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	// group, global), and a 429 feeds the scheduler's backoff. The breaker
 	// stops calls at once while Telegram is unreachable; /healthz reports
 	// it.
-	sched, err := ratelimit.NewTelegram()
+	sched, err := ratelimit.NewTelegram(ratelimit.WithStore(st.rates))
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,11 @@ const (
 	outboxBatch   = 200                    // rows read at once
 	outboxSenders = 16                     // sends in flight at once (the scheduler paces them)
 	outboxBackoff = time.Second            // the pause after Telegram failed a send
+	// outboxWarmup is how long a process that just took the lease waits
+	// before its first send: its scheduler knows nothing of the previous
+	// sender's last sends, and Telegram's per-chat allowance (a burst of
+	// about 3, then 1 a second) has refilled after it.
+	outboxWarmup = 3 * time.Second
 )
 
 // Outbox message kinds.
@@ -44,12 +49,16 @@ type outbox struct {
 	log   *slog.Logger
 	owner string        // this process, for the lease
 	wake  chan struct{} // a commit added a row
+	// leading is set while this process holds the lease (run's goroutine
+	// only).
+	leading bool
+	warmup  time.Duration // outboxWarmup; tests with one fake set 0
 }
 
 func newOutbox(db sqlDB, bot *botapi.Client, log *slog.Logger) *outbox {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &outbox{db: db, bot: bot, log: log, owner: hex.EncodeToString(b[:]), wake: make(chan struct{}, 1)}
+	return &outbox{db: db, bot: bot, log: log, owner: hex.EncodeToString(b[:]), wake: make(chan struct{}, 1), warmup: outboxWarmup}
 }
 
 // add writes a message to chatID in the ledger's transaction tx. A second
@@ -125,7 +134,18 @@ func (ob *outbox) round(ctx, work context.Context) error {
 	for ctx.Err() == nil {
 		leader, err := ob.lead(work)
 		if err != nil || !leader {
+			ob.leading = false
 			return err
+		}
+		if !ob.leading {
+			ob.leading = true
+			ob.log.Info("outbox: this process sends", "warmup", ob.warmup)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(ob.warmup):
+			}
+			continue // renew the lease
 		}
 		var rows []outboxRow
 		err = ob.db.query(work, `SELECT charge_id, kind, chat_id, text FROM shop_outbox WHERE sent_at IS NULL ORDER BY created_at, charge_id LIMIT ?`,

@@ -36,6 +36,15 @@ const (
 	// is two SQL statements, so a process killed in the middle of one holds
 	// the payment up for this long before RetryPending takes it over.
 	claimTTL = 15 * time.Second
+	// reservationTTL is how long a pre-checkout holds its order against a
+	// second one: Telegram wants the answer within 10 s and charges right
+	// after it. A process killed after reserving holds the order up for
+	// this long; a charge that still comes later is a duplicate, refunded.
+	reservationTTL = 15 * time.Second
+	// idempotencyLease is how long POST /api/orders owns its
+	// Idempotency-Key while it runs (one createInvoiceLink): a retry after a
+	// crash runs again once it has passed, and gets 409 before.
+	idempotencyLease = 10 * time.Second
 )
 
 // shop is the backend: the Mini App's API, the Telegram update handler and
@@ -81,7 +90,7 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, st *state, p
 	}
 	s.payments, err = payments.NewHandler(bot, codec, st.ledger, s.fulfil,
 		payments.WithCheck(s.check), payments.WithRefundHook(s.refunded),
-		payments.WithClaimTTL(claimTTL), payments.WithClock(now), payments.WithLogger(log))
+		payments.WithClaimTTL(claimTTL), payments.WithReservationTTL(reservationTTL), payments.WithClock(now), payments.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +131,7 @@ func (s *shop) routes(mux *http.ServeMux) {
 	idempotent := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
 		Required: true,
 		Scope:    userScope,
+		Lease:    idempotencyLease,
 		Logger:   s.log,
 	})
 	api.Handle("POST /api/orders", idempotent(http.HandlerFunc(s.handleCreateOrder)))

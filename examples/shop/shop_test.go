@@ -51,6 +51,7 @@ func setup(t testing.TB, tweaks ...func(*shop)) *env {
 	st := testState(t)
 	s, err := newShop(log, bot, fake.Token(), st, []byte("a test payload key of 32 bytes!!"), "https://shop.example/", now)
 	require.NoError(t, err)
+	s.outbox.warmup = 0
 	for _, tweak := range tweaks {
 		tweak(s)
 	}

@@ -16,8 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/miniappkit/miniappkit/store/postgres"
+	"github.com/miniappkit/miniappkit/store/redis"
 	"github.com/miniappkit/miniappkit/store/sqlite"
 	"github.com/miniappkit/miniappkit/webhook"
 )
@@ -29,12 +33,15 @@ import (
 // a fulfilment writes them in the ledger's transaction.
 //
 // One process: a SQLite file (store/sqlite). Replicas: PostgreSQL
-// (store/postgres) for all of it; see README.md, "Deployment shapes".
+// (store/postgres) for the ledger and the shop's tables, Redis
+// (store/redis) for handled updates, Idempotency-Key answers and
+// Telegram's limits; see README.md, "Deployment shapes".
 type state struct {
 	desc        string // what the shop prints at start
 	ledger      payments.Ledger
-	updates     webhook.Store // update_id dedupe
-	idempotency webhook.Store // POST /api/orders answers
+	updates     webhook.Store   // update_id dedupe
+	idempotency webhook.Store   // POST /api/orders answers
+	rates       ratelimit.Store // Telegram's limits; nil: the process's own
 	db          sqlDB
 	close       func()
 }
@@ -83,11 +90,40 @@ func defaultDataDir(getenv func(string) string) (string, error) {
 
 // openState opens the store the configuration names: PostgreSQL with
 // DATABASE_URL, else the SQLite file shop.db in DataDir.
+// With REDIS_URL, handled updates, Idempotency-Key answers and Telegram's
+// limits move to Redis (store/redis), shared by every replica.
 func openState(ctx context.Context, cfg config) (*state, error) {
+	var (
+		st  *state
+		err error
+	)
 	if cfg.DatabaseURL != "" {
-		return openPostgres(ctx, cfg.DatabaseURL)
+		st, err = openPostgres(ctx, cfg.DatabaseURL)
+	} else {
+		st, err = openSQLite(ctx, cfg.DataDir, cfg.SQLiteSync)
 	}
-	return openSQLite(ctx, cfg.DataDir, cfg.SQLiteSync)
+	if err != nil || cfg.RedisURL == "" {
+		return st, err
+	}
+	opt, err := goredis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	client := goredis.NewClient(opt)
+	rdb := redis.New(client)
+	if err := rdb.Migrate(ctx); err != nil {
+		client.Close()
+		st.close()
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	sqlClose := st.close
+	st.desc += fmt.Sprintf(" + Redis %s/%d", opt.Addr, opt.DB)
+	st.updates = rdb.UpdateStore()
+	st.idempotency = st.updates
+	st.rates = rdb.RateStore()
+	st.close = func() { client.Close(); sqlClose() }
+	return st, nil
 }
 
 // sqliteFile is the name of the shop's SQLite file in its data directory.
