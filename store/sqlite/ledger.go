@@ -33,7 +33,7 @@ func (l *Ledger) Record(ctx context.Context, p payments.Payment) (payments.Payme
 	if p.State == 0 {
 		p.State = payments.StatePaid
 	}
-	res, err := l.db.w.ExecContext(ctx, `INSERT INTO miniappkit_payments (`+paymentColumns+`)
+	res, err := l.db.exec(ctx, `INSERT INTO miniappkit_payments (`+paymentColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (charge_id) DO NOTHING`,
 		p.ChargeID, p.ProviderChargeID, p.UserID, p.Currency, p.Amount, p.Payload,
 		p.IsRecurring, p.IsFirstRecurring, nanos(p.SubscriptionExpiration), int(p.State),
@@ -152,7 +152,7 @@ func (l *Ledger) All(ctx context.Context) iter.Seq2[payments.Payment, error] {
 // changed the row; when it did not, it tells "no such charge"
 // (ErrNotFound) from "condition false" with a read.
 func (l *Ledger) update(ctx context.Context, op, chargeID, query string, args ...any) (bool, error) {
-	res, err := l.db.w.ExecContext(ctx, query, args...)
+	res, err := l.db.exec(ctx, query, args...)
 	if err != nil {
 		return false, wrap(op, err)
 	}
