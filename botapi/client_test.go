@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -562,17 +565,32 @@ func TestDecodeAnswer(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidResponse)
 }
 
-func TestDefaultTransportIsTransport(t *testing.T) {
+func TestDefaultSendsDirectly(t *testing.T) {
 	c := New(testToken)
-	tr, ok := c.hc.Transport.(*Transport)
-	require.True(t, ok, "the default transport is botapi's Transport")
-	assert.Same(t, tr, c.direct, "sent through directly")
-	assert.Equal(t, DefaultMaxIdleConnsPerHost, tr.maxIdle())
-	assert.Same(t, tr, New(testToken).hc.Transport, "clients share one default transport")
-
-	assert.Nil(t, New(testToken, WithHTTPClient(&http.Client{})).direct, "a caller's client is used as is")
-	assert.Nil(t, New(testToken, WithBaseURL("https://u:p@example.invalid")).direct,
+	assert.Same(t, c.hc.Transport, c.rt, "sent through the transport directly")
+	assert.Nil(t, New(testToken, WithHTTPClient(&http.Client{})).rt, "a caller's client is used as is")
+	assert.Nil(t, New(testToken, WithBaseURL("https://u:p@example.invalid")).rt,
 		"user info in the base URL goes through http.Client, which sends it")
+}
+
+// countedServer is an httptest server (TLS if useTLS) that counts the
+// connections it accepts.
+func countedServer(t *testing.T, h http.Handler, useTLS bool) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	conns := new(atomic.Int32)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, conns
 }
 
 func TestDefaultClientReusesOneConnection(t *testing.T) {
@@ -584,11 +602,31 @@ func TestDefaultClientReusesOneConnection(t *testing.T) {
 		reply(w, 200, `{"ok":true,"result":{"message_id":7,"date":1,"chat":{"id":42,"type":"private"}}}`)
 	}), false)
 	c := New(testToken, WithBaseURL(srv.URL))
-	require.NotNil(t, c.direct)
+	require.NotNil(t, c.rt)
 	for range 3 {
 		m, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 42}, Text: "hi"})
 		require.NoError(t, err)
 		assert.Equal(t, int64(7), m.MessageID)
 	}
 	assert.Equal(t, int32(1), conns.Load())
+}
+
+// No fmt verb prints the token, of a *Client or of a Client value. Before
+// the fix %d, %t, %x and others printed the struct's fields, token
+// included.
+func TestFormatNeverPrintsToken(t *testing.T) {
+	// Its own http.Client: fmt would print the shared default transport's
+	// internals, which its connections' goroutines write to.
+	c := New(testToken, WithBaseURL("https://api.example"), WithHTTPClient(&http.Client{}))
+	c.methodURL("getMe")                           // fills the client's URL cache
+	value := reflect.ValueOf(c).Elem().Interface() // a copy, as %v of *c would see
+	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%t", "%x", "%X", "%o", "%b", "%e", "%g", "%c", "%U", "%10.3v", "%-8s", "%08d"}
+	for _, verb := range verbs {
+		for name, arg := range map[string]any{"pointer": c, "value": value} {
+			got := fmt.Sprintf(verb, arg)
+			assert.NotContains(t, got, testToken, "%s of a %s", verb, name)
+			assert.NotContains(t, got, "secret_token", "%s of a %s", verb, name)
+		}
+	}
+	assert.Equal(t, "botapi.Client{https://api.example/bot<redacted>}", fmt.Sprintf("%d", c))
 }

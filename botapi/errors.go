@@ -173,26 +173,26 @@ func (c *Client) redact(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		inner := ue.Err
-		if inner != nil && strings.Contains(inner.Error(), c.token) {
+		if inner != nil && c.key().token != "" && strings.Contains(inner.Error(), c.key().token) {
 			// Seen with url.Parse errors, which quote the whole URL.
-			inner = redactedError{msg: strings.ReplaceAll(inner.Error(), c.token, "<redacted>"), err: unwrapSafe(inner, c.token)}
+			inner = redactedError{msg: strings.ReplaceAll(inner.Error(), c.key().token, redacted), err: unwrapSafe(inner, c.key().token)}
 		}
 		return &url.Error{Op: ue.Op, URL: c.redactString(ue.URL), Err: inner}
 	}
-	if c.token != "" && strings.Contains(err.Error(), c.token) {
-		return redactedError{msg: strings.ReplaceAll(err.Error(), c.token, "<redacted>"), err: unwrapSafe(err, c.token)}
+	if c.key().token != "" && strings.Contains(err.Error(), c.key().token) {
+		return redactedError{msg: strings.ReplaceAll(err.Error(), c.key().token, redacted), err: unwrapSafe(err, c.key().token)}
 	}
 	return err
 }
 
 // redactString replaces the token in s.
 func (c *Client) redactString(s string) string {
-	if c.token == "" {
+	if c.key().token == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, c.token, "<redacted>")
+	s = strings.ReplaceAll(s, c.key().token, redacted)
 	// The URL may hold the token escaped.
-	if esc := url.PathEscape(c.token); esc != c.token {
+	if esc := url.PathEscape(c.key().token); esc != c.key().token {
 		s = strings.ReplaceAll(s, esc, "<redacted>")
 	}
 	return s

@@ -15,8 +15,8 @@ import (
 //
 // Telegram docs: https://core.telegram.org/bots/api#getfile
 func (c *Client) FileURL(filePath string) string {
-	p := c.baseURL + "/file/bot" + c.token + "/"
-	if strings.HasSuffix(c.prefix, "/test/") {
+	p := c.baseURL + "/file/bot" + c.key().token + "/"
+	if strings.HasSuffix(c.key().prefix, "/test/") {
 		p += "test/"
 	}
 	return p + strings.TrimPrefix(filePath, "/")
@@ -61,6 +61,9 @@ func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (
 	if resp.StatusCode != http.StatusOK {
 		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodySize))
 		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return 0, fmt.Errorf("botapi: %s: %w", method, ctxErr)
+			}
 			return 0, &netError{method: method, err: c.redact(err), status: resp.StatusCode}
 		}
 		err = c.decodeRedacted(method, resp.StatusCode, resp.Header.Get("Content-Type"), data, nil)

@@ -35,7 +35,9 @@ const (
 //     TLS handshake): after Backoff, every method.
 //   - A 5xx answer, or a connection that failed after the request may have
 //     been sent (reset, timeout, EOF): after Backoff, only for methods that
-//     are safe to repeat ([RetrySafe]), unless RetryUnsafe is set.
+//     are safe to repeat ([RetrySafe], which lists the method families),
+//     unless RetryUnsafe is set. A delete* whose retry is answered "message
+//     to delete not found" succeeds: its earlier attempt did the deletion.
 //   - Never: 400, 401, 403, 404, 409, an invalid certificate, a canceled
 //     context, and a call that uploads from an io.Reader that is not an
 //     io.Seeker (it cannot be read twice; a Seeker is rewound).
@@ -131,15 +133,42 @@ var unsafePrefixes = []string{
 	"exportChatInviteLink",
 }
 
-// RetrySafe reports whether repeating method after a failure that may have
-// reached Telegram is harmless. It is false for methods that create or move
-// something, where a repeat would do it twice: send* (except sendChatAction
-// and the send*Draft methods, which replace rather than add), copy*,
-// forward*, create*, post*, repost*, gift*, transfer*, upgrade*, convert*,
-// refund*, savePrepared*, addStickerToSet, uploadStickerFile,
-// replaceManagedBotToken and exportChatInviteLink. It is true for every other
-// method (get*, set*, edit*, delete*, answer*, ban*, pin*, ...), including
-// methods newer than this list, whose names follow the same verbs.
+// onceOnlyPrefixes are the name prefixes of methods that a second attempt
+// cannot repeat harmlessly once the first has landed: it fails (an edit
+// answers 400 "message is not modified", an answered query "query is too
+// old", an approved join request "HIDE_REQUESTER_MISSING"), and the
+// caller would see a failure for a call that succeeded. Their results (the
+// edited Message, the stopped Poll) cannot be made up from such an answer.
+var onceOnlyPrefixes = []string{
+	"edit", "answer", "stopPoll", "setGameScore",
+	"approveChatJoinRequest", "declineChatJoinRequest",
+	"approveSuggestedPost", "declineSuggestedPost",
+}
+
+// RetrySafe reports whether the client may repeat method after a failure
+// that may have reached Telegram (a 5xx answer, a connection broken after
+// the request was sent). Per method family:
+//
+//   - false for methods that create or move something, where a repeat
+//     would do it twice: send* (except sendChatAction and the send*Draft
+//     methods, which replace rather than add), copy*, forward*, create*,
+//     post*, repost*, gift*, transfer*, upgrade*, convert*, refund*,
+//     savePrepared*, addStickerToSet, uploadStickerFile,
+//     replaceManagedBotToken and exportChatInviteLink;
+//   - false for methods that succeed once and fail when repeated, so that a
+//     retry after a first attempt that did land would turn its success into
+//     a failure: edit* ("message is not modified"), answer* (a query is
+//     answered once), stopPoll, setGameScore, approve/declineChatJoinRequest
+//     and approve/declineSuggestedPost. The caller gets the ambiguous error
+//     (matching [ErrServer] or [ErrNetwork]) and may read the state back;
+//   - true for delete*: a retry whose first attempt did land is answered
+//     400 "message to delete not found", which the client then takes as the
+//     success it is (a first attempt answered so is still an error);
+//   - true for every other method (get*, set*, ban*, pin*, ...), including
+//     methods newer than this list, whose names follow the same verbs.
+//
+// All methods are retried after a 429 or a failure to connect, which prove
+// Telegram did nothing.
 func RetrySafe(method string) bool {
 	if method == "sendChatAction" || (strings.HasPrefix(method, "send") && strings.HasSuffix(method, "Draft")) {
 		return true
@@ -149,7 +178,33 @@ func RetrySafe(method string) bool {
 			return false
 		}
 	}
+	for _, p := range onceOnlyPrefixes {
+		if strings.HasPrefix(method, p) {
+			return false
+		}
+	}
 	return true
+}
+
+// alreadyDone reports whether err, the answer to a repeat of method after
+// an attempt that may have landed, says the first attempt did what was
+// asked: a delete* answered 400 "message to delete not found".
+func alreadyDone(method string, err error) bool {
+	var e *Error
+	return strings.HasPrefix(method, "delete") && errors.As(err, &e) &&
+		e.Code == 400 && e.err == nil && strings.Contains(e.Description, "message to delete not found")
+}
+
+// mayHaveLanded reports whether a failed attempt may have reached Telegram
+// and been performed: a 5xx answer, or a connection that broke after the
+// request was sent.
+func mayHaveLanded(err error) bool {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Code >= 500 && apiErr.Code <= 599
+	}
+	var ne *netError
+	return errors.As(err, &ne) && !ne.beforeSend
 }
 
 // sleepCtx waits d or until ctx ends. It fails at once when ctx's deadline

@@ -2,7 +2,9 @@ package botapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -225,11 +228,13 @@ func TestPostsToChat(t *testing.T) {
 
 func TestRetrySafe(t *testing.T) {
 	for _, m := range []string{"sendMessage", "sendMediaGroup", "copyMessage", "forwardMessages", "createInvoiceLink",
-		"createChatInviteLink", "postStory", "transferGift", "refundStarPayment", "savePreparedInlineMessage", "giftPremiumSubscription"} {
+		"createChatInviteLink", "postStory", "transferGift", "refundStarPayment", "savePreparedInlineMessage", "giftPremiumSubscription",
+		"editMessageText", "editMessageReplyMarkup", "answerCallbackQuery", "answerPreCheckoutQuery", "stopPoll", "setGameScore",
+		"approveChatJoinRequest"} {
 		assert.False(t, RetrySafe(m), m)
 	}
-	for _, m := range []string{"getMe", "getUpdates", "sendChatAction", "sendMessageDraft", "editMessageText",
-		"deleteMessage", "answerCallbackQuery", "setChatMenuButton", "setWebhook", "banChatMember"} {
+	for _, m := range []string{"getMe", "getUpdates", "sendChatAction", "sendMessageDraft",
+		"deleteMessage", "deleteMessages", "setChatMenuButton", "setWebhook", "banChatMember"} {
 		assert.True(t, RetrySafe(m), m)
 	}
 }
@@ -260,5 +265,103 @@ func TestRetryIsLoggedWithoutToken(t *testing.T) {
 		assert.Contains(t, logs.String(), "botapi retry")
 		assert.Contains(t, logs.String(), "bot<redacted>/getMe")
 		assert.NotContains(t, logs.String(), testToken)
+	})
+}
+
+// landingServer is a Bot API server holding one message (chat 1, id 5,
+// text "old") whose first editMessageText or deleteMessage is performed
+// and then answered 502, as a proxy that lost Telegram's answer would
+// (land is true), or answered 502 without being performed (land false).
+// Later calls are answered as Telegram does.
+func landingServer(t *testing.T, land bool) (*Client, *atomic.Int32) {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		text    = "old"
+		exists  = true
+		calls   = new(atomic.Int32)
+		badText = `{"ok":false,"error_code":400,"description":"Bad Request: %s"}`
+	)
+	c, mux := setup(t, WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }}))
+	lost := func(w http.ResponseWriter, perform func()) bool {
+		if calls.Add(1) == 1 {
+			if land {
+				perform()
+			}
+			reply(w, 502, `<html>502 Bad Gateway</html>`)
+			return true
+		}
+		return false
+	}
+	mux.HandleFunc("POST /editMessageText", func(w http.ResponseWriter, r *http.Request) {
+		var p EditMessageTextParams
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&p))
+		mu.Lock()
+		defer mu.Unlock()
+		if lost(w, func() { text = p.Text }) {
+			return
+		}
+		if text == p.Text {
+			reply(w, 400, fmt.Sprintf(badText, "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"))
+			return
+		}
+		text = p.Text
+		reply(w, 200, `{"ok":true,"result":{"message_id":5,"date":1,"chat":{"id":1,"type":"private"},"text":"`+text+`"}}`)
+	})
+	mux.HandleFunc("POST /deleteMessage", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if lost(w, func() { exists = false }) {
+			return
+		}
+		if !exists {
+			reply(w, 400, fmt.Sprintf(badText, "message to delete not found"))
+			return
+		}
+		exists = false
+		reply(w, 200, `{"ok":true,"result":true}`)
+	})
+	return c, calls
+}
+
+// Retries must not turn a call that did land into a failure. Before the
+// fix a retried editMessageText whose first attempt had landed failed with
+// 400 "message is not modified", and a retried deleteMessage with 400
+// "message to delete not found".
+func TestRetryAfterALandedCall(t *testing.T) {
+	edit := &EditMessageTextParams{ChatID: ChatID{ID: 1}, MessageID: 5, Text: "new"}
+	del := &DeleteMessageParams{ChatID: ChatID{ID: 1}, MessageID: 5}
+
+	t.Run("edit that landed is not retried", func(t *testing.T) {
+		c, calls := landingServer(t, true)
+		_, err := c.EditMessageText(t.Context(), edit)
+		require.ErrorIs(t, err, ErrServer, "the ambiguous failure, not a false 'not modified'")
+		assert.NotErrorIs(t, err, ErrBadRequest)
+		assert.Equal(t, int32(1), calls.Load())
+	})
+	t.Run("edit that did not land is not retried either", func(t *testing.T) {
+		c, calls := landingServer(t, false)
+		_, err := c.EditMessageText(t.Context(), edit)
+		require.ErrorIs(t, err, ErrServer)
+		assert.Equal(t, int32(1), calls.Load())
+		m, err := c.EditMessageText(t.Context(), edit) // the caller decides to repeat it
+		require.NoError(t, err)
+		assert.Equal(t, "new", m.Text)
+	})
+	t.Run("delete that landed succeeds", func(t *testing.T) {
+		c, calls := landingServer(t, true)
+		require.NoError(t, c.DeleteMessage(t.Context(), del))
+		assert.Equal(t, int32(2), calls.Load(), "retried; the retry's 'not found' means deleted")
+	})
+	t.Run("delete that did not land succeeds on the retry", func(t *testing.T) {
+		c, calls := landingServer(t, false)
+		require.NoError(t, c.DeleteMessage(t.Context(), del))
+		assert.Equal(t, int32(2), calls.Load())
+	})
+	t.Run("a first answer 'not found' stays an error", func(t *testing.T) {
+		c, _ := landingServer(t, true)
+		require.NoError(t, c.DeleteMessage(t.Context(), del))
+		err := c.DeleteMessage(t.Context(), del)
+		require.ErrorIs(t, err, ErrBadRequest, "the message was already gone before this call")
 	})
 }

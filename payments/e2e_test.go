@@ -42,13 +42,13 @@ func newShop(t *testing.T, opts ...payments.Option) *shop {
 	var err error
 	s.codec, err = payments.NewCodec(payments.Key{ID: 1, Secret: []byte("e2e secret, 32 bytes long ......")})
 	require.NoError(t, err)
-	fulfil := func(_ context.Context, p payments.Payment, _ payments.Order) error {
+	fulfil := func(_ context.Context, _ payments.Tx, p payments.Payment, _ payments.Order) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.fulfilled = append(s.fulfilled, p)
 		return nil
 	}
-	onRefund := func(_ context.Context, p payments.Payment) error {
+	onRefund := func(_ context.Context, _ payments.Tx, p payments.Payment) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.refunds = append(s.refunds, p)
@@ -147,7 +147,7 @@ func TestEndToEndStars(t *testing.T) {
 	require.Len(t, refunds, 1, "refund hook ran once")
 
 	// 8. Both sides agree.
-	r, err := s.h.Reconcile(ctx)
+	r, err := s.h.Reconcile(ctx, time.Time{})
 	require.NoError(t, err)
 	require.True(t, r.Clean(), "%+v", r)
 	require.Equal(t, 2, r.Transactions, "payment and refund")
@@ -276,7 +276,7 @@ func TestEndToEndSubscription(t *testing.T) {
 
 	fulfilled, _ = s.snapshot()
 	require.Len(t, fulfilled, 2)
-	r, err := s.h.Reconcile(ctx)
+	r, err := s.h.Reconcile(ctx, time.Time{})
 	require.NoError(t, err)
 	require.True(t, r.Clean(), "%+v", r)
 	require.Equal(t, 2, r.Transactions, "first payment and renewal")

@@ -52,10 +52,15 @@
 //
 // # Inbound: Keyed and Middleware
 //
-// [Keyed] is a token bucket per key (user id, IP), sharded, with idle keys
-// dropped so memory tracks the live keys. [Middleware] answers 429 with
-// Retry-After for requests over their key's limit; [KeyByIP] and
-// [KeyByUser] are ready key functions.
+// [Keyed] is a token bucket per key (user id, IP), exact per key, sharded,
+// with idle keys dropped by a background sweep so memory tracks the live
+// keys; it has the methods x/time/rate users expect (AllowN, WaitN, a
+// cancellable [Reservation], SetLimit). [Middleware] answers a request
+// over its key's limit with 429 (RFC 9457 problem+json, or your
+// [WithDenyHandler]) and Retry-After, and every request with the IETF
+// draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
+// headers; [KeyByIP] and [KeyByUser] are ready key functions. The
+// request's path through them allocates nothing.
 //
 // # Time
 //

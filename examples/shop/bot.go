@@ -4,31 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/router"
 	"github.com/miniappkit/miniappkit/payments"
 )
 
 // HandleUpdate handles one Telegram update, from the webhook or the long
-// poller: the payment flow first (pre_checkout_query, successful_payment,
-// refunded_payment), then /start. An error means "deliver it again".
+// poller, through the shop's router: /start, and everything else to the
+// payment flow (pre_checkout_query, successful_payment, refunded_payment),
+// which ignores what is not a payment. An error means "deliver it again".
 func (s *shop) HandleUpdate(ctx context.Context, u *botapi.Update) error {
-	if err := s.payments.HandleUpdate(ctx, u); err != nil {
-		return err
-	}
-	if m := u.Message; m != nil && m.From != nil && isCommand(m.Text, "start") {
-		return s.welcome(ctx, m.Chat.ID)
-	}
-	return nil
+	return s.updates.HandleUpdate(ctx, u)
 }
 
-// isCommand reports whether text is the bot command /name (possibly
-// addressed as /name@bot, possibly with arguments).
-func isCommand(text, name string) bool {
-	first, _, _ := strings.Cut(text, " ")
-	first, _, _ = strings.Cut(first, "@")
-	return first == "/"+name
+// newRouter returns the shop's update router. The payments handler is a
+// router.Handler by shape, so it is the fallback as it is.
+func (s *shop) newRouter() *router.Router {
+	r := router.New()
+	r.HandleCommand("start", func(ctx context.Context, u *botapi.Update) error {
+		if u.Message.From == nil {
+			return nil
+		}
+		return s.welcome(ctx, u.Message.Chat.ID)
+	})
+	r.Fallback(s.payments)
+	return r
 }
 
 // welcome answers /start with a button that opens the shop.
@@ -60,7 +61,7 @@ func (s *shop) check(ctx context.Context, o payments.Order, q *botapi.PreCheckou
 // fulfil delivers a paid order. The payments handler runs it once per
 // charge, however often Telegram delivers the successful_payment; if it
 // fails, the payment stays recorded and is retried.
-func (s *shop) fulfil(ctx context.Context, p payments.Payment, o payments.Order) error {
+func (s *shop) fulfil(ctx context.Context, _ payments.Tx, p payments.Payment, o payments.Order) error {
 	if o.Ref == "" {
 		// The payload no longer verifies (a payload key was dropped while
 		// the payment was in flight): the buyer paid, so record it for a

@@ -32,6 +32,10 @@ type config struct {
 	// before a restart are then refused at pre-checkout, so set it in
 	// production.
 	PayloadKey string
+	// PublicDemo lets the embedded default listen on an address other than
+	// loopback (the -public-demo flag). Off by default: its demo routes
+	// sign anyone in as the demo user.
+	PublicDemo bool
 	// ShutdownTimeout bounds the graceful shutdown (SHUTDOWN_TIMEOUT, a Go
 	// duration; default 20s).
 	ShutdownTimeout time.Duration

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
 )
 
 // demo is the embedded default: a fake Telegram (botapitest) in process and
@@ -40,7 +40,9 @@ func (d *demo) userName() string {
 // routes adds the stand-in's routes: GET /demo/session gives the page the
 // demo user's signed init data (what Telegram would give it), and POST
 // /demo/pay makes the fake Telegram pay an invoice as that user. Neither
-// exists when the shop runs with a real token.
+// exists when the shop runs with a real token, and run refuses to serve
+// them on an address other than loopback unless -public-demo says so:
+// /demo/session signs anyone in as the demo user.
 func (d *demo) routes(mux *http.ServeMux, s *shop) {
 	mux.HandleFunc("GET /demo/session", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"init_data": d.fake.OpenMiniApp(d.user)})
@@ -67,8 +69,7 @@ func (d *demo) handlePay(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		InvoiceLink string `json:"invoice_link"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOrderBody)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, `want {"invoice_link":"..."}`)
+	if !httpjson.Decode(w, r, maxOrderBody, &req) {
 		return
 	}
 	inv, ok := d.fake.InvoiceByLink(req.InvoiceLink)

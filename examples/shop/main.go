@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,17 +18,21 @@ import (
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
 	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/miniappkit/miniappkit/webhook"
 )
 
 func main() {
+	publicDemo := flag.Bool("public-demo", false, "let the embedded default (no TELEGRAM_BOT_TOKEN) listen on an address other than loopback; its demo routes sign anyone in as the demo user")
+	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg, err := configFromEnv(os.Getenv)
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(2)
 	}
+	cfg.PublicDemo = *publicDemo
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log, os.Stdout); err != nil {
@@ -61,6 +66,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		return fmt.Errorf("listen on %s (set LISTEN_ADDR to change it): %w", cfg.ListenAddr, err)
 	}
 	defer ln.Close()
+	if cfg.demo() && !cfg.PublicDemo && !isLoopback(ln.Addr()) {
+		return fmt.Errorf("the embedded default listens on loopback only, not %s: its /demo/session signs anyone in as the demo user (set LISTEN_ADDR=localhost:8080, or pass -public-demo to serve it anyway)", ln.Addr())
+	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	localURL := displayURL(ln.Addr())
 
@@ -115,7 +123,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	worker := webhook.NewWorker(queue, s, webhook.WithStore(store), webhook.WithLogger(log))
 
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           httpjson.Problems(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -262,6 +270,12 @@ func (s *shop) retryPending(ctx, work context.Context) {
 // loopbackURL is where the in-process fake Telegram reaches the shop.
 func loopbackURL(port int) string {
 	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// isLoopback reports whether a listener's address is a loopback address.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // displayURL is the address to open in a browser on this machine.

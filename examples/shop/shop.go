@@ -1,17 +1,21 @@
 package main
 
 import (
-	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/router"
 	"github.com/miniappkit/miniappkit/initdata"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
 	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/problem"
 	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/miniappkit/miniappkit/webhook"
 )
@@ -45,6 +49,7 @@ type shop struct {
 	payments    *payments.Handler
 	appURL      string // the page's public address, for the /start button and menu button
 	now         func() time.Time
+	updates     *router.Router // HandleUpdate's dispatch
 }
 
 // newShop wires the payment flow: codec (signed payloads), ledger
@@ -70,6 +75,7 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 	if err != nil {
 		return nil, err
 	}
+	s.updates = s.newRouter()
 	return s, nil
 }
 
@@ -95,15 +101,24 @@ func (s *shop) routes(mux *http.ServeMux) {
 		Logger:   s.log,
 	})
 	api.Handle("POST /api/orders", idempotent(http.HandlerFunc(s.handleCreateOrder)))
-	mux.Handle("/api/", s.protect(api))
+	mux.Handle("/api/", s.protect(httpjson.Problems(api)))
 }
 
-// staticFiles serves the page's files to GET and HEAD only.
+// staticFiles serves the page's files to GET and HEAD only; anything else,
+// and a file that does not exist, gets a problem+json answer.
 func staticFiles(files http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			problem.Error(w, http.StatusMethodNotAllowed, "")
+			return
+		}
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" {
+			name = "index.html"
+		}
+		if _, err := fs.Stat(webRoot, name); err != nil {
+			problem.Error(w, http.StatusNotFound, "")
 			return
 		}
 		files.ServeHTTP(w, r)
@@ -115,7 +130,7 @@ func staticFiles(files http.Handler) http.Handler {
 // (401), and one over its user's limit never reaches h (429, Retry-After).
 func (s *shop) protect(h http.Handler) http.Handler {
 	limited := ratelimit.Middleware(s.limiter, ratelimit.KeyByUser(ratelimit.KeyByIP()))(h)
-	return initdata.Middleware(s.validator)(limited)
+	return initdata.Middleware(s.validator, initdata.WithLogger(s.log))(limited)
 }
 
 // userScope scopes Idempotency-Keys to the request's user, so two users'
@@ -177,9 +192,7 @@ func (s *shop) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		ProductID string `json:"product_id"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOrderBody))
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, `want {"product_id":"..."}`)
+	if !httpjson.Decode(w, r, maxOrderBody, &req) {
 		return
 	}
 	p, ok := productByID(req.ProductID)
@@ -214,18 +227,11 @@ func (s *shop) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, createOrderResponse{OrderID: o.ID, InvoiceLink: link})
 }
 
-// errorBody is every error answer of the API: short, and nothing internal.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+// writeError is every error answer of the API: an RFC 9457 problem whose
+// detail is short and says nothing internal.
+func writeError(w http.ResponseWriter, status int, detail string) {
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	problem.Error(w, status, detail)
 }
+
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }

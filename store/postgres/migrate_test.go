@@ -40,7 +40,7 @@ func TestSchemaQuoted(t *testing.T) {
 	t.Cleanup(func() { _, _ = p.Exec(t.Context(), "DROP SCHEMA IF EXISTS "+New(p, WithSchema(name)).ident+" CASCADE") })
 	db := New(p, WithSchema(name))
 	require.NoError(t, db.Migrate(t.Context()))
-	_, first, err := db.Ledger().Record(t.Context(), paymentFor("c"))
+	_, first, err := db.Ledger().Record(t.Context(), paymentFor("c"), false)
 	require.NoError(t, err)
 	require.True(t, first)
 }

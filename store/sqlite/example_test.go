@@ -40,7 +40,7 @@ func Example() {
 	fmt.Println(r.State)
 
 	var ledger payments.Ledger = db.Ledger()
-	_, first, err := ledger.Record(ctx, payments.Payment{ChargeID: "charge-1", Currency: payments.XTR, Amount: 50})
+	_, first, err := ledger.Record(ctx, payments.Payment{ChargeID: "charge-1", Currency: payments.XTR, Amount: 50}, false)
 	if err != nil {
 		log.Fatal(err)
 	}
