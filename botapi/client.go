@@ -409,7 +409,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 		}
-		if landed && alreadyDone(method, err) {
+		if landed && alreadyDone(method, err, result) {
 			return setTrue(result)
 		}
 		landed = landed || mayHaveLanded(err)
@@ -546,7 +546,7 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 	}
 	if n > limit {
 		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-			return &Error{Method: method, Code: resp.StatusCode, err: ErrInvalidResponse,
+			return &Error{Method: method, err: ErrInvalidResponse,
 				Description: fmt.Sprintf("answer longer than %d bytes", limit)}
 		}
 		buf.Truncate(int(limit))
@@ -624,7 +624,7 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		// result that does not fit the expected type.
 		var typeErr *json.UnmarshalTypeError
 		if (status == 0 || status >= 200 && status <= 299) && errors.As(err, &typeErr) {
-			return &Error{Method: method, Code: status, err: ErrInvalidResponse,
+			return &Error{Method: method, err: ErrInvalidResponse,
 				Description: "result does not match the expected type: " + typeErr.Error()}
 		}
 		code := status
@@ -641,11 +641,14 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		return nil
 	}
 	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
-	if e.Code == 0 {
-		e.Code = status
+	if e.Code == 0 && (status < 200 || status > 299) {
+		e.Code = status // a 2xx answer with ok:false and no code stays 0: invalid
 	}
 	if e.Description == "" {
 		e.Description = http.StatusText(e.Code)
+		if e.Code == 0 {
+			e.Description = `"ok":false without an error_code`
+		}
 	}
 	if p := env.Parameters; p != nil {
 		e.MigrateToChatID = p.MigrateToChatID
