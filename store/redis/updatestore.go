@@ -44,7 +44,9 @@ if e[1] and tonumber(e[2]) > now then
 	return {tonumber(e[1]), e[3]}
 end
 local lease = tonumber(ARGV[2])
-redis.call('DEL', KEYS[1])
+if e[1] then
+	redis.call('DEL', KEYS[1]) -- an expired entry: drop its fields
+end
 if ARGV[4] == '1' then
 	redis.call('HSET', KEYS[1], 's', 1, 'o', ARGV[1], 'x', now + lease, 'd', ARGV[5])
 else
