@@ -115,6 +115,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		return err
 	}
 	s.telegramDown = breaker.open
+	if st.rates != nil {
+		// Telegram's limits are in Redis: a new sender knows the last
+		// one's sends, so it needs no warm-up.
+		s.outbox.warmup = 0
+	}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	if d != nil {
@@ -154,7 +159,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if err := webhook.CheckSecretToken(secret); err != nil {
 			return fmt.Errorf("WEBHOOK_SECRET: %w", err)
 		}
-		mux.Handle(webhookPath, webhook.NewHandler(secret, s, webhook.WithStore(st.updates), webhook.WithLogger(log)))
+		updates := st.updates
+		if d != nil {
+			updates = newDemoUpdates(updates)
+		}
+		mux.Handle(webhookPath, webhook.NewHandler(secret, s, webhook.WithStore(updates), webhook.WithLogger(log)))
 		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
 		switch {
 		case d != nil:
