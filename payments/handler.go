@@ -131,6 +131,7 @@ type options struct {
 	retryDelay      time.Duration
 	repeatable      bool
 	shipping        ShippingFunc
+	observer        Observer
 }
 
 // WithCheck sets the seller's pre-checkout check. Default: accept every order
@@ -301,6 +302,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	// The decision and the answer outlive the caller's ctx (a webhook
 	// request whose connection dropped): Telegram waits for this answer, and
 	// the only bound that matters is its deadline.
+	start := h.obsNow()
 	detached := context.WithoutCancel(ctx)
 	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
 	msg := h.decide(decideCtx, q)
@@ -312,6 +314,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
+	h.observePreCheckout(ctx, q, msg, start, err)
 	return h.answered(ctx, "pre-checkout", q.ID, err)
 }
 
@@ -588,6 +591,7 @@ func (h *Handler) work(ctx context.Context, p Payment) (bool, error) {
 	case p.RefundHookDue():
 		return h.refundHookOnce(ctx, p.ChargeID)
 	}
+	h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil) // a redelivery: nothing left to do
 	return false, nil
 }
 
@@ -603,9 +607,11 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		return false, fmt.Errorf("payments: claim payment: %w", err)
 	}
 	if !won {
+		h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil)
 		return false, nil // fulfilled, refunded, or being worked on by another delivery
 	}
 	o, _ := h.orderOf(ctx, p)
+	start := h.obsNow()
 	res, err := h.ledger.Fulfil(context.WithoutCancel(ctx), p.ChargeID, owner, func(ctx context.Context, tx Tx) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -614,6 +620,7 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		}()
 		return h.fulfil(ctx, tx, p, o)
 	})
+	h.observeFulfil(ctx, p, start, res, err)
 	switch {
 	case errors.Is(err, ErrClaimLost):
 		h.logger.WarnContext(ctx, "payments: fulfilment claim lost before it committed", "charge_id", p.ChargeID)
@@ -638,7 +645,9 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 // records the refund. Only Telegram Stars charges can be refunded through
 // the Bot API; a provider charge is logged for a refund at the provider.
 func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) {
+	start := h.obsNow()
 	if p.Currency != XTR {
+		h.observe(ctx, StepDuplicateRefund, p, start, true, nil)
 		h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
 			"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
 		return false, nil
@@ -656,6 +665,7 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID, owner); rerr != nil {
 			h.logger.ErrorContext(ctx, "payments: release duplicate claim", "charge_id", p.ChargeID, "error", rerr)
 		}
+		h.observe(ctx, StepDuplicateRefund, p, start, false, err)
 		return false, fmt.Errorf("payments: refund duplicate charge %s: %w", p.ChargeID, err)
 	}
 	if _, err := h.ledger.Refund(context.WithoutCancel(ctx), p.ChargeID); err != nil {
@@ -663,6 +673,7 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 	}
 	h.logger.WarnContext(ctx, "payments: duplicate charge refunded", "charge_id", p.ChargeID,
 		"order", p.OrderRef, "first_charge", p.DuplicateOf, "user_id", p.UserID, "amount", p.Amount)
+	h.observe(ctx, StepDuplicateRefund, p, start, false, nil)
 	return true, nil
 }
 
@@ -706,6 +717,7 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 	if rp.TelegramPaymentChargeID == "" {
 		return errors.New("payments: refunded_payment without telegram_payment_charge_id")
 	}
+	start := h.obsNow()
 	stored, first, err := h.ledger.Record(ctx, Payment{
 		ChargeID:         rp.TelegramPaymentChargeID,
 		ProviderChargeID: rp.ProviderPaymentChargeID,
@@ -721,7 +733,9 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 	if first {
 		h.logger.WarnContext(ctx, "payments: refund of a payment the ledger never saw", "charge_id", stored.ChargeID)
 	}
-	return h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+	err = h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+	h.observe(ctx, StepRefund, stored, start, !first && stored.State == StateRefunded, err)
+	return err
 }
 
 // markRefunded records the refund of chargeID in the ledger (one atomic
@@ -794,8 +808,12 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 // (once) after the fulfilment.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
-func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) error {
+func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (err error) {
+	start := h.obsNow()
 	p, err := h.ledger.Get(ctx, chargeID)
+	if h.observer != nil {
+		defer h.observeRefund(ctx, chargeID, &p, start, &err)
+	}
 	known := err == nil
 	switch {
 	case err != nil && !errors.Is(err, ErrNotFound):
