@@ -53,6 +53,9 @@ type config struct {
 	// (default https://api.telegram.org): a local telegram-bot-api server,
 	// or a fake in tests. On loopback, PUBLIC_URL may be plain http.
 	TelegramAPIURL string
+	// Metrics is METRICS=1: GET /metrics serves OpenTelemetry metrics of
+	// every SDK seam in Prometheus's format.
+	Metrics bool
 	// SQLiteSync is SQLite's synchronous pragma (tests); "" means FULL.
 	SQLiteSync string
 	// ShutdownTimeout bounds the graceful shutdown (SHUTDOWN_TIMEOUT, a Go
@@ -78,6 +81,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		DataDir:         getenv("DATA_DIR"),
 		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
 		RedisURL:        strings.TrimSpace(getenv("REDIS_URL")),
+		Metrics:         getenv("METRICS") == "1",
 		TelegramAPIURL:  strings.TrimRight(strings.TrimSpace(getenv("TELEGRAM_API_URL")), "/"),
 		ShutdownTimeout: defaultShutdownTimeout,
 	}

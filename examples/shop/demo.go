@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
 	"github.com/miniappkit/miniappkit/internal/httpjson"
+	"github.com/miniappkit/miniappkit/webhook"
 )
 
 // demo is the embedded default: a fake Telegram (botapitest) in process and
@@ -21,7 +25,10 @@ type demo struct {
 
 // newDemo starts the fake Telegram and creates the demo user.
 func newDemo(log *slog.Logger) *demo {
-	fake := botapitest.NewServer(botapitest.WithBotUsername("star_shop_demo_bot"))
+	// A fresh seed per start: the fake makes up charge ids and invoice
+	// links from it, and the ledger, which outlives the process, must not
+	// see the last run's charge ids again.
+	fake := botapitest.NewServer(botapitest.WithBotUsername("star_shop_demo_bot"), botapitest.WithSeed(rand.Uint64()))
 	u := fake.AddUser(botapi.User{FirstName: "Ada", LastName: "Lovelace", Username: "ada", LanguageCode: "en"})
 	return &demo{log: log, fake: fake, user: u}
 }
@@ -89,4 +96,30 @@ func (d *demo) handlePay(w http.ResponseWriter, r *http.Request) {
 		d.log.Info("demo payment made by the fake Telegram", "user", d.user.ID, "stars", p.TotalAmount)
 		writeJSON(w, http.StatusOK, payResponse{Status: "paid"})
 	}
+}
+
+// demoUpdates is the webhook's dedupe store on the embedded default: the
+// in-process fake Telegram starts its update ids at the same number at
+// every start, where Telegram's go on, so the ids of one run are kept apart
+// from the last run's (which the durable store still holds as handled) by
+// a prefix naming this run.
+type demoUpdates struct {
+	webhook.Store
+	run string
+}
+
+func newDemoUpdates(s webhook.Store) demoUpdates {
+	return demoUpdates{Store: s, run: "demo-" + newOrderID() + ":"}
+}
+
+func (d demoUpdates) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
+	return d.Store.Claim(ctx, d.run+key, owner, lease, data)
+}
+
+func (d demoUpdates) Complete(ctx context.Context, key, owner string, ttl time.Duration, data []byte) error {
+	return d.Store.Complete(ctx, d.run+key, owner, ttl, data)
+}
+
+func (d demoUpdates) Release(ctx context.Context, key, owner string) error {
+	return d.Store.Release(ctx, d.run+key, owner)
 }

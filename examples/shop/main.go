@@ -18,6 +18,7 @@ import (
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/internal/httpjson"
+	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/miniappkit/miniappkit/webhook"
 )
@@ -83,12 +84,30 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	// group, global), and a 429 feeds the scheduler's backoff. The breaker
 	// stops calls at once while Telegram is unreachable; /healthz reports
 	// it.
-	sched, err := ratelimit.NewTelegram(ratelimit.WithStore(st.rates))
+	var (
+		metrics  http.Handler
+		rateOpts = []ratelimit.Option{ratelimit.WithStore(st.rates)}
+		botOpts  []botapi.Option
+		hookOpts = []webhook.Option{webhook.WithLogger(log)}
+		payOpts  []payments.Option
+	)
+	if cfg.Metrics {
+		obs, h, err := newMetrics()
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		metrics = h
+		rateOpts = append(rateOpts, ratelimit.WithObserver(obs))
+		botOpts = append(botOpts, botapi.WithObserver(obs))
+		hookOpts = append(hookOpts, webhook.WithObserver(obs))
+		payOpts = append(payOpts, payments.WithObserver(obs))
+	}
+	sched, err := ratelimit.NewTelegram(rateOpts...)
 	if err != nil {
 		return err
 	}
 	breaker := newBreaker()
-	opts := []botapi.Option{botapi.WithLogger(log), botapi.WithLimiter(sched), botapi.WithBreaker(breaker)}
+	opts := append([]botapi.Option{botapi.WithLogger(log), botapi.WithLimiter(sched), botapi.WithBreaker(breaker)}, botOpts...)
 	var (
 		d      *demo
 		bot    *botapi.Client
@@ -110,15 +129,23 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		appURL = cfg.PublicURL + "/"
 	}
 
-	s, err := newShop(log, bot, token, st, key, appURL, time.Now)
+	s, err := newShop(log, bot, token, st, key, appURL, time.Now, payOpts...)
 	if err != nil {
 		return err
 	}
 	s.telegramDown = breaker.open
+	if st.rates != nil {
+		// Telegram's limits are in Redis: a new sender knows the last
+		// one's sends, so it needs no warm-up.
+		s.outbox.warmup = 0
+	}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	if d != nil {
 		d.routes(mux, s)
+	}
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
 	}
 
 	srv := &http.Server{
@@ -154,7 +181,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if err := webhook.CheckSecretToken(secret); err != nil {
 			return fmt.Errorf("WEBHOOK_SECRET: %w", err)
 		}
-		mux.Handle(webhookPath, webhook.NewHandler(secret, s, webhook.WithStore(st.updates), webhook.WithLogger(log)))
+		updates := st.updates
+		if d != nil {
+			updates = newDemoUpdates(updates)
+		}
+		mux.Handle(webhookPath, webhook.NewHandler(secret, s, append(hookOpts, webhook.WithStore(updates))...))
 		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
 		switch {
 		case d != nil:

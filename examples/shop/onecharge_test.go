@@ -22,7 +22,13 @@ func startRun(t *testing.T, cfg config) (string, func() error) {
 	ctx, cancel := context.WithCancel(t.Context())
 	out := newLineWriter()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), out) }()
+	logs := &syncBuffer{}
+	go func() { done <- run(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), out) }()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("shop log:\n%s", logs.String())
+		}
+	})
 	for {
 		select {
 		case l := <-out.lines:
@@ -109,4 +115,45 @@ func TestOneOrderOneCharge(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, statusPaid, o.Status)
 	require.Len(t, charges, answers["paid"], "every charge is in the ledger")
+}
+
+// TestRestartKeepsOrders: stopping and starting the shop on its data
+// directory keeps every order, and buying goes on (the embedded fake's
+// update ids start again; the handled ones of the last run stay apart).
+func TestRestartKeepsOrders(t *testing.T) {
+	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, DataDir: t.TempDir(), SQLiteSync: "NORMAL"}
+	buyOne := func(e *env, auth, product string) {
+		var created createOrderResponse
+		require.Equal(t, 201, e.call(t, "POST", "/api/orders", auth, `{"product_id":"`+product+`"}`, &created, "Idempotency-Key", newKey()))
+		var paid payResponse
+		require.Equal(t, 200, e.call(t, "POST", "/demo/pay", auth, `{"invoice_link":"`+created.InvoiceLink+`"}`, &paid))
+		require.Equal(t, "paid", paid.Status, paid.Message)
+	}
+	session := func(e *env) string {
+		var s struct {
+			InitData string `json:"init_data"`
+		}
+		require.Equal(t, 200, e.call(t, "GET", "/demo/session", "", "", &s))
+		return s.InitData
+	}
+	paidCount := func(e *env, auth string, n int) {
+		require.Eventually(t, func() bool {
+			var orders []order
+			return e.call(t, "GET", "/api/orders", auth, "", &orders) == 200 && len(orders) == n
+		}, 10*time.Second, 20*time.Millisecond)
+	}
+
+	base, stop := startRun(t, cfg)
+	e := &env{base: base}
+	auth := session(e)
+	buyOne(e, auth, "theme")
+	paidCount(e, auth, 1)
+	require.NoError(t, stop())
+
+	base, _ = startRun(t, cfg)
+	e = &env{base: base}
+	auth = session(e)
+	paidCount(e, auth, 1)
+	buyOne(e, auth, "boost")
+	paidCount(e, auth, 2)
 }

@@ -158,11 +158,46 @@ func (ob *outbox) round(ctx, work context.Context) error {
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		if err := ob.sendAll(ctx, work, rows); err != nil {
+		if err := ob.sendLeased(ctx, work, rows); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sendLeased sends rows while renewing the lease every third of it; once
+// the lease is lost (this process stalled past it, and another took over)
+// the sends still waiting are called off, so two senders never work on the
+// same rows for longer than one send.
+func (ob *outbox) sendLeased(ctx, work context.Context, rows []outboxRow) error {
+	sends, cancel := context.WithCancel(work)
+	defer cancel()
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(outboxLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-sends.Done():
+				return
+			case <-t.C:
+				if leader, err := ob.lead(work); err != nil || !leader {
+					ob.log.Warn("outbox: lease lost; sends called off", "err", err)
+					ob.leading = false
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	err := ob.sendAll(ctx, sends, rows)
+	cancel()
+	<-renewed
+	if !ob.leading {
+		return nil // lost the lease: the next round asks again
+	}
+	return err
 }
 
 // sendAll sends rows, outboxSenders at a time, and stops at the first
@@ -217,6 +252,7 @@ func (ob *outbox) send(ctx context.Context, r outboxRow) error {
 	default:
 		return err
 	}
-	_, err = ob.db.exec(ctx, `UPDATE shop_outbox SET sent_at = {now} WHERE charge_id = ? AND kind = ?`, r.chargeID, r.kind)
+	// Recorded even when the sends were called off meanwhile: it was sent.
+	_, err = ob.db.exec(context.WithoutCancel(ctx), `UPDATE shop_outbox SET sent_at = {now} WHERE charge_id = ? AND kind = ?`, r.chargeID, r.kind)
 	return err
 }

@@ -71,7 +71,7 @@ type shop struct {
 // newShop wires the payment flow: codec (signed payloads), ledger
 // (exactly-once fulfilment, one charge per order) and the shop's own
 // check, fulfil and refund callbacks, on st.
-func newShop(log *slog.Logger, bot *botapi.Client, botToken string, st *state, payloadKey []byte, appURL string, now func() time.Time) (*shop, error) {
+func newShop(log *slog.Logger, bot *botapi.Client, botToken string, st *state, payloadKey []byte, appURL string, now func() time.Time, opts ...payments.Option) (*shop, error) {
 	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: payloadKey})
 	if err != nil {
 		return nil, err
@@ -88,9 +88,10 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, st *state, p
 		appURL:      appURL,
 		now:         now,
 	}
-	s.payments, err = payments.NewHandler(bot, codec, st.ledger, s.fulfil,
+	s.payments, err = payments.NewHandler(bot, codec, st.ledger, s.fulfil, append([]payments.Option{
 		payments.WithCheck(s.check), payments.WithRefundHook(s.refunded),
-		payments.WithClaimTTL(claimTTL), payments.WithReservationTTL(reservationTTL), payments.WithClock(now), payments.WithLogger(log))
+		payments.WithClaimTTL(claimTTL), payments.WithReservationTTL(reservationTTL), payments.WithClock(now), payments.WithLogger(log),
+	}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

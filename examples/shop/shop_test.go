@@ -41,13 +41,19 @@ var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 // setup makes the env; each tweak changes the shop before its routes are made.
 func setup(t testing.TB, tweaks ...func(*shop)) *env {
 	t.Helper()
+	return setupWith(t, nil, tweaks...)
+}
+
+// setupWith is setup with more options for the shop's client.
+func setupWith(t testing.TB, botOpts []botapi.Option, tweaks ...func(*shop)) *env {
+	t.Helper()
 	now := func() time.Time { return t0 }
 	fake := botapitest.NewServer(botapitest.WithClock(now))
 	t.Cleanup(fake.Close)
 	log := slog.New(slog.DiscardHandler)
 	// The shop reaches the fake in memory (no socket per call): cheaper, and
 	// it keeps FuzzCreateOrder's executions short.
-	bot := botapi.New(fake.Token(), botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(&http.Client{Transport: fake.Transport()}))
+	bot := botapi.New(fake.Token(), append([]botapi.Option{botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(&http.Client{Transport: fake.Transport()})}, botOpts...)...)
 	st := testState(t)
 	s, err := newShop(log, bot, fake.Token(), st, []byte("a test payload key of 32 bytes!!"), "https://shop.example/", now)
 	require.NoError(t, err)
