@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -21,6 +22,9 @@ type demo struct {
 	log  *slog.Logger
 	fake *botapitest.Server
 	user botapi.User
+
+	mu     sync.Mutex
+	outage func() // removes the fault of POST /demo/outage; nil when none
 }
 
 // newDemo starts the fake Telegram and creates the demo user.
@@ -55,6 +59,35 @@ func (d *demo) routes(mux *http.ServeMux, s *shop) {
 		writeJSON(w, http.StatusOK, map[string]string{"init_data": d.fake.OpenMiniApp(d.user)})
 	})
 	mux.Handle("POST /demo/pay", s.protect(http.HandlerFunc(d.handlePay)))
+	mux.Handle("POST /demo/outage", s.protect(http.HandlerFunc(d.handleOutage)))
+}
+
+// handleOutage makes the fake Telegram unreachable ({"down":true}: every
+// call answers a proxy's 502 page) or reachable again ({"down":false}), to
+// see the shop degrade and catch up.
+func (d *demo) handleOutage(w http.ResponseWriter, r *http.Request) {
+	if u, ok := user(r); !ok || u.ID != d.user.ID {
+		writeError(w, http.StatusForbidden, "only the demo user controls the embedded default")
+		return
+	}
+	var req struct {
+		Down bool `json:"down"`
+	}
+	if !httpjson.Decode(w, r, maxOrderBody, &req) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case req.Down && d.outage == nil:
+		d.outage = d.fake.AddFault(botapitest.FaultRule{Fault: botapitest.Fault{Kind: botapitest.FaultBadGateway}})
+		d.log.Warn("demo: the fake Telegram is down")
+	case !req.Down && d.outage != nil:
+		d.outage()
+		d.outage = nil
+		d.log.Info("demo: the fake Telegram is back")
+	}
+	writeJSON(w, http.StatusOK, req)
 }
 
 // payResponse is the answer to POST /demo/pay: Telegram's invoice status as
