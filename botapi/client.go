@@ -48,6 +48,10 @@ type Client struct {
 	breaker Breaker
 	err     error // a configuration error, returned by every call
 
+	obs     Observer // nil: no observation (observe.go)
+	obsHost string
+	obsPort int
+
 	// rt is the default transport when the client sends through it
 	// without an http.Client in between (no redirects to follow, no
 	// cookies, no timeout: the context bounds each call). nil otherwise.
@@ -109,6 +113,8 @@ type options struct {
 	retry   RetryPolicy
 	limiter Limiter
 	breaker Breaker
+
+	observer Observer
 }
 
 // WithBaseURL makes the client talk to another Bot API server: a local
@@ -222,6 +228,7 @@ func New(token string, opts ...Option) *Client {
 	if err == nil && u.User != nil {
 		c.shown = u.Redacted()
 	}
+	c.setObserver(o.observer, base)
 	key.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
 		key.prefix += "test/"
@@ -302,7 +309,11 @@ func putBuf(b *bytes.Buffer) {
 //	err := c.do(ctx, "sendMessage", p, &r)
 //
 // where p is a *XxxParams (or nil for a method without parameters).
-func (c *Client) do(ctx context.Context, method string, params, result any) error {
+func (c *Client) do(ctx context.Context, method string, params, result any) (err error) {
+	var st callStats
+	if c.obs != nil {
+		defer c.observeCall(ctx, method, time.Now(), &st, &err)
+	}
 	if c.err != nil {
 		return fmt.Errorf("botapi: %s: %w", method, c.err)
 	}
@@ -352,7 +363,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	landed := false // an earlier attempt may have been performed
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
-			if err := c.limiter.Wait(ctx, chat); err != nil {
+			waitStart := st.clock(c.obs)
+			err := c.limiter.Wait(ctx, chat)
+			st.waited(waitStart)
+			if err != nil {
 				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 					return fmt.Errorf("botapi: %s: rate limiter: %w: %w", method, ctxErr, err)
 				}
@@ -388,6 +402,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		if done != nil {
 			done(breakerOutcome(ctx, err))
 		}
+		st.attempts, st.status = attempt, status
+		if c.obs != nil {
+			c.observeAttempt(ctx, method, attempt, start, status, err)
+		}
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
 				slog.String("method", method), slog.Int("attempt", attempt),
@@ -405,6 +423,9 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		}
 		landed = landed || mayHaveLanded(err)
 		wait, retry := pol.decide(safe, attempt, err)
+		if c.obs != nil {
+			st.noteRetry(err, wait, retry)
+		}
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests && c.limiter != nil {
 			c.limiter.Backoff(chat, apiErr.RetryAfter)

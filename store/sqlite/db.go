@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
@@ -15,6 +17,8 @@ import (
 type DB struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read-only connections
+
+	stmts sync.Map // SQL text → *sql.Stmt on w, prepared on first use
 }
 
 // Option configures [Open].
@@ -111,14 +115,57 @@ func Open(path string, opts ...Option) (*DB, error) {
 
 // Close closes the file's connections.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	var errs []error
+	db.stmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(append(errs, db.r.Close(), db.w.Close())...)
+}
+
+// stmt returns q prepared on the writer. Statements are prepared once and
+// reused: compiling a statement costs SQLite about as much as running it.
+func (db *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if v, ok := db.stmts.Load(q); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := db.w.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := db.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// exec runs q, prepared, on the writer.
+func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := db.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryRow runs q, prepared, on the writer; it returns the error of
+// preparing, if any, as the row's.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) (*sql.Row, error) {
+	st, err := db.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
 }
 
 // SQL returns the writer: a *sql.DB with a single connection, for the
 // application's own tables in the same file, for example to write an
 // update's effect in the transaction that completes its claim
 // ([UpdateStore.CompleteTx]). Keep its transactions short: every write to
-// the file waits for them.
+// the file waits for them. Inside such a transaction use only the
+// transaction (and CompleteTx): any other call on this DB from the same
+// goroutine would wait for the connection the transaction holds.
 func (db *DB) SQL() *sql.DB { return db.w }
 
 // wrap names the operation on a driver error; it keeps context errors

@@ -92,6 +92,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return wrap(fmt.Sprintf("migrate %s %s", m.component, m.name), err)
 		}
 	}
+	for _, q := range hotStatements {
+		if _, err := db.stmt(ctx, q); err != nil {
+			return wrap("migrate: prepare", err)
+		}
+	}
 	return nil
 }
 

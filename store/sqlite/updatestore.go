@@ -39,6 +39,10 @@ const claimSQL = `INSERT INTO miniappkit_webhook_keys AS t (key, state, owner, e
 		expires_at = CASE WHEN t.expires_at <= ` + nowMS + ` THEN excluded.expires_at ELSE t.expires_at END
 	RETURNING owner, state, data`
 
+// hotStatements are prepared by Migrate, so that no call prepares on the
+// writer while a transaction of the caller's may hold it.
+var hotStatements = []string{claimSQL, completeSQL, releaseSQL, completeTxSQL}
+
 // Claim implements webhook.Store.
 func (s *UpdateStore) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
 	if err := ctx.Err(); err != nil {
@@ -50,7 +54,11 @@ func (s *UpdateStore) Claim(ctx context.Context, key, owner string, lease time.D
 	var gotOwner string
 	var state int
 	var got []byte
-	if err := s.db.w.QueryRowContext(ctx, claimSQL, key, owner, millis(lease), data).Scan(&gotOwner, &state, &got); err != nil {
+	row, err := s.db.queryRow(ctx, claimSQL, key, owner, millis(lease), data)
+	if err == nil {
+		err = row.Scan(&gotOwner, &state, &got)
+	}
+	if err != nil {
 		return webhook.ClaimResult{}, wrap("update store claim", err)
 	}
 	if gotOwner == owner && state == 1 {
@@ -75,7 +83,7 @@ func (s *UpdateStore) Complete(ctx context.Context, key, owner string, ttl time.
 	if ttl <= 0 {
 		return errBadDuration
 	}
-	res, err := s.db.w.ExecContext(ctx, completeSQL, key, owner, millis(ttl), data)
+	res, err := s.db.exec(ctx, completeSQL, key, owner, millis(ttl), data)
 	return affected("update store complete", res, err)
 }
 
@@ -84,8 +92,7 @@ func (s *UpdateStore) Release(ctx context.Context, key, owner string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	res, err := s.db.w.ExecContext(ctx,
-		`DELETE FROM miniappkit_webhook_keys WHERE key = ? AND owner = ? AND state = 1`, key, owner)
+	res, err := s.db.exec(ctx, releaseSQL, key, owner)
 	return affected("update store release", res, err)
 }
 
@@ -105,11 +112,21 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, tx *sql.Tx, key string, tt
 	if ttl <= 0 {
 		return errBadDuration
 	}
-	res, err := tx.ExecContext(ctx,
-		`UPDATE miniappkit_webhook_keys SET state = 2, expires_at = `+nowMS+` + ?2 WHERE key = ?1 AND state = 1`,
-		key, millis(ttl))
+	// tx holds the writer's one connection: never prepare on the writer
+	// here (that would wait for tx). Migrate prepared the statement.
+	var res sql.Result
+	var err error
+	if v, ok := s.db.stmts.Load(completeTxSQL); ok {
+		res, err = tx.StmtContext(ctx, v.(*sql.Stmt)).ExecContext(ctx, key, millis(ttl))
+	} else {
+		res, err = tx.ExecContext(ctx, completeTxSQL, key, millis(ttl))
+	}
 	return affected("update store complete in tx", res, err)
 }
+
+const releaseSQL = `DELETE FROM miniappkit_webhook_keys WHERE key = ? AND owner = ? AND state = 1`
+
+const completeTxSQL = `UPDATE miniappkit_webhook_keys SET state = 2, expires_at = ` + nowMS + ` + ?2 WHERE key = ?1 AND state = 1`
 
 // Purge deletes the rows whose lease or TTL has passed and returns how
 // many. Expired rows are harmless (a Claim overwrites them) but take
