@@ -644,6 +644,11 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 			Description: describeNonJSON(status, contentType, data)}
 	}
 	if env.OK {
+		if nilPointee(env.Result) {
+			// A result of an object type that is missing or null: a
+			// success would hand the caller a nil pointer and no error.
+			return &Error{Method: method, err: ErrInvalidResponse, Description: `"ok":true without a result`}
+		}
 		if finish != nil {
 			finish()
 		}
@@ -670,6 +675,13 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		e.err = ErrInvalidResponse
 	}
 	return e
+}
+
+// nilPointee reports whether v is a pointer to a nil pointer: the result
+// of a method returning an object, which decoding left unset.
+func nilPointee(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Pointer && rv.Elem().IsNil()
 }
 
 // maxRetryAfter bounds the RetryAfter the client reads from an answer, so

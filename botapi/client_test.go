@@ -655,3 +655,28 @@ func TestFormatNeverPrintsBaseURLPassword(t *testing.T) {
 	}
 	assert.Equal(t, "botapi.Client{https://bot:xxxxx@api.example/bot<redacted>}", c.String())
 }
+
+// A success answer without a result ({"ok":true}, or "result":null: a
+// broken proxy or server) is not a success: the caller would get a nil
+// *Message with a nil error and crash on it. Before the fix SendMessage
+// returned (nil, nil).
+func TestSuccessWithoutResult(t *testing.T) {
+	for _, body := range []string{`{"ok":true}`, `{"ok":true,"result":null}`} {
+		t.Run(body, func(t *testing.T) {
+			c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /sendMessage", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, body) })
+			m, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 1}, Text: "x"})
+			require.ErrorIs(t, err, ErrInvalidResponse)
+			assert.Nil(t, m)
+			_, err = DecodeAnswer[*User]("getMe", []byte(body))
+			require.ErrorIs(t, err, ErrInvalidResponse)
+		})
+	}
+	t.Run("an inline edit's true is still a success", func(t *testing.T) {
+		c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+		mux.HandleFunc("POST /editMessageText", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, `{"ok":true,"result":true}`) })
+		m, err := c.EditMessageText(t.Context(), &EditMessageTextParams{InlineMessageID: "i", Text: "x"})
+		require.NoError(t, err)
+		assert.Nil(t, m)
+	})
+}
