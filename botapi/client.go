@@ -48,6 +48,10 @@ type Client struct {
 	breaker Breaker
 	err     error // a configuration error, returned by every call
 
+	obs     Observer // nil: no observation (observe.go)
+	obsHost string
+	obsPort int
+
 	// rt is the default transport when the client sends through it
 	// without an http.Client in between (no redirects to follow, no
 	// cookies, no timeout: the context bounds each call). nil otherwise.
@@ -109,6 +113,8 @@ type options struct {
 	retry   RetryPolicy
 	limiter Limiter
 	breaker Breaker
+
+	observer Observer
 }
 
 // WithBaseURL makes the client talk to another Bot API server: a local
@@ -219,6 +225,7 @@ func New(token string, opts ...Option) *Client {
 		c.rt = nil // http.Client turns the URL's user info into an Authorization header
 	}
 	c.baseURL = base
+	c.setObserver(o.observer, base)
 	key.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
 		key.prefix += "test/"
@@ -297,7 +304,11 @@ func putBuf(b *bytes.Buffer) {
 //	err := c.do(ctx, "sendMessage", p, &r)
 //
 // where p is a *XxxParams (or nil for a method without parameters).
-func (c *Client) do(ctx context.Context, method string, params, result any) error {
+func (c *Client) do(ctx context.Context, method string, params, result any) (err error) {
+	var st callStats
+	if c.obs != nil {
+		defer c.observeCall(ctx, method, time.Now(), &st, &err)
+	}
 	if c.err != nil {
 		return fmt.Errorf("botapi: %s: %w", method, c.err)
 	}
@@ -346,7 +357,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	landed := false // an earlier attempt may have been performed
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
-			if err := c.limiter.Wait(ctx, chat); err != nil {
+			waitStart := st.clock(c.obs)
+			err := c.limiter.Wait(ctx, chat)
+			st.waited(waitStart)
+			if err != nil {
 				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 					return fmt.Errorf("botapi: %s: rate limiter: %w: %w", method, ctxErr, err)
 				}
@@ -379,6 +393,10 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		if done != nil {
 			done(breakerOutcome(ctx, err))
 		}
+		st.attempts, st.status = attempt, status
+		if c.obs != nil {
+			c.observeAttempt(ctx, method, attempt, start, status, err)
+		}
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
 				slog.String("method", method), slog.Int("attempt", attempt),
@@ -391,11 +409,14 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 		}
-		if landed && alreadyDone(method, err) {
+		if landed && alreadyDone(method, err, result) {
 			return setTrue(result)
 		}
 		landed = landed || mayHaveLanded(err)
 		wait, retry := pol.decide(method, attempt, err)
+		if c.obs != nil {
+			st.noteRetry(err, wait, retry)
+		}
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests && c.limiter != nil {
 			c.limiter.Backoff(chat, apiErr.RetryAfter)
@@ -525,7 +546,7 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 	}
 	if n > limit {
 		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-			return &Error{Method: method, Code: resp.StatusCode, err: ErrInvalidResponse,
+			return &Error{Method: method, err: ErrInvalidResponse,
 				Description: fmt.Sprintf("answer longer than %d bytes", limit)}
 		}
 		buf.Truncate(int(limit))
@@ -603,7 +624,7 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		// result that does not fit the expected type.
 		var typeErr *json.UnmarshalTypeError
 		if (status == 0 || status >= 200 && status <= 299) && errors.As(err, &typeErr) {
-			return &Error{Method: method, Code: status, err: ErrInvalidResponse,
+			return &Error{Method: method, err: ErrInvalidResponse,
 				Description: "result does not match the expected type: " + typeErr.Error()}
 		}
 		code := status
@@ -620,11 +641,14 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		return nil
 	}
 	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
-	if e.Code == 0 {
-		e.Code = status
+	if e.Code == 0 && (status < 200 || status > 299) {
+		e.Code = status // a 2xx answer with ok:false and no code stays 0: invalid
 	}
 	if e.Description == "" {
 		e.Description = http.StatusText(e.Code)
+		if e.Code == 0 {
+			e.Description = `"ok":false without an error_code`
+		}
 	}
 	if p := env.Parameters; p != nil {
 		e.MigrateToChatID = p.MigrateToChatID

@@ -176,6 +176,9 @@ func TestNonJSONAnswers(t *testing.T) {
 		{"empty 200", 200, "", "", nil, "answer is not Bot API JSON (HTTP 200)"},
 		{"truncated 200", 200, "application/json", `{"ok":true,"result":{"id":`, nil, `: {"ok":true,"result":{"id":`},
 		{"wrong result type", 200, "application/json", `{"ok":true,"result":"a string"}`, nil, "result does not match the expected type"},
+		// Before the fix: a *Error with Code 200 and description "OK",
+		// matching no sentinel at all.
+		{"ok false without a code in a 200", 200, "application/json", `{"ok":false}`, nil, "getMe:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,6 +198,11 @@ func TestNonJSONAnswers(t *testing.T) {
 			}
 			assert.Contains(t, err.Error(), tt.contains)
 			assert.NotContains(t, err.Error(), testToken)
+			if tt.status >= 200 && tt.status <= 299 {
+				var e *Error
+				require.ErrorAs(t, err, &e)
+				assert.Zero(t, e.Code, "Code is 0 for a 2xx answer, as ErrInvalidResponse's doc says")
+			}
 		})
 	}
 }

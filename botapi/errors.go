@@ -65,7 +65,8 @@ type Error struct {
 	// Method is the Bot API method called, e.g. "sendMessage".
 	Method string
 	// Code is Telegram's error_code (which equals the HTTP status), or the
-	// HTTP status of a non-JSON answer.
+	// HTTP status of an answer that is not Bot API JSON: 0 when that
+	// status was 2xx (then the error matches [ErrInvalidResponse]).
 	Code int
 	// Description is Telegram's human-readable description, e.g.
 	// "Forbidden: bot was blocked by the user". It may change without

@@ -37,7 +37,9 @@ const (
 //     been sent (reset, timeout, EOF): after Backoff, only for methods that
 //     are safe to repeat ([RetrySafe], which lists the method families),
 //     unless RetryUnsafe is set. A delete* whose retry is answered "message
-//     to delete not found" succeeds: its earlier attempt did the deletion.
+//     to delete not found" succeeds: its earlier attempt did the deletion;
+//     so does a set*, pin*, unpin* or delete* whose retry is answered
+//     "...not modified" (CHAT_NOT_MODIFIED): the chat is already as asked.
 //   - Never: 400, 401, 403, 404, 409, an invalid certificate, a canceled
 //     context, and a call that uploads from an io.Reader that is not an
 //     io.Seeker (it cannot be read twice; a Seeker is rewound).
@@ -164,6 +166,11 @@ var onceOnlyPrefixes = []string{
 //   - true for delete*: a retry whose first attempt did land is answered
 //     400 "message to delete not found", which the client then takes as the
 //     success it is (a first attempt answered so is still an error);
+//   - true for the set*, pin*, unpin* and delete* methods that answer
+//     True: a retry whose first attempt did land may be answered 400
+//     "CHAT_NOT_MODIFIED" or "chat description is not modified", which the
+//     client likewise takes as success after an attempt that may have
+//     landed;
 //   - true for every other method (get*, set*, ban*, pin*, ...), including
 //     methods newer than this list, whose names follow the same verbs.
 //
@@ -188,11 +195,24 @@ func RetrySafe(method string) bool {
 
 // alreadyDone reports whether err, the answer to a repeat of method after
 // an attempt that may have landed, says the first attempt did what was
-// asked: a delete* answered 400 "message to delete not found".
-func alreadyDone(method string, err error) bool {
+// asked: a delete* answered 400 "message to delete not found", or a method
+// answering True (set*, pin*, unpin*, delete*, ...) answered 400 "...not
+// modified" (Telegram's "CHAT_NOT_MODIFIED" from pinChatMessage,
+// deleteChatPhoto, setChatPermissions..., "chat description is not
+// modified"): the chat is already as the call asked.
+func alreadyDone(method string, err error, result any) bool {
 	var e *Error
-	return strings.HasPrefix(method, "delete") && errors.As(err, &e) &&
-		e.Code == 400 && e.err == nil && strings.Contains(e.Description, "message to delete not found")
+	if !errors.As(err, &e) || e.Code != 400 || e.err != nil {
+		return false
+	}
+	if strings.HasPrefix(method, "delete") && strings.Contains(e.Description, "message to delete not found") {
+		return true
+	}
+	if _, isTrue := result.(*bool); !isTrue && result != nil {
+		return false // a Message or another result cannot be made up
+	}
+	d := strings.ToLower(e.Description)
+	return RetrySafe(method) && (strings.Contains(d, "not_modified") || strings.Contains(d, "not modified"))
 }
 
 // mayHaveLanded reports whether a failed attempt may have reached Telegram

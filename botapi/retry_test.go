@@ -365,3 +365,49 @@ func TestRetryAfterALandedCall(t *testing.T) {
 		require.ErrorIs(t, err, ErrBadRequest, "the message was already gone before this call")
 	})
 }
+
+// A set*, pin*, unpin* or delete* call whose first attempt landed but was
+// answered 5xx is retried (RetrySafe); Telegram answers the retry 400
+// "...not modified" because the chat is already as asked. Before the fix
+// the caller saw that 400 for a call that had succeeded.
+func TestRetryAfterALandedCallNotModified(t *testing.T) {
+	const notModified = `{"ok":false,"error_code":400,"description":"Bad Request: CHAT_NOT_MODIFIED"}`
+	const descNotModified = `{"ok":false,"error_code":400,"description":"Bad Request: chat description is not modified"}`
+	noWait := WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }})
+	cases := []struct {
+		name  string
+		retry string // the answer to the retry
+		call  func(ctx context.Context, c *Client) error
+	}{
+		{"pinChatMessage", notModified, func(ctx context.Context, c *Client) error {
+			return c.PinChatMessage(ctx, &PinChatMessageParams{ChatID: ChatID{ID: 1}, MessageID: 5})
+		}},
+		{"unpinChatMessage", notModified, func(ctx context.Context, c *Client) error {
+			return c.UnpinChatMessage(ctx, &UnpinChatMessageParams{ChatID: ChatID{ID: 1}})
+		}},
+		{"deleteChatPhoto", notModified, func(ctx context.Context, c *Client) error {
+			return c.DeleteChatPhoto(ctx, &DeleteChatPhotoParams{ChatID: ChatID{ID: 1}})
+		}},
+		{"setChatDescription", descNotModified, func(ctx context.Context, c *Client) error {
+			return c.SetChatDescription(ctx, &SetChatDescriptionParams{ChatID: ChatID{ID: 1}, Description: "d"})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" landed, then not modified: success", func(t *testing.T) {
+			var n atomic.Int32
+			c := fakeClient(t, &n, []func() (*http.Response, error){server502, answer(400, tc.retry)}, noWait)
+			require.NoError(t, tc.call(t.Context(), c))
+			assert.Equal(t, int32(2), n.Load())
+		})
+		t.Run(tc.name+" reset, then not modified: success", func(t *testing.T) {
+			var n atomic.Int32
+			c := fakeClient(t, &n, []func() (*http.Response, error){connReset, answer(400, tc.retry)}, noWait)
+			require.NoError(t, tc.call(t.Context(), c))
+		})
+		t.Run(tc.name+" a first answer not modified stays an error", func(t *testing.T) {
+			var n atomic.Int32
+			c := fakeClient(t, &n, []func() (*http.Response, error){answer(400, tc.retry)}, noWait)
+			require.ErrorIs(t, tc.call(t.Context(), c), ErrBadRequest)
+		})
+	}
+}

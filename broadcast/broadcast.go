@@ -177,6 +177,7 @@ type options struct {
 	clock       func() time.Time
 	log         Log
 	logID       string
+	observer    Observer
 }
 
 // DefaultConcurrency is how many sends are in flight at once unless
@@ -579,6 +580,7 @@ func (r *run) work(ctx context.Context) {
 		r.mu.Lock()
 		chat := r.target(i)
 		r.mu.Unlock()
+		waitStart := r.obsNow()
 		admitted, err := r.admit(ctx, chat)
 		<-r.turn
 		if err != nil {
@@ -589,9 +591,12 @@ func (r *run) work(ctx context.Context) {
 			r.postpone(i, 0)
 			continue
 		}
-		if res, ok := r.deliver(ctx, i, chat); ok {
+		sendStart := r.obsNow()
+		res, ok := r.deliver(ctx, i, chat)
+		if ok {
 			r.finish(res)
 		}
+		r.observeSend(ctx, res, ok, waitStart, sendStart)
 	}
 }
 
@@ -722,6 +727,7 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	err := r.send(sctx, chat)
 	cancel()
 	release()
+	res.Err = err // for the observer when the entry is postponed
 	var apiErr *botapi.Error
 	switch {
 	case err == nil:

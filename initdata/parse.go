@@ -12,7 +12,6 @@ import (
 type scratch struct {
 	buf  []byte // the data-check-string
 	tmp  []byte // a decoded value
-	tmp2 []byte // an unescaped JSON string
 	sum  [32]byte
 	mac  macHash         // nil outside a Validator's pool
 	out  strings.Builder // the strings of one result; reset after each

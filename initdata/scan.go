@@ -78,8 +78,6 @@ var unhexTable = func() (t [256]uint8) {
 
 func isHex(c byte) bool { return unhexTable[c] != 0xff }
 
-func unhex(c byte) byte { return unhexTable[c] }
-
 // scan splits raw init data into pairs appended to dst, sorted by key, and
 // checks its structure: at most MaxLength bytes, pairs of a non-empty plain
 // key, "=" and a value, joined by single "&", no duplicate key. The values

@@ -40,7 +40,8 @@ func BenchmarkCodecDecode(b *testing.B) {
 func BenchmarkSuccessfulPaymentNew(b *testing.B) {
 	c := newTestCodec(b)
 	payload, _ := c.Encode(Order{Ref: "order-1", UserID: 1})
-	h, err := NewHandler(&fakeAPI{}, c, NewMemoryLedger(), func(context.Context, Tx, Payment, Order) error { return nil })
+	h, err := NewHandler(&fakeAPI{}, c, NewMemoryLedger(), func(context.Context, Tx, Payment, Order) error { return nil },
+		WithRepeatablePurchases()) // one payload for every charge
 	if err != nil {
 		b.Fatal(err)
 	}

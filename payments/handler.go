@@ -36,6 +36,10 @@ const (
 	// of an ok answer; a charge that failed at the provider frees the order
 	// for another attempt after this.
 	DefaultReservationTTL = time.Minute
+	// ProviderDuplicateReminder is how often a duplicate charge paid
+	// through a payment provider, which the Bot API cannot refund, is
+	// reported again (an Error log) until it is refunded at the provider.
+	ProviderDuplicateReminder = 24 * time.Hour
 )
 
 // Messages shown to the buyer when the handler declines a pre-checkout query.
@@ -131,6 +135,7 @@ type options struct {
 	retryDelay      time.Duration
 	repeatable      bool
 	shipping        ShippingFunc
+	observer        Observer
 }
 
 // WithCheck sets the seller's pre-checkout check. Default: accept every order
@@ -301,6 +306,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	// The decision and the answer outlive the caller's ctx (a webhook
 	// request whose connection dropped): Telegram waits for this answer, and
 	// the only bound that matters is its deadline.
+	start := h.obsNow()
 	detached := context.WithoutCancel(ctx)
 	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
 	msg := h.decide(decideCtx, q)
@@ -312,6 +318,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
+	h.observePreCheckout(ctx, q, msg, start, err)
 	return h.answered(ctx, "pre-checkout", q.ID, err)
 }
 
@@ -588,6 +595,7 @@ func (h *Handler) work(ctx context.Context, p Payment) (bool, error) {
 	case p.RefundHookDue():
 		return h.refundHookOnce(ctx, p.ChargeID)
 	}
+	h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil) // a redelivery: nothing left to do
 	return false, nil
 }
 
@@ -603,9 +611,11 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		return false, fmt.Errorf("payments: claim payment: %w", err)
 	}
 	if !won {
+		h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil)
 		return false, nil // fulfilled, refunded, or being worked on by another delivery
 	}
 	o, _ := h.orderOf(ctx, p)
+	start := h.obsNow()
 	res, err := h.ledger.Fulfil(context.WithoutCancel(ctx), p.ChargeID, owner, func(ctx context.Context, tx Tx) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -614,6 +624,7 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		}()
 		return h.fulfil(ctx, tx, p, o)
 	})
+	h.observeFulfil(ctx, p, start, res, err)
 	switch {
 	case errors.Is(err, ErrClaimLost):
 		h.logger.WarnContext(ctx, "payments: fulfilment claim lost before it committed", "charge_id", p.ChargeID)
@@ -638,9 +649,20 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 // records the refund. Only Telegram Stars charges can be refunded through
 // the Bot API; a provider charge is logged for a refund at the provider.
 func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) {
+	start := h.obsNow()
 	if p.Currency != XTR {
-		h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
-			"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
+		// The Bot API cannot refund it. A claim of a day, never released,
+		// keeps RetryPending from reporting it on every pass: the error
+		// comes back once a day until a person has refunded it.
+		won, err := h.ledger.Claim(ctx, p.ChargeID, h.owners.next(), ProviderDuplicateReminder)
+		if err != nil {
+			return false, fmt.Errorf("payments: claim duplicate: %w", err)
+		}
+		h.observe(ctx, StepDuplicateRefund, p, start, true, nil)
+		if won {
+			h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
+				"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
+		}
 		return false, nil
 	}
 	owner := h.owners.next()
@@ -656,6 +678,7 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID, owner); rerr != nil {
 			h.logger.ErrorContext(ctx, "payments: release duplicate claim", "charge_id", p.ChargeID, "error", rerr)
 		}
+		h.observe(ctx, StepDuplicateRefund, p, start, false, err)
 		return false, fmt.Errorf("payments: refund duplicate charge %s: %w", p.ChargeID, err)
 	}
 	if _, err := h.ledger.Refund(context.WithoutCancel(ctx), p.ChargeID); err != nil {
@@ -663,6 +686,7 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 	}
 	h.logger.WarnContext(ctx, "payments: duplicate charge refunded", "charge_id", p.ChargeID,
 		"order", p.OrderRef, "first_charge", p.DuplicateOf, "user_id", p.UserID, "amount", p.Amount)
+	h.observe(ctx, StepDuplicateRefund, p, start, false, nil)
 	return true, nil
 }
 
@@ -706,6 +730,7 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 	if rp.TelegramPaymentChargeID == "" {
 		return errors.New("payments: refunded_payment without telegram_payment_charge_id")
 	}
+	start := h.obsNow()
 	stored, first, err := h.ledger.Record(ctx, Payment{
 		ChargeID:         rp.TelegramPaymentChargeID,
 		ProviderChargeID: rp.ProviderPaymentChargeID,
@@ -721,7 +746,9 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 	if first {
 		h.logger.WarnContext(ctx, "payments: refund of a payment the ledger never saw", "charge_id", stored.ChargeID)
 	}
-	return h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+	err = h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+	h.observe(ctx, StepRefund, stored, start, !first && stored.State == StateRefunded, err)
+	return err
 }
 
 // markRefunded records the refund of chargeID in the ledger (one atomic
@@ -794,8 +821,12 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 // (once) after the fulfilment.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
-func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) error {
+func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (err error) {
+	start := h.obsNow()
 	p, err := h.ledger.Get(ctx, chargeID)
+	if h.observer != nil {
+		defer h.observeRefund(ctx, chargeID, &p, start, &err)
+	}
 	known := err == nil
 	switch {
 	case err != nil && !errors.Is(err, ErrNotFound):

@@ -75,3 +75,23 @@ func TestDefectMiddlewareAllocs(t *testing.T) {
 	h.ServeHTTP(w, r)
 	require.Zero(t, testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, r) }))
 }
+
+// TestKeyedSweepStopsOnFixedClock: a clock that does not move expires
+// nothing, so the background timer stops instead of ticking forever (a
+// test's Keyed is collected); the next insert arms it again.
+func TestKeyedSweepStopsOnFixedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := NewKeyed(1.0/3600, 1, WithClock(func() time.Time { return t0 }))
+		require.True(t, k.AllowAt("a", t0))
+		require.True(t, k.armed.Load())
+		time.Sleep(3 * time.Hour)
+		synctest.Wait()
+		require.False(t, k.armed.Load())
+		require.True(t, k.AllowAt("b", t0))
+		require.True(t, k.armed.Load())
+		k.Stop()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		require.False(t, k.armed.Load(), "stopped")
+	})
+}

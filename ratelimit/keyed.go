@@ -51,6 +51,7 @@ type Keyed struct {
 	sweepEvery time.Duration // 0: from the limit; < 0: no background sweep
 	armed      atomic.Bool   // a sweep timer is pending
 	stopped    atomic.Bool
+	lastSweep  atomic.Int64 // the clock at the last background sweep
 }
 
 // keyParams is a Keyed's limit, replaced as a whole by SetLimit and
@@ -104,6 +105,7 @@ func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
 	// clock too); it is the same reading time.Now's Sub would use.
 	k.mono = !o.customClock && k.epoch.Round(0) != k.epoch
 	k.params.Store(newKeyParams(limit, burst))
+	k.lastSweep.Store(math.MinInt64)
 	return k
 }
 

@@ -275,3 +275,25 @@ func TestKeyedAllowAllocs(t *testing.T) {
 		i++
 	}))
 }
+
+// FuzzKeyedExact decides on hostile keys (any bytes, any length, long
+// ones stored as digests) against the exact model: every answer the same,
+// so no two keys ever share a bucket. Run: go test -run '^$' -fuzz FuzzKeyedExact ./ratelimit
+func FuzzKeyedExact(f *testing.F) {
+	f.Add([]byte("a\nb\na\n\n" + strings.Repeat("x", 300) + "\n" + strings.Repeat("x", 301)))
+	f.Add([]byte("203.0.113.7\n2001:db8::/64\nuser:1\nuser:1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		k := NewKeyed(1, 2, WithClock(func() time.Time { return t0 }), WithSweepEvery(-1))
+		m := newExactKeyed(1, 2)
+		now := int64(0)
+		for i, key := range strings.Split(string(data), "\n") {
+			now += int64(i%3) * int64(300*time.Millisecond)
+			if got, want := k.AllowAt(key, t0.Add(time.Duration(now))), m.allow(key, now); got != want {
+				t.Fatalf("decision %d on %q: Keyed %v, exact %v", i, key, got, want)
+			}
+		}
+	})
+}

@@ -23,6 +23,7 @@ type options struct {
 	margin         time.Duration
 	maxMargin      time.Duration
 	spare          int
+	observer       Observer
 }
 
 func newOptions(opts []Option) options {

@@ -54,12 +54,20 @@ func (k *Keyed) armSweep() {
 // sweepTick sweeps every shard and re-arms while keys are live. It
 // clears armed first, so an insert during the sweep arms a timer of its
 // own rather than counting on this one.
+//
+// A clock that has not moved since the last sweep (a test's fixed clock)
+// cannot have expired anything: the timer is then not re-armed until the
+// next insert.
 func (k *Keyed) sweepTick() {
 	k.armed.Store(false)
 	if k.stopped.Load() {
 		return
 	}
-	if k.Sweep() > 0 {
+	now := k.nowNS()
+	if now == k.lastSweep.Swap(now) {
+		return
+	}
+	if k.sweepAt(now) > 0 {
 		k.armSweep()
 	}
 }
@@ -68,8 +76,9 @@ func (k *Keyed) sweepTick() {
 // shrinking tables that have become mostly empty, and returns the number
 // of live keys. The background sweep calls it; call it yourself when the
 // background sweep is off.
-func (k *Keyed) Sweep() int {
-	now := k.nowNS()
+func (k *Keyed) Sweep() int { return k.sweepAt(k.nowNS()) }
+
+func (k *Keyed) sweepAt(now int64) int {
 	n := 0
 	for i := range k.shards {
 		s := &k.shards[i]

@@ -51,6 +51,9 @@ type Telegram struct {
 	interactive        atomic.Int64  // interactive waiters at that stage
 
 	backoffs, pauses atomic.Int64
+
+	observer Observer     // nil: no observation (observe.go)
+	waiting  atomic.Int64 // Waits in progress, counted with an observer
 }
 
 // cellSet is the scheduler's limits in GCRA form, with the margin
@@ -133,6 +136,7 @@ func NewTelegram(opts ...Option) (*Telegram, error) {
 		evidenceWithin: o.evidenceWithin,
 		bulkTurn:       make(chan struct{}, 1),
 		paidTurn:       make(chan struct{}, 1),
+		observer:       o.observer,
 	}
 	s.cs.Store(newCellSet(s.limits, o.margin, o.spare))
 	return s, nil
@@ -190,7 +194,10 @@ func laneOf(ctx context.Context) Lane {
 // Bulk and paid waiters then take turns in arrival order; interactive
 // waiters take the next bot-wide slot before any bulk waiter. No goroutine
 // is started per waiter.
-func (s *Telegram) Wait(ctx context.Context, chatID int64) error {
+func (s *Telegram) Wait(ctx context.Context, chatID int64) (err error) {
+	if s.observer != nil {
+		defer s.observeWait(ctx, chatID, s.enterWait(), &err)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -367,12 +374,14 @@ func (s *Telegram) BackoffAt(chatID int64, retryAfter time.Duration, t time.Time
 		c.Key.ID = chatID
 		_ = s.store.Block(ctx, c, until) // Backoff has no error to return; a failing store fails the next Wait
 		if !s.evidence(chatID, t) {
+			s.observeBackoff(chatID, retryAfter, false)
 			return false
 		}
 	}
 	s.pauses.Add(1)
 	_ = s.store.Block(ctx, cs.global, until)
 	_ = s.store.Block(ctx, cs.paid, until)
+	s.observeBackoff(chatID, retryAfter, true)
 	return true
 }
 

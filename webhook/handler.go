@@ -66,6 +66,7 @@ type handlerOptions struct {
 	maxAttempts   int
 	backoff       Backoff
 	deadLetter    func(context.Context, DeadLetter)
+	observer      Observer
 	errs          []error
 }
 
@@ -329,10 +330,12 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(hd.o.allow) > 0 && !addrAllowed(r.RemoteAddr, hd.o.allow) {
+		reject(r.Context(), hd.o.observer, schemeIP, "ip_not_allowed", http.StatusForbidden)
 		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 		return
 	}
 	if hd.secret != "" && checkSecretHeader(r.Header, hd.secret) != tokenOK {
+		reject(r.Context(), hd.o.observer, schemeTelegram, secretReason(r.Header), http.StatusUnauthorized)
 		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 		return
 	}
@@ -341,51 +344,62 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			hd.o.logger.Error("webhook: update dropped: body over the limit", "limit", hd.o.maxBody)
+			reject(r.Context(), hd.o.observer, schemeBody, "too_large", http.StatusOK)
 			w.WriteHeader(http.StatusOK)
 			return
 		}
+		reject(r.Context(), hd.o.observer, schemeBody, "other", http.StatusBadRequest)
 		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest) // the peer went away mid-body
 		return
 	}
 	u := new(botapi.Update)
 	if err := json.Unmarshal(body, u); err != nil || u.UpdateID == 0 {
 		hd.o.logger.Error("webhook: update dropped: not a decodable update", "bytes", len(body))
+		reject(r.Context(), hd.o.observer, schemeBody, "undecodable", http.StatusOK)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	ctx, ob := observeStart(r.Context(), hd.o.observer, u, sourceWebhook, 1)
 	if hd.o.queue != nil {
-		if err := hd.o.queue.Push(r.Context(), u); err != nil {
+		if err := hd.o.queue.Push(ctx, u); err != nil {
 			hd.o.logger.Warn("webhook: queue refused update", "update_id", u.UpdateID, "err", err)
+			ob.done(ResultRetry, http.StatusServiceUnavailable, err)
 			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 			return
 		}
+		ob.done(ResultQueued, http.StatusOK, nil)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	hd.process(w, r.Context(), u)
+	hd.process(w, ctx, u, ob)
 }
 
 // process dedupes u, runs the handler and answers.
-func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi.Update) {
+func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi.Update, ob *observed) {
 	key := updateKeyPrefix + strconv.FormatInt(u.UpdateID, 10)
 	owner := hd.owners.next()
 	status := claimUntil(ctx, hd.o.store, &hd.flights, key, owner, hd.o.lease, hd.o.inFlightWait)
+	ob.dedupe(claimDedupe(status))
 	switch status {
 	case claimDone:
+		ob.done(ResultOK, http.StatusOK, nil)
 		w.WriteHeader(http.StatusOK)
 		return
 	case claimBusy:
+		ob.done(ResultRetry, http.StatusServiceUnavailable, nil)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	case claimFailed:
 		hd.o.logger.Error("webhook: store failed; update left for redelivery", "update_id", u.UpdateID)
+		ob.done(ResultRetry, http.StatusServiceUnavailable, nil)
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	case claimGone:
 		// The request's context ended while waiting. Usually nobody reads
 		// the answer, but never let net/http's implicit 200 acknowledge an
 		// update that was not processed.
+		ob.done(ResultRetry, http.StatusServiceUnavailable, ctx.Err())
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	}
@@ -393,12 +407,15 @@ func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 	end := hd.flights.begin(key)
 	defer end()
 	slot := &replySlot{}
+	hstart := ob.now()
 	err := runHandler(ctx, hd.h, u, hd.o.lease, slot, hd.o.logger)
+	ob.handler(hstart, err)
 	bg := context.WithoutCancel(ctx)
 	if err != nil {
 		if rerr := hd.o.store.Release(bg, key, owner); rerr != nil {
 			hd.o.logger.Warn("webhook: release failed", "update_id", u.UpdateID, "err", rerr)
 		}
+		ob.done("", http.StatusInternalServerError, nil)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
@@ -407,6 +424,7 @@ func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 		// The handler succeeded: answer 200 so Telegram does not resend.
 		hd.o.logger.Warn("webhook: complete failed", "update_id", u.UpdateID, "err", cerr)
 	}
+	ob.done("", http.StatusOK, nil)
 	if reply != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(reply)))

@@ -297,21 +297,26 @@ func (w *Worker) Run(ctx context.Context, n int) error {
 // process runs job; runCtx (Run's) only cuts a backoff wait short, the
 // handler and the queue calls run to completion.
 func (w *Worker) process(runCtx context.Context, job Job) {
-	ctx := context.WithoutCancel(runCtx)
 	u := job.Update()
+	ctx, ob := observeStart(context.WithoutCancel(runCtx), w.o.observer, u, sourceWorker, job.Attempt())
 	key := updateKeyPrefix + strconv.FormatInt(u.UpdateID, 10)
 	owner := w.owners.next()
 	retry := func(cause error) {
 		if job.Attempt() >= w.o.maxAttempts {
 			w.deadLetter(ctx, DeadLetter{Update: u, Attempts: job.Attempt(), Err: cause})
+			ob.done(ResultDead, 0, cause)
 			_ = job.Ack(ctx)
 			return
 		}
+		ob.done("", 0, cause)
 		_ = w.sleep(runCtx, w.o.backoff(job.Attempt())) // ended early by Run's ctx: nack now
 		_ = job.Nack(ctx)
 	}
-	switch claimUntil(ctx, w.o.store, &w.flights, key, owner, w.o.lease, w.o.inFlightWait) {
+	claim := claimUntil(ctx, w.o.store, &w.flights, key, owner, w.o.lease, w.o.inFlightWait)
+	ob.dedupe(claimDedupe(claim))
+	switch claim {
 	case claimDone:
+		ob.done(ResultOK, 0, nil)
 		_ = job.Ack(ctx)
 		return
 	case claimOwned:
@@ -320,7 +325,10 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 		return
 	}
 	end := w.flights.begin(key)
-	if err := runHandler(ctx, w.h, u, w.o.lease, nil, w.o.logger); err != nil {
+	hstart := ob.now()
+	err := runHandler(ctx, w.h, u, w.o.lease, nil, w.o.logger)
+	ob.handler(hstart, err)
+	if err != nil {
 		if rerr := w.o.store.Release(ctx, key, owner); rerr != nil {
 			w.o.logger.Warn("webhook: release failed", "update_id", u.UpdateID, "err", rerr)
 		}
@@ -332,6 +340,7 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 		w.o.logger.Warn("webhook: complete failed", "update_id", u.UpdateID, "err", err)
 	}
 	end()
+	ob.done("", 0, nil)
 	_ = job.Ack(ctx)
 }
 

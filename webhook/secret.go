@@ -109,17 +109,20 @@ func load64(s string, i int) uint64 {
 // is read and with no hint of the cause, to a request whose
 // X-Telegram-Bot-Api-Secret-Token header is not token (compared in constant
 // time). [NewHandler] does this check itself; use the middleware to guard
-// another handler of Telegram's deliveries. Panics if token fails
-// [CheckSecretToken].
+// another handler of Telegram's deliveries. Of opts only [WithObserver]
+// applies (each refusal is a [Rejection] of scheme "telegram"). Panics if
+// token fails [CheckSecretToken] or an option is invalid.
 //
 // Telegram docs: https://core.telegram.org/bots/api#setwebhook
-func SecretTokenMiddleware(token string) func(http.Handler) http.Handler {
+func SecretTokenMiddleware(token string, opts ...Option) func(http.Handler) http.Handler {
 	if err := CheckSecretToken(token); err != nil {
 		panic("webhook: SecretTokenMiddleware: malformed secret token")
 	}
+	obs := middlewareObserver("SecretTokenMiddleware", opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if checkSecretHeader(r.Header, token) != tokenOK {
+				reject(r.Context(), obs, schemeTelegram, secretReason(r.Header), http.StatusUnauthorized)
 				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 				return
 			}

@@ -104,11 +104,14 @@ type bodyLimiter interface{ maxBodyBytes() int64 }
 // v before anything decodes them, and on success restores the body so the
 // next handler reads the same bytes. A body over the limit is answered 413, a
 // failed verification 401 with a short body that gives no hint of the cause.
-// Panics if v is nil.
-func VerifyMiddleware(v Verifier) func(http.Handler) http.Handler {
+// Of opts only [WithObserver] applies: each refused request is reported
+// as a [Rejection] naming v's scheme. Panics if v is nil or an option is
+// invalid.
+func VerifyMiddleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 	if v == nil {
 		panic("webhook: VerifyMiddleware with a nil Verifier")
 	}
+	obs, scheme := middlewareObserver("VerifyMiddleware", opts), verifierScheme(v)
 	limit := int64(DefaultMaxBodyBytes)
 	if bl, ok := v.(bodyLimiter); ok {
 		limit = bl.maxBodyBytes()
@@ -119,6 +122,7 @@ func VerifyMiddleware(v Verifier) func(http.Handler) http.Handler {
 			if err != nil {
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) {
+					reject(r.Context(), obs, scheme, "too_large", http.StatusRequestEntityTooLarge)
 					http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
 					return
 				}
@@ -126,6 +130,9 @@ func VerifyMiddleware(v Verifier) func(http.Handler) http.Handler {
 				return
 			}
 			if err := v.Verify(r.Header, body); err != nil {
+				if obs != nil {
+					reject(r.Context(), obs, scheme, rejectReason(err), http.StatusUnauthorized)
+				}
 				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 				return
 			}

@@ -201,19 +201,22 @@ func parseParams(r *http.Request) (params, []File, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return p, nil, nil
 	}
+	if r.ContentLength > maxBodyBytes {
+		return nil, nil, errTooLarge // answered before the body is read
+	}
 	body := http.MaxBytesReader(nil, r.Body, maxBodyBytes)
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return nil, nil, errTooLarge
+			return nil, nil, bodyError(err)
 		}
 		readJSONParams(b, p)
 	case "application/x-www-form-urlencoded":
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return nil, nil, errBadBody
+			return nil, nil, bodyError(err)
 		}
 		r.Body = io.NopCloser(strings.NewReader(string(b)))
 		if err := r.ParseForm(); err != nil {
@@ -227,7 +230,7 @@ func parseParams(r *http.Request) (params, []File, *apiError) {
 	case "multipart/form-data":
 		files, err := readMultipart(multipart.NewReader(body, ctParams["boundary"]), p)
 		if err != nil {
-			return nil, nil, errBadBody
+			return nil, nil, bodyError(err)
 		}
 		return p, files, nil
 	default:
@@ -235,6 +238,16 @@ func parseParams(r *http.Request) (params, []File, *apiError) {
 		_, _ = io.Copy(io.Discard, body)
 	}
 	return p, nil, nil
+}
+
+// bodyError is the answer to a body that failed to read or parse: 413 when
+// it passed maxBodyBytes, whatever its content type, 400 otherwise.
+func bodyError(err error) *apiError {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge
+	}
+	return errBadBody
 }
 
 // errTooLarge is Telegram's answer to a body over its limit

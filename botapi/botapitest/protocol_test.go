@@ -3,12 +3,15 @@ package botapitest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -225,4 +228,57 @@ func TestUnservedMethods(t *testing.T) {
 	requireError(t, callJSON(t, srv, "createNewStickerSet", map[string]any{}), 400, "Bad Request: method not supported by the fake")
 	requireError(t, callJSON(t, srv, "SETGAMESCORE", map[string]any{}), 400, "Bad Request: method not supported by the fake")
 	requireError(t, callJSON(t, srv, "sendMesage", map[string]any{}), 404, "Not Found")
+}
+
+// A body over Telegram's limit is answered 413 "Request Entity Too Large"
+// whatever its content type, both when its declared length is over the
+// limit (answered before anything is read) and when a streamed body
+// passes it. Before the fix a multipart or form body over the limit was
+// answered 400 "can't parse request body", so a bot's handling of a too
+// big upload could not be tested.
+func TestBodyOverLimitIs413(t *testing.T) {
+	srv := setup(t)
+	types := map[string]string{
+		"json":      "application/json",
+		"form":      "application/x-www-form-urlencoded",
+		"multipart": "multipart/form-data; boundary=XX",
+	}
+	for name, ct := range types {
+		for _, declared := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s declared=%v", name, declared), func(t *testing.T) {
+				var body io.Reader = zeros{}
+				if name == "multipart" { // a file part that never ends
+					body = io.MultiReader(strings.NewReader("--XX\r\nContent-Disposition: form-data; name=\"document\"; filename=\"a.bin\"\r\n\r\n"), body)
+				}
+				req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/bot"+srv.Token()+"/sendDocument", body)
+				req.Header.Set("Content-Type", ct)
+				req.ContentLength = -1
+				if declared {
+					req.ContentLength = 1 << 40 // and one byte of it arrives
+					req.Body = io.NopCloser(strings.NewReader("{"))
+				}
+				rec := httptest.NewRecorder()
+				srv.Handler().ServeHTTP(rec, req)
+				require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, rec.Body.String())
+				require.JSONEq(t, `{"ok":false,"error_code":413,"description":"Request Entity Too Large"}`, rec.Body.String())
+			})
+		}
+	}
+	t.Run("a body cut short is not 413", func(t *testing.T) {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/bot"+srv.Token()+"/sendMessage", iotest.ErrReader(io.ErrUnexpectedEOF))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	})
+}
+
+// zeros reads as an endless run of '0' bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '0'
+	}
+	return len(p), nil
 }

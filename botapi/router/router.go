@@ -149,14 +149,18 @@ func (r *Router) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 	if u == nil {
 		return nil
 	}
+	// The matchers are user code and may panic: run them outside the lock.
+	// Handle only appends past the snapshot's length and rebuild makes a
+	// new chain, so the snapshot stays as it was.
 	r.mu.RLock()
-	h := r.chain[len(r.routes)]
-	for i, rt := range r.routes {
+	routes, chain := r.routes, r.chain
+	r.mu.RUnlock()
+	h := chain[len(routes)]
+	for i, rt := range routes {
 		if rt.match(u) {
-			h = r.chain[i]
+			h = chain[i]
 			break
 		}
 	}
-	r.mu.RUnlock()
 	return h.HandleUpdate(ctx, u)
 }

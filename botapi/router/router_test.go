@@ -202,3 +202,17 @@ func TestRouterConcurrentUse(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 800, n)
 }
+
+// A matcher is user code and may panic (a custom matcher reading
+// u.Message.Text of a callback query). The webhook handler recovers the
+// panic; the router must not stay locked. Before the fix the read lock
+// taken around the matchers was never released, so the next Handle, Use or
+// Fallback blocked forever, and every update after it too.
+func TestMatcherPanicLeavesRouterUnlocked(t *testing.T) {
+	r := New()
+	r.HandleFunc(func(u *botapi.Update) bool { return u.Message.Text == "hi" }, func(context.Context, *botapi.Update) error { return nil })
+	cb := update(t, `{"update_id":1,"callback_query":{"id":"q","from":{"id":7,"is_bot":false,"first_name":"A"},"chat_instance":"c","data":"x"}}`)
+	require.Panics(t, func() { _ = r.HandleUpdate(t.Context(), cb) })
+	require.True(t, r.mu.TryLock(), "the router's lock is still held after a matcher panicked")
+	r.mu.Unlock()
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -31,8 +32,19 @@ const (
 	apiRate  = rate.Limit(10)
 	apiBurst = 20
 
-	// idempotencyCapacity bounds the Idempotency-Key answers kept (24 h).
-	idempotencyCapacity = 100_000
+	// claimTTL is how long a fulfilment may hold its payment: a fulfilment
+	// is two SQL statements, so a process killed in the middle of one holds
+	// the payment up for this long before RetryPending takes it over.
+	claimTTL = 15 * time.Second
+	// reservationTTL is how long a pre-checkout holds its order against a
+	// second one: Telegram wants the answer within 10 s and charges right
+	// after it. A process killed after reserving holds the order up for
+	// this long; a charge that still comes later is a duplicate, refunded.
+	reservationTTL = 15 * time.Second
+	// idempotencyLease is how long POST /api/orders owns its
+	// Idempotency-Key while it runs (one createInvoiceLink): a retry after a
+	// crash runs again once it has passed, and gets 409 before.
+	idempotencyLease = 10 * time.Second
 )
 
 // shop is the backend: the Mini App's API, the Telegram update handler and
@@ -45,16 +57,21 @@ type shop struct {
 	// idempotency keeps POST /api/orders answers for retries.
 	idempotency webhook.Store
 	orders      *orderBook
+	outbox      *outbox
 	codec       *payments.Codec
 	payments    *payments.Handler
 	appURL      string // the page's public address, for the /start button and menu button
 	now         func() time.Time
 	updates     *router.Router // HandleUpdate's dispatch
+	// telegramDown reports whether Telegram is taken to be unreachable
+	// (the client's circuit breaker is open); nil means never.
+	telegramDown func() bool
 }
 
 // newShop wires the payment flow: codec (signed payloads), ledger
-// (exactly-once fulfilment) and the shop's own check and fulfil callbacks.
-func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey []byte, appURL string, now func() time.Time) (*shop, error) {
+// (exactly-once fulfilment, one charge per order) and the shop's own
+// check, fulfil and refund callbacks, on st.
+func newShop(log *slog.Logger, bot *botapi.Client, botToken string, st *state, payloadKey []byte, appURL string, now func() time.Time, opts ...payments.Option) (*shop, error) {
 	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: payloadKey})
 	if err != nil {
 		return nil, err
@@ -64,14 +81,17 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 		bot:         bot,
 		validator:   initdata.NewValidator(botToken, initdata.WithClock(now)),
 		limiter:     ratelimit.NewKeyed(apiRate, apiBurst, ratelimit.WithClock(now)),
-		idempotency: webhook.NewMemoryStore(idempotencyCapacity),
-		orders:      newOrderBook(),
+		idempotency: st.idempotency,
+		orders:      &orderBook{db: st.db},
+		outbox:      newOutbox(st.db, bot, log),
 		codec:       codec,
 		appURL:      appURL,
 		now:         now,
 	}
-	s.payments, err = payments.NewHandler(bot, codec, payments.NewMemoryLedger(), s.fulfil,
-		payments.WithCheck(s.check), payments.WithClock(now), payments.WithLogger(log))
+	s.payments, err = payments.NewHandler(bot, codec, st.ledger, s.fulfil, append([]payments.Option{
+		payments.WithCheck(s.check), payments.WithRefundHook(s.refunded),
+		payments.WithClaimTTL(claimTTL), payments.WithReservationTTL(reservationTTL), payments.WithClock(now), payments.WithLogger(log),
+	}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -79,25 +99,40 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 	return s, nil
 }
 
+// health is the answer of GET /healthz.
+type health struct {
+	Status   string `json:"status"`             // "ok" or "degraded"
+	Telegram string `json:"telegram,omitempty"` // "unreachable" while the breaker is open
+}
+
 // routes returns the shop's HTTP handler: the page, the API behind the
 // initdata middleware, and /healthz. The Telegram webhook and the embedded
 // default's routes are added by the caller.
 func (s *shop) routes(mux *http.ServeMux) {
 	mux.Handle("/", staticFiles(http.FileServerFS(webRoot)))
+	// 200 either way: the shop keeps serving its catalogue and its users'
+	// orders while Telegram is unreachable, and a load balancer must not
+	// take every replica out for it; the body names what is degraded.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
+		h := health{Status: "ok"}
+		if s.telegramDown != nil && s.telegramDown() {
+			h = health{Status: "degraded", Telegram: "unreachable"}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, h)
 	})
 
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/me", s.handleMe)
 	api.HandleFunc("GET /api/products", s.handleProducts)
 	api.HandleFunc("GET /api/orders", s.handleOrders)
+	api.HandleFunc("POST /api/orders/{id}/refund", s.handleRefund)
 	// A retried POST (same Idempotency-Key, same user) gets the first
 	// answer back, byte for byte: one order, one invoice.
 	idempotent := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
 		Required: true,
 		Scope:    userScope,
+		Lease:    idempotencyLease,
 		Logger:   s.log,
 	})
 	api.Handle("POST /api/orders", idempotent(http.HandlerFunc(s.handleCreateOrder)))
@@ -170,7 +205,49 @@ func (s *shop) handleOrders(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "init data carries no user")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.orders.paidBy(u.ID))
+	orders, err := s.orders.listBy(r.Context(), u.ID, statusPaid)
+	if err != nil {
+		s.log.Error("list orders", "user", u.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "orders unavailable; try again")
+		return
+	}
+	writeJSON(w, http.StatusOK, orders)
+}
+
+// refundResponse is the answer to POST /api/orders/{id}/refund.
+type refundResponse struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"` // "refunded"
+}
+
+// handleRefund refunds a paid order to its buyer (refundStarPayment).
+// Refunding twice is harmless: the second call answers the same.
+func (s *shop) handleRefund(w http.ResponseWriter, r *http.Request) {
+	u, ok := user(r)
+	if !ok {
+		writeError(w, http.StatusForbidden, "init data carries no user")
+		return
+	}
+	o, err := s.orders.get(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, errOrderNotFound) || (err == nil && o.UserID != u.ID):
+		writeError(w, http.StatusNotFound, "no such order")
+		return
+	case err != nil:
+		s.log.Error("get order", "order", r.PathValue("id"), "err", err)
+		writeError(w, http.StatusServiceUnavailable, "orders unavailable; try again")
+		return
+	case o.ChargeID == "":
+		writeError(w, http.StatusConflict, "the order is not paid")
+		return
+	}
+	if err := s.payments.Refund(r.Context(), u.ID, o.ChargeID); err != nil {
+		s.log.Error("refund", "order", o.ID, "charge", o.ChargeID, "err", err)
+		writeError(w, http.StatusBadGateway, "Telegram did not refund the order; try again")
+		return
+	}
+	s.log.Info("order refunded", "order", o.ID, "user", u.ID, "charge", o.ChargeID)
+	writeJSON(w, http.StatusOK, refundResponse{OrderID: o.ID, Status: statusRefunded})
 }
 
 // createOrderResponse is the answer to POST /api/orders.
@@ -201,7 +278,12 @@ func (s *shop) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	o := s.orders.create(u.ID, p, now)
+	o, err := s.orders.create(r.Context(), u.ID, p, now)
+	if err != nil {
+		s.log.Error("create order", "user", u.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "could not create the order; try again")
+		return
+	}
 	payload, err := s.codec.Encode(payments.Order{
 		Ref: o.ID, UserID: u.ID, Product: p.ID,
 		Currency: payments.XTR, Amount: p.Stars, Expires: now.Add(orderExpiry),

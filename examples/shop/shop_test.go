@@ -41,18 +41,31 @@ var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 // setup makes the env; each tweak changes the shop before its routes are made.
 func setup(t testing.TB, tweaks ...func(*shop)) *env {
 	t.Helper()
+	return setupWith(t, nil, tweaks...)
+}
+
+// setupWith is setup with more options for the shop's client.
+func setupWith(t testing.TB, botOpts []botapi.Option, tweaks ...func(*shop)) *env {
+	t.Helper()
 	now := func() time.Time { return t0 }
 	fake := botapitest.NewServer(botapitest.WithClock(now))
 	t.Cleanup(fake.Close)
 	log := slog.New(slog.DiscardHandler)
 	// The shop reaches the fake in memory (no socket per call): cheaper, and
 	// it keeps FuzzCreateOrder's executions short.
-	bot := botapi.New(fake.Token(), botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(&http.Client{Transport: fake.Transport()}))
-	s, err := newShop(log, bot, fake.Token(), []byte("a test payload key of 32 bytes!!"), "https://shop.example/", now)
+	bot := botapi.New(fake.Token(), append([]botapi.Option{botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(&http.Client{Transport: fake.Transport()})}, botOpts...)...)
+	st := testState(t)
+	s, err := newShop(log, bot, fake.Token(), st, []byte("a test payload key of 32 bytes!!"), "https://shop.example/", now)
 	require.NoError(t, err)
+	s.outbox.warmup = 0
 	for _, tweak := range tweaks {
 		tweak(s)
 	}
+	// The outbox sender, as run starts it; stopped before the state closes.
+	ctx, stop := context.WithCancel(context.Background())
+	sender := make(chan struct{})
+	go func() { defer close(sender); s.outbox.run(ctx, ctx) }()
+	t.Cleanup(func() { stop(); <-sender })
 	u := fake.AddUser(botapi.User{FirstName: "Ada", LastName: "Lovelace"})
 	d := &demo{log: log, fake: fake, user: u}
 	mux := http.NewServeMux()
@@ -61,6 +74,23 @@ func setup(t testing.TB, tweaks ...func(*shop)) *env {
 	srv := httptest.NewServer(httpjson.Problems(mux))
 	t.Cleanup(srv.Close)
 	return &env{fake: fake, bot: bot, shop: s, demo: d, base: srv.URL, user: u}
+}
+
+// testState is the shop's SQLite state in a temp dir, closed at cleanup.
+func testState(t testing.TB) *state {
+	t.Helper()
+	st, err := openSQLite(context.Background(), t.TempDir(), "NORMAL")
+	require.NoError(t, err)
+	t.Cleanup(st.close)
+	return st
+}
+
+// paidBy lists userID's paid orders.
+func (e *env) paidBy(t testing.TB, userID int64) []order {
+	t.Helper()
+	o, err := e.shop.orders.listBy(context.Background(), userID, statusPaid)
+	require.NoError(t, err)
+	return o
 }
 
 // call makes a request as the user with that init data ("" for none) and
@@ -107,7 +137,7 @@ func TestPublicRoutes(t *testing.T) {
 		status             int
 		contains           string
 	}{
-		{"health", "GET", "/healthz", 200, "ok"},
+		{"health", "GET", "/healthz", 200, `{"status":"ok"}`},
 		{"page", "GET", "/", 200, "telegram-web-app.js"},
 		{"script", "GET", "/app.js", 200, "openInvoice"},
 		{"style", "GET", "/style.css", 200, "--tg-theme-bg-color"},
@@ -221,7 +251,8 @@ func TestBuyFlow(t *testing.T) {
 	require.Equal(t, statusPaid, orders[0].Status)
 	require.Equal(t, "Midnight theme", orders[0].Title)
 
-	sent := e.fake.Sent()
+	sent, err := e.fake.WaitSent(t.Context(), 1)
+	require.NoError(t, err)
 	require.Len(t, sent, 1)
 	require.Equal(t, e.user.ID, sent[0].ChatID)
 	require.Contains(t, sent[0].Text, "Midnight theme is yours")
@@ -229,7 +260,7 @@ func TestBuyFlow(t *testing.T) {
 	// Telegram delivers the successful_payment again: nothing happens twice.
 	require.NoError(t, e.shop.HandleUpdate(t.Context(), success))
 	require.Len(t, e.fake.Sent(), 1)
-	require.Len(t, e.shop.orders.paidBy(e.user.ID), 1)
+	require.Len(t, e.paidBy(t, e.user.ID), 1)
 
 	// The order cannot be paid twice: the shop declines at pre-checkout.
 	go func() {
@@ -286,7 +317,7 @@ func TestAnotherUserCannotPay(t *testing.T) {
 	var orders []order
 	require.Equal(t, 200, e.call(t, "GET", "/api/orders", e.fake.OpenMiniApp(eve), "", &orders))
 	require.Empty(t, orders)
-	require.Empty(t, e.shop.orders.paidBy(e.user.ID))
+	require.Empty(t, e.paidBy(t, e.user.ID))
 }
 
 func TestDemoPay(t *testing.T) {
@@ -319,7 +350,7 @@ func TestDemoPay(t *testing.T) {
 	}()
 	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.Message != nil && u.Message.SuccessfulPayment != nil })
 	require.Equal(t, payResponse{Status: "paid"}, <-result)
-	require.Len(t, e.shop.orders.paidBy(e.user.ID), 1)
+	require.Len(t, e.paidBy(t, e.user.ID), 1)
 }
 
 func TestStartOpensTheShop(t *testing.T) {
@@ -343,7 +374,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	out := newLineWriter()
 	logs := &syncBuffer{watch: "order fulfilled", seen: make(chan struct{})}
 	done := make(chan error, 1)
-	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, DataDir: t.TempDir(), SQLiteSync: "NORMAL"}
 	go func() { done <- run(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), out) }()
 
 	var url string
@@ -413,7 +444,7 @@ func TestRunFailsOnBusyAddress(t *testing.T) {
 	ln := httptest.NewServer(http.NotFoundHandler())
 	defer ln.Close()
 	addr := strings.TrimPrefix(ln.URL, "http://")
-	err := run(t.Context(), config{ListenAddr: addr, ShutdownTimeout: time.Second}, slog.New(slog.DiscardHandler), io.Discard)
+	err := run(t.Context(), config{ListenAddr: addr, ShutdownTimeout: time.Second, DataDir: t.TempDir()}, slog.New(slog.DiscardHandler), io.Discard)
 	require.ErrorContains(t, err, "LISTEN_ADDR")
 }
 
@@ -553,13 +584,13 @@ func TestDemoOnLoopbackOnly(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	log := slog.New(slog.DiscardHandler)
-	err := run(ctx, config{ListenAddr: "0.0.0.0:0", ShutdownTimeout: time.Second}, log, io.Discard)
+	err := run(ctx, config{ListenAddr: "0.0.0.0:0", ShutdownTimeout: time.Second, DataDir: t.TempDir()}, log, io.Discard)
 	require.ErrorContains(t, err, "loopback only")
 
 	out := newLineWriter()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, config{ListenAddr: "0.0.0.0:0", PublicDemo: true, ShutdownTimeout: time.Second}, log, out)
+		done <- run(ctx, config{ListenAddr: "0.0.0.0:0", PublicDemo: true, ShutdownTimeout: time.Second, DataDir: t.TempDir()}, log, out)
 	}()
 	for started := false; !started; {
 		select {

@@ -19,7 +19,7 @@ func TestLedger(t *testing.T) {
 // no fulfilment outlives its lease (see Ledger).
 func TestLedgerStress(t *testing.T) {
 	cfg := ledgertest.StressConfig{Charges: 100, Deliveries: 16}
-	if os.Getenv("MINIAPPKIT_LONG") != "" {
+	if os.Getenv("MINIAPPKIT_LONG") != "" && !raceEnabled { // the full run takes minutes under -race
 		cfg = ledgertest.StressConfig{}
 	}
 	res := ledgertest.Stress(t, newTestDB(t).Ledger(), cfg)

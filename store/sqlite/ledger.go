@@ -90,7 +90,9 @@ const (
 			AND COALESCE(CASE WHEN state = 1 THEN paid_at ELSE refunded_at END, 0) <= ` + ledgerNowNS + ` - ?1
 			AND (claim_until IS NULL OR claim_until <= ` + ledgerNowNS + `)
 		ORDER BY seq LIMIT ?3`
-	ledgerSinceSQL = `SELECT seq, ` + ledgerPaymentColumns + ` FROM miniappkit_payments
+	// The planner would walk the rowid from ?2 (every later payment); the
+	// index reads only those recorded since ?1, sorted by seq per page.
+	ledgerSinceSQL = `SELECT seq, ` + ledgerPaymentColumns + ` FROM miniappkit_payments INDEXED BY miniappkit_payments_paid_at
 		WHERE paid_at >= ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`
 )
 
