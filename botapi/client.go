@@ -35,49 +35,36 @@ const (
 // Client is a Telegram Bot API client. Create it with [New]. It is safe for
 // concurrent use by multiple goroutines; reuse one Client per bot token.
 //
-// The token is kept out of every error, log line and formatted value (the
-// client's String and GoString methods print a redacted form).
+// The token is kept out of every error, log line and formatted value: the
+// client's String, GoString and Format methods print a redacted form, for
+// every fmt verb, and so does a Client value printed field by field.
 type Client struct {
-	token   string
-	prefix  string // baseURL + "/bot" + token + "/" (+ "test/"); never printed
-	baseURL string // without the token: safe to print
+	key     func() *apiKey // behind a func, which fmt prints as an address
+	shown   string         // the base URL, its password masked: safe to print
 	hc      *http.Client
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
 	err     error // a configuration error, returned by every call
 
-	urlMu sync.RWMutex
-	urls  map[string]*methodURL // method → c.prefix+method, built and parsed once
+	obs     Observer // nil: no observation (observe.go)
+	obsHost string
+	obsPort int
 
-	// direct is the default Transport when the client sends through it
+	// rt is the default transport when the client sends through it
 	// without an http.Client in between (no redirects to follow, no
 	// cookies, no timeout: the context bounds each call). nil otherwise.
-	direct *Transport
+	rt http.RoundTripper
 }
-
-// DefaultMaxIdleConnsPerHost is how many idle connections per host a
-// [Transport] keeps by default, and so the default client (net/http's
-// default is 2).
-const DefaultMaxIdleConnsPerHost = 32
-
-// defaultTransport is the transport of clients made without WithHTTPClient:
-// one [Transport] shared by them, or http.DefaultTransport when the program
-// has replaced it with its own RoundTripper (respect that).
-var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	if _, ok := http.DefaultTransport.(*http.Transport); !ok {
-		return http.DefaultTransport
-	}
-	return &Transport{}
-})
 
 // jsonContentType is shared by every JSON request, saving an allocation.
 // Transports only read it (an Add would append to a copy: its capacity is 1).
 var jsonContentType = []string{"application/json"}
 
-// Headers of the requests the client hands to its own [Transport] directly.
-// They are shared and only read: the Transport and the http.Transport it
-// delegates to never modify a request.
+// Headers of the requests the client hands to the default transport
+// directly. They are shared and only read: an http.RoundTripper must not
+// modify a request.
 var (
 	jsonHeader  = http.Header{"Content-Type": jsonContentType}
 	emptyHeader = http.Header{}
@@ -95,22 +82,23 @@ type methodURL struct {
 
 // methodURL returns the URL of method.
 func (c *Client) methodURL(method string) *methodURL {
-	c.urlMu.RLock()
-	u, ok := c.urls[method]
-	c.urlMu.RUnlock()
+	k := c.key()
+	k.urlMu.RLock()
+	u, ok := k.urls[method]
+	k.urlMu.RUnlock()
 	if ok {
 		return u
 	}
-	u = &methodURL{s: c.prefix + method}
+	u = &methodURL{s: k.prefix + method}
 	u.u, u.err = url.Parse(u.s)
-	c.urlMu.Lock()
-	if c.urls == nil {
-		c.urls = make(map[string]*methodURL)
+	k.urlMu.Lock()
+	if k.urls == nil {
+		k.urls = make(map[string]*methodURL)
 	}
-	if len(c.urls) < maxCachedURLs {
-		c.urls[method] = u
+	if len(k.urls) < maxCachedURLs {
+		k.urls[method] = u
 	}
-	c.urlMu.Unlock()
+	k.urlMu.Unlock()
 	return u
 }
 
@@ -124,6 +112,9 @@ type options struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	limiter Limiter
+	breaker Breaker
+
+	observer Observer
 }
 
 // WithBaseURL makes the client talk to another Bot API server: a local
@@ -143,17 +134,23 @@ func WithTestEnvironment() Option {
 }
 
 // WithHTTPClient makes the client send its requests with a copy of hc (the
-// caller's value is never modified). The default sends through a [Transport]
-// shared by the clients made without this option, with no http.Client in
-// between: no timeout (deadlines come from the context of each call), no
-// redirects followed (the Bot API sends none), up to
-// DefaultMaxIdleConnsPerHost idle connections per host, proxies from the
-// environment honoured. If the program has replaced [http.DefaultTransport]
-// with its own RoundTripper, the default uses that instead. A timeout on hc
-// must be longer than the long-poll timeout given to [Client.Updates]. nil
-// means the default. Give an hc to use HTTP/2, a custom dialer or TLS
-// configuration (an http.Client over a Transport with its fields set keeps
-// the cheaper round trip).
+// caller's value is never modified): for a custom dialer, TLS
+// configuration, proxy or instrumented RoundTripper. nil means the default.
+//
+// The default is net/http: an [http.Transport] cloned from
+// [http.DefaultTransport] (so proxies from the environment and the
+// program's TLS settings apply) and tuned for one host, shared by the
+// clients made without this option: up to [DefaultMaxIdleConnsPerHost] idle
+// connections, HTTP/2 when the server offers it, TLS handshakes bounded by
+// [DefaultTLSHandshakeTimeout] and the wait for an answer's head by
+// [DefaultResponseHeaderTimeout]. It is called without an http.Client in
+// between: no client timeout (deadlines come from the context of each
+// call), no redirects followed (the Bot API sends none). If the program has
+// replaced http.DefaultTransport with a RoundTripper of its own, the
+// default uses that one as it is.
+//
+// A Timeout on hc must be longer than the long-poll timeout given to
+// [Client.Updates] plus [PollMargin], or none.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.hc = hc }
 }
@@ -190,14 +187,19 @@ func New(token string, opts ...Option) *Client {
 			opt(&o)
 		}
 	}
-	c := &Client{token: token, retry: o.retry, limiter: o.limiter}
+	key := &apiKey{token: token}
+	c := &Client{key: func() *apiKey { return key }, retry: o.retry, limiter: o.limiter, breaker: o.breaker}
 	if o.hc != nil {
 		hc := *o.hc
 		c.hc = &hc
 	} else {
-		rt := defaultTransport()
+		rt := defaultRoundTripper()
 		c.hc = &http.Client{Transport: rt}
-		c.direct, _ = rt.(*Transport)
+		if t, ok := rt.(*http.Transport); ok {
+			// Only net/http's own transport is handed the shared headers
+			// directly: a program's RoundTripper might write to them.
+			c.rt = t
+		}
 	}
 	c.log = o.log
 	if c.log == nil {
@@ -220,23 +222,48 @@ func New(token string, opts ...Option) *Client {
 		c.err = fmt.Errorf("%w: token contains characters not allowed in a URL path", ErrConfig)
 	}
 	if err == nil && u.User != nil {
-		c.direct = nil // http.Client turns the URL's user info into an Authorization header
+		c.rt = nil // http.Client turns the URL's user info into an Authorization header
 	}
-	c.baseURL = base
-	c.prefix = base + "/bot" + token + "/"
+	key.base, c.shown = base, base
+	if err == nil && u.User != nil {
+		c.shown = u.Redacted()
+	}
+	c.setObserver(o.observer, base)
+	key.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
-		c.prefix += "test/"
+		key.prefix += "test/"
 	}
 	return c
 }
 
-// String returns a description of the client without its token.
+// String returns a description of the client without its token (nor the
+// password of a base URL that has one).
 func (c *Client) String() string {
-	return "botapi.Client{" + c.baseURL + "/bot<redacted>}"
+	return "botapi.Client{" + c.shown + "/bot<redacted>}"
 }
 
 // GoString is like String, so that %#v does not print the token either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format implements [fmt.Formatter]: every verb (%d, %x, %t... included)
+// prints what String returns, never the token.
+func (c *Client) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }
+
+// redacted stands for the token wherever it would be printed.
+const redacted = "<redacted>"
+
+// apiKey holds what carries the token or a password. A Client holds it behind a func, so
+// a Client value printed field by field (fmt's %+v or %s of *c, which call
+// no method of c and print the contents of pointers and interfaces under a
+// wrong verb) shows an address, not the token.
+type apiKey struct {
+	token  string
+	base   string // the base URL, with the password it may hold
+	prefix string // base + "/bot" + token + "/" (+ "test/")
+
+	urlMu sync.RWMutex
+	urls  map[string]*methodURL // method → prefix+method, built and parsed once
+}
 
 // Call calls any Bot API method by name, for methods newer than this
 // package. params is nil, a pointer to a struct, or a map, encoded to JSON (or
@@ -282,7 +309,11 @@ func putBuf(b *bytes.Buffer) {
 //	err := c.do(ctx, "sendMessage", p, &r)
 //
 // where p is a *XxxParams (or nil for a method without parameters).
-func (c *Client) do(ctx context.Context, method string, params, result any) error {
+func (c *Client) do(ctx context.Context, method string, params, result any) (err error) {
+	var st callStats
+	if c.obs != nil {
+		defer c.observeCall(ctx, method, time.Now(), &st, &err)
+	}
 	if c.err != nil {
 		return fmt.Errorf("botapi: %s: %w", method, c.err)
 	}
@@ -305,6 +336,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	}
 
 	pol := c.retry.withDefaults()
+	safe := retrySafeCall(method, params)
 	waits := c.limiter != nil && PostsToChat(method)
 	var chat int64 // the limiter key: the chat posted to, 0 for other calls
 	if waits {
@@ -328,9 +360,16 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 			pol.MaxAttempts = 1
 		}
 	}
+	landed := false // an earlier attempt may have been performed
 	for attempt := 1; ; attempt++ {
 		if waits && chat != 0 {
-			if err := c.limiter.Wait(ctx, chat); err != nil {
+			waitStart := st.clock(c.obs)
+			err := c.limiter.Wait(ctx, chat)
+			st.waited(waitStart)
+			if err != nil {
+				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+					return fmt.Errorf("botapi: %s: rate limiter: %w: %w", method, ctxErr, err)
+				}
 				return fmt.Errorf("botapi: %s: rate limiter: %w", method, err)
 			}
 		}
@@ -347,8 +386,26 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 				return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
 			}
 		}
+		var done func(error)
+		if c.breaker != nil {
+			d, berr := c.breaker.Allow()
+			if berr != nil {
+				if ctxErr := ctx.Err(); ctxErr != nil {
+					return fmt.Errorf("botapi: %s: %w", method, ctxErr)
+				}
+				return &circuitError{method: method, err: berr}
+			}
+			done = d
+		}
 		start := time.Now()
 		status, err := c.attempt(ctx, method, body, mp, result)
+		if done != nil {
+			done(breakerOutcome(ctx, err))
+		}
+		st.attempts, st.status = attempt, status
+		if c.obs != nil {
+			c.observeAttempt(ctx, method, attempt, start, status, err)
+		}
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "botapi call",
 				slog.String("method", method), slog.Int("attempt", attempt),
@@ -361,7 +418,14 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 		}
-		wait, retry := pol.decide(method, attempt, err)
+		if landed && alreadyDone(method, err, result) {
+			return setTrue(result)
+		}
+		landed = landed || mayHaveLanded(err)
+		wait, retry := pol.decide(safe, attempt, err)
+		if c.obs != nil {
+			st.noteRetry(err, wait, retry)
+		}
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests && c.limiter != nil {
 			c.limiter.Backoff(chat, apiErr.RetryAfter)
@@ -381,6 +445,15 @@ func (c *Client) do(ctx context.Context, method string, params, result any) erro
 	}
 }
 
+// setTrue stores true in result when it is a *bool (the result of the
+// methods whose success alreadyDone recognises) and returns nil.
+func setTrue(result any) error {
+	if b, ok := result.(*bool); ok {
+		*b = true
+	}
+	return nil
+}
+
 // attempt makes one HTTP request and decodes its answer. status is the HTTP
 // status, 0 when there was no response.
 func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, mp *multipartBody, result any) (int, error) {
@@ -388,22 +461,23 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 		rd          io.Reader
 		contentType string
 		length      int64
+		getBody     func() (io.ReadCloser, error) // nil for a streamed upload
 	)
 	switch {
 	case mp != nil:
 		rd, contentType, length = mp.pr, mp.contentType, -1
 	case body != nil:
-		rd, contentType, length = body.reader(), "application/json", int64(body.len())
+		rd, contentType, length, getBody = body.reader(), "application/json", int64(body.len()), body.getBody
 	}
 	mu := c.methodURL(method)
 	var (
 		resp *http.Response
 		err  error
 	)
-	if c.direct != nil && mu.err == nil {
-		resp, err = c.sendDirect(ctx, mu, rd, contentType, length)
+	if c.rt != nil && mu.err == nil {
+		resp, err = c.sendDirect(ctx, mu, rd, getBody, contentType, length)
 	} else {
-		resp, err = c.send(ctx, mu, rd, contentType, length)
+		resp, err = c.send(ctx, mu, rd, getBody, contentType, length)
 	}
 	if err != nil {
 		return 0, &netError{method: method, err: c.redact(err), beforeSend: notSent(err)}
@@ -413,7 +487,7 @@ func (c *Client) attempt(ctx context.Context, method string, body *sharedBody, m
 }
 
 // send posts through the http.Client.
-func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, getBody func() (io.ReadCloser, error), contentType string, length int64) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, mu.s, rd)
 	if err != nil {
 		if rc, ok := rd.(io.Closer); ok {
@@ -423,6 +497,7 @@ func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentT
 	}
 	if rd != nil {
 		req.ContentLength = length
+		req.GetBody = getBody
 		if contentType == "application/json" {
 			req.Header["Content-Type"] = jsonContentType
 		} else {
@@ -432,10 +507,10 @@ func (c *Client) send(ctx context.Context, mu *methodURL, rd io.Reader, contentT
 	return c.hc.Do(req)
 }
 
-// sendDirect posts through the client's own Transport, skipping what
-// http.Client would add (a copy of the request with the context, header
-// copies for redirects). Its errors are *url.Error, like http.Client's.
-func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, contentType string, length int64) (*http.Response, error) {
+// sendDirect posts through the default transport, skipping what http.Client
+// would add (redirect and cookie handling, header copies, a parse of the
+// URL per request). Its errors are *url.Error, like http.Client's.
+func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, getBody func() (io.ReadCloser, error), contentType string, length int64) (*http.Response, error) {
 	req := &http.Request{
 		Method:     http.MethodPost,
 		URL:        mu.u,
@@ -449,13 +524,14 @@ func (c *Client) sendDirect(ctx context.Context, mu *methodURL, rd io.Reader, co
 	if rd != nil {
 		req.ContentLength = length
 		req.Body = rd.(io.ReadCloser) // a *bodyReader or the multipart pipe
+		req.GetBody = getBody
 		if contentType == "application/json" {
 			req.Header = jsonHeader
 		} else {
 			req.Header = http.Header{"Content-Type": {contentType}}
 		}
 	}
-	resp, err := c.direct.roundTrip(ctx, req)
+	resp, err := c.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		return nil, &url.Error{Op: "Post", URL: mu.s, Err: err}
 	}
@@ -479,7 +555,7 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 	}
 	if n > limit {
 		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-			return &Error{Method: method, Code: resp.StatusCode, err: ErrInvalidResponse,
+			return &Error{Method: method, err: ErrInvalidResponse,
 				Description: fmt.Sprintf("answer longer than %d bytes", limit)}
 		}
 		buf.Truncate(int(limit))
@@ -502,8 +578,8 @@ func (c *Client) decode(method string, resp *http.Response, result any) error {
 // part of the token reaches the error.
 func (c *Client) decodeRedacted(method string, status int, contentType string, data []byte, result any) error {
 	err := decodeEnvelope(method, status, contentType, data, result)
-	if _, ok := err.(*Error); ok && c.token != "" && bytes.Contains(data, []byte(c.token)) {
-		data = bytes.ReplaceAll(data, []byte(c.token), []byte("<redacted>"))
+	if _, ok := err.(*Error); ok && c.key().token != "" && bytes.Contains(data, []byte(c.key().token)) {
+		data = bytes.ReplaceAll(data, []byte(c.key().token), []byte(redacted))
 		err = decodeEnvelope(method, status, contentType, data, result)
 	}
 	return err
@@ -557,7 +633,7 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		// result that does not fit the expected type.
 		var typeErr *json.UnmarshalTypeError
 		if (status == 0 || status >= 200 && status <= 299) && errors.As(err, &typeErr) {
-			return &Error{Method: method, Code: status, err: ErrInvalidResponse,
+			return &Error{Method: method, err: ErrInvalidResponse,
 				Description: "result does not match the expected type: " + typeErr.Error()}
 		}
 		code := status
@@ -568,17 +644,25 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 			Description: describeNonJSON(status, contentType, data)}
 	}
 	if env.OK {
+		if nilPointee(env.Result) {
+			// A result of an object type that is missing or null: a
+			// success would hand the caller a nil pointer and no error.
+			return &Error{Method: method, err: ErrInvalidResponse, Description: `"ok":true without a result`}
+		}
 		if finish != nil {
 			finish()
 		}
 		return nil
 	}
 	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
-	if e.Code == 0 {
-		e.Code = status
+	if e.Code == 0 && (status < 200 || status > 299) {
+		e.Code = status // a 2xx answer with ok:false and no code stays 0: invalid
 	}
 	if e.Description == "" {
 		e.Description = http.StatusText(e.Code)
+		if e.Code == 0 {
+			e.Description = `"ok":false without an error_code`
+		}
 	}
 	if p := env.Parameters; p != nil {
 		e.MigrateToChatID = p.MigrateToChatID
@@ -591,6 +675,13 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		e.err = ErrInvalidResponse
 	}
 	return e
+}
+
+// nilPointee reports whether v is a pointer to a nil pointer: the result
+// of a method returning an object, which decoding left unset.
+func nilPointee(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Pointer && rv.Elem().IsNil()
 }
 
 // maxRetryAfter bounds the RetryAfter the client reads from an answer, so
@@ -658,11 +749,20 @@ type sharedBody struct {
 	refs  int
 	first bodyReader // the first attempt's reader, reused with the body
 	used  bool       // first is handed out
+
+	// getBody is the request's GetBody: a new reader of the body, so that
+	// net/http can resend a request it knows was not processed (a reused
+	// connection closed before the request was written, an HTTP/2
+	// GOAWAY or REFUSED_STREAM). Made once with the pooled body, so that a
+	// call does not allocate it. net/http calls it only within the round
+	// trip, while the call still holds the body.
+	getBody func() (io.ReadCloser, error)
 }
 
 var bodyPool = sync.Pool{New: func() any {
 	b := new(sharedBody)
 	b.enc = json.NewEncoder(&b.buf)
+	b.getBody = func() (io.ReadCloser, error) { return b.reader(), nil }
 	return b
 }}
 

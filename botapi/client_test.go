@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,6 +176,9 @@ func TestNonJSONAnswers(t *testing.T) {
 		{"empty 200", 200, "", "", nil, "answer is not Bot API JSON (HTTP 200)"},
 		{"truncated 200", 200, "application/json", `{"ok":true,"result":{"id":`, nil, `: {"ok":true,"result":{"id":`},
 		{"wrong result type", 200, "application/json", `{"ok":true,"result":"a string"}`, nil, "result does not match the expected type"},
+		// Before the fix: a *Error with Code 200 and description "OK",
+		// matching no sentinel at all.
+		{"ok false without a code in a 200", 200, "application/json", `{"ok":false}`, nil, "getMe:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +198,11 @@ func TestNonJSONAnswers(t *testing.T) {
 			}
 			assert.Contains(t, err.Error(), tt.contains)
 			assert.NotContains(t, err.Error(), testToken)
+			if tt.status >= 200 && tt.status <= 299 {
+				var e *Error
+				require.ErrorAs(t, err, &e)
+				assert.Zero(t, e.Code, "Code is 0 for a 2xx answer, as ErrInvalidResponse's doc says")
+			}
 		})
 	}
 }
@@ -344,7 +355,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 			mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
 				reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_path":"docs/x.pdf"}}`)
 			})
-			c.baseURL = closedURL
+			c.key().base = closedURL
 			_, err := c.DownloadFile(t.Context(), "f", io.Discard)
 			return err
 		}},
@@ -562,17 +573,32 @@ func TestDecodeAnswer(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidResponse)
 }
 
-func TestDefaultTransportIsTransport(t *testing.T) {
+func TestDefaultSendsDirectly(t *testing.T) {
 	c := New(testToken)
-	tr, ok := c.hc.Transport.(*Transport)
-	require.True(t, ok, "the default transport is botapi's Transport")
-	assert.Same(t, tr, c.direct, "sent through directly")
-	assert.Equal(t, DefaultMaxIdleConnsPerHost, tr.maxIdle())
-	assert.Same(t, tr, New(testToken).hc.Transport, "clients share one default transport")
-
-	assert.Nil(t, New(testToken, WithHTTPClient(&http.Client{})).direct, "a caller's client is used as is")
-	assert.Nil(t, New(testToken, WithBaseURL("https://u:p@example.invalid")).direct,
+	assert.Same(t, c.hc.Transport, c.rt, "sent through the transport directly")
+	assert.Nil(t, New(testToken, WithHTTPClient(&http.Client{})).rt, "a caller's client is used as is")
+	assert.Nil(t, New(testToken, WithBaseURL("https://u:p@example.invalid")).rt,
 		"user info in the base URL goes through http.Client, which sends it")
+}
+
+// countedServer is an httptest server (TLS if useTLS) that counts the
+// connections it accepts.
+func countedServer(t *testing.T, h http.Handler, useTLS bool) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	conns := new(atomic.Int32)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, conns
 }
 
 func TestDefaultClientReusesOneConnection(t *testing.T) {
@@ -584,11 +610,73 @@ func TestDefaultClientReusesOneConnection(t *testing.T) {
 		reply(w, 200, `{"ok":true,"result":{"message_id":7,"date":1,"chat":{"id":42,"type":"private"}}}`)
 	}), false)
 	c := New(testToken, WithBaseURL(srv.URL))
-	require.NotNil(t, c.direct)
+	require.NotNil(t, c.rt)
 	for range 3 {
 		m, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 42}, Text: "hi"})
 		require.NoError(t, err)
 		assert.Equal(t, int64(7), m.MessageID)
 	}
 	assert.Equal(t, int32(1), conns.Load())
+}
+
+// No fmt verb prints the token, of a *Client or of a Client value. Before
+// the fix %d, %t, %x and others printed the struct's fields, token
+// included.
+func TestFormatNeverPrintsToken(t *testing.T) {
+	// Its own http.Client: fmt would print the shared default transport's
+	// internals, which its connections' goroutines write to.
+	c := New(testToken, WithBaseURL("https://api.example"), WithHTTPClient(&http.Client{}))
+	c.methodURL("getMe")                           // fills the client's URL cache
+	value := reflect.ValueOf(c).Elem().Interface() // a copy, as %v of *c would see
+	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%t", "%x", "%X", "%o", "%b", "%e", "%g", "%c", "%U", "%10.3v", "%-8s", "%08d"}
+	for _, verb := range verbs {
+		for name, arg := range map[string]any{"pointer": c, "value": value} {
+			got := fmt.Sprintf(verb, arg)
+			assert.NotContains(t, got, testToken, "%s of a %s", verb, name)
+			assert.NotContains(t, got, "secret_token", "%s of a %s", verb, name)
+		}
+	}
+	assert.Equal(t, "botapi.Client{https://api.example/bot<redacted>}", fmt.Sprintf("%d", c))
+}
+
+// A base URL may carry a password (a Bot API server behind basic auth).
+// Before the fix every fmt verb of the client printed it, although the
+// client's doc promises a printable form; net/http's errors already hide
+// it.
+func TestFormatNeverPrintsBaseURLPassword(t *testing.T) {
+	c := New(testToken, WithBaseURL("https://bot:hunter2@api.example"), WithHTTPClient(&http.Client{}))
+	value := reflect.ValueOf(c).Elem().Interface() // a copy, printed field by field
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d"} {
+		for name, arg := range map[string]any{"pointer": c, "value": value} {
+			got := fmt.Sprintf(verb, arg)
+			assert.NotContains(t, got, "hunter2", "%s of a %s", verb, name)
+			assert.NotContains(t, got, testToken, "%s of a %s", verb, name)
+		}
+	}
+	assert.Equal(t, "botapi.Client{https://bot:xxxxx@api.example/bot<redacted>}", c.String())
+}
+
+// A success answer without a result ({"ok":true}, or "result":null: a
+// broken proxy or server) is not a success: the caller would get a nil
+// *Message with a nil error and crash on it. Before the fix SendMessage
+// returned (nil, nil).
+func TestSuccessWithoutResult(t *testing.T) {
+	for _, body := range []string{`{"ok":true}`, `{"ok":true,"result":null}`} {
+		t.Run(body, func(t *testing.T) {
+			c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /sendMessage", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, body) })
+			m, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 1}, Text: "x"})
+			require.ErrorIs(t, err, ErrInvalidResponse)
+			assert.Nil(t, m)
+			_, err = DecodeAnswer[*User]("getMe", []byte(body))
+			require.ErrorIs(t, err, ErrInvalidResponse)
+		})
+	}
+	t.Run("an inline edit's true is still a success", func(t *testing.T) {
+		c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+		mux.HandleFunc("POST /editMessageText", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, `{"ok":true,"result":true}`) })
+		m, err := c.EditMessageText(t.Context(), &EditMessageTextParams{InlineMessageID: "i", Text: "x"})
+		require.NoError(t, err)
+		assert.Nil(t, m)
+	})
 }

@@ -2,7 +2,7 @@
 // the API's specification: one method per API method, one struct per type,
 // one interface per union.
 //
-//	c := botapi.New(os.Getenv("BOT_TOKEN"))
+//	c := botapi.New(os.Getenv("TELEGRAM_BOT_TOKEN"))
 //	m, err := c.SendMessage(ctx, &botapi.SendMessageParams{
 //		ChatID: botapi.ChatID{ID: chatID},
 //		Text:   "Hello",
@@ -49,15 +49,15 @@
 //
 // # Transport
 //
-// By default the client sends through a [Transport], an HTTP/1.1 client of
-// the standard library's parts that writes each request and reads its answer
-// on the calling goroutine (as fasthttp does), instead of http.Transport's
-// per-connection goroutines, and frames and parses the common request and
-// answer itself: one write per request, no header canonicalisation maps.
-// That roughly halves the CPU of a round trip. It keeps up to
-// [DefaultMaxIdleConnsPerHost] idle connections per host, delegates proxied
-// requests (HTTP_PROXY, HTTPS_PROXY) to a clone of http.DefaultTransport, and
-// speaks no HTTP/2. [WithHTTPClient] replaces it with any http.Client.
+// The client speaks HTTP through net/http. By default it sends through an
+// [http.Transport] cloned from [http.DefaultTransport] and tuned for one
+// host ([DefaultMaxIdleConnsPerHost] idle connections, HTTP/2 allowed,
+// [DefaultTLSHandshakeTimeout], [DefaultResponseHeaderTimeout]), shared by
+// every client made without [WithHTTPClient], which takes any other
+// http.Client. Deadlines and cancellation come from the context of each
+// call: every error of a call whose context ended matches ctx.Err() with
+// errors.Is. [Client.Updates] gives each long poll its own deadline, the
+// poll's timeout plus [PollMargin].
 //
 // # Retries
 //
@@ -65,14 +65,38 @@
 // a 429 waits retry_after (up to MaxRetryAfter, the context cancelling the
 // wait), then tries again; a 5xx answer or a connection error backs off
 // exponentially with jitter ([DefaultBackoff]) for at most MaxAttempts
-// attempts; 400, 401, 403, 404 and 409 are never retried. Methods that are
-// unsafe to repeat ([RetrySafe] is false: send*, copy*, forward*, create*,
-// and others that create or move something) are retried after a 5xx or a
-// connection that broke after the request was sent only if
-// RetryPolicy.RetryUnsafe is set, since a second sendMessage sends a second
-// message; they are retried after a 429 or a failure to connect, which prove
+// attempts; 400, 401, 403, 404 and 409 are never retried. After a 5xx or a
+// connection that broke after the request was sent, the first attempt may
+// have been performed, so what a repeat does decides, per method family
+// ([RetrySafe]):
+//
+//   - send*, copy*, forward*, create* and others that create or move
+//     something are not repeated (a second sendMessage sends a second
+//     message), unless RetryPolicy.RetryUnsafe is set;
+//   - edit*, answer*, stopPoll, setGameScore, the approve/decline
+//     methods, close, logOut and leaveChat are not repeated either: a
+//     repeat of one that landed fails ("message is not modified", "query
+//     is too old", 429, 401, 403), which would turn a success into a
+//     failure, and their results cannot be made up; nor is
+//     unpinChatMessage without message_id (a repeat unpins another one);
+//   - delete* is repeated, and a repeat answered "message to delete not
+//     found" is the success of the attempt that landed;
+//   - get*, set*, pin* and the rest are repeated, and a repeat of a method
+//     answering True that is answered "...not modified" (CHAT_NOT_MODIFIED)
+//     is the success of the attempt that landed.
+//
+// Every method is retried after a 429 or a failure to connect, which prove
 // Telegram did nothing. A call that uploads from an io.Reader is retried
 // only if the reader is an io.Seeker, which is rewound.
+//
+// # Circuit breaking
+//
+// [WithBreaker] puts a [Breaker] (sony/gobreaker/v2's TwoStepCircuitBreaker
+// fits as it is) before every attempt: network errors, 5xx answers and
+// timeouts count as failures, 4xx and 429 do not; while it is open, calls
+// fail at once with an error matching [ErrCircuitOpen] and [ErrNetwork],
+// and [Client.Updates] waits for it. There is none by default: see
+// [WithBreaker] for the failure that decided it.
 //
 // # Rate limiting
 //
@@ -100,6 +124,19 @@
 // offset, backs off on errors, stops with its context and neither loses nor
 // repeats an update it yielded, even across restarts. Bots that receive
 // webhooks use the webhook package instead.
+//
+// # Helpers
+//
+// [Update.EffectiveChat], [Update.EffectiveUser] and
+// [Update.EffectiveMessage] find the chat, user and message of any kind of
+// update. [InlineKeyboard], [ReplyKeyboard] and their buttons
+// ([CallbackButton], [WebAppButton]...) build markup; [StartAppLink] and
+// [AppLink] build t.me links that open a Mini App, checking Telegram's
+// limits on the start parameter; [EscapeHTML] and [EscapeMarkdownV2]
+// (with [EscapeMarkdownV2Code] and [EscapeMarkdownV2URL]) escape text for
+// the parse modes exactly as Telegram requires. The router package beside
+// this one dispatches updates to handlers by command, callback data and
+// kind.
 //
 // # Mini Apps
 //

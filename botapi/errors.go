@@ -65,7 +65,8 @@ type Error struct {
 	// Method is the Bot API method called, e.g. "sendMessage".
 	Method string
 	// Code is Telegram's error_code (which equals the HTTP status), or the
-	// HTTP status of a non-JSON answer.
+	// HTTP status of an answer that is not Bot API JSON: 0 when that
+	// status was 2xx (then the error matches [ErrInvalidResponse]).
 	Code int
 	// Description is Telegram's human-readable description, e.g.
 	// "Forbidden: bot was blocked by the user". It may change without
@@ -173,26 +174,26 @@ func (c *Client) redact(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		inner := ue.Err
-		if inner != nil && strings.Contains(inner.Error(), c.token) {
+		if inner != nil && c.key().token != "" && strings.Contains(inner.Error(), c.key().token) {
 			// Seen with url.Parse errors, which quote the whole URL.
-			inner = redactedError{msg: strings.ReplaceAll(inner.Error(), c.token, "<redacted>"), err: unwrapSafe(inner, c.token)}
+			inner = redactedError{msg: strings.ReplaceAll(inner.Error(), c.key().token, redacted), err: unwrapSafe(inner, c.key().token)}
 		}
 		return &url.Error{Op: ue.Op, URL: c.redactString(ue.URL), Err: inner}
 	}
-	if c.token != "" && strings.Contains(err.Error(), c.token) {
-		return redactedError{msg: strings.ReplaceAll(err.Error(), c.token, "<redacted>"), err: unwrapSafe(err, c.token)}
+	if c.key().token != "" && strings.Contains(err.Error(), c.key().token) {
+		return redactedError{msg: strings.ReplaceAll(err.Error(), c.key().token, redacted), err: unwrapSafe(err, c.key().token)}
 	}
 	return err
 }
 
 // redactString replaces the token in s.
 func (c *Client) redactString(s string) string {
-	if c.token == "" {
+	if c.key().token == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, c.token, "<redacted>")
+	s = strings.ReplaceAll(s, c.key().token, redacted)
 	// The URL may hold the token escaped.
-	if esc := url.PathEscape(c.token); esc != c.token {
+	if esc := url.PathEscape(c.key().token); esc != c.key().token {
 		s = strings.ReplaceAll(s, esc, "<redacted>")
 	}
 	return s

@@ -138,10 +138,12 @@ func ExampleRetryPolicy() {
 	fmt.Println(c)
 	fmt.Println("sendMessage safe to repeat:", botapi.RetrySafe("sendMessage"))
 	fmt.Println("editMessageText safe to repeat:", botapi.RetrySafe("editMessageText"))
+	fmt.Println("deleteMessage safe to repeat:", botapi.RetrySafe("deleteMessage"))
 	// Output:
 	// botapi.Client{https://api.telegram.org/bot<redacted>}
 	// sendMessage safe to repeat: false
-	// editMessageText safe to repeat: true
+	// editMessageText safe to repeat: false
+	// deleteMessage safe to repeat: true
 }
 
 // printLimiter is a toy Limiter that shows when the client consults it; use

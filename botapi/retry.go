@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,7 +36,11 @@ const (
 //     TLS handshake): after Backoff, every method.
 //   - A 5xx answer, or a connection that failed after the request may have
 //     been sent (reset, timeout, EOF): after Backoff, only for methods that
-//     are safe to repeat ([RetrySafe]), unless RetryUnsafe is set.
+//     are safe to repeat ([RetrySafe], which lists the method families),
+//     unless RetryUnsafe is set. A delete* whose retry is answered "message
+//     to delete not found" succeeds: its earlier attempt did the deletion;
+//     so does a set*, pin*, unpin* or delete* whose retry is answered
+//     "...not modified" (CHAT_NOT_MODIFIED): the chat is already as asked.
 //   - Never: 400, 401, 403, 404, 409, an invalid certificate, a canceled
 //     context, and a call that uploads from an io.Reader that is not an
 //     io.Seeker (it cannot be read twice; a Seeker is rewound).
@@ -86,7 +91,8 @@ func DefaultBackoff(n int) time.Duration {
 }
 
 // decide says whether the call retries after err, and after how long.
-func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duration, bool) {
+// safe is [RetrySafe] for the call (see retrySafeCall).
+func (p RetryPolicy) decide(safe bool, attempt int, err error) (time.Duration, bool) {
 	if attempt >= p.MaxAttempts {
 		return 0, false
 	}
@@ -99,7 +105,7 @@ func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duratio
 			}
 			return max(apiErr.RetryAfter, time.Second), true
 		case apiErr.Code >= 500 && apiErr.Code <= 599:
-			if !p.RetryUnsafe && !RetrySafe(method) {
+			if !p.RetryUnsafe && !safe {
 				return 0, false
 			}
 			return p.Backoff(attempt), true
@@ -116,7 +122,7 @@ func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duratio
 	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
 		return 0, false
 	}
-	if !ne.beforeSend && !p.RetryUnsafe && !RetrySafe(method) {
+	if !ne.beforeSend && !p.RetryUnsafe && !safe {
 		return 0, false
 	}
 	return p.Backoff(attempt), true
@@ -131,15 +137,59 @@ var unsafePrefixes = []string{
 	"exportChatInviteLink",
 }
 
-// RetrySafe reports whether repeating method after a failure that may have
-// reached Telegram is harmless. It is false for methods that create or move
-// something, where a repeat would do it twice: send* (except sendChatAction
-// and the send*Draft methods, which replace rather than add), copy*,
-// forward*, create*, post*, repost*, gift*, transfer*, upgrade*, convert*,
-// refund*, savePrepared*, addStickerToSet, uploadStickerFile,
-// replaceManagedBotToken and exportChatInviteLink. It is true for every other
-// method (get*, set*, edit*, delete*, answer*, ban*, pin*, ...), including
-// methods newer than this list, whose names follow the same verbs.
+// onceOnlyPrefixes are the name prefixes of methods that a second attempt
+// cannot repeat harmlessly once the first has landed: it fails (an edit
+// answers 400 "message is not modified", an answered query "query is too
+// old", an approved join request "HIDE_REQUESTER_MISSING"), and the
+// caller would see a failure for a call that succeeded. Their results (the
+// edited Message, the stopped Poll) cannot be made up from such an answer.
+var onceOnlyPrefixes = []string{
+	"edit", "answer", "stopPoll", "setGameScore",
+	"approveChatJoinRequest", "declineChatJoinRequest",
+	"approveSuggestedPost", "declineSuggestedPost",
+}
+
+// onceOnlyMethods are methods, named in full, that fail when repeated
+// after they succeeded: close (429 for ten minutes after a close), logOut
+// (401 once logged out of the cloud server) and leaveChat (403 once out
+// of the chat). closeForumTopic and the like are not among them.
+var onceOnlyMethods = []string{"close", "logOut", "leaveChat"}
+
+// RetrySafe reports whether the client may repeat method after a failure
+// that may have reached Telegram (a 5xx answer, a connection broken after
+// the request was sent). Per method family:
+//
+//   - false for methods that create or move something, where a repeat
+//     would do it twice: send* (except sendChatAction and the send*Draft
+//     methods, which replace rather than add), copy*, forward*, create*,
+//     post*, repost*, gift*, transfer*, upgrade*, convert*, refund*,
+//     savePrepared*, addStickerToSet, uploadStickerFile,
+//     replaceManagedBotToken and exportChatInviteLink;
+//   - false for methods that succeed once and fail when repeated, so that a
+//     retry after a first attempt that did land would turn its success into
+//     a failure: edit* ("message is not modified"), answer* (a query is
+//     answered once), stopPoll, setGameScore, approve/declineChatJoinRequest,
+//     approve/declineSuggestedPost, close, logOut and leaveChat. The caller
+//     gets the ambiguous error (matching [ErrServer] or [ErrNetwork]) and
+//     may read the state back;
+//   - true for delete*: a retry whose first attempt did land is answered
+//     400 "message to delete not found", which the client then takes as the
+//     success it is (a first attempt answered so is still an error);
+//   - true for the methods that answer True (set*, pin*, unpin*,
+//     close/reopenForumTopic, ...): a retry whose first attempt did land
+//     may be answered 400 "...not modified" (CHAT_NOT_MODIFIED,
+//     TOPIC_NOT_MODIFIED, "chat description is not modified"), which the
+//     client likewise takes as success after an attempt that may have
+//     landed;
+//   - true for every other method (get*, set*, ban*, pin*, ...), including
+//     methods newer than this list, whose names follow the same verbs.
+//
+// One call is less safe than its method: unpinChatMessage without
+// message_id (which unpins the most recent pinned message, so a repeat
+// unpins another one) is not retried after such a failure.
+//
+// All methods are retried after a 429 or a failure to connect, which prove
+// Telegram did nothing.
 func RetrySafe(method string) bool {
 	if method == "sendChatAction" || (strings.HasPrefix(method, "send") && strings.HasSuffix(method, "Draft")) {
 		return true
@@ -149,7 +199,62 @@ func RetrySafe(method string) bool {
 			return false
 		}
 	}
-	return true
+	for _, p := range onceOnlyPrefixes {
+		if strings.HasPrefix(method, p) {
+			return false
+		}
+	}
+	return !slices.Contains(onceOnlyMethods, method)
+}
+
+// retrySafeCall is [RetrySafe] for one call, whose parameters may make a
+// safe method unsafe: unpinChatMessage without message_id unpins the most
+// recent pinned message, so a repeat after it landed unpins another one.
+func retrySafeCall(method string, params any) bool {
+	if method == "unpinChatMessage" {
+		switch p := params.(type) {
+		case *UnpinChatMessageParams:
+			return p != nil && p.MessageID != 0
+		case UnpinChatMessageParams:
+			return p.MessageID != 0
+		}
+		return false // a map or a struct of the caller's: not looked into
+	}
+	return RetrySafe(method)
+}
+
+// alreadyDone reports whether err, the answer to a repeat of method after
+// an attempt that may have landed, says the first attempt did what was
+// asked: a delete* answered 400 "message to delete not found", or a method
+// answering True (set*, pin*, unpin*, delete*, ...) answered 400 "...not
+// modified" (Telegram's "CHAT_NOT_MODIFIED" from pinChatMessage,
+// deleteChatPhoto, setChatPermissions..., "chat description is not
+// modified"): the chat is already as the call asked.
+func alreadyDone(method string, err error, result any) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != 400 || e.err != nil {
+		return false
+	}
+	if strings.HasPrefix(method, "delete") && strings.Contains(e.Description, "message to delete not found") {
+		return true
+	}
+	if _, isTrue := result.(*bool); !isTrue && result != nil {
+		return false // a Message or another result cannot be made up
+	}
+	d := strings.ToLower(e.Description)
+	return RetrySafe(method) && (strings.Contains(d, "not_modified") || strings.Contains(d, "not modified"))
+}
+
+// mayHaveLanded reports whether a failed attempt may have reached Telegram
+// and been performed: a 5xx answer, or a connection that broke after the
+// request was sent.
+func mayHaveLanded(err error) bool {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Code >= 500 && apiErr.Code <= 599
+	}
+	var ne *netError
+	return errors.As(err, &ne) && !ne.beforeSend
 }
 
 // sleepCtx waits d or until ctx ends. It fails at once when ctx's deadline

@@ -2,7 +2,9 @@ package botapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -225,11 +228,13 @@ func TestPostsToChat(t *testing.T) {
 
 func TestRetrySafe(t *testing.T) {
 	for _, m := range []string{"sendMessage", "sendMediaGroup", "copyMessage", "forwardMessages", "createInvoiceLink",
-		"createChatInviteLink", "postStory", "transferGift", "refundStarPayment", "savePreparedInlineMessage", "giftPremiumSubscription"} {
+		"createChatInviteLink", "postStory", "transferGift", "refundStarPayment", "savePreparedInlineMessage", "giftPremiumSubscription",
+		"editMessageText", "editMessageReplyMarkup", "answerCallbackQuery", "answerPreCheckoutQuery", "stopPoll", "setGameScore",
+		"approveChatJoinRequest"} {
 		assert.False(t, RetrySafe(m), m)
 	}
-	for _, m := range []string{"getMe", "getUpdates", "sendChatAction", "sendMessageDraft", "editMessageText",
-		"deleteMessage", "answerCallbackQuery", "setChatMenuButton", "setWebhook", "banChatMember"} {
+	for _, m := range []string{"getMe", "getUpdates", "sendChatAction", "sendMessageDraft",
+		"deleteMessage", "deleteMessages", "setChatMenuButton", "setWebhook", "banChatMember"} {
 		assert.True(t, RetrySafe(m), m)
 	}
 }
@@ -260,5 +265,190 @@ func TestRetryIsLoggedWithoutToken(t *testing.T) {
 		assert.Contains(t, logs.String(), "botapi retry")
 		assert.Contains(t, logs.String(), "bot<redacted>/getMe")
 		assert.NotContains(t, logs.String(), testToken)
+	})
+}
+
+// landingServer is a Bot API server holding one message (chat 1, id 5,
+// text "old") whose first editMessageText or deleteMessage is performed
+// and then answered 502, as a proxy that lost Telegram's answer would
+// (land is true), or answered 502 without being performed (land false).
+// Later calls are answered as Telegram does.
+func landingServer(t *testing.T, land bool) (*Client, *atomic.Int32) {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		text    = "old"
+		exists  = true
+		calls   = new(atomic.Int32)
+		badText = `{"ok":false,"error_code":400,"description":"Bad Request: %s"}`
+	)
+	c, mux := setup(t, WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }}))
+	lost := func(w http.ResponseWriter, perform func()) bool {
+		if calls.Add(1) == 1 {
+			if land {
+				perform()
+			}
+			reply(w, 502, `<html>502 Bad Gateway</html>`)
+			return true
+		}
+		return false
+	}
+	mux.HandleFunc("POST /editMessageText", func(w http.ResponseWriter, r *http.Request) {
+		var p EditMessageTextParams
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&p))
+		mu.Lock()
+		defer mu.Unlock()
+		if lost(w, func() { text = p.Text }) {
+			return
+		}
+		if text == p.Text {
+			reply(w, 400, fmt.Sprintf(badText, "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"))
+			return
+		}
+		text = p.Text
+		reply(w, 200, `{"ok":true,"result":{"message_id":5,"date":1,"chat":{"id":1,"type":"private"},"text":"`+text+`"}}`)
+	})
+	mux.HandleFunc("POST /deleteMessage", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if lost(w, func() { exists = false }) {
+			return
+		}
+		if !exists {
+			reply(w, 400, fmt.Sprintf(badText, "message to delete not found"))
+			return
+		}
+		exists = false
+		reply(w, 200, `{"ok":true,"result":true}`)
+	})
+	return c, calls
+}
+
+// Retries must not turn a call that did land into a failure. Before the
+// fix a retried editMessageText whose first attempt had landed failed with
+// 400 "message is not modified", and a retried deleteMessage with 400
+// "message to delete not found".
+func TestRetryAfterALandedCall(t *testing.T) {
+	edit := &EditMessageTextParams{ChatID: ChatID{ID: 1}, MessageID: 5, Text: "new"}
+	del := &DeleteMessageParams{ChatID: ChatID{ID: 1}, MessageID: 5}
+
+	t.Run("edit that landed is not retried", func(t *testing.T) {
+		c, calls := landingServer(t, true)
+		_, err := c.EditMessageText(t.Context(), edit)
+		require.ErrorIs(t, err, ErrServer, "the ambiguous failure, not a false 'not modified'")
+		assert.NotErrorIs(t, err, ErrBadRequest)
+		assert.Equal(t, int32(1), calls.Load())
+	})
+	t.Run("edit that did not land is not retried either", func(t *testing.T) {
+		c, calls := landingServer(t, false)
+		_, err := c.EditMessageText(t.Context(), edit)
+		require.ErrorIs(t, err, ErrServer)
+		assert.Equal(t, int32(1), calls.Load())
+		m, err := c.EditMessageText(t.Context(), edit) // the caller decides to repeat it
+		require.NoError(t, err)
+		assert.Equal(t, "new", m.Text)
+	})
+	t.Run("delete that landed succeeds", func(t *testing.T) {
+		c, calls := landingServer(t, true)
+		require.NoError(t, c.DeleteMessage(t.Context(), del))
+		assert.Equal(t, int32(2), calls.Load(), "retried; the retry's 'not found' means deleted")
+	})
+	t.Run("delete that did not land succeeds on the retry", func(t *testing.T) {
+		c, calls := landingServer(t, false)
+		require.NoError(t, c.DeleteMessage(t.Context(), del))
+		assert.Equal(t, int32(2), calls.Load())
+	})
+	t.Run("a first answer 'not found' stays an error", func(t *testing.T) {
+		c, _ := landingServer(t, true)
+		require.NoError(t, c.DeleteMessage(t.Context(), del))
+		err := c.DeleteMessage(t.Context(), del)
+		require.ErrorIs(t, err, ErrBadRequest, "the message was already gone before this call")
+	})
+}
+
+// A set*, pin*, unpin* or delete* call whose first attempt landed but was
+// answered 5xx is retried (RetrySafe); Telegram answers the retry 400
+// "...not modified" because the chat is already as asked. Before the fix
+// the caller saw that 400 for a call that had succeeded.
+func TestRetryAfterALandedCallNotModified(t *testing.T) {
+	const notModified = `{"ok":false,"error_code":400,"description":"Bad Request: CHAT_NOT_MODIFIED"}`
+	const descNotModified = `{"ok":false,"error_code":400,"description":"Bad Request: chat description is not modified"}`
+	noWait := WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }})
+	cases := []struct {
+		name  string
+		retry string // the answer to the retry
+		call  func(ctx context.Context, c *Client) error
+	}{
+		{"pinChatMessage", notModified, func(ctx context.Context, c *Client) error {
+			return c.PinChatMessage(ctx, &PinChatMessageParams{ChatID: ChatID{ID: 1}, MessageID: 5})
+		}},
+		{"unpinChatMessage", notModified, func(ctx context.Context, c *Client) error {
+			return c.UnpinChatMessage(ctx, &UnpinChatMessageParams{ChatID: ChatID{ID: 1}, MessageID: 5})
+		}},
+		{"deleteChatPhoto", notModified, func(ctx context.Context, c *Client) error {
+			return c.DeleteChatPhoto(ctx, &DeleteChatPhotoParams{ChatID: ChatID{ID: 1}})
+		}},
+		{"setChatDescription", descNotModified, func(ctx context.Context, c *Client) error {
+			return c.SetChatDescription(ctx, &SetChatDescriptionParams{ChatID: ChatID{ID: 1}, Description: "d"})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" landed, then not modified: success", func(t *testing.T) {
+			var n atomic.Int32
+			c := fakeClient(t, &n, []func() (*http.Response, error){server502, answer(400, tc.retry)}, noWait)
+			require.NoError(t, tc.call(t.Context(), c))
+			assert.Equal(t, int32(2), n.Load())
+		})
+		t.Run(tc.name+" reset, then not modified: success", func(t *testing.T) {
+			var n atomic.Int32
+			c := fakeClient(t, &n, []func() (*http.Response, error){connReset, answer(400, tc.retry)}, noWait)
+			require.NoError(t, tc.call(t.Context(), c))
+		})
+		t.Run(tc.name+" a first answer not modified stays an error", func(t *testing.T) {
+			var n atomic.Int32
+			c := fakeClient(t, &n, []func() (*http.Response, error){answer(400, tc.retry)}, noWait)
+			require.ErrorIs(t, tc.call(t.Context(), c), ErrBadRequest)
+		})
+	}
+}
+
+// close, logOut and leaveChat succeed once and fail when repeated (close
+// answers 429 for ten minutes after a close, logOut 401 once logged out,
+// leaveChat 403 once out of the chat). Before the fix they were retried
+// after a 5xx or a reset, so a call that had landed came back as that
+// failure.
+func TestRetrySafeOnceOnlyMethods(t *testing.T) {
+	for _, m := range []string{"close", "logOut", "leaveChat"} {
+		assert.False(t, RetrySafe(m), m)
+	}
+	for _, m := range []string{"closeForumTopic", "closeGeneralForumTopic"} {
+		assert.True(t, RetrySafe(m), "%s (answers TOPIC_NOT_MODIFIED when repeated, taken as success)", m)
+	}
+	noWait := WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }})
+	var n atomic.Int32
+	c := fakeClient(t, &n, []func() (*http.Response, error){server502}, noWait)
+	err := c.LeaveChat(t.Context(), &LeaveChatParams{ChatID: ChatID{ID: -100}})
+	require.ErrorIs(t, err, ErrServer, "the ambiguous failure, not a retry's 403")
+	assert.Equal(t, int32(1), n.Load())
+}
+
+// unpinChatMessage without message_id unpins the most recent pinned
+// message: repeated after it landed, it unpins the one before. Before the
+// fix it was retried after a 5xx like any method, so a 502 whose call had
+// landed cost the chat a second pinned message.
+func TestUnpinLatestIsNotRetried(t *testing.T) {
+	noWait := WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }})
+	t.Run("without message_id", func(t *testing.T) {
+		var n atomic.Int32
+		c := fakeClient(t, &n, []func() (*http.Response, error){server502}, noWait)
+		err := c.UnpinChatMessage(t.Context(), &UnpinChatMessageParams{ChatID: ChatID{ID: -100}})
+		require.ErrorIs(t, err, ErrServer)
+		assert.Equal(t, int32(1), n.Load())
+	})
+	t.Run("with message_id", func(t *testing.T) {
+		var n atomic.Int32
+		c := fakeClient(t, &n, []func() (*http.Response, error){server502, ok200}, noWait)
+		require.NoError(t, c.UnpinChatMessage(t.Context(), &UnpinChatMessageParams{ChatID: ChatID{ID: -100}, MessageID: 5}))
+		assert.Equal(t, int32(2), n.Load())
 	})
 }

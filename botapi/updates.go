@@ -15,6 +15,15 @@ const (
 	// Telegram holds each getUpdates open this long when there is nothing
 	// to deliver.
 	DefaultPollTimeout = 30 * time.Second
+	// MaxPollTimeout is the longest long poll Telegram's server holds: a
+	// longer getUpdates timeout is cut to it.
+	MaxPollTimeout = 50 * time.Second
+	// PollMargin is added to the long-poll timeout to make the deadline of
+	// each getUpdates of [Client.Updates]: the time an answer may take on
+	// top of the wait. A connection that died without a word (a NAT
+	// dropping it, a peer gone) is noticed when it passes, not when TCP
+	// gives up minutes later.
+	PollMargin = 10 * time.Second
 	// confirmTimeout bounds the call that confirms the last yielded update
 	// when [Client.Updates] stops.
 	confirmTimeout = 5 * time.Second
@@ -33,8 +42,11 @@ type UpdatesOptions struct {
 	// Timeout is the long-poll timeout, in whole seconds (a fraction of a
 	// second is rounded up to 1 s, so that polling never spins). 0 means
 	// DefaultPollTimeout; a negative value polls without waiting (short
-	// polling, for tests). An http.Client given to [WithHTTPClient] must
-	// have a longer Timeout, or none.
+	// polling, for tests); a value over MaxPollTimeout is cut to it. Each
+	// getUpdates must end within Timeout + [PollMargin], or it fails with
+	// an error matching context.DeadlineExceeded and is polled again. An
+	// http.Client given to [WithHTTPClient] must have a longer Timeout, or
+	// none.
 	Timeout time.Duration
 	// AllowedUpdates lists the update kinds to receive ("message",
 	// "callback_query", ...). nil keeps the previous setting; an empty,
@@ -59,7 +71,12 @@ type UpdatesOptions struct {
 //
 // Errors: a failed getUpdates (after the client's retries) is yielded as
 // (nil, err); the iterator then waits Backoff and polls again, unless the
-// body breaks. [ErrUnauthorized] and [ErrNotFound] (a bad token) end the
+// body breaks. An update of a batch that does not decode (a field that
+// does not fit its Go type) or whose kind this package does not know is
+// yielded in its place as (nil, *[UpdateDecodeError]), which carries its
+// update_id and raw JSON; it counts as yielded, and the rest of the batch
+// follows. A batch that moves the offset nowhere (no update_id could be
+// read) is followed by the Backoff wait of a failed poll. [ErrUnauthorized] and [ErrNotFound] (a bad token) end the
 // iteration after being yielded; [ErrConflict] (a webhook is set, or another
 // poller runs) does not. When ctx ends, the iteration ends without an error.
 //
@@ -93,6 +110,8 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 		o.Timeout = 0
 	case o.Timeout < time.Second:
 		o.Timeout = time.Second
+	case o.Timeout > MaxPollTimeout:
+		o.Timeout = MaxPollTimeout
 	}
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
@@ -101,6 +120,7 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 		p := &poller{c: c, next: o.Offset, seen: o.Offset}
 		defer p.confirm(ctx)
 		failures := 0
+		open := false // the breaker refused the last poll
 		for {
 			if ctx.Err() != nil {
 				return
@@ -111,13 +131,27 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				Timeout:        int(o.Timeout / time.Second),
 				AllowedUpdates: o.AllowedUpdates,
 			}
-			// Decoded like GetUpdates does: into wire structs, completed in place.
-			wire := make([]updateWire, 0, o.Limit)
-			err := c.do(ctx, "getUpdates", params, &wire)
+			batch := &updateBatch{wire: make([]updateWire, 0, o.Limit)}
+			pctx, cancel := context.WithTimeout(ctx, o.Timeout+PollMargin)
+			err := c.do(pctx, "getUpdates", params, batch)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
+				if errors.Is(err, ErrCircuitOpen) {
+					// Wait for the breaker: yield the first refusal, then ask
+					// again every BreakerPollInterval, quietly.
+					if !open && !yield(nil, err) {
+						return
+					}
+					open = true
+					if sleepCtx(ctx, BreakerPollInterval) != nil {
+						return
+					}
+					continue
+				}
+				open = false
 				failures++
 				if !yield(nil, err) {
 					return
@@ -130,20 +164,40 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				}
 				continue
 			}
-			failures = 0
+			open = false
 			p.seen = p.next // Telegram has now seen this offset
-			for _, u := range fillUpdatePtrs(wire) {
-				if u.UpdateID < p.next {
+			before := p.next
+			for _, it := range batch.items {
+				id := it.id()
+				if id != 0 && id < p.next {
 					continue // never yield an update twice
 				}
 				if ctx.Err() != nil {
 					return // the rest is not confirmed: it comes again
 				}
-				more := yield(u, nil)
-				p.next = u.UpdateID + 1
+				var more bool
+				if it.err != nil {
+					more = yield(nil, it.err)
+				} else {
+					more = yield(it.u, nil)
+				}
+				if id != 0 { // 0: an update_id that could not be read
+					p.next = max(p.next, id+1)
+				}
 				if !more {
 					return
 				}
+			}
+			if len(batch.items) == 0 || p.next != before {
+				failures = 0
+				continue
+			}
+			// Updates came, but none gave an update_id past the offset:
+			// the same batch would come again at once. Wait as after a
+			// failed poll.
+			failures++
+			if sleepCtx(ctx, o.Backoff(failures)) != nil {
+				return
 			}
 		}
 	}

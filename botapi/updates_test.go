@@ -3,11 +3,15 @@ package botapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -82,6 +86,13 @@ func TestUpdatesYieldsEachUpdateOnce(t *testing.T) {
 	var got []int64
 	var texts []string
 	for u, err := range c.Updates(t.Context(), &UpdatesOptions{Limit: 3, Timeout: -1, AllowedUpdates: []string{}}) {
+		var de *UpdateDecodeError
+		if errors.As(err, &de) { // the unknown kind, with its JSON
+			require.ErrorIs(t, err, ErrUnknownUpdate)
+			assert.JSONEq(t, `{"update_id":107,"brand_new_kind":{"x":1}}`, string(de.Raw))
+			got = append(got, de.UpdateID)
+			continue
+		}
 		require.NoError(t, err)
 		got = append(got, u.UpdateID)
 		if u.Message != nil {
@@ -240,4 +251,81 @@ func TestUpdatesDoesNotMutateOptions(t *testing.T) {
 	}
 	assert.Equal(t, &UpdatesOptions{AllowedUpdates: []string{"message"}, Timeout: -1}, opts)
 	assert.Equal(t, "0/100/0/[message]", q.calls[0])
+}
+
+// One update that does not fit its Go type must not stop the others.
+// Before the fix the whole batch failed to decode, and Updates fetched the
+// same batch again and again: the offset never moved and no update was
+// delivered.
+func TestUpdatesPoisonBatch(t *testing.T) {
+	c, mux := setup(t)
+	poison := `{"update_id":2,"message":{"message_id":"not a number","date":1,"chat":{"id":42,"type":"private"}}}`
+	unknown := `{"update_id":4,"brand_new_kind":{"x":1}}`
+	q := &fakeQueue{pending: []string{textUpdate(1), poison, textUpdate(3), unknown, textUpdate(5)}}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+
+	type item struct {
+		id   int64
+		raw  string
+		kind error
+	}
+	var got []item
+	for u, err := range c.Updates(t.Context(), &UpdatesOptions{Timeout: -1, Backoff: noBackoff}) {
+		if err != nil {
+			var de *UpdateDecodeError
+			require.ErrorAs(t, err, &de)
+			require.Nil(t, u)
+			kind := ErrInvalidResponse
+			if errors.Is(err, ErrUnknownUpdate) {
+				kind = ErrUnknownUpdate
+				assert.NotErrorIs(t, err, ErrInvalidResponse)
+			} else {
+				require.ErrorIs(t, err, ErrInvalidResponse)
+			}
+			assert.Contains(t, err.Error(), fmt.Sprintf("update %d", de.UpdateID))
+			got = append(got, item{de.UpdateID, string(de.Raw), kind})
+			continue
+		}
+		got = append(got, item{u.UpdateID, "", nil})
+		if u.UpdateID == 5 {
+			break
+		}
+		if len(got) > 10 {
+			t.Fatal("the batch comes again and again")
+		}
+	}
+	assert.Equal(t, []item{{1, "", nil}, {2, poison, ErrInvalidResponse}, {3, "", nil}, {4, unknown, ErrUnknownUpdate}, {5, "", nil}}, got)
+	assert.Equal(t, []string{"0/100/0/-", "6/1/0/-"}, q.calls, "one poll, then the confirmation past the batch")
+}
+
+// A batch whose updates cannot even give their update_id (a broken proxy
+// or server) cannot move the offset, so the same batch comes again. Before
+// the fix Updates asked for it again at once, forever: a tight loop of
+// getUpdates calls and errors. It now waits Backoff, as after a failed
+// poll.
+func TestUpdatesBatchWithoutProgressBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var polls atomic.Int32
+		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+			if r.Body != nil {
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+			}
+			polls.Add(1)
+			return jsonResponse(200, `{"ok":true,"result":[{"update_id":"seven","message":{}}]}`), nil
+		})
+		c := New(testToken, WithHTTPClient(&http.Client{Transport: rt}))
+		start := time.Now()
+		errs := 0
+		for u, err := range c.Updates(t.Context(), &UpdatesOptions{Timeout: -1, Backoff: func(int) time.Duration { return time.Second }}) {
+			require.Nil(t, u)
+			var de *UpdateDecodeError
+			require.ErrorAs(t, err, &de)
+			if errs++; errs == 4 {
+				break
+			}
+		}
+		assert.Equal(t, 3*time.Second, time.Since(start), "a second of backoff after each batch that moved nothing")
+		assert.Equal(t, int32(4), polls.Load())
+	})
 }

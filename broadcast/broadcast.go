@@ -3,10 +3,15 @@ package broadcast
 import (
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math/bits"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -88,6 +93,8 @@ func (p Progress) Cursor() Cursor {
 	if p.r == nil {
 		return Cursor{}
 	}
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
 	return p.r.cursor()
 }
 
@@ -103,19 +110,43 @@ type Summary struct {
 }
 
 // Cursor is a resumable position in a chat list: every entry before Next
-// is finished, and so are the entries listed in Done (sorted, each at or
-// after Next). Entries finish out of order (several sends are in flight,
-// and a chat listed twice is sent to one at a time), so Done holds the few
-// finished past the first unfinished one. It encodes to JSON as is.
+// is finished, and so are the entries in the runs of Done (each [from, to),
+// sorted, at or after Next). Entries finish out of order (several sends
+// are in flight, a chat listed twice is sent to one at a time, a chat
+// answering 429 waits its retry_after), so Done holds the runs finished
+// past the first unfinished entry: a handful, however long the wait. List
+// is the fingerprint of the chat list the cursor belongs to; resuming
+// another list with it fails with [ErrCursorMismatch]. It encodes to JSON
+// as is.
 type Cursor struct {
-	Next int   `json:"next"`
-	Done []int `json:"done,omitempty"`
+	Next int      `json:"next"`
+	Done [][2]int `json:"done,omitempty"`
+	List string   `json:"list,omitempty"`
 }
+
+// Fingerprint returns the fingerprint of a chat list that a [Cursor]
+// carries: FNV-1a (64 bits) of the ids in order, in hex.
+func Fingerprint(chats []int64) string {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, c := range chats {
+		binary.LittleEndian.PutUint64(b[:], uint64(c))
+		h.Write(b[:])
+	}
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// ErrCursorMismatch is returned by [Run] when the cursor given with
+// [WithCursor] was made for another chat list.
+var ErrCursorMismatch = errors.New("broadcast: the cursor belongs to another chat list")
 
 // SendFunc sends the broadcast's message to one chat. It should use a
 // botapi client configured with the same scheduler
-// (botapi.WithLimiter(sched)) and pass ctx through: ctx carries the lane
-// and the admission of the wait the broadcast already made.
+// (botapi.WithLimiter(sched)), without RetryPolicy.RetryUnsafe, and pass
+// ctx through: ctx carries the lane and the admission of the wait the
+// broadcast already made (see ratelimit.Telegram.Admit), which allows the
+// client exactly one request: a 429 or a failed connect comes back to the
+// broadcast, which sends again when the scheduler allows.
 type SendFunc func(ctx context.Context, chatID int64) error
 
 // Message returns a SendFunc that sends p to each chat with c, setting
@@ -144,6 +175,9 @@ type options struct {
 	result      func(Result)
 	timeout     time.Duration
 	clock       func() time.Time
+	log         Log
+	logID       string
+	observer    Observer
 }
 
 // DefaultConcurrency is how many sends are in flight at once unless
@@ -191,16 +225,17 @@ var ErrNoScheduler = errors.New("broadcast: no scheduler")
 // finished or ctx ends.
 //
 // Each entry ends in exactly one [Outcome], reported to the [WithResult]
-// callback. A 429 is not an outcome: the client reports it to the
-// scheduler, and the entry is sent again once its chat's wait is over. A
-// chat listed more than once gets its sends one at a time, so its entries
-// never hold up the others.
+// callback. A 429 and a failed connect are not outcomes (nothing was
+// delivered): the entry goes back to the scheduling, to be sent again once
+// its chat's wait is over, and the worker moves on to other chats. A chat
+// listed more than once gets its sends one at a time, so its entries never
+// hold up the others.
 //
-// When ctx ends, waits stop at once and no new send starts; sends already
-// admitted (whose request may have reached Telegram) run to their end, so
+// When ctx ends, waits stop at once and no new request starts; requests
+// already made (which may have reached Telegram) run to their end, so
 // their outcome is known, and Run returns ctx.Err() with the Summary and
-// its Cursor: resuming from it sends every unfinished entry once and no
-// finished one again.
+// its Cursor: resuming from it sends every unfinished entry (those that
+// got a 429 included) once and no finished one again.
 func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send SendFunc, opts ...Option) (Summary, error) {
 	if sched == nil || send == nil {
 		return Summary{}, ErrNoScheduler
@@ -209,8 +244,26 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	for _, opt := range opts {
 		opt(&o)
 	}
-	r := newRun(chats, o)
-	r.sched, r.send = sched, send
+	fp := Fingerprint(chats)
+	if o.cursor.List != "" && o.cursor.List != fp {
+		return Summary{Total: len(chats)}, ErrCursorMismatch
+	}
+	var logged []LogEntry
+	if o.log != nil {
+		var err error
+		if logged, err = o.log.Open(ctx, o.logID, fp); err != nil {
+			return Summary{Total: len(chats)}, fmt.Errorf("broadcast: opening the log: %w", err)
+		}
+	}
+	r := newRun(chats, o, logged)
+	r.sched, r.send, r.list = sched, send, fp
+	for _, e := range logged {
+		if e.Outcome == 0 && e.Index >= 0 && e.Index < len(chats) {
+			// In flight when the last run stopped: never resent.
+			r.logFinish(ctx, e.Index, Unknown)
+			r.report(Result{Index: e.Index, ChatID: chats[e.Index], Outcome: Unknown, Err: ErrInterrupted})
+		}
+	}
 	var wg sync.WaitGroup
 	for range o.concurrency {
 		wg.Go(func() { r.work(ctx) })
@@ -233,42 +286,64 @@ type run struct {
 	sched *ratelimit.Telegram
 	send  SendFunc
 	chats []int64
+	list  string
 	start time.Time
 
+	// cb is held (a token in it) while the callbacks run: one call at a
+	// time, outside mu. A channel rather than a mutex, so that a worker
+	// waiting for it is durably blocked in a testing/synctest bubble and a
+	// callback may wait on the bubble's clock.
+	cb chan struct{}
+
 	mu        sync.Mutex
-	next      int              // next entry of the list to consider
-	busy      map[int64][]int  // chats taken by an entry (in flight or in later) → their deferred entries
-	later     laterHeap        // entries whose chat is not ready yet, by time
-	due       dueHeap          // entries whose chat is ready, most work left first
-	fresh     int              // an entry taken from the list but not handed out, or -1
-	left      map[int64]int    // chats listed more than once → entries not finished
-	wake      chan struct{}    // closed when later gets an entry
-	turn      chan struct{}    // the turn to pick an entry and wait
-	low       int              // every entry before low is finished
-	done      map[int]struct{} // finished entries at or after low
+	next      int             // next entry of the list to consider
+	busy      map[int64][]int // chats taken by an entry (in flight or in later) → their deferred entries
+	later     laterHeap       // entries whose chat is not ready yet, by time
+	due       dueHeap         // entries whose chat is ready, most work left first
+	fresh     int             // an entry taken from the list but not handed out, or -1
+	left      map[int64]int   // chats listed more than once → entries not finished
+	moved     map[int]int64   // entries whose group migrated → the supergroup
+	wake      chan struct{}   // closed when later gets an entry
+	turn      chan struct{}   // the turn to pick an entry and wait
+	low       int             // every entry before low is finished
+	hi        int             // entries at or after hi are not finished, as far as the cursor given knew
+	done      []uint64        // bit i: entry i is finished
 	doneCount int
 	counts    [Unknown + 1]int
 }
 
-func newRun(chats []int64, o options) *run {
-	r := &run{o: o, chats: chats, busy: map[int64][]int{}, done: map[int]struct{}{}, start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1)}
+func newRun(chats []int64, o options, logged []LogEntry) *run {
+	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1), cb: make(chan struct{}, 1)}
 	c := o.cursor
 	r.low = min(max(c.Next, 0), len(chats))
-	r.next = r.low
-	for _, i := range c.Done {
-		if i >= r.low && i < len(chats) {
-			r.done[i] = struct{}{}
+	for i := range r.low {
+		r.setDone(i)
+	}
+	for _, span := range c.Done {
+		for i := max(span[0], r.low); i < min(span[1], len(chats)); i++ {
+			r.setDone(i)
+			r.hi = max(r.hi, i+1)
 		}
 	}
-	r.doneCount = r.low + len(r.done)
+	for _, e := range logged {
+		if e.Index >= 0 && e.Index < len(chats) {
+			r.setDone(e.Index) // finished, or reported Unknown by Run
+			r.hi = max(r.hi, e.Index+1)
+		}
+	}
+	r.doneCount = 0
+	for _, w := range r.done {
+		r.doneCount += bits.OnesCount64(w)
+	}
 	r.advance()
+	r.next = r.low
 	r.fresh = -1
 	// Count the chats listed more than once: a chat with many entries left
 	// is the broadcast's critical path (one send per second at most), so
 	// its entries go first whenever its chat is ready.
 	var ids []int64
 	for i := r.low; i < len(chats); i++ {
-		if _, ok := r.done[i]; !ok {
+		if !r.isDone(i) {
 			ids = append(ids, chats[i])
 		}
 	}
@@ -287,6 +362,9 @@ func newRun(chats []int64, o options) *run {
 	return r
 }
 
+func (r *run) isDone(i int) bool { return r.done[i/64]&(1<<(i%64)) != 0 }
+func (r *run) setDone(i int)     { r.done[i/64] |= 1 << (i % 64) }
+
 // work left for chat c: its entries not finished. Callers hold mu.
 func (r *run) workLeft(c int64) int {
 	if n, ok := r.left[c]; ok {
@@ -297,32 +375,52 @@ func (r *run) workLeft(c int64) int {
 
 // advance moves low past finished entries. Callers hold mu.
 func (r *run) advance() {
-	for {
-		if _, ok := r.done[r.low]; !ok {
-			return
-		}
-		delete(r.done, r.low)
+	for r.low < len(r.chats) && r.isDone(r.low) {
 		r.low++
 	}
 }
 
-// cursor snapshots the position. Callers hold mu.
+// cursor snapshots the position: the runs of finished entries past low,
+// skipping a word of the bitset at a time where it can. Callers hold mu.
 func (r *run) cursor() Cursor {
-	c := Cursor{Next: r.low}
-	if len(r.done) > 0 {
-		c.Done = make([]int, 0, len(r.done))
-		for i := range r.done {
-			c.Done = append(c.Done, i)
+	c := Cursor{Next: r.low, List: r.list}
+	end := max(r.next, r.hi)
+	for i := r.low; i < end; {
+		if !r.isDone(i) {
+			if r.done[i/64]>>(i%64) == 0 {
+				i += 64 - i%64
+			} else {
+				i++
+			}
+			continue
 		}
-		slices.Sort(c.Done)
+		j := i + 1
+		for j < end && r.isDone(j) {
+			if j%64 == 0 && j+64 <= end && r.done[j/64] == ^uint64(0) {
+				j += 64
+			} else {
+				j++
+			}
+		}
+		c.Done = append(c.Done, [2]int{i, j})
+		i = j
 	}
 	return c
+}
+
+// target is the chat entry i is sent to: its own, or the supergroup it
+// migrated to. Callers hold mu.
+func (r *run) target(i int) int64 {
+	if to, ok := r.moved[i]; ok {
+		return to
+	}
+	return r.chats[i]
 }
 
 // schedule makes entry i, whose chat it now holds, the next to take:
 // at once if its chat is ready at now, else through later. Callers hold mu.
 func (r *run) schedule(i int, now time.Time) bool {
-	if d := r.sched.ChatDelayAt(r.chats[i], now); d > 0 {
+	if d := r.sched.ChatDelayAt(r.target(i), now); d > 0 {
 		heap.Push(&r.later, laterEntry{at: now.Add(d), i: i})
 		close(r.wake)
 		r.wake = make(chan struct{})
@@ -346,7 +444,7 @@ func (r *run) take(now time.Time) (i int, ok bool, wait time.Duration, wake <-ch
 	for r.fresh < 0 && r.next < len(r.chats) {
 		i := r.next
 		r.next++
-		if _, ok := r.done[i]; ok || i < r.low {
+		if r.isDone(i) {
 			continue // finished in an earlier run
 		}
 		c := r.chats[i]
@@ -375,18 +473,10 @@ func (r *run) take(now time.Time) (i int, ok bool, wait time.Duration, wake <-ch
 	return 0, false, 0, nil
 }
 
-// finish records i's result, reports it, and passes i's chat on.
-func (r *run) finish(res Result) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c := r.chats[res.Index]
-	if n, ok := r.left[c]; ok {
-		if n <= 1 {
-			delete(r.left, c)
-		} else {
-			r.left[c] = n - 1
-		}
-	}
+// release passes entry i's chat on to its next entry, if any. Callers
+// hold mu.
+func (r *run) release(i int) {
+	c := r.chats[i]
 	if q := r.busy[c]; len(q) > 0 {
 		r.busy[c] = q[1:]
 		if r.schedule(q[0], r.o.clock()) {
@@ -401,20 +491,71 @@ func (r *run) finish(res Result) {
 			r.wake = make(chan struct{})
 		}
 	}
-	r.done[res.Index] = struct{}{}
+}
+
+// finish records i's result, passes i's chat on, and reports the result
+// to the callbacks, outside mu.
+func (r *run) finish(res Result) {
+	r.cb <- struct{}{}
+	defer func() { <-r.cb }()
+	r.mu.Lock()
+	c := r.chats[res.Index]
+	if n, ok := r.left[c]; ok {
+		if n <= 1 {
+			delete(r.left, c)
+		} else {
+			r.left[c] = n - 1
+		}
+	}
+	r.release(res.Index)
+	delete(r.moved, res.Index)
+	r.setDone(res.Index)
 	r.advance()
 	r.doneCount++
 	r.counts[res.Outcome]++
+	p := Progress{
+		Total: len(r.chats), Done: r.doneCount,
+		Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
+		Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
+		Elapsed: r.o.clock().Sub(r.start), r: r,
+	}
+	r.mu.Unlock()
 	if r.o.result != nil {
 		r.o.result(res)
 	}
 	if r.o.progress != nil {
-		r.o.progress(Progress{
-			Total: len(r.chats), Done: r.doneCount,
-			Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
-			Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
-			Elapsed: r.o.clock().Sub(r.start), r: r,
-		})
+		r.o.progress(p)
+	}
+}
+
+// report counts the outcome of an entry already marked finished (an entry
+// the log held in flight) and reports it to the callbacks.
+func (r *run) report(res Result) {
+	r.cb <- struct{}{}
+	defer func() { <-r.cb }()
+	r.mu.Lock()
+	r.counts[res.Outcome]++
+	p := Progress{
+		Total: len(r.chats), Done: r.doneCount,
+		Delivered: r.counts[Delivered], Permanent: r.counts[Permanent],
+		Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
+		Elapsed: r.o.clock().Sub(r.start), r: r,
+	}
+	r.mu.Unlock()
+	if r.o.result != nil {
+		r.o.result(res)
+	}
+	if r.o.progress != nil {
+		r.o.progress(p)
+	}
+}
+
+// logFinish records entry i's outcome in the log, if any (0: not sent).
+// A failure leaves the entry in flight there: a resumed run reports it
+// Unknown, never sends it twice.
+func (r *run) logFinish(ctx context.Context, i int, o Outcome) {
+	if r.o.log != nil {
+		_ = r.o.log.Finish(context.WithoutCancel(ctx), r.o.logID, i, o)
 	}
 }
 
@@ -440,16 +581,26 @@ func (r *run) work(ctx context.Context) {
 			}
 			continue
 		}
-		admitted, err := r.admit(ctx, i)
+		r.mu.Lock()
+		chat := r.target(i)
+		r.mu.Unlock()
+		waitStart := r.obsNow()
+		admitted, err := r.admit(ctx, chat)
 		<-r.turn
 		if err != nil {
-			return // ctx ended: i stays unfinished
+			r.postpone(i, 0) // ctx ended: i stays unfinished
+			return
 		}
 		if !admitted {
-			r.postpone(i)
+			r.postpone(i, 0)
 			continue
 		}
-		r.finish(r.deliver(ctx, i))
+		sendStart := r.obsNow()
+		res, ok := r.deliver(ctx, i, chat)
+		if ok {
+			r.finish(res)
+		}
+		r.observeSend(ctx, res, ok, waitStart, sendStart)
 	}
 }
 
@@ -461,10 +612,10 @@ const maxTurnWait = time.Second
 // admit waits for the scheduler to allow a send to entry i's chat. It
 // reports false when that took too long (the entry is to be postponed),
 // and an error when ctx ended.
-func (r *run) admit(ctx context.Context, i int) (bool, error) {
+func (r *run) admit(ctx context.Context, chat int64) (bool, error) {
 	wctx, cancel := context.WithTimeout(ratelimit.WithLane(ctx, r.o.lane), maxTurnWait)
 	defer cancel()
-	err := r.sched.Wait(wctx, r.chats[i])
+	err := r.sched.Wait(wctx, chat)
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -477,13 +628,14 @@ func (r *run) admit(ctx context.Context, i int) (bool, error) {
 	return err == nil, nil
 }
 
-// postpone puts entry i, whose chat it still holds, back for later.
-func (r *run) postpone(i int) {
+// postpone puts entry i, whose chat it still holds, back for later: no
+// sooner than after at least, and when the scheduler allows.
+func (r *run) postpone(i int, atLeast time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.o.clock()
 	// DelayAt sees a bot-wide pause too; never retry in no time at all.
-	d := max(r.sched.DelayAt(r.chats[i], r.o.lane, now), time.Millisecond)
+	d := max(r.sched.DelayAt(r.target(i), r.o.lane, now), atLeast, time.Millisecond)
 	heap.Push(&r.later, laterEntry{at: now.Add(d), i: i})
 	close(r.wake)
 	r.wake = make(chan struct{})
@@ -554,51 +706,73 @@ func (h *laterHeap) Pop() any {
 	return e
 }
 
-// deliver sends entry i, admitted by the scheduler, until it has an
-// outcome. Sends after the first (after a 429, or to the supergroup a group
-// migrated to) wait for the scheduler again.
-func (r *run) deliver(ctx context.Context, i int) Result {
+// retryConnect is how long an entry whose connect failed waits before
+// its next attempt.
+const retryConnect = 500 * time.Millisecond
+
+// deliver makes the one request the scheduler admitted for entry i to
+// chat. It returns the entry's result, or false when nothing was
+// delivered (a 429, a failed connect, a group that migrated): the entry
+// is then back in the scheduling, and the worker moves on.
+func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	res := Result{Index: i, ChatID: r.chats[i]}
-	chat := res.ChatID
-	err := r.sendAdmitted(ctx, chat)
-	for {
-		var apiErr *botapi.Error
-		switch {
-		case err == nil:
-			res.Outcome = Delivered
-			if res.MigratedTo != 0 {
-				res.Outcome = Migrated
-			}
-			return res
-		case errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests:
-			// Not performed; the client told the scheduler. Send again.
-		case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
-			res.MigratedTo = apiErr.MigrateToChatID
-			chat = apiErr.MigrateToChatID
-		case errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
-			(apiErr.Code == http.StatusBadRequest || apiErr.Code == http.StatusForbidden):
-			res.Outcome, res.Err = Permanent, err
-			return res
-		default:
-			res.Outcome, res.Err = Unknown, err
-			return res
-		}
-		if werr := r.sched.Wait(ratelimit.WithLane(ctx, r.o.lane), chat); werr != nil {
-			// ctx ended (or the store failed) before the resend. Nothing
-			// was delivered, but the entry must end in an outcome.
-			res.Outcome, res.Err = Unknown, fmt.Errorf("broadcast: not resent: %w (after %w)", werr, err)
-			return res
-		}
-		err = r.sendAdmitted(ctx, chat)
+	if chat != res.ChatID {
+		res.MigratedTo = chat
 	}
+	if r.o.log != nil {
+		if err := r.o.log.Start(ctx, r.o.logID, i); err != nil {
+			// Nothing is sent unless the log knows it: try later.
+			r.postpone(i, retryConnect)
+			return res, false
+		}
+	}
+	sctx, release := r.sched.Admit(ratelimit.WithLane(ctx, r.o.lane), chat)
+	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
+	err := r.send(sctx, chat)
+	cancel()
+	release()
+	res.Err = err // for the observer when the entry is postponed
+	var apiErr *botapi.Error
+	switch {
+	case err == nil:
+		res.Outcome = Delivered
+		if res.MigratedTo != 0 {
+			res.Outcome = Migrated
+		}
+	case errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests:
+		// Not performed; the client told the scheduler, which holds the
+		// chat until the retry_after is over.
+		r.logFinish(ctx, i, 0)
+		r.postpone(i, 0)
+		return res, false
+	case errors.Is(err, ratelimit.ErrAdmissionUsed) || notSent(err):
+		// The client wanted to retry: the request did not reach
+		// Telegram (a client that does not retry unsafe methods retries
+		// a send only then).
+		r.logFinish(ctx, i, 0)
+		r.postpone(i, retryConnect)
+		return res, false
+	case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
+		r.logFinish(ctx, i, 0)
+		r.mu.Lock()
+		r.moved[i] = apiErr.MigrateToChatID
+		r.mu.Unlock()
+		r.postpone(i, 0)
+		return res, false
+	case errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
+		(apiErr.Code == http.StatusBadRequest || apiErr.Code == http.StatusForbidden):
+		res.Outcome, res.Err = Permanent, err
+	default:
+		res.Outcome, res.Err = Unknown, err
+	}
+	r.logFinish(ctx, i, res.Outcome)
+	return res, true
 }
 
-// sendAdmitted sends to chat, whose wait is done, with a context that
-// ctx's end does not cancel (bounded by the send timeout), so a
-// cancellation never cuts a request that may have reached Telegram.
-func (r *run) sendAdmitted(ctx context.Context, chat int64) error {
-	sctx := ratelimit.WithAdmission(context.WithoutCancel(ratelimit.WithLane(ctx, r.o.lane)), chat)
-	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
-	defer cancel()
-	return r.send(sctx, chat)
+// notSent reports whether err proves the request never left: a failed
+// DNS lookup or connect.
+func notSent(err error) bool {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	return errors.As(err, &dnsErr) || errors.As(err, &opErr) && opErr.Op == "dial"
 }

@@ -16,7 +16,7 @@ import (
 
 func newSched(t *testing.T) *ratelimit.Telegram {
 	t.Helper()
-	s, err := ratelimit.NewTelegram()
+	s, err := ratelimit.NewTelegram(ratelimit.WithMargin(0, 0), ratelimit.WithSpare(0)) // exact limits
 	require.NoError(t, err)
 	return s
 }
@@ -129,10 +129,10 @@ func TestCursorSkipsDone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sc := &scripted{}
 		sum, err := Run(t.Context(), newSched(t), []int64{1, 2, 3, 4, 5, 6}, sc.send,
-			WithCursor(Cursor{Next: 2, Done: []int{3, 5, 99}}), WithConcurrency(1))
+			WithCursor(Cursor{Next: 2, Done: [][2]int{{3, 4}, {5, 6}, {99, 100}}}), WithConcurrency(1))
 		require.NoError(t, err)
 		require.Equal(t, []int64{3, 5}, sc.calls)
-		require.Equal(t, Summary{Total: 6, Done: 6, Delivered: 2, Cursor: Cursor{Next: 6}}, sum)
+		require.Equal(t, Summary{Total: 6, Done: 6, Delivered: 2, Cursor: Cursor{Next: 6, List: Fingerprint([]int64{1, 2, 3, 4, 5, 6})}}, sum)
 	})
 }
 
@@ -148,7 +148,7 @@ func TestProgress(t *testing.T) {
 			require.Equal(t, i+1, p.Done)
 			require.Equal(t, i+1, p.Delivered)
 			require.Equal(t, 3, p.Total)
-			require.Equal(t, Cursor{Next: i + 1}, cursors[i])
+			require.Equal(t, Cursor{Next: i + 1, List: Fingerprint([]int64{1, 2, 3})}, cursors[i])
 		}
 		require.Equal(t, 2*(time.Second/30+1), ps[2].Elapsed, "two bot-wide slots")
 		require.Equal(t, Cursor{}, Progress{}.Cursor())
@@ -163,9 +163,9 @@ func TestOutcomeString(t *testing.T) {
 
 func TestCursorOutOfRange(t *testing.T) {
 	for _, c := range []Cursor{
-		{Next: -5, Done: []int{-1, 2, 2, 1 << 40}},
+		{Next: -5, Done: [][2]int{{-1, 0}, {2, 3}, {2, 3}, {1 << 40, 1<<40 + 1}}},
 		{Next: 1 << 40},
-		{Next: 1, Done: []int{4, 0, 3}},
+		{Next: 1, Done: [][2]int{{4, 5}, {0, 1}, {3, 4}, {3, 1}}},
 	} {
 		synctest.Test(t, func(t *testing.T) {
 			sc := &scripted{}
@@ -176,8 +176,10 @@ func TestCursorOutOfRange(t *testing.T) {
 			for i := max(c.Next, 0); i < 5; i++ {
 				want[i] = true
 			}
-			for _, i := range c.Done {
-				delete(want, i)
+			for _, span := range c.Done {
+				for i := span[0]; i < span[1]; i++ {
+					delete(want, i)
+				}
 			}
 			require.Len(t, sc.calls, len(want), "%+v", c)
 		})
@@ -200,6 +202,16 @@ func TestStoreFailureDoesNotSpin(t *testing.T) {
 		sum, err := Run(ctx, sched, []int64{1, 2}, sc.send)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.Empty(t, sc.calls, "nothing sent without the scheduler's word")
-		require.Equal(t, Cursor{}, sum.Cursor)
+		require.Equal(t, Cursor{List: Fingerprint([]int64{1, 2})}, sum.Cursor)
 	})
+}
+
+func TestCursorMismatch(t *testing.T) {
+	_, err := Run(t.Context(), newSched(t), []int64{1, 2}, (&scripted{}).send, WithCursor(Cursor{Next: 1, List: Fingerprint([]int64{1, 3})}))
+	require.ErrorIs(t, err, ErrCursorMismatch)
+}
+
+func TestCursorRuns(t *testing.T) {
+	r := newRun(make([]int64, 300), options{clock: time.Now, cursor: Cursor{Next: 3, Done: [][2]int{{5, 7}, {60, 200}, {250, 251}}}}, nil)
+	require.Equal(t, Cursor{Next: 3, Done: [][2]int{{5, 7}, {60, 200}, {250, 251}}}, r.cursor())
 }

@@ -22,25 +22,41 @@
 // (the group became a supergroup: resent once to the new id and delivered);
 // [Unknown] (a 5xx, a proxy's 502 page, a connection reset after the
 // request was written: never resent, because a resend may deliver twice).
-// A 429 is not an outcome: the scheduler blocks the chat (or the bot) and
-// the entry is sent again.
+// A 429 or a failed connect is not an outcome (nothing was delivered):
+// the scheduler blocks the chat (or the bot), the entry goes back to the
+// scheduling, the worker moves on to other chats, and the entry is sent
+// again when its chat's wait is over.
 //
 // # Throughput
 //
 // Several sends are in flight at once ([WithConcurrency]): with one at a
-// time a broadcast gets one send per round trip. Sends go in the bulk lane
+// time a broadcast gets one send per round trip. The scheduler paces for
+// latency (a safety margin per window, a spare send for the late ones,
+// see ratelimit.WithMargin), so Telegram sees no 429 even when some
+// requests take much longer than others. Sends go in the bulk lane
 // (or the paid lane, [WithLane]), so replies to users keep their priority
 // while a broadcast runs. A chat listed several times gets its sends one at
 // a time, so it never holds up the rest of the list.
 //
 // # Resuming and cancelling
 //
-// Cancelling the context stops the run at once: waits end and no new send
-// starts; sends whose request may already be on its way finish, so their
-// outcome is known. The [Summary] and every [Progress] carry a [Cursor];
-// [WithCursor] resumes from it, after a cancel or a crash, without gaps or
-// repeats (a crash loses at most the outcomes of the sends in flight since
-// the cursor was saved, which are then sent again).
+// Cancelling the context stops the run at once: waits end and no new
+// request starts, the client's own retries included; requests already on
+// their way finish, so their outcome is known. The [Summary] and every
+// [Progress] carry a [Cursor] (cheap to save on every call: a handful of
+// runs of entries); [WithCursor] resumes from it after a cancel, without
+// gaps or repeats. The cursor names its chat list ([Fingerprint]):
+// resuming another list fails with [ErrCursorMismatch].
+//
+// # Crashes
+//
+// A cursor saved now and then cannot say which sends were on their way
+// when the process died. A [Log] can ([WithLog]): each entry is marked in
+// flight before its request and finished after it, durably; a run resumed
+// on the same log sends every entry not started, reports each one left in
+// flight [Unknown] with [ErrInterrupted] (never resent silently), and so
+// never sends an entry twice. [MemoryLog] is the in-memory one; the store
+// modules implement it on SQLite, Postgres and Redis.
 //
 // Telegram docs: https://core.telegram.org/bots/faq#how-can-i-message-all-of-my-bot-39s-subscribers-at-once
 package broadcast

@@ -40,3 +40,30 @@ func Example() {
 	// blocked: true
 	// delivered 2, permanent 1, unknown 0, 429s 0
 }
+
+func ExampleWithLog() {
+	srv := botapitest.NewServer(botapitest.WithoutListener(), botapitest.WithRateLimits(1))
+	defer srv.Close()
+	chats := []int64{srv.NewUser("Alice").ID, srv.NewUser("Bob").ID}
+	sched, _ := ratelimit.NewTelegram()
+	client := botapi.New(srv.Token(), botapi.WithBaseURL(srv.URL()),
+		botapi.WithHTTPClient(srv.HTTPClient()), botapi.WithLimiter(sched))
+
+	// In production the log is durable (the store modules' SQLite,
+	// Postgres or Redis log); a restarted process resumes from it.
+	log := &broadcast.MemoryLog{}
+	for range 2 { // the second run finds everything done
+		sum, err := broadcast.Run(context.Background(), sched, chats,
+			broadcast.Message(client, botapi.SendMessageParams{Text: "Sale today!"}),
+			broadcast.WithLog(log, "sale-2026-05"))
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("delivered %d, done %d of %d\n", sum.Delivered, sum.Done, sum.Total)
+	}
+	fmt.Println("messages:", len(srv.Sent()))
+	// Output:
+	// delivered 2, done 2 of 2
+	// delivered 0, done 2 of 2
+	// messages: 2
+}

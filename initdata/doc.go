@@ -13,7 +13,7 @@
 //	if err != nil {
 //		// errors.Is(err, initdata.ErrExpired), initdata.ErrHashInvalid, ...
 //	}
-//	fmt.Println(d.User.ID)
+//	id, ok := d.UserID() // ok is false when the init data names no user
 //
 // [Validator.Verify] answers yes or no without building the result, at no
 // allocation. [Validate] is the one-shot form. Options: [WithMaxAge]
@@ -27,7 +27,15 @@
 //
 // [Middleware] reads "Authorization: tma <initData>", answers 401 to
 // anything that does not validate, and puts the result in the request
-// context for [FromContext].
+// context for [FromContext]. Its 401 is an RFC 9457 problem+json body
+// (package [github.com/miniappkit/miniappkit/problem]) naming one public
+// reason, "missing", "expired" or "invalid" ([PublicReason]), which tells
+// an attacker nothing they lack. [WithErrorHandler] answers in your own
+// format, [WithRequireUser] rejects init data without a user, and
+// [WithLogger] logs why each request was rejected, never what it held.
+//
+// The problem package is the one package of this module initdata imports:
+// a standard-library-only leaf, so initdata stays a leaf too.
 //
 // # Errors
 //

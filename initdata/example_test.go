@@ -113,5 +113,48 @@ func ExampleMiddleware() {
 	}
 	// Output:
 	// 200 hello, Ada
-	// 401 {"error":"unauthorized"}
+	// 401 {"type":"about:blank","title":"Unauthorized","status":401,"detail":"init data invalid","reason":"invalid"}
+}
+
+// Handlers that need a user let the middleware require one, and read its
+// id without a nil check.
+func ExampleWithRequireUser() {
+	v := initdata.NewValidator(botToken, initdata.WithClock(now))
+	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := initdata.FromContext(r.Context())
+		id, _ := d.UserID()
+		fmt.Fprintf(w, "user %d", id)
+	})
+	h := initdata.Middleware(v, initdata.WithRequireUser())(me)
+
+	noUser := initdata.Sign(url.Values{"chat_type": {"group"}}, botToken, openedAt)
+	for _, raw := range []string{demoInitData(), noUser} {
+		req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+		req.Header.Set("Authorization", "tma "+raw)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, rec.Body.String() != "")
+	}
+	// Output:
+	// 200 true
+	// 401 true
+}
+
+// An error hook answers in an application's own format; errors.Is tells
+// the reasons apart.
+func ExampleWithErrorHandler() {
+	v := initdata.NewValidator(botToken, initdata.WithClock(now))
+	h := initdata.Middleware(v, initdata.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, initdata.ErrExpired) {
+			http.Redirect(w, r, "/reopen", http.StatusSeeOther)
+			return
+		}
+		http.Error(w, initdata.PublicReason(err), http.StatusUnauthorized)
+	}))(http.NotFoundHandler())
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/me", nil))
+	fmt.Print(rec.Code, " ", rec.Body.String())
+	// Output:
+	// 401 missing
 }

@@ -161,3 +161,24 @@ type Chat struct {
 	// PhotoURL is the URL of the chat's photo (.jpeg or .svg).
 	PhotoURL string `json:"photo_url,omitempty"`
 }
+
+// UserID returns the id of the user who opened the Mini App, and false
+// when the init data names no user (opened from an inline button or a
+// group chat's attachment menu, for instance), so handlers need not
+// dereference a nil [InitData.User]. See [WithRequireUser] to reject such
+// requests in [Middleware].
+func (d InitData) UserID() (int64, bool) {
+	if d.User == nil {
+		return 0, false
+	}
+	return d.User.ID, true
+}
+
+// ChatID returns the id of the chat the Mini App was opened from, and
+// false when the init data carries no chat object.
+func (d InitData) ChatID() (int64, bool) {
+	if d.Chat == nil {
+		return 0, false
+	}
+	return d.Chat.ID, true
+}

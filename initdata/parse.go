@@ -12,9 +12,7 @@ import (
 type scratch struct {
 	buf  []byte // the data-check-string
 	tmp  []byte // a decoded value
-	tmp2 []byte // an unescaped JSON string
 	sum  [32]byte
-	m    masks           // of the input, for scan
 	mac  macHash         // nil outside a Validator's pool
 	out  strings.Builder // the strings of one result; reset after each
 	opts options         // of one ValidateThirdParty call
@@ -45,30 +43,30 @@ func Parse(initData string) (InitData, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer func() { sc.release(); scratchPool.Put(sc) }()
 	var stack [stackPairs]pair
-	p, err := scan(initData, stack[:0], &sc.m)
+	p, err := scan(initData, stack[:0])
 	if err != nil {
 		return InitData{}, err
 	}
-	if sc.buf, err = decodeValues(sc.buf[:0], initData, p, false); err != nil {
+	if sc.buf, err = decodeValues(sc.buf[:0], p, false); err != nil {
 		return InitData{}, err
 	}
-	if h := find(initData, p, keyHash); h >= 0 { // not in the data-check-string, checked here
-		if _, _, err := decode(sc.tmp[:0], p[h].val(initData)); err != nil {
+	if h := find(p, keyHash); h >= 0 { // not in the data-check-string, checked here
+		if _, _, err := decode(sc.tmp[:0], p[h].raw); err != nil {
 			return InitData{}, err
 		}
 	}
-	return build(initData, p, sc)
+	return build(p, sc)
 }
 
-// build makes the typed result from sorted pairs of the input in after
-// decodeValues. All decoded strings share one allocation; values that need
-// no decoding are substrings of the input.
-func build(in string, p []pair, sc *scratch) (InitData, error) {
+// build makes the typed result from sorted pairs after decodeValues. All
+// decoded strings share one allocation; values that need no decoding are
+// substrings of the input.
+func build(p []pair, sc *scratch) (InitData, error) {
 	var d InitData
 	n := 0
 	for _, kv := range p {
-		if _, _, ok := kv.decoded(); kv.escaped() || !ok {
-			n += kv.valLen()
+		if kv.escaped || !kv.decoded {
+			n += len(kv.raw)
 		}
 	}
 	b := &sc.out
@@ -77,16 +75,16 @@ func build(in string, p []pair, sc *scratch) (InitData, error) {
 	b.Grow(n)
 	// raw returns the decoded bytes of kv: in sc.buf, or else decoded into sc.tmp.
 	raw := func(kv pair) ([]byte, bool) {
-		if off, end, ok := kv.decoded(); ok {
-			return sc.buf[off:end], true
+		if kv.decoded {
+			return sc.buf[kv.off:kv.end], true
 		}
 		var err error
-		sc.tmp, _, err = decode(sc.tmp[:0], kv.val(in))
+		sc.tmp, _, err = decode(sc.tmp[:0], kv.raw)
 		return sc.tmp, err == nil
 	}
 	value := func(kv pair) string {
-		if _, _, ok := kv.decoded(); ok && !kv.escaped() {
-			return kv.val(in)
+		if kv.decoded && !kv.escaped {
+			return kv.raw
 		}
 		v, _ := raw(kv)
 		start := b.Len()
@@ -94,17 +92,14 @@ func build(in string, p []pair, sc *scratch) (InitData, error) {
 		return b.String()[start:]
 	}
 	for _, kv := range p {
-		key := kv.key(in)
+		key := kv.key
 		switch key {
 		case keyQueryID:
 			d.QueryID = value(kv)
 		case keyUser, keyReceiver:
 			js, _ := raw(kv)
-			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
-			u := new(User)
-			r.user(u)
-			sc.tmp2 = r.tmp
-			if r.bad {
+			u, ok := parseUser(js)
+			if !ok {
 				if key == keyUser {
 					return InitData{}, errUserJSON
 				}
@@ -117,11 +112,8 @@ func build(in string, p []pair, sc *scratch) (InitData, error) {
 			}
 		case keyChat:
 			js, _ := raw(kv)
-			r := jsonReader{s: js, out: b, tmp: sc.tmp2}
-			c := new(Chat)
-			r.chat(c)
-			sc.tmp2 = r.tmp
-			if r.bad {
+			c, ok := parseChat(js)
+			if !ok {
 				return InitData{}, errChatJSON
 			}
 			d.Chat = c
@@ -132,13 +124,13 @@ func build(in string, p []pair, sc *scratch) (InitData, error) {
 		case keyStartParam:
 			d.StartParam = value(kv)
 		case keyCanSendAfter:
-			s, ok := parseUnsigned(kv.val(in))
+			s, ok := parseUnsigned(kv.raw)
 			if !ok || s > int64(1<<63-1)/int64(time.Second) {
 				return InitData{}, errCanSendAfter
 			}
 			d.CanSendAfter = time.Duration(s) * time.Second
 		case keyAuthDate:
-			t, ok := parseUnsigned(kv.val(in))
+			t, ok := parseUnsigned(kv.raw)
 			if !ok || t == 0 {
 				return InitData{}, errAuthDateFmt
 			}

@@ -36,21 +36,21 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 		return InitData{}, o.err
 	}
 	var stack [stackPairs]pair
-	p, err := scan(initData, stack[:0], &sc.m)
+	p, err := scan(initData, stack[:0])
 	if err != nil {
 		return InitData{}, err
 	}
 	sc.buf = strconv.AppendInt(sc.buf[:0], botID, 10)
 	sc.buf = append(sc.buf, thirdPartySuffix...)
-	if sc.buf, err = decodeValues(sc.buf, initData, p, true); err != nil {
+	if sc.buf, err = decodeValues(sc.buf, p, true); err != nil {
 		return InitData{}, err
 	}
-	si := find(initData, p, keySignature)
-	if si < 0 || p[si].valLen() == 0 {
+	si := find(p, keySignature)
+	if si < 0 || p[si].raw == "" {
 		return InitData{}, ErrSignatureMissing
 	}
 	var sig [ed25519.SignatureSize]byte
-	s := p[si].val(initData)
+	s := p[si].raw
 	if len(s) != sigLen {
 		return InitData{}, errSigFormat
 	}
@@ -61,8 +61,8 @@ func ValidateThirdParty(initData string, botID int64, opts ...Option) (InitData,
 	if !ed25519.Verify(o.publicKey, sc.buf, sig[:]) {
 		return InitData{}, ErrSignatureInvalid
 	}
-	if err := checkAuthDate(initData, p, o); err != nil {
+	if err := checkAuthDate(p, o); err != nil {
 		return InitData{}, err
 	}
-	return build(initData, p, sc)
+	return build(p, sc)
 }

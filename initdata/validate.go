@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"hash"
 	"slices"
 	"sync"
@@ -151,7 +150,7 @@ func (v *Validator) Validate(initData string) (InitData, error) {
 	if err != nil {
 		return InitData{}, err
 	}
-	return build(initData, p, sc)
+	return build(p, sc)
 }
 
 // Verify makes every check of [Validator.Validate] but the typed parse of
@@ -179,36 +178,37 @@ func (v *Validator) check(initData string, sc *scratch, dst []pair) ([]pair, err
 	if v.err != nil {
 		return nil, v.err
 	}
-	p, err := scan(initData, dst, &sc.m)
+	// Telegram's algorithm: the data-check-string is every field but hash,
+	// sorted by key, "key=value" with the value decoded, joined by "\n";
+	// hash must be its HMAC-SHA-256 under the secret key.
+	p, err := scan(initData, dst)
 	if err != nil {
 		return nil, err
 	}
-	if sc.buf, err = decodeValues(sc.buf[:0], initData, p, false); err != nil {
+	if sc.buf, err = decodeValues(sc.buf[:0], p, false); err != nil {
 		return nil, err
 	}
-	h := find(initData, p, keyHash)
-	if h < 0 || p[h].valLen() == 0 {
+	h := find(p, keyHash)
+	if h < 0 || p[h].raw == "" {
 		return nil, ErrHashMissing
 	}
 	var want [sha256.Size]byte
-	if !decodeHash(&want, p[h].val(initData)) {
+	if !decodeHash(&want, p[h].raw) {
 		return nil, errHashFormat
 	}
 	sc.mac.Reset()
 	sc.mac.Write(sc.buf)
-	sc.mac.Sum(sc.sum[:0])
-	if !macEqual(&sc.sum, &want) {
+	if !hmac.Equal(sc.mac.Sum(sc.sum[:0]), want[:]) {
 		return nil, ErrHashInvalid
 	}
-	if err := checkAuthDate(initData, p, &v.opts); err != nil {
+	if err := checkAuthDate(p, &v.opts); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// decodeHashGo decodes a hash of exactly 64 hex digits: decodeHash in Go
-// (decodeHash is assembly on amd64 with AVX2).
-func decodeHashGo(dst *[sha256.Size]byte, h string) bool {
+// decodeHash decodes a hash of exactly 64 hex digits.
+func decodeHash(dst *[sha256.Size]byte, h string) bool {
 	if len(h) != 2*sha256.Size {
 		return false
 	}
@@ -222,29 +222,13 @@ func decodeHashGo(dst *[sha256.Size]byte, h string) bool {
 	return bad&0xf0 == 0
 }
 
-// macEqual reports whether two MACs are equal, in constant time like
-// hmac.Equal: it ORs the XORs of their four 8-byte words and compares the
-// result with zero once, so its time does not depend on where (or
-// whether) they differ. It is hmac.Equal without the length checks and
-// byte loop that a fixed size makes needless.
-func macEqual(a, b *[sha256.Size]byte) bool {
-	le := binary.LittleEndian
-	// (^ and | bind alike in Go: the parentheses matter.)
-	x := (le.Uint64(a[0:]) ^ le.Uint64(b[0:])) |
-		(le.Uint64(a[8:]) ^ le.Uint64(b[8:])) |
-		(le.Uint64(a[16:]) ^ le.Uint64(b[16:])) |
-		(le.Uint64(a[24:]) ^ le.Uint64(b[24:]))
-	return x == 0
-}
-
-// checkAuthDate applies the auth_date rules of o to sorted pairs of the
-// input in.
-func checkAuthDate(in string, p []pair, o *options) error {
-	a := find(in, p, keyAuthDate)
+// checkAuthDate applies the auth_date rules of o to the pairs.
+func checkAuthDate(p []pair, o *options) error {
+	a := find(p, keyAuthDate)
 	if a < 0 {
 		return ErrAuthDateMissing
 	}
-	t, ok := parseUnsigned(p[a].val(in))
+	t, ok := parseUnsigned(p[a].raw)
 	if !ok || t == 0 {
 		return errAuthDateFmt
 	}

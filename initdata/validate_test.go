@@ -257,8 +257,9 @@ func TestVerifyAllocatesNothing(t *testing.T) {
 	// Rejections allocate nothing either.
 	tampered := signed + "&x=1"
 	require.Zero(t, testing.AllocsPerRun(100, func() { _ = v.Verify(tampered) }))
-	// The typed result: the strings (one allocation) and the user.
-	require.LessOrEqual(t, testing.AllocsPerRun(100, func() { _, _ = v.Validate(signed) }), 2.0)
+	// The typed result: the strings of the top level (one allocation), and
+	// encoding/json's decoding of the user (the user and each of its strings).
+	require.LessOrEqual(t, testing.AllocsPerRun(100, func() { _, _ = v.Validate(signed) }), 16.0)
 }
 
 func TestValidateThirdParty(t *testing.T) {
@@ -369,23 +370,4 @@ func TestZeroValidatorRejects(t *testing.T) {
 	_, err := v.Validate(signed)
 	require.ErrorIs(t, err, ErrHashInvalid)
 	require.ErrorIs(t, v.Verify(signed), ErrHashInvalid)
-}
-
-// TestMACEqual flips each bit of a MAC in turn: every flip, in any of the
-// four words, must make macEqual false, and an equal MAC true.
-func TestMACEqual(t *testing.T) {
-	var a [sha256.Size]byte
-	for i := range a {
-		a[i] = byte(i*37 + 11)
-	}
-	b := a
-	require.True(t, macEqual(&a, &b))
-	for i := range b {
-		for bit := range 8 {
-			b[i] ^= 1 << bit
-			require.False(t, macEqual(&a, &b), "byte %d bit %d", i, bit)
-			b[i] ^= 1 << bit
-		}
-	}
-	require.True(t, macEqual(&a, &b))
 }

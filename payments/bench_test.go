@@ -40,7 +40,8 @@ func BenchmarkCodecDecode(b *testing.B) {
 func BenchmarkSuccessfulPaymentNew(b *testing.B) {
 	c := newTestCodec(b)
 	payload, _ := c.Encode(Order{Ref: "order-1", UserID: 1})
-	h, err := NewHandler(&fakeAPI{}, c, NewMemoryLedger(), func(context.Context, Payment, Order) error { return nil })
+	h, err := NewHandler(&fakeAPI{}, c, NewMemoryLedger(), func(context.Context, Tx, Payment, Order) error { return nil },
+		WithRepeatablePurchases()) // one payload for every charge
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func BenchmarkSuccessfulPaymentNew(b *testing.B) {
 func BenchmarkSuccessfulPaymentDuplicate(b *testing.B) {
 	c := newTestCodec(b)
 	payload, _ := c.Encode(Order{Ref: "order-1", UserID: 1})
-	h, err := NewHandler(&fakeAPI{}, c, NewMemoryLedger(), func(context.Context, Payment, Order) error { return nil })
+	h, err := NewHandler(&fakeAPI{}, c, NewMemoryLedger(), func(context.Context, Tx, Payment, Order) error { return nil })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func BenchmarkSuccessfulPaymentDuplicate(b *testing.B) {
 func BenchmarkPreCheckout(b *testing.B) {
 	c := newTestCodec(b)
 	payload, _ := c.Encode(Order{Ref: "order-1", UserID: 1, Currency: XTR, Amount: 5, Expires: testNow.Add(time.Hour)})
-	h, err := NewHandler(&discardAPI{}, c, NewMemoryLedger(), func(context.Context, Payment, Order) error { return nil },
+	h, err := NewHandler(&discardAPI{}, c, NewMemoryLedger(), func(context.Context, Tx, Payment, Order) error { return nil },
 		WithClock(func() time.Time { return testNow }))
 	if err != nil {
 		b.Fatal(err)

@@ -5,7 +5,6 @@ package payments
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 )
 
@@ -15,8 +14,9 @@ import (
 // Telegram docs: https://core.telegram.org/bots/payments-stars
 const XTR = "XTR"
 
-// Currency describes one currency Telegram accepts for payments, as listed in
-// Telegram's currencies.json. Amounts are always in the smallest units of the
+// Currency describes one currency for payments: its ISO 4217 exponent and,
+// as listed in Telegram's currencies.json, its display style and bounds
+// (see [Currencies]). Amounts are always in the smallest units of the
 // currency: 10^Exp of them make one whole unit (US$ 1.45 is 145 with Exp 2).
 //
 // Telegram docs: https://core.telegram.org/bots/payments#supported-currencies
@@ -42,30 +42,15 @@ var stars = Currency{
 }
 
 // LookupCurrency returns the currency with the given code (upper case, as
-// Telegram sends it), including XTR for Telegram Stars.
+// Telegram sends it) from [DefaultCurrencies], XTR for Telegram Stars included.
 func LookupCurrency(code string) (Currency, bool) {
-	if code == XTR {
-		return stars, true
-	}
-	c, ok := currencyTable[code]
-	return c, ok
-}
-
-// Currencies returns every currency Telegram accepts, XTR included, sorted by
-// code. The slice is a fresh copy the caller may modify.
-func Currencies() []Currency {
-	out := make([]Currency, 0, len(currencyTable)+1)
-	for _, c := range currencyTable {
-		out = append(out, c)
-	}
-	out = append(out, stars)
-	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
-	return out
+	return defaultCurrencies.Lookup(code)
 }
 
 // CheckAmount reports whether amount (in smallest units) is a total Telegram
 // accepts in this currency: positive and within [MinAmount, MaxAmount] when
-// the currency has bounds. The error wraps [ErrAmountOutOfRange].
+// the currency has bounds (the bounds of the table it came from, which may
+// be stale: see [Currencies]). The error wraps [ErrAmountOutOfRange].
 func (c Currency) CheckAmount(amount int64) error {
 	if amount <= 0 {
 		return fmt.Errorf("%w: %s total %d is not positive", ErrAmountOutOfRange, c.Code, amount)
@@ -187,6 +172,20 @@ func ParseAmount(s, currency string) (int64, error) {
 		return -int64(v), nil
 	}
 	return int64(v), nil
+}
+
+// isCurrencyCode reports whether s has the shape of an ISO 4217 code as
+// Telegram sends it: three upper-case ASCII letters.
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 func allDigits(s string) bool {

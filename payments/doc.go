@@ -22,44 +22,110 @@
 //     [MsgTimeout], never no answer.
 //  3. Telegram charges the buyer and sends a message with successful_payment.
 //     [Handler.HandleSuccessfulPayment] records it in the [Ledger] under its
-//     telegram_payment_charge_id and runs the seller's [FulfilFunc] once per
-//     charge, however often and however concurrently the update is delivered.
-//     A fulfilment that fails leaves the payment recorded as paid and returns
-//     an error, so Telegram redelivers it; [Handler.RetryPending] retries it too.
+//     telegram_payment_charge_id and acknowledges the update as soon as the
+//     payment is stored; it then runs the seller's [FulfilFunc] once per
+//     charge, however often and however concurrently the update is
+//     delivered. A fulfilment that fails leaves the payment recorded as paid;
+//     [Handler.RetryPending] (run it periodically) retries it from the
+//     ledger, not Telegram's redelivery.
+//
+// Physical goods: an invoice with is_flexible sends shipping_query, answered
+// by [Handler.HandleShippingQuery] with the options of the seller's
+// [ShippingFunc] ([WithShipping]); the buyer's order_info and chosen
+// shipping_option_id reach the [Payment] and so the FulfilFunc.
 //
 // Refunds go through [Handler.Refund] (refundStarPayment, idempotent); the
-// refunded_payment update is recorded by [Handler.HandleRefundedPayment], and
-// a [RefundFunc] runs once per refunded charge either way: until it succeeds
-// the ledger holds the refund's hook as pending ([Payment.RefundHookDoneAt]
-// zero), and a redelivery or [Handler.RetryPending] runs it again. Subscriptions are
-// Stars invoice links made by [StarsSubscription]; their payments carry
-// IsRecurring, IsFirstRecurring and SubscriptionExpiration, and
-// [Handler.CancelSubscription] / [Handler.ResumeSubscription] call
-// editUserStarSubscription.
+// refunded_payment update is recorded by [Handler.HandleRefundedPayment]. A
+// [RefundFunc] runs once per refunded charge that had been fulfilled, always
+// after the fulfilment committed. Subscriptions are Stars invoice links made
+// by [StarsSubscription]; their payments carry IsRecurring, IsFirstRecurring
+// and SubscriptionExpiration, and [Handler.CancelSubscription] /
+// [Handler.ResumeSubscription] call editUserStarSubscription.
 //
 // # Exactly once
 //
-// The [Ledger] interface is the single point of truth: Record is an atomic
-// insert-if-absent, Claim an atomic lease on the right to fulfil (held by an
-// owner: a fulfilment that outlived its lease cannot Release the claim a
-// redelivery has since taken), SetState an
-// atomic compare-and-set of the state (paid, fulfilled, refunded). A SQL or
-// Redis ledger implements each with one statement or script.
+// The [Ledger] is the single point of truth, and its contract is what a
+// database can keep exactly once:
+//
+//   - Record is an atomic insert-if-absent. Once it has stored a payment the
+//     update is acknowledged: every retry comes from the ledger
+//     ([Ledger.Pending], an indexed query of the payments with work left),
+//     so a lost webhook answer or a crashed process never loses a payment.
+//   - Claim is a lease on the right to fulfil, taken for an owner (one
+//     attempt) on the ledger's own clock (SQL now(), Redis TIME), never a
+//     process clock. Every change made under a claim is fenced by its owner:
+//     a worker that outlived its lease completes nothing.
+//   - [Ledger.Fulfil] runs the FulfilFunc and moves the payment to fulfilled
+//     together. On SQLite and Postgres this is one transaction: the
+//     fulfilment's own writes (through the [Tx] it is given) commit with the
+//     state change or not at all, and the row stays locked while it runs, so
+//     a redelivery, a RetryPending, a refund or an expired lease all wait for
+//     it. A fulfilment whose effect is a row in the same database is
+//     therefore exactly once even under SIGKILL. Where the ledger has no
+//     transaction to share ([MemoryLedger], store/redis) or the effect is
+//     outside the database (a message), a crash between the effect and the
+//     commit repeats it: the FulfilFunc must then be idempotent on
+//     [Payment.ChargeID], which is why the handler passes it the whole
+//     Payment.
+//   - [Ledger.Refund] is serialised with fulfilment per charge: a refund of
+//     a paid, unclaimed payment applies at once and the payment is never
+//     fulfilled; one that arrives while a fulfilment holds the claim waits
+//     for it (a row lock) or is recorded as requested and applied when the
+//     claim ends, after the fulfilment or instead of it. The refund hook is
+//     due only for a payment that was fulfilled, and runs under its own
+//     fenced claim ([Ledger.RefundHookDone]) once.
+//
 // [MemoryLedger] is the in-memory implementation, for tests and demos: it is
-// not durable.
+// not durable. Package payments/ledgertest checks any implementation; the
+// nested modules store/sqlite, store/postgres and store/redis implement it
+// on real engines.
+//
+// # Once per order
+//
+// A Telegram invoice, and an invoice link above all, can be paid more than
+// once. By default orders are one-time: at pre-checkout the handler reserves
+// the order (the [Order.Ref] of the signed payload) for the query
+// ([Ledger.Reserve], [WithReservationTTL]) and declines a second
+// pre-checkout for an order that is reserved or paid with [MsgOrderTaken].
+// Two pre-checkouts can still both be answered before either charge (a
+// reservation that expired while a payment was delayed), so the ledger binds
+// the order to its first charge in the same atomic step as Record; a later
+// charge of the order is recorded with [Payment.DuplicateOf] set, never
+// fulfilled, refunded (refundStarPayment) and logged at Warn ("duplicate
+// charge refunded"); a provider charge, which the Bot API cannot refund, is
+// logged at Error once a day ([ProviderDuplicateReminder]) for a refund at
+// the provider.
+// Subscription renewals pay their order again by design and are not
+// duplicates. [WithRepeatablePurchases] turns all of this off for order
+// references meant to be paid many times.
+//
+// # Renewals after key rotation
+//
+// A subscription renews every 30 days with the payload of its first invoice,
+// signed by whatever key signed it then, for as long as the subscription
+// lives. Rather than keep retired keys for verification indefinitely, the
+// ledger vouches: the first payment was recorded with its OrderRef after the
+// payload verified, so a later payment carrying byte-for-byte the same
+// payload, under a key the codec no longer has, is given that order (looked
+// up with [Ledger.ByOrder], an indexed query). A payload that differs in any
+// byte gets nothing from the ledger.
 //
 // # Reconciliation
 //
 // [Transactions] walks getStarTransactions page by page as an iter.Seq2, and
-// [Handler.Reconcile] compares Telegram's transactions with the ledger,
-// reporting payments Telegram has that the ledger lacks (a lost update) and
+// [Handler.Reconcile] compares Telegram's transactions since a time with the
+// ledger's payments since then ([Ledger.Since], an indexed range), reporting payments Telegram has that the ledger lacks (a lost update) and
 // the reverse, and refunds recorded on one side only.
 //
 // # Currencies and amounts
 //
 // Amounts are integers in the smallest units of their currency, as in the
-// Bot API. [LookupCurrency] returns Telegram's data for a currency (its exp,
-// minimum and maximum), generated from Telegram's currencies.json;
+// Bot API. A currency's exponent is ISO 4217's, a static table; its minimum
+// and maximum (about US$1 and US$10 000) move daily with exchange rates, so
+// the built-in bounds, from a 2021 snapshot of Telegram's currencies.json,
+// are advisory ([DefaultCurrencies]); [LoadCurrencies] reads a fresh copy
+// and enforces its bounds, and [Currencies.With] adds a currency Telegram
+// lists before ISO 4217 does. [LookupCurrency] looks a code up;
 // [FormatAmount] and [ParseAmount] convert between smallest units and
 // decimal text ("1.45" is 145 US cents), and [Currency.Format] renders an
 // amount in the currency's own style. [XTR] is Telegram Stars (whole units).

@@ -2,6 +2,7 @@ package payments_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -42,13 +43,13 @@ func newShop(t *testing.T, opts ...payments.Option) *shop {
 	var err error
 	s.codec, err = payments.NewCodec(payments.Key{ID: 1, Secret: []byte("e2e secret, 32 bytes long ......")})
 	require.NoError(t, err)
-	fulfil := func(_ context.Context, p payments.Payment, _ payments.Order) error {
+	fulfil := func(_ context.Context, _ payments.Tx, p payments.Payment, _ payments.Order) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.fulfilled = append(s.fulfilled, p)
 		return nil
 	}
-	onRefund := func(_ context.Context, p payments.Payment) error {
+	onRefund := func(_ context.Context, _ payments.Tx, p payments.Payment) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.refunds = append(s.refunds, p)
@@ -147,7 +148,7 @@ func TestEndToEndStars(t *testing.T) {
 	require.Len(t, refunds, 1, "refund hook ran once")
 
 	// 8. Both sides agree.
-	r, err := s.h.Reconcile(ctx)
+	r, err := s.h.Reconcile(ctx, time.Time{})
 	require.NoError(t, err)
 	require.True(t, r.Clean(), "%+v", r)
 	require.Equal(t, 2, r.Transactions, "payment and refund")
@@ -276,8 +277,58 @@ func TestEndToEndSubscription(t *testing.T) {
 
 	fulfilled, _ = s.snapshot()
 	require.Len(t, fulfilled, 2)
-	r, err := s.h.Reconcile(ctx)
+	r, err := s.h.Reconcile(ctx, time.Time{})
 	require.NoError(t, err)
 	require.True(t, r.Clean(), "%+v", r)
 	require.Equal(t, 2, r.Transactions, "first payment and renewal")
+}
+
+// TestEndToEndOneOrderManyPays: six parallel pays of one order on
+// botapitest: the first pre-checkout reserves the order, the other five are
+// declined with MsgOrderTaken; one charge, one fulfilment.
+func TestEndToEndOneOrderManyPays(t *testing.T) {
+	ctx := t.Context()
+	s := newShop(t)
+	buyer := s.srv.NewUser("Ann")
+	payload, err := s.codec.Encode(payments.Order{Ref: "order-6", UserID: buyer.ID, Currency: payments.XTR, Amount: 50})
+	require.NoError(t, err)
+	params, err := payments.StarsInvoice("Gold pack", "100 gold coins", payload, 50).LinkParams()
+	require.NoError(t, err)
+	link, err := s.client.CreateInvoiceLink(ctx, params)
+	require.NoError(t, err)
+	inv, ok := s.srv.InvoiceByLink(link)
+	require.True(t, ok)
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var paid []botapitest.Payment
+	var declined []string
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := s.srv.Pay(buyer, inv)
+			mu.Lock()
+			defer mu.Unlock()
+			var d *botapitest.DeclinedError
+			switch {
+			case err == nil:
+				paid = append(paid, p)
+			case errors.As(err, &d):
+				declined = append(declined, d.Message)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, paid, 1, "Telegram side: one charge")
+	require.Len(t, declined, 5)
+	for _, m := range declined {
+		require.Equal(t, payments.MsgOrderTaken, m)
+	}
+	s.waitFor(func(u *botapi.Update) bool { return u.Message != nil && u.Message.SuccessfulPayment != nil })
+	fulfilled, _ := s.snapshot()
+	require.Len(t, fulfilled, 1)
+	require.Equal(t, int64(50), s.srv.StarBalance())
 }

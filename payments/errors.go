@@ -36,6 +36,9 @@ var (
 	ErrNotFound = errors.New("payments: payment not found")
 	// ErrNotStars: an operation only Telegram Stars payments support (refunds, subscriptions).
 	ErrNotStars = errors.New("payments: not a Telegram Stars payment")
+	// ErrClaimLost: a change under a claim whose owner no longer holds it
+	// (its lease expired, or the work is done or refunded): nothing changed.
+	ErrClaimLost = errors.New("payments: claim lost")
 )
 
 // FieldError reports the invoice field that breaks a documented limit.

@@ -36,7 +36,7 @@ func Example_starsShop() {
 	stock := map[string]int{"gold-100": 3}
 	delivered := make(chan struct{})
 	h, err := payments.NewHandler(client, codec, payments.NewMemoryLedger(),
-		func(_ context.Context, p payments.Payment, o payments.Order) error {
+		func(_ context.Context, _ payments.Tx, p payments.Payment, o payments.Order) error {
 			stock[o.Product]--
 			fmt.Printf("delivered %s (order %s) for %d %s\n", o.Product, o.Ref, p.Amount, p.Currency)
 			close(delivered)
@@ -94,7 +94,7 @@ func Example_subscription() {
 
 	granted := make(chan payments.Payment, 1)
 	h, _ := payments.NewHandler(client, codec, payments.NewMemoryLedger(),
-		func(_ context.Context, p payments.Payment, o payments.Order) error {
+		func(_ context.Context, _ payments.Tx, p payments.Payment, o payments.Order) error {
 			granted <- p // extend the member's access to p.SubscriptionExpiration
 			return nil
 		})
@@ -132,11 +132,11 @@ func Example_refund() {
 	paidCh := make(chan payments.Payment, 1)
 	revoked := make(chan payments.Payment, 1)
 	h, _ := payments.NewHandler(client, codec, ledger,
-		func(_ context.Context, p payments.Payment, _ payments.Order) error {
+		func(_ context.Context, _ payments.Tx, p payments.Payment, _ payments.Order) error {
 			paidCh <- p
 			return nil
 		},
-		payments.WithRefundHook(func(_ context.Context, p payments.Payment) error {
+		payments.WithRefundHook(func(_ context.Context, _ payments.Tx, p payments.Payment) error {
 			revoked <- p // revoke what was delivered; runs once per charge
 			return nil
 		}))

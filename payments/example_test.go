@@ -3,6 +3,7 @@ package payments_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -121,4 +122,38 @@ func ExampleStarsSubscription() {
 	// Output:
 	// 2592000 <nil>
 	// true
+}
+
+// A fresh copy of Telegram's currencies.json enforces today's bounds; the
+// built-in table knows every ISO 4217 code but treats its 2021 bounds as
+// advisory.
+func ExampleLoadCurrencies() {
+	fresh := `{"TRY":{"code":"TRY","title":"Turkish Lira","symbol":"TRY","native":"TL","thousands_sep":".",` +
+		`"decimal_sep":",","symbol_left":false,"space_between":true,"exp":2,"min_amount":"4205","max_amount":"42050000"}}`
+	table, err := payments.LoadCurrencies(strings.NewReader(fresh))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	inv := payments.ProviderInvoice("provider-token", "TRY", "Parcel", "A parcel", "payload",
+		botapi.LabeledPrice{Label: "Parcel", Amount: 900}) // 9 TRY
+	fmt.Println("built-in:", inv.Validate())
+	inv.Currencies = table
+	fmt.Println("fresh:", errors.Is(inv.Validate(), payments.ErrInvalidInvoice))
+	// Output:
+	// built-in: <nil>
+	// fresh: true
+}
+
+// A currency Telegram lists before this package knows it needs only its
+// exponent.
+func ExampleCurrencies_With() {
+	table, err := payments.DefaultCurrencies().With(payments.Currency{Code: "ZZZ", Exp: 3})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, _ := table.Lookup("ZZZ")
+	fmt.Println(c.Format(12345))
+	// Output: ZZZ 12.345
 }

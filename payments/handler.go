@@ -28,9 +28,18 @@ const (
 	// the update's delivery and the answer's round trip.
 	DefaultDecisionTimeout = 7 * time.Second
 	// DefaultClaimTTL is how long a fulfilment claim lasts; a worker that
-	// crashed mid-fulfilment loses its claim after it and a redelivery or
+	// crashed mid-fulfilment loses its claim after it and
 	// [Handler.RetryPending] fulfils the payment.
 	DefaultClaimTTL = 5 * time.Minute
+	// DefaultReservationTTL is how long a pre-checkout reserves a one-time
+	// order for the charge about to happen. Telegram charges within seconds
+	// of an ok answer; a charge that failed at the provider frees the order
+	// for another attempt after this.
+	DefaultReservationTTL = time.Minute
+	// ProviderDuplicateReminder is how often a duplicate charge paid
+	// through a payment provider, which the Bot API cannot refund, is
+	// reported again (an Error log) until it is refunded at the provider.
+	ProviderDuplicateReminder = 24 * time.Hour
 )
 
 // Messages shown to the buyer when the handler declines a pre-checkout query.
@@ -41,6 +50,8 @@ const (
 	MsgPriceChanged   = "The price of this order has changed. Please start a new order."
 	MsgTimeout        = "We could not confirm your order in time. You have not been charged; please try again."
 	MsgUnavailable    = "Sorry, this order can no longer be completed. You have not been charged."
+	MsgOrderTaken     = "This order is already being paid or has been paid. You have not been charged again."
+	MsgNoShipping     = "Sorry, we cannot ship this order to that address."
 )
 
 // API is the part of the Bot API the payment flow calls; *botapi.Client
@@ -48,6 +59,7 @@ const (
 type API interface {
 	AnswerPreCheckoutQuery(ctx context.Context, p *botapi.AnswerPreCheckoutQueryParams) error
 	RefundStarPayment(ctx context.Context, p *botapi.RefundStarPaymentParams) error
+	AnswerShippingQuery(ctx context.Context, p *botapi.AnswerShippingQueryParams) error
 	EditUserStarSubscription(ctx context.Context, p *botapi.EditUserStarSubscriptionParams) error
 	GetStarTransactions(ctx context.Context, p *botapi.GetStarTransactionsParams) (*botapi.StarTransactions, error)
 }
@@ -60,24 +72,42 @@ type API interface {
 // The payload, buyer, currency and amount are already checked when it runs.
 type CheckFunc func(ctx context.Context, o Order, q *botapi.PreCheckoutQuery) error
 
-// FulfilFunc delivers what payment p bought. It runs once per charge: again
-// only if it returned an error (the payment stays recorded as paid and is
-// retried on redelivery or by [Handler.RetryPending]). o is the order decoded
-// from p.Payload (expiry not checked: the buyer has paid), or the zero Order
-// if the payload no longer verifies (a key dropped too early). For a
-// subscription, p.IsRecurring and p.SubscriptionExpiration say how long to
-// grant access.
-type FulfilFunc func(ctx context.Context, p Payment, o Order) error
+// FulfilFunc delivers what payment p bought. It runs inside the ledger's
+// [Ledger.Fulfil]: tx is the ledger's transaction (*sql.Tx for
+// store/sqlite, pgx.Tx for store/postgres), and writes made through it
+// commit together with the payment's move to fulfilled, so a fulfilment
+// whose effect is a database write happens exactly once, whatever crashes.
+// With a ledger that has no shared transaction (tx nil: [MemoryLedger],
+// store/redis), or for effects outside the database (a message, an HTTP
+// call), a crash between the effect and the commit runs it again: make it
+// idempotent on p.ChargeID. It runs again only if it returned an error or
+// panicked (the payment stays paid and [Handler.RetryPending] retries it).
+//
+// o is the order decoded from p.Payload (expiry not checked: the buyer has
+// paid); for a subscription renewing after its signing key was retired, the
+// order the ledger recorded at an earlier payment of the same payload; the
+// zero Order if neither verifies. p.OrderInfo and p.ShippingOptionID carry
+// what the buyer entered for physical goods. For a subscription,
+// p.IsRecurring and p.SubscriptionExpiration say how long to grant access.
+type FulfilFunc func(ctx context.Context, tx Tx, p Payment, o Order) error
 
-// RefundFunc runs once per refunded payment, whether refunded by
-// [Handler.Refund] or by a refunded_payment update (revoke what was
-// delivered). Like [FulfilFunc] it runs again only if it returned an error
-// (or panicked): the ledger holds the refund with a zero
-// [Payment.RefundHookDoneAt] until it succeeds, the error is passed on so
-// the update is delivered again, and a redelivery, a repeated
-// [Handler.Refund] or [Handler.RetryPending] runs it again. A claim keeps
-// two deliveries from running it at once.
-type RefundFunc func(ctx context.Context, p Payment) error
+// RefundFunc runs once per refunded payment that had been fulfilled (revoke
+// what was delivered), whether refunded by [Handler.Refund] or by a
+// refunded_payment update, and always after the fulfilment committed. A
+// payment refunded before fulfilment is never fulfilled and has nothing to
+// revoke. It runs inside [Ledger.RefundHookDone] with the ledger's
+// transaction, as [FulfilFunc] does; it runs again only if it returned an
+// error or panicked ([Handler.RetryPending] retries it).
+type RefundFunc func(ctx context.Context, tx Tx, p Payment) error
+
+// ShippingFunc answers a shipping_query for a flexible invoice
+// (is_flexible) of order o: the shipping options for q.ShippingAddress, or
+// an error to decline ([Decline] shows its message, any other error
+// [MsgNoShipping]). It runs with a context that ends at the decision
+// timeout. The payload is already verified.
+//
+// Telegram docs: https://core.telegram.org/bots/api#answershippingquery
+type ShippingFunc func(ctx context.Context, o Order, q *botapi.ShippingQuery) ([]botapi.ShippingOption, error)
 
 // DeclineError declines a pre-checkout query with a message for the buyer.
 type DeclineError struct {
@@ -101,20 +131,45 @@ type options struct {
 	logger          *slog.Logger
 	decisionTimeout time.Duration
 	claimTTL        time.Duration
+	reservationTTL  time.Duration
+	retryDelay      time.Duration
+	repeatable      bool
+	shipping        ShippingFunc
+	observer        Observer
 }
 
 // WithCheck sets the seller's pre-checkout check. Default: accept every order
 // whose payload, buyer and price check out.
 func WithCheck(f CheckFunc) Option { return func(o *options) { o.check = f } }
 
-// WithRefundHook sets the function run once per refunded payment. Default:
-// none. Set later, it runs (from [Handler.RetryPending]) for refunds
-// recorded while there was none.
+// WithRefundHook sets the function run once per refunded, fulfilled
+// payment. Default: none. Set later, it runs (from [Handler.RetryPending])
+// for refunds recorded while there was none.
 func WithRefundHook(f RefundFunc) Option { return func(o *options) { o.onRefund = f } }
 
-// WithClock sets the clock for payload expiry, claim leases and ledger
-// timestamps. Default: time.Now. (The pre-checkout timeout uses the time
-// package's timers; tests drive it with testing/synctest.)
+// WithShipping sets the function that answers shipping queries (flexible
+// invoices). Default: none; a shipping query is declined with [MsgNoShipping].
+func WithShipping(f ShippingFunc) Option { return func(o *options) { o.shipping = f } }
+
+// WithRepeatablePurchases makes every order reference payable any number
+// of times: no reservation at pre-checkout and no duplicate refunds. The
+// default is one-time orders: one charge per order reference, a second
+// pre-checkout declined with [MsgOrderTaken] and a second charge refunded.
+func WithRepeatablePurchases() Option { return func(o *options) { o.repeatable = true } }
+
+// WithReservationTTL sets how long a pre-checkout reserves a one-time order.
+// It must be positive. Default: [DefaultReservationTTL].
+func WithReservationTTL(d time.Duration) Option { return func(o *options) { o.reservationTTL = d } }
+
+// WithRetryDelay makes [Handler.RetryPending] leave alone payments recorded
+// (or refunded) less than d ago, whose first attempt is likely still at
+// work. It must not be negative. Default: 0.
+func WithRetryDelay(d time.Duration) Option { return func(o *options) { o.retryDelay = d } }
+
+// WithClock sets the clock for payload expiry. Default: time.Now. Leases
+// and the ledger's timestamps come from the ledger's own clock. (The
+// pre-checkout timeout uses the time package's timers; tests drive it with
+// testing/synctest.)
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithLogger sets the logger for failures the handler recovers from.
@@ -167,6 +222,7 @@ func NewHandler(api API, codec *Codec, ledger Ledger, fulfil FulfilFunc, opts ..
 		now:             time.Now,
 		decisionTimeout: DefaultDecisionTimeout,
 		claimTTL:        DefaultClaimTTL,
+		reservationTTL:  DefaultReservationTTL,
 	}}
 	h.owners.prefix = hex.EncodeToString(seed[:]) + "-"
 	for _, opt := range opts {
@@ -186,11 +242,17 @@ func NewHandler(api API, codec *Codec, ledger Ledger, fulfil FulfilFunc, opts ..
 	if h.claimTTL <= 0 {
 		return nil, fmt.Errorf("payments: claim TTL %v not positive", h.claimTTL)
 	}
+	if h.reservationTTL <= 0 {
+		return nil, fmt.Errorf("payments: reservation TTL %v not positive", h.reservationTTL)
+	}
+	if h.retryDelay < 0 {
+		return nil, fmt.Errorf("payments: retry delay %v negative", h.retryDelay)
+	}
 	return h, nil
 }
 
 // HandleUpdate routes u: pre_checkout_query to [Handler.HandlePreCheckoutQuery],
-// a message's successful_payment to [Handler.HandleSuccessfulPayment] and its
+// shipping_query to [Handler.HandleShippingQuery], a message's successful_payment to [Handler.HandleSuccessfulPayment] and its
 // refunded_payment to [Handler.HandleRefundedPayment]. Other updates are not
 // the handler's and return nil. An error means the update should be
 // delivered again (the webhook answers 5xx, Telegram retries).
@@ -200,6 +262,9 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 	}
 	if u.PreCheckoutQuery != nil {
 		return h.HandlePreCheckoutQuery(ctx, u.PreCheckoutQuery)
+	}
+	if u.ShippingQuery != nil {
+		return h.HandleShippingQuery(ctx, u.ShippingQuery)
 	}
 	m := u.Message
 	if m == nil {
@@ -223,18 +288,25 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // buyer), the currency and amount match the signed order (for a provider
 // payment the total may exceed the amount by at most the order's signed
 // [Order.MaxTip], since tips raise it; never for Telegram Stars) and the
-// [CheckFunc] accepts; otherwise ok=false with a message for the buyer. A
+// [CheckFunc] accepts and (for one-time orders, the default) the order is
+// reserved for this query in the ledger ([Ledger.Reserve]); otherwise
+// ok=false with a message for the buyer ([MsgOrderTaken] for an order
+// reserved by another pre-checkout or already paid). A
 // check still running after the decision timeout gets ok=false with
 // [MsgTimeout]; a check that panics gets [MsgUnavailable]. The check and the
 // answer run to completion even if ctx has ended (its values are kept). The
-// error is non-nil only if the answer could not be sent. Handle pre_checkout_query inline, not behind a queue: the
-// 10 s run from when Telegram sent the query.
+// error is non-nil only if the answer could not be sent for a reason a
+// redelivery may cure (network, 429, 5xx); a permanent refusal (a 4xx such
+// as "query is too old") is logged and acknowledged, since a redelivery
+// would get the same answer. Handle pre_checkout_query inline, not behind a
+// queue: the 10 s run from when Telegram sent the query.
 //
 // Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
 func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheckoutQuery) error {
 	// The decision and the answer outlive the caller's ctx (a webhook
 	// request whose connection dropped): Telegram waits for this answer, and
 	// the only bound that matters is its deadline.
+	start := h.obsNow()
 	detached := context.WithoutCancel(ctx)
 	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
 	msg := h.decide(decideCtx, q)
@@ -246,10 +318,100 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
-	if err != nil {
-		return fmt.Errorf("payments: answer pre-checkout query: %w", err)
+	h.observePreCheckout(ctx, q, msg, start, err)
+	return h.answered(ctx, "pre-checkout", q.ID, err)
+}
+
+// answered turns the error of answering query id into the handler's: nil
+// for success and for a permanent refusal (logged), the error otherwise.
+func (h *Handler) answered(ctx context.Context, kind, id string, err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	if permanent(err) {
+		h.logger.WarnContext(ctx, "payments: "+kind+" answer refused by Telegram; not retried", "query_id", id, "error", err)
+		return nil
+	}
+	return fmt.Errorf("payments: answer %s query: %w", kind, err)
+}
+
+// permanent reports whether err is a Bot API refusal that a retry would
+// meet again: a 4xx other than 429.
+func permanent(err error) bool {
+	var apiErr *botapi.Error
+	return errors.As(err, &apiErr) && apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 429
+}
+
+// HandleShippingQuery answers a shipping_query, within the decision timeout:
+// with the options of the [ShippingFunc] when the payload verifies and it
+// returns some, otherwise ok=false with a message for the buyer. Like the
+// pre-checkout answer, a permanent refusal of the answer is logged and
+// acknowledged.
+//
+// Telegram docs: https://core.telegram.org/bots/api#answershippingquery
+func (h *Handler) HandleShippingQuery(ctx context.Context, q *botapi.ShippingQuery) error {
+	detached := context.WithoutCancel(ctx)
+	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
+	opts, msg := h.ship(decideCtx, q)
+	cancel()
+	answerCtx, cancelAnswer := context.WithTimeout(detached, PreCheckoutDeadline-h.decisionTimeout)
+	defer cancelAnswer()
+	p := &botapi.AnswerShippingQueryParams{ShippingQueryID: q.ID, OK: msg == "", ErrorMessage: msg}
+	if msg == "" {
+		p.ShippingOptions = opts
+	}
+	return h.answered(ctx, "shipping", q.ID, h.api.AnswerShippingQuery(answerCtx, p))
+}
+
+// ship returns the shipping options for q, or the message declining it.
+func (h *Handler) ship(ctx context.Context, q *botapi.ShippingQuery) ([]botapi.ShippingOption, string) {
+	o, err := h.codec.DecodeAt(q.InvoicePayload, h.now())
+	switch {
+	case errors.Is(err, ErrPayloadExpired):
+		return nil, MsgExpired
+	case err != nil:
+		h.logger.WarnContext(ctx, "payments: shipping query payload rejected", "query_id", q.ID, "user_id", q.From.ID, "error", err)
+		return nil, MsgInvalidInvoice
+	}
+	if err := o.CheckUser(q.From.ID); err != nil {
+		return nil, MsgWrongUser
+	}
+	if h.shipping == nil {
+		h.logger.WarnContext(ctx, "payments: shipping query but no ShippingFunc (WithShipping)", "order", o.Ref)
+		return nil, MsgNoShipping
+	}
+	type result struct {
+		opts []botapi.ShippingOption
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("payments: shipping func panicked: %v", r)}
+			}
+		}()
+		opts, err := h.shipping(ctx, o, q)
+		done <- result{opts, err}
+	}()
+	select {
+	case r := <-done:
+		var d *DeclineError
+		switch {
+		case r.err == nil && len(r.opts) > 0:
+			return r.opts, ""
+		case errors.As(r.err, &d) && d.Message != "":
+			return nil, d.Message
+		case r.err == nil:
+			return nil, MsgNoShipping
+		default:
+			h.logger.InfoContext(ctx, "payments: shipping declined", "order", o.Ref, "error", r.err)
+			return nil, MsgNoShipping
+		}
+	case <-ctx.Done():
+		h.logger.WarnContext(ctx, "payments: shipping func too slow, declined", "order", o.Ref, "timeout", h.decisionTimeout)
+		return nil, MsgTimeout
+	}
 }
 
 // decide returns "" to accept q or the message declining it.
@@ -270,6 +432,26 @@ func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) string
 		h.logger.WarnContext(ctx, "payments: pre-checkout price mismatch", "query_id", q.ID, "order", o.Ref, "error", err)
 		return MsgPriceChanged
 	}
+	if msg := h.runCheck(ctx, o, q); msg != "" {
+		return msg
+	}
+	if h.repeatable {
+		return ""
+	}
+	ok, err := h.ledger.Reserve(ctx, o.Ref, q.ID, h.reservationTTL)
+	switch {
+	case err != nil:
+		h.logger.ErrorContext(ctx, "payments: reserve order; declined", "order", o.Ref, "error", err)
+		return MsgUnavailable
+	case !ok:
+		h.logger.InfoContext(ctx, "payments: order reserved or paid already; declined", "order", o.Ref, "query_id", q.ID)
+		return MsgOrderTaken
+	}
+	return ""
+}
+
+// runCheck runs the seller's check within ctx: "" accepts.
+func (h *Handler) runCheck(ctx context.Context, o Order, q *botapi.PreCheckoutQuery) string {
 	if h.check == nil {
 		return ""
 	}
@@ -319,11 +501,14 @@ func (o Order) checkPrice(currency string, total int64) error {
 }
 
 // HandleSuccessfulPayment records the payment of userID keyed by its
-// telegram_payment_charge_id and fulfils it unless it already was: the
+// telegram_payment_charge_id and then works on it: fulfils it (the
 // [FulfilFunc] runs once per charge however many times, and however
-// concurrently, the update is delivered. If fulfilment fails the payment
-// stays recorded as paid and the error is returned, so the update is
-// delivered again; [Handler.RetryPending] also retries it.
+// concurrently, the update is delivered), or, for a second charge of a
+// one-time order, refunds it. Once the ledger has stored the payment the
+// update is acknowledged (nil): a fulfilment that fails is logged and
+// retried from the ledger by [Handler.RetryPending], not by Telegram's
+// redelivery. The error is non-nil only if the payment could not be
+// recorded, so the update must be delivered again.
 //
 // Telegram docs: https://core.telegram.org/bots/api#successfulpayment
 func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp *botapi.SuccessfulPayment) error {
@@ -337,99 +522,193 @@ func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp 
 		Currency:         sp.Currency,
 		Amount:           sp.TotalAmount,
 		Payload:          sp.InvoicePayload,
+		ShippingOptionID: sp.ShippingOptionID,
+		OrderInfo:        sp.OrderInfo,
 		IsRecurring:      sp.IsRecurring,
 		IsFirstRecurring: sp.IsFirstRecurring,
 		State:            StatePaid,
-		PaidAt:           h.now(),
 	}
 	if sp.SubscriptionExpirationDate != 0 {
 		p.SubscriptionExpiration = time.Unix(sp.SubscriptionExpirationDate, 0).UTC()
 	}
-	stored, _, err := h.ledger.Record(ctx, p)
+	if o, ok := h.orderOf(ctx, p); ok {
+		p.OrderRef = o.Ref
+	}
+	// A renewal carries its subscription's payload: the order is paid again
+	// by design. Every other charge of a one-time order after the first is
+	// a duplicate.
+	once := !h.repeatable && !(p.IsRecurring && !p.IsFirstRecurring)
+	stored, _, err := h.ledger.Record(ctx, p, once)
 	if err != nil {
 		return fmt.Errorf("payments: record payment: %w", err)
 	}
-	_, err = h.fulfilOnce(ctx, stored)
-	return err
+	if _, err := h.work(ctx, stored); err != nil {
+		h.logger.ErrorContext(ctx, "payments: payment recorded, work failed; RetryPending retries it",
+			"charge_id", stored.ChargeID, "error", err)
+	}
+	return nil
+}
+
+// orderOf returns the order p's payload carries: verified by the codec, or,
+// when no key of the codec verifies it any more (a subscription renewing
+// after its key was retired), vouched for by the ledger because the same
+// payload verified when an earlier payment of its order was recorded.
+func (h *Handler) orderOf(ctx context.Context, p Payment) (Order, bool) {
+	o, err := h.codec.decode(p.Payload, time.Time{}, false)
+	if err == nil {
+		return o, true
+	}
+	if errors.Is(err, ErrPayloadSignature) {
+		if u, uerr := parseUnverified(p.Payload); uerr == nil {
+			earlier, lerr := h.ledger.ByOrder(ctx, u.Ref)
+			if lerr != nil {
+				h.logger.ErrorContext(ctx, "payments: look up order", "order", u.Ref, "error", lerr)
+			}
+			for _, e := range earlier {
+				if e.ChargeID != p.ChargeID && e.OrderRef == u.Ref && e.Payload == p.Payload {
+					return u, true
+				}
+			}
+		}
+	}
+	h.logger.ErrorContext(ctx, "payments: paid payload does not verify; the fulfilment sees a zero Order",
+		"charge_id", p.ChargeID, "error", err)
+	return Order{}, false
+}
+
+// work does what p needs next: refund a duplicate, apply a requested
+// refund, fulfil, or run the refund hook. It reports whether it did
+// something that completed.
+func (h *Handler) work(ctx context.Context, p Payment) (bool, error) {
+	switch {
+	case p.State == StatePaid && p.DuplicateOf != "":
+		return h.refundDuplicate(ctx, p)
+	case p.State == StatePaid && p.RefundRequested:
+		// A fulfilment's claim expired with a refund waiting: apply it.
+		q, err := h.ledger.Refund(ctx, p.ChargeID)
+		if err != nil {
+			return false, fmt.Errorf("payments: apply refund: %w", err)
+		}
+		return q.State == StateRefunded, nil
+	case p.State == StatePaid:
+		return h.fulfilOnce(ctx, p)
+	case p.RefundHookDue():
+		return h.refundHookOnce(ctx, p.ChargeID)
+	}
+	h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil) // a redelivery: nothing left to do
+	return false, nil
 }
 
 // fulfilOnce runs the fulfil callback for p if p is paid and this call wins
-// the claim; it reports whether the callback ran and succeeded. A callback
-// that fails or panics releases the claim (a panic is then re-raised), so a
-// redelivery or [Handler.RetryPending] can fulfil the payment at once.
+// the claim, inside the ledger's Fulfil (fenced by the claim's owner, and in
+// one transaction with the state change where the ledger has them). It
+// reports whether a fulfilment committed. A refund that landed meanwhile is
+// honoured: its refund hook runs after the fulfilment.
 func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
-	if p.State != StatePaid {
-		return false, nil
-	}
-	now := h.now()
 	owner := h.owners.next()
-	won, err := h.ledger.Claim(ctx, p.ChargeID, owner, now, now.Add(h.claimTTL))
+	won, err := h.ledger.Claim(ctx, p.ChargeID, owner, h.claimTTL)
 	if err != nil {
 		return false, fmt.Errorf("payments: claim payment: %w", err)
 	}
 	if !won {
-		return false, nil // fulfilled, refunded, or being fulfilled by another delivery
+		h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil)
+		return false, nil // fulfilled, refunded, or being worked on by another delivery
 	}
-	o, err := h.codec.decode(p.Payload, time.Time{}, false)
-	if err != nil {
-		h.logger.ErrorContext(ctx, "payments: paid payload no longer verifies; fulfilling with a zero Order", "charge_id", p.ChargeID, "error", err)
-		o = Order{}
-	}
-	if err := h.runFulfil(ctx, p, o, owner); err != nil {
+	o, _ := h.orderOf(ctx, p)
+	start := h.obsNow()
+	res, err := h.ledger.Fulfil(context.WithoutCancel(ctx), p.ChargeID, owner, func(ctx context.Context, tx Tx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("payments: fulfil panicked: %v", r)
+			}
+		}()
+		return h.fulfil(ctx, tx, p, o)
+	})
+	h.observeFulfil(ctx, p, start, res, err)
+	switch {
+	case errors.Is(err, ErrClaimLost):
+		h.logger.WarnContext(ctx, "payments: fulfilment claim lost before it committed", "charge_id", p.ChargeID)
+		return false, nil
+	case err != nil:
 		return false, fmt.Errorf("payments: fulfil charge %s: %w", p.ChargeID, err)
 	}
-	ok, err := h.ledger.SetState(context.WithoutCancel(ctx), p.ChargeID, StatePaid, StateFulfilled, h.now())
-	if err != nil {
-		return true, fmt.Errorf("payments: mark fulfilled: %w", err)
+	if res.State == StateRefunded && res.FulfilledAt.IsZero() {
+		h.logger.InfoContext(ctx, "payments: refunded before fulfilment; not fulfilled", "charge_id", p.ChargeID)
+		return false, nil
 	}
-	if !ok {
-		h.logger.WarnContext(ctx, "payments: payment refunded while being fulfilled", "charge_id", p.ChargeID)
+	if res.RefundHookDue() {
+		h.logger.WarnContext(ctx, "payments: refunded while being fulfilled; running the refund hook", "charge_id", p.ChargeID)
+		if _, err := h.refundHookOnce(ctx, p.ChargeID); err != nil {
+			return true, err
+		}
 	}
 	return true, nil
 }
 
-// runFulfil runs the fulfil callback; if it fails or panics, owner's claim
-// is released (the panic then continues up the stack).
-func (h *Handler) runFulfil(ctx context.Context, p Payment, o Order, owner string) (err error) {
-	ok := false
-	defer func() {
-		if ok {
-			return
+// refundDuplicate refunds p, a second charge of a one-time order, and
+// records the refund. Only Telegram Stars charges can be refunded through
+// the Bot API; a provider charge is logged for a refund at the provider.
+func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) {
+	start := h.obsNow()
+	if p.Currency != XTR {
+		// The Bot API cannot refund it. A claim of a day, never released,
+		// keeps RetryPending from reporting it on every pass: the error
+		// comes back once a day until a person has refunded it.
+		won, err := h.ledger.Claim(ctx, p.ChargeID, h.owners.next(), ProviderDuplicateReminder)
+		if err != nil {
+			return false, fmt.Errorf("payments: claim duplicate: %w", err)
 		}
+		h.observe(ctx, StepDuplicateRefund, p, start, true, nil)
+		if won {
+			h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
+				"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
+		}
+		return false, nil
+	}
+	owner := h.owners.next()
+	won, err := h.ledger.Claim(ctx, p.ChargeID, owner, h.claimTTL)
+	if err != nil {
+		return false, fmt.Errorf("payments: claim duplicate: %w", err)
+	}
+	if !won {
+		return false, nil
+	}
+	err = h.api.RefundStarPayment(ctx, &botapi.RefundStarPaymentParams{UserID: p.UserID, TelegramPaymentChargeID: p.ChargeID})
+	if err != nil && !alreadyRefunded(err) {
 		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID, owner); rerr != nil {
-			h.logger.ErrorContext(ctx, "payments: release claim", "charge_id", p.ChargeID, "error", rerr)
+			h.logger.ErrorContext(ctx, "payments: release duplicate claim", "charge_id", p.ChargeID, "error", rerr)
 		}
-	}()
-	err = h.fulfil(ctx, p, o)
-	ok = err == nil
-	return err
+		h.observe(ctx, StepDuplicateRefund, p, start, false, err)
+		return false, fmt.Errorf("payments: refund duplicate charge %s: %w", p.ChargeID, err)
+	}
+	if _, err := h.ledger.Refund(context.WithoutCancel(ctx), p.ChargeID); err != nil {
+		return false, fmt.Errorf("payments: record duplicate refund: %w", err)
+	}
+	h.logger.WarnContext(ctx, "payments: duplicate charge refunded", "charge_id", p.ChargeID,
+		"order", p.OrderRef, "first_charge", p.DuplicateOf, "user_id", p.UserID, "amount", p.Amount)
+	h.observe(ctx, StepDuplicateRefund, p, start, false, nil)
+	return true, nil
 }
 
-// RetryPending fulfils every payment the ledger holds as paid and unclaimed
-// (a fulfilment that failed, or a worker that crashed) and runs the refund
-// hook for every refunded payment whose hook has not succeeded, returning
-// how many fulfilments and refund hooks it ran to success and the errors of
-// those that failed again. Run it periodically or at start-up.
+// RetryPending works on every payment the ledger holds with work left and
+// no live claim (Ledger.Pending, an indexed query): fulfils paid payments
+// whose fulfilment failed or whose worker crashed, refunds duplicate
+// charges, applies refunds that waited for a fulfilment, and runs refund
+// hooks that are due. It returns how many of them completed and the errors
+// of those that failed again. Run it periodically (every few seconds to a
+// minute) and at start-up: it is where every retry comes from.
 func (h *Handler) RetryPending(ctx context.Context) (int, error) {
 	var pending []Payment
-	for p, err := range h.ledger.All(ctx) {
+	for p, err := range h.ledger.Pending(ctx, h.retryDelay) {
 		if err != nil {
-			return 0, fmt.Errorf("payments: list ledger: %w", err)
+			return 0, fmt.Errorf("payments: list pending: %w", err)
 		}
-		if p.State == StatePaid || (p.State == StateRefunded && p.RefundHookDoneAt.IsZero() && h.onRefund != nil) {
-			pending = append(pending, p)
-		}
+		pending = append(pending, p)
 	}
 	var errs []error
 	n := 0
 	for _, p := range pending {
-		var done bool
-		var err error
-		if p.State == StatePaid {
-			done, err = h.fulfilOnce(ctx, p)
-		} else {
-			done, err = h.refundHookOnce(ctx, p.ChargeID)
-		}
+		done, err := h.work(ctx, p)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -442,15 +721,16 @@ func (h *Handler) RetryPending(ctx context.Context) (int, error) {
 
 // HandleRefundedPayment records that a payment of userID was refunded
 // (Telegram sends refunded_payment for refunds made from the bot's side or
-// by Telegram) and runs the refund hook once: if the hook fails the error is
-// returned, so the update is delivered again and the hook retried.
+// by Telegram) and runs the refund hook once if the payment had been
+// fulfilled. The error is non-nil only if the refund could not be recorded;
+// a failing hook is logged and retried by [Handler.RetryPending].
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundedpayment
 func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *botapi.RefundedPayment) error {
 	if rp.TelegramPaymentChargeID == "" {
 		return errors.New("payments: refunded_payment without telegram_payment_charge_id")
 	}
-	now := h.now()
+	start := h.obsNow()
 	stored, first, err := h.ledger.Record(ctx, Payment{
 		ChargeID:         rp.TelegramPaymentChargeID,
 		ProviderChargeID: rp.ProviderPaymentChargeID,
@@ -459,99 +739,94 @@ func (h *Handler) HandleRefundedPayment(ctx context.Context, userID int64, rp *b
 		Amount:           rp.TotalAmount,
 		Payload:          rp.InvoicePayload,
 		State:            StateRefunded,
-		PaidAt:           now,
-		RefundedAt:       now,
-	})
+	}, false)
 	if err != nil {
 		return fmt.Errorf("payments: record refund: %w", err)
 	}
 	if first {
 		h.logger.WarnContext(ctx, "payments: refund of a payment the ledger never saw", "charge_id", stored.ChargeID)
 	}
-	return h.markRefunded(ctx, rp.TelegramPaymentChargeID)
-}
-
-// markRefunded moves chargeID to refunded from paid or fulfilled (if it is
-// not refunded already) and runs the refund hook unless it has succeeded.
-func (h *Handler) markRefunded(ctx context.Context, chargeID string) error {
-	now := h.now()
-	for _, from := range []State{StateFulfilled, StatePaid} {
-		ok, err := h.ledger.SetState(ctx, chargeID, from, StateRefunded, now)
-		if err != nil {
-			return fmt.Errorf("payments: mark refunded: %w", err)
-		}
-		if ok {
-			break
-		}
-	}
-	_, err := h.refundHookOnce(ctx, chargeID)
+	err = h.markRefunded(ctx, rp.TelegramPaymentChargeID)
+	h.observe(ctx, StepRefund, stored, start, !first && stored.State == StateRefunded, err)
 	return err
 }
 
-// refundHookOnce runs the refund hook for the refunded payment chargeID if
-// its hook has not succeeded and this call wins the claim; it reports
-// whether the hook ran and succeeded. A hook that fails or panics releases
-// the claim (a panic is then re-raised), so a redelivery or
-// [Handler.RetryPending] runs it again.
+// markRefunded records the refund of chargeID in the ledger (one atomic
+// step, serialised with a fulfilment in flight) and runs the refund hook if
+// it is due. Only the ledger write's failure is returned.
+func (h *Handler) markRefunded(ctx context.Context, chargeID string) error {
+	p, err := h.ledger.Refund(ctx, chargeID)
+	if err != nil {
+		return fmt.Errorf("payments: mark refunded: %w", err)
+	}
+	if p.RefundHookDue() {
+		if _, err := h.refundHookOnce(ctx, chargeID); err != nil {
+			h.logger.ErrorContext(ctx, "payments: refund hook failed; RetryPending retries it", "charge_id", chargeID, "error", err)
+		}
+	}
+	return nil
+}
+
+// refundHookOnce runs the refund hook for chargeID if it is due and this
+// call wins the claim, inside the ledger's RefundHookDone (fenced, and in
+// one transaction with the stamp where the ledger has them); it reports
+// whether the hook committed.
 func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, error) {
 	if h.onRefund == nil {
 		return false, nil
 	}
-	now := h.now()
 	owner := h.owners.next()
-	won, err := h.ledger.ClaimRefundHook(ctx, chargeID, owner, now, now.Add(h.claimTTL))
+	won, err := h.ledger.ClaimRefundHook(ctx, chargeID, owner, h.claimTTL)
 	if err != nil {
 		return false, fmt.Errorf("payments: claim refund hook: %w", err)
 	}
 	if !won {
-		return false, nil // done, not refunded, or running in another delivery
+		return false, nil // done, not due, or running in another delivery
 	}
 	p, err := h.ledger.Get(ctx, chargeID)
-	if err == nil {
-		err = h.runRefundHook(ctx, p, owner)
-	} else if rerr := h.ledger.Release(context.WithoutCancel(ctx), chargeID, owner); rerr != nil {
-		h.logger.ErrorContext(ctx, "payments: release refund hook claim", "charge_id", chargeID, "error", rerr)
-	}
 	if err != nil {
+		if rerr := h.ledger.Release(context.WithoutCancel(ctx), chargeID, owner); rerr != nil {
+			h.logger.ErrorContext(ctx, "payments: release refund hook claim", "charge_id", chargeID, "error", rerr)
+		}
 		return false, fmt.Errorf("payments: refund hook for charge %s: %w", chargeID, err)
 	}
-	if _, err := h.ledger.RefundHookDone(context.WithoutCancel(ctx), chargeID, h.now()); err != nil {
-		return true, fmt.Errorf("payments: mark refund hook done: %w", err)
+	_, err = h.ledger.RefundHookDone(context.WithoutCancel(ctx), chargeID, owner, func(ctx context.Context, tx Tx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("payments: refund hook panicked: %v", r)
+			}
+		}()
+		return h.onRefund(ctx, tx, p)
+	})
+	switch {
+	case errors.Is(err, ErrClaimLost):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("payments: refund hook for charge %s: %w", chargeID, err)
 	}
 	return true, nil
 }
 
-// runRefundHook runs the refund hook; if it fails or panics, owner's claim
-// is released (the panic then continues up the stack).
-func (h *Handler) runRefundHook(ctx context.Context, p Payment, owner string) (err error) {
-	ok := false
-	defer func() {
-		if ok {
-			return
-		}
-		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID, owner); rerr != nil {
-			h.logger.ErrorContext(ctx, "payments: release refund hook claim", "charge_id", p.ChargeID, "error", rerr)
-		}
-	}()
-	err = h.onRefund(ctx, p)
-	ok = err == nil
-	return err
-}
-
 // Refund refunds the Telegram Stars payment chargeID of userID
-// (refundStarPayment), records it and runs the refund hook. It is
-// idempotent: refunding a payment the ledger holds as refunded does not call
-// Telegram (it only runs the refund hook if that has not succeeded yet), and
-// Telegram's CHARGE_ALREADY_REFUNDED answer counts as success. It fails with
-// [ErrWrongUser] if the ledger holds the charge for another user and with
-// [ErrNotStars] for a provider payment. A charge the ledger does not hold is
-// refunded at Telegram and recorded as refunded, so a late successful_payment
-// for it is never fulfilled. A refund that lands while the charge is being
-// fulfilled wins the ledger; the fulfilment still completes and is logged.
+// (refundStarPayment), records it and runs the refund hook if the payment
+// had been fulfilled. It is idempotent: refunding a payment the ledger
+// holds as refunded does not call Telegram (it only runs a refund hook that
+// is still due), and Telegram's CHARGE_ALREADY_REFUNDED answer counts as
+// success. It fails with [ErrWrongUser] if the ledger holds the charge for
+// another user and with [ErrNotStars] for a provider payment. A charge the
+// ledger does not hold is refunded at Telegram and recorded as refunded, so
+// a late successful_payment for it is never fulfilled. A refund that lands
+// while the charge is being fulfilled is serialised with it by the ledger:
+// it is applied after the fulfilment commits, and the refund hook then runs
+// (once) after the fulfilment.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
-func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) error {
+func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (err error) {
+	start := h.obsNow()
 	p, err := h.ledger.Get(ctx, chargeID)
+	if h.observer != nil {
+		defer h.observeRefund(ctx, chargeID, &p, start, &err)
+	}
 	known := err == nil
 	switch {
 	case err != nil && !errors.Is(err, ErrNotFound):
@@ -569,11 +844,9 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) err
 		return fmt.Errorf("payments: refund charge %s: %w", chargeID, err)
 	}
 	if !known {
-		now := h.now()
 		_, _, err := h.ledger.Record(ctx, Payment{
-			ChargeID: chargeID, UserID: userID, Currency: XTR,
-			State: StateRefunded, PaidAt: now, RefundedAt: now,
-		})
+			ChargeID: chargeID, UserID: userID, Currency: XTR, State: StateRefunded,
+		}, false)
 		if err != nil {
 			return fmt.Errorf("payments: record refund: %w", err)
 		}

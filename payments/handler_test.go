@@ -22,6 +22,7 @@ import (
 type fakeAPI struct {
 	mu        sync.Mutex
 	answers   []botapi.AnswerPreCheckoutQueryParams
+	shipping  []botapi.AnswerShippingQueryParams
 	refunds   []botapi.RefundStarPaymentParams
 	refunded  map[string]bool
 	edits     []botapi.EditUserStarSubscriptionParams
@@ -106,7 +107,7 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	f := &fixture{api: &fakeAPI{}, codec: newTestCodec(t), ledger: NewMemoryLedger(), now: testNow,
 		done: map[string]int{}, orders: map[string]Order{}, refund: map[string]int{}}
-	fulfil := func(_ context.Context, p Payment, o Order) error {
+	fulfil := func(_ context.Context, _ Tx, p Payment, o Order) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.calls++
@@ -117,13 +118,14 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 		f.orders[p.ChargeID] = o
 		return nil
 	}
-	onRefund := func(_ context.Context, p Payment) error {
+	onRefund := func(_ context.Context, _ Tx, p Payment) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.refund[p.ChargeID]++
 		return nil
 	}
 	all := append([]Option{WithClock(func() time.Time { return f.clock() }), WithRefundHook(onRefund)}, opts...)
+	f.ledger.Now = f.clock
 	h, err := NewHandler(f.api, f.codec, f.ledger, fulfil, all...)
 	require.NoError(t, err)
 	f.h = h
@@ -162,7 +164,7 @@ func success(charge string, currency string, amount int64, payload string) *bota
 func TestNewHandlerErrors(t *testing.T) {
 	c := newTestCodec(t)
 	l := NewMemoryLedger()
-	fulfil := func(context.Context, Payment, Order) error { return nil }
+	fulfil := func(context.Context, Tx, Payment, Order) error { return nil }
 	api := &fakeAPI{}
 	_, err := NewHandler(nil, c, l, fulfil)
 	require.Error(t, err)
@@ -341,14 +343,16 @@ func TestSuccessfulPaymentFailThenSucceed(t *testing.T) {
 	f := newFixture(t)
 	f.failN = 1
 	sp := success("ch1", XTR, 50, f.payload(t, Order{Ref: "o1"}))
-	err := f.h.HandleSuccessfulPayment(t.Context(), 42, sp)
-	require.ErrorContains(t, err, "warehouse offline")
+	require.NoError(t, f.h.HandleSuccessfulPayment(t.Context(), 42, sp), "recorded: acknowledged")
 	p, err := f.ledger.Get(t.Context(), "ch1")
 	require.NoError(t, err)
 	require.Equal(t, StatePaid, p.State, "recorded, not lost")
 
-	require.NoError(t, f.h.HandleSuccessfulPayment(t.Context(), 42, sp), "redelivery retries")
+	require.NoError(t, f.h.HandleSuccessfulPayment(t.Context(), 42, sp), "a redelivery retries too")
 	require.NoError(t, f.h.HandleSuccessfulPayment(t.Context(), 42, sp))
+	n, err := f.h.RetryPending(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, n)
 	require.Equal(t, 2, f.calls)
 	require.Equal(t, 1, f.done["ch1"], "exactly one fulfilment")
 }
@@ -357,12 +361,13 @@ func TestRetryPending(t *testing.T) {
 	f := newFixture(t, WithClaimTTL(time.Minute))
 	f.failN = 2
 	for _, ch := range []string{"a", "b"} {
-		require.Error(t, f.h.HandleSuccessfulPayment(t.Context(), 1, success(ch, XTR, 5, f.payload(t, Order{Ref: ch}))))
+		require.NoError(t, f.h.HandleSuccessfulPayment(t.Context(), 1, success(ch, XTR, 5, f.payload(t, Order{Ref: ch}))),
+			"recorded: acknowledged, retried from the ledger")
 	}
 	// A worker crashed holding c's claim.
-	_, _, err := f.ledger.Record(t.Context(), Payment{ChargeID: "c", Currency: XTR, Payload: f.payload(t, Order{Ref: "c"})})
+	_, _, err := f.ledger.Record(t.Context(), Payment{ChargeID: "c", Currency: XTR, Payload: f.payload(t, Order{Ref: "c"})}, true)
 	require.NoError(t, err)
-	ok, err := f.ledger.Claim(t.Context(), "c", "crashed-worker", f.clock(), f.clock().Add(time.Minute))
+	ok, err := f.ledger.Claim(t.Context(), "c", "crashed-worker", time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 
@@ -389,7 +394,7 @@ func TestExactlyOnceConcurrent(t *testing.T) {
 	ledger := NewMemoryLedger()
 	var fulfilments atomic.Int64
 	perCharge := make([]atomic.Int32, charges)
-	fulfil := func(_ context.Context, p Payment, o Order) error {
+	fulfil := func(_ context.Context, _ Tx, p Payment, o Order) error {
 		runtime.Gosched() // widen the window for a duplicate to slip in
 		var i int
 		if _, err := fmt.Sscanf(o.Ref, "order-%d", &i); err != nil {
@@ -434,7 +439,7 @@ func TestExactlyOnceConcurrent(t *testing.T) {
 		require.Equal(t, int32(1), perCharge[i].Load(), "charge %d", i)
 	}
 	n := 0
-	for p, err := range ledger.All(t.Context()) {
+	for p, err := range ledger.Since(t.Context(), time.Time{}) {
 		require.NoError(t, err)
 		require.Equal(t, StateFulfilled, p.State)
 		n++
@@ -446,7 +451,8 @@ func TestExactlyOnceConcurrent(t *testing.T) {
 
 // TestExactlyOnceConcurrentFailThenSucceed: 64 concurrent deliveries of one
 // charge whose first fulfil attempt fails: the failing delivery reports an
-// error, the rest are acknowledged, and a redelivery fulfils exactly once.
+// error: every delivery is acknowledged, and RetryPending (or a
+// redelivery) fulfils exactly once.
 func TestExactlyOnceConcurrentFailThenSucceed(t *testing.T) {
 	f := newFixture(t)
 	f.failN = 1
@@ -463,10 +469,9 @@ func TestExactlyOnceConcurrentFailThenSucceed(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// Either the failing attempt released its claim before others arrived
-	// (one of them then fulfilled) or it was the only attempt to claim.
-	require.Equal(t, int32(1), failures.Load())
-	require.NoError(t, f.h.HandleSuccessfulPayment(t.Context(), 1, sp))
+	require.Zero(t, failures.Load(), "recorded: every delivery acknowledged")
+	_, err := f.h.RetryPending(t.Context())
+	require.NoError(t, err)
 	require.Equal(t, 1, f.done["ch"])
 }
 
@@ -536,7 +541,7 @@ func TestRefundUnknownChargeBlocksLateFulfilment(t *testing.T) {
 	require.NoError(t, f.h.Refund(ctx, 42, "lost"))
 	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 42, success("lost", XTR, 50, f.payload(t, Order{Ref: "o"}))))
 	require.Zero(t, f.calls, "a refunded charge is never fulfilled")
-	require.Equal(t, 1, f.refund["lost"])
+	require.Zero(t, f.refund["lost"], "nothing was delivered, nothing to revoke")
 }
 
 func TestRefundedPaymentUpdate(t *testing.T) {
@@ -561,12 +566,18 @@ func TestRefundedPaymentUpdate(t *testing.T) {
 
 func TestRefundHookError(t *testing.T) {
 	c := newTestCodec(t)
-	h, err := NewHandler(&fakeAPI{}, c, NewMemoryLedger(),
-		func(context.Context, Payment, Order) error { return nil },
-		WithRefundHook(func(context.Context, Payment) error { return errors.New("cannot revoke") }))
+	ledger := NewMemoryLedger()
+	h, err := NewHandler(&fakeAPI{}, c, ledger,
+		func(context.Context, Tx, Payment, Order) error { return nil },
+		WithRefundHook(func(context.Context, Tx, Payment) error { return errors.New("cannot revoke") }))
 	require.NoError(t, err)
 	require.NoError(t, h.HandleSuccessfulPayment(t.Context(), 1, success("ch", XTR, 5, "p")))
-	require.ErrorContains(t, h.Refund(t.Context(), 1, "ch"), "cannot revoke")
+	require.NoError(t, h.Refund(t.Context(), 1, "ch"), "the refund is recorded; the hook is retried from the ledger")
+	p, err := ledger.Get(t.Context(), "ch")
+	require.NoError(t, err)
+	require.True(t, p.RefundHookDue())
+	_, err = h.RetryPending(t.Context())
+	require.ErrorContains(t, err, "cannot revoke")
 }
 
 // TestRefundHookRetried: a refund hook that failed runs again on the
@@ -600,12 +611,12 @@ func TestRefundHookRetried(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := t.Context()
-			ledger := NewMemoryLedger()
+			ledger := &MemoryLedger{Now: func() time.Time { return testNow }}
 			var calls int
 			h, err := NewHandler(&fakeAPI{}, newTestCodec(t), ledger,
-				func(context.Context, Payment, Order) error { return nil },
+				func(context.Context, Tx, Payment, Order) error { return nil },
 				WithClock(func() time.Time { return testNow }),
-				WithRefundHook(func(context.Context, Payment) error {
+				WithRefundHook(func(context.Context, Tx, Payment) error {
 					calls++
 					if calls == 1 {
 						return errors.New("cannot revoke")
@@ -615,7 +626,7 @@ func TestRefundHookRetried(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, h.HandleSuccessfulPayment(ctx, 1, success("ch", XTR, 5, "p")))
 
-			require.ErrorContains(t, tt.first(h, ctx), "cannot revoke", "the error is passed on, so Telegram redelivers")
+			require.NoError(t, tt.first(h, ctx), "the refund is recorded: acknowledged")
 			p, err := ledger.Get(ctx, "ch")
 			require.NoError(t, err)
 			require.Equal(t, StateRefunded, p.State)
@@ -637,14 +648,14 @@ func TestRefundHookRetried(t *testing.T) {
 	}
 }
 
-// TestRefundHookPanicReleasesClaim: a refund hook that panics releases its
-// claim, so the redelivery runs it at once.
+// TestRefundHookPanicReleasesClaim: a refund hook that panics is an error
+// that releases its claim, so the redelivery runs it at once.
 func TestRefundHookPanicReleasesClaim(t *testing.T) {
 	var calls int
 	h, err := NewHandler(&fakeAPI{}, newTestCodec(t), NewMemoryLedger(),
-		func(context.Context, Payment, Order) error { return nil },
+		func(context.Context, Tx, Payment, Order) error { return nil },
 		WithClock(func() time.Time { return testNow }),
-		WithRefundHook(func(context.Context, Payment) error {
+		WithRefundHook(func(context.Context, Tx, Payment) error {
 			calls++
 			if calls == 1 {
 				panic("revocation bug")
@@ -653,7 +664,8 @@ func TestRefundHookPanicReleasesClaim(t *testing.T) {
 		}))
 	require.NoError(t, err)
 	rp := &botapi.RefundedPayment{Currency: XTR, TotalAmount: 5, TelegramPaymentChargeID: "ch"}
-	require.PanicsWithValue(t, "revocation bug", func() { _ = h.HandleRefundedPayment(t.Context(), 1, rp) })
+	require.NoError(t, h.HandleSuccessfulPayment(t.Context(), 1, success("ch", XTR, 5, "p")))
+	require.NoError(t, h.HandleRefundedPayment(t.Context(), 1, rp))
 	require.NoError(t, h.HandleRefundedPayment(t.Context(), 1, rp))
 	require.Equal(t, 2, calls)
 }
@@ -721,7 +733,7 @@ func FuzzPreCheckout(f *testing.F) {
 			return
 		}
 		api := &fakeAPI{}
-		h, err := NewHandler(api, c, NewMemoryLedger(), func(context.Context, Payment, Order) error { return nil },
+		h, err := NewHandler(api, c, NewMemoryLedger(), func(context.Context, Tx, Payment, Order) error { return nil },
 			WithClock(func() time.Time { return testNow }))
 		require.NoError(t, err)
 		require.NoError(t, h.HandlePreCheckoutQuery(t.Context(), query("q", user, currency, total, payload)))
@@ -741,14 +753,14 @@ func FuzzPreCheckout(f *testing.F) {
 	})
 }
 
-// TestFulfilPanicReleasesClaim: a fulfil callback that panics releases its
-// claim (the panic goes on up to the webhook's recover), so the redelivery
-// fulfils at once instead of waiting for the claim's lease to pass.
+// TestFulfilPanicReleasesClaim: a fulfil callback that panics is an error
+// (logged) that releases its claim, so the redelivery fulfils at once
+// instead of waiting for the claim's lease to pass.
 func TestFulfilPanicReleasesClaim(t *testing.T) {
 	c := newTestCodec(t)
 	ledger := NewMemoryLedger()
 	var calls int
-	h, err := NewHandler(&fakeAPI{}, c, ledger, func(context.Context, Payment, Order) error {
+	h, err := NewHandler(&fakeAPI{}, c, ledger, func(context.Context, Tx, Payment, Order) error {
 		calls++
 		if calls == 1 {
 			panic("warehouse client bug")
@@ -760,7 +772,7 @@ func TestFulfilPanicReleasesClaim(t *testing.T) {
 	require.NoError(t, err)
 	sp := success("ch", XTR, 5, payload)
 
-	require.PanicsWithValue(t, "warehouse client bug", func() { _ = h.HandleSuccessfulPayment(t.Context(), 1, sp) })
+	require.NoError(t, h.HandleSuccessfulPayment(t.Context(), 1, sp))
 	p, err := ledger.Get(t.Context(), "ch")
 	require.NoError(t, err)
 	require.Equal(t, StatePaid, p.State, "the payment stays recorded")
@@ -770,4 +782,14 @@ func TestFulfilPanicReleasesClaim(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StateFulfilled, p.State)
 	require.Equal(t, 2, calls)
+}
+
+func (f *fakeAPI) AnswerShippingQuery(ctx context.Context, p *botapi.AnswerShippingQueryParams) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shipping = append(f.shipping, *p)
+	return f.answerErr
 }

@@ -46,11 +46,15 @@ type Invoice struct {
 	Description string // product description, 1-255 characters
 	Payload     string // 1-128 bytes, never shown to the user; see [Codec.Encode]
 
-	// Currency is "XTR" for Telegram Stars or a code Telegram lists
-	// ([LookupCurrency]); ProviderToken is empty for Stars and required
-	// otherwise.
+	// Currency is "XTR" for Telegram Stars or a code of Currencies;
+	// ProviderToken is empty for Stars and required otherwise.
 	Currency      string
 	ProviderToken string
+	// Currencies is the table Currency and the total are checked against:
+	// nil means [DefaultCurrencies] (every ISO 4217 code; bounds advisory).
+	// Pass a fresh [LoadCurrencies] table to enforce today's bounds, or
+	// [Currencies.With] a currency Telegram added.
+	Currencies *Currencies
 	// Prices is the price breakdown in smallest units. Stars invoices have
 	// exactly one positive price; provider invoices may have several lines
 	// (discounts may be negative) whose total must lie within the currency's
@@ -144,9 +148,13 @@ func (inv Invoice) Validate() error {
 	if n := len(inv.Payload); n < MinPayloadBytes || n > MaxPayloadBytes {
 		return fieldErr("payload", "must be %d-%d bytes, got %d", MinPayloadBytes, MaxPayloadBytes, n)
 	}
-	cur, ok := LookupCurrency(inv.Currency)
+	table := inv.Currencies
+	if table == nil {
+		table = defaultCurrencies
+	}
+	cur, ok := table.Lookup(inv.Currency)
 	if !ok {
-		return fieldErr("currency", "%q is not a currency Telegram accepts", truncate(inv.Currency, 8))
+		return fieldErr("currency", "%q is not a currency of the table (supply its exponent with Currencies.With)", truncate(inv.Currency, 8))
 	}
 	if len(inv.Prices) == 0 {
 		return fieldErr("prices", "must hold at least one price")
@@ -178,8 +186,13 @@ func (inv Invoice) Validate() error {
 		if inv.ProviderToken == "" {
 			return fieldErr("provider_token", "is required for %s payments (empty only for XTR)", cur.Code)
 		}
-		if err := cur.CheckAmount(total); err != nil {
-			return fieldErr("prices", "total %d: %v", total, err)
+		if total <= 0 {
+			return fieldErr("prices", "total %d is not positive", total)
+		}
+		if table.enforced {
+			if err := cur.CheckAmount(total); err != nil {
+				return fieldErr("prices", "total %d: %v", total, err)
+			}
 		}
 	}
 	if inv.SubscriptionPeriod != 0 {

@@ -88,8 +88,11 @@ func TestInvoiceFieldErrors(t *testing.T) {
 		{"stars zero", stars(func(i *Invoice) { i.Prices[0].Amount = 0 }), "prices[0].amount"},
 		{"stars tips", stars(func(i *Invoice) { i.MaxTipAmount = 5 }), "max_tip_amount"},
 		{"provider without token", prov(func(i *Invoice) { i.ProviderToken = "" }), "provider_token"},
-		{"provider below min", prov(func(i *Invoice) { i.Prices[0].Amount = 99 }), "prices"},
-		{"provider above max", prov(func(i *Invoice) { i.Prices[0].Amount = 1000001 }), "prices"},
+		{"provider below min, bounds enforced", prov(func(i *Invoice) { i.Prices[0].Amount, i.Currencies = 99, DefaultCurrencies().Enforced(true) }), "prices"},
+		{"provider above max, bounds enforced", prov(func(i *Invoice) { i.Prices[0].Amount, i.Currencies = 1000001, DefaultCurrencies().Enforced(true) }), "prices"},
+		{"provider total not positive", prov(func(i *Invoice) {
+			i.Prices = append(i.Prices, botapi.LabeledPrice{Label: "discount", Amount: -i.Prices[0].Amount})
+		}), "prices"},
 		{"provider overflow", prov(func(i *Invoice) {
 			i.Prices = append(i.Prices, botapi.LabeledPrice{Label: "x", Amount: 1<<63 - 1})
 		}), "prices"},

@@ -1,13 +1,12 @@
 package payments
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"iter"
-	"slices"
-	"sync"
 	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
 )
 
 // State is where a payment stands in the ledger.
@@ -15,7 +14,7 @@ type State uint8
 
 // Payment states. A payment enters the ledger as StatePaid when its
 // successful_payment arrives, becomes StateFulfilled once the seller's fulfil
-// callback has succeeded, and StateRefunded once refunded (from either state).
+// callback has committed, and StateRefunded once refunded (from either state).
 const (
 	StatePaid      State = iota + 1 // money received, goods not yet delivered
 	StateFulfilled                  // goods delivered
@@ -47,219 +46,136 @@ type Payment struct {
 	Amount           int64  // total_amount, in smallest units
 	Payload          string // invoice_payload as Telegram returned it
 
+	// OrderRef is the order reference ([Order.Ref]) of a payload that
+	// verified when the payment was recorded; empty otherwise. The ledger
+	// indexes it ([Ledger.ByOrder]) and binds one-time orders to their
+	// first charge with it.
+	OrderRef string
+	// ShippingOptionID and OrderInfo are what the buyer chose and entered
+	// for an invoice that asked for them (physical goods).
+	ShippingOptionID string
+	OrderInfo        *botapi.OrderInfo
+
 	// Subscriptions (Telegram Stars only).
 	IsRecurring            bool      // a subscription payment
 	IsFirstRecurring       bool      // the first payment of a subscription
 	SubscriptionExpiration time.Time // end of the period paid for; zero if not recurring
 
 	State       State
-	PaidAt      time.Time // when the ledger first recorded the payment
+	PaidAt      time.Time // when the ledger first recorded the payment (its clock)
 	FulfilledAt time.Time // zero until fulfilled
 	RefundedAt  time.Time // zero until refunded
 
-	// RefundHookDoneAt is when the refund hook ([WithRefundHook]) succeeded
-	// for this refunded payment; zero while it has not (not yet run, failed,
-	// or no hook set), so a redelivery or [Handler.RetryPending] runs it.
+	// DuplicateOf is set by [Ledger.Record] when this charge paid a
+	// one-time order another charge had already paid: it names that charge.
+	// A duplicate is never fulfilled; the handler refunds it.
+	DuplicateOf string
+	// RefundRequested is set by [Ledger.Refund] when the refund arrived
+	// while a fulfilment held the claim: the refund is applied when that
+	// claim ends (after the fulfilment commits, or instead of it).
+	RefundRequested bool
+	// RefundHookDoneAt is when the refund hook ([WithRefundHook]) committed
+	// for this refunded, fulfilled payment; zero while it is due.
 	RefundHookDoneAt time.Time
 }
 
-// Ledger records payments so each is fulfilled exactly once. Implementations
-// must make every method atomic with respect to the others for the same
-// ChargeID and be safe for concurrent use; a SQL ledger maps them to single
-// statements (INSERT ... ON CONFLICT DO NOTHING, UPDATE ... WHERE state = ...)
-// and a Redis ledger to SET NX, Lua or WATCH/MULTI. [MemoryLedger] is the
-// in-memory implementation; package payments/ledgertest checks any
-// implementation against this contract.
+// RefundHookDue reports whether the refund hook still has to run for p: p
+// was fulfilled, then refunded, and the hook has not committed.
+func (p Payment) RefundHookDue() bool {
+	return p.State == StateRefunded && !p.FulfilledAt.IsZero() && p.RefundHookDoneAt.IsZero()
+}
+
+// Tx is the engine's transaction that a fulfilment (or refund hook) runs in,
+// so that its own writes commit together with the ledger's state change, or
+// not at all: *sql.Tx for store/sqlite, pgx.Tx for store/postgres. It is nil
+// for ledgers without transactions shared with the caller ([MemoryLedger],
+// store/redis); with those, a [FulfilFunc] must be idempotent on
+// [Payment.ChargeID] (see the package doc, "Exactly once").
+type Tx any
+
+// TxFunc is work done inside [Ledger.Fulfil] or [Ledger.RefundHookDone]: an
+// error rolls the transaction back and leaves the state unchanged.
+type TxFunc func(ctx context.Context, tx Tx) error
+
+// Ledger records payments so each is fulfilled exactly once and refunded at
+// most once. Every method is atomic with respect to the others for the same
+// ChargeID (and order reference), and safe for concurrent use by several
+// processes sharing the ledger. All times (lease ends, PaidAt, FulfilledAt,
+// RefundedAt) come from the ledger's clock: SQL now(), Redis TIME, or
+// [MemoryLedger.Now]; never from the caller's.
+//
+// A claim is a lease held by an owner, a value unique to one attempt. Every
+// change made under a claim (Fulfil, RefundHookDone, Release) is fenced by
+// its owner: it changes nothing when another owner holds the claim or the
+// lease has expired, so a worker that outlived its lease cannot complete.
+//
+// [MemoryLedger] is the in-memory implementation; package
+// payments/ledgertest checks any implementation against this contract.
 type Ledger interface {
-	// Record stores p if no payment with p.ChargeID exists yet (p.State zero
-	// means StatePaid) and returns (p, true); otherwise it changes nothing
-	// and returns the stored payment and false.
-	Record(ctx context.Context, p Payment) (stored Payment, first bool, err error)
+	// Record stores p if no payment with p.ChargeID exists yet (p.State
+	// zero means StatePaid, p.PaidAt zero means now) and returns it and
+	// true; otherwise it changes nothing and returns the stored payment and
+	// false. With oncePerOrder and a non-empty p.OrderRef, the first charge
+	// recorded for an order binds it for good: a later charge for the same
+	// order is stored with DuplicateOf naming the first (and is never
+	// claimable for fulfilment), in the same atomic step.
+	Record(ctx context.Context, p Payment, oncePerOrder bool) (stored Payment, first bool, err error)
 	// Get returns the payment for chargeID, or an error wrapping ErrNotFound.
 	Get(ctx context.Context, chargeID string) (Payment, error)
-	// Claim takes the right to fulfil chargeID for owner (a value unique to
-	// this attempt) until the lease time `until`: it returns true only if
-	// the payment is StatePaid and unclaimed, or its last claim expired at
-	// or before now. A claim ends with SetState or Release, or when it
-	// expires (a crashed worker's claim is retaken by a new owner).
-	Claim(ctx context.Context, chargeID, owner string, now, until time.Time) (bool, error)
-	// Release drops owner's claim on chargeID without changing its state,
-	// so a later delivery or retry may claim it again. If owner no longer
-	// holds the claim (its lease expired and another owner took it) Release
-	// changes nothing and returns nil: a stale owner never frees a claim
-	// that a live fulfilment holds.
+	// ByOrder returns the payments recorded with OrderRef orderRef, in
+	// record order (an indexed lookup; none is not an error).
+	ByOrder(ctx context.Context, orderRef string) ([]Payment, error)
+	// Reserve reserves the one-time order orderRef for holder (a
+	// pre_checkout_query id) for ttl: true if no charge has bound the order
+	// and it is unreserved, reserved by holder already, or its reservation
+	// has expired; false otherwise.
+	Reserve(ctx context.Context, orderRef, holder string, ttl time.Duration) (bool, error)
+
+	// Claim takes the right to fulfil chargeID for owner for ttl (for a
+	// duplicate, the right to refund it): true only if the payment is
+	// StatePaid, has no refund requested, and is unclaimed or its last
+	// claim expired. A claim ends with Fulfil, Release, Refund, or when it
+	// expires.
+	Claim(ctx context.Context, chargeID, owner string, ttl time.Duration) (bool, error)
+	// Release drops owner's claim on chargeID (fulfilment or refund hook)
+	// without fulfilling; a refund requested meanwhile is applied now. If
+	// owner no longer holds the claim, Release changes nothing and returns nil.
 	Release(ctx context.Context, chargeID, owner string) error
-	// SetState moves chargeID from state `from` to `to`, stamping the
-	// matching time field with at and dropping any claim; it returns false,
-	// changing nothing, when the payment is not in state `from`.
-	SetState(ctx context.Context, chargeID string, from, to State, at time.Time) (bool, error)
-	// ClaimRefundHook takes the right to run the refund hook for chargeID
-	// for owner until `until`, as Claim does for fulfilment: it returns true
-	// only if the payment is StateRefunded, its RefundHookDoneAt is zero,
-	// and it is unclaimed or its last claim expired at or before now. It is
-	// the same claim as Claim's (Release drops it); a SQL ledger maps it to
-	// UPDATE ... WHERE state = refunded AND refund_hook_done_at IS NULL AND
-	// (claim_until IS NULL OR claim_until <= now).
-	ClaimRefundHook(ctx context.Context, chargeID, owner string, now, until time.Time) (bool, error)
-	// RefundHookDone stamps RefundHookDoneAt with at and drops any claim if
-	// the payment is StateRefunded and its RefundHookDoneAt is zero; it
-	// returns false, changing nothing, otherwise.
-	RefundHookDone(ctx context.Context, chargeID string, at time.Time) (bool, error)
-	// All yields every payment, in the order they were first recorded.
-	All(ctx context.Context) iter.Seq2[Payment, error]
-}
+	// Fulfil completes owner's claim: if owner holds a live claim on the
+	// paid chargeID it runs fn and, when fn returns nil, moves the payment
+	// to StateFulfilled, fn's writes and the state change committing
+	// together; the claim ends either way (a failed fn leaves the payment
+	// paid). If owner does not hold a live claim, or the payment is a
+	// duplicate, it returns an error wrapping [ErrClaimLost] without running fn. A refund requested before
+	// fn starts is applied instead of fn (the payment returned is refunded,
+	// never fulfilled); a refund arriving while fn runs waits for it (or is
+	// recorded and applied at commit): the payment returned is then
+	// refunded with FulfilledAt set, its refund hook due.
+	Fulfil(ctx context.Context, chargeID, owner string, fn TxFunc) (Payment, error)
+	// Refund records that chargeID was refunded and returns the payment:
+	// fulfilled becomes refunded (its refund hook due); paid becomes
+	// refunded (never to be fulfilled) unless a fulfilment holds a live
+	// claim on a payment that is not a duplicate, in which case
+	// RefundRequested is set and the refund is applied when that claim
+	// ends; refunded stays as it is. A refund drops any claim it applies over.
+	Refund(ctx context.Context, chargeID string) (Payment, error)
+	// ClaimRefundHook takes the right to run the refund hook of chargeID for
+	// owner for ttl, as Claim does for fulfilment: true only if
+	// [Payment.RefundHookDue] and the payment is unclaimed or its claim expired.
+	ClaimRefundHook(ctx context.Context, chargeID, owner string, ttl time.Duration) (bool, error)
+	// RefundHookDone completes owner's refund hook claim as Fulfil does:
+	// it runs fn and stamps RefundHookDoneAt, together, or returns an error
+	// wrapping [ErrClaimLost] if owner's claim is gone.
+	RefundHookDone(ctx context.Context, chargeID, owner string, fn TxFunc) (Payment, error)
 
-// MemoryLedger is a [Ledger] in process memory. It is not durable: a restart
-// forgets every payment, so a redelivered successful_payment would be
-// fulfilled again. Use it for tests, demos and single-process bots that can
-// rebuild state from [Handler.Reconcile]; use a database-backed Ledger in
-// production. The zero value is ready to use; it is safe for concurrent use.
-type MemoryLedger struct {
-	mu       sync.Mutex
-	payments map[string]*memoryEntry
-	seq      uint64
-}
-
-type memoryEntry struct {
-	p     Payment
-	seq   uint64
-	claim time.Time // lease end; zero: unclaimed
-	owner string    // the claim's owner
-}
-
-var _ Ledger = (*MemoryLedger)(nil)
-
-// NewMemoryLedger returns an empty in-memory ledger.
-func NewMemoryLedger() *MemoryLedger { return &MemoryLedger{} }
-
-// Record implements [Ledger].
-func (l *MemoryLedger) Record(_ context.Context, p Payment) (Payment, bool, error) {
-	if p.ChargeID == "" {
-		return Payment{}, false, fmt.Errorf("payments: record: empty charge id")
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.payments[p.ChargeID]; ok {
-		return e.p, false, nil
-	}
-	if l.payments == nil {
-		l.payments = make(map[string]*memoryEntry)
-	}
-	if p.State == 0 {
-		p.State = StatePaid
-	}
-	l.seq++
-	l.payments[p.ChargeID] = &memoryEntry{p: p, seq: l.seq}
-	return p, true, nil
-}
-
-// Get implements [Ledger].
-func (l *MemoryLedger) Get(_ context.Context, chargeID string) (Payment, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.payments[chargeID]
-	if !ok {
-		return Payment{}, fmt.Errorf("%w: %q", ErrNotFound, chargeID)
-	}
-	return e.p, nil
-}
-
-// Claim implements [Ledger].
-func (l *MemoryLedger) Claim(_ context.Context, chargeID, owner string, now, until time.Time) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.payments[chargeID]
-	if !ok {
-		return false, fmt.Errorf("%w: %q", ErrNotFound, chargeID)
-	}
-	if e.p.State != StatePaid || (!e.claim.IsZero() && now.Before(e.claim)) {
-		return false, nil
-	}
-	e.claim, e.owner = until, owner
-	return true, nil
-}
-
-// Release implements [Ledger].
-func (l *MemoryLedger) Release(_ context.Context, chargeID, owner string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.payments[chargeID]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrNotFound, chargeID)
-	}
-	if e.owner == owner {
-		e.claim, e.owner = time.Time{}, ""
-	}
-	return nil
-}
-
-// SetState implements [Ledger].
-func (l *MemoryLedger) SetState(_ context.Context, chargeID string, from, to State, at time.Time) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.payments[chargeID]
-	if !ok {
-		return false, fmt.Errorf("%w: %q", ErrNotFound, chargeID)
-	}
-	if e.p.State != from {
-		return false, nil
-	}
-	e.p.State = to
-	e.claim, e.owner = time.Time{}, ""
-	switch to {
-	case StateFulfilled:
-		e.p.FulfilledAt = at
-	case StateRefunded:
-		e.p.RefundedAt = at
-	}
-	return true, nil
-}
-
-// ClaimRefundHook implements [Ledger].
-func (l *MemoryLedger) ClaimRefundHook(_ context.Context, chargeID, owner string, now, until time.Time) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.payments[chargeID]
-	if !ok {
-		return false, fmt.Errorf("%w: %q", ErrNotFound, chargeID)
-	}
-	if e.p.State != StateRefunded || !e.p.RefundHookDoneAt.IsZero() || (!e.claim.IsZero() && now.Before(e.claim)) {
-		return false, nil
-	}
-	e.claim, e.owner = until, owner
-	return true, nil
-}
-
-// RefundHookDone implements [Ledger].
-func (l *MemoryLedger) RefundHookDone(_ context.Context, chargeID string, at time.Time) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.payments[chargeID]
-	if !ok {
-		return false, fmt.Errorf("%w: %q", ErrNotFound, chargeID)
-	}
-	if e.p.State != StateRefunded || !e.p.RefundHookDoneAt.IsZero() {
-		return false, nil
-	}
-	e.p.RefundHookDoneAt = at
-	e.claim, e.owner = time.Time{}, ""
-	return true, nil
-}
-
-// All implements [Ledger]. It yields a snapshot taken when iteration starts.
-func (l *MemoryLedger) All(_ context.Context) iter.Seq2[Payment, error] {
-	return func(yield func(Payment, error) bool) {
-		l.mu.Lock()
-		entries := make([]memoryEntry, 0, len(l.payments))
-		for _, e := range l.payments {
-			entries = append(entries, *e)
-		}
-		l.mu.Unlock()
-		slices.SortFunc(entries, func(a, b memoryEntry) int { return cmp.Compare(a.seq, b.seq) })
-		for _, e := range entries {
-			if !yield(e.p, nil) {
-				return
-			}
-		}
-	}
+	// Pending yields the payments with work left whose claim is free or
+	// expired and that were recorded (or refunded) at least olderThan ago:
+	// paid payments (to fulfil, to refund as a duplicate, or to apply a
+	// requested refund to) and refunded ones whose refund hook is due. It
+	// is an indexed query whose cost follows the number pending, not the
+	// size of the ledger.
+	Pending(ctx context.Context, olderThan time.Duration) iter.Seq2[Payment, error]
+	// Since yields the payments recorded at or after t (PaidAt), oldest
+	// first: an indexed range for reconciliation.
+	Since(ctx context.Context, t time.Time) iter.Seq2[Payment, error]
 }

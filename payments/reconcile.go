@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 )
@@ -95,15 +96,19 @@ func (r *Report) Clean() bool {
 		len(r.AmountMismatch) == 0
 }
 
-// Reconcile reads every Star transaction of the bot and every payment in
-// the ledger and reports where they disagree. It changes nothing. An
+// Reconcile reads the bot's Star transactions dated at or after since and
+// the ledger's payments recorded at or after since ([Ledger.Since], an
+// indexed range; the zero time means all of them) and reports where they
+// disagree. It changes nothing. Choose since a little before the last clean
+// run, so a payment recorded just after its transaction's date is not
+// reported as missing. An
 // incoming transaction from a user whose transaction_type is
 // "invoice_payment" is a payment (its ID is the telegram_payment_charge_id);
 // an outgoing transaction to a user with the ID of such a payment is its
 // refund.
 //
 // Telegram docs: https://core.telegram.org/bots/api#startransaction
-func (h *Handler) Reconcile(ctx context.Context) (*Report, error) {
+func (h *Handler) Reconcile(ctx context.Context, since time.Time) (*Report, error) {
 	r := &Report{}
 	paid := make(map[string]botapi.StarTransaction)
 	var order []string
@@ -111,6 +116,9 @@ func (h *Handler) Reconcile(ctx context.Context) (*Report, error) {
 	for tx, err := range Transactions(ctx, h.api, MaxTransactionsPage) {
 		if err != nil {
 			return nil, err
+		}
+		if !since.IsZero() && tx.Date < since.Unix() {
+			continue
 		}
 		r.Transactions++
 		if u, ok := tx.Source.(*botapi.TransactionPartnerUser); ok && u.TransactionType == "invoice_payment" {
@@ -124,7 +132,7 @@ func (h *Handler) Reconcile(ctx context.Context) (*Report, error) {
 		}
 	}
 	inLedger := make(map[string]bool)
-	for p, err := range h.ledger.All(ctx) {
+	for p, err := range h.ledger.Since(ctx, since) {
 		if err != nil {
 			return nil, fmt.Errorf("payments: list ledger: %w", err)
 		}

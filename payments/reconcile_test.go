@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -95,7 +96,7 @@ func TestReconcile(t *testing.T) {
 	pay("refunded-both") // refunded on both sides
 	require.NoError(t, f.h.Refund(ctx, 1, "refunded-both"))
 	pay("refunded-ledger") // refunded in the ledger only
-	_, err := f.ledger.SetState(ctx, "refunded-ledger", StateFulfilled, StateRefunded, testNow)
+	_, err := f.ledger.Refund(ctx, "refunded-ledger")
 	require.NoError(t, err)
 	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 1, success("fiat", "USD", 500, "x"))) // not compared
 	pay("amount")                                                                             // 10 in the ledger, 12 at Telegram
@@ -111,7 +112,7 @@ func TestReconcile(t *testing.T) {
 		{ID: "withdrawal", Amount: 100, Receiver: &botapi.TransactionPartnerFragment{}},
 		userPayment("amount", 1, 12),
 	}
-	r, err := f.h.Reconcile(ctx)
+	r, err := f.h.Reconcile(ctx, time.Time{})
 	require.NoError(t, err)
 	require.False(t, r.Clean())
 	require.Equal(t, 9, r.Transactions)
@@ -130,7 +131,7 @@ func TestReconcile(t *testing.T) {
 	require.Equal(t, []string{"amount"}, ids(r.AmountMismatch))
 
 	f.api.failPage = f.api.pageCalls + 1
-	_, err = f.h.Reconcile(ctx)
+	_, err = f.h.Reconcile(ctx, time.Time{})
 	require.Error(t, err)
 }
 
@@ -138,7 +139,7 @@ func TestReconcileClean(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.h.HandleSuccessfulPayment(t.Context(), 1, success("a", XTR, 10, "p")))
 	f.api.txs = []botapi.StarTransaction{userPayment("a", 1, 10)}
-	r, err := f.h.Reconcile(t.Context())
+	r, err := f.h.Reconcile(t.Context(), time.Time{})
 	require.NoError(t, err)
 	require.True(t, r.Clean())
 }

@@ -42,20 +42,37 @@
 // on evidence: a 429 on a call not tied to a chat, or 429s on several
 // distinct chats at once ([WithFloodEvidence]).
 //
+// # Latency
+//
+// Telegram counts a send when it arrives, not when it was sent. The
+// scheduler stretches every window by a safety margin ([WithMargin]),
+// keeps a spare send in each bot-wide window for one that arrives late
+// ([WithSpare]), and, for sends made through [Telegram.Admit], keeps one
+// more free while a send that is overdue may still arrive and paces its
+// chat from its answer. 429s raise the margin; calm brings it back.
+//
 // # Broadcasts
 //
 // The broadcast package sends one message to many chats on a Telegram
 // scheduler: several sends in flight, one outcome per chat, a resumable
-// cursor. It waits with [Telegram.Wait] itself, so a cancellation stops it
-// at once, and gives the client a context from [WithAdmission], so the
-// client's own wait does not count the send twice.
+// cursor, a durable outcome log. It waits with [Telegram.Wait] itself, so
+// a cancellation stops it at once, and sends with a context from
+// [Telegram.Admit]: the client's own wait does not count the send twice,
+// the client makes exactly one request (a 429 or a failed connect comes
+// back to the broadcast, which sends again when the chat allows), and a
+// 429 for the chat cancels the client's sleep at once.
 //
 // # Inbound: Keyed and Middleware
 //
-// [Keyed] is a token bucket per key (user id, IP), sharded, with idle keys
-// dropped so memory tracks the live keys. [Middleware] answers 429 with
-// Retry-After for requests over their key's limit; [KeyByIP] and
-// [KeyByUser] are ready key functions.
+// [Keyed] is a token bucket per key (user id, IP), exact per key, sharded,
+// with idle keys dropped by a background sweep so memory tracks the live
+// keys; it has the methods x/time/rate users expect (AllowN, WaitN, a
+// cancellable [Reservation], SetLimit). [Middleware] answers a request
+// over its key's limit with 429 (RFC 9457 problem+json, or your
+// [WithDenyHandler]) and Retry-After, and every request with the IETF
+// draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
+// headers; [KeyByIP] and [KeyByUser] are ready key functions. The
+// request's path through them allocates nothing.
 //
 // # Time
 //

@@ -22,12 +22,13 @@ func ExampleTelegram() {
 	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start))
 	fmt.Println(sched.AllowAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)))
 	fmt.Println(sched.AllowAt(43, ratelimit.Bulk, start.Add(500*time.Millisecond)))
+	// One second per chat, plus the default 20 ms safety margin.
 	fmt.Println(sched.DelayAt(42, ratelimit.Bulk, start.Add(500*time.Millisecond)).Round(time.Millisecond))
 	// Output:
 	// true
 	// false
 	// true
-	// 500ms
+	// 520ms
 }
 
 func ExampleTelegram_Backoff() {
@@ -56,7 +57,7 @@ func ExampleWithLane() {
 
 func ExampleKeyed() {
 	// Two requests per second per user, bursts of 3.
-	k := ratelimit.NewKeyed(2, 3)
+	k := ratelimit.NewKeyed(2, 3, ratelimit.WithClock(func() time.Time { return start }))
 	for i := range 4 {
 		fmt.Println(i, k.AllowAt("user:1", start))
 	}
@@ -84,4 +85,35 @@ func ExampleMiddleware() {
 	// Output:
 	// 200 false
 	// 429 true
+}
+
+func ExampleKeyed_ReserveN() {
+	k := ratelimit.NewKeyed(10, 5, ratelimit.WithClock(func() time.Time { return start })) // 10/s, burst 5
+	r := k.ReserveN("export:42", start, 5)
+	fmt.Println(r.OK(), r.DelayFrom(start))
+	r = k.ReserveN("export:42", start, 2) // past the burst: wait for two tokens
+	fmt.Println(r.OK(), r.DelayFrom(start))
+	r.CancelAt(start) // not going to wait after all: give them back
+	fmt.Println(k.DelayAt("export:42", start))
+	// Output:
+	// true 0s
+	// true 200ms
+	// 100ms
+}
+
+func ExampleMiddleware_headers() {
+	k := ratelimit.NewKeyed(1, 2, ratelimit.WithClock(func() time.Time { return start }))
+	h := ratelimit.Middleware(k, ratelimit.KeyByIP())(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	for range 3 {
+		r := httptest.NewRequest(http.MethodGet, "/api", nil)
+		r.RemoteAddr = "203.0.113.7:4711"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%d limit=%s remaining=%s reset=%s retry-after=%q\n", w.Code, w.Header().Get("RateLimit-Limit"),
+			w.Header().Get("RateLimit-Remaining"), w.Header().Get("RateLimit-Reset"), w.Header().Get("Retry-After"))
+	}
+	// Output:
+	// 200 limit=2 remaining=1 reset=1 retry-after=""
+	// 200 limit=2 remaining=0 reset=2 retry-after=""
+	// 429 limit=2 remaining=0 reset=2 retry-after="1"
 }

@@ -2,9 +2,12 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -13,77 +16,62 @@ import (
 // keyedShards is the number of independently locked shards of a Keyed.
 const keyedShards = 256
 
-// Keyed is a rate limiter per key (a chat id, a user id, a client IP): each
-// key gets its own token bucket of the same rate and burst, in the sense of
-// [rate.Limiter], kept lean as one GCRA timestamp per live key in an 8-byte
-// slot of an open-addressing table: about 17 bytes per live key in all,
-// with no allocation per key or per decision. Keys are hashed with a
-// per-process random seed and spread over 256 independently locked shards.
-// A key whose bucket is full again holds no state and is dropped, so memory
-// tracks the keys active within the last burst/rate, not every key ever
-// seen.
+// minTAT is the TAT of an absent key: it conforms at any time.
+const minTAT = math.MinInt64
+
+// Keyed is a rate limiter per key (a user id, a client IP): each key gets
+// its own token bucket of the same rate and burst, in the sense of
+// [rate.Limiter], kept as one GCRA timestamp (TAT) per live key. Keys are
+// exact: a key is found by a 64-bit hash (random seed per process) and
+// confirmed by comparing the whole key, which the table stores, so two
+// clients never share a bucket. A live key costs about 30 bytes (its
+// bytes, an 8-byte TAT and a 4-byte index entry, see the package's
+// benchmarks) and a decision allocates nothing.
 //
-// Methods come in pairs as in [rate.Limiter]: Allow is AllowAt(key,
-// now); the At variants take an explicit time, for tests.
+// A key whose bucket is full again holds no state and is dropped: a
+// background sweep (a timer, armed while any key is live, see
+// [WithSweepEvery]) rebuilds the tables without them, so memory tracks
+// the keys active within the last burst/rate, even when traffic stops
+// after a flood.
+//
+// Methods come in pairs as in [rate.Limiter]: Allow is AllowAt(key, now);
+// the At and N variants take an explicit time and a number of events.
+// Times are exact to the nanosecond; the clock may go back (AllowAt with
+// an earlier time), and then decisions stay on the strict side.
 //
 // A Keyed is safe for concurrent use by multiple goroutines. Use
 // [NewKeyed]; the zero value is not usable.
-//
-// # Approximations
-//
-// The 8-byte slot costs two approximations, both on the strict side: the
-// events Keyed lets through for a key conform to the exact token bucket,
-// so no stretch of time holds more of them than [rate.Limiter] would let
-// through.
-//
-// A key is known by 40 bits of its hash: 8 pick the shard, 32 stay in the
-// slot. Two live keys share a bucket, and so its allowance, with
-// probability about n²/2^41 among n live keys (an expected 0.45 pairs at a
-// million live keys, 0.00005 at ten thousand). The seed is random per
-// process, so clients cannot choose keys that collide with another's.
-//
-// A timestamp is kept in whole units after a per-shard base. When the
-// bucket's span, burst/rate, is at most about 2.7 s, units are 1 ns and
-// Keyed is exact. Longer spans get coarser units, the smallest power of
-// two of at least (span + 1 s)/2^31.8 ns (1 ms at one event an hour, burst
-// 1000): the clock is read in whole units and each interval is lengthened
-// by at most two units to make up for it, which lowers the sustained rate
-// by a fraction below burst × 1.5·10^-9 (and lengthens a wait by less
-// than a unit).
-//
-// The clock may go back (AllowAt with an earlier time): decisions stay on
-// the strict side, except that a key already dropped as idle is not
-// remembered.
 type Keyed struct {
-	// shards come first: a Keyed is a large allocation, page-aligned, so
-	// each 128-byte shard header starts a cache line (see flatShard).
-	shards [keyedShards]flatShard
-	g      gcra
-	inf    bool // rate.Inf: every event conforms
-	none   bool // limit <= 0: no event conforms
-	seed   maphash.Seed
-	clock  func() time.Time
-	epoch  time.Time
-	mono   bool // clock is time.Now and epoch has a monotonic reading
+	shards     [keyedShards]keyShard
+	params     atomic.Pointer[keyParams]
+	seed       maphash.Seed
+	clock      func() time.Time
+	epoch      time.Time
+	mono       bool          // clock is time.Now and epoch has a monotonic reading
+	sweepEvery time.Duration // 0: from the limit; < 0: no background sweep
+	armed      atomic.Bool   // a sweep timer is pending
+	stopped    atomic.Bool
+	lastSweep  atomic.Int64 // the clock at the last background sweep
 }
 
-// NewKeyed returns a limiter per key allowing events at limit per second
-// with bursts of at most burst (burst < 1 is taken as 1), the model of
-// [rate.NewLimiter]. Of the options only [WithClock] applies. limit [rate.Inf] allows every event; limit <= 0 allows
-// none.
-func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
-	o := newOptions(opts)
-	k := &Keyed{seed: maphash.MakeSeed(), clock: o.clock}
-	k.epoch = o.clock()
-	// time.Since on a time with a monotonic reading reads only the
-	// monotonic clock, half the cost of time.Now (which reads the wall
-	// clock too); it is the same reading time.Now's Sub would use.
-	k.mono = !o.customClock && k.epoch.Round(0) != k.epoch
+// keyParams is a Keyed's limit, replaced as a whole by SetLimit and
+// SetBurst.
+type keyParams struct {
+	g     gcra
+	limit rate.Limit
+	burst int
+	inf   bool // every event conforms
+	none  bool // no event conforms
+}
+
+func newKeyParams(limit rate.Limit, burst int) *keyParams {
+	burst = max(burst, 1)
+	p := &keyParams{limit: limit, burst: burst}
 	switch {
 	case limit == rate.Inf:
-		k.inf = true
+		p.inf = true
 	case limit <= 0:
-		k.none = true
+		p.none = true
 	default:
 		// Bounds keep the time arithmetic in range: an interval of at
 		// most 2^61 ns (73 years) and a tolerance of at most 2^61 ns
@@ -93,23 +81,37 @@ func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
 			iv = int64(f)
 		}
 		tol := int64(maxSpan)
-		if b := int64(max(burst, 1) - 1); b <= maxSpan/iv {
+		if b := int64(burst - 1); b <= maxSpan/iv {
 			tol = b * iv
 		}
-		k.g = gcra{interval: iv, tolerance: tol}
+		p.g = gcra{interval: iv, tolerance: tol}
 	}
-	shift := unitShift(k.g.tolerance + k.g.interval)
-	k.g = k.g.quantize(shift)
-	for i := range k.shards {
-		k.shards[i].nextSweep = math.MinInt64
-		k.shards[i].shift = shift
-	}
+	return p
+}
+
+// maxSpan bounds a Keyed's interval and tolerance, in ns.
+const maxSpan = 1 << 61
+
+// NewKeyed returns a limiter per key allowing events at limit per second
+// with bursts of at most burst (burst < 1 is taken as 1), the model of
+// [rate.NewLimiter]. Of the options [WithClock] and [WithSweepEvery]
+// apply. limit [rate.Inf] allows every event; limit <= 0 allows none.
+func NewKeyed(limit rate.Limit, burst int, opts ...Option) *Keyed {
+	o := newOptions(opts)
+	k := &Keyed{seed: maphash.MakeSeed(), clock: o.clock, sweepEvery: o.sweepEvery}
+	k.epoch = o.clock()
+	// time.Since on a time with a monotonic reading reads only the
+	// monotonic clock, half the cost of time.Now (which reads the wall
+	// clock too); it is the same reading time.Now's Sub would use.
+	k.mono = !o.customClock && k.epoch.Round(0) != k.epoch
+	k.params.Store(newKeyParams(limit, burst))
+	k.lastSweep.Store(math.MinInt64)
 	return k
 }
 
 // ErrLimitExceeded is returned by [Keyed.Wait] and [Telegram.Wait] when the
-// wait cannot end before the context's deadline, or the limit allows no
-// events at all.
+// wait cannot end before the context's deadline, the limit allows no
+// events at all, or more events are asked for at once than the burst.
 var ErrLimitExceeded = errors.New("ratelimit: wait would exceed the limit or the context deadline")
 
 func (k *Keyed) ns(t time.Time) int64 { return int64(t.Sub(k.epoch)) }
@@ -122,44 +124,144 @@ func (k *Keyed) nowNS() int64 {
 	return k.ns(k.clock())
 }
 
-// maxSpan bounds a Keyed's interval and tolerance, in ns.
-const maxSpan = 1 << 61
-
-func (k *Keyed) shardOf(key string) (*flatShard, uint32) {
-	h := maphash.String(k.seed, key)
-	// The top 8 bits pick the shard; the low 32 are the fingerprint,
-	// whose low bits pick the slot within the shard.
-	return &k.shards[h>>(64-8)], flatFP(h)
+// skeyOf returns key as the shards store it.
+func (k *Keyed) skeyOf(key string) skey {
+	if len(key) > maxKeyLen {
+		d := sha256.Sum256([]byte(key))
+		s := string(d[:])
+		return skey{h: maphash.String(k.seed, s), s: s, dig: true}
+	}
+	return skey{h: maphash.String(k.seed, key), s: key}
 }
 
-// Allow reports whether an event for key may happen now, and if so counts it.
-func (k *Keyed) Allow(key string) bool {
-	if k.inf || k.none {
-		return k.inf
+func (k *Keyed) shard(sk skey) *keyShard { return &k.shards[sk.h>>56] }
+
+// satAdd is a+b for b >= 0, saturating at math.MaxInt64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
 	}
-	s, h := k.shardOf(key)
-	s.prefetch(h) // the slot's cache miss overlaps the clock read
-	return k.allow(s, h, k.nowNS())
+	return a + b
+}
+
+// cost is n intervals, saturating at maxSpan.
+func (p *keyParams) cost(n int) int64 {
+	if int64(n) > maxSpan/p.g.interval {
+		return maxSpan
+	}
+	return int64(n) * p.g.interval
+}
+
+// take applies one GCRA decision for n events of sk at now: when they
+// conform it stores the new TAT and returns it with wait 0; otherwise it
+// changes nothing and returns the current TAT and the wait until they
+// would conform. Callers hold s.mu.
+func (k *Keyed) take(s *keyShard, sk skey, now int64, n int, p *keyParams) (tat, wait int64) {
+	off := s.lookup(sk)
+	cur := int64(minTAT)
+	if off >= 0 {
+		cur = s.tatAt(off)
+	}
+	newTAT := satAdd(max(cur, now), p.cost(n))
+	if at := newTAT - p.g.interval - p.g.tolerance; at > now {
+		return cur, at - now
+	}
+	if off >= 0 {
+		s.setTAT(off, newTAT)
+	} else if !s.insert(k.seed, sk, newTAT, now) {
+		return cur, int64(time.Second) // the shard is full: refuse, try later
+	} else {
+		k.armSweep()
+	}
+	return newTAT, 0
+}
+
+// Allow reports whether an event for key may happen now, and if so counts
+// it.
+func (k *Keyed) Allow(key string) bool {
+	p := k.params.Load()
+	if p.inf || p.none {
+		return p.inf
+	}
+	sk := k.skeyOf(key)
+	s := k.shard(sk)
+	now := k.nowNS()
+	s.mu.Lock()
+	_, wait := k.take(s, sk, now, 1, p)
+	s.mu.Unlock()
+	return wait == 0
 }
 
 // AllowAt reports whether an event for key may happen at t, and if so
 // counts it.
-func (k *Keyed) AllowAt(key string, t time.Time) bool {
-	if k.inf || k.none {
-		return k.inf
+func (k *Keyed) AllowAt(key string, t time.Time) bool { return k.AllowN(key, t, 1) }
+
+// AllowN reports whether n events for key may happen at t, and if so
+// counts them. It is false when n exceeds the burst.
+func (k *Keyed) AllowN(key string, t time.Time, n int) bool {
+	p := k.params.Load()
+	if p.inf || p.none || n <= 0 {
+		return p.inf || n <= 0
 	}
-	s, h := k.shardOf(key)
-	return k.allow(s, h, k.ns(t))
+	sk := k.skeyOf(key)
+	s := k.shard(sk)
+	s.mu.Lock()
+	_, wait := k.take(s, sk, k.ns(t), n, p)
+	s.mu.Unlock()
+	return wait == 0
 }
 
-// allow is AllowAt at now, in nanoseconds since the epoch, for the key of
-// shard s and fingerprint h.
-func (k *Keyed) allow(s *flatShard, h uint32, now int64) bool {
+// A Decision is what [Keyed.Decide] found: whether the event was allowed
+// and the state of the key's bucket after it, as the middleware's
+// RateLimit and Retry-After headers report it.
+type Decision struct {
+	// Allowed says the event was counted.
+	Allowed bool
+	// Limit is the burst: how many events the key may make at once.
+	Limit int
+	// Remaining is how many more events the key may make at once now.
+	Remaining int
+	// Reset is how long until the bucket is full again.
+	Reset time.Duration
+	// RetryAfter is, when not Allowed, how long until the event would be.
+	RetryAfter time.Duration
+}
+
+// Decide is Allow, reporting the bucket's state too.
+func (k *Keyed) Decide(key string) Decision {
+	return k.decide(key, k.nowNS())
+}
+
+// DecideAt is Decide at time t.
+func (k *Keyed) DecideAt(key string, t time.Time) Decision { return k.decide(key, k.ns(t)) }
+
+func (k *Keyed) decide(key string, now int64) Decision {
+	p := k.params.Load()
+	d := Decision{Allowed: !p.none, Limit: p.burst}
+	switch {
+	case p.inf:
+		d.Remaining = p.burst
+		return d
+	case p.none:
+		d.RetryAfter = math.MaxInt64
+		return d
+	}
+	sk := k.skeyOf(key)
+	s := k.shard(sk)
 	s.mu.Lock()
-	s.maybeSweep(now)
-	ok := s.take(h, k.g, now)
+	tat, wait := k.take(s, sk, now, 1, p)
 	s.mu.Unlock()
-	return ok
+	d.Allowed = wait == 0
+	d.RetryAfter = time.Duration(wait)
+	if ahead := tat - now; ahead > 0 {
+		d.Reset = time.Duration(ahead)
+		if room := p.g.tolerance + p.g.interval - ahead; room > 0 {
+			d.Remaining = int(room / p.g.interval)
+		}
+	} else {
+		d.Remaining = p.burst
+	}
+	return d
 }
 
 // Delay returns how long until an event for key would be allowed, without
@@ -171,85 +273,152 @@ func (k *Keyed) Delay(key string) time.Duration { return k.delay(key, k.nowNS())
 func (k *Keyed) DelayAt(key string, t time.Time) time.Duration { return k.delay(key, k.ns(t)) }
 
 func (k *Keyed) delay(key string, now int64) time.Duration {
-	if k.inf {
+	p := k.params.Load()
+	if p.inf {
 		return 0
 	}
-	if k.none {
+	if p.none {
 		return math.MaxInt64
 	}
-	s, h := k.shardOf(key)
+	sk := k.skeyOf(key)
+	s := k.shard(sk)
 	s.mu.Lock()
-	d := k.g.peek(s.get(h), s.floor(now))
+	d := p.g.peek(s.get(sk), now)
 	s.mu.Unlock()
 	return time.Duration(d)
 }
 
-// Reserve counts an event for key now, whether or not it is allowed yet,
-// and returns how long the caller must wait before acting on it (0: act
-// now). Like [rate.Limiter.Reserve], a caller that will not wait must not
-// act; use [Keyed.Allow] then.
-func (k *Keyed) Reserve(key string) time.Duration {
-	d, _ := k.reserve(key, k.nowNS(), math.MaxInt64)
-	return time.Duration(d)
+// A Reservation is events for one key counted ahead of time by
+// [Keyed.Reserve] or [Keyed.ReserveN]: the caller waits [Reservation.Delay],
+// then acts, or gives the events back with [Reservation.Cancel]. A
+// Reservation is not safe for concurrent use.
+type Reservation struct {
+	k      *Keyed
+	sk     skey
+	ok     bool
+	n      int
+	act    int64 // ns since the Keyed's epoch when the events may happen
+	tat    int64 // the key's TAT as the reservation left it
+	cost   int64
+	closed bool
 }
 
-// ReserveAt is Reserve at time t. It returns [math.MaxInt64] and counts
-// nothing when the limit allows no events.
-func (k *Keyed) ReserveAt(key string, t time.Time) time.Duration {
-	d, _ := k.reserve(key, k.ns(t), math.MaxInt64)
-	return time.Duration(d)
+// OK reports whether the events were reserved: false when n exceeds the
+// burst or the limit allows no events. A Reservation that is not OK holds
+// nothing.
+func (r *Reservation) OK() bool { return r.ok }
+
+// Delay is DelayFrom(now).
+func (r *Reservation) Delay() time.Duration { return r.DelayFrom(r.k.clock()) }
+
+// DelayFrom returns how long after t the reserved events may happen: 0
+// means at once. It returns [math.MaxInt64] when the reservation is not
+// OK.
+func (r *Reservation) DelayFrom(t time.Time) time.Duration {
+	if !r.ok {
+		return math.MaxInt64
+	}
+	return time.Duration(max(r.act-r.k.ns(t), 0))
 }
 
-// reserve counts an event at or after now if it can happen within maxWait,
-// returning the wait and the tat it stored (for giving the slot back).
-func (k *Keyed) reserve(key string, now, maxWait int64) (wait, tat int64) {
-	if k.inf {
-		return 0, 0
+// Cancel is CancelAt(now).
+func (r *Reservation) Cancel() { r.CancelAt(r.k.clock()) }
+
+// CancelAt gives the reserved events back, as if they had not been
+// reserved, when they have not happened yet at t and no later event of the
+// key was counted since (which was scheduled after them; giving them back
+// then could let two events through closer than the limit allows). A
+// second call does nothing.
+func (r *Reservation) CancelAt(t time.Time) {
+	if !r.ok || r.closed || r.cost == 0 {
+		return
 	}
-	if k.none {
-		return math.MaxInt64, 0
+	r.closed = true
+	now := r.k.ns(t)
+	if r.act <= now {
+		return
 	}
-	s, h := k.shardOf(key)
+	s := r.k.shard(r.sk)
 	s.mu.Lock()
-	s.maybeSweep(now)
-	now = s.floor(now)
-	t := max(s.get(h), now)
-	wait = max(t-k.g.tolerance-now, 0)
+	if off := s.lookup(r.sk); off >= 0 && s.tatAt(off) == r.tat {
+		s.setTAT(off, r.tat-r.cost)
+	}
+	s.mu.Unlock()
+}
+
+// Reserve is ReserveN(key, now, 1).
+func (k *Keyed) Reserve(key string) *Reservation { return k.ReserveN(key, k.clock(), 1) }
+
+// ReserveN counts n events for key at t, whether or not they are allowed
+// yet, and returns a [Reservation] saying how long the caller must wait
+// before acting on them. Like [rate.Limiter.ReserveN], a caller that will
+// not wait must cancel the reservation rather than act.
+func (k *Keyed) ReserveN(key string, t time.Time, n int) *Reservation {
+	r, _ := k.reserve(key, k.ns(t), n, math.MaxInt64)
+	return r
+}
+
+// reserve counts n events at or after now if they can happen within
+// maxWait, and returns the reservation and the wait (also when it is too
+// long).
+func (k *Keyed) reserve(key string, now int64, n int, maxWait int64) (*Reservation, int64) {
+	p := k.params.Load()
+	r := &Reservation{k: k, n: n, act: now}
+	switch {
+	case p.inf || n <= 0:
+		r.ok = true
+		return r, 0
+	case p.none || n > p.burst:
+		return r, math.MaxInt64
+	}
+	r.sk = k.skeyOf(key)
+	s := k.shard(r.sk)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	off := s.lookup(r.sk)
+	cur := int64(minTAT)
+	if off >= 0 {
+		cur = s.tatAt(off)
+	}
+	r.cost = p.cost(n)
+	r.tat = satAdd(max(cur, now), r.cost)
+	wait := max(r.tat-p.g.interval-p.g.tolerance-now, 0)
 	if wait > maxWait {
-		s.mu.Unlock()
-		return wait, 0
+		return r, wait
 	}
-	tat = s.set(h, t+k.g.interval, now)
-	s.mu.Unlock()
-	return wait, tat
+	if off >= 0 {
+		s.setTAT(off, r.tat)
+	} else if !s.insert(k.seed, r.sk, r.tat, now) {
+		return r, math.MaxInt64
+	} else {
+		k.armSweep()
+	}
+	r.ok, r.act = true, now+wait
+	return r, wait
 }
 
-// giveBack undoes a reservation whose tat is still the latest for key.
-func (k *Keyed) giveBack(key string, tat, now int64) {
-	s, h := k.shardOf(key)
-	s.mu.Lock()
-	if s.get(h) == tat {
-		s.set(h, tat-k.g.interval, now)
-	}
-	s.mu.Unlock()
-}
+// Wait is WaitN(ctx, key, 1).
+func (k *Keyed) Wait(ctx context.Context, key string) error { return k.WaitN(ctx, key, 1) }
 
-// Wait blocks until an event for key may happen, and counts it. It returns
-// ctx.Err() at once if ctx has ended, [ErrLimitExceeded] at once if the
-// wait would pass ctx's deadline or the limit allows no events, and
-// ctx.Err() if ctx ends while waiting, giving the reserved slot back.
-func (k *Keyed) Wait(ctx context.Context, key string) error {
+// WaitN blocks until n events for key may happen, and counts them. It
+// returns ctx.Err() at once if ctx has ended; [ErrLimitExceeded] at once
+// if n exceeds the burst, the limit allows no events, or the wait would
+// pass ctx's deadline; and ctx.Err() if ctx ends while waiting, giving the
+// reserved events back.
+func (k *Keyed) WaitN(ctx context.Context, key string, n int) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if p := k.params.Load(); !p.inf && n > p.burst {
+		return fmt.Errorf("%w: %d events exceed the burst %d", ErrLimitExceeded, n, p.burst)
 	}
 	now := k.clock()
 	maxWait := int64(math.MaxInt64)
 	if dl, ok := ctx.Deadline(); ok {
 		maxWait = int64(dl.Sub(now))
 	}
-	n := k.ns(now)
-	wait, tat := k.reserve(key, n, maxWait)
-	if wait > maxWait || k.none {
+	r, wait := k.reserve(key, k.ns(now), n, maxWait)
+	if !r.ok {
 		return ErrLimitExceeded
 	}
 	if wait == 0 {
@@ -261,8 +430,37 @@ func (k *Keyed) Wait(ctx context.Context, key string) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		k.giveBack(key, tat, k.ns(k.clock()))
+		r.CancelAt(k.clock())
 		return ctx.Err()
+	}
+}
+
+// Limit returns the rate, in events per second.
+func (k *Keyed) Limit() rate.Limit { return k.params.Load().limit }
+
+// Burst returns the burst.
+func (k *Keyed) Burst() int { return k.params.Load().burst }
+
+// SetLimit changes the rate for every key from now on; the keys keep
+// their state (a key that just spent its burst still waits, at the new
+// rate).
+func (k *Keyed) SetLimit(limit rate.Limit) {
+	for {
+		old := k.params.Load()
+		if k.params.CompareAndSwap(old, newKeyParams(limit, old.burst)) {
+			return
+		}
+	}
+}
+
+// SetBurst changes the burst for every key from now on (burst < 1 is
+// taken as 1).
+func (k *Keyed) SetBurst(burst int) {
+	for {
+		old := k.params.Load()
+		if k.params.CompareAndSwap(old, newKeyParams(old.limit, burst)) {
+			return
+		}
 	}
 }
 
@@ -277,9 +475,9 @@ func (k *Keyed) LenAt(t time.Time) int {
 	for i := range k.shards {
 		s := &k.shards[i]
 		s.mu.Lock()
-		s.nextSweep = math.MinInt64
-		s.maybeSweep(now)
-		n += s.live(now)
+		s.sweep(k.seed, now)
+		live, _ := s.live(now)
+		n += live
 		s.mu.Unlock()
 	}
 	return n

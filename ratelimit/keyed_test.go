@@ -2,7 +2,8 @@ package ratelimit
 
 import (
 	"context"
-	"math"
+	"hash/maphash"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,13 +29,62 @@ func TestKeyedAllowAt(t *testing.T) {
 	require.Equal(t, time.Duration(0), k.DelayAt("b", t0))
 }
 
-func TestKeyedReserveAt(t *testing.T) {
-	k := NewKeyed(10, 1)
-	require.Equal(t, time.Duration(0), k.ReserveAt("a", t0))
-	require.Equal(t, 100*time.Millisecond, k.ReserveAt("a", t0))
-	require.Equal(t, 200*time.Millisecond, k.ReserveAt("a", t0))
-	require.False(t, k.AllowAt("a", t0.Add(250*time.Millisecond)))
-	require.True(t, k.AllowAt("a", t0.Add(300*time.Millisecond)))
+func TestKeyedReserveN(t *testing.T) {
+	k := NewKeyed(10, 3, WithClock(func() time.Time { return t0 }))
+	delay := func(r *Reservation) time.Duration { require.True(t, r.OK()); return r.DelayFrom(t0) }
+	require.Equal(t, time.Duration(0), delay(k.ReserveN("a", t0, 1)))
+	require.Equal(t, time.Duration(0), delay(k.ReserveN("a", t0, 2)), "the rest of the burst")
+	require.Equal(t, 100*time.Millisecond, delay(k.ReserveN("a", t0, 1)))
+	r := k.ReserveN("a", t0, 2)
+	require.Equal(t, 300*time.Millisecond, delay(r))
+	r.CancelAt(t0.Add(50 * time.Millisecond))
+	r.CancelAt(t0.Add(50 * time.Millisecond)) // a second cancel gives nothing more back
+	require.Equal(t, 200*time.Millisecond, k.DelayAt("a", t0), "the cancelled events came back")
+	require.False(t, k.ReserveN("a", t0, 4).OK(), "more than the burst")
+	r1, r2 := k.ReserveN("b", t0, 3), k.ReserveN("b", t0, 1)
+	r1.CancelAt(t0)
+	require.Equal(t, 200*time.Millisecond, k.DelayAt("b", t0), "a later reservation keeps the earlier in place")
+	require.Equal(t, 100*time.Millisecond, r2.DelayFrom(t0))
+	require.False(t, k.AllowAt("a", t0.Add(150*time.Millisecond)))
+	require.True(t, k.AllowAt("a", t0.Add(200*time.Millisecond)))
+}
+
+func TestKeyedAllowN(t *testing.T) {
+	k := NewKeyed(10, 5, WithClock(func() time.Time { return t0 }))
+	require.True(t, k.AllowN("a", t0, 3))
+	require.False(t, k.AllowN("a", t0, 3), "two left")
+	require.True(t, k.AllowN("a", t0, 2))
+	require.False(t, k.AllowN("a", t0, 6), "never more than the burst")
+	require.True(t, k.AllowN("a", t0.Add(300*time.Millisecond), 3))
+	require.True(t, k.AllowN("a", t0, 0))
+	require.ErrorIs(t, k.WaitN(t.Context(), "a", 6), ErrLimitExceeded)
+}
+
+func TestKeyedSetLimit(t *testing.T) {
+	k := NewKeyed(1, 1, WithClock(func() time.Time { return t0 }))
+	require.True(t, k.AllowAt("a", t0))
+	require.False(t, k.AllowAt("a", t0.Add(100*time.Millisecond)))
+	k.SetLimit(10)
+	require.Equal(t, rate.Limit(10), k.Limit())
+	require.True(t, k.AllowAt("b", t0))
+	require.False(t, k.AllowAt("b", t0.Add(50*time.Millisecond)))
+	require.True(t, k.AllowAt("b", t0.Add(100*time.Millisecond)), "the new rate applies")
+	k.SetBurst(3)
+	require.Equal(t, 3, k.Burst())
+	require.True(t, k.AllowN("c", t0, 3))
+	k.SetLimit(0)
+	require.False(t, k.AllowAt("d", t0))
+	k.SetLimit(rate.Inf)
+	require.True(t, k.AllowN("d", t0, 100))
+}
+
+func TestKeyedDecide(t *testing.T) {
+	k := NewKeyed(2, 3, WithClock(func() time.Time { return t0 }))
+	require.Equal(t, Decision{Allowed: true, Limit: 3, Remaining: 2, Reset: 500 * time.Millisecond}, k.DecideAt("a", t0))
+	require.Equal(t, Decision{Allowed: true, Limit: 3, Remaining: 1, Reset: time.Second}, k.DecideAt("a", t0))
+	require.Equal(t, Decision{Allowed: true, Limit: 3, Remaining: 0, Reset: 1500 * time.Millisecond}, k.DecideAt("a", t0))
+	require.Equal(t, Decision{Limit: 3, Reset: 1500 * time.Millisecond, RetryAfter: 500 * time.Millisecond}, k.DecideAt("a", t0))
+	require.Equal(t, Decision{Allowed: true, Limit: 3, Remaining: 0, Reset: 1500 * time.Millisecond}, k.DecideAt("a", t0.Add(500*time.Millisecond)))
 }
 
 func TestKeyedInfAndZero(t *testing.T) {
@@ -49,9 +99,9 @@ func TestKeyedInfAndZero(t *testing.T) {
 }
 
 func TestKeyedDropsIdleKeys(t *testing.T) {
-	k := NewKeyed(1, 1) // a key lives one second after its event
+	k := NewKeyed(1, 1, WithClock(func() time.Time { return t0 })) // a key lives one second after its event
 	const n = 100_000
-	for _, key := range newKeyGen(k).keys("", n) {
+	for _, key := range distinctKeys("", n) {
 		require.True(t, k.AllowAt(key, t0), key)
 	}
 	require.Equal(t, n, k.LenAt(t0))
@@ -60,7 +110,7 @@ func TestKeyedDropsIdleKeys(t *testing.T) {
 	require.True(t, k.AllowAt("fresh", later))
 	require.Equal(t, 1, k.LenAt(later))
 	for i := range k.shards {
-		require.LessOrEqual(t, len(k.shards[i].slots), 8, "shard %d kept its big table", i)
+		require.LessOrEqual(t, len(k.shards[i].index), 8, "shard %d kept its big table", i)
 	}
 }
 
@@ -107,29 +157,28 @@ func TestKeyedWaitCancelGivesBack(t *testing.T) {
 	})
 }
 
-func TestFlatShardGrowsAndShrinks(t *testing.T) {
-	var s flatShard
-	fp := func(i uint32) uint32 { return flatFP(uint64(i * 0x9e3779b9)) }
-	for i := range uint32(10_000) {
-		s.set(fp(i+1), 100, 0)
+func TestKeyShardGrowsAndShrinks(t *testing.T) {
+	var s keyShard
+	seed := maphash.MakeSeed()
+	sk := func(i int) skey {
+		key := "k" + strconv.Itoa(i)
+		return skey{h: maphash.String(seed, key), s: key}
 	}
-	require.Equal(t, 10_000, s.live(0))
-	require.LessOrEqual(t, int(s.used)*4, len(s.slots)*3, "at most 3/4 full")
-	requireView(t, &s)
-	for i := range uint32(10_000) {
-		require.Equal(t, int64(100), s.get(fp(i+1)))
+	for i := range 10_000 {
+		require.True(t, s.insert(seed, sk(i), 100, 0))
 	}
-	s.set(3, 0, 0) // dead on arrival: not stored
-	require.Equal(t, int64(math.MinInt64), s.get(3))
-	s.maybeSweep(100)
-	require.Empty(t, s.slots, "all dead: table dropped")
-	require.Nil(t, s.view.Load())
-	s.prefetch(7) // no table: nothing to do
-	s.set(7, 200, 100)
-	require.Equal(t, int64(200), s.get(7))
-	requireView(t, &s)
-	require.Equal(t, uint32(1), flatFP(0))
-	require.Equal(t, uint32(1), flatFP(1<<32), "only the low 32 bits count")
+	n, _ := s.live(0)
+	require.Equal(t, 10_000, n)
+	require.LessOrEqual(t, s.used*4, len(s.index)*3, "at most 3/4 full")
+	for i := range 10_000 {
+		require.Equal(t, int64(100), s.get(sk(i)))
+	}
+	s.sweep(seed, 100)
+	require.Empty(t, s.index, "all dead: table dropped")
+	require.Nil(t, s.recs)
+	require.True(t, s.insert(seed, sk(7), 200, 100))
+	require.Equal(t, int64(200), s.get(sk(7)))
+	require.Equal(t, int64(minTAT), s.get(sk(8)))
 }
 
 // TestKeyedMonotonicClock checks that with the default clock Allow, Delay
@@ -145,9 +194,9 @@ func TestKeyedMonotonicClock(t *testing.T) {
 		require.False(t, k.Allow("a"), "burst spent, next event in an hour")
 		require.Greater(t, k.Delay("a"), 59*time.Minute)
 		require.LessOrEqual(t, k.Delay("a"), time.Hour)
-		require.Equal(t, time.Duration(0), k.Reserve("b"))
-		require.Equal(t, time.Duration(0), k.Reserve("b"))
-		require.Greater(t, k.Reserve("b"), 59*time.Minute)
+		require.Equal(t, time.Duration(0), k.Reserve("b").Delay())
+		require.Equal(t, time.Duration(0), k.Reserve("b").Delay())
+		require.Greater(t, k.Reserve("b").Delay(), 59*time.Minute)
 	})
 	t.Run("custom clock", func(t *testing.T) {
 		now := t0
@@ -172,9 +221,8 @@ func TestKeyedMonotonicClock(t *testing.T) {
 func TestKeyedConcurrentRebuild(t *testing.T) {
 	const burst = 100
 	k := NewKeyed(1.0/3600, burst, WithClock(func() time.Time { return t0 }))
-	gen := newKeyGen(k)
-	hot := gen.keys("hot", 4)
-	cold := gen.keys("cold", 40_000)
+	hot := distinctKeys("hot", 4)
+	cold := distinctKeys("cold", 40_000)
 	var allowed [4]atomic.Int64
 	var wg sync.WaitGroup
 	for range 4 {
@@ -200,22 +248,20 @@ func TestKeyedConcurrentRebuild(t *testing.T) {
 	require.Equal(t, 40_004, k.LenAt(t0))
 }
 
-// requireView checks that s's prefetch view is its table.
-func requireView(t *testing.T, s *flatShard) {
-	t.Helper()
-	v := s.view.Load()
-	require.NotNil(t, v)
-	require.Len(t, *v, len(s.slots))
-	require.Same(t, &s.slots[0], &(*v)[0])
+// distinctKeys returns n distinct keys.
+func distinctKeys(prefix string, n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = prefix + strconv.Itoa(i)
+	}
+	return keys
 }
 
-// TestKeyedAllowConcurrentGrowth runs Allow, which prefetches through the
-// view without the lock, while other goroutines grow the same shards'
-// tables: with -race this checks the view is published safely, and every
-// decision is still right.
+// TestKeyedAllowConcurrentGrowth runs Allow from several goroutines while
+// the tables grow: every decision is right.
 func TestKeyedAllowConcurrentGrowth(t *testing.T) {
 	k := NewKeyed(1.0/3600, 1) // one event per key an hour: all first events pass, no second
-	keys := newKeyGen(k).keys("", 40_000)
+	keys := distinctKeys("", 40_000)
 	var wg sync.WaitGroup
 	var refused atomic.Int64
 	for g := range 4 {

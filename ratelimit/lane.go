@@ -2,7 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // A Lane is the priority class of a send. The lane travels in the context
@@ -61,9 +63,22 @@ var admissionKey = &contextKey{"admission"}
 
 // admission is a send already admitted by a Wait for chat.
 type admission struct {
-	chat int64
-	used atomic.Bool
+	chat   int64
+	used   atomic.Bool
+	once   bool                    // from Admit: a later Wait is refused
+	cancel context.CancelCauseFunc // from Admit: Backoff for chat cancels
+	start  time.Time               // from Admit: when the send began
 }
+
+// ErrAdmissionUsed is returned by [Telegram.Wait] with a context from
+// [Telegram.Admit] whose one send was made: the caller, not the client,
+// decides about a retry.
+var ErrAdmissionUsed = errors.New("ratelimit: the admitted send was made; its retry goes back to the caller")
+
+// ErrBackoff is the cause (see context.Cause) with which
+// [Telegram.Backoff] cancels the send contexts from [Telegram.Admit] of
+// its chat.
+var ErrBackoff = errors.New("ratelimit: Telegram answered 429 for the chat")
 
 // WithAdmission returns a copy of ctx saying that a send to chatID was
 // already admitted by a [Telegram.Wait] the caller made itself: the first
@@ -74,13 +89,79 @@ type admission struct {
 // It lets a caller wait with a context it may cancel, then make the call
 // that waits again (a botapi client with this scheduler) with a context it
 // does not cancel, so a cancellation never interrupts a request that may
-// already have reached Telegram. The broadcast package works this way.
+// already have reached Telegram. [Telegram.Admit] does more for a caller
+// that handles retries itself.
 func WithAdmission(ctx context.Context, chatID int64) context.Context {
 	return context.WithValue(ctx, admissionKey, &admission{chat: chatID})
 }
 
-// admitted consumes ctx's admission for chatID, if any.
-func admitted(ctx context.Context, chatID int64) bool {
+// Admit returns the context for one send to chatID that the caller's own
+// [Telegram.Wait] admitted, and a release to call when the send is over.
+// The context keeps ctx's values (the lane) but not its cancellation, so
+// a cancellation never cuts a request that may have reached Telegram; and:
+//   - the first Wait for chatID with it returns at once without counting a
+//     send; any later one (a botapi client's retry) fails at once with
+//     [ErrAdmissionUsed], so exactly one request is made and no new
+//     request starts once the caller has stopped;
+//   - a 429 for chatID reported to [Telegram.Backoff] while it is live
+//     cancels it (cause [ErrBackoff]), so a client returns the 429 at once
+//     instead of sleeping its retry_after inside the send;
+//   - release tells the scheduler how long the send took: a slow one is
+//     counted against its chat's limits from its end (see [WithMargin]).
+//
+// The broadcast package sends this way: a 429 hands the entry back to its
+// scheduling, and the worker moves on.
+func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, context.CancelFunc) {
+	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	start := s.clock()
+	a := &admission{chat: chatID, once: true, cancel: cancel, start: start}
+	s.admitMu.Lock()
+	m := s.admits[chatID]
+	if m == nil {
+		m = map[*admission]struct{}{}
+		s.admits[chatID] = m
+	}
+	m[a] = struct{}{}
+	s.admitMu.Unlock()
+	s.admitted.Add(1)
+	return context.WithValue(cctx, admissionKey, a), func() {
+		s.admitMu.Lock()
+		if m := s.admits[chatID]; m != nil {
+			delete(m, a)
+			if len(m) == 0 {
+				delete(s.admits, chatID)
+			}
+		}
+		s.admitMu.Unlock()
+		cancel(nil)
+		s.sent(chatID, start)
+	}
+}
+
+// cancelAdmitted cancels the live send contexts of chat from Admit.
+func (s *Telegram) cancelAdmitted(chat int64) {
+	if chat == 0 {
+		return
+	}
+	s.admitMu.Lock()
+	for a := range s.admits[chat] {
+		a.cancel(ErrBackoff)
+	}
+	s.admitMu.Unlock()
+}
+
+// admitted consumes ctx's admission for chatID, if any; a used admission
+// from Admit fails.
+func admitted(ctx context.Context, chatID int64) (bool, error) {
 	a, ok := ctx.Value(admissionKey).(*admission)
-	return ok && a.chat == chatID && a.used.CompareAndSwap(false, true)
+	if !ok || a.chat != chatID {
+		return false, nil
+	}
+	if a.used.CompareAndSwap(false, true) {
+		return true, nil
+	}
+	if a.once {
+		return false, ErrAdmissionUsed
+	}
+	return false, nil
 }

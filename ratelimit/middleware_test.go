@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,19 +40,22 @@ func TestKeyByIP(t *testing.T) {
 			for _, v := range tc.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			require.Equal(t, tc.want, KeyByIP(tc.trusted...)(r))
+			require.Equal(t, tc.want, keyOf(KeyByIP(tc.trusted...), r))
 		})
 	}
 }
+
+// keyOf runs a key function on r.
+func keyOf(f KeyFunc, r *http.Request) string { return string(f(nil, r)) }
 
 func TestKeyByUser(t *testing.T) {
 	key := KeyByUser(KeyByIP())
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "203.0.113.7:1"
-	require.Equal(t, "203.0.113.7", key(r))
+	require.Equal(t, "203.0.113.7", keyOf(key, r))
 	r = r.WithContext(initdata.NewContext(r.Context(), initdata.InitData{User: &initdata.User{ID: 777}}))
-	require.Equal(t, "user:777", key(r))
-	require.Equal(t, "", KeyByUser(nil)(httptest.NewRequest(http.MethodGet, "/", nil)))
+	require.Equal(t, "user:777", keyOf(key, r))
+	require.Equal(t, "", keyOf(KeyByUser(nil), httptest.NewRequest(http.MethodGet, "/", nil)))
 }
 
 func TestMiddleware(t *testing.T) {
@@ -96,15 +100,55 @@ func FuzzKeyByIP(f *testing.F) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.RemoteAddr = remote
 		r.Header.Set("X-Forwarded-For", xff)
-		k := trusted(r)
+		k := keyOf(trusted, r)
 		if k != "" {
 			if _, err := netip.ParseAddr(k); err != nil {
 				_, err := netip.ParsePrefix(k)
 				require.NoError(t, err, "key %q", k)
 			}
 		}
-		p1 := plain(r)
+		p1 := keyOf(plain, r)
 		r.Header.Del("X-Forwarded-For")
-		require.Equal(t, p1, plain(r))
+		require.Equal(t, p1, keyOf(plain, r))
 	})
+}
+
+func TestMiddlewareHeadersAndDeny(t *testing.T) {
+	now := t0
+	k := NewKeyed(2, 3, WithClock(func() time.Time { return now })) // 2/s, burst 3
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	do := func(h http.Handler, remote string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	h := Middleware(k, KeyByIP())(ok)
+	for i, want := range []string{"2", "1", "0"} {
+		w := do(h, "1.1.1.1:1")
+		require.Equal(t, http.StatusNoContent, w.Code, i)
+		require.Equal(t, "3", w.Header().Get("RateLimit-Limit"))
+		require.Equal(t, want, w.Header().Get("RateLimit-Remaining"))
+		require.Equal(t, strconv.Itoa((i+2)/2), w.Header().Get("RateLimit-Reset"), "seconds until the bucket is full, rounded up")
+	}
+	w := do(h, "1.1.1.1:1")
+	require.Equal(t, http.StatusTooManyRequests, w.Code)
+	require.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
+	require.JSONEq(t, `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"rate limit exceeded; retry after the time in Retry-After"}`, w.Body.String())
+	require.Equal(t, "1", w.Header().Get("Retry-After"))
+	require.Equal(t, "0", w.Header().Get("RateLimit-Remaining"))
+
+	var denied int
+	custom := Middleware(k, KeyByIP(), WithDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		denied++
+		require.Equal(t, "1", w.Header().Get("Retry-After"), "headers are set when the deny handler runs")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})))(ok)
+	require.Equal(t, http.StatusServiceUnavailable, do(custom, "1.1.1.1:1").Code)
+	require.Equal(t, 1, denied)
+
+	w = do(h, "@")
+	require.Equal(t, http.StatusForbidden, w.Code, "a client with no key is refused")
+	require.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
 }

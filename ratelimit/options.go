@@ -1,9 +1,13 @@
 package ratelimit
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
-// An Option configures a [Telegram] scheduler or a [Keyed] limiter. Each
-// option's doc says which it applies to; the others ignore it.
+// An Option configures a [Telegram] scheduler, a [Keyed] limiter or a
+// [Middleware]. Each option's doc says which it applies to; the others
+// ignore it.
 type Option func(*options)
 
 type options struct {
@@ -14,6 +18,12 @@ type options struct {
 	global, paid   Limit
 	evidenceChats  int
 	evidenceWithin time.Duration
+	sweepEvery     time.Duration
+	deny           http.Handler
+	margin         time.Duration
+	maxMargin      time.Duration
+	spare          int
+	observer       Observer
 }
 
 func newOptions(opts []Option) options {
@@ -25,6 +35,9 @@ func newOptions(opts []Option) options {
 		paid:           PaidLimit,
 		evidenceChats:  DefaultFloodEvidence,
 		evidenceWithin: time.Second,
+		margin:         DefaultMargin,
+		maxMargin:      DefaultMaxMargin,
+		spare:          DefaultSpare,
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -67,7 +67,16 @@ type Verdict struct {
 // Implementations must be safe for concurrent use, apply Take and Block
 // atomically across all the cells given, and not keep the cells slice
 // after returning (the scheduler reuses it). The main module ships
-// [MemoryStore]; a Redis one lives in its own module.
+// [MemoryStore]; store/redis has RateStore, which decides on the server's
+// clock, so replicas' clocks play no part. There is none on Postgres or
+// SQLite on purpose: every send updates the bot-wide key, so a SQL store
+// would serialize every replica's sends on one hot row lock and write
+// its WAL 30 to 1000 times a second; Redis does the same in memory, in
+// one script per decision.
+//
+// The now a Store is given is the scheduler's clock; a Store shared by
+// processes should ignore it and use its own engine's time, as RateStore
+// does.
 type Store interface {
 	// Peek reports whether every cell conforms at now, changing nothing.
 	Peek(ctx context.Context, now time.Time, cells []Cell) (Verdict, error)

@@ -27,8 +27,20 @@ type Telegram struct {
 	store Store
 	clock func() time.Time
 
-	chat, group, global, paid Cell // templates; Key.ID is set per call
-	zero                      [3][]Cell
+	limits     [4]Limit // chat, group, global, paid
+	cs         atomic.Pointer[cellSet]
+	adaptMu    sync.Mutex
+	margin     time.Duration // the configured margin, where calm brings it back
+	maxMargin  time.Duration
+	marginStep time.Duration
+	raised     atomic.Int64 // unix ns of the last 429 or step down
+	spare      int
+	minRTT     atomic.Int64 // fastest send seen through Admit, ns; 0: none yet
+	admitted   atomic.Int64 // sends through Admit so far: 0 skips the lateness model
+
+	admitMu sync.Mutex
+	admits  map[int64]map[*admission]struct{} // sends in flight by chat, from Admit
+	slow    []time.Time                       // sends that ended overdue → until when they count as late
 
 	evidenceChats  int
 	evidenceWithin time.Duration
@@ -39,6 +51,43 @@ type Telegram struct {
 	interactive        atomic.Int64  // interactive waiters at that stage
 
 	backoffs, pauses atomic.Int64
+
+	observer Observer     // nil: no observation (observe.go)
+	waiting  atomic.Int64 // Waits in progress, counted with an observer
+}
+
+// cellSet is the scheduler's limits in GCRA form, with the margin
+// applied; replaced as a whole when the margin adapts.
+type cellSet struct {
+	chat, group, global, paid Cell // templates; Key.ID is set per call
+	zero                      [3][]Cell
+	margin                    time.Duration
+}
+
+// newCellSet builds the cells of limits with every window stretched by
+// margin, and spare sends of each bot-wide window left free.
+func newCellSet(limits [4]Limit, margin time.Duration, spare int) *cellSet {
+	cell := func(k Kind, l Limit) Cell {
+		l.Window += margin
+		if k == KindGlobal || k == KindPaid {
+			l.N -= spare
+		}
+		g := l.cell()
+		return Cell{Key: Key{Kind: k}, Interval: time.Duration(g.interval), Tolerance: time.Duration(g.tolerance)}
+	}
+	cs := &cellSet{
+		chat:   cell(KindChat, limits[0]),
+		group:  cell(KindGroup, limits[1]),
+		global: cell(KindGlobal, limits[2]),
+		paid:   cell(KindPaid, limits[3]),
+		margin: margin,
+	}
+	for _, l := range []Lane{Interactive, Bulk, Paid} {
+		var buf [4]Cell
+		c, _ := cs.cells(&buf, 0, l)
+		cs.zero[l] = append([]Cell(nil), c...)
+	}
+	return cs
 }
 
 // cellBufs holds the cell arrays of calls in progress: a slice handed to
@@ -63,36 +112,39 @@ func NewTelegram(opts ...Option) (*Telegram, error) {
 	if o.evidenceChats < 1 || o.evidenceWithin < 0 {
 		return nil, fmt.Errorf("ratelimit: invalid flood evidence %d chats within %v", o.evidenceChats, o.evidenceWithin)
 	}
+	if o.margin < 0 || o.maxMargin < o.margin {
+		return nil, fmt.Errorf("ratelimit: invalid margin %v (adapting up to %v)", o.margin, o.maxMargin)
+	}
+	for _, l := range []Limit{o.global, o.paid} {
+		if o.spare < 0 || l.N-o.spare < max(l.Burst, 1) {
+			return nil, fmt.Errorf("ratelimit: invalid spare %d for the limit %v", o.spare, l)
+		}
+	}
 	if o.store == nil {
 		o.store = NewMemoryStore()
-	}
-	cell := func(k Kind, l Limit) Cell {
-		g := l.cell()
-		return Cell{Key: Key{Kind: k}, Interval: time.Duration(g.interval), Tolerance: time.Duration(g.tolerance)}
 	}
 	s := &Telegram{
 		store:          o.store,
 		clock:          o.clock,
-		chat:           cell(KindChat, o.chat),
-		group:          cell(KindGroup, o.group),
-		global:         cell(KindGlobal, o.global),
-		paid:           cell(KindPaid, o.paid),
+		limits:         [4]Limit{o.chat, o.group, o.global, o.paid},
+		margin:         o.margin,
+		maxMargin:      o.maxMargin,
+		spare:          o.spare,
+		marginStep:     marginStep,
+		admits:         map[int64]map[*admission]struct{}{},
 		evidenceChats:  o.evidenceChats,
 		evidenceWithin: o.evidenceWithin,
 		bulkTurn:       make(chan struct{}, 1),
 		paidTurn:       make(chan struct{}, 1),
+		observer:       o.observer,
 	}
-	for _, l := range []Lane{Interactive, Bulk, Paid} {
-		var buf [4]Cell
-		c, _ := s.cells(&buf, 0, l)
-		s.zero[l] = append([]Cell(nil), c...)
-	}
+	s.cs.Store(newCellSet(s.limits, o.margin, o.spare))
 	return s, nil
 }
 
 // cells fills buf with the cells a send to chatID in lane must pass, chat
 // cells first, and returns them with the number of chat cells.
-func (s *Telegram) cells(buf *[4]Cell, chatID int64, lane Lane) ([]Cell, int) {
+func (s *cellSet) cells(buf *[4]Cell, chatID int64, lane Lane) ([]Cell, int) {
 	n := 0
 	if chatID != 0 {
 		buf[n] = s.chat
@@ -115,13 +167,14 @@ func (s *Telegram) cells(buf *[4]Cell, chatID int64, lane Lane) ([]Cell, int) {
 }
 
 func (s *Telegram) cellsFor(buf *[4]Cell, chatID int64, lane Lane) ([]Cell, int) {
+	cs := s.cs.Load()
 	if lane > Paid {
 		lane = Bulk
 	}
 	if chatID == 0 {
-		return s.zero[lane], 0
+		return cs.zero[lane], 0
 	}
-	return s.cells(buf, chatID, lane)
+	return cs.cells(buf, chatID, lane)
 }
 
 func laneOf(ctx context.Context) Lane {
@@ -141,12 +194,15 @@ func laneOf(ctx context.Context) Lane {
 // Bulk and paid waiters then take turns in arrival order; interactive
 // waiters take the next bot-wide slot before any bulk waiter. No goroutine
 // is started per waiter.
-func (s *Telegram) Wait(ctx context.Context, chatID int64) error {
+func (s *Telegram) Wait(ctx context.Context, chatID int64) (err error) {
+	if s.observer != nil {
+		defer s.observeWait(ctx, chatID, s.enterWait(), &err)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if admitted(ctx, chatID) {
-		return nil
+	if ok, err := admitted(ctx, chatID); ok || err != nil {
+		return err
 	}
 	lane := laneOf(ctx)
 	buf := cellBufs.Get().(*[4]Cell)
@@ -195,12 +251,20 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 	for {
 		if lane == Bulk && s.interactive.Load() > 0 {
 			// Leave the next slot to the interactive waiters.
-			if err := s.sleep(ctx, s.global.Interval); err != nil {
+			if err := s.sleep(ctx, s.cs.Load().global.Interval); err != nil {
 				return false, err
 			}
 			continue
 		}
-		v, err := s.store.Take(ctx, s.clock(), cells)
+		now := s.clock()
+		s.calm(now)
+		use := cells
+		if cs := s.cs.Load(); s.admitted.Load() > 0 {
+			if late := s.late(now, cs); late > 0 {
+				use = s.widen(cells, cs, late)
+			}
+		}
+		v, err := s.store.Take(ctx, now, use)
 		if err != nil {
 			return false, fmt.Errorf("%w: %w", ErrStore, err)
 		}
@@ -242,7 +306,7 @@ func (s *Telegram) Allow(chatID int64, lane Lane) bool {
 // explicit-time decision that Wait repeats.
 func (s *Telegram) AllowAt(chatID int64, lane Lane, t time.Time) bool {
 	if chatID == 0 { // no per-call cells: no allocation
-		v, err := s.store.Take(context.Background(), t, s.zero[min(lane, Paid)])
+		v, err := s.store.Take(context.Background(), t, s.cs.Load().zero[min(lane, Paid)])
 		return err == nil && v.OK
 	}
 	buf := cellBufs.Get().(*[4]Cell)
@@ -274,7 +338,7 @@ func (s *Telegram) ChatDelayAt(chatID int64, t time.Time) time.Duration {
 	}
 	buf := cellBufs.Get().(*[4]Cell)
 	defer cellBufs.Put(buf)
-	cells, nChat := s.cells(buf, chatID, Bulk)
+	cells, nChat := s.cs.Load().cells(buf, chatID, Bulk)
 	v, err := s.store.Peek(context.Background(), t, cells[:nChat])
 	if err != nil || v.OK {
 		return 0
@@ -300,20 +364,24 @@ func (s *Telegram) Backoff(chatID int64, retryAfter time.Duration) {
 // bot.
 func (s *Telegram) BackoffAt(chatID int64, retryAfter time.Duration, t time.Time) bool {
 	s.backoffs.Add(1)
+	s.cancelAdmitted(chatID)
+	cs := s.adapt()
 	retryAfter = max(retryAfter, time.Second)
 	until := t.Add(retryAfter)
 	ctx := context.Background()
 	if chatID != 0 {
-		c := s.chat
+		c := cs.chat
 		c.Key.ID = chatID
 		_ = s.store.Block(ctx, c, until) // Backoff has no error to return; a failing store fails the next Wait
 		if !s.evidence(chatID, t) {
+			s.observeBackoff(chatID, retryAfter, false)
 			return false
 		}
 	}
 	s.pauses.Add(1)
-	_ = s.store.Block(ctx, s.global, until)
-	_ = s.store.Block(ctx, s.paid, until)
+	_ = s.store.Block(ctx, cs.global, until)
+	_ = s.store.Block(ctx, cs.paid, until)
+	s.observeBackoff(chatID, retryAfter, true)
 	return true
 }
 
@@ -342,9 +410,11 @@ type Stats struct {
 	Backoffs int64
 	// Pauses is how many of them paused the whole bot.
 	Pauses int64
+	// Margin is the safety margin every window is stretched by now.
+	Margin time.Duration
 }
 
 // Stats returns the counters so far.
 func (s *Telegram) Stats() Stats {
-	return Stats{Backoffs: s.backoffs.Load(), Pauses: s.pauses.Load()}
+	return Stats{Backoffs: s.backoffs.Load(), Pauses: s.pauses.Load(), Margin: s.cs.Load().margin}
 }

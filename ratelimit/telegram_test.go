@@ -12,7 +12,7 @@ import (
 
 func newTelegram(t *testing.T, opts ...Option) *Telegram {
 	t.Helper()
-	s, err := NewTelegram(opts...)
+	s, err := NewTelegram(append([]Option{WithMargin(0, 0), WithSpare(0)}, opts...)...) // exact limits; TestTelegramMargin covers the margin
 	require.NoError(t, err)
 	return s
 }
@@ -202,7 +202,7 @@ func TestTelegramInteractiveBeforeBulk(t *testing.T) {
 			require.NoError(t, s.Wait(WithLane(t.Context(), Interactive), int64(1+i)))
 			worst = max(worst, time.Since(start))
 		}
-		require.LessOrEqual(t, worst, s.global.Interval, "at most one bot-wide slot")
+		require.LessOrEqual(t, worst, s.cs.Load().global.Interval, "at most one bot-wide slot")
 		cancel()
 		wg.Wait()
 	})
@@ -266,7 +266,7 @@ func TestTelegramAdmission(t *testing.T) {
 		require.NoError(t, s.Wait(ctx, 5), "admitted: no wait")
 		require.Equal(t, time.Duration(0), time.Since(start))
 		require.NoError(t, s.Wait(ctx, 5), "used up: waits")
-		require.Equal(t, time.Second+1-s.global.Interval, time.Since(start))
+		require.Equal(t, time.Second+1-s.cs.Load().global.Interval, time.Since(start))
 	})
 }
 
@@ -280,5 +280,104 @@ func TestTelegramWaitFailsEarlyOnDeadline(t *testing.T) {
 		require.ErrorIs(t, s.Wait(ctx, 1), ErrLimitExceeded)
 		require.Equal(t, time.Duration(0), time.Since(start), "at once")
 		require.NoError(t, s.Wait(ctx, 2), "other chats within the deadline")
+	})
+}
+
+// TestTelegramMargin checks that the windows are stretched by the margin,
+// that 429s raise it step by step up to the maximum, and that Admit's
+// send context makes one send and is cancelled by a Backoff for its chat.
+func TestTelegramMargin(t *testing.T) {
+	s, err := NewTelegram(WithMargin(40*time.Millisecond, 50*time.Millisecond))
+	require.NoError(t, err)
+	require.True(t, s.AllowAt(1, Bulk, t0))
+	require.False(t, s.AllowAt(1, Bulk, t0.Add(time.Second+39*time.Millisecond)))
+	require.True(t, s.AllowAt(1, Bulk, t0.Add(time.Second+41*time.Millisecond)))
+	require.Equal(t, 40*time.Millisecond, s.Stats().Margin)
+	s.BackoffAt(2, time.Second, t0)
+	require.Equal(t, 45*time.Millisecond, s.Stats().Margin)
+	s.BackoffAt(3, time.Second, t0)
+	s.BackoffAt(4, time.Second, t0)
+	require.Equal(t, 50*time.Millisecond, s.Stats().Margin, "capped")
+	s.calm(time.Now().Add(29 * time.Second))
+	require.Equal(t, 50*time.Millisecond, s.Stats().Margin, "not calm yet")
+	s.calm(time.Now().Add(31 * time.Second))
+	require.Equal(t, 45*time.Millisecond, s.Stats().Margin, "a step down after 30 s without a 429")
+	s.calm(time.Now().Add(32 * time.Second))
+	require.Equal(t, 45*time.Millisecond, s.Stats().Margin, "one step per 30 s")
+	s.calm(time.Now().Add(62 * time.Second))
+	require.Equal(t, 40*time.Millisecond, s.Stats().Margin)
+	s.calm(time.Now().Add(200 * time.Second))
+	require.Equal(t, 40*time.Millisecond, s.Stats().Margin, "never below the configured margin")
+	_, err = NewTelegram(WithMargin(-1, 0))
+	require.Error(t, err)
+	_, err = NewTelegram(WithMargin(time.Second, 0))
+	require.Error(t, err)
+}
+
+func TestTelegramAdmit(t *testing.T) {
+	s := newTelegram(t)
+	parent, stop := context.WithCancel(WithLane(t.Context(), Bulk))
+	ctx, release := s.Admit(parent, 42)
+	stop()
+	require.NoError(t, ctx.Err(), "the caller's cancellation does not cut the send")
+	lane, _ := LaneFromContext(ctx)
+	require.Equal(t, Bulk, lane)
+	require.NoError(t, s.Wait(ctx, 42), "admitted")
+	require.ErrorIs(t, s.Wait(ctx, 42), ErrAdmissionUsed, "a retry goes back to the caller")
+	s.Backoff(7, time.Second)
+	require.NoError(t, ctx.Err(), "another chat's 429")
+	s.Backoff(42, time.Second)
+	require.ErrorIs(t, context.Cause(ctx), ErrBackoff)
+	release()
+	ctx2, release2 := s.Admit(t.Context(), 42)
+	release2()
+	s.Backoff(42, time.Second)
+	require.ErrorIs(t, ctx2.Err(), context.Canceled, "released")
+	require.NotErrorIs(t, context.Cause(ctx2), ErrBackoff)
+	require.Empty(t, s.admits)
+}
+
+// TestTelegramLateSends checks the lateness model: the spare send of each
+// bot-wide window, an overdue send keeping one more free while on its way
+// and for a window after its end, and its chat paced from its end.
+func TestTelegramLateSends(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := NewTelegram(WithMargin(10*time.Millisecond, 10*time.Millisecond), WithGlobalLimit(Limit{N: 10, Window: time.Second}))
+		require.NoError(t, err)
+		global := func() time.Duration { return s.cs.Load().global.Interval }
+		require.Equal(t, 1010*time.Millisecond/9+1, global(), "10 per second, one spare, 10 ms margin")
+		ctx := WithLane(t.Context(), Bulk)
+
+		// A quick send sets the fastest round trip.
+		require.NoError(t, s.Wait(ctx, 1))
+		sctx, release := s.Admit(ctx, 1)
+		require.NoError(t, s.Wait(sctx, 1))
+		time.Sleep(30 * time.Millisecond)
+		release()
+		require.Equal(t, int64(30*time.Millisecond), s.minRTT.Load())
+		require.Zero(t, s.late(time.Now(), s.cs.Load()))
+
+		// A slow one: overdue after 30 + 2×10 ms.
+		require.NoError(t, s.Wait(ctx, 2))
+		_, release = s.Admit(ctx, 2)
+		time.Sleep(50 * time.Millisecond)
+		require.Zero(t, s.late(time.Now(), s.cs.Load()))
+		time.Sleep(time.Millisecond)
+		require.Equal(t, 1, s.late(time.Now(), s.cs.Load()), "on its way")
+		w := s.widen(s.cs.Load().zero[Bulk], s.cs.Load(), 1)
+		require.Equal(t, 1010*time.Millisecond/8+1, w[0].Interval, "two sends of the window kept free")
+		time.Sleep(500 * time.Millisecond)
+		release()
+		end := time.Now()
+		require.Equal(t, 1, s.late(end, s.cs.Load()), "ended overdue")
+		require.Equal(t, 1, s.late(end.Add(time.Second), s.cs.Load()))
+		require.Zero(t, s.late(end.Add(1011*time.Millisecond), s.cs.Load()), "a window later")
+		require.Equal(t, 1010*time.Millisecond+1, s.ChatDelayAt(2, end), "its chat counts from its end")
+		require.Zero(t, s.ChatDelayAt(3, end))
+
+		_, err = NewTelegram(WithSpare(-1))
+		require.Error(t, err)
+		_, err = NewTelegram(WithSpare(30))
+		require.Error(t, err)
 	})
 }

@@ -74,6 +74,7 @@ type handlerOptions struct {
 	maxAttempts   int
 	backoff       Backoff
 	deadLetter    func(context.Context, DeadLetter)
+	observer      Observer
 	errs          []error
 }
 
@@ -459,10 +460,12 @@ func (hd *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hd.o.allowSet && !addrAllowed(r.RemoteAddr, hd.o.allow) {
+		reject(r.Context(), hd.o.observer, schemeIP, "ip_not_allowed", http.StatusForbidden)
 		writeProblem(w, http.StatusForbidden, "Forbidden", "")
 		return
 	}
 	if checkSecretHeader(r.Header, hd.secret) != tokenOK {
+		reject(r.Context(), hd.o.observer, schemeTelegram, secretReason(r.Header), http.StatusUnauthorized)
 		writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 		return
 	}
@@ -473,59 +476,61 @@ func (hd *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.As(err, &mbe):
 			hd.o.logger.Error("webhook: update dropped: body over the limit", "update_id", peekUpdateID(r), "limit", hd.o.maxBody)
+			reject(r.Context(), hd.o.observer, schemeBody, "too_large", http.StatusOK)
 			w.WriteHeader(http.StatusOK)
+		case errors.Is(err, errBodyBudget):
+			reject(r.Context(), hd.o.observer, schemeBody, "over_budget", http.StatusServiceUnavailable)
+			writeBodyError(w, err)
 		default:
+			reject(r.Context(), hd.o.observer, schemeBody, "other", http.StatusBadRequest)
 			writeBodyError(w, err)
 		}
-		return
-	}
-	if hd.o.queue != nil {
-		hd.enqueue(w, r, body)
 		return
 	}
 	u := new(botapi.Update)
 	if err := json.Unmarshal(body, u); err != nil || u.UpdateID == 0 {
 		hd.o.logger.Error("webhook: update dropped: not a decodable update", "update_id", scanUpdateID(body), "bytes", len(body))
+		reject(r.Context(), hd.o.observer, schemeBody, "undecodable", http.StatusOK)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	hd.process(w, r.Context(), u)
-}
-
-// enqueue checks that body is an update and pushes its raw bytes.
-func (hd *Handler) enqueue(w http.ResponseWriter, r *http.Request, body []byte) {
-	var head struct {
-		UpdateID int64 `json:"update_id"`
-	}
-	if err := json.Unmarshal(body, &head); err != nil || head.UpdateID == 0 {
-		hd.o.logger.Error("webhook: update dropped: not a decodable update", "update_id", scanUpdateID(body), "bytes", len(body))
+	ctx, ob := observeStart(r.Context(), hd.o.observer, u, sourceWebhook, 1)
+	if hd.o.queue != nil {
+		// The queue keeps the raw bytes as Telegram sent them: the decode
+		// above only checked them; nothing is re-encoded.
+		if err := hd.o.queue.Push(ctx, u.UpdateID, body); err != nil {
+			hd.o.logger.Warn("webhook: queue refused update", "update_id", u.UpdateID, "err", err)
+			ob.done(ResultRetry, http.StatusServiceUnavailable, err)
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
+			return
+		}
+		ob.done(ResultQueued, http.StatusOK, nil)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if err := hd.o.queue.Push(r.Context(), head.UpdateID, body); err != nil {
-		hd.o.logger.Warn("webhook: queue refused update", "update_id", head.UpdateID, "err", err)
-		w.Header().Set("Retry-After", "1")
-		writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	hd.process(w, ctx, u, ob)
 }
 
 // process dedupes u, runs the handler and answers.
-func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi.Update) {
+func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi.Update, ob *observed) {
 	key := updateKey(hd.o.namespace, u.UpdateID)
 	owner := hd.owners.next()
 	status := claimUntil(ctx, hd.o.store, &hd.flights, key, owner, hd.o.lease, hd.o.inFlightWait)
+	ob.dedupe(claimDedupe(status))
 	switch status {
 	case claimDone:
+		ob.done(ResultOK, http.StatusOK, nil)
 		w.WriteHeader(http.StatusOK)
 		return
 	case claimBusy:
+		ob.done(ResultRetry, http.StatusServiceUnavailable, nil)
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, http.StatusServiceUnavailable, "Update in progress", "")
 		return
 	case claimFailed:
 		hd.o.logger.Error("webhook: store failed; update left for redelivery", "update_id", u.UpdateID)
+		ob.done(ResultRetry, http.StatusServiceUnavailable, nil)
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
 		return
@@ -533,6 +538,7 @@ func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 		// The request's context ended while waiting. Usually nobody reads
 		// the answer, but never let net/http's implicit 200 acknowledge an
 		// update that was not processed.
+		ob.done(ResultRetry, http.StatusServiceUnavailable, ctx.Err())
 		writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
 		return
 	}
@@ -540,13 +546,16 @@ func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 	end := hd.flights.begin(key)
 	defer end()
 	slot := &replySlot{}
+	hstart := ob.now()
 	err := runHandler(ctx, hd.h, u, hd.claimOf(key, owner), slot, hd.o.logger)
+	ob.handler(hstart, err)
 	sctx, cancel := storeContext(ctx, hd.o.storeTimeout)
 	defer cancel()
 	if err != nil {
 		if rerr := hd.o.store.Release(sctx, key, owner); rerr != nil {
 			hd.o.logger.Warn("webhook: release failed", "update_id", u.UpdateID, "err", rerr)
 		}
+		ob.done("", http.StatusInternalServerError, nil)
 		writeProblem(w, http.StatusInternalServerError, "Update not processed", "")
 		return
 	}
@@ -555,6 +564,7 @@ func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 		// The handler succeeded: answer 200 so Telegram does not resend.
 		hd.o.logger.Warn("webhook: complete failed", "update_id", u.UpdateID, "err", cerr)
 	}
+	ob.done("", http.StatusOK, nil)
 	if reply != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(reply)))

@@ -463,21 +463,28 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 		w.bury(sctx, job, "not a decodable update with this update_id")
 		return
 	}
+	ctx, ob := observeStart(ctx, w.o.observer, u, sourceWorker, job.Attempt())
 	key := updateKey(w.o.namespace, id)
 	owner := w.owners.next()
-	switch claimUntil(ctx, w.o.store, &w.flights, key, owner, w.o.lease, w.o.inFlightWait) {
+	claim := claimUntil(ctx, w.o.store, &w.flights, key, owner, w.o.lease, w.o.inFlightWait)
+	ob.dedupe(claimDedupe(claim))
+	switch claim {
 	case claimDone:
+		ob.done(ResultOK, 0, nil)
 		w.ack(sctx, job)
 		return
 	case claimOwned:
 	default:
+		ob.done(ResultRetry, 0, ErrUpdateBusy)
 		if err := job.Postpone(sctx, w.o.backoff(1)); err != nil {
 			w.o.logger.Warn("webhook: postpone failed; the queue will redeliver", "update_id", id, "err", err)
 		}
 		return
 	}
 	end := w.flights.begin(key)
+	hstart := ob.now()
 	err := runHandler(ctx, w.h, u, heldClaim{Claim: Claim{Key: key, Owner: owner}, store: w.o.store, lease: w.o.lease, timeout: w.o.storeTimeout, log: w.o.logger}, nil, w.o.logger)
+	ob.handler(hstart, err)
 	sctx2, cancel2 := storeContext(ctx, w.o.storeTimeout)
 	defer cancel2()
 	if err != nil {
@@ -486,9 +493,11 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 		}
 		end()
 		if job.Attempt() >= w.o.maxAttempts {
+			ob.done(ResultDead, 0, err)
 			w.bury(sctx2, job, err.Error())
 			return
 		}
+		ob.done("", 0, err)
 		if nerr := job.Nack(sctx2, w.o.backoff(job.Attempt())); nerr != nil {
 			w.o.logger.Warn("webhook: nack failed; the queue will redeliver", "update_id", id, "err", nerr)
 		}
@@ -498,6 +507,7 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 		w.o.logger.Warn("webhook: complete failed", "update_id", id, "err", cerr)
 	}
 	end()
+	ob.done("", 0, nil)
 	w.ack(sctx2, job)
 }
 

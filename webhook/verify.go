@@ -143,12 +143,19 @@ type headerChecker interface {
 // flight, by [WithVerifyMaxInFlightBytes]. A body over the limit is answered
 // 413, one that would pass the in-flight budget 503 with Retry-After, a
 // failed verification 401; bodies are short and give no hint of the cause.
-// Panics if v is nil (a programmer error: the constructors return an error,
-// never a nil verifier).
-func VerifyMiddleware(v Verifier) func(http.Handler) http.Handler {
+// Of opts only [WithObserver] applies: each refused request is reported as
+// a [Rejection] naming v's scheme. Panics if v is nil or an option is
+// invalid: both can only come from code (the verifier constructors return
+// an error, never a nil verifier), like http.Handle's panics.
+func VerifyMiddleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 	if v == nil {
 		panic("webhook: VerifyMiddleware with a nil Verifier")
 	}
+	obs, err := middlewareObserver(opts)
+	if err != nil {
+		panic("webhook: VerifyMiddleware: " + err.Error())
+	}
+	scheme := verifierScheme(v)
 	limit := int64(DefaultMaxBodyBytes)
 	budget := newBodyBudget(DefaultMaxInFlightBytes)
 	if vl, ok := v.(verifierLimits); ok {
@@ -159,6 +166,7 @@ func VerifyMiddleware(v Verifier) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if hc != nil {
 				if err := hc.checkHeaders(r.Header); err != nil {
+					reject(r.Context(), obs, scheme, rejectReason(err), http.StatusUnauthorized)
 					writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 					return
 				}
@@ -166,10 +174,14 @@ func VerifyMiddleware(v Verifier) func(http.Handler) http.Handler {
 			body, held, err := readBody(r, limit, budget)
 			defer budget.give(held)
 			if err != nil {
+				if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+					reject(r.Context(), obs, scheme, "too_large", http.StatusRequestEntityTooLarge)
+				}
 				writeBodyError(w, err)
 				return
 			}
 			if err := v.Verify(r.Header, body); err != nil {
+				reject(r.Context(), obs, scheme, rejectReason(err), http.StatusUnauthorized)
 				writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 				return
 			}

@@ -27,7 +27,7 @@ const (
 	// then drops the connection before answering, so a client that resends
 	// makes a duplicate.
 	FaultCloseAfterDelivery
-	// FaultDelay waits the fault's Delay (on the time package's timers),
+	// FaultDelay waits the fault's Delay (on the server's clock),
 	// then performs the call normally: latency for some methods, chats or
 	// calls, on top of [WithLatency].
 	FaultDelay

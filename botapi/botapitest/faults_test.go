@@ -154,20 +154,6 @@ func TestFaultInMemoryErrorWrapsEOF(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 }
 
-func TestLatency(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		srv := NewServer(WithoutListener(), WithLatency(300*time.Millisecond))
-		defer srv.Close()
-		start := time.Now()
-		require.True(t, callJSON(t, srv, "getMe", nil).OK)
-		require.Equal(t, 300*time.Millisecond, time.Since(start))
-		srv.SetLatency(0)
-		start = time.Now()
-		require.True(t, callJSON(t, srv, "getMe", nil).OK)
-		require.Zero(t, time.Since(start))
-	})
-}
-
 func TestFaultDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := NewServer(WithoutListener())

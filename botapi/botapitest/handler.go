@@ -25,6 +25,15 @@ type methodFunc struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
+		token, path, _ := strings.Cut(rest, "/")
+		if token != s.opts.token {
+			writeError(w, errNotFound)
+			return
+		}
+		s.serveFile(w, path)
+		return
+	}
 	token, method, ok := splitPath(r.URL.Path)
 	if !ok {
 		writeError(w, errNotFound)
@@ -46,25 +55,60 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lower := strings.ToLower(method)
+	ctx := r.Context()
 
 	s.mu.Lock()
+	delay := s.st.latency.forMethod(lower).draw(s.st.rng)
+	s.mu.Unlock()
+	// The request travels for the first half of the delay, the answer for
+	// the second.
+	up := delay / 2
+	if !s.sleep(ctx, up) {
+		panic(http.ErrAbortHandler)
+	}
+
+	s.mu.Lock()
+	done := new(bool)
 	s.st.record(Request{
 		Method:      method,
 		HTTPMethod:  r.Method,
 		ContentType: r.Header.Get("Content-Type"),
 		Params:      p,
-		Files:       files,
+		Files:       withoutData(files),
 		At:          s.now(),
+		done:        done,
 	})
-	latency := s.st.latency
 	f, faulted := s.st.matchFault(lower, chatOf(p))
 	s.mu.Unlock()
 
-	ctx := r.Context()
-	if !s.sleep(ctx, latency) {
+	res, aerr, afterDelivery := s.perform(ctx, lower, p, files, f, faulted)
+	s.mu.Lock()
+	*done = true
+	s.st.notifyCalls()
+	s.mu.Unlock()
+	if !s.sleep(ctx, delay-up) {
 		panic(http.ErrAbortHandler)
 	}
-	afterDelivery := false
+	if afterDelivery {
+		panic(http.ErrAbortHandler)
+	}
+	switch {
+	case aerr == errBadGatewayMarker:
+		writeBadGateway(w)
+	case aerr != nil:
+		writeError(w, aerr)
+	default:
+		writeResult(w, res)
+	}
+}
+
+// errBadGatewayMarker stands for a proxy's 502 page in place of an answer.
+var errBadGatewayMarker = &apiError{code: http.StatusBadGateway}
+
+// perform applies a call's fault, if any, and runs the method. It panics
+// with http.ErrAbortHandler for a fault that drops the connection now;
+// afterDelivery asks the caller to drop it once the call is performed.
+func (s *Server) perform(ctx context.Context, lower string, p params, files []File, f Fault, faulted bool) (res any, aerr *apiError, afterDelivery bool) {
 	if faulted {
 		switch f.Kind {
 		case FaultHang:
@@ -76,8 +120,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		case FaultClose:
 			panic(http.ErrAbortHandler)
 		case FaultBadGateway:
-			writeBadGateway(w)
-			return
+			return nil, errBadGatewayMarker, false
 		case FaultCloseAfterDelivery:
 			afterDelivery = true
 		case FaultDelay:
@@ -85,35 +128,43 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(http.ErrAbortHandler)
 			}
 		default:
-			writeError(w, f.apiError())
-			return
+			return nil, f.apiError(), false
 		}
 	}
-
 	m, ok := s.methods[lower]
 	if !ok {
-		writeError(w, errNotFound)
-		return
+		if knownMethods[lower] {
+			return nil, errNotSupported, afterDelivery
+		}
+		return nil, errNotFound, afterDelivery
 	}
-	c := &call{ctx: ctx, method: lower, p: p, files: files}
-	res, aerr := s.invoke(m, c)
-	if afterDelivery {
-		panic(http.ErrAbortHandler)
-	}
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	writeResult(w, res)
+	res, aerr = s.invoke(m, &call{ctx: ctx, method: lower, p: p, files: files})
+	return res, aerr, afterDelivery
 }
 
-// splitPath parses /bot<token>/<method>.
+// withoutData copies files without their content, for the record.
+func withoutData(files []File) []File {
+	if files == nil {
+		return nil
+	}
+	out := make([]File, len(files))
+	for i, f := range files {
+		f.data = nil
+		out[i] = f
+	}
+	return out
+}
+
+// splitPath parses /bot<token>/<method>, and /bot<token>/test/<method>,
+// the path of Telegram's test environment, which the fake serves alike.
+// Telegram docs: https://core.telegram.org/bots/features#testing-your-bot
 func splitPath(path string) (token, method string, ok bool) {
 	rest, found := strings.CutPrefix(path, "/bot")
 	if !found {
 		return "", "", false
 	}
 	token, method, found = strings.Cut(rest, "/")
+	method = strings.TrimPrefix(method, "test/")
 	if !found || method == "" || strings.Contains(method, "/") {
 		return token, "", false
 	}

@@ -128,3 +128,19 @@ func pollUpdates(t *testing.T, srv *Server, params map[string]any) []update {
 	callJSON(t, srv, "getUpdates", params).decode(t, &ups)
 	return ups
 }
+
+// updateKindsOf polls the pending updates and returns their kinds.
+func updateKindsOf(t *testing.T, srv *Server) []string {
+	t.Helper()
+	var ups []map[string]json.RawMessage
+	callJSON(t, srv, "getUpdates", map[string]any{}).decode(t, &ups)
+	var kinds []string
+	for _, u := range ups {
+		for k := range u {
+			if k != "update_id" {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	return kinds
+}

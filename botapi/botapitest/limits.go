@@ -5,107 +5,126 @@ import (
 	"time"
 )
 
-// Telegram's published flood limits.
+// Telegram's published flood limits, with the bursts the fake allows.
+// Telegram's FAQ gives the rates ("avoid sending more than one message per
+// second" to a chat, "not able to send more than 20 messages per minute"
+// to a group, "not more than 30 messages per second or so" in all) and says
+// short bursts over the per-chat rate are allowed; it publishes no burst
+// sizes, so those are the fake's choice: 3 messages back to back to a chat,
+// a minute's worth (20) to a group, a second's worth (30, or 1000 with
+// allow_paid_broadcast) bot-wide.
 // Telegram docs: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
 // and https://core.telegram.org/bots/api#sendmessage (allow_paid_broadcast).
 const (
 	perChatLimit    = 1 // messages per chat ...
 	perChatWindow   = time.Second
+	perChatBurst    = 3
 	perGroupLimit   = 20 // messages per group ...
 	perGroupWindow  = time.Minute
+	perGroupBurst   = perGroupLimit
 	globalLimit     = 30 // messages in all chats ...
 	paidGlobalLimit = 1000
 	globalWindow    = time.Second
+	globalBurst     = globalLimit
+	paidGlobalBurst = paidGlobalLimit
 )
 
-// window is a strict sliding window over span d; callers give the limit.
-type window struct {
-	d     time.Duration
-	times []time.Time // accepted events, oldest first
+// bucket is one limit as the generic cell rate algorithm (GCRA, a token
+// bucket told by its theoretical arrival time): a send at now fits when
+// now >= tat - tolerance, and moves tat to max(tat, now) + interval. It
+// allows burst sends back to back, then one per interval; unlike a strict
+// sliding window it forgives a send that comes a little early after a
+// quiet spell, as network jitter makes them.
+type bucket struct {
+	interval  time.Duration // window / limit
+	tolerance time.Duration // (burst - 1) * interval
 }
 
-func (w *window) prune(now time.Time) {
-	i := 0
-	for i < len(w.times) && !w.times[i].After(now.Add(-w.d)) {
-		i++
+func newBucket(limit int, window time.Duration, burst int, scale float64) bucket {
+	iv := scaled(window, scale) / time.Duration(limit)
+	return bucket{interval: iv, tolerance: time.Duration(burst-1) * iv}
+}
+
+// wait is how long until a send fits the bucket whose arrival time is tat.
+func (b bucket) wait(tat, now time.Time) time.Duration {
+	return max(tat.Add(-b.tolerance).Sub(now), 0)
+}
+
+// take records a send at now and returns the new arrival time.
+func (b bucket) take(tat, now time.Time) time.Time {
+	if tat.Before(now) {
+		tat = now
 	}
-	w.times = w.times[i:]
-}
-
-// wait is how long until one more event fits under limit n (0: now).
-func (w *window) wait(now time.Time, n int) time.Duration {
-	w.prune(now)
-	if len(w.times) < n {
-		return 0
-	}
-	return w.times[len(w.times)-n].Add(w.d).Sub(now)
-}
-
-// expired reports whether the window holds no event inside its span at now:
-// dropping it then changes no later decision.
-func (w *window) expired(now time.Time) bool {
-	return len(w.times) == 0 || !w.times[len(w.times)-1].After(now.Add(-w.d))
+	return tat.Add(b.interval)
 }
 
 // minSweep is the map size under which the limits model never sweeps.
 const minSweep = 64
 
-// windows is a map of windows by chat kept bounded by the live ones: an
-// amortised sweep drops every expired window and rebuilds the map (Go maps
-// do not give memory back on delete), so memory follows the chats sent to
-// within the last span, not every chat ever sent to.
-type windows struct {
-	m         map[int64]*window
-	next      int       // sweep once the map holds this many windows
-	lastSweep time.Time // or once a span has passed since this
+// tats is a map of arrival times by chat kept bounded by the live ones: an
+// amortised sweep drops every bucket that is full again (its tat has
+// passed: dropping it changes no later decision) and rebuilds the map (Go
+// maps do not give memory back on delete), so memory follows the chats
+// sent to recently, not every chat ever sent to.
+type tats struct {
+	m         map[int64]time.Time
+	next      int       // sweep once the map holds this many entries
+	lastSweep time.Time // or once span has passed since this
+	span      time.Duration
 }
 
-func newWindows() windows { return windows{m: map[int64]*window{}, next: minSweep} }
-
-// get returns chat's window, creating one over span d, after sweeping
-// when due. A sweep costs O(len) and runs only after the map doubled since
-// the last one (amortised O(1) per new chat) or once per span (so expired
-// windows go even when no new chat comes).
-func (ws *windows) get(chatID int64, d time.Duration, now time.Time) *window {
-	if len(ws.m) >= ws.next || (len(ws.m) > 0 && !now.Before(ws.lastSweep.Add(d))) {
-		ws.sweep(now)
-	}
-	w := ws.m[chatID]
-	if w == nil {
-		w = &window{d: d}
-		ws.m[chatID] = w
-	}
-	return w
+func newTats(span time.Duration) tats {
+	return tats{m: map[int64]time.Time{}, next: minSweep, span: span}
 }
 
-// sweep drops the windows expired at now and rebuilds the map.
-func (ws *windows) sweep(now time.Time) {
-	live := make(map[int64]*window, len(ws.m)/4)
-	for id, w := range ws.m {
-		if !w.expired(now) {
-			live[id] = w
+// get returns chat's arrival time (zero for none), after sweeping when
+// due. A sweep costs O(len) and runs only after the map doubled since the
+// last one (amortised O(1) per new chat) or once per span.
+func (t *tats) get(chatID int64, now time.Time) time.Time {
+	if len(t.m) >= t.next || (len(t.m) > 0 && !now.Before(t.lastSweep.Add(t.span))) {
+		t.sweep(now)
+	}
+	return t.m[chatID]
+}
+
+// sweep drops the entries whose bucket is full at now and rebuilds the map.
+func (t *tats) sweep(now time.Time) {
+	live := make(map[int64]time.Time, len(t.m)/4)
+	for id, tat := range t.m {
+		if tat.After(now) {
+			live[id] = tat
 		}
 	}
-	ws.m = live
-	ws.next = max(minSweep, 2*len(live))
-	ws.lastSweep = now
+	t.m = live
+	t.next = max(minSweep, 2*len(live))
+	t.lastSweep = now
 }
 
-// limits is the flood-control model: per chat, per group, bot-wide.
+// limits is the flood-control model: per chat, per group, bot-wide. Every
+// send counts against the chat's bucket (and the group's, for a negative
+// chat id) and the paid ceiling of 1000/s; a send without
+// allow_paid_broadcast also against the bot-wide 30/s.
 type limits struct {
-	scale  float64
-	chats  windows
-	groups windows
-	global window
+	scale              float64
+	chat, group        bucket
+	global, paid       bucket
+	chats, groups      tats
+	globalTAT, paidTAT time.Time
 }
 
 func newLimits(scale float64) *limits {
-	return &limits{
+	l := &limits{
 		scale:  scale,
-		chats:  newWindows(),
-		groups: newWindows(),
-		global: window{d: scaled(globalWindow, scale)},
+		chat:   newBucket(perChatLimit, perChatWindow, perChatBurst, scale),
+		group:  newBucket(perGroupLimit, perGroupWindow, perGroupBurst, scale),
+		global: newBucket(globalLimit, globalWindow, globalBurst, scale),
+		paid:   newBucket(paidGlobalLimit, globalWindow, paidGlobalBurst, scale),
 	}
+	// An arrival time runs at most burst intervals ahead of the send that
+	// set it: past that span every entry of a map is full again.
+	l.chats = newTats(l.chat.interval + l.chat.tolerance)
+	l.groups = newTats(l.group.interval + l.group.tolerance)
+	return l
 }
 
 func scaled(d time.Duration, scale float64) time.Duration {
@@ -113,28 +132,30 @@ func scaled(d time.Duration, scale float64) time.Duration {
 }
 
 // admit decides whether a message to chatID may go now; on refusal it
-// returns Telegram's retry_after in whole seconds (at least 1).
+// returns Telegram's retry_after: whole seconds, rounded up, at least 1
+// (Telegram sends an integer; see Query::set_retry_after_error in
+// tdlib/telegram-bot-api telegram-bot-api/Query.cpp).
 func (l *limits) admit(chatID int64, paid bool, now time.Time) (retryAfter int, ok bool) {
-	chat := l.chats.get(chatID, scaled(perChatWindow, l.scale), now)
-	var group *window
+	chatTAT := l.chats.get(chatID, now)
+	wait := max(l.chat.wait(chatTAT, now), l.paid.wait(l.paidTAT, now))
+	var groupTAT time.Time
 	if chatID < 0 {
-		group = l.groups.get(chatID, scaled(perGroupWindow, l.scale), now)
+		groupTAT = l.groups.get(chatID, now)
+		wait = max(wait, l.group.wait(groupTAT, now))
 	}
-	gl := globalLimit
-	if paid {
-		gl = paidGlobalLimit
-	}
-	wait := max(chat.wait(now, perChatLimit), l.global.wait(now, gl))
-	if group != nil {
-		wait = max(wait, group.wait(now, perGroupLimit))
+	if !paid {
+		wait = max(wait, l.global.wait(l.globalTAT, now))
 	}
 	if wait > 0 {
 		return max(1, int(math.Ceil(wait.Seconds()))), false
 	}
-	chat.times = append(chat.times, now)
-	l.global.times = append(l.global.times, now)
-	if group != nil {
-		group.times = append(group.times, now)
+	l.chats.m[chatID] = l.chat.take(chatTAT, now)
+	l.paidTAT = l.paid.take(l.paidTAT, now)
+	if chatID < 0 {
+		l.groups.m[chatID] = l.group.take(groupTAT, now)
+	}
+	if !paid {
+		l.globalTAT = l.global.take(l.globalTAT, now)
 	}
 	return 0, true
 }

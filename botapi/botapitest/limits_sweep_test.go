@@ -10,58 +10,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// refLimits is the limits model as it was before the sweep: one window per
-// chat and group ever seen, never dropped. The sweeping model must decide
-// exactly as it does.
-type refLimits struct {
-	scale         float64
-	chats, groups map[int64]*window
-	global        window
-}
-
-func (l *refLimits) admit(chatID int64, paid bool, now time.Time) (int, bool) {
-	get := func(m map[int64]*window, d time.Duration) *window {
-		w := m[chatID]
-		if w == nil {
-			w = &window{d: d}
-			m[chatID] = w
-		}
-		return w
+// refLimits is the limits model without the sweep: an arrival time for
+// every chat and group ever seen, never dropped. The sweeping model must
+// decide exactly as it does.
+func refLimits(scale float64) *limits {
+	l := newLimits(scale)
+	for _, t := range []*tats{&l.chats, &l.groups} {
+		t.next, t.lastSweep = math.MaxInt, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	chat := get(l.chats, scaled(perChatWindow, l.scale))
-	var group *window
-	if chatID < 0 {
-		group = get(l.groups, scaled(perGroupWindow, l.scale))
-	}
-	gl := globalLimit
-	if paid {
-		gl = paidGlobalLimit
-	}
-	wait := max(chat.wait(now, perChatLimit), l.global.wait(now, gl))
-	if group != nil {
-		wait = max(wait, group.wait(now, perGroupLimit))
-	}
-	if wait > 0 {
-		return max(1, int(math.Ceil(wait.Seconds()))), false
-	}
-	chat.times = append(chat.times, now)
-	l.global.times = append(l.global.times, now)
-	if group != nil {
-		group.times = append(group.times, now)
-	}
-	return 0, true
+	return l
 }
 
 func TestLimitsSweepKeepsDecisions(t *testing.T) {
 	for _, scale := range []float64{1, 50} {
 		rng := rand.New(rand.NewPCG(1, uint64(scale)))
 		got := newLimits(scale)
-		want := &refLimits{scale: scale, chats: map[int64]*window{}, groups: map[int64]*window{},
-			global: window{d: scaled(globalWindow, scale)}}
+		want := refLimits(scale)
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		var admitted, refused int
 		for i := range 200_000 {
-			now = now.Add(time.Duration(rng.IntN(int(5 * time.Millisecond))))
+			now = now.Add(time.Duration(rng.IntN(int(5 * time.Millisecond / time.Duration(scale)))))
 			if rng.IntN(1000) == 0 {
 				now = now.Add(time.Duration(rng.IntN(int(2 * time.Minute))))
 			}
@@ -83,12 +51,12 @@ func TestLimitsSweepKeepsDecisions(t *testing.T) {
 		}
 		require.Positive(t, admitted)
 		require.Positive(t, refused)
-		require.Less(t, len(got.chats.m), len(want.chats), "the sweep dropped expired windows")
+		require.Less(t, len(got.chats.m), len(want.chats.m), "the sweep dropped full buckets")
 	}
 }
 
-// A million distinct chats: the model holds windows only for the chats of
-// the last second, and none once that second has passed.
+// A million distinct chats: the model holds arrival times only for the
+// chats of the last few seconds, and none once their buckets are full again.
 func TestLimitsBoundedByLiveChats(t *testing.T) {
 	n := 1_000_000
 	if raceEnabled {
@@ -111,16 +79,17 @@ func TestLimitsBoundedByLiveChats(t *testing.T) {
 		require.True(t, ok, "message %d", i)
 		peak = max(peak, len(l.chats.m))
 	}
-	// At most 1000 chats are live in any second; the map stays within
-	// twice that plus the sweep threshold.
-	require.LessOrEqual(t, peak, 2*paidGlobalLimit+minSweep)
-	now = now.Add(perChatWindow)
+	// A chat's entry lives one interval (1 s) after its send, and a sweep
+	// comes at the latest one span (3 s) later: at most 4000 chats at
+	// 1000/s, and the map stays within twice that plus the sweep threshold.
+	require.LessOrEqual(t, peak, 2*(perChatBurst+1)*paidGlobalLimit+minSweep)
+	now = now.Add(l.chats.span)
 	_, ok := l.admit(-1, false, now)
 	require.True(t, ok)
 	require.Equal(t, 1, len(l.chats.m), "only the chat just sent to is live")
 	require.Equal(t, 1, len(l.groups.m))
 	growth := int64(heap()) - int64(base)
-	t.Logf("%d chats: peak windows %d, after the window %d; heap growth %d B", n, peak, len(l.chats.m), growth)
+	t.Logf("%d chats: peak entries %d, after the span %d; heap growth %d B", n, peak, len(l.chats.m), growth)
 	require.Less(t, growth, int64(1<<20), "heap back within 1 MiB")
 	runtime.KeepAlive(l)
 }
@@ -133,10 +102,11 @@ func TestLimitsSweepGroups(t *testing.T) {
 		_, ok := l.admit(-int64(i+1), false, now)
 		require.True(t, ok)
 	}
-	// Groups stay live for a minute: 1500 of them at 25/s.
-	require.LessOrEqual(t, len(l.groups.m), 2*1500+minSweep)
-	require.GreaterOrEqual(t, len(l.groups.m), 1500)
-	now = now.Add(perGroupWindow)
+	// A group sent to once stays live for its interval (3 s, 75 groups at
+	// 25/s) and is swept within a span (a minute: 1500 groups) of that.
+	require.LessOrEqual(t, len(l.groups.m), 2*1575+minSweep)
+	require.GreaterOrEqual(t, len(l.groups.m), 75)
+	now = now.Add(l.groups.span)
 	_, ok := l.admit(-1_000_000, false, now)
 	require.True(t, ok)
 	require.Equal(t, 1, len(l.groups.m), "only the group just sent to is live")

@@ -9,63 +9,150 @@ import (
 	"time"
 )
 
-// methodTable lists the implemented methods, keyed in lower case (Bot API
-// method names are case-insensitive). Any other name answers 404 "Not
-// Found", as Telegram answers a method it does not know.
+// methodTable lists the methods the fake serves, keyed in lower case
+// (Bot API method names are case-insensitive). Another Bot API method
+// answers 400 "Bad Request: method not supported by the fake"; a name the
+// Bot API does not have answers 404 "Not Found", as Telegram answers it.
 func methodTable() map[string]methodFunc {
 	l := func(fn func(*Server, *call) (any, *apiError)) methodFunc { return methodFunc{fn: fn, locked: true} }
 	return map[string]methodFunc{
-		"getme":                     l(getMe),
-		"getupdates":                {fn: getUpdates},
-		"setwebhook":                l(setWebhook),
-		"deletewebhook":             l(deleteWebhook),
-		"getwebhookinfo":            l(getWebhookInfo),
-		"sendmessage":               l(sendMessage),
-		"sendphoto":                 l(sendMedia("photo")),
-		"senddocument":              l(sendMedia("document")),
-		"sendchataction":            l(sendChatAction),
-		"forwardmessage":            l(forwardMessage),
-		"copymessage":               l(copyMessage),
-		"editmessagetext":           l(editMessageText),
-		"editmessagereplymarkup":    l(editMessageReplyMarkup),
-		"deletemessage":             l(deleteMessage),
-		"getchat":                   l(getChat),
+		// Updates and the bot.
+		"getupdates":                      {fn: getUpdates},
+		"setwebhook":                      l(setWebhook),
+		"deletewebhook":                   l(deleteWebhook),
+		"getwebhookinfo":                  l(getWebhookInfo),
+		"getme":                           l(getMe),
+		"logout":                          l(logOutOrClose),
+		"close":                           l(logOutOrClose),
+		"setmycommands":                   l(setMyCommands),
+		"getmycommands":                   l(getMyCommands),
+		"deletemycommands":                l(deleteMyCommands),
+		"setmyname":                       l(botText("name", 64, true)),
+		"getmyname":                       l(botText("name", 64, false)),
+		"setmydescription":                l(botText("description", 512, true)),
+		"getmydescription":                l(botText("description", 512, false)),
+		"setmyshortdescription":           l(botText("short_description", 120, true)),
+		"getmyshortdescription":           l(botText("short_description", 120, false)),
+		"setmydefaultadministratorrights": l(defaultAdminRights),
+		"getmydefaultadministratorrights": l(defaultAdminRights),
+		"setchatmenubutton":               l(setChatMenuButton),
+		"getchatmenubutton":               l(getChatMenuButton),
+		// Sending.
+		"sendmessage":     l(sendMessage),
+		"sendphoto":       l(sendMedia("photo")),
+		"senddocument":    l(sendMedia("document")),
+		"sendvideo":       l(sendMedia("video")),
+		"sendanimation":   l(sendMedia("animation")),
+		"sendaudio":       l(sendMedia("audio")),
+		"sendvoice":       l(sendMedia("voice")),
+		"sendvideonote":   l(sendMedia("video_note")),
+		"sendsticker":     l(sendMedia("sticker")),
+		"sendmediagroup":  l(sendMediaGroup),
+		"sendpaidmedia":   l(sendPaidMedia),
+		"sendlocation":    l(sendObject("location")),
+		"sendvenue":       l(sendObject("venue")),
+		"sendcontact":     l(sendObject("contact")),
+		"sendpoll":        l(sendObject("poll")),
+		"senddice":        l(sendObject("dice")),
+		"sendchataction":  l(sendChatAction),
+		"forwardmessage":  l(forwardMessage),
+		"forwardmessages": l(forwardOrCopyMany),
+		"copymessage":     l(copyMessage),
+		"copymessages":    l(forwardOrCopyMany),
+		"getfile":         l(getFile),
+		// Editing.
+		"editmessagetext":         l(editMessageText),
+		"editmessagecaption":      l(editMessageCaption),
+		"editmessagemedia":        l(editMessageMedia),
+		"editmessagereplymarkup":  l(editMessageReplyMarkup),
+		"editmessagelivelocation": l(liveLocation),
+		"stopmessagelivelocation": l(liveLocation),
+		"stoppoll":                l(stopPoll),
+		"deletemessage":           l(deleteMessage),
+		"deletemessages":          l(deleteMessages),
+		"setmessagereaction":      l(setMessageReaction),
+		"pinchatmessage":          l(pin),
+		"unpinchatmessage":        l(pin),
+		"unpinallchatmessages":    l(pin),
+		// Chats and members.
+		"getchat":                          l(getChat),
+		"getchatmember":                    l(getChatMember),
+		"getchatadministrators":            l(getChatAdministrators),
+		"getchatmembercount":               l(getChatMemberCount),
+		"banchatmember":                    l(banChatMember),
+		"unbanchatmember":                  l(unbanChatMember),
+		"restrictchatmember":               l(restrictChatMember),
+		"promotechatmember":                l(promoteChatMember),
+		"setchatadministratorcustomtitle":  l(setChatAdministratorCustomTitle),
+		"setchatpermissions":               l(setChatPermissions),
+		"setchattitle":                     l(setChatText("title", 128)),
+		"setchatdescription":               l(setChatText("description", 255)),
+		"setchatphoto":                     l(setChatPhoto),
+		"deletechatphoto":                  l(setChatPhoto),
+		"leavechat":                        l(leaveChat),
+		"exportchatinvitelink":             l(exportChatInviteLink),
+		"createchatinvitelink":             l(inviteLinkMethod),
+		"editchatinvitelink":               l(inviteLinkMethod),
+		"revokechatinvitelink":             l(inviteLinkMethod),
+		"createchatsubscriptioninvitelink": l(inviteLinkMethod),
+		"editchatsubscriptioninvitelink":   l(inviteLinkMethod),
+		"approvechatjoinrequest":           l(answerJoinRequest),
+		"declinechatjoinrequest":           l(answerJoinRequest),
+		"getuserprofilephotos":             l(getUserProfilePhotos),
+		"setuseremojistatus":               l(setUserEmojiStatus),
+		"getuserchatboosts":                l(getUserChatBoosts),
+		// Queries and Mini Apps.
 		"answercallbackquery":       l(answerCallbackQuery),
+		"answerinlinequery":         l(answerInlineQuery),
 		"answerwebappquery":         l(answerWebAppQuery),
 		"savepreparedinlinemessage": l(savePreparedInlineMessage),
-		"setchatmenubutton":         l(setChatMenuButton),
-		"getchatmenubutton":         l(getChatMenuButton),
-		"setmycommands":             l(setMyCommands),
-		"getmycommands":             l(getMyCommands),
-		"deletemycommands":          l(deleteMyCommands),
-		"sendinvoice":               l(sendInvoice),
-		"createinvoicelink":         l(createInvoiceLink),
-		"answerprecheckoutquery":    l(answerPreCheckoutQuery),
-		"refundstarpayment":         l(refundStarPayment),
-		"getstartransactions":       l(getStarTransactions),
-		"getmystarbalance":          l(getMyStarBalance),
-		"edituserstarsubscription":  l(editUserStarSubscription),
+		// Payments, Stars and gifts.
+		"sendinvoice":              l(sendInvoice),
+		"createinvoicelink":        l(createInvoiceLink),
+		"answershippingquery":      l(answerShippingQuery),
+		"answerprecheckoutquery":   l(answerPreCheckoutQuery),
+		"refundstarpayment":        l(refundStarPayment),
+		"getstartransactions":      l(getStarTransactions),
+		"getmystarbalance":         l(getMyStarBalance),
+		"edituserstarsubscription": l(editUserStarSubscription),
+		"getavailablegifts":        l(getAvailableGifts),
+		"sendgift":                 l(sendGift),
 	}
 }
+
+// knownMethods is every Bot API method name, in lower case.
+var knownMethods = func() map[string]bool {
+	m := make(map[string]bool, len(apiMethods))
+	for _, n := range apiMethods {
+		m[strings.ToLower(n)] = true
+	}
+	return m
+}()
 
 // preparedMessageLifetime is how long a prepared inline message lives in
 // the fake; Telegram does not publish its own figure.
 const preparedMessageLifetime = 24 * time.Hour
 
+// getMe answers the bot with every flag Telegram's getMe carries, false
+// ones included (JsonUser with full info in Client.cpp).
+// Telegram docs: https://core.telegram.org/bots/api#getme
 func getMe(s *Server, _ *call) (any, *apiError) {
-	return s.st.bot, nil
-}
-
-var parseModes = []string{"", "HTML", "Markdown", "MarkdownV2"}
-
-func checkParseMode(p params) *apiError {
-	pm := p.str("parse_mode")
-	for _, m := range parseModes {
-		if strings.EqualFold(pm, m) {
-			return nil
-		}
+	b := s.st.botInfo
+	out := map[string]any{
+		"id": b.ID, "is_bot": true, "first_name": b.FirstName,
+		"can_join_groups": b.CanJoinGroups, "can_read_all_group_messages": b.CanReadAllGroupMessages,
+		"supports_inline_queries": b.SupportsInlineQueries, "supports_guest_queries": b.SupportsGuestQueries,
+		"can_connect_to_business": b.CanConnectToBusiness, "has_main_web_app": b.HasMainWebApp,
+		"has_topics_enabled": b.HasTopicsEnabled, "allows_users_to_create_topics": b.AllowsUsersToCreateTopics,
+		"can_manage_bots": b.CanManageBots,
 	}
-	return badRequest("unsupported parse_mode")
+	if b.LastName != "" {
+		out["last_name"] = b.LastName
+	}
+	if b.Username != "" {
+		out["username"] = b.Username
+	}
+	return out, nil
 }
 
 // parseMarkup reads reply_markup; only an inline keyboard stays on the message.
@@ -121,17 +208,72 @@ func (st *state) postMessage(c *chat, p params) (*message, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	reply, err := replyTo(c, p)
+	if err != nil {
+		return nil, err
+	}
 	if err := st.admit(c, p); err != nil {
 		return nil, err
 	}
 	bot := st.bot
 	m := st.newMessage(c, &bot)
 	m.ReplyMarkup, m.keyboard = raw, kb
+	if reply != nil {
+		r := *reply
+		r.ReplyToMessage = nil // Telegram nests one level only
+		m.ReplyToMessage = &r
+	}
 	return m, nil
 }
 
-// checkText checks a message text as sendMessage and editMessageText do:
-// not empty once trimmed, at most maxTextLength UTF-16 units.
+// replyTo finds the message a send replies to, from reply_parameters or
+// the older reply_to_message_id, as Client::get_reply_parameters reads
+// them: nil for none, or for a missing message with
+// allow_sending_without_reply. Replies in another chat are not modelled.
+func replyTo(c *chat, p params) (*message, *apiError) {
+	var rp struct {
+		MessageID                int64 `json:"message_id"`
+		AllowSendingWithoutReply bool  `json:"allow_sending_without_reply"`
+	}
+	switch {
+	case p.has("reply_parameters"):
+		v := p.str("reply_parameters")
+		if v == "" {
+			return nil, nil
+		}
+		if !p.object("reply_parameters", &rp) {
+			return nil, badRequest("can't parse reply parameters JSON object")
+		}
+	default:
+		rp.MessageID, _ = p.int64("reply_to_message_id")
+		rp.AllowSendingWithoutReply = p.bool("allow_sending_without_reply")
+	}
+	if rp.MessageID <= 0 {
+		return nil, nil
+	}
+	if m := c.msgs[rp.MessageID]; m != nil {
+		return m, nil
+	}
+	if rp.AllowSendingWithoutReply {
+		return nil, nil
+	}
+	return nil, errReplyNotFound
+}
+
+// messageText reads text, parse_mode and entities as sendMessage and
+// editMessageText do: the text parsed, then not empty once trimmed and at
+// most maxTextLength UTF-16 units.
+func messageText(p params) (string, []messageEntity, *apiError) {
+	text, ents, err := formatted(p, "text", "parse_mode", "entities")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := checkText(text); err != nil {
+		return "", nil, err
+	}
+	return text, ents, nil
+}
+
 func checkText(text string) *apiError {
 	if strings.TrimSpace(text) == "" {
 		return errTextEmpty
@@ -157,24 +299,24 @@ func sendMessage(s *Server, c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	text := c.p.str("text")
-	if err := checkText(text); err != nil {
-		return nil, err
-	}
-	if err := checkParseMode(c.p); err != nil {
+	text, ents, err := messageText(c.p)
+	if err != nil {
 		return nil, err
 	}
 	m, err := s.st.postMessage(ch, c.p)
 	if err != nil {
 		return nil, err
 	}
-	m.Text = text
+	m.Text, m.Entities = text, ents
 	s.st.recordSent(c.method, m, c.p)
 	return *m, nil
 }
 
-// sendMedia serves sendPhoto and sendDocument: the file is a file_id, an
-// HTTP URL, or an upload (multipart, directly or by attach://<name>).
+// sendMedia serves sendPhoto, sendDocument, sendVideo, sendAnimation,
+// sendAudio, sendVoice, sendVideoNote and sendSticker: the file is a
+// file_id the server issued, an HTTP URL, or an upload (multipart,
+// directly or by attach://<name>); an unknown file_id fails as Telegram
+// fails it.
 // Telegram docs: https://core.telegram.org/bots/api#sending-files
 func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
 	return func(s *Server, c *call) (any, *apiError) {
@@ -186,38 +328,70 @@ func sendMedia(kind string) func(*Server, *call) (any, *apiError) {
 		if ref == "" {
 			return nil, badRequest("there is no " + kind + " in the request")
 		}
-		caption := c.p.str("caption")
-		if textLength(caption) > maxCaptionLength {
-			return nil, errCaptionTooLong
+		caption, entities, err := captionOf(c.p)
+		if err != nil {
+			return nil, err
 		}
-		if err := checkParseMode(c.p); err != nil {
+		f, err := s.st.inputFile(c, ref, kind)
+		if err != nil {
 			return nil, err
 		}
 		m, err := s.st.postMessage(ch, c.p)
 		if err != nil {
 			return nil, err
 		}
-		m.Caption = caption
-		fileID, name, size := ref, "", int64(0)
-		if field, ok := strings.CutPrefix(ref, "attach://"); ok || strings.Contains(ref, "://") {
-			fileID = s.st.randomID(32)
-			for _, f := range c.files {
-				if f.Field == field {
-					name, size = f.Name, f.Size
-				}
-			}
-		}
-		unique := s.st.randomID(16)
-		if kind == "photo" {
-			m.Photo = []photoSize{
-				{FileID: fileID + "_s", FileUniqueID: unique + "s", Width: 90, Height: 90},
-				{FileID: fileID, FileUniqueID: unique, Width: 800, Height: 800, FileSize: size},
-			}
-		} else {
-			m.Document = &document{FileID: fileID, FileUniqueID: unique, FileName: name, FileSize: size}
-		}
+		m.Caption, m.CaptionEntities = caption, entities
+		s.st.attach(m, f)
 		s.st.recordSent(c.method, m, c.p)
 		return *m, nil
+	}
+}
+
+// captionOf reads caption and parse_mode: the caption stripped of its
+// markup, with its entities.
+func captionOf(p params) (string, []messageEntity, *apiError) {
+	caption, entities, err := formatted(p, "caption", "parse_mode", "caption_entities")
+	if err != nil {
+		return "", nil, err
+	}
+	if textLength(caption) > maxCaptionLength {
+		return "", nil, errCaptionTooLong
+	}
+	return caption, entities, nil
+}
+
+// attach puts file f on m as the field of its kind. Callers hold s.mu.
+func (st *state) attach(m *message, f *storedFile) {
+	mf := &mediaFile{FileID: f.id, FileUniqueID: f.unique, FileName: f.name, MimeType: f.mime, FileSize: f.size}
+	switch f.kind {
+	case "photo":
+		if f.thumb == nil {
+			f.thumb = st.newFile("photo", "", "", int64(len(f.data)), f.data)
+		}
+		m.Photo = []photoSize{
+			{FileID: f.thumb.id, FileUniqueID: f.thumb.unique, Width: 90, Height: 90, FileSize: f.thumb.size},
+			{FileID: f.id, FileUniqueID: f.unique, Width: 800, Height: 800, FileSize: f.size},
+		}
+	case "document":
+		m.Document = &document{FileID: f.id, FileUniqueID: f.unique, FileName: f.name, FileSize: f.size}
+	case "video":
+		mf.Width, mf.Height, mf.Duration = 640, 360, 1
+		m.Video = mf
+	case "animation":
+		mf.Width, mf.Height, mf.Duration = 320, 240, 1
+		m.Animation = mf
+	case "audio":
+		mf.Duration = 1
+		m.Audio = mf
+	case "voice":
+		mf.Duration = 1
+		m.Voice = mf
+	case "video_note":
+		mf.Length, mf.Duration = 240, 1
+		m.VideoNote = mf
+	case "sticker":
+		mf.Width, mf.Height, mf.Type = 512, 512, "regular"
+		m.Sticker = mf
 	}
 }
 
@@ -287,8 +461,10 @@ func forwardMessage(s *Server, c *call) (any, *apiError) {
 }
 
 func copyContent(dst, src *message) {
-	dst.Text, dst.Entities, dst.Caption = src.Text, src.Entities, src.Caption
-	dst.Photo, dst.Document = src.Photo, src.Document
+	dst.Text, dst.Entities, dst.Caption, dst.CaptionEntities = src.Text, src.Entities, src.Caption, src.CaptionEntities
+	dst.Photo, dst.Document, dst.Video, dst.Animation = src.Photo, src.Document, src.Video, src.Animation
+	dst.Audio, dst.Voice, dst.VideoNote, dst.Sticker = src.Audio, src.Voice, src.VideoNote, src.Sticker
+	dst.Location, dst.Venue, dst.Contact, dst.Dice, dst.Poll = src.Location, src.Venue, src.Contact, src.Dice, src.Poll
 }
 
 // copyMessage. Telegram docs: https://core.telegram.org/bots/api#copymessage
@@ -304,13 +480,20 @@ func copyMessage(s *Server, c *call) (any, *apiError) {
 	if src.Invoice != nil || src.SuccessfulPayment != nil || src.RefundedPayment != nil {
 		return nil, badRequest("message can't be copied")
 	}
+	var caption string
+	var ents []messageEntity
+	if c.p.has("caption") {
+		if caption, ents, err = captionOf(c.p); err != nil {
+			return nil, err
+		}
+	}
 	m, err := s.st.postMessage(ch, c.p)
 	if err != nil {
 		return nil, err
 	}
 	copyContent(m, src)
 	if c.p.has("caption") {
-		m.Caption = c.p.str("caption")
+		m.Caption, m.CaptionEntities = caption, ents
 	}
 	s.st.recordSent(c.method, m, c.p)
 	return map[string]int64{"message_id": m.MessageID}, nil
@@ -348,8 +531,8 @@ func editMessageText(s *Server, c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	text := c.p.str("text")
-	if err := checkText(text); err != nil {
+	text, ents, err := messageText(c.p)
+	if err != nil {
 		return nil, err
 	}
 	if m.Text == "" {
@@ -359,10 +542,10 @@ func editMessageText(s *Server, c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if text == m.Text && bytes.Equal(raw, m.ReplyMarkup) {
+	if text == m.Text && slices.Equal(ents, m.Entities) && bytes.Equal(raw, m.ReplyMarkup) {
 		return nil, errNotModified
 	}
-	m.Text = text
+	m.Text, m.Entities = text, ents
 	m.ReplyMarkup, m.keyboard = raw, kb
 	m.EditDate = s.now().Unix()
 	return *m, nil
@@ -401,21 +584,6 @@ func deleteMessage(s *Server, c *call) (any, *apiError) {
 	}
 	delete(ch.msgs, id)
 	return true, nil
-}
-
-type chatFullInfo struct {
-	Chat
-	AccentColorID    int `json:"accent_color_id"`
-	MaxReactionCount int `json:"max_reaction_count"`
-}
-
-// getChat. Telegram docs: https://core.telegram.org/bots/api#getchat
-func getChat(s *Server, c *call) (any, *apiError) {
-	ch, err := s.st.resolveChat(c.p, "chat_id")
-	if err != nil {
-		return nil, err
-	}
-	return chatFullInfo{Chat: ch.Chat, MaxReactionCount: 11}, nil
 }
 
 // CallbackAnswer is the bot's answer to a pressed button (answerCallbackQuery).
@@ -474,13 +642,30 @@ func inlineResult(p params) *apiError {
 // answerWebAppQuery. Telegram docs: https://core.telegram.org/bots/api#answerwebappquery
 func answerWebAppQuery(s *Server, c *call) (any, *apiError) {
 	id := c.p.str("web_app_query_id")
-	if !s.st.webAppQs[id] {
-		return nil, badRequest("QUERY_ID_INVALID")
-	}
 	if err := inlineResult(c.p); err != nil {
 		return nil, err
 	}
+	uid, ok := s.st.webAppQs[id]
+	if !ok {
+		// Telegram's QUERY_ID_INVALID, as Client::fail_query_with_error words it.
+		return nil, errQueryTooOld
+	}
 	delete(s.st.webAppQs, id)
+	// Telegram posts the result in the chat the Mini App was opened from,
+	// on the user's behalf, via the bot.
+	if u, ch := s.st.users[uid], s.st.chats[uid]; u != nil && ch != nil {
+		var r struct {
+			Content struct {
+				Text string `json:"message_text"`
+			} `json:"input_message_content"`
+		}
+		_ = c.p.object("result", &r)
+		m := s.st.newMessage(ch, u)
+		bot := s.st.bot
+		m.ViaBot = &bot
+		m.Text = r.Content.Text
+		s.st.enqueue("message", ch.ID, *m)
+	}
 	return map[string]string{"inline_message_id": s.st.randomID(27)}, nil
 }
 

@@ -2,7 +2,6 @@ package botapitest
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -343,8 +342,9 @@ func (st *state) findInvoice(inv Invoice) *Invoice {
 // fields are ignored, as the server pays its own copy. Get one from
 // [Server.Invoices] or [Server.InvoiceByLink].
 //
-// Pay blocks until the bot answers, the deadline passes (a timer of the
-// time package, fake inside testing/synctest) or the server closes. The
+// Pay blocks until the bot answers, the deadline passes (on the server's
+// clock: [WithVirtualClock], or the time package's timers, fake inside
+// testing/synctest) or the server closes. The
 // bot must be receiving updates meanwhile (getUpdates or a webhook).
 func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	s.mu.Lock()
@@ -361,7 +361,7 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	id := s.st.randomDigits(19)
 	pc := &preCheckout{created: s.now(), answer: make(chan pcAnswer, 1)}
 	s.st.preCheckouts[id] = pc
-	s.st.enqueue("pre_checkout_query", preCheckoutQuery{
+	s.st.enqueue("pre_checkout_query", u.ID, preCheckoutQuery{
 		ID: id, From: *u, Currency: inv.Currency, TotalAmount: inv.TotalAmount(), InvoicePayload: inv.Payload,
 	})
 	s.mu.Unlock()
@@ -388,12 +388,12 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 // without one, the query is withdrawn under the lock, so an answer either
 // arrived before (and counts) or finds no query (and fails).
 func (s *Server) waitAnswer(id string, pc *preCheckout) (pcAnswer, bool) {
-	t := time.NewTimer(PreCheckoutDeadline)
-	defer t.Stop()
+	t, stop := s.clk.timer(PreCheckoutDeadline)
+	defer stop()
 	select {
 	case ans := <-pc.answer:
 		return ans, true
-	case <-t.C:
+	case <-t:
 	case <-s.done:
 	}
 	s.mu.Lock()
@@ -457,7 +457,7 @@ func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bo
 	m := st.newMessage(ch, &user)
 	m.SuccessfulPayment = sp
 	pay.MessageID = m.MessageID
-	st.enqueue("message", *m)
+	st.enqueue("message", m.Chat.ID, *m)
 	st.charges[chargeID] = &charge{user: u, inv: inv, amount: inv.TotalAmount()}
 	if inv.Currency == StarsCurrency {
 		st.balance += inv.TotalAmount()
@@ -474,18 +474,18 @@ func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bo
 
 // answerPreCheckoutQuery. Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
 func answerPreCheckoutQuery(s *Server, c *call) (any, *apiError) {
+	// Client::process_answer_pre_checkout_query_query checks its
+	// parameters before Telegram looks the query up: ok is to_bool("ok"),
+	// so a missing ok is false, and then error_message is required.
+	ok := c.p.bool("ok")
+	msg := c.p.str("error_message")
+	if !ok && msg == "" {
+		return nil, errParamRequired("error_message")
+	}
 	id := c.p.str("pre_checkout_query_id")
 	pc := s.st.preCheckouts[id]
 	if pc == nil {
 		return nil, errQueryTooOld
-	}
-	if !c.p.has("ok") {
-		return nil, badRequest("parameter \"ok\" is required")
-	}
-	ok := c.p.bool("ok")
-	msg := c.p.str("error_message")
-	if !ok && strings.TrimSpace(msg) == "" {
-		return nil, badRequest("ERROR_MESSAGE_EMPTY")
 	}
 	delete(s.st.preCheckouts, id)
 	if s.now().Sub(pc.created) > PreCheckoutDeadline {
@@ -528,7 +528,7 @@ func refundStarPayment(s *Server, c *call) (any, *apiError) {
 			Currency: StarsCurrency, TotalAmount: ch.amount, InvoicePayload: ch.inv.Payload,
 			TelegramPaymentChargeID: id,
 		}
-		s.st.enqueue("message", *m)
+		s.st.enqueue("message", m.Chat.ID, *m)
 	}
 	return true, nil
 }

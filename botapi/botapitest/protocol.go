@@ -1,6 +1,7 @@
 package botapitest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -52,7 +53,19 @@ func forbidden(what string) *apiError {
 	return &apiError{code: http.StatusForbidden, description: "Forbidden: " + what}
 }
 
-// Telegram's answers for the common failures, word for word.
+// Telegram's answers for the common failures, word for word. Where
+// tdlib/telegram-bot-api's telegram-bot-api/Client.cpp writes the text it
+// is named: "chat_id is empty" (Client::get_chat_id), "query is too old
+// and response timeout expired or query ID is invalid" (QUERY_ID_INVALID
+// in Client::fail_query_with_error), "terminated by other getUpdates
+// request" (Client::process_get_updates_query's conflict), "message to be
+// replied not found" (the reply check), "message is not modified: ..."
+// (MESSAGE_NOT_MODIFIED in fail_query_with_error), "bot was blocked by the
+// user" (USER_IS_BLOCKED there). The others ("chat not found" is TDLib's,
+// "message text is empty", "message is too long", "bot can't initiate
+// conversation with a user", "wrong file identifier/HTTP URL specified",
+// "message to edit not found") come from Telegram's own servers through
+// TDLib and are as Telegram sends them to bots.
 var (
 	errUnauthorized   = &apiError{code: http.StatusUnauthorized, description: "Unauthorized"}
 	errNotFound       = &apiError{code: http.StatusNotFound, description: "Not Found"}
@@ -62,15 +75,28 @@ var (
 	errTextTooLong    = badRequest("message is too long")
 	errCaptionTooLong = badRequest("message caption is too long")
 	errBlocked        = forbidden("bot was blocked by the user")
-	errMessageIDBad   = badRequest("MESSAGE_ID_INVALID")
-	errQueryTooOld    = badRequest("query is too old and response timeout expired or query ID is invalid")
-	errWebhookActive  = &apiError{code: http.StatusConflict, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}
-	errPollConflict   = &apiError{code: http.StatusConflict, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
-	errInternal       = &apiError{code: http.StatusInternalServerError, description: "Internal Server Error"}
-	errMarkupBad      = badRequest("can't parse reply keyboard markup JSON object")
-	errUserNotFound   = badRequest("user not found")
-	errNotModified    = badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+	errCantInitiate   = forbidden("bot can't initiate conversation with a user")
+	// errNotSupported is the fake's own answer for a Bot API method it
+	// does not serve: a 400, so that clients do not retry it, with a
+	// description no Telegram answer has.
+	errNotSupported  = badRequest("method not supported by the fake")
+	errReplyNotFound = badRequest("message to be replied not found")
+	errWrongFileID   = badRequest("wrong file identifier/HTTP URL specified")
+	errMessageIDBad  = badRequest("MESSAGE_ID_INVALID")
+	errQueryTooOld   = badRequest("query is too old and response timeout expired or query ID is invalid")
+	errWebhookActive = &apiError{code: http.StatusConflict, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}
+	errPollConflict  = &apiError{code: http.StatusConflict, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
+	errInternal      = &apiError{code: http.StatusInternalServerError, description: "Internal Server Error"}
+	errMarkupBad     = badRequest("can't parse reply keyboard markup JSON object")
+	errUserNotFound  = badRequest("user not found")
+	errNotModified   = badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
 )
+
+// errParamRequired is Client::get_required_string_arg's error, as
+// Client::fail_query_with_error words it.
+func errParamRequired(name string) *apiError {
+	return badRequest(`parameter "` + name + `" is required`)
+}
 
 func tooManyRequests(retryAfter int) *apiError {
 	return &apiError{
@@ -157,6 +183,8 @@ type File struct {
 	Name string
 	// Size is the number of bytes uploaded.
 	Size int64
+
+	data []byte // the content, kept up to maxDownloadBytes for getFile
 }
 
 var errBadBody = badRequest("can't parse request body")
@@ -173,27 +201,22 @@ func parseParams(r *http.Request) (params, []File, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return p, nil, nil
 	}
+	if r.ContentLength > maxBodyBytes {
+		return nil, nil, errTooLarge // answered before the body is read
+	}
 	body := http.MaxBytesReader(nil, r.Body, maxBodyBytes)
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
-		var obj map[string]json.RawMessage
-		dec := json.NewDecoder(body)
-		if err := dec.Decode(&obj); err != nil {
-			if errors.Is(err, io.EOF) {
-				return p, nil, nil
-			}
-			return nil, nil, errBadBody
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return nil, nil, bodyError(err)
 		}
-		for k, raw := range obj {
-			if v, ok := jsonParam(raw); ok {
-				p[k] = v
-			}
-		}
+		readJSONParams(b, p)
 	case "application/x-www-form-urlencoded":
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return nil, nil, errBadBody
+			return nil, nil, bodyError(err)
 		}
 		r.Body = io.NopCloser(strings.NewReader(string(b)))
 		if err := r.ParseForm(); err != nil {
@@ -207,7 +230,7 @@ func parseParams(r *http.Request) (params, []File, *apiError) {
 	case "multipart/form-data":
 		files, err := readMultipart(multipart.NewReader(body, ctParams["boundary"]), p)
 		if err != nil {
-			return nil, nil, errBadBody
+			return nil, nil, bodyError(err)
 		}
 		return p, files, nil
 	default:
@@ -215,6 +238,48 @@ func parseParams(r *http.Request) (params, []File, *apiError) {
 		_, _ = io.Copy(io.Discard, body)
 	}
 	return p, nil, nil
+}
+
+// bodyError is the answer to a body that failed to read or parse: 413 when
+// it passed maxBodyBytes, whatever its content type, 400 otherwise.
+func bodyError(err error) *apiError {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge
+	}
+	return errBadBody
+}
+
+// errTooLarge is Telegram's answer to a body over its limit
+// (td/net/HttpReader.cpp).
+var errTooLarge = &apiError{code: http.StatusRequestEntityTooLarge, description: "Request Entity Too Large"}
+
+// readJSONParams reads a JSON object's members into p as
+// HttpReader::parse_json_parameters (td/net/HttpReader.cpp) does: member by
+// member, and a body that stops parsing is not an error, the members read
+// before it stay and the rest is ignored.
+func readJSONParams(b []byte, p params) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return
+		}
+		if v, ok := jsonParam(raw); ok {
+			p[key] = v
+		}
+	}
 }
 
 // jsonParam turns one JSON value into Telegram's string form; null drops.
@@ -244,11 +309,22 @@ func readMultipart(mr *multipart.Reader, p params) ([]File, error) {
 		}
 		name := part.FormName()
 		if part.FileName() != "" {
-			n, err := io.Copy(io.Discard, part)
+			// Keep what getFile could serve; count the rest.
+			var buf bytes.Buffer
+			n, err := io.Copy(&buf, io.LimitReader(part, maxDownloadBytes+1))
 			if err != nil {
 				return nil, err
 			}
-			files = append(files, File{Field: name, Name: part.FileName(), Size: n})
+			data := buf.Bytes()
+			if n > maxDownloadBytes {
+				data = nil
+				more, err := io.Copy(io.Discard, part)
+				if err != nil {
+					return nil, err
+				}
+				n += more
+			}
+			files = append(files, File{Field: name, Name: part.FileName(), Size: n, data: data})
 			if _, ok := p[name]; !ok {
 				p[name] = "attach://" + name
 			}
@@ -287,9 +363,33 @@ func (p params) intOr(name string, def int) int {
 	return int(n)
 }
 
+// clampedInt reads an integer as Client::get_integer_arg does: def when
+// absent or empty, else the number (td::to_integer: the leading digits,
+// 0 for none), clamped to [lo, hi].
+func (p params) clampedInt(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(p[name])
+	if v == "" {
+		return def
+	}
+	neg := false
+	if v[0] == '-' || v[0] == '+' {
+		neg, v = v[0] == '-', v[1:]
+	}
+	n := 0
+	for i := 0; i < len(v) && v[i] >= '0' && v[i] <= '9' && n <= hi+1; i++ {
+		n = n*10 + int(v[i]-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return min(max(n, lo), hi)
+}
+
+// bool reads a flag as Client::to_bool does: "true", "yes" or "1", in any
+// case, around spaces.
 func (p params) bool(name string) bool {
 	v := strings.ToLower(strings.TrimSpace(p[name]))
-	return v == "true" || v == "1"
+	return v == "true" || v == "yes" || v == "1"
 }
 
 // object decodes a parameter that carries a JSON-serialized object.

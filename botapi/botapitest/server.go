@@ -2,6 +2,8 @@ package botapitest
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/binary"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +14,11 @@ import (
 )
 
 // DefaultToken is the token of the fake bot unless [WithToken] says
-// otherwise: the example token of Telegram's documentation.
+// otherwise: the bot id 123456, a colon and 35 characters of [A-Za-z0-9_-],
+// the shape of a real token, which clients such as telego check (the
+// example token of Telegram's documentation is one character short).
 // Telegram docs: https://core.telegram.org/bots/api#authorizing-your-bot
-const DefaultToken = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+const DefaultToken = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew110"
 
 // inMemoryURL is the base URL of a server made [WithoutListener].
 const inMemoryURL = "http://botapitest.invalid"
@@ -27,9 +31,13 @@ type options struct {
 	botUsername string
 	clock       func() time.Time
 	seed        uint64
-	latency     time.Duration
+	latency     latencies
+	latencyErr  error
+	vclock      *VirtualClock
 	limitScale  float64
 	noListener  bool
+	botUser     *User
+	memory      Memory
 	webhookRT   http.RoundTripper
 }
 
@@ -42,26 +50,42 @@ func WithBotUsername(username string) Option {
 	return func(o *options) { o.botUsername = username }
 }
 
+// WithMemory bounds what the server keeps (see [Memory]); the default
+// keeps 1000 messages a chat, 200 000 in all, [MaxRecordedRequests] calls
+// and 1 000 000 sent records.
+func WithMemory(m Memory) Option { return func(o *options) { o.memory = m } }
+
+// WithBotUser sets the bot's names and getMe flags (can_join_groups,
+// supports_inline_queries, has_main_web_app, ...); its ID and IsBot are
+// ignored (the id comes from the token). The default is "Test Bot" with
+// the username of [WithBotUsername], can_join_groups,
+// supports_inline_queries and has_main_web_app. Messages show the bot
+// with its id, names and username only, as Telegram's do.
+func WithBotUser(u User) Option { return func(o *options) { o.botUser = &u } }
+
 // WithClock sets the clock the server reads for every timestamp (message
-// dates, recorded requests), for the rate-limit windows and retry_after, and
-// for deadlines (the pre-checkout answer's 10 seconds).
-// Share it with the code under test to run both on one virtual clock. The
-// default is time.Now.
+// dates, recorded requests), for the rate-limit model and retry_after, and
+// for deadlines (the pre-checkout answer's 10 seconds). The default is
+// time.Now.
 //
 // Waiting (long polls, [WithLatency], the wait inside [Server.Pay], webhook
-// redelivery backoff) uses the time package's timers, which testing/synctest
-// fakes; with a clock of your own, deadlines are checked on your clock when
-// the answer arrives.
+// redelivery backoff) still uses the time package's timers: real time, or
+// the bubble's fake time inside testing/synctest. For one clock that drives
+// timestamps and every wait, and never sleeps real time, use
+// [WithVirtualClock] instead (or run inside a testing/synctest bubble, where
+// time.Now and the timers are already one clock).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// WithVirtualClock puts the server on c: every timestamp and every wait
+// (latency, long polls, webhook backoff and timeouts, [Server.Pay]'s
+// deadline, the limits) follows c, and no path sleeps real time. It
+// overrides [WithClock].
+func WithVirtualClock(c *VirtualClock) Option { return func(o *options) { o.vclock = c } }
 
 // WithSeed seeds the random source behind probabilistic faults and the ids
 // the server makes up (invoice links, charge ids). The default seed is 1, so
 // runs repeat.
 func WithSeed(seed uint64) Option { return func(o *options) { o.seed = seed } }
-
-// WithLatency delays every answer by d. The default is no delay.
-// [Server.SetLatency] changes it later.
-func WithLatency(d time.Duration) Option { return func(o *options) { o.latency = d } }
 
 // WithRateLimits turns on Telegram's flood limits (see the package
 // documentation, "Limits"), with every window divided by scale: 1 is
@@ -97,6 +121,8 @@ type Server struct {
 	closed  sync.Once
 	wg      sync.WaitGroup
 	methods map[string]methodFunc
+	clk     clock
+	key     ed25519.PrivateKey // signs init data's signature field
 
 	mu sync.Mutex
 	st state
@@ -106,7 +132,8 @@ type Server struct {
 // a loopback port (net/http/httptest). Close it when done, for example with
 // t.Cleanup(srv.Close).
 //
-// NewServer panics if [WithRateLimits] is given a negative or NaN scale.
+// NewServer panics if [WithRateLimits] is given a negative or NaN scale,
+// or [WithLatency] an invalid distribution.
 func NewServer(opts ...Option) *Server {
 	o := options{token: DefaultToken, botUsername: "test_bot", clock: time.Now, seed: 1}
 	for _, opt := range opts {
@@ -118,10 +145,21 @@ func NewServer(opts ...Option) *Server {
 	if o.limitScale < 0 || o.limitScale != o.limitScale {
 		panic("botapitest: WithRateLimits needs a positive scale")
 	}
+	if o.latencyErr != nil {
+		panic(o.latencyErr.Error())
+	}
 	s := &Server{opts: o, done: make(chan struct{})}
+	s.clk = realClock{o.clock}
+	if o.vclock != nil {
+		s.clk = o.vclock
+	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.botID, _ = strconv.ParseInt(strings.SplitN(o.token, ":", 2)[0], 10, 64)
 	s.methods = methodTable()
+	var seed [ed25519.SeedSize]byte
+	binary.LittleEndian.PutUint64(seed[:], o.seed)
+	copy(seed[8:], "botapitest init data key")
+	s.key = ed25519.NewKeyFromSeed(seed[:])
 	s.st.init(s, o)
 	if o.webhookRT != nil {
 		s.hookRT = o.webhookRT
@@ -182,14 +220,7 @@ func (s *Server) Close() {
 	})
 }
 
-// SetLatency delays every following answer by d (0 for none).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.st.latency = d
-	s.mu.Unlock()
-}
-
-func (s *Server) now() time.Time { return s.opts.clock() }
+func (s *Server) now() time.Time { return s.clk.Now() }
 
 // sleep waits d, or until ctx ends or the server closes; it reports whether
 // the full time passed.
@@ -197,10 +228,10 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	c, stop := s.clk.timer(d)
+	defer stop()
 	select {
-	case <-t.C:
+	case <-c:
 		return true
 	case <-ctx.Done():
 	case <-s.done:

@@ -2,6 +2,7 @@ package botapitest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -34,7 +35,7 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	defer hook.Close()
 	before := runtime.NumGoroutine()
 
-	srv := NewServer(WithLatency(time.Millisecond))
+	srv := NewServer(WithLatency(Latency{Base: time.Millisecond}))
 	callJSON(t, srv, "getMe", nil)
 	srv.FailNext("getChat", 1, Fault{Kind: FaultHang})
 	var wg sync.WaitGroup
@@ -147,4 +148,38 @@ func TestRequestsKeepsTheLastMax(t *testing.T) {
 	require.Equal(t, strconv.Itoa(extra), got[0].Params["n"], "the oldest kept")
 	require.Equal(t, strconv.Itoa(MaxRecordedRequests+extra-1), got[len(got)-1].Params["n"], "the newest")
 	require.Equal(t, MaxRecordedRequests+extra, srv.Stats().Requests)
+}
+
+// TestDefaultTokenShape: telego (and other clients) check a token against
+// ^\d+:[\w-]{35}$ before any call.
+func TestDefaultTokenShape(t *testing.T) {
+	require.Regexp(t, `^\d+:[\w-]{35}$`, DefaultToken)
+}
+
+// TestTestEnvironmentPath: /bot<token>/test/<method> is served as well.
+func TestTestEnvironmentPath(t *testing.T) {
+	srv := setup(t)
+	resp, err := srv.HTTPClient().Get(srv.URL() + "/bot" + srv.Token() + "/test/getMe")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestGetMeFlags: getMe carries every flag, false ones too; messages show
+// the bot with its names only.
+func TestGetMeFlags(t *testing.T) {
+	srv := setup(t, WithBotUser(User{FirstName: "Shop", Username: "shop_bot", CanConnectToBusiness: true}))
+	var me map[string]any
+	callJSON(t, srv, "getMe", nil).decode(t, &me)
+	for _, flag := range []string{"can_join_groups", "can_read_all_group_messages", "supports_inline_queries", "supports_guest_queries",
+		"can_connect_to_business", "has_main_web_app", "has_topics_enabled", "allows_users_to_create_topics", "can_manage_bots"} {
+		require.Contains(t, me, flag)
+	}
+	require.Equal(t, true, me["can_connect_to_business"])
+	require.Equal(t, false, me["can_join_groups"])
+	require.Equal(t, "shop_bot", me["username"])
+	ann := srv.NewUser("Ann")
+	var m map[string]json.RawMessage
+	send(t, srv, ann.ID).decode(t, &m)
+	require.JSONEq(t, `{"id":123456,"is_bot":true,"first_name":"Shop","username":"shop_bot"}`, string(m["from"]))
 }

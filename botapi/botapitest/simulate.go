@@ -22,6 +22,7 @@ func (s *Server) SendUserMessage(from User, text string) int64 {
 	u = s.st.users[from.ID]
 	ch := s.st.chats[u.ID]
 	ch.blocked = false
+	ch.started = true
 	return s.st.userMessage(ch, *u, text)
 }
 
@@ -45,7 +46,7 @@ func (st *state) userMessage(ch *chat, from User, text string) int64 {
 		cmd, _, _ := strings.Cut(text, " ")
 		m.Entities = []messageEntity{{Type: "bot_command", Offset: 0, Length: textLength(cmd)}}
 	}
-	st.enqueue("message", *m)
+	st.enqueue("message", m.Chat.ID, *m)
 	return m.MessageID
 }
 
@@ -72,7 +73,7 @@ func (s *Server) PressButton(user User, button string) (queryID string, err erro
 	ch := s.st.chats[u.ID]
 	var found *message
 	var data string
-	for id := ch.lastID; id > 0 && found == nil; id-- {
+	for id := ch.lastID; id > ch.firstID && found == nil; id-- {
 		m := ch.msgs[id]
 		if m == nil || m.keyboard == nil {
 			continue
@@ -91,7 +92,7 @@ func (s *Server) PressButton(user User, button string) (queryID string, err erro
 	id := s.st.randomDigits(19)
 	s.st.callbacks[id] = &callbackState{}
 	msg := *found
-	s.st.enqueue("callback_query", callbackQuery{
+	s.st.enqueue("callback_query", u.ID, callbackQuery{
 		ID: id, From: *u, Message: &msg, ChatInstance: s.st.randomDigits(19), Data: data,
 	})
 	return id, nil
@@ -133,7 +134,7 @@ func (s *Server) setBlocked(user User, blocked bool) {
 	if !blocked {
 		oldS, newS = newS, oldS
 	}
-	s.st.enqueue("my_chat_member", chatMemberUpdated{
+	s.st.enqueue("my_chat_member", ch.ID, chatMemberUpdated{
 		Chat: ch.Chat, From: *u, Date: s.now().Unix(),
 		OldChatMember: chatMember{Status: oldS, User: s.st.bot},
 		NewChatMember: chatMember{Status: newS, User: s.st.bot},

@@ -81,7 +81,7 @@ func TestOpenMiniApp(t *testing.T) {
 	callJSON(t, srv, "answerWebAppQuery", map[string]any{"web_app_query_id": qid, "result": result}).decode(t, &sent)
 	require.NotEmpty(t, sent.InlineMessageID)
 	requireError(t, callJSON(t, srv, "answerWebAppQuery", map[string]any{"web_app_query_id": qid, "result": result}), 400,
-		"Bad Request: QUERY_ID_INVALID")
+		"Bad Request: query is too old and response timeout expired or query ID is invalid")
 
 	var prepared struct {
 		ID             string `json:"id"`
@@ -184,9 +184,10 @@ func TestMessageLifecycle(t *testing.T) {
 		requireError(t, callJSON(t, srv, "sendChatAction", map[string]any{"chat_id": ann.ID}), 400, "Bad Request: wrong parameter action in request")
 		requireError(t, callJSON(t, srv, "sendChatAction", map[string]any{"chat_id": ann.ID, "action": "dancing"}), 400, "Bad Request: wrong parameter action in request")
 		requireError(t, callJSON(t, srv, "sendPhoto", map[string]any{"chat_id": ann.ID}), 400, "Bad Request: there is no photo in the request")
-		var p message
-		callJSON(t, srv, "sendPhoto", map[string]any{"chat_id": ann.ID, "photo": "AgACfileid"}).decode(t, &p)
-		require.Equal(t, "AgACfileid", p.Photo[len(p.Photo)-1].FileID)
+		var p, again message
+		callJSON(t, srv, "sendPhoto", map[string]any{"chat_id": ann.ID, "photo": "https://example.com/a.jpg"}).decode(t, &p)
+		callJSON(t, srv, "sendPhoto", map[string]any{"chat_id": ann.ID, "photo": p.Photo[len(p.Photo)-1].FileID}).decode(t, &again)
+		require.Equal(t, p.Photo, again.Photo, "a file_id resends the same photo")
 	})
 	t.Run("group message from a user", func(t *testing.T) {
 		require.Equal(t, int64(2), srv.SendGroupMessage(g, bob, "hi all"))

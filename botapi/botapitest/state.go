@@ -27,6 +27,8 @@ type Request struct {
 	Params      map[string]string // every parameter; JSON values other than strings keep their JSON text
 	Files       []File            // uploaded files of a multipart request
 	At          time.Time         // when it arrived, on the server's clock
+
+	done *bool // the server has performed it (guarded by Server.mu)
 }
 
 // JSON decodes the parameter name, which holds JSON (an object such as
@@ -66,20 +68,38 @@ type message struct {
 	Text              string             `json:"text,omitempty"`
 	Entities          []messageEntity    `json:"entities,omitempty"`
 	Caption           string             `json:"caption,omitempty"`
+	CaptionEntities   []messageEntity    `json:"caption_entities,omitempty"`
 	Photo             []photoSize        `json:"photo,omitempty"`
 	Document          *document          `json:"document,omitempty"`
+	Video             *mediaFile         `json:"video,omitempty"`
+	Animation         *mediaFile         `json:"animation,omitempty"`
+	Audio             *mediaFile         `json:"audio,omitempty"`
+	Voice             *mediaFile         `json:"voice,omitempty"`
+	VideoNote         *mediaFile         `json:"video_note,omitempty"`
+	Sticker           *mediaFile         `json:"sticker,omitempty"`
 	Invoice           *invoiceInfo       `json:"invoice,omitempty"`
 	SuccessfulPayment *successfulPayment `json:"successful_payment,omitempty"`
 	RefundedPayment   *refundedPayment   `json:"refunded_payment,omitempty"`
+	ViaBot            *User              `json:"via_bot,omitempty"`
+	ReplyToMessage    *message           `json:"reply_to_message,omitempty"`
+	MediaGroupID      string             `json:"media_group_id,omitempty"`
+	Location          json.RawMessage    `json:"location,omitempty"`
+	Venue             json.RawMessage    `json:"venue,omitempty"`
+	Contact           json.RawMessage    `json:"contact,omitempty"`
+	Dice              json.RawMessage    `json:"dice,omitempty"`
+	Poll              json.RawMessage    `json:"poll,omitempty"`
+	PaidMedia         json.RawMessage    `json:"paid_media,omitempty"`
+	WebAppData        *webAppData        `json:"web_app_data,omitempty"`
 	ReplyMarkup       json.RawMessage    `json:"reply_markup,omitempty"`
 
-	keyboard *inlineKeyboard // ReplyMarkup, decoded
+	keyboard  *inlineKeyboard   // ReplyMarkup, decoded
+	reactions []json.RawMessage // the bot's reaction
 }
 
-type messageEntity struct {
-	Type   string `json:"type"`
-	Offset int    `json:"offset"`
-	Length int    `json:"length"`
+// webAppData is a Mini App's sendData, as a service message carries it.
+type webAppData struct {
+	Data       string `json:"data"`
+	ButtonText string `json:"button_text"`
 }
 
 type forwardOrigin struct {
@@ -105,6 +125,21 @@ type document struct {
 	FileSize     int64  `json:"file_size,omitempty"`
 }
 
+// mediaFile is a Video, Animation, Audio, Voice, VideoNote or Sticker:
+// the fields each carries.
+type mediaFile struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Type         string `json:"type,omitempty"`
+	Width        int    `json:"width,omitempty"`
+	Height       int    `json:"height,omitempty"`
+	Length       int    `json:"length,omitempty"`
+	Duration     int    `json:"duration,omitempty"`
+	FileName     string `json:"file_name,omitempty"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
 type inlineKeyboard struct {
 	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
 }
@@ -121,47 +156,81 @@ type inlineButton struct {
 type chat struct {
 	Chat
 	user    *User // the user of a private chat
+	started bool  // the user of a private chat has started the bot
 	blocked bool  // the user blocked the bot
 	lastID  int64
+	firstID int64 // ids up to it were forgotten (Memory.MessagesPerChat)
 	msgs    map[int64]*message
 	menu    json.RawMessage
+
+	members      map[int64]*member // groups: standing of users who joined, wrote or were changed
+	joinRequests map[int64]bool    // groups: users with a pending join request
+	permissions  map[string]bool
+	description  string
+	hasPhoto     bool
+	links        map[string]*inviteLink
+	primaryLink  string
+	pinned       []int64 // pinned message ids, oldest first
 }
 
 // state is everything the fake remembers; guarded by Server.mu.
 type state struct {
 	s          *Server
 	rng        *rand.Rand
-	bot        User
-	latency    time.Duration
+	bot        User // as messages show it
+	botInfo    User // as getMe shows it
+	latency    latencies
 	users      map[int64]*User
 	chats      map[int64]*chat
 	nextUserID int64
 	nextGroup  int64
 
-	requests []Request // a ring once it holds MaxRecordedRequests
-	reqHead  int       // the oldest request's index once the ring is full
-	sent     []SentMessage
+	requests []Request     // a ring once it holds mem.Requests
+	reqHead  int           // the oldest request's index once the ring is full
+	sent     []SentMessage // a ring once it holds mem.Sent
+	sentHead int
+	calls    chan struct{} // closed and replaced when a call is performed or a message sent
+	msgOrder []msgRef      // every stored message, oldest first, from msgHead
+	msgHead  int
+	mem      Memory
 	stats    Stats
 
+	files     fileStore
 	faults    []*faultRule
 	nextFault int
 	limits    *limits
 
 	updates
-	callbacks   map[string]*callbackState
-	webAppQs    map[string]bool
-	prepared    int
-	commands    map[string]json.RawMessage
-	defaultMenu json.RawMessage
+	callbacks     map[string]*callbackState
+	webAppQs      map[string]int64 // query_id to the user who opened the Mini App
+	prepared      int
+	commands      map[string]json.RawMessage
+	emojiStatus   map[int64]string
+	botTexts      map[string]string
+	adminRights   map[string]map[string]bool
+	inlineQueries map[string]*inlineQuery
+	gifts         []SentGift
+	instances     map[int64]string // chat_instance per chat
+	defaultMenu   json.RawMessage
 	payments
 }
 
 func (st *state) init(s *Server, o options) {
 	st.s = s
 	st.rng = newRand(o.seed)
-	st.bot = User{ID: s.botID, IsBot: true, FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true}
+	st.botInfo = User{FirstName: "Test Bot", Username: o.botUsername, CanJoinGroups: true, SupportsInlineQueries: true, HasMainWebApp: true}
+	if o.botUser != nil {
+		st.botInfo = *o.botUser
+	}
+	st.botInfo.ID, st.botInfo.IsBot = s.botID, true
+	// In messages the bot is what Telegram's JsonUser without full info
+	// shows: id, is_bot, first_name, username.
+	st.bot = User{ID: s.botID, IsBot: true, FirstName: st.botInfo.FirstName, LastName: st.botInfo.LastName, Username: st.botInfo.Username}
 	st.latency = o.latency
+	st.mem = o.memory.withDefaults()
+	st.calls = make(chan struct{})
 	st.users = map[int64]*User{}
+	st.files = newFileStore(maxKeptFiles, maxKeptFileBytes)
 	st.chats = map[int64]*chat{}
 	st.nextUserID = 1000
 	st.stats.TooManyRequestsByChat = map[int64]int{}
@@ -170,14 +239,19 @@ func (st *state) init(s *Server, o options) {
 	}
 	st.updates.init()
 	st.callbacks = map[string]*callbackState{}
-	st.webAppQs = map[string]bool{}
+	st.webAppQs = map[string]int64{}
 	st.commands = map[string]json.RawMessage{}
+	st.emojiStatus = map[int64]string{}
+	st.botTexts = map[string]string{}
+	st.adminRights = map[string]map[string]bool{}
+	st.inlineQueries = map[string]*inlineQuery{}
+	st.instances = map[int64]string{}
 	st.payments.init()
 }
 
 func (st *state) record(r Request) {
 	st.stats.Requests++
-	if len(st.requests) < MaxRecordedRequests {
+	if len(st.requests) < st.mem.Requests {
 		st.requests = append(st.requests, r)
 		return
 	}
@@ -185,11 +259,51 @@ func (st *state) record(r Request) {
 	st.reqHead = (st.reqHead + 1) % len(st.requests)
 }
 
-// MaxRecordedRequests bounds the calls a [Server] keeps for
-// [Server.Requests]: beyond it the oldest are forgotten, so that a server
-// running as an example app's backend does not grow without end.
-// [Stats].Requests still counts every call.
+// notifyCalls wakes [Server.WaitFor] and [Server.WaitSent].
+func (st *state) notifyCalls() {
+	close(st.calls)
+	st.calls = make(chan struct{})
+}
+
+// MaxRecordedRequests is the default of [Memory].Requests.
 const MaxRecordedRequests = 100_000
+
+// Memory bounds what a [Server] keeps, so that one running for long (as an
+// example app's backend) stays flat; beyond each bound the oldest entries
+// are forgotten and [Stats] still counts everything. A zero field takes
+// its default.
+type Memory struct {
+	// MessagesPerChat is how many messages each chat keeps for
+	// [Server.Messages], edits, replies and forwards (default 1000).
+	MessagesPerChat int
+	// Messages is how many messages all chats keep together (default
+	// 200 000).
+	Messages int
+	// Requests is how many calls [Server.Requests] keeps (default
+	// [MaxRecordedRequests]).
+	Requests int
+	// Sent is how many records [Server.Sent] keeps (default 1 000 000).
+	Sent int
+}
+
+func (m Memory) withDefaults() Memory {
+	if m.MessagesPerChat <= 0 {
+		m.MessagesPerChat = 1000
+	}
+	if m.Messages <= 0 {
+		m.Messages = 200_000
+	}
+	if m.Requests <= 0 {
+		m.Requests = MaxRecordedRequests
+	}
+	if m.Sent <= 0 {
+		m.Sent = 1_000_000
+	}
+	return m
+}
+
+// msgRef names a stored message.
+type msgRef struct{ chat, id int64 }
 
 // NewUser creates a user who has started the bot (so the bot may write to
 // them) and returns it. Ids count up from 1001.
@@ -197,11 +311,27 @@ func (s *Server) NewUser(firstName string) User {
 	return s.AddUser(User{FirstName: firstName})
 }
 
+// NewUnstartedUser creates a user who has never started the bot: the bot
+// cannot write to them (403 "Forbidden: bot can't initiate conversation
+// with a user") until they write to it ([Server.SendUserMessage]), as
+// Telegram lets a bot write only to users who started it.
+func (s *Server) NewUnstartedUser(firstName string) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.addUser(User{FirstName: firstName}, false)
+}
+
 // AddUser adds u as a user who has started the bot. A zero ID gets the
 // next free one; IsBot is cleared. Adding an existing id replaces that user.
 func (s *Server) AddUser(u User) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.st.addUser(u, true)
+}
+
+// addUser adds or replaces u. Callers hold s.mu.
+func (st *state) addUser(u User, started bool) User {
+	s := st.s
 	if u.ID == 0 {
 		s.st.nextUserID++
 		u.ID = s.st.nextUserID
@@ -216,6 +346,7 @@ func (s *Server) AddUser(u User) User {
 	}
 	c.Chat = Chat{ID: u.ID, Type: "private", FirstName: u.FirstName, LastName: u.LastName, Username: u.Username}
 	c.user = &uc
+	c.started = started
 	return u
 }
 
@@ -230,11 +361,11 @@ func (s *Server) NewGroup(title string) Chat {
 	return ch
 }
 
-// Bot returns the bot's own user (what getMe answers).
+// Bot returns the bot's own user, as getMe answers it.
 func (s *Server) Bot() User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st.bot
+	return s.st.botInfo
 }
 
 // Requests returns copies of the recorded calls of method
@@ -257,11 +388,18 @@ func (s *Server) Requests(method string) []Request {
 	return out
 }
 
-// Sent returns every message the bot sent, oldest first.
+// Sent returns the messages the bot sent, oldest first: every one, up to
+// [Memory].Sent (then the last ones; [Stats].Sent counts all).
 func (s *Server) Sent() []SentMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]SentMessage(nil), s.st.sent...)
+	return s.st.sentLocked()
+}
+
+func (st *state) sentLocked() []SentMessage {
+	out := make([]SentMessage, 0, len(st.sent))
+	out = append(out, st.sent[st.sentHead:]...)
+	return append(out, st.sent[:st.sentHead]...)
 }
 
 // Stats returns the server's counters.
@@ -309,14 +447,34 @@ func (c *chat) writable() *apiError {
 	if c.blocked {
 		return errBlocked
 	}
+	if c.user != nil && !c.started {
+		return errCantInitiate
+	}
 	return nil
 }
 
-// newMessage stores a message in c with the next id. Callers hold s.mu.
+// newMessage stores a message in c with the next id, forgetting the
+// oldest beyond the [Memory] bounds. Callers hold s.mu.
 func (st *state) newMessage(c *chat, from *User) *message {
 	c.lastID++
 	m := &message{MessageID: c.lastID, From: from, Date: st.s.now().Unix(), Chat: c.Chat}
 	c.msgs[m.MessageID] = m
+	for len(c.msgs) > st.mem.MessagesPerChat && c.firstID < c.lastID {
+		c.firstID++
+		delete(c.msgs, c.firstID)
+	}
+	st.msgOrder = append(st.msgOrder, msgRef{c.ID, m.MessageID})
+	for len(st.msgOrder)-st.msgHead > st.mem.Messages {
+		old := st.msgOrder[st.msgHead]
+		st.msgHead++
+		if oc := st.chats[old.chat]; oc != nil {
+			delete(oc.msgs, old.id)
+		}
+	}
+	if st.msgHead > 1024 && st.msgHead > len(st.msgOrder)/2 {
+		st.msgOrder = append([]msgRef(nil), st.msgOrder[st.msgHead:]...)
+		st.msgHead = 0
+	}
 	return m
 }
 
@@ -340,11 +498,18 @@ func (st *state) recordSent(method string, m *message, p params) {
 	if text == "" {
 		text = m.Caption
 	}
-	st.sent = append(st.sent, SentMessage{
+	rec := SentMessage{
 		ChatID: m.Chat.ID, MessageID: m.MessageID, Method: method, Text: text,
 		PaidBroadcast: p.bool("allow_paid_broadcast"), At: st.s.now(),
-	})
+	}
+	if len(st.sent) < st.mem.Sent {
+		st.sent = append(st.sent, rec)
+	} else {
+		st.sent[st.sentHead] = rec
+		st.sentHead = (st.sentHead + 1) % len(st.sent)
+	}
 	st.stats.Sent++
+	st.notifyCalls()
 }
 
 // randomID makes an opaque id of n characters from the seeded source.
@@ -378,7 +543,7 @@ func (s *Server) Messages(chatID int64) []botapi.Message {
 	ch := s.st.chats[chatID]
 	var msgs []message
 	if ch != nil {
-		for id := int64(1); id <= ch.lastID; id++ {
+		for id := ch.firstID + 1; id <= ch.lastID; id++ {
 			if m := ch.msgs[id]; m != nil {
 				msgs = append(msgs, *m)
 			}

@@ -19,7 +19,9 @@
 //
 //	TELEGRAM_BOT_TOKEN=123456:ABC... go run ./examples/broadcast -chats ids.txt -text "Sale today!"
 //
-// ids.txt holds one chat id per line. The cursor is saved in -state
-// (default broadcast-state.json) while the broadcast runs and removed when
-// it completes.
+// ids.txt holds one chat id per line. The cursor is saved in the data
+// directory (-data, or BROADCAST_DATA_DIR; by default miniappkit-broadcast
+// in the user's cache directory), one file per broadcast, while the
+// broadcast runs, and removed when it completes. After a resume the summary
+// gives this run's counts and the whole broadcast's.
 package main

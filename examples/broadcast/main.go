@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,8 @@ import (
 type config struct {
 	chatsFile   string
 	text        string
-	stateFile   string
+	dataDir     string // where the state of each broadcast is kept
+	stateFile   string // the state file; empty: one per broadcast in dataDir
 	concurrency int
 	// The embedded default's simulation.
 	users        int
@@ -47,7 +49,8 @@ func main() {
 	var cfg config
 	flag.StringVar(&cfg.chatsFile, "chats", "", "file of chat ids, one per line (with TELEGRAM_BOT_TOKEN)")
 	flag.StringVar(&cfg.text, "text", "Hello from miniappkit! 🎉 Our new Star Shop is open.", "the message to send")
-	flag.StringVar(&cfg.stateFile, "state", "broadcast-state.json", "where the resumable cursor is saved")
+	flag.StringVar(&cfg.dataDir, "data", defaultDataDir(), "directory of the resumable state, one file per broadcast (env BROADCAST_DATA_DIR)")
+	flag.StringVar(&cfg.stateFile, "state", "", "the state file, instead of one in -data")
 	flag.IntVar(&cfg.concurrency, "concurrency", broadcast.DefaultConcurrency, "sends in flight at once")
 	flag.IntVar(&cfg.users, "users", defaultUsers, "embedded default: number of simulated users")
 	flag.IntVar(&cfg.blockedEvery, "blocked-every", defaultBlockedEvery, "embedded default: one user in N blocked the bot (0: none)")
@@ -65,6 +68,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "broadcast:", err)
 		os.Exit(1)
 	}
+}
+
+// defaultDataDir is BROADCAST_DATA_DIR, or miniappkit-broadcast in the
+// user's cache directory, or in the temporary directory without one.
+func defaultDataDir() string {
+	if d := os.Getenv("BROADCAST_DATA_DIR"); d != "" {
+		return d
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "miniappkit-broadcast")
 }
 
 // isTerminal reports whether f is a character device (a terminal).
@@ -113,6 +129,12 @@ func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io
 	}
 
 	fp := fingerprint(chats, cfg.text)
+	if cfg.stateFile == "" {
+		if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		cfg.stateFile = filepath.Join(cfg.dataDir, "broadcast-"+fp[:16]+".json")
+	}
 	saved, resumed, err := loadState(cfg.stateFile, fp)
 	if err != nil {
 		return err
@@ -166,7 +188,7 @@ func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io
 	if err := os.Remove(cfg.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		log.Warn("state file not removed", "err", err)
 	}
-	rep.print(out, sum)
+	rep.print(out, sum, len(chats))
 	tooMany := sched.Stats().Backoffs
 	if fake != nil {
 		tooMany = int64(fake.Stats().TooManyRequests)
@@ -253,10 +275,12 @@ func readChats(path string) ([]int64, error) {
 // Lists are sets of chat ids (a chat resent after a crash is not counted
 // twice). It is safe for concurrent use.
 type report struct {
-	mu       sync.Mutex
-	blocked  map[int64]bool // 403: blocked the bot, or deactivated
-	notFound map[int64]bool // 400: chat not found and other bad requests
-	unknown  map[int64]bool // may or may not have been delivered; never resent
+	mu                  sync.Mutex
+	runs                int            // this one included
+	delivered, migrated int            // over the whole broadcast
+	blocked             map[int64]bool // 403: blocked the bot, or deactivated
+	notFound            map[int64]bool // 400: chat not found and other bad requests
+	unknown             map[int64]bool // may or may not have been delivered; never resent
 }
 
 func newReport() *report {
@@ -268,6 +292,10 @@ func (r *report) add(res broadcast.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch res.Outcome {
+	case broadcast.Delivered:
+		r.delivered++
+	case broadcast.Migrated:
+		r.migrated++
 	case broadcast.Permanent:
 		if errors.Is(res.Err, botapi.ErrForbidden) {
 			r.blocked[res.ChatID] = true
@@ -279,10 +307,12 @@ func (r *report) add(res broadcast.Result) {
 	}
 }
 
-// restore adds what a saved state recorded.
+// restore adds what a saved state recorded (the zero state: none).
 func (r *report) restore(s state) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.runs = s.Runs + 1
+	r.delivered, r.migrated = s.Delivered, s.Migrated
 	for _, id := range s.Blocked {
 		r.blocked[id] = true
 	}
@@ -299,6 +329,7 @@ func (r *report) snapshot(s *state) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s.Blocked, s.NotFound, s.Unknown = ids(r.blocked), ids(r.notFound), ids(r.unknown)
+	s.Runs, s.Delivered, s.Migrated = r.runs, r.delivered, r.migrated
 }
 
 // ids returns the set's members, sorted.
@@ -311,13 +342,22 @@ func ids(set map[int64]bool) []int64 {
 	return out
 }
 
-// print writes the summary: this run's counts, then the chats that did not
-// get the message over the whole broadcast, blocked users first.
-func (r *report) print(out io.Writer, sum broadcast.Summary) {
+// print writes the summary: this run's counts, the whole broadcast's (the
+// same after a single run), then the chats that did not get the message
+// over the whole broadcast, blocked users first.
+func (r *report) print(out io.Writer, sum broadcast.Summary, chats int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(out, "Delivered %d, migrated and delivered %d, not delivered %d, unknown %d.\n",
-		sum.Delivered, sum.Migrated, sum.Permanent, sum.Unknown)
+	thisRun := ""
+	if r.runs > 1 {
+		thisRun = " (this run)"
+	}
+	fmt.Fprintf(out, "Delivered %d, migrated and delivered %d, not delivered %d, unknown %d.%s\n",
+		sum.Delivered, sum.Migrated, sum.Permanent, sum.Unknown, thisRun)
+	if r.runs > 1 {
+		fmt.Fprintf(out, "Whole broadcast, %d runs: delivered %d of %d chats, not delivered %d (blocked %d, not found %d), unknown %d.\n",
+			r.runs, r.delivered+r.migrated, chats, len(r.blocked)+len(r.notFound), len(r.blocked), len(r.notFound), len(r.unknown))
+	}
 	users := "users"
 	if len(r.blocked) == 1 {
 		users = "user"

@@ -108,6 +108,36 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	require.Equal(t, blocked+deletedAccounts, failed1+failed2)
 	require.Contains(t, second.String(), fmt.Sprintf("Blocked the bot (403): %d users: 1020, 1040,", blocked),
 		"the summary names every blocked user, those of the first run too")
+	// The whole broadcast's line agrees with both runs and with the lists.
+	require.Contains(t, second.String(), fmt.Sprintf("Whole broadcast, 2 runs: delivered %d of %d chats, not delivered %d (blocked %d, not found %d), unknown 0.",
+		cfg.users-blocked, cfg.users+deletedAccounts, blocked+deletedAccounts, blocked, deletedAccounts), second.String())
+}
+
+// TestStateInDataDir: without -state, the state lives in the data
+// directory, one file per broadcast, made on first use.
+func TestStateInDataDir(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.stateFile = ""
+	cfg.dataDir = filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &watchWriter{stop: " 30%", cancel: cancel}
+	require.ErrorIs(t, run(ctx, cfg, "", slog.New(slog.DiscardHandler), out, false), context.Canceled)
+	files, err := filepath.Glob(filepath.Join(cfg.dataDir, "broadcast-*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 1, out.String())
+	require.Contains(t, out.String(), files[0])
+	require.NoError(t, run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), &watchWriter{}, false))
+	files, err = filepath.Glob(filepath.Join(cfg.dataDir, "broadcast-*.json"))
+	require.NoError(t, err)
+	require.Empty(t, files, "a finished broadcast leaves no state")
+}
+
+func TestDefaultDataDir(t *testing.T) {
+	t.Setenv("BROADCAST_DATA_DIR", "/some/dir")
+	require.Equal(t, "/some/dir", defaultDataDir())
+	t.Setenv("BROADCAST_DATA_DIR", "")
+	t.Setenv("XDG_CACHE_HOME", "/cache")
+	require.Equal(t, filepath.Join("/cache", "miniappkit-broadcast"), defaultDataDir())
 }
 
 func TestStateBelongsToOneBroadcast(t *testing.T) {
@@ -117,7 +147,7 @@ func TestStateBelongsToOneBroadcast(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 
-	st := state{Fingerprint: fp, Cursor: broadcast.Cursor{Next: 2, Done: []int{3}}, Blocked: []int64{2}}
+	st := state{Fingerprint: fp, Cursor: broadcast.Cursor{Next: 2, Done: [][2]int{{3, 4}}}, Blocked: []int64{2}}
 	require.NoError(t, saveState(path, st))
 	got, ok, err := loadState(path, fp)
 	require.NoError(t, err)

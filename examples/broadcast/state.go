@@ -23,6 +23,10 @@ type state struct {
 	Blocked     []int64          `json:"blocked,omitempty"`
 	NotFound    []int64          `json:"not_found,omitempty"`
 	Unknown     []int64          `json:"unknown,omitempty"`
+	// Runs so far, and the chats they delivered to (migrated chats apart).
+	Runs      int `json:"runs"`
+	Delivered int `json:"delivered"`
+	Migrated  int `json:"migrated,omitempty"`
 }
 
 // fingerprint identifies a broadcast, so a state file is never applied to

@@ -10,8 +10,8 @@
 //
 // With a token it serves a real bot until Ctrl-C:
 //
-//	TELEGRAM_BOT_TOKEN=123456:ABC... WEBAPP_URL=https://your.app/ go run ./examples/echo
+//	TELEGRAM_BOT_TOKEN=123456:ABC... PUBLIC_URL=https://your.app/ go run ./examples/echo
 //
-// WEBAPP_URL (an https URL) is what the menu button opens; without it the
+// PUBLIC_URL (an https URL) is what the menu button opens; without it the
 // bot keeps Telegram's default menu button.
 package main

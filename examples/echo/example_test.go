@@ -22,5 +22,5 @@ func Example_demo() {
 	// Grace → bot: Echo this, please 🙂
 	//   bot → Grace: Echo this, please 🙂
 	// menu button: {"type":"web_app","text":"Open app","web_app":{"url":"https://example.org/app"}}
-	// Set TELEGRAM_BOT_TOKEN (and WEBAPP_URL) to run it as your own bot.
+	// Set TELEGRAM_BOT_TOKEN (and PUBLIC_URL) to run it as your own bot.
 }

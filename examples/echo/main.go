@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/botapi/router"
 	"github.com/miniappkit/miniappkit/ratelimit"
 )
 
@@ -21,7 +21,7 @@ func main() {
 	defer stop()
 	var err error
 	if token := os.Getenv("TELEGRAM_BOT_TOKEN"); token != "" {
-		err = serve(ctx, newBot(token, log), os.Getenv("WEBAPP_URL"), log, nil)
+		err = serve(ctx, newBot(token, log), os.Getenv("PUBLIC_URL"), log, nil)
 	} else {
 		err = demo(ctx, log, os.Stdout)
 	}
@@ -49,7 +49,7 @@ func serve(ctx context.Context, bot *botapi.Client, webAppURL string, log *slog.
 	}
 	if webAppURL != "" {
 		if err := bot.SetWebAppMenuButton(ctx, 0, "Open app", webAppURL); err != nil {
-			return fmt.Errorf("menu button (WEBAPP_URL must be https): %w", err)
+			return fmt.Errorf("menu button (PUBLIC_URL must be https): %w", err)
 		}
 	}
 	// Long polling needs no webhook: remove one a previous run may have set.
@@ -57,46 +57,47 @@ func serve(ctx context.Context, bot *botapi.Client, webAppURL string, log *slog.
 		return err
 	}
 	log.Info("echo bot running", "bot", me.Username)
+	r := routes(bot, me.Username, replied)
 	for u, err := range bot.Updates(ctx, &botapi.UpdatesOptions{AllowedUpdates: []string{"message"}}) {
 		if err != nil {
 			log.Warn("getUpdates", "err", err)
 			continue
 		}
-		answer, err := reply(ctx, bot, u.Message)
-		if err != nil {
+		if err := r.HandleUpdate(ctx, u); err != nil {
 			log.Warn("reply failed", "update", u.UpdateID, "err", err)
-			continue
-		}
-		if answer != "" && replied != nil {
-			replied(u.Message, answer)
 		}
 	}
 	return nil
 }
 
-// reply answers one message: a greeting for /start, the text itself for
-// anything else. It returns what it sent ("" for nothing).
-func reply(ctx context.Context, bot *botapi.Client, m *botapi.Message) (string, error) {
-	if m == nil || m.Text == "" {
-		return "", nil
-	}
-	answer := m.Text
-	if cmd, _, _ := strings.Cut(m.Text, " "); strings.Split(cmd, "@")[0] == "/start" {
-		name := "there"
-		if m.From != nil {
-			name = m.From.FirstName
+// routes answers messages: a greeting for /start (also "/start@<bot>" and
+// "/start <payload>"), the text itself for any other text; messages
+// without text go to the router's fallback, which ignores them. replied,
+// if not nil, is called after each answer.
+func routes(bot *botapi.Client, username string, replied func(to *botapi.Message, answer string)) *router.Router {
+	answer := func(ctx context.Context, m *botapi.Message, text string) error {
+		_, err := bot.SendMessage(ctx, &botapi.SendMessageParams{
+			ChatID:          botapi.ChatID{ID: m.Chat.ID},
+			Text:            text,
+			ReplyParameters: &botapi.ReplyParameters{MessageID: m.MessageID},
+		})
+		if err == nil && replied != nil {
+			replied(m, text)
 		}
-		answer = "Hi " + name + "! Send me anything and I will echo it. The menu button opens the Mini App."
+		return err
 	}
-	_, err := bot.SendMessage(ctx, &botapi.SendMessageParams{
-		ChatID:          botapi.ChatID{ID: m.Chat.ID},
-		Text:            answer,
-		ReplyParameters: &botapi.ReplyParameters{MessageID: m.MessageID},
+	r := router.New(router.WithBotUsername(username))
+	r.HandleCommand("start", func(ctx context.Context, u *botapi.Update) error {
+		name := "there"
+		if from := u.EffectiveUser(); from != nil {
+			name = from.FirstName
+		}
+		return answer(ctx, u.Message, "Hi "+name+"! Send me anything and I will echo it. The menu button opens the Mini App.")
 	})
-	if err != nil {
-		return "", err
-	}
-	return answer, nil
+	r.HandleFunc(router.TextPrefix(""), func(ctx context.Context, u *botapi.Update) error {
+		return answer(ctx, u.Message, u.Message.Text)
+	})
+	return r
 }
 
 // demoWebAppURL is the Mini App the demo's menu button opens.
@@ -149,7 +150,7 @@ func demo(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "menu button: %s\n", fake.MenuButton(0))
-	fmt.Fprintln(out, "Set TELEGRAM_BOT_TOKEN (and WEBAPP_URL) to run it as your own bot.")
+	fmt.Fprintln(out, "Set TELEGRAM_BOT_TOKEN (and PUBLIC_URL) to run it as your own bot.")
 	cancel()
 	return <-served
 }

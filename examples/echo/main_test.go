@@ -66,6 +66,12 @@ func TestEchoGreetsOnStart(t *testing.T) {
 	}
 }
 
+func TestEchoLeavesOtherBotsCommands(t *testing.T) {
+	fake, answers := setup(t)
+	fake.SendUserMessage(fake.NewUser("Grace"), "/start@other_bot")
+	require.Equal(t, "/start@other_bot", <-answers, "another bot's /start is echoed, not taken as ours")
+}
+
 func TestEchoSetsTheMenuButton(t *testing.T) {
 	fake, answers := setup(t)
 	// Once a message is answered, serve has long set the menu button.
@@ -75,12 +81,9 @@ func TestEchoSetsTheMenuButton(t *testing.T) {
 }
 
 func TestEchoSkipsMessagesWithoutText(t *testing.T) {
-	answer, err := reply(t.Context(), nil, &botapi.Message{MessageID: 1})
-	require.NoError(t, err)
-	require.Empty(t, answer)
-	answer, err = reply(t.Context(), nil, nil)
-	require.NoError(t, err)
-	require.Empty(t, answer)
+	r := routes(nil, "test_bot", nil) // a nil client: any send would panic
+	require.NoError(t, r.HandleUpdate(t.Context(), &botapi.Update{UpdateID: 1, Message: &botapi.Message{MessageID: 1}}))
+	require.NoError(t, r.HandleUpdate(t.Context(), &botapi.Update{UpdateID: 2}))
 }
 
 func TestDemo(t *testing.T) {

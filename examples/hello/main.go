@@ -10,7 +10,9 @@
 //
 //	go run ./examples/hello
 //
-// LISTEN_ADDR sets the address (default localhost:8080). Ctrl-C stops it
+// LISTEN_ADDR sets the address (default localhost:8080). The embedded
+// default listens on loopback only (its page signs anyone in as the demo
+// user) unless the -public-demo flag says otherwise. Ctrl-C stops it
 // gracefully.
 package main
 
@@ -18,8 +20,8 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"html/template"
 	"io"
@@ -33,6 +35,7 @@ import (
 	"time"
 
 	"github.com/miniappkit/miniappkit/initdata"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
 )
 
 //go:embed index.html
@@ -46,15 +49,18 @@ const demoUser = `{"id":100000001,"first_name":"Demo","last_name":"User","userna
 const defaultAddr = "localhost:8080"
 
 func main() {
+	publicDemo := flag.Bool("public-demo", false, "let the embedded default (no TELEGRAM_BOT_TOKEN) listen on an address other than loopback; its page signs anyone in as the demo user")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Getenv, *publicDemo, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// run serves until ctx ends, then shuts down gracefully.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+// run serves until ctx ends, then shuts down gracefully. Without a token
+// it refuses an address other than loopback unless publicDemo.
+func run(ctx context.Context, getenv func(string) string, publicDemo bool, stdout io.Writer) error {
 	addr := getenv("LISTEN_ADDR")
 	if addr == "" {
 		addr = defaultAddr
@@ -69,6 +75,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); demo && !publicDemo && (!ok || !tcp.IP.IsLoopback()) {
+		ln.Close()
+		return fmt.Errorf("the embedded default listens on loopback only, not %s: its page signs anyone in as the demo user (set LISTEN_ADDR=localhost:8080, or pass -public-demo)", ln.Addr())
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	mode := "validating real Telegram init data (TELEGRAM_BOT_TOKEN is set)"
@@ -119,7 +129,8 @@ func throwawayToken() string {
 }
 
 // newHandler serves the page and GET /api/me. In demo mode the page carries
-// init data signed just now with token; now is the clock of both.
+// init data signed just now with token; now is the clock of both. Every
+// error answer, 404 and 405 included, is RFC 9457 problem+json.
 func newHandler(token string, demo bool, now func() time.Time) http.Handler {
 	v := initdata.NewValidator(token, initdata.WithClock(now))
 	mux := http.NewServeMux()
@@ -137,18 +148,14 @@ func newHandler(token string, demo bool, now func() time.Time) http.Handler {
 			log.Printf("hello: page: %v", err)
 		}
 	})
-	mux.Handle("GET /api/me", initdata.Middleware(v)(http.HandlerFunc(me)))
-	return mux
+	// WithRequireUser: init data without a user gets 401, so me can rely
+	// on d.User.
+	mux.Handle("GET /api/me", initdata.Middleware(v, initdata.WithRequireUser())(http.HandlerFunc(me)))
+	return httpjson.Problems(mux)
 }
 
 // me answers with the validated user.
 func me(w http.ResponseWriter, r *http.Request) {
 	d, _ := initdata.FromContext(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	if d.User == nil {
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"error":"no user in init data"}`+"\n")
-		return
-	}
-	_ = json.NewEncoder(w).Encode(d.User)
+	httpjson.Write(w, http.StatusOK, d.User)
 }

@@ -74,7 +74,9 @@ func TestRealTokenMode(t *testing.T) {
 	require.JSONEq(t, `{"id":7,"first_name":"Ada"}`, rec.Body.String())
 
 	noUser := initdata.Sign(url.Values{"chat_type": {"sender"}}, token, testNow)
-	require.Equal(t, http.StatusNotFound, get(h, "tma "+noUser).Code)
+	rec = get(h, "tma "+noUser)
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
+	require.Contains(t, rec.Body.String(), `"reason":"invalid"`)
 }
 
 func TestRunServesAndShutsDown(t *testing.T) {
@@ -84,7 +86,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0"}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, func(k string) string { return env[k] }, pw)
+		done <- run(ctx, func(k string) string { return env[k] }, false, pw)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -117,4 +119,42 @@ func TestPageURL(t *testing.T) {
 	} {
 		require.Equal(t, want, pageURL(configured, bound), configured)
 	}
+}
+
+// TestEveryErrorIsAProblem walks the routes, and some that do not exist,
+// with every method and bad init data: each error is problem+json.
+func TestEveryErrorIsAProblem(t *testing.T) {
+	h := newHandler("100000000:throwaway", true, clock)
+	raw := demoData(t, h)
+	errorsSeen := 0
+	for _, path := range []string{"/", "/api/me", "/api/me/", "/nope", "/api/"} {
+		for _, method := range []string{"GET", "HEAD", "POST", "PUT", "DELETE"} {
+			for _, auth := range []string{"", "tma ", "tma x=1", "Bearer " + raw, "tma " + raw + "&x=1"} {
+				req := httptest.NewRequest(method, path, strings.NewReader("{}"))
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code < 400 {
+					continue
+				}
+				errorsSeen++
+				require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"), "%s %s %q: %d", method, path, auth, rec.Code)
+				if method != "HEAD" {
+					require.Contains(t, rec.Body.String(), `"status":`)
+				}
+			}
+		}
+	}
+	require.Greater(t, errorsSeen, 50)
+}
+
+func TestDemoOnLoopbackOnly(t *testing.T) {
+	env := map[string]string{"LISTEN_ADDR": "0.0.0.0:0"}
+	err := run(t.Context(), func(k string) string { return env[k] }, false, io.Discard)
+	require.ErrorContains(t, err, "loopback only")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // serve, then stop at once
+	require.NoError(t, run(ctx, func(k string) string { return env[k] }, true, io.Discard))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -32,6 +33,31 @@ type config struct {
 	// before a restart are then refused at pre-checkout, so set it in
 	// production.
 	PayloadKey string
+	// PublicDemo lets the embedded default listen on an address other than
+	// loopback (the -public-demo flag). Off by default: its demo routes
+	// sign anyone in as the demo user.
+	PublicDemo bool
+	// DataDir is DATA_DIR, the directory of the SQLite file (shop.db) that
+	// keeps orders, the payment ledger, handled updates, Idempotency-Key
+	// answers and unsent messages; default a per-user data directory
+	// (defaultDataDir). Unused with DatabaseURL.
+	DataDir string
+	// DatabaseURL is DATABASE_URL, a PostgreSQL URL: the state lives there
+	// instead, shared by every replica.
+	DatabaseURL string
+	// RedisURL is REDIS_URL (redis://host:port/db): handled updates,
+	// Idempotency-Key answers and Telegram's limits live there, shared by
+	// every replica.
+	RedisURL string
+	// TelegramAPIURL is TELEGRAM_API_URL, the Bot API server's address
+	// (default https://api.telegram.org): a local telegram-bot-api server,
+	// or a fake in tests. On loopback, PUBLIC_URL may be plain http.
+	TelegramAPIURL string
+	// Metrics is METRICS=1: GET /metrics serves OpenTelemetry metrics of
+	// every SDK seam in Prometheus's format.
+	Metrics bool
+	// SQLiteSync is SQLite's synchronous pragma (tests); "" means FULL.
+	SQLiteSync string
 	// ShutdownTimeout bounds the graceful shutdown (SHUTDOWN_TIMEOUT, a Go
 	// duration; default 20s).
 	ShutdownTimeout time.Duration
@@ -52,6 +78,11 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		WebhookSecret:   getenv("WEBHOOK_SECRET"),
 		ListenAddr:      getenv("LISTEN_ADDR"),
 		PayloadKey:      getenv("PAYLOAD_KEY"),
+		DataDir:         getenv("DATA_DIR"),
+		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
+		RedisURL:        strings.TrimSpace(getenv("REDIS_URL")),
+		Metrics:         getenv("METRICS") == "1",
+		TelegramAPIURL:  strings.TrimRight(strings.TrimSpace(getenv("TELEGRAM_API_URL")), "/"),
 		ShutdownTimeout: defaultShutdownTimeout,
 	}
 	if c.ListenAddr == "" {
@@ -64,9 +95,18 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		}
 		c.ShutdownTimeout = d
 	}
+	if c.TelegramAPIURL != "" {
+		u, err := url.Parse(c.TelegramAPIURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return config{}, errors.New("TELEGRAM_API_URL: want an http:// or https:// URL")
+		}
+		if c.Token == "" {
+			return config{}, errors.New("TELEGRAM_API_URL is set but TELEGRAM_BOT_TOKEN is not")
+		}
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
+		if err != nil || !(u.Scheme == "https" || (u.Scheme == "http" && c.localAPI())) || u.Host == "" {
 			return config{}, errors.New("PUBLIC_URL: want an https:// URL (Telegram delivers webhooks and opens Mini Apps over HTTPS only)")
 		}
 		if c.Token == "" {
@@ -76,7 +116,26 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if c.PayloadKey != "" && len(c.PayloadKey) < minPayloadKeyLen {
 		return config{}, fmt.Errorf("PAYLOAD_KEY: want at least %d bytes", minPayloadKeyLen)
 	}
+	if c.DataDir == "" && c.DatabaseURL == "" {
+		d, err := defaultDataDir(getenv)
+		if err != nil {
+			return config{}, err
+		}
+		c.DataDir = d
+	}
 	return c, nil
+}
+
+// localAPI reports whether the Bot API server is on this machine (a local
+// telegram-bot-api server, or a fake): it may then deliver webhooks over
+// plain http, and the shop registers its webhook without Register's checks.
+func (c config) localAPI() bool {
+	u, err := url.Parse(c.TelegramAPIURL)
+	if err != nil || c.TelegramAPIURL == "" {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // demo reports whether the shop runs on its embedded default.

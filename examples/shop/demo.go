@@ -1,14 +1,19 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
+	"github.com/miniappkit/miniappkit/webhook"
 )
 
 // demo is the embedded default: a fake Telegram (botapitest) in process and
@@ -17,11 +22,17 @@ type demo struct {
 	log  *slog.Logger
 	fake *botapitest.Server
 	user botapi.User
+
+	mu     sync.Mutex
+	outage func() // removes the fault of POST /demo/outage; nil when none
 }
 
 // newDemo starts the fake Telegram and creates the demo user.
 func newDemo(log *slog.Logger) *demo {
-	fake := botapitest.NewServer(botapitest.WithBotUsername("star_shop_demo_bot"))
+	// A fresh seed per start: the fake makes up charge ids and invoice
+	// links from it, and the ledger, which outlives the process, must not
+	// see the last run's charge ids again.
+	fake := botapitest.NewServer(botapitest.WithBotUsername("star_shop_demo_bot"), botapitest.WithSeed(rand.Uint64()))
 	u := fake.AddUser(botapi.User{FirstName: "Ada", LastName: "Lovelace", Username: "ada", LanguageCode: "en"})
 	return &demo{log: log, fake: fake, user: u}
 }
@@ -40,12 +51,43 @@ func (d *demo) userName() string {
 // routes adds the stand-in's routes: GET /demo/session gives the page the
 // demo user's signed init data (what Telegram would give it), and POST
 // /demo/pay makes the fake Telegram pay an invoice as that user. Neither
-// exists when the shop runs with a real token.
+// exists when the shop runs with a real token, and run refuses to serve
+// them on an address other than loopback unless -public-demo says so:
+// /demo/session signs anyone in as the demo user.
 func (d *demo) routes(mux *http.ServeMux, s *shop) {
 	mux.HandleFunc("GET /demo/session", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"init_data": d.fake.OpenMiniApp(d.user)})
 	})
 	mux.Handle("POST /demo/pay", s.protect(http.HandlerFunc(d.handlePay)))
+	mux.Handle("POST /demo/outage", s.protect(http.HandlerFunc(d.handleOutage)))
+}
+
+// handleOutage makes the fake Telegram unreachable ({"down":true}: every
+// call answers a proxy's 502 page) or reachable again ({"down":false}), to
+// see the shop degrade and catch up.
+func (d *demo) handleOutage(w http.ResponseWriter, r *http.Request) {
+	if u, ok := user(r); !ok || u.ID != d.user.ID {
+		writeError(w, http.StatusForbidden, "only the demo user controls the embedded default")
+		return
+	}
+	var req struct {
+		Down bool `json:"down"`
+	}
+	if !httpjson.Decode(w, r, maxOrderBody, &req) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case req.Down && d.outage == nil:
+		d.outage = d.fake.AddFault(botapitest.FaultRule{Fault: botapitest.Fault{Kind: botapitest.FaultBadGateway}})
+		d.log.Warn("demo: the fake Telegram is down")
+	case !req.Down && d.outage != nil:
+		d.outage()
+		d.outage = nil
+		d.log.Info("demo: the fake Telegram is back")
+	}
+	writeJSON(w, http.StatusOK, req)
 }
 
 // payResponse is the answer to POST /demo/pay: Telegram's invoice status as
@@ -67,8 +109,7 @@ func (d *demo) handlePay(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		InvoiceLink string `json:"invoice_link"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOrderBody)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, `want {"invoice_link":"..."}`)
+	if !httpjson.Decode(w, r, maxOrderBody, &req) {
 		return
 	}
 	inv, ok := d.fake.InvoiceByLink(req.InvoiceLink)
@@ -88,4 +129,30 @@ func (d *demo) handlePay(w http.ResponseWriter, r *http.Request) {
 		d.log.Info("demo payment made by the fake Telegram", "user", d.user.ID, "stars", p.TotalAmount)
 		writeJSON(w, http.StatusOK, payResponse{Status: "paid"})
 	}
+}
+
+// demoUpdates is the webhook's dedupe store on the embedded default: the
+// in-process fake Telegram starts its update ids at the same number at
+// every start, where Telegram's go on, so the ids of one run are kept apart
+// from the last run's (which the durable store still holds as handled) by
+// a prefix naming this run.
+type demoUpdates struct {
+	webhook.Store
+	run string
+}
+
+func newDemoUpdates(s webhook.Store) demoUpdates {
+	return demoUpdates{Store: s, run: "demo-" + newOrderID() + ":"}
+}
+
+func (d demoUpdates) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
+	return d.Store.Claim(ctx, d.run+key, owner, lease, data)
+}
+
+func (d demoUpdates) Complete(ctx context.Context, key, owner string, ttl time.Duration, data []byte) error {
+	return d.Store.Complete(ctx, d.run+key, owner, ttl, data)
+}
+
+func (d demoUpdates) Release(ctx context.Context, key, owner string) error {
+	return d.Store.Release(ctx, d.run+key, owner)
 }

@@ -20,8 +20,19 @@
 //   - The API: every /api/ route behind the initdata middleware; GET /api/me,
 //     GET /api/products, POST /api/orders (a Stars invoice link whose payload
 //     is the signed order) and GET /api/orders (the user's paid orders).
-//   - Payments: pre-checkout checks and exactly-once fulfilment by the
-//     payments package, then a confirmation message.
-//   - Operations: /healthz, structured logs (log/slog), and a graceful
-//     shutdown on SIGINT or SIGTERM.
+//   - Payments: pre-checkout checks, one charge per order (reservations,
+//     duplicate charges refunded) and exactly-once fulfilment by the
+//     payments package; the order and its confirmation message commit in
+//     the ledger's transaction, and an outbox sends the message.
+//   - State: one SQLite file under DATA_DIR by default, so a restart keeps
+//     every order; with DATABASE_URL (PostgreSQL) and REDIS_URL, replicas
+//     behind one address share it. README.md, "Deployment shapes".
+//   - Operations: /healthz (degraded while the circuit breaker to Telegram
+//     is open), /metrics with METRICS=1 (OpenTelemetry, Prometheus format),
+//     structured logs (log/slog), a graceful shutdown on SIGINT or SIGTERM,
+//     and pending work resumed at start.
+//
+// The tests include SIGKILL tortures of one process on SQLite and of three
+// replicas on PostgreSQL and Redis (torture_test.go), and a load benchmark
+// (BenchmarkLoad).
 package main

@@ -37,7 +37,10 @@ func FuzzCreateOrder(f *testing.F) {
 			if !strings.Contains(rec.Body.String(), `"invoice_link":"https://t.me/$`) {
 				t.Fatalf("201 without an invoice link: %s", rec.Body)
 			}
-		case http.StatusBadRequest:
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("body %q: error answered as %q", body, ct)
+			}
 		default:
 			t.Fatalf("body %q: status %d: %s", body, rec.Code, rec.Body)
 		}

@@ -2,8 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,17 +17,22 @@ import (
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
+	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/miniappkit/miniappkit/webhook"
 )
 
 func main() {
+	publicDemo := flag.Bool("public-demo", false, "let the embedded default (no TELEGRAM_BOT_TOKEN) listen on an address other than loopback; its demo routes sign anyone in as the demo user")
+	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg, err := configFromEnv(os.Getenv)
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(2)
 	}
+	cfg.PublicDemo = *publicDemo
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log, os.Stdout); err != nil {
@@ -40,23 +44,19 @@ func main() {
 // allowedUpdates are the update kinds the shop asks Telegram for.
 var allowedUpdates = []string{"message", "pre_checkout_query"}
 
-// Update processing: the in-memory queue's capacity and the workers.
-const (
-	updateQueueSize = 1024
-	// updateNamespace names the bot's update ids in the dedupe store.
-	updateNamespace = "shop"
-	updateWorkers   = 4
-)
-
-// retryPendingEvery is how often paid but unfulfilled payments are retried.
-const retryPendingEvery = time.Minute
+// retryPendingEvery is how often the ledger's pending work is retried:
+// paid but unfulfilled payments (a fulfilment failed or its process died),
+// duplicate charges to refund, refunds that waited for a fulfilment.
+const retryPendingEvery = 5 * time.Second
 
 // run serves the shop until ctx ends, then shuts down gracefully: it stops
-// taking requests, lets in-flight requests and updates finish (within
-// cfg.ShutdownTimeout), and returns.
+// taking requests, lets in-flight requests (webhook deliveries included)
+// finish, lets the confirmation sender finish its sends in flight (within
+// cfg.ShutdownTimeout), and returns. What is not done stays in the
+// database and is resumed at the next start.
 func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
-	// stopRun ends the poller and the periodic retries when the shop stops,
-	// whether ctx ended or the server failed.
+	// stopRun ends the poller, the sender and the periodic retries when the
+	// shop stops, whether ctx ended or the server failed.
 	ctx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -64,112 +64,145 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		return fmt.Errorf("listen on %s (set LISTEN_ADDR to change it): %w", cfg.ListenAddr, err)
 	}
 	defer ln.Close()
+	if cfg.demo() && !cfg.PublicDemo && !isLoopback(ln.Addr()) {
+		return fmt.Errorf("the embedded default listens on loopback only, not %s: its /demo/session signs anyone in as the demo user (set LISTEN_ADDR=localhost:8080, or pass -public-demo to serve it anyway)", ln.Addr())
+	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	localURL := displayURL(ln.Addr())
 
-	payloadKey := []byte(cfg.PayloadKey)
-	if len(payloadKey) == 0 {
-		payloadKey = make([]byte, 32)
-		_, _ = rand.Read(payloadKey)
-	}
-
-	// Outbound: every send waits on Telegram's limits (per chat, per
-	// group, global), and a 429 feeds the scheduler's backoff.
-	sched, err := ratelimit.NewTelegram()
+	st, err := openState(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	defer st.close()
+	key, err := payloadKey(ctx, st.db, cfg.PayloadKey)
+	if err != nil {
+		return err
+	}
+
+	// Outbound: every send waits on Telegram's limits (per chat, per
+	// group, global), and a 429 feeds the scheduler's backoff. The breaker
+	// stops calls at once while Telegram is unreachable; /healthz reports
+	// it.
+	var (
+		metrics  http.Handler
+		rateOpts = []ratelimit.Option{ratelimit.WithStore(st.rates)}
+		botOpts  []botapi.Option
+		hookOpts = []webhook.Option{webhook.WithLogger(log)}
+		payOpts  []payments.Option
+	)
+	if cfg.Metrics {
+		obs, h, err := newMetrics()
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		metrics = h
+		rateOpts = append(rateOpts, ratelimit.WithObserver(obs))
+		botOpts = append(botOpts, botapi.WithObserver(obs))
+		hookOpts = append(hookOpts, webhook.WithObserver(obs))
+		payOpts = append(payOpts, payments.WithObserver(obs))
+	}
+	sched, err := ratelimit.NewTelegram(rateOpts...)
+	if err != nil {
+		return err
+	}
+	breaker := newBreaker()
+	opts := append([]botapi.Option{botapi.WithLogger(log), botapi.WithLimiter(sched), botapi.WithBreaker(breaker)}, botOpts...)
 	var (
 		d      *demo
 		bot    *botapi.Client
 		token  = cfg.Token
 		appURL = localURL
 	)
-	if cfg.demo() {
+	switch {
+	case cfg.demo():
 		d = newDemo(log)
 		defer d.fake.Close()
 		token = d.fake.Token()
-		bot = d.client(botapi.WithLogger(log), botapi.WithLimiter(sched))
-	} else {
-		bot = botapi.New(token, botapi.WithLogger(log), botapi.WithLimiter(sched))
-		if cfg.PublicURL != "" {
-			appURL = cfg.PublicURL + "/"
-		}
+		bot = d.client(opts...)
+	case cfg.TelegramAPIURL != "":
+		bot = botapi.New(token, append(opts, botapi.WithBaseURL(cfg.TelegramAPIURL))...)
+	default:
+		bot = botapi.New(token, opts...)
+	}
+	if cfg.PublicURL != "" {
+		appURL = cfg.PublicURL + "/"
 	}
 
-	s, err := newShop(log, bot, token, payloadKey, appURL, time.Now)
+	s, err := newShop(log, bot, token, st, key, appURL, time.Now, payOpts...)
 	if err != nil {
 		return err
+	}
+	s.telegramDown = breaker.open
+	if st.rates != nil {
+		// Telegram's limits are in Redis: a new sender knows the last
+		// one's sends, so it needs no warm-up.
+		s.outbox.warmup = 0
 	}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	if d != nil {
 		d.routes(mux, s)
 	}
-
-	// Updates, from the webhook or the long poller, go through one queue
-	// to a pool of workers, with one dedupe store: each update_id is handled
-	// once. The queue is in memory (webhook.MemoryQueue), so updates
-	// acknowledged but not yet handled are lost if the process crashes; a
-	// graceful shutdown drains it. Use a durable webhook.Queue, or the
-	// synchronous webhook handler, where that matters.
-	store := webhook.NewMemoryStore(0)
-	queue := webhook.NewMemoryQueue(updateQueueSize)
-	worker, err := webhook.NewWorker(queue, s, webhook.WithStore(store), webhook.WithNamespace(updateNamespace), webhook.WithLogger(log))
-	if err != nil {
-		return err
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
 	}
 
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           httpjson.Problems(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	// work is the context of update handling: it outlives ctx by the
-	// shutdown timeout, so the updates queued at SIGTERM are handled.
+	// work is the context of update handling and sends: it outlives ctx by
+	// the shutdown timeout, so what is under way at SIGTERM finishes.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	// consumers handle queued updates; producers (the poller) fill the
-	// queue and must stop before it closes.
-	var consumers, producers sync.WaitGroup
-	consumers.Go(func() {
-		if err := worker.Run(work, updateWorkers); err != nil {
-			log.Warn("update worker stopped", "err", err)
-		}
-	})
-	defer queue.Close() // on early returns; closing twice is harmless
+	var background sync.WaitGroup
 
 	if _, err := bot.GetMe(ctx); err != nil {
 		return fmt.Errorf("getMe (is TELEGRAM_BOT_TOKEN right?): %w", err)
 	}
+	// Updates are handled before Telegram gets its answer (the synchronous
+	// webhook handler), so an update is acknowledged only once handled:
+	// Telegram holds everything else, and redelivers it after a crash.
+	// That is the shop's durable update queue; see README.md, "Deployment
+	// shapes". Each update_id is handled once across replicas (the store).
 	useWebhook := d != nil || cfg.PublicURL != ""
 	if useWebhook {
 		secret := cfg.WebhookSecret
 		if secret == "" {
-			secret = webhook.NewSecretToken()
+			// One secret for every replica and every restart.
+			if secret, err = setting(ctx, st.db, "webhook_secret", webhook.NewSecretToken()); err != nil {
+				return fmt.Errorf("webhook secret: %w", err)
+			}
 		}
 		if err := webhook.CheckSecretToken(secret); err != nil {
 			return fmt.Errorf("WEBHOOK_SECRET: %w", err)
 		}
-		hook, err := webhook.NewHandler(secret, s,
-			webhook.WithAsync(queue), webhook.WithVolatileQueue(),
-			webhook.WithStore(store), webhook.WithNamespace(updateNamespace), webhook.WithLogger(log))
+		updates := st.updates
+		if d != nil {
+			updates = newDemoUpdates(updates)
+		}
+		hook, err := webhook.NewHandler(secret, s, append(hookOpts, webhook.WithStore(updates))...)
 		if err != nil {
 			return fmt.Errorf("webhook: %w", err)
 		}
 		mux.Handle(webhookPath, hook)
 		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
-		if d != nil {
+		switch {
+		case d != nil:
 			// The in-process fake reaches the shop over loopback HTTP,
 			// which Register (rightly) refuses for real Telegram, so the
 			// embedded default calls setWebhook itself.
 			hookURL = loopbackURL(port) + webhookPath
+			fallthrough
+		case cfg.localAPI():
 			err = bot.SetWebhook(ctx, &botapi.SetWebhookParams{
 				URL: hookURL, SecretToken: secret, AllowedUpdates: allowedUpdates,
 			})
-		} else {
+		default:
 			err = webhook.Register(ctx, bot, hookURL, secret, &webhook.RegisterOptions{AllowedUpdates: allowedUpdates})
 		}
 		if err != nil {
@@ -180,17 +213,20 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if err := bot.DeleteWebhook(ctx, &botapi.DeleteWebhookParams{}); err != nil {
 			return fmt.Errorf("deleteWebhook: %w", err)
 		}
-		producers.Go(func() { s.poll(ctx, work, queue) })
+		background.Go(func() { s.poll(ctx, work) })
 		log.Info("long polling getUpdates (no PUBLIC_URL)")
 	}
-	consumers.Go(func() { s.retryPending(ctx, work) })
+	// Resume: the ledger's pending work now and periodically, and the
+	// messages not sent yet.
+	background.Go(func() { s.retryPending(ctx, work) })
+	background.Go(func() { s.outbox.run(ctx, work) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	// The menu button opens the shop in every private chat. Telegram opens
 	// Mini Apps over HTTPS only, so it needs PUBLIC_URL.
-	if cfg.PublicURL != "" {
+	if strings.HasPrefix(cfg.PublicURL, "https://") {
 		if err := bot.SetWebAppMenuButton(ctx, 0, "Shop", appURL); err != nil {
 			log.Warn("menu button not set", "err", err)
 		}
@@ -202,7 +238,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	} else {
 		fmt.Fprintf(stdout, "Star Shop is running for your bot; open it from Telegram.\n")
 	}
+	fmt.Fprintf(stdout, "data: %s\n", st.desc)
 	fmt.Fprintf(stdout, "Open %s in your browser.\n", localURL)
+	// LISTEN is the line a supervisor (the crash tests) waits for.
+	fmt.Fprintf(stdout, "LISTEN %s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "port", port, "demo", d != nil)
 
 	var failed error
@@ -216,61 +255,57 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	// 1. Stop the poller and stop taking requests; in-flight requests
-	// (webhook deliveries included) finish and queue their updates.
+	// 1. Stop the poller, the sender's next round and the retries, and stop
+	// taking requests; in-flight requests (webhook deliveries included)
+	// and sends finish.
 	stopRun()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("in-flight requests cut short", "err", err)
 	}
-	producers.Wait()
-	// 2. Close the queue: the workers handle what it holds, then return.
-	queue.Close()
 	done := make(chan struct{})
-	go func() { consumers.Wait(); close(done) }()
+	go func() { background.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-shutdownCtx.Done():
 		cancelWork()
 		<-done
-		log.Warn("update queue not drained within the shutdown timeout", "left", queue.Len())
+		log.Warn("work cut short by the shutdown timeout; it resumes at the next start")
+	}
+	if n, err := s.outbox.pending(work); err == nil && n > 0 {
+		log.Info("messages left to send at the next start", "count", n)
 	}
 	log.Info("shutdown complete")
 	return failed
 }
 
-// poll long-polls getUpdates until ctx ends and queues each update for the
-// workers. An update counts as received once queued; pushing uses work, so
-// an update yielded as ctx ends is still queued.
-func (s *shop) poll(ctx, work context.Context, queue webhook.Queue) {
+// poll long-polls getUpdates until ctx ends and handles each update before
+// asking for the next, so Telegram keeps what is not handled yet.
+func (s *shop) poll(ctx, work context.Context) {
 	for u, err := range s.bot.Updates(ctx, &botapi.UpdatesOptions{AllowedUpdates: allowedUpdates}) {
 		if err != nil {
 			s.log.Warn("getUpdates", "err", err)
 			continue
 		}
-		// getUpdates gives decoded updates; the queue takes raw JSON.
-		raw, err := json.Marshal(u)
-		if err != nil {
-			s.log.Error("update dropped", "update", u.UpdateID, "err", err)
-			continue
-		}
-		if err := queue.Push(work, u.UpdateID, raw); err != nil {
-			s.log.Error("update dropped", "update", u.UpdateID, "err", err)
+		if err := s.HandleUpdate(work, u); err != nil {
+			// Payments are in the ledger and retried from there.
+			s.log.Error("update failed", "update", u.UpdateID, "err", err)
 		}
 	}
 }
 
-// retryPending periodically fulfils payments whose fulfilment failed.
+// retryPending resumes the ledger's pending work at start and then
+// periodically.
 func (s *shop) retryPending(ctx, work context.Context) {
 	t := time.NewTicker(retryPendingEvery)
 	defer t.Stop()
 	for {
+		if n, err := s.payments.RetryPending(work); n > 0 || err != nil {
+			s.log.Info("retried pending payments", "done", n, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := s.payments.RetryPending(work); n > 0 || err != nil {
-				s.log.Info("retried pending fulfilments", "fulfilled", n, "err", err)
-			}
 		}
 	}
 }
@@ -278,6 +313,12 @@ func (s *shop) retryPending(ctx, work context.Context) {
 // loopbackURL is where the in-process fake Telegram reaches the shop.
 func loopbackURL(port int) string {
 	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// isLoopback reports whether a listener's address is a loopback address.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // displayURL is the address to open in a browser on this machine.

@@ -1,67 +1,128 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/miniappkit/miniappkit/payments"
 )
 
+// inTx runs fn in a transaction on the SQLite writer, as the ledger runs a
+// fulfilment.
+func inTx(t *testing.T, st *state, fn func(tx payments.Tx) error) {
+	t.Helper()
+	db := st.db.(liteDB).db
+	tx, err := db.BeginTx(t.Context(), nil)
+	require.NoError(t, err)
+	if err := fn(tx); err != nil {
+		require.NoError(t, tx.Rollback())
+		require.NoError(t, err)
+	}
+	require.NoError(t, tx.Commit())
+}
+
 func TestOrderBook(t *testing.T) {
+	ctx := t.Context()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	b := newOrderBook()
+	st := testState(t)
+	b := &orderBook{db: st.db}
 	p, ok := productByID("theme")
 	require.True(t, ok)
 
-	o := b.create(42, p, now)
+	o, err := b.create(ctx, 42, p, now)
+	require.NoError(t, err)
 	require.Len(t, o.ID, 16)
 	require.Equal(t, statusPending, o.Status)
-	require.Empty(t, b.paidBy(42), "an unpaid order is not listed")
-
-	got, changed, err := b.markPaid(o.ID, "charge-1", now.Add(time.Minute))
+	paid, err := b.listBy(ctx, 42, statusPaid)
 	require.NoError(t, err)
-	require.True(t, changed)
+	require.Empty(t, paid, "an unpaid order is not listed")
+
+	pay := payments.Order{Ref: o.ID, UserID: 42, Product: p.ID}
+	inTx(t, st, func(tx payments.Tx) error {
+		changed, err := b.markPaid(ctx, tx, pay, "charge-1", now.Add(time.Minute))
+		require.True(t, changed)
+		return err
+	})
+	inTx(t, st, func(tx payments.Tx) error {
+		changed, err := b.markPaid(ctx, tx, pay, "charge-1", now.Add(2*time.Minute))
+		require.False(t, changed, "a second payment record changes nothing")
+		return err
+	})
+	got, err := b.get(ctx, o.ID)
+	require.NoError(t, err)
 	require.Equal(t, statusPaid, got.Status)
 	require.Equal(t, "charge-1", got.ChargeID)
+	require.Equal(t, "Midnight theme", got.Title)
 
-	_, changed, err = b.markPaid(o.ID, "charge-1", now.Add(2*time.Minute))
+	paid, err = b.listBy(ctx, 42, statusPaid)
 	require.NoError(t, err)
-	require.False(t, changed, "a second payment record changes nothing")
-
-	paid := b.paidBy(42)
 	require.Len(t, paid, 1)
 	require.Equal(t, now.Add(time.Minute), paid[0].PaidAt)
-	require.Empty(t, b.paidBy(7), "another user sees none of it")
+	other, err := b.listBy(ctx, 7, statusPaid)
+	require.NoError(t, err)
+	require.Empty(t, other, "another user sees none of it")
 
-	_, _, err = b.markPaid("nope", "c", now)
+	_, err = b.get(ctx, "nope")
 	require.ErrorIs(t, err, errOrderNotFound)
+
+	inTx(t, st, func(tx payments.Tx) error {
+		r, err := b.markRefunded(ctx, tx, "charge-1")
+		require.Equal(t, o.ID, r.ID)
+		return err
+	})
+	got, err = b.get(ctx, o.ID)
+	require.NoError(t, err)
+	require.Equal(t, statusRefunded, got.Status)
 }
 
-func TestOrderBookBoundsPendingPerUser(t *testing.T) {
-	b := newOrderBook()
-	p := catalog[0]
-	first := b.create(1, p, time.Time{})
-	for range maxPendingPerUser {
-		b.create(1, p, time.Time{})
-	}
-	_, ok := b.get(first.ID)
-	require.False(t, ok, "the oldest unpaid order is dropped")
-	require.Len(t, b.pending[1], maxPendingPerUser)
-	_, _, err := b.markPaid(first.ID, "c", time.Time{})
-	require.ErrorIs(t, err, errOrderNotFound)
+// A paid order the book no longer holds (dropped while unpaid) is rebuilt
+// from the signed payload, once.
+func TestOrderBookRestoresDroppedOrder(t *testing.T) {
+	ctx := t.Context()
+	st := testState(t)
+	b := &orderBook{db: st.db}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	old, err := b.create(ctx, 1, catalog[0], now)
+	require.NoError(t, err)
+	// An order created after unpaidKept deletes the user's older unpaid ones.
+	_, err = b.create(ctx, 1, catalog[0], now.Add(unpaidKept+time.Minute))
+	require.NoError(t, err)
+	_, err = b.get(ctx, old.ID)
+	require.ErrorIs(t, err, errOrderNotFound, "the old unpaid order is dropped")
+
+	pay := payments.Order{Ref: old.ID, UserID: 1, Product: catalog[0].ID}
+	inTx(t, st, func(tx payments.Tx) error {
+		changed, err := b.markPaid(ctx, tx, pay, "c", now)
+		require.True(t, changed)
+		return err
+	})
+	got, err := b.get(ctx, old.ID)
+	require.NoError(t, err)
+	require.Equal(t, statusPaid, got.Status)
 }
 
 func TestOrderBookConcurrentPayments(t *testing.T) {
-	b := newOrderBook()
-	o := b.create(5, catalog[1], time.Time{})
+	ctx := context.Background()
+	st := testState(t)
+	b := &orderBook{db: st.db}
+	o, err := b.create(ctx, 5, catalog[1], time.Time{})
+	require.NoError(t, err)
+	db := st.db.(liteDB).db
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	changes := 0
-	for range 32 {
+	for range 16 {
 		wg.Go(func() {
-			_, changed, err := b.markPaid(o.ID, "charge", time.Time{})
+			tx, err := db.BeginTx(ctx, &sql.TxOptions{})
 			require.NoError(t, err)
+			changed, err := b.markPaid(ctx, tx, payments.Order{Ref: o.ID, UserID: 5, Product: o.ProductID}, "charge", time.Time{})
+			require.NoError(t, err)
+			require.NoError(t, tx.Commit())
 			if changed {
 				mu.Lock()
 				changes++
@@ -71,7 +132,9 @@ func TestOrderBookConcurrentPayments(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, 1, changes)
-	require.Len(t, b.paidBy(5), 1)
+	paid, err := b.listBy(ctx, 5, statusPaid)
+	require.NoError(t, err)
+	require.Len(t, paid, 1)
 }
 
 func TestCatalogFitsInvoiceLimits(t *testing.T) {

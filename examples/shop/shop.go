@@ -1,17 +1,22 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/router"
 	"github.com/miniappkit/miniappkit/initdata"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
 	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/problem"
 	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/miniappkit/miniappkit/webhook"
 )
@@ -27,8 +32,19 @@ const (
 	apiRate  = rate.Limit(10)
 	apiBurst = 20
 
-	// idempotencyCapacity bounds the Idempotency-Key answers kept (24 h).
-	idempotencyCapacity = 100_000
+	// claimTTL is how long a fulfilment may hold its payment: a fulfilment
+	// is two SQL statements, so a process killed in the middle of one holds
+	// the payment up for this long before RetryPending takes it over.
+	claimTTL = 15 * time.Second
+	// reservationTTL is how long a pre-checkout holds its order against a
+	// second one: Telegram wants the answer within 10 s and charges right
+	// after it. A process killed after reserving holds the order up for
+	// this long; a charge that still comes later is a duplicate, refunded.
+	reservationTTL = 15 * time.Second
+	// idempotencyLease is how long POST /api/orders owns its
+	// Idempotency-Key while it runs (one createInvoiceLink): a retry after a
+	// crash runs again once it has passed, and gets 409 before.
+	idempotencyLease = 10 * time.Second
 )
 
 // shop is the backend: the Mini App's API, the Telegram update handler and
@@ -41,15 +57,21 @@ type shop struct {
 	// idempotency keeps POST /api/orders answers for retries.
 	idempotency webhook.Store
 	orders      *orderBook
+	outbox      *outbox
 	codec       *payments.Codec
 	payments    *payments.Handler
 	appURL      string // the page's public address, for the /start button and menu button
 	now         func() time.Time
+	updates     *router.Router // HandleUpdate's dispatch
+	// telegramDown reports whether Telegram is taken to be unreachable
+	// (the client's circuit breaker is open); nil means never.
+	telegramDown func() bool
 }
 
 // newShop wires the payment flow: codec (signed payloads), ledger
-// (exactly-once fulfilment) and the shop's own check and fulfil callbacks.
-func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey []byte, appURL string, now func() time.Time) (*shop, error) {
+// (exactly-once fulfilment, one charge per order) and the shop's own
+// check, fulfil and refund callbacks, on st.
+func newShop(log *slog.Logger, bot *botapi.Client, botToken string, st *state, payloadKey []byte, appURL string, now func() time.Time, opts ...payments.Option) (*shop, error) {
 	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: payloadKey})
 	if err != nil {
 		return nil, err
@@ -59,18 +81,28 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 		bot:         bot,
 		validator:   initdata.NewValidator(botToken, initdata.WithClock(now)),
 		limiter:     ratelimit.NewKeyed(apiRate, apiBurst, ratelimit.WithClock(now)),
-		idempotency: webhook.NewMemoryStore(idempotencyCapacity),
-		orders:      newOrderBook(),
+		idempotency: st.idempotency,
+		orders:      &orderBook{db: st.db},
+		outbox:      newOutbox(st.db, bot, log),
 		codec:       codec,
 		appURL:      appURL,
 		now:         now,
 	}
-	s.payments, err = payments.NewHandler(bot, codec, payments.NewMemoryLedger(), s.fulfil,
-		payments.WithCheck(s.check), payments.WithClock(now), payments.WithLogger(log))
+	s.payments, err = payments.NewHandler(bot, codec, st.ledger, s.fulfil, append([]payments.Option{
+		payments.WithCheck(s.check), payments.WithRefundHook(s.refunded),
+		payments.WithClaimTTL(claimTTL), payments.WithReservationTTL(reservationTTL), payments.WithClock(now), payments.WithLogger(log),
+	}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
+	s.updates = s.newRouter()
 	return s, nil
+}
+
+// health is the answer of GET /healthz.
+type health struct {
+	Status   string `json:"status"`             // "ok" or "degraded"
+	Telegram string `json:"telegram,omitempty"` // "unreachable" while the breaker is open
 }
 
 // routes returns the shop's HTTP handler: the page, the API behind the
@@ -78,35 +110,53 @@ func newShop(log *slog.Logger, bot *botapi.Client, botToken string, payloadKey [
 // default's routes are added by the caller.
 func (s *shop) routes(mux *http.ServeMux) {
 	mux.Handle("/", staticFiles(http.FileServerFS(webRoot)))
+	// 200 either way: the shop keeps serving its catalogue and its users'
+	// orders while Telegram is unreachable, and a load balancer must not
+	// take every replica out for it; the body names what is degraded.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
+		h := health{Status: "ok"}
+		if s.telegramDown != nil && s.telegramDown() {
+			h = health{Status: "degraded", Telegram: "unreachable"}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, h)
 	})
 
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/me", s.handleMe)
 	api.HandleFunc("GET /api/products", s.handleProducts)
 	api.HandleFunc("GET /api/orders", s.handleOrders)
+	api.HandleFunc("POST /api/orders/{id}/refund", s.handleRefund)
 	// A retried POST (same Idempotency-Key, same user) gets the first
 	// answer back, byte for byte: one order, one invoice.
 	idempotent, err := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
 		Required: true,
 		Scope:    userScope,
+		Lease:    idempotencyLease,
 		Logger:   s.log,
 	})
 	if err != nil {
 		panic(err) // constant options: a programmer error
 	}
 	api.Handle("POST /api/orders", idempotent(http.HandlerFunc(s.handleCreateOrder)))
-	mux.Handle("/api/", s.protect(api))
+	mux.Handle("/api/", s.protect(httpjson.Problems(api)))
 }
 
-// staticFiles serves the page's files to GET and HEAD only.
+// staticFiles serves the page's files to GET and HEAD only; anything else,
+// and a file that does not exist, gets a problem+json answer.
 func staticFiles(files http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			problem.Error(w, http.StatusMethodNotAllowed, "")
+			return
+		}
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" {
+			name = "index.html"
+		}
+		if _, err := fs.Stat(webRoot, name); err != nil {
+			problem.Error(w, http.StatusNotFound, "")
 			return
 		}
 		files.ServeHTTP(w, r)
@@ -118,7 +168,7 @@ func staticFiles(files http.Handler) http.Handler {
 // (401), and one over its user's limit never reaches h (429, Retry-After).
 func (s *shop) protect(h http.Handler) http.Handler {
 	limited := ratelimit.Middleware(s.limiter, ratelimit.KeyByUser(ratelimit.KeyByIP()))(h)
-	return initdata.Middleware(s.validator)(limited)
+	return initdata.Middleware(s.validator, initdata.WithLogger(s.log))(limited)
 }
 
 // userScope scopes Idempotency-Keys to the request's user, so two users'
@@ -158,7 +208,49 @@ func (s *shop) handleOrders(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "init data carries no user")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.orders.paidBy(u.ID))
+	orders, err := s.orders.listBy(r.Context(), u.ID, statusPaid)
+	if err != nil {
+		s.log.Error("list orders", "user", u.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "orders unavailable; try again")
+		return
+	}
+	writeJSON(w, http.StatusOK, orders)
+}
+
+// refundResponse is the answer to POST /api/orders/{id}/refund.
+type refundResponse struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"` // "refunded"
+}
+
+// handleRefund refunds a paid order to its buyer (refundStarPayment).
+// Refunding twice is harmless: the second call answers the same.
+func (s *shop) handleRefund(w http.ResponseWriter, r *http.Request) {
+	u, ok := user(r)
+	if !ok {
+		writeError(w, http.StatusForbidden, "init data carries no user")
+		return
+	}
+	o, err := s.orders.get(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, errOrderNotFound) || (err == nil && o.UserID != u.ID):
+		writeError(w, http.StatusNotFound, "no such order")
+		return
+	case err != nil:
+		s.log.Error("get order", "order", r.PathValue("id"), "err", err)
+		writeError(w, http.StatusServiceUnavailable, "orders unavailable; try again")
+		return
+	case o.ChargeID == "":
+		writeError(w, http.StatusConflict, "the order is not paid")
+		return
+	}
+	if err := s.payments.Refund(r.Context(), u.ID, o.ChargeID); err != nil {
+		s.log.Error("refund", "order", o.ID, "charge", o.ChargeID, "err", err)
+		writeError(w, http.StatusBadGateway, "Telegram did not refund the order; try again")
+		return
+	}
+	s.log.Info("order refunded", "order", o.ID, "user", u.ID, "charge", o.ChargeID)
+	writeJSON(w, http.StatusOK, refundResponse{OrderID: o.ID, Status: statusRefunded})
 }
 
 // createOrderResponse is the answer to POST /api/orders.
@@ -180,9 +272,7 @@ func (s *shop) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		ProductID string `json:"product_id"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOrderBody))
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, `want {"product_id":"..."}`)
+	if !httpjson.Decode(w, r, maxOrderBody, &req) {
 		return
 	}
 	p, ok := productByID(req.ProductID)
@@ -191,7 +281,12 @@ func (s *shop) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	o := s.orders.create(u.ID, p, now)
+	o, err := s.orders.create(r.Context(), u.ID, p, now)
+	if err != nil {
+		s.log.Error("create order", "user", u.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "could not create the order; try again")
+		return
+	}
 	payload, err := s.codec.Encode(payments.Order{
 		Ref: o.ID, UserID: u.ID, Product: p.ID,
 		Currency: payments.XTR, Amount: p.Stars, Expires: now.Add(orderExpiry),
@@ -217,18 +312,11 @@ func (s *shop) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, createOrderResponse{OrderID: o.ID, InvoiceLink: link})
 }
 
-// errorBody is every error answer of the API: short, and nothing internal.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+// writeError is every error answer of the API: an RFC 9457 problem whose
+// detail is short and says nothing internal.
+func writeError(w http.ResponseWriter, status int, detail string) {
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	problem.Error(w, status, detail)
 }
+
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }

@@ -18,7 +18,10 @@ import (
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/internal/httpjson"
 	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/ratelimit"
+	"golang.org/x/time/rate"
 )
 
 // env is a shop on a fake Telegram, served by an httptest server.
@@ -35,7 +38,14 @@ type env struct {
 // payment flow all read it.
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func setup(t testing.TB) *env {
+// setup makes the env; each tweak changes the shop before its routes are made.
+func setup(t testing.TB, tweaks ...func(*shop)) *env {
+	t.Helper()
+	return setupWith(t, nil, tweaks...)
+}
+
+// setupWith is setup with more options for the shop's client.
+func setupWith(t testing.TB, botOpts []botapi.Option, tweaks ...func(*shop)) *env {
 	t.Helper()
 	now := func() time.Time { return t0 }
 	fake := botapitest.NewServer(botapitest.WithClock(now))
@@ -43,17 +53,44 @@ func setup(t testing.TB) *env {
 	log := slog.New(slog.DiscardHandler)
 	// The shop reaches the fake in memory (no socket per call): cheaper, and
 	// it keeps FuzzCreateOrder's executions short.
-	bot := botapi.New(fake.Token(), botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(&http.Client{Transport: fake.Transport()}))
-	s, err := newShop(log, bot, fake.Token(), []byte("a test payload key of 32 bytes!!"), "https://shop.example/", now)
+	bot := botapi.New(fake.Token(), append([]botapi.Option{botapi.WithBaseURL(fake.URL()), botapi.WithHTTPClient(&http.Client{Transport: fake.Transport()})}, botOpts...)...)
+	st := testState(t)
+	s, err := newShop(log, bot, fake.Token(), st, []byte("a test payload key of 32 bytes!!"), "https://shop.example/", now)
 	require.NoError(t, err)
+	s.outbox.warmup = 0
+	for _, tweak := range tweaks {
+		tweak(s)
+	}
+	// The outbox sender, as run starts it; stopped before the state closes.
+	ctx, stop := context.WithCancel(context.Background())
+	sender := make(chan struct{})
+	go func() { defer close(sender); s.outbox.run(ctx, ctx) }()
+	t.Cleanup(func() { stop(); <-sender })
 	u := fake.AddUser(botapi.User{FirstName: "Ada", LastName: "Lovelace"})
 	d := &demo{log: log, fake: fake, user: u}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	d.routes(mux, s)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(httpjson.Problems(mux))
 	t.Cleanup(srv.Close)
 	return &env{fake: fake, bot: bot, shop: s, demo: d, base: srv.URL, user: u}
+}
+
+// testState is the shop's SQLite state in a temp dir, closed at cleanup.
+func testState(t testing.TB) *state {
+	t.Helper()
+	st, err := openSQLite(context.Background(), t.TempDir(), "NORMAL")
+	require.NoError(t, err)
+	t.Cleanup(st.close)
+	return st
+}
+
+// paidBy lists userID's paid orders.
+func (e *env) paidBy(t testing.TB, userID int64) []order {
+	t.Helper()
+	o, err := e.shop.orders.listBy(context.Background(), userID, statusPaid)
+	require.NoError(t, err)
+	return o
 }
 
 // call makes a request as the user with that init data ("" for none) and
@@ -100,15 +137,15 @@ func TestPublicRoutes(t *testing.T) {
 		status             int
 		contains           string
 	}{
-		{"health", "GET", "/healthz", 200, "ok"},
+		{"health", "GET", "/healthz", 200, `{"status":"ok"}`},
 		{"page", "GET", "/", 200, "telegram-web-app.js"},
 		{"script", "GET", "/app.js", 200, "openInvoice"},
 		{"style", "GET", "/style.css", 200, "--tg-theme-bg-color"},
 		{"page is read-only", "POST", "/", 405, ""},
-		{"me needs init data", "GET", "/api/me", 401, "unauthorized"},
-		{"products need init data", "GET", "/api/products", 401, "unauthorized"},
-		{"orders need init data", "POST", "/api/orders", 401, "unauthorized"},
-		{"demo pay needs init data", "POST", "/demo/pay", 401, "unauthorized"},
+		{"me needs init data", "GET", "/api/me", 401, `"reason":"missing"`},
+		{"products need init data", "GET", "/api/products", 401, `"reason":"missing"`},
+		{"orders need init data", "POST", "/api/orders", 401, `"reason":"missing"`},
+		{"demo pay needs init data", "POST", "/demo/pay", 401, `"reason":"missing"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,14 +190,20 @@ func TestMeAndProducts(t *testing.T) {
 func TestCreateOrderRejectsBadInput(t *testing.T) {
 	e := setup(t)
 	id := e.fake.OpenMiniApp(e.user)
-	tests := []struct{ name, body string }{
-		{"not JSON", "product"},
-		{"unknown product", `{"product_id":"nope"}`},
-		{"body too large", `{"product_id":"` + strings.Repeat("x", maxOrderBody) + `"}`},
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"not JSON", "product", 400},
+		{"unknown product", `{"product_id":"nope"}`, 400},
+		{"unknown field", `{"product_id":"theme","price":1}`, 400},
+		{"two values", `{"product_id":"theme"}{"product_id":"theme"}`, 400},
+		{"body too large", `{"product_id":"` + strings.Repeat("x", maxOrderBody) + `"}`, 413},
+		{"body too large, not JSON", strings.Repeat("x", maxOrderBody+1), 413},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, 400, e.call(t, "POST", "/api/orders", id, tt.body, nil, "Idempotency-Key", newKey()))
+			require.Equal(t, tt.status, e.call(t, "POST", "/api/orders", id, tt.body, nil, "Idempotency-Key", newKey()))
 		})
 	}
 	require.Empty(t, e.fake.Invoices(), "no invoice for a bad request")
@@ -208,7 +251,8 @@ func TestBuyFlow(t *testing.T) {
 	require.Equal(t, statusPaid, orders[0].Status)
 	require.Equal(t, "Midnight theme", orders[0].Title)
 
-	sent := e.fake.Sent()
+	sent, err := e.fake.WaitSent(t.Context(), 1)
+	require.NoError(t, err)
 	require.Len(t, sent, 1)
 	require.Equal(t, e.user.ID, sent[0].ChatID)
 	require.Contains(t, sent[0].Text, "Midnight theme is yours")
@@ -216,7 +260,7 @@ func TestBuyFlow(t *testing.T) {
 	// Telegram delivers the successful_payment again: nothing happens twice.
 	require.NoError(t, e.shop.HandleUpdate(t.Context(), success))
 	require.Len(t, e.fake.Sent(), 1)
-	require.Len(t, e.shop.orders.paidBy(e.user.ID), 1)
+	require.Len(t, e.paidBy(t, e.user.ID), 1)
 
 	// The order cannot be paid twice: the shop declines at pre-checkout.
 	go func() {
@@ -273,7 +317,7 @@ func TestAnotherUserCannotPay(t *testing.T) {
 	var orders []order
 	require.Equal(t, 200, e.call(t, "GET", "/api/orders", e.fake.OpenMiniApp(eve), "", &orders))
 	require.Empty(t, orders)
-	require.Empty(t, e.shop.orders.paidBy(e.user.ID))
+	require.Empty(t, e.paidBy(t, e.user.ID))
 }
 
 func TestDemoPay(t *testing.T) {
@@ -306,7 +350,7 @@ func TestDemoPay(t *testing.T) {
 	}()
 	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.Message != nil && u.Message.SuccessfulPayment != nil })
 	require.Equal(t, payResponse{Status: "paid"}, <-result)
-	require.Len(t, e.shop.orders.paidBy(e.user.ID), 1)
+	require.Len(t, e.paidBy(t, e.user.ID), 1)
 }
 
 func TestStartOpensTheShop(t *testing.T) {
@@ -320,15 +364,6 @@ func TestStartOpensTheShop(t *testing.T) {
 	require.Equal(t, "https://shop.example/", markup.InlineKeyboard[0][0].WebApp.URL)
 }
 
-func TestIsCommand(t *testing.T) {
-	for text, want := range map[string]bool{
-		"/start": true, "/start@star_shop_bot": true, "/start abc": true,
-		"/starts": false, "start": false, "": false, "/help": false,
-	} {
-		require.Equal(t, want, isCommand(text, "start"), text)
-	}
-}
-
 // TestRunServesAndShutsDown runs the whole program on its embedded default
 // (fake Telegram delivering to the shop's webhook), buys a product through
 // its HTTP API, and stops it as SIGINT would: the shutdown drains the update
@@ -339,7 +374,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	out := newLineWriter()
 	logs := &syncBuffer{watch: "order fulfilled", seen: make(chan struct{})}
 	done := make(chan error, 1)
-	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, DataDir: t.TempDir(), SQLiteSync: "NORMAL"}
 	go func() { done <- run(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), out) }()
 
 	var url string
@@ -409,7 +444,7 @@ func TestRunFailsOnBusyAddress(t *testing.T) {
 	ln := httptest.NewServer(http.NotFoundHandler())
 	defer ln.Close()
 	addr := strings.TrimPrefix(ln.URL, "http://")
-	err := run(t.Context(), config{ListenAddr: addr, ShutdownTimeout: time.Second}, slog.New(slog.DiscardHandler), io.Discard)
+	err := run(t.Context(), config{ListenAddr: addr, ShutdownTimeout: time.Second, DataDir: t.TempDir()}, slog.New(slog.DiscardHandler), io.Discard)
 	require.ErrorContains(t, err, "LISTEN_ADDR")
 }
 
@@ -456,4 +491,115 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// TestEveryErrorIsAProblem walks every route of the shop, and some that do
+// not exist, with bad input of every kind (no or forged init data, the
+// wrong method, bad bodies, unknown paths) and checks that every error
+// answer is application/problem+json with its status in the body.
+func TestEveryErrorIsAProblem(t *testing.T) {
+	// Hundreds of requests as one user: lift the per-user limit so they
+	// reach the handlers; its 429 is checked at the end.
+	e := setup(t, func(s *shop) { s.limiter = ratelimit.NewKeyed(rate.Inf, 1) })
+	good := e.fake.OpenMiniApp(e.user)
+	forged := strings.Replace(good, "Ada", "Eve", 1)
+	routes := []struct{ method, path string }{
+		{"GET", "/"}, {"GET", "/app.js"}, {"GET", "/style.css"}, {"GET", "/healthz"},
+		{"GET", "/api/me"}, {"GET", "/api/products"}, {"GET", "/api/orders"}, {"POST", "/api/orders"},
+		{"GET", "/demo/session"}, {"POST", "/demo/pay"},
+		{"GET", "/nope"}, {"GET", "/api/nope"}, {"GET", "/demo/nope"}, {"GET", "/web/app.js"},
+	}
+	methods := []string{"GET", "POST", "PUT", "DELETE", "PATCH"}
+	bodies := []string{"", "x", `{"unknown":1}`, `{"product_id":"theme"}{}`, strings.Repeat("x", 2*maxOrderBody)}
+	errorsSeen := 0
+	statuses := map[int]bool{}
+	for _, rt := range routes {
+		for _, m := range methods {
+			for _, auth := range []string{"", forged, good} {
+				for _, body := range bodies {
+					if m == "GET" && body != "" {
+						continue
+					}
+					status, ctype, b := e.raw(t, m, rt.path, auth, body)
+					if status < 400 {
+						continue
+					}
+					errorsSeen++
+					statuses[status] = true
+					require.Equal(t, "application/problem+json", ctype, "%s %s (auth %v, body %.20q): %d %s", m, rt.path, auth != "", body, status, b)
+					var p struct {
+						Status int    `json:"status"`
+						Title  string `json:"title"`
+					}
+					require.NoError(t, json.Unmarshal(b, &p), "%s %s: %s", m, rt.path, b)
+					require.Equal(t, status, p.Status, "%s %s: %s", m, rt.path, b)
+					require.NotEmpty(t, p.Title)
+				}
+			}
+		}
+	}
+	require.Greater(t, errorsSeen, 100)
+	for _, code := range []int{400, 401, 404, 405, 413} {
+		require.True(t, statuses[code], "no %d seen: %v", code, statuses)
+	}
+
+	// With the shop's own limit, a burst ends in 429, a problem too.
+	e = setup(t)
+	good = e.fake.OpenMiniApp(e.user)
+	for i := 0; ; i++ {
+		require.Less(t, i, 1000, "no 429 after 1000 requests")
+		status, ctype, b := e.raw(t, "GET", "/api/products", good, "")
+		if status == http.StatusTooManyRequests {
+			require.Equal(t, "application/problem+json", ctype, string(b))
+			require.Contains(t, string(b), `"status":429`)
+			break
+		}
+		require.Equal(t, http.StatusOK, status, string(b))
+	}
+}
+
+// raw makes a request and returns its status, content type and body.
+func (e *env) raw(t *testing.T, method, path, initData, body string) (int, string, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, e.base+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if initData != "" {
+		req.Header.Set("Authorization", "tma "+initData)
+	}
+	if method == "POST" && path == "/api/orders" {
+		req.Header.Set("Idempotency-Key", newKey())
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, res.Header.Get("Content-Type"), b
+}
+
+// TestDemoOnLoopbackOnly: the embedded default signs anyone in as the demo
+// user, so it refuses a public address unless PublicDemo (-public-demo)
+// says so, and never exists with a real token.
+func TestDemoOnLoopbackOnly(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	log := slog.New(slog.DiscardHandler)
+	err := run(ctx, config{ListenAddr: "0.0.0.0:0", ShutdownTimeout: time.Second, DataDir: t.TempDir()}, log, io.Discard)
+	require.ErrorContains(t, err, "loopback only")
+
+	out := newLineWriter()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{ListenAddr: "0.0.0.0:0", PublicDemo: true, ShutdownTimeout: time.Second, DataDir: t.TempDir()}, log, out)
+	}()
+	for started := false; !started; {
+		select {
+		case l := <-out.lines:
+			started = strings.HasPrefix(l, "Open ")
+		case err := <-done:
+			t.Fatalf("run with PublicDemo returned early: %v", err)
+		}
+	}
+	cancel()
+	require.NoError(t, <-done)
 }

@@ -6,11 +6,27 @@
 // spec.json is trimmed by [Trim] from api.json of
 // github.com/PaulSonOfLars/telegram-bot-api-spec (see SPEC.md for the commit
 // and SPEC-LICENSE for its licence): names, kinds, types, required flags,
-// return types, union members and discriminator values, no prose.
-// spec_additions.json adds what is newer than that file, each entry with a
-// note of its source. overrides.go is the reviewed table of facts the spec
-// does not encode (int64 fields, literal-true fields, attach:// fields,
-// Message-or-True returns, meaningful zero values).
+// return types, union members and discriminator values, and the descriptions
+// of fields and parameters, which become the generated doc comments.
+// spec_additions.json brings it to Bot API 10.3: what 10.2 and 10.3 added or
+// changed, each entry with its source (aiogram's schema for 10.2, the
+// @grammyjs/types 4.0.0 to 5.0.0 diff for 10.3; see SPEC.md). overrides.go is
+// the reviewed table of facts the spec does not encode (int64 fields,
+// literal-true fields, attach:// fields, Message-or-True returns, unions the
+// spec does not name, meaningful zero values).
+//
+// # Zero values that mean something
+//
+// An optional field whose false, 0 or "" differs from leaving it out
+// ("pass False to request regular users", "Pass an empty string to remove
+// the icon", "defaults to True") is a pointer in Go, so both can be said;
+// botapi.Ptr builds one. [ScanMeaningfulZero] finds these fields in the
+// descriptions by fixed rules, and a test keeps overrides.go's list, where
+// each has its reason, equal to what the scan finds. A pointer was chosen over
+// an explicit-set wrapper (an Opt[T] with a Set flag) because it is what
+// encoding/json omits and decodes without custom methods, what the package
+// already used for these fields, and what Go users of other REST clients
+// (go-github) know.
 //
 // # Output
 //

@@ -6,6 +6,7 @@ import (
 	"go/format"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // DocsURL is the Bot API documentation every generated comment links to.
@@ -140,27 +141,51 @@ func (g *gen) analyseUnions() error {
 			add(u)
 			continue
 		}
+		if err := g.discriminate(u); err != nil {
+			return err
+		}
+		add(u)
+	}
+	for _, name := range sortedKeys(namedUnions) {
+		u := &union{name: name, members: namedUnions[name].members, values: map[string]string{}}
 		for _, m := range u.members {
-			for _, f := range g.types[m].Fields {
-				if f.Const == "" {
-					continue
-				}
-				if u.field != "" && u.field != f.Name {
-					return fmt.Errorf("botapigen: union %s: discriminators %s and %s", t.Name, u.field, f.Name)
-				}
-				u.field = f.Name
-				u.values[m] = f.Const
+			if g.types[m] == nil {
+				return fmt.Errorf("botapigen: union %s: unknown member %s", name, m)
 			}
 		}
-		if u.field == "" {
-			u.presence = true
-		} else if len(u.values) != len(u.members) {
-			return fmt.Errorf("botapigen: union %s: some members lack a %s value", t.Name, u.field)
+		if err := g.discriminate(u); err != nil {
+			return err
+		}
+		if u.presence {
+			return fmt.Errorf("botapigen: union %s: no discriminator", name)
 		}
 		add(u)
 	}
 	for _, name := range sortedKeys(presenceUnions) {
 		add(&union{name: name, members: presenceUnions[name], presence: true})
+	}
+	return nil
+}
+
+// discriminate finds the field whose const value tells u's members apart,
+// or marks u as told apart by the presence of fields when there is none.
+func (g *gen) discriminate(u *union) error {
+	for _, m := range u.members {
+		for _, f := range g.types[m].Fields {
+			if f.Const == "" {
+				continue
+			}
+			if u.field != "" && u.field != f.Name {
+				return fmt.Errorf("botapigen: union %s: discriminators %s and %s", u.name, u.field, f.Name)
+			}
+			u.field = f.Name
+			u.values[m] = f.Const
+		}
+	}
+	if u.field == "" {
+		u.presence = true
+	} else if len(u.values) != len(u.members) {
+		return fmt.Errorf("botapigen: union %s: some members lack a %s value", u.name, u.field)
 	}
 	return nil
 }
@@ -244,6 +269,10 @@ func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
 			ft.union = "ReplyMarkup"
 		case "[]InputMedia":
 			ft.union, ft.depth = "InputMedia", 1
+		default:
+			if _, ok := namedUnions[e]; ok {
+				ft.union = e
+			}
 		}
 	default:
 		t := f.Types[0]
@@ -274,12 +303,12 @@ func (g *gen) fieldType(owner string, f Field) (fieldType, error) {
 		default:
 			ft.expr = elem
 		}
-		if meaningfulZero[key] {
+		if _, ok := meaningfulZero[key]; ok {
 			if f.Required || depth > 0 || isStruct || isUnion {
 				return ft, fmt.Errorf("botapigen: %s: meaningfulZero on a non-scalar or required field", key)
 			}
 			ft.expr = "*" + elem
-			ft.note = "nil leaves it to Telegram's default; a pointer to the zero value sends it"
+			ft.note = "nil leaves it out; a pointer to the zero value sends it (see [Ptr])"
 		}
 	}
 	if !f.Required {
@@ -369,21 +398,12 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 		if err != nil {
 			return info, err
 		}
-		doc := "Optional."
-		if f.Required {
-			doc = "Required."
-		}
-		if ft.note != "" {
-			doc = strings.TrimSuffix(doc, ".") + ": " + ft.note + "."
-		}
-		if f.Source != "" {
-			doc += " Added in " + f.Source + "."
-		}
 		tag := f.Name
 		if ft.omit != "" {
 			tag += "," + ft.omit
 		}
-		fmt.Fprintf(b, "\t// %s\n\t%s %s `json:%q`\n", doc, GoName(f.Name), ft.expr, tag)
+		writeComment(b, "\t", fieldDoc(f, ft))
+		fmt.Fprintf(b, "\t%s %s `json:%q`\n", GoName(f.Name), ft.expr, tag)
 		if ft.elem != "" {
 			info.structs = append(info.structs, structField{goName: GoName(f.Name), json: f.Name, elem: ft.elem, depth: ft.depth, ptr: ft.ptr})
 		}
@@ -405,6 +425,93 @@ func (g *gen) renderStruct(b *bytes.Buffer, owner, goTypeName string, fs []Field
 	return info, nil
 }
 
+// fieldDoc is the doc comment of a field or parameter: whether it is
+// required, Telegram's description, the generator's note on its Go type, and
+// the version that added it.
+func fieldDoc(f Field, ft fieldType) string {
+	doc := "Optional."
+	if f.Required {
+		doc = "Required."
+	}
+	if f.Description != "" {
+		doc += " " + f.Description
+		if !strings.HasSuffix(doc, ".") {
+			doc += "."
+		}
+	}
+	if ft.note != "" {
+		n := []rune(ft.note)
+		n[0] = unicode.ToUpper(n[0])
+		doc += " " + string(n) + "."
+	}
+	switch {
+	case f.Source != "" && f.Changed:
+		doc += " Changed in " + f.Source + "."
+	case f.Source != "":
+		doc += " Added in " + f.Source + "."
+	}
+	return doc
+}
+
+// writeDescription writes the lines of a type's or method's description as
+// doc comment paragraphs, list items ("- Name") as a Go doc list, and a blank
+// comment line after them.
+func writeDescription(b *bytes.Buffer, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("//\n")
+	inList := false
+	for _, l := range lines {
+		item, isItem := strings.CutPrefix(l, "- ")
+		switch {
+		case isItem:
+			if !inList {
+				b.WriteString("//\n")
+			}
+			b.WriteString("//   - " + item + "\n")
+		default:
+			if inList {
+				b.WriteString("//\n")
+			}
+			writeComment(b, "", l)
+		}
+		inList = isItem
+		if !isItem {
+			b.WriteString("//\n")
+		}
+	}
+	if inList {
+		b.WriteString("//\n")
+	}
+}
+
+// commentWidth is the width generated doc comments are wrapped at.
+const commentWidth = 100
+
+// writeComment writes text as a // comment, indented by indent and wrapped
+// at commentWidth columns (a word longer than that keeps its own line).
+func writeComment(b *bytes.Buffer, indent, text string) {
+	line := ""
+	flush := func() {
+		if line != "" {
+			b.WriteString(indent + "// " + line + "\n")
+			line = ""
+		}
+	}
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(indent)*4+3+len(line)+1+len(w) > commentWidth {
+			flush()
+		}
+		if line == "" {
+			line = w
+		} else {
+			line += " " + w
+		}
+	}
+	flush()
+}
+
 func anchor(name string) string { return DocsURL + "#" + strings.ToLower(name) }
 
 func (g *gen) typesFile(b *bytes.Buffer) error {
@@ -414,6 +521,7 @@ func (g *gen) typesFile(b *bytes.Buffer) error {
 		}
 		gn := GoName(t.Name)
 		fmt.Fprintf(b, "// %s is the Bot API type %s. See %s.\n", gn, t.Name, anchor(t.Name))
+		writeDescription(b, t.Description)
 		if us := g.memberOf[t.Name]; len(us) > 0 {
 			var links []string
 			for _, u := range us {
@@ -468,6 +576,7 @@ func (g *gen) methodsFile(b *bytes.Buffer) error {
 			arg = "p"
 		}
 		fmt.Fprintf(b, "// %s calls %s. See %s.\n", gn, m.Name, anchor(m.Name))
+		writeDescription(b, m.Description)
 		if m.Source != "" {
 			fmt.Fprintf(b, "// Added in %s.\n", m.Source)
 		}

@@ -56,22 +56,21 @@ func TestTrim(t *testing.T) {
 	"types":{"U":{"name":"U","href":"https://core.telegram.org/bots/api#u","subtypes":["UA"]},
 	"UA":{"name":"UA","href":"https://core.telegram.org/bots/api#ua","subtype_of":["U"],"fields":[
 	{"name":"type","types":["String"],"required":true,"description":"Type of the thing, always \"a_b\""},
-	{"name":"user_id","types":["Integer"],"required":false,"description":"Optional. prose"}]}},
+	{"name":"user_id","types":["Integer"],"required":false,"description":"Optional. Field\n  text"}]}},
 	"extra":[1,2]}`)
 	out, err := Trim(full)
 	require.NoError(t, err)
 	s, err := Parse(out, nil)
 	require.NoError(t, err)
 	require.Equal(t, "Bot API 9.9", s.Version)
-	require.Equal(t, []Method{{Name: "getMe", Returns: []string{"User"}}}, s.Methods)
+	require.Equal(t, []Method{{Name: "getMe", Returns: []string{"User"}, Description: []string{"prose"}}}, s.Methods)
 	require.Equal(t, []Type{
 		{Name: "U", Subtypes: []string{"UA"}},
 		{Name: "UA", SubtypeOf: []string{"U"}, Fields: []Field{
-			{Name: "type", Types: []string{"String"}, Required: true, Const: "a_b"},
-			{Name: "user_id", Types: []string{"Integer"}},
+			{Name: "type", Types: []string{"String"}, Required: true, Const: "a_b", Description: `Type of the thing, always "a_b"`},
+			{Name: "user_id", Types: []string{"Integer"}, Description: "Field text"},
 		}},
 	}, s.Types)
-	require.NotContains(t, string(out), "prose")
 
 	_, err = Trim([]byte(`{"methods":{"getMe":{"name":"getMe","href":"https://example.com/#getme"}}}`))
 	require.Error(t, err, "a wrong href means the source format changed")
@@ -93,4 +92,36 @@ func TestGoName(t *testing.T) {
 	} {
 		require.Equal(t, want, GoName(in), in)
 	}
+}
+
+// TestMeaningfulZeroScan checks that the reviewed list of fields whose zero
+// value means something (overrides.go) is exactly what the scan of the
+// spec's descriptions finds, so a spec refresh cannot add or drop one
+// unnoticed.
+func TestMeaningfulZeroScan(t *testing.T) {
+	s, err := Load()
+	require.NoError(t, err)
+	found := ScanMeaningfulZero(s)
+	for k := range zeroSameAsOmitted {
+		require.Contains(t, found, k, "zeroSameAsOmitted entry the scan no longer finds")
+		delete(found, k)
+	}
+	require.ElementsMatch(t, sortedKeys(meaningfulZero), sortedKeys(found),
+		"update meaningfulZero in overrides.go to what the scan finds (with its reason)")
+}
+
+func TestScanMeaningfulZeroRules(t *testing.T) {
+	s := &Spec{Methods: []Method{{Name: "m", Params: []Field{
+		{Name: "a", Types: []string{"Boolean"}, Description: "Pass True to x, pass False to y."},
+		{Name: "b", Types: []string{"Boolean"}, Description: "Pass True to x. Defaults to false."},
+		{Name: "c", Types: []string{"Integer"}, Description: "Limit; 1-100. Defaults to 100."},
+		{Name: "d", Types: []string{"Integer"}, Description: "Cache time. Defaults to 300."},
+		{Name: "e", Types: []string{"Integer"}, Description: "Timeout. Defaults to 0."},
+		{Name: "f", Types: []string{"String"}, Description: "Caption, 0-1024 characters. If not specified, the original caption is kept."},
+		{Name: "g", Types: []string{"String"}, Description: "Name, 0-128 characters. If not specified or empty, the current name will be kept."},
+		{Name: "h", Types: []string{"String"}, Description: "Icon. Pass an empty string to remove the icon."},
+		{Name: "i", Types: []string{"Boolean"}, Required: true, Description: "Pass False to z."},
+		{Name: "j", Types: []string{"Boolean"}, Description: "If omitted, defaults to the value of can_pin_messages."},
+	}}}}
+	require.Equal(t, []string{"m.a", "m.d", "m.f", "m.h", "m.j"}, sortedKeys(ScanMeaningfulZero(s)))
 }

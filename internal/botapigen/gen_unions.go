@@ -97,7 +97,23 @@ func (g *gen) hasUnknown(u *union) bool { return u.date == nil && !handWritten[u
 func (g *gen) renderUnion(b *bytes.Buffer, u *union) error {
 	gn := GoName(u.name)
 	if !handWritten[u.name] {
-		fmt.Fprintf(b, "// %s is the Bot API union %s. See %s.\n//\n", gn, u.name, anchor(u.name))
+		if nu, ok := namedUnions[u.name]; ok {
+			writeComment(b, "", gn+" "+nu.doc)
+			b.WriteString("//\n")
+		} else {
+			fmt.Fprintf(b, "// %s is the Bot API union %s. See %s.\n", gn, u.name, anchor(u.name))
+			// The description's own list of members is replaced by the links below.
+			var prose []string
+			for _, l := range g.types[u.name].Description {
+				if !strings.HasPrefix(l, "- ") {
+					prose = append(prose, l)
+				}
+			}
+			writeDescription(b, prose)
+			if len(prose) == 0 {
+				b.WriteString("//\n")
+			}
+		}
 		fmt.Fprintf(b, "// Its members are %s.\n", strings.Join(g.memberLinks(u), ", "))
 		switch {
 		case u.date != nil:

@@ -28,6 +28,23 @@ var multiTypes = map[string]string{
 	"InlineKeyboardMarkup|ReplyKeyboardMarkup|ReplyKeyboardRemove|ForceReply": "ReplyMarkup",
 	// sendMediaGroup.media: an array of one kind of InputMedia.
 	"Array of InputMediaAudio|Array of InputMediaDocument|Array of InputMediaLivePhoto|Array of InputMediaPhoto|Array of InputMediaVideo": "[]InputMedia",
+	// InputRichMessageMedia.media: not an InputMedia (voice notes are not
+	// one, live photos and stickers are not allowed), so a union of its own.
+	"InputMediaAnimation|InputMediaAudio|InputMediaDocument|InputMediaPhoto|InputMediaVideo|InputMediaVoiceNote": "InputRichMedia",
+}
+
+// namedUnions are unions the spec has no type for: it lists the members as
+// one field's alternative types (multiTypes maps the list onto the name).
+// Their members are told apart by their discriminator, like the spec's
+// unions; the value is the union's doc comment.
+var namedUnions = map[string]struct {
+	members []string
+	doc     string
+}{
+	"InputRichMedia": {
+		members: []string{"InputMediaAnimation", "InputMediaAudio", "InputMediaDocument", "InputMediaPhoto", "InputMediaVideo", "InputMediaVoiceNote"},
+		doc:     "is a media file embedded in a rich message ([InputRichMessageMedia].Media): the spec lists these types for that field and names no union.",
+	},
 }
 
 // attachFields are String fields that take a file_id, a URL or
@@ -41,7 +58,7 @@ var attachFields = set(
 	"InputMediaPhoto.media", "InputMediaSticker.media",
 	"InputMediaVideo.media", "InputMediaVideo.thumbnail", "InputMediaVideo.cover",
 	"InputPaidMediaLivePhoto.media", "InputPaidMediaLivePhoto.photo",
-	"InputPaidMediaPhoto.media",
+	"InputPaidMediaPhoto.media", "InputMediaVoiceNote.media",
 	"InputPaidMediaVideo.media", "InputPaidMediaVideo.thumbnail", "InputPaidMediaVideo.cover",
 	"InputProfilePhotoStatic.photo", "InputProfilePhotoAnimated.animation",
 	"InputStoryContentPhoto.photo", "InputStoryContentVideo.video",
@@ -55,21 +72,64 @@ var literalTrue = set(
 	"ReplyKeyboardRemove.remove_keyboard",
 )
 
-// meaningfulZero are optional fields whose zero value differs from leaving
-// them out (Telegram's default is not the zero value, or "" has a meaning):
-// they are pointers, so "not set" and "set to zero" can both be said.
-var meaningfulZero = set(
-	"sendPoll.is_anonymous",                                 // defaults to True
-	"sendPoll.allows_revoting",                              // defaults to True for regular polls
-	"promoteChatMember.can_restrict_members",                // defaults to True for channel administrators
-	"answerInlineQuery.cache_time",                          // defaults to 300; 0 disables caching
-	"ChatPermissions.can_react_to_messages",                 // defaults to can_send_messages
-	"ChatPermissions.can_edit_tag",                          // defaults to can_pin_messages
-	"ChatPermissions.can_manage_topics",                     // defaults to can_pin_messages
-	"ChatAdministratorRights.can_manage_tags",               // defaults to can_pin_messages
-	"InlineKeyboardButton.switch_inline_query",              // "" inserts only the bot's username
-	"InlineKeyboardButton.switch_inline_query_current_chat", // likewise
-)
+// meaningfulZero are the optional fields whose zero value (false, 0, "")
+// differs from leaving them out, each with the words of its description that
+// say so. They are pointers, so "not set" (nil, left out) and "set to the
+// zero value" (sent) can both be said. The list is not picked by hand: it is
+// what ScanMeaningfulZero (zeroscan.go) finds in the descriptions, by these
+// rules (TestMeaningfulZeroScan fails when the two differ):
+//   - the description tells the caller to send the zero value for an effect:
+//     "pass False", "pass an empty string", "May be empty", "pass 0";
+//   - Telegram's default is not the zero value: a Boolean that "defaults to
+//     True" or "to the value of" another field, an Integer that "defaults to"
+//     a non-zero number where 0 is accepted (not "1-100");
+//   - a String whose omission keeps the current value ("If not specified,
+//     the original caption is kept") and whose range admits "" ("0-1024
+//     characters"), so "" clears it.
+//
+// Required fields are always sent and need no entry:
+// KeyboardButtonRequestChat.chat_is_channel ("pass False to request a group
+// or a supergroup chat") is one. Bot API 10.3 dropped "If omitted, defaults
+// to the value of can_pin_messages" from ChatAdministratorRights and
+// ChatMemberAdministrator.can_manage_tags, so they are plain bools again.
+var meaningfulZero = map[string]string{
+	"ChatPermissions.can_edit_tag":                          "If omitted, defaults to the value of can_pin_messages",
+	"ChatPermissions.can_manage_topics":                     "If omitted defaults to the value of can_pin_messages",
+	"ChatPermissions.can_react_to_messages":                 "If omitted, defaults to the value of can_send_messages",
+	"InlineKeyboardButton.switch_inline_query":              "May be empty, in which case just the bot's username will be inserted",
+	"InlineKeyboardButton.switch_inline_query_current_chat": "May be empty, in which case only the bot's username will be inserted",
+	"KeyboardButtonRequestChat.chat_has_username":           "pass False to request a chat without a username",
+	"KeyboardButtonRequestChat.chat_is_forum":               "pass False to request a non-forum chat",
+	"KeyboardButtonRequestUsers.user_is_bot":                "pass False to request regular users",
+	"KeyboardButtonRequestUsers.user_is_premium":            "pass False to request non-premium users",
+	"RichMessageButton.switch_inline_query":                 "May be empty, in which case just the bot's username will be inserted",
+	"RichMessageButton.switch_inline_query_current_chat":    "May be empty, in which case only the bot's username will be inserted",
+	"answerInlineQuery.cache_time":                          "Defaults to 300 (0 disables caching)",
+	"answerInlineQuery.next_offset":                         "Pass an empty string if there are no more results or if you don't support pagination",
+	"copyMessage.caption":                                   "If not specified, the original caption is kept (\"\" removes it)",
+	"editForumTopic.icon_custom_emoji_id":                   "Pass an empty string to remove the icon",
+	"promoteChatMember.can_restrict_members":                "defaults to True for promotions of channel administrators",
+	"sendMessageDraft.text":                                 "Pass an empty text to show a \"Thinking...\" placeholder",
+	"sendPoll.allows_revoting":                              "defaults to False for quizzes and to True for regular polls",
+	"sendPoll.is_anonymous":                                 "defaults to True",
+	"setCustomEmojiStickerSetThumbnail.custom_emoji_id":     "pass an empty string to drop the thumbnail and use the first sticker as the thumbnail",
+	"setMyDescription.description":                          "Pass an empty string to remove the dedicated description for the given language",
+	"setMyName.name":                                        "Pass an empty string to remove the dedicated name for the given language",
+	"setMyShortDescription.short_description":               "Pass an empty string to remove the dedicated short description for the given language",
+	"setUserEmojiStatus.emoji_status_custom_emoji_id":       "Pass an empty string to remove the status",
+	"upgradeGift.star_count":                                "If gift.prepaid_upgrade_star_count > 0, then pass 0",
+}
+
+// zeroSameAsOmitted are fields the scan finds whose zero value nonetheless
+// means the same as leaving them out; they stay plain values.
+var zeroSameAsOmitted = map[string]string{
+	// "Pass an empty string for payments in Telegram Stars": the parameter
+	// is optional, and an empty token is the Stars case, which may as well
+	// leave it out (package payments does); absent and empty are the same.
+	"sendInvoice.provider_token":                "absent and empty both mean a Telegram Stars invoice",
+	"createInvoiceLink.provider_token":          "absent and empty both mean a Telegram Stars invoice",
+	"InputInvoiceMessageContent.provider_token": "absent and empty both mean a Telegram Stars invoice",
+}
 
 // emptyListMeaningful are optional arrays where an empty list differs from
 // leaving the field out: allowed_updates=[] asks for every default update kind,

@@ -11,7 +11,7 @@ import (
 
 // Spec is the trimmed, machine-readable Bot API description the generator
 // reads: names, kinds, types, required flags, return types and union
-// discriminators, without Telegram's prose.
+// discriminators, and Telegram's descriptions of them.
 type Spec struct {
 	Version     string   `json:"version"`      // the Bot API version, e.g. "Bot API 10.1"
 	ReleaseDate string   `json:"release_date"` // the release date of that version
@@ -27,6 +27,9 @@ type Method struct {
 	Params  []Field  `json:"params,omitempty"` // the parameters, none for getMe and the like
 	// Source notes where an entry newer than the source spec was taken from.
 	Source string `json:"source,omitempty"`
+	// Description is Telegram's text for the method, one paragraph or list
+	// item ("- Name") a line.
+	Description []string `json:"description,omitempty"`
 }
 
 // Type is one Bot API type: a struct (Fields), a union (Subtypes), or an
@@ -37,6 +40,9 @@ type Type struct {
 	Subtypes  []string `json:"subtypes,omitempty"`   // the members of a union
 	SubtypeOf []string `json:"subtype_of,omitempty"` // the unions this type is a member of
 	Source    string   `json:"source,omitempty"`     // where an entry newer than the source spec was taken from
+	// Description is Telegram's text for the type, one paragraph or list
+	// item ("- Name") a line.
+	Description []string `json:"description,omitempty"`
 }
 
 // Field is a field of a type or a parameter of a method.
@@ -49,6 +55,13 @@ type Field struct {
 	// "must be x".
 	Const  string `json:"const,omitempty"`
 	Source string `json:"source,omitempty"` // where an entry newer than the source spec was taken from
+	// Changed marks an addition that replaces the field of the same name
+	// (a new type, required flag or description) instead of adding one.
+	Changed bool `json:"changed,omitempty"`
+	// Description is Telegram's text for the field, without the leading
+	// "Optional. ": the generated doc comment, and what the override table
+	// scans for meaningful zero values.
+	Description string `json:"description,omitempty"`
 }
 
 //go:embed spec.json
@@ -88,24 +101,30 @@ func Parse(spec, additions []byte) (*Spec, error) {
 	if err := json.Unmarshal(additions, &a); err != nil {
 		return nil, fmt.Errorf("botapigen: additions: %w", err)
 	}
+	if a.Version != "" {
+		s.Version, s.ReleaseDate, s.Changelog = a.Version, a.ReleaseDate, a.Changelog
+	}
 	s.Methods = append(s.Methods, a.Methods...)
 	s.Types = append(s.Types, a.Types...)
-	for owner, fs := range a.Fields {
-		found := false
+	for _, owner := range sortedKeys(a.Fields) {
+		var list *[]Field
 		for i := range s.Types {
 			if s.Types[i].Name == owner {
-				s.Types[i].Fields = append(s.Types[i].Fields, fs...)
-				found = true
+				list = &s.Types[i].Fields
 			}
 		}
 		for i := range s.Methods {
 			if s.Methods[i].Name == owner {
-				s.Methods[i].Params = append(s.Methods[i].Params, fs...)
-				found = true
+				list = &s.Methods[i].Params
 			}
 		}
-		if !found {
+		if list == nil {
 			return nil, fmt.Errorf("botapigen: additions: no type or method %q", owner)
+		}
+		for _, f := range a.Fields[owner] {
+			if err := mergeField(list, f); err != nil {
+				return nil, fmt.Errorf("botapigen: additions: %s: %w", owner, err)
+			}
 		}
 	}
 	// Union members added later name their union in subtype_of.
@@ -119,6 +138,27 @@ func Parse(spec, additions []byte) (*Spec, error) {
 		}
 	}
 	return &s, nil
+}
+
+// mergeField replaces the field of f's name in list when f is Changed, and
+// appends f otherwise; either way the other case is an error, so an addition
+// cannot silently duplicate or miss a field.
+func mergeField(list *[]Field, f Field) error {
+	for i := range *list {
+		if (*list)[i].Name != f.Name {
+			continue
+		}
+		if !f.Changed {
+			return fmt.Errorf("field %s already exists; mark the addition changed", f.Name)
+		}
+		(*list)[i] = f
+		return nil
+	}
+	if f.Changed {
+		return fmt.Errorf("changed field %s does not exist", f.Name)
+	}
+	*list = append(*list, f)
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -141,6 +181,7 @@ type sourceField struct {
 type sourceEntry struct {
 	Name      string        `json:"name"`
 	Href      string        `json:"href"`
+	Desc      []string      `json:"description"`
 	Returns   []string      `json:"returns"`
 	Fields    []sourceField `json:"fields"`
 	Subtypes  []string      `json:"subtypes"`
@@ -154,7 +195,8 @@ var (
 // Trim turns the full api.json into the trimmed spec (the bytes of
 // spec.json): it keeps names, kinds, types, required flags, return types and
 // subtypes in document order, extracts union discriminator values from the
-// descriptions, and drops all prose.
+// descriptions, and keeps the descriptions of methods, types and fields
+// (Telegram's text, for the generated doc comments).
 func Trim(full []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(full))
 	var s Spec
@@ -180,10 +222,11 @@ func Trim(full []byte) ([]byte, error) {
 					return fmt.Errorf("botapigen: %s: href %q, want %q", e.Name, e.Href, want)
 				}
 				if key == "methods" {
-					s.Methods = append(s.Methods, Method{Name: e.Name, Returns: e.Returns, Params: trimFields(e.Fields, false)})
+					s.Methods = append(s.Methods, Method{Name: e.Name, Returns: e.Returns, Params: trimFields(e.Fields, false),
+						Description: cleanLines(e.Desc)})
 				} else {
 					s.Types = append(s.Types, Type{Name: e.Name, Fields: trimFields(e.Fields, len(e.SubtypeOf) > 0),
-						Subtypes: e.Subtypes, SubtypeOf: e.SubtypeOf})
+						Subtypes: e.Subtypes, SubtypeOf: e.SubtypeOf, Description: cleanLines(e.Desc)})
 				}
 				return nil
 			})
@@ -201,13 +244,32 @@ func Trim(full []byte) ([]byte, error) {
 func trimFields(fs []sourceField, member bool) []Field {
 	out := make([]Field, 0, len(fs))
 	for _, f := range fs {
-		tf := Field{Name: f.Name, Types: f.Types, Required: f.Required}
+		tf := Field{Name: f.Name, Types: f.Types, Required: f.Required, Description: cleanDescription(f.Description)}
 		if member && f.Required && (f.Name == "type" || f.Name == "status" || f.Name == "source") && len(f.Types) == 1 && f.Types[0] == "String" {
 			if m := alwaysRe.FindStringSubmatch(f.Description); m != nil {
 				tf.Const = m[1]
 			}
 		}
 		out = append(out, tf)
+	}
+	return out
+}
+
+// cleanDescription drops the "Optional. " every optional field's text starts
+// with (the required flag says it) and folds runs of white space.
+func cleanDescription(d string) string {
+	d = strings.Join(strings.Fields(d), " ")
+	return strings.TrimPrefix(d, "Optional. ")
+}
+
+// cleanLines folds the white space of each line of a description and drops
+// empty lines.
+func cleanLines(ls []string) []string {
+	var out []string
+	for _, l := range ls {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			out = append(out, l)
+		}
 	}
 	return out
 }
@@ -248,11 +310,13 @@ func decodeOrdered(dec *json.Decoder, f func(sourceEntry) error) error {
 func Format(s *Spec) []byte {
 	var b bytes.Buffer
 	line := func(v any) string {
-		j, err := json.Marshal(v)
-		if err != nil {
+		var j bytes.Buffer
+		enc := json.NewEncoder(&j)
+		enc.SetEscapeHTML(false) // descriptions keep their <, > and & readable
+		if err := enc.Encode(v); err != nil {
 			panic(err) // plain data; cannot fail
 		}
-		return string(j)
+		return strings.TrimSuffix(j.String(), "\n")
 	}
 	fmt.Fprintf(&b, "{\n\"version\": %s,\n\"release_date\": %s,\n\"changelog\": %s,\n", line(s.Version), line(s.ReleaseDate), line(s.Changelog))
 	b.WriteString("\"methods\": [\n")
@@ -260,6 +324,9 @@ func Format(s *Spec) []byte {
 		fmt.Fprintf(&b, "{\"name\": %s, \"returns\": %s", line(m.Name), line(m.Returns))
 		if m.Source != "" {
 			fmt.Fprintf(&b, ", \"source\": %s", line(m.Source))
+		}
+		if len(m.Description) > 0 {
+			fmt.Fprintf(&b, ",\n \"description\": %s", line(m.Description))
 		}
 		writeFields(&b, "params", m.Params, line)
 		b.WriteString("}")
@@ -279,6 +346,9 @@ func Format(s *Spec) []byte {
 		}
 		if t.Source != "" {
 			fmt.Fprintf(&b, ", \"source\": %s", line(t.Source))
+		}
+		if len(t.Description) > 0 {
+			fmt.Fprintf(&b, ",\n \"description\": %s", line(t.Description))
 		}
 		writeFields(&b, "fields", t.Fields, line)
 		b.WriteString("}")

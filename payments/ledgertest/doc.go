@@ -1,15 +1,22 @@
 // Package ledgertest checks that a payments.Ledger implementation keeps the
-// contract the payment flow relies on: Record is insert-if-absent, Claim is
-// an exclusive lease that only its owner releases, SetState is a compare-and-set,
-// ClaimRefundHook is the same lease for a refunded payment whose refund hook
-// is pending and RefundHookDone marks it done once, All keeps record order,
-// and all of it holds under concurrent use. A SQL or Redis ledger runs it
-// from its own tests:
+// contract the payment flow relies on: Record is insert-if-absent and binds
+// a one-time order to its first charge (later charges recorded as
+// duplicates); Claim is an exclusive lease taken on the ledger's clock;
+// every change under a claim (Fulfil, RefundHookDone, Release) is fenced by
+// the claim's owner; Fulfil runs its function and commits the state change
+// together; Refund is serialised with a fulfilment in flight (applied after
+// it, or instead of it if it has not started) and leaves the refund hook due
+// only after a fulfilment; Reserve holds an order for one pre-checkout;
+// Pending yields exactly the payments with work left; Since and ByOrder
+// keep record order; and all of it holds under concurrent use. A SQL or
+// Redis ledger runs it from its own tests:
 //
 //	func TestLedger(t *testing.T) {
 //		ledgertest.Run(t, func(t *testing.T) payments.Ledger { return newTestLedger(t) })
 //	}
 //
-// Each check gets a fresh, empty ledger. [Check] runs the same checks
+// Each check gets a fresh, empty ledger. The checks never move the ledger's
+// clock: a claim or reservation with a ttl of 0 has expired the moment it
+// is taken, which is how expiry is tested. [Check] runs the same checks
 // without a *testing.T and returns what failed.
 package ledgertest

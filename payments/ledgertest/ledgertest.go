@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,8 +14,13 @@ import (
 	"github.com/miniappkit/miniappkit/payments"
 )
 
-// base is the fixed time the checks run at.
+// base is a fixed PaidAt the checks record with.
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// lease is a claim that outlives any check; a ttl of 0 makes a claim that
+// has expired the moment it is taken, which is how the checks test expiry
+// on a ledger whose clock they cannot move (SQL now(), Redis TIME).
+const lease = time.Hour
 
 type check struct {
 	name string
@@ -25,10 +31,17 @@ var checks = []check{
 	{"RecordFirstThenDuplicate", recordFirstThenDuplicate},
 	{"NotFound", notFound},
 	{"ClaimLease", claimLease},
-	{"SetStateCompareAndSet", setState},
-	{"RefundHookClaim", refundHookClaim},
-	{"AllInRecordOrder", allInOrder},
-	{"ConcurrentRecordClaimSetState", concurrent},
+	{"Fencing", fencing},
+	{"FulfilCommitsWithState", fulfilCommits},
+	{"RefundBeforeFulfil", refundBeforeFulfil},
+	{"RefundDuringFulfil", refundDuringFulfil},
+	{"RefundAfterFulfil", refundAfterFulfil},
+	{"RefundHook", refundHook},
+	{"Reservations", reservations},
+	{"OncePerOrder", oncePerOrder},
+	{"Pending", pending},
+	{"Since", since},
+	{"Concurrent", concurrent},
 }
 
 // Run runs every check as a subtest of t, each on a ledger from newLedger.
@@ -55,258 +68,648 @@ func Check(ctx context.Context, newLedger func() payments.Ledger) error {
 	return errors.Join(errs...)
 }
 
+func fail(format string, args ...any) error { return fmt.Errorf("ledgertest: "+format, args...) }
+
+func nop(context.Context, payments.Tx) error { return nil }
+
+func record(ctx context.Context, l payments.Ledger, id string) error {
+	_, _, err := l.Record(ctx, payments.Payment{ChargeID: id, UserID: 1, Currency: payments.XTR, Amount: 5}, false)
+	return err
+}
+
+func get(ctx context.Context, l payments.Ledger, id string) (payments.Payment, error) {
+	return l.Get(ctx, id)
+}
+
+func wantClaim(ctx context.Context, l payments.Ledger, id, owner string, ttl time.Duration, want bool, what string) error {
+	ok, err := l.Claim(ctx, id, owner, ttl)
+	if err != nil {
+		return err
+	}
+	if ok != want {
+		return fail("Claim %s = %v, want %v", what, ok, want)
+	}
+	return nil
+}
+
 func recordFirstThenDuplicate(ctx context.Context, l payments.Ledger) error {
-	p := payments.Payment{ChargeID: "c1", UserID: 7, Currency: payments.XTR, Amount: 5, Payload: "p", PaidAt: base}
-	got, first, err := l.Record(ctx, p)
+	p := payments.Payment{ChargeID: "c1", UserID: 7, Currency: payments.XTR, Amount: 5, Payload: "p", PaidAt: base,
+		OrderRef: "o1", ShippingOptionID: "post", IsRecurring: true, IsFirstRecurring: true,
+		SubscriptionExpiration: base.Add(30 * 24 * time.Hour)}
+	got, first, err := l.Record(ctx, p, true)
 	if err != nil {
 		return err
 	}
 	if !first || got.State != payments.StatePaid || got.Amount != 5 {
-		return fmt.Errorf("ledgertest: first Record = %+v, %v; want StatePaid, amount 5, true", got, first)
+		return fail("first Record = %+v, %v; want StatePaid, amount 5, true", got, first)
 	}
-	got, first, err = l.Record(ctx, payments.Payment{ChargeID: "c1", Amount: 999})
+	got, first, err = l.Record(ctx, payments.Payment{ChargeID: "c1", Amount: 999}, true)
 	if err != nil {
 		return err
 	}
 	if first || got.Amount != 5 {
-		return fmt.Errorf("ledgertest: duplicate Record = %+v, %v; want the stored payment, false", got, first)
+		return fail("duplicate Record = %+v, %v; want the stored payment, false", got, first)
 	}
-	stored, err := l.Get(ctx, "c1")
+	stored, err := get(ctx, l, "c1")
 	if err != nil {
 		return err
 	}
-	if stored.UserID != 7 || stored.Payload != "p" || !stored.PaidAt.Equal(base) {
-		return fmt.Errorf("ledgertest: Get = %+v; fields not kept", stored)
+	if stored.UserID != 7 || stored.Payload != "p" || !stored.PaidAt.Equal(base) || stored.OrderRef != "o1" ||
+		stored.ShippingOptionID != "post" || !stored.IsRecurring || !stored.IsFirstRecurring ||
+		!stored.SubscriptionExpiration.Equal(p.SubscriptionExpiration) || stored.DuplicateOf != "" {
+		return fail("Get = %+v; fields not kept", stored)
 	}
-	got, first, err = l.Record(ctx, payments.Payment{ChargeID: "c2", State: payments.StateRefunded})
+	got, first, err = l.Record(ctx, payments.Payment{ChargeID: "c2", State: payments.StateRefunded}, false)
 	if err != nil {
 		return err
 	}
-	if !first || got.State != payments.StateRefunded {
-		return fmt.Errorf("ledgertest: Record with a state = %+v, %v; want that state kept", got, first)
+	if !first || got.State != payments.StateRefunded || got.PaidAt.IsZero() || got.RefundedAt.IsZero() {
+		return fail("Record of a refund = %+v, %v; want refunded, PaidAt and RefundedAt stamped", got, first)
+	}
+	if got.RefundHookDue() {
+		return fail("a refund recorded without a fulfilment has its refund hook due")
 	}
 	return nil
 }
 
 func notFound(ctx context.Context, l payments.Ledger) error {
-	if _, err := l.Get(ctx, "nope"); !errors.Is(err, payments.ErrNotFound) {
-		return fmt.Errorf("ledgertest: Get of an unknown charge: %v, want ErrNotFound", err)
+	calls := map[string]func() error{
+		"Get":             func() error { _, err := l.Get(ctx, "nope"); return err },
+		"Claim":           func() error { _, err := l.Claim(ctx, "nope", "o", lease); return err },
+		"Fulfil":          func() error { _, err := l.Fulfil(ctx, "nope", "o", nop); return err },
+		"Refund":          func() error { _, err := l.Refund(ctx, "nope"); return err },
+		"ClaimRefundHook": func() error { _, err := l.ClaimRefundHook(ctx, "nope", "o", lease); return err },
+		"RefundHookDone":  func() error { _, err := l.RefundHookDone(ctx, "nope", "o", nop); return err },
 	}
-	if _, err := l.Claim(ctx, "nope", "o", base, base.Add(time.Minute)); !errors.Is(err, payments.ErrNotFound) {
-		return fmt.Errorf("ledgertest: Claim of an unknown charge: %v, want ErrNotFound", err)
+	for _, name := range []string{"Get", "Claim", "Fulfil", "Refund", "ClaimRefundHook", "RefundHookDone"} {
+		if err := calls[name](); !errors.Is(err, payments.ErrNotFound) {
+			return fail("%s of an unknown charge: %v, want ErrNotFound", name, err)
+		}
 	}
-	if _, err := l.SetState(ctx, "nope", payments.StatePaid, payments.StateFulfilled, base); !errors.Is(err, payments.ErrNotFound) {
-		return fmt.Errorf("ledgertest: SetState of an unknown charge: %v, want ErrNotFound", err)
+	ps, err := l.ByOrder(ctx, "nope")
+	if err != nil || len(ps) != 0 {
+		return fail("ByOrder of an unknown order = %v, %v; want none, nil", ps, err)
 	}
 	return nil
 }
 
 func claimLease(ctx context.Context, l payments.Ledger) error {
-	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "c"}); err != nil {
+	if err := record(ctx, l, "c"); err != nil {
 		return err
 	}
-	claim := func(owner string, now time.Time, want bool, what string) error {
-		ok, err := l.Claim(ctx, "c", owner, now, now.Add(time.Minute))
-		if err != nil {
+	steps := []struct {
+		owner string
+		ttl   time.Duration
+		want  bool
+		what  string
+	}{
+		{"a", 0, true, "of an unclaimed payment"},
+		{"b", lease, true, "when the lease has expired"},
+		{"c", lease, false, "while the lease is held"},
+	}
+	for _, s := range steps {
+		if err := wantClaim(ctx, l, "c", s.owner, s.ttl, s.want, s.what); err != nil {
 			return err
 		}
-		if ok != want {
-			return fmt.Errorf("ledgertest: Claim %s = %v, want %v", what, ok, want)
-		}
-		return nil
-	}
-	if err := claim("a", base, true, "of an unclaimed payment"); err != nil {
-		return err
-	}
-	if err := claim("b", base.Add(59*time.Second), false, "while the lease is held"); err != nil {
-		return err
-	}
-	if err := claim("b", base.Add(time.Minute), true, "when the lease has expired"); err != nil {
-		return err
 	}
 	// a's lease expired and b took over: a's Release must not free b's claim.
 	if err := l.Release(ctx, "c", "a"); err != nil {
 		return err
 	}
-	if err := claim("c", base.Add(time.Minute), false, "after a stale owner's Release"); err != nil {
+	if err := wantClaim(ctx, l, "c", "c", lease, false, "after a stale owner's Release"); err != nil {
 		return err
 	}
 	if err := l.Release(ctx, "c", "b"); err != nil {
 		return err
 	}
-	if err := claim("c", base.Add(time.Minute), true, "after Release"); err != nil {
+	if err := wantClaim(ctx, l, "c", "c", lease, true, "after Release"); err != nil {
 		return err
 	}
-	ok, err := l.SetState(ctx, "c", payments.StatePaid, payments.StateFulfilled, base)
+	if _, err := l.Fulfil(ctx, "c", "c", nop); err != nil {
+		return err
+	}
+	return wantClaim(ctx, l, "c", "d", lease, false, "of a fulfilled payment")
+}
+
+func fencing(ctx context.Context, l payments.Ledger) error {
+	if err := record(ctx, l, "c"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "c", "stale", 0, true, "with a lease that ends at once"); err != nil {
+		return err
+	}
+	ran := false
+	_, err := l.Fulfil(ctx, "c", "stale", func(context.Context, payments.Tx) error { ran = true; return nil })
+	if !errors.Is(err, payments.ErrClaimLost) || ran {
+		return fail("Fulfil by an owner whose lease expired: ran %v, %v; want not run, ErrClaimLost", ran, err)
+	}
+	if err := wantClaim(ctx, l, "c", "live", lease, true, "after the stale owner's lease"); err != nil {
+		return err
+	}
+	_, err = l.Fulfil(ctx, "c", "stale", func(context.Context, payments.Tx) error { ran = true; return nil })
+	if !errors.Is(err, payments.ErrClaimLost) || ran {
+		return fail("Fulfil by a stale owner: ran %v, %v; want not run, ErrClaimLost", ran, err)
+	}
+	if _, err := l.Fulfil(ctx, "c", "nobody", nop); !errors.Is(err, payments.ErrClaimLost) {
+		return fail("Fulfil by an owner that never claimed: %v, want ErrClaimLost", err)
+	}
+	p, err := get(ctx, l, "c")
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return errors.New("ledgertest: SetState paid→fulfilled by the claim holder failed")
+	if p.State != payments.StatePaid {
+		return fail("after fenced Fulfils the payment is %v, want paid", p.State)
 	}
-	return claim("d", base.Add(time.Hour), false, "of a fulfilled payment")
+	if _, err := l.Fulfil(ctx, "c", "live", nop); err != nil {
+		return fail("Fulfil by the live owner: %v", err)
+	}
+	if _, err := l.Fulfil(ctx, "c", "live", nop); !errors.Is(err, payments.ErrClaimLost) {
+		return fail("second Fulfil by the same owner: %v, want ErrClaimLost", err)
+	}
+	return nil
 }
 
-func refundHookClaim(ctx context.Context, l payments.Ledger) error {
-	if _, err := l.ClaimRefundHook(ctx, "nope", "o", base, base.Add(time.Minute)); !errors.Is(err, payments.ErrNotFound) {
-		return fmt.Errorf("ledgertest: ClaimRefundHook of an unknown charge: %v, want ErrNotFound", err)
-	}
-	if _, err := l.RefundHookDone(ctx, "nope", base); !errors.Is(err, payments.ErrNotFound) {
-		return fmt.Errorf("ledgertest: RefundHookDone of an unknown charge: %v, want ErrNotFound", err)
-	}
-	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "c"}); err != nil {
+func fulfilCommits(ctx context.Context, l payments.Ledger) error {
+	if err := record(ctx, l, "c"); err != nil {
 		return err
 	}
-	claim := func(owner string, now time.Time, want bool, what string) error {
-		ok, err := l.ClaimRefundHook(ctx, "c", owner, now, now.Add(time.Minute))
+	if err := wantClaim(ctx, l, "c", "a", lease, true, "of a paid payment"); err != nil {
+		return err
+	}
+	boom := errors.New("warehouse offline")
+	_, err := l.Fulfil(ctx, "c", "a", func(context.Context, payments.Tx) error { return boom })
+	if !errors.Is(err, boom) {
+		return fail("Fulfil whose fn fails: %v, want fn's error", err)
+	}
+	p, err := get(ctx, l, "c")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StatePaid || !p.FulfilledAt.IsZero() {
+		return fail("after a failed fn: %+v; want paid, not fulfilled", p)
+	}
+	if err := wantClaim(ctx, l, "c", "b", lease, true, "after a failed fulfilment (its claim ends)"); err != nil {
+		return err
+	}
+	runs := 0
+	got, err := l.Fulfil(ctx, "c", "b", func(context.Context, payments.Tx) error { runs++; return nil })
+	if err != nil || runs != 1 {
+		return fail("Fulfil = %v, fn ran %d times; want nil, 1", err, runs)
+	}
+	if got.State != payments.StateFulfilled || got.FulfilledAt.IsZero() {
+		return fail("Fulfil returned %+v; want fulfilled with FulfilledAt", got)
+	}
+	p, err = get(ctx, l, "c")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StateFulfilled || !p.FulfilledAt.Equal(got.FulfilledAt) {
+		return fail("after Fulfil Get = %+v; want what Fulfil returned", p)
+	}
+	return nil
+}
+
+func refundBeforeFulfil(ctx context.Context, l payments.Ledger) error {
+	// Unclaimed: the refund applies at once, and the payment is never fulfilled.
+	if err := record(ctx, l, "u"); err != nil {
+		return err
+	}
+	p, err := l.Refund(ctx, "u")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StateRefunded || !p.FulfilledAt.IsZero() || p.RefundHookDue() {
+		return fail("Refund of an unclaimed paid payment = %+v; want refunded, no hook due", p)
+	}
+	if err := wantClaim(ctx, l, "u", "a", lease, false, "of a refunded payment"); err != nil {
+		return err
+	}
+	// Claimed, not yet fulfilling: the refund waits for the claim, and
+	// Fulfil applies it instead of running fn.
+	if err := record(ctx, l, "c"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "c", "a", lease, true, "of a paid payment"); err != nil {
+		return err
+	}
+	p, err = l.Refund(ctx, "c")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StatePaid || !p.RefundRequested {
+		return fail("Refund under a live claim = %+v; want paid with RefundRequested", p)
+	}
+	if err := wantClaim(ctx, l, "c", "b", 0, false, "with a refund requested"); err != nil {
+		return err
+	}
+	ran := false
+	p, err = l.Fulfil(ctx, "c", "a", func(context.Context, payments.Tx) error { ran = true; return nil })
+	if err != nil || ran || p.State != payments.StateRefunded || !p.FulfilledAt.IsZero() {
+		return fail("Fulfil with a refund requested = %+v, %v, ran %v; want refunded, not fulfilled, fn not run", p, err, ran)
+	}
+	// Claimed, fulfilment fails: Release applies the waiting refund.
+	if err := record(ctx, l, "r"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "r", "a", lease, true, "of a paid payment"); err != nil {
+		return err
+	}
+	if _, err := l.Refund(ctx, "r"); err != nil {
+		return err
+	}
+	if err := l.Release(ctx, "r", "a"); err != nil {
+		return err
+	}
+	p, err = get(ctx, l, "r")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StateRefunded || !p.FulfilledAt.IsZero() {
+		return fail("Release with a refund requested: %+v; want refunded, not fulfilled", p)
+	}
+	// Claim expired (the worker crashed): a Refund now applies.
+	if err := record(ctx, l, "x"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "x", "crashed", 0, true, "of a paid payment"); err != nil {
+		return err
+	}
+	p, err = l.Refund(ctx, "x")
+	if err != nil || p.State != payments.StateRefunded {
+		return fail("Refund over an expired claim = %+v, %v; want refunded", p, err)
+	}
+	if _, err := l.Fulfil(ctx, "x", "crashed", nop); !errors.Is(err, payments.ErrClaimLost) {
+		return fail("Fulfil of a refunded payment: %v, want ErrClaimLost", err)
+	}
+	return nil
+}
+
+func refundDuringFulfil(ctx context.Context, l payments.Ledger) error {
+	if err := record(ctx, l, "c"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "c", "a", lease, true, "of a paid payment"); err != nil {
+		return err
+	}
+	refunded := make(chan error, 1)
+	var during payments.Payment
+	got, err := l.Fulfil(ctx, "c", "a", func(context.Context, payments.Tx) error {
+		go func() {
+			p, err := l.Refund(ctx, "c")
+			during = p
+			refunded <- err
+		}()
+		// The refund either waits for this fulfilment (a row lock) or is
+		// recorded as requested; give it the chance to do either.
+		select {
+		case err := <-refunded:
+			refunded <- err
+		case <-time.After(200 * time.Millisecond):
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := <-refunded; err != nil {
+		return err
+	}
+	if during.State == payments.StateRefunded && during.FulfilledAt.IsZero() {
+		return fail("a refund during fulfilment was applied before it: %+v", during)
+	}
+	p, err := get(ctx, l, "c")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StateRefunded || p.FulfilledAt.IsZero() || !p.RefundHookDue() {
+		return fail("after a refund during fulfilment: %+v (Fulfil returned %v); want refunded after fulfilled, hook due", p, got.State)
+	}
+	return nil
+}
+
+func refundAfterFulfil(ctx context.Context, l payments.Ledger) error {
+	if err := record(ctx, l, "c"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "c", "a", lease, true, "of a paid payment"); err != nil {
+		return err
+	}
+	if _, err := l.Fulfil(ctx, "c", "a", nop); err != nil {
+		return err
+	}
+	p, err := l.Refund(ctx, "c")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StateRefunded || p.RefundedAt.IsZero() || p.FulfilledAt.IsZero() || !p.RefundHookDue() {
+		return fail("Refund of a fulfilled payment = %+v; want refunded, hook due", p)
+	}
+	again, err := l.Refund(ctx, "c")
+	if err != nil || !again.RefundedAt.Equal(p.RefundedAt) || again.State != payments.StateRefunded {
+		return fail("second Refund = %+v, %v; want unchanged", again, err)
+	}
+	return nil
+}
+
+func refundHook(ctx context.Context, l payments.Ledger) error {
+	if err := record(ctx, l, "c"); err != nil {
+		return err
+	}
+	claimHook := func(owner string, ttl time.Duration, want bool, what string) error {
+		ok, err := l.ClaimRefundHook(ctx, "c", owner, ttl)
 		if err != nil {
 			return err
 		}
 		if ok != want {
-			return fmt.Errorf("ledgertest: ClaimRefundHook %s = %v, want %v", what, ok, want)
+			return fail("ClaimRefundHook %s = %v, want %v", what, ok, want)
 		}
 		return nil
 	}
-	if err := claim("a", base, false, "of a paid payment"); err != nil {
+	if err := claimHook("a", lease, false, "of a paid payment"); err != nil {
 		return err
 	}
-	if ok, err := l.RefundHookDone(ctx, "c", base); err != nil || ok {
-		return fmt.Errorf("ledgertest: RefundHookDone of a paid payment = %v, %v; want false, nil", ok, err)
-	}
-	// A fulfilment claim in flight when the refund lands: SetState drops it.
-	if ok, err := l.Claim(ctx, "c", "fulfil", base, base.Add(time.Hour)); err != nil || !ok {
-		return fmt.Errorf("ledgertest: Claim = %v, %v; want true, nil", ok, err)
-	}
-	if ok, err := l.SetState(ctx, "c", payments.StatePaid, payments.StateRefunded, base); err != nil || !ok {
-		return fmt.Errorf("ledgertest: SetState paid→refunded = %v, %v; want true, nil", ok, err)
-	}
-	if err := claim("a", base, true, "of a refunded payment"); err != nil {
+	if err := wantClaim(ctx, l, "c", "f", lease, true, "of a paid payment"); err != nil {
 		return err
 	}
-	if err := claim("b", base.Add(59*time.Second), false, "while the lease is held"); err != nil {
+	if _, err := l.Fulfil(ctx, "c", "f", nop); err != nil {
 		return err
 	}
-	if err := l.Release(ctx, "c", "fulfil"); err != nil { // the stale fulfilment ends
+	if err := claimHook("a", lease, false, "of a fulfilled payment"); err != nil {
 		return err
 	}
-	if err := claim("b", base.Add(59*time.Second), false, "after a stale owner's Release"); err != nil {
+	if _, err := l.Refund(ctx, "c"); err != nil {
 		return err
 	}
-	if err := l.Release(ctx, "c", "a"); err != nil { // the hook failed
+	if err := claimHook("stale", 0, true, "of a refunded, fulfilled payment"); err != nil {
 		return err
 	}
-	if err := claim("b", base.Add(time.Second), true, "after Release"); err != nil {
+	if err := claimHook("a", lease, true, "when the lease has expired"); err != nil {
 		return err
 	}
-	if err := claim("c", base.Add(time.Minute+time.Second), true, "when the lease has expired"); err != nil {
+	if err := claimHook("b", lease, false, "while the lease is held"); err != nil {
 		return err
 	}
-	done := base.Add(2 * time.Minute)
-	if ok, err := l.RefundHookDone(ctx, "c", done); err != nil || !ok {
-		return fmt.Errorf("ledgertest: RefundHookDone = %v, %v; want true, nil", ok, err)
+	if _, err := l.RefundHookDone(ctx, "c", "stale", nop); !errors.Is(err, payments.ErrClaimLost) {
+		return fail("RefundHookDone by a stale owner: %v, want ErrClaimLost", err)
 	}
-	if ok, err := l.RefundHookDone(ctx, "c", done.Add(time.Hour)); err != nil || ok {
-		return fmt.Errorf("ledgertest: second RefundHookDone = %v, %v; want false, nil", ok, err)
+	boom := errors.New("cannot revoke")
+	if _, err := l.RefundHookDone(ctx, "c", "a", func(context.Context, payments.Tx) error { return boom }); !errors.Is(err, boom) {
+		return fail("RefundHookDone whose fn fails: %v, want fn's error", err)
 	}
-	p, err := l.Get(ctx, "c")
-	if err != nil {
+	if err := claimHook("b", lease, true, "after a failed hook (its claim ends)"); err != nil {
 		return err
 	}
-	if !p.RefundHookDoneAt.Equal(done) || p.State != payments.StateRefunded {
-		return fmt.Errorf("ledgertest: after RefundHookDone Get = %+v; want refunded, RefundHookDoneAt %v", p, done)
+	p, err := l.RefundHookDone(ctx, "c", "b", nop)
+	if err != nil || p.RefundHookDoneAt.IsZero() || p.RefundHookDue() {
+		return fail("RefundHookDone = %+v, %v; want RefundHookDoneAt stamped", p, err)
 	}
-	if err := claim("d", done.Add(time.Hour), false, "once the hook is done"); err != nil {
-		return err
+	if _, err := l.RefundHookDone(ctx, "c", "b", nop); !errors.Is(err, payments.ErrClaimLost) {
+		return fail("second RefundHookDone: %v, want ErrClaimLost", err)
 	}
-	// A refund recorded directly (never seen paid) has its hook pending.
-	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "r", State: payments.StateRefunded}); err != nil {
-		return err
-	}
-	if ok, err := l.ClaimRefundHook(ctx, "r", "e", base, base.Add(time.Minute)); err != nil || !ok {
-		return fmt.Errorf("ledgertest: ClaimRefundHook of a recorded refund = %v, %v; want true, nil", ok, err)
-	}
-	return nil
+	return claimHook("d", lease, false, "once the hook is done")
 }
 
-func setState(ctx context.Context, l payments.Ledger) error {
-	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "c"}); err != nil {
-		return err
-	}
-	at := base.Add(time.Hour)
-	for _, s := range []struct {
-		from, to payments.State
-		want     bool
-	}{
-		{payments.StateFulfilled, payments.StateRefunded, false}, // not fulfilled yet
-		{payments.StatePaid, payments.StateFulfilled, true},
-		{payments.StatePaid, payments.StateFulfilled, false},
-		{payments.StateFulfilled, payments.StateRefunded, true},
-	} {
-		ok, err := l.SetState(ctx, "c", s.from, s.to, at)
+func reservations(ctx context.Context, l payments.Ledger) error {
+	reserve := func(order, holder string, ttl time.Duration, want bool, what string) error {
+		ok, err := l.Reserve(ctx, order, holder, ttl)
 		if err != nil {
 			return err
 		}
-		if ok != s.want {
-			return fmt.Errorf("ledgertest: SetState %v→%v = %v, want %v", s.from, s.to, ok, s.want)
+		if ok != want {
+			return fail("Reserve %s = %v, want %v", what, ok, want)
+		}
+		return nil
+	}
+	steps := []struct {
+		holder string
+		ttl    time.Duration
+		want   bool
+		what   string
+	}{
+		{"q1", 0, true, "of a new order"},
+		{"q2", lease, true, "after the reservation expired"},
+		{"q3", lease, false, "while another query holds it"},
+		{"q2", lease, true, "again by its holder (a redelivered query)"},
+	}
+	for _, s := range steps {
+		if err := reserve("o", s.holder, s.ttl, s.want, s.what); err != nil {
+			return err
 		}
 	}
-	p, err := l.Get(ctx, "c")
-	if err != nil {
+	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "c", OrderRef: "o"}, true); err != nil {
 		return err
 	}
-	if p.State != payments.StateRefunded || !p.FulfilledAt.Equal(at) || !p.RefundedAt.Equal(at) {
-		return fmt.Errorf("ledgertest: after paid→fulfilled→refunded: %+v", p)
+	if err := reserve("o", "q2", lease, false, "of a paid order, even by its holder"); err != nil {
+		return err
+	}
+	if err := reserve("o2", "q4", lease, true, "of another order"); err != nil {
+		return err
 	}
 	return nil
 }
 
-func allInOrder(ctx context.Context, l payments.Ledger) error {
-	want := []string{"z", "a", "m"}
-	for _, id := range want {
-		if _, _, err := l.Record(ctx, payments.Payment{ChargeID: id}); err != nil {
+func oncePerOrder(ctx context.Context, l payments.Ledger) error {
+	first, _, err := l.Record(ctx, payments.Payment{ChargeID: "c1", OrderRef: "o", Currency: payments.XTR}, true)
+	if err != nil {
+		return err
+	}
+	dup, _, err := l.Record(ctx, payments.Payment{ChargeID: "c2", OrderRef: "o", Currency: payments.XTR}, true)
+	if err != nil {
+		return err
+	}
+	if first.DuplicateOf != "" || dup.DuplicateOf != "c1" {
+		return fail("two charges of one order: DuplicateOf %q, %q; want \"\", \"c1\"", first.DuplicateOf, dup.DuplicateOf)
+	}
+	again, _, err := l.Record(ctx, payments.Payment{ChargeID: "c2", OrderRef: "o"}, true)
+	if err != nil || again.DuplicateOf != "c1" {
+		return fail("redelivered duplicate = %+v, %v; want DuplicateOf kept", again, err)
+	}
+	if err := wantClaim(ctx, l, "c2", "a", lease, true, "of a duplicate (to refund it)"); err != nil {
+		return err
+	}
+	if _, err := l.Fulfil(ctx, "c2", "a", nop); !errors.Is(err, payments.ErrClaimLost) {
+		return fail("Fulfil of a duplicate: %v, want ErrClaimLost", err)
+	}
+	p, err := l.Refund(ctx, "c2")
+	if err != nil || p.State != payments.StateRefunded || p.RefundHookDue() {
+		return fail("Refund of a claimed duplicate = %+v, %v; want refunded at once, no hook due", p, err)
+	}
+	// Repeatable purchases: no binding.
+	rep, _, err := l.Record(ctx, payments.Payment{ChargeID: "c3", OrderRef: "o"}, false)
+	if err != nil || rep.DuplicateOf != "" {
+		return fail("Record without oncePerOrder = %+v, %v; want no DuplicateOf", rep, err)
+	}
+	ps, err := l.ByOrder(ctx, "o")
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, p := range ps {
+		ids = append(ids, p.ChargeID)
+	}
+	if !slices.Equal(ids, []string{"c1", "c2", "c3"}) {
+		return fail("ByOrder = %v, want [c1 c2 c3] (record order)", ids)
+	}
+	return nil
+}
+
+func pending(ctx context.Context, l payments.Ledger) error {
+	for _, id := range []string{"paid", "claimed", "fulfilled", "refunded", "hookdue", "hookdone", "expired", "requested"} {
+		if err := record(ctx, l, id); err != nil {
 			return err
 		}
 	}
+	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "dup0", OrderRef: "o"}, true); err != nil {
+		return err
+	}
+	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "dup", OrderRef: "o"}, true); err != nil {
+		return err
+	}
+	fulfil := func(id string) error {
+		if err := wantClaim(ctx, l, id, "w", lease, true, "of "+id); err != nil {
+			return err
+		}
+		_, err := l.Fulfil(ctx, id, "w", nop)
+		return err
+	}
+	for _, id := range []string{"dup0", "fulfilled", "hookdue", "hookdone"} {
+		if err := fulfil(id); err != nil {
+			return err
+		}
+	}
+	for _, id := range []string{"refunded", "hookdue", "hookdone"} {
+		if _, err := l.Refund(ctx, id); err != nil {
+			return err
+		}
+	}
+	if ok, err := l.ClaimRefundHook(ctx, "hookdone", "h", lease); err != nil || !ok {
+		return fail("ClaimRefundHook = %v, %v", ok, err)
+	}
+	if _, err := l.RefundHookDone(ctx, "hookdone", "h", nop); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "claimed", "w", lease, true, "of claimed"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "expired", "w", 0, true, "of expired"); err != nil {
+		return err
+	}
+	if err := wantClaim(ctx, l, "requested", "w", lease, true, "of requested"); err != nil {
+		return err
+	}
+	if _, err := l.Refund(ctx, "requested"); err != nil { // waits for the claim
+		return err
+	}
 	var got []string
-	for p, err := range l.All(ctx) {
+	for p, err := range l.Pending(ctx, 0) {
 		if err != nil {
 			return err
 		}
 		got = append(got, p.ChargeID)
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		return fmt.Errorf("ledgertest: All = %v, want %v (record order)", got, want)
+	slices.Sort(got)
+	want := []string{"dup", "expired", "hookdue", "paid"}
+	if !slices.Equal(got, want) {
+		return fail("Pending(0) = %v, want %v (paid with no live claim, duplicates, hooks due)", got, want)
+	}
+	for p, err := range l.Pending(ctx, lease) {
+		if err != nil {
+			return err
+		}
+		return fail("Pending(1h) yielded %s, recorded just now", p.ChargeID)
+	}
+	return nil
+}
+
+func since(ctx context.Context, l payments.Ledger) error {
+	for i, id := range []string{"z", "a", "m"} {
+		if _, _, err := l.Record(ctx, payments.Payment{ChargeID: id, PaidAt: base.Add(time.Duration(i) * time.Hour)}, false); err != nil {
+			return err
+		}
+	}
+	collect := func(t time.Time) ([]string, error) {
+		var got []string
+		for p, err := range l.Since(ctx, t) {
+			if err != nil {
+				return nil, err
+			}
+			got = append(got, p.ChargeID)
+		}
+		return got, nil
+	}
+	for _, tc := range []struct {
+		from time.Time
+		want []string
+	}{
+		{time.Time{}, []string{"z", "a", "m"}},
+		{base.Add(time.Hour), []string{"a", "m"}},
+		{base.Add(3 * time.Hour), nil},
+	} {
+		got, err := collect(tc.from)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, tc.want) {
+			return fail("Since(%v) = %v, want %v (record order)", tc.from, got, tc.want)
+		}
 	}
 	return nil
 }
 
 func concurrent(ctx context.Context, l payments.Ledger) error {
 	const workers = 32
-	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "cas"}); err != nil {
-		return err
-	}
-	var firsts, claims, sets atomic.Int32
-	errs := make(chan error, 3*workers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	count := func(n *atomic.Int32, ok bool, err error) {
-		if err != nil {
-			errs <- err
-		} else if ok {
-			n.Add(1)
+	for _, id := range []string{"f", "r"} {
+		if err := record(ctx, l, id); err != nil {
+			return err
 		}
 	}
+	var firsts, dups, claims, reserves, fulfils, runs atomic.Int32
+	errs := make(chan error, 8*workers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			_, first, err := l.Record(ctx, payments.Payment{ChargeID: "c"})
-			count(&firsts, first, err)
-			ok, err := l.Claim(ctx, "c", strconv.Itoa(i), base, base.Add(time.Minute))
-			count(&claims, ok, err)
-			ok, err = l.SetState(ctx, "cas", payments.StatePaid, payments.StateFulfilled, base)
-			count(&sets, ok, err)
+			owner := strconv.Itoa(i)
+			p, first, err := l.Record(ctx, payments.Payment{ChargeID: "c" + owner, OrderRef: "order"}, true)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if first && p.DuplicateOf == "" {
+				firsts.Add(1)
+			} else if first {
+				dups.Add(1)
+			}
+			if ok, err := l.Reserve(ctx, "other", owner, lease); err != nil {
+				errs <- err
+			} else if ok {
+				reserves.Add(1)
+			}
+			ok, err := l.Claim(ctx, "f", owner, lease)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if !ok {
+				return
+			}
+			claims.Add(1)
+			if _, err := l.Fulfil(ctx, "f", owner, func(context.Context, payments.Tx) error { runs.Add(1); return nil }); err != nil {
+				errs <- err
+				return
+			}
+			fulfils.Add(1)
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := l.Refund(ctx, "f"); err != nil {
+				errs <- err
+			}
 		}()
 	}
 	close(start)
@@ -315,9 +718,20 @@ func concurrent(ctx context.Context, l payments.Ledger) error {
 	if err := <-errs; err != nil {
 		return err
 	}
-	if firsts.Load() != 1 || claims.Load() != 1 || sets.Load() != 1 {
-		return fmt.Errorf("ledgertest: %d concurrent workers: %d first records, %d claims, %d transitions; want 1 each",
-			workers, firsts.Load(), claims.Load(), sets.Load())
+	if firsts.Load() != 1 || dups.Load() != workers-1 || reserves.Load() != 1 {
+		return fail("%d workers recording one order: %d first charges, %d duplicates, %d reservations; want 1, %d, 1",
+			workers, firsts.Load(), dups.Load(), reserves.Load(), workers-1)
+	}
+	if claims.Load() > 1 || runs.Load() > 1 || fulfils.Load() != runs.Load() {
+		return fail("%d workers: %d claims, %d fulfil runs, %d commits; want at most 1 each, runs = commits",
+			workers, claims.Load(), runs.Load(), fulfils.Load())
+	}
+	p, err := get(ctx, l, "f")
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StateRefunded || (runs.Load() == 1) != !p.FulfilledAt.IsZero() {
+		return fail("after racing fulfilment and refunds: %+v, %d fulfil runs; want refunded, fulfilled iff fn ran", p, runs.Load())
 	}
 	return nil
 }

@@ -18,15 +18,25 @@ func TestMemoryLedger(t *testing.T) {
 // leakyLedger grants every claim: two deliveries could both fulfil.
 type leakyLedger struct{ *payments.MemoryLedger }
 
-func (leakyLedger) Claim(context.Context, string, string, time.Time, time.Time) (bool, error) {
+func (leakyLedger) Claim(context.Context, string, string, time.Duration) (bool, error) {
 	return true, nil
+}
+
+// unfencedLedger lets any owner fulfil.
+type unfencedLedger struct{ *payments.MemoryLedger }
+
+func (l unfencedLedger) Fulfil(ctx context.Context, id, _ string, fn payments.TxFunc) (payments.Payment, error) {
+	if err := fn(ctx, nil); err != nil {
+		return payments.Payment{}, err
+	}
+	return l.MemoryLedger.Refund(ctx, id)
 }
 
 // forgetfulLedger records every payment as new.
 type forgetfulLedger struct{ *payments.MemoryLedger }
 
-func (l forgetfulLedger) Record(ctx context.Context, p payments.Payment) (payments.Payment, bool, error) {
-	stored, _, err := l.MemoryLedger.Record(ctx, p)
+func (l forgetfulLedger) Record(ctx context.Context, p payments.Payment, once bool) (payments.Payment, bool, error) {
+	stored, _, err := l.MemoryLedger.Record(ctx, p, once)
 	return stored, true, err
 }
 
@@ -37,9 +47,11 @@ func TestCheckCatchesBrokenLedgers(t *testing.T) {
 		want []string
 	}{
 		{"claims always granted", func() payments.Ledger { return leakyLedger{payments.NewMemoryLedger()} },
-			[]string{"ClaimLease", "ConcurrentRecordClaimSetState"}},
+			[]string{"ClaimLease", "Concurrent"}},
 		{"duplicates reported as first", func() payments.Ledger { return forgetfulLedger{payments.NewMemoryLedger()} },
-			[]string{"RecordFirstThenDuplicate", "ConcurrentRecordClaimSetState"}},
+			[]string{"RecordFirstThenDuplicate"}},
+		{"no fencing", func() payments.Ledger { return unfencedLedger{payments.NewMemoryLedger()} },
+			[]string{"Fencing", "FulfilCommitsWithState"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := ledgertest.Check(t.Context(), tc.make)
@@ -59,4 +71,11 @@ func ExampleCheck() {
 	err := ledgertest.Check(context.Background(), func() payments.Ledger { return payments.NewMemoryLedger() })
 	fmt.Println(err)
 	// Output: <nil>
+}
+
+// TestStressMemory: 64 duplicate deliveries x 500 charges under faults on
+// the memory ledger; exactly once.
+func TestStressMemory(t *testing.T) {
+	res := ledgertest.Stress(t, payments.NewMemoryLedger(), ledgertest.StressConfig{})
+	t.Logf("%+v", res)
 }

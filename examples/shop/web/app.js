@@ -9,28 +9,48 @@
 "use strict";
 
 (function () {
-  const tg = window.Telegram && window.Telegram.WebApp;
-  const inTelegram = Boolean(tg && tg.initData);
   const $ = (id) => document.getElementById(id);
+
+  // telegram-web-app.js is loaded here rather than by a <script> tag, so a
+  // slow or blocked telegram.org never holds the page: after
+  // TELEGRAM_SCRIPT_TIMEOUT_MS the page goes on without it.
+  const TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js";
+  const TELEGRAM_SCRIPT_TIMEOUT_MS = 2000;
+  function loadTelegramScript() {
+    return new Promise((resolve) => {
+      if (window.Telegram && window.Telegram.WebApp) { resolve(); return; }
+      const s = document.createElement("script");
+      s.src = TELEGRAM_SCRIPT;
+      s.async = true;
+      const timer = setTimeout(resolve, TELEGRAM_SCRIPT_TIMEOUT_MS);
+      s.onload = s.onerror = () => { clearTimeout(timer); resolve(); };
+      document.head.append(s);
+    });
+  }
+  // Telegram opens a Mini App with its init data in the URL's fragment.
+  const openedByTelegram = /[#&]tgWebAppData=/.test(location.hash);
+
+  let tg = null;
+  let inTelegram = false;
 
   let initData = "";
   let selected = null;
   let busy = false;
 
   // ---- the main button: Telegram's, or the stand-in's ----
-  const mainButton = inTelegram
-    ? {
-        show(text) { tg.MainButton.setText(text); tg.MainButton.show(); tg.MainButton.enable(); },
-        hide() { tg.MainButton.hide(); },
-        progress(on) { on ? tg.MainButton.showProgress(false) : tg.MainButton.hideProgress(); },
-        onClick(fn) { tg.MainButton.onClick(fn); },
-      }
-    : {
-        show(text) { const b = $("main-button"); b.textContent = text; b.hidden = false; b.disabled = false; },
-        hide() { $("main-button").hidden = true; },
-        progress(on) { $("main-button").disabled = on; },
-        onClick(fn) { $("main-button").addEventListener("click", fn); },
-      };
+  const telegramMainButton = {
+    show(text) { tg.MainButton.setText(text); tg.MainButton.show(); tg.MainButton.enable(); },
+    hide() { tg.MainButton.hide(); },
+    progress(on) { on ? tg.MainButton.showProgress(false) : tg.MainButton.hideProgress(); },
+    onClick(fn) { tg.MainButton.onClick(fn); },
+  };
+  const standInMainButton = {
+    show(text) { const b = $("main-button"); b.textContent = text; b.hidden = false; b.disabled = false; },
+    hide() { $("main-button").hidden = true; },
+    progress(on) { $("main-button").disabled = on; },
+    onClick(fn) { $("main-button").addEventListener("click", fn); },
+  };
+  let mainButton = standInMainButton;
 
   // ---- the invoice: Telegram's openInvoice, or the stand-in's sheet ----
   // Either way the callback receives one of Telegram's invoice statuses:
@@ -77,7 +97,8 @@
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
     if (!res.ok) {
-      const msg = (data && (data.error || data.title || data.detail)) || res.status + " " + res.statusText;
+      // Errors are RFC 9457 problems: {"title": ..., "detail": ...}.
+      const msg = (data && (data.detail || data.title)) || res.status + " " + res.statusText;
       throw new Error(msg);
     }
     return data;
@@ -195,6 +216,15 @@
   }
 
   async function start() {
+    await loadTelegramScript();
+    tg = window.Telegram && window.Telegram.WebApp;
+    inTelegram = Boolean(tg && tg.initData);
+    if (inTelegram) mainButton = telegramMainButton;
+    if (!inTelegram && openedByTelegram) {
+      $("user").textContent = "Not signed in";
+      setStatus("Telegram's script (telegram-web-app.js) did not load: check the connection and reopen the shop.", true);
+      return;
+    }
     if (inTelegram) {
       tg.ready();
       tg.expand();

@@ -1,0 +1,3 @@
+package botapitest
+
+//go:generate go run gen_methods.go

@@ -1,0 +1,87 @@
+// Command crashapp is the program the crash test kills: it takes webhook
+// updates through webhook.NewHandler with the PostgreSQL UpdateStore, and
+// its handler's effect is a row of <schema>.effects, written in the
+// transaction that completes the update's claim (UpdateStore.CompleteTx).
+//
+//	crashapp -url postgres://... -schema name [-effect tx|separate]
+//
+// With -effect separate the effect is its own statement, committed before
+// the handler returns and webhook.NewHandler completes the claim: at least
+// once, a kill between the two repeats it (the harness's own control).
+// It prints "LISTEN host:port" once it serves.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/store/postgres"
+	"github.com/miniappkit/miniappkit/webhook"
+)
+
+func main() {
+	url := flag.String("url", "", "the database URL")
+	schema := flag.String("schema", "", "the schema")
+	effect := flag.String("effect", "tx", "tx: effect and completion in one transaction; separate: effect, then completion")
+	flag.Parse()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, *url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	db := postgres.New(pool, postgres.WithSchema(*schema))
+	if err := db.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	effects := pgx.Identifier{*schema, "effects"}.Sanitize()
+	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+effects+` (update_id bigint NOT NULL)`); err != nil {
+		log.Fatal(err)
+	}
+	insert := `INSERT INTO ` + effects + ` (update_id) VALUES ($1)`
+	store := db.UpdateStore()
+	app := webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+		if *effect == "separate" {
+			_, err := pool.Exec(ctx, insert, u.UpdateID)
+			return err
+		}
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if _, err := tx.Exec(ctx, insert, u.UpdateID); err != nil {
+			return err
+		}
+		if err := store.CompleteTx(ctx, tx, claimKey(ctx), webhook.DefaultDoneTTL); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(store),
+		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond), webhook.WithNamespace("crash"))
+	if herr != nil {
+		log.Fatal(herr)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("LISTEN", ln.Addr())
+	log.Fatal(http.Serve(ln, h))
+}
+
+// claimKey is the key webhook.NewHandler claimed for the update being handled.
+func claimKey(ctx context.Context) string {
+	c, _ := webhook.ClaimFromContext(ctx)
+	return c.Key
+}

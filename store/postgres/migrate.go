@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrations holds one directory per feature (ledger, updates, ...), each
+// with files NNNN_name.sql applied in order of NNNN; {schema} in a file is
+// the quoted schema name. A feature adds a file to add a migration;
+// features never share a version sequence.
+//
+//go:embed migrations
+var migrations embed.FS
+
+type migration struct {
+	component string
+	version   int
+	name      string
+	sql       string
+}
+
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	comps, err := fs.ReadDir(fsys, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var all []migration
+	for _, c := range comps {
+		if !c.IsDir() {
+			continue
+		}
+		files, err := fs.ReadDir(fsys, path.Join("migrations", c.Name()))
+		if err != nil {
+			return nil, err
+		}
+		var ms []migration
+		for _, f := range files {
+			num, _, ok := strings.Cut(f.Name(), "_")
+			v, err := strconv.Atoi(num)
+			if !ok || err != nil || v < 1 || !strings.HasSuffix(f.Name(), ".sql") {
+				return nil, fmt.Errorf("migration %s/%s: name must be NNNN_name.sql", c.Name(), f.Name())
+			}
+			b, err := fs.ReadFile(fsys, path.Join("migrations", c.Name(), f.Name()))
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, migration{component: c.Name(), version: v, name: f.Name(), sql: string(b)})
+		}
+		slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+		for i := 1; i < len(ms); i++ {
+			if ms[i].version == ms[i-1].version {
+				return nil, fmt.Errorf("migration %s: version %d twice", c.Name(), ms[i].version)
+			}
+		}
+		all = append(all, ms...)
+	}
+	return all, nil
+}
+
+// Migrate creates the schema and the tables of every store, or brings them
+// up to date. It is idempotent and safe to run from several processes at
+// once: it runs in one transaction holding a transaction-scoped advisory
+// lock named for the schema, and records each migration in
+// <schema>.migrations as (component, version), so each runs once.
+func (db *DB) Migrate(ctx context.Context) (err error) {
+	if db.err != nil {
+		return db.err
+	}
+	ms, err := loadMigrations(migrations)
+	if err != nil {
+		return wrap("migrate", err)
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap("migrate", err)
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, tx.Rollback(context.WithoutCancel(ctx)))
+		}
+	}()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('miniappkit migrate ' || $1, 0))`, db.schema); err != nil {
+		return wrap("migrate: lock", err)
+	}
+	if _, err := tx.Exec(ctx, db.sql(`CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE TABLE IF NOT EXISTS {schema}.migrations (
+	component  text        NOT NULL,
+	version    integer     NOT NULL,
+	name       text        NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (component, version)
+)`), pgx.QueryExecModeSimpleProtocol); err != nil {
+		return wrap("migrate: version table", err)
+	}
+	for _, m := range ms {
+		var applied bool
+		if err := tx.QueryRow(ctx, db.sql(`SELECT EXISTS (SELECT 1 FROM {schema}.migrations WHERE component = $1 AND version = $2)`),
+			m.component, m.version).Scan(&applied); err != nil {
+			return wrap("migrate", err)
+		}
+		if applied {
+			continue
+		}
+		if _, err := tx.Exec(ctx, db.sql(m.sql), pgx.QueryExecModeSimpleProtocol); err != nil {
+			return wrap(fmt.Sprintf("migrate %s %s", m.component, m.name), err)
+		}
+		if _, err := tx.Exec(ctx, db.sql(`INSERT INTO {schema}.migrations (component, version, name) VALUES ($1, $2, $3)`),
+			m.component, m.version, m.name); err != nil {
+			return wrap(fmt.Sprintf("migrate %s %s", m.component, m.name), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap("migrate: commit", err)
+	}
+	return nil
+}

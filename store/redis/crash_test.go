@@ -1,0 +1,107 @@
+package redis
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/miniappkit/miniappkit/internal/crashtest"
+)
+
+// crashSecret is the webhook secret token the crash test's program checks.
+const crashSecret = "crash-test-secret"
+
+// updateRequest is a Telegram webhook delivery of update unit.
+func updateRequest(base string, unit int) (*http.Request, error) {
+	body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1700000000,"chat":{"id":1,"type":"private"},"text":"hi"}}`, unit, unit)
+	req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", crashSecret)
+	return req, nil
+}
+
+// TestCrashAtLeastOnce kills the program (internal/crashapp) with SIGKILL
+// at random points while it takes updates with Telegram-like redelivery.
+// Redis shares no transaction with the effect, so the guarantee is: 0
+// lost, and duplicate effects only from kills that landed between an
+// effect and its completion. After each kill, while the program is down,
+// the test counts the updates whose effect is written but whose claim is
+// still in flight (the kill landed in that window); at the end the
+// duplicates must equal that count exactly.
+// MINIAPPKIT_LONG=1 runs 5 000 updates and 100 kills.
+func TestCrashAtLeastOnce(t *testing.T) {
+	if raceEnabled {
+		t.Skip("crash test: runs in the plain pass (the child is not built with -race)")
+	}
+	c := testClient(t)
+	prefix := testPrefix(t, c)
+	units, nkills, senders := 1000, 20, 8
+	if crashtest.Long() {
+		units, nkills = 5000, 100
+	}
+	bin := crashtest.Build(t, "./internal/crashapp")
+	// inWindow counts effects caught between effect and completion: an
+	// update found after a kill with its claim in flight and more effects
+	// than when it was last found so.
+	inWindow, caught := 0, map[string]int{}
+	afterKill := func(int) error {
+		// A command the program wrote just before dying still reaches the
+		// server: let it land before looking.
+		time.Sleep(50 * time.Millisecond)
+		ids, err := c.LRange(t.Context(), prefix+"effects", 0, -1).Result()
+		if err != nil {
+			return err
+		}
+		effects := map[string]int{}
+		for _, id := range ids {
+			effects[id]++
+		}
+		for id, n := range effects {
+			st, err := c.HGet(t.Context(), prefix+"wh:tg:crash:update:"+id, "s").Result()
+			if err != nil && !errors.Is(err, goredis.Nil) {
+				return err
+			}
+			if st == "1" && n > caught[id] {
+				inWindow++
+				caught[id] = n
+			}
+		}
+		return nil
+	}
+	crashtest.Run(t, crashtest.Config{
+		Binary: bin, Args: []string{"-url", os.Getenv("MINIAPPKIT_REDIS_URL"), "-prefix", prefix},
+		Env:   []string{"CRASHAPP_SECRET=" + crashSecret},
+		Units: units, Kills: nkills, Senders: senders, Request: updateRequest, AfterKill: afterKill,
+	}, func(rep crashtest.Report) error {
+		ids, err := c.LRange(t.Context(), prefix+"effects", 0, -1).Result()
+		if err != nil {
+			return err
+		}
+		counts := map[int]int{}
+		for _, s := range ids {
+			u, err := strconv.Atoi(s)
+			if err != nil {
+				return err
+			}
+			counts[u]++
+		}
+		lost, dups, unknown := crashtest.Counts(units, counts)
+		t.Logf("redis: %d updates, %d kills: %d lost, %d duplicate effects, %d updates caught by a kill between effect and completion",
+			units, rep.Kills, len(lost), dups, inWindow)
+		if len(lost) > 0 || len(unknown) > 0 || rep.Kills != nkills || dups != inWindow {
+			return fmt.Errorf("%d kills (want %d): lost %v, %d duplicate effects (want %d, the kills' window hits), unknown %v",
+				rep.Kills, nkills, lost, dups, inWindow, unknown)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,112 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DB is miniappkit's keys on a Redis server (or cluster), over the
+// caller's client. Call [DB.Migrate] once at start, and take the stores
+// from it. It is safe for concurrent use.
+type DB struct {
+	c      redis.UniversalClient
+	prefix string
+	err    error // a bad option: every call fails with it
+}
+
+// Option configures [New].
+type Option func(*options)
+
+type options struct {
+	prefix string
+	errs   []string
+}
+
+// DefaultKeyPrefix starts every key when [WithKeyPrefix] is not given.
+const DefaultKeyPrefix = "miniappkit:"
+
+// WithKeyPrefix sets the string every key starts with (default
+// [DefaultKeyPrefix]), so several bots or tests can share a server. It
+// must not be empty; end it with a separator such as ':'.
+func WithKeyPrefix(prefix string) Option {
+	return func(o *options) {
+		if prefix == "" {
+			o.errs = append(o.errs, "empty key prefix")
+			return
+		}
+		o.prefix = prefix
+	}
+}
+
+// New returns the stores over client. It does not touch the server. An
+// invalid option makes every call fail with an error naming it. The
+// caller keeps ownership of client and closes it.
+func New(client redis.UniversalClient, opts ...Option) *DB {
+	o := options{prefix: DefaultKeyPrefix}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if client == nil {
+		o.errs = append(o.errs, "nil client")
+	}
+	db := &DB{c: client, prefix: o.prefix}
+	if len(o.errs) > 0 {
+		db.err = fmt.Errorf("redis: %s", strings.Join(o.errs, "; "))
+	}
+	return db
+}
+
+// Client returns the client the stores use.
+func (db *DB) Client() redis.UniversalClient { return db.c }
+
+// KeyPrefix returns the string every key of the stores starts with.
+func (db *DB) KeyPrefix() string { return db.prefix }
+
+// schemaVersions is what Migrate records: the layout version of each
+// feature's keys. A feature whose layout changes bumps its number and
+// teaches Migrate to convert.
+var schemaVersions = map[string]int{"ledger": 1, "updates": 1}
+
+// Migrate checks the server, loads the stores' scripts and records the
+// key layout's version per feature under <prefix>migrations. It is
+// idempotent and safe to run from several processes at once (each step is
+// one command whose result does not depend on order). Redis needs no
+// tables, so it has nothing else to do today.
+func (db *DB) Migrate(ctx context.Context) error {
+	if db.err != nil {
+		return db.err
+	}
+	var errs []error
+	for _, s := range scripts {
+		if err := s.Load(ctx, db.c).Err(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return wrap("migrate: load scripts", err)
+	}
+	args := make([]any, 0, 2*len(schemaVersions))
+	for k, v := range schemaVersions {
+		args = append(args, k, v)
+	}
+	if err := db.c.HSet(ctx, db.prefix+"migrations", args...).Err(); err != nil {
+		return wrap("migrate", err)
+	}
+	return nil
+}
+
+// scripts is every script the stores run, loaded by Migrate (EVALSHA
+// falls back to EVAL on a server that has not seen a script anyway).
+var scripts = append([]*redis.Script{claimScript, extendScript, completeScript, releaseScript}, ledgerScripts...)
+
+// wrap names the operation on a driver error. go-redis's errors carry no
+// password.
+func wrap(op string, err error) error {
+	return fmt.Errorf("redis: %s: %w", op, err)
+}

@@ -1,0 +1,100 @@
+package redis
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/payments"
+)
+
+// noAPI is a Bot API that answers every call with success.
+type noAPI struct{}
+
+func (noAPI) AnswerPreCheckoutQuery(context.Context, *botapi.AnswerPreCheckoutQueryParams) error {
+	return nil
+}
+func (noAPI) AnswerShippingQuery(context.Context, *botapi.AnswerShippingQueryParams) error {
+	return nil
+}
+func (noAPI) RefundStarPayment(context.Context, *botapi.RefundStarPaymentParams) error { return nil }
+func (noAPI) EditUserStarSubscription(context.Context, *botapi.EditUserStarSubscriptionParams) error {
+	return nil
+}
+func (noAPI) GetStarTransactions(context.Context, *botapi.GetStarTransactionsParams) (*botapi.StarTransactions, error) {
+	return &botapi.StarTransactions{}, nil
+}
+
+// BenchmarkHandleSuccessfulPayment: a new charge through payments.Handler
+// on this Ledger: record, claim, check, fulfil (nothing), record the
+// fulfilment, read it back. Compare with BenchmarkLedgerFloor.
+func BenchmarkHandleSuccessfulPayment(b *testing.B) {
+	db := newTestDB(b)
+	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: []byte("benchmark payload key, 32 bytes.")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, err := codec.Encode(payments.Order{Ref: "o", UserID: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := payments.NewHandler(noAPI{}, codec, db.Ledger(),
+		func(context.Context, payments.Tx, payments.Payment, payments.Order) error { return nil },
+		payments.WithRepeatablePurchases())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		sp := &botapi.SuccessfulPayment{Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload,
+			TelegramPaymentChargeID: "c" + strconv.Itoa(n)}
+		if err := h.HandleSuccessfulPayment(ctx, 1, sp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	p, err := db.Ledger().Get(ctx, "c1")
+	if err != nil || p.State != payments.StateFulfilled {
+		b.Fatalf("c1: %+v, %v", p, err)
+	}
+}
+
+// BenchmarkLedgerFloor runs the scripts the Ledger runs for a new charge
+// directly (record, claim, begin, commit) and the final HGETALL, with
+// nothing around them.
+func BenchmarkLedgerFloor(b *testing.B) {
+	db := newTestDB(b)
+	l := db.Ledger()
+	ctx := context.Background()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		id := "c" + strconv.Itoa(n)
+		keys := []string{l.key(id), l.set("order"), l.set("seq"), l.set("pending"), l.set("paid"), l.set("o:o"), l.set("ob:o")}
+		if err := ledgerRecordScript.Run(ctx, db.c, keys, id, "0", "o", 1, "", fID, id, fUser, 1, fCurrency, "XTR",
+			fAmount, 5, fPayload, floorPayload, fState, 1, fOrder, "o", fRequested, "0").Err(); err != nil {
+			b.Fatal(err)
+		}
+		pk := []string{l.key(id), l.set("pending")}
+		if err := ledgerClaimScript.Run(ctx, db.c, pk, "owner", int64(60e6), "f").Err(); err != nil {
+			b.Fatal(err)
+		}
+		if err := ledgerBeginScript.Run(ctx, db.c, pk, "owner", id, "f").Err(); err != nil {
+			b.Fatal(err)
+		}
+		if err := ledgerCommitScript.Run(ctx, db.c, pk, "owner", id, "f").Err(); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.c.HGetAll(ctx, l.key(id)).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// floorPayload is as long as the benchmark's real payload.
+const floorPayload = "AQEBAgEBbwMzQhWtj0ZxJ2VUxkqXlpsGoQ"

@@ -1,0 +1,233 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/miniappkit/miniappkit/ratelimit"
+)
+
+// RateStore is a ratelimit.Store on the server, so that schedulers in
+// several processes (replicas) share Telegram's limits: give each one
+// ratelimit.WithStore(db.RateStore()).
+//
+// Each key is one string, <prefix>rl:{rl}:<kind>:<id>, holding its
+// theoretical arrival time (GCRA) in microseconds on the server's clock
+// and expiring when it holds no more information. A decision over a send's
+// cells (chat, group, bot-wide) is one Lua script that reads the server's
+// clock (TIME) and checks, and for Take advances, every cell at once: the
+// replicas' own clocks play no part, so a replica whose clock runs ahead
+// takes no more slots than the others. The keys share the hash tag {rl},
+// so the script is cluster-safe (all of them live on one shard, which the
+// bot-wide key makes hot in any case). Intervals are rounded up to whole
+// microseconds, so the store errs on the strict side.
+//
+// What stays in each process, and why that is safe: the interactive
+// lane's priority (a replica's replies go before its own bulk sends; across
+// replicas the store's atomic decision still keeps every limit), the
+// turn queue of its bulk waiters (fairness among a process's own waiters;
+// across replicas the slots go to whoever asks first once allowed, never
+// more than the limit), the flood evidence of 429s on several chats (a
+// replica that sees enough pauses the bot-wide keys in the store, which
+// pauses every replica; evidence split between replicas is counted per
+// replica, so a bot-wide pause may come later, never wrongly) and the
+// lateness of its own sends (a replica keeps spare sends for its own
+// overdue sends only; with several replicas each keeps its share).
+//
+// When the server cannot be reached, a RateStore fails closed by default:
+// Wait returns ratelimit.ErrStore and nothing is sent. With
+// [WithRateFallback](n) it instead decides locally on 1/n of every limit
+// (n being the number of replicas), so the replicas together stay within
+// the limits while the server is down.
+//
+// A RateStore is safe for concurrent use.
+type RateStore struct {
+	db       *DB
+	replicas int // 0: fail closed
+
+	mu    sync.Mutex
+	local *ratelimit.MemoryStore // the fallback's state
+}
+
+var _ ratelimit.Store = (*RateStore)(nil)
+
+// A RateOption configures [DB.RateStore].
+type RateOption func(*RateStore)
+
+// WithRateFallback makes a [RateStore] decide locally on 1/replicas of
+// each limit while the server cannot be reached, instead of failing
+// closed (the default). replicas < 1 keeps the default.
+func WithRateFallback(replicas int) RateOption {
+	return func(s *RateStore) { s.replicas = max(replicas, 0) }
+}
+
+// RateStore returns the ratelimit.Store on the server, for
+// ratelimit.WithStore.
+func (db *DB) RateStore(opts ...RateOption) *RateStore {
+	s := &RateStore{db: db}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(s)
+		}
+	}
+	return s
+}
+
+// rateKey is the key of k.
+func (s *RateStore) rateKey(k ratelimit.Key) string {
+	return s.db.prefix + "rl:{rl}:" + k.Kind.String() + ":" + strconv.FormatInt(k.ID, 10)
+}
+
+// The server's clock in microseconds, read inside a script.
+const luaNowMicro = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+`
+
+// rateScript: KEYS the cells' keys; ARGV[1] "take" or "peek", then per
+// cell its interval and tolerance in µs. Returns {ok, wait µs, cell
+// index (0-based)}: every cell conforms (and, for take, was advanced), or
+// the longest wait and its cell.
+var rateScript = redis.NewScript(luaNowMicro + `
+local ok, wait, cell = 1, 0, 0
+local tats = {}
+for i = 1, #KEYS do
+	local iv, tol = tonumber(ARGV[2*i]), tonumber(ARGV[2*i+1])
+	local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+	if tat < now then tat = now end
+	tats[i] = tat
+	local w = tat - tol - now
+	if w > 0 and (ok == 1 or w > wait) then
+		ok, wait, cell = 0, w, i - 1
+	end
+end
+if ok == 1 and ARGV[1] == 'take' then
+	for i = 1, #KEYS do
+		local tat = tats[i] + tonumber(ARGV[2*i])
+		redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+	end
+end
+return {ok, string.format('%.0f', wait), cell}
+`)
+
+// blockScript: KEYS[1]; ARGV until (µs after now on the server's clock)
+// and tolerance µs. Raises the TAT to at least now + until + tolerance.
+var blockScript = redis.NewScript(luaNowMicro + `
+local tat = now + tonumber(ARGV[1]) + tonumber(ARGV[2])
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur > tat then tat = cur end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+return 1
+`)
+
+// micro rounds d up to whole microseconds.
+func micro(d time.Duration) int64 { return int64((d + time.Microsecond - 1) / time.Microsecond) }
+
+// Peek implements ratelimit.Store; now is ignored: the server's clock
+// decides.
+func (s *RateStore) Peek(ctx context.Context, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
+	return s.run(ctx, "peek", now, cells)
+}
+
+// Take implements ratelimit.Store; now is ignored: the server's clock
+// decides.
+func (s *RateStore) Take(ctx context.Context, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
+	return s.run(ctx, "take", now, cells)
+}
+
+func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
+	if s.db.err != nil {
+		return ratelimit.Verdict{}, s.db.err
+	}
+	var kb [4]string
+	var ab [9]any
+	keys, args := kb[:0], append(ab[:0], op)
+	for _, c := range cells {
+		keys = append(keys, s.rateKey(c.Key))
+		args = append(args, micro(c.Interval), micro(c.Tolerance))
+	}
+	res, err := rateScript.Run(ctx, s.db.c, keys, args...).Slice()
+	if err != nil {
+		if s.fallback(ctx, err) {
+			return s.localRun(op, now, cells)
+		}
+		return ratelimit.Verdict{}, wrap("rate "+op, err)
+	}
+	if len(res) != 3 {
+		return ratelimit.Verdict{}, fmt.Errorf("redis: rate %s: unexpected reply %v", op, res)
+	}
+	ok, _ := res[0].(int64)
+	ws, _ := res[1].(string)
+	w, err := strconv.ParseInt(ws, 10, 64)
+	if err != nil {
+		return ratelimit.Verdict{}, fmt.Errorf("redis: rate %s: unexpected wait %q", op, ws)
+	}
+	cell, _ := res[2].(int64)
+	if ok == 1 {
+		return ratelimit.Verdict{OK: true}, nil
+	}
+	return ratelimit.Verdict{Wait: time.Duration(w) * time.Microsecond, Cell: int(cell)}, nil
+}
+
+// Block implements ratelimit.Store. until is taken relative to the
+// process's clock (until - time.Now()) and applied on the server's.
+func (s *RateStore) Block(ctx context.Context, cell ratelimit.Cell, until time.Time) error {
+	if s.db.err != nil {
+		return s.db.err
+	}
+	rel := max(micro(time.Until(until)), 0)
+	err := blockScript.Run(ctx, s.db.c, []string{s.rateKey(cell.Key)}, rel, micro(cell.Tolerance)).Err()
+	if err != nil {
+		if s.fallback(ctx, err) {
+			return s.localStore().Block(ctx, s.share(cell), until)
+		}
+		return wrap("rate block", err)
+	}
+	return nil
+}
+
+// fallback reports whether err is the server being out of reach (not a
+// cancelled ctx) and the store is to decide locally.
+func (s *RateStore) fallback(ctx context.Context, err error) bool {
+	if s.replicas < 1 || ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var rerr redis.Error
+	return !errors.As(err, &rerr) // a reply from the server is not an outage
+}
+
+func (s *RateStore) localStore() *ratelimit.MemoryStore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.local == nil {
+		s.local = ratelimit.NewMemoryStore()
+	}
+	return s.local
+}
+
+// share is cell at 1/replicas of its limit: replicas times the interval,
+// the same burst.
+func (s *RateStore) share(c ratelimit.Cell) ratelimit.Cell {
+	n := time.Duration(s.replicas)
+	c.Interval *= n
+	c.Tolerance *= n
+	return c
+}
+
+// localRun decides on the local share while the server is out of reach.
+func (s *RateStore) localRun(op string, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
+	var buf [4]ratelimit.Cell
+	local := buf[:0]
+	for _, c := range cells {
+		local = append(local, s.share(c))
+	}
+	if op == "take" {
+		return s.localStore().Take(context.Background(), now, local)
+	}
+	return s.localStore().Peek(context.Background(), now, local)
+}

@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// migrations holds one directory per feature (ledger, updates, ...), each
+// with files NNNN_name.sql applied in order of NNNN. A feature adds a file
+// to add a migration; features never share a version sequence.
+//
+//go:embed migrations
+var migrations embed.FS
+
+// migration is one file of one feature.
+type migration struct {
+	component string
+	version   int
+	name      string
+	sql       string
+}
+
+// loadMigrations reads every feature's migrations, in order.
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	comps, err := fs.ReadDir(fsys, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var all []migration
+	for _, c := range comps {
+		if !c.IsDir() {
+			continue
+		}
+		files, err := fs.ReadDir(fsys, path.Join("migrations", c.Name()))
+		if err != nil {
+			return nil, err
+		}
+		var ms []migration
+		for _, f := range files {
+			num, _, ok := strings.Cut(f.Name(), "_")
+			v, err := strconv.Atoi(num)
+			if !ok || err != nil || v < 1 || !strings.HasSuffix(f.Name(), ".sql") {
+				return nil, fmt.Errorf("migration %s/%s: name must be NNNN_name.sql", c.Name(), f.Name())
+			}
+			b, err := fs.ReadFile(fsys, path.Join("migrations", c.Name(), f.Name()))
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, migration{component: c.Name(), version: v, name: f.Name(), sql: string(b)})
+		}
+		slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+		for i := 1; i < len(ms); i++ {
+			if ms[i].version == ms[i-1].version {
+				return nil, fmt.Errorf("migration %s: version %d twice", c.Name(), ms[i].version)
+			}
+		}
+		all = append(all, ms...)
+	}
+	return all, nil
+}
+
+// Migrate creates or updates the tables of every store in the file. It is
+// idempotent and safe to run from several processes at once: each
+// migration runs in its own write transaction (BEGIN IMMEDIATE, so
+// processes take turns) and is recorded in miniappkit_migrations as
+// (component, version), so it runs once.
+func (db *DB) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations(migrations)
+	if err != nil {
+		return wrap("migrate", err)
+	}
+	const versions = `CREATE TABLE IF NOT EXISTS miniappkit_migrations (
+	component  TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	name       TEXT    NOT NULL,
+	applied_at INTEGER NOT NULL DEFAULT (unixepoch()),
+	PRIMARY KEY (component, version)
+) WITHOUT ROWID`
+	if _, err := db.w.ExecContext(ctx, versions); err != nil {
+		return wrap("migrate: version table", err)
+	}
+	for _, m := range ms {
+		if err := db.apply(ctx, m); err != nil {
+			return wrap(fmt.Sprintf("migrate %s %s", m.component, m.name), err)
+		}
+	}
+	for _, q := range hotStatements {
+		if _, err := db.stmt(ctx, q); err != nil {
+			return wrap("migrate: prepare", err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) apply(ctx context.Context, m migration) (err error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, tx.Rollback())
+		}
+	}()
+	var one int
+	switch err := tx.QueryRowContext(ctx, `SELECT 1 FROM miniappkit_migrations WHERE component = ? AND version = ?`,
+		m.component, m.version).Scan(&one); {
+	case err == nil:
+		return tx.Rollback() // applied already
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO miniappkit_migrations (component, version, name) VALUES (?, ?, ?)`,
+		m.component, m.version, m.name); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
