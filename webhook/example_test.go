@@ -184,7 +184,7 @@ func ExampleIdempotency() {
 		req.Header.Set("X-User-Id", "42")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		fmt.Println(rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Idempotent-Replayed"), rec.Body.String())
+		fmt.Println(rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Idempotent-Replayed"), strings.TrimSpace(rec.Body.String()))
 	}
 	send(`"8e03978e-40d5-43e8-bc93-6894a57f9324"`, `{"item":"tea"}`)
 	send(`"8e03978e-40d5-43e8-bc93-6894a57f9324"`, `{"item":"tea"}`)    // a retry: the stored answer

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/miniappkit/miniappkit/problem"
 )
 
 // HeaderIdempotencyKey is the request header that names a retryable
@@ -261,7 +262,7 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 	}, nil
 }
 
-var problemHeader = http.Header{"Content-Type": {"application/problem+json"}}
+var problemHeader = http.Header{"Content-Type": {problem.ContentType}}
 
 func containsString(list []string, s string) bool {
 	for _, v := range list {
@@ -439,23 +440,14 @@ func replayResponse(w http.ResponseWriter, b []byte) error {
 	return nil
 }
 
-// problemBody returns an RFC 9457 problem document.
+// problemBody returns an RFC 9457 problem document, as problem.Write
+// sends it.
 func problemBody(status int, title, detail string) []byte {
-	p := struct {
-		Type   string `json:"type"`
-		Title  string `json:"title"`
-		Status int    `json:"status"`
-		Detail string `json:"detail,omitempty"`
-	}{"about:blank", title, status, detail}
-	b, _ := json.Marshal(p)
-	return b
+	b, _ := problem.Details{Type: problem.DefaultType, Title: title, Status: status, Detail: detail}.MarshalJSON()
+	return append(b, '\n')
 }
 
 // writeProblem answers with an RFC 9457 problem document.
 func writeProblem(w http.ResponseWriter, status int, title, detail string) {
-	b := problemBody(status, title, detail)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	problem.Write(w, problem.Details{Title: title, Status: status, Detail: detail})
 }
