@@ -98,3 +98,33 @@ func (hc heldClaim) hold(parent context.Context, maxRun time.Duration) (ctx cont
 		cancel(context.Canceled)
 	}
 }
+
+// Bounds of the pauses between retries of a Complete or Release.
+const (
+	storeRetryMin = 5 * time.Millisecond
+	storeRetryMax = 500 * time.Millisecond
+)
+
+// retryStore runs op until it succeeds, fails with ErrNotOwner (nothing to
+// retry: the claim is gone), or ctx (bounded by the store timeout) ends,
+// pausing with a doubling backoff in between. A Complete that fails once
+// would leave a processed update in flight until its lease lapses, and a
+// redelivery would then run it again: retrying closes that window for a
+// store's transient errors.
+func retryStore(ctx context.Context, op func(context.Context) error) error {
+	pause := storeRetryMin
+	for {
+		err := op(ctx)
+		if err == nil || errors.Is(err, ErrNotOwner) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, storeRetryMax)
+	}
+}

@@ -552,7 +552,7 @@ func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 	sctx, cancel := storeContext(ctx, hd.o.storeTimeout)
 	defer cancel()
 	if err != nil {
-		if rerr := hd.o.store.Release(sctx, key, owner); rerr != nil {
+		if rerr := retryStore(sctx, func(ctx context.Context) error { return hd.o.store.Release(ctx, key, owner) }); rerr != nil {
 			hd.o.logger.Warn("webhook: release failed", "update_id", u.UpdateID, "err", rerr)
 		}
 		ob.done("", http.StatusInternalServerError, nil)
@@ -560,7 +560,7 @@ func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 		return
 	}
 	reply := slot.encode(hd.o.logger, u.UpdateID)
-	if cerr := hd.o.store.Complete(sctx, key, owner, hd.o.doneTTL, nil); cerr != nil {
+	if cerr := retryStore(sctx, func(ctx context.Context) error { return hd.o.store.Complete(ctx, key, owner, hd.o.doneTTL, nil) }); cerr != nil {
 		// The handler succeeded: answer 200 so Telegram does not resend.
 		hd.o.logger.Warn("webhook: complete failed", "update_id", u.UpdateID, "err", cerr)
 	}

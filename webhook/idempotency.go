@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -224,7 +225,7 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 				if panicked {
 					v := recover()
 					o.Logger.Error("webhook: idempotent handler panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
-					if err := s.Release(sctx, storeKey, owner); err != nil {
+					if err := retryStore(sctx, func(ctx context.Context) error { return s.Release(ctx, storeKey, owner) }); err != nil {
 						o.Logger.Warn("webhook: idempotency release failed", "err", err)
 					}
 					if v == http.ErrAbortHandler {
@@ -236,7 +237,7 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 					return
 				}
 				if !o.Final(rec.status) {
-					if err := s.Release(sctx, storeKey, owner); err != nil {
+					if err := retryStore(sctx, func(ctx context.Context) error { return s.Release(ctx, storeKey, owner) }); err != nil {
 						o.Logger.Warn("webhook: idempotency release failed", "err", err)
 					}
 					return
@@ -249,7 +250,7 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 				} else {
 					data = encodeResponse(fp[:], rec.status, rec.header, stored, rec.body.Bytes())
 				}
-				if err := s.Complete(sctx, storeKey, owner, o.TTL, data); err != nil {
+				if err := retryStore(sctx, func(ctx context.Context) error { return s.Complete(ctx, storeKey, owner, o.TTL, data) }); err != nil {
 					o.Logger.Warn("webhook: idempotency complete failed", "err", err)
 				}
 			}()

@@ -102,6 +102,7 @@ type MemoryQueue struct {
 	delayed  delayHeap
 	dead     []*memJob
 	inflight int
+	ids      map[int64]struct{} // every id held, in any state
 	closed   bool
 	wake     chan struct{} // closed and replaced on every change
 	now      func() time.Time
@@ -113,7 +114,7 @@ func NewMemoryQueue(capacity int) *MemoryQueue {
 	if capacity <= 0 {
 		panic("webhook: MemoryQueue capacity must be positive")
 	}
-	return &MemoryQueue{capacity: capacity, wake: make(chan struct{}), now: time.Now}
+	return &MemoryQueue{capacity: capacity, ids: map[int64]struct{}{}, wake: make(chan struct{}), now: time.Now}
 }
 
 type memJob struct {
@@ -141,8 +142,10 @@ func (h *delayHeap) Pop() any {
 
 func (q *MemoryQueue) held() int { return len(q.ready) + len(q.delayed) + len(q.dead) + q.inflight }
 
-// Push implements [Queue]. It fails with [ErrQueueFull] at capacity and with
-// [ErrQueueClosed] after Close.
+// Push implements [Queue]. Pushing an id the queue holds already (ready,
+// delayed, in progress or dead) succeeds and changes nothing: Telegram's
+// redeliveries of one update make one job. It fails with [ErrQueueFull] at
+// capacity and with [ErrQueueClosed] after Close.
 func (q *MemoryQueue) Push(ctx context.Context, id int64, body []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -152,9 +155,13 @@ func (q *MemoryQueue) Push(ctx context.Context, id int64, body []byte) error {
 	if q.closed {
 		return ErrQueueClosed
 	}
+	if _, ok := q.ids[id]; ok {
+		return nil
+	}
 	if q.held() >= q.capacity {
 		return ErrQueueFull
 	}
+	q.ids[id] = struct{}{}
 	q.ready = append(q.ready, &memJob{q: q, id: id, body: body, attempt: 1})
 	q.wakeLocked()
 	return nil
@@ -272,7 +279,7 @@ func (j *memJob) ID() int64    { return j.id }
 func (j *memJob) Body() []byte { return j.body }
 func (j *memJob) Attempt() int { return j.attempt }
 func (j *memJob) Ack(ctx context.Context) error {
-	return j.end(func(q *MemoryQueue) {})
+	return j.end(func(q *MemoryQueue) { delete(q.ids, j.id) })
 }
 
 func (j *memJob) Nack(ctx context.Context, delay time.Duration) error {
@@ -488,7 +495,7 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 	sctx2, cancel2 := storeContext(ctx, w.o.storeTimeout)
 	defer cancel2()
 	if err != nil {
-		if rerr := w.o.store.Release(sctx2, key, owner); rerr != nil {
+		if rerr := retryStore(sctx2, func(ctx context.Context) error { return w.o.store.Release(ctx, key, owner) }); rerr != nil {
 			w.o.logger.Warn("webhook: release failed", "update_id", id, "err", rerr)
 		}
 		end()
@@ -503,7 +510,7 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 		}
 		return
 	}
-	if cerr := w.o.store.Complete(sctx2, key, owner, w.o.doneTTL, nil); cerr != nil {
+	if cerr := retryStore(sctx2, func(ctx context.Context) error { return w.o.store.Complete(ctx, key, owner, w.o.doneTTL, nil) }); cerr != nil {
 		w.o.logger.Warn("webhook: complete failed", "update_id", id, "err", cerr)
 	}
 	end()
