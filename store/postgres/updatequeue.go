@@ -33,10 +33,10 @@ const (
 // table (state 1) until re-driven. Several queues (bots) share the table,
 // told apart by name. It is safe for concurrent use.
 type UpdateQueue struct {
-	db    *DB
-	name  string
-	lease time.Duration
-	poll  time.Duration
+	db                                                  *DB
+	name                                                string
+	lease                                               time.Duration
+	poll                                                time.Duration
 	push, pop, ack, nack, postpone, bury, dead, redrive string
 }
 
