@@ -66,6 +66,8 @@ func (hc heldClaim) hold(parent context.Context, maxRun time.Duration) (ctx cont
 	var mu sync.Mutex
 	stopped := false
 	var renew *time.Timer
+	mu.Lock() // the callback reads renew under mu
+	defer mu.Unlock()
 	renew = time.AfterFunc(hc.lease/3, func() {
 		start := time.Now()
 		ectx, ecancel := context.WithTimeout(context.WithoutCancel(parent), min(hc.timeout, hc.lease/3))
