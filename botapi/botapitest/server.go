@@ -51,8 +51,8 @@ func WithBotUsername(username string) Option {
 }
 
 // WithMemory bounds what the server keeps (see [Memory]); the default
-// keeps 1000 messages a chat, 200 000 in all, [MaxRecordedRequests] calls
-// and 1 000 000 sent records.
+// keeps 1000 messages a chat, 10 000 in all, [MaxRecordedRequests] calls
+// and 100 000 sent records.
 func WithMemory(m Memory) Option { return func(o *options) { o.memory = m } }
 
 // WithBotUser sets the bot's names and getMe flags (can_join_groups,
