@@ -98,14 +98,14 @@ func TestLoadCurrencies(t *testing.T) {
 	require.True(t, ok)
 
 	for name, bad := range map[string]string{
-		"not JSON":      `{`,
-		"empty":         `{}`,
-		"lower case":    `{"try":{"code":"try","exp":2}}`,
-		"key mismatch":  `{"TRY":{"code":"USD","exp":2}}`,
-		"exponent":      `{"TRY":{"code":"TRY","exp":9}}`,
-		"bad bound":     `{"TRY":{"code":"TRY","exp":2,"min_amount":"x"}}`,
-		"negative":      `{"TRY":{"code":"TRY","exp":2,"min_amount":"-1"}}`,
-		"max below min": `{"TRY":{"code":"TRY","exp":2,"min_amount":"10","max_amount":"5"}}`,
+		"not JSON":       `{`,
+		"empty":          `{}`,
+		"lower case":     `{"try":{"code":"try","exp":2}}`,
+		"key mismatch":   `{"TRY":{"code":"USD","exp":2}}`,
+		"exponent":       `{"TRY":{"code":"TRY","exp":9}}`,
+		"bad bound":      `{"TRY":{"code":"TRY","exp":2,"min_amount":"x"}}`,
+		"negative":       `{"TRY":{"code":"TRY","exp":2,"min_amount":"-1"}}`,
+		"max below min":  `{"TRY":{"code":"TRY","exp":2,"min_amount":"10","max_amount":"5"}}`,
 		"stars in cents": `{"XTR":{"code":"XTR","exp":2}}`,
 	} {
 		_, err := LoadCurrencies(strings.NewReader(bad))

@@ -77,8 +77,8 @@ type StressResult struct {
 // Stress runs a payments.Handler on l under faults and checks exactly-once:
 // cfg.Deliveries concurrent deliveries of each of cfg.Charges
 // successful_payment updates, each ledger call failing with probability
-// cfg.LedgerFail (before it runs, or for Record also after: stored but
-// reported failed), each fulfilment failing with cfg.FulfilFail, claims
+// cfg.LedgerFail (before it runs, or, for the calls that change the
+// ledger, after: changed but reported failed), each fulfilment failing with cfg.FulfilFail, claims
 // taken with a lease that expires at once with cfg.Expire, and refunds
 // issued concurrently for cfg.RefundPart of the charges. It then drains
 // the ledger with RetryPending (faults off) and requires: every charge
@@ -370,6 +370,16 @@ func (f *faultyLedger) failing() error {
 	return nil
 }
 
+// lost fails a call that ran (its change made, its reply lost) with
+// probability fail/2.
+func (f *faultyLedger) lost(err error) error {
+	if err == nil && f.roll(f.fail/2) {
+		f.injected.Add(1)
+		return errInjected
+	}
+	return err
+}
+
 func (f *faultyLedger) Record(ctx context.Context, p payments.Payment, once bool) (payments.Payment, bool, error) {
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, false, err
@@ -396,28 +406,40 @@ func (f *faultyLedger) Claim(ctx context.Context, id, owner string, ttl time.Dur
 	if f.roll(f.expire) {
 		ttl = 0
 	}
-	return f.Ledger.Claim(ctx, id, owner, ttl)
+	ok, err := f.Ledger.Claim(ctx, id, owner, ttl)
+	if err = f.lost(err); err != nil {
+		return false, err
+	}
+	return ok, nil
 }
 
 func (f *faultyLedger) Release(ctx context.Context, id, owner string) error {
 	if err := f.failing(); err != nil {
 		return err
 	}
-	return f.Ledger.Release(ctx, id, owner)
+	return f.lost(f.Ledger.Release(ctx, id, owner))
 }
 
 func (f *faultyLedger) Fulfil(ctx context.Context, id, owner string, fn payments.TxFunc) (payments.Payment, error) {
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, err
 	}
-	return f.Ledger.Fulfil(ctx, id, owner, fn)
+	p, err := f.Ledger.Fulfil(ctx, id, owner, fn)
+	if err = f.lost(err); err != nil {
+		return payments.Payment{}, err
+	}
+	return p, nil
 }
 
 func (f *faultyLedger) Refund(ctx context.Context, id string) (payments.Payment, error) {
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, err
 	}
-	return f.Ledger.Refund(ctx, id)
+	p, err := f.Ledger.Refund(ctx, id)
+	if err = f.lost(err); err != nil {
+		return payments.Payment{}, err
+	}
+	return p, nil
 }
 
 func (f *faultyLedger) ClaimRefundHook(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
@@ -434,7 +456,11 @@ func (f *faultyLedger) RefundHookDone(ctx context.Context, id, owner string, fn 
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, err
 	}
-	return f.Ledger.RefundHookDone(ctx, id, owner, fn)
+	p, err := f.Ledger.RefundHookDone(ctx, id, owner, fn)
+	if err = f.lost(err); err != nil {
+		return payments.Payment{}, err
+	}
+	return p, nil
 }
 
 func (f *faultyLedger) Pending(ctx context.Context, olderThan time.Duration) iter.Seq2[payments.Payment, error] {
