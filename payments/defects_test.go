@@ -412,3 +412,44 @@ func TestDuplicateProviderCharge(t *testing.T) {
 	require.Equal(t, StatePaid, got.State)
 	require.Equal(t, "c1", got.DuplicateOf)
 }
+
+// lostRefundReply is a ledger whose Refund commits but reports a failure
+// the first time.
+type lostRefundReply struct {
+	*MemoryLedger
+	lost bool
+}
+
+func (l *lostRefundReply) Refund(ctx context.Context, chargeID string) (Payment, error) {
+	p, err := l.MemoryLedger.Refund(ctx, chargeID)
+	if err == nil && !l.lost {
+		l.lost = true
+		return Payment{}, errors.New("connection reset by peer")
+	}
+	return p, err
+}
+
+// TestDuplicateRefundLoggedWhenRecordReplyLost: a duplicate charge refunded
+// at Telegram is logged "duplicate charge refunded" even when the ledger's
+// reply to recording it is lost (the ledger then says refunded, and
+// RetryPending has nothing left to do that would log it).
+func TestDuplicateRefundLoggedWhenRecordReplyLost(t *testing.T) {
+	ctx := t.Context()
+	var log syncLog
+	l := &lostRefundReply{MemoryLedger: NewMemoryLedger()}
+	api := &fakeAPI{}
+	codec := newTestCodec(t)
+	h, err := NewHandler(api, codec, l, func(context.Context, Tx, Payment, Order) error { return nil }, WithLogger(log.logger()))
+	require.NoError(t, err)
+	p, err := codec.Encode(Order{Ref: "order-1"})
+	require.NoError(t, err)
+	require.NoError(t, h.HandleSuccessfulPayment(ctx, 1, success("c1", XTR, 5, p)))
+	require.NoError(t, h.HandleSuccessfulPayment(ctx, 1, success("c2", XTR, 5, p)))
+	_, err = h.RetryPending(ctx)
+	require.NoError(t, err)
+	dup, err := l.Get(ctx, "c2")
+	require.NoError(t, err)
+	require.Equal(t, StateRefunded, dup.State)
+	require.Len(t, api.refunds, 1)
+	require.Contains(t, log.String(), "duplicate charge refunded", log.String())
+}

@@ -681,11 +681,16 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 		h.observe(ctx, StepDuplicateRefund, p, start, false, err)
 		return false, fmt.Errorf("payments: refund duplicate charge %s: %w", p.ChargeID, err)
 	}
-	if _, err := h.ledger.Refund(context.WithoutCancel(ctx), p.ChargeID); err != nil {
-		return false, fmt.Errorf("payments: record duplicate refund: %w", err)
-	}
+	// Logged once the money is back, before the ledger records it: a
+	// recording whose reply is lost leaves nothing for RetryPending to do,
+	// so logging after it could miss the line (a recording that really
+	// failed is retried and logs it again).
 	h.logger.WarnContext(ctx, "payments: duplicate charge refunded", "charge_id", p.ChargeID,
 		"order", p.OrderRef, "first_charge", p.DuplicateOf, "user_id", p.UserID, "amount", p.Amount)
+	if _, err := h.ledger.Refund(context.WithoutCancel(ctx), p.ChargeID); err != nil {
+		h.observe(ctx, StepDuplicateRefund, p, start, false, err)
+		return false, fmt.Errorf("payments: duplicate charge %s refunded at Telegram; record it: %w", p.ChargeID, err)
+	}
 	h.observe(ctx, StepDuplicateRefund, p, start, false, nil)
 	return true, nil
 }
