@@ -3,10 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/payments/ledgertest"
 )
@@ -90,5 +95,171 @@ func TestLedgerIndexes(t *testing.T) {
 		if !strings.Contains(plan.String(), c.index) {
 			t.Errorf("%s does not use %s:\n%s", c.name, c.index, plan.String())
 		}
+	}
+}
+
+// recAPI is Telegram for TestTwoProcessesOneLedger: it records the
+// pre-checkout answers and refunds each charge once
+// (CHARGE_ALREADY_REFUNDED after).
+type recAPI struct {
+	noAPI
+	mu       sync.Mutex
+	ok       map[string]int // order ref → pre-checkout queries answered ok
+	refunded map[string]int
+	queries  map[string]string // query id → order ref
+}
+
+func (a *recAPI) AnswerPreCheckoutQuery(_ context.Context, p *botapi.AnswerPreCheckoutQueryParams) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p.OK {
+		a.ok[a.queries[p.PreCheckoutQueryID]]++
+	}
+	return nil
+}
+
+func (a *recAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPaymentParams) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refunded[p.TelegramPaymentChargeID] > 0 {
+		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
+	}
+	a.refunded[p.TelegramPaymentChargeID]++
+	return nil
+}
+
+// lockedBuffer is a log sink for several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestTwoProcessesOneLedger: two handlers on two DBs open on one file (two
+// processes): per one-time order, two pre-checkouts at once (one each)
+// are answered ok once; two charges of the order, each delivered to both
+// handlers at once, fulfil the order once (a row in the ledger's
+// transaction) and refund the other charge once at Telegram, with one Warn
+// line "duplicate charge refunded".
+func TestTwoProcessesOneLedger(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	var dbs [2]*DB
+	for i := range dbs {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	db, db2 := dbs[0], dbs[1]
+	ctx := t.Context()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE effects (order_ref TEXT NOT NULL, charge_id TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: []byte("two processes payload key, 32 B.")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &recAPI{ok: map[string]int{}, refunded: map[string]int{}, queries: map[string]string{}}
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fulfil := func(ctx context.Context, tx payments.Tx, p payments.Payment, o payments.Order) error {
+		_, err := tx.(*sql.Tx).ExecContext(ctx, `INSERT INTO effects VALUES (?, ?)`, o.Ref, p.ChargeID)
+		return err
+	}
+	var hs [2]*payments.Handler
+	for i, l := range []payments.Ledger{db.Ledger(), db2.Ledger()} {
+		if hs[i], err = payments.NewHandler(api, codec, l, fulfil, payments.WithLogger(logger)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const orders = 20
+	payloads := make([]string, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		ref := "order-" + strconv.Itoa(i)
+		payload, err := codec.Encode(payments.Order{Ref: ref, UserID: 7, Currency: payments.XTR, Amount: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads[i] = payload
+		for j, h := range hs {
+			q := &botapi.PreCheckoutQuery{ID: ref + "-q" + strconv.Itoa(j), From: botapi.User{ID: 7},
+				Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload}
+			api.mu.Lock()
+			api.queries[q.ID] = ref
+			api.mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.HandlePreCheckoutQuery(ctx, q); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait() // Telegram charges only after a pre-checkout answer
+	for i, payload := range payloads {
+		ref := "order-" + strconv.Itoa(i)
+		for c := range 2 {
+			sp := &botapi.SuccessfulPayment{Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload,
+				TelegramPaymentChargeID: ref + "-c" + strconv.Itoa(c)}
+			for _, h := range hs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := h.HandleSuccessfulPayment(ctx, 7, sp); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
+	effects := map[string]int{}
+	rows, err := db.SQL().QueryContext(ctx, `SELECT order_ref FROM effects`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			t.Fatal(err)
+		}
+		effects[ref]++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range orders {
+		ref := "order-" + strconv.Itoa(i)
+		if api.ok[ref] != 1 {
+			t.Errorf("%s: %d pre-checkouts answered ok, want 1", ref, api.ok[ref])
+		}
+		if effects[ref] != 1 {
+			t.Errorf("%s: fulfilled %d times, want once", ref, effects[ref])
+		}
+		if n := api.refunded[ref+"-c0"] + api.refunded[ref+"-c1"]; n != 1 {
+			t.Errorf("%s: %d charges refunded at Telegram, want 1 (the duplicate)", ref, n)
+		}
+	}
+	if n := strings.Count(logs.String(), "duplicate charge refunded"); n != orders {
+		t.Errorf("%d log lines \"duplicate charge refunded\", want %d:\n%s", n, orders, logs.String())
 	}
 }
