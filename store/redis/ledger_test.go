@@ -1,9 +1,17 @@
 package redis
 
 import (
+	"context"
+	"log/slog"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/payments/ledgertest"
 )
@@ -24,4 +32,149 @@ func TestLedgerStress(t *testing.T) {
 	}
 	res := ledgertest.Stress(t, newTestDB(t).Ledger(), cfg)
 	t.Logf("redis: %+v", res)
+}
+
+// recAPI is Telegram for TestTwoProcessesOneLedger: it records the
+// pre-checkout answers and refunds each charge once
+// (CHARGE_ALREADY_REFUNDED after).
+type recAPI struct {
+	noAPI
+	mu       sync.Mutex
+	ok       map[string]int // order ref → pre-checkout queries answered ok
+	refunded map[string]int
+	queries  map[string]string // query id → order ref
+}
+
+func (a *recAPI) AnswerPreCheckoutQuery(_ context.Context, p *botapi.AnswerPreCheckoutQueryParams) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p.OK {
+		a.ok[a.queries[p.PreCheckoutQueryID]]++
+	}
+	return nil
+}
+
+func (a *recAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPaymentParams) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refunded[p.TelegramPaymentChargeID] > 0 {
+		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
+	}
+	a.refunded[p.TelegramPaymentChargeID]++
+	return nil
+}
+
+// lockedBuffer is a log sink for several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestTwoProcessesOneLedger: two handlers on two clients sharing one key
+// prefix (two processes): per one-time order, two pre-checkouts at once
+// (one each) are answered ok once; two charges of the order, each delivered
+// to both handlers at once, fulfil the order once (counted in memory: no
+// fulfilment here outlives its lease) and refund the other charge once at Telegram, with one Warn
+// line "duplicate charge refunded".
+func TestTwoProcessesOneLedger(t *testing.T) {
+	db := newTestDB(t)
+	ctx := t.Context()
+	opts, err := redis.ParseURL(os.Getenv("MINIAPPKIT_REDIS_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := redis.NewClient(opts)
+	t.Cleanup(func() { c2.Close() })
+	db2 := New(c2, WithKeyPrefix(db.prefix))
+	var effectsMu sync.Mutex
+	effects := map[string]int{}
+	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: []byte("two processes payload key, 32 B.")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &recAPI{ok: map[string]int{}, refunded: map[string]int{}, queries: map[string]string{}}
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fulfil := func(ctx context.Context, tx payments.Tx, p payments.Payment, o payments.Order) error {
+		effectsMu.Lock()
+		defer effectsMu.Unlock()
+		effects[o.Ref]++
+		return nil
+	}
+	var hs [2]*payments.Handler
+	for i, l := range []payments.Ledger{db.Ledger(), db2.Ledger()} {
+		if hs[i], err = payments.NewHandler(api, codec, l, fulfil, payments.WithLogger(logger)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const orders = 20
+	payloads := make([]string, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		ref := "order-" + strconv.Itoa(i)
+		payload, err := codec.Encode(payments.Order{Ref: ref, UserID: 7, Currency: payments.XTR, Amount: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads[i] = payload
+		for j, h := range hs {
+			q := &botapi.PreCheckoutQuery{ID: ref + "-q" + strconv.Itoa(j), From: botapi.User{ID: 7},
+				Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload}
+			api.mu.Lock()
+			api.queries[q.ID] = ref
+			api.mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.HandlePreCheckoutQuery(ctx, q); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait() // Telegram charges only after a pre-checkout answer
+	for i, payload := range payloads {
+		ref := "order-" + strconv.Itoa(i)
+		for c := range 2 {
+			sp := &botapi.SuccessfulPayment{Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload,
+				TelegramPaymentChargeID: ref + "-c" + strconv.Itoa(c)}
+			for _, h := range hs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := h.HandleSuccessfulPayment(ctx, 7, sp); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
+	for i := range orders {
+		ref := "order-" + strconv.Itoa(i)
+		if api.ok[ref] != 1 {
+			t.Errorf("%s: %d pre-checkouts answered ok, want 1", ref, api.ok[ref])
+		}
+		if effects[ref] != 1 {
+			t.Errorf("%s: fulfilled %d times, want once", ref, effects[ref])
+		}
+		if n := api.refunded[ref+"-c0"] + api.refunded[ref+"-c1"]; n != 1 {
+			t.Errorf("%s: %d charges refunded at Telegram, want 1 (the duplicate)", ref, n)
+		}
+	}
+	if n := strings.Count(logs.String(), "duplicate charge refunded"); n != orders {
+		t.Errorf("%d log lines \"duplicate charge refunded\", want %d:\n%s", n, orders, logs.String())
+	}
 }
