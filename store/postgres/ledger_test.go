@@ -268,3 +268,46 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 		t.Errorf("%d log lines \"duplicate charge refunded\", want %d:\n%s", n, orders, logs.String())
 	}
 }
+
+// TestLedgerErrorsNameOperationNotPassword: every Ledger call on a server
+// that cannot be reached fails with an error naming the operation and not
+// carrying the password of the pool's URL.
+func TestLedgerErrorsNameOperationNotPassword(t *testing.T) {
+	pool, err := pgxpool.New(t.Context(), "postgres://user:sekret-pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	l := New(pool).Ledger()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	first := func(s func(yield func(payments.Payment, error) bool)) error {
+		for _, err := range s {
+			return err
+		}
+		return nil
+	}
+	nop := func(context.Context, payments.Tx) error { return nil }
+	for op, call := range map[string]func() error{
+		"ledger record": func() error {
+			_, _, err := l.Record(ctx, payments.Payment{ChargeID: "c", OrderRef: "o"}, true)
+			return err
+		},
+		"ledger get":               func() error { _, err := l.Get(ctx, "c"); return err },
+		"ledger by order":          func() error { _, err := l.ByOrder(ctx, "o"); return err },
+		"ledger reserve":           func() error { _, err := l.Reserve(ctx, "o", "q", time.Minute); return err },
+		"ledger claim":             func() error { _, err := l.Claim(ctx, "c", "a", time.Minute); return err },
+		"ledger release":           func() error { return l.Release(ctx, "c", "a") },
+		"ledger fulfil":            func() error { _, err := l.Fulfil(ctx, "c", "a", nop); return err },
+		"ledger refund":            func() error { _, err := l.Refund(ctx, "c"); return err },
+		"ledger claim refund hook": func() error { _, err := l.ClaimRefundHook(ctx, "c", "a", time.Minute); return err },
+		"ledger refund hook done":  func() error { _, err := l.RefundHookDone(ctx, "c", "a", nop); return err },
+		"ledger pending":           func() error { return first(l.Pending(ctx, 0)) },
+		"ledger since":             func() error { return first(l.Since(ctx, time.Time{})) },
+	} {
+		err := call()
+		if err == nil || !strings.Contains(err.Error(), "postgres: "+op) || strings.Contains(err.Error(), "sekret-pw") {
+			t.Errorf("%s: %v; want an error naming the operation, without the password", op, err)
+		}
+	}
+}
