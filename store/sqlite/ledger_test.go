@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/payments"
@@ -261,5 +263,68 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "duplicate charge refunded"); n != orders {
 		t.Errorf("%d log lines \"duplicate charge refunded\", want %d:\n%s", n, orders, logs.String())
+	}
+}
+
+// TestLedgerHonoursContext: every Ledger call with an ended context fails
+// with an error wrapping context.Canceled and changes nothing; a
+// fulfilment whose context ends while it runs commits nothing.
+func TestLedgerHonoursContext(t *testing.T) {
+	l := newTestDB(t).Ledger()
+	live := t.Context()
+	if _, _, err := l.Record(live, payments.Payment{ChargeID: "c", UserID: 1, Currency: payments.XTR, Amount: 5}, false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(live)
+	cancel()
+	first := func(s func(yield func(payments.Payment, error) bool)) error {
+		for _, err := range s {
+			return err
+		}
+		return nil
+	}
+	nop := func(context.Context, payments.Tx) error { return nil }
+	for op, call := range map[string]func() error{
+		"Record": func() error {
+			_, _, err := l.Record(ctx, payments.Payment{ChargeID: "new", OrderRef: "o"}, true)
+			return err
+		},
+		"Get":             func() error { _, err := l.Get(ctx, "c"); return err },
+		"ByOrder":         func() error { _, err := l.ByOrder(ctx, "o"); return err },
+		"Reserve":         func() error { _, err := l.Reserve(ctx, "o", "q", time.Minute); return err },
+		"Claim":           func() error { _, err := l.Claim(ctx, "c", "a", time.Minute); return err },
+		"Release":         func() error { return l.Release(ctx, "c", "a") },
+		"Fulfil":          func() error { _, err := l.Fulfil(ctx, "c", "a", nop); return err },
+		"Refund":          func() error { _, err := l.Refund(ctx, "c"); return err },
+		"ClaimRefundHook": func() error { _, err := l.ClaimRefundHook(ctx, "c", "a", time.Minute); return err },
+		"RefundHookDone":  func() error { _, err := l.RefundHookDone(ctx, "c", "a", nop); return err },
+		"Pending":         func() error { return first(l.Pending(ctx, 0)) },
+		"Since":           func() error { return first(l.Since(ctx, time.Time{})) },
+	} {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with an ended context: %v, want context.Canceled", op, err)
+		}
+	}
+	if _, err := l.Get(live, "new"); !errors.Is(err, payments.ErrNotFound) {
+		t.Errorf("Record with an ended context stored the payment: %v", err)
+	}
+	p, err := l.Get(live, "c")
+	if err != nil || p.State != payments.StatePaid {
+		t.Fatalf("after calls with an ended context: %+v, %v; want paid", p, err)
+	}
+	// Cancelled mid-transaction.
+	if ok, err := l.Claim(live, "c", "a", time.Minute); err != nil || !ok {
+		t.Fatalf("Claim = %v, %v", ok, err)
+	}
+	ctx, cancel = context.WithCancel(live)
+	_, err = l.Fulfil(ctx, "c", "a", func(ctx context.Context, tx payments.Tx) error {
+		cancel()
+		return nil
+	})
+	if err == nil {
+		t.Error("Fulfil whose context ended while it ran: nil error")
+	}
+	if p, err := l.Get(live, "c"); err != nil || p.State != payments.StatePaid || !p.FulfilledAt.IsZero() {
+		t.Errorf("Fulfil whose context ended while it ran committed: %+v, %v", p, err)
 	}
 }
