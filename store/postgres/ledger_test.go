@@ -374,4 +374,9 @@ func TestLedgerHonoursContext(t *testing.T) {
 	if p, err := l.Get(live, "c"); err != nil || p.State != payments.StatePaid || !p.FulfilledAt.IsZero() {
 		t.Errorf("Fulfil whose context ended while it ran committed: %+v, %v", p, err)
 	}
+	// The claim ends either way (payments.Ledger.Fulfil): a retry need not
+	// wait for the lease.
+	if ok, err := l.Claim(live, "c", "b", time.Minute); err != nil || !ok {
+		t.Errorf("Claim after a Fulfil that committed nothing = %v, %v; want the claim ended", ok, err)
+	}
 }
