@@ -411,6 +411,15 @@ func TestDuplicateProviderCharge(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StatePaid, got.State)
 	require.Equal(t, "c1", got.DuplicateOf)
+	// Refunded at the provider (Telegram sends refunded_payment for Stars
+	// only): the seller records it, and the reminders stop.
+	got, err = f.ledger.Refund(ctx, "c2")
+	require.NoError(t, err)
+	require.Equal(t, StateRefunded, got.State)
+	f.advance(ProviderDuplicateReminder)
+	_, err = f.h.RetryPending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(log.String(), "refund it at the provider"))
 }
 
 // lostRefundReply is a ledger whose Refund commits but reports a failure

@@ -38,7 +38,9 @@ const (
 	DefaultReservationTTL = time.Minute
 	// ProviderDuplicateReminder is how often a duplicate charge paid
 	// through a payment provider, which the Bot API cannot refund, is
-	// reported again (an Error log) until it is refunded at the provider.
+	// reported again (an Error log) until the ledger records its refund:
+	// refund it at the provider, then call [Ledger.Refund] with its charge
+	// id (Telegram sends refunded_payment for Telegram Stars only).
 	ProviderDuplicateReminder = 24 * time.Hour
 )
 
@@ -675,7 +677,7 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 		}
 		h.observe(ctx, StepDuplicateRefund, p, start, true, nil)
 		if won {
-			h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
+			h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider, then record it with Ledger.Refund",
 				"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
 		}
 		return false, nil
