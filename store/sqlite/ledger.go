@@ -92,9 +92,12 @@ const (
 			AND COALESCE(CASE WHEN state = 1 THEN paid_at ELSE refunded_at END, 0) <= ` + ledgerNowNS + ` - ?1
 			AND (claim_until IS NULL OR claim_until <= ` + ledgerNowNS + `)
 		ORDER BY seq LIMIT ?3`
-	// The planner would walk the rowid from ?2 (every later payment); the
-	// index reads only those recorded since ?1, sorted by seq per page.
-	ledgerSinceSQL = `SELECT seq, ` + ledgerPaymentColumns + ` FROM miniappkit_payments INDEXED BY miniappkit_payments_paid_at
+	// Since pages in record order along the rowid, from the first payment
+	// recorded at or after ?1 (found on the paid_at index): each page reads
+	// only its own rows. Paging along the paid_at index instead sorts the
+	// whole range again for every page, quadratic in its size.
+	ledgerSinceStartSQL = `SELECT min(seq) FROM miniappkit_payments INDEXED BY miniappkit_payments_paid_at WHERE paid_at >= ?1`
+	ledgerSinceSQL      = `SELECT seq, ` + ledgerPaymentColumns + ` FROM miniappkit_payments NOT INDEXED
 		WHERE paid_at >= ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`
 )
 
@@ -313,25 +316,36 @@ func (l *Ledger) ClaimRefundHook(ctx context.Context, chargeID, owner string, tt
 // Pending implements payments.Ledger: the partial index
 // miniappkit_payments_pending, read in pages of record order.
 func (l *Ledger) Pending(ctx context.Context, olderThan time.Duration) iter.Seq2[payments.Payment, error] {
-	return l.pages(ctx, "ledger pending", ledgerPendingSQL, olderThan.Nanoseconds())
+	return l.pages(ctx, "ledger pending", ledgerPendingSQL, olderThan.Nanoseconds(), 0)
 }
 
-// Since implements payments.Ledger: the index miniappkit_payments_paid_at,
-// read in pages of record order.
+// Since implements payments.Ledger: the first payment recorded since t
+// from the index miniappkit_payments_paid_at, then pages of record order
+// along the rowid.
 func (l *Ledger) Since(ctx context.Context, t time.Time) iter.Seq2[payments.Payment, error] {
 	var from int64
 	if !t.IsZero() {
 		from = t.UnixNano()
 	}
-	return l.pages(ctx, "ledger since", ledgerSinceSQL, from)
+	return func(yield func(payments.Payment, error) bool) {
+		var start sql.NullInt64
+		if err := l.db.r.QueryRowContext(ctx, ledgerSinceStartSQL, from).Scan(&start); err != nil {
+			yield(payments.Payment{}, wrap("ledger since", err))
+			return
+		}
+		if !start.Valid {
+			return // none recorded since t
+		}
+		l.pages(ctx, "ledger since", ledgerSinceSQL, from, start.Int64-1)(yield)
+	}
 }
 
 // pages runs query (arguments: first, seq after, limit) page by page on a
-// reader, so a long iteration holds no read transaction between pages.
-func (l *Ledger) pages(ctx context.Context, op, query string, first any) iter.Seq2[payments.Payment, error] {
+// reader, from seq after, so a long iteration holds no read transaction
+// between pages.
+func (l *Ledger) pages(ctx context.Context, op, query string, first any, after int64) iter.Seq2[payments.Payment, error] {
 	return func(yield func(payments.Payment, error) bool) {
 		const page = 500
-		var after int64
 		for {
 			rows, err := l.db.r.QueryContext(ctx, query, first, after, page)
 			if err != nil {
