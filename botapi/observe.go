@@ -208,6 +208,22 @@ func (c *Client) observeAttempt(ctx context.Context, method string, attempt int,
 	c.obs.ObserveAttempt(ctx, e)
 }
 
+// clock is time.Now with an observer, the zero time without one (then
+// waited notes nothing).
+func (st *callStats) clock(o Observer) time.Time {
+	if o == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// waited adds the limiter wait that began at start.
+func (st *callStats) waited(start time.Time) {
+	if !start.IsZero() {
+		st.limiterWait += time.Since(start)
+	}
+}
+
 // noteRetry records in st a failed attempt and the client's decision on it.
 func (st *callStats) noteRetry(err error, wait time.Duration, retry bool) {
 	var apiErr *Error

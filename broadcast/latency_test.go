@@ -163,3 +163,29 @@ func TestCursorStaysSmall(t *testing.T) {
 		require.LessOrEqual(t, biggest, 2*broadcast.DefaultConcurrency)
 	})
 }
+
+// Defect 5: a slow result callback holds up only the callbacks, not the
+// sends: the other workers keep sending while it runs.
+func TestCallbacksOutsideLock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(100)
+		sentMeanwhile := -1
+		_, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client), broadcast.WithResult(func(r broadcast.Result) {
+			if sentMeanwhile >= 0 {
+				return
+			}
+			before := len(s.srv.Sent())
+			for range 100 { // a slow callback: up to 10 s
+				time.Sleep(100 * time.Millisecond)
+				if len(s.srv.Sent())-before >= 5 {
+					break
+				}
+			}
+			sentMeanwhile = len(s.srv.Sent()) - before
+		}))
+		require.NoError(t, err)
+		t.Logf("sends during a slow result callback: %d", sentMeanwhile)
+		require.GreaterOrEqual(t, sentMeanwhile, 5)
+	})
+}

@@ -385,3 +385,30 @@ func TestShipping(t *testing.T) {
 	require.NoError(t, g.h.HandleShippingQuery(ctx, &botapi.ShippingQuery{ID: "s", From: botapi.User{ID: 7}, InvoicePayload: g.payload(t, Order{Ref: "x"})}))
 	require.Equal(t, MsgNoShipping, g.api.shipping[0].ErrorMessage)
 }
+
+// TestDuplicateProviderCharge: a second provider charge of a one-time order
+// is never fulfilled nor refunded through the Bot API (it cannot be); it is
+// reported once, then again only after ProviderDuplicateReminder.
+func TestDuplicateProviderCharge(t *testing.T) {
+	ctx := t.Context()
+	var log syncLog
+	f := newFixture(t, WithLogger(log.logger()))
+	p := f.payload(t, Order{Ref: "parcel"})
+	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 1, success("c1", "EUR", 500, p)))
+	require.NoError(t, f.h.HandleSuccessfulPayment(ctx, 1, success("c2", "EUR", 500, p)))
+	for range 3 {
+		_, err := f.h.RetryPending(ctx)
+		require.NoError(t, err)
+	}
+	require.Equal(t, map[string]int{"c1": 1}, f.done)
+	require.Empty(t, f.api.refunds)
+	require.Equal(t, 1, strings.Count(log.String(), "refund it at the provider"))
+	f.advance(ProviderDuplicateReminder)
+	_, err := f.h.RetryPending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(log.String(), "refund it at the provider"))
+	got, err := f.ledger.Get(ctx, "c2")
+	require.NoError(t, err)
+	require.Equal(t, StatePaid, got.State)
+	require.Equal(t, "c1", got.DuplicateOf)
+}

@@ -91,8 +91,10 @@
 // reservation that expired while a payment was delayed), so the ledger binds
 // the order to its first charge in the same atomic step as Record; a later
 // charge of the order is recorded with [Payment.DuplicateOf] set, never
-// fulfilled, refunded (refundStarPayment; a provider charge is logged for a
-// refund at the provider) and logged at Warn ("duplicate charge refunded").
+// fulfilled, refunded (refundStarPayment) and logged at Warn ("duplicate
+// charge refunded"); a provider charge, which the Bot API cannot refund, is
+// logged at Error once a day ([ProviderDuplicateReminder]) for a refund at
+// the provider.
 // Subscription renewals pay their order again by design and are not
 // duplicates. [WithRepeatablePurchases] turns all of this off for order
 // references meant to be paid many times.

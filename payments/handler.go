@@ -36,6 +36,10 @@ const (
 	// of an ok answer; a charge that failed at the provider frees the order
 	// for another attempt after this.
 	DefaultReservationTTL = time.Minute
+	// ProviderDuplicateReminder is how often a duplicate charge paid
+	// through a payment provider, which the Bot API cannot refund, is
+	// reported again (an Error log) until it is refunded at the provider.
+	ProviderDuplicateReminder = 24 * time.Hour
 )
 
 // Messages shown to the buyer when the handler declines a pre-checkout query.
@@ -647,9 +651,18 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) {
 	start := h.obsNow()
 	if p.Currency != XTR {
+		// The Bot API cannot refund it. A claim of a day, never released,
+		// keeps RetryPending from reporting it on every pass: the error
+		// comes back once a day until a person has refunded it.
+		won, err := h.ledger.Claim(ctx, p.ChargeID, h.owners.next(), ProviderDuplicateReminder)
+		if err != nil {
+			return false, fmt.Errorf("payments: claim duplicate: %w", err)
+		}
 		h.observe(ctx, StepDuplicateRefund, p, start, true, nil)
-		h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
-			"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
+		if won {
+			h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
+				"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
+		}
 		return false, nil
 	}
 	owner := h.owners.next()

@@ -22,8 +22,11 @@ import (
 // the caller's function with the transaction (a pgx.Tx, as payments.Tx) and
 // moves the state in it, so the fulfilment's own writes commit with the
 // state change or not at all. While it runs, a refund, a claim or a
-// redelivery of the same charge waits for the row. It is safe for
-// concurrent use by several processes.
+// redelivery of the same charge waits for the row, each holding a pool
+// connection: inside the fulfilment, write through the transaction, never
+// through the pool (a pool emptied by those waiters would never give the
+// fulfilment a connection), and keep it short. It is safe for concurrent
+// use by several processes.
 type Ledger struct {
 	db *DB
 	q  ledgerSQL

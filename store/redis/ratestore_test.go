@@ -118,7 +118,7 @@ func TestRateStoreFallback(t *testing.T) {
 func TestRateStoreReplicas(t *testing.T) {
 	skipWithoutServer(t)
 	scale, n, spread := 3, 900, 1.5 // spread: the most a replica may send over the least
-	if os.Getenv("MINIAPPKIT_LONG") == "1" {
+	if os.Getenv("MINIAPPKIT_LONG") == "1" && !raceEnabled {
 		scale, n, spread = 10, 30_000, 1.1
 	}
 	window := time.Second / time.Duration(scale)
@@ -204,6 +204,9 @@ func TestRateStoreReplicas(t *testing.T) {
 	require.Zero(t, st.TooManyRequests)
 	require.LessOrEqual(t, most, 30)
 	require.Equal(t, n, len(sent[0])+len(sent[1])+len(sent[2]))
+	if raceEnabled {
+		return // the race detector's slowness is all these would measure
+	}
 	require.LessOrEqual(t, makespan, 2*lower, "the issue's bound is %v", bound)
 	lo, hi := slices.Min(shares), slices.Max(shares)
 	require.LessOrEqual(t, float64(hi), spread*float64(lo), "shares %v", shares)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,35 +37,37 @@ const luaNow = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
-// claimScript: KEYS[1] the key's hash; ARGV owner, lease ms, grace ms,
-// has data ("1"/"0"), data. Returns {0} when claimed, else {state, data}.
+// claimScript: KEYS[1] the key's hash; ARGV owner, lease ms, then the
+// data if there is any. Returns 0 when claimed, else {state, data}.
 var claimScript = redis.NewScript(luaNow + `
 local e = redis.call('HMGET', KEYS[1], 's', 'x', 'd')
 if e[1] and tonumber(e[2]) > now then
 	return {tonumber(e[1]), e[3]}
 end
 local lease = tonumber(ARGV[2])
-redis.call('DEL', KEYS[1])
-if ARGV[4] == '1' then
-	redis.call('HSET', KEYS[1], 's', 1, 'o', ARGV[1], 'x', now + lease, 'd', ARGV[5])
+if e[1] then
+	redis.call('DEL', KEYS[1]) -- an expired entry: drop its fields
+end
+if #ARGV > 2 then
+	redis.call('HSET', KEYS[1], 's', 1, 'o', ARGV[1], 'x', now + lease, 'd', ARGV[3])
 else
 	redis.call('HSET', KEYS[1], 's', 1, 'o', ARGV[1], 'x', now + lease)
 end
-redis.call('PEXPIRE', KEYS[1], lease + tonumber(ARGV[3]))
-return {0}
+redis.call('PEXPIRE', KEYS[1], lease + ` + strconv.FormatInt(InFlightGrace.Milliseconds(), 10) + `)
+return 0
 `)
 
-// completeScript: KEYS[1]; ARGV owner, ttl ms, has data, data. Returns 1
-// when completed, 0 when owner does not hold the key.
+// completeScript: KEYS[1]; ARGV owner, ttl ms, then the data if there is
+// any. Returns 1 when completed, 0 when owner does not hold the key.
 var completeScript = redis.NewScript(luaNow + `
 if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then
 	return 0
 end
 local ttl = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 's', 2, 'x', now + ttl)
-if ARGV[3] == '1' then
-	redis.call('HSET', KEYS[1], 'd', ARGV[4])
+if #ARGV > 2 then
+	redis.call('HSET', KEYS[1], 's', 2, 'x', now + ttl, 'd', ARGV[3])
 else
+	redis.call('HSET', KEYS[1], 's', 2, 'x', now + ttl)
 	redis.call('HDEL', KEYS[1], 'd')
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
@@ -88,21 +91,29 @@ func (s *UpdateStore) Claim(ctx context.Context, key, owner string, lease time.D
 	if err := s.check(ctx, lease); err != nil {
 		return webhook.ClaimResult{}, err
 	}
-	hasData, d := dataArgs(data)
-	v, err := claimScript.Run(ctx, s.db.c, []string{s.key(key)}, owner, millis(lease), InFlightGrace.Milliseconds(), hasData, d).Slice()
+	args := []any{owner, millis(lease)}
+	if data != nil {
+		args = append(args, data)
+	}
+	v, err := claimScript.Run(ctx, s.db.c, []string{s.key(key)}, args...).Result()
 	if err != nil {
 		return webhook.ClaimResult{}, wrap("update store claim", err)
 	}
-	state, _ := v[0].(int64)
+	if n, ok := v.(int64); ok && n == 0 {
+		return webhook.ClaimResult{State: webhook.Claimed}, nil
+	}
+	e, _ := v.([]any)
+	var state int64
 	var got []byte
-	if len(v) > 1 {
-		if str, ok := v[1].(string); ok {
+	if len(e) > 0 {
+		state, _ = e[0].(int64)
+	}
+	if len(e) > 1 {
+		if str, ok := e[1].(string); ok {
 			got = []byte(str)
 		}
 	}
 	switch state {
-	case 0:
-		return webhook.ClaimResult{State: webhook.Claimed}, nil
 	case 1:
 		return webhook.ClaimResult{State: webhook.InFlight, Data: got}, nil
 	case 2:
@@ -116,8 +127,11 @@ func (s *UpdateStore) Complete(ctx context.Context, key, owner string, ttl time.
 	if err := s.check(ctx, ttl); err != nil {
 		return err
 	}
-	hasData, d := dataArgs(data)
-	n, err := completeScript.Run(ctx, s.db.c, []string{s.key(key)}, owner, millis(ttl), hasData, d).Int()
+	args := []any{owner, millis(ttl)}
+	if data != nil {
+		args = append(args, data)
+	}
+	n, err := completeScript.Run(ctx, s.db.c, []string{s.key(key)}, args...).Int()
 	return result("update store complete", n, err)
 }
 
@@ -151,13 +165,6 @@ func result(op string, n int, err error) error {
 		return webhook.ErrNotOwner
 	}
 	return nil
-}
-
-func dataArgs(data []byte) (string, []byte) {
-	if data == nil {
-		return "0", []byte{}
-	}
-	return "1", data
 }
 
 // millis rounds d up to whole milliseconds.

@@ -14,7 +14,7 @@
 //
 // Each check gets a fresh, empty store. A store on an engine's clock (SQL
 // now(), Redis TIME) cannot be moved, so with a nil [Advance] the kit waits
-// out its leases and TTLs in real time: short ones, about four seconds in
+// out its leases and TTLs in real time: short ones, under three seconds in
 // all. A store with an injectable clock passes an Advance that moves it
 // and the kit never sleeps.
 package storetest
