@@ -52,12 +52,16 @@ func (db *DB) Ledger() *Ledger {
 	return &Ledger{db: db, q: ledgerSQL{
 		record: db.sql(insert + `'') ON CONFLICT (charge_id) DO NOTHING RETURNING ` + paymentColumns),
 		// The order is bound to its first charge in the same statement; a
-		// later charge of the order is stored as its duplicate.
+		// later charge of the order is stored as its duplicate. A charge the
+		// ledger holds already binds nothing (a data-modifying CTE commits
+		// even when the INSERT it feeds does nothing).
 		recordOnce: db.sql(`WITH o AS (
-				INSERT INTO {schema}.payment_orders (order_ref, charge_id) VALUES ($15, $1)
+				INSERT INTO {schema}.payment_orders (order_ref, charge_id)
+				SELECT $15::text, $1::text
+				WHERE NOT EXISTS (SELECT 1 FROM {schema}.payments WHERE charge_id = $1)
 				ON CONFLICT (order_ref) DO UPDATE SET charge_id = COALESCE({schema}.payment_orders.charge_id, EXCLUDED.charge_id)
 				RETURNING charge_id)
-			` + insert + `(SELECT CASE WHEN charge_id = $1 THEN '' ELSE charge_id END FROM o))
+			` + insert + `COALESCE((SELECT CASE WHEN charge_id = $1 THEN '' ELSE charge_id END FROM o), ''))
 			ON CONFLICT (charge_id) DO NOTHING RETURNING ` + paymentColumns),
 		get:     db.sql(`SELECT ` + paymentColumns + ` FROM {schema}.payments WHERE charge_id = $1`),
 		exists:  db.sql(`SELECT EXISTS (SELECT 1 FROM {schema}.payments WHERE charge_id = $1)`),

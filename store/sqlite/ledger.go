@@ -18,11 +18,13 @@ import (
 // with SQLite's clock (unixepoch) for leases and timestamps, except Record
 // of a one-time order (one transaction: bind the order, insert the charge)
 // and Fulfil and RefundHookDone: each is one write transaction that checks
-// the caller still holds a ledgerLive claim, runs the caller's function with the
+// the caller still holds a live claim, runs the caller's function with the
 // transaction (a *sql.Tx, as payments.Tx) and moves the state in it, so the
 // fulfilment's own writes commit with the state change or not at all.
 // SQLite has one writer: while a fulfilment runs, every other write to the
-// file waits for it, so keep fulfilments short (and never write through
+// file waits for it (in another process, for at most the busy timeout,
+// then fails: a refund or claim there is retried, not lost), so keep
+// fulfilments short (and never write through
 // [DB.SQL] from inside one: use the transaction). Pending, Since, ByOrder
 // and Get read from the readers. It is safe for concurrent use by several
 // processes on the same file.
@@ -228,7 +230,7 @@ func (l *Ledger) RefundHookDone(ctx context.Context, chargeID, owner string, fn 
 	return l.inClaim(ctx, "ledger refund hook done", chargeID, owner, true, fn)
 }
 
-// inClaim checks, in a write transaction, that owner holds a ledgerLive claim on
+// inClaim checks, in a write transaction, that owner holds a live claim on
 // chargeID for the work (fulfilment, or the refund hook when hook is true),
 // runs fn in the transaction and completes the work in it. If fn fails the
 // transaction rolls back and the claim is released.
@@ -239,11 +241,11 @@ func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook b
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var (
-		state                          int
-		claimOwner, dup                string
-		ledgerLive, requested, hookDue bool
+		state                    int
+		claimOwner, dup          string
+		live, requested, hookDue bool
 	)
-	err = tx.QueryRowContext(ctx, ledgerLockSQL, chargeID).Scan(&state, &claimOwner, &ledgerLive, &dup, &requested, &hookDue)
+	err = tx.QueryRowContext(ctx, ledgerLockSQL, chargeID).Scan(&state, &claimOwner, &live, &dup, &requested, &hookDue)
 	if errors.Is(err, sql.ErrNoRows) {
 		return payments.Payment{}, fmt.Errorf("sqlite: %s: %w: %q", op, payments.ErrNotFound, chargeID)
 	}
@@ -254,7 +256,7 @@ func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook b
 	if hook {
 		due = state == 3 && hookDue
 	}
-	if !due || !ledgerLive || claimOwner != owner || owner == "" {
+	if !due || !live || claimOwner != owner || owner == "" {
 		return payments.Payment{}, fmt.Errorf("sqlite: %s: %w: charge %q", op, payments.ErrClaimLost, chargeID)
 	}
 	complete := ledgerHookDoneSQL
