@@ -217,3 +217,18 @@ func TestUpdatesWaitsForTheBreaker(t *testing.T) {
 		assert.Equal(t, 2, len(fake.Requests("getUpdates")), "nothing sent while open: one poll, one confirmation")
 	})
 }
+
+// A call whose context has ended returns an error matching ctx.Err(), also
+// when the breaker refuses it. Before the fix it returned the breaker's
+// refusal alone, which matched neither context.Canceled nor
+// context.DeadlineExceeded.
+func TestBreakerRefusalAfterContextEnded(t *testing.T) {
+	open := breakerFunc(func() (func(error), error) { return nil, errOpen })
+	c := botapi.New("1:x", botapi.WithBaseURL("http://127.0.0.1:1"), botapi.WithBreaker(open))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := c.GetMe(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = c.GetMe(t.Context())
+	require.ErrorIs(t, err, botapi.ErrCircuitOpen, "a live context still gets the refusal")
+}

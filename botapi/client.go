@@ -40,7 +40,7 @@ const (
 // every fmt verb, and so does a Client value printed field by field.
 type Client struct {
 	key     func() *apiKey // behind a func, which fmt prints as an address
-	baseURL string         // without the token: safe to print
+	shown   string         // the base URL, its password masked: safe to print
 	hc      *http.Client
 	log     *slog.Logger
 	retry   RetryPolicy
@@ -224,7 +224,10 @@ func New(token string, opts ...Option) *Client {
 	if err == nil && u.User != nil {
 		c.rt = nil // http.Client turns the URL's user info into an Authorization header
 	}
-	c.baseURL = base
+	key.base, c.shown = base, base
+	if err == nil && u.User != nil {
+		c.shown = u.Redacted()
+	}
 	c.setObserver(o.observer, base)
 	key.prefix = base + "/bot" + token + "/"
 	if o.testEnv {
@@ -233,9 +236,10 @@ func New(token string, opts ...Option) *Client {
 	return c
 }
 
-// String returns a description of the client without its token.
+// String returns a description of the client without its token (nor the
+// password of a base URL that has one).
 func (c *Client) String() string {
-	return "botapi.Client{" + c.baseURL + "/bot<redacted>}"
+	return "botapi.Client{" + c.shown + "/bot<redacted>}"
 }
 
 // GoString is like String, so that %#v does not print the token either.
@@ -248,13 +252,14 @@ func (c *Client) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) 
 // redacted stands for the token wherever it would be printed.
 const redacted = "<redacted>"
 
-// apiKey holds what carries the token. A Client holds it behind a func, so
+// apiKey holds what carries the token or a password. A Client holds it behind a func, so
 // a Client value printed field by field (fmt's %+v or %s of *c, which call
 // no method of c and print the contents of pointers and interfaces under a
 // wrong verb) shows an address, not the token.
 type apiKey struct {
 	token  string
-	prefix string // baseURL + "/bot" + token + "/" (+ "test/")
+	base   string // the base URL, with the password it may hold
+	prefix string // base + "/bot" + token + "/" (+ "test/")
 
 	urlMu sync.RWMutex
 	urls  map[string]*methodURL // method → prefix+method, built and parsed once
@@ -331,6 +336,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 	}
 
 	pol := c.retry.withDefaults()
+	safe := retrySafeCall(method, params)
 	waits := c.limiter != nil && PostsToChat(method)
 	var chat int64 // the limiter key: the chat posted to, 0 for other calls
 	if waits {
@@ -384,6 +390,9 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 		if c.breaker != nil {
 			d, berr := c.breaker.Allow()
 			if berr != nil {
+				if ctxErr := ctx.Err(); ctxErr != nil {
+					return fmt.Errorf("botapi: %s: %w", method, ctxErr)
+				}
 				return &circuitError{method: method, err: berr}
 			}
 			done = d
@@ -413,7 +422,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 			return setTrue(result)
 		}
 		landed = landed || mayHaveLanded(err)
-		wait, retry := pol.decide(method, attempt, err)
+		wait, retry := pol.decide(safe, attempt, err)
 		if c.obs != nil {
 			st.noteRetry(err, wait, retry)
 		}
@@ -635,6 +644,11 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 			Description: describeNonJSON(status, contentType, data)}
 	}
 	if env.OK {
+		if nilPointee(env.Result) {
+			// A result of an object type that is missing or null: a
+			// success would hand the caller a nil pointer and no error.
+			return &Error{Method: method, err: ErrInvalidResponse, Description: `"ok":true without a result`}
+		}
 		if finish != nil {
 			finish()
 		}
@@ -661,6 +675,13 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		e.err = ErrInvalidResponse
 	}
 	return e
+}
+
+// nilPointee reports whether v is a pointer to a nil pointer: the result
+// of a method returning an object, which decoding left unset.
+func nilPointee(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Pointer && rv.Elem().IsNil()
 }
 
 // maxRetryAfter bounds the RetryAfter the client reads from an answer, so

@@ -355,7 +355,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 			mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
 				reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_path":"docs/x.pdf"}}`)
 			})
-			c.baseURL = closedURL
+			c.key().base = closedURL
 			_, err := c.DownloadFile(t.Context(), "f", io.Discard)
 			return err
 		}},
@@ -637,4 +637,46 @@ func TestFormatNeverPrintsToken(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "botapi.Client{https://api.example/bot<redacted>}", fmt.Sprintf("%d", c))
+}
+
+// A base URL may carry a password (a Bot API server behind basic auth).
+// Before the fix every fmt verb of the client printed it, although the
+// client's doc promises a printable form; net/http's errors already hide
+// it.
+func TestFormatNeverPrintsBaseURLPassword(t *testing.T) {
+	c := New(testToken, WithBaseURL("https://bot:hunter2@api.example"), WithHTTPClient(&http.Client{}))
+	value := reflect.ValueOf(c).Elem().Interface() // a copy, printed field by field
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d"} {
+		for name, arg := range map[string]any{"pointer": c, "value": value} {
+			got := fmt.Sprintf(verb, arg)
+			assert.NotContains(t, got, "hunter2", "%s of a %s", verb, name)
+			assert.NotContains(t, got, testToken, "%s of a %s", verb, name)
+		}
+	}
+	assert.Equal(t, "botapi.Client{https://bot:xxxxx@api.example/bot<redacted>}", c.String())
+}
+
+// A success answer without a result ({"ok":true}, or "result":null: a
+// broken proxy or server) is not a success: the caller would get a nil
+// *Message with a nil error and crash on it. Before the fix SendMessage
+// returned (nil, nil).
+func TestSuccessWithoutResult(t *testing.T) {
+	for _, body := range []string{`{"ok":true}`, `{"ok":true,"result":null}`} {
+		t.Run(body, func(t *testing.T) {
+			c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+			mux.HandleFunc("POST /sendMessage", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, body) })
+			m, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 1}, Text: "x"})
+			require.ErrorIs(t, err, ErrInvalidResponse)
+			assert.Nil(t, m)
+			_, err = DecodeAnswer[*User]("getMe", []byte(body))
+			require.ErrorIs(t, err, ErrInvalidResponse)
+		})
+	}
+	t.Run("an inline edit's true is still a success", func(t *testing.T) {
+		c, mux := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+		mux.HandleFunc("POST /editMessageText", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, `{"ok":true,"result":true}`) })
+		m, err := c.EditMessageText(t.Context(), &EditMessageTextParams{InlineMessageID: "i", Text: "x"})
+		require.NoError(t, err)
+		assert.Nil(t, m)
+	})
 }

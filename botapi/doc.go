@@ -73,13 +73,17 @@
 //   - send*, copy*, forward*, create* and others that create or move
 //     something are not repeated (a second sendMessage sends a second
 //     message), unless RetryPolicy.RetryUnsafe is set;
-//   - edit*, answer*, stopPoll, setGameScore and the approve/decline
-//     methods are not repeated either: a repeat of one that landed fails
-//     ("message is not modified", "query is too old"), which would turn a
-//     success into a failure, and their results cannot be made up;
+//   - edit*, answer*, stopPoll, setGameScore, the approve/decline
+//     methods, close, logOut and leaveChat are not repeated either: a
+//     repeat of one that landed fails ("message is not modified", "query
+//     is too old", 429, 401, 403), which would turn a success into a
+//     failure, and their results cannot be made up; nor is
+//     unpinChatMessage without message_id (a repeat unpins another one);
 //   - delete* is repeated, and a repeat answered "message to delete not
 //     found" is the success of the attempt that landed;
-//   - get*, set* and the rest are repeated.
+//   - get*, set*, pin* and the rest are repeated, and a repeat of a method
+//     answering True that is answered "...not modified" (CHAT_NOT_MODIFIED)
+//     is the success of the attempt that landed.
 //
 // Every method is retried after a 429 or a failure to connect, which prove
 // Telegram did nothing. A call that uploads from an io.Reader is retried

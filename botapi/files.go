@@ -15,7 +15,7 @@ import (
 //
 // Telegram docs: https://core.telegram.org/bots/api#getfile
 func (c *Client) FileURL(filePath string) string {
-	p := c.baseURL + "/file/bot" + c.key().token + "/"
+	p := c.key().base + "/file/bot" + c.key().token + "/"
 	if strings.HasSuffix(c.key().prefix, "/test/") {
 		p += "test/"
 	}
@@ -26,9 +26,10 @@ func (c *Client) FileURL(filePath string) string {
 // w without buffering it whole, and returns the number of bytes written.
 // Telegram's cloud server lets bots download files of up to 20 MB. When
 // getFile states the file's size, the download is bounded by it: a longer
-// body fails with [ErrInvalidResponse] after writing file_size bytes. The
-// download itself is not retried (w may have received part of the file);
-// getFile is retried like any call.
+// body fails with [ErrInvalidResponse] after writing file_size bytes, and
+// so does a shorter one after writing what came. The download itself is
+// not retried (w may have received part of the file); getFile is retried
+// like any call.
 //
 // Telegram docs: https://core.telegram.org/bots/api#getfile
 func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (int64, error) {
@@ -78,9 +79,13 @@ func (c *Client) DownloadFile(ctx context.Context, fileID string, w io.Writer) (
 	}
 	n, err := io.Copy(w, body)
 	if err == nil && f.FileSize > 0 {
+		if n < f.FileSize {
+			return n, &Error{Method: method, err: ErrInvalidResponse,
+				Description: fmt.Sprintf("file of %d bytes ended after %d", f.FileSize, n)}
+		}
 		var probe [1]byte
 		if k, _ := io.ReadFull(resp.Body, probe[:]); k > 0 {
-			return n, &Error{Method: method, Code: resp.StatusCode, err: ErrInvalidResponse,
+			return n, &Error{Method: method, err: ErrInvalidResponse,
 				Description: fmt.Sprintf("file longer than the %d bytes getFile stated", f.FileSize)}
 		}
 	}

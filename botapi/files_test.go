@@ -74,6 +74,30 @@ func TestDownloadFileBoundedBySize(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidResponse)
 	assert.Equal(t, int64(4), n)
 	assert.Equal(t, "abcd", buf.String())
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Zero(t, e.Code, "an invalid 200 answer has Code 0, as ErrInvalidResponse's doc says")
+}
+
+// A download that ends cleanly before the file_size getFile stated (a
+// chunked body cut short by a proxy) is an error, not a short file. Before
+// the fix DownloadFile returned 3 bytes of a 10-byte file and no error.
+func TestDownloadFileShorterThanSize(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("POST /getFile", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, `{"ok":true,"result":{"file_id":"f","file_unique_id":"u","file_size":10,"file_path":"docs/a.txt"}}`)
+	})
+	mux.HandleFunc("GET /docs/a.txt", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "abc")
+		w.(http.Flusher).Flush() // chunked: the body ends cleanly after 3 bytes
+	})
+	var buf bytes.Buffer
+	n, err := c.DownloadFile(t.Context(), "f", &buf)
+	require.ErrorIs(t, err, ErrInvalidResponse)
+	assert.Equal(t, int64(3), n)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Zero(t, e.Code, "an invalid 200 answer has Code 0, as ErrInvalidResponse's doc says")
 }
 
 func TestFileURL(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -90,7 +91,8 @@ func DefaultBackoff(n int) time.Duration {
 }
 
 // decide says whether the call retries after err, and after how long.
-func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duration, bool) {
+// safe is [RetrySafe] for the call (see retrySafeCall).
+func (p RetryPolicy) decide(safe bool, attempt int, err error) (time.Duration, bool) {
 	if attempt >= p.MaxAttempts {
 		return 0, false
 	}
@@ -103,7 +105,7 @@ func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duratio
 			}
 			return max(apiErr.RetryAfter, time.Second), true
 		case apiErr.Code >= 500 && apiErr.Code <= 599:
-			if !p.RetryUnsafe && !RetrySafe(method) {
+			if !p.RetryUnsafe && !safe {
 				return 0, false
 			}
 			return p.Backoff(attempt), true
@@ -120,7 +122,7 @@ func (p RetryPolicy) decide(method string, attempt int, err error) (time.Duratio
 	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
 		return 0, false
 	}
-	if !ne.beforeSend && !p.RetryUnsafe && !RetrySafe(method) {
+	if !ne.beforeSend && !p.RetryUnsafe && !safe {
 		return 0, false
 	}
 	return p.Backoff(attempt), true
@@ -147,6 +149,12 @@ var onceOnlyPrefixes = []string{
 	"approveSuggestedPost", "declineSuggestedPost",
 }
 
+// onceOnlyMethods are methods, named in full, that fail when repeated
+// after they succeeded: close (429 for ten minutes after a close), logOut
+// (401 once logged out of the cloud server) and leaveChat (403 once out
+// of the chat). closeForumTopic and the like are not among them.
+var onceOnlyMethods = []string{"close", "logOut", "leaveChat"}
+
 // RetrySafe reports whether the client may repeat method after a failure
 // that may have reached Telegram (a 5xx answer, a connection broken after
 // the request was sent). Per method family:
@@ -160,19 +168,25 @@ var onceOnlyPrefixes = []string{
 //   - false for methods that succeed once and fail when repeated, so that a
 //     retry after a first attempt that did land would turn its success into
 //     a failure: edit* ("message is not modified"), answer* (a query is
-//     answered once), stopPoll, setGameScore, approve/declineChatJoinRequest
-//     and approve/declineSuggestedPost. The caller gets the ambiguous error
-//     (matching [ErrServer] or [ErrNetwork]) and may read the state back;
+//     answered once), stopPoll, setGameScore, approve/declineChatJoinRequest,
+//     approve/declineSuggestedPost, close, logOut and leaveChat. The caller
+//     gets the ambiguous error (matching [ErrServer] or [ErrNetwork]) and
+//     may read the state back;
 //   - true for delete*: a retry whose first attempt did land is answered
 //     400 "message to delete not found", which the client then takes as the
 //     success it is (a first attempt answered so is still an error);
-//   - true for the set*, pin*, unpin* and delete* methods that answer
-//     True: a retry whose first attempt did land may be answered 400
-//     "CHAT_NOT_MODIFIED" or "chat description is not modified", which the
+//   - true for the methods that answer True (set*, pin*, unpin*,
+//     close/reopenForumTopic, ...): a retry whose first attempt did land
+//     may be answered 400 "...not modified" (CHAT_NOT_MODIFIED,
+//     TOPIC_NOT_MODIFIED, "chat description is not modified"), which the
 //     client likewise takes as success after an attempt that may have
 //     landed;
 //   - true for every other method (get*, set*, ban*, pin*, ...), including
 //     methods newer than this list, whose names follow the same verbs.
+//
+// One call is less safe than its method: unpinChatMessage without
+// message_id (which unpins the most recent pinned message, so a repeat
+// unpins another one) is not retried after such a failure.
 //
 // All methods are retried after a 429 or a failure to connect, which prove
 // Telegram did nothing.
@@ -190,7 +204,23 @@ func RetrySafe(method string) bool {
 			return false
 		}
 	}
-	return true
+	return !slices.Contains(onceOnlyMethods, method)
+}
+
+// retrySafeCall is [RetrySafe] for one call, whose parameters may make a
+// safe method unsafe: unpinChatMessage without message_id unpins the most
+// recent pinned message, so a repeat after it landed unpins another one.
+func retrySafeCall(method string, params any) bool {
+	if method == "unpinChatMessage" {
+		switch p := params.(type) {
+		case *UnpinChatMessageParams:
+			return p != nil && p.MessageID != 0
+		case UnpinChatMessageParams:
+			return p.MessageID != 0
+		}
+		return false // a map or a struct of the caller's: not looked into
+	}
+	return RetrySafe(method)
 }
 
 // alreadyDone reports whether err, the answer to a repeat of method after

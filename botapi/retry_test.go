@@ -383,7 +383,7 @@ func TestRetryAfterALandedCallNotModified(t *testing.T) {
 			return c.PinChatMessage(ctx, &PinChatMessageParams{ChatID: ChatID{ID: 1}, MessageID: 5})
 		}},
 		{"unpinChatMessage", notModified, func(ctx context.Context, c *Client) error {
-			return c.UnpinChatMessage(ctx, &UnpinChatMessageParams{ChatID: ChatID{ID: 1}})
+			return c.UnpinChatMessage(ctx, &UnpinChatMessageParams{ChatID: ChatID{ID: 1}, MessageID: 5})
 		}},
 		{"deleteChatPhoto", notModified, func(ctx context.Context, c *Client) error {
 			return c.DeleteChatPhoto(ctx, &DeleteChatPhotoParams{ChatID: ChatID{ID: 1}})
@@ -410,4 +410,45 @@ func TestRetryAfterALandedCallNotModified(t *testing.T) {
 			require.ErrorIs(t, tc.call(t.Context(), c), ErrBadRequest)
 		})
 	}
+}
+
+// close, logOut and leaveChat succeed once and fail when repeated (close
+// answers 429 for ten minutes after a close, logOut 401 once logged out,
+// leaveChat 403 once out of the chat). Before the fix they were retried
+// after a 5xx or a reset, so a call that had landed came back as that
+// failure.
+func TestRetrySafeOnceOnlyMethods(t *testing.T) {
+	for _, m := range []string{"close", "logOut", "leaveChat"} {
+		assert.False(t, RetrySafe(m), m)
+	}
+	for _, m := range []string{"closeForumTopic", "closeGeneralForumTopic"} {
+		assert.True(t, RetrySafe(m), "%s (answers TOPIC_NOT_MODIFIED when repeated, taken as success)", m)
+	}
+	noWait := WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }})
+	var n atomic.Int32
+	c := fakeClient(t, &n, []func() (*http.Response, error){server502}, noWait)
+	err := c.LeaveChat(t.Context(), &LeaveChatParams{ChatID: ChatID{ID: -100}})
+	require.ErrorIs(t, err, ErrServer, "the ambiguous failure, not a retry's 403")
+	assert.Equal(t, int32(1), n.Load())
+}
+
+// unpinChatMessage without message_id unpins the most recent pinned
+// message: repeated after it landed, it unpins the one before. Before the
+// fix it was retried after a 5xx like any method, so a 502 whose call had
+// landed cost the chat a second pinned message.
+func TestUnpinLatestIsNotRetried(t *testing.T) {
+	noWait := WithRetry(RetryPolicy{Backoff: func(int) time.Duration { return 0 }})
+	t.Run("without message_id", func(t *testing.T) {
+		var n atomic.Int32
+		c := fakeClient(t, &n, []func() (*http.Response, error){server502}, noWait)
+		err := c.UnpinChatMessage(t.Context(), &UnpinChatMessageParams{ChatID: ChatID{ID: -100}})
+		require.ErrorIs(t, err, ErrServer)
+		assert.Equal(t, int32(1), n.Load())
+	})
+	t.Run("with message_id", func(t *testing.T) {
+		var n atomic.Int32
+		c := fakeClient(t, &n, []func() (*http.Response, error){server502, ok200}, noWait)
+		require.NoError(t, c.UnpinChatMessage(t.Context(), &UnpinChatMessageParams{ChatID: ChatID{ID: -100}, MessageID: 5}))
+		assert.Equal(t, int32(2), n.Load())
+	})
 }

@@ -75,7 +75,8 @@ type UpdatesOptions struct {
 // does not fit its Go type) or whose kind this package does not know is
 // yielded in its place as (nil, *[UpdateDecodeError]), which carries its
 // update_id and raw JSON; it counts as yielded, and the rest of the batch
-// follows. [ErrUnauthorized] and [ErrNotFound] (a bad token) end the
+// follows. A batch that moves the offset nowhere (no update_id could be
+// read) is followed by the Backoff wait of a failed poll. [ErrUnauthorized] and [ErrNotFound] (a bad token) end the
 // iteration after being yielded; [ErrConflict] (a webhook is set, or another
 // poller runs) does not. When ctx ends, the iteration ends without an error.
 //
@@ -163,8 +164,9 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				}
 				continue
 			}
-			failures, open = 0, false
+			open = false
 			p.seen = p.next // Telegram has now seen this offset
+			before := p.next
 			for _, it := range batch.items {
 				id := it.id()
 				if id != 0 && id < p.next {
@@ -179,10 +181,23 @@ func (c *Client) Updates(ctx context.Context, opts *UpdatesOptions) iter.Seq2[*U
 				} else {
 					more = yield(it.u, nil)
 				}
-				p.next = max(p.next, id+1)
+				if id != 0 { // 0: an update_id that could not be read
+					p.next = max(p.next, id+1)
+				}
 				if !more {
 					return
 				}
+			}
+			if len(batch.items) == 0 || p.next != before {
+				failures = 0
+				continue
+			}
+			// Updates came, but none gave an update_id past the offset:
+			// the same batch would come again at once. Wait as after a
+			// failed poll.
+			failures++
+			if sleepCtx(ctx, o.Backoff(failures)) != nil {
+				return
 			}
 		}
 	}

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -293,4 +296,36 @@ func TestUpdatesPoisonBatch(t *testing.T) {
 	}
 	assert.Equal(t, []item{{1, "", nil}, {2, poison, ErrInvalidResponse}, {3, "", nil}, {4, unknown, ErrUnknownUpdate}, {5, "", nil}}, got)
 	assert.Equal(t, []string{"0/100/0/-", "6/1/0/-"}, q.calls, "one poll, then the confirmation past the batch")
+}
+
+// A batch whose updates cannot even give their update_id (a broken proxy
+// or server) cannot move the offset, so the same batch comes again. Before
+// the fix Updates asked for it again at once, forever: a tight loop of
+// getUpdates calls and errors. It now waits Backoff, as after a failed
+// poll.
+func TestUpdatesBatchWithoutProgressBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var polls atomic.Int32
+		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+			if r.Body != nil {
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+			}
+			polls.Add(1)
+			return jsonResponse(200, `{"ok":true,"result":[{"update_id":"seven","message":{}}]}`), nil
+		})
+		c := New(testToken, WithHTTPClient(&http.Client{Transport: rt}))
+		start := time.Now()
+		errs := 0
+		for u, err := range c.Updates(t.Context(), &UpdatesOptions{Timeout: -1, Backoff: func(int) time.Duration { return time.Second }}) {
+			require.Nil(t, u)
+			var de *UpdateDecodeError
+			require.ErrorAs(t, err, &de)
+			if errs++; errs == 4 {
+				break
+			}
+		}
+		assert.Equal(t, 3*time.Second, time.Since(start), "a second of backoff after each batch that moved nothing")
+		assert.Equal(t, int32(4), polls.Load())
+	})
 }

@@ -289,7 +289,11 @@ type run struct {
 	list  string
 	start time.Time
 
-	cbMu sync.Mutex // held while the callbacks run: one call at a time, outside mu
+	// cb is held (a token in it) while the callbacks run: one call at a
+	// time, outside mu. A channel rather than a mutex, so that a worker
+	// waiting for it is durably blocked in a testing/synctest bubble and a
+	// callback may wait on the bubble's clock.
+	cb chan struct{}
 
 	mu        sync.Mutex
 	next      int             // next entry of the list to consider
@@ -309,7 +313,7 @@ type run struct {
 }
 
 func newRun(chats []int64, o options, logged []LogEntry) *run {
-	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1)}
+	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1), cb: make(chan struct{}, 1)}
 	c := o.cursor
 	r.low = min(max(c.Next, 0), len(chats))
 	for i := range r.low {
@@ -492,8 +496,8 @@ func (r *run) release(i int) {
 // finish records i's result, passes i's chat on, and reports the result
 // to the callbacks, outside mu.
 func (r *run) finish(res Result) {
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
+	r.cb <- struct{}{}
+	defer func() { <-r.cb }()
 	r.mu.Lock()
 	c := r.chats[res.Index]
 	if n, ok := r.left[c]; ok {
@@ -527,8 +531,8 @@ func (r *run) finish(res Result) {
 // report counts the outcome of an entry already marked finished (an entry
 // the log held in flight) and reports it to the callbacks.
 func (r *run) report(res Result) {
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
+	r.cb <- struct{}{}
+	defer func() { <-r.cb }()
 	r.mu.Lock()
 	r.counts[res.Outcome]++
 	p := Progress{

@@ -24,7 +24,8 @@ type Details struct {
 	// Title is a short human-readable summary of the kind of problem; by
 	// default the status code's text (http.StatusText).
 	Title string
-	// Status is the HTTP status code; 0 means 500 to [Write].
+	// Status is the HTTP status code; 0 (or a number outside 200-999)
+	// means 500 to [Write].
 	Status int
 	// Detail explains this occurrence, for the client's user. It must
 	// hold no secret: it goes to whoever sent the request.
@@ -141,14 +142,17 @@ func (p *Details) UnmarshalJSON(data []byte) error {
 }
 
 // Write answers the request with p as application/problem+json. A zero
-// Status is written as 500, an empty Type as [DefaultType] and an empty
+// Status, or one that cannot be a final HTTP answer (outside 200-999), is
+// written as 500, an empty Type as [DefaultType] and an empty
 // Title as the status code's text. It sets Content-Type, Content-Length
 // and X-Content-Type-Options: nosniff, and leaves other headers the
 // caller set (Cache-Control, Retry-After, WWW-Authenticate) alone. If an
 // extension value cannot be encoded, the extensions are dropped rather
 // than the answer.
 func Write(w http.ResponseWriter, p Details) {
-	if p.Status == 0 {
+	if p.Status < 200 || p.Status > 999 {
+		// 0, a 1xx (informational, not a final answer) or a number
+		// net/http's WriteHeader would panic on.
 		p.Status = http.StatusInternalServerError
 	}
 	if p.Type == "" {

@@ -80,3 +80,21 @@ func TestUnmarshalLenient(t *testing.T) {
 	require.Error(t, json.Unmarshal([]byte(`null`), &p))
 	require.Error(t, json.Unmarshal([]byte(`[1]`), &p))
 }
+
+// A status that net/http cannot write (a problem decoded from an upstream
+// answer may carry any number) is answered 500, keeping the detail.
+// Before the fix Write panicked in WriteHeader ("invalid WriteHeader
+// code"), so a handler relaying a third party's problem crashed on it.
+func TestWriteInvalidStatus(t *testing.T) {
+	for _, status := range []int{-1, 42, 99, 1000, math.MaxInt32} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			require.NotPanics(t, func() { Write(rec, Details{Status: status, Detail: "upstream said so"}) })
+			assert.Equal(t, http.StatusInternalServerError, rec.Code)
+			var got Details
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+			assert.Equal(t, http.StatusInternalServerError, got.Status)
+			assert.Equal(t, "upstream said so", got.Detail)
+		})
+	}
+}

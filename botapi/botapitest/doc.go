@@ -56,9 +56,10 @@
 // /bot<token>/test/<method>, the test environment's path), by GET or POST,
 // with parameters in the query string, a JSON body, an
 // application/x-www-form-urlencoded body or a multipart/form-data body
-// (uploads are kept up to 20 MB for getFile). A JSON body that does not
-// parse counts as the parameters read before the error, as Telegram's
-// HttpReader reads it. Method names are case-insensitive. Answers are
+// (uploads are kept up to 20 MB for getFile). A body over 50 MB, of any
+// type, is answered 413 "Request Entity Too Large" (at once when its
+// Content-Length says so). A JSON body that does not parse counts as the
+// parameters read before the error, as Telegram's HttpReader reads it. Method names are case-insensitive. Answers are
 // Telegram's envelope, {"ok":true,"result":...} or
 // {"ok":false,"error_code":...,"description":...,"parameters":{...}}, with
 // the HTTP status equal to error_code and a Retry-After header on 429. A

@@ -16,11 +16,12 @@ type Matcher func(u *botapi.Update) bool
 // addressed to other bots use [Router.Command] or [CommandFor].
 func Command(name string) Matcher { return CommandFor(name, "") }
 
-// CommandFor is [Command] for the bot named bot (without "@"): a command
-// addressed to another bot ("/start@other_bot") does not match. An empty
-// bot accepts any.
+// CommandFor is [Command] for the bot named bot (a leading "@" is
+// ignored): a command addressed to another bot ("/start@other_bot") does
+// not match. An empty bot accepts any.
 func CommandFor(name, bot string) Matcher {
 	name = strings.TrimPrefix(name, "/")
+	bot = strings.TrimPrefix(bot, "@")
 	return func(u *botapi.Update) bool {
 		if u.Message == nil {
 			return false

@@ -27,10 +27,10 @@ type Middleware func(Handler) Handler
 // Option configures a [Router].
 type Option func(*Router)
 
-// WithBotUsername is the bot's username (without "@"): a command addressed
-// to another bot ("/start@other_bot") then matches no [Command] route. The
-// default (and "") accepts a command addressed to any bot, which is only
-// right for bots that are in no group.
+// WithBotUsername is the bot's username (a leading "@" is ignored): a
+// command addressed to another bot ("/start@other_bot") then matches no
+// [Command] route. The default (and "") accepts a command addressed to any
+// bot, which is only right for bots that are in no group.
 func WithBotUsername(name string) Option {
 	return func(r *Router) { r.username = name }
 }

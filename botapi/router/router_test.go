@@ -77,6 +77,14 @@ func TestMatchers(t *testing.T) {
 		{"CommandFor", CommandFor("/start", "shop_bot"),
 			[]string{message("/start", "group"), message("/start@Shop_Bot x", "group")},
 			[]string{message("/start@other_bot", "group")}},
+		// The username as @BotFather shows it, with "@": before the fix no
+		// command addressed to the bot ("/start@shop_bot") matched.
+		{"CommandFor with @", CommandFor("start", "@shop_bot"),
+			[]string{message("/start", "group"), message("/start@shop_bot", "group")},
+			[]string{message("/start@other_bot", "group")}},
+		{"Router.Command with @", New(WithBotUsername("@shop_bot")).Command("start"),
+			[]string{message("/start@shop_bot x", "group")},
+			[]string{message("/start@other_bot", "group")}},
 		{"CallbackPrefix", CallbackPrefix("pay:"), []string{callback}, []string{message("pay:42", "private")}},
 		{"CallbackPrefix other", CallbackPrefix("edit:"), nil, []string{callback}},
 		{"WebAppData", WebAppData(), []string{webAppData}, []string{message("x", "private")}},

@@ -49,6 +49,10 @@ var allowedUpdates = []string{"message", "pre_checkout_query"}
 // duplicate charges to refund, refunds that waited for a fulfilment.
 const retryPendingEvery = 5 * time.Second
 
+// purgeEvery is how many retry rounds pass between two purges of old
+// unpaid orders (one a minute).
+const purgeEvery = 12
+
 // run serves the shop until ctx ends, then shuts down gracefully: it stops
 // taking requests, lets in-flight requests (webhook deliveries included)
 // finish, lets the confirmation sender finish its sends in flight (within
@@ -290,13 +294,18 @@ func (s *shop) poll(ctx, work context.Context) {
 }
 
 // retryPending resumes the ledger's pending work at start and then
-// periodically.
+// periodically, and now and then deletes old unpaid orders.
 func (s *shop) retryPending(ctx, work context.Context) {
 	t := time.NewTicker(retryPendingEvery)
 	defer t.Stop()
-	for {
+	for i := 0; ; i++ {
 		if n, err := s.payments.RetryPending(work); n > 0 || err != nil {
 			s.log.Info("retried pending payments", "done", n, "err", err)
+		}
+		if i%purgeEvery == 0 {
+			if n, err := s.orders.purge(work, s.now()); n > 0 || err != nil {
+				s.log.Info("old unpaid orders deleted", "count", n, "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -10,7 +10,8 @@
 //
 // # Stores
 //
-// [DB.Ledger] is a payments.Ledger and [DB.UpdateStore] a webhook.Store.
+// [DB.Ledger] is a payments.Ledger, [DB.UpdateStore] a webhook.Store and
+// [DB.BroadcastLog] a broadcast.Log.
 // All tables live in one schema ([WithSchema], default "miniappkit"), so
 // two applications can share a database. Each feature keeps its own
 // tables and migrations (migrations/<feature>/NNNN_name.sql, embedded),

@@ -96,7 +96,9 @@ func (s *UpdateStore) Release(ctx context.Context, key, owner string) error {
 // or not at all: since a key becomes done once per claim, the effect is
 // written exactly once per key, even if the process is killed at any
 // point. It fails with webhook.ErrNotOwner when the key is not in flight
-// (done already, or released): roll tx back then.
+// (done already, or released): roll tx back then. Until tx ends it holds
+// the key's row lock, so a duplicate delivery's Claim waits for the
+// commit and then finds the key done.
 //
 // A handler run by webhook.NewHandler calls it with the key the handler
 // claimed, "tg:update:" followed by the update_id in decimal; the

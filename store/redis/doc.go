@@ -11,11 +11,12 @@
 //
 // # Stores
 //
-// [DB.UpdateStore] is a webhook.Store and [DB.Ledger] a payments.Ledger.
+// [DB.UpdateStore] is a webhook.Store, [DB.Ledger] a payments.Ledger,
+// [DB.BroadcastLog] a broadcast.Log and [DB.RateStore] a ratelimit.Store.
 // Every key starts with the key prefix ([WithKeyPrefix], default
 // "miniappkit:"), so several bots can share a server. Every operation is
 // one Lua script: atomic, and cluster-safe, since a script touching several
-// keys names keys of one hash tag (the ledger's, {ledger}).
+// keys names keys of one hash tag (the ledger's {ledger}, for example).
 //
 // # Time
 //

@@ -7,17 +7,18 @@
 //	defer db.Close()
 //	if err := db.Migrate(ctx); err != nil { ... }
 //	h := webhook.NewHandler(secret, app, webhook.WithStore(db.UpdateStore()))
-//	p := payments.NewHandler(..., payments.WithLedger(db.Ledger()))
+//	p, err := payments.NewHandler(api, codec, db.Ledger(), fulfil)
 //
 // # Stores
 //
-// [DB.Ledger] is a payments.Ledger and [DB.UpdateStore] a webhook.Store.
-// Each feature keeps its own tables and its own migrations
-// (migrations/<feature>/NNNN_name.sql, embedded), recorded per feature in
-// the table miniappkit_migrations, so features add migrations
-// independently. Every table is named miniappkit_*, so the file can hold the
-// application's own tables too: an update's effect and the completion of
-// its claim can then commit in one transaction ([UpdateStore.CompleteTx]).
+// [DB.Ledger] is a payments.Ledger, [DB.UpdateStore] a webhook.Store and
+// [DB.BroadcastLog] a broadcast.Log. Each feature keeps its own tables and
+// its own migrations (migrations/<feature>/NNNN_name.sql, embedded),
+// recorded per feature in the table miniappkit_migrations, so features add
+// migrations independently. The tables' names are the stores' own
+// (miniappkit_*, broadcast_*), so the file can hold the application's
+// tables too: an update's effect and the completion of its claim can then
+// commit in one transaction ([UpdateStore.CompleteTx]).
 //
 // # Connections
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,11 +39,14 @@ func (g greedyStore) Claim(ctx context.Context, key, owner string, lease time.Du
 // sharedStore keeps the caller's data slice instead of a copy.
 type sharedStore struct {
 	webhook.Store
+	mu   sync.Mutex
 	data map[string][]byte
 }
 
 func (s *sharedStore) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
 	r, err := s.Store.Claim(ctx, key, owner, lease, nil)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if r.State == webhook.Claimed {
 		s.data[key] = data
 	} else {
