@@ -101,7 +101,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 			return fmt.Errorf("metrics: %w", err)
 		}
 		metrics = h
-		rateOpts = append(rateOpts, ratelimit.WithObserver(obs))
+		// The stores too: each call's operation, duration and error.
+		st.ledger = payments.ObserveLedger(st.ledger, obs.ObserveLedger)
+		st.updates = webhook.ObserveStore(st.updates, obs.ObserveWebhookStore)
+		st.idempotency = webhook.ObserveStore(st.idempotency, obs.ObserveWebhookStore)
+		if st.rates != nil {
+			st.rates = ratelimit.ObserveStore(st.rates, obs.ObserveRateStore)
+		}
+		rateOpts = []ratelimit.Option{ratelimit.WithStore(st.rates), ratelimit.WithObserver(obs)}
 		botOpts = append(botOpts, botapi.WithObserver(obs))
 		hookOpts = append(hookOpts, webhook.WithObserver(obs))
 		payOpts = append(payOpts, payments.WithObserver(obs))
