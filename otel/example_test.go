@@ -36,10 +36,13 @@ func Example() {
 	srv := botapitest.NewServer(botapitest.WithoutListener())
 	defer srv.Close()
 	client := srv.Client(botapi.WithObserver(obs))
-	hook := webhook.NewHandler("s3cr3t_token", webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	hook, err := webhook.NewHandler("s3cr3t_token", webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		_, err := client.GetMe(ctx) // ctx carries the update's span
 		return err
 	}), webhook.WithObserver(obs))
+	if err != nil {
+		panic(err)
+	}
 
 	req := httptest.NewRequest(http.MethodPost, "/telegram", strings.NewReader(`{"update_id":1,"message":{"message_id":1,"date":0,"chat":{"id":42,"type":"private"},"text":"hi"}}`))
 	req.Header.Set(webhook.HeaderSecretToken, "s3cr3t_token")

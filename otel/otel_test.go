@@ -164,13 +164,14 @@ func TestUpdateParentsItsCalls(t *testing.T) {
 	hs := newHarness(t)
 	client := botapi.New(testToken, botapi.WithObserver(hs.obs),
 		botapi.WithHTTPClient(&http.Client{Transport: &fakeTelegram{}}))
-	hook := webhook.NewHandler(testSecret, webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	hook, herr := webhook.NewHandler(testSecret, webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		if err := client.Call(ctx, "setMyName", map[string]string{"name": "x"}, nil); err != nil {
 			return err
 		}
 		_ = client.Call(ctx, "getChat", map[string]int64{"chat_id": 7}, nil) // 403
 		return nil
 	}), webhook.WithObserver(hs.obs))
+	require.NoError(t, herr)
 
 	require.Equal(t, http.StatusOK, deliver(hook, testSecret, messageUpdate))
 	require.NoError(t, client.Call(t.Context(), "setMyName", map[string]string{"name": "y"}, nil)) // outside any update
@@ -264,13 +265,14 @@ func TestUpdateParentsItsCalls(t *testing.T) {
 func TestUpdateOutcomes(t *testing.T) {
 	hs := newHarness(t)
 	fail := true
-	hook := webhook.NewHandler(testSecret, webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	hook, herr := webhook.NewHandler(testSecret, webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		if fail {
 			fail = false
 			return io.ErrUnexpectedEOF
 		}
 		return nil
 	}), webhook.WithObserver(hs.obs))
+	require.NoError(t, herr)
 	require.Equal(t, http.StatusInternalServerError, deliver(hook, testSecret, messageUpdate))
 	require.Equal(t, http.StatusOK, deliver(hook, testSecret, messageUpdate))
 	require.Equal(t, http.StatusOK, deliver(hook, testSecret, messageUpdate)) // duplicate

@@ -191,7 +191,7 @@ func FuzzHandlerBody(f *testing.F) {
 	f.Add([]byte(`{"update_id":2,"message":{"message_id":1,"date":0,"chat":{"id":1,"type":"private"},"text":"hi"}}`))
 	f.Add([]byte(`{"update_id":`))
 	f.Add([]byte(`[]`))
-	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }), WithMaxBodyBytes(fuzzMaxInput))
+	h := mustHandler(f, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }), WithMaxBodyBytes(fuzzMaxInput))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if len(body) > 2*fuzzMaxInput {
 			return

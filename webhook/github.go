@@ -31,7 +31,9 @@ const (
 //
 // GitHub docs: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 type GitHub struct {
-	pool sync.Pool // *githubState
+	o      verifyOptions
+	budget *bodyBudget
+	pool   sync.Pool // *githubState
 }
 
 type githubState struct {
@@ -41,18 +43,29 @@ type githubState struct {
 }
 
 // NewGitHub returns a verifier for GitHub webhook signatures. It fails with
-// [ErrBadSecret] when the secret is empty.
-func NewGitHub(secret string) (*GitHub, error) {
+// [ErrBadSecret] when the secret is empty. Of the options, only
+// [WithVerifyMaxBodyBytes] (default 25 MB, GitHub's cap) and
+// [WithVerifyMaxInFlightBytes] apply: GitHub signs no timestamp.
+func NewGitHub(secret string, opts ...VerifyOption) (*GitHub, error) {
 	if secret == "" {
 		return nil, fmt.Errorf("%w: empty secret", ErrBadSecret)
 	}
+	o, err := applyVerifyOptions(opts, githubMaxPayload)
+	if err != nil {
+		return nil, err
+	}
 	key := []byte(secret)
-	g := &GitHub{}
+	g := &GitHub{o: o, budget: newBodyBudget(o.maxInFlight)}
 	g.pool.New = func() any { return &githubState{mac: hmac.New(sha256.New, key)} }
 	return g, nil
 }
 
-func (g *GitHub) maxBodyBytes() int64 { return githubMaxPayload }
+func (g *GitHub) limits() (int64, *bodyBudget) { return g.o.maxBody, g.budget }
+
+func (g *GitHub) checkHeaders(h http.Header) error {
+	_, err := parseGitHubSignature(headerValue(h, headerGitHubSignature))
+	return err
+}
 
 // parseGitHubSignature returns the hex digest of a "sha256=<hex>" value.
 func parseGitHubSignature(v string) (string, error) {

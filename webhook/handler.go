@@ -1,12 +1,15 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -46,21 +49,26 @@ const (
 	DefaultInFlightWait = 2 * time.Second
 )
 
-// updateKeyPrefix prefixes update ids in the Store, so one store can also
-// hold other keys (Idempotency-Keys, webhook-ids).
-const updateKeyPrefix = "tg:update:"
+// DefaultStoreTimeout bounds each Store call that completes, releases or
+// renews a claim, made after the request's context may have ended (see
+// [WithStoreTimeout]).
+const DefaultStoreTimeout = 10 * time.Second
 
 // Option configures [NewHandler] and [NewWorker].
 type Option func(*handlerOptions)
 
 type handlerOptions struct {
 	store         Store
+	namespace     string
 	maxBody       int64
+	maxInFlight   int64
 	lease         time.Duration
 	doneTTL       time.Duration
 	inFlightWait  time.Duration
+	storeTimeout  time.Duration
 	logger        *slog.Logger
 	allow         []netip.Prefix
+	allowSet      bool
 	queue         Queue
 	allowVolatile bool
 	maxAttempts   int
@@ -72,6 +80,68 @@ type handlerOptions struct {
 
 func (o *handlerOptions) fail(format string, args ...any) {
 	o.errs = append(o.errs, fmt.Errorf("webhook: "+format, args...))
+}
+
+// WithNamespace sets the namespace of the update ids in the [Store], so
+// that several bots can share one store without one's update 123 hiding
+// another's. By default it is derived from the secret token (a truncated
+// SHA-256 of it, which reveals nothing of the token), since each bot has
+// its own; set it when one bot's handlers use different tokens (during a
+// token rotation), or for readable keys. It must be 1-64 bytes of A-Z,
+// a-z, 0-9, _, - and . (else the constructor fails). A [Worker] must use
+// the namespace of the handler that feeds its queue: give both the same
+// WithNamespace, or the same secret through [WithSecretNamespace].
+func WithNamespace(ns string) Option {
+	return func(o *handlerOptions) {
+		if !validNamespace(ns) {
+			o.fail("namespace must be 1-64 bytes of A-Za-z0-9_-.")
+			return
+		}
+		o.namespace = ns
+	}
+}
+
+// WithSecretNamespace sets the namespace that [NewHandler] derives from
+// secretToken, for a [Worker] (which has no secret token of its own). It
+// fails the constructor if secretToken fails [CheckSecretToken].
+func WithSecretNamespace(secretToken string) Option {
+	return func(o *handlerOptions) {
+		if err := CheckSecretToken(secretToken); err != nil {
+			o.errs = append(o.errs, fmt.Errorf("webhook: WithSecretNamespace: %w", err))
+			return
+		}
+		o.namespace = secretNamespace(secretToken)
+	}
+}
+
+func validNamespace(ns string) bool {
+	if len(ns) == 0 || len(ns) > 64 {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// secretNamespace derives a bot's namespace from its secret token: 16 hex
+// digits of SHA-256 under a fixed label, which cannot be reversed to the
+// token.
+func secretNamespace(token string) string {
+	sum := sha256.Sum256([]byte("miniappkit webhook namespace\x00" + token))
+	return hex.EncodeToString(sum[:8])
+}
+
+// updateKey is the Store key of an update: "tg:<namespace>:update:<id>".
+func updateKey(ns string, id int64) string {
+	b := make([]byte, 0, len(ns)+32)
+	b = append(b, "tg:"...)
+	b = append(b, ns...)
+	b = append(b, ":update:"...)
+	return string(strconv.AppendInt(b, id, 10))
 }
 
 // WithStore sets the [Store] that deduplicates update_ids. The default is a
@@ -99,9 +169,13 @@ func WithMaxBodyBytes(n int64) Option {
 	}
 }
 
-// WithLease sets how long a delivery owns its update_id while the handler
-// runs (default [DefaultLease]). The handler's context ends when the lease
-// passes, since another delivery may then claim the update.
+// WithLease sets how long a claim on an update_id lasts without renewal
+// (default [DefaultLease]). While the handler runs, the claim is renewed
+// with [Store.Extend] every third of the lease, so a long handler keeps it;
+// if a renewal finds the claim taken over ([ErrNotOwner]), or the lease
+// passes without one succeeding, the handler's context is cancelled, since
+// another delivery may then run the update. A crashed process's claims
+// lapse after one lease.
 func WithLease(d time.Duration) Option {
 	return func(o *handlerOptions) {
 		if d <= 0 {
@@ -150,8 +224,9 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithIPAllowList answers 403, right after the method check and before the
 // secret token or the body, to a request whose peer address is outside
-// prefixes; pass
-// [TelegramIPRanges]() for Telegram's published ranges. Off by default.
+// prefixes; pass [TelegramIPRanges]() for Telegram's published ranges. Off
+// unless given. No prefixes, or an invalid one, makes the constructor fail
+// (an empty list would let everyone in, or no one).
 //
 // The peer is r.RemoteAddr: behind a reverse proxy or load balancer it is
 // the proxy's address, so there enforce the list at the proxy instead.
@@ -160,6 +235,11 @@ func WithLogger(l *slog.Logger) Option {
 // Telegram docs: https://core.telegram.org/bots/webhooks
 func WithIPAllowList(prefixes ...netip.Prefix) Option {
 	return func(o *handlerOptions) {
+		o.allowSet = true
+		if len(prefixes) == 0 {
+			o.fail("WithIPAllowList with no prefixes")
+			return
+		}
 		for _, p := range prefixes {
 			if !p.IsValid() {
 				o.fail("invalid prefix in IP allow-list")
@@ -167,6 +247,36 @@ func WithIPAllowList(prefixes ...netip.Prefix) Option {
 			}
 		}
 		o.allow = append(o.allow, prefixes...)
+	}
+}
+
+// WithMaxInFlightBytes bounds the memory that the bodies being read at once
+// may hold together (default [DefaultMaxInFlightBytes], 32 MiB); a delivery
+// that would pass it is answered 503 with Retry-After, and Telegram
+// retries. Each body's buffer grows with the data that arrives, never to a
+// declared Content-Length up front. An n that is not positive, or below
+// the max body bytes, makes the constructor fail.
+func WithMaxInFlightBytes(n int64) Option {
+	return func(o *handlerOptions) {
+		if n <= 0 {
+			o.fail("max in-flight bytes must be positive, got %d", n)
+			return
+		}
+		o.maxInFlight = n
+	}
+}
+
+// WithStoreTimeout bounds each Store call that completes, releases or
+// renews a claim (default [DefaultStoreTimeout]). These run even once the
+// request's context has ended (so a finished update is recorded), but
+// never longer than this.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(o *handlerOptions) {
+		if d <= 0 {
+			o.fail("store timeout must be positive, got %v", d)
+			return
+		}
+		o.storeTimeout = d
 	}
 }
 
@@ -216,10 +326,12 @@ func WithBackoff(b Backoff) Option {
 	}
 }
 
-// WithDeadLetter sets the function a [Worker] passes each update it gave up
-// on (after [WithMaxAttempts] attempts), for example to store it for a
-// later replay. It runs on the worker's goroutine, with a context that is
-// not cancelled. Default: the Worker keeps them for [Worker.DeadLetters].
+// WithDeadLetter sets a function a [Worker] calls after it has moved an
+// update to the queue's dead-letter state (after [WithMaxAttempts] failed
+// runs), for example to alert someone. The dead letter is already durable
+// when it runs, and stays listed by [Queue.DeadLetters] until
+// [Queue.Redrive]; the hook cannot lose it. It runs on the worker's
+// goroutine with a context bounded by [WithStoreTimeout].
 func WithDeadLetter(f func(ctx context.Context, d DeadLetter)) Option {
 	return func(o *handlerOptions) {
 		if f == nil {
@@ -233,9 +345,11 @@ func WithDeadLetter(f func(ctx context.Context, d DeadLetter)) Option {
 func buildOptions(opts []Option) handlerOptions {
 	o := handlerOptions{
 		maxBody:      DefaultMaxBodyBytes,
+		maxInFlight:  DefaultMaxInFlightBytes,
 		lease:        DefaultLease,
 		doneTTL:      DefaultDoneTTL,
 		inFlightWait: DefaultInFlightWait,
+		storeTimeout: DefaultStoreTimeout,
 		logger:       slog.New(slog.DiscardHandler),
 		maxAttempts:  5,
 		backoff:      DefaultBackoff,
@@ -245,21 +359,29 @@ func buildOptions(opts []Option) handlerOptions {
 			opt(&o)
 		}
 	}
+	if o.maxInFlight < o.maxBody {
+		o.fail("max in-flight bytes (%d) below the max body bytes (%d)", o.maxInFlight, o.maxBody)
+	}
 	if o.store == nil {
 		o.store = NewMemoryStore(DefaultStoreCapacity)
 	}
 	return o
 }
 
-// handler is what NewHandler returns.
-type handler struct {
+// Handler is the http.Handler [NewHandler] returns. It is safe for
+// concurrent use.
+type Handler struct {
 	secret  string
 	h       UpdateHandler
 	o       handlerOptions
-	cfgErr  error
+	budget  *bodyBudget
 	owners  ownerSource
 	flights flights
 }
+
+// ErrNoSecretToken is returned by [NewHandler] for an empty secret token:
+// an unset environment variable must not open the endpoint to everyone.
+var ErrNoSecretToken = errors.New("webhook: no secret token")
 
 // NewHandler returns an http.Handler that receives Telegram's webhook
 // deliveries and runs h once per update_id.
@@ -267,8 +389,10 @@ type handler struct {
 // Each request goes: method POST (else 405) → optional IP allow-list (else
 // 403, see [WithIPAllowList]) → the X-Telegram-Bot-Api-Secret-Token header,
 // compared with secretToken in constant time before the body is read (else
-// 401 with no hint) → the body, read up to [WithMaxBodyBytes] → one JSON
-// decode → an atomic claim of the update_id in the [Store] → h → status.
+// 401 with no hint) → the body, read into a buffer that grows with the data,
+// up to [WithMaxBodyBytes] and within [WithMaxInFlightBytes] across
+// requests → one JSON decode → an atomic claim of the update_id, in the
+// bot's namespace ([WithNamespace]), in the [Store] → h → status.
 //
 // Telegram resends every delivery that is not answered 2xx, so:
 //   - h returns nil: 200, the update_id is remembered as done for
@@ -280,30 +404,35 @@ type handler struct {
 //   - it is a duplicate of one in flight: wait up to [WithInFlightWait] for
 //     that one to finish, then 200 if done, run h if it was released, or
 //     503 so Telegram retries later;
-//   - the Store fails: 503, and h does not run;
+//   - the Store fails, or the bodies in flight hold the whole budget: 503,
+//     and h does not run;
 //   - the body is over the limit, or never decodes to an update with an
-//     update_id: 200 and a log line, since a 4xx would make Telegram resend
-//     it forever.
+//     update_id: 200 and a log line carrying the update_id when one can be
+//     read, since a 4xx would make Telegram resend it forever.
 //
-// A run that outlives its lease ([WithLease]) may overlap a redelivery that
-// took the update over; its context is cancelled when the lease passes, and
-// its own Release or Complete then changes nothing. Keep handlers well within
-// the lease.
+// While h runs, its claim is renewed ([WithLease]); [ClaimFromContext]
+// gives h the claim (its owner is a fencing token) so that a side effect can
+// be made conditional on still holding it.
 //
 // secretToken is the token given to setWebhook (see [Register],
-// [NewSecretToken]); "" turns the check off, which is only safe behind
-// another authentication. A secretToken that fails [CheckSecretToken], or
-// an invalid option, makes every request fail with 500 and a log line.
+// [NewSecretToken]). NewHandler fails closed: an empty secretToken
+// ([ErrNoSecretToken]), one that fails [CheckSecretToken], a nil h without
+// [WithAsync], and any invalid option are errors here, never a 500 on every
+// request later. (The package returns errors for whatever may come from
+// configuration, and panics only for nil arguments that only code can pass,
+// such as [VerifyMiddleware](nil).)
 //
-// With [WithAsync] the handler answers 200 once the update is queued, and a
-// [Worker] processes it. The returned handler is safe for concurrent use.
+// With [WithAsync] the handler answers 200 once the raw update is queued,
+// and a [Worker] processes it.
 //
 // Telegram docs: https://core.telegram.org/bots/api#setwebhook
-func NewHandler(secretToken string, h UpdateHandler, opts ...Option) http.Handler {
+func NewHandler(secretToken string, h UpdateHandler, opts ...Option) (*Handler, error) {
 	o := buildOptions(opts)
-	hd := &handler{secret: secretToken, h: h, o: o, owners: newOwnerSource()}
 	errs := o.errs
-	if secretToken != "" {
+	switch {
+	case secretToken == "":
+		errs = append(errs, ErrNoSecretToken)
+	default:
 		if err := CheckSecretToken(secretToken); err != nil {
 			errs = append(errs, err)
 		}
@@ -314,57 +443,66 @@ func NewHandler(secretToken string, h UpdateHandler, opts ...Option) http.Handle
 	if o.queue != nil && !o.queue.Durable() && !o.allowVolatile {
 		errs = append(errs, errors.New("webhook: WithAsync needs a durable Queue (or WithVolatileQueue)"))
 	}
-	hd.cfgErr = errors.Join(errs...)
-	return hd
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if o.namespace == "" {
+		o.namespace = secretNamespace(secretToken)
+	}
+	return &Handler{secret: secretToken, h: h, o: o, budget: newBodyBudget(o.maxInFlight), owners: newOwnerSource()}, nil
 }
 
-func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP implements [http.Handler].
+func (hd *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		writeProblem(w, http.StatusMethodNotAllowed, "Method not allowed", "")
 		return
 	}
-	if hd.cfgErr != nil {
-		hd.o.logger.Error("webhook: handler misconfigured", "err", hd.cfgErr)
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
-	}
-	if len(hd.o.allow) > 0 && !addrAllowed(r.RemoteAddr, hd.o.allow) {
+	if hd.o.allowSet && !addrAllowed(r.RemoteAddr, hd.o.allow) {
 		reject(r.Context(), hd.o.observer, schemeIP, "ip_not_allowed", http.StatusForbidden)
-		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+		writeProblem(w, http.StatusForbidden, "Forbidden", "")
 		return
 	}
-	if hd.secret != "" && checkSecretHeader(r.Header, hd.secret) != tokenOK {
+	if checkSecretHeader(r.Header, hd.secret) != tokenOK {
 		reject(r.Context(), hd.o.observer, schemeTelegram, secretReason(r.Header), http.StatusUnauthorized)
-		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+		writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 		return
 	}
-	body, err := readBody(r, hd.o.maxBody)
+	body, held, err := readBody(r, hd.o.maxBody, hd.budget)
+	defer hd.budget.give(held)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			hd.o.logger.Error("webhook: update dropped: body over the limit", "limit", hd.o.maxBody)
+		switch {
+		case errors.As(err, &mbe):
+			hd.o.logger.Error("webhook: update dropped: body over the limit", "update_id", peekUpdateID(r), "limit", hd.o.maxBody)
 			reject(r.Context(), hd.o.observer, schemeBody, "too_large", http.StatusOK)
 			w.WriteHeader(http.StatusOK)
-			return
+		case errors.Is(err, errBodyBudget):
+			reject(r.Context(), hd.o.observer, schemeBody, "over_budget", http.StatusServiceUnavailable)
+			writeBodyError(w, err)
+		default:
+			reject(r.Context(), hd.o.observer, schemeBody, "other", http.StatusBadRequest)
+			writeBodyError(w, err)
 		}
-		reject(r.Context(), hd.o.observer, schemeBody, "other", http.StatusBadRequest)
-		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest) // the peer went away mid-body
 		return
 	}
 	u := new(botapi.Update)
 	if err := json.Unmarshal(body, u); err != nil || u.UpdateID == 0 {
-		hd.o.logger.Error("webhook: update dropped: not a decodable update", "bytes", len(body))
+		hd.o.logger.Error("webhook: update dropped: not a decodable update", "update_id", scanUpdateID(body), "bytes", len(body))
 		reject(r.Context(), hd.o.observer, schemeBody, "undecodable", http.StatusOK)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	ctx, ob := observeStart(r.Context(), hd.o.observer, u, sourceWebhook, 1)
 	if hd.o.queue != nil {
-		if err := hd.o.queue.Push(ctx, u); err != nil {
+		// The queue keeps the raw bytes as Telegram sent them: the decode
+		// above only checked them; nothing is re-encoded.
+		if err := hd.o.queue.Push(ctx, u.UpdateID, body); err != nil {
 			hd.o.logger.Warn("webhook: queue refused update", "update_id", u.UpdateID, "err", err)
 			ob.done(ResultRetry, http.StatusServiceUnavailable, err)
-			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
 			return
 		}
 		ob.done(ResultQueued, http.StatusOK, nil)
@@ -375,8 +513,8 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // process dedupes u, runs the handler and answers.
-func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi.Update, ob *observed) {
-	key := updateKeyPrefix + strconv.FormatInt(u.UpdateID, 10)
+func (hd *Handler) process(w http.ResponseWriter, ctx context.Context, u *botapi.Update, ob *observed) {
+	key := updateKey(hd.o.namespace, u.UpdateID)
 	owner := hd.owners.next()
 	status := claimUntil(ctx, hd.o.store, &hd.flights, key, owner, hd.o.lease, hd.o.inFlightWait)
 	ob.dedupe(claimDedupe(status))
@@ -388,19 +526,20 @@ func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 	case claimBusy:
 		ob.done(ResultRetry, http.StatusServiceUnavailable, nil)
 		w.Header().Set("Retry-After", "1")
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		writeProblem(w, http.StatusServiceUnavailable, "Update in progress", "")
 		return
 	case claimFailed:
 		hd.o.logger.Error("webhook: store failed; update left for redelivery", "update_id", u.UpdateID)
 		ob.done(ResultRetry, http.StatusServiceUnavailable, nil)
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
 		return
 	case claimGone:
 		// The request's context ended while waiting. Usually nobody reads
 		// the answer, but never let net/http's implicit 200 acknowledge an
 		// update that was not processed.
 		ob.done(ResultRetry, http.StatusServiceUnavailable, ctx.Err())
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
 		return
 	}
 
@@ -408,19 +547,20 @@ func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 	defer end()
 	slot := &replySlot{}
 	hstart := ob.now()
-	err := runHandler(ctx, hd.h, u, hd.o.lease, slot, hd.o.logger)
+	err := runHandler(ctx, hd.h, u, hd.claimOf(key, owner), slot, hd.o.logger)
 	ob.handler(hstart, err)
-	bg := context.WithoutCancel(ctx)
+	sctx, cancel := storeContext(ctx, hd.o.storeTimeout)
+	defer cancel()
 	if err != nil {
-		if rerr := hd.o.store.Release(bg, key, owner); rerr != nil {
+		if rerr := retryStore(sctx, func(ctx context.Context) error { return hd.o.store.Release(ctx, key, owner) }); rerr != nil {
 			hd.o.logger.Warn("webhook: release failed", "update_id", u.UpdateID, "err", rerr)
 		}
 		ob.done("", http.StatusInternalServerError, nil)
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		writeProblem(w, http.StatusInternalServerError, "Update not processed", "")
 		return
 	}
 	reply := slot.encode(hd.o.logger, u.UpdateID)
-	if cerr := hd.o.store.Complete(bg, key, owner, hd.o.doneTTL, nil); cerr != nil {
+	if cerr := retryStore(sctx, func(ctx context.Context) error { return hd.o.store.Complete(ctx, key, owner, hd.o.doneTTL, nil) }); cerr != nil {
 		// The handler succeeded: answer 200 so Telegram does not resend.
 		hd.o.logger.Warn("webhook: complete failed", "update_id", u.UpdateID, "err", cerr)
 	}
@@ -433,6 +573,47 @@ func (hd *handler) process(w http.ResponseWriter, ctx context.Context, u *botapi
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+func (hd *Handler) claimOf(key, owner string) heldClaim {
+	return heldClaim{Claim: Claim{Key: key, Owner: owner}, store: hd.o.store, lease: hd.o.lease, timeout: hd.o.storeTimeout, log: hd.o.logger}
+}
+
+// storeContext is the context of a Store call that must run even after ctx
+// ended (to record an outcome), bounded by timeout.
+func storeContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}
+
+// peekUpdateID reads the first bytes of an unread body for its update_id
+// (Telegram sends it first), or returns 0.
+func peekUpdateID(r *http.Request) int64 {
+	if r.Body == nil {
+		return 0
+	}
+	var b [64]byte
+	n, _ := io.ReadFull(r.Body, b[:])
+	return scanUpdateID(b[:n])
+}
+
+// scanUpdateID finds `"update_id":<digits>` in b without decoding it, for
+// the log line of an update that cannot be decoded; 0 when absent.
+func scanUpdateID(b []byte) int64 {
+	const name = `"update_id"`
+	i := bytes.Index(b, []byte(name))
+	if i < 0 {
+		return 0
+	}
+	b = bytes.TrimLeft(b[i+len(name):], " \t\r\n")
+	if len(b) == 0 || b[0] != ':' {
+		return 0
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	var id int64
+	for k := 0; k < len(b) && k < 18 && '0' <= b[k] && b[k] <= '9'; k++ {
+		id = id*10 + int64(b[k]-'0')
+	}
+	return id
 }
 
 type claimOutcome uint8
@@ -527,11 +708,12 @@ func claimUntil(ctx context.Context, s Store, local *flights, key, owner string,
 	}
 }
 
-// runHandler runs h with a context bounded by the lease and carrying slot,
-// turning a panic into an error and a log line.
-func runHandler(ctx context.Context, h UpdateHandler, u *botapi.Update, lease time.Duration, slot *replySlot, log *slog.Logger) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, lease)
-	defer cancel()
+// runHandler runs h with a context that holds the claim hc (renewed while
+// h runs, see holdClaim) and carries slot, turning a panic into an error
+// and a log line.
+func runHandler(ctx context.Context, h UpdateHandler, u *botapi.Update, hc heldClaim, slot *replySlot, log *slog.Logger) (err error) {
+	ctx, stop := hc.hold(ctx, 0)
+	defer stop()
 	if slot != nil {
 		ctx = context.WithValue(ctx, replyKey{}, slot)
 	}

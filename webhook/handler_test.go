@@ -18,7 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -29,7 +28,7 @@ const testToken = "test_TOKEN-123"
 
 func runSecretTokenVector(t *testing.T, v vector) {
 	var ran atomic.Bool
-	h := NewHandler(v.Secret, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, v.Secret, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		ran.Store(true)
 		return nil
 	}))
@@ -80,7 +79,7 @@ func deliver(t *testing.T, h http.Handler, token, body string) *httptest.Respons
 
 func TestHandlerOrderOfChecks(t *testing.T) {
 	var runs atomic.Int32
-	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		runs.Add(1)
 		return nil
 	}), WithMaxBodyBytes(64))
@@ -129,29 +128,8 @@ func TestHandlerOrderOfChecks(t *testing.T) {
 	require.Equal(t, int32(1), runs.Load())
 }
 
-func TestHandlerMisconfigured(t *testing.T) {
-	ok := UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil })
-	for name, h := range map[string]http.Handler{
-		"bad token":      NewHandler("bad token!", ok),
-		"nil handler":    NewHandler(testToken, nil),
-		"bad option":     NewHandler(testToken, ok, WithLease(-1)),
-		"volatile queue": NewHandler(testToken, ok, WithAsync(NewMemoryQueue(1))),
-	} {
-		t.Run(name, func(t *testing.T) {
-			require.Equal(t, http.StatusInternalServerError, deliver(t, h, testToken, updateBody(1)).Code)
-		})
-	}
-}
-
-func TestHandlerNoSecretConfigured(t *testing.T) {
-	var runs atomic.Int32
-	h := NewHandler("", UpdateHandlerFunc(func(context.Context, *botapi.Update) error { runs.Add(1); return nil }))
-	require.Equal(t, http.StatusOK, deliver(t, h, "", updateBody(3)).Code)
-	require.Equal(t, int32(1), runs.Load())
-}
-
 func TestHandlerIPAllowList(t *testing.T) {
-	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 		WithIPAllowList(TelegramIPRanges()...))
 	for _, tc := range []struct {
 		remote string
@@ -180,7 +158,7 @@ func TestHandlerIPAllowList(t *testing.T) {
 func TestHandlerErrorReleasesAndPanicRecovers(t *testing.T) {
 	var logs bytes.Buffer
 	var calls atomic.Int32
-	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		switch calls.Add(1) {
 		case 1:
 			return errors.New("db down")
@@ -210,17 +188,20 @@ func (failingStore) Complete(context.Context, string, string, time.Duration, []b
 	return errStoreDown
 }
 func (failingStore) Release(context.Context, string, string) error { return errStoreDown }
+func (failingStore) Extend(context.Context, string, string, time.Duration) error {
+	return errStoreDown
+}
 
 func TestHandlerStoreErrorIs503(t *testing.T) {
 	var runs atomic.Int32
-	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { runs.Add(1); return nil }),
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { runs.Add(1); return nil }),
 		WithStore(failingStore{}))
 	require.Equal(t, http.StatusServiceUnavailable, deliver(t, h, testToken, updateBody(1)).Code)
 	require.Zero(t, runs.Load(), "the handler never runs without a claim")
 }
 
 func TestHandlerReply(t *testing.T) {
-	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		return SetReply(ctx, "sendMessage", map[string]any{"chat_id": 7, "text": "hi"})
 	}))
 	rec := deliver(t, h, testToken, updateBody(5))
@@ -320,7 +301,7 @@ func TestExactlyOnce(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(800))
 	var perID [ids + 1]atomic.Int32
 	var total atomic.Int64
-	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		perID[u.UpdateID].Add(1)
 		total.Add(1)
 		return nil
@@ -377,7 +358,7 @@ func TestExactlyOnceFirstAttemptFails(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			const senders, ids = 16, 100
 			var attempts, successes [ids + 1]atomic.Int32
-			h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+			h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 				if attempts[u.UpdateID].Add(1) == 1 {
 					if mode == "panic" {
 						panic("first attempt")
@@ -427,7 +408,7 @@ func TestLeaseExpiresMidRun(t *testing.T) {
 	release := map[int]chan error{1: make(chan error), 2: make(chan error)}
 	started := make(chan int, 2)
 	var run atomic.Int32
-	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		n := int(run.Add(1))
 		started <- n
 		return <-release[n]
@@ -479,7 +460,7 @@ func TestDuplicateWaitsForInFlight(t *testing.T) {
 	started := make(chan struct{})
 	var runs atomic.Int32
 	store := &inFlightSignal{Store: NewMemoryStore(8), inFlight: make(chan struct{}, 1)}
-	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		runs.Add(1)
 		close(started)
 		<-gate
@@ -495,151 +476,6 @@ func TestDuplicateWaitsForInFlight(t *testing.T) {
 	require.Equal(t, http.StatusOK, <-first)
 	require.Equal(t, http.StatusOK, <-second)
 	require.Equal(t, int32(1), runs.Load())
-}
-
-func TestAsyncDrainsOnShutdown(t *testing.T) {
-	q := NewMemoryQueue(256)
-	store := NewMemoryStore(1024)
-	var mu sync.Mutex
-	seen := map[int64]int{}
-	var fail atomic.Bool
-	fail.Store(true)
-	uh := UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
-		if u.UpdateID == 13 && fail.CompareAndSwap(true, false) {
-			return errors.New("transient")
-		}
-		mu.Lock()
-		seen[u.UpdateID]++
-		mu.Unlock()
-		if err := SetReply(ctx, "x", nil); !errors.Is(err, ErrNoReply) {
-			return fmt.Errorf("SetReply in a worker: %v", err) // not available asynchronously
-		}
-		return nil
-	})
-	h := NewHandler(testToken, nil, WithAsync(q), WithVolatileQueue(), WithStore(store))
-	for id := int64(1); id <= 100; id++ {
-		require.Equal(t, http.StatusOK, deliver(t, h, testToken, updateBody(id)).Code)
-	}
-	require.Equal(t, http.StatusOK, deliver(t, h, testToken, updateBody(50)).Code, "a duplicate is queued, then deduped")
-	require.Equal(t, 101, q.Len())
-
-	w := NewWorker(q, uh, WithStore(store))
-	done := make(chan error)
-	go func() { done <- w.Run(context.Background(), 4) }()
-	q.Close() // graceful shutdown: stop intake, drain
-	require.NoError(t, <-done)
-	require.Equal(t, 0, q.Len())
-	require.Len(t, seen, 100)
-	for id, n := range seen {
-		require.Equal(t, 1, n, "update %d", id)
-	}
-	require.ErrorIs(t, q.Push(t.Context(), &botapi.Update{UpdateID: 1}), ErrQueueClosed)
-	require.Equal(t, http.StatusServiceUnavailable, deliver(t, h, testToken, updateBody(101)).Code, "a closed queue refuses: Telegram retries")
-}
-
-func TestMemoryQueueFull(t *testing.T) {
-	q := NewMemoryQueue(1)
-	require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 1}))
-	require.ErrorIs(t, q.Push(t.Context(), &botapi.Update{UpdateID: 2}), ErrQueueFull)
-	j, err := q.Pop(t.Context())
-	require.NoError(t, err)
-	require.ErrorIs(t, q.Push(t.Context(), &botapi.Update{UpdateID: 2}), ErrQueueFull, "in progress counts")
-	require.NoError(t, j.Nack(t.Context()))
-	j, err = q.Pop(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, 2, j.Attempt())
-	require.NoError(t, j.Ack(t.Context()))
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, err = q.Pop(ctx)
-	require.ErrorIs(t, err, context.Canceled)
-	require.False(t, q.Durable())
-}
-
-func TestWorkerGivesUp(t *testing.T) {
-	q := NewMemoryQueue(4)
-	var runs atomic.Int32
-	w := NewWorker(q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
-		runs.Add(1)
-		return fmt.Errorf("always")
-	}), WithMaxAttempts(3))
-	var waits []time.Duration
-	w.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
-	require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 9}))
-	q.Close()
-	require.NoError(t, w.Run(t.Context(), 1))
-	require.Equal(t, int32(3), runs.Load())
-	require.Len(t, waits, 2, "a wait between attempts, none after the last")
-	dead := w.DeadLetters()
-	require.Len(t, dead, 1, "the update is kept, not dropped")
-	require.Equal(t, int64(9), dead[0].Update.UpdateID)
-	require.Equal(t, 3, dead[0].Attempts)
-	require.EqualError(t, dead[0].Err, "always")
-	require.Nil(t, w.DeadLetters(), "taken once")
-}
-
-// TestWorkerBacksOff: the waits between attempts grow as the Backoff says,
-// in attempt order.
-func TestWorkerBacksOff(t *testing.T) {
-	q := NewMemoryQueue(1)
-	var runs atomic.Int32
-	w := NewWorker(q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
-		if runs.Add(1) < 4 {
-			return fmt.Errorf("not yet")
-		}
-		return nil
-	}), WithBackoff(func(attempt int) time.Duration { return time.Duration(attempt) * time.Second }))
-	var waits []time.Duration
-	w.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
-	require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 1}))
-	q.Close()
-	require.NoError(t, w.Run(t.Context(), 1))
-	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, waits)
-	require.Nil(t, w.DeadLetters())
-}
-
-// TestWorkerDeadLetterHook: with WithDeadLetter the hook gets the update and
-// the worker keeps nothing itself; the default backoff really waits (fake
-// clock of a synctest bubble).
-func TestWorkerDeadLetterHook(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := NewMemoryQueue(1)
-		var got []DeadLetter
-		var at []time.Time
-		start := time.Now()
-		w := NewWorker(q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
-			at = append(at, time.Now())
-			return errors.New("down")
-		}), WithMaxAttempts(3), WithDeadLetter(func(_ context.Context, d DeadLetter) { got = append(got, d) }))
-		require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 7}))
-		q.Close()
-		require.NoError(t, w.Run(t.Context(), 1))
-		require.Len(t, got, 1)
-		require.Equal(t, int64(7), got[0].Update.UpdateID)
-		require.Nil(t, w.DeadLetters())
-		require.Len(t, at, 3)
-		require.Equal(t, start, at[0])
-		gap1, gap2 := at[1].Sub(at[0]), at[2].Sub(at[1])
-		require.GreaterOrEqual(t, gap1, DefaultBackoffBase/2)
-		require.LessOrEqual(t, gap1, DefaultBackoffBase)
-		require.GreaterOrEqual(t, gap2, DefaultBackoffBase)
-		require.LessOrEqual(t, gap2, 2*DefaultBackoffBase)
-	})
-}
-
-// TestWorkerBackoffEndsWithRun: a Run whose ctx ends during a backoff nacks
-// the update at once, so it stays queued rather than lost.
-func TestWorkerBackoffEndsWithRun(t *testing.T) {
-	q := NewMemoryQueue(1)
-	ctx, cancel := context.WithCancel(t.Context())
-	w := NewWorker(q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
-		cancel()
-		return errors.New("fail")
-	}))
-	w.sleep = sleepCtx
-	require.NoError(t, q.Push(t.Context(), &botapi.Update{UpdateID: 3}))
-	require.ErrorIs(t, w.Run(ctx, 1), context.Canceled)
-	require.Equal(t, 1, q.Len(), "nacked back into the queue")
 }
 
 func TestDefaultBackoff(t *testing.T) {
@@ -669,9 +505,9 @@ func TestDefaultBackoff(t *testing.T) {
 // acknowledged.
 func TestHandlerCancelledWhileWaitingIsNot200(t *testing.T) {
 	store := NewMemoryStore(8)
-	_, err := store.Claim(t.Context(), updateKeyPrefix+"5", "someone-else", time.Hour, nil)
+	_, err := store.Claim(t.Context(), updateKey(secretNamespace(testToken), 5), "someone-else", time.Hour, nil)
 	require.NoError(t, err)
-	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 		WithStore(store), WithInFlightWait(time.Hour))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

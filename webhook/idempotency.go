@@ -5,15 +5,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/miniappkit/miniappkit/problem"
 )
 
 // HeaderIdempotencyKey is the request header that names a retryable
@@ -27,8 +29,11 @@ const (
 	DefaultMaxKeyLength     = 255
 )
 
+// HeaderIdempotentReplayed marks a replayed response ("true"), as Stripe does.
+const HeaderIdempotentReplayed = "Idempotent-Replayed"
+
 // IdempotencyOptions configures [Idempotency]. The zero value of each field
-// means its default.
+// means its default; a negative number is an error.
 type IdempotencyOptions struct {
 	// Required answers 400 to a request without an Idempotency-Key. By
 	// default such a request runs without deduplication.
@@ -40,77 +45,111 @@ type IdempotencyOptions struct {
 	Scope func(r *http.Request) string
 	// MaxKeyLength bounds the key (default 255 characters); longer is 400.
 	MaxKeyLength int
-	// TTL is how long a completed response is kept for retries (default 24 h).
+	// TTL is how long a final response is kept for retries (default 24 h).
 	TTL time.Duration
-	// Lease bounds how long the first request owns its key while it runs
-	// (default 1 min); after it a retry runs again.
+	// Lease is how long the handler may run (default 1 min): its request
+	// context is cancelled then. The key stays claimed (renewed with
+	// [Store.Extend]) until the handler returns, however long it goes on,
+	// so a retry meanwhile gets 409 and never runs it a second time.
 	Lease time.Duration
 	// Methods are the methods deduplicated (default POST and PATCH, the
 	// non-idempotent ones); others pass through.
 	Methods []string
 	// StoredHeaders are the response headers stored and replayed besides
-	// Content-Type (for example "Location").
+	// Content-Type and Retry-After (for example "Location").
 	StoredHeaders []string
 	// MaxBodyBytes bounds the request body read for the fingerprint
-	// (default 1 MiB); longer is 413.
+	// (default 1 MiB); longer is 413. Bodies read at once share a budget of
+	// [DefaultMaxInFlightBytes] (at least MaxBodyBytes).
 	MaxBodyBytes int64
 	// MaxResponseBytes bounds the stored response body (default 1 MiB). A
-	// longer response is sent but not stored: its key is released, so a
-	// retry runs again. A [MemoryStore] keeps each stored response in
-	// memory, so its capacity times this bounds what responses may hold:
-	// size the two together.
+	// longer final response is sent once, and its key then answers every
+	// retry with a 500 problem ("response too large to replay") for the
+	// TTL: the operation is never run twice. A [MemoryStore] keeps each
+	// stored response in memory, so its capacity times this bounds what
+	// responses may hold: size the two together.
 	MaxResponseBytes int64
+	// Final reports whether a response status is a final answer, stored
+	// and replayed; any other status releases the key, so a retry runs
+	// again. nil means [DefaultFinal].
+	Final func(status int) bool
 	// Logger receives store failures and handler panics; nil discards.
 	Logger *slog.Logger
+}
+
+// DefaultFinal is the default [IdempotencyOptions.Final]: every status but
+// the temporary ones: 401 and 403 (the client may authenticate and retry),
+// 408, 409, 423, 425 and 429 (try again later), and every 5xx.
+func DefaultFinal(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusConflict,
+		http.StatusLocked, http.StatusTooEarly, http.StatusTooManyRequests:
+		return false
+	}
+	return status < 500
 }
 
 // Idempotency returns middleware implementing the Idempotency-Key header
 // (draft-ietf-httpapi-idempotency-key-header) for the backend's own
 // endpoints, on the [Store] claim/complete/release semantics:
 //
-//   - the first request with a key claims it, runs, and its status, its
-//     Content-Type and StoredHeaders, and its body are stored for the TTL;
+//   - the first request with a key claims it and runs; a final answer (see
+//     [IdempotencyOptions.Final]) is stored for the TTL: its status, its
+//     Content-Type, Retry-After and StoredHeaders, and its body;
 //   - a retry after completion gets the stored response, byte for byte,
-//     without running;
-//   - a retry while the first is in flight gets 409;
+//     without running, marked "Idempotent-Replayed: true";
+//   - a retry while the first is in flight gets 409 with Retry-After;
 //   - the same key with a different request (method, URL or body
 //     fingerprint) gets 422;
+//   - a temporary answer (401, 403, 429, 5xx, …) or a panic releases the
+//     key, so a retry runs again (a panic becomes a 500 and a log line);
+//   - a final answer too large to store is sent once; retries get a 500
+//     problem, never a second run (see MaxResponseBytes);
 //   - a missing key where Required, or a malformed or too long one, gets 400;
-//   - a store failure gets 503, and the request does not run.
+//   - a store failure gets 503 with Retry-After, and the request does not run.
 //
-// A 5xx answer or a panic releases the key, so a retry runs again (a panic
-// becomes a 500 and a log line). Errors are application/problem+json
-// (RFC 9457). The key is an RFC 8941 string ("…") or, leniently, a bare
-// token of visible ASCII. Panics if s is nil.
-func Idempotency(s Store, o IdempotencyOptions) func(http.Handler) http.Handler {
+// The handler's context ends at the Lease; the key stays held until the
+// handler returns. [ClaimFromContext] gives the handler its claim (a
+// fencing token). Errors are application/problem+json (RFC 9457). The key
+// is an RFC 8941 string ("…") or, leniently, a bare token of visible
+// ASCII. It fails if s is nil or an option is negative.
+func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler, error) {
 	if s == nil {
-		panic("webhook: Idempotency with a nil Store")
+		return nil, errors.New("webhook: Idempotency with a nil Store")
 	}
-	if o.MaxKeyLength <= 0 {
+	if o.MaxKeyLength < 0 || o.TTL < 0 || o.Lease < 0 || o.MaxBodyBytes < 0 || o.MaxResponseBytes < 0 {
+		return nil, errors.New("webhook: Idempotency with a negative option")
+	}
+	if o.MaxKeyLength == 0 {
 		o.MaxKeyLength = DefaultMaxKeyLength
 	}
-	if o.TTL <= 0 {
+	if o.TTL == 0 {
 		o.TTL = DefaultIdempotencyTTL
 	}
-	if o.Lease <= 0 {
+	if o.Lease == 0 {
 		o.Lease = DefaultIdempotencyLease
 	}
 	if len(o.Methods) == 0 {
 		o.Methods = []string{http.MethodPost, http.MethodPatch}
 	}
-	if o.MaxBodyBytes <= 0 {
+	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if o.MaxResponseBytes <= 0 {
+	if o.MaxResponseBytes == 0 {
 		o.MaxResponseBytes = DefaultMaxBodyBytes
+	}
+	if o.Final == nil {
+		o.Final = DefaultFinal
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	stored := append([]string{"Content-Type"}, o.StoredHeaders...)
+	stored := append([]string{"Content-Type", "Retry-After"}, o.StoredHeaders...)
 	for i, h := range stored {
 		stored[i] = http.CanonicalHeaderKey(h)
 	}
+	stored = slices.Compact(stored)
+	budget := newBodyBudget(max(DefaultMaxInFlightBytes, o.MaxBodyBytes))
 	owners := newOwnerSource()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -132,14 +171,10 @@ func Idempotency(s Store, o IdempotencyOptions) func(http.Handler) http.Handler 
 				writeProblem(w, http.StatusBadRequest, "Idempotency-Key is malformed", "The Idempotency-Key header must be one string of at most "+strconv.Itoa(o.MaxKeyLength)+" characters.")
 				return
 			}
-			body, err := readBody(r, o.MaxBodyBytes)
+			body, held, err := readBody(r, o.MaxBodyBytes, budget)
+			defer budget.give(held)
 			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					writeProblem(w, http.StatusRequestEntityTooLarge, "Request body too large", "")
-					return
-				}
-				writeProblem(w, http.StatusBadRequest, "Request body unreadable", "")
+				writeBodyError(w, err)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -155,6 +190,7 @@ func Idempotency(s Store, o IdempotencyOptions) func(http.Handler) http.Handler 
 			res, err := s.Claim(ctx, storeKey, owner, o.Lease, fp[:])
 			if err != nil {
 				o.Logger.Error("webhook: idempotency store failed", "err", err)
+				w.Header().Set("Retry-After", "1")
 				writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
 				return
 			}
@@ -164,6 +200,7 @@ func Idempotency(s Store, o IdempotencyOptions) func(http.Handler) http.Handler 
 					writeProblem(w, http.StatusUnprocessableEntity, "Idempotency-Key reused", "This key was used for a different request.")
 					return
 				}
+				w.Header().Set("Retry-After", "1")
 				writeProblem(w, http.StatusConflict, "Request in progress", "A request with this Idempotency-Key is still being processed.")
 				return
 			case Done:
@@ -177,14 +214,18 @@ func Idempotency(s Store, o IdempotencyOptions) func(http.Handler) http.Handler 
 				}
 				return
 			}
+			hc := heldClaim{Claim: Claim{Key: storeKey, Owner: owner}, store: s, lease: o.Lease, timeout: DefaultStoreTimeout, log: o.Logger}
+			hctx, stop := hc.hold(ctx, o.Lease)
 			rec := &recorder{w: w, limit: o.MaxResponseBytes}
 			panicked := true
 			defer func() {
-				bg := context.WithoutCancel(ctx)
+				stop()
+				sctx, cancel := storeContext(ctx, DefaultStoreTimeout)
+				defer cancel()
 				if panicked {
 					v := recover()
 					o.Logger.Error("webhook: idempotent handler panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
-					if err := s.Release(bg, storeKey, owner); err != nil {
+					if err := retryStore(sctx, func(ctx context.Context) error { return s.Release(ctx, storeKey, owner) }); err != nil {
 						o.Logger.Warn("webhook: idempotency release failed", "err", err)
 					}
 					if v == http.ErrAbortHandler {
@@ -195,28 +236,34 @@ func Idempotency(s Store, o IdempotencyOptions) func(http.Handler) http.Handler 
 					}
 					return
 				}
-				if rec.status >= 500 || rec.overflow {
-					if rec.overflow {
-						o.Logger.Warn("webhook: response too large to store; key released", "limit", o.MaxResponseBytes)
-					}
-					if err := s.Release(bg, storeKey, owner); err != nil {
+				if !o.Final(rec.status) {
+					if err := retryStore(sctx, func(ctx context.Context) error { return s.Release(ctx, storeKey, owner) }); err != nil {
 						o.Logger.Warn("webhook: idempotency release failed", "err", err)
 					}
 					return
 				}
-				data := encodeResponse(fp[:], rec.status, rec.header, stored, rec.body.Bytes())
-				if err := s.Complete(bg, storeKey, owner, o.TTL, data); err != nil {
+				var data []byte
+				if rec.overflow {
+					o.Logger.Warn("webhook: response too large to store; retries of its key get a 500", "limit", o.MaxResponseBytes)
+					data = encodeResponse(fp[:], http.StatusInternalServerError, problemHeader, stored,
+						problemBody(http.StatusInternalServerError, "Response too large to replay", "The first response to this Idempotency-Key was sent but is too large to store; the operation is not run again."))
+				} else {
+					data = encodeResponse(fp[:], rec.status, rec.header, stored, rec.body.Bytes())
+				}
+				if err := retryStore(sctx, func(ctx context.Context) error { return s.Complete(ctx, storeKey, owner, o.TTL, data) }); err != nil {
 					o.Logger.Warn("webhook: idempotency complete failed", "err", err)
 				}
 			}()
-			next.ServeHTTP(rec, r)
+			next.ServeHTTP(rec, r.WithContext(hctx))
 			if !rec.wroteHeader {
 				rec.WriteHeader(http.StatusOK)
 			}
 			panicked = false
 		})
-	}
+	}, nil
 }
+
+var problemHeader = http.Header{"Content-Type": {problem.ContentType}}
 
 func containsString(list []string, s string) bool {
 	for _, v := range list {
@@ -388,22 +435,20 @@ func replayResponse(w http.ResponseWriter, b []byte) error {
 		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set(HeaderIdempotentReplayed, "true")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	return nil
 }
 
+// problemBody returns an RFC 9457 problem document, as problem.Write
+// sends it.
+func problemBody(status int, title, detail string) []byte {
+	b, _ := problem.Details{Type: problem.DefaultType, Title: title, Status: status, Detail: detail}.MarshalJSON()
+	return append(b, '\n')
+}
+
 // writeProblem answers with an RFC 9457 problem document.
 func writeProblem(w http.ResponseWriter, status int, title, detail string) {
-	p := struct {
-		Type   string `json:"type"`
-		Title  string `json:"title"`
-		Status int    `json:"status"`
-		Detail string `json:"detail,omitempty"`
-	}{"about:blank", title, status, detail}
-	b, _ := json.Marshal(p)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	problem.Write(w, problem.Details{Title: title, Status: status, Detail: detail})
 }

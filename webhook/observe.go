@@ -312,8 +312,8 @@ func secretReason(h http.Header) string {
 }
 
 // middlewareObserver returns the observer among opts, for the middleware
-// constructors (which take no other option). Panics on an invalid option.
-func middlewareObserver(name string, opts []Option) Observer {
+// constructors (which take no other option), or the options' error.
+func middlewareObserver(opts []Option) (Observer, error) {
 	var o handlerOptions
 	for _, opt := range opts {
 		if opt != nil {
@@ -321,7 +321,7 @@ func middlewareObserver(name string, opts []Option) Observer {
 		}
 	}
 	if err := errors.Join(o.errs...); err != nil {
-		panic("webhook: " + name + ": " + err.Error())
+		return nil, err
 	}
-	return o.observer
+	return o.observer, nil
 }

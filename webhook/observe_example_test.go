@@ -25,9 +25,12 @@ func (updatePrinter) ObserveRejected(_ context.Context, e webhook.Rejection) {
 }
 
 func ExampleWithObserver() {
-	h := webhook.NewHandler("s3cr3t_token", webhook.UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+	h, err := webhook.NewHandler("s3cr3t_token", webhook.UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
 		return nil
 	}), webhook.WithObserver(updatePrinter{}))
+	if err != nil {
+		panic(err)
+	}
 
 	update := `{"update_id":7,"message":{"message_id":1,"date":1700000000,"chat":{"id":42,"type":"private"},"text":"hi"}}`
 	deliver(h, "s3cr3t_token", update)

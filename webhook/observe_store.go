@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/miniappkit/miniappkit/botapi"
 )
 
 // StoreEvent is one call to a store wrapped by [ObserveStore] or [ObserveQueue]: the
@@ -67,6 +65,13 @@ func (w *observedStore) Complete(ctx context.Context, key, owner string, ttl tim
 	return err
 }
 
+func (w *observedStore) Extend(ctx context.Context, key, owner string, lease time.Duration) error {
+	start := time.Now()
+	err := w.s.Extend(ctx, key, owner, lease)
+	w.o.done(ctx, "Extend", start, err)
+	return err
+}
+
 func (w *observedStore) Release(ctx context.Context, key, owner string) error {
 	start := time.Now()
 	err := w.s.Release(ctx, key, owner)
@@ -74,8 +79,8 @@ func (w *observedStore) Release(ctx context.Context, key, owner string) error {
 	return err
 }
 
-// ObserveQueue returns q with each Push, Pop, Ack and Nack reported to
-// observe, like [ObserveStore]. A nil observe returns q.
+// ObserveQueue returns q with each call (Push, Pop, DeadLetters, Redrive,
+// and a job's Ack, Nack, Postpone and Bury) reported to observe, like [ObserveStore]. A nil observe returns q.
 func ObserveQueue(q Queue, observe func(context.Context, StoreEvent)) Queue {
 	if observe == nil || q == nil {
 		return q
@@ -88,10 +93,24 @@ type observedQueue struct {
 	o storeObs
 }
 
-func (w *observedQueue) Push(ctx context.Context, u *botapi.Update) error {
+func (w *observedQueue) Push(ctx context.Context, id int64, body []byte) error {
 	start := time.Now()
-	err := w.q.Push(ctx, u)
+	err := w.q.Push(ctx, id, body)
 	w.o.done(ctx, "Push", start, err)
+	return err
+}
+
+func (w *observedQueue) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	start := time.Now()
+	d, err := w.q.DeadLetters(ctx, limit)
+	w.o.done(ctx, "DeadLetters", start, err)
+	return d, err
+}
+
+func (w *observedQueue) Redrive(ctx context.Context, id int64) error {
+	start := time.Now()
+	err := w.q.Redrive(ctx, id)
+	w.o.done(ctx, "Redrive", start, err)
 	return err
 }
 
@@ -119,9 +138,23 @@ func (j *observedJob) Ack(ctx context.Context) error {
 	return err
 }
 
-func (j *observedJob) Nack(ctx context.Context) error {
+func (j *observedJob) Nack(ctx context.Context, delay time.Duration) error {
 	start := time.Now()
-	err := j.Job.Nack(ctx)
+	err := j.Job.Nack(ctx, delay)
 	j.o.done(ctx, "Nack", start, err)
+	return err
+}
+
+func (j *observedJob) Postpone(ctx context.Context, delay time.Duration) error {
+	start := time.Now()
+	err := j.Job.Postpone(ctx, delay)
+	j.o.done(ctx, "Postpone", start, err)
+	return err
+}
+
+func (j *observedJob) Bury(ctx context.Context, reason string) error {
+	start := time.Now()
+	err := j.Job.Bury(ctx, reason)
+	j.o.done(ctx, "Bury", start, err)
 	return err
 }

@@ -25,11 +25,11 @@ func TestObserveStoreAndQueue(t *testing.T) {
 	require.NoError(t, s.Release(ctx, "k", "me"))
 
 	q := ObserveQueue(NewMemoryQueue(1), rec)
-	require.NoError(t, q.Push(ctx, &botapi.Update{UpdateID: 1}))
-	require.ErrorIs(t, q.Push(ctx, &botapi.Update{UpdateID: 2}), ErrQueueFull)
+	require.NoError(t, q.Push(ctx, 1, []byte(updateBody(1))))
+	require.ErrorIs(t, q.Push(ctx, 2, []byte(updateBody(2))), ErrQueueFull)
 	j, err := q.Pop(ctx)
 	require.NoError(t, err)
-	require.NoError(t, j.Nack(ctx))
+	require.NoError(t, j.Nack(ctx, 0))
 	j, err = q.Pop(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, j.Attempt())
@@ -51,7 +51,7 @@ func TestObserveStoreAndQueue(t *testing.T) {
 	assert.NoError(t, events[0].Err)
 
 	// The wrapped store serves a handler as the store itself does.
-	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 		WithStore(ObserveStore(NewMemoryStore(8), rec)))
 	events = nil
 	require.Equal(t, 200, deliver(t, h, testToken, updateBody(9)).Code)

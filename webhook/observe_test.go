@@ -59,7 +59,7 @@ func (r *obsRecorder) last() UpdateEvent {
 func TestObserverUpdates(t *testing.T) {
 	rec := &obsRecorder{}
 	var sawMark bool
-	h := NewHandler(testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		sawMark = ctx.Value(obsKey{}) == u.UpdateID
 		switch u.UpdateID {
 		case 2:
@@ -114,7 +114,7 @@ func TestObserverUpdates(t *testing.T) {
 
 func TestObserverStoreFailure(t *testing.T) {
 	rec := &obsRecorder{}
-	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 		WithObserver(rec), WithStore(failingStore{}))
 	require.Equal(t, http.StatusServiceUnavailable, deliver(t, h, testToken, updateBody(5)).Code)
 	e := rec.last()
@@ -125,18 +125,20 @@ func TestObserverStoreFailure(t *testing.T) {
 
 func TestObserverRejections(t *testing.T) {
 	rec := &obsRecorder{}
-	h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+	h := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 		WithObserver(rec), WithMaxBodyBytes(64))
 	deliver(t, h, "", updateBody(1))
 	deliver(t, h, "wrong", updateBody(1))
 	deliver(t, h, testToken, `{"update_id":1,"message":{"text":"`+strings.Repeat("x", 100)+`"}}`)
 	deliver(t, h, testToken, `not json`)
 
-	hIP := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+	hIP := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 		WithObserver(rec), WithIPAllowList(netip.MustParsePrefix("10.0.0.0/8")))
 	deliver(t, hIP, testToken, updateBody(1)) // httptest's peer is 192.0.2.1
 
-	mw := SecretTokenMiddleware(testToken, WithObserver(rec))(http.NotFoundHandler())
+	smw, err := SecretTokenMiddleware(testToken, WithObserver(rec))
+	require.NoError(t, err)
+	mw := smw(http.NotFoundHandler())
 	deliver(t, mw, "nope", updateBody(1))
 
 	now := time.Unix(1_700_000_000, 0)
@@ -172,14 +174,14 @@ func TestObserverRejections(t *testing.T) {
 func TestObserverAsyncAndWorker(t *testing.T) {
 	rec := &obsRecorder{}
 	q := NewMemoryQueue(4)
-	h := NewHandler(testToken, nil, WithAsync(q), WithVolatileQueue(), WithObserver(rec))
+	h := mustHandler(t, testToken, nil, WithAsync(q), WithVolatileQueue(), WithObserver(rec))
 	require.Equal(t, http.StatusOK, deliver(t, h, testToken, updateBody(7)).Code)
 	e := rec.last()
 	assert.Equal(t, ResultQueued, e.Result)
 	assert.Equal(t, DedupeSkipped, e.Dedupe)
 
 	var runs int
-	w := NewWorker(q, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
+	w := mustWorker(t, q, UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		runs++
 		if ctx.Value(obsKey{}) != u.UpdateID {
 			return errors.New("handler did not get StartUpdate's context")
@@ -188,8 +190,7 @@ func TestObserverAsyncAndWorker(t *testing.T) {
 			return errors.New("first attempt fails")
 		}
 		return nil
-	}), WithObserver(rec), WithMaxAttempts(3))
-	w.sleep = func(context.Context, time.Duration) error { return nil }
+	}), WithObserver(rec), WithMaxAttempts(3), WithBackoff(func(int) time.Duration { return 0 }))
 	q.Close()
 	require.NoError(t, w.Run(t.Context(), 1))
 
@@ -207,9 +208,9 @@ func TestObserverAsyncAndWorker(t *testing.T) {
 
 	// A worker that gives up reports the update dead.
 	q2 := NewMemoryQueue(1)
-	w2 := NewWorker(q2, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return errors.New("no") }),
+	w2 := mustWorker(t, q2, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return errors.New("no") }),
 		WithObserver(rec), WithMaxAttempts(1))
-	require.NoError(t, q2.Push(t.Context(), &botapi.Update{UpdateID: 8}))
+	require.NoError(t, q2.Push(t.Context(), 8, []byte(updateBody(8))))
 	q2.Close()
 	rec.mu.Unlock()
 	require.NoError(t, w2.Run(t.Context(), 1))
@@ -234,7 +235,7 @@ func BenchmarkHandlerObserver(b *testing.B) {
 		opts []Option
 	}{{"none", nil}, {"noop", []Option{WithObserver(noopObserver{})}}} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
+			h := mustHandler(b, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 				append(bc.opts, WithStore(NewMemoryStore(1<<16)))...)
 			req := httptest.NewRequest(http.MethodPost, "/hook", nil)
 			req.Header.Set(HeaderSecretToken, testToken)

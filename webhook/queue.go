@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"container/heap"
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
-	"strconv"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,35 +15,75 @@ import (
 
 // Queue holds updates between an asynchronous handler ([WithAsync]), which
 // pushes each one before answering Telegram, and a [Worker], which pops and
-// processes them. Implementations must be safe for concurrent use.
+// processes them. An update is ready, delayed (until a retry time),
+// popped (hidden from other Pops until acked, nacked or, for a durable
+// queue, until its worker is presumed dead), or dead (given up on, kept
+// until [Queue.Redrive] or removal). It carries the update's raw JSON as
+// Telegram sent it, never re-encoded. Implementations must be safe for
+// concurrent use; the contract kit webhook/storetest checks one.
 type Queue interface {
-	// Push stores u. When it returns nil and Durable reports true, u must
-	// survive a crash of this process.
-	Push(ctx context.Context, u *botapi.Update) error
-	// Pop blocks until a job is available, the queue is closed and drained
-	// ([ErrQueueClosed]), or ctx ends. A popped job is hidden from other
-	// Pops until it is acked or nacked (a durable queue also brings it back
-	// if its worker dies).
+	// Push stores the update with the given id and raw JSON body (the
+	// queue may keep body: the caller does not modify it afterwards). When
+	// it returns nil and Durable reports true, the update must survive a
+	// crash of this process. Pushing an id already queued may keep one copy
+	// or two: the Worker's [Store] dedupes.
+	Push(ctx context.Context, id int64, body []byte) error
+	// Pop blocks until a ready job is available, the queue is closed and
+	// drained ([ErrQueueClosed]), or ctx ends.
 	Pop(ctx context.Context) (Job, error)
+	// DeadLetters returns up to limit dead updates, oldest first.
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+	// Redrive makes the dead update id ready again, its attempts reset. It
+	// fails with [ErrNotDead] if no dead update has that id.
+	Redrive(ctx context.Context, id int64) error
 	// Durable reports whether pushed updates survive a crash.
 	Durable() bool
 }
 
-// Job is an update popped from a [Queue].
+// Job is an update popped from a [Queue]. Exactly one of Ack, Nack,
+// Postpone and Bury ends it. On a durable queue these fail (or do nothing)
+// once the job's pop lease has passed and another worker popped it again.
 type Job interface {
-	// Update returns the queued update.
-	Update() *botapi.Update
-	// Attempt is 1 on the first Pop of the update, 2 after one Nack, …
+	// ID returns the update's update_id.
+	ID() int64
+	// Body returns the update's raw JSON. The caller must not modify it.
+	Body() []byte
+	// Attempt is 1 until the update's first failed run, 2 after one Nack, …
+	// Postpone leaves it unchanged.
 	Attempt() int
-	// Ack removes the job for good: it was processed (or given up on).
+	// Ack removes the job for good: it was processed.
 	Ack(ctx context.Context) error
-	// Nack makes the job available to Pop again.
-	Nack(ctx context.Context) error
+	// Nack records a failed run (Attempt grows by one) and makes the job
+	// ready again after delay.
+	Nack(ctx context.Context, delay time.Duration) error
+	// Postpone makes the job ready again after delay without counting an
+	// attempt: it could not run (the Store failed, or another consumer
+	// held the update).
+	Postpone(ctx context.Context, delay time.Duration) error
+	// Bury moves the job to the dead state, with reason, where
+	// [Queue.DeadLetters] lists it until [Queue.Redrive].
+	Bury(ctx context.Context, reason string) error
 }
+
+// DeadLetter is an update a [Worker] gave up on after its last attempt,
+// kept by the [Queue] in its dead state.
+type DeadLetter struct {
+	ID       int64     // the update_id
+	Body     []byte    // the raw update
+	Attempts int       // how many times it ran (or tried to)
+	Reason   string    // why it was given up on: the last failure, at most 1 KiB
+	At       time.Time // when it was buried (zero if the queue keeps no time)
+}
+
+// maxReasonBytes bounds a DeadLetter's Reason.
+const maxReasonBytes = 1024
 
 // ErrQueueFull is returned by [MemoryQueue.Push] when the queue holds its
 // capacity; the asynchronous handler then answers 503 and Telegram retries.
 var ErrQueueFull = errors.New("webhook: queue full")
+
+// ErrNotDead is returned by [Queue.Redrive] for an id that is not dead.
+var ErrNotDead = errors.New("webhook: no such dead letter")
 
 // MemoryQueue is a bounded, in-memory [Queue]. It is NOT durable: updates it
 // holds, acknowledged to Telegram already, are lost if the process stops
@@ -49,35 +91,62 @@ var ErrQueueFull = errors.New("webhook: queue full")
 // [WithVolatileQueue]. Use it in tests and development, or where losing
 // updates on a crash is acceptable. For a graceful shutdown, stop the HTTP
 // server, [MemoryQueue.Close] the queue and wait for [Worker.Run] to return:
-// it returns once every queued update is processed.
+// it returns once no update is ready, delayed or in progress.
 //
-// A MemoryQueue is safe for concurrent use.
+// Its capacity counts every update it holds: ready, delayed, in progress
+// and dead. A MemoryQueue is safe for concurrent use.
 type MemoryQueue struct {
-	ch       chan *memJob // queued jobs; capacity = the queue's capacity
 	mu       sync.Mutex
+	capacity int
+	ready    []*memJob // FIFO
+	delayed  delayHeap
+	dead     []*memJob
+	inflight int
+	ids      map[int64]struct{} // every id held, in any state
 	closed   bool
-	inflight int           // popped, not yet acked or nacked
-	wake     chan struct{} // closed and replaced on every Push, Ack, Nack and Close
+	wake     chan struct{} // closed and replaced on every change
+	now      func() time.Time
 }
 
-// NewMemoryQueue returns a MemoryQueue holding at most capacity updates,
-// queued and in progress together. Panics if capacity is not positive.
+// NewMemoryQueue returns a MemoryQueue holding at most capacity updates.
+// Panics if capacity is not positive (a programmer error, like make's).
 func NewMemoryQueue(capacity int) *MemoryQueue {
 	if capacity <= 0 {
 		panic("webhook: MemoryQueue capacity must be positive")
 	}
-	return &MemoryQueue{ch: make(chan *memJob, capacity), wake: make(chan struct{})}
+	return &MemoryQueue{capacity: capacity, ids: map[int64]struct{}{}, wake: make(chan struct{}), now: time.Now}
 }
 
 type memJob struct {
 	q       *MemoryQueue
-	u       *botapi.Update
+	id      int64
+	body    []byte
 	attempt int
+	at      time.Time // delayed: ready at; dead: buried at
+	reason  string
+	done    bool // ended by Ack, Nack, Postpone or Bury
 }
 
-// Push implements [Queue]. It fails with [ErrQueueFull] at capacity and with
-// [ErrQueueClosed] after Close.
-func (q *MemoryQueue) Push(ctx context.Context, u *botapi.Update) error {
+type delayHeap []*memJob
+
+func (h delayHeap) Len() int           { return len(h) }
+func (h delayHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h delayHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *delayHeap) Push(x any)        { *h = append(*h, x.(*memJob)) }
+func (h *delayHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return j
+}
+
+func (q *MemoryQueue) held() int { return len(q.ready) + len(q.delayed) + len(q.dead) + q.inflight }
+
+// Push implements [Queue]. Pushing an id the queue holds already (ready,
+// delayed, in progress or dead) succeeds and changes nothing: Telegram's
+// redeliveries of one update make one job. It fails with [ErrQueueFull] at
+// capacity and with [ErrQueueClosed] after Close.
+func (q *MemoryQueue) Push(ctx context.Context, id int64, body []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -86,45 +155,104 @@ func (q *MemoryQueue) Push(ctx context.Context, u *botapi.Update) error {
 	if q.closed {
 		return ErrQueueClosed
 	}
-	if len(q.ch)+q.inflight >= cap(q.ch) {
+	if _, ok := q.ids[id]; ok {
+		return nil
+	}
+	if q.held() >= q.capacity {
 		return ErrQueueFull
 	}
-	q.ch <- &memJob{q: q, u: u}
+	q.ids[id] = struct{}{}
+	q.ready = append(q.ready, &memJob{q: q, id: id, body: body, attempt: 1})
 	q.wakeLocked()
 	return nil
 }
 
 // Pop implements [Queue].
 func (q *MemoryQueue) Pop(ctx context.Context) (Job, error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		q.mu.Lock()
-		select {
-		case j := <-q.ch:
+		now := q.now()
+		for len(q.delayed) > 0 && !q.delayed[0].at.After(now) {
+			q.ready = append(q.ready, heap.Pop(&q.delayed).(*memJob))
+		}
+		if len(q.ready) > 0 {
+			j := q.ready[0]
+			q.ready[0] = nil
+			q.ready = q.ready[1:]
 			q.inflight++
 			q.mu.Unlock()
-			j.attempt++
 			return j, nil
-		default:
 		}
-		if q.closed && q.inflight == 0 {
+		if q.closed && q.inflight == 0 && len(q.delayed) == 0 {
 			q.mu.Unlock()
 			return nil, ErrQueueClosed
 		}
 		wake := q.wake
+		var due <-chan time.Time
+		if len(q.delayed) > 0 {
+			d := q.delayed[0].at.Sub(now)
+			if timer == nil {
+				timer = time.NewTimer(d)
+			} else {
+				timer.Reset(d)
+			}
+			due = timer.C
+		}
 		q.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-wake:
+		case <-due:
 		}
 	}
+}
+
+// DeadLetters implements [Queue].
+func (q *MemoryQueue) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]DeadLetter, 0, min(limit, len(q.dead)))
+	for _, j := range q.dead[:min(limit, len(q.dead))] {
+		out = append(out, DeadLetter{ID: j.id, Body: j.body, Attempts: j.attempt, Reason: j.reason, At: j.at})
+	}
+	return out, nil
+}
+
+// Redrive implements [Queue]. A closed queue still redrives: its Pop
+// returns the update before reporting [ErrQueueClosed].
+func (q *MemoryQueue) Redrive(ctx context.Context, id int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.IndexFunc(q.dead, func(j *memJob) bool { return j.id == id })
+	if i < 0 {
+		return ErrNotDead
+	}
+	j := q.dead[i]
+	q.dead = slices.Delete(q.dead, i, i+1)
+	q.ready = append(q.ready, &memJob{q: q, id: j.id, body: j.body, attempt: 1})
+	q.wakeLocked()
+	return nil
 }
 
 // Durable reports false: a MemoryQueue loses its contents with the process.
 func (q *MemoryQueue) Durable() bool { return false }
 
-// Close stops Push; Pop keeps returning queued jobs (and nacked ones) until
-// none is left or in progress, then returns [ErrQueueClosed].
+// Close stops Push; Pop keeps returning ready and delayed jobs (and nacked
+// ones) until none is left or in progress, then returns [ErrQueueClosed].
+// Dead letters stay listed.
 func (q *MemoryQueue) Close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -134,32 +262,72 @@ func (q *MemoryQueue) Close() {
 	}
 }
 
-// Len returns the number of queued updates, not counting those in progress.
-func (q *MemoryQueue) Len() int { return len(q.ch) }
+// Len returns the number of ready and delayed updates, not counting those
+// in progress or dead.
+func (q *MemoryQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ready) + len(q.delayed)
+}
 
 func (q *MemoryQueue) wakeLocked() {
 	close(q.wake)
 	q.wake = make(chan struct{})
 }
 
-func (j *memJob) Update() *botapi.Update { return j.u }
-func (j *memJob) Attempt() int           { return j.attempt }
+func (j *memJob) ID() int64    { return j.id }
+func (j *memJob) Body() []byte { return j.body }
+func (j *memJob) Attempt() int { return j.attempt }
+func (j *memJob) Ack(ctx context.Context) error {
+	return j.end(func(q *MemoryQueue) { delete(q.ids, j.id) })
+}
 
-func (j *memJob) Ack(context.Context) error {
-	j.q.mu.Lock()
-	defer j.q.mu.Unlock()
-	j.q.inflight--
-	j.q.wakeLocked()
+func (j *memJob) Nack(ctx context.Context, delay time.Duration) error {
+	return j.end(func(q *MemoryQueue) { j.requeue(q, delay, 1) })
+}
+
+func (j *memJob) Postpone(ctx context.Context, delay time.Duration) error {
+	return j.end(func(q *MemoryQueue) { j.requeue(q, delay, 0) })
+}
+
+func (j *memJob) Bury(ctx context.Context, reason string) error {
+	return j.end(func(q *MemoryQueue) {
+		q.dead = append(q.dead, &memJob{q: q, id: j.id, body: j.body, attempt: j.attempt, reason: truncateReason(reason), at: q.now()})
+	})
+}
+
+// requeue puts a copy of j back, ready after delay, its attempt grown by add.
+func (j *memJob) requeue(q *MemoryQueue, delay time.Duration, add int) {
+	nj := &memJob{q: q, id: j.id, body: j.body, attempt: j.attempt + add}
+	if delay <= 0 {
+		q.ready = append(q.ready, nj)
+		return
+	}
+	nj.at = q.now().Add(delay)
+	heap.Push(&q.delayed, nj)
+}
+
+var errJobEnded = errors.New("webhook: job already acked, nacked, postponed or buried")
+
+func (j *memJob) end(f func(q *MemoryQueue)) error {
+	q := j.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if j.done {
+		return errJobEnded
+	}
+	j.done = true
+	q.inflight--
+	f(q)
+	q.wakeLocked()
 	return nil
 }
 
-func (j *memJob) Nack(context.Context) error {
-	j.q.mu.Lock()
-	defer j.q.mu.Unlock()
-	j.q.inflight--
-	j.q.ch <- j // never blocks: inflight jobs hold their place in the capacity
-	j.q.wakeLocked()
-	return nil
+func truncateReason(s string) string {
+	if len(s) > maxReasonBytes {
+		return s[:maxReasonBytes]
+	}
+	return s
 }
 
 // Backoff returns how long a [Worker] waits before running an update
@@ -188,29 +356,27 @@ func DefaultBackoff(attempt int) time.Duration {
 	return half + rand.N(d-half+1)
 }
 
-// DeadLetter is an update a [Worker] gave up on after its last attempt.
-type DeadLetter struct {
-	Update   *botapi.Update
-	Attempts int   // how many times it ran (or tried to)
-	Err      error // the last failure: the handler's error, or why it could not run
-}
-
-// ErrUpdateBusy is the [DeadLetter.Err] of an update a [Worker] could not
-// claim on its last attempt (the [Store] failed, or another consumer held
-// the update for longer than the in-flight wait).
+// ErrUpdateBusy is the reason a [Worker] postpones an update it could not
+// claim (the [Store] failed, or another consumer held the update for longer
+// than the in-flight wait). Postponing never consumes an attempt.
 var ErrUpdateBusy = errors.New("webhook: update busy or store failed")
 
 // Worker processes the updates of a [Queue] with an [UpdateHandler], once
 // per update_id, through the same [Store] semantics as [NewHandler]: claim,
-// run, complete, or release and nack so the update runs again. Between
-// attempts it waits as [WithBackoff] says (default [DefaultBackoff]),
-// holding the job (it keeps its place in the queue's capacity); after
-// [WithMaxAttempts] attempts it acks the job and keeps the update as a
-// [DeadLetter]: it is passed to the [WithDeadLetter] hook if one is set,
-// otherwise kept in memory until [Worker.DeadLetters] takes it, and logged
-// (update_id, attempts; never the update or the handler's error text). So
-// no update is lost while the process lives. [SetReply] is not available to
-// it. A Worker is safe for concurrent use.
+// run (the claim renewed while the handler runs), complete, or release and
+// nack so the update runs again after a backoff ([WithBackoff], default
+// [DefaultBackoff]). The wait happens in the queue (Nack takes the delay),
+// never in a worker holding the job. An update that could not be claimed
+// (the Store failed, or another consumer holds it) is postponed without
+// consuming an attempt, so a store outage dead-letters nothing. After
+// [WithMaxAttempts] failed runs the update is buried in the queue's dead
+// state, durable as the queue is, listed by [Queue.DeadLetters] and re-run
+// by [Queue.Redrive]; the [WithDeadLetter] hook is then told. An update
+// whose JSON does not decode is buried at once. A Pop error that is not the
+// end of the queue is logged and retried with a backoff (100 ms doubling to
+// 5 s): a worker goroutine never ends on a transient error.
+//
+// [SetReply] is not available to it. A Worker is safe for concurrent use.
 type Worker struct {
 	q       Queue
 	h       UpdateHandler
@@ -218,33 +384,28 @@ type Worker struct {
 	owners  ownerSource
 	flights flights
 	sleep   func(ctx context.Context, d time.Duration) error // test seam; sleepCtx by default
-
-	mu   sync.Mutex
-	dead []DeadLetter
 }
 
 // NewWorker returns a Worker for q and h. It takes the same options as
 // [NewHandler] ([WithBackoff], [WithDeadLetter] and [WithMaxAttempts] are
-// for it alone); those about HTTP are ignored. Give it the same [Store] as
-// any other consumer of the updates. Panics if q or h is nil.
-func NewWorker(q Queue, h UpdateHandler, opts ...Option) *Worker {
+// for it alone); those about HTTP are ignored. Give it the same [Store] and
+// namespace ([WithNamespace] or [WithSecretNamespace]) as every other
+// consumer of the bot's updates; without one it fails (an update claimed
+// under another namespace would run twice). It fails if q or h is nil, or an
+// option is invalid.
+func NewWorker(q Queue, h UpdateHandler, opts ...Option) (*Worker, error) {
+	o := buildOptions(opts)
+	errs := o.errs
 	if q == nil || h == nil {
-		panic("webhook: NewWorker with a nil Queue or UpdateHandler")
+		errs = append(errs, errors.New("webhook: NewWorker with a nil Queue or UpdateHandler"))
 	}
-	return &Worker{q: q, h: h, o: buildOptions(opts), owners: newOwnerSource(), sleep: sleepCtx}
-}
-
-// DeadLetters returns the updates given up on since the last call and
-// forgets them, oldest first. It returns nil when [WithDeadLetter] is set
-// (the hook has them). Without a hook the list is not bounded (dropping a
-// dead letter would lose an update): drain it periodically, or set
-// [WithDeadLetter] to hand them to durable storage.
-func (w *Worker) DeadLetters() []DeadLetter {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	d := w.dead
-	w.dead = nil
-	return d
+	if o.namespace == "" {
+		errs = append(errs, errors.New("webhook: NewWorker needs WithNamespace or WithSecretNamespace"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &Worker{q: q, h: h, o: o, owners: newOwnerSource(), sleep: sleepCtx}, nil
 }
 
 // sleepCtx waits d, or returns ctx.Err() if ctx ends first.
@@ -262,96 +423,119 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Bounds of the wait after a failed Pop.
+const (
+	popRetryMin = 100 * time.Millisecond
+	popRetryMax = 5 * time.Second
+)
+
 // Run processes updates with n goroutines (at least 1) until the queue is
 // closed and drained, when it returns nil, or ctx ends, when it returns
-// ctx.Err() once the updates in progress are finished (an update waiting
-// out its backoff is nacked at once, so it stays in the queue).
+// ctx.Err() once the updates in progress are finished.
 func (w *Worker) Run(ctx context.Context, n int) error {
-	if err := errors.Join(w.o.errs...); err != nil {
-		return err
-	}
 	n = max(n, 1)
 	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
+	for range n {
 		wg.Go(func() {
+			pause := popRetryMin
 			for ctx.Err() == nil { // Pop may return a job even once ctx has ended
 				job, err := w.q.Pop(ctx)
 				if err != nil {
-					if !errors.Is(err, ErrQueueClosed) {
-						errs[i] = err
+					if errors.Is(err, ErrQueueClosed) || ctx.Err() != nil {
+						return
 					}
-					return
+					w.o.logger.Warn("webhook: queue pop failed; retrying", "err", err, "wait", pause)
+					_ = w.sleep(ctx, pause)
+					pause = min(2*pause, popRetryMax)
+					continue
 				}
+				pause = popRetryMin
 				w.process(ctx, job)
 			}
 		})
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return errors.Join(errs...)
+	return ctx.Err()
 }
 
-// process runs job; runCtx (Run's) only cuts a backoff wait short, the
-// handler and the queue calls run to completion.
+// process runs job; the handler and the queue calls run to completion even
+// once runCtx (Run's) has ended.
 func (w *Worker) process(runCtx context.Context, job Job) {
-	u := job.Update()
-	ctx, ob := observeStart(context.WithoutCancel(runCtx), w.o.observer, u, sourceWorker, job.Attempt())
-	key := updateKeyPrefix + strconv.FormatInt(u.UpdateID, 10)
-	owner := w.owners.next()
-	retry := func(cause error) {
-		if job.Attempt() >= w.o.maxAttempts {
-			w.deadLetter(ctx, DeadLetter{Update: u, Attempts: job.Attempt(), Err: cause})
-			ob.done(ResultDead, 0, cause)
-			_ = job.Ack(ctx)
-			return
-		}
-		ob.done("", 0, cause)
-		_ = w.sleep(runCtx, w.o.backoff(job.Attempt())) // ended early by Run's ctx: nack now
-		_ = job.Nack(ctx)
+	ctx := context.WithoutCancel(runCtx)
+	sctx, cancel := storeContext(ctx, w.o.storeTimeout)
+	defer cancel()
+	id := job.ID()
+	u := new(botapi.Update)
+	if err := json.Unmarshal(job.Body(), u); err != nil || u.UpdateID != id {
+		w.bury(sctx, job, "not a decodable update with this update_id")
+		return
 	}
+	ctx, ob := observeStart(ctx, w.o.observer, u, sourceWorker, job.Attempt())
+	key := updateKey(w.o.namespace, id)
+	owner := w.owners.next()
 	claim := claimUntil(ctx, w.o.store, &w.flights, key, owner, w.o.lease, w.o.inFlightWait)
 	ob.dedupe(claimDedupe(claim))
 	switch claim {
 	case claimDone:
 		ob.done(ResultOK, 0, nil)
-		_ = job.Ack(ctx)
+		w.ack(sctx, job)
 		return
 	case claimOwned:
 	default:
-		retry(ErrUpdateBusy)
+		ob.done(ResultRetry, 0, ErrUpdateBusy)
+		if err := job.Postpone(sctx, w.o.backoff(1)); err != nil {
+			w.o.logger.Warn("webhook: postpone failed; the queue will redeliver", "update_id", id, "err", err)
+		}
 		return
 	}
 	end := w.flights.begin(key)
 	hstart := ob.now()
-	err := runHandler(ctx, w.h, u, w.o.lease, nil, w.o.logger)
+	err := runHandler(ctx, w.h, u, heldClaim{Claim: Claim{Key: key, Owner: owner}, store: w.o.store, lease: w.o.lease, timeout: w.o.storeTimeout, log: w.o.logger}, nil, w.o.logger)
 	ob.handler(hstart, err)
+	sctx2, cancel2 := storeContext(ctx, w.o.storeTimeout)
+	defer cancel2()
 	if err != nil {
-		if rerr := w.o.store.Release(ctx, key, owner); rerr != nil {
-			w.o.logger.Warn("webhook: release failed", "update_id", u.UpdateID, "err", rerr)
+		if rerr := retryStore(sctx2, func(ctx context.Context) error { return w.o.store.Release(ctx, key, owner) }); rerr != nil {
+			w.o.logger.Warn("webhook: release failed", "update_id", id, "err", rerr)
 		}
 		end()
-		retry(err)
+		if job.Attempt() >= w.o.maxAttempts {
+			ob.done(ResultDead, 0, err)
+			w.bury(sctx2, job, err.Error())
+			return
+		}
+		ob.done("", 0, err)
+		if nerr := job.Nack(sctx2, w.o.backoff(job.Attempt())); nerr != nil {
+			w.o.logger.Warn("webhook: nack failed; the queue will redeliver", "update_id", id, "err", nerr)
+		}
 		return
 	}
-	if err := w.o.store.Complete(ctx, key, owner, w.o.doneTTL, nil); err != nil {
-		w.o.logger.Warn("webhook: complete failed", "update_id", u.UpdateID, "err", err)
+	if cerr := retryStore(sctx2, func(ctx context.Context) error { return w.o.store.Complete(ctx, key, owner, w.o.doneTTL, nil) }); cerr != nil {
+		w.o.logger.Warn("webhook: complete failed", "update_id", id, "err", cerr)
 	}
 	end()
 	ob.done("", 0, nil)
-	_ = job.Ack(ctx)
+	w.ack(sctx2, job)
 }
 
-// deadLetter keeps d (hook or list) and logs it without its contents.
-func (w *Worker) deadLetter(ctx context.Context, d DeadLetter) {
-	w.o.logger.Error("webhook: update dead-lettered after max attempts", "update_id", d.Update.UpdateID, "attempts", d.Attempts)
-	if w.o.deadLetter != nil {
-		w.o.deadLetter(ctx, d)
+func (w *Worker) ack(ctx context.Context, job Job) {
+	if err := job.Ack(ctx); err != nil {
+		// The update was processed: a redelivery finds it done and acks.
+		w.o.logger.Warn("webhook: ack failed; the queue will redeliver", "update_id", job.ID(), "err", err)
+	}
+}
+
+// bury moves job to the dead state and tells the hook; if the queue
+// cannot, the job is postponed (never dropped) and buried on a later pass.
+func (w *Worker) bury(ctx context.Context, job Job, reason string) {
+	reason = truncateReason(reason)
+	if err := job.Bury(ctx, reason); err != nil {
+		w.o.logger.Error("webhook: bury failed; update postponed", "update_id", job.ID(), "err", err)
+		_ = job.Postpone(ctx, w.o.backoff(1))
 		return
 	}
-	w.mu.Lock()
-	w.dead = append(w.dead, d)
-	w.mu.Unlock()
+	w.o.logger.Error("webhook: update dead-lettered", "update_id", job.ID(), "attempts", job.Attempt())
+	if w.o.deadLetter != nil {
+		w.o.deadLetter(ctx, DeadLetter{ID: job.ID(), Body: job.Body(), Attempts: job.Attempt(), Reason: reason})
+	}
 }

@@ -110,23 +110,30 @@ func load64(s string, i int) uint64 {
 // X-Telegram-Bot-Api-Secret-Token header is not token (compared in constant
 // time). [NewHandler] does this check itself; use the middleware to guard
 // another handler of Telegram's deliveries. Of opts only [WithObserver]
-// applies (each refusal is a [Rejection] of scheme "telegram"). Panics if
-// token fails [CheckSecretToken] or an option is invalid.
+// applies (each refusal is a [Rejection] of scheme "telegram"). It fails
+// with [ErrNoSecretToken] for an empty token, with [ErrInvalidSecretToken]
+// for one that fails [CheckSecretToken], and for an invalid option.
 //
 // Telegram docs: https://core.telegram.org/bots/api#setwebhook
-func SecretTokenMiddleware(token string, opts ...Option) func(http.Handler) http.Handler {
-	if err := CheckSecretToken(token); err != nil {
-		panic("webhook: SecretTokenMiddleware: malformed secret token")
+func SecretTokenMiddleware(token string, opts ...Option) (func(http.Handler) http.Handler, error) {
+	if token == "" {
+		return nil, ErrNoSecretToken
 	}
-	obs := middlewareObserver("SecretTokenMiddleware", opts)
+	if err := CheckSecretToken(token); err != nil {
+		return nil, err
+	}
+	obs, err := middlewareObserver(opts)
+	if err != nil {
+		return nil, err
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if checkSecretHeader(r.Header, token) != tokenOK {
 				reject(r.Context(), obs, schemeTelegram, secretReason(r.Header), http.StatusUnauthorized)
-				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+				writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
-	}
+	}, nil
 }

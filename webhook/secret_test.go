@@ -9,7 +9,8 @@ import (
 )
 
 func TestSecretTokenMiddleware(t *testing.T) {
-	mw := SecretTokenMiddleware(testToken)
+	mw, err := SecretTokenMiddleware(testToken)
+	require.NoError(t, err)
 	ok := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	for _, tc := range []struct {
 		name, token string
@@ -30,7 +31,10 @@ func TestSecretTokenMiddleware(t *testing.T) {
 			require.Equal(t, tc.want, rec.Code)
 		})
 	}
-	require.Panics(t, func() { SecretTokenMiddleware("bad token") })
+	_, err = SecretTokenMiddleware("bad token")
+	require.ErrorIs(t, err, ErrInvalidSecretToken)
+	_, err = SecretTokenMiddleware("")
+	require.ErrorIs(t, err, ErrNoSecretToken)
 }
 
 func TestTokenEqual(t *testing.T) {
@@ -54,7 +58,9 @@ func BenchmarkSecretCheck(b *testing.B) {
 		}
 	})
 	b.Run("checked", func(b *testing.B) {
-		h := SecretTokenMiddleware(tok)(bare)
+		mw, err := SecretTokenMiddleware(tok)
+		require.NoError(b, err)
+		h := mw(bare)
 		b.ReportAllocs()
 		for b.Loop() {
 			h.ServeHTTP(rec, req)

@@ -35,9 +35,21 @@ const (
 
 	// minSecretBytes is the shortest HMAC key NewStandard accepts. The spec
 	// asks generators for 24 to 64 bytes; we reject below 16 (128 bits).
+	// Longer keys are accepted, as the reference libraries accept them.
 	minSecretBytes = 16
-	// maxSecretBytes is the spec's upper bound for a symmetric secret.
-	maxSecretBytes = 64
+
+	// maxSignatureEntries bounds the signatures one webhook-signature
+	// header may list. Senders list one per key they sign with, and key
+	// rotation keeps two or three alive at once; more is an attack (each
+	// Ed25519 entry costs tens of microseconds to check).
+	maxSignatureEntries = 8
+	// maxSignatureHeaderBytes bounds the webhook-signature header:
+	// maxSignatureEntries Ed25519 entries ("v1a," + 88 base64 characters)
+	// with their separators fit with room to spare.
+	maxSignatureHeaderBytes = 1024
+	// maxWebhookIDBytes bounds the webhook-id header (the spec's ids are
+	// short, e.g. "msg_" and 27 characters).
+	maxWebhookIDBytes = 256
 )
 
 // Standard verifies webhooks signed per the Standard Webhooks specification:
@@ -47,19 +59,26 @@ const (
 // The signed content is "<webhook-id>.<webhook-timestamp>.<raw body>". The
 // webhook-signature header may list several space-separated signatures (the
 // sender's secret rotation); one match suffices, and entries of another
-// version are skipped. The timestamp must lie within the tolerance of the
-// clock in both directions. Headers named svix-id, svix-timestamp and
-// svix-signature are accepted when the webhook-* ones are absent. The
-// webhook-id is the delivery's idempotency key: see [StandardWebhookID].
+// version are skipped. It may hold at most 8 entries and 1 KiB, and the
+// webhook-id at most 256 bytes: longer headers fail with [ErrInvalidHeader]
+// before any signature is checked, so a flood of junk entries costs next to
+// nothing. Every entry is decoded before any is checked, and for a public
+// key only entries of an Ed25519 signature's exact size reach the costly
+// Ed25519 check. The timestamp must lie within the tolerance of the clock
+// in both directions. When the webhook-id header is absent, the headers
+// svix-id, svix-timestamp and svix-signature are used instead (Svix sends
+// those); when it is present, svix-* headers are ignored. The webhook-id is
+// the delivery's idempotency key: see [StandardWebhookID].
 //
 // A Standard is safe for concurrent use.
 //
 // Spec: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 type Standard struct {
-	key  []byte            // HMAC key (v1), or nil
-	pub  ed25519.PublicKey // Ed25519 key (v1a), or nil
-	o    verifyOptions
-	pool sync.Pool // *macState
+	key    []byte            // HMAC key (v1), or nil
+	pub    ed25519.PublicKey // Ed25519 key (v1a), or nil
+	o      verifyOptions
+	budget *bodyBudget
+	pool   sync.Pool // *macState
 }
 
 // macState is a pooled HMAC and scratch buffer, so Verify does not allocate.
@@ -67,6 +86,8 @@ type macState struct {
 	mac hash.Hash
 	buf []byte
 	sig [96]byte // a decoded signature: at most 128 base64 characters
+	// sigs are the decoded candidate signatures of one header.
+	sigs [maxSignatureEntries][ed25519.SignatureSize]byte
 }
 
 // NewStandard returns a verifier for symmetric (v1, HMAC-SHA256) Standard
@@ -78,11 +99,11 @@ func NewStandard(secret string, opts ...VerifyOption) (*Standard, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := applyVerifyOptions(opts)
+	o, err := applyVerifyOptions(opts, DefaultMaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
-	s := &Standard{key: key, o: o}
+	s := &Standard{key: key, o: o, budget: newBodyBudget(o.maxInFlight)}
 	s.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key), buf: make([]byte, 0, 256)} }
 	return s, nil
 }
@@ -96,31 +117,32 @@ func NewStandardPublicKey(key string, opts ...VerifyOption) (*Standard, error) {
 	if err != nil || len(raw) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: a whpk_ key must be base64 of a 32-byte Ed25519 public key", ErrBadSecret)
 	}
-	o, err := applyVerifyOptions(opts)
+	o, err := applyVerifyOptions(opts, DefaultMaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
-	s := &Standard{pub: ed25519.PublicKey(raw), o: o}
+	s := &Standard{pub: ed25519.PublicKey(raw), o: o, budget: newBodyBudget(o.maxInFlight)}
 	s.pool.New = func() any { return &macState{buf: make([]byte, 0, 256)} }
 	return s, nil
 }
 
-func (s *Standard) maxBodyBytes() int64 { return s.o.maxBody }
+func (s *Standard) limits() (int64, *bodyBudget) { return s.o.maxBody, s.budget }
 
 // StandardWebhookID returns the delivery's id (the webhook-id header, or
-// svix-id when that is absent): the idempotency key the spec tells
+// svix-id when webhook-id is absent): the idempotency key the spec tells
 // receivers to dedupe on, for example with a [Store].
 func StandardWebhookID(h http.Header) string {
 	id, _, _ := standardHeaders(h)
 	return id
 }
 
+// standardHeaders returns the webhook-* headers, or the svix-* ones when
+// webhook-id is absent.
 func standardHeaders(h http.Header) (id, ts, sig string) {
-	id, ts, sig = headerValue(h, headerWebhookID), headerValue(h, headerWebhookTimestamp), headerValue(h, headerWebhookSignature)
-	if id == "" && ts == "" && sig == "" {
-		id, ts, sig = headerValue(h, headerSvixID), headerValue(h, headerSvixTimestamp), headerValue(h, headerSvixSignature)
+	if id = headerValue(h, headerWebhookID); id != "" {
+		return id, headerValue(h, headerWebhookTimestamp), headerValue(h, headerWebhookSignature)
 	}
-	return id, ts, sig
+	return headerValue(h, headerSvixID), headerValue(h, headerSvixTimestamp), headerValue(h, headerSvixSignature)
 }
 
 // headerValue is h.Get for a canonical key, without re-canonicalising it.
@@ -138,82 +160,126 @@ func (s *Standard) Verify(h http.Header, body []byte) error {
 	return s.verifyAt(h, body, s.o.now())
 }
 
-func (s *Standard) verifyAt(h http.Header, body []byte, now time.Time) error {
-	id, tsRaw, sigs := standardHeaders(h)
+func (s *Standard) checkHeaders(h http.Header) error {
+	_, _, _, err := s.parseHeaders(h, s.o.now())
+	return err
+}
+
+// parseHeaders checks the headers' presence, bounds and timestamp.
+func (s *Standard) parseHeaders(h http.Header, now time.Time) (id, tsRaw, sigs string, err error) {
+	id, tsRaw, sigs = standardHeaders(h)
 	if id == "" || tsRaw == "" || sigs == "" {
-		return ErrMissingHeader
+		return "", "", "", ErrMissingHeader
+	}
+	if len(id) > maxWebhookIDBytes || len(sigs) > maxSignatureHeaderBytes {
+		return "", "", "", fmt.Errorf("%w: webhook-id or webhook-signature too long", ErrInvalidHeader)
 	}
 	ts, ok := parseUnixSeconds(tsRaw)
 	if !ok {
-		return fmt.Errorf("%w: webhook-timestamp is not a Unix time", ErrInvalidHeader)
+		return "", "", "", fmt.Errorf("%w: webhook-timestamp is not a Unix time", ErrInvalidHeader)
 	}
 	if err := checkTimestamp(ts, now, s.o.tolerance, true); err != nil {
+		return "", "", "", err
+	}
+	return id, tsRaw, sigs, nil
+}
+
+func (s *Standard) verifyAt(h http.Header, body []byte, now time.Time) error {
+	id, tsRaw, sigs, err := s.parseHeaders(h, now)
+	if err != nil {
 		return err
 	}
 	st := s.pool.Get().(*macState)
 	defer s.pool.Put(st)
+	want, size := sigVersionHMAC+",", sha256.Size
+	if s.pub != nil {
+		want, size = sigVersionEd25519+",", ed25519.SignatureSize
+	}
+	// Decode every candidate first: no cryptography runs on a header that
+	// turns out malformed or too long.
+	n, err := s.decodeSignatures(sigs, want, size, st)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNoMatchingSignature
+	}
 	// The signed content: id.timestamp.body.
 	st.buf = append(st.buf[:0], id...)
 	st.buf = append(st.buf, '.')
 	st.buf = append(st.buf, tsRaw...)
 	st.buf = append(st.buf, '.')
-	want := "v1,"
+	found := false
 	if s.pub != nil {
-		want = "v1a,"
 		prefix := len(st.buf)
 		st.buf = append(st.buf, body...)
 		msg := st.buf[:prefix+len(body)]
-		ok := s.eachSignature(sigs, want, st, func(sig []byte) bool {
-			return len(sig) == ed25519.SignatureSize && ed25519.Verify(s.pub, msg, sig)
-		})
+		for i := range n {
+			if ed25519.Verify(s.pub, msg, st.sigs[i][:]) {
+				found = true
+				break // Ed25519 is public-key: no timing to hide
+			}
+		}
 		if cap(st.buf) > 64<<10 { // do not pool huge buffers
 			st.buf = make([]byte, 0, 256)
 		}
-		if ok {
-			return nil
+	} else {
+		st.mac.Reset()
+		st.mac.Write(st.buf)
+		st.mac.Write(body)
+		mark := len(st.buf)
+		st.buf = st.mac.Sum(st.buf)
+		expected := st.buf[mark : mark+sha256.Size]
+		for i := range n {
+			if hmac.Equal(st.sigs[i][:sha256.Size], expected) {
+				found = true // keep the loop's timing independent of which entry matched
+			}
 		}
-		return ErrNoMatchingSignature
 	}
-	st.mac.Reset()
-	st.mac.Write(st.buf)
-	st.mac.Write(body)
-	mark := len(st.buf)
-	st.buf = st.mac.Sum(st.buf)
-	expected := st.buf[mark : mark+sha256.Size]
-	ok = s.eachSignature(sigs, want, st, func(sig []byte) bool {
-		return hmac.Equal(sig, expected)
-	})
-	if ok {
+	if found {
 		return nil
 	}
 	return ErrNoMatchingSignature
 }
 
-// eachSignature decodes every "<version>,<base64>" entry of the
-// space-separated list whose version prefix is want, and reports whether
-// match accepts one. Entries of other versions, without a comma, or not
-// base64 are skipped. Decoding uses st.buf's spare capacity.
-func (s *Standard) eachSignature(list, want string, st *macState, match func(sig []byte) bool) bool {
-	found := false
+// decodeSignatures decodes into st.sigs every "<version>,<base64>" entry of
+// the space-separated list whose version prefix is want and whose signature
+// has size bytes, returning how many. Entries of other versions, without a
+// comma, not base64 or of another size are skipped; more than
+// maxSignatureEntries entries (of any kind) fail with ErrInvalidHeader.
+func (s *Standard) decodeSignatures(list, want string, size int, st *macState) (int, error) {
+	n, entries := 0, 0
 	for list != "" {
 		var entry string
 		entry, list, _ = strings.Cut(list, " ")
+		if entry == "" {
+			continue
+		}
+		if entries++; entries > maxSignatureEntries {
+			return 0, fmt.Errorf("%w: more than %d signatures", ErrInvalidHeader, maxSignatureEntries)
+		}
 		if len(entry) <= len(want) || entry[:len(want)] != want {
 			continue
 		}
 		enc := entry[len(want):]
-		if len(enc) > 128 {
+		if base64.StdEncoding.DecodedLen(len(enc)) > len(st.sig) {
 			continue
 		}
-		mark := len(st.buf)
-		st.buf = append(st.buf, enc...)
-		n, err := base64.StdEncoding.Decode(st.sig[:], st.buf[mark:])
-		st.buf = st.buf[:mark]
-		if err == nil && match(st.sig[:n]) {
-			found = true // keep the loop's timing independent of which entry matched
+		k, err := base64.StdEncoding.Decode(st.sig[:], scratchCopy(enc, st))
+		if err != nil || k != size {
+			continue
 		}
+		copy(st.sigs[n][:], st.sig[:k])
+		n++
 	}
-	return found
+	return n, nil
+}
+
+// scratchCopy copies s into st.buf and returns it, so
+// decoding a header does not allocate.
+func scratchCopy(s string, st *macState) []byte {
+	st.buf = append(st.buf[:0], s...)
+	return st.buf
 }
 
 func decodeSymmetricSecret(secret string) ([]byte, error) {
@@ -227,9 +293,6 @@ func decodeSymmetricSecret(secret string) ([]byte, error) {
 	}
 	if len(key) < minSecretBytes {
 		return nil, fmt.Errorf("%w: secret shorter than %d bytes", ErrBadSecret, minSecretBytes)
-	}
-	if len(key) > maxSecretBytes {
-		return nil, fmt.Errorf("%w: secret longer than %d bytes", ErrBadSecret, maxSecretBytes)
 	}
 	return key, nil
 }

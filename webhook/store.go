@@ -55,9 +55,17 @@ type ClaimResult struct {
 // Each operation must be atomic, so that of any number of concurrent Claims
 // of an absent key exactly one returns [Claimed]. A claim whose lease has
 // passed counts as absent: the next Claim takes it over, after which the old
-// owner's Complete and Release fail with [ErrNotOwner] and change nothing.
-// A Redis or SQL store implements each operation as one script or
-// transaction. Implementations must be safe for concurrent use.
+// owner's Extend, Complete and Release fail with [ErrNotOwner] and change
+// nothing. The owner is thus a fencing token (see [Claim]). A Redis or SQL
+// store implements each operation as one script or statement, measuring
+// leases and TTLs on the engine's clock (SQL now(), Redis TIME), never on
+// the calling process's. Implementations must be safe for concurrent use,
+// honour ctx, and return errors that wrap the sentinels above.
+//
+// Keys are namespaced by their users: [NewHandler] uses
+// "tg:<namespace>:update:<id>" (see [WithNamespace]), [Idempotency]
+// "idem:…"; a store shared by several applications adds its own prefix or
+// schema. The contract kit webhook/storetest checks an implementation.
 //
 // [MemoryStore] is the in-memory implementation.
 type Store interface {
@@ -65,6 +73,12 @@ type Store interface {
 	// absent or expired, storing data with it (nil for none). Otherwise it
 	// reports the entry's state and data and changes nothing.
 	Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (ClaimResult, error)
+	// Extend renews owner's in-flight claim of key for lease from now. It
+	// fails with [ErrNotOwner], changing nothing, if owner does not hold
+	// the claim (its lease passed and another owner claimed the key, or
+	// the entry is gone or done); an owner whose lease passed but whom
+	// nobody took over may still extend.
+	Extend(ctx context.Context, key, owner string, lease time.Duration) error
 	// Complete moves owner's in-flight key to done, remembered for ttl,
 	// storing data with it. It fails with [ErrNotOwner] if owner does not
 	// hold the claim (even if its lease has passed, Complete succeeds as
@@ -248,6 +262,25 @@ func (m *MemoryStore) Complete(ctx context.Context, key, owner string, ttl time.
 	} else {
 		delete(m.data, uint32(si))
 	}
+	return nil
+}
+
+// Extend implements [Store].
+func (m *MemoryStore) Extend(ctx context.Context, key, owner string, lease time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if lease <= 0 {
+		return errBadDuration
+	}
+	h1, h2, ho := m.hashes(key, owner)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, si, ok := m.findOwned(h1, h2, ho)
+	if !ok {
+		return ErrNotOwner
+	}
+	m.slots[si].exp = m.now().UnixNano() + int64(lease)
 	return nil
 }
 

@@ -21,7 +21,8 @@ const headerStripeSignature = "Stripe-Signature"
 // signatures: HMAC-SHA256, keyed with the whole secret string (its "whsec_"
 // prefix included, unlike [Standard]), over "<t>.<raw body>". Every v1 entry
 // is tried, so a rotated secret keeps working; entries of other schemes (v0)
-// and v1 values that are not hex are skipped.
+// and v1 values that are not hex are skipped. A header over 1 KiB fails
+// with [ErrInvalidHeader].
 //
 // Like Stripe's own libraries, Stripe rejects a timestamp older than the
 // tolerance ([ErrTimestampTooOld]) but accepts one in the future: Stripe
@@ -32,8 +33,9 @@ const headerStripeSignature = "Stripe-Signature"
 //
 // Stripe docs: https://docs.stripe.com/webhooks#verify-manually
 type Stripe struct {
-	o    verifyOptions
-	pool sync.Pool // *stripeState
+	o      verifyOptions
+	budget *bodyBudget
+	pool   sync.Pool // *stripeState
 }
 
 type stripeState struct {
@@ -49,17 +51,29 @@ func NewStripe(secret string, opts ...VerifyOption) (*Stripe, error) {
 	if secret == "" {
 		return nil, fmt.Errorf("%w: empty secret", ErrBadSecret)
 	}
-	o, err := applyVerifyOptions(opts)
+	o, err := applyVerifyOptions(opts, DefaultMaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
 	key := []byte(secret)
-	s := &Stripe{o: o}
+	s := &Stripe{o: o, budget: newBodyBudget(o.maxInFlight)}
 	s.pool.New = func() any { return &stripeState{mac: hmac.New(sha256.New, key), buf: make([]byte, 0, 64)} }
 	return s, nil
 }
 
-func (s *Stripe) maxBodyBytes() int64 { return s.o.maxBody }
+func (s *Stripe) limits() (int64, *bodyBudget) { return s.o.maxBody, s.budget }
+
+// maxStripeHeaderBytes bounds the Stripe-Signature header: a timestamp and
+// a few v1 (and v0) signatures of 64 hex digits each, as a rotation lists.
+const maxStripeHeaderBytes = 1024
+
+func (s *Stripe) checkHeaders(h http.Header) error {
+	p, err := parseStripeHeader(headerValue(h, headerStripeSignature))
+	if err != nil {
+		return err
+	}
+	return checkTimestamp(p.ts, s.o.now(), s.o.tolerance, false)
+}
 
 // stripeHeader is a parsed Stripe-Signature header.
 type stripeHeader struct {
@@ -75,6 +89,9 @@ func parseStripeHeader(v string) (stripeHeader, error) {
 	var p stripeHeader
 	if v == "" {
 		return p, ErrMissingHeader
+	}
+	if len(v) > maxStripeHeaderBytes {
+		return p, fmt.Errorf("%w: Stripe-Signature too long", ErrInvalidHeader)
 	}
 	p.raw = v
 	seenT := false

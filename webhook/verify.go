@@ -34,17 +34,19 @@ type Verifier interface {
 type VerifyOption func(*verifyOptions) error
 
 type verifyOptions struct {
-	tolerance time.Duration
-	now       func() time.Time
-	maxBody   int64
+	tolerance   time.Duration
+	now         func() time.Time
+	maxBody     int64
+	maxInFlight int64
 }
 
 func defaultVerifyOptions() verifyOptions {
-	return verifyOptions{tolerance: DefaultTolerance, now: time.Now, maxBody: DefaultMaxBodyBytes}
+	return verifyOptions{tolerance: DefaultTolerance, now: time.Now, maxBody: DefaultMaxBodyBytes, maxInFlight: DefaultMaxInFlightBytes}
 }
 
-func applyVerifyOptions(opts []VerifyOption) (verifyOptions, error) {
+func applyVerifyOptions(opts []VerifyOption, maxBody int64) (verifyOptions, error) {
 	o := defaultVerifyOptions()
+	o.maxBody = maxBody
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -53,12 +55,16 @@ func applyVerifyOptions(opts []VerifyOption) (verifyOptions, error) {
 			return o, err
 		}
 	}
+	if o.maxInFlight < o.maxBody {
+		return o, fmt.Errorf("webhook: max in-flight bytes (%d) below the max body bytes (%d)", o.maxInFlight, o.maxBody)
+	}
 	return o, nil
 }
 
 // WithTolerance sets how far a signed timestamp may lie from the clock's
-// current time. The default is [DefaultTolerance] (5 minutes). A d that is
-// not positive makes the constructor fail.
+// current time, to the nanosecond (signed timestamps are whole seconds).
+// The default is [DefaultTolerance] (5 minutes). A d that is not positive
+// makes the constructor fail.
 func WithTolerance(d time.Duration) VerifyOption {
 	return func(o *verifyOptions) error {
 		if d <= 0 {
@@ -83,8 +89,8 @@ func WithClock(now func() time.Time) VerifyOption {
 
 // WithVerifyMaxBodyBytes sets the largest body [VerifyMiddleware] reads for
 // this verifier; a longer body is answered 413 without being verified. The
-// default is [DefaultMaxBodyBytes] (1 MiB). An n that is not positive makes
-// the constructor fail.
+// default is [DefaultMaxBodyBytes] (1 MiB; 25 MB for [NewGitHub]). An n
+// that is not positive makes the constructor fail.
 func WithVerifyMaxBodyBytes(n int64) VerifyOption {
 	return func(o *verifyOptions) error {
 		if n <= 0 {
@@ -95,45 +101,88 @@ func WithVerifyMaxBodyBytes(n int64) VerifyOption {
 	}
 }
 
-// bodyLimiter is implemented by the verifiers that know their own body bound.
-type bodyLimiter interface{ maxBodyBytes() int64 }
+// WithVerifyMaxInFlightBytes bounds the memory that the bodies
+// [VerifyMiddleware] reads at once for this verifier may hold together
+// (default [DefaultMaxInFlightBytes], 32 MiB): a request that would pass it
+// is answered 503 with Retry-After. An n that is not positive, or below the
+// max body bytes, makes the constructor fail.
+func WithVerifyMaxInFlightBytes(n int64) VerifyOption {
+	return func(o *verifyOptions) error {
+		if n <= 0 {
+			return fmt.Errorf("webhook: max in-flight bytes must be positive, got %d", n)
+		}
+		o.maxInFlight = n
+		return nil
+	}
+}
 
-// VerifyMiddleware returns middleware that reads the request body (bounded by
-// the verifier's limit: [DefaultMaxBodyBytes] unless set with
-// [WithVerifyMaxBodyBytes]; 25 MB for [GitHub]), verifies its raw bytes with
-// v before anything decodes them, and on success restores the body so the
-// next handler reads the same bytes. A body over the limit is answered 413, a
-// failed verification 401 with a short body that gives no hint of the cause.
-// Of opts only [WithObserver] applies: each refused request is reported
-// as a [Rejection] naming v's scheme. Panics if v is nil or an option is
-// invalid.
+// verifierLimits is implemented by the package's verifiers: their body
+// bound and the budget their bodies in flight share.
+type verifierLimits interface {
+	limits() (maxBody int64, budget *bodyBudget)
+}
+
+// headerChecker is implemented by the package's verifiers: it checks,
+// before the body is read, that the headers the scheme needs are present,
+// well formed, within their size bounds and (where signed) on time.
+type headerChecker interface {
+	checkHeaders(h http.Header) error
+}
+
+// VerifyMiddleware returns middleware that verifies a request's raw body
+// with v before anything decodes it, and on success restores the body so
+// the next handler reads the same bytes.
+//
+// For the package's verifiers it first checks the headers, before reading
+// anything: a request without the scheme's headers, with malformed or
+// oversized ones, or (where signed) with a timestamp out of tolerance is
+// answered 401 at once. The body is then read into a buffer that grows with
+// the data (never to a declared Content-Length up front), bounded by the
+// verifier's limit ([DefaultMaxBodyBytes] unless set with
+// [WithVerifyMaxBodyBytes]; 25 MB for [GitHub]) and, across the requests in
+// flight, by [WithVerifyMaxInFlightBytes]. A body over the limit is answered
+// 413, one that would pass the in-flight budget 503 with Retry-After, a
+// failed verification 401; bodies are short and give no hint of the cause.
+// Of opts only [WithObserver] applies: each refused request is reported as
+// a [Rejection] naming v's scheme. Panics if v is nil or an option is
+// invalid: both can only come from code (the verifier constructors return
+// an error, never a nil verifier), like http.Handle's panics.
 func VerifyMiddleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 	if v == nil {
 		panic("webhook: VerifyMiddleware with a nil Verifier")
 	}
-	obs, scheme := middlewareObserver("VerifyMiddleware", opts), verifierScheme(v)
-	limit := int64(DefaultMaxBodyBytes)
-	if bl, ok := v.(bodyLimiter); ok {
-		limit = bl.maxBodyBytes()
+	obs, err := middlewareObserver(opts)
+	if err != nil {
+		panic("webhook: VerifyMiddleware: " + err.Error())
 	}
+	scheme := verifierScheme(v)
+	limit := int64(DefaultMaxBodyBytes)
+	budget := newBodyBudget(DefaultMaxInFlightBytes)
+	if vl, ok := v.(verifierLimits); ok {
+		limit, budget = vl.limits()
+	}
+	hc, _ := v.(headerChecker)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, err := readBody(r, limit)
-			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					reject(r.Context(), obs, scheme, "too_large", http.StatusRequestEntityTooLarge)
-					http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
+			if hc != nil {
+				if err := hc.checkHeaders(r.Header); err != nil {
+					reject(r.Context(), obs, scheme, rejectReason(err), http.StatusUnauthorized)
+					writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 					return
 				}
-				http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+			}
+			body, held, err := readBody(r, limit, budget)
+			defer budget.give(held)
+			if err != nil {
+				if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+					reject(r.Context(), obs, scheme, "too_large", http.StatusRequestEntityTooLarge)
+				}
+				writeBodyError(w, err)
 				return
 			}
 			if err := v.Verify(r.Header, body); err != nil {
-				if obs != nil {
-					reject(r.Context(), obs, scheme, rejectReason(err), http.StatusUnauthorized)
-				}
-				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+				reject(r.Context(), obs, scheme, rejectReason(err), http.StatusUnauthorized)
+				writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -143,33 +192,19 @@ func VerifyMiddleware(v Verifier, opts ...Option) func(http.Handler) http.Handle
 	}
 }
 
-// readBody reads r.Body, failing with *http.MaxBytesError past limit bytes.
-// A declared Content-Length over the limit fails before anything is read;
-// a declared one within it is read into a buffer of exactly that size.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
+// writeBodyError answers a failed body read: 413 over the limit, 503 over
+// the in-flight budget, 400 when the peer went away mid-body.
+func writeBodyError(w http.ResponseWriter, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeProblem(w, http.StatusRequestEntityTooLarge, "Request body too large", "")
+	case errors.Is(err, errBodyBudget):
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
+	default:
+		writeProblem(w, http.StatusBadRequest, "Request body unreadable", "")
 	}
-	if r.Body == nil || r.Body == http.NoBody {
-		return []byte{}, nil
-	}
-	if r.ContentLength >= 0 {
-		// net/http's server stops the body at Content-Length, so this
-		// reads the whole body, once, with no growth.
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
-			return nil, err
-		}
-		return buf, nil
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, 512))
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
-	}
-	return buf.Bytes(), nil
 }
 
 // parseUnixSeconds parses a decimal Unix time in seconds: ASCII digits only,
@@ -187,15 +222,15 @@ func parseUnixSeconds(s string) (int64, bool) {
 	return n, err == nil
 }
 
-// checkTimestamp compares a signed timestamp with now under tolerance tol.
-// Too new is only checked when checkNew is set.
+// checkTimestamp compares a signed timestamp (Unix seconds) with now under
+// tolerance tol, to the nanosecond. Too new is only checked when checkNew
+// is set.
 func checkTimestamp(ts int64, now time.Time, tol time.Duration, checkNew bool) error {
-	sec := int64(tol / time.Second)
-	n := now.Unix()
-	if ts < n-sec {
+	d := now.Sub(time.Unix(ts, 0)) // saturates, never overflows
+	if d > tol {
 		return ErrTimestampTooOld
 	}
-	if checkNew && ts > n+sec {
+	if checkNew && d < -tol {
 		return ErrTimestampTooNew
 	}
 	return nil

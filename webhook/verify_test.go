@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/stretchr/testify/require"
 )
 
@@ -96,7 +98,6 @@ func TestStandardBadSecrets(t *testing.T) {
 	for _, s := range []string{
 		"", "whsec_", "whsec_!!!notbase64",
 		"whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 15)),
-		"whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 65)),
 	} {
 		_, err := NewStandard(s)
 		require.ErrorIs(t, err, ErrBadSecret, "%q", s)
@@ -192,11 +193,18 @@ func TestReadBody(t *testing.T) {
 		{"chunked", "hello", -1, 5, "hello", false},
 		{"chunked too long", "hello!", -1, 5, "", true},
 		{"empty", "", 0, 5, "", false},
+		{"grows", strings.Repeat("a", 5000), 5000, 8000, strings.Repeat("a", 5000), false},
+		{"chunked grows", strings.Repeat("a", 5000), -1, 8000, strings.Repeat("a", 5000), false},
+		{"chunked at the limit", strings.Repeat("a", 8000), -1, 8000, strings.Repeat("a", 8000), false},
+		{"chunked just over", strings.Repeat("a", 8001), -1, 8000, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
 			req.ContentLength = tc.cl
-			b, err := readBody(req, tc.limit)
+			budget := newBodyBudget(1 << 20)
+			b, held, err := readBody(req, tc.limit, budget)
+			budget.give(held)
+			require.Equal(t, int64(1<<20), budget.left.Load(), "all given back")
 			if tc.tooLong {
 				var mbe *http.MaxBytesError
 				require.ErrorAs(t, err, &mbe)
@@ -206,4 +214,26 @@ func TestReadBody(t *testing.T) {
 			require.Equal(t, tc.want, string(b))
 		})
 	}
+}
+
+// TestReadBodyBudget: a read that would take more than the budget left
+// fails with errBodyBudget, holding nothing more.
+func TestReadBodyBudget(t *testing.T) {
+	budget := newBodyBudget(3000)
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("a", 5000)))
+	_, held, err := readBody(req, 1<<20, budget)
+	require.ErrorIs(t, err, errBodyBudget)
+	budget.give(held)
+	require.Equal(t, int64(3000), budget.left.Load())
+
+	std, err := NewStandard(swSecret, WithVerifyMaxInFlightBytes(DefaultMaxBodyBytes))
+	require.NoError(t, err)
+	req = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("a", 5000)))
+	_, held, err = readBody(req, 1<<20, std.budget)
+	require.NoError(t, err)
+	_, err = NewStandard(swSecret, WithVerifyMaxInFlightBytes(DefaultMaxBodyBytes-1))
+	require.Error(t, err, "a budget below one body fails at construction")
+	_, err = NewHandler(testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }), WithMaxInFlightBytes(10))
+	require.Error(t, err)
+	_ = held
 }

@@ -196,7 +196,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if d != nil {
 			updates = newDemoUpdates(updates)
 		}
-		mux.Handle(webhookPath, webhook.NewHandler(secret, s, append(hookOpts, webhook.WithStore(updates))...))
+		hook, err := webhook.NewHandler(secret, s, append(hookOpts, webhook.WithStore(updates))...)
+		if err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+		mux.Handle(webhookPath, hook)
 		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
 		switch {
 		case d != nil:

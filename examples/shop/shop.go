@@ -129,12 +129,15 @@ func (s *shop) routes(mux *http.ServeMux) {
 	api.HandleFunc("POST /api/orders/{id}/refund", s.handleRefund)
 	// A retried POST (same Idempotency-Key, same user) gets the first
 	// answer back, byte for byte: one order, one invoice.
-	idempotent := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
+	idempotent, err := webhook.Idempotency(s.idempotency, webhook.IdempotencyOptions{
 		Required: true,
 		Scope:    userScope,
 		Lease:    idempotencyLease,
 		Logger:   s.log,
 	})
+	if err != nil {
+		panic(err) // constant options: a programmer error
+	}
 	api.Handle("POST /api/orders", idempotent(http.HandlerFunc(s.handleCreateOrder)))
 	mux.Handle("/api/", s.protect(httpjson.Problems(api)))
 }

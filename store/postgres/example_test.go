@@ -4,7 +4,6 @@ import (
 	"context"
 	"log"
 	"os"
-	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -26,7 +25,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	app := webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error { return nil })
-	h := webhook.NewHandler(os.Getenv("WEBHOOK_SECRET"), app, webhook.WithStore(db.UpdateStore()))
+	h, err := webhook.NewHandler(os.Getenv("WEBHOOK_SECRET"), app, webhook.WithStore(db.UpdateStore()))
+	if err != nil {
+		log.Fatal(err) // WEBHOOK_SECRET unset or malformed
+	}
 	_ = h // http.Handle("/telegram", h)
 }
 
@@ -51,11 +53,12 @@ func ExampleUpdateStore_CompleteTx() {
 		if _, err := tx.Exec(ctx, `INSERT INTO greetings (update_id) VALUES ($1)`, u.UpdateID); err != nil {
 			return err
 		}
-		key := "tg:update:" + strconv.FormatInt(u.UpdateID, 10) // the key webhook.NewHandler claimed
+		claim, _ := webhook.ClaimFromContext(ctx) // the key webhook.NewHandler claimed
+		key := claim.Key
 		if err := store.CompleteTx(ctx, tx, key, webhook.DefaultDoneTTL); err != nil {
 			return err
 		}
 		return tx.Commit(ctx)
 	})
-	_ = webhook.NewHandler(os.Getenv("WEBHOOK_SECRET"), app, webhook.WithStore(store))
+	_, _ = webhook.NewHandler(os.Getenv("WEBHOOK_SECRET"), app, webhook.WithStore(store))
 }

@@ -17,8 +17,8 @@ import (
 // overwritten by the next Claim of their key; [UpdateStore.Purge] deletes
 // them. It is safe for concurrent use.
 type UpdateStore struct {
-	db                                          *DB
-	claim, complete, completeTx, release, purge string
+	db                                                  *DB
+	claim, extend, complete, completeTx, release, purge string
 }
 
 var _ webhook.Store = (*UpdateStore)(nil)
@@ -39,6 +39,8 @@ func (db *DB) UpdateStore() *UpdateStore {
 		data       = CASE WHEN t.expires_at <= now() THEN excluded.data ELSE t.data END,
 		expires_at = CASE WHEN t.expires_at <= now() THEN excluded.expires_at ELSE t.expires_at END
 	RETURNING owner, state, data`),
+		extend: db.sql(`UPDATE {schema}.webhook_keys SET expires_at = now() + $3 * interval '1 microsecond'
+	WHERE key = $1 AND owner = $2 AND state = 1`),
 		complete: db.sql(`UPDATE {schema}.webhook_keys SET state = 2, expires_at = now() + $3 * interval '1 microsecond', data = $4
 	WHERE key = $1 AND owner = $2`),
 		completeTx: db.sql(`UPDATE {schema}.webhook_keys SET state = 2, expires_at = now() + $2 * interval '1 microsecond'
@@ -81,6 +83,16 @@ func (s *UpdateStore) Complete(ctx context.Context, key, owner string, ttl time.
 	return affected("update store complete", tag, err)
 }
 
+// Extend implements webhook.Store: one UPDATE, the new lease on the
+// server's clock.
+func (s *UpdateStore) Extend(ctx context.Context, key, owner string, lease time.Duration) error {
+	if err := s.check(ctx, lease); err != nil {
+		return err
+	}
+	tag, err := s.db.pool.Exec(ctx, s.extend, key, owner, micros(lease))
+	return affected("update store extend", tag, err)
+}
+
 // Release implements webhook.Store.
 func (s *UpdateStore) Release(ctx context.Context, key, owner string) error {
 	if err := s.check(ctx, 1); err != nil {
@@ -101,7 +113,7 @@ func (s *UpdateStore) Release(ctx context.Context, key, owner string) error {
 // commit and then finds the key done.
 //
 // A handler run by webhook.NewHandler calls it with the key the handler
-// claimed, "tg:update:" followed by the update_id in decimal; the
+// claimed, webhook.ClaimFromContext(ctx).Key; the
 // handler's own Complete that follows finds the key done by its owner and
 // succeeds.
 func (s *UpdateStore) CompleteTx(ctx context.Context, tx pgx.Tx, key string, ttl time.Duration) error {

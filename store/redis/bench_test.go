@@ -108,9 +108,9 @@ func BenchmarkUpdates(b *testing.B) {
 		h    func(b *testing.B) http.Handler
 	}{
 		{"bare", func(*testing.B) http.Handler { return bare }},
-		{"memory", func(*testing.B) http.Handler { return webhook.NewHandler("secret", noop) }},
+		{"memory", func(b *testing.B) http.Handler { return must(b)(webhook.NewHandler("secret", noop)) }},
 		{"redis", func(b *testing.B) http.Handler {
-			return webhook.NewHandler("secret", noop, webhook.WithStore(newTestDB(b).UpdateStore()))
+			return must(b)(webhook.NewHandler("secret", noop, webhook.WithStore(newTestDB(b).UpdateStore())))
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchUpdates(b, c.h(b)) })
@@ -136,4 +136,15 @@ func benchUpdates(b *testing.B, h http.Handler) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "updates/s")
+}
+
+// must fails b on a construction error.
+func must(b *testing.B) func(*webhook.Handler, error) http.Handler {
+	return func(h *webhook.Handler, err error) http.Handler {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return h
+	}
 }

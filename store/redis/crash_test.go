@@ -67,7 +67,7 @@ func TestCrashAtLeastOnce(t *testing.T) {
 			effects[id]++
 		}
 		for id, n := range effects {
-			st, err := c.HGet(t.Context(), prefix+"wh:tg:update:"+id, "s").Result()
+			st, err := c.HGet(t.Context(), prefix+"wh:tg:crash:update:"+id, "s").Result()
 			if err != nil && !errors.Is(err, goredis.Nil) {
 				return err
 			}

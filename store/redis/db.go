@@ -103,7 +103,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // scripts is every script the stores run, loaded by Migrate (EVALSHA
 // falls back to EVAL on a server that has not seen a script anyway).
-var scripts = append([]*redis.Script{claimScript, completeScript, releaseScript}, ledgerScripts...)
+var scripts = append([]*redis.Script{claimScript, extendScript, completeScript, releaseScript}, ledgerScripts...)
 
 // wrap names the operation on a driver error. go-redis's errors carry no
 // password.

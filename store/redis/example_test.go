@@ -22,6 +22,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	app := webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error { return nil })
-	h := webhook.NewHandler(os.Getenv("WEBHOOK_SECRET"), app, webhook.WithStore(db.UpdateStore()))
+	h, err := webhook.NewHandler(os.Getenv("WEBHOOK_SECRET"), app, webhook.WithStore(db.UpdateStore()))
+	if err != nil {
+		log.Fatal(err) // WEBHOOK_SECRET unset or malformed
+	}
 	_ = h // http.Handle("/telegram", h)
 }

@@ -74,6 +74,19 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `)
 
+// extendScript: KEYS[1]; ARGV owner, lease ms. Returns 1 when extended,
+// 0 when owner does not hold the key in flight.
+var extendScript = redis.NewScript(luaNow + `
+local e = redis.call('HMGET', KEYS[1], 's', 'o')
+if e[1] ~= '1' or e[2] ~= ARGV[1] then
+	return 0
+end
+local lease = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], 'x', now + lease)
+redis.call('PEXPIRE', KEYS[1], lease + ` + strconv.FormatInt(InFlightGrace.Milliseconds(), 10) + `)
+return 1
+`)
+
 // releaseScript: KEYS[1]; ARGV owner. Returns 1 when released.
 var releaseScript = redis.NewScript(`
 local e = redis.call('HMGET', KEYS[1], 's', 'o')
@@ -133,6 +146,16 @@ func (s *UpdateStore) Complete(ctx context.Context, key, owner string, ttl time.
 	}
 	n, err := completeScript.Run(ctx, s.db.c, []string{s.key(key)}, args...).Int()
 	return result("update store complete", n, err)
+}
+
+// Extend implements webhook.Store: one script, the new lease on the
+// server's clock.
+func (s *UpdateStore) Extend(ctx context.Context, key, owner string, lease time.Duration) error {
+	if err := s.check(ctx, lease); err != nil {
+		return err
+	}
+	n, err := extendScript.Run(ctx, s.db.c, []string{s.key(key)}, owner, millis(lease)).Int()
+	return result("update store extend", n, err)
 }
 
 // Release implements webhook.Store.

@@ -105,7 +105,7 @@ func (s *UpdateStore) Release(ctx context.Context, key, owner string) error {
 // already, or released): roll tx back then.
 //
 // A handler run by webhook.NewHandler calls it with the key the handler
-// claimed, "tg:update:" followed by the update_id in decimal; the
+// claimed, webhook.ClaimFromContext(ctx).Key; the
 // handler's own Complete that follows finds the key done by its owner and
 // succeeds.
 func (s *UpdateStore) CompleteTx(ctx context.Context, tx *sql.Tx, key string, ttl time.Duration) error {
@@ -122,6 +122,21 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, tx *sql.Tx, key string, tt
 		res, err = tx.ExecContext(ctx, completeTxSQL, key, millis(ttl))
 	}
 	return affected("update store complete in tx", res, err)
+}
+
+const extendSQL = `UPDATE miniappkit_webhook_keys SET expires_at = ` + nowMS + ` + ?3 WHERE key = ?1 AND owner = ?2 AND state = 1`
+
+// Extend implements webhook.Store: one UPDATE, the new lease on the
+// database's clock.
+func (s *UpdateStore) Extend(ctx context.Context, key, owner string, lease time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if lease <= 0 {
+		return errBadDuration
+	}
+	res, err := s.db.exec(ctx, extendSQL, key, owner, millis(lease))
+	return affected("update store extend", res, err)
 }
 
 const releaseSQL = `DELETE FROM miniappkit_webhook_keys WHERE key = ? AND owner = ? AND state = 1`

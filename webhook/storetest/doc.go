@@ -2,7 +2,8 @@
 // contract the webhook handlers rely on: Claim is an atomic
 // insert-if-absent with a lease, only the owner completes or releases its
 // claim, a passed lease lets a new owner take the key over (after which the
-// stale owner changes nothing), a done key is remembered for its TTL, data
+// stale owner changes nothing), an owner's Extend renews its lease (and
+// nobody else's does), a done key is remembered for its TTL, data
 // is copied, bad arguments fail, and of many concurrent Claims of one key
 // exactly one wins. A SQL or Redis store runs it from its own tests:
 //

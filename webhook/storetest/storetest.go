@@ -42,6 +42,8 @@ var checks = []check{
 	{"AwkwardKeys", awkwardKeys},
 	{"BadArguments", badArguments},
 	{"ConcurrentClaims", concurrentClaims},
+	{"ExtendKeepsClaim", extendKeepsClaim},
+	{"ExtendAfterTakeover", extendAfterTakeover},
 }
 
 // Run runs every check as a subtest of t, each on a store from newStore.
@@ -295,4 +297,58 @@ func concurrentClaims(ctx context.Context, s webhook.Store, _ Advance) error {
 		}
 	}
 	return nil
+}
+
+// extendKeepsClaim: an owner's Extend renews its lease, so the key is still
+// in flight after the first lease would have passed; nobody else extends,
+// and a done or absent key cannot be extended.
+func extendKeepsClaim(ctx context.Context, s webhook.Store, advance Advance) error {
+	if err := claim(ctx, s, "k", "a", short, []byte("fp"), webhook.Claimed, "", "of an absent key"); err != nil {
+		return err
+	}
+	if err := s.Extend(ctx, "k", "a", long); err != nil {
+		return fmt.Errorf("storetest: Extend by the owner: %w", err)
+	}
+	if err := wantNotOwner(s.Extend(ctx, "k", "b", long), "Extend by another owner"); err != nil {
+		return err
+	}
+	pass(advance, short)
+	if err := claim(ctx, s, "k", "b", long, nil, webhook.InFlight, "fp", "after the first lease passed, extended"); err != nil {
+		return err
+	}
+	if s.Extend(ctx, "k", "a", 0) == nil {
+		return errors.New("storetest: Extend with a zero lease succeeded")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Extend(cctx, "k", "a", long); !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("storetest: Extend with a cancelled context: %v, want context.Canceled", err)
+	}
+	if err := s.Complete(ctx, "k", "a", long, nil); err != nil {
+		return fmt.Errorf("storetest: Complete after Extend: %w", err)
+	}
+	if err := wantNotOwner(s.Extend(ctx, "k", "a", long), "Extend of a done key"); err != nil {
+		return err
+	}
+	return wantNotOwner(s.Extend(ctx, "nope", "a", long), "Extend of an absent key")
+}
+
+// extendAfterTakeover: once another owner took an expired claim over, the
+// old owner's Extend fails and changes nothing.
+func extendAfterTakeover(ctx context.Context, s webhook.Store, advance Advance) error {
+	if err := claim(ctx, s, "k", "stale", short, nil, webhook.Claimed, "", "of an absent key"); err != nil {
+		return err
+	}
+	pass(advance, short)
+	if err := claim(ctx, s, "k", "fresh", short, nil, webhook.Claimed, "", "once the lease has passed"); err != nil {
+		return err
+	}
+	if err := wantNotOwner(s.Extend(ctx, "k", "stale", long), "Extend by the stale owner"); err != nil {
+		return err
+	}
+	if err := s.Extend(ctx, "k", "fresh", long); err != nil {
+		return fmt.Errorf("storetest: Extend by the fresh owner: %w", err)
+	}
+	pass(advance, short)
+	return claim(ctx, s, "k", "third", long, nil, webhook.InFlight, "", "after the fresh owner extended")
 }

@@ -92,3 +92,7 @@ func ExampleCheck() {
 	fmt.Println(err)
 	// Output: <nil>
 }
+
+func TestMemoryQueue(t *testing.T) {
+	storetest.RunQueue(t, storetest.QueueOptions{}, func(t *testing.T) webhook.Queue { return webhook.NewMemoryQueue(100) })
+}

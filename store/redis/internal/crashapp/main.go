@@ -43,8 +43,11 @@ func main() {
 	app := webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		return client.RPush(ctx, *prefix+"effects", u.UpdateID).Err()
 	})
-	h := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(db.UpdateStore()),
-		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond))
+	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(db.UpdateStore()),
+		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond), webhook.WithNamespace("crash"))
+	if herr != nil {
+		log.Fatal(herr)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)

@@ -20,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -57,17 +56,26 @@ func main() {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO effects (update_id) VALUES (?)`, u.UpdateID); err != nil {
 			return err
 		}
-		if err := store.CompleteTx(ctx, tx, "tg:update:"+strconv.FormatInt(u.UpdateID, 10), webhook.DefaultDoneTTL); err != nil {
+		if err := store.CompleteTx(ctx, tx, claimKey(ctx), webhook.DefaultDoneTTL); err != nil {
 			return err
 		}
 		return tx.Commit()
 	})
-	h := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(store),
-		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond))
+	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(store),
+		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond), webhook.WithNamespace("crash"))
+	if herr != nil {
+		log.Fatal(herr)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("LISTEN", ln.Addr())
 	log.Fatal(http.Serve(ln, h))
+}
+
+// claimKey is the key webhook.NewHandler claimed for the update being handled.
+func claimKey(ctx context.Context) string {
+	c, _ := webhook.ClaimFromContext(ctx)
+	return c.Key
 }
