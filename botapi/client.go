@@ -621,6 +621,14 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 	if target != nil {
 		env.Result = target
 	}
+	var batchErr error
+	if r, ok := result.(*[]updateWire); ok {
+		// Client.GetUpdates: decoded as Updates decodes a batch, so that
+		// one bad update costs only itself (see updateBatch).
+		b := &updateBatch{wire: *r}
+		env.Result = b
+		finish = func() { *r, batchErr = b.wire, b.errs() }
+	}
 	defer func() {
 		*env = envelope{}
 		envPool.Put(env)
@@ -652,7 +660,7 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		if finish != nil {
 			finish()
 		}
-		return nil
+		return batchErr
 	}
 	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
 	if e.Code == 0 && (status < 200 || status > 299) {

@@ -122,8 +122,11 @@
 //
 // [Client.Updates] long-polls getUpdates as an iterator that tracks the
 // offset, backs off on errors, stops with its context and neither loses nor
-// repeats an update it yielded, even across restarts. Bots that receive
-// webhooks use the webhook package instead.
+// repeats an update it yielded, even across restarts. One update that does
+// not decode costs only itself, there and in the raw [Client.GetUpdates]:
+// it comes as an *[UpdateDecodeError] holding its update_id and JSON, the
+// rest of its batch is delivered. Bots that receive webhooks use the
+// webhook package instead.
 //
 // # Helpers
 //

@@ -13,11 +13,18 @@ import (
 var ErrUnknownUpdate = errors.New("botapi: unknown update kind")
 
 // UpdateDecodeError is an update of a getUpdates batch that [Client.Updates]
-// could not turn into an *[Update]: a field that does not fit its Go type
-// (the error also matches [ErrInvalidResponse]), or a kind this package does
-// not know ([ErrUnknownUpdate]). Raw is the update's JSON, to decode by
-// other means, log or store; the other updates of the batch are delivered
-// and the offset moves past this one.
+// or [Client.GetUpdates] could not turn into an *[Update]: a field that does
+// not fit its Go type (the error also matches [ErrInvalidResponse]), or a
+// kind this package does not know ([ErrUnknownUpdate]). Raw is the update's
+// JSON, to decode by other means, log or store; the other updates of the
+// batch are delivered. Updates moves the offset past it; a caller of
+// GetUpdates must too (the next offset is one past the largest update_id of
+// the updates and of these errors), or it gets the same batch again.
+//
+// GetUpdates returns the updates that decoded and, when some did not, an
+// error made by errors.Join of one *UpdateDecodeError per bad update, in
+// batch order: errors.As finds the first, and the joined error's
+// Unwrap() []error lists them all.
 type UpdateDecodeError struct {
 	// UpdateID is the update's update_id (0 if even that is unreadable).
 	UpdateID int64
@@ -42,9 +49,11 @@ func (e *UpdateDecodeError) Is(target error) bool {
 	return target == ErrInvalidResponse && !errors.Is(e.Err, ErrUnknownUpdate)
 }
 
-// updateBatch is the result of the getUpdates calls of Updates: the whole
-// batch is decoded in one pass (the fast path), and update by update only
-// when that fails or finds an update of an unknown kind.
+// updateBatch is the result of getUpdates, of [Client.Updates] and of
+// [Client.GetUpdates]: the whole batch is decoded in one pass (the fast
+// path), and update by update only when that fails or finds an update of an
+// unknown kind. wire then holds the updates that decoded, items every
+// update or its error.
 type updateBatch struct {
 	wire  []updateWire
 	items []batchItem
@@ -76,6 +85,7 @@ func (b *updateBatch) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &raws); err != nil {
 		return err // not an array: the answer itself is broken
 	}
+	b.wire = b.wire[:0] // from here on, the updates that decode
 	for _, raw := range raws {
 		var w updateWire
 		if err := json.Unmarshal(raw, &w); err != nil {
@@ -92,8 +102,21 @@ func (b *updateBatch) UnmarshalJSON(data []byte) error {
 			continue
 		}
 		b.items = append(b.items, batchItem{u: u})
+		b.wire = append(b.wire, w)
 	}
 	return nil
+}
+
+// errs joins the batch's *UpdateDecodeErrors, in update order; nil when
+// every update decoded.
+func (b *updateBatch) errs() error {
+	var errs []error
+	for _, it := range b.items {
+		if it.err != nil {
+			errs = append(errs, it.err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // updateKinds are the indexes of Update's fields other than UpdateID: one

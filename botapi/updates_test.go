@@ -329,3 +329,48 @@ func TestUpdatesBatchWithoutProgressBacksOff(t *testing.T) {
 		assert.Equal(t, int32(4), polls.Load())
 	})
 }
+
+// The raw method is as tolerant as Updates: the updates that decode come
+// back, and each one that does not is an *UpdateDecodeError in the joined
+// error. Before the fix one bad update failed the whole call.
+func TestGetUpdatesPoisonBatch(t *testing.T) {
+	c, mux := setup(t)
+	poison := `{"update_id":2,"message":{"message_id":"not a number","date":1,"chat":{"id":42,"type":"private"}}}`
+	unknown := `{"update_id":4,"brand_new_kind":{"x":1}}`
+	q := &fakeQueue{pending: []string{textUpdate(1), poison, textUpdate(3), unknown, textUpdate(5)}}
+	mux.HandleFunc("POST /getUpdates", q.handle(t))
+
+	ups, err := c.GetUpdates(t.Context(), &GetUpdatesParams{})
+	var ids []int64
+	for _, u := range ups {
+		ids = append(ids, u.UpdateID)
+	}
+	assert.Equal(t, []int64{1, 3, 5}, ids, "the good updates of the batch")
+	assert.Len(t, q.calls, 1, "a batch with bad updates is an answer, not retried")
+	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidResponse, "one update did not fit its type")
+	require.ErrorIs(t, err, ErrUnknownUpdate)
+	joined, ok := err.(interface{ Unwrap() []error })
+	require.True(t, ok, "errors.Join of one error per bad update: %T", err)
+	var bad []*UpdateDecodeError
+	for _, e := range joined.Unwrap() {
+		var de *UpdateDecodeError
+		require.ErrorAs(t, e, &de)
+		bad = append(bad, de)
+	}
+	require.Len(t, bad, 2)
+	assert.Equal(t, int64(2), bad[0].UpdateID)
+	assert.JSONEq(t, poison, string(bad[0].Raw))
+	assert.NotErrorIs(t, bad[0], ErrUnknownUpdate)
+	assert.Equal(t, int64(4), bad[1].UpdateID)
+	assert.JSONEq(t, unknown, string(bad[1].Raw))
+	assert.ErrorIs(t, bad[1], ErrUnknownUpdate)
+
+	// A batch without a bad update has no error, and its updates are
+	// those of the fast path.
+	q.pending = []string{textUpdate(6), textUpdate(7)}
+	ups, err = c.GetUpdates(t.Context(), &GetUpdatesParams{Offset: 6})
+	require.NoError(t, err)
+	require.Len(t, ups, 2)
+	assert.Equal(t, "m7", ups[1].Message.Text)
+}

@@ -1,13 +1,19 @@
 package broadcast_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
 	"github.com/miniappkit/miniappkit/broadcast"
 	"github.com/stretchr/testify/require"
@@ -187,5 +193,41 @@ func TestCallbacksOutsideLock(t *testing.T) {
 		require.NoError(t, err)
 		t.Logf("sends during a slow result callback: %d", sentMeanwhile)
 		require.GreaterOrEqual(t, sentMeanwhile, 5)
+	})
+}
+
+// dialFails fails the first request for one chat as a connect that never
+// happened.
+type dialFails struct {
+	rt     http.RoundTripper
+	chat   string
+	failed atomic.Bool
+}
+
+func (d *dialFails) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if bytes.Contains(body, []byte(`"chat_id":`+d.chat)) && d.failed.CompareAndSwap(false, true) {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	}
+	return d.rt.RoundTrip(r)
+}
+
+// Defect 2: a failed connect is "not sent": the entry is sent again, once,
+// and ends delivered.
+func TestFailedConnectIsResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(50)
+		df := &dialFails{rt: meter{s.srv.Transport()}, chat: strconv.FormatInt(chats[7], 10)}
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: df}), botapi.WithLimiter(s.sched))
+		got := map[int64]broadcast.Outcome{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		require.True(t, df.failed.Load(), "the connect failed once")
+		require.Equal(t, broadcast.Delivered, got[chats[7]])
+		require.Equal(t, len(chats), sum.Delivered)
+		require.Len(t, sendTimes(s.srv, chats[7]), 1, "one message")
 	})
 }

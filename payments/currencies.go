@@ -62,7 +62,8 @@ func DefaultCurrencies() *Currencies { return defaultCurrencies }
 // entry. XTR (Telegram Stars, absent from the file) is always present. Its
 // bounds are enforced; [Currencies.Enforced] (false) makes them advisory.
 // It fails on malformed JSON, a code that is not three upper-case letters,
-// an exponent outside 0-4 or a bound that is not a non-negative integer.
+// an exponent outside 0-4 (XTR: other than 0) or a bound that is not a
+// non-negative integer.
 func LoadCurrencies(r io.Reader) (*Currencies, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxCurrenciesBytes+1))
 	if err != nil {
@@ -135,6 +136,8 @@ func (c Currency) check() error {
 		return fmt.Errorf("%w: %q is not three upper-case letters", ErrUnknownCurrency, truncate(c.Code, 8))
 	case c.Exp < 0 || c.Exp > 4:
 		return fmt.Errorf("%w: %s exponent %d not in 0-4", ErrUnknownCurrency, c.Code, c.Exp)
+	case c.Code == XTR && c.Exp != 0:
+		return fmt.Errorf("%w: XTR (Telegram Stars) is whole units, not exponent %d", ErrUnknownCurrency, c.Exp)
 	case c.MinAmount < 0 || c.MaxAmount < 0 || (c.MaxAmount != 0 && c.MaxAmount < c.MinAmount):
 		return fmt.Errorf("%w: %s bounds %d-%d", ErrAmountOutOfRange, c.Code, c.MinAmount, c.MaxAmount)
 	}
@@ -176,7 +179,8 @@ func (t *Currencies) EnforcesBounds() bool { return t.enforced }
 // With returns a copy of t with the given currencies added or replaced: a
 // currency Telegram added after this table was made needs only its Code and
 // Exp (display fields default to the code; zero bounds mean none). It fails
-// for a code that is not three upper-case letters or an exponent outside 0-4.
+// for a code that is not three upper-case letters or an exponent outside 0-4
+// (for XTR, Telegram Stars, other than 0).
 func (t *Currencies) With(cs ...Currency) (*Currencies, error) {
 	out := t.clone()
 	for _, c := range cs {

@@ -98,18 +98,21 @@ func TestLoadCurrencies(t *testing.T) {
 	require.True(t, ok)
 
 	for name, bad := range map[string]string{
-		"not JSON":      `{`,
-		"empty":         `{}`,
-		"lower case":    `{"try":{"code":"try","exp":2}}`,
-		"key mismatch":  `{"TRY":{"code":"USD","exp":2}}`,
-		"exponent":      `{"TRY":{"code":"TRY","exp":9}}`,
-		"bad bound":     `{"TRY":{"code":"TRY","exp":2,"min_amount":"x"}}`,
-		"negative":      `{"TRY":{"code":"TRY","exp":2,"min_amount":"-1"}}`,
-		"max below min": `{"TRY":{"code":"TRY","exp":2,"min_amount":"10","max_amount":"5"}}`,
+		"not JSON":       `{`,
+		"empty":          `{}`,
+		"lower case":     `{"try":{"code":"try","exp":2}}`,
+		"key mismatch":   `{"TRY":{"code":"USD","exp":2}}`,
+		"exponent":       `{"TRY":{"code":"TRY","exp":9}}`,
+		"bad bound":      `{"TRY":{"code":"TRY","exp":2,"min_amount":"x"}}`,
+		"negative":       `{"TRY":{"code":"TRY","exp":2,"min_amount":"-1"}}`,
+		"max below min":  `{"TRY":{"code":"TRY","exp":2,"min_amount":"10","max_amount":"5"}}`,
+		"stars in cents": `{"XTR":{"code":"XTR","exp":2}}`,
 	} {
 		_, err := LoadCurrencies(strings.NewReader(bad))
 		require.Error(t, err, name)
 	}
+	_, err = DefaultCurrencies().With(Currency{Code: XTR, Exp: 2})
+	require.ErrorIs(t, err, ErrUnknownCurrency, "Telegram Stars are whole units")
 	_, err = LoadCurrencies(strings.NewReader(`{"TRY":{"code":"TRY","title":"` + strings.Repeat("x", MaxCurrenciesBytes) + `"}}`))
 	require.ErrorContains(t, err, "more than")
 }
@@ -124,6 +127,7 @@ func FuzzLoadCurrencies(f *testing.F) {
 	}
 	f.Add(snapshot)
 	f.Add([]byte(`{"TRY":{"code":"TRY","exp":2,"min_amount":12,"max_amount":"13"}}`))
+	f.Add([]byte(`{"XTR":{"code":"XTR","exp":2}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 64<<10 {
 			return
@@ -137,8 +141,8 @@ func FuzzLoadCurrencies(f *testing.F) {
 				t.Fatalf("loaded an invalid currency: %v", err)
 			}
 		}
-		if _, ok := tbl.Lookup(XTR); !ok {
-			t.Fatal("XTR lost")
+		if x, ok := tbl.Lookup(XTR); !ok || x.Exp != 0 {
+			t.Fatalf("XTR lost or no longer whole Stars: %+v, %v", x, ok)
 		}
 	})
 }

@@ -411,4 +411,108 @@ func TestDuplicateProviderCharge(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StatePaid, got.State)
 	require.Equal(t, "c1", got.DuplicateOf)
+	// Refunded at the provider (Telegram sends refunded_payment for Stars
+	// only): the seller records it, and the reminders stop.
+	got, err = f.ledger.Refund(ctx, "c2")
+	require.NoError(t, err)
+	require.Equal(t, StateRefunded, got.State)
+	f.advance(ProviderDuplicateReminder)
+	_, err = f.h.RetryPending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(log.String(), "refund it at the provider"))
+}
+
+// lostRefundReply is a ledger whose Refund commits but reports a failure
+// the first time.
+type lostRefundReply struct {
+	*MemoryLedger
+	lost bool
+}
+
+func (l *lostRefundReply) Refund(ctx context.Context, chargeID string) (Payment, error) {
+	p, err := l.MemoryLedger.Refund(ctx, chargeID)
+	if err == nil && !l.lost {
+		l.lost = true
+		return Payment{}, errors.New("connection reset by peer")
+	}
+	return p, err
+}
+
+// TestDuplicateRefundLoggedWhenRecordReplyLost: a duplicate charge refunded
+// at Telegram is logged "duplicate charge refunded" even when the ledger's
+// reply to recording it is lost (the ledger then says refunded, and
+// RetryPending has nothing left to do that would log it).
+func TestDuplicateRefundLoggedWhenRecordReplyLost(t *testing.T) {
+	ctx := t.Context()
+	var log syncLog
+	l := &lostRefundReply{MemoryLedger: NewMemoryLedger()}
+	api := &fakeAPI{}
+	codec := newTestCodec(t)
+	h, err := NewHandler(api, codec, l, func(context.Context, Tx, Payment, Order) error { return nil }, WithLogger(log.logger()))
+	require.NoError(t, err)
+	p, err := codec.Encode(Order{Ref: "order-1"})
+	require.NoError(t, err)
+	require.NoError(t, h.HandleSuccessfulPayment(ctx, 1, success("c1", XTR, 5, p)))
+	require.NoError(t, h.HandleSuccessfulPayment(ctx, 1, success("c2", XTR, 5, p)))
+	_, err = h.RetryPending(ctx)
+	require.NoError(t, err)
+	dup, err := l.Get(ctx, "c2")
+	require.NoError(t, err)
+	require.Equal(t, StateRefunded, dup.State)
+	require.Len(t, api.refunds, 1)
+	require.Contains(t, log.String(), "duplicate charge refunded", log.String())
+}
+
+// byOrderFails is a ledger whose ByOrder fails the first n times.
+type byOrderFails struct {
+	*MemoryLedger
+	n int
+}
+
+func (l *byOrderFails) ByOrder(ctx context.Context, ref string) ([]Payment, error) {
+	if l.n > 0 {
+		l.n--
+		return nil, errors.New("connection reset by peer")
+	}
+	return l.MemoryLedger.ByOrder(ctx, ref)
+}
+
+// TestDuplicateAfterRotationWhenLookupFails: a second charge of a one-time
+// order whose payload only the ledger can vouch for (its key retired) is
+// not fulfilled when the ledger lookup fails: the update is redelivered
+// and the charge, once recorded, is refunded as the duplicate it is.
+func TestDuplicateAfterRotationWhenLookupFails(t *testing.T) {
+	ctx := t.Context()
+	c1, err := NewCodec(Key{ID: 1, Secret: []byte("old secret, 32 bytes long ......")})
+	require.NoError(t, err)
+	c2, err := NewCodec(Key{ID: 2, Secret: []byte("new secret, 32 bytes long ......")})
+	require.NoError(t, err)
+	payload, err := c1.Encode(Order{Ref: "order-1", UserID: 1})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	done := map[string]int{}
+	fulfil := func(_ context.Context, _ Tx, p Payment, _ Order) error {
+		mu.Lock()
+		defer mu.Unlock()
+		done[p.ChargeID]++
+		return nil
+	}
+	l := &byOrderFails{MemoryLedger: NewMemoryLedger()}
+	api := &fakeAPI{}
+	h1, err := NewHandler(api, c1, l, fulfil)
+	require.NoError(t, err)
+	require.NoError(t, h1.HandleSuccessfulPayment(ctx, 1, success("c1", XTR, 5, payload)))
+	h2, err := NewHandler(api, c2, l, fulfil) // the old key is gone
+	require.NoError(t, err)
+	l.n = 1
+	for h2.HandleSuccessfulPayment(ctx, 1, success("c2", XTR, 5, payload)) != nil {
+		// Telegram redelivers an update answered with an error.
+	}
+	_, err = h2.RetryPending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"c1": 1}, done, "one fulfilment per order")
+	dup, err := l.Get(ctx, "c2")
+	require.NoError(t, err)
+	require.Equal(t, "c1", dup.DuplicateOf)
+	require.Equal(t, StateRefunded, dup.State)
 }

@@ -93,10 +93,11 @@
 // charge of the order is recorded with [Payment.DuplicateOf] set, never
 // fulfilled, refunded (refundStarPayment) and logged at Warn ("duplicate
 // charge refunded"); a provider charge, which the Bot API cannot refund, is
-// logged at Error once a day ([ProviderDuplicateReminder]) for a refund at
-// the provider.
+// logged at Error once a day ([ProviderDuplicateReminder]) until it is
+// refunded at the provider and the refund recorded with [Ledger.Refund].
 // Subscription renewals pay their order again by design and are not
-// duplicates. [WithRepeatablePurchases] turns all of this off for order
+// duplicates; a new subscription after one ended is a new order (a new
+// order reference), not a renewal. [WithRepeatablePurchases] turns all of this off for order
 // references meant to be paid many times.
 //
 // # Renewals after key rotation

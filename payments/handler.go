@@ -38,7 +38,9 @@ const (
 	DefaultReservationTTL = time.Minute
 	// ProviderDuplicateReminder is how often a duplicate charge paid
 	// through a payment provider, which the Bot API cannot refund, is
-	// reported again (an Error log) until it is refunded at the provider.
+	// reported again (an Error log) until the ledger records its refund:
+	// refund it at the provider, then call [Ledger.Refund] with its charge
+	// id (Telegram sends refunded_payment for Telegram Stars only).
 	ProviderDuplicateReminder = 24 * time.Hour
 )
 
@@ -508,7 +510,8 @@ func (o Order) checkPrice(currency string, total int64) error {
 // update is acknowledged (nil): a fulfilment that fails is logged and
 // retried from the ledger by [Handler.RetryPending], not by Telegram's
 // redelivery. The error is non-nil only if the payment could not be
-// recorded, so the update must be delivered again.
+// recorded (or, for a payload only the ledger can vouch for, its order
+// could not be looked up), so the update must be delivered again.
 //
 // Telegram docs: https://core.telegram.org/bots/api#successfulpayment
 func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp *botapi.SuccessfulPayment) error {
@@ -531,7 +534,13 @@ func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp 
 	if sp.SubscriptionExpirationDate != 0 {
 		p.SubscriptionExpiration = time.Unix(sp.SubscriptionExpirationDate, 0).UTC()
 	}
-	if o, ok := h.orderOf(ctx, p); ok {
+	o, ok, err := h.orderOf(ctx, p)
+	if err != nil {
+		// Without the order a one-time order's second charge would be
+		// recorded as a charge of no order, and fulfilled: redeliver.
+		return err
+	}
+	if ok {
 		p.OrderRef = o.Ref
 	}
 	// A renewal carries its subscription's payload: the order is paid again
@@ -552,28 +561,30 @@ func (h *Handler) HandleSuccessfulPayment(ctx context.Context, userID int64, sp 
 // orderOf returns the order p's payload carries: verified by the codec, or,
 // when no key of the codec verifies it any more (a subscription renewing
 // after its key was retired), vouched for by the ledger because the same
-// payload verified when an earlier payment of its order was recorded.
-func (h *Handler) orderOf(ctx context.Context, p Payment) (Order, bool) {
+// payload verified when an earlier payment of its order was recorded. The
+// error is non-nil only if that ledger lookup failed: the answer is then
+// unknown, not "no order".
+func (h *Handler) orderOf(ctx context.Context, p Payment) (Order, bool, error) {
 	o, err := h.codec.decode(p.Payload, time.Time{}, false)
 	if err == nil {
-		return o, true
+		return o, true, nil
 	}
 	if errors.Is(err, ErrPayloadSignature) {
 		if u, uerr := parseUnverified(p.Payload); uerr == nil {
 			earlier, lerr := h.ledger.ByOrder(ctx, u.Ref)
 			if lerr != nil {
-				h.logger.ErrorContext(ctx, "payments: look up order", "order", u.Ref, "error", lerr)
+				return Order{}, false, fmt.Errorf("payments: look up order of charge %s: %w", p.ChargeID, lerr)
 			}
 			for _, e := range earlier {
 				if e.ChargeID != p.ChargeID && e.OrderRef == u.Ref && e.Payload == p.Payload {
-					return u, true
+					return u, true, nil
 				}
 			}
 		}
 	}
 	h.logger.ErrorContext(ctx, "payments: paid payload does not verify; the fulfilment sees a zero Order",
 		"charge_id", p.ChargeID, "error", err)
-	return Order{}, false
+	return Order{}, false, nil
 }
 
 // work does what p needs next: refund a duplicate, apply a requested
@@ -614,7 +625,13 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 		h.observe(ctx, StepFulfil, p, h.obsNow(), true, nil)
 		return false, nil // fulfilled, refunded, or being worked on by another delivery
 	}
-	o, _ := h.orderOf(ctx, p)
+	o, _, err := h.orderOf(ctx, p)
+	if err != nil {
+		if rerr := h.ledger.Release(context.WithoutCancel(ctx), p.ChargeID, owner); rerr != nil {
+			h.logger.ErrorContext(ctx, "payments: release claim", "charge_id", p.ChargeID, "error", rerr)
+		}
+		return false, err
+	}
 	start := h.obsNow()
 	res, err := h.ledger.Fulfil(context.WithoutCancel(ctx), p.ChargeID, owner, func(ctx context.Context, tx Tx) (err error) {
 		defer func() {
@@ -660,7 +677,7 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 		}
 		h.observe(ctx, StepDuplicateRefund, p, start, true, nil)
 		if won {
-			h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider",
+			h.logger.ErrorContext(ctx, "payments: duplicate provider charge not fulfilled; refund it at the provider, then record it with Ledger.Refund",
 				"charge_id", p.ChargeID, "provider_charge_id", p.ProviderChargeID, "order", p.OrderRef, "first_charge", p.DuplicateOf)
 		}
 		return false, nil
@@ -681,11 +698,16 @@ func (h *Handler) refundDuplicate(ctx context.Context, p Payment) (bool, error) 
 		h.observe(ctx, StepDuplicateRefund, p, start, false, err)
 		return false, fmt.Errorf("payments: refund duplicate charge %s: %w", p.ChargeID, err)
 	}
-	if _, err := h.ledger.Refund(context.WithoutCancel(ctx), p.ChargeID); err != nil {
-		return false, fmt.Errorf("payments: record duplicate refund: %w", err)
-	}
+	// Logged once the money is back, before the ledger records it: a
+	// recording whose reply is lost leaves nothing for RetryPending to do,
+	// so logging after it could miss the line (a recording that really
+	// failed is retried and logs it again).
 	h.logger.WarnContext(ctx, "payments: duplicate charge refunded", "charge_id", p.ChargeID,
 		"order", p.OrderRef, "first_charge", p.DuplicateOf, "user_id", p.UserID, "amount", p.Amount)
+	if _, err := h.ledger.Refund(context.WithoutCancel(ctx), p.ChargeID); err != nil {
+		h.observe(ctx, StepDuplicateRefund, p, start, false, err)
+		return false, fmt.Errorf("payments: duplicate charge %s refunded at Telegram; record it: %w", p.ChargeID, err)
+	}
 	h.observe(ctx, StepDuplicateRefund, p, start, false, nil)
 	return true, nil
 }

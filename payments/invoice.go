@@ -102,7 +102,12 @@ func StarsInvoice(title, description, payload string, stars int64) Invoice {
 
 // StarsSubscription returns a Telegram Stars subscription invoice charging
 // starsPerPeriod (at most 10000) every 30 days. Subscriptions exist only as
-// invoice links: use [Invoice.LinkParams].
+// invoice links: use [Invoice.LinkParams]. With one-time orders (the
+// [Handler]'s default) the payload's order reference is subscribed to once:
+// its renewals are paid, but subscribing again through the same link after
+// the subscription ended is declined ([MsgOrderTaken]), so give each
+// subscription its own order reference (a new link), or use
+// [WithRepeatablePurchases].
 //
 // Telegram docs: https://core.telegram.org/bots/api#createinvoicelink
 func StarsSubscription(title, description, payload string, starsPerPeriod int64) Invoice {

@@ -108,6 +108,10 @@ type TxFunc func(ctx context.Context, tx Tx) error
 // change made under a claim (Fulfil, RefundHookDone, Release) is fenced by
 // its owner: it changes nothing when another owner holds the claim or the
 // lease has expired, so a worker that outlived its lease cannot complete.
+// (A ledger without transactions checks the claim when fn starts, not when
+// it ends: store/redis records a fulfilment whose lease expired while fn
+// ran, since its effect happened, and another owner may have run fn too;
+// see [FulfilFunc].)
 //
 // [MemoryLedger] is the in-memory implementation; package
 // payments/ledgertest checks any implementation against this contract.

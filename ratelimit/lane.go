@@ -68,6 +68,14 @@ type admission struct {
 	once   bool                    // from Admit: a later Wait is refused
 	cancel context.CancelCauseFunc // from Admit: Backoff for chat cancels
 	start  time.Time               // from Admit: when the send began
+	lane   Lane                    // from Admit: the lane of the send
+
+	// From Admit, guarded by Telegram.admitMu: the timer that holds a
+	// bot-wide slot while the send is overdue (margin.go), whether it did,
+	// and whether the send is over.
+	timer *time.Timer
+	late  bool
+	ended bool
 }
 
 // ErrAdmissionUsed is returned by [Telegram.Wait] with a context from
@@ -114,7 +122,7 @@ func WithAdmission(ctx context.Context, chatID int64) context.Context {
 func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, context.CancelFunc) {
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	start := s.clock()
-	a := &admission{chat: chatID, once: true, cancel: cancel, start: start}
+	a := &admission{chat: chatID, once: true, cancel: cancel, start: start, lane: min(laneOf(ctx), Paid)}
 	s.admitMu.Lock()
 	m := s.admits[chatID]
 	if m == nil {
@@ -122,10 +130,17 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 		s.admits[chatID] = m
 	}
 	m[a] = struct{}{}
+	a.timer = time.AfterFunc(s.overdue(s.cs.Load()), func() { s.onOverdue(a) })
 	s.admitMu.Unlock()
-	s.admitted.Add(1)
 	return context.WithValue(cctx, admissionKey, a), func() {
 		s.admitMu.Lock()
+		if a.ended {
+			s.admitMu.Unlock()
+			return
+		}
+		a.ended = true
+		a.timer.Stop()
+		late := a.late
 		if m := s.admits[chatID]; m != nil {
 			delete(m, a)
 			if len(m) == 0 {
@@ -134,7 +149,7 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 		}
 		s.admitMu.Unlock()
 		cancel(nil)
-		s.sent(chatID, start)
+		s.sent(chatID, start, a.lane, late)
 	}
 }
 

@@ -74,63 +74,60 @@ func (s *Telegram) overdue(cs *cellSet) time.Duration {
 	return time.Duration(s.minRTT.Load()) + 2*cs.margin
 }
 
-// late counts the sends that may arrive late into the bot-wide windows
-// now: those through Admit on their way for longer than overdue, and those
-// that ended overdue within the last window (they may have arrived as late
-// as their end).
-func (s *Telegram) late(now time.Time, cs *cellSet) int {
+// lateTolerance lets a hold of a bot-wide slot for a late send conform
+// whatever the slot's state (short of a bot-wide pause longer than it):
+// the hold only moves the slots after it.
+const lateTolerance = 24 * time.Hour
+
+// holdLate takes one slot of the bot-wide cells of lane for a send that
+// may arrive late, in the store: every scheduler sharing it sends one
+// fewer in the windows around the slot, not only this one.
+func (s *Telegram) holdLate(lane Lane) {
+	zero := s.cs.Load().zero[lane]
+	var buf [2]Cell
+	cells := append(buf[:0], zero...)
+	for i := range cells {
+		cells[i].Tolerance = lateTolerance
+	}
+	if v, err := s.store.Take(context.Background(), s.clock(), cells); err == nil && v.OK {
+		s.lateHolds.Add(1)
+	}
+}
+
+// onOverdue runs on a's timer: once a has been on its way longer than
+// overdue it holds a bot-wide slot, and one more every window while it
+// stays on its way. Before any send through Admit has ended there is no
+// round trip to compare with, and no send is overdue.
+func (s *Telegram) onOverdue(a *admission) {
 	s.admitMu.Lock()
-	defer s.admitMu.Unlock()
-	keep := s.slow[:0]
-	for _, until := range s.slow {
-		if until.After(now) {
-			keep = append(keep, until)
-		}
+	if a.ended {
+		s.admitMu.Unlock()
+		return
 	}
-	s.slow = keep
-	n := len(s.slow)
-	if len(s.admits) == 0 {
-		return n
+	cs := s.cs.Load()
+	if s.minRTT.Load() == 0 {
+		// No send has ended yet: no round trip to call this one overdue
+		// against. Look again once one may have.
+		a.timer.Reset(max(2*cs.margin, time.Millisecond))
+		s.admitMu.Unlock()
+		return
 	}
-	od := s.overdue(cs)
-	for _, m := range s.admits {
-		for a := range m {
-			if now.Sub(a.start) > od {
-				n++
-			}
-		}
+	if el, od := s.clock().Sub(a.start), s.overdue(cs); el < od {
+		a.timer.Reset(od - el) // the fastest round trip was learnt meanwhile
+		s.admitMu.Unlock()
+		return
 	}
-	return n
+	a.late = true
+	a.timer.Reset(s.limits[2].Window + cs.margin)
+	s.admitMu.Unlock()
+	s.holdLate(a.lane)
 }
 
-// widen returns the cells with each bot-wide window leaving extra more
-// sends free (at least one send per window stays).
-func (s *Telegram) widen(cells []Cell, cs *cellSet, extra int) []Cell {
-	out := make([]Cell, len(cells))
-	copy(out, cells)
-	for i := range out {
-		var l Limit
-		switch out[i].Key.Kind {
-		case KindGlobal:
-			l = s.limits[2]
-		case KindPaid:
-			l = s.limits[3]
-		default:
-			continue
-		}
-		l.Window += cs.margin
-		l.N = max(l.N-s.spare-extra, max(l.Burst, 1))
-		g := l.cell()
-		out[i].Interval, out[i].Tolerance = time.Duration(g.interval), time.Duration(g.tolerance)
-	}
-	return out
-}
-
-// sent reports the end of a send through Admit to chat, started at start:
-// a send slower than overdue may have arrived as late as now, so the
-// chat's limits count it from now, and the bot-wide ones keep a send free
-// for it for a window.
-func (s *Telegram) sent(chat int64, start time.Time) {
+// sent reports the end of a send through Admit to chat in lane, started at
+// start, and whether it held slots while overdue. A send that ended
+// overdue may have arrived as late as now: it holds one more bot-wide
+// slot now, and its chat's limits count it from now.
+func (s *Telegram) sent(chat int64, start time.Time, lane Lane, late bool) {
 	now := s.clock()
 	rtt := int64(now.Sub(start))
 	fastest := s.minRTT.Load()
@@ -138,12 +135,10 @@ func (s *Telegram) sent(chat int64, start time.Time) {
 		fastest = s.minRTT.Load()
 	}
 	cs := s.cs.Load()
-	if now.Sub(start) <= s.overdue(cs) {
+	if !late && now.Sub(start) <= s.overdue(cs) {
 		return
 	}
-	s.admitMu.Lock()
-	s.slow = append(s.slow, now.Add(s.limits[2].Window+cs.margin))
-	s.admitMu.Unlock()
+	s.holdLate(lane)
 	if chat == 0 {
 		return
 	}

@@ -123,7 +123,11 @@
 // Message ids count up per chat; only inline keyboards stay on a message.
 // parse_mode HTML, MarkdownV2 and Markdown are parsed as Telegram parses
 // them, into the text and its entities, with Telegram's "can't parse
-// entities: ..." errors; reply_parameters adds reply_to_message. getFile
+// entities: ..." errors. As Telegram does, the server adds the entities it
+// finds in the plain text (bot_command, mention, hashtag, url, email, with
+// TDLib's rules and UTF-16 offsets) to those of parse_mode or *_entities,
+// in what the bot sends and in what simulated users write;
+// reply_parameters adds reply_to_message. getFile
 // serves downloads at /file/bot<token>/<file_path> of what was uploaded
 // or sent by a user (up to 20 MB a file; the last 10 000 files and 64 MiB
 // are kept); a file_id the server did not issue fails with "Bad Request:
@@ -171,7 +175,12 @@
 // getStarTransactions; refundStarPayment takes them back, adds the refund
 // transaction (same id) and sends a refunded_payment message. Pay names
 // the invoice by its link ([Server.InvoiceByLink]) or its sendInvoice
-// message ([Server.Invoices]).
+// message ([Server.Invoices]). For a flexible invoice (is_flexible, not in
+// Stars) a shipping_query with a test address comes first: the user takes
+// the first option of an ok answerShippingQuery, whose prices are added to
+// the pre_checkout_query's and the payment's total (shipping_option_id set
+// in both); a negative answer fails Pay with a [*DeclinedError], none
+// within [ShippingDeadline] with [ErrShippingTimeout].
 //
 // Paying a subscription link starts a [Subscription], named by the first
 // payment's charge id; [Server.Subscription] shows its state.
@@ -186,7 +195,10 @@
 // # Updates and webhooks
 //
 // Updates queue until the bot takes them with getUpdates or a webhook set
-// with setWebhook receives them. As in Telegram's server (WebhookActor.cpp
+// with setWebhook receives them. Telegram stretches a getUpdates that
+// repeats the previous offset within 3 s to a 3 s long poll; the fake does
+// so only with [WithPollThrottle], so that tests that poll in a loop stay
+// fast. As in Telegram's server (WebhookActor.cpp
 // in tdlib/telegram-bot-api), the webhook keeps one queue per chat (per
 // user for callback and pre-checkout queries, as Client.cpp numbers them):
 // a chat's updates are delivered one at a time, in order, and a failed one
@@ -246,9 +258,10 @@
 //
 // A server keeps bounded history, so one that runs for long stays flat
 // ([WithMemory], [Memory]): by default the last 1000 messages of each chat
-// and 200 000 in all, the last [MaxRecordedRequests] calls, the last
-// 1 000 000 sent records, the last 10 000 files (64 MiB); [Stats] counts
-// everything.
+// and 10 000 in all, the last [MaxRecordedRequests] calls, the last 100 000
+// sent records, the last 10 000 files (64 MiB); [Stats] counts everything.
+// With these defaults a fake that a bot sends a million text messages to
+// holds about 40 MB, the same after 100 000 sends as after 1 000 000.
 //
 // A Server is safe for concurrent use.
 package botapitest

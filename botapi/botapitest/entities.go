@@ -24,7 +24,8 @@ type messageEntity struct {
 // Client::get_formatted_text does: with a parse_mode (case-insensitive;
 // "" and "none" mean none) the text is parsed into plain text and
 // entities, and a parse error is Telegram's "can't parse entities: ...";
-// without one the entities come from the *_entities parameter.
+// without one the entities come from the *_entities parameter. Then the
+// entities Telegram finds in plain text are added (withFound).
 func formatted(p params, textName, modeName, entitiesName string) (string, []messageEntity, *apiError) {
 	text := p.str(textName)
 	if !utf8.ValidString(text) {
@@ -37,7 +38,7 @@ func formatted(p params, textName, modeName, entitiesName string) (string, []mes
 		if p.has(entitiesName) && !p.object(entitiesName, &ents) {
 			return "", nil, badRequest("can't parse entities JSON object")
 		}
-		return text, ents, nil
+		return text, withFound(text, ents), nil
 	}
 	var (
 		out  string
@@ -60,7 +61,7 @@ func formatted(p params, textName, modeName, entitiesName string) (string, []mes
 		// find end of the entity starting at byte offset 5".
 		return "", nil, badRequest("can't parse entities: " + err.Error())
 	}
-	return out, ents, nil
+	return out, withFound(out, ents), nil
 }
 
 // entityError is a markup error, worded as TDLib words it

@@ -70,7 +70,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	done := new(bool)
 	s.st.record(Request{
-		Method:      method,
+		Method:      strings.Clone(method), // not the whole path it was cut from
 		HTTPMethod:  r.Method,
 		ContentType: r.Header.Get("Content-Type"),
 		Params:      p,

@@ -39,6 +39,7 @@ type options struct {
 	botUser     *User
 	memory      Memory
 	webhookRT   http.RoundTripper
+	pollDelay   bool
 }
 
 // WithToken sets the bot token the server accepts. The default is
@@ -50,9 +51,19 @@ func WithBotUsername(username string) Option {
 	return func(o *options) { o.botUsername = username }
 }
 
+// WithPollThrottle makes getUpdates throttle a bot that polls again with
+// the offset of its previous call, as Telegram's server does
+// (Client::process_get_updates_query in tdlib/telegram-bot-api): within
+// 3 s of that call a timeout under 3 s becomes 3 s, and within 0.5 s the
+// limit becomes 1. Off by default, so that tests that poll in a loop
+// stay fast; on, it shows a bot that polls without moving its offset
+// (or with timeout 0) slowed as it would be in production. The delays
+// run on the server's clock.
+func WithPollThrottle() Option { return func(o *options) { o.pollDelay = true } }
+
 // WithMemory bounds what the server keeps (see [Memory]); the default
-// keeps 1000 messages a chat, 200 000 in all, [MaxRecordedRequests] calls
-// and 1 000 000 sent records.
+// keeps 1000 messages a chat, 10 000 in all, [MaxRecordedRequests] calls
+// and 100 000 sent records.
 func WithMemory(m Memory) Option { return func(o *options) { o.memory = m } }
 
 // WithBotUser sets the bot's names and getMe flags (can_join_groups,

@@ -1,9 +1,5 @@
 package botapitest
 
-import (
-	"strings"
-)
-
 // SendUserMessage makes from write text to the bot in their private chat
 // and delivers the message update. A text starting with "/" carries a
 // bot_command entity, as Telegram marks commands. Writing to the bot
@@ -41,11 +37,7 @@ func (s *Server) SendGroupMessage(group Chat, from User, text string) int64 {
 
 func (st *state) userMessage(ch *chat, from User, text string) int64 {
 	m := st.newMessage(ch, &from)
-	m.Text = text
-	if strings.HasPrefix(text, "/") {
-		cmd, _, _ := strings.Cut(text, " ")
-		m.Entities = []messageEntity{{Type: "bot_command", Offset: 0, Length: textLength(cmd)}}
-	}
+	m.Text, m.Entities = text, findEntities(text)
 	st.enqueue("message", m.Chat.ID, *m)
 	return m.MessageID
 }

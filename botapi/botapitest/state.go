@@ -2,7 +2,6 @@ package botapitest
 
 import (
 	"encoding/json"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -28,7 +27,28 @@ type Request struct {
 	Files       []File            // uploaded files of a multipart request
 	At          time.Time         // when it arrived, on the server's clock
 
-	done *bool // the server has performed it (guarded by Server.mu)
+	done  *bool    // the server has performed it (guarded by Server.mu)
+	pairs []string // Params as name, value, ... while recorded (a map costs five times more)
+}
+
+// compact returns r as the server keeps it: Params folded into pairs.
+func (r Request) compact() Request {
+	r.pairs = make([]string, 0, 2*len(r.Params))
+	for k, v := range r.Params {
+		r.pairs = append(r.pairs, k, v)
+	}
+	r.Params = nil
+	return r
+}
+
+// expand returns a recorded request with a Params map of its own.
+func (r Request) expand() Request {
+	r.Params = make(map[string]string, len(r.pairs)/2)
+	for i := 0; i+1 < len(r.pairs); i += 2 {
+		r.Params[r.pairs[i]] = r.pairs[i+1]
+	}
+	r.pairs = nil
+	return r
 }
 
 // JSON decodes the parameter name, which holds JSON (an object such as
@@ -250,6 +270,7 @@ func (st *state) init(s *Server, o options) {
 }
 
 func (st *state) record(r Request) {
+	r = r.compact()
 	st.stats.Requests++
 	if len(st.requests) < st.mem.Requests {
 		st.requests = append(st.requests, r)
@@ -266,7 +287,7 @@ func (st *state) notifyCalls() {
 }
 
 // MaxRecordedRequests is the default of [Memory].Requests.
-const MaxRecordedRequests = 100_000
+const MaxRecordedRequests = 50_000
 
 // Memory bounds what a [Server] keeps, so that one running for long (as an
 // example app's backend) stays flat; beyond each bound the oldest entries
@@ -277,12 +298,14 @@ type Memory struct {
 	// [Server.Messages], edits, replies and forwards (default 1000).
 	MessagesPerChat int
 	// Messages is how many messages all chats keep together (default
-	// 200 000).
+	// 10 000, about 0.75 KB each).
 	Messages int
-	// Requests is how many calls [Server.Requests] keeps (default
-	// [MaxRecordedRequests]).
+	// Requests is how many calls [Server.Requests] and [Server.WaitFor]
+	// keep (default [MaxRecordedRequests], a few hundred bytes each
+	// for a sendMessage).
 	Requests int
-	// Sent is how many records [Server.Sent] keeps (default 1 000 000).
+	// Sent is how many records [Server.Sent] keeps (default 100 000,
+	// about 0.14 KB each).
 	Sent int
 }
 
@@ -291,13 +314,13 @@ func (m Memory) withDefaults() Memory {
 		m.MessagesPerChat = 1000
 	}
 	if m.Messages <= 0 {
-		m.Messages = 200_000
+		m.Messages = 10_000
 	}
 	if m.Requests <= 0 {
 		m.Requests = MaxRecordedRequests
 	}
 	if m.Sent <= 0 {
-		m.Sent = 1_000_000
+		m.Sent = 100_000
 	}
 	return m
 }
@@ -370,7 +393,7 @@ func (s *Server) Bot() User {
 
 // Requests returns copies of the recorded calls of method
 // (case-insensitive), oldest first; "" returns every call. Calls with a
-// wrong token are not recorded, and only the last [MaxRecordedRequests]
+// wrong token are not recorded, and only the last [Memory].Requests
 // calls are kept.
 func (s *Server) Requests(method string) []Request {
 	s.mu.Lock()
@@ -380,7 +403,7 @@ func (s *Server) Requests(method string) []Request {
 	for i := range n {
 		r := s.st.requests[(s.st.reqHead+i)%n]
 		if method == "" || strings.EqualFold(r.Method, method) {
-			r.Params = maps.Clone(r.Params)
+			r = r.expand()
 			r.Files = slices.Clone(r.Files)
 			out = append(out, r)
 		}

@@ -122,6 +122,10 @@ type updates struct {
 	lastErrDate  int64
 	lastErrMsg   string
 	steps        int // queue entries the dispatcher looked at, for tests
+
+	polled     bool      // getUpdates was called (WithPollThrottle)
+	pollOffset int64     // the offset of the last getUpdates
+	pollAt     time.Time // when it came
 }
 
 func (u *updates) init() {
@@ -298,6 +302,14 @@ func setAllowed(u *updates, p params) {
 
 // getUpdates serves long polling. It runs without s.mu held.
 // Telegram docs: https://core.telegram.org/bots/api#getupdates
+// Telegram's throttle of a getUpdates repeating the previous offset
+// (Client::process_get_updates_query), applied with [WithPollThrottle].
+const (
+	repeatPollWindow    = 3 * time.Second        // a repeat within it waits at least
+	repeatPollTimeout   = 3 * time.Second        // this long for updates
+	repeatPollOneWindow = 500 * time.Millisecond // a repeat within it gets at most 1 update
+)
+
 func getUpdates(s *Server, c *call) (any, *apiError) {
 	offset, hasOffset := c.p.int64("offset")
 	// Client::process_get_updates_query clamps both.
@@ -310,6 +322,19 @@ func getUpdates(s *Server, c *call) (any, *apiError) {
 		return nil, errWebhookActive
 	}
 	setAllowed(&s.st.updates, c.p)
+	if s.opts.pollDelay {
+		now := s.now()
+		u := &s.st.updates
+		if u.polled && offset == u.pollOffset {
+			if timeout < repeatPollTimeout && now.Before(u.pollAt.Add(repeatPollWindow)) {
+				timeout = repeatPollTimeout
+			}
+			if now.Before(u.pollAt.Add(repeatPollOneWindow)) {
+				limit = 1
+			}
+		}
+		u.polled, u.pollOffset, u.pollAt = true, offset, now
+	}
 	s.st.pollGen++
 	gen := s.st.pollGen
 	s.st.notify() // an older poll ends with a conflict

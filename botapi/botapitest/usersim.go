@@ -53,7 +53,7 @@ func (s *Server) EditUserMessage(user User, messageID int64, text string) error 
 	if m == nil || m.From == nil || m.From.ID != user.ID {
 		return ErrUnknownMessage
 	}
-	m.Text, m.Entities = text, commandEntities(text)
+	m.Text, m.Entities = text, findEntities(text)
 	m.EditDate = s.now().Unix()
 	s.st.enqueue("edited_message", ch.ID, *m)
 	return nil
@@ -173,16 +173,4 @@ func (s *Server) memberMove(group Chat, user User, status string) error {
 	u, _ := s.st.startedUser(user)
 	s.st.setMember(ch, *u, member{status: status}, *u)
 	return nil
-}
-
-// commandEntities marks a leading /command as Telegram does.
-func commandEntities(text string) []messageEntity {
-	if len(text) == 0 || text[0] != '/' {
-		return nil
-	}
-	end := 1
-	for end < len(text) && text[end] != ' ' && text[end] != '\n' {
-		end++
-	}
-	return []messageEntity{{Type: "bot_command", Offset: 0, Length: utf16Len(text[:end])}}
 }

@@ -1,6 +1,9 @@
 package botapitest
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // WaitFor waits until the server has performed a call for which match
 // returns true, and returns it: the first such call among those recorded
@@ -20,8 +23,12 @@ func (s *Server) WaitFor(ctx context.Context, match func(Request) bool) (Request
 		start := max(seen-(total-n), 0)
 		for i := start; i < n; i++ {
 			r := s.st.requests[(s.st.reqHead+i)%n]
-			if r.done != nil && *r.done && match(r) {
+			if r.done == nil || !*r.done {
+				continue
+			}
+			if r = r.expand(); match(r) {
 				s.mu.Unlock()
+				r.Files = slices.Clone(r.Files)
 				return r, nil
 			}
 		}

@@ -1,6 +1,14 @@
 // Package logtest is the contract kit of broadcast.Log: any
 // implementation (the memory log, the store modules' logs, your own) runs
-// [Run] against a fresh log and passes.
+// [Run] against a fresh log and passes. In your log's tests:
+//
+//	func TestLog(t *testing.T) {
+//		logtest.Run(t, func(t *testing.T) broadcast.Log { return newMyLog(t) })
+//	}
+//
+// It checks the lifecycle (in flight, finished, not sent and forgotten),
+// that a broadcast id belongs to one chat list (ErrCursorMismatch), that
+// ids are kept apart, and concurrent use.
 package logtest
 
 import (

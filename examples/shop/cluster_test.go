@@ -53,7 +53,7 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// start starts process i and waits until it serves (its LISTEN line).
+// start starts process i and waits until it serves (its "Open <url>" line).
 func (c *cluster) start(i int) error {
 	c.mu.Lock()
 	c.starts++
@@ -77,7 +77,7 @@ func (c *cluster) start(i int) error {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "LISTEN ") {
+			if strings.HasPrefix(sc.Text(), "Open ") {
 				close(listening)
 				break
 			}

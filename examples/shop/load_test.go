@@ -85,8 +85,8 @@ func startBench(b *testing.B, cfg config) (string, *state) {
 	for base == "" {
 		select {
 		case l := <-out.lines:
-			if rest, ok := strings.CutPrefix(l, "LISTEN "); ok {
-				base = "http://" + rest
+			if rest, ok := strings.CutPrefix(l, "Open "); ok {
+				base, _, _ = strings.Cut(rest, "/ ")
 			}
 		case err := <-done:
 			b.Fatalf("run: %v", err)

@@ -49,6 +49,10 @@ var allowedUpdates = []string{"message", "pre_checkout_query"}
 // duplicate charges to refund, refunds that waited for a fulfilment.
 const retryPendingEvery = 5 * time.Second
 
+// purgeEvery is how many retry rounds pass between two purges of old
+// unpaid orders (one a minute).
+const purgeEvery = 12
+
 // run serves the shop until ctx ends, then shuts down gracefully: it stops
 // taking requests, lets in-flight requests (webhook deliveries included)
 // finish, lets the confirmation sender finish its sends in flight (within
@@ -97,7 +101,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 			return fmt.Errorf("metrics: %w", err)
 		}
 		metrics = h
-		rateOpts = append(rateOpts, ratelimit.WithObserver(obs))
+		// The stores too: each call's operation, duration and error.
+		st.ledger = payments.ObserveLedger(st.ledger, obs.ObserveLedger)
+		st.updates = webhook.ObserveStore(st.updates, obs.ObserveWebhookStore)
+		st.idempotency = webhook.ObserveStore(st.idempotency, obs.ObserveWebhookStore)
+		if st.rates != nil {
+			st.rates = ratelimit.ObserveStore(st.rates, obs.ObserveRateStore)
+		}
+		rateOpts = []ratelimit.Option{ratelimit.WithStore(st.rates), ratelimit.WithObserver(obs)}
 		botOpts = append(botOpts, botapi.WithObserver(obs))
 		hookOpts = append(hookOpts, webhook.WithObserver(obs))
 		payOpts = append(payOpts, payments.WithObserver(obs))
@@ -239,9 +250,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		fmt.Fprintf(stdout, "Star Shop is running for your bot; open it from Telegram.\n")
 	}
 	fmt.Fprintf(stdout, "data: %s\n", st.desc)
+	// The line a supervisor (the tests) waits for: the shop serves.
 	fmt.Fprintf(stdout, "Open %s in your browser.\n", localURL)
-	// LISTEN is the line a supervisor (the crash tests) waits for.
-	fmt.Fprintf(stdout, "LISTEN %s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String(), "port", port, "demo", d != nil)
 
 	var failed error
@@ -294,13 +304,18 @@ func (s *shop) poll(ctx, work context.Context) {
 }
 
 // retryPending resumes the ledger's pending work at start and then
-// periodically.
+// periodically, and now and then deletes old unpaid orders.
 func (s *shop) retryPending(ctx, work context.Context) {
 	t := time.NewTicker(retryPendingEvery)
 	defer t.Stop()
-	for {
+	for i := 0; ; i++ {
 		if n, err := s.payments.RetryPending(work); n > 0 || err != nil {
 			s.log.Info("retried pending payments", "done", n, "err", err)
+		}
+		if i%purgeEvery == 0 {
+			if n, err := s.orders.purge(work, s.now()); n > 0 || err != nil {
+				s.log.Info("old unpaid orders deleted", "count", n, "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -33,6 +33,7 @@ func TestMetrics(t *testing.T) {
 		`miniappkit_update_dedupe="`,
 		`miniappkit_payment_steps_total{`, // payments fulfilled vs refunded
 		`miniappkit_payment_step="fulfil"`,
+		`miniappkit_store_operation_duration_seconds_count{`, // the stores
 	}
 	var body string
 	require.Eventually(t, func() bool {

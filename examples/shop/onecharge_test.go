@@ -157,3 +157,49 @@ func TestRestartKeepsOrders(t *testing.T) {
 	buyOne(e, auth, "boost")
 	paidCount(e, auth, 2)
 }
+
+// TestResumesPendingWorkAtStart: a payment recorded but never fulfilled
+// (the process died between the two) is fulfilled at the next start, and
+// its confirmation, queued then, is sent.
+func TestResumesPendingWorkAtStart(t *testing.T) {
+	key := "a payload key for this test, 32 bytes+"
+	cfg := config{ListenAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, DataDir: t.TempDir(), SQLiteSync: "NORMAL", PayloadKey: key}
+	st, err := openSQLite(t.Context(), cfg.DataDir, "")
+	require.NoError(t, err)
+	o, err := (&orderBook{db: st.db}).create(t.Context(), 1001, catalog[1], time.Now())
+	require.NoError(t, err)
+	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: []byte(key)})
+	require.NoError(t, err)
+	payload, err := codec.Encode(payments.Order{Ref: o.ID, UserID: 1001, Product: o.ProductID,
+		Currency: payments.XTR, Amount: o.Stars, Expires: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	_, first, err := st.ledger.Record(t.Context(), payments.Payment{
+		ChargeID: "charge-before-the-crash", UserID: 1001, Currency: payments.XTR, Amount: o.Stars,
+		Payload: payload, OrderRef: o.ID, State: payments.StatePaid,
+	}, true)
+	require.NoError(t, err)
+	require.True(t, first)
+	st.close()
+
+	base, stop := startRun(t, cfg)
+	e := &env{base: base}
+	var s struct {
+		InitData string `json:"init_data"`
+	}
+	require.Equal(t, 200, e.call(t, "GET", "/demo/session", "", "", &s))
+	require.Eventually(t, func() bool {
+		var orders []order
+		return e.call(t, "GET", "/api/orders", s.InitData, "", &orders) == 200 && len(orders) == 1 && orders[0].ID == o.ID
+	}, 10*time.Second, 20*time.Millisecond, "the paid order is fulfilled at start")
+	st2, err := openSQLite(t.Context(), cfg.DataDir, "")
+	require.NoError(t, err)
+	defer st2.close()
+	ob := newOutbox(st2.db, nil, nil)
+	require.Eventually(t, func() bool { n, err := ob.pending(t.Context()); return err == nil && n == 0 },
+		10*time.Second, 20*time.Millisecond, "its confirmation is sent")
+	var sent int
+	require.NoError(t, st2.db.query(t.Context(), `SELECT count(*) FROM shop_outbox WHERE sent_at IS NOT NULL`,
+		func(scan func(...any) error) error { return scan(&sent) }))
+	require.Equal(t, 1, sent)
+	require.NoError(t, stop())
+}

@@ -24,8 +24,8 @@ const (
 	maxListed = 100
 	// unpaidKept is how long an unpaid order is kept: twice the invoice's
 	// life, after which its invoice is refused at pre-checkout anyway.
-	// Creating an order deletes the user's unpaid orders older than this,
-	// so with the per-user rate limit the table stays bounded.
+	// Older unpaid orders are deleted periodically (purge), so with the
+	// per-user rate limit the table stays bounded.
 	unpaidKept = 2 * orderExpiry
 )
 
@@ -58,10 +58,6 @@ func (b *orderBook) create(ctx context.Context, userID int64, p product, now tim
 		ID: newOrderID(), UserID: userID, ProductID: p.ID, Title: p.Title,
 		Emoji: p.Emoji, Stars: p.Stars, Status: statusPending, CreatedAt: now.Truncate(time.Millisecond),
 	}
-	if _, err := b.db.exec(ctx, `DELETE FROM shop_orders WHERE user_id = ? AND status = ? AND created_at < ?`,
-		userID, statusPending, now.Add(-unpaidKept).UnixMilli()); err != nil {
-		return order{}, err
-	}
 	_, err := b.db.exec(ctx, `INSERT INTO shop_orders (id, user_id, product_id, stars, status, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		o.ID, o.UserID, o.ProductID, o.Stars, o.Status, o.CreatedAt.UnixMilli())
 	return o, err
@@ -89,6 +85,12 @@ func scanOrder(scan func(...any) error) (order, error) {
 		o.Title, o.Emoji = p.Title, p.Emoji
 	}
 	return o, nil
+}
+
+// purge deletes the unpaid orders created more than unpaidKept before now
+// (the partial index shop_orders_unpaid) and reports how many.
+func (b *orderBook) purge(ctx context.Context, now time.Time) (int64, error) {
+	return b.db.exec(ctx, `DELETE FROM shop_orders WHERE status = ? AND created_at < ?`, statusPending, now.Add(-unpaidKept).UnixMilli())
 }
 
 // get returns the order with that id.

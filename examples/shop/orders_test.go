@@ -89,11 +89,15 @@ func TestOrderBookRestoresDroppedOrder(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	old, err := b.create(ctx, 1, catalog[0], now)
 	require.NoError(t, err)
-	// An order created after unpaidKept deletes the user's older unpaid ones.
-	_, err = b.create(ctx, 1, catalog[0], now.Add(unpaidKept+time.Minute))
+	young, err := b.create(ctx, 1, catalog[0], now.Add(unpaidKept))
 	require.NoError(t, err)
+	n, err := b.purge(ctx, now.Add(unpaidKept+time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
 	_, err = b.get(ctx, old.ID)
 	require.ErrorIs(t, err, errOrderNotFound, "the old unpaid order is dropped")
+	_, err = b.get(ctx, young.ID)
+	require.NoError(t, err, "a younger one is kept")
 
 	pay := payments.Order{Ref: old.ID, UserID: 1, Product: catalog[0].ID}
 	inTx(t, st, func(tx payments.Tx) error {

@@ -211,6 +211,7 @@ var shopSchema = []string{
 		charge_id  TEXT
 	)`,
 	`CREATE INDEX IF NOT EXISTS shop_orders_user ON shop_orders (user_id, status, created_at)`,
+	`CREATE INDEX IF NOT EXISTS shop_orders_unpaid ON shop_orders (created_at) WHERE status = 'pending'`,
 	// One message per (charge, kind), written in the ledger's transaction;
 	// sent_at is set once Telegram took it.
 	`CREATE TABLE IF NOT EXISTS shop_outbox (

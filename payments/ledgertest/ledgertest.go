@@ -39,6 +39,7 @@ var checks = []check{
 	{"RefundHook", refundHook},
 	{"Reservations", reservations},
 	{"OncePerOrder", oncePerOrder},
+	{"KnownChargeBindsNoOrder", knownChargeBindsNoOrder},
 	{"Pending", pending},
 	{"Since", since},
 	{"Concurrent", concurrent},
@@ -549,6 +550,39 @@ func oncePerOrder(ctx context.Context, l payments.Ledger) error {
 	}
 	if !slices.Equal(ids, []string{"c1", "c2", "c3"}) {
 		return fail("ByOrder = %v, want [c1 c2 c3] (record order)", ids)
+	}
+	return nil
+}
+
+// knownChargeBindsNoOrder: Record of a charge the ledger holds already
+// changes nothing, not even the order binding. A charge refunded before its
+// successful_payment arrived (Handler.Refund of a charge the ledger did not
+// hold, or refunded_payment first) must not take the order when its late
+// successful_payment is recorded as a one-time order's charge.
+func knownChargeBindsNoOrder(ctx context.Context, l payments.Ledger) error {
+	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "r", UserID: 1, Currency: payments.XTR, State: payments.StateRefunded}, false); err != nil {
+		return err
+	}
+	late, first, err := l.Record(ctx, payments.Payment{ChargeID: "r", UserID: 1, Currency: payments.XTR, OrderRef: "o"}, true)
+	if err != nil {
+		return err
+	}
+	if first || late.State != payments.StateRefunded {
+		return fail("Record of a known charge = %+v, first %v; want the stored, refunded payment", late, first)
+	}
+	ok, err := l.Reserve(ctx, "o", "q", lease)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fail("Reserve of an order only a known, refunded charge was re-recorded for = false; want true (no charge bound it)")
+	}
+	p, _, err := l.Record(ctx, payments.Payment{ChargeID: "s", UserID: 1, Currency: payments.XTR, OrderRef: "o"}, true)
+	if err != nil {
+		return err
+	}
+	if p.DuplicateOf != "" {
+		return fail("first charge recorded for the order = %+v; want no DuplicateOf (the order was bound by a charge Record did not store)", p)
 	}
 	return nil
 }

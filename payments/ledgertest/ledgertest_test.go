@@ -40,6 +40,19 @@ func (l forgetfulLedger) Record(ctx context.Context, p payments.Payment, once bo
 	return stored, true, err
 }
 
+// bindingLedger binds a one-time order even when the charge is known (as
+// a data-modifying CTE that commits while its INSERT does nothing would).
+type bindingLedger struct{ *payments.MemoryLedger }
+
+func (l bindingLedger) Record(ctx context.Context, p payments.Payment, once bool) (payments.Payment, bool, error) {
+	if _, err := l.Get(ctx, p.ChargeID); err == nil && once && p.OrderRef != "" {
+		if _, _, err := l.MemoryLedger.Record(ctx, payments.Payment{ChargeID: p.ChargeID + "#bound", OrderRef: p.OrderRef}, true); err != nil {
+			return payments.Payment{}, false, err
+		}
+	}
+	return l.MemoryLedger.Record(ctx, p, once)
+}
+
 func TestCheckCatchesBrokenLedgers(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -52,6 +65,8 @@ func TestCheckCatchesBrokenLedgers(t *testing.T) {
 			[]string{"RecordFirstThenDuplicate"}},
 		{"no fencing", func() payments.Ledger { return unfencedLedger{payments.NewMemoryLedger()} },
 			[]string{"Fencing", "FulfilCommitsWithState"}},
+		{"known charge binds its order", func() payments.Ledger { return bindingLedger{payments.NewMemoryLedger()} },
+			[]string{"KnownChargeBindsNoOrder"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := ledgertest.Check(t.Context(), tc.make)

@@ -25,7 +25,12 @@ type StressConfig struct {
 	FulfilFail float64 // probability that a fulfilment fails; default 0.05
 	Expire     float64 // probability that a claim is taken with a lease that ends at once; default 0.05
 	RefundPart float64 // share of charges refunded concurrently; default 0.10
-	Seed       uint64  // default: from the time, logged
+	// DuplicatePart is the share of orders (among those not refunded) paid
+	// twice: a second charge of the same one-time order delivered
+	// concurrently with the first, which the handler must refund. Default
+	// 0.10; negative: none.
+	DuplicatePart float64
+	Seed          uint64 // default: from the time, logged
 
 	// Effect, if set, is the fulfilment's effect, written through the
 	// ledger's transaction (a row in the same database); Effects then reads
@@ -53,6 +58,7 @@ func (c *StressConfig) defaults() {
 	deff(&c.FulfilFail, 0.05)
 	deff(&c.Expire, 0.05)
 	deff(&c.RefundPart, 0.10)
+	deff(&c.DuplicatePart, 0.10)
 	if c.Seed == 0 {
 		c.Seed = uint64(time.Now().UnixNano())
 	}
@@ -61,6 +67,7 @@ func (c *StressConfig) defaults() {
 // StressResult is what [Stress] counted.
 type StressResult struct {
 	Fulfilled        int // charges fulfilled (once each)
+	Duplicates       int // second charges of an order, refunded once each
 	RefundedBefore   int // charges refunded before any fulfilment
 	RefundedAfter    int // charges refunded after their fulfilment (hook ran once)
 	InjectedFailures int64
@@ -70,8 +77,8 @@ type StressResult struct {
 // Stress runs a payments.Handler on l under faults and checks exactly-once:
 // cfg.Deliveries concurrent deliveries of each of cfg.Charges
 // successful_payment updates, each ledger call failing with probability
-// cfg.LedgerFail (before it runs, or for Record also after: stored but
-// reported failed), each fulfilment failing with cfg.FulfilFail, claims
+// cfg.LedgerFail (before it runs, or, for the calls that change the
+// ledger, after: changed but reported failed), each fulfilment failing with cfg.FulfilFail, claims
 // taken with a lease that expires at once with cfg.Expire, and refunds
 // issued concurrently for cfg.RefundPart of the charges. It then drains
 // the ledger with RetryPending (faults off) and requires: every charge
@@ -145,9 +152,19 @@ func Stress(t *testing.T, l payments.Ledger, cfg StressConfig) StressResult {
 	}
 	refundRNG := rand.New(rand.NewPCG(cfg.Seed, 3))
 	toRefund := map[int]bool{}
+	dupOf := map[int]*botapi.Update{} // the second charge of order i
+	dupCharge := func(i int) string { return charge(i) + "-dup" }
 	for i := range cfg.Charges {
-		if refundRNG.Float64() < cfg.RefundPart {
+		switch r := refundRNG.Float64(); {
+		case r < cfg.RefundPart:
 			toRefund[i] = true
+		case r < cfg.RefundPart+cfg.DuplicatePart:
+			u := *updates[i]
+			m := *u.Message
+			sp := *m.SuccessfulPayment
+			sp.TelegramPaymentChargeID = dupCharge(i)
+			m.SuccessfulPayment, u.Message = &sp, &m
+			dupOf[i] = &u
 		}
 	}
 	start := time.Now()
@@ -164,6 +181,15 @@ func Stress(t *testing.T, l payments.Ledger, cfg StressConfig) StressResult {
 					for h.HandleUpdate(ctx, updates[i]) != nil {
 					}
 				}()
+				if u := dupOf[i]; u != nil && d%2 == 0 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-release
+						for h.HandleUpdate(ctx, u) != nil {
+						}
+					}()
+				}
 				if toRefund[i] && d == cfg.Deliveries/2 {
 					wg.Add(1)
 					go func() {
@@ -191,6 +217,9 @@ func Stress(t *testing.T, l payments.Ledger, cfg StressConfig) StressResult {
 	mu.Lock()
 	defer mu.Unlock()
 	for i := range cfg.Charges {
+		if dupOf[i] != nil {
+			continue // checked below, with its second charge
+		}
 		id := charge(i)
 		p, err := l.Get(ctx, id)
 		if err != nil {
@@ -232,9 +261,46 @@ func Stress(t *testing.T, l payments.Ledger, cfg StressConfig) StressResult {
 			t.Errorf("%s: refund lost: %+v", id, p)
 		}
 	}
-	for id, n := range api.refundedCopy() {
-		if n != 1 {
-			t.Errorf("%s: refunded %d times at Telegram", id, n)
+	// Telegram's side: every refund asked for, and every duplicate charge,
+	// refunded there exactly once; nothing else refunded.
+	wantRefunds := map[string]bool{}
+	for i := range toRefund {
+		wantRefunds[charge(i)] = true
+	}
+	for i := range dupOf {
+		// Either charge of the order may be recorded first; the other is the duplicate.
+		first, second := charge(i), dupCharge(i)
+		a, aerr := l.Get(ctx, first)
+		b, berr := l.Get(ctx, second)
+		if aerr != nil || berr != nil {
+			t.Fatalf("order %d: %v, %v", i, aerr, berr)
+		}
+		if a.DuplicateOf != "" {
+			first, second, a, b = second, first, b, a
+		}
+		if a.DuplicateOf != "" || b.DuplicateOf != first {
+			t.Errorf("order %d paid twice: DuplicateOf %q and %q; want one charge the duplicate of the other", i, a.DuplicateOf, b.DuplicateOf)
+			continue
+		}
+		if effects[second] != 0 || b.State != payments.StateRefunded || !b.FulfilledAt.IsZero() || len(hooks[second]) != 0 {
+			t.Errorf("%s, a duplicate of %s: %d effects, %d hooks, %+v; want refunded, never fulfilled", second, first, effects[second], len(hooks[second]), b)
+		}
+		if effects[first] != 1 || a.State != payments.StateFulfilled {
+			t.Errorf("%s, the order's first charge: %d effects, %+v; want fulfilled once", first, effects[first], a)
+		}
+		wantRefunds[second] = true
+		res.Duplicates++
+		res.Fulfilled++
+	}
+	got := api.refundedCopy()
+	for id := range wantRefunds {
+		if got[id] != 1 {
+			t.Errorf("%s: refunded %d times at Telegram, want once", id, got[id])
+		}
+	}
+	for id := range got {
+		if !wantRefunds[id] {
+			t.Errorf("%s: refunded at Telegram, never asked to be", id)
 		}
 	}
 	return res
@@ -304,6 +370,16 @@ func (f *faultyLedger) failing() error {
 	return nil
 }
 
+// lost fails a call that ran (its change made, its reply lost) with
+// probability fail/2.
+func (f *faultyLedger) lost(err error) error {
+	if err == nil && f.roll(f.fail/2) {
+		f.injected.Add(1)
+		return errInjected
+	}
+	return err
+}
+
 func (f *faultyLedger) Record(ctx context.Context, p payments.Payment, once bool) (payments.Payment, bool, error) {
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, false, err
@@ -330,28 +406,40 @@ func (f *faultyLedger) Claim(ctx context.Context, id, owner string, ttl time.Dur
 	if f.roll(f.expire) {
 		ttl = 0
 	}
-	return f.Ledger.Claim(ctx, id, owner, ttl)
+	ok, err := f.Ledger.Claim(ctx, id, owner, ttl)
+	if err = f.lost(err); err != nil {
+		return false, err
+	}
+	return ok, nil
 }
 
 func (f *faultyLedger) Release(ctx context.Context, id, owner string) error {
 	if err := f.failing(); err != nil {
 		return err
 	}
-	return f.Ledger.Release(ctx, id, owner)
+	return f.lost(f.Ledger.Release(ctx, id, owner))
 }
 
 func (f *faultyLedger) Fulfil(ctx context.Context, id, owner string, fn payments.TxFunc) (payments.Payment, error) {
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, err
 	}
-	return f.Ledger.Fulfil(ctx, id, owner, fn)
+	p, err := f.Ledger.Fulfil(ctx, id, owner, fn)
+	if err = f.lost(err); err != nil {
+		return payments.Payment{}, err
+	}
+	return p, nil
 }
 
 func (f *faultyLedger) Refund(ctx context.Context, id string) (payments.Payment, error) {
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, err
 	}
-	return f.Ledger.Refund(ctx, id)
+	p, err := f.Ledger.Refund(ctx, id)
+	if err = f.lost(err); err != nil {
+		return payments.Payment{}, err
+	}
+	return p, nil
 }
 
 func (f *faultyLedger) ClaimRefundHook(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
@@ -368,7 +456,11 @@ func (f *faultyLedger) RefundHookDone(ctx context.Context, id, owner string, fn 
 	if err := f.failing(); err != nil {
 		return payments.Payment{}, err
 	}
-	return f.Ledger.RefundHookDone(ctx, id, owner, fn)
+	p, err := f.Ledger.RefundHookDone(ctx, id, owner, fn)
+	if err = f.lost(err); err != nil {
+		return payments.Payment{}, err
+	}
+	return p, nil
 }
 
 func (f *faultyLedger) Pending(ctx context.Context, olderThan time.Duration) iter.Seq2[payments.Payment, error] {
@@ -379,10 +471,12 @@ func (f *faultyLedger) Pending(ctx context.Context, olderThan time.Duration) ite
 }
 
 // stressAPI is Telegram's refund side: refundStarPayment refunds a charge
-// once and answers CHARGE_ALREADY_REFUNDED after.
+// once and answers CHARGE_ALREADY_REFUNDED after (refunded counts the
+// refunds made, never more than one a charge; tries counts every call).
 type stressAPI struct {
 	mu       sync.Mutex
 	refunded map[string]int
+	tries    int
 }
 
 func (a *stressAPI) refundedCopy() map[string]int {
@@ -398,6 +492,7 @@ func (a *stressAPI) refundedCopy() map[string]int {
 func (a *stressAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPaymentParams) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.tries++
 	if a.refunded[p.TelegramPaymentChargeID] > 0 {
 		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
 	}

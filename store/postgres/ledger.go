@@ -52,12 +52,16 @@ func (db *DB) Ledger() *Ledger {
 	return &Ledger{db: db, q: ledgerSQL{
 		record: db.sql(insert + `'') ON CONFLICT (charge_id) DO NOTHING RETURNING ` + paymentColumns),
 		// The order is bound to its first charge in the same statement; a
-		// later charge of the order is stored as its duplicate.
+		// later charge of the order is stored as its duplicate. A charge the
+		// ledger holds already binds nothing (a data-modifying CTE commits
+		// even when the INSERT it feeds does nothing).
 		recordOnce: db.sql(`WITH o AS (
-				INSERT INTO {schema}.payment_orders (order_ref, charge_id) VALUES ($15, $1)
+				INSERT INTO {schema}.payment_orders (order_ref, charge_id)
+				SELECT $15::text, $1::text
+				WHERE NOT EXISTS (SELECT 1 FROM {schema}.payments WHERE charge_id = $1)
 				ON CONFLICT (order_ref) DO UPDATE SET charge_id = COALESCE({schema}.payment_orders.charge_id, EXCLUDED.charge_id)
 				RETURNING charge_id)
-			` + insert + `(SELECT CASE WHEN charge_id = $1 THEN '' ELSE charge_id END FROM o))
+			` + insert + `COALESCE((SELECT CASE WHEN charge_id = $1 THEN '' ELSE charge_id END FROM o), ''))
 			ON CONFLICT (charge_id) DO NOTHING RETURNING ` + paymentColumns),
 		get:     db.sql(`SELECT ` + paymentColumns + ` FROM {schema}.payments WHERE charge_id = $1`),
 		exists:  db.sql(`SELECT EXISTS (SELECT 1 FROM {schema}.payments WHERE charge_id = $1)`),
@@ -232,8 +236,8 @@ func (l *Ledger) RefundHookDone(ctx context.Context, chargeID, owner string, fn 
 
 // inClaim locks chargeID's row, checks owner holds a live claim for the
 // work (fulfilment, or the refund hook when hook is true), runs fn in the
-// transaction and completes the work in it. If fn fails the transaction
-// rolls back and the claim is released.
+// transaction and completes the work in it. If fn or the completion fails
+// the transaction rolls back and the claim is released.
 func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook bool, fn payments.TxFunc) (p payments.Payment, err error) {
 	if l.db.err != nil {
 		return payments.Payment{}, l.db.err
@@ -271,23 +275,31 @@ func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook b
 	if !hook {
 		complete, args = l.q.fulfil, []any{chargeID, !requested}
 	}
+	// From here on owner's claim ends either way: a failure (fn's, or the
+	// completion's, say a context that ended) rolls back and releases it, so
+	// a retry need not wait for the lease. Release is fenced by owner: after
+	// a commit whose reply was lost it changes nothing.
+	fail := func(err error) (payments.Payment, error) {
+		rest := context.WithoutCancel(ctx)
+		if rerr := tx.Rollback(rest); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			err = errors.Join(err, wrap(op, rerr))
+		}
+		if rerr := l.Release(rest, chargeID, owner); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return payments.Payment{}, err
+	}
 	if hook || !requested { // a refund requested before the fulfilment started replaces it
 		if err := fn(ctx, tx); err != nil {
-			if rerr := tx.Rollback(ctx); rerr != nil {
-				return payments.Payment{}, errors.Join(err, wrap(op, rerr))
-			}
-			if rerr := l.Release(context.WithoutCancel(ctx), chargeID, owner); rerr != nil {
-				return payments.Payment{}, errors.Join(err, rerr)
-			}
-			return payments.Payment{}, err
+			return fail(err)
 		}
 	}
 	p, err = scanPayment(tx.QueryRow(ctx, complete, args...))
 	if err != nil {
-		return payments.Payment{}, wrap(op, err)
+		return fail(wrap(op, err))
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return payments.Payment{}, wrap(op+": commit", err)
+		return fail(wrap(op+": commit", err))
 	}
 	return p, nil
 }

@@ -101,6 +101,11 @@ func BenchmarkLedgerFloor(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	p, err := db.Ledger().Get(ctx, "c1")
+	if err != nil || p.State != payments.StateFulfilled {
+		b.Fatalf("the floor did not fulfil c1: %+v, %v", p, err)
+	}
 }
 
 // floorPayload is as long as the benchmark's real payload.

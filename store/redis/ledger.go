@@ -398,14 +398,17 @@ func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner, kind string, 
 		}
 		return payments.Payment{}, err
 	}
-	n, err = l.run(context.WithoutCancel(ctx), op, ledgerCommitScript, chargeID, owner, chargeID, kind)
+	// fn's effect happened (there is no transaction to roll it back): it is
+	// recorded, and reported, even if ctx has ended meanwhile.
+	done := context.WithoutCancel(ctx)
+	n, err = l.run(done, op, ledgerCommitScript, chargeID, owner, chargeID, kind)
 	if err != nil {
 		return payments.Payment{}, err
 	}
 	if n == 0 {
 		return payments.Payment{}, fmt.Errorf("redis: %s: %w: charge %q", op, payments.ErrClaimLost, chargeID)
 	}
-	return l.Get(ctx, chargeID)
+	return l.Get(done, chargeID)
 }
 
 // run runs a single-payment script (KEYS payment, pending) answering a

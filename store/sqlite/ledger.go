@@ -18,11 +18,13 @@ import (
 // with SQLite's clock (unixepoch) for leases and timestamps, except Record
 // of a one-time order (one transaction: bind the order, insert the charge)
 // and Fulfil and RefundHookDone: each is one write transaction that checks
-// the caller still holds a ledgerLive claim, runs the caller's function with the
+// the caller still holds a live claim, runs the caller's function with the
 // transaction (a *sql.Tx, as payments.Tx) and moves the state in it, so the
 // fulfilment's own writes commit with the state change or not at all.
 // SQLite has one writer: while a fulfilment runs, every other write to the
-// file waits for it, so keep fulfilments short (and never write through
+// file waits for it (in another process, for at most the busy timeout,
+// then fails: a refund or claim there is retried, not lost), so keep
+// fulfilments short (and never write through
 // [DB.SQL] from inside one: use the transaction). Pending, Since, ByOrder
 // and Get read from the readers. It is safe for concurrent use by several
 // processes on the same file.
@@ -90,9 +92,12 @@ const (
 			AND COALESCE(CASE WHEN state = 1 THEN paid_at ELSE refunded_at END, 0) <= ` + ledgerNowNS + ` - ?1
 			AND (claim_until IS NULL OR claim_until <= ` + ledgerNowNS + `)
 		ORDER BY seq LIMIT ?3`
-	// The planner would walk the rowid from ?2 (every later payment); the
-	// index reads only those recorded since ?1, sorted by seq per page.
-	ledgerSinceSQL = `SELECT seq, ` + ledgerPaymentColumns + ` FROM miniappkit_payments INDEXED BY miniappkit_payments_paid_at
+	// Since pages in record order along the rowid, from the first payment
+	// recorded at or after ?1 (found on the paid_at index): each page reads
+	// only its own rows. Paging along the paid_at index instead sorts the
+	// whole range again for every page, quadratic in its size.
+	ledgerSinceStartSQL = `SELECT min(seq) FROM miniappkit_payments INDEXED BY miniappkit_payments_paid_at WHERE paid_at >= ?1`
+	ledgerSinceSQL      = `SELECT seq, ` + ledgerPaymentColumns + ` FROM miniappkit_payments NOT INDEXED
 		WHERE paid_at >= ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`
 )
 
@@ -228,10 +233,10 @@ func (l *Ledger) RefundHookDone(ctx context.Context, chargeID, owner string, fn 
 	return l.inClaim(ctx, "ledger refund hook done", chargeID, owner, true, fn)
 }
 
-// inClaim checks, in a write transaction, that owner holds a ledgerLive claim on
+// inClaim checks, in a write transaction, that owner holds a live claim on
 // chargeID for the work (fulfilment, or the refund hook when hook is true),
-// runs fn in the transaction and completes the work in it. If fn fails the
-// transaction rolls back and the claim is released.
+// runs fn in the transaction and completes the work in it. If fn or the
+// completion fails the transaction rolls back and the claim is released.
 func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook bool, fn payments.TxFunc) (payments.Payment, error) {
 	tx, err := l.db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -239,11 +244,11 @@ func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook b
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var (
-		state                          int
-		claimOwner, dup                string
-		ledgerLive, requested, hookDue bool
+		state                    int
+		claimOwner, dup          string
+		live, requested, hookDue bool
 	)
-	err = tx.QueryRowContext(ctx, ledgerLockSQL, chargeID).Scan(&state, &claimOwner, &ledgerLive, &dup, &requested, &hookDue)
+	err = tx.QueryRowContext(ctx, ledgerLockSQL, chargeID).Scan(&state, &claimOwner, &live, &dup, &requested, &hookDue)
 	if errors.Is(err, sql.ErrNoRows) {
 		return payments.Payment{}, fmt.Errorf("sqlite: %s: %w: %q", op, payments.ErrNotFound, chargeID)
 	}
@@ -254,7 +259,7 @@ func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook b
 	if hook {
 		due = state == 3 && hookDue
 	}
-	if !due || !ledgerLive || claimOwner != owner || owner == "" {
+	if !due || !live || claimOwner != owner || owner == "" {
 		return payments.Payment{}, fmt.Errorf("sqlite: %s: %w: charge %q", op, payments.ErrClaimLost, chargeID)
 	}
 	complete := ledgerHookDoneSQL
@@ -262,23 +267,31 @@ func (l *Ledger) inClaim(ctx context.Context, op, chargeID, owner string, hook b
 	if !hook {
 		complete, args = ledgerFulfilSQL, []any{chargeID, !requested}
 	}
+	// From here on owner's claim ends either way: a failure (fn's, or the
+	// completion's, say a context that ended) rolls back and releases it, so
+	// a retry need not wait for the lease. Release is fenced by owner: after
+	// a commit that happened it changes nothing.
+	fail := func(err error) (payments.Payment, error) {
+		// database/sql rolls the transaction back itself once ctx ends.
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			err = errors.Join(err, wrap(op, rerr))
+		}
+		if rerr := l.Release(context.WithoutCancel(ctx), chargeID, owner); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return payments.Payment{}, err
+	}
 	if hook || !requested { // a refund requested before the fulfilment started replaces it
 		if err := fn(ctx, tx); err != nil {
-			if rerr := tx.Rollback(); rerr != nil {
-				return payments.Payment{}, errors.Join(err, wrap(op, rerr))
-			}
-			if rerr := l.Release(context.WithoutCancel(ctx), chargeID, owner); rerr != nil {
-				return payments.Payment{}, errors.Join(err, rerr)
-			}
-			return payments.Payment{}, err
+			return fail(err)
 		}
 	}
 	p, err := scanPayment(tx.QueryRowContext(ctx, complete, args...))
 	if err != nil {
-		return payments.Payment{}, wrap(op, err)
+		return fail(wrap(op, err))
 	}
 	if err := tx.Commit(); err != nil {
-		return payments.Payment{}, wrap(op+": commit", err)
+		return fail(wrap(op+": commit", err))
 	}
 	return p, nil
 }
@@ -303,25 +316,36 @@ func (l *Ledger) ClaimRefundHook(ctx context.Context, chargeID, owner string, tt
 // Pending implements payments.Ledger: the partial index
 // miniappkit_payments_pending, read in pages of record order.
 func (l *Ledger) Pending(ctx context.Context, olderThan time.Duration) iter.Seq2[payments.Payment, error] {
-	return l.pages(ctx, "ledger pending", ledgerPendingSQL, olderThan.Nanoseconds())
+	return l.pages(ctx, "ledger pending", ledgerPendingSQL, olderThan.Nanoseconds(), 0)
 }
 
-// Since implements payments.Ledger: the index miniappkit_payments_paid_at,
-// read in pages of record order.
+// Since implements payments.Ledger: the first payment recorded since t
+// from the index miniappkit_payments_paid_at, then pages of record order
+// along the rowid.
 func (l *Ledger) Since(ctx context.Context, t time.Time) iter.Seq2[payments.Payment, error] {
 	var from int64
 	if !t.IsZero() {
 		from = t.UnixNano()
 	}
-	return l.pages(ctx, "ledger since", ledgerSinceSQL, from)
+	return func(yield func(payments.Payment, error) bool) {
+		var start sql.NullInt64
+		if err := l.db.r.QueryRowContext(ctx, ledgerSinceStartSQL, from).Scan(&start); err != nil {
+			yield(payments.Payment{}, wrap("ledger since", err))
+			return
+		}
+		if !start.Valid {
+			return // none recorded since t
+		}
+		l.pages(ctx, "ledger since", ledgerSinceSQL, from, start.Int64-1)(yield)
+	}
 }
 
 // pages runs query (arguments: first, seq after, limit) page by page on a
-// reader, so a long iteration holds no read transaction between pages.
-func (l *Ledger) pages(ctx context.Context, op, query string, first any) iter.Seq2[payments.Payment, error] {
+// reader, from seq after, so a long iteration holds no read transaction
+// between pages.
+func (l *Ledger) pages(ctx context.Context, op, query string, first any, after int64) iter.Seq2[payments.Payment, error] {
 	return func(yield func(payments.Payment, error) bool) {
 		const page = 500
-		var after int64
 		for {
 			rows, err := l.db.r.QueryContext(ctx, query, first, after, page)
 			if err != nil {
