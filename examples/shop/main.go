@@ -192,11 +192,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if err := webhook.CheckSecretToken(secret); err != nil {
 			return fmt.Errorf("WEBHOOK_SECRET: %w", err)
 		}
-		updates := st.updates
+		hookOpts = append(hookOpts, webhook.WithStore(st.updates))
 		if d != nil {
-			updates = newDemoUpdates(updates)
+			hookOpts = append(hookOpts, webhook.WithNamespace(demoNamespace()))
 		}
-		hook, err := webhook.NewHandler(secret, s, append(hookOpts, webhook.WithStore(updates))...)
+		hook, err := webhook.NewHandler(secret, s, hookOpts...)
 		if err != nil {
 			return fmt.Errorf("webhook: %w", err)
 		}
