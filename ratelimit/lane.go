@@ -68,6 +68,32 @@ type admission struct {
 	once   bool                    // from Admit: a later Wait is refused
 	cancel context.CancelCauseFunc // from Admit: Backoff for chat cancels
 	start  time.Time               // from Admit: when the send began
+	lane   Lane                    // from Admit: the lane of the send
+
+	// From Admit, guarded by Telegram.admitMu: the timer that holds
+	// bot-wide room while the send is overdue and a window after
+	// (margin.go), whether it is overdue, whether it ended, and until when
+	// it holds room once ended.
+	timer *time.Timer
+	late  bool
+	ended bool
+	until time.Time
+
+	released atomic.Bool // from Admit: its release was called
+	notSent  atomic.Bool // from Admit: NotSent was called
+}
+
+// NotSent tells the scheduler that the send ctx admitted (a context from
+// [Telegram.Admit], or one derived from it) was not made: a circuit
+// breaker refused it (botapi.ErrCircuitOpen), say. Its release then
+// learns no round trip from it (an answer that took no time would make
+// every real send look overdue) and holds no room for a late arrival.
+// The slot its Wait took stays taken. Without such a context, NotSent does
+// nothing.
+func NotSent(ctx context.Context) {
+	if a, ok := ctx.Value(admissionKey).(*admission); ok && a.once {
+		a.notSent.Store(true)
+	}
 }
 
 // ErrAdmissionUsed is returned by [Telegram.Wait] with a context from
@@ -114,7 +140,7 @@ func WithAdmission(ctx context.Context, chatID int64) context.Context {
 func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, context.CancelFunc) {
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	start := s.clock()
-	a := &admission{chat: chatID, once: true, cancel: cancel, start: start}
+	a := &admission{chat: chatID, once: true, cancel: cancel, start: start, lane: min(laneOf(ctx), Paid)}
 	s.admitMu.Lock()
 	m := s.admits[chatID]
 	if m == nil {
@@ -122,9 +148,12 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 		s.admits[chatID] = m
 	}
 	m[a] = struct{}{}
+	a.timer = time.AfterFunc(s.overdue(s.cs.Load()), func() { s.onLate(a) })
 	s.admitMu.Unlock()
-	s.admitted.Add(1)
 	return context.WithValue(cctx, admissionKey, a), func() {
+		if !a.released.CompareAndSwap(false, true) {
+			return
+		}
 		s.admitMu.Lock()
 		if m := s.admits[chatID]; m != nil {
 			delete(m, a)
@@ -134,7 +163,7 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 		}
 		s.admitMu.Unlock()
 		cancel(nil)
-		s.sent(chatID, start)
+		s.ended(a)
 	}
 }
 

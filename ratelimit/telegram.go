@@ -36,11 +36,10 @@ type Telegram struct {
 	raised     atomic.Int64 // unix ns of the last 429 or step down
 	spare      int
 	minRTT     atomic.Int64 // fastest send seen through Admit, ns; 0: none yet
-	admitted   atomic.Int64 // sends through Admit so far: 0 skips the lateness model
+	lateHolds  atomic.Int64 // bot-wide slots held for overdue sends (margin.go)
 
 	admitMu sync.Mutex
 	admits  map[int64]map[*admission]struct{} // sends in flight by chat, from Admit
-	slow    []time.Time                       // sends that ended overdue → until when they count as late
 
 	evidenceChats  int
 	evidenceWithin time.Duration
@@ -258,13 +257,7 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 		}
 		now := s.clock()
 		s.calm(now)
-		use := cells
-		if cs := s.cs.Load(); s.admitted.Load() > 0 {
-			if late := s.late(now, cs); late > 0 {
-				use = s.widen(cells, cs, late)
-			}
-		}
-		v, err := s.store.Take(ctx, now, use)
+		v, err := s.store.Take(ctx, now, cells)
 		if err != nil {
 			return false, fmt.Errorf("%w: %w", ErrStore, err)
 		}
@@ -412,9 +405,12 @@ type Stats struct {
 	Pauses int64
 	// Margin is the safety margin every window is stretched by now.
 	Margin time.Duration
+	// LateHolds is how many bot-wide slots were held for sends through
+	// [Telegram.Admit] that were overdue (see [WithMargin]).
+	LateHolds int64
 }
 
 // Stats returns the counters so far.
 func (s *Telegram) Stats() Stats {
-	return Stats{Backoffs: s.backoffs.Load(), Pauses: s.pauses.Load(), Margin: s.cs.Load().margin}
+	return Stats{Backoffs: s.backoffs.Load(), Pauses: s.pauses.Load(), Margin: s.cs.Load().margin, LateHolds: s.lateHolds.Load()}
 }

@@ -338,8 +338,9 @@ func TestTelegramAdmit(t *testing.T) {
 }
 
 // TestTelegramLateSends checks the lateness model: the spare send of each
-// bot-wide window, an overdue send keeping one more free while on its way
-// and for a window after its end, and its chat paced from its end.
+// bot-wide window, an overdue send holding a bot-wide slot once overdue,
+// one more each window while on its way and one at its end, and its chat
+// paced from its end.
 func TestTelegramLateSends(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, err := NewTelegram(WithMargin(10*time.Millisecond, 10*time.Millisecond), WithGlobalLimit(Limit{N: 10, Window: time.Second}))
@@ -347,6 +348,8 @@ func TestTelegramLateSends(t *testing.T) {
 		global := func() time.Duration { return s.cs.Load().global.Interval }
 		require.Equal(t, 1010*time.Millisecond/9+1, global(), "10 per second, one spare, 10 ms margin")
 		ctx := WithLane(t.Context(), Bulk)
+		// delay is how long the next bulk send to a new chat waits.
+		delay := func() time.Duration { return s.DelayAt(1000, Bulk, time.Now()) }
 
 		// A quick send sets the fastest round trip.
 		require.NoError(t, s.Wait(ctx, 1))
@@ -355,25 +358,32 @@ func TestTelegramLateSends(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		release()
 		require.Equal(t, int64(30*time.Millisecond), s.minRTT.Load())
-		require.Zero(t, s.late(time.Now(), s.cs.Load()))
+		require.Zero(t, s.Stats().LateHolds)
 
 		// A slow one: overdue after 30 + 2×10 ms.
 		require.NoError(t, s.Wait(ctx, 2))
 		_, release = s.Admit(ctx, 2)
-		time.Sleep(50 * time.Millisecond)
-		require.Zero(t, s.late(time.Now(), s.cs.Load()))
+		time.Sleep(50*time.Millisecond - 1)
+		synctest.Wait()
+		require.Zero(t, s.Stats().LateHolds)
+		before := delay()
 		time.Sleep(time.Millisecond)
-		require.Equal(t, 1, s.late(time.Now(), s.cs.Load()), "on its way")
-		w := s.widen(s.cs.Load().zero[Bulk], s.cs.Load(), 1)
-		require.Equal(t, 1010*time.Millisecond/8+1, w[0].Interval, "two sends of the window kept free")
-		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		require.Equal(t, int64(1), s.Stats().LateHolds, "on its way")
+		require.Equal(t, before-time.Millisecond+global()/latePieces+1, delay(), "an eighth of a slot held")
+		time.Sleep(1009*time.Millisecond - 1)
+		synctest.Wait()
+		require.Equal(t, int64(latePieces), s.Stats().LateHolds, "a slot per window, in pieces")
 		release()
 		end := time.Now()
-		require.Equal(t, 1, s.late(end, s.cs.Load()), "ended overdue")
-		require.Equal(t, 1, s.late(end.Add(time.Second), s.cs.Load()))
-		require.Zero(t, s.late(end.Add(1011*time.Millisecond), s.cs.Load()), "a window later")
 		require.Equal(t, 1010*time.Millisecond+1, s.ChatDelayAt(2, end), "its chat counts from its end")
 		require.Zero(t, s.ChatDelayAt(3, end))
+		time.Sleep(1010 * time.Millisecond)
+		synctest.Wait()
+		held := s.Stats().LateHolds
+		require.GreaterOrEqual(t, held, int64(2*latePieces), "and a window after its end")
+		time.Sleep(5 * time.Second)
+		require.Equal(t, held, s.Stats().LateHolds, "then none")
 
 		_, err = NewTelegram(WithSpare(-1))
 		require.Error(t, err)
