@@ -97,8 +97,16 @@ func TestBroadcastThroughOutage(t *testing.T) {
 				during++
 			}
 		}
-		t.Logf("outage %v, breaker opening after %d failures for %v: requests at the fake during the outage=%d (probes %d); delivered=%d unknown=%d of %d; duplicates=%d; makespan=%v (lower bound %v + the outage)",
-			outage, trip, cooldown, during, b.probes, sum.Delivered, sum.Unknown, len(chats), len(s.srv.Sent())-len(perChat), makespan, lowerBound(len(chats)))
+		var recovered time.Duration // from the outage's end to the next delivery
+		for _, m := range s.srv.Sent() {
+			if !m.At.Before(to) {
+				recovered = m.At.Sub(to)
+				break
+			}
+		}
+		t.Logf("outage %v, breaker opening after %d failures for %v: requests at the fake during the outage=%d (probes %d); first delivery %v after it ended; delivered=%d unknown=%d of %d; duplicates=%d; makespan=%v (lower bound %v + the outage)",
+			outage, trip, cooldown, during, b.probes, recovered, sum.Delivered, sum.Unknown, len(chats), len(s.srv.Sent())-len(perChat), makespan, lowerBound(len(chats)))
+		require.LessOrEqual(t, recovered, cooldown+botapi.BreakerPollInterval+maxRoundTrip(s.lat), "back within one cooldown")
 		require.Equal(t, len(chats), sum.Done)
 		require.NotContains(t, outcomes, broadcast.Outcome(0), "every entry has an outcome")
 		require.Equal(t, len(chats), sum.Delivered+sum.Unknown)
