@@ -1,9 +1,11 @@
 package broadcast_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -73,11 +75,12 @@ func TestBroadcastThroughOutage(t *testing.T) {
 			botapi.WithHTTPClient(&http.Client{Transport: s.srv.Transport()}), botapi.WithLimiter(s.sched), botapi.WithBreaker(b))
 		chats := s.users(3000)
 		var from, to time.Time
+		obs := &openCounter{}
 		outcomes := make([]broadcast.Outcome, len(chats))
 		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) {
 			require.Zero(t, outcomes[r.Index], "entry %d reported twice", r.Index)
 			outcomes[r.Index] = r.Outcome
-		}), broadcast.WithProgress(func(p broadcast.Progress) {
+		}), broadcast.WithObserver(obs), broadcast.WithProgress(func(p broadcast.Progress) {
 			if p.Done == 300 && from.IsZero() { // ten seconds in
 				remove := s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", Fault: botapitest.Fault{Kind: botapitest.FaultBadGateway}})
 				from, to = time.Now(), time.Now().Add(outage)
@@ -104,8 +107,8 @@ func TestBroadcastThroughOutage(t *testing.T) {
 				break
 			}
 		}
-		t.Logf("outage %v, breaker opening after %d failures for %v: requests at the fake during the outage=%d (probes %d); first delivery %v after it ended; delivered=%d unknown=%d of %d; duplicates=%d; makespan=%v (lower bound %v + the outage)",
-			outage, trip, cooldown, during, b.probes, recovered, sum.Delivered, sum.Unknown, len(chats), len(s.srv.Sent())-len(perChat), makespan, lowerBound(len(chats)))
+		t.Logf("outage %v, breaker opening after %d failures for %v: requests at the fake during the outage=%d (probes %d); refusals %d; first delivery %v after it ended; delivered=%d unknown=%d of %d; duplicates=%d; makespan=%v (lower bound %v + the outage)",
+			outage, trip, cooldown, during, b.probes, obs.n.Load(), recovered, sum.Delivered, sum.Unknown, len(chats), len(s.srv.Sent())-len(perChat), makespan, lowerBound(len(chats)))
 		require.LessOrEqual(t, recovered, cooldown+botapi.BreakerPollInterval+maxRoundTrip(s.lat), "back within one cooldown")
 		require.Equal(t, len(chats), sum.Done)
 		require.NotContains(t, outcomes, broadcast.Outcome(0), "every entry has an outcome")
@@ -124,7 +127,20 @@ func TestBroadcastThroughOutage(t *testing.T) {
 		require.Equal(t, during, sum.Unknown)
 		require.LessOrEqual(t, during, trip+broadcast.DefaultConcurrency+int(outage/cooldown)+1)
 		require.LessOrEqual(t, b.probes, int(outage/cooldown)+2)
+		// The run paused: about one refusal per BreakerPollInterval, not one
+		// per entry.
+		require.Positive(t, obs.n.Load())
+		require.LessOrEqual(t, obs.n.Load(), int64(outage/botapi.BreakerPollInterval)+int64(broadcast.DefaultConcurrency))
 		require.Zero(t, s.srv.Stats().TooManyRequests)
 		checkWindows(t, s.srv.Sent())
 	})
+}
+
+// openCounter counts the sends postponed because the circuit was open.
+type openCounter struct{ n atomic.Int64 }
+
+func (o *openCounter) ObserveSend(_ context.Context, e broadcast.SendEvent) {
+	if e.Postponed == broadcast.PostponedCircuitOpen {
+		o.n.Add(1)
+	}
 }
