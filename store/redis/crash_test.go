@@ -115,7 +115,7 @@ func crashAtLeastOnce(t *testing.T, extra ...string) {
 		lost, dups, unknown := crashtest.Counts(units, counts)
 		t.Logf("redis: %d updates, %d kills: %d lost, %d duplicate effects, %d updates caught by a kill between effect and completion",
 			units, rep.Kills, len(lost), dups, inWindow)
-		if len(lost) > 0 || len(unknown) > 0 || rep.Kills != nkills || dups > inWindow || (len(extra) == 0 && dups != inWindow) {
+		if len(lost) > 0 || len(unknown) > 0 || !enoughKills(rep.Kills, nkills, len(extra) > 0) || dups > inWindow || (len(extra) == 0 && dups != inWindow) {
 			return fmt.Errorf("%d kills (want %d): lost %v, %d duplicate effects (want %d, the kills' window hits), unknown %v",
 				rep.Kills, nkills, lost, dups, inWindow, unknown)
 		}
@@ -152,4 +152,14 @@ func drain(t *testing.T, c goredis.UniversalClient, bin string, args []string, p
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// enoughKills: every scheduled kill landed; in async mode (answers come as
+// soon as an update is queued, so the run may end before the last kill
+// points) at least nine in ten.
+func enoughKills(kills, want int, async bool) bool {
+	if async {
+		return kills >= want-want/10
+	}
+	return kills == want
 }
