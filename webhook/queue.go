@@ -514,6 +514,15 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 			w.o.logger.Warn("webhook: release failed", "update_id", id, "err", rerr)
 		}
 		end()
+		if lost := (*lostClaimError)(nil); errors.As(err, &lost) {
+			// The claim was lost mid-run (a store outage, or a takeover):
+			// the update could not run, which costs no attempt.
+			ob.done(ResultRetry, 0, err)
+			if perr := job.Postpone(sctx2, w.o.backoff(1)); perr != nil {
+				w.o.logger.Warn("webhook: postpone failed; the queue will redeliver", "update_id", id, "err", perr)
+			}
+			return
+		}
 		if job.Attempt() >= w.o.maxAttempts {
 			ob.done(ResultDead, 0, err)
 			w.bury(sctx2, job, err.Error())
