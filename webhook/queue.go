@@ -63,7 +63,9 @@ type Job interface {
 	// held the update).
 	Postpone(ctx context.Context, delay time.Duration) error
 	// Bury moves the job to the dead state, with reason, where
-	// [Queue.DeadLetters] lists it until [Queue.Redrive].
+	// [Queue.DeadLetters] lists it until [Queue.Redrive]. A [Worker]
+	// passes a reason of at most 1 KiB of valid UTF-8 without NUL bytes,
+	// so a SQL text column can hold it.
 	Bury(ctx context.Context, reason string) error
 }
 
