@@ -35,6 +35,23 @@ func ClaimFromContext(ctx context.Context) (Claim, bool) {
 // A renewal that finds the claim taken over cancels it with [ErrNotOwner].
 var ErrLeaseLost = errors.New("webhook: claim lease lost")
 
+// lostClaimError is a handler's error returned after its context ended
+// because the claim was lost (cause ErrLeaseLost or ErrNotOwner): the
+// failure is the store's, or another delivery's, not the update's.
+type lostClaimError struct{ err, cause error }
+
+func (e *lostClaimError) Error() string   { return e.err.Error() }
+func (e *lostClaimError) Unwrap() []error { return []error{e.err, e.cause} }
+
+// claimLost wraps err, a handler's error, in a lostClaimError if ctx (held
+// by hold) ended because its claim was lost.
+func claimLost(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); errors.Is(c, ErrLeaseLost) || errors.Is(c, ErrNotOwner) {
+		return &lostClaimError{err: err, cause: c}
+	}
+	return err
+}
+
 // errRunTimeout is the cause of a context cancelled at its run time limit.
 var errRunTimeout = errors.New("webhook: handler ran past its time limit")
 

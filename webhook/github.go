@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"net/http"
@@ -45,7 +46,8 @@ type githubState struct {
 // NewGitHub returns a verifier for GitHub webhook signatures. It fails with
 // [ErrBadSecret] when the secret is empty. Of the options, only
 // [WithVerifyMaxBodyBytes] (default 25 MB, GitHub's cap) and
-// [WithVerifyMaxInFlightBytes] apply: GitHub signs no timestamp.
+// [WithVerifyMaxInFlightBytes] apply: GitHub signs no timestamp, so
+// [WithTolerance] or [WithClock] makes it fail rather than be ignored.
 func NewGitHub(secret string, opts ...VerifyOption) (*GitHub, error) {
 	if secret == "" {
 		return nil, fmt.Errorf("%w: empty secret", ErrBadSecret)
@@ -53,6 +55,9 @@ func NewGitHub(secret string, opts ...VerifyOption) (*GitHub, error) {
 	o, err := applyVerifyOptions(opts, githubMaxPayload)
 	if err != nil {
 		return nil, err
+	}
+	if o.timeSet {
+		return nil, errors.New("webhook: NewGitHub: GitHub signs no timestamp, so WithTolerance and WithClock cannot apply")
 	}
 	key := []byte(secret)
 	g := &GitHub{o: o, budget: newBodyBudget(o.maxInFlight)}

@@ -308,7 +308,10 @@ func WithVolatileQueue() Option {
 }
 
 // WithMaxAttempts sets how many times a [Worker] runs a failing update
-// before giving up on it and keeping it as a [DeadLetter] (default 5).
+// before giving up on it and keeping it as a [DeadLetter] (default 5). A
+// run whose claim was lost meanwhile (its context cancelled with cause
+// [ErrLeaseLost] or [ErrNotOwner], as in a store outage longer than the
+// lease) is the store's failure, not the update's: it counts no attempt.
 func WithMaxAttempts(n int) Option {
 	return func(o *handlerOptions) {
 		if n <= 0 {
@@ -729,7 +732,10 @@ func runHandler(ctx context.Context, h UpdateHandler, u *botapi.Update, hc heldC
 			err = errPanicked
 		}
 	}()
-	return h.HandleUpdate(ctx, u)
+	if err := h.HandleUpdate(ctx, u); err != nil {
+		return claimLost(ctx, err)
+	}
+	return nil
 }
 
 var errPanicked = errors.New("webhook: handler panicked")

@@ -365,6 +365,11 @@ func (rc *recorder) WriteHeader(code int) {
 	if rc.wroteHeader {
 		return
 	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		// Informational (103 Early Hints, …): passed on, not the answer.
+		rc.w.WriteHeader(code)
+		return
+	}
 	rc.wroteHeader = true
 	rc.status = code
 	rc.header = rc.w.Header().Clone()

@@ -63,7 +63,9 @@ type Job interface {
 	// held the update).
 	Postpone(ctx context.Context, delay time.Duration) error
 	// Bury moves the job to the dead state, with reason, where
-	// [Queue.DeadLetters] lists it until [Queue.Redrive].
+	// [Queue.DeadLetters] lists it until [Queue.Redrive]. A [Worker]
+	// passes a reason of at most 1 KiB of valid UTF-8 without NUL bytes,
+	// so a SQL text column can hold it.
 	Bury(ctx context.Context, reason string) error
 }
 
@@ -514,6 +516,15 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 			w.o.logger.Warn("webhook: release failed", "update_id", id, "err", rerr)
 		}
 		end()
+		if lost := (*lostClaimError)(nil); errors.As(err, &lost) {
+			// The claim was lost mid-run (a store outage, or a takeover):
+			// the update could not run, which costs no attempt.
+			ob.done(ResultRetry, 0, err)
+			if perr := job.Postpone(sctx2, w.o.backoff(1)); perr != nil {
+				w.o.logger.Warn("webhook: postpone failed; the queue will redeliver", "update_id", id, "err", perr)
+			}
+			return
+		}
 		if job.Attempt() >= w.o.maxAttempts {
 			ob.done(ResultDead, 0, err)
 			w.bury(sctx2, job, err.Error())

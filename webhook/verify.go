@@ -38,6 +38,7 @@ type verifyOptions struct {
 	now         func() time.Time
 	maxBody     int64
 	maxInFlight int64
+	timeSet     bool // WithTolerance or WithClock given (GitHub refuses them)
 }
 
 func defaultVerifyOptions() verifyOptions {
@@ -70,7 +71,7 @@ func WithTolerance(d time.Duration) VerifyOption {
 		if d <= 0 {
 			return fmt.Errorf("webhook: tolerance must be positive, got %v", d)
 		}
-		o.tolerance = d
+		o.tolerance, o.timeSet = d, true
 		return nil
 	}
 }
@@ -82,7 +83,7 @@ func WithClock(now func() time.Time) VerifyOption {
 		if now == nil {
 			return errors.New("webhook: nil clock")
 		}
-		o.now = now
+		o.now, o.timeSet = now, true
 		return nil
 	}
 }
