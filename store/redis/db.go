@@ -31,11 +31,18 @@ const DefaultKeyPrefix = "miniappkit:"
 
 // WithKeyPrefix sets the string every key starts with (default
 // [DefaultKeyPrefix]), so several bots or tests can share a server. It
-// must not be empty; end it with a separator such as ':'.
+// must not be empty; end it with a separator such as ':'. It may hold a
+// Redis Cluster hash tag ("app{7}:") to put every key on one slot, but
+// not an empty one ("{}" first): Redis would then hash each whole key, and
+// a script's keys would land on different slots (CROSSSLOT).
 func WithKeyPrefix(prefix string) Option {
 	return func(o *options) {
 		if prefix == "" {
 			o.errs = append(o.errs, "empty key prefix")
+			return
+		}
+		if i := strings.IndexByte(prefix, '{'); i >= 0 && strings.HasPrefix(prefix[i+1:], "}") {
+			o.errs = append(o.errs, fmt.Sprintf("key prefix %q starts an empty hash tag", prefix))
 			return
 		}
 		o.prefix = prefix
