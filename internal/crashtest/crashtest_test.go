@@ -1,12 +1,14 @@
 package crashtest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -47,6 +49,96 @@ func TestRunAppender(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRunCatchesLoss runs the harness on a mutant of the appender that
+// answers before it writes: the kills must land while it works, so the
+// check finds units lost; and every program it started must be gone and
+// reaped at the end (no process left behind).
+func TestRunCatchesLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a program")
+	}
+	dir := t.TempDir()
+	out, pids := filepath.Join(dir, "out"), filepath.Join(dir, "pids")
+	const units, kills = 300, 10
+	rep, err := run(Config{
+		Binary: Build(t, "./testdata/appender"), Args: []string{"-lossy", "-out", out, "-pids", pids},
+		Units: units, Kills: kills, Senders: 4, Seed: 7,
+		Request: func(base string, unit int) (*http.Request, error) {
+			return http.NewRequest(http.MethodPost, base+"/?unit="+strconv.Itoa(unit), nil)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Kills != kills {
+		t.Errorf("%d kills, want %d", rep.Kills, kills)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[int]int{}
+	for _, line := range strings.Fields(string(b)) {
+		u, err := strconv.Atoi(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[u]++
+	}
+	lost, _, _ := Counts(units, counts)
+	if len(lost) == 0 {
+		t.Errorf("the mutant lost nothing across %d kills: the kills did not land during its work", rep.Kills)
+	}
+	t.Logf("mutant: %d of %d units lost; %v", len(lost), units, rep)
+
+	b, err = os.ReadFile(pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := strings.Fields(string(b))
+	if len(started) != kills+1 {
+		t.Errorf("%d programs started, want %d", len(started), kills+1)
+	}
+	for _, s := range started {
+		pid, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A zombie (killed, not reaped) still answers signal 0.
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("program %d still exists after the run (signal 0: %v)", pid, err)
+		}
+	}
+}
+
+// TestRunMakesEveryKill: every kill asked for lands before the work
+// ends, even when kill points fall among the last units (before the fix,
+// a kill point within the last few units was skipped once the work was
+// done, so a seed-dependent run made fewer kills and the store crash
+// tests, which require them all, failed now and then).
+func TestRunMakesEveryKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a program")
+	}
+	bin := Build(t, "./testdata/appender")
+	for seed := uint64(1); seed <= 3; seed++ {
+		const units, kills = 20, 10
+		rep, err := run(Config{
+			Binary: bin, Args: []string{"-out", filepath.Join(t.TempDir(), "out")},
+			Units: units, Kills: kills, Senders: 4, Seed: seed,
+			Request: func(base string, unit int) (*http.Request, error) {
+				return http.NewRequest(http.MethodPost, base+"/?unit="+strconv.Itoa(unit), nil)
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Kills != kills {
+			t.Errorf("seed %d: %d kills, want %d", seed, rep.Kills, kills)
+		}
+	}
 }
 
 func TestCounts(t *testing.T) {
