@@ -76,7 +76,9 @@ type Config struct {
 	// Seed fixes the schedule; 0 takes CRASHTEST_SEED or a random seed.
 	Seed uint64
 
-	// Timeout bounds the whole run (default 10 minutes).
+	// Timeout bounds the whole run (default 10 minutes). [Run] shortens
+	// it to end before the test binary's deadline (go test -timeout), so
+	// a run that hangs fails with its seed and leaves no program behind.
 	Timeout time.Duration
 
 	// AfterKill, if set, runs after each kill, while the program is down
@@ -106,6 +108,18 @@ func (r Report) String() string {
 // check, failing the test with the seed if check (or the run) fails.
 func Run(t testing.TB, cfg Config, check func(Report) error) Report {
 	t.Helper()
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := d.Deadline(); ok {
+			// Leave the test binary time to report: a twentieth of what
+			// is left, at least 2 s.
+			left := time.Until(deadline)
+			left -= max(left/20, 2*time.Second)
+			if cfg.Timeout == 0 {
+				cfg.Timeout = 10 * time.Minute
+			}
+			cfg.Timeout = max(min(cfg.Timeout, left), time.Second)
+		}
+	}
 	rep, err := run(cfg)
 	if err == nil {
 		err = check(rep)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -137,6 +138,56 @@ func TestRunMakesEveryKill(t *testing.T) {
 		}
 		if rep.Kills != kills {
 			t.Errorf("seed %d: %d kills, want %d", seed, rep.Kills, kills)
+		}
+	}
+}
+
+// TestRunEndsBeforeTestDeadline runs a test binary whose program never
+// answers under `go test -timeout 5s`: the run must end before the test
+// binary's deadline, failing with the seed to replay, and leave no
+// program running (before the fix the run waited its 10-minute default,
+// the test binary panicked at its timeout without the seed, and the
+// program it had started was left running, holding its port).
+func TestRunEndsBeforeTestDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a program")
+	}
+	pids := os.Getenv("CRASHTEST_STALL_PIDS")
+	if pids == "" && !Long() {
+		t.Skip("waits for a test binary's timeout (MINIAPPKIT_LONG=1 runs it)")
+	}
+	if pids != "" {
+		Run(t, Config{
+			Binary: os.Getenv("CRASHTEST_STALL_BIN"), Args: []string{"-stall", "-out", pids + ".out", "-pids", pids},
+			Units: 10, Kills: 1, Senders: 2,
+			Request: func(base string, unit int) (*http.Request, error) {
+				return http.NewRequest(http.MethodPost, base+"/?unit="+strconv.Itoa(unit), nil)
+			},
+		}, func(Report) error { return nil })
+		return
+	}
+	pids = filepath.Join(t.TempDir(), "pids")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunEndsBeforeTestDeadline$", "-test.timeout=5s")
+	cmd.Env = append(os.Environ(), "CRASHTEST_STALL_PIDS="+pids, "CRASHTEST_STALL_BIN="+Build(t, "./testdata/appender"))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the run of a program that never answers passed:\n%s", out)
+	}
+	if strings.Contains(string(out), "test timed out") || !strings.Contains(string(out), "CRASHTEST_SEED=") {
+		t.Errorf("the run did not fail with its seed before the test's deadline:\n%s", out)
+	}
+	b, err := os.ReadFile(pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("program %d still exists after the test binary ended (signal 0: %v)", pid, err)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }

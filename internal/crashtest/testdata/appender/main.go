@@ -4,7 +4,8 @@
 //
 // With -lossy it is the harness's mutant: it answers first and writes the
 // lines every 5 ms, so a kill loses the units answered since the last
-// write. With -pids it appends its pid to that file at start.
+// write. With -stall it never answers. With -pids it appends its pid to
+// that file at start.
 package main
 
 import (
@@ -23,6 +24,7 @@ func main() {
 	out := flag.String("out", "", "the file to append to")
 	lossy := flag.Bool("lossy", false, "answer before writing (a mutant that loses work)")
 	pids := flag.String("pids", "", "a file to append the pid to")
+	stall := flag.Bool("stall", false, "never answer (a program that hangs)")
 	flag.Parse()
 	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -37,6 +39,14 @@ func main() {
 			log.Fatal(err)
 		}
 		pf.Close()
+	}
+	if *stall {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("LISTEN", ln.Addr())
+		log.Fatal(http.Serve(ln, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { select {} })))
 	}
 	if *lossy {
 		serveLossy(f)
