@@ -63,6 +63,10 @@ services_redis_pid() {
 # (another run chose it too) is tried again with another, and a server
 # answering on the chosen port is used only if it is the one started here.
 services_start() {
+	# A SERVICES_DIR from the environment (an earlier dev-services start)
+	# is not ours: a start that fails before making its own must not
+	# leave the trap stopping that one.
+	SERVICES_DIR=""
 	services_install
 	services_mkdir
 
