@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +41,9 @@ import (
 // lateness of its own sends (a replica keeps spare sends for its own
 // overdue sends only; with several replicas each keeps its share).
 //
-// When the server cannot be reached, a RateStore fails closed by default:
+// When the server cannot be reached, or answers that it cannot serve now
+// (READONLY after a failover, LOADING, MASTERDOWN, CLUSTERDOWN, TRYAGAIN,
+// BUSY), a RateStore fails closed by default:
 // Wait returns ratelimit.ErrStore and nothing is sent. With
 // [WithRateFallback](n) it instead decides locally on 1/n of every limit
 // (n being the number of replicas), so the replicas together stay within
@@ -198,7 +201,18 @@ func (s *RateStore) fallback(ctx context.Context, err error) bool {
 		return false
 	}
 	var rerr redis.Error
-	return !errors.As(err, &rerr) // a reply from the server is not an outage
+	if !errors.As(err, &rerr) {
+		return true // no reply: the connection failed
+	}
+	// A reply is an outage only when it says the server cannot serve
+	// now: a replica after a failover, a server loading its data, a
+	// cluster without quorum or mid-resharding, a script running long.
+	code, _, _ := strings.Cut(rerr.Error(), " ")
+	switch code {
+	case "READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY":
+		return true
+	}
+	return false
 }
 
 func (s *RateStore) localStore() *ratelimit.MemoryStore {
