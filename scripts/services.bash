@@ -17,7 +17,9 @@ services_install() {
 	$sudo mkdir -p /etc/postgresql-common/createcluster.d
 	echo 'create_main_cluster = false' | $sudo tee /etc/postgresql-common/createcluster.d/miniappkit.conf >/dev/null
 	$sudo apt-get update
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
+	# Through env: sudo resets the environment, so a variable set before
+	# sudo would not reach apt-get.
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
 }
 
 # services_pg_bin prints the newest PostgreSQL bin dir, or nothing.
