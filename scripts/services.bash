@@ -27,11 +27,15 @@ services_pg_bin() {
 	ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
 
-# services_free_port prints a loopback TCP port nobody listens on.
+# services_free_port prints a loopback TCP port nobody listens on, below
+# the kernel's ephemeral range (where a port nobody listens on may still be
+# the local end of a connection, and binding it fails).
 services_free_port() {
-	local p
+	local p lo=32768
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$lo" -gt 11000 ] || lo=32768
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
