@@ -3,6 +3,11 @@ package benchmarks
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -10,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	gogithub "github.com/google/go-github/v74/github"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	stripewebhook "github.com/stripe/stripe-go/v84/webhook"
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -42,7 +49,7 @@ func signedKB(b *testing.B) ([]byte, http.Header, time.Time) {
 
 // BenchmarkStandardVerify verifies one 1 KB Standard Webhooks delivery
 // with miniappkit, the reference library
-// (standard-webhooks/libraries/go v0.0.1) and svix-webhooks/go v1.44.0.
+// (standard-webhooks/libraries/go v1.3.0) and svix-webhooks/go v1.44.0.
 func BenchmarkStandardVerify(b *testing.B) {
 	body, h, now := signedKB(b)
 	b.Run("miniappkit", func(b *testing.B) {
@@ -81,6 +88,96 @@ func BenchmarkStandardVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkStripeVerify verifies one 1 KB Stripe-Signature delivery with
+// miniappkit and stripe-go v84 (webhook.ValidatePayload).
+func BenchmarkStripeVerify(b *testing.B) {
+	body, _, now := signedKB(b)
+	const secret = "whsec_test_secret"
+	sig := webhook.SignStripe(secret, now, body)
+	h := http.Header{}
+	h.Set("Stripe-Signature", sig)
+	b.Run("miniappkit", func(b *testing.B) {
+		v, err := webhook.NewStripe(secret, webhook.WithClock(func() time.Time { return now }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := v.Verify(h, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stripe-go", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := stripewebhook.ValidatePayload(body, sig, secret); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkGitHubVerify verifies one 1 KB X-Hub-Signature-256 delivery
+// with miniappkit and go-github v74 (github.ValidateSignature).
+func BenchmarkGitHubVerify(b *testing.B) {
+	body, _, _ := signedKB(b)
+	const secret = "It's a Secret to Everybody"
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	sig := "sha256=" + hex.EncodeToString(m.Sum(nil))
+	h := http.Header{}
+	h.Set("X-Hub-Signature-256", sig)
+	b.Run("miniappkit", func(b *testing.B) {
+		v, err := webhook.NewGitHub(secret)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := v.Verify(h, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("go-github", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := gogithub.ValidateSignature(sig, body, []byte(secret)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkStandardJunkHeader is the cost of an unauthenticated request
+// whose webhook-signature header is 1 MiB of well-formed Ed25519 entries,
+// through miniappkit's Ed25519 verifier (refused by its size bound before
+// any signature is checked).
+func BenchmarkStandardJunkHeader(b *testing.B) {
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := webhook.NewStandardPublicKey("whpk_" + base64.StdEncoding.EncodeToString(pub))
+	if err != nil {
+		b.Fatal(err)
+	}
+	entry := "v1a," + base64.StdEncoding.EncodeToString(make([]byte, ed25519.SignatureSize))
+	junk := strings.Repeat(entry+" ", (1<<20)/(len(entry)+1))
+	h := http.Header{}
+	h.Set("webhook-id", whMsgID)
+	h.Set("webhook-timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+	h.Set("webhook-signature", junk)
+	b.ReportAllocs()
+	defer reportCPU(b, processCPU())
+	for b.Loop() {
+		if v.Verify(h, []byte("{}")) == nil {
+			b.Fatal("junk verified")
+		}
+	}
 }
 
 // BenchmarkStandardVerifyParallel is BenchmarkStandardVerify's miniappkit

@@ -20,7 +20,9 @@ import (
 // reported as a success, done(nil): any 2xx, 4xx answers (they concern one
 // call, not Telegram's health), 429 (flow control, which goes to the
 // [Limiter]), and a call the caller cancelled (context.Canceled says
-// nothing about Telegram).
+// nothing about Telegram). When no request follows Allow (the [Limiter]
+// wait after it failed), done gets an error matching [ErrNotAttempted],
+// which is neither: see there.
 type Breaker interface {
 	Allow() (done func(err error), err error)
 }
@@ -31,14 +33,37 @@ type Breaker interface {
 // breaker's own error (gobreaker.ErrOpenState, gobreaker.ErrTooManyRequests).
 var ErrCircuitOpen = errors.New("botapi: circuit open")
 
+// ErrNotAttempted matches the outcome the client reports to a [Breaker]'s
+// done when no request followed Allow: the call waited on its [Limiter]
+// after the breaker let it through (the breaker is asked first, so that an
+// open circuit fails the call at once without waiting for a slot), and the
+// wait failed, because the call's context ended or the limiter itself
+// failed. The reported error wraps the wait's error.
+//
+// Such an outcome says nothing about Telegram: it is neither a success
+// (reporting nil would let a half-open breaker close on a probe that was
+// never sent) nor a failure. A breaker that can ignore an outcome should:
+// with gobreaker, set Settings.IsExcluded to
+//
+//	func(err error) bool { return errors.Is(err, botapi.ErrNotAttempted) }
+//
+// which also frees the half-open probe slot. A breaker that cannot counts
+// it as a failure (gobreaker's default): the safe side in the half-open
+// state (the circuit opens again for one more cooldown rather than closing
+// blind), but in the closed state callers whose deadlines pass while they
+// wait on the limiter (a chat held back by a 429) then count towards
+// tripping the circuit.
+var ErrNotAttempted = errors.New("botapi: no request made")
+
 // BreakerPollInterval is how often [Client.Updates] asks an open
 // [Breaker] again. Asking costs nothing while the circuit is open: no
 // request is sent.
 const BreakerPollInterval = time.Second
 
 // WithBreaker makes the client ask b before each HTTP attempt (the first
-// and each retry, after any [Limiter] wait) and report the attempt's
-// outcome to it; see [Breaker] for what counts as a failure. While b
+// and each retry, before any [Limiter] wait, so that a refused call
+// neither waits for a slot nor uses one) and report the attempt's outcome
+// to it; see [Breaker] for what counts as a failure. While b
 // refuses, calls fail at once with an error matching [ErrCircuitOpen] and
 // [ErrNetwork], and [Client.Updates] waits for it (see there). nil means
 // none.

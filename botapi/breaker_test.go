@@ -232,3 +232,94 @@ func TestBreakerRefusalAfterContextEnded(t *testing.T) {
 	_, err = c.GetMe(t.Context())
 	require.ErrorIs(t, err, botapi.ErrCircuitOpen, "a live context still gets the refusal")
 }
+
+// funcLimiter is a Limiter whose Wait is wait; Backoff does nothing.
+type funcLimiter func(ctx context.Context, chatID int64) error
+
+func (f funcLimiter) Wait(ctx context.Context, chatID int64) error { return f(ctx, chatID) }
+func (funcLimiter) Backoff(int64, time.Duration)                   {}
+
+// While the breaker refuses, a call that would wait on the limiter fails at
+// once: it neither waits for a slot nor burns one. Before the fix the
+// client waited on the limiter first and only then asked the breaker.
+func TestBreakerRefusesBeforeTheLimiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := botapitest.NewServer(botapitest.WithoutListener())
+		defer fake.Close()
+		var waits atomic.Int32
+		slow := funcLimiter(func(ctx context.Context, _ int64) error {
+			waits.Add(1)
+			select { // a slot in a minute
+			case <-time.After(time.Minute):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		open := breakerFunc(func() (func(error), error) { return nil, errOpen })
+		bot := fake.Client(botapi.WithBreaker(open), botapi.WithLimiter(slow))
+		ann := fake.NewUser("Ann")
+		start := time.Now()
+		_, err := bot.SendMessage(t.Context(), &botapi.SendMessageParams{ChatID: botapi.ChatID{ID: ann.ID}, Text: "hi"})
+		require.ErrorIs(t, err, botapi.ErrCircuitOpen)
+		require.ErrorIs(t, err, errOpen)
+		assert.Zero(t, time.Since(start), "refused at once")
+		assert.Zero(t, waits.Load(), "the limiter is not asked for a slot")
+		assert.Empty(t, fake.Requests("sendMessage"))
+	})
+}
+
+// When the breaker allows an attempt but the call ends while it waits on
+// the limiter (its ctx ends, or the limiter fails), no request is sent: the
+// breaker's done is called exactly once, with an error matching
+// ErrNotAttempted (neither a success, which could close a half-open
+// circuit on a probe never sent, nor a real failure), and the call's error
+// still matches ctx.Err() when the ctx ended.
+func TestBreakerDoneWhenTheLimiterWaitFails(t *testing.T) {
+	errLimiter := errors.New("limiter: store unreachable")
+	tests := []struct {
+		name    string
+		wait    func(ctx context.Context) error
+		ctx     func() (context.Context, context.CancelFunc)
+		callErr error
+	}{
+		{"deadline", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+			func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), time.Second)
+			},
+			context.DeadlineExceeded},
+		{"cancelled", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+			func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(context.Background())
+				time.AfterFunc(time.Second, cancel)
+				return ctx, cancel
+			},
+			context.Canceled},
+		{"limiter's own error", func(context.Context) error { return errLimiter },
+			func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
+			errLimiter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fake := botapitest.NewServer(botapitest.WithoutListener())
+				defer fake.Close()
+				var outcomes []error
+				rec := breakerFunc(func() (func(error), error) {
+					return func(err error) { outcomes = append(outcomes, err) }, nil
+				})
+				lim := funcLimiter(func(ctx context.Context, _ int64) error { return tt.wait(ctx) })
+				bot := fake.Client(botapi.WithBreaker(rec), botapi.WithLimiter(lim))
+				ann := fake.NewUser("Ann")
+				ctx, cancel := tt.ctx()
+				defer cancel()
+				_, err := bot.SendMessage(ctx, &botapi.SendMessageParams{ChatID: botapi.ChatID{ID: ann.ID}, Text: "hi"})
+				require.ErrorIs(t, err, tt.callErr)
+				require.Len(t, outcomes, 1, "done is called exactly once")
+				assert.ErrorIs(t, outcomes[0], botapi.ErrNotAttempted)
+				assert.ErrorIs(t, outcomes[0], tt.callErr)
+				assert.Empty(t, fake.Requests("sendMessage"))
+			})
+		})
+	}
+}

@@ -301,9 +301,9 @@ func putBuf(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
-// do performs one call: params → (limiter wait) → one encode → HTTP POST →
-// one decode into result → typed result or typed error. Generated methods
-// call it as
+// do performs one call: params → one encode → (breaker, limiter wait) →
+// HTTP POST → one decode into result → typed result or typed error.
+// Generated methods call it as
 //
 //	var r *Message
 //	err := c.do(ctx, "sendMessage", p, &r)
@@ -362,30 +362,11 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 	}
 	landed := false // an earlier attempt may have been performed
 	for attempt := 1; ; attempt++ {
-		if waits && chat != 0 {
-			waitStart := st.clock(c.obs)
-			err := c.limiter.Wait(ctx, chat)
-			st.waited(waitStart)
-			if err != nil {
-				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-					return fmt.Errorf("botapi: %s: rate limiter: %w: %w", method, ctxErr, err)
-				}
-				return fmt.Errorf("botapi: %s: rate limiter: %w", method, err)
-			}
-		}
-		if len(uploads) > 0 {
-			if mp != nil { // a retry: stop the last writer, then rewind
-				if !mp.stop(ctx) {
-					return fmt.Errorf("botapi: %s: %w", method, ctx.Err())
-				}
-				if err := seekTo(uploads, rewind); err != nil {
-					return fmt.Errorf("botapi: %s: rewinding an upload to retry: %w", method, err)
-				}
-			}
-			if mp, err = streamMultipart(params, uploads); err != nil {
-				return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
-			}
-		}
+		// The breaker first, then the limiter, then the upload's writer:
+		// while the circuit is open a call fails at once, without waiting
+		// for (and burning) a slot. The price is that an allowed attempt
+		// holds its permission while it waits; when no request follows,
+		// done hears ErrNotAttempted (see there), exactly once.
 		var done func(error)
 		if c.breaker != nil {
 			d, berr := c.breaker.Allow()
@@ -396,6 +377,34 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 				return &circuitError{method: method, err: berr}
 			}
 			done = d
+		}
+		if waits && chat != 0 {
+			waitStart := st.clock(c.obs)
+			err := c.limiter.Wait(ctx, chat)
+			st.waited(waitStart)
+			if err != nil {
+				if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+					err = fmt.Errorf("%w: %w", ctxErr, err)
+				}
+				notAttempted(done, err)
+				return fmt.Errorf("botapi: %s: rate limiter: %w", method, err)
+			}
+		}
+		if len(uploads) > 0 {
+			if mp != nil { // a retry: stop the last writer, then rewind
+				if !mp.stop(ctx) {
+					notAttempted(done, ctx.Err())
+					return fmt.Errorf("botapi: %s: %w", method, ctx.Err())
+				}
+				if err := seekTo(uploads, rewind); err != nil {
+					notAttempted(done, err)
+					return fmt.Errorf("botapi: %s: rewinding an upload to retry: %w", method, err)
+				}
+			}
+			if mp, err = streamMultipart(params, uploads); err != nil {
+				notAttempted(done, err)
+				return fmt.Errorf("botapi: %s: encoding parameters: %w", method, err)
+			}
 		}
 		start := time.Now()
 		status, err := c.attempt(ctx, method, body, mp, result)
@@ -442,6 +451,14 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 		if werr := sleepCtx(ctx, wait); werr != nil {
 			return fmt.Errorf("botapi: %s: %w (waiting to retry after: %w)", method, werr, err)
 		}
+	}
+}
+
+// notAttempted reports to the breaker's done, when there is one, that no
+// request followed its Allow because of err.
+func notAttempted(done func(error), err error) {
+	if done != nil {
+		done(fmt.Errorf("%w: %w", ErrNotAttempted, err))
 	}
 }
 

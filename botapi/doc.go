@@ -12,9 +12,10 @@
 // any method by name, for methods newer than this package. A [Client] is
 // safe for concurrent use; make one per bot and share it.
 //
-// A call goes: parameters → [Limiter] wait (calls that post to a chat) →
-// one JSON encode into a pooled buffer → HTTP POST → one decode of the
-// answer straight into the result → the typed result or a typed error.
+// A call goes: parameters → one JSON encode into a pooled buffer → the
+// [Breaker]'s permission (when set) → [Limiter] wait (calls that post to a
+// chat) → HTTP POST → one decode of the answer straight into the result →
+// the typed result or a typed error.
 // [DecodeAnswer] is that last step alone, for answers fetched elsewhere.
 //
 // # Authentication
@@ -92,10 +93,11 @@
 // # Circuit breaking
 //
 // [WithBreaker] puts a [Breaker] (sony/gobreaker/v2's TwoStepCircuitBreaker
-// fits as it is) before every attempt: network errors, 5xx answers and
-// timeouts count as failures, 4xx and 429 do not; while it is open, calls
-// fail at once with an error matching [ErrCircuitOpen] and [ErrNetwork],
-// and [Client.Updates] waits for it. There is none by default: see
+// fits as it is) before every attempt, ahead of the [Limiter] wait:
+// network errors, 5xx answers and timeouts count as failures, 4xx and 429
+// do not; while it is open, calls fail at once (without waiting for a
+// slot) with an error matching [ErrCircuitOpen] and [ErrNetwork], and
+// [Client.Updates] waits for it. There is none by default: see
 // [WithBreaker] for the failure that decided it.
 //
 // # Rate limiting

@@ -35,6 +35,12 @@ type GetUpdatesParams struct {
 // Use this method to receive incoming updates using long polling (wiki). Returns an Array of Update
 // objects.
 //
+// When some updates of the batch do not decode (a field that does not fit
+// its Go type, or a kind this package does not know), it returns the
+// updates that did and an errors.Join of one *[UpdateDecodeError] per bad
+// update, in batch order; the next offset must move past those too (see
+// [UpdateDecodeError]).
+//
 // It returns pointers into one array holding every result.
 func (c *Client) GetUpdates(ctx context.Context, p *GetUpdatesParams) ([]*Update, error) {
 	n := 100

@@ -227,7 +227,9 @@ var ErrNoScheduler = errors.New("broadcast: no scheduler")
 // Each entry ends in exactly one [Outcome], reported to the [WithResult]
 // callback. A 429 and a failed connect are not outcomes (nothing was
 // delivered): the entry goes back to the scheduling, to be sent again once
-// its chat's wait is over, and the worker moves on to other chats. A chat
+// its chat's wait is over, and the worker moves on to other chats. Nor is
+// a call the client's circuit breaker refused (botapi.ErrCircuitOpen):
+// the run pauses for botapi.BreakerPollInterval, then sends the entry. A chat
 // listed more than once gets its sends one at a time, so its entries never
 // hold up the others.
 //
@@ -304,6 +306,7 @@ type run struct {
 	left      map[int64]int   // chats listed more than once → entries not finished
 	moved     map[int]int64   // entries whose group migrated → the supergroup
 	wake      chan struct{}   // closed when later gets an entry
+	openUntil time.Time       // a circuit breaker refused a send: no entry is handed out before
 	turn      chan struct{}   // the turn to pick an entry and wait
 	low       int             // every entry before low is finished
 	hi        int             // entries at or after hi are not finished, as far as the cursor given knew
@@ -437,6 +440,9 @@ func (r *run) schedule(i int, now time.Time) bool {
 func (r *run) take(now time.Time) (i int, ok bool, wait time.Duration, wake <-chan struct{}) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if now.Before(r.openUntil) {
+		return 0, false, r.openUntil.Sub(now), r.wake
+	}
 	for len(r.later) > 0 && !r.later[0].at.After(now) {
 		e := heap.Pop(&r.later).(laterEntry)
 		heap.Push(&r.due, dueEntry{left: r.workLeft(r.chats[e.i]), i: e.i})
@@ -628,6 +634,16 @@ func (r *run) admit(ctx context.Context, chat int64) (bool, error) {
 	return err == nil, nil
 }
 
+// pauseOpen pauses the run for [botapi.BreakerPollInterval] after a
+// circuit breaker refused a send: while the circuit is open every send
+// would be refused, so the workers wait instead of spending entries, and
+// then one of them asks again.
+func (r *run) pauseOpen() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.openUntil = r.o.clock().Add(botapi.BreakerPollInterval)
+}
+
 // postpone puts entry i, whose chat it still holds, back for later: no
 // sooner than after at least, and when the scheduler allows.
 func (r *run) postpone(i int, atLeast time.Duration) {
@@ -729,6 +745,10 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	sctx, release := r.sched.Admit(ratelimit.WithLane(ctx, r.o.lane), chat)
 	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
 	err := r.send(sctx, chat)
+	open := errors.Is(err, botapi.ErrCircuitOpen)
+	if open {
+		ratelimit.NotSent(sctx)
+	}
 	cancel()
 	release()
 	res.Err = err // for the observer when the entry is postponed
@@ -744,6 +764,14 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		// chat until the retry_after is over.
 		r.logFinish(ctx, i, 0)
 		r.postpone(i, 0)
+		return res, false
+	case open:
+		// The client's circuit breaker refused the call: nothing left.
+		// The whole run pauses (no entry is marked, no attempt spent) and
+		// this entry goes back for when the breaker may allow again.
+		r.logFinish(ctx, i, 0)
+		r.pauseOpen()
+		r.postpone(i, botapi.BreakerPollInterval)
 		return res, false
 	case errors.Is(err, ratelimit.ErrAdmissionUsed) || notSent(err):
 		// The client wanted to retry: the request did not reach

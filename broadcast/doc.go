@@ -27,6 +27,19 @@
 // scheduling, the worker moves on to other chats, and the entry is sent
 // again when its chat's wait is over.
 //
+// # Circuit breaking
+//
+// Nor is a call the client's circuit breaker refused (botapi.WithBreaker,
+// an error matching botapi.ErrCircuitOpen): nothing left the process, so
+// the entry is not marked, no attempt is spent, and the whole run pauses
+// for botapi.BreakerPollInterval before it tries again, once a second for
+// as long as the circuit stays open. Through a 30 s outage (502 from
+// Telegram's front, a breaker opening after 5 failures for 5 s) a 3 000-chat
+// broadcast delivered every entry except the 10 whose request reached
+// Telegram during the outage and got a 502 (those before the breaker
+// opened, then its probes; each [Unknown]), and nothing twice
+// (TestBroadcastThroughOutage).
+//
 // # Throughput
 //
 // Several sends are in flight at once ([WithConcurrency]): with one at a

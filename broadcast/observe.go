@@ -39,8 +39,8 @@ type SendEvent struct {
 	// Outcome is the entry's outcome, 0 when it was postponed.
 	Outcome Outcome
 	// Postponed says why the entry goes back to the scheduling, when
-	// Outcome is 0: [PostponedRateLimited], [PostponedNotSent] or
-	// [PostponedMigrated].
+	// Outcome is 0: [PostponedRateLimited], [PostponedNotSent],
+	// [PostponedMigrated] or [PostponedCircuitOpen].
 	Postponed string
 	// Wait is how long the send waited for the scheduler; Duration how
 	// long the request took.
@@ -57,6 +57,7 @@ const (
 	PostponedRateLimited = "rate_limited" // a 429: sent again after its retry_after
 	PostponedNotSent     = "not_sent"     // the request never left (a failed connect)
 	PostponedMigrated    = "migrated"     // the group became a supergroup: sent to it next
+	PostponedCircuitOpen = "circuit_open" // the client's circuit breaker refused it: the run pauses
 )
 
 // obsNow is time.Now with an observer, the zero time without one.
@@ -83,6 +84,8 @@ func (r *run) observeSend(ctx context.Context, res Result, finished bool, waitSt
 			e.Postponed = PostponedRateLimited
 		case errors.As(res.Err, &apiErr) && apiErr.MigrateToChatID != 0:
 			e.Postponed = PostponedMigrated
+		case errors.Is(res.Err, botapi.ErrCircuitOpen):
+			e.Postponed = PostponedCircuitOpen
 		default:
 			e.Postponed = PostponedNotSent
 		}

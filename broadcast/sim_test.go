@@ -79,6 +79,16 @@ func text(c *botapi.Client) broadcast.SendFunc {
 
 // maxInWindow returns the most of the sorted times within any closed
 // window of length w.
+//
+// Closed, [t, t+w], on purpose: Telegram publishes "30 messages per
+// second" and not how it bounds its window, so the check takes the
+// stricter reading. It costs the scheduler nothing: its GCRA interval is
+// floor(w/n) + 1 ns (ratelimit.Limit), so sends paced exactly at the limit
+// never put n+1 into a closed window; n+1 in one comes only from arrivals
+// bunched by the network. The S9 failure this once showed (31 sends) was
+// such a bunch, 31 arrivals within 999.89 ms (two sends 500 ms slow from
+// one replica, which the other replica did not leave room for), so it
+// fails under a half-open window as well.
 func maxInWindow(ts []time.Time, w time.Duration) int {
 	best, j := 0, 0
 	for i := range ts {
@@ -526,7 +536,12 @@ func TestS9SharedStore(t *testing.T) {
 		makespan := time.Since(start)
 		n := len(chats) + 200
 		st := s.srv.Stats()
-		t.Logf("S9 two schedulers, one store, %d sends: 429s=%d makespan=%v lower bound=%v ratio=%.4f", n, st.TooManyRequests, makespan, lowerBound(n), float64(makespan)/float64(lowerBound(n)))
+		all := make([]time.Time, 0, n)
+		for _, m := range s.srv.Sent() {
+			all = append(all, m.At)
+		}
+		slices.SortFunc(all, func(a, b time.Time) int { return a.Compare(b) })
+		t.Logf("S9 two schedulers, one store, %d sends: 429s=%d makespan=%v lower bound=%v ratio=%.4f; most sends at the fake in any 1 s window: %d", n, st.TooManyRequests, makespan, lowerBound(n), float64(makespan)/float64(lowerBound(n)), maxInWindow(all, time.Second))
 		require.Zero(t, st.TooManyRequests)
 		require.Equal(t, n, sums[0].Delivered+sums[1].Delivered)
 		require.LessOrEqual(t, makespan, latencyBound(n))

@@ -47,9 +47,10 @@
 // Telegram counts a send when it arrives, not when it was sent. The
 // scheduler stretches every window by a safety margin ([WithMargin]),
 // keeps a spare send in each bot-wide window for one that arrives late
-// ([WithSpare]), and, for sends made through [Telegram.Admit], keeps one
-// more free while a send that is overdue may still arrive and paces its
-// chat from its answer. 429s raise the margin; calm brings it back.
+// ([WithSpare]), and, for sends made through [Telegram.Admit], holds one
+// more in the store (so every scheduler sharing it keeps the room) while a
+// send that is overdue may still arrive, and paces its chat from its
+// answer. A send a circuit breaker refused is reported with [NotSent]. 429s raise the margin; calm brings it back.
 //
 // # Broadcasts
 //

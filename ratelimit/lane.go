@@ -70,12 +70,30 @@ type admission struct {
 	start  time.Time               // from Admit: when the send began
 	lane   Lane                    // from Admit: the lane of the send
 
-	// From Admit, guarded by Telegram.admitMu: the timer that holds a
-	// bot-wide slot while the send is overdue (margin.go), whether it did,
-	// and whether the send is over.
+	// From Admit, guarded by Telegram.admitMu: the timer that holds
+	// bot-wide room while the send is overdue and a window after
+	// (margin.go), whether it is overdue, whether it ended, and until when
+	// it holds room once ended.
 	timer *time.Timer
 	late  bool
 	ended bool
+	until time.Time
+
+	released atomic.Bool // from Admit: its release was called
+	notSent  atomic.Bool // from Admit: NotSent was called
+}
+
+// NotSent tells the scheduler that the send ctx admitted (a context from
+// [Telegram.Admit], or one derived from it) was not made: a circuit
+// breaker refused it (botapi.ErrCircuitOpen), say. Its release then
+// learns no round trip from it (an answer that took no time would make
+// every real send look overdue) and holds no room for a late arrival.
+// The slot its Wait took stays taken. Without such a context, NotSent does
+// nothing.
+func NotSent(ctx context.Context) {
+	if a, ok := ctx.Value(admissionKey).(*admission); ok && a.once {
+		a.notSent.Store(true)
+	}
 }
 
 // ErrAdmissionUsed is returned by [Telegram.Wait] with a context from
@@ -130,17 +148,13 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 		s.admits[chatID] = m
 	}
 	m[a] = struct{}{}
-	a.timer = time.AfterFunc(s.overdue(s.cs.Load()), func() { s.onOverdue(a) })
+	a.timer = time.AfterFunc(s.overdue(s.cs.Load()), func() { s.onLate(a) })
 	s.admitMu.Unlock()
 	return context.WithValue(cctx, admissionKey, a), func() {
-		s.admitMu.Lock()
-		if a.ended {
-			s.admitMu.Unlock()
+		if !a.released.CompareAndSwap(false, true) {
 			return
 		}
-		a.ended = true
-		a.timer.Stop()
-		late := a.late
+		s.admitMu.Lock()
 		if m := s.admits[chatID]; m != nil {
 			delete(m, a)
 			if len(m) == 0 {
@@ -149,7 +163,7 @@ func (s *Telegram) Admit(ctx context.Context, chatID int64) (context.Context, co
 		}
 		s.admitMu.Unlock()
 		cancel(nil)
-		s.sent(chatID, start, a.lane, late)
+		s.ended(a)
 	}
 }
 

@@ -73,3 +73,28 @@ func TestLateSendSharedStore(t *testing.T) {
 		require.Equal(t, 10-DefaultSpare, maxIn(sent[len(sent)/2:], w), "full pace once it is over")
 	})
 }
+
+// TestNotSent: a send that was never made (a circuit breaker refused it
+// at once) teaches no round trip and holds no room; before NotSent, its
+// 1 µs "round trip" became the fastest, and every real send then looked
+// overdue.
+func TestNotSent(t *testing.T) {
+	now := t0
+	s, err := NewTelegram(WithClock(func() time.Time { return now }))
+	require.NoError(t, err)
+	ctx := WithLane(t.Context(), Bulk)
+	_, release := s.Admit(ctx, 1)
+	now = now.Add(40 * time.Millisecond)
+	release()
+	require.Equal(t, int64(40*time.Millisecond), s.minRTT.Load())
+
+	sctx, release := s.Admit(ctx, 2)
+	require.NoError(t, s.Wait(sctx, 2), "the client's wait, admitted")
+	now = now.Add(time.Microsecond)
+	NotSent(sctx)
+	release()
+	release() // a second release does nothing
+	require.Equal(t, int64(40*time.Millisecond), s.minRTT.Load())
+	require.Zero(t, s.Stats().LateHolds)
+	NotSent(ctx) // no admission: nothing
+}

@@ -20,12 +20,19 @@ import (
 // spare sends free (one by default: 29 of 30 per second paced), so one
 // late arrival finds room. A send through [Telegram.Admit] whose round
 // trip exceeds the fastest seen by more than twice the margin is overdue:
-// it may reach Telegram at any moment until its answer comes, so while it
-// is on its way, and for a window after its answer, each bot-wide window
-// keeps one more send free. And its chat's (and group's) next send is
-// paced from its answer, not from the send. With 1 % of sends 500 ms
-// slow, the three cost about 5 % of throughput in the broadcast
-// simulations (S1: 1.084 × n/30 at 40 ms ± 20 ms round trips, 0 × 429).
+// it may reach Telegram at any moment until its answer comes, so from
+// then until a window after its answer it holds one bot-wide send per
+// window, taken from the bot-wide cells in the [Store] in eight pieces
+// spread over the window (so no one send waits a whole extra slot behind
+// it). Being in the store, the hold binds every scheduler that shares it:
+// two replicas on one store each keep room for the other's late sends,
+// where a hold kept in the process alone let the other replica fill the
+// window (31 sends in one second at the fake, S9). And its chat's (and
+// group's) next send is paced from its answer, not from the send. With
+// 1 % of sends 500 ms slow, the three cost about 7 % of throughput in the
+// broadcast simulations (S1: 1.071 × n/30 at 40 ms ± 20 ms round trips,
+// S9 with two schedulers: 1.072; 0 × 429, at most 30 sends in any
+// second at the fake).
 //
 // Each 429 reported to [Telegram.Backoff] adds marginStep, up to the
 // maximum margin, on the reasoning that it is evidence of more spread
@@ -79,14 +86,20 @@ func (s *Telegram) overdue(cs *cellSet) time.Duration {
 // the hold only moves the slots after it.
 const lateTolerance = 24 * time.Hour
 
-// holdLate takes one slot of the bot-wide cells of lane for a send that
-// may arrive late, in the store: every scheduler sharing it sends one
-// fewer in the windows around the slot, not only this one.
+// latePieces is how many pieces a late send's slot per window is held in,
+// spread over the window, so that no send (an interactive one least of
+// all) waits a whole extra slot behind a hold.
+const latePieces = 8
+
+// holdLate holds 1/latePieces of one slot of the bot-wide cells of lane,
+// in the store, for a send that may arrive late: every scheduler sharing
+// the store sends that much less, not only this one.
 func (s *Telegram) holdLate(lane Lane) {
 	zero := s.cs.Load().zero[lane]
 	var buf [2]Cell
 	cells := append(buf[:0], zero...)
 	for i := range cells {
+		cells[i].Interval = cells[i].Interval/latePieces + 1
 		cells[i].Tolerance = lateTolerance
 	}
 	if v, err := s.store.Take(context.Background(), s.clock(), cells); err == nil && v.OK {
@@ -94,61 +107,85 @@ func (s *Telegram) holdLate(lane Lane) {
 	}
 }
 
-// onOverdue runs on a's timer: once a has been on its way longer than
-// overdue it holds a bot-wide slot, and one more every window while it
-// stays on its way. Before any send through Admit has ended there is no
-// round trip to compare with, and no send is overdue.
-func (s *Telegram) onOverdue(a *admission) {
+// onLate runs on a's timer. Once a has been on its way longer than
+// overdue it holds one bot-wide slot per window, in latePieces pieces
+// spread over the window, from then until a window after its end: the
+// late arrival, anywhere until its end, finds the room in any window
+// around it. Before any send through Admit has ended there is no round
+// trip to compare with, and no send is overdue.
+func (s *Telegram) onLate(a *admission) {
 	s.admitMu.Lock()
-	if a.ended {
-		s.admitMu.Unlock()
-		return
-	}
 	cs := s.cs.Load()
-	if s.minRTT.Load() == 0 {
-		// No send has ended yet: no round trip to call this one overdue
-		// against. Look again once one may have.
-		a.timer.Reset(max(2*cs.margin, time.Millisecond))
+	now := s.clock()
+	if !a.late {
+		if a.ended {
+			s.admitMu.Unlock()
+			return
+		}
+		if s.minRTT.Load() == 0 {
+			// Look again once a send may have ended.
+			a.timer.Reset(max(2*cs.margin, time.Millisecond))
+			s.admitMu.Unlock()
+			return
+		}
+		if el, od := now.Sub(a.start), s.overdue(cs); el < od {
+			a.timer.Reset(od - el) // the fastest round trip was learnt meanwhile
+			s.admitMu.Unlock()
+			return
+		}
+		a.late = true
+	}
+	if a.ended && !now.Before(a.until) {
 		s.admitMu.Unlock()
 		return
 	}
-	if el, od := s.clock().Sub(a.start), s.overdue(cs); el < od {
-		a.timer.Reset(od - el) // the fastest round trip was learnt meanwhile
-		s.admitMu.Unlock()
-		return
-	}
-	a.late = true
-	a.timer.Reset(s.limits[2].Window + cs.margin)
+	a.timer.Reset((s.limits[2].Window + cs.margin) / latePieces)
 	s.admitMu.Unlock()
 	s.holdLate(a.lane)
 }
 
-// sent reports the end of a send through Admit to chat in lane, started at
-// start, and whether it held slots while overdue. A send that ended
-// overdue may have arrived as late as now: it holds one more bot-wide
-// slot now, and its chat's limits count it from now.
-func (s *Telegram) sent(chat int64, start time.Time, lane Lane, late bool) {
+// ended reports the end of a send a through Admit and updates the
+// fastest round trip. A send that ended overdue may have arrived as late
+// as now: it goes on holding bot-wide room for a window (see onLate), and
+// its chat's limits count it from now.
+func (s *Telegram) ended(a *admission) {
+	if a.notSent.Load() {
+		s.admitMu.Lock()
+		a.ended = true
+		a.timer.Stop()
+		s.admitMu.Unlock()
+		return
+	}
 	now := s.clock()
-	rtt := int64(now.Sub(start))
+	rtt := int64(now.Sub(a.start))
 	fastest := s.minRTT.Load()
 	for (fastest == 0 || rtt < fastest) && rtt > 0 && !s.minRTT.CompareAndSwap(fastest, rtt) {
 		fastest = s.minRTT.Load()
 	}
 	cs := s.cs.Load()
-	if !late && now.Sub(start) <= s.overdue(cs) {
+	s.admitMu.Lock()
+	a.ended = true
+	if !a.late && now.Sub(a.start) <= s.overdue(cs) {
+		a.timer.Stop()
+		s.admitMu.Unlock()
 		return
 	}
-	s.holdLate(lane)
-	if chat == 0 {
+	if !a.late {
+		a.late = true
+		a.timer.Reset(0)
+	}
+	a.until = now.Add(s.limits[2].Window + cs.margin)
+	s.admitMu.Unlock()
+	if a.chat == 0 {
 		return
 	}
 	ctx := context.Background()
 	c := cs.chat
-	c.Key.ID = chat
+	c.Key.ID = a.chat
 	_ = s.store.Block(ctx, c, now.Add(c.Interval-c.Tolerance))
-	if chat < 0 {
+	if a.chat < 0 {
 		g := cs.group
-		g.Key.ID = chat
+		g.Key.ID = a.chat
 		_ = s.store.Block(ctx, g, now.Add(g.Interval-g.Tolerance))
 	}
 }

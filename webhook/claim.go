@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -60,37 +61,40 @@ func (hc heldClaim) hold(parent context.Context, maxRun time.Duration) (ctx cont
 	if maxRun > 0 {
 		limit = time.AfterFunc(maxRun, func() { cancel(errRunTimeout) })
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(hc.lease / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			start := time.Now()
-			ectx, ecancel := context.WithTimeout(context.WithoutCancel(parent), min(hc.timeout, hc.lease/3))
-			err := hc.store.Extend(ectx, hc.Key, hc.Owner, hc.lease)
-			ecancel()
-			switch {
-			case err == nil:
-				// The store counts the new lease from a moment after start.
-				lapse.Reset(hc.lease - time.Since(start))
-			case errors.Is(err, ErrNotOwner):
-				cancel(ErrNotOwner)
-				return
-			default:
-				hc.log.Warn("webhook: lease renewal failed", "err", err)
-			}
+	// The renewal runs on a timer's goroutine, only for handlers that run
+	// past a third of the lease: a short handler starts no goroutine.
+	var mu sync.Mutex
+	stopped := false
+	var renew *time.Timer
+	mu.Lock() // the callback reads renew under mu
+	defer mu.Unlock()
+	renew = time.AfterFunc(hc.lease/3, func() {
+		start := time.Now()
+		ectx, ecancel := context.WithTimeout(context.WithoutCancel(parent), min(hc.timeout, hc.lease/3))
+		err := hc.store.Extend(ectx, hc.Key, hc.Owner, hc.lease)
+		ecancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
+		switch {
+		case err == nil:
+			// The store counts the new lease from a moment after start.
+			lapse.Reset(hc.lease - time.Since(start))
+		case errors.Is(err, ErrNotOwner):
+			cancel(ErrNotOwner)
+			return
+		default:
+			hc.log.Warn("webhook: lease renewal failed", "err", err)
+		}
+		renew.Reset(hc.lease / 3)
+	})
 	return ctx, func() {
-		close(done)
-		<-finished
+		mu.Lock()
+		stopped = true
+		renew.Stop()
+		mu.Unlock()
 		lapse.Stop()
 		if limit != nil {
 			limit.Stop()

@@ -42,6 +42,11 @@ const (
 	// DefaultLease is how long a delivery owns its update_id while the
 	// handler runs; the handler's context ends when it passes.
 	DefaultLease = time.Minute
+	// MinLease is the shortest lease [WithLease] and
+	// [IdempotencyOptions.Lease] accept. A claim is renewed every third of
+	// its lease, each renewal bounded by that third: a shorter lease leaves
+	// no time for a store round trip, and its renewals would spin.
+	MinLease = time.Second
 	// DefaultDoneTTL is how long a processed update_id is remembered.
 	DefaultDoneTTL = 24 * time.Hour
 	// DefaultInFlightWait is how long a duplicate delivery waits for the
@@ -175,11 +180,11 @@ func WithMaxBodyBytes(n int64) Option {
 // if a renewal finds the claim taken over ([ErrNotOwner]), or the lease
 // passes without one succeeding, the handler's context is cancelled, since
 // another delivery may then run the update. A crashed process's claims
-// lapse after one lease.
+// lapse after one lease. A d under [MinLease] makes the constructor fail.
 func WithLease(d time.Duration) Option {
 	return func(o *handlerOptions) {
-		if d <= 0 {
-			o.fail("lease must be positive, got %v", d)
+		if d < MinLease {
+			o.fail("lease must be at least %v, got %v", MinLease, d)
 			return
 		}
 		o.lease = d

@@ -50,7 +50,8 @@ type IdempotencyOptions struct {
 	// Lease is how long the handler may run (default 1 min): its request
 	// context is cancelled then. The key stays claimed (renewed with
 	// [Store.Extend]) until the handler returns, however long it goes on,
-	// so a retry meanwhile gets 409 and never runs it a second time.
+	// so a retry meanwhile gets 409 and never runs it a second time. A
+	// Lease under [MinLease] is an error.
 	Lease time.Duration
 	// Methods are the methods deduplicated (default POST and PATCH, the
 	// non-idempotent ones); others pass through.
@@ -112,13 +113,17 @@ func DefaultFinal(status int) bool {
 // handler returns. [ClaimFromContext] gives the handler its claim (a
 // fencing token). Errors are application/problem+json (RFC 9457). The key
 // is an RFC 8941 string ("…") or, leniently, a bare token of visible
-// ASCII. It fails if s is nil or an option is negative.
+// ASCII. It fails if s is nil, an option is negative, or Lease is under
+// [MinLease].
 func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler, error) {
 	if s == nil {
 		return nil, errors.New("webhook: Idempotency with a nil Store")
 	}
 	if o.MaxKeyLength < 0 || o.TTL < 0 || o.Lease < 0 || o.MaxBodyBytes < 0 || o.MaxResponseBytes < 0 {
 		return nil, errors.New("webhook: Idempotency with a negative option")
+	}
+	if o.Lease != 0 && o.Lease < MinLease {
+		return nil, fmt.Errorf("webhook: Idempotency Lease must be at least %v, got %v", MinLease, o.Lease)
 	}
 	if o.MaxKeyLength == 0 {
 		o.MaxKeyLength = DefaultMaxKeyLength

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/miniappkit/miniappkit/botapi"
 )
@@ -71,7 +73,7 @@ type DeadLetter struct {
 	ID       int64     // the update_id
 	Body     []byte    // the raw update
 	Attempts int       // how many times it ran (or tried to)
-	Reason   string    // why it was given up on: the last failure, at most 1 KiB
+	Reason   string    // why it was given up on: the last failure, at most 1 KiB of valid UTF-8 without NUL
 	At       time.Time // when it was buried (zero if the queue keeps no time)
 }
 
@@ -323,9 +325,22 @@ func (j *memJob) end(f func(q *MemoryQueue)) error {
 	return nil
 }
 
+// truncateReason makes s a dead letter's reason: valid UTF-8 without NUL
+// bytes (a SQL text column refuses both, and a refused Bury would keep the
+// update out of the dead letters for good), at most maxReasonBytes, cut
+// between runes.
 func truncateReason(s string) string {
+	if len(s) > 4*maxReasonBytes {
+		s = s[:4*maxReasonBytes] // bound the work below
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 	if len(s) > maxReasonBytes {
-		return s[:maxReasonBytes]
+		i := maxReasonBytes
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
 	}
 	return s
 }

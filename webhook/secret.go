@@ -81,28 +81,16 @@ func checkSecretHeader(h http.Header, want string) secretTokenStatus {
 	return tokenOK
 }
 
+// tokenEqual compares with crypto/subtle: its time depends on len(want)
+// only. Lengths are compared as ints (a narrowing cast would let a token
+// 2^32 bytes longer than want pass as want).
 func tokenEqual(got, want string) bool {
-	same := subtle.ConstantTimeEq(int32(len(got)), int32(len(want)))
-	if len(got) != len(want) {
-		got = want // compare want with itself so the loop's time is the same
+	same := len(got) == len(want)
+	if !same {
+		got = want // compare want with itself so the time is the same
 	}
-	// Eight bytes at a time: the compiler merges each group of byte loads
-	// into one 64-bit load. No branch depends on the contents.
-	var v uint64
-	i := 0
-	for ; i+8 <= len(want); i += 8 {
-		v |= load64(got, i) ^ load64(want, i)
-	}
-	for ; i < len(want); i++ {
-		v |= uint64(got[i] ^ want[i])
-	}
-	return same&subtle.ConstantTimeEq(int32(uint32(v)|uint32(v>>32)), 0) == 1
-}
-
-func load64(s string, i int) uint64 {
-	s = s[i : i+8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	eq := subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return same && eq
 }
 
 // SecretTokenMiddleware returns middleware that answers 401, before the body

@@ -98,22 +98,6 @@ func answerInlineQuery(s *Server, c *call) (any, *apiError) {
 	return true, nil
 }
 
-// answerShippingQuery: the fake sends no shipping queries, so every id
-// is unknown; the parameters are checked first, as
-// Client::process_answer_shipping_query_query checks them.
-// Telegram docs: https://core.telegram.org/bots/api#answershippingquery
-func answerShippingQuery(_ *Server, c *call) (any, *apiError) {
-	if c.p.bool("ok") {
-		var opts []json.RawMessage
-		if !c.p.object("shipping_options", &opts) {
-			return nil, errParamRequired("shipping_options")
-		}
-	} else if c.p.str("error_message") == "" {
-		return nil, errParamRequired("error_message")
-	}
-	return nil, errQueryTooOld
-}
-
 // availableGifts are the gifts the fake offers (ids, prices in Stars).
 var availableGifts = []struct {
 	ID    string

@@ -175,7 +175,12 @@
 // getStarTransactions; refundStarPayment takes them back, adds the refund
 // transaction (same id) and sends a refunded_payment message. Pay names
 // the invoice by its link ([Server.InvoiceByLink]) or its sendInvoice
-// message ([Server.Invoices]).
+// message ([Server.Invoices]). For a flexible invoice (is_flexible, not in
+// Stars) a shipping_query with a test address comes first: the user takes
+// the first option of an ok answerShippingQuery, whose prices are added to
+// the pre_checkout_query's and the payment's total (shipping_option_id set
+// in both); a negative answer fails Pay with a [*DeclinedError], none
+// within [ShippingDeadline] with [ErrShippingTimeout].
 //
 // Paying a subscription link starts a [Subscription], named by the first
 // payment's charge id; [Server.Subscription] shows its state.

@@ -24,6 +24,10 @@ const (
 	// PreCheckoutDeadline is how long the bot has to answer a
 	// pre_checkout_query before the payment fails.
 	PreCheckoutDeadline = 10 * time.Second
+	// ShippingDeadline is how long [Server.Pay] waits for the answer to
+	// the shipping_query of a flexible invoice (Telegram states none; the
+	// fake takes the pre-checkout deadline).
+	ShippingDeadline = PreCheckoutDeadline
 	// invoiceLinkPrefix starts every link createInvoiceLink returns.
 	invoiceLinkPrefix    = "https://t.me/$"
 	maxTransactionsLimit = 100
@@ -41,9 +45,13 @@ var (
 	// ErrPreCheckoutTimeout: the bot did not answer the pre_checkout_query
 	// within PreCheckoutDeadline, so Telegram cancelled the payment.
 	ErrPreCheckoutTimeout = errors.New("botapitest: pre-checkout query not answered in time")
-	// ErrPaymentDeclined: the bot answered the pre_checkout_query with
-	// ok=false. The error is a *DeclinedError carrying its error_message.
+	// ErrPaymentDeclined: the bot answered the pre_checkout_query (or the
+	// shipping_query of a flexible invoice) with ok=false. The error is a
+	// *DeclinedError carrying its error_message.
 	ErrPaymentDeclined = errors.New("botapitest: payment declined by the bot")
+	// ErrShippingTimeout: the bot did not answer the shipping_query of a
+	// flexible invoice within ShippingDeadline.
+	ErrShippingTimeout = errors.New("botapitest: shipping query not answered in time")
 	// ErrClosed: the server closed while waiting.
 	ErrClosed = errors.New("botapitest: server closed")
 	// ErrNoButton: PressButton found no such inline button.
@@ -92,6 +100,10 @@ type Invoice struct {
 	Currency           string         // a three-letter ISO 4217 code, or "XTR" for Stars
 	Prices             []LabeledPrice // the price breakdown
 	SubscriptionPeriod time.Duration  // 0, or SubscriptionPeriod
+	// IsFlexible: the final price depends on the shipping option
+	// (is_flexible; ignored for Stars, as Telegram ignores it), so paying
+	// sends a shipping_query first.
+	IsFlexible bool
 }
 
 // TotalAmount is the sum of the invoice's prices.
@@ -111,6 +123,10 @@ type Payment struct {
 	TotalAmount             int64   // in the currency's smallest units
 	TelegramPaymentChargeID string  // the id refundStarPayment takes
 	ProviderPaymentChargeID string  // the payment provider's id
+	// ShippingOptionID is the shipping option the user chose (the first
+	// the bot offered) for a flexible invoice; TotalAmount includes its
+	// prices.
+	ShippingOptionID string
 	// ChatID and MessageID name the successful_payment message.
 	ChatID    int64
 	MessageID int64
@@ -132,6 +148,7 @@ type successfulPayment struct {
 	Currency                   string `json:"currency"`
 	TotalAmount                int64  `json:"total_amount"`
 	InvoicePayload             string `json:"invoice_payload"`
+	ShippingOptionID           string `json:"shipping_option_id,omitempty"`
 	SubscriptionExpirationDate int64  `json:"subscription_expiration_date,omitempty"`
 	IsRecurring                bool   `json:"is_recurring,omitempty"`
 	IsFirstRecurring           bool   `json:"is_first_recurring,omitempty"`
@@ -148,11 +165,12 @@ type refundedPayment struct {
 }
 
 type preCheckoutQuery struct {
-	ID             string `json:"id"`
-	From           User   `json:"from"`
-	Currency       string `json:"currency"`
-	TotalAmount    int64  `json:"total_amount"`
-	InvoicePayload string `json:"invoice_payload"`
+	ID               string `json:"id"`
+	From             User   `json:"from"`
+	Currency         string `json:"currency"`
+	TotalAmount      int64  `json:"total_amount"`
+	InvoicePayload   string `json:"invoice_payload"`
+	ShippingOptionID string `json:"shipping_option_id,omitempty"`
 }
 
 type transactionPartner struct {
@@ -175,11 +193,19 @@ type pcAnswer struct {
 	ok   bool
 	late bool
 	msg  string
+	ship chosenShipping // a shipping answer's first option
 }
 
 type preCheckout struct {
 	created time.Time
 	answer  chan pcAnswer // buffered, one answer
+}
+
+// chosenShipping is the shipping option a user took: its id and the sum
+// of its prices (zero for an invoice that is not flexible).
+type chosenShipping struct {
+	id     string
+	amount int64
 }
 
 type charge struct {
@@ -193,6 +219,7 @@ type payments struct {
 	invoices     []*Invoice
 	byLink       map[string]*Invoice
 	preCheckouts map[string]*preCheckout
+	shipping     map[string]*preCheckout // shipping queries of flexible invoices, answered alike
 	charges      map[string]*charge
 	subs         map[string]*Subscription // by the charge id of the first payment
 	txns         []starTransaction
@@ -202,6 +229,7 @@ type payments struct {
 func (p *payments) init() {
 	p.byLink = map[string]*Invoice{}
 	p.preCheckouts = map[string]*preCheckout{}
+	p.shipping = map[string]*preCheckout{}
 	p.charges = map[string]*charge{}
 	p.subs = map[string]*Subscription{}
 }
@@ -239,6 +267,8 @@ func parseInvoice(p params) (*Invoice, *apiError) {
 		}
 	} else if p.str("provider_token") == "" {
 		return nil, badRequest("PAYMENT_PROVIDER_INVALID")
+	} else {
+		inv.IsFlexible = p.bool("is_flexible")
 	}
 	return inv, nil
 }
@@ -337,6 +367,12 @@ func (st *state) findInvoice(inv Invoice) *Invoice {
 // getStarTransactions. A negative answer fails with a [*DeclinedError]; no
 // answer in time, or a late one, fails with [ErrPreCheckoutTimeout].
 //
+// A flexible invoice ([Invoice].IsFlexible) first sends a shipping_query
+// and waits for answerShippingQuery: the user takes the first shipping
+// option offered, whose prices are added to the total; a negative answer
+// fails with a [*DeclinedError], none within [ShippingDeadline] with
+// [ErrShippingTimeout].
+//
 // The invoice is identified by its Link (from createInvoiceLink) or, if
 // Link is empty, by ChatID and MessageID (from sendInvoice); the other
 // fields are ignored, as the server pays its own copy. Get one from
@@ -358,15 +394,35 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 		s.mu.Unlock()
 		return Payment{}, ErrUnknownUser
 	}
+	var ship chosenShipping
+	if inv.IsFlexible {
+		id := s.st.randomDigits(19)
+		sq := &preCheckout{created: s.now(), answer: make(chan pcAnswer, 1)}
+		s.st.shipping[id] = sq
+		s.st.enqueue("shipping_query", u.ID, shippingQuery{ID: id, From: *u, InvoicePayload: inv.Payload, ShippingAddress: testShippingAddress})
+		s.mu.Unlock()
+		ans, ok := s.waitAnswer(s.st.shipping, id, sq, ShippingDeadline)
+		switch {
+		case !ok && s.isClosed():
+			return Payment{}, ErrClosed
+		case !ok || ans.late:
+			return Payment{}, ErrShippingTimeout
+		case !ans.ok:
+			return Payment{}, &DeclinedError{Message: ans.msg}
+		}
+		ship = ans.ship
+		s.mu.Lock()
+	}
 	id := s.st.randomDigits(19)
 	pc := &preCheckout{created: s.now(), answer: make(chan pcAnswer, 1)}
 	s.st.preCheckouts[id] = pc
 	s.st.enqueue("pre_checkout_query", u.ID, preCheckoutQuery{
-		ID: id, From: *u, Currency: inv.Currency, TotalAmount: inv.TotalAmount(), InvoicePayload: inv.Payload,
+		ID: id, From: *u, Currency: inv.Currency, TotalAmount: inv.TotalAmount() + ship.amount, InvoicePayload: inv.Payload,
+		ShippingOptionID: ship.id,
 	})
 	s.mu.Unlock()
 
-	ans, ok := s.waitAnswer(id, pc)
+	ans, ok := s.waitAnswer(s.st.preCheckouts, id, pc, PreCheckoutDeadline)
 	if !ok {
 		select {
 		case <-s.done:
@@ -381,14 +437,25 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	if !ans.ok {
 		return Payment{}, &DeclinedError{Message: ans.msg}
 	}
-	return s.completePayment(*u, inv), nil
+	return s.completePayment(*u, inv, ship), nil
 }
 
-// waitAnswer waits for the bot's pre-checkout answer. When the wait ends
-// without one, the query is withdrawn under the lock, so an answer either
-// arrived before (and counts) or finds no query (and fails).
-func (s *Server) waitAnswer(id string, pc *preCheckout) (pcAnswer, bool) {
-	t, stop := s.clk.timer(PreCheckoutDeadline)
+// isClosed reports whether the server has closed.
+func (s *Server) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitAnswer waits for the bot's answer to the query id of pending (its
+// pre-checkout or shipping queries). When the wait ends without one, the
+// query is withdrawn under the lock, so an answer either arrived before
+// (and counts) or finds no query (and fails).
+func (s *Server) waitAnswer(pending map[string]*preCheckout, id string, pc *preCheckout, deadline time.Duration) (pcAnswer, bool) {
+	t, stop := s.clk.timer(deadline)
 	defer stop()
 	select {
 	case ans := <-pc.answer:
@@ -397,7 +464,7 @@ func (s *Server) waitAnswer(id string, pc *preCheckout) (pcAnswer, bool) {
 	case <-s.done:
 	}
 	s.mu.Lock()
-	delete(s.st.preCheckouts, id)
+	delete(pending, id)
 	s.mu.Unlock()
 	select {
 	case ans := <-pc.answer:
@@ -407,14 +474,14 @@ func (s *Server) waitAnswer(id string, pc *preCheckout) (pcAnswer, bool) {
 	}
 }
 
-func (s *Server) completePayment(u User, inv *Invoice) Payment {
+func (s *Server) completePayment(u User, inv *Invoice, ship chosenShipping) Payment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var expiration time.Time
 	if inv.SubscriptionPeriod > 0 {
 		expiration = s.now().Add(inv.SubscriptionPeriod)
 	}
-	pay := s.st.chargeUser(u, inv, expiration, true)
+	pay := s.st.chargeUser(u, inv, expiration, true, ship)
 	if inv.SubscriptionPeriod > 0 {
 		s.st.subs[pay.TelegramPaymentChargeID] = &Subscription{
 			ChargeID: pay.TelegramPaymentChargeID, User: u, Invoice: inv.clone(), Expiration: expiration,
@@ -425,9 +492,9 @@ func (s *Server) completePayment(u User, inv *Invoice) Payment {
 
 // chargeUser completes a payment of inv by u: the successful_payment message,
 // the charge, and for Stars the balance and the transaction. A non-zero
-// expiration makes it a subscription payment, the first one if first.
-// Callers hold s.mu.
-func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bool) Payment {
+// expiration makes it a subscription payment, the first one if first; ship
+// is the shipping option of a flexible invoice. Callers hold s.mu.
+func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bool, ship chosenShipping) Payment {
 	now := st.s.now()
 	chargeID := "stxtest" + st.randomID(40)
 	ch := st.chats[u.ID]
@@ -436,13 +503,14 @@ func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bo
 			ch = c
 		}
 	}
+	total := inv.TotalAmount() + ship.amount
 	sp := &successfulPayment{
-		Currency: inv.Currency, TotalAmount: inv.TotalAmount(), InvoicePayload: inv.Payload,
-		TelegramPaymentChargeID: chargeID,
+		Currency: inv.Currency, TotalAmount: total, InvoicePayload: inv.Payload,
+		ShippingOptionID: ship.id, TelegramPaymentChargeID: chargeID,
 	}
 	pay := Payment{
-		User: u, Invoice: inv.clone(), Currency: inv.Currency, TotalAmount: inv.TotalAmount(),
-		TelegramPaymentChargeID: chargeID, ChatID: ch.ID, At: now,
+		User: u, Invoice: inv.clone(), Currency: inv.Currency, TotalAmount: total,
+		ShippingOptionID: ship.id, TelegramPaymentChargeID: chargeID, ChatID: ch.ID, At: now,
 	}
 	if inv.Currency != StarsCurrency {
 		sp.ProviderPaymentChargeID = "prov_" + st.randomID(24)
@@ -458,7 +526,7 @@ func (st *state) chargeUser(u User, inv *Invoice, expiration time.Time, first bo
 	m.SuccessfulPayment = sp
 	pay.MessageID = m.MessageID
 	st.enqueue("message", m.Chat.ID, *m)
-	st.charges[chargeID] = &charge{user: u, inv: inv, amount: inv.TotalAmount()}
+	st.charges[chargeID] = &charge{user: u, inv: inv, amount: total}
 	if inv.Currency == StarsCurrency {
 		st.balance += inv.TotalAmount()
 		st.txns = append(st.txns, starTransaction{

@@ -132,5 +132,5 @@ func (s *Server) RenewSubscription(chargeID string) (Payment, error) {
 	inv := s.st.byLink[sub.Invoice.Link]
 	sub.Expiration = sub.Expiration.Add(inv.SubscriptionPeriod)
 	sub.Renewals++
-	return s.st.chargeUser(sub.User, inv, sub.Expiration, false), nil
+	return s.st.chargeUser(sub.User, inv, sub.Expiration, false, chosenShipping{}), nil
 }

@@ -24,6 +24,9 @@ func Example() {
 		MaxRequests: 1,                // one probe when half-open
 		Timeout:     10 * time.Second, // how long the circuit stays open
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 },
+		// A call the client never sent (its rate-limiter wait ended with the
+		// caller's context) is neither a success nor a failure.
+		IsExcluded: func(err error) bool { return errors.Is(err, botapi.ErrNotAttempted) },
 	})
 	bot := fake.Client(botapi.WithBreaker(cb), botapi.WithRetry(botapi.RetryPolicy{MaxAttempts: 1}))
 

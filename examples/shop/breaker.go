@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/miniappkit/miniappkit/botapi"
 )
 
 // The client's circuit breaker: after breakerTrip consecutive failed
@@ -30,6 +33,8 @@ func newBreaker() telegramBreaker {
 		MaxRequests: 2,
 		Timeout:     breakerCooldown,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerTrip },
+		// A call never sent (its limiter wait ended) counts neither way.
+		IsExcluded: func(err error) bool { return errors.Is(err, botapi.ErrNotAttempted) },
 	})}
 }
 

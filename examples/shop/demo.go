@@ -1,19 +1,16 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
 	"github.com/miniappkit/miniappkit/internal/httpjson"
-	"github.com/miniappkit/miniappkit/webhook"
 )
 
 // demo is the embedded default: a fake Telegram (botapitest) in process and
@@ -131,28 +128,9 @@ func (d *demo) handlePay(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// demoUpdates is the webhook's dedupe store on the embedded default: the
-// in-process fake Telegram starts its update ids at the same number at
-// every start, where Telegram's go on, so the ids of one run are kept apart
-// from the last run's (which the durable store still holds as handled) by
-// a prefix naming this run.
-type demoUpdates struct {
-	webhook.Store
-	run string
-}
-
-func newDemoUpdates(s webhook.Store) demoUpdates {
-	return demoUpdates{Store: s, run: "demo-" + newOrderID() + ":"}
-}
-
-func (d demoUpdates) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
-	return d.Store.Claim(ctx, d.run+key, owner, lease, data)
-}
-
-func (d demoUpdates) Complete(ctx context.Context, key, owner string, ttl time.Duration, data []byte) error {
-	return d.Store.Complete(ctx, d.run+key, owner, ttl, data)
-}
-
-func (d demoUpdates) Release(ctx context.Context, key, owner string) error {
-	return d.Store.Release(ctx, d.run+key, owner)
-}
+// demoNamespace is the webhook's namespace of update ids on the embedded
+// default: the in-process fake Telegram starts its update ids at the same
+// number at every start, where Telegram's go on, so each run's ids are kept
+// apart from the last run's (which the durable store still holds as
+// handled).
+func demoNamespace() string { return "demo-" + newOrderID() }

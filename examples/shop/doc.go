@@ -24,9 +24,11 @@
 //     duplicate charges refunded) and exactly-once fulfilment by the
 //     payments package; the order and its confirmation message commit in
 //     the ledger's transaction, and an outbox sends the message.
-//   - State: one SQLite file under DATA_DIR by default, so a restart keeps
-//     every order; with DATABASE_URL (PostgreSQL) and REDIS_URL, replicas
-//     behind one address share it. README.md, "Deployment shapes".
+//   - State: one SQLite file under DATA_DIR by default (orders, the ledger,
+//     handled updates, Idempotency-Key answers, the durable update queue
+//     the webhook feeds and its workers drain, the outbox), so a restart
+//     keeps every order; with DATABASE_URL (PostgreSQL) and REDIS_URL,
+//     replicas behind one address share it. README.md, "Deployment shapes".
 //   - Operations: /healthz (degraded while the circuit breaker to Telegram
 //     is open), /metrics with METRICS=1 (OpenTelemetry, Prometheus format),
 //     structured logs (log/slog), a graceful shutdown on SIGINT or SIGTERM,

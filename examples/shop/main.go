@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +44,9 @@ func main() {
 
 // allowedUpdates are the update kinds the shop asks Telegram for.
 var allowedUpdates = []string{"message", "pre_checkout_query"}
+
+// updateWorkers is how many updates are handled at once.
+const updateWorkers = 8
 
 // retryPendingEvery is how often the ledger's pending work is retried:
 // paid but unfulfilled payments (a fulfilment failed or its process died),
@@ -175,11 +179,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	if _, err := bot.GetMe(ctx); err != nil {
 		return fmt.Errorf("getMe (is TELEGRAM_BOT_TOKEN right?): %w", err)
 	}
-	// Updates are handled before Telegram gets its answer (the synchronous
-	// webhook handler), so an update is acknowledged only once handled:
-	// Telegram holds everything else, and redelivers it after a crash.
-	// That is the shop's durable update queue; see README.md, "Deployment
-	// shapes". Each update_id is handled once across replicas (the store).
+	// Updates: the webhook stores each one in the durable queue (the
+	// engine's table) and answers Telegram; workers pop and handle them,
+	// each update_id once across replicas (the store). An update is
+	// acknowledged only once it is in the queue, and a popped update whose
+	// worker died comes back after the pop lease, so none is lost.
+	var worker *webhook.Worker
 	useWebhook := d != nil || cfg.PublicURL != ""
 	if useWebhook {
 		secret := cfg.WebhookSecret
@@ -192,13 +197,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		if err := webhook.CheckSecretToken(secret); err != nil {
 			return fmt.Errorf("WEBHOOK_SECRET: %w", err)
 		}
-		updates := st.updates
+		hookOpts = append(hookOpts, webhook.WithStore(st.updates))
 		if d != nil {
-			updates = newDemoUpdates(updates)
+			hookOpts = append(hookOpts, webhook.WithNamespace(demoNamespace()))
+		} else {
+			hookOpts = append(hookOpts, webhook.WithSecretNamespace(secret))
 		}
-		hook, err := webhook.NewHandler(secret, s, append(hookOpts, webhook.WithStore(updates))...)
+		hook, err := webhook.NewHandler(secret, s, append(hookOpts, webhook.WithAsync(st.queue))...)
 		if err != nil {
 			return fmt.Errorf("webhook: %w", err)
+		}
+		if worker, err = webhook.NewWorker(st.queue, s, hookOpts...); err != nil {
+			return fmt.Errorf("webhook worker: %w", err)
 		}
 		mux.Handle(webhookPath, hook)
 		hookURL := strings.TrimSuffix(appURL, "/") + webhookPath
@@ -226,6 +236,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		}
 		background.Go(func() { s.poll(ctx, work) })
 		log.Info("long polling getUpdates (no PUBLIC_URL)")
+	}
+	// The workers run until the shutdown has drained the webhook's
+	// in-flight requests; their updates in progress then finish, and the
+	// rest stays in the queue for the next start (or another replica).
+	workers, stopWorkers := context.WithCancel(work)
+	defer stopWorkers()
+	var consumers sync.WaitGroup
+	if worker != nil {
+		consumers.Go(func() {
+			if err := worker.Run(workers, updateWorkers); err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("update workers stopped", "err", err)
+			}
+		})
 	}
 	// Resume: the ledger's pending work now and periodically, and the
 	// messages not sent yet.
@@ -272,8 +295,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("in-flight requests cut short", "err", err)
 	}
+	// 2. Stop the workers: updates in progress finish, the rest stays
+	// queued.
+	stopWorkers()
 	done := make(chan struct{})
-	go func() { background.Wait(); close(done) }()
+	go func() { background.Wait(); consumers.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-shutdownCtx.Done():

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -42,6 +43,7 @@ type state struct {
 	updates     webhook.Store   // update_id dedupe
 	idempotency webhook.Store   // POST /api/orders answers
 	rates       ratelimit.Store // Telegram's limits; nil: the process's own
+	queue       webhook.Queue   // the durable update queue
 	db          sqlDB
 	close       func()
 }
@@ -126,6 +128,14 @@ func openState(ctx context.Context, cfg config) (*state, error) {
 	return st, nil
 }
 
+// The durable update queue: its name in the engine's queue table, and the
+// pop lease, after which an update whose worker died is handed out again
+// (well above the longest handler run: a pre-checkout answers within 10 s).
+const (
+	queueName  = "shop"
+	queueLease = 15 * time.Second
+)
+
 // sqliteFile is the name of the shop's SQLite file in its data directory.
 const sqliteFile = "shop.db"
 
@@ -156,7 +166,7 @@ func openSQLite(ctx context.Context, dir, sync string) (*state, error) {
 	st := db.UpdateStore()
 	return &state{
 		desc:   "SQLite " + path,
-		ledger: db.Ledger(), updates: st, idempotency: st,
+		ledger: db.Ledger(), updates: st, idempotency: st, queue: db.UpdateQueue(queueName, queueLease),
 		db: lite, close: func() { db.Close() },
 	}, nil
 }
@@ -192,7 +202,7 @@ func openPostgres(ctx context.Context, url string) (*state, error) {
 	cfg := pool.Config().ConnConfig
 	return &state{
 		desc:   fmt.Sprintf("PostgreSQL %s:%d/%s", cfg.Host, cfg.Port, cfg.Database),
-		ledger: db.Ledger(), updates: st, idempotency: st,
+		ledger: db.Ledger(), updates: st, idempotency: st, queue: db.UpdateQueue(queueName, queueLease),
 		db: pg, close: pool.Close,
 	}, nil
 }

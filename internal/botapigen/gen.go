@@ -558,8 +558,14 @@ func constsOf(t Type) []string {
 	return out
 }
 
-func (g *gen) methodsFile(b *bytes.Buffer) error {
+func (g *gen) methodsFile(b *bytes.Buffer) (err error) {
 	b.WriteString("import \"context\"\n\n")
+	noted := 0
+	defer func() {
+		if err == nil && noted != len(methodNotes) {
+			err = fmt.Errorf("botapigen: methodNotes names %d methods the spec does not have", len(methodNotes)-noted)
+		}
+	}()
 	for _, m := range g.spec.Methods {
 		gn := GoName(m.Name)
 		params := ""
@@ -579,6 +585,16 @@ func (g *gen) methodsFile(b *bytes.Buffer) error {
 		writeDescription(b, m.Description)
 		if m.Source != "" {
 			fmt.Fprintf(b, "// Added in %s.\n", m.Source)
+		}
+		if notes, ok := methodNotes[m.Name]; ok {
+			noted++
+			if m.Source != "" { // the description ends with "//", "Added in" does not
+				b.WriteString("//\n")
+			}
+			for _, l := range notes {
+				b.WriteString("// " + l + "\n")
+			}
+			b.WriteString("//\n")
 		}
 		ret := strings.Join(m.Returns, "|")
 		switch {

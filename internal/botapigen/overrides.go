@@ -161,6 +161,21 @@ var pointerResults = map[string]struct {
 	"getUpdates": {"limit", 100},
 }
 
+// methodNotes are lines added to a generated method's doc comment (before
+// its func line) for behaviour the client adds by hand and the spec cannot
+// say: getUpdates decodes its batch update by update when one fails
+// (botapi/client.go, updateBatch), so a bad update costs only itself.
+// Generation fails when a key names no method.
+var methodNotes = map[string][]string{
+	"getUpdates": {
+		"When some updates of the batch do not decode (a field that does not fit",
+		"its Go type, or a kind this package does not know), it returns the",
+		"updates that did and an errors.Join of one *[UpdateDecodeError] per bad",
+		"update, in batch order; the next offset must move past those too (see",
+		"[UpdateDecodeError]).",
+	},
+}
+
 // Wire decoding. A struct with union-typed fields decodes through a generated
 // wire type (the struct plus a box per union field). A struct field whose type
 // needs a wire type is decoded inline through that wire type ("shadowed") only

@@ -166,3 +166,8 @@ func affected(op string, tag pgconn.CommandTag, err error) error {
 func micros(d time.Duration) int64 {
 	return int64((d + time.Microsecond - 1) / time.Microsecond)
 }
+
+// IdempotencyStore returns the store for webhook.Idempotency: the same
+// table of claims as [DB.UpdateStore] (keys "idem:…" beside "tg:…"), whose
+// data column holds each request's fingerprint and stored response.
+func (db *DB) IdempotencyStore() *UpdateStore { return db.UpdateStore() }

@@ -136,7 +136,7 @@ return ''
 
 // scripts is every script the stores run, loaded by Migrate (EVALSHA
 // falls back to EVAL on a server that has not seen a script anyway).
-var scripts = append([]*redis.Script{claimScript, extendScript, completeScript, releaseScript, versionScript}, ledgerScripts...)
+var scripts = append(append([]*redis.Script{claimScript, extendScript, completeScript, releaseScript, versionScript}, queueScripts...), ledgerScripts...)
 
 // wrap names the operation on a driver error. go-redis's errors carry no
 // password.

@@ -37,9 +37,10 @@ import (
 // more than the limit), the flood evidence of 429s on several chats (a
 // replica that sees enough pauses the bot-wide keys in the store, which
 // pauses every replica; evidence split between replicas is counted per
-// replica, so a bot-wide pause may come later, never wrongly) and the
-// lateness of its own sends (a replica keeps spare sends for its own
-// overdue sends only; with several replicas each keeps its share).
+// replica, so a bot-wide pause may come later, never wrongly). The
+// lateness of a replica's own sends is watched by that replica, but the
+// room it keeps for an overdue send is held in the bot-wide keys here, so
+// every replica leaves it free.
 //
 // When the server cannot be reached, or answers that it cannot serve now
 // (READONLY after a failover, LOADING, MASTERDOWN, CLUSTERDOWN, TRYAGAIN,

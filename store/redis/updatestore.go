@@ -194,3 +194,8 @@ func result(op string, n int, err error) error {
 func millis(d time.Duration) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
+
+// IdempotencyStore returns the store for webhook.Idempotency: the same
+// table of claims as [DB.UpdateStore] (keys "idem:…" beside "tg:…"), whose
+// data column holds each request's fingerprint and stored response.
+func (db *DB) IdempotencyStore() *UpdateStore { return db.UpdateStore() }

@@ -5,62 +5,14 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/miniappkit/miniappkit/botapi"
-	"github.com/miniappkit/miniappkit/payments"
+	"github.com/miniappkit/miniappkit/payments/ledgertest"
 )
-
-// noAPI is a Bot API that answers every call with success.
-type noAPI struct{}
-
-func (noAPI) AnswerPreCheckoutQuery(context.Context, *botapi.AnswerPreCheckoutQueryParams) error {
-	return nil
-}
-func (noAPI) AnswerShippingQuery(context.Context, *botapi.AnswerShippingQueryParams) error {
-	return nil
-}
-func (noAPI) RefundStarPayment(context.Context, *botapi.RefundStarPaymentParams) error { return nil }
-func (noAPI) EditUserStarSubscription(context.Context, *botapi.EditUserStarSubscriptionParams) error {
-	return nil
-}
-func (noAPI) GetStarTransactions(context.Context, *botapi.GetStarTransactionsParams) (*botapi.StarTransactions, error) {
-	return &botapi.StarTransactions{}, nil
-}
 
 // BenchmarkHandleSuccessfulPayment: a new charge through payments.Handler
 // on this Ledger: record, claim, and fulfil in one transaction (the
 // fulfilment writes nothing). Compare with BenchmarkLedgerFloor.
 func BenchmarkHandleSuccessfulPayment(b *testing.B) {
-	db := newTestDB(b)
-	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: []byte("benchmark payload key, 32 bytes.")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	payload, err := codec.Encode(payments.Order{Ref: "o", UserID: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := payments.NewHandler(noAPI{}, codec, db.Ledger(),
-		func(context.Context, payments.Tx, payments.Payment, payments.Order) error { return nil },
-		payments.WithRepeatablePurchases())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		n++
-		sp := &botapi.SuccessfulPayment{Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload,
-			TelegramPaymentChargeID: "c" + strconv.Itoa(n)}
-		if err := h.HandleSuccessfulPayment(ctx, 1, sp); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	p, err := db.Ledger().Get(ctx, "c1")
-	if err != nil || p.State != payments.StateFulfilled {
-		b.Fatalf("c1: %+v, %v", p, err)
-	}
+	ledgertest.BenchmarkHandler(b, newTestDB(b).Ledger())
 }
 
 // BenchmarkLedgerFloor issues the statements the Ledger issues for a new

@@ -3,17 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/payments/ledgertest"
 )
@@ -107,60 +101,9 @@ func TestLedgerIndexes(t *testing.T) {
 	}
 }
 
-// recAPI is Telegram for TestTwoProcessesOneLedger: it records the
-// pre-checkout answers and refunds each charge once
-// (CHARGE_ALREADY_REFUNDED after).
-type recAPI struct {
-	noAPI
-	mu       sync.Mutex
-	ok       map[string]int // order ref → pre-checkout queries answered ok
-	refunded map[string]int
-	queries  map[string]string // query id → order ref
-}
-
-func (a *recAPI) AnswerPreCheckoutQuery(_ context.Context, p *botapi.AnswerPreCheckoutQueryParams) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if p.OK {
-		a.ok[a.queries[p.PreCheckoutQueryID]]++
-	}
-	return nil
-}
-
-func (a *recAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPaymentParams) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.refunded[p.TelegramPaymentChargeID] > 0 {
-		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
-	}
-	a.refunded[p.TelegramPaymentChargeID]++
-	return nil
-}
-
-// lockedBuffer is a log sink for several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 // TestTwoProcessesOneLedger: two handlers on two DBs open on one file (two
-// processes): per one-time order, two pre-checkouts at once (one each)
-// are answered ok once; two charges of the order, each delivered to both
-// handlers at once, fulfil the order once (a row in the ledger's
-// transaction) and refund the other charge once at Telegram, with one Warn
-// line "duplicate charge refunded".
+// processes) fulfil each order once (a row in the ledger's transaction) and
+// refund the duplicate charge once (ledgertest.TwoProcesses).
 func TestTwoProcessesOneLedger(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	var dbs [2]*DB
@@ -180,163 +123,31 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE effects (order_ref TEXT NOT NULL, charge_id TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: []byte("two processes payload key, 32 B.")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := &recAPI{ok: map[string]int{}, refunded: map[string]int{}, queries: map[string]string{}}
-	var logs lockedBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	fulfil := func(ctx context.Context, tx payments.Tx, p payments.Payment, o payments.Order) error {
 		_, err := tx.(*sql.Tx).ExecContext(ctx, `INSERT INTO effects VALUES (?, ?)`, o.Ref, p.ChargeID)
 		return err
 	}
-	var hs [2]*payments.Handler
-	for i, l := range []payments.Ledger{db.Ledger(), db2.Ledger()} {
-		if hs[i], err = payments.NewHandler(api, codec, l, fulfil, payments.WithLogger(logger)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const orders = 20
-	payloads := make([]string, orders)
-	var wg sync.WaitGroup
-	for i := range orders {
-		ref := "order-" + strconv.Itoa(i)
-		payload, err := codec.Encode(payments.Order{Ref: ref, UserID: 7, Currency: payments.XTR, Amount: 5})
+	effects := func(ctx context.Context) (map[string]int, error) {
+		rows, err := db.SQL().QueryContext(ctx, `SELECT order_ref FROM effects`)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		payloads[i] = payload
-		for j, h := range hs {
-			q := &botapi.PreCheckoutQuery{ID: ref + "-q" + strconv.Itoa(j), From: botapi.User{ID: 7},
-				Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload}
-			api.mu.Lock()
-			api.queries[q.ID] = ref
-			api.mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := h.HandlePreCheckoutQuery(ctx, q); err != nil {
-					t.Error(err)
-				}
-			}()
-		}
-	}
-	wg.Wait() // Telegram charges only after a pre-checkout answer
-	for i, payload := range payloads {
-		ref := "order-" + strconv.Itoa(i)
-		for c := range 2 {
-			sp := &botapi.SuccessfulPayment{Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload,
-				TelegramPaymentChargeID: ref + "-c" + strconv.Itoa(c)}
-			for _, h := range hs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := h.HandleSuccessfulPayment(ctx, 7, sp); err != nil {
-						t.Error(err)
-					}
-				}()
+		defer rows.Close()
+		out := map[string]int{}
+		for rows.Next() {
+			var ref string
+			if err := rows.Scan(&ref); err != nil {
+				return nil, err
 			}
+			out[ref]++
 		}
+		return out, rows.Err()
 	}
-	wg.Wait()
-	effects := map[string]int{}
-	rows, err := db.SQL().QueryContext(ctx, `SELECT order_ref FROM effects`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			t.Fatal(err)
-		}
-		effects[ref]++
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	for i := range orders {
-		ref := "order-" + strconv.Itoa(i)
-		if api.ok[ref] != 1 {
-			t.Errorf("%s: %d pre-checkouts answered ok, want 1", ref, api.ok[ref])
-		}
-		if effects[ref] != 1 {
-			t.Errorf("%s: fulfilled %d times, want once", ref, effects[ref])
-		}
-		if n := api.refunded[ref+"-c0"] + api.refunded[ref+"-c1"]; n != 1 {
-			t.Errorf("%s: %d charges refunded at Telegram, want 1 (the duplicate)", ref, n)
-		}
-	}
-	if n := strings.Count(logs.String(), "duplicate charge refunded"); n != orders {
-		t.Errorf("%d log lines \"duplicate charge refunded\", want %d:\n%s", n, orders, logs.String())
-	}
+	ledgertest.TwoProcesses(t, [2]payments.Ledger{db.Ledger(), db2.Ledger()}, fulfil, effects)
 }
 
-// TestLedgerHonoursContext: every Ledger call with an ended context fails
-// with an error wrapping context.Canceled and changes nothing; a
-// fulfilment whose context ends while it runs commits nothing.
+// TestLedgerHonoursContext: calls with an ended context fail and change
+// nothing; a fulfilment cancelled mid-transaction commits nothing.
 func TestLedgerHonoursContext(t *testing.T) {
-	l := newTestDB(t).Ledger()
-	live := t.Context()
-	if _, _, err := l.Record(live, payments.Payment{ChargeID: "c", UserID: 1, Currency: payments.XTR, Amount: 5}, false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(live)
-	cancel()
-	first := func(s func(yield func(payments.Payment, error) bool)) error {
-		for _, err := range s {
-			return err
-		}
-		return nil
-	}
-	nop := func(context.Context, payments.Tx) error { return nil }
-	for op, call := range map[string]func() error{
-		"Record": func() error {
-			_, _, err := l.Record(ctx, payments.Payment{ChargeID: "new", OrderRef: "o"}, true)
-			return err
-		},
-		"Get":             func() error { _, err := l.Get(ctx, "c"); return err },
-		"ByOrder":         func() error { _, err := l.ByOrder(ctx, "o"); return err },
-		"Reserve":         func() error { _, err := l.Reserve(ctx, "o", "q", time.Minute); return err },
-		"Claim":           func() error { _, err := l.Claim(ctx, "c", "a", time.Minute); return err },
-		"Release":         func() error { return l.Release(ctx, "c", "a") },
-		"Fulfil":          func() error { _, err := l.Fulfil(ctx, "c", "a", nop); return err },
-		"Refund":          func() error { _, err := l.Refund(ctx, "c"); return err },
-		"ClaimRefundHook": func() error { _, err := l.ClaimRefundHook(ctx, "c", "a", time.Minute); return err },
-		"RefundHookDone":  func() error { _, err := l.RefundHookDone(ctx, "c", "a", nop); return err },
-		"Pending":         func() error { return first(l.Pending(ctx, 0)) },
-		"Since":           func() error { return first(l.Since(ctx, time.Time{})) },
-	} {
-		if err := call(); !errors.Is(err, context.Canceled) {
-			t.Errorf("%s with an ended context: %v, want context.Canceled", op, err)
-		}
-	}
-	if _, err := l.Get(live, "new"); !errors.Is(err, payments.ErrNotFound) {
-		t.Errorf("Record with an ended context stored the payment: %v", err)
-	}
-	p, err := l.Get(live, "c")
-	if err != nil || p.State != payments.StatePaid {
-		t.Fatalf("after calls with an ended context: %+v, %v; want paid", p, err)
-	}
-	// Cancelled mid-transaction.
-	if ok, err := l.Claim(live, "c", "a", time.Minute); err != nil || !ok {
-		t.Fatalf("Claim = %v, %v", ok, err)
-	}
-	ctx, cancel = context.WithCancel(live)
-	_, err = l.Fulfil(ctx, "c", "a", func(ctx context.Context, tx payments.Tx) error {
-		cancel()
-		return nil
-	})
-	if err == nil {
-		t.Error("Fulfil whose context ended while it ran: nil error")
-	}
-	if p, err := l.Get(live, "c"); err != nil || p.State != payments.StatePaid || !p.FulfilledAt.IsZero() {
-		t.Errorf("Fulfil whose context ended while it ran committed: %+v, %v", p, err)
-	}
-	// The claim ends either way (payments.Ledger.Fulfil): a retry need not
-	// wait for the lease.
-	if ok, err := l.Claim(live, "c", "b", time.Minute); err != nil || !ok {
-		t.Errorf("Claim after a Fulfil that committed nothing = %v, %v; want the claim ended", ok, err)
-	}
+	ledgertest.HonoursContext(t, newTestDB(t).Ledger(), true)
 }

@@ -177,3 +177,8 @@ func affected(op string, res sql.Result, err error) error {
 func millis(d time.Duration) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
+
+// IdempotencyStore returns the store for webhook.Idempotency: the same
+// table of claims as [DB.UpdateStore] (keys "idem:…" beside "tg:…"), whose
+// data column holds each request's fingerprint and stored response.
+func (db *DB) IdempotencyStore() *UpdateStore { return db.UpdateStore() }

@@ -26,6 +26,11 @@ func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) (webhook.Store, storetest.Advance) { return newMemory() })
 }
 
+func TestIdempotencyMemory(t *testing.T) {
+	s, _ := newMemory()
+	storetest.Idempotency(t, s)
+}
+
 // greedyStore grants every claim: two deliveries could both run.
 type greedyStore struct{ webhook.Store }
 

@@ -3,8 +3,10 @@
 // its handler's effect is a row of <schema>.effects, written in the
 // transaction that completes the update's claim (UpdateStore.CompleteTx).
 //
-//	crashapp -url postgres://... -schema name [-effect tx|separate]
+//	crashapp -url postgres://... -schema name [-effect tx|separate] [-async]
 //
+// With -async the handler acknowledges once the update is in the durable
+// UpdateQueue, and four workers in the same process handle it.
 // With -effect separate the effect is its own statement, committed before
 // the handler returns and webhook.NewHandler completes the claim: at least
 // once, a kill between the two repeats it (the harness's own control).
@@ -33,6 +35,7 @@ func main() {
 	url := flag.String("url", "", "the database URL")
 	schema := flag.String("schema", "", "the schema")
 	effect := flag.String("effect", "tx", "tx: effect and completion in one transaction; separate: effect, then completion")
+	async := flag.Bool("async", false, "acknowledge once queued (UpdateQueue) and process with 4 workers in the same process")
 	flag.Parse()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, *url)
@@ -67,8 +70,18 @@ func main() {
 		}
 		return tx.Commit(ctx)
 	})
-	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(store),
-		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond), webhook.WithNamespace("crash"))
+	opts := []webhook.Option{webhook.WithStore(store), webhook.WithLease(2 * time.Second),
+		webhook.WithInFlightWait(100 * time.Millisecond), webhook.WithNamespace("crash")}
+	if *async {
+		q := db.UpdateQueue("crash", 2*time.Second)
+		w, err := webhook.NewWorker(q, app, append(opts, webhook.WithBackoff(func(int) time.Duration { return 10 * time.Millisecond }))...)
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() { log.Fatal(w.Run(ctx, 4)) }()
+		opts = append(opts, webhook.WithAsync(q))
+	}
+	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, opts...)
 	if herr != nil {
 		log.Fatal(herr)
 	}

@@ -29,6 +29,7 @@ import (
 func main() {
 	url := flag.String("url", "", "the Redis URL")
 	prefix := flag.String("prefix", "", "the key prefix")
+	async := flag.Bool("async", false, "acknowledge once queued (UpdateQueue) and process with 4 workers in the same process")
 	flag.Parse()
 	ctx := context.Background()
 	opt, err := redis.ParseURL(*url)
@@ -43,8 +44,18 @@ func main() {
 	app := webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
 		return client.RPush(ctx, *prefix+"effects", u.UpdateID).Err()
 	})
-	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(db.UpdateStore()),
-		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond), webhook.WithNamespace("crash"))
+	opts := []webhook.Option{webhook.WithStore(db.UpdateStore()), webhook.WithLease(2 * time.Second),
+		webhook.WithInFlightWait(100 * time.Millisecond), webhook.WithNamespace("crash")}
+	if *async {
+		q := db.UpdateQueue("crash", 2*time.Second)
+		w, err := webhook.NewWorker(q, app, append(opts, webhook.WithBackoff(func(int) time.Duration { return 10 * time.Millisecond }))...)
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() { log.Fatal(w.Run(ctx, 4)) }()
+		opts = append(opts, webhook.WithAsync(q))
+	}
+	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, opts...)
 	if herr != nil {
 		log.Fatal(herr)
 	}

@@ -9,6 +9,8 @@
 // the handler returns and webhook.NewHandler completes the claim: at least
 // once, a kill between the two repeats it (the harness's own control).
 //
+// With -async the handler acknowledges once the update is in the durable
+// UpdateQueue, and four workers in the same process handle it.
 // It prints "LISTEN host:port" once it serves.
 package main
 
@@ -30,6 +32,7 @@ import (
 func main() {
 	path := flag.String("db", "", "the SQLite file")
 	effect := flag.String("effect", "tx", "tx: effect and completion in one transaction; separate: effect, then completion")
+	async := flag.Bool("async", false, "acknowledge once queued (UpdateQueue) and process with 4 workers in the same process")
 	flag.Parse()
 	ctx := context.Background()
 	db, err := sqlite.Open(*path)
@@ -61,8 +64,18 @@ func main() {
 		}
 		return tx.Commit()
 	})
-	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, webhook.WithStore(store),
-		webhook.WithLease(2*time.Second), webhook.WithInFlightWait(100*time.Millisecond), webhook.WithNamespace("crash"))
+	opts := []webhook.Option{webhook.WithStore(store), webhook.WithLease(2 * time.Second),
+		webhook.WithInFlightWait(100 * time.Millisecond), webhook.WithNamespace("crash")}
+	if *async {
+		q := db.UpdateQueue("crash", 2*time.Second)
+		w, err := webhook.NewWorker(q, app, append(opts, webhook.WithBackoff(func(int) time.Duration { return 10 * time.Millisecond }))...)
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() { log.Fatal(w.Run(ctx, 4)) }()
+		opts = append(opts, webhook.WithAsync(q))
+	}
+	h, herr := webhook.NewHandler(os.Getenv("CRASHAPP_SECRET"), app, opts...)
 	if herr != nil {
 		log.Fatal(herr)
 	}
