@@ -76,7 +76,9 @@ type Config struct {
 	// Seed fixes the schedule; 0 takes CRASHTEST_SEED or a random seed.
 	Seed uint64
 
-	// Timeout bounds the whole run (default 10 minutes).
+	// Timeout bounds the whole run (default 10 minutes). [Run] shortens
+	// it to end before the test binary's deadline (go test -timeout), so
+	// a run that hangs fails with its seed and leaves no program behind.
 	Timeout time.Duration
 
 	// AfterKill, if set, runs after each kill, while the program is down
@@ -106,6 +108,18 @@ func (r Report) String() string {
 // check, failing the test with the seed if check (or the run) fails.
 func Run(t testing.TB, cfg Config, check func(Report) error) Report {
 	t.Helper()
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := d.Deadline(); ok {
+			// Leave the test binary time to report: a twentieth of what
+			// is left, at least 2 s.
+			left := time.Until(deadline)
+			left -= max(left/20, 2*time.Second)
+			if cfg.Timeout == 0 {
+				cfg.Timeout = 10 * time.Minute
+			}
+			cfg.Timeout = max(min(cfg.Timeout, left), time.Second)
+		}
+	}
 	rep, err := run(cfg)
 	if err == nil {
 		err = check(rep)
@@ -146,7 +160,8 @@ func run(cfg Config) (Report, error) {
 	defer p.kill()
 
 	// Kill points: after how many answered units each kill comes, and how
-	// long after that (up to 3 ms, so kills land mid-request).
+	// long after that (up to 3 ms, so kills land mid-request). The points
+	// leave 2*Senders units after them, so work is still under way.
 	rng := rand.New(rand.NewPCG(rep.Seed, rep.Seed^0x9e3779b97f4a7c15))
 	type killAt struct {
 		answered int64
@@ -154,21 +169,22 @@ func run(cfg Config) (Report, error) {
 	}
 	kills := make([]killAt, cfg.Kills)
 	for i := range kills {
-		kills[i] = killAt{int64(rng.IntN(cfg.Units)), time.Duration(rng.IntN(3000)) * time.Microsecond}
+		kills[i] = killAt{int64(rng.IntN(max(cfg.Units-2*cfg.Senders, 1))), time.Duration(rng.IntN(3000)) * time.Microsecond}
 	}
 	slices.SortFunc(kills, func(a, b killAt) int { return cmp.Compare(a.answered, b.answered) })
 
 	var answered, deliveries, failed, redelivered, killed atomic.Int64
 	// The feeder hands out units, but never more than 2*Senders past the
-	// next kill point before that kill has happened, so every kill lands
-	// while work is under way (or just done) rather than after the end.
+	// next kill point before that kill has happened, and never the last
+	// unit while a kill is to come, so every kill lands while work is
+	// under way rather than after the end.
 	units := make(chan int)
 	go func() {
 		defer close(units)
 		for u := 1; u <= cfg.Units; u++ {
 			for {
 				k := int(killed.Load())
-				if k >= len(kills) || int64(u) <= kills[k].answered+int64(2*cfg.Senders) {
+				if k >= len(kills) || int64(u) <= min(kills[k].answered+int64(2*cfg.Senders), int64(cfg.Units-1)) {
 					break
 				}
 				select {

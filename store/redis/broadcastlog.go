@@ -12,9 +12,11 @@ import (
 )
 
 // BroadcastLog is a broadcast.Log on the server: per broadcast id a string
-// <prefix>bl:{<id>}:list holding its chat list's fingerprint and a hash
-// <prefix>bl:{<id>}:entries mapping each entry in flight or finished to
-// its outcome (0: in flight). Both keys share the hash tag {<id>}. Each
+// <prefix>{bl:<id>}:list holding its chat list's fingerprint and a hash
+// <prefix>{bl:<id>}:entries mapping each entry in flight or finished to
+// its outcome (0: in flight). Both keys share the hash tag {bl:<id>},
+// which is never empty (an empty id included) and, whatever '}' the id
+// holds, ends at the same place in both keys. Each
 // call is one command or script; it is as durable as the server's
 // persistence (see the package doc, "Durability": with appendonly yes and
 // appendfsync always a call is on disk when it returns). It is safe for
@@ -28,7 +30,7 @@ var _ broadcast.Log = (*BroadcastLog)(nil)
 func (db *DB) BroadcastLog() *BroadcastLog { return &BroadcastLog{db: db} }
 
 func (l *BroadcastLog) keys(id string) (list, entries string) {
-	base := l.db.prefix + "bl:{" + id + "}:"
+	base := l.db.prefix + "{bl:" + id + "}:"
 	return base + "list", base + "entries"
 }
 

@@ -31,11 +31,18 @@ const DefaultKeyPrefix = "miniappkit:"
 
 // WithKeyPrefix sets the string every key starts with (default
 // [DefaultKeyPrefix]), so several bots or tests can share a server. It
-// must not be empty; end it with a separator such as ':'.
+// must not be empty; end it with a separator such as ':'. It may hold a
+// Redis Cluster hash tag ("app{7}:") to put every key on one slot, but
+// not an empty one ("{}" first): Redis would then hash each whole key, and
+// a script's keys would land on different slots (CROSSSLOT).
 func WithKeyPrefix(prefix string) Option {
 	return func(o *options) {
 		if prefix == "" {
 			o.errs = append(o.errs, "empty key prefix")
+			return
+		}
+		if i := strings.IndexByte(prefix, '{'); i >= 0 && strings.HasPrefix(prefix[i+1:], "}") {
+			o.errs = append(o.errs, fmt.Sprintf("key prefix %q starts an empty hash tag", prefix))
 			return
 		}
 		o.prefix = prefix
@@ -73,11 +80,18 @@ func (db *DB) KeyPrefix() string { return db.prefix }
 // teaches Migrate to convert.
 var schemaVersions = map[string]int{"ledger": 1, "updates": 1}
 
+// ErrNewerLayout is the error of [DB.Migrate] when the server holds a
+// feature's keys in a layout newer than this version of the package knows
+// (a newer release migrated it): the stores would misread them.
+var ErrNewerLayout = errors.New("redis: the server's key layout is newer than this version of miniappkit knows")
+
 // Migrate checks the server, loads the stores' scripts and records the
 // key layout's version per feature under <prefix>migrations. It is
-// idempotent and safe to run from several processes at once (each step is
-// one command whose result does not depend on order). Redis needs no
-// tables, so it has nothing else to do today.
+// idempotent and safe to run from several processes at once (the record
+// is one script: it never lowers a version). When the server holds a
+// feature at a newer version than this package knows, it fails with
+// [ErrNewerLayout] and changes nothing. Redis needs no tables, so it has
+// nothing else to do today.
 func (db *DB) Migrate(ctx context.Context) error {
 	if db.err != nil {
 		return db.err
@@ -95,15 +109,34 @@ func (db *DB) Migrate(ctx context.Context) error {
 	for k, v := range schemaVersions {
 		args = append(args, k, v)
 	}
-	if err := db.c.HSet(ctx, db.prefix+"migrations", args...).Err(); err != nil {
+	newer, err := versionScript.Run(ctx, db.c, []string{db.prefix + "migrations"}, args...).Text()
+	if err != nil {
 		return wrap("migrate", err)
+	}
+	if newer != "" {
+		return fmt.Errorf("redis: migrate: feature %s: %w", newer, ErrNewerLayout)
 	}
 	return nil
 }
 
+// versionScript: KEYS[1] the migrations hash; ARGV feature, version
+// pairs. Returns the first feature the hash holds at a higher version
+// (and then writes nothing), or "" after raising every lower or missing
+// version to ARGV's.
+var versionScript = redis.NewScript(`
+for i = 1, #ARGV, 2 do
+	local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+	if cur > tonumber(ARGV[i+1]) then return ARGV[i] end
+end
+for i = 1, #ARGV, 2 do
+	redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
+end
+return ''
+`)
+
 // scripts is every script the stores run, loaded by Migrate (EVALSHA
 // falls back to EVAL on a server that has not seen a script anyway).
-var scripts = append(append([]*redis.Script{claimScript, extendScript, completeScript, releaseScript}, queueScripts...), ledgerScripts...)
+var scripts = append(append([]*redis.Script{claimScript, extendScript, completeScript, releaseScript, versionScript}, queueScripts...), ledgerScripts...)
 
 // wrap names the operation on a driver error. go-redis's errors carry no
 // password.

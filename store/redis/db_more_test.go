@@ -31,6 +31,23 @@ func TestMigrateIdempotent(t *testing.T) {
 	require.Equal(t, map[string]string{"ledger": "1", "updates": "1"}, got)
 }
 
+// TestMigrateNewerLayout: a server migrated by a newer release (a
+// feature's layout at a higher version) makes Migrate fail with
+// ErrNewerLayout, and the newer version stays recorded (before the fix,
+// Migrate succeeded and wrote the older version over it).
+func TestMigrateNewerLayout(t *testing.T) {
+	db := newTestDB(t)
+	require.NoError(t, db.Migrate(t.Context()))
+	key := db.prefix + "migrations"
+	require.NoError(t, db.c.HSet(t.Context(), key, "ledger", 2).Err())
+	err := db.Migrate(t.Context())
+	require.ErrorIs(t, err, ErrNewerLayout)
+	require.ErrorContains(t, err, "ledger")
+	got, err := db.c.HGetAll(t.Context(), key).Result()
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"ledger": "2", "updates": "1"}, got)
+}
+
 // TestInFlightKeyExpires: a key whose owner died is dropped by Redis
 // itself once its lease and the grace have passed (no sweeper needed).
 func TestInFlightKeyExpires(t *testing.T) {

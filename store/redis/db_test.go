@@ -36,6 +36,7 @@ func testClient(t testing.TB) *redis.Client {
 			clientErr = "MINIAPPKIT_REDIS_URL: " + err.Error()
 			return
 		}
+		opt.ContextTimeoutEnabled = true // as the package doc asks
 		c := redis.NewClient(opt)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

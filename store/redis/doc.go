@@ -1,7 +1,7 @@
 // Package redis keeps miniappkit's state in Redis, on
 // github.com/redis/go-redis/v9: deduplication shared by replicas.
 //
-//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 //	db := miniredis.New(client, miniredis.WithKeyPrefix("mybot:"))
 //	if err := db.Migrate(ctx); err != nil { ... }
 //	h := webhook.NewHandler(secret, app, webhook.WithStore(db.UpdateStore()))
@@ -17,6 +17,16 @@
 // "miniappkit:"), so several bots can share a server. Every operation is
 // one Lua script: atomic, and cluster-safe, since a script touching several
 // keys names keys of one hash tag (the ledger's {ledger}, for example).
+//
+// # Context
+//
+// Every method takes a ctx, but go-redis honours a ctx's deadline only on
+// a client with ContextTimeoutEnabled (redis.Options and its cluster and
+// ring kin; context_timeout_enabled=true in a URL). Without it a call to a
+// server that hangs waits out the client's ReadTimeout (default 3 s)
+// whatever the ctx says, so give the client that option. A ctx cancelled
+// without a deadline stops a call still waiting for a connection, but not
+// one already waiting for its reply: ReadTimeout bounds that.
 //
 // # Time
 //

@@ -15,7 +15,8 @@ import (
 // Example needs a server, so it is compiled but not run.
 func Example() {
 	ctx := context.Background()
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	// ContextTimeoutEnabled: calls end at their ctx's deadline.
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer client.Close()
 	db := miniredis.New(client, miniredis.WithKeyPrefix("mybot:"))
 	if err := db.Migrate(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,9 @@ import (
 // room it keeps for an overdue send is held in the bot-wide keys here, so
 // every replica leaves it free.
 //
-// When the server cannot be reached, a RateStore fails closed by default:
+// When the server cannot be reached, or answers that it cannot serve now
+// (READONLY after a failover, LOADING, MASTERDOWN, CLUSTERDOWN, TRYAGAIN,
+// BUSY), a RateStore fails closed by default:
 // Wait returns ratelimit.ErrStore and nothing is sent. With
 // [WithRateFallback](n) it instead decides locally on 1/n of every limit
 // (n being the number of replicas), so the replicas together stay within
@@ -199,7 +202,18 @@ func (s *RateStore) fallback(ctx context.Context, err error) bool {
 		return false
 	}
 	var rerr redis.Error
-	return !errors.As(err, &rerr) // a reply from the server is not an outage
+	if !errors.As(err, &rerr) {
+		return true // no reply: the connection failed
+	}
+	// A reply is an outage only when it says the server cannot serve
+	// now: a replica after a failover, a server loading its data, a
+	// cluster without quorum or mid-resharding, a script running long.
+	code, _, _ := strings.Cut(rerr.Error(), " ")
+	switch code {
+	case "READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY":
+		return true
+	}
+	return false
 }
 
 func (s *RateStore) localStore() *ratelimit.MemoryStore {

@@ -211,3 +211,34 @@ func TestRateStoreReplicas(t *testing.T) {
 	lo, hi := slices.Min(shares), slices.Max(shares)
 	require.LessOrEqual(t, float64(hi), spread*float64(lo), "shares %v", shares)
 }
+
+// replyErr is an error reply from a server.
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+func (replyErr) RedisError()     {}
+
+// TestRateFallbackOnUnavailableServer: with WithRateFallback, a server
+// that answers but cannot serve the decision (a replica after a failover,
+// a server loading its data, a cluster without a quorum) counts as out of
+// reach, as a refused connection does; any other error reply does not,
+// and without the option nothing falls back. Before the fix READONLY and
+// the others failed closed although the fallback was asked for.
+func TestRateFallbackOnUnavailableServer(t *testing.T) {
+	share := New(nil).RateStore(WithRateFallback(2))
+	closed := New(nil).RateStore()
+	for _, reply := range []string{
+		"READONLY You can't write against a read only replica. script: e4532eb66825d9ef08b454156f12cf810d84e193, on @user_script:1.",
+		"LOADING Redis is loading the dataset in memory",
+		"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+		"CLUSTERDOWN The cluster is down",
+		"TRYAGAIN Multiple keys request during rehashing of slot",
+		"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+	} {
+		require.True(t, share.fallback(t.Context(), replyErr(reply)), "no fallback on %q", reply)
+		require.False(t, closed.fallback(t.Context(), replyErr(reply)), "fail closed by default on %q", reply)
+	}
+	for _, reply := range []string{"ERR wrong number of arguments", "WRONGTYPE Operation against a key holding the wrong kind of value", "NOSCRIPT No matching script"} {
+		require.False(t, share.fallback(t.Context(), replyErr(reply)), "fell back on %q", reply)
+	}
+}
