@@ -112,6 +112,7 @@ func openState(ctx context.Context, cfg config) (*state, error) {
 		st.close()
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	opt.ContextTimeoutEnabled = true // honour each call's ctx deadline (see store/redis's "Context")
 	client := goredis.NewClient(opt)
 	rdb := redis.New(client)
 	if err := rdb.Migrate(ctx); err != nil {

@@ -74,3 +74,18 @@ func TestKeyPrefixEmptyHashTagRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateQueueKeysShareSlot: the keys of a queue, which its scripts
+// take together, hash to one slot for any queue name and prefix.
+func TestUpdateQueueKeysShareSlot(t *testing.T) {
+	for _, prefix := range clusterPrefixes {
+		for _, name := range []string{"", "updates", "a}b", "{x}", "}", "{"} {
+			q := New(nil, WithKeyPrefix(prefix)).UpdateQueue(name, 0)
+			for _, k := range q.keys[1:] {
+				if hashed(k) != hashed(q.keys[0]) {
+					t.Errorf("prefix %q, name %q: %q and %q hash to different slots", prefix, name, q.keys[0], k)
+				}
+			}
+		}
+	}
+}

@@ -52,7 +52,7 @@ func (db *DB) UpdateQueue(name string, lease time.Duration) *UpdateQueue {
 	if lease <= 0 {
 		lease = DefaultPopLease
 	}
-	base := db.prefix + "whq:{" + name + "}:"
+	base := db.prefix + "{whq:" + name + "}:" // one hash tag for every key, whatever the name
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return &UpdateQueue{
