@@ -161,8 +161,10 @@ func ExampleServer_FailNext() {
 // WithRateLimits enforces Telegram's flood limits; with a clock of your
 // own, retry_after is computed on it.
 func ExampleWithRateLimits() {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	srv := botapitest.NewServer(botapitest.WithRateLimits(1), botapitest.WithClock(func() time.Time { return now }))
+	// The fake reads its clock from its own goroutines too: a VirtualClock
+	// is safe to move while it runs.
+	clock := botapitest.NewVirtualClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	srv := botapitest.NewServer(botapitest.WithRateLimits(1), botapitest.WithClock(clock.Now))
 	defer srv.Close()
 	bot := srv.Client(botapi.WithRetry(botapi.RetryPolicy{MaxAttempts: 1}))
 	ann := srv.NewUser("Ann")
@@ -178,7 +180,7 @@ func ExampleWithRateLimits() {
 	if errors.As(err, &apiErr) {
 		fmt.Println(apiErr.Code, apiErr.Description, apiErr.RetryAfter)
 	}
-	now = now.Add(time.Second)
+	clock.Advance(time.Second)
 	fmt.Println(send(), srv.Stats().TooManyRequests)
 	// Output:
 	// <nil> <nil> <nil>

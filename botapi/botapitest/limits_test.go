@@ -162,18 +162,20 @@ func TestLimitsScale(t *testing.T) {
 }
 
 func TestLimitsWithClock(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	srv := setup(t, WithoutListener(), WithRateLimits(1), WithClock(func() time.Time { return now }))
+	// The webhook dispatcher reads the clock from its own goroutine: a
+	// VirtualClock moves safely while the server runs.
+	clock := NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv := setup(t, WithoutListener(), WithRateLimits(1), WithClock(clock.Now))
 	ann := srv.NewUser("Ann")
 	for range perChatBurst {
 		require.True(t, send(t, srv, ann.ID).OK)
 	}
 	requireError(t, send(t, srv, ann.ID), 429, "Too Many Requests: retry after 1")
-	now = now.Add(999 * time.Millisecond)
+	clock.Advance(999 * time.Millisecond)
 	requireError(t, send(t, srv, ann.ID), 429, "Too Many Requests: retry after 1")
-	now = now.Add(time.Millisecond)
+	clock.Advance(time.Millisecond)
 	require.True(t, send(t, srv, ann.ID).OK)
-	require.Equal(t, now, srv.Sent()[perChatBurst].At)
+	require.Equal(t, clock.Now(), srv.Sent()[perChatBurst].At)
 }
 
 func TestNewServerPanicsOnBadScale(t *testing.T) {
