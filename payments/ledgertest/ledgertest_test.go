@@ -94,3 +94,10 @@ func TestStressMemory(t *testing.T) {
 	res := ledgertest.Stress(t, payments.NewMemoryLedger(), ledgertest.StressConfig{})
 	t.Logf("%+v", res)
 }
+
+// TestTwoProcessesMemory: two handlers on one memory ledger (the kit's
+// own check of TwoProcesses, which the engines run on two clients).
+func TestTwoProcessesMemory(t *testing.T) {
+	l := payments.NewMemoryLedger()
+	ledgertest.TwoProcesses(t, [2]payments.Ledger{l, l}, nil, nil)
+}

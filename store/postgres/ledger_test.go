@@ -45,20 +45,7 @@ func TestLedgerStress(t *testing.T) {
 		return err
 	}
 	cfg.Effects = func(ctx context.Context) (map[string]int, error) {
-		rows, err := db.pool.Query(ctx, db.sql(`SELECT charge_id, count(*) FROM {schema}.effects GROUP BY charge_id`))
-		if err != nil {
-			return nil, err
-		}
-		out := map[string]int{}
-		for rows.Next() {
-			var id string
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				return nil, err
-			}
-			out[id] = n
-		}
-		return out, rows.Err()
+		return countBy(ctx, db, `SELECT charge_id, count(*) FROM {schema}.effects GROUP BY charge_id`)
 	}
 	res := ledgertest.Stress(t, db.Ledger(), cfg)
 	t.Logf("postgres: %+v", res)
@@ -126,20 +113,7 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 		return err
 	}
 	effects := func(ctx context.Context) (map[string]int, error) {
-		rows, err := db.pool.Query(ctx, db.sql(`SELECT order_ref FROM {schema}.effects`))
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		out := map[string]int{}
-		for rows.Next() {
-			var ref string
-			if err := rows.Scan(&ref); err != nil {
-				return nil, err
-			}
-			out[ref]++
-		}
-		return out, rows.Err()
+		return countBy(ctx, db, `SELECT order_ref, count(*) FROM {schema}.effects GROUP BY order_ref`)
 	}
 	ledgertest.TwoProcesses(t, [2]payments.Ledger{db.Ledger(), db2.Ledger()}, fulfil, effects)
 }
@@ -160,4 +134,24 @@ func TestLedgerErrorsNameOperationNotPassword(t *testing.T) {
 // nothing; a fulfilment cancelled mid-transaction commits nothing.
 func TestLedgerHonoursContext(t *testing.T) {
 	ledgertest.HonoursContext(t, newTestDB(t).Ledger(), true)
+}
+
+// countBy runs query (with {schema} filled in), whose rows are (key,
+// count), and returns the counts.
+func countBy(ctx context.Context, db *DB, query string) (map[string]int, error) {
+	rows, err := db.pool.Query(ctx, db.sql(query))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var key string
+		var n int
+		if err := rows.Scan(&key, &n); err != nil {
+			return nil, err
+		}
+		out[key] = n
+	}
+	return out, rows.Err()
 }

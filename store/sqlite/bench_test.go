@@ -2,16 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/webhook"
+	"github.com/miniappkit/miniappkit/webhook/storetest"
 )
 
 // BenchmarkClaimComplete compares a webhook.Store claim + complete through
@@ -29,119 +23,24 @@ func BenchmarkClaimComplete(b *testing.B) {
 
 func benchClaimComplete(b *testing.B, db *DB) {
 	ctx := context.Background()
-	s := db.UpdateStore()
-	paired(b, func(key string) error {
+	storetest.BenchmarkClaimComplete(b, db.UpdateStore(), func(key string) error {
 		if _, err := db.exec(ctx, `INSERT INTO miniappkit_webhook_keys (key, state, owner, expires_at)
 			VALUES (?, 1, ?, `+nowMS+` + ?) ON CONFLICT DO NOTHING`, key, "o", 60_000); err != nil {
 			return err
 		}
-		if _, err := db.exec(ctx, `UPDATE miniappkit_webhook_keys SET state = 2, expires_at = `+nowMS+` + ?
-			WHERE key = ? AND owner = ?`, 3_600_000, key, "o"); err != nil {
-			return err
-		}
-		return nil
-	}, func(key string) error {
-		if _, err := s.Claim(ctx, key, "o", time.Minute, nil); err != nil {
-			return err
-		}
-		if err := s.Complete(ctx, key, "o", time.Hour, nil); err != nil {
-			return err
-		}
-		return nil
+		_, err := db.exec(ctx, `UPDATE miniappkit_webhook_keys SET state = 2, expires_at = `+nowMS+` + ?
+			WHERE key = ? AND owner = ?`, 3_600_000, key, "o")
+		return err
 	})
 }
 
-// paired runs floor and store alternately (in alternating order), timing
-// each, and reports
-// both per operation and their ratio: a slow spell of the shared machine
-// hits both alike.
-func paired(b *testing.B, floor, store func(key string) error) {
-	var n int64
-	var tf, ts time.Duration
-	b.ReportAllocs()
-	for b.Loop() {
-		n++
-		k := strconv.FormatInt(n, 10)
-		first, second, d1, d2 := floor, store, &tf, &ts
-		if n%2 == 0 { // alternate the order, so that neither pays for the other's aftermath
-			first, second, d1, d2 = store, floor, &ts, &tf
-		}
-		t0 := time.Now()
-		if err := first("a" + k); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		if err := second("b" + k); err != nil {
-			b.Fatal(err)
-		}
-		*d1 += t1.Sub(t0)
-		*d2 += time.Since(t1)
-	}
-	b.ReportMetric(float64(tf.Microseconds())/float64(n), "floor-µs/op")
-	b.ReportMetric(float64(ts.Microseconds())/float64(n), "store-µs/op")
-	b.ReportMetric(float64(ts)/float64(tf), "store/floor")
-}
-
-// BenchmarkUpdates measures updates through webhook.NewHandler (served in
-// process, no network) with a no-op handler, per store, next to a bare
-// http.Handler that reads the body and answers 200 (the floor), with
-// b.RunParallel; updates/s is the throughput of the whole run.
+// BenchmarkUpdates measures updates through webhook.NewHandler on this
+// engine's UpdateStore (synchronous FULL and NORMAL) next to a bare
+// handler and no store (storetest.BenchmarkUpdates).
 func BenchmarkUpdates(b *testing.B) {
-	noop := webhook.UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil })
-	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var buf [512]byte
-		for {
-			if _, err := r.Body.Read(buf[:]); err != nil {
-				break
-			}
-		}
-		w.WriteHeader(http.StatusOK)
-	})
-	for _, c := range []struct {
-		name string
-		h    func(b *testing.B) http.Handler
-	}{
-		{"bare", func(*testing.B) http.Handler { return bare }},
-		{"memory", func(b *testing.B) http.Handler { return must(b)(webhook.NewHandler("secret", noop)) }},
-		{"sqlite", func(b *testing.B) http.Handler {
-			return must(b)(webhook.NewHandler("secret", noop, webhook.WithStore(newTestDB(b).UpdateStore())))
-		}},
-		{"sqlite-sync=NORMAL", func(b *testing.B) http.Handler {
-			return must(b)(webhook.NewHandler("secret", noop, webhook.WithStore(newTestDB(b, WithSynchronous("NORMAL")).UpdateStore())))
-		}},
-	} {
-		b.Run(c.name, func(b *testing.B) { benchUpdates(b, c.h(b)) })
-	}
-}
-
-var updateSeq atomic.Int64
-
-func benchUpdates(b *testing.B, h http.Handler) {
-	b.ReportAllocs()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id := updateSeq.Add(1)
-			body := `{"update_id":` + strconv.FormatInt(id, 10) + `,"message":{"message_id":1,"date":1700000000,"chat":{"id":1,"type":"private"},"text":"hi"}}`
-			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "secret")
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
-			if w.Code != http.StatusOK {
-				b.Fatalf("status %d", w.Code)
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "updates/s")
-}
-
-// must fails b on a construction error.
-func must(b *testing.B) func(*webhook.Handler, error) http.Handler {
-	return func(h *webhook.Handler, err error) http.Handler {
-		b.Helper()
-		if err != nil {
-			b.Fatal(err)
-		}
-		return h
-	}
+	storetest.BenchmarkUpdates(b,
+		storetest.BenchStore{Name: "sqlite",
+			New: func(b *testing.B) webhook.Store { return newTestDB(b).UpdateStore() }},
+		storetest.BenchStore{Name: "sqlite-sync=NORMAL",
+			New: func(b *testing.B) webhook.Store { return newTestDB(b, WithSynchronous("NORMAL")).UpdateStore() }})
 }
