@@ -5,13 +5,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/miniappkit/miniappkit/internal/sqlmigrate"
 )
 
 // migrations holds one directory per feature (ledger, updates, ...), each
@@ -22,50 +19,9 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-type migration struct {
-	component string
-	version   int
-	name      string
-	sql       string
-}
-
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	comps, err := fs.ReadDir(fsys, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var all []migration
-	for _, c := range comps {
-		if !c.IsDir() {
-			continue
-		}
-		files, err := fs.ReadDir(fsys, path.Join("migrations", c.Name()))
-		if err != nil {
-			return nil, err
-		}
-		var ms []migration
-		for _, f := range files {
-			num, _, ok := strings.Cut(f.Name(), "_")
-			v, err := strconv.Atoi(num)
-			if !ok || err != nil || v < 1 || !strings.HasSuffix(f.Name(), ".sql") {
-				return nil, fmt.Errorf("migration %s/%s: name must be NNNN_name.sql", c.Name(), f.Name())
-			}
-			b, err := fs.ReadFile(fsys, path.Join("migrations", c.Name(), f.Name()))
-			if err != nil {
-				return nil, err
-			}
-			ms = append(ms, migration{component: c.Name(), version: v, name: f.Name(), sql: string(b)})
-		}
-		slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-		for i := 1; i < len(ms); i++ {
-			if ms[i].version == ms[i-1].version {
-				return nil, fmt.Errorf("migration %s: version %d twice", c.Name(), ms[i].version)
-			}
-		}
-		all = append(all, ms...)
-	}
-	return all, nil
-}
+// loadMigrations reads and checks the migrations (shared with the other SQL
+// engine).
+var loadMigrations = sqlmigrate.Load
 
 // Migrate creates the schema and the tables of every store, or brings them
 // up to date. It is idempotent and safe to run from several processes at
@@ -105,18 +61,18 @@ CREATE TABLE IF NOT EXISTS {schema}.migrations (
 	for _, m := range ms {
 		var applied bool
 		if err := tx.QueryRow(ctx, db.sql(`SELECT EXISTS (SELECT 1 FROM {schema}.migrations WHERE component = $1 AND version = $2)`),
-			m.component, m.version).Scan(&applied); err != nil {
+			m.Component, m.Version).Scan(&applied); err != nil {
 			return wrap("migrate", err)
 		}
 		if applied {
 			continue
 		}
-		if _, err := tx.Exec(ctx, db.sql(m.sql), pgx.QueryExecModeSimpleProtocol); err != nil {
-			return wrap(fmt.Sprintf("migrate %s %s", m.component, m.name), err)
+		if _, err := tx.Exec(ctx, db.sql(m.SQL), pgx.QueryExecModeSimpleProtocol); err != nil {
+			return wrap(fmt.Sprintf("migrate %s %s", m.Component, m.Name), err)
 		}
 		if _, err := tx.Exec(ctx, db.sql(`INSERT INTO {schema}.migrations (component, version, name) VALUES ($1, $2, $3)`),
-			m.component, m.version, m.name); err != nil {
-			return wrap(fmt.Sprintf("migrate %s %s", m.component, m.name), err)
+			m.Component, m.Version, m.Name); err != nil {
+			return wrap(fmt.Sprintf("migrate %s %s", m.Component, m.Name), err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

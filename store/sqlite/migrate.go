@@ -6,11 +6,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/miniappkit/miniappkit/internal/sqlmigrate"
 )
 
 // migrations holds one directory per feature (ledger, updates, ...), each
@@ -20,52 +17,11 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// migration is one file of one feature.
-type migration struct {
-	component string
-	version   int
-	name      string
-	sql       string
-}
+// migration is one file of one feature; loadMigrations reads and checks
+// them (shared with the other SQL engine).
+type migration = sqlmigrate.Migration
 
-// loadMigrations reads every feature's migrations, in order.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	comps, err := fs.ReadDir(fsys, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var all []migration
-	for _, c := range comps {
-		if !c.IsDir() {
-			continue
-		}
-		files, err := fs.ReadDir(fsys, path.Join("migrations", c.Name()))
-		if err != nil {
-			return nil, err
-		}
-		var ms []migration
-		for _, f := range files {
-			num, _, ok := strings.Cut(f.Name(), "_")
-			v, err := strconv.Atoi(num)
-			if !ok || err != nil || v < 1 || !strings.HasSuffix(f.Name(), ".sql") {
-				return nil, fmt.Errorf("migration %s/%s: name must be NNNN_name.sql", c.Name(), f.Name())
-			}
-			b, err := fs.ReadFile(fsys, path.Join("migrations", c.Name(), f.Name()))
-			if err != nil {
-				return nil, err
-			}
-			ms = append(ms, migration{component: c.Name(), version: v, name: f.Name(), sql: string(b)})
-		}
-		slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-		for i := 1; i < len(ms); i++ {
-			if ms[i].version == ms[i-1].version {
-				return nil, fmt.Errorf("migration %s: version %d twice", c.Name(), ms[i].version)
-			}
-		}
-		all = append(all, ms...)
-	}
-	return all, nil
-}
+var loadMigrations = sqlmigrate.Load
 
 // Migrate creates or updates the tables of every store in the file. It is
 // idempotent and safe to run from several processes at once: each
@@ -89,7 +45,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		if err := db.apply(ctx, m); err != nil {
-			return wrap(fmt.Sprintf("migrate %s %s", m.component, m.name), err)
+			return wrap(fmt.Sprintf("migrate %s %s", m.Component, m.Name), err)
 		}
 	}
 	for _, q := range hotStatements {
@@ -112,17 +68,17 @@ func (db *DB) apply(ctx context.Context, m migration) (err error) {
 	}()
 	var one int
 	switch err := tx.QueryRowContext(ctx, `SELECT 1 FROM miniappkit_migrations WHERE component = ? AND version = ?`,
-		m.component, m.version).Scan(&one); {
+		m.Component, m.Version).Scan(&one); {
 	case err == nil:
 		return tx.Rollback() // applied already
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO miniappkit_migrations (component, version, name) VALUES (?, ?, ?)`,
-		m.component, m.version, m.name); err != nil {
+		m.Component, m.Version, m.Name); err != nil {
 		return err
 	}
 	return tx.Commit()

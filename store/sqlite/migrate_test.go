@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -39,33 +38,9 @@ func TestMigrateConcurrent(t *testing.T) {
 	require.Equal(t, len(ms), rows)
 	comps := map[string]bool{}
 	for _, m := range ms {
-		comps[m.component] = true
+		comps[m.Component] = true
 	}
 	require.True(t, comps["ledger"] && comps["updates"], "components %v", comps)
-}
-
-func TestLoadMigrationsRejectsBadNames(t *testing.T) {
-	for name, fsys := range map[string]fstest.MapFS{
-		"no number":   {"migrations/a/init.sql": {Data: []byte("x")}},
-		"not sql":     {"migrations/a/0001_init.txt": {Data: []byte("x")}},
-		"same number": {"migrations/a/0001_x.sql": {Data: []byte("x")}, "migrations/a/01_y.sql": {Data: []byte("y")}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := loadMigrations(fsys)
-			require.Error(t, err)
-		})
-	}
-	ms, err := loadMigrations(fstest.MapFS{
-		"migrations/b/0002_two.sql": {Data: []byte("2")},
-		"migrations/b/0010_ten.sql": {Data: []byte("10")},
-		"migrations/a/0001_one.sql": {Data: []byte("1")},
-	})
-	require.NoError(t, err)
-	var got []string
-	for _, m := range ms {
-		got = append(got, m.component+"/"+m.name)
-	}
-	require.Equal(t, []string{"a/0001_one.sql", "b/0002_two.sql", "b/0010_ten.sql"}, got)
 }
 
 func TestOpenRejectsBadOptions(t *testing.T) {
