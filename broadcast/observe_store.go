@@ -36,7 +36,8 @@ func (o storeObs) done(ctx context.Context, op string, start time.Time, err erro
 }
 
 // ObserveLog returns l with each call reported to observe, synchronously
-// and after the call (see [Observer] on what an observer may do): the
+// and after the call, from whichever goroutine made it, so concurrently
+// during a [Run] (see [Observer] on what an observer may do): the
 // observer seam of the stores, whatever their engine. The otel module's
 // Observer.ObserveBroadcastLog fits observe. A nil observe returns l.
 func ObserveLog(l Log, observe func(context.Context, StoreEvent)) Log {

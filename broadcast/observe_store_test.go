@@ -2,6 +2,7 @@ package broadcast
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -11,13 +12,21 @@ import (
 
 func TestObserveLog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		// Run's workers call the log, and so the observer, concurrently.
+		var mu sync.Mutex
 		var events []StoreEvent
-		rec := func(_ context.Context, e StoreEvent) { events = append(events, e) }
+		rec := func(_ context.Context, e StoreEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, e)
+		}
 		mem := &MemoryLog{}
 		require.Same(t, mem, ObserveLog(mem, nil).(*MemoryLog), "no observer, no wrapper")
 		sc := &scripted{}
 		_, err := Run(t.Context(), newSched(t), []int64{1, 2}, sc.send, WithLog(ObserveLog(mem, rec), "b1"))
 		require.NoError(t, err)
+		mu.Lock()
+		defer mu.Unlock()
 		counts := map[string]int{}
 		for _, e := range events {
 			assert.Equal(t, "broadcast.Log", e.Store)

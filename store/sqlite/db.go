@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"modernc.org/sqlite" // the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DB is one SQLite file holding miniappkit's tables. Open it with [Open],
@@ -88,8 +90,8 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if err := errors.Join(o.errs...); err != nil {
 		return nil, err
 	}
-	base := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(%s)", path, o.busyTimeout, o.synchronous)
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	busy := fmt.Sprintf("%s?_pragma=busy_timeout(%d)", path, o.busyTimeout)
+	w, err := sql.Open("sqlite", fmt.Sprintf("%s&_pragma=journal_mode(WAL)&_pragma=synchronous(%s)&_txlock=immediate", busy, o.synchronous))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -99,11 +101,12 @@ func Open(path string, opts ...Option) (*DB, error) {
 	w.SetConnMaxIdleTime(0)
 	// The writer opens first, so the file exists and is in WAL mode before
 	// a read-only connection looks at it.
-	if err := w.Ping(); err != nil {
+	if err := pingWhileBusy(w, time.Duration(o.busyTimeout)*time.Millisecond); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
-	r, err := sql.Open("sqlite", base+"&_query_only=1")
+	// WAL mode is kept in the file: readers need only the busy timeout.
+	r, err := sql.Open("sqlite", busy+"&_query_only=1")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -111,6 +114,28 @@ func Open(path string, opts ...Option) (*DB, error) {
 	r.SetMaxOpenConns(o.readers)
 	r.SetMaxIdleConns(o.readers)
 	return &DB{w: w, r: r}, nil
+}
+
+// pingWhileBusy opens the writer's connection, retrying while the file
+// is busy for at most timeout. Switching a file to WAL mode needs a lock
+// for which SQLite does not call its busy handler, so two processes
+// opening one fresh file at once can see SQLITE_BUSY from the pragma
+// itself, whatever busy_timeout says.
+func pingWhileBusy(w *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := w.Ping()
+		if !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Close closes the file's connections.
