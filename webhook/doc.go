@@ -57,7 +57,14 @@
 // "highest id seen" watermark: update ids are not ordered across chats and
 // restart at random after a quiet week. Keys are namespaced per bot
 // ("tg:<namespace>:update:<id>", the namespace derived from the secret
-// token unless [WithNamespace] sets it), so bots can share a store. A key
+// token unless [WithNamespace] sets it), so bots can share a store. The
+// derived namespace is PBKDF2-HMAC-SHA-256 of the token (100 000
+// iterations, 128 bits): whoever reads a shared store's keys pays 100 000
+// HMACs per guess of a weak token. Upgrade note: releases before this one
+// derived it with one SHA-256 (16 hex digits, reversible by dictionary for
+// a weak token), so the keys change across the upgrade and a delivery
+// begun before it and redelivered after it runs once more; deployments
+// that must not see that set [WithNamespace] (used as given, always). A key
 // is absent, in flight (owned by one delivery, with a lease renewed by
 // [Store.Extend] while the handler runs) or done (kept 24 h by default). A
 // duplicate of a done update is answered 200; one of an update in flight
