@@ -47,9 +47,15 @@
 // are read into buffers that grow with the data, never allocated from a
 // declared Content-Length, and the bodies in flight share a budget
 // ([WithMaxInFlightBytes], [WithVerifyMaxInFlightBytes], 32 MiB): 200
-// slow connections declaring 25 MB bodies hold about 3 MiB. A Standard
-// Webhooks signature header holds at most 8 entries and 1 KiB, so a junk
-// header costs microseconds, not Ed25519 checks.
+// slow connections declaring 25 MB bodies hold about 3 MiB; for a
+// Standard Webhooks public key the body is read with room for the signed
+// prefix in front of it and verified in place, so no copy escapes the
+// budget. A Standard Webhooks signature header holds at most 8 entries and
+// 1 KiB; entries that cannot be a signature (another version, another
+// length, not base64, a repeat, a non-canonical Ed25519 S) are dropped
+// without cryptography, and at most 2 Ed25519 candidates may remain (a
+// sender rotating keys signs twice): a junk header costs microseconds, or
+// at most two Ed25519 checks.
 //
 // # Exactly once
 //
