@@ -120,7 +120,12 @@
 // Retry-After included, marked "Idempotent-Replayed: true"; a retry during
 // the first gets 409 with Retry-After, a reused key with another request
 // 422. The operation never runs twice for one key: the key stays claimed
-// while the handler runs, past its context's end at the lease.
+// while the handler runs, past its context's end at the lease. Responses
+// being buffered for storing share a budget
+// ([IdempotencyOptions.MaxInFlightResponseBytes], 32 MiB), so many
+// concurrent large responses cannot pin more: a request that finds it full
+// is answered 503 before it runs, and a response that outgrows it is sent
+// but not kept (retries get a 500 problem, never a second run).
 //
 // # IP allow-list
 //
