@@ -84,7 +84,7 @@ func TestBroadcastCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	entries, err := db.BroadcastLog().Open(t.Context(), "news", broadcast.Fingerprint(ids))
+	entries, err := db.BroadcastLog().Open(t.Context(), "news", broadcast.Fingerprint(ids), "check", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
