@@ -65,7 +65,7 @@ return 1
 `)
 
 // writeScript: KEYS lease, entries; ARGV the run, the entry, its outcome
-// ('0' in flight, '' forgotten). Returns 1, or 0 when the run does not
+// ('0' in flight, ” forgotten). Returns 1, or 0 when the run does not
 // hold the broadcast (nothing written).
 var writeScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then return 0 end
