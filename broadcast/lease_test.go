@@ -126,3 +126,11 @@ func TestRunStopsWhenLeaseLost(t *testing.T) {
 		}
 	})
 }
+
+func TestLeaseTooShort(t *testing.T) {
+	sched, err := ratelimit.NewTelegram()
+	require.NoError(t, err)
+	_, err = broadcast.Run(t.Context(), sched, []int64{1}, func(context.Context, int64) error { return nil },
+		broadcast.WithLog(&broadcast.MemoryLog{}, "b"), broadcast.WithLease(time.Millisecond))
+	require.ErrorContains(t, err, "lease must be at least")
+}

@@ -249,3 +249,34 @@ func TestBar(t *testing.T) {
 	require.Equal(t, 10, strings.Count(out.String(), "\n"))
 	require.Contains(t, out.String(), "ETA 0s")
 }
+
+// TestTwoRunsAtOnce: two runs of one broadcast on one data directory at
+// once (a deploy starting the new process before the old one ends): one
+// sends everything, the other (which waits while the first holds the
+// broadcast) finds nothing left; together they deliver to every
+// reachable chat once.
+func TestTwoRunsAtOnce(t *testing.T) {
+	cfg := testConfig(t)
+	outs := []*watchWriter{{}, {}}
+	var wg sync.WaitGroup
+	for _, out := range outs {
+		wg.Go(func() {
+			if err := run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), out, false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	reachable := cfg.users - cfg.users/cfg.blockedEvery
+	var got []int
+	for _, out := range outs {
+		m := summaryLine.FindStringSubmatch(out.String())
+		require.NotNil(t, m, out.String())
+		n, _ := strconv.Atoi(m[1])
+		got = append(got, n)
+		if n == 0 {
+			require.Contains(t, out.String(), "Nothing left to send")
+		}
+	}
+	require.ElementsMatch(t, []int{reachable, 0}, got, "one run sends to every reachable chat, once:\n%s\n%s", outs[0], outs[1])
+}
