@@ -63,10 +63,15 @@ func Parse(initData string) (InitData, error) {
 // substrings of the input.
 func build(p []pair, sc *scratch) (InitData, error) {
 	var d InitData
-	n := 0
+	n := 0 // bytes of the string fields that need decoding
 	for _, kv := range p {
-		if kv.escaped || !kv.decoded {
-			n += len(kv.raw)
+		switch kv.key {
+		case keyUser, keyReceiver, keyChat, keyAuthDate, keyCanSendAfter:
+			// JSON objects and numbers: not kept as strings.
+		default:
+			if kv.escaped || !kv.decoded {
+				n += len(kv.raw)
+			}
 		}
 	}
 	b := &sc.out
