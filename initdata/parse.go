@@ -51,7 +51,7 @@ func Parse(initData string) (InitData, error) {
 		return InitData{}, err
 	}
 	if h := find(p, keyHash); h >= 0 { // not in the data-check-string, checked here
-		if _, _, err := decode(sc.tmp[:0], p[h].raw); err != nil {
+		if _, p[h].escaped, err = decode(sc.tmp[:0], p[h].raw); err != nil {
 			return InitData{}, err
 		}
 	}
@@ -69,7 +69,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 		case keyUser, keyReceiver, keyChat, keyAuthDate, keyCanSendAfter:
 			// JSON objects and numbers: not kept as strings.
 		default:
-			if kv.escaped || !kv.decoded {
+			if kv.escaped {
 				n += len(kv.raw)
 			}
 		}
@@ -88,7 +88,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 		return sc.tmp, err == nil
 	}
 	value := func(kv pair) string {
-		if kv.decoded && !kv.escaped {
+		if !kv.escaped {
 			return kv.raw
 		}
 		v, _ := raw(kv)
