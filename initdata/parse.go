@@ -7,8 +7,8 @@ import (
 )
 
 // scratch holds the reusable buffers of one validation. Validators and the
-// package functions keep them in sync.Pools, so a call allocates only what it
-// returns.
+// package functions keep them in sync.Pools, so a call allocates only for
+// what it returns.
 type scratch struct {
 	buf  []byte // the data-check-string
 	tmp  []byte // a decoded value
