@@ -239,6 +239,11 @@ var ErrNoScheduler = errors.New("broadcast: no scheduler")
 // their outcome is known, and Run returns ctx.Err() with the Summary and
 // its Cursor: resuming from it sends every unfinished entry (those that
 // got a 429 included) once and no finished one again.
+//
+// With [WithLog], the run holds its broadcast id for as long as it runs
+// (see [Log]): Run fails at once, sending nothing, with [ErrRunning]
+// while another run holds it, and stops as it does on a cancel, returning
+// an error matching [ErrLeaseLost], when another run has taken it over.
 func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send SendFunc, opts ...Option) (Summary, error) {
 	if sched == nil || send == nil {
 		return Summary{}, ErrNoScheduler
