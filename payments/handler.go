@@ -145,8 +145,10 @@ type options struct {
 func WithCheck(f CheckFunc) Option { return func(o *options) { o.check = f } }
 
 // WithRefundHook sets the function run once per refunded, fulfilled
-// payment. Default: none. Set later, it runs (from [Handler.RetryPending])
-// for refunds recorded while there was none.
+// payment. Default: none, and then a refund is complete once Telegram has
+// refunded: the payment is refunded and leaves the pending set
+// ([Payment.RefundHookDoneAt] is stamped with no hook run), so a hook set
+// later does not run for refunds completed before it.
 func WithRefundHook(f RefundFunc) Option { return func(o *options) { o.onRefund = f } }
 
 // WithShipping sets the function that answers shipping queries (flexible
@@ -311,7 +313,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	start := h.obsNow()
 	detached := context.WithoutCancel(ctx)
 	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
-	msg := h.decide(decideCtx, q)
+	msg, reserved := h.decide(decideCtx, q)
 	cancel()
 	answerCtx, cancelAnswer := context.WithTimeout(detached, PreCheckoutDeadline-h.decisionTimeout)
 	defer cancelAnswer()
@@ -320,8 +322,27 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
+	if reserved != "" && (msg != "" || err != nil) {
+		h.releaseReservation(detached, reserved, q.ID, err)
+	}
 	h.observePreCheckout(ctx, q, msg, start, err)
 	return h.answered(ctx, "pre-checkout", q.ID, err)
+}
+
+// releaseReservation gives back the reservation of order ref that query id
+// took, because its pre-checkout was not answered ok (answerErr is why, or
+// nil for a decline): the buyer's next attempt must not wait for it to
+// expire. Fenced by the query id, it never drops a later query's
+// reservation. A release that fails is logged; the reservation then ends
+// with its TTL.
+func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answerErr error) {
+	ctx, cancel := context.WithTimeout(ctx, PreCheckoutDeadline-h.decisionTimeout)
+	defer cancel()
+	if err := h.ledger.ReleaseReservation(ctx, ref, id); err != nil {
+		h.logger.ErrorContext(ctx, "payments: release reservation; it ends with its TTL", "order", ref, "query_id", id, "error", err)
+		return
+	}
+	h.logger.InfoContext(ctx, "payments: pre-checkout not accepted; reservation released", "order", ref, "query_id", id, "answer_error", answerErr)
 }
 
 // answered turns the error of answering query id into the handler's: nil
@@ -416,40 +437,43 @@ func (h *Handler) ship(ctx context.Context, q *botapi.ShippingQuery) ([]botapi.S
 	}
 }
 
-// decide returns "" to accept q or the message declining it.
-func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) string {
+// decide returns "" to accept q or the message declining it, and the order
+// reference it reserved for q (or may have: a Reserve whose reply failed),
+// "" if none.
+func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) (msg, reserved string) {
 	o, err := h.codec.DecodeAt(q.InvoicePayload, h.now())
 	switch {
 	case errors.Is(err, ErrPayloadExpired):
-		return MsgExpired
+		return MsgExpired, ""
 	case err != nil:
 		h.logger.WarnContext(ctx, "payments: pre-checkout payload rejected", "query_id", q.ID, "user_id", q.From.ID, "error", err)
-		return MsgInvalidInvoice
+		return MsgInvalidInvoice, ""
 	}
 	if err := o.CheckUser(q.From.ID); err != nil {
 		h.logger.WarnContext(ctx, "payments: pre-checkout by another user", "query_id", q.ID, "user_id", q.From.ID, "order", o.Ref)
-		return MsgWrongUser
+		return MsgWrongUser, ""
 	}
 	if err := o.checkPrice(q.Currency, q.TotalAmount); err != nil {
 		h.logger.WarnContext(ctx, "payments: pre-checkout price mismatch", "query_id", q.ID, "order", o.Ref, "error", err)
-		return MsgPriceChanged
+		return MsgPriceChanged, ""
 	}
 	if msg := h.runCheck(ctx, o, q); msg != "" {
-		return msg
+		return msg, ""
 	}
 	if h.repeatable {
-		return ""
+		return "", ""
 	}
 	ok, err := h.ledger.Reserve(ctx, o.Ref, q.ID, h.reservationTTL)
 	switch {
 	case err != nil:
+		// The reservation may have been stored and its reply lost.
 		h.logger.ErrorContext(ctx, "payments: reserve order; declined", "order", o.Ref, "error", err)
-		return MsgUnavailable
+		return MsgUnavailable, o.Ref
 	case !ok:
 		h.logger.InfoContext(ctx, "payments: order reserved or paid already; declined", "order", o.Ref, "query_id", q.ID)
-		return MsgOrderTaken
+		return MsgOrderTaken, ""
 	}
-	return ""
+	return "", o.Ref
 }
 
 // runCheck runs the seller's check within ctx: "" accepts.
@@ -792,10 +816,13 @@ func (h *Handler) markRefunded(ctx context.Context, chargeID string) error {
 // refundHookOnce runs the refund hook for chargeID if it is due and this
 // call wins the claim, inside the ledger's RefundHookDone (fenced, and in
 // one transaction with the stamp where the ledger has them); it reports
-// whether the hook committed.
+// whether the hook committed. With no hook configured the refund is
+// complete once Telegram refunded: it stamps RefundHookDoneAt through the
+// same fenced step, so the payment leaves the pending set.
 func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, error) {
-	if h.onRefund == nil {
-		return false, nil
+	hook := h.onRefund
+	if hook == nil {
+		hook = func(context.Context, Tx, Payment) error { return nil }
 	}
 	owner := h.owners.next()
 	won, err := h.ledger.ClaimRefundHook(ctx, chargeID, owner, h.claimTTL)
@@ -818,7 +845,7 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 				err = fmt.Errorf("payments: refund hook panicked: %v", r)
 			}
 		}()
-		return h.onRefund(ctx, tx, p)
+		return hook(ctx, tx, p)
 	})
 	switch {
 	case errors.Is(err, ErrClaimLost):

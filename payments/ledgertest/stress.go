@@ -399,6 +399,24 @@ func (f *faultyLedger) Get(ctx context.Context, id string) (payments.Payment, er
 	return f.Ledger.Get(ctx, id)
 }
 
+func (f *faultyLedger) Reserve(ctx context.Context, orderRef, holder string, ttl time.Duration) (bool, error) {
+	if err := f.failing(); err != nil {
+		return false, err
+	}
+	ok, err := f.Ledger.Reserve(ctx, orderRef, holder, ttl)
+	if err = f.lost(err); err != nil {
+		return false, err
+	}
+	return ok, nil
+}
+
+func (f *faultyLedger) ReleaseReservation(ctx context.Context, orderRef, holder string) error {
+	if err := f.failing(); err != nil {
+		return err
+	}
+	return f.lost(f.Ledger.ReleaseReservation(ctx, orderRef, holder))
+}
+
 func (f *faultyLedger) Claim(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
 	if err := f.failing(); err != nil {
 		return false, err
