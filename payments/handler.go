@@ -867,7 +867,12 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 // a late successful_payment for it is never fulfilled. A refund that lands
 // while the charge is being fulfilled is serialised with it by the ledger:
 // it is applied after the fulfilment commits, and the refund hook then runs
-// (once) after the fulfilment.
+// (once) after the fulfilment. A paid charge no fulfilment holds is held
+// (its fulfilment claim, [WithClaimTTL]) from before the call to Telegram
+// until the refund is recorded, so it is not fulfilled once refunded, even
+// if recording the refund fails (retry Refund; Telegram's refunded_payment
+// records it too). Once Telegram has refunded, the recording runs to
+// completion even if ctx ends.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
 func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (err error) {
@@ -888,10 +893,34 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (er
 		_, err := h.refundHookOnce(ctx, chargeID) // retried if it failed before
 		return err
 	}
+	// A paid charge no fulfilment holds: hold its fulfilment claim across
+	// the call to Telegram, so that no fulfilment starts once the Stars are
+	// on their way back. Should recording the refund then fail, the claim
+	// keeps RetryPending and redeliveries off the charge (for the claim
+	// TTL) while the refund is retried or Telegram's refunded_payment
+	// records it.
+	hold := ""
+	if known && p.State == StatePaid && p.DuplicateOf == "" && !p.RefundRequested {
+		owner := h.owners.next()
+		won, err := h.ledger.Claim(ctx, chargeID, owner, h.claimTTL)
+		if err != nil {
+			return fmt.Errorf("payments: refund: hold charge %s: %w", chargeID, err)
+		}
+		if won {
+			hold = owner
+		}
+	}
 	err = h.api.RefundStarPayment(ctx, &botapi.RefundStarPaymentParams{UserID: userID, TelegramPaymentChargeID: chargeID})
 	if err != nil && !alreadyRefunded(err) {
+		if hold != "" {
+			if rerr := h.ledger.Release(context.WithoutCancel(ctx), chargeID, hold); rerr != nil {
+				h.logger.ErrorContext(ctx, "payments: release refund hold", "charge_id", chargeID, "error", rerr)
+			}
+		}
 		return fmt.Errorf("payments: refund charge %s: %w", chargeID, err)
 	}
+	// Telegram has refunded: record it even if the caller's ctx ends now.
+	ctx = context.WithoutCancel(ctx)
 	if !known {
 		_, _, err := h.ledger.Record(ctx, Payment{
 			ChargeID: chargeID, UserID: userID, Currency: XTR, State: StateRefunded,
@@ -900,7 +929,18 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (er
 			return fmt.Errorf("payments: record refund: %w", err)
 		}
 	}
-	return h.markRefunded(ctx, chargeID)
+	if err := h.markRefunded(ctx, chargeID); err != nil {
+		return err // the hold stays until its TTL: nothing fulfils the charge meanwhile
+	}
+	if hold != "" {
+		// Recorded as requested under the hold; ending it applies the
+		// refund (the charge is never fulfilled).
+		if err := h.ledger.Release(ctx, chargeID, hold); err != nil {
+			h.logger.ErrorContext(ctx, "payments: refund recorded; applying it failed, RetryPending applies it once the hold expires",
+				"charge_id", chargeID, "error", err)
+		}
+	}
+	return nil
 }
 
 // alreadyRefunded reports whether err is Telegram's answer to refunding a
