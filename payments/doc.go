@@ -106,7 +106,11 @@
 // never dropped), and the buyer who retries is not declined as if someone
 // else were paying. An answer whose failure hides its fate (a timeout after
 // Telegram got an ok) releases it too: should Telegram charge after all,
-// the binding below makes a competing charge a refunded duplicate.
+// the binding below makes a competing charge a refunded duplicate. The
+// same holds for a query delivered again after it was answered ok (the
+// webhook's dedupe by update_id normally drops such a delivery): its second
+// answer is refused and releases the reservation that the first answer
+// made good.
 // Two pre-checkouts can still both be answered before either charge (a
 // reservation that expired while a payment was delayed), so the ledger binds
 // the order to its first charge in the same atomic step as Record; a later
