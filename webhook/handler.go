@@ -152,9 +152,10 @@ func validNamespace(ns string) bool {
 // Any value computed from the token alone lets whoever sees it test
 // guesses of the token offline: an HMAC keyed by the token over a fixed
 // label is no slower to test than a plain hash. What a derivation can do
-// is make each guess expensive, so PBKDF2 with 100 000 iterations: about
-// 15 ms once per [NewHandler] or [NewWorker] (measured on one core of a
-// 2-core x86-64 machine), and as many HMAC-SHA-256 computations per guess
+// is make each guess expensive, so PBKDF2 with 100 000 iterations: 15 ms
+// once per [NewHandler] or [NewWorker] on an idle x86-64 core (50-80 ms
+// on a loaded shared one, BenchmarkSecretNamespace), and as many
+// HMAC-SHA-256 computations per guess
 // for an attacker, against one hash per guess for the SHA-256 namespace
 // of earlier releases. 128 bits make a collision between two bots' tokens
 // negligible. The real defence is a token nobody can guess:
