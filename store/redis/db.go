@@ -16,6 +16,7 @@ type DB struct {
 	c      redis.UniversalClient
 	prefix string
 	err    error // a bad option: every call fails with it
+	cmdState
 }
 
 // Option configures [New].
@@ -78,7 +79,7 @@ func (db *DB) KeyPrefix() string { return db.prefix }
 // schemaVersions is what Migrate records: the layout version of each
 // feature's keys. A feature whose layout changes bumps its number and
 // teaches Migrate to convert.
-var schemaVersions = map[string]int{"ledger": 1, "updates": 1}
+var schemaVersions = map[string]int{"ledger": 1, "updates": 2}
 
 // ErrNewerLayout is the error of [DB.Migrate] when the server holds a
 // feature's keys in a layout newer than this version of the package knows
