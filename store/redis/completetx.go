@@ -40,14 +40,20 @@ const completeTxAttempts = 16
 //
 // effect only queues commands: their replies are not known before EXEC,
 // and what it reads through other clients is not part of the transaction.
-// An error from effect aborts the transaction and is returned. Every key a
+// An error from effect aborts the transaction and is returned. A command
+// the server refuses when it is queued (an unknown command, wrong
+// arguments) aborts EXEC: nothing is applied. One that fails when it runs
+// (a wrong type: INCR of a list) does not undo the others, as Redis
+// transactions have no rollback: the completion is applied, and
+// CompleteTx returns that command's error. Every key a
 // queued command names must carry the entry's hash tag
 // ([UpdateStore.HashTag]), so that the transaction stays on one slot of a
 // Redis Cluster; CompleteTx checks the keys of every command whose key
 // positions the server's COMMAND table states (all but a few commands
 // with movable keys, whose Cluster would still refuse the transaction as
 // a whole) and fails with [ErrCrossSlot] before EXEC, on any server, so
-// that what works on one server works on a cluster.
+// that what works on one server works on a cluster. It reads the COMMAND
+// table once per [DB], on its first call with an effect.
 //
 // A handler run by webhook.NewHandler or a webhook.Worker calls it with the
 // key the handler claimed, webhook.ClaimFromContext(ctx).Key; the
@@ -264,7 +270,7 @@ func (g *slotGuard) keys(cmd redis.Cmder) []string {
 		if len(args) < 3 {
 			return nil
 		}
-		n, err := strconv.Atoi(fmt.Sprint(args[2]))
+		n, err := strconv.Atoi(str(args[2]))
 		if err != nil || n < 0 || 3+n > len(args) {
 			return nil
 		}
@@ -281,7 +287,7 @@ func (g *slotGuard) keys(cmd redis.Cmder) []string {
 	step := max(int(ci.StepCount), 1)
 	var out []string
 	for i := int(ci.FirstKeyPos); i <= last && i < len(args); i += step {
-		out = append(out, fmt.Sprint(args[i]))
+		out = append(out, str(args[i]))
 	}
 	return out
 }
@@ -289,7 +295,15 @@ func (g *slotGuard) keys(cmd redis.Cmder) []string {
 func strs(a []any) []string {
 	out := make([]string, len(a))
 	for i, v := range a {
-		out[i] = fmt.Sprint(v)
+		out[i] = str(v)
 	}
 	return out
+}
+
+// str is an argument as the server reads it.
+func str(v any) string {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return fmt.Sprint(v)
 }

@@ -217,3 +217,40 @@ func TestLayout1Entries(t *testing.T) {
 		require.Equal(t, webhook.ClaimResult{State: webhook.Done, Data: []byte(data)}, r)
 	}
 }
+
+// TestCompleteTxCommandErrors: a command refused when queued aborts the
+// transaction (nothing applied, still in flight); one failing when it runs
+// does not undo the others (Redis has no rollback): the completion is
+// applied and its error returned.
+func TestCompleteTxCommandErrors(t *testing.T) {
+	ctx := t.Context()
+	db := newTestDB(t)
+	s := db.UpdateStore()
+	_, err := s.Claim(ctx, "k", "a", time.Minute, nil)
+	require.NoError(t, err)
+	tag, err := s.HashTag("k")
+	require.NoError(t, err)
+	list, n := db.prefix+tag+"list", db.prefix+tag+"n"
+	require.NoError(t, db.c.RPush(ctx, list, "x").Err())
+
+	err = s.CompleteTx(ctx, "k", time.Hour, func(p goredis.Pipeliner) error {
+		p.Incr(ctx, n)
+		return p.Do(ctx, "incrby", n).Err() // wrong number of arguments
+	})
+	require.Error(t, err)
+	require.NotErrorIs(t, err, webhook.ErrNotOwner)
+	require.Zero(t, db.c.Exists(ctx, n).Val(), "nothing applied")
+	r, err := s.Claim(ctx, "k", "b", time.Minute, nil)
+	require.NoError(t, err)
+	require.Equal(t, webhook.InFlight, r.State)
+
+	err = s.CompleteTx(ctx, "k", time.Hour, func(p goredis.Pipeliner) error {
+		p.Incr(ctx, n)
+		return p.Incr(ctx, list).Err() // WRONGTYPE when it runs
+	})
+	require.ErrorContains(t, err, "WRONGTYPE")
+	require.Equal(t, "1", db.c.Get(ctx, n).Val())
+	r, err = s.Claim(ctx, "k", "b", time.Minute, nil)
+	require.NoError(t, err)
+	require.Equal(t, webhook.Done, r.State)
+}

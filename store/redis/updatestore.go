@@ -14,15 +14,13 @@ import (
 
 // UpdateStore is a webhook.Store: one string per key, <prefix>wh:<key>,
 // holding the entry's state, owner, lease expiry (on the server's clock,
-// in flight only) and data (see [entry layout]), and one Lua script per
+// in flight only) and data (see Layout in the package doc), and one Lua script per
 // operation, each a GET and at most one SET. A done key expires with its
 // TTL (the key's own expiry: no clock is read to complete). An in-flight
 // key counts as absent once its lease passes but is kept for
 // [InFlightGrace] more, so that its owner can still complete it if nobody
 // took it over. [UpdateStore.CompleteTx] writes an update's effect in the
 // transaction that completes its claim. It is safe for concurrent use.
-//
-// [entry layout]: https://pkg.go.dev/github.com/miniappkit/miniappkit/store/redis#hdr-Layout
 type UpdateStore struct{ db *DB }
 
 var _ webhook.Store = (*UpdateStore)(nil)
