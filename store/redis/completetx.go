@@ -153,7 +153,7 @@ type entry struct {
 
 // done is the entry's encoding in state done (layout 2).
 func (e entry) done() string {
-	v := "2:" + strconv.Itoa(len(e.owner)) + ":" + e.owner
+	v := "2" + strconv.Itoa(len(e.owner)) + ":" + e.owner
 	if e.data != nil {
 		v += "=" + *e.data
 	}
@@ -183,22 +183,16 @@ func readEntry(ctx context.Context, tx *redis.Tx, k string) (entry, error) {
 	case err != nil:
 		return entry{}, err
 	}
-	bad := fmt.Errorf("redis: update store: malformed entry %q", k)
 	i := strings.IndexByte(v, ':')
-	if i < 1 {
-		return entry{}, bad
+	if i < 2 {
+		return entry{}, fmt.Errorf("redis: update store: malformed entry %q", k)
 	}
-	rest := v[i+1:]
-	j := strings.IndexByte(rest, ':')
-	if j < 0 {
-		return entry{}, bad
+	n, err := strconv.Atoi(v[1:i])
+	if err != nil || n < 0 || n > len(v)-i-1 {
+		return entry{}, fmt.Errorf("redis: update store: malformed entry %q", k)
 	}
-	n, err := strconv.Atoi(rest[:j])
-	if err != nil || n < 0 || n > len(rest)-j-1 {
-		return entry{}, bad
-	}
-	e := entry{state: v[0], owner: rest[j+1 : j+1+n]}
-	if d := rest[j+1+n:]; d != "" {
+	e := entry{state: v[0], owner: v[i+1 : i+1+n]}
+	if d := v[i+1+n:]; d != "" {
 		d = d[1:]
 		e.data = &d
 	}

@@ -188,11 +188,20 @@ func TestLayout1Entries(t *testing.T) {
 	ctx := t.Context()
 	db := newTestDB(t)
 	s := db.UpdateStore()
-	now := time.Now().UnixMilli() // only to build old entries; the store reads TIME
-	require.NoError(t, db.c.HSet(ctx, s.key("done"), "s", 2, "o", "a", "x", now+3_600_000, "d", "resp").Err())
-	require.NoError(t, db.c.HSet(ctx, s.key("live"), "s", 1, "o", "a", "x", now+3_600_000).Err())
-	require.NoError(t, db.c.HSet(ctx, s.key("tx"), "s", 1, "o", "a", "x", now+3_600_000, "d", "req").Err())
-	require.NoError(t, db.c.HSet(ctx, s.key("passed"), "s", 1, "o", "a", "x", now-1000).Err())
+	// Layout 1's expiries: a done key its TTL, an in-flight one its lease
+	// plus InFlightGrace.
+	for key, e := range map[string]struct {
+		fields []any
+		expiry time.Duration
+	}{
+		"done":   {[]any{"s", 2, "o", "a", "x", 1, "d", "resp"}, time.Hour},
+		"live":   {[]any{"s", 1, "o", "a", "x", 1}, InFlightGrace + time.Hour},
+		"tx":     {[]any{"s", 1, "o", "a", "x", 1, "d", "req"}, InFlightGrace + time.Hour},
+		"passed": {[]any{"s", 1, "o", "a", "x", 1}, InFlightGrace - time.Second},
+	} {
+		require.NoError(t, db.c.HSet(ctx, s.key(key), e.fields...).Err())
+		require.NoError(t, db.c.PExpire(ctx, s.key(key), e.expiry).Err())
+	}
 
 	r, err := s.Claim(ctx, "done", "b", time.Minute, nil)
 	require.NoError(t, err)

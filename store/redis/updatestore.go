@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,13 +14,13 @@ import (
 )
 
 // UpdateStore is a webhook.Store: one string per key, <prefix>wh:<key>,
-// holding the entry's state, owner, lease expiry (on the server's clock,
-// in flight only) and data (see Layout in the package doc), and one Lua script per
-// operation, each a GET and at most one SET. A done key expires with its
-// TTL (the key's own expiry: no clock is read to complete). An in-flight
-// key counts as absent once its lease passes but is kept for
-// [InFlightGrace] more, so that its owner can still complete it if nobody
-// took it over. [UpdateStore.CompleteTx] writes an update's effect in the
+// holding the entry's state, owner and data (see Layout in the package
+// doc), and one Lua script per operation, each a GET and at most one SET.
+// Times are the key's expiry, on the server's clock: a done key expires
+// with its TTL; an in-flight key expires [InFlightGrace] after its lease
+// ends, and counts as absent once its lease has passed (its PTTL at most
+// the grace), so that its owner can still complete it during the grace if
+// nobody took it over. [UpdateStore.CompleteTx] writes an update's effect in the
 // transaction that completes its claim. It is safe for concurrent use.
 type UpdateStore struct{ db *DB }
 
@@ -43,79 +44,72 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 // luaEntry is the prelude of the update store's scripts.
 //
 // An entry (layout 2) is one string: its state ('1' in flight, '2' done),
-// the lease's expiry in server milliseconds (in flight only), ':', the
-// owner's length in bytes, ':', the owner, then '=' and the data when
-// there is any: "1170000000123:2:ab=data", "2:2:ab". load returns state,
-// expiry, owner, data (false when none), or nothing for an absent key.
-// An entry of layout 1 (a hash with fields s, o, x, d, written by
-// releases before the string layout) is read the same way, so that keys
-// written before an upgrade keep deduplicating until they expire; the
-// first write replaces it with a string.
+// the owner's length in bytes, ':', the owner, then '=' and the data when
+// there is any: "12:ab=data", "22:ab". load returns state, owner and data
+// (false when none), or nothing for an absent key. An entry of layout 1 (a
+// hash with fields s, o, x, d, written by releases before the string
+// layout) is read the same way, so that keys written before an upgrade
+// keep deduplicating until they expire; the first write replaces it with
+// a string.
 //
-// clock is the server's clock in milliseconds (TIME).
-const luaEntry = `
+// Times are the key's expiry, kept by the server on its clock: a done
+// entry expires with its TTL, an in-flight one [InFlightGrace] after its
+// lease ends, so its lease has passed when its PTTL is at most the grace
+// (layout 1 set the same expiries).
+var luaEntry = strings.Replace(`
 local function load(k)
 	local v = redis.pcall('GET', k)
 	if type(v) == 'table' then
 		if not v.err then return end
-		local h = redis.call('HMGET', k, 's', 'o', 'x', 'd')
+		local h = redis.call('HMGET', k, 's', 'o', 'd')
 		if not h[1] then return end
-		return h[1], tonumber(h[3]), h[2], h[4]
+		return h[1], h[2], h[3]
 	end
 	if not v then return end
 	local i = string.find(v, ':', 2, true)
-	local j = string.find(v, ':', i + 1, true)
-	local n = tonumber(string.sub(v, i + 1, j - 1))
+	local n = tonumber(string.sub(v, 2, i - 1))
 	local d = false
-	if #v > j + n then d = string.sub(v, j + n + 2) end
-	return string.sub(v, 1, 1), tonumber(string.sub(v, 2, i - 1)), string.sub(v, j + 1, j + n), d
+	if #v > i + n then d = string.sub(v, i + n + 2) end
+	return string.sub(v, 1, 1), string.sub(v, i + 1, i + n), d
 end
-local function enc(s, x, o, d)
-	if d then return s .. x .. ':' .. #o .. ':' .. o .. '=' .. d end
-	return s .. x .. ':' .. #o .. ':' .. o
+local function enc(s, o, d)
+	if d then return s .. #o .. ':' .. o .. '=' .. d end
+	return s .. #o .. ':' .. o
 end
-local function clock()
-	local t = redis.call('TIME')
-	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-`
+local grace = GRACE
+`, "GRACE", strconv.FormatInt(InFlightGrace.Milliseconds(), 10), 1)
 
 // claimScript: KEYS[1] the entry; ARGV owner, lease ms, then the data if
-// there is any. Returns 0 when claimed, else {state, data}. A done entry
-// is answered without reading the clock: it lives as long as its TTL.
+// there is any. Returns 0 when claimed, else {state, data}.
 var claimScript = redis.NewScript(luaEntry + `
-local s, x, o, d = load(KEYS[1])
+local s, o, d = load(KEYS[1])
 if s == '2' then return {2, d} end
-local now = clock()
-if s and x > now then return {1, d} end
-local lease = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], enc('1', now + lease, ARGV[1], ARGV[3]), 'PX', lease + ` + strconv.FormatInt(InFlightGrace.Milliseconds(), 10) + `)
+if s and redis.call('PTTL', KEYS[1]) > grace then return {1, d} end
+redis.call('SET', KEYS[1], enc('1', ARGV[1], ARGV[3]), 'PX', tonumber(ARGV[2]) + grace)
 return 0
 `)
 
 // completeScript: KEYS[1]; ARGV owner, ttl ms, then the data if there is
-// any. Returns 1 when completed, 0 when owner does not hold the key. The
-// done entry expires with the key: no clock is read.
+// any. Returns 1 when completed, 0 when owner does not hold the key.
 var completeScript = redis.NewScript(luaEntry + `
-local s, x, o = load(KEYS[1])
+local s, o = load(KEYS[1])
 if o ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], enc('2', '', o, ARGV[3]), 'PX', ARGV[2])
+redis.call('SET', KEYS[1], enc('2', o, ARGV[3]), 'PX', ARGV[2])
 return 1
 `)
 
 // extendScript: KEYS[1]; ARGV owner, lease ms. Returns 1 when extended,
 // 0 when owner does not hold the key in flight.
 var extendScript = redis.NewScript(luaEntry + `
-local s, x, o, d = load(KEYS[1])
+local s, o, d = load(KEYS[1])
 if s ~= '1' or o ~= ARGV[1] then return 0 end
-local lease = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], enc('1', clock() + lease, o, d), 'PX', lease + ` + strconv.FormatInt(InFlightGrace.Milliseconds(), 10) + `)
+redis.call('SET', KEYS[1], enc('1', o, d), 'PX', tonumber(ARGV[2]) + grace)
 return 1
 `)
 
 // releaseScript: KEYS[1]; ARGV owner. Returns 1 when released.
 var releaseScript = redis.NewScript(luaEntry + `
-local s, x, o = load(KEYS[1])
+local s, o = load(KEYS[1])
 if s == '1' and o == ARGV[1] then
 	redis.call('DEL', KEYS[1])
 	return 1
