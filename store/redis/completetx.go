@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -95,7 +96,9 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, key string, ttl time.Durat
 					return fmt.Errorf("%w: %w", errEffect, err)
 				}
 			}
-			pipe.Set(ctx, k, e.done(), ttl)
+			done := e
+			done.state = '2'
+			pipe.Set(ctx, k, done.encode(), ttl)
 			_, err = pipe.Exec(ctx)
 			return err
 		}, k)
@@ -151,13 +154,21 @@ type entry struct {
 	data  *string
 }
 
-// done is the entry's encoding in state done (layout 2).
-func (e entry) done() string {
-	v := "2" + strconv.Itoa(len(e.owner)) + ":" + e.owner
+// encode is the entry in layout 2 (see luaEntry).
+func (e entry) encode() string {
+	v := string(e.state) + strconv.Itoa(len(e.owner)) + ":" + e.owner
 	if e.data != nil {
 		v += "=" + *e.data
 	}
 	return v
+}
+
+// bytes is the entry's data, nil when it has none.
+func (e entry) bytes() []byte {
+	if e.data == nil {
+		return nil
+	}
+	return []byte(*e.data)
 }
 
 // readEntry reads key's entry, in layout 2 or 1 (see luaEntry).
@@ -183,13 +194,24 @@ func readEntry(ctx context.Context, tx *redis.Tx, k string) (entry, error) {
 	case err != nil:
 		return entry{}, err
 	}
+	e, err := parseEntry(v)
+	if err != nil {
+		return entry{}, fmt.Errorf("redis: update store: entry %q: %w", k, err)
+	}
+	return e, nil
+}
+
+var errMalformed = errors.New("malformed entry")
+
+// parseEntry decodes an entry of layout 2.
+func parseEntry(v string) (entry, error) {
 	i := strings.IndexByte(v, ':')
 	if i < 2 {
-		return entry{}, fmt.Errorf("redis: update store: malformed entry %q", k)
+		return entry{}, errMalformed
 	}
 	n, err := strconv.Atoi(v[1:i])
 	if err != nil || n < 0 || n > len(v)-i-1 {
-		return entry{}, fmt.Errorf("redis: update store: malformed entry %q", k)
+		return entry{}, errMalformed
 	}
 	e := entry{state: v[0], owner: v[i+1 : i+1+n]}
 	if d := v[i+1+n:]; d != "" {
@@ -215,10 +237,13 @@ func (db *DB) commands(ctx context.Context) (map[string]*redis.CommandInfo, erro
 	return info, nil
 }
 
-// cmdState is DB's cache of the server's COMMAND table.
+// cmdState is what a DB learns of its server: its COMMAND table, and
+// whether it takes SET NX GET.
 type cmdState struct {
 	cmdMu   sync.Mutex
 	cmdInfo map[string]*redis.CommandInfo
+
+	noSetNXGet atomic.Bool // the server refuses SET NX GET (before 7.0)
 }
 
 // slotGuard checks that every key of the commands queued on a pipeline

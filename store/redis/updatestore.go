@@ -119,16 +119,41 @@ return 0
 
 func (s *UpdateStore) key(k string) string { return s.db.prefix + "wh:" + k }
 
-// Claim implements webhook.Store.
+// Claim implements webhook.Store. It first tries one command, SET with
+// NX and GET: it claims an absent key, and returns a present key's entry,
+// which answers a done key. Only an in-flight key (its lease may have
+// passed), an entry of layout 1 or a server before Redis 7.0 (which
+// refuses NX with GET) take the claim script.
 func (s *UpdateStore) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
 	if err := s.check(ctx, lease); err != nil {
 		return webhook.ClaimResult{}, err
+	}
+	k := s.key(key)
+	if !s.db.noSetNXGet.Load() {
+		e := entry{state: '1', owner: owner}
+		if data != nil {
+			d := string(data)
+			e.data = &d
+		}
+		v, err := s.db.c.Do(ctx, "set", k, e.encode(), "px", millis(lease)+InFlightGrace.Milliseconds(), "nx", "get").Text()
+		switch {
+		case errors.Is(err, redis.Nil):
+			return webhook.ClaimResult{State: webhook.Claimed}, nil
+		case err == nil:
+			if got, err := parseEntry(v); err == nil && got.state == '2' {
+				return webhook.ClaimResult{State: webhook.Done, Data: got.bytes()}, nil
+			}
+		case strings.HasPrefix(err.Error(), "ERR syntax error"):
+			s.db.noSetNXGet.Store(true) // before Redis 7.0
+		case !strings.HasPrefix(err.Error(), "WRONGTYPE"):
+			return webhook.ClaimResult{}, wrap("update store claim", err)
+		}
 	}
 	args := []any{owner, millis(lease)}
 	if data != nil {
 		args = append(args, data)
 	}
-	v, err := claimScript.Run(ctx, s.db.c, []string{s.key(key)}, args...).Result()
+	v, err := claimScript.Run(ctx, s.db.c, []string{k}, args...).Result()
 	if err != nil {
 		return webhook.ClaimResult{}, wrap("update store claim", err)
 	}
