@@ -65,12 +65,12 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, key string, ttl time.Durat
 		return err
 	}
 	k := s.key(key)
-	tag, err := hashTag(k)
-	if err != nil {
-		return err
-	}
 	var guard *slotGuard
 	if effect != nil {
+		tag, err := hashTag(k)
+		if err != nil {
+			return err
+		}
 		info, err := s.db.commands(ctx)
 		if err != nil {
 			return wrap("update store complete in tx: command table", err)
