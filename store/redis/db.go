@@ -78,7 +78,9 @@ func (db *DB) KeyPrefix() string { return db.prefix }
 
 // schemaVersions is what Migrate records: the layout version of each
 // feature's keys. A feature whose layout changes bumps its number and
-// teaches Migrate to convert.
+// either teaches Migrate to convert or reads the old layout in place:
+// "updates" 2 (one string per entry) still reads layout 1's hashes, which
+// expire on their own (see Layout in the package doc).
 var schemaVersions = map[string]int{"ledger": 1, "updates": 2}
 
 // ErrNewerLayout is the error of [DB.Migrate] when the server holds a
