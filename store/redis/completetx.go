@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -247,26 +246,34 @@ func parseEntry(v string) (entry, error) {
 }
 
 // commands returns the server's COMMAND table, read once per DB (again
-// after a failure).
+// after a failure). A call waiting for another's read gives up when its
+// ctx ends.
 func (db *DB) commands(ctx context.Context) (map[string]*redis.CommandInfo, error) {
-	db.cmdMu.Lock()
-	defer db.cmdMu.Unlock()
-	if db.cmdInfo != nil {
-		return db.cmdInfo, nil
+	if info := db.cmdInfo.Load(); info != nil {
+		return *info, nil
+	}
+	select {
+	case db.cmdLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-db.cmdLock }()
+	if info := db.cmdInfo.Load(); info != nil {
+		return *info, nil
 	}
 	info, err := db.c.Command(ctx).Result()
 	if err != nil {
 		return nil, err
 	}
-	db.cmdInfo = info
+	db.cmdInfo.Store(&info)
 	return info, nil
 }
 
 // cmdState is what a DB learns of its server: its COMMAND table, and
 // whether it takes SET NX GET.
 type cmdState struct {
-	cmdMu   sync.Mutex
-	cmdInfo map[string]*redis.CommandInfo
+	cmdLock chan struct{} // held while reading the COMMAND table (capacity 1)
+	cmdInfo atomic.Pointer[map[string]*redis.CommandInfo]
 
 	noSetNXGet atomic.Bool // the server refuses SET NX GET (before 7.0)
 }
