@@ -22,10 +22,7 @@ import (
 // keys expire on their own (24 h at most).
 func clusterDB(t *testing.T, prefix string) *DB {
 	t.Helper()
-	addrs := os.Getenv("MINIAPPKIT_REDIS_CLUSTER")
-	if addrs == "" {
-		t.Skip("MINIAPPKIT_REDIS_CLUSTER not set: no Redis Cluster to test against")
-	}
+	addrs := needCluster(t)
 	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
 	var b [6]byte
@@ -39,6 +36,7 @@ func clusterDB(t *testing.T, prefix string) *DB {
 // default layout of keys (one slot per entry) and with a prefix holding
 // a hash tag (one slot for all).
 func TestClusterUpdateStore(t *testing.T) {
+	needCluster(t)
 	for _, prefix := range []string{"test:?:", "test{?}:"} {
 		t.Run(prefix, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) (webhook.Store, storetest.Advance) {
@@ -52,6 +50,7 @@ func TestClusterUpdateStore(t *testing.T) {
 // ErrCrossSlot exactly the effects the cluster itself refuses with
 // CROSSSLOT in a transaction of the entry's slot, and applies the others.
 func TestClusterCompleteTxAgreesWithCluster(t *testing.T) {
+	needCluster(t)
 	for _, prefix := range []string{"test:?:", "test{?}:"} {
 		t.Run(prefix, func(t *testing.T) {
 			ctx := t.Context()
@@ -122,4 +121,14 @@ func TestClusterCompleteTxAgreesWithCluster(t *testing.T) {
 			}
 		})
 	}
+}
+
+// needCluster returns MINIAPPKIT_REDIS_CLUSTER, skipping the test without it.
+func needCluster(t *testing.T) string {
+	t.Helper()
+	addrs := os.Getenv("MINIAPPKIT_REDIS_CLUSTER")
+	if addrs == "" {
+		t.Skip("MINIAPPKIT_REDIS_CLUSTER not set: no Redis Cluster to test against")
+	}
+	return addrs
 }
