@@ -51,7 +51,7 @@ type Telegram struct {
 	interactive        atomic.Int64  // interactive waiters at that stage
 
 	backoffs, pauses atomic.Int64
-	missed           atomic.Int64 // slots lost to a late wake-up (Slot.Wait)
+	missed           atomic.Int64  // slots lost to a late wake-up (Slot.Wait)
 	reserveAhead     time.Duration // the store's RemoteStore.ReserveAhead, or 0
 
 	observer Observer     // nil: no observation (observe.go)
@@ -239,7 +239,7 @@ func (s *Telegram) Reserve(ctx context.Context, chatID int64) (_ Slot, err error
 
 // A Slot is the time of one send reserved with [Telegram.Reserve].
 type Slot struct {
-	at    time.Time     // on the scheduler's clock
+	at     time.Time     // on the scheduler's clock
 	late   time.Duration // how far after at the send may still go
 	clock  func() time.Time
 	missed *atomic.Int64 // the scheduler's count of missed slots
