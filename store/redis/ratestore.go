@@ -29,12 +29,34 @@ import (
 // bot-wide key makes hot in any case). Intervals are rounded up to whole
 // microseconds, so the store errs on the strict side.
 //
+// Reservations, not ask-and-retry: the scheduler reserves each send's
+// slot (ratelimit.Store.Reserve, the same script) up to 25 ms before its
+// time ([RateStore.ReserveAhead]). The script finds the next free slot at
+// TIME, advances the cells to it and returns the wait, so a send costs
+// one round trip and the queue of reserved slots on the server runs ahead
+// of the clock: a waiter's wake-up and its round trip no longer fall
+// between two slots. (Asked and retried, a replica learnt its wait, slept,
+// asked again and took the slot late; with GCRA that time is never
+// caught up: 1.21 to 1.46 × the lower bound with three replicas at ten
+// times Telegram's speed.) 25 ms covers several round trips and a busy
+// machine's wake-up, and stays under one slot at Telegram's 30 per second
+// (33 ms), so an interactive send waits at most about one slot more behind
+// bulk sends already holding theirs; every replica uses the same value,
+// so none reserves earlier than the others. A reserved slot counts
+// whether it is used or not (there is no cancelling: later slots are
+// already handed out); a replica that wakes too late for its slot gives
+// it up (ratelimit.ErrSlotMissed) rather than crowd the sends after it.
+// Batching slots per replica would save round trips but lose every slot a
+// replica holds and cannot use in time; pipelining needs several
+// waiters, which reservations already allow (the broadcast package's
+// workers reserve one after another and wait apart).
+//
 // What stays in each process, and why that is safe: the interactive
-// lane's priority (a replica's replies go before its own bulk sends; across
-// replicas the store's atomic decision still keeps every limit), the
-// turn queue of its bulk waiters (fairness among a process's own waiters;
-// across replicas the slots go to whoever asks first once allowed, never
-// more than the limit), the flood evidence of 429s on several chats (a
+// lane's priority (a replica's replies go before its own bulk sends not
+// yet holding a slot; across replicas the store's atomic decision still
+// keeps every limit), the turn queue of its bulk waiters (fairness among a
+// process's own waiters; across replicas the slots go to whoever reserves
+// first once within reach, never more than the limit), the flood evidence of 429s on several chats (a
 // replica that sees enough pauses the bot-wide keys in the store, which
 // pauses every replica; evidence split between replicas is counted per
 // replica, so a bot-wide pause may come later, never wrongly). The
