@@ -37,8 +37,9 @@ import (
 // of the clock: a waiter's wake-up and its round trip no longer fall
 // between two slots. (Asked and retried, a replica learnt its wait, slept,
 // asked again and took the slot late; with GCRA that time is never
-// caught up: 1.21 to 1.46 × the lower bound with three replicas at ten
-// times Telegram's speed.) 25 ms covers several round trips and a busy
+// caught up. Three replicas at Telegram's speed on a busy machine: 1.63 ×
+// n/30 s that way, 1.36 reserving; docs/benchmarks.md has the runs.)
+// 25 ms covers several round trips and a busy
 // machine's wake-up, and stays under one slot at Telegram's 30 per second
 // (33 ms), so an interactive send waits at most about one slot more behind
 // bulk sends already holding theirs; every replica uses the same value,
