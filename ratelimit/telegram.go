@@ -237,7 +237,9 @@ func (s *Telegram) Reserve(ctx context.Context, chatID int64) (_ Slot, err error
 	return s.reserveSend(ctx, chatID)
 }
 
-// A Slot is the time of one send reserved with [Telegram.Reserve].
+// A Slot is the time of one send reserved with [Telegram.Reserve]. The
+// zero Slot has come (Delay 0, Wait returns at once). A Slot is a value:
+// copy it freely, wait for it once.
 type Slot struct {
 	at     time.Time     // on the scheduler's clock
 	late   time.Duration // how far after at the send may still go
