@@ -4,9 +4,11 @@
 // Redis shares no transaction with the completion that follows, so a kill
 // between the two repeats the effect: at least once.
 //
-//	crashapp -url redis://... -prefix p:
+//	crashapp -url redis://... -prefix p: [-name crashapp-p]
 //
-// It prints "LISTEN host:port" once it serves.
+// With -name, its connections carry that client name (CLIENT SETNAME), so
+// the test can tell when the server has dropped them after a kill. It
+// prints "LISTEN host:port" once it serves.
 package main
 
 import (
@@ -30,12 +32,14 @@ func main() {
 	url := flag.String("url", "", "the Redis URL")
 	prefix := flag.String("prefix", "", "the key prefix")
 	async := flag.Bool("async", false, "acknowledge once queued (UpdateQueue) and process with 4 workers in the same process")
+	name := flag.String("name", "", "the client name of its connections")
 	flag.Parse()
 	ctx := context.Background()
 	opt, err := redis.ParseURL(*url)
 	if err != nil {
 		log.Fatal(err)
 	}
+	opt.ClientName = *name
 	client := redis.NewClient(opt)
 	db := miniredis.New(client, miniredis.WithKeyPrefix(*prefix))
 	if err := db.Migrate(ctx); err != nil {
