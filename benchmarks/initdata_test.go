@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"net/url"
 	"slices"
 	"strconv"
@@ -109,7 +110,8 @@ func TestSameInputAccepted(t *testing.T) {
 // The benchmarks report cpu-ns/op (process CPU time, see processCPU) beside
 // ns/op: on a shared, loaded machine it is the steadier figure.
 
-// BenchmarkValidate: validate, then return the typed result.
+// BenchmarkValidate: validate, then return the typed result; beside the
+// peer, the floor encoding/json sets for the typed user.
 func BenchmarkValidate(b *testing.B) {
 	b.Run("miniappkit", func(b *testing.B) {
 		v := initdata.NewValidator(botToken, clock)
@@ -132,6 +134,25 @@ func BenchmarkValidate(b *testing.B) {
 			}
 			d, err := peer.Parse(initData)
 			if err != nil || d.User.ID == 0 {
+				b.Fatal(err)
+			}
+		}
+		reportCPU(b, start)
+	})
+	// The floor of the typed result: what encoding/json alone costs for
+	// the user object, one json.Unmarshal of its decoded JSON into an
+	// initdata.User. Validate is at least this plus Verify.
+	b.Run("encoding-json-user-floor", func(b *testing.B) {
+		q, err := url.ParseQuery(initData)
+		if err != nil {
+			b.Fatal(err)
+		}
+		js := []byte(q.Get("user"))
+		b.ReportAllocs()
+		start := processCPU()
+		for b.Loop() {
+			var u initdata.User
+			if err := json.Unmarshal(js, &u); err != nil || u.ID == 0 {
 				b.Fatal(err)
 			}
 		}

@@ -177,6 +177,7 @@ type options struct {
 	clock       func() time.Time
 	log         Log
 	logID       string
+	lease       time.Duration
 	observer    Observer
 }
 
@@ -238,11 +239,16 @@ var ErrNoScheduler = errors.New("broadcast: no scheduler")
 // their outcome is known, and Run returns ctx.Err() with the Summary and
 // its Cursor: resuming from it sends every unfinished entry (those that
 // got a 429 included) once and no finished one again.
+//
+// With [WithLog], the run holds its broadcast id for as long as it runs
+// (see [Log]): Run fails at once, sending nothing, with [ErrRunning]
+// while another run holds it, and stops as it does on a cancel, returning
+// an error matching [ErrLeaseLost], when another run has taken it over.
 func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send SendFunc, opts ...Option) (Summary, error) {
 	if sched == nil || send == nil {
 		return Summary{}, ErrNoScheduler
 	}
-	o := options{concurrency: DefaultConcurrency, lane: ratelimit.Bulk, timeout: 2 * time.Minute, clock: time.Now}
+	o := options{concurrency: DefaultConcurrency, lane: ratelimit.Bulk, timeout: 2 * time.Minute, clock: time.Now, lease: DefaultLease}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -250,15 +256,26 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	if o.cursor.List != "" && o.cursor.List != fp {
 		return Summary{Total: len(chats)}, ErrCursorMismatch
 	}
-	var logged []LogEntry
+	var (
+		logged []LogEntry
+		token  string
+	)
 	if o.log != nil {
+		if o.lease < minLease {
+			return Summary{Total: len(chats)}, fmt.Errorf("broadcast: the lease must be at least %v, got %v", minLease, o.lease)
+		}
+		token = newRunToken()
 		var err error
-		if logged, err = o.log.Open(ctx, o.logID, fp); err != nil {
+		if logged, err = o.log.Open(ctx, o.logID, fp, token, o.lease); err != nil {
 			return Summary{Total: len(chats)}, fmt.Errorf("broadcast: opening the log: %w", err)
 		}
 	}
+	// The workers stop when ctx ends or the run loses its lease.
+	wctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
 	r := newRun(chats, o, logged)
-	r.sched, r.send, r.list = sched, send, fp
+	r.sched, r.send, r.list, r.token, r.lose = sched, send, fp, token, lose
+	stopRenewing := r.keepLease(ctx)
 	for _, e := range logged {
 		if e.Outcome == 0 && e.Index >= 0 && e.Index < len(chats) {
 			// In flight when the last run stopped: never resent.
@@ -268,9 +285,13 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	}
 	var wg sync.WaitGroup
 	for range o.concurrency {
-		wg.Go(func() { r.work(ctx) })
+		wg.Go(func() { r.work(wctx) })
 	}
 	wg.Wait()
+	stopRenewing()
+	if o.log != nil {
+		_ = o.log.Release(context.WithoutCancel(ctx), o.logID, token)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Summary{
@@ -279,7 +300,52 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 		Migrated: r.counts[Migrated], Unknown: r.counts[Unknown],
 		Cursor: r.cursor(),
 	}
-	return s, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return s, err
+	}
+	if err := context.Cause(wctx); err != nil {
+		return s, err // the lease was lost
+	}
+	return s, nil
+}
+
+// keepLease renews the run's lease on its broadcast id every third of the
+// lease (sooner after a failed renewal), from its own goroutine, until
+// the returned stop is called: after the workers are done, so that sends
+// still in flight when ctx ended can record their outcomes. When the log
+// says the lease is lost (another run took the id), the workers stop.
+func (r *run) keepLease(ctx context.Context) (stop func()) {
+	if r.o.log == nil {
+		return func() {}
+	}
+	ctx = context.WithoutCancel(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		every := r.o.lease / 3
+		t := time.NewTimer(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(ctx, every)
+			err := r.o.log.Renew(rctx, r.o.logID, r.token, r.o.lease)
+			cancel()
+			if errors.Is(err, ErrLeaseLost) {
+				r.lose(fmt.Errorf("broadcast: renewing the lease: %w", err))
+				return
+			}
+			if err != nil {
+				t.Reset(every / 4) // the engine failed: try again soon
+			} else {
+				t.Reset(every)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // run is one broadcast's shared state.
@@ -290,6 +356,8 @@ type run struct {
 	chats []int64
 	list  string
 	start time.Time
+	token string                  // the run's token in the log
+	lose  context.CancelCauseFunc // stops the workers
 
 	// cb is held (a token in it) while the callbacks run: one call at a
 	// time, outside mu. A channel rather than a mutex, so that a worker
@@ -561,7 +629,7 @@ func (r *run) report(res Result) {
 // Unknown, never sends it twice.
 func (r *run) logFinish(ctx context.Context, i int, o Outcome) {
 	if r.o.log != nil {
-		_ = r.o.log.Finish(context.WithoutCancel(ctx), r.o.logID, i, o)
+		_ = r.o.log.Finish(context.WithoutCancel(ctx), r.o.logID, r.token, i, o)
 	}
 }
 
@@ -736,8 +804,12 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		res.MigratedTo = chat
 	}
 	if r.o.log != nil {
-		if err := r.o.log.Start(ctx, r.o.logID, i); err != nil {
-			// Nothing is sent unless the log knows it: try later.
+		if err := r.o.log.Start(ctx, r.o.logID, r.token, i); err != nil {
+			// Nothing is sent unless the log knows it: try later, or,
+			// when another run holds the id now, stop.
+			if errors.Is(err, ErrLeaseLost) {
+				r.lose(fmt.Errorf("broadcast: marking an entry in flight: %w", err))
+			}
 			r.postpone(i, retryConnect)
 			return res, false
 		}

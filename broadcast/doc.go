@@ -71,5 +71,31 @@
 // never sends an entry twice. [MemoryLog] is the in-memory one; the store
 // modules implement it on SQLite, Postgres and Redis.
 //
+// # One run per broadcast
+//
+// A log alone cannot stop two live runs of one broadcast id (an old pod
+// still sending during a rolling restart, a second replica started by
+// mistake): each would send the entries the other has not marked yet. So
+// a run owns its id. [Log.Open] takes a lease on the id for the run (a
+// random token [Run] makes), on the engine's clock (SQL now(), Redis
+// TIME), and fails with [ErrRunning] while another run's lease is live;
+// [Run] renews the lease every third of it ([WithLease], default
+// [DefaultLease]) and releases it when it returns. Every write is the
+// holder's only: [Log.Start] checks that the run still holds the id in
+// the same atomic step that marks the entry, so a run that lost its
+// lease (paused past it, and another run took the id) marks nothing more,
+// sends nothing more, and stops with [ErrLeaseLost]; an entry it marked
+// before the takeover is in flight for the new run, which reports it
+// [Unknown]. A killed run cannot release: its broadcast resumes once its
+// lease has expired, at most the lease after its last renewal.
+//
+// Why a lease on the run rather than a claim per entry: per-entry claims
+// would also keep two runs from sending one entry, but each run would
+// then report the other's in-flight entries as its own [Unknown], and two
+// progress bars would count one broadcast. With one holder, the entries
+// in flight at [Log.Open] are exactly those of a run that is gone, and a
+// second process learns at once, by a named error, that it should wait
+// (the example waits and retries; another caller may give up).
+//
 // Telegram docs: https://core.telegram.org/bots/faq#how-can-i-message-all-of-my-bot-39s-subscribers-at-once
 package broadcast

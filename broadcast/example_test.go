@@ -2,7 +2,9 @@ package broadcast_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
@@ -66,4 +68,32 @@ func ExampleWithLog() {
 	// delivered 2, done 2 of 2
 	// delivered 0, done 2 of 2
 	// messages: 2
+}
+
+// A broadcast id is run by one run at a time: while another run holds its
+// lease (an old replica still sending during a deploy), Run fails with
+// ErrRunning and sends nothing; once that run returns (or, killed, once
+// its lease expires), the next run resumes the broadcast.
+func ExampleErrRunning() {
+	srv := botapitest.NewServer(botapitest.WithoutListener(), botapitest.WithRateLimits(1))
+	defer srv.Close()
+	chats := []int64{srv.NewUser("Alice").ID, srv.NewUser("Bob").ID}
+	sched, _ := ratelimit.NewTelegram()
+	client := botapi.New(srv.Token(), botapi.WithBaseURL(srv.URL()),
+		botapi.WithHTTPClient(srv.HTTPClient()), botapi.WithLimiter(sched))
+	send := broadcast.Message(client, botapi.SendMessageParams{Text: "Sale today!"})
+
+	log := &broadcast.MemoryLog{}
+	// Another process holds the broadcast (as Run does while it runs).
+	_, _ = log.Open(context.Background(), "sale", broadcast.Fingerprint(chats), "other-run", time.Minute)
+	_, err := broadcast.Run(context.Background(), sched, chats, send, broadcast.WithLog(log, "sale"))
+	fmt.Println(errors.Is(err, broadcast.ErrRunning), len(srv.Sent()))
+
+	// It ends and releases the broadcast: the next run sends.
+	_ = log.Release(context.Background(), "sale", "other-run")
+	sum, err := broadcast.Run(context.Background(), sched, chats, send, broadcast.WithLog(log, "sale"))
+	fmt.Println(sum.Delivered, err)
+	// Output:
+	// true 0
+	// 2 <nil>
 }

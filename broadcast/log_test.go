@@ -2,6 +2,7 @@ package broadcast_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,30 +26,47 @@ type crashLog struct {
 	dead atomic.Bool
 }
 
-func (c *crashLog) Start(ctx context.Context, id string, i int) error {
+func (c *crashLog) Start(ctx context.Context, id, run string, i int) error {
 	if c.dead.Load() {
 		return context.Canceled
 	}
-	return c.Log.Start(ctx, id, i)
+	return c.Log.Start(ctx, id, run, i)
 }
 
-func (c *crashLog) Finish(ctx context.Context, id string, i int, o broadcast.Outcome) error {
+func (c *crashLog) Finish(ctx context.Context, id, run string, i int, o broadcast.Outcome) error {
 	if c.dead.Load() {
 		return nil // lost with the process
 	}
-	return c.Log.Finish(ctx, id, i, o)
+	return c.Log.Finish(ctx, id, run, i, o)
+}
+
+func (c *crashLog) Renew(ctx context.Context, id, run string, lease time.Duration) error {
+	if c.dead.Load() {
+		return context.Canceled
+	}
+	return c.Log.Renew(ctx, id, run, lease)
+}
+
+func (c *crashLog) Release(ctx context.Context, id, run string) error {
+	if c.dead.Load() {
+		return nil // lost with the process: the lease expires
+	}
+	return c.Log.Release(ctx, id, run)
 }
 
 // Defect 6: a broadcast killed several times with sends in flight, each
 // time resumed from its log: no chat gets the message twice, every entry
 // ends delivered or Unknown (in flight at a kill), and the Unknown count is
-// at most the kills × the concurrency.
+// at most the kills × the concurrency. The killed run's lease on the id
+// is not released: the next run is refused (ErrRunning) until it expires,
+// then proceeds.
 func TestLogCrashResume(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSimWith(t, botapitest.Latency{Base: 300 * time.Millisecond, Jitter: 100 * time.Millisecond})
 		chats := s.users(1200)
 		durable := &broadcast.MemoryLog{}
 		const kills = 5
+		const lease = 2 * time.Second
 		outcomes := map[int]broadcast.Outcome{}
 		var mu sync.Mutex
 		record := func(cl *crashLog) broadcast.Option {
@@ -75,8 +93,22 @@ func TestLogCrashResume(t *testing.T) {
 					cancel()
 				}()
 			}
-			_, err := broadcast.Run(ctx, s.sched, chats, text(s.client), record(cl), broadcast.WithLog(cl, "news"))
+			var err error
+			waited := time.Duration(0)
+			for {
+				_, err = broadcast.Run(ctx, s.sched, chats, text(s.client), record(cl), broadcast.WithLog(cl, "news"), broadcast.WithLease(lease))
+				if !errors.Is(err, broadcast.ErrRunning) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+				waited += 100 * time.Millisecond
+			}
 			cancel()
+			if k > 0 {
+				// The killed run's lease ran out before the next run began.
+				require.Positive(t, waited, "run %d started while the killed run's lease was live", k)
+				require.LessOrEqual(t, waited, lease+100*time.Millisecond)
+			}
 			if k == kills {
 				require.NoError(t, err)
 				break

@@ -52,23 +52,37 @@ type observedLog struct {
 	o storeObs
 }
 
-func (w *observedLog) Open(ctx context.Context, id, list string) ([]LogEntry, error) {
+func (w *observedLog) Open(ctx context.Context, id, list, run string, lease time.Duration) ([]LogEntry, error) {
 	start := time.Now()
-	e, err := w.l.Open(ctx, id, list)
+	e, err := w.l.Open(ctx, id, list, run, lease)
 	w.o.done(ctx, "Open", start, err)
 	return e, err
 }
 
-func (w *observedLog) Start(ctx context.Context, id string, i int) error {
+func (w *observedLog) Renew(ctx context.Context, id, run string, lease time.Duration) error {
 	start := time.Now()
-	err := w.l.Start(ctx, id, i)
+	err := w.l.Renew(ctx, id, run, lease)
+	w.o.done(ctx, "Renew", start, err)
+	return err
+}
+
+func (w *observedLog) Start(ctx context.Context, id, run string, i int) error {
+	start := time.Now()
+	err := w.l.Start(ctx, id, run, i)
 	w.o.done(ctx, "Start", start, err)
 	return err
 }
 
-func (w *observedLog) Finish(ctx context.Context, id string, i int, o Outcome) error {
+func (w *observedLog) Finish(ctx context.Context, id, run string, i int, o Outcome) error {
 	start := time.Now()
-	err := w.l.Finish(ctx, id, i, o)
+	err := w.l.Finish(ctx, id, run, i, o)
 	w.o.done(ctx, "Finish", start, err)
+	return err
+}
+
+func (w *observedLog) Release(ctx context.Context, id, run string) error {
+	start := time.Now()
+	err := w.l.Release(ctx, id, run)
+	w.o.done(ctx, "Release", start, err)
 	return err
 }

@@ -34,6 +34,6 @@ func TestObserveLog(t *testing.T) {
 			require.NoError(t, e.Err)
 			counts[e.Op]++
 		}
-		assert.Equal(t, map[string]int{"Open": 1, "Start": 2, "Finish": 2}, counts)
+		assert.Equal(t, map[string]int{"Open": 1, "Start": 2, "Finish": 2, "Release": 1}, counts)
 	})
 }

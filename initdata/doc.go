@@ -6,7 +6,8 @@
 // # Validating
 //
 // Make one [Validator] per bot token and share it; it is safe for
-// concurrent use and allocates only the result:
+// concurrent use and reuses its buffers, so a call allocates only for its
+// result (the user, receiver and chat objects, decoded by encoding/json):
 //
 //	v := initdata.NewValidator(os.Getenv("TELEGRAM_BOT_TOKEN"))
 //	d, err := v.Validate(raw) // raw: the string from Telegram.WebApp.initData

@@ -1,6 +1,7 @@
 package initdata
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -145,5 +146,65 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		checkDecode(t, s)
+	})
+}
+
+// parseUserRef and parseChatRef are the references parseUser and parseChat
+// are checked against: every object decoded once, into the wire types that
+// accept ids and booleans in both forms.
+func parseUserRef(js []byte) (*User, bool) {
+	var w userWire
+	if json.Unmarshal(js, &w) != nil {
+		return nil, false
+	}
+	return &User{ID: int64(w.ID), IsBot: bool(w.IsBot), FirstName: w.FirstName, LastName: w.LastName,
+		Username: w.Username, LanguageCode: w.LanguageCode, IsPremium: bool(w.IsPremium),
+		AddedToAttachmentMenu: bool(w.AddedToAttachmentMenu), AllowsWriteToPM: bool(w.AllowsWriteToPM),
+		PhotoURL: w.PhotoURL}, true
+}
+
+func parseChatRef(js []byte) (*Chat, bool) {
+	var w chatWire
+	if json.Unmarshal(js, &w) != nil {
+		return nil, false
+	}
+	return &Chat{ID: int64(w.ID), Type: w.Type, Title: w.Title, Username: w.Username, PhotoURL: w.PhotoURL}, true
+}
+
+// FuzzParseJSON checks parseUser and parseChat, which try the plain types
+// first, against the references that always take the wire types: the same
+// objects accepted, with the same content. Run it longer with
+//
+//	go test -run '^$' -fuzz '^FuzzParseJSON$' -fuzztime 1m ./initdata
+func FuzzParseJSON(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		q, err := url.ParseQuery(v.InitData)
+		if err != nil {
+			continue
+		}
+		for _, k := range []string{keyUser, keyReceiver, keyChat} {
+			if js := q.Get(k); js != "" {
+				f.Add(js)
+			}
+		}
+	}
+	for _, js := range []string{`{"id":"12","is_bot":"true","type":7}`, `{"id":1.5}`, `{"id":"-0","is_premium":null}`,
+		`{"id":-1001,"type":"group","title":"G"}`, `{"is_bot":"yes"}`, `{"id":"9223372036854775808"}`} {
+		f.Add(js)
+	}
+	f.Fuzz(func(t *testing.T, js string) {
+		if len(js) > MaxLength {
+			return
+		}
+		u, ok := parseUser([]byte(js))
+		wu, wok := parseUserRef([]byte(js))
+		if ok != wok || ok && *u != *wu {
+			t.Fatalf("parseUser(%q) = %+v, %v; reference %+v, %v", js, u, ok, wu, wok)
+		}
+		c, ok := parseChat([]byte(js))
+		wc, wok := parseChatRef([]byte(js))
+		if ok != wok || ok && *c != *wc {
+			t.Fatalf("parseChat(%q) = %+v, %v; reference %+v, %v", js, c, ok, wc, wok)
+		}
 	})
 }

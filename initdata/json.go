@@ -5,12 +5,14 @@ import (
 	"errors"
 )
 
-// The user, receiver and chat fields of init data are JSON objects. They are
-// decoded with encoding/json into the wire types below, which differ from
-// [User] and [Chat] in one way: ids and booleans are also accepted as JSON
-// strings ("123", "true"), as some clients and the shared test vectors send
-// them. Unknown fields are ignored, so a field Telegram adds later never
-// breaks validation.
+// The user, receiver and chat fields of init data are JSON objects, decoded
+// with encoding/json straight into [User] and [Chat]. Some clients (and one
+// of the shared test vectors) send ids and booleans as JSON strings ("123",
+// "true"); such an object fails that first decoding on a type, and only then
+// is decoded again into the wire types below, which accept both forms. The
+// common case pays for one decoding and no custom UnmarshalJSON calls.
+// Unknown fields are ignored, so a field Telegram adds later never breaks
+// validation.
 
 // jsonInt is an int64 sent as a JSON number or a string of one; null leaves
 // it zero. Fractions, exponents and leading zeros are rejected: an id is an
@@ -81,11 +83,17 @@ type chatWire struct {
 
 // parseUser decodes a user (or receiver) object.
 func parseUser(js []byte) (*User, bool) {
+	u := new(User)
+	if err := json.Unmarshal(js, u); err == nil {
+		return u, true
+	} else if !isTypeError(err) {
+		return nil, false
+	}
 	var w userWire
 	if json.Unmarshal(js, &w) != nil {
 		return nil, false
 	}
-	return &User{
+	*u = User{
 		ID:                    int64(w.ID),
 		IsBot:                 bool(w.IsBot),
 		FirstName:             w.FirstName,
@@ -96,16 +104,32 @@ func parseUser(js []byte) (*User, bool) {
 		AddedToAttachmentMenu: bool(w.AddedToAttachmentMenu),
 		AllowsWriteToPM:       bool(w.AllowsWriteToPM),
 		PhotoURL:              w.PhotoURL,
-	}, true
+	}
+	return u, true
 }
 
 // parseChat decodes a chat object.
 func parseChat(js []byte) (*Chat, bool) {
+	c := new(Chat)
+	if err := json.Unmarshal(js, c); err == nil {
+		return c, true
+	} else if !isTypeError(err) {
+		return nil, false
+	}
 	var w chatWire
 	if json.Unmarshal(js, &w) != nil {
 		return nil, false
 	}
-	return &Chat{ID: int64(w.ID), Type: w.Type, Title: w.Title, Username: w.Username, PhotoURL: w.PhotoURL}, true
+	*c = Chat{ID: int64(w.ID), Type: w.Type, Title: w.Title, Username: w.Username, PhotoURL: w.PhotoURL}
+	return c, true
+}
+
+// isTypeError reports whether err is encoding/json's complaint about a
+// value of the wrong type (a string id, say): well-formed JSON that the
+// wire types may still accept.
+func isTypeError(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
 }
 
 // parseInt parses a decimal int64 without allocating: an optional "-", then

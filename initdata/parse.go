@@ -7,8 +7,8 @@ import (
 )
 
 // scratch holds the reusable buffers of one validation. Validators and the
-// package functions keep them in sync.Pools, so a call allocates only what it
-// returns.
+// package functions keep them in sync.Pools, so a call allocates only for
+// what it returns.
 type scratch struct {
 	buf  []byte // the data-check-string
 	tmp  []byte // a decoded value
@@ -51,7 +51,7 @@ func Parse(initData string) (InitData, error) {
 		return InitData{}, err
 	}
 	if h := find(p, keyHash); h >= 0 { // not in the data-check-string, checked here
-		if _, _, err := decode(sc.tmp[:0], p[h].raw); err != nil {
+		if _, p[h].escaped, err = decode(sc.tmp[:0], p[h].raw); err != nil {
 			return InitData{}, err
 		}
 	}
@@ -63,10 +63,15 @@ func Parse(initData string) (InitData, error) {
 // substrings of the input.
 func build(p []pair, sc *scratch) (InitData, error) {
 	var d InitData
-	n := 0
+	n := 0 // bytes of the string fields that need decoding
 	for _, kv := range p {
-		if kv.escaped || !kv.decoded {
-			n += len(kv.raw)
+		switch kv.key {
+		case keyUser, keyReceiver, keyChat, keyAuthDate, keyCanSendAfter:
+			// JSON objects and numbers: not kept as strings.
+		default:
+			if kv.escaped {
+				n += len(kv.raw)
+			}
 		}
 	}
 	b := &sc.out
@@ -83,7 +88,7 @@ func build(p []pair, sc *scratch) (InitData, error) {
 		return sc.tmp, err == nil
 	}
 	value := func(kv pair) string {
-		if kv.decoded && !kv.escaped {
+		if !kv.escaped {
 			return kv.raw
 		}
 		v, _ := raw(kv)

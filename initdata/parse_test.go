@@ -1,6 +1,8 @@
 package initdata
 
 import (
+	"crypto/ed25519"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +92,20 @@ func TestParseErrors(t *testing.T) {
 		_, err := Parse(in)
 		require.Error(t, err, in)
 	}
+}
+
+// TestHashDecoded: the hash field is outside the data-check-string, but the
+// result holds it decoded like every other field, in Parse and in
+// ValidateThirdParty (which does not check it).
+func TestHashDecoded(t *testing.T) {
+	d, err := Parse("auth_date=1&hash=a%2Bb+c")
+	require.NoError(t, err)
+	require.Equal(t, "a+b c", d.Hash)
+
+	pub, priv, err := ed25519.GenerateKey(strings.NewReader(strings.Repeat("k", 64)))
+	require.NoError(t, err)
+	signed := SignThirdParty(testValues(), 42, priv, testAuthDate) + "&hash=x%2By+z"
+	d, err = ValidateThirdParty(signed, 42, WithPublicKey(pub), WithClock(at(testAuthDate)))
+	require.NoError(t, err)
+	require.Equal(t, "x+y z", d.Hash)
 }

@@ -14,8 +14,12 @@ import (
 // the input (no copy): keys are plain bytes, raw is the value as received,
 // still percent-encoded. off and end locate the decoded value in the
 // data-check-string once decodeValues has put it there (decoded says so),
-// and escaped says whether decoding changed it (it held "%" or "+"), in
-// which case the input's bytes cannot stand in for it.
+// and escaped says whether decoding changes it (it holds "%" or "+"), in
+// which case the input's bytes cannot stand in for it. Every check sets
+// escaped for the pairs it lets through: decodeValues for those it decodes
+// and the hash of a third-party check, Parse for the hash; the hash that
+// Validate checked as hex digits and the signature that ValidateThirdParty
+// checked as base64url have no escape.
 type pair struct {
 	key, raw string
 	off, end int32
@@ -266,7 +270,8 @@ func decodeValues(dst []byte, p []pair, thirdParty bool) ([]byte, error) {
 		kv := &p[i]
 		if kv.key == keyHash || thirdParty && kv.key == keySignature {
 			if thirdParty && kv.key == keyHash {
-				if _, _, err := decode(dst[len(dst):], kv.raw); err != nil {
+				var err error
+				if _, kv.escaped, err = decode(dst[len(dst):], kv.raw); err != nil {
 					return dst, err
 				}
 			}

@@ -81,8 +81,9 @@ func WithPublicKey(key ed25519.PublicKey) Option {
 
 // Validator validates init data signed for one bot token. It derives the
 // secret key once and reuses its buffers, so [Validator.Validate] allocates
-// only the result and [Validator.Verify] nothing. A Validator is safe for
-// concurrent use by multiple goroutines; make one per bot token with
+// only for the result (what encoding/json needs to decode the user,
+// receiver and chat objects) and [Validator.Verify] nothing. A Validator is
+// safe for concurrent use by multiple goroutines; make one per bot token with
 // [NewValidator] and share it. The zero Validator rejects everything with
 // [ErrHashInvalid].
 type Validator struct {

@@ -113,7 +113,7 @@ func TestStoreMetrics(t *testing.T) {
 	rs := ratelimit.ObserveStore(ratelimit.NewMemoryStore(), hs.obs.ObserveRateStore)
 	require.NoError(t, rs.Block(ctx, ratelimit.Cell{Interval: time.Second}, time.Now()))
 	log := broadcast.ObserveLog(&broadcast.MemoryLog{}, hs.obs.ObserveBroadcastLog)
-	_, err = log.Open(ctx, "b", "list")
+	_, err = log.Open(ctx, "b", "list", "run", time.Minute)
 	require.NoError(t, err)
 
 	pts := histCounts(t, hs.metric(t, "miniappkit.store.operation.duration"))

@@ -74,6 +74,17 @@
 //     claim ends, after the fulfilment or instead of it. The refund hook is
 //     due only for a payment that was fulfilled, and runs under its own
 //     fenced claim ([Ledger.RefundHookDone]) once.
+//   - A refund is complete once Telegram has refunded and the ledger has
+//     recorded it, and, for a payment that had been fulfilled, the refund
+//     hook has committed. With no hook configured ([WithRefundHook] unset)
+//     there is nothing to revoke, so the handler completes the refund in
+//     the same fenced step with no hook (stamping
+//     [Payment.RefundHookDoneAt]): the payment is refunded and leaves the
+//     pending set, rather than stay due for a hook that does not exist. A
+//     hook configured later does not revisit refunds completed before it;
+//     a refund whose completion was interrupted (a crash, a failed ledger
+//     write) is completed by [Handler.RetryPending], with the hook if one
+//     is configured by then.
 //
 // [MemoryLedger] is the in-memory implementation, for tests and demos: it is
 // not durable. Package payments/ledgertest checks any implementation; the
@@ -87,6 +98,19 @@
 // the order (the [Order.Ref] of the signed payload) for the query
 // ([Ledger.Reserve], [WithReservationTTL]) and declines a second
 // pre-checkout for an order that is reserved or paid with [MsgOrderTaken].
+// A reservation lives only as long as its query is accepted: when the
+// handler does not answer the query ok (declined, or the answer failed,
+// such as Telegram's "query is too old" after its 10-second deadline), it
+// releases that query's reservation at once ([Ledger.ReleaseReservation],
+// fenced by the query id, so a later query's reservation of the order is
+// never dropped), and the buyer who retries is not declined as if someone
+// else were paying. An answer whose failure hides its fate (a timeout after
+// Telegram got an ok) releases it too: should Telegram charge after all,
+// the binding below makes a competing charge a refunded duplicate. The
+// same holds for a query delivered again after it was answered ok (the
+// webhook's dedupe by update_id normally drops such a delivery): its second
+// answer is refused and releases the reservation that the first answer
+// made good.
 // Two pre-checkouts can still both be answered before either charge (a
 // reservation that expired while a payment was delayed), so the ledger binds
 // the order to its first charge in the same atomic step as Record; a later

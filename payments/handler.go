@@ -145,8 +145,10 @@ type options struct {
 func WithCheck(f CheckFunc) Option { return func(o *options) { o.check = f } }
 
 // WithRefundHook sets the function run once per refunded, fulfilled
-// payment. Default: none. Set later, it runs (from [Handler.RetryPending])
-// for refunds recorded while there was none.
+// payment. Default: none, and then a refund is complete once Telegram has
+// refunded: the payment is refunded and leaves the pending set
+// ([Payment.RefundHookDoneAt] is stamped with no hook run), so a hook set
+// later does not run for refunds completed before it.
 func WithRefundHook(f RefundFunc) Option { return func(o *options) { o.onRefund = f } }
 
 // WithShipping sets the function that answers shipping queries (flexible
@@ -311,7 +313,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	start := h.obsNow()
 	detached := context.WithoutCancel(ctx)
 	decideCtx, cancel := context.WithTimeout(detached, h.decisionTimeout)
-	msg := h.decide(decideCtx, q)
+	msg, reserved := h.decide(decideCtx, q)
 	cancel()
 	answerCtx, cancelAnswer := context.WithTimeout(detached, PreCheckoutDeadline-h.decisionTimeout)
 	defer cancelAnswer()
@@ -320,8 +322,27 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
+	if reserved != "" && (msg != "" || err != nil) {
+		h.releaseReservation(detached, reserved, q.ID, err)
+	}
 	h.observePreCheckout(ctx, q, msg, start, err)
 	return h.answered(ctx, "pre-checkout", q.ID, err)
+}
+
+// releaseReservation gives back the reservation of order ref that query id
+// took, because its pre-checkout was not answered ok (answerErr is why, or
+// nil for a decline): the buyer's next attempt must not wait for it to
+// expire. Fenced by the query id, it never drops a later query's
+// reservation. A release that fails is logged; the reservation then ends
+// with its TTL.
+func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answerErr error) {
+	ctx, cancel := context.WithTimeout(ctx, PreCheckoutDeadline-h.decisionTimeout)
+	defer cancel()
+	if err := h.ledger.ReleaseReservation(ctx, ref, id); err != nil {
+		h.logger.ErrorContext(ctx, "payments: release reservation; it ends with its TTL", "order", ref, "query_id", id, "error", err)
+		return
+	}
+	h.logger.InfoContext(ctx, "payments: pre-checkout not accepted; reservation released", "order", ref, "query_id", id, "answer_error", answerErr)
 }
 
 // answered turns the error of answering query id into the handler's: nil
@@ -416,40 +437,43 @@ func (h *Handler) ship(ctx context.Context, q *botapi.ShippingQuery) ([]botapi.S
 	}
 }
 
-// decide returns "" to accept q or the message declining it.
-func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) string {
+// decide returns "" to accept q or the message declining it, and the order
+// reference it reserved for q (or may have: a Reserve whose reply failed),
+// "" if none.
+func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) (msg, reserved string) {
 	o, err := h.codec.DecodeAt(q.InvoicePayload, h.now())
 	switch {
 	case errors.Is(err, ErrPayloadExpired):
-		return MsgExpired
+		return MsgExpired, ""
 	case err != nil:
 		h.logger.WarnContext(ctx, "payments: pre-checkout payload rejected", "query_id", q.ID, "user_id", q.From.ID, "error", err)
-		return MsgInvalidInvoice
+		return MsgInvalidInvoice, ""
 	}
 	if err := o.CheckUser(q.From.ID); err != nil {
 		h.logger.WarnContext(ctx, "payments: pre-checkout by another user", "query_id", q.ID, "user_id", q.From.ID, "order", o.Ref)
-		return MsgWrongUser
+		return MsgWrongUser, ""
 	}
 	if err := o.checkPrice(q.Currency, q.TotalAmount); err != nil {
 		h.logger.WarnContext(ctx, "payments: pre-checkout price mismatch", "query_id", q.ID, "order", o.Ref, "error", err)
-		return MsgPriceChanged
+		return MsgPriceChanged, ""
 	}
 	if msg := h.runCheck(ctx, o, q); msg != "" {
-		return msg
+		return msg, ""
 	}
 	if h.repeatable {
-		return ""
+		return "", ""
 	}
 	ok, err := h.ledger.Reserve(ctx, o.Ref, q.ID, h.reservationTTL)
 	switch {
 	case err != nil:
+		// The reservation may have been stored and its reply lost.
 		h.logger.ErrorContext(ctx, "payments: reserve order; declined", "order", o.Ref, "error", err)
-		return MsgUnavailable
+		return MsgUnavailable, o.Ref
 	case !ok:
 		h.logger.InfoContext(ctx, "payments: order reserved or paid already; declined", "order", o.Ref, "query_id", q.ID)
-		return MsgOrderTaken
+		return MsgOrderTaken, ""
 	}
-	return ""
+	return "", o.Ref
 }
 
 // runCheck runs the seller's check within ctx: "" accepts.
@@ -792,10 +816,13 @@ func (h *Handler) markRefunded(ctx context.Context, chargeID string) error {
 // refundHookOnce runs the refund hook for chargeID if it is due and this
 // call wins the claim, inside the ledger's RefundHookDone (fenced, and in
 // one transaction with the stamp where the ledger has them); it reports
-// whether the hook committed.
+// whether the hook committed. With no hook configured the refund is
+// complete once Telegram refunded: it stamps RefundHookDoneAt through the
+// same fenced step, so the payment leaves the pending set.
 func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, error) {
-	if h.onRefund == nil {
-		return false, nil
+	hook := h.onRefund
+	if hook == nil {
+		hook = func(context.Context, Tx, Payment) error { return nil }
 	}
 	owner := h.owners.next()
 	won, err := h.ledger.ClaimRefundHook(ctx, chargeID, owner, h.claimTTL)
@@ -818,7 +845,7 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 				err = fmt.Errorf("payments: refund hook panicked: %v", r)
 			}
 		}()
-		return h.onRefund(ctx, tx, p)
+		return hook(ctx, tx, p)
 	})
 	switch {
 	case errors.Is(err, ErrClaimLost):
@@ -840,7 +867,12 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 // a late successful_payment for it is never fulfilled. A refund that lands
 // while the charge is being fulfilled is serialised with it by the ledger:
 // it is applied after the fulfilment commits, and the refund hook then runs
-// (once) after the fulfilment.
+// (once) after the fulfilment. A paid charge no fulfilment holds is held
+// (its fulfilment claim, [WithClaimTTL]) from before the call to Telegram
+// until the refund is recorded, so it is not fulfilled once refunded, even
+// if recording the refund fails (retry Refund; Telegram's refunded_payment
+// records it too). Once Telegram has refunded, the recording runs to
+// completion even if ctx ends.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
 func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (err error) {
@@ -861,10 +893,34 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (er
 		_, err := h.refundHookOnce(ctx, chargeID) // retried if it failed before
 		return err
 	}
+	// A paid charge no fulfilment holds: hold its fulfilment claim across
+	// the call to Telegram, so that no fulfilment starts once the Stars are
+	// on their way back. Should recording the refund then fail, the claim
+	// keeps RetryPending and redeliveries off the charge (for the claim
+	// TTL) while the refund is retried or Telegram's refunded_payment
+	// records it.
+	hold := ""
+	if known && p.State == StatePaid && p.DuplicateOf == "" && !p.RefundRequested {
+		owner := h.owners.next()
+		won, err := h.ledger.Claim(ctx, chargeID, owner, h.claimTTL)
+		if err != nil {
+			return fmt.Errorf("payments: refund: hold charge %s: %w", chargeID, err)
+		}
+		if won {
+			hold = owner
+		}
+	}
 	err = h.api.RefundStarPayment(ctx, &botapi.RefundStarPaymentParams{UserID: userID, TelegramPaymentChargeID: chargeID})
 	if err != nil && !alreadyRefunded(err) {
+		if hold != "" {
+			if rerr := h.ledger.Release(context.WithoutCancel(ctx), chargeID, hold); rerr != nil {
+				h.logger.ErrorContext(ctx, "payments: release refund hold", "charge_id", chargeID, "error", rerr)
+			}
+		}
 		return fmt.Errorf("payments: refund charge %s: %w", chargeID, err)
 	}
+	// Telegram has refunded: record it even if the caller's ctx ends now.
+	ctx = context.WithoutCancel(ctx)
 	if !known {
 		_, _, err := h.ledger.Record(ctx, Payment{
 			ChargeID: chargeID, UserID: userID, Currency: XTR, State: StateRefunded,
@@ -873,7 +929,18 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (er
 			return fmt.Errorf("payments: record refund: %w", err)
 		}
 	}
-	return h.markRefunded(ctx, chargeID)
+	if err := h.markRefunded(ctx, chargeID); err != nil {
+		return err // the hold stays until its TTL: nothing fulfils the charge meanwhile
+	}
+	if hold != "" {
+		// Recorded as requested under the hold; ending it applies the
+		// refund (the charge is never fulfilled).
+		if err := h.ledger.Release(ctx, chargeID, hold); err != nil {
+			h.logger.ErrorContext(ctx, "payments: refund recorded; applying it failed, RetryPending applies it once the hold expires",
+				"charge_id", chargeID, "error", err)
+		}
+	}
+	return nil
 }
 
 // alreadyRefunded reports whether err is Telegram's answer to refunding a

@@ -75,7 +75,8 @@ type Payment struct {
 	// claim ends (after the fulfilment commits, or instead of it).
 	RefundRequested bool
 	// RefundHookDoneAt is when the refund hook ([WithRefundHook]) committed
-	// for this refunded, fulfilled payment; zero while it is due.
+	// for this refunded, fulfilled payment, or, for a handler with no refund
+	// hook, when it recorded the refund as complete; zero while it is due.
 	RefundHookDoneAt time.Time
 }
 
@@ -134,6 +135,14 @@ type Ledger interface {
 	// and it is unreserved, reserved by holder already, or its reservation
 	// has expired; false otherwise.
 	Reserve(ctx context.Context, orderRef, holder string, ttl time.Duration) (bool, error)
+	// ReleaseReservation ends holder's reservation of orderRef at once, so
+	// another pre-checkout can reserve the order without waiting for it to
+	// expire: the handler calls it when it did not answer holder's query
+	// ok (declined, or the answer failed: "query is too old"). It is fenced
+	// by holder: if the order is reserved by another holder (a later query,
+	// after holder's reservation expired), is not reserved, or is bound to
+	// a charge, it changes nothing and returns nil.
+	ReleaseReservation(ctx context.Context, orderRef, holder string) error
 
 	// Claim takes the right to fulfil chargeID for owner for ttl (for a
 	// duplicate, the right to refund it): true only if the payment is

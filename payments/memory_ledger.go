@@ -173,6 +173,19 @@ func (l *MemoryLedger) Reserve(_ context.Context, orderRef, holder string, ttl t
 	return true, nil
 }
 
+// ReleaseReservation implements [Ledger].
+func (l *MemoryLedger) ReleaseReservation(_ context.Context, orderRef, holder string) error {
+	if orderRef == "" || holder == "" {
+		return fmt.Errorf("payments: release reservation: empty order reference or holder")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if o := l.orders[orderRef]; o != nil && o.charge == "" && o.holder == holder {
+		o.holder, o.until = "", time.Time{}
+	}
+	return nil
+}
+
 // free reports whether e's claim can be taken at now.
 func (e *memoryEntry) free(now time.Time) bool {
 	return !e.running && (e.owner == "" || !now.Before(e.claim))

@@ -82,6 +82,13 @@ func (w *observedLedger) Reserve(ctx context.Context, orderRef, holder string, t
 	return ok, err
 }
 
+func (w *observedLedger) ReleaseReservation(ctx context.Context, orderRef, holder string) error {
+	start := time.Now()
+	err := w.l.ReleaseReservation(ctx, orderRef, holder)
+	w.o.done(ctx, "ReleaseReservation", start, err)
+	return err
+}
+
 func (w *observedLedger) Claim(ctx context.Context, chargeID, owner string, ttl time.Duration) (bool, error) {
 	start := time.Now()
 	ok, err := w.l.Claim(ctx, chargeID, owner, ttl)

@@ -50,15 +50,16 @@ func (b *bodyBudget) give(n int64) { b.left.Add(n) }
 // is what the caller must give back to budget once done with the body, even
 // on error.
 func readBody(r *http.Request, limit int64, budget *bodyBudget) (body []byte, held int64, err error) {
+	return readBodyRoom(r, limit, budget, 0)
+}
+
+// readBodyRoom is readBody with room free bytes reserved in front of the
+// body (and counted in the budget): buf[:room] is free, buf[room:] is the
+// body. A verifier that signs a prefix and the body as one message writes
+// the prefix there instead of copying the body after it.
+func readBodyRoom(r *http.Request, limit int64, budget *bodyBudget, room int) (buf []byte, held int64, err error) {
 	if r.ContentLength > limit {
 		return nil, 0, &http.MaxBytesError{Limit: limit}
-	}
-	if r.Body == nil || r.Body == http.NoBody {
-		return []byte{}, 0, nil
-	}
-	most := limit // the largest the buffer may need to be
-	if r.ContentLength >= 0 {
-		most = r.ContentLength
 	}
 	grow := func(n int64) bool {
 		if !budget.take(n) {
@@ -67,17 +68,28 @@ func readBody(r *http.Request, limit int64, budget *bodyBudget) (body []byte, he
 		held += n
 		return true
 	}
+	if r.Body == nil || r.Body == http.NoBody {
+		if !grow(int64(room)) {
+			return nil, held, errBodyBudget
+		}
+		return make([]byte, room), held, nil
+	}
+	most := limit // the largest the body may need to be
+	if r.ContentLength >= 0 {
+		most = r.ContentLength
+	}
 	size := min(most, firstBodyBuffer)
 	if size == 0 {
 		size = 1 // room to see EOF or an undeclared byte
 	}
-	if !grow(size) {
+	if !grow(int64(room) + size) {
 		return nil, held, errBodyBudget
 	}
-	buf := make([]byte, 0, size)
+	buf = make([]byte, room, int64(room)+size)
 	for {
 		if len(buf) == cap(buf) {
-			if int64(len(buf)) >= most {
+			have := int64(cap(buf) - room) // the body's capacity, all used
+			if have >= most {
 				if r.ContentLength >= 0 {
 					return buf, held, nil // net/http stops the body at Content-Length
 				}
@@ -89,18 +101,18 @@ func readBody(r *http.Request, limit int64, budget *bodyBudget) (body []byte, he
 			}
 			// Double (the old buffer becomes garbage, which the budget
 			// stops counting).
-			n := min(2*int64(cap(buf)), most)
-			if !grow(n - int64(cap(buf))) {
+			n := min(2*have, most)
+			if !grow(n - have) {
 				return nil, held, errBodyBudget
 			}
-			nb := make([]byte, len(buf), n)
+			nb := make([]byte, len(buf), int64(room)+n)
 			copy(nb, buf)
 			buf = nb
 		}
 		n, err := r.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			if r.ContentLength >= 0 && int64(len(buf)) < r.ContentLength {
+			if r.ContentLength >= 0 && int64(len(buf)-room) < r.ContentLength {
 				return nil, held, io.ErrUnexpectedEOF
 			}
 			return buf, held, nil

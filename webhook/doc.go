@@ -47,9 +47,15 @@
 // are read into buffers that grow with the data, never allocated from a
 // declared Content-Length, and the bodies in flight share a budget
 // ([WithMaxInFlightBytes], [WithVerifyMaxInFlightBytes], 32 MiB): 200
-// slow connections declaring 25 MB bodies hold about 3 MiB. A Standard
-// Webhooks signature header holds at most 8 entries and 1 KiB, so a junk
-// header costs microseconds, not Ed25519 checks.
+// slow connections declaring 25 MB bodies hold about 3 MiB; for a
+// Standard Webhooks public key the body is read with room for the signed
+// prefix in front of it and verified in place, so no copy escapes the
+// budget. A Standard Webhooks signature header holds at most 8 entries and
+// 1 KiB; entries that cannot be a signature (another version, another
+// length, not base64, a repeat, a non-canonical Ed25519 S) are dropped
+// without cryptography, and at most 2 Ed25519 candidates may remain (a
+// sender rotating keys signs twice): a junk header costs microseconds, or
+// at most two Ed25519 checks.
 //
 // # Exactly once
 //
@@ -57,7 +63,14 @@
 // "highest id seen" watermark: update ids are not ordered across chats and
 // restart at random after a quiet week. Keys are namespaced per bot
 // ("tg:<namespace>:update:<id>", the namespace derived from the secret
-// token unless [WithNamespace] sets it), so bots can share a store. A key
+// token unless [WithNamespace] sets it), so bots can share a store. The
+// derived namespace is PBKDF2-HMAC-SHA-256 of the token (100 000
+// iterations, 128 bits): whoever reads a shared store's keys pays 100 000
+// HMACs per guess of a weak token. Upgrade note: releases before this one
+// derived it with one SHA-256 (16 hex digits, reversible by dictionary for
+// a weak token), so the keys change across the upgrade and a delivery
+// begun before it and redelivered after it runs once more; deployments
+// that must not see that set [WithNamespace] (used as given, always). A key
 // is absent, in flight (owned by one delivery, with a lease renewed by
 // [Store.Extend] while the handler runs) or done (kept 24 h by default). A
 // duplicate of a done update is answered 200; one of an update in flight
@@ -107,7 +120,12 @@
 // Retry-After included, marked "Idempotent-Replayed: true"; a retry during
 // the first gets 409 with Retry-After, a reused key with another request
 // 422. The operation never runs twice for one key: the key stays claimed
-// while the handler runs, past its context's end at the lease.
+// while the handler runs, past its context's end at the lease. Responses
+// being buffered for storing share a budget
+// ([IdempotencyOptions.MaxInFlightResponseBytes], 32 MiB), so many
+// concurrent large responses cannot pin more: a request that finds it full
+// is answered 503 before it runs, and a response that outgrows it is sent
+// but not kept (retries get a 500 problem, never a second run).
 //
 // # IP allow-list
 //

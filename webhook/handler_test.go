@@ -505,7 +505,9 @@ func TestDefaultBackoff(t *testing.T) {
 // acknowledged.
 func TestHandlerCancelledWhileWaitingIsNot200(t *testing.T) {
 	store := NewMemoryStore(8)
-	_, err := store.Claim(t.Context(), updateKey(secretNamespace(testToken), 5), "someone-else", time.Hour, nil)
+	ns, err := secretNamespace(testToken)
+	require.NoError(t, err)
+	_, err = store.Claim(t.Context(), updateKey(ns, 5), "someone-else", time.Hour, nil)
 	require.NoError(t, err)
 	h := mustHandler(t, testToken, UpdateHandlerFunc(func(context.Context, *botapi.Update) error { return nil }),
 		WithStore(store), WithInFlightWait(time.Hour))

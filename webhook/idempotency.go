@@ -70,6 +70,21 @@ type IdempotencyOptions struct {
 	// stored response in memory, so its capacity times this bounds what
 	// responses may hold: size the two together.
 	MaxResponseBytes int64
+	// MaxInFlightResponseBytes bounds the response bytes buffered at once
+	// for storing, across all the requests running (default
+	// [DefaultMaxInFlightBytes], 32 MiB, or MaxResponseBytes if larger;
+	// set below MaxResponseBytes it is an error). A response's buffer
+	// grows with the data, taken from this budget. When the budget cannot
+	// hold a new request's first 4 KiB, the request is answered 503 with
+	// Retry-After before the handler runs and its key is released, so the
+	// retry runs it. When it runs out while a response streams, the
+	// response still reaches the client whole but is not kept: its key
+	// answers every retry with a 500 problem ("response not kept for
+	// replay") for the TTL, as for a response over MaxResponseBytes. The
+	// operation has run, so releasing the key would let a retry run it a
+	// second time; refusing after the fact is impossible. Size the budget
+	// for your concurrent large responses to make this rare.
+	MaxInFlightResponseBytes int64
 	// Final reports whether a response status is a final answer, stored
 	// and replayed; any other status releases the key, so a retry runs
 	// again. nil means [DefaultFinal].
@@ -106,6 +121,10 @@ func DefaultFinal(status int) bool {
 //     key, so a retry runs again (a panic becomes a 500 and a log line);
 //   - a final answer too large to store is sent once; retries get a 500
 //     problem, never a second run (see MaxResponseBytes);
+//   - the responses being buffered share a budget (see
+//     MaxInFlightResponseBytes): a request that finds it full gets 503
+//     with Retry-After before it runs; a response that outgrows it is sent
+//     once and not kept (retries get a 500 problem, never a second run);
 //   - a missing key where Required, or a malformed or too long one, gets 400;
 //   - a store failure gets 503 with Retry-After, and the request does not run.
 //
@@ -119,7 +138,7 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 	if s == nil {
 		return nil, errors.New("webhook: Idempotency with a nil Store")
 	}
-	if o.MaxKeyLength < 0 || o.TTL < 0 || o.Lease < 0 || o.MaxBodyBytes < 0 || o.MaxResponseBytes < 0 {
+	if o.MaxKeyLength < 0 || o.TTL < 0 || o.Lease < 0 || o.MaxBodyBytes < 0 || o.MaxResponseBytes < 0 || o.MaxInFlightResponseBytes < 0 {
 		return nil, errors.New("webhook: Idempotency with a negative option")
 	}
 	if o.Lease != 0 && o.Lease < MinLease {
@@ -143,6 +162,12 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 	if o.MaxResponseBytes == 0 {
 		o.MaxResponseBytes = DefaultMaxBodyBytes
 	}
+	switch {
+	case o.MaxInFlightResponseBytes == 0:
+		o.MaxInFlightResponseBytes = max(DefaultMaxInFlightBytes, o.MaxResponseBytes)
+	case o.MaxInFlightResponseBytes < o.MaxResponseBytes:
+		return nil, fmt.Errorf("webhook: Idempotency MaxInFlightResponseBytes (%d) below MaxResponseBytes (%d)", o.MaxInFlightResponseBytes, o.MaxResponseBytes)
+	}
 	if o.Final == nil {
 		o.Final = DefaultFinal
 	}
@@ -155,6 +180,7 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 	}
 	stored = slices.Compact(stored)
 	budget := newBodyBudget(max(DefaultMaxInFlightBytes, o.MaxBodyBytes))
+	respBudget := newBodyBudget(o.MaxInFlightResponseBytes)
 	owners := newOwnerSource()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -219,11 +245,25 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 				}
 				return
 			}
+			rec := &recorder{w: w, limit: o.MaxResponseBytes, budget: respBudget}
+			if !rec.reserve(min(o.MaxResponseBytes, firstResponseBuffer)) {
+				// No room to keep even the start of a response: refuse
+				// before running, and free the key for the retry.
+				sctx, cancel := storeContext(ctx, DefaultStoreTimeout)
+				if err := retryStore(sctx, func(ctx context.Context) error { return s.Release(ctx, storeKey, owner) }); err != nil {
+					o.Logger.Warn("webhook: idempotency release failed", "err", err)
+				}
+				cancel()
+				o.Logger.Warn("webhook: idempotency response budget full; answered 503", "budget", o.MaxInFlightResponseBytes)
+				w.Header().Set("Retry-After", "1")
+				writeProblem(w, http.StatusServiceUnavailable, "Try again later", "")
+				return
+			}
 			hc := heldClaim{Claim: Claim{Key: storeKey, Owner: owner}, store: s, lease: o.Lease, timeout: DefaultStoreTimeout, log: o.Logger}
 			hctx, stop := hc.hold(ctx, o.Lease)
-			rec := &recorder{w: w, limit: o.MaxResponseBytes}
 			panicked := true
 			defer func() {
+				defer rec.drop()
 				stop()
 				sctx, cancel := storeContext(ctx, DefaultStoreTimeout)
 				defer cancel()
@@ -248,12 +288,17 @@ func Idempotency(s Store, o IdempotencyOptions) (func(http.Handler) http.Handler
 					return
 				}
 				var data []byte
-				if rec.overflow {
+				switch {
+				case rec.overflow:
 					o.Logger.Warn("webhook: response too large to store; retries of its key get a 500", "limit", o.MaxResponseBytes)
 					data = encodeResponse(fp[:], http.StatusInternalServerError, problemHeader, stored,
 						problemBody(http.StatusInternalServerError, "Response too large to replay", "The first response to this Idempotency-Key was sent but is too large to store; the operation is not run again."))
-				} else {
-					data = encodeResponse(fp[:], rec.status, rec.header, stored, rec.body.Bytes())
+				case rec.unkept:
+					o.Logger.Warn("webhook: response budget ran out; response not kept, retries of its key get a 500", "budget", o.MaxInFlightResponseBytes)
+					data = encodeResponse(fp[:], http.StatusInternalServerError, problemHeader, stored,
+						problemBody(http.StatusInternalServerError, "Response not kept for replay", "The first response to this Idempotency-Key was sent but could not be kept; the operation is not run again."))
+				default:
+					data = encodeResponse(fp[:], rec.status, rec.header, stored, rec.body)
 				}
 				if err := retryStore(sctx, func(ctx context.Context) error { return s.Complete(ctx, storeKey, owner, o.TTL, data) }); err != nil {
 					o.Logger.Warn("webhook: idempotency complete failed", "err", err)
@@ -348,15 +393,50 @@ func fingerprint(r *http.Request, body []byte) [sha256.Size]byte {
 	return out
 }
 
-// recorder passes a response through while keeping a copy for the store.
+// firstResponseBuffer is the buffer a response starts with, reserved
+// before the handler runs; it doubles as the response grows.
+const firstResponseBuffer = 4 << 10
+
+// recorder passes a response through while keeping a copy for the store,
+// in a buffer that grows with the data within budget.
 type recorder struct {
 	w           http.ResponseWriter
 	status      int
 	header      http.Header // snapshot at WriteHeader
-	body        bytes.Buffer
+	body        []byte
 	limit       int64
-	overflow    bool
+	budget      *bodyBudget
+	held        int64 // taken from budget: cap(body)
+	overflow    bool  // over limit: not kept
+	unkept      bool  // budget ran out: not kept
 	wroteHeader bool
+}
+
+// reserve makes room for need bytes of body: its capacity doubles (at
+// most to limit), taken from the budget. It reports false, changing
+// nothing, when the budget cannot cover even need.
+func (rc *recorder) reserve(need int64) bool {
+	if need <= rc.held {
+		return true
+	}
+	n := min(max(need, 2*rc.held), rc.limit)
+	if !rc.budget.take(n - rc.held) {
+		if n == need || !rc.budget.take(need-rc.held) {
+			return false
+		}
+		n = need
+	}
+	nb := make([]byte, len(rc.body), n) // the old buffer becomes garbage
+	copy(nb, rc.body)
+	rc.body, rc.held = nb, n
+	return true
+}
+
+// drop lets go of the buffer and gives its bytes back to the budget.
+func (rc *recorder) drop() {
+	rc.body = nil
+	rc.budget.give(rc.held)
+	rc.held = 0
 }
 
 func (rc *recorder) Header() http.Header { return rc.w.Header() }
@@ -380,12 +460,17 @@ func (rc *recorder) Write(p []byte) (int, error) {
 	if !rc.wroteHeader {
 		rc.WriteHeader(http.StatusOK)
 	}
-	if !rc.overflow {
-		if int64(rc.body.Len()+len(p)) > rc.limit {
+	if !rc.overflow && !rc.unkept {
+		need := int64(len(rc.body) + len(p))
+		switch {
+		case need > rc.limit:
 			rc.overflow = true
-			rc.body = bytes.Buffer{}
-		} else {
-			rc.body.Write(p)
+			rc.drop()
+		case !rc.reserve(need):
+			rc.unkept = true
+			rc.drop()
+		default:
+			rc.body = append(rc.body, p...)
 		}
 	}
 	return rc.w.Write(p)

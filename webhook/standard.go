@@ -50,6 +50,23 @@ const (
 	// maxWebhookIDBytes bounds the webhook-id header (the spec's ids are
 	// short, e.g. "msg_" and 27 characters).
 	maxWebhookIDBytes = 256
+	// signedPrefixRoom is the longest "<webhook-id>.<webhook-timestamp>."
+	// prefix of a signed message: VerifyMiddleware reserves it in front of
+	// a body it reads for a public key, so the message is verified where
+	// the body was read, without a copy.
+	signedPrefixRoom = maxWebhookIDBytes + 1 + 18 + 1
+
+	// maxEd25519Checks bounds the Ed25519 verifications of one request
+	// (each costs about 50-130 us on one core, plus a SHA-512 of the
+	// body). The header carries no key id, so a receiver cannot tell which
+	// entry its key made: a sender lists one v1a signature per signing
+	// key, and a key rotation keeps two alive at once (the old and the
+	// new; svix and Standard Webhooks senders rotate one key at a time).
+	// One verifier holds one public key, so two checks find its signature
+	// in any order. A header with more well-formed v1a candidates (after
+	// dropping repeats and impossible signatures) fails with
+	// ErrInvalidHeader before any is checked.
+	maxEd25519Checks = 2
 )
 
 // Standard verifies webhooks signed per the Standard Webhooks specification:
@@ -62,9 +79,15 @@ const (
 // version are skipped. It may hold at most 8 entries and 1 KiB, and the
 // webhook-id at most 256 bytes: longer headers fail with [ErrInvalidHeader]
 // before any signature is checked, so a flood of junk entries costs next to
-// nothing. Every entry is decoded before any is checked, and for a public
-// key only entries of an Ed25519 signature's exact size reach the costly
-// Ed25519 check. The timestamp must lie within the tolerance of the clock
+// nothing. Every entry is decoded before any is checked, cheapest checks
+// first: an entry of another version (for a public key, every "v1" HMAC
+// entry), of another encoded length, not base64, repeated, or (for a
+// public key) whose S half is not a canonical scalar, so that no valid
+// signature looks like it, is skipped without cryptography. For a public
+// key at most 2 entries may remain (a sender rotating its key signs with
+// two; one Ed25519 check each): more fail with [ErrInvalidHeader] before
+// any is checked, so an unauthenticated request costs at most two Ed25519
+// verifications. The timestamp must lie within the tolerance of the clock
 // in both directions. When the webhook-id header is absent, the headers
 // svix-id, svix-timestamp and svix-signature are used instead (Svix sends
 // those); when it is present, svix-* headers are ignored. The webhook-id is
@@ -74,11 +97,12 @@ const (
 //
 // Spec: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 type Standard struct {
-	key    []byte            // HMAC key (v1), or nil
-	pub    ed25519.PublicKey // Ed25519 key (v1a), or nil
-	o      verifyOptions
-	budget *bodyBudget
-	pool   sync.Pool // *macState
+	key      []byte            // HMAC key (v1), or nil
+	pub      ed25519.PublicKey // Ed25519 key (v1a), or nil
+	edVerify func(ed25519.PublicKey, []byte, []byte) bool
+	o        verifyOptions
+	budget   *bodyBudget
+	pool     sync.Pool // *macState
 }
 
 // macState is a pooled HMAC and scratch buffer, so Verify does not allocate.
@@ -111,7 +135,15 @@ func NewStandard(secret string, opts ...VerifyOption) (*Standard, error) {
 // NewStandardPublicKey returns a verifier for asymmetric (v1a, Ed25519)
 // Standard Webhooks signatures. key is the base64 Ed25519 public key, with or
 // without its "whpk_" prefix. It fails with [ErrBadSecret] unless the key
-// decodes to exactly 32 bytes.
+// decodes to exactly 32 bytes, and fails if the in-flight budget
+// ([WithVerifyMaxInFlightBytes]) cannot hold one body of the largest size
+// with its signed prefix (276 bytes).
+//
+// [VerifyMiddleware] reads the body with room for the signed prefix in
+// front of it, so the message is verified in place and every byte is
+// counted in the budget. Verify called directly copies the signed message
+// once (Ed25519 needs it in one piece): a caller that does bounds its own
+// bodies.
 func NewStandardPublicKey(key string, opts ...VerifyOption) (*Standard, error) {
 	raw, err := decodeBase64(strings.TrimPrefix(key, prefixPublicKey))
 	if err != nil || len(raw) != ed25519.PublicKeySize {
@@ -121,12 +153,25 @@ func NewStandardPublicKey(key string, opts ...VerifyOption) (*Standard, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Standard{pub: ed25519.PublicKey(raw), o: o, budget: newBodyBudget(o.maxInFlight)}
+	if o.maxInFlight < o.maxBody+signedPrefixRoom {
+		return nil, fmt.Errorf("webhook: max in-flight bytes (%d) below the max body bytes (%d) plus the signed prefix (%d)", o.maxInFlight, o.maxBody, signedPrefixRoom)
+	}
+	s := &Standard{pub: ed25519.PublicKey(raw), edVerify: ed25519.Verify, o: o, budget: newBodyBudget(o.maxInFlight)}
 	s.pool.New = func() any { return &macState{buf: make([]byte, 0, 256)} }
 	return s, nil
 }
 
 func (s *Standard) limits() (int64, *bodyBudget) { return s.o.maxBody, s.budget }
+
+// prefixRoom is the room VerifyMiddleware reserves in front of a body for
+// verifyInPlace: the signed prefix for a public key, none for HMAC (which
+// hashes the prefix and the body one after the other).
+func (s *Standard) prefixRoom() int {
+	if s.pub != nil {
+		return signedPrefixRoom
+	}
+	return 0
+}
 
 // StandardWebhookID returns the delivery's id (the webhook-id header, or
 // svix-id when webhook-id is absent): the idempotency key the spec tells
@@ -157,7 +202,13 @@ func headerValue(h http.Header, canonicalKey string) string {
 // [ErrMissingHeader], [ErrInvalidHeader], [ErrTimestampTooOld],
 // [ErrTimestampTooNew] or [ErrNoMatchingSignature].
 func (s *Standard) Verify(h http.Header, body []byte) error {
-	return s.verifyAt(h, body, s.o.now())
+	return s.verifyAt(h, body, 0, s.o.now())
+}
+
+// verifyInPlace verifies buf[room:], the body, using buf[:room] (free) to
+// build the signed message in place.
+func (s *Standard) verifyInPlace(h http.Header, buf []byte, room int) error {
+	return s.verifyAt(h, buf, room, s.o.now())
 }
 
 func (s *Standard) checkHeaders(h http.Header) error {
@@ -184,7 +235,10 @@ func (s *Standard) parseHeaders(h http.Header, now time.Time) (id, tsRaw, sigs s
 	return id, tsRaw, sigs, nil
 }
 
-func (s *Standard) verifyAt(h http.Header, body []byte, now time.Time) error {
+// verifyAt verifies buf[room:], the body; buf[:room] is free room in
+// front of it (room is 0 or at least signedPrefixRoom).
+func (s *Standard) verifyAt(h http.Header, buf []byte, room int, now time.Time) error {
+	body := buf[room:]
 	id, tsRaw, sigs, err := s.parseHeaders(h, now)
 	if err != nil {
 		return err
@@ -211,17 +265,21 @@ func (s *Standard) verifyAt(h http.Header, body []byte, now time.Time) error {
 	st.buf = append(st.buf, '.')
 	found := false
 	if s.pub != nil {
-		prefix := len(st.buf)
-		st.buf = append(st.buf, body...)
-		msg := st.buf[:prefix+len(body)]
+		var msg []byte
+		if prefix := len(st.buf); prefix <= room {
+			// In place: the prefix goes in the room in front of the body.
+			msg = buf[room-prefix:]
+			copy(msg, st.buf)
+		} else {
+			// Verify called directly: one copy, never pooled.
+			msg = make([]byte, 0, prefix+len(body))
+			msg = append(append(msg, st.buf...), body...)
+		}
 		for i := range n {
-			if ed25519.Verify(s.pub, msg, st.sigs[i][:]) {
+			if s.edVerify(s.pub, msg, st.sigs[i][:]) {
 				found = true
 				break // Ed25519 is public-key: no timing to hide
 			}
-		}
-		if cap(st.buf) > 64<<10 { // do not pool huge buffers
-			st.buf = make([]byte, 0, 256)
 		}
 	} else {
 		st.mac.Reset()
@@ -245,10 +303,14 @@ func (s *Standard) verifyAt(h http.Header, body []byte, now time.Time) error {
 // decodeSignatures decodes into st.sigs every "<version>,<base64>" entry of
 // the space-separated list whose version prefix is want and whose signature
 // has size bytes, returning how many. Entries of other versions, without a
-// comma, not base64 or of another size are skipped; more than
-// maxSignatureEntries entries (of any kind) fail with ErrInvalidHeader.
+// comma, of another encoded length, not base64, repeated or (for Ed25519)
+// with a non-canonical S are skipped, all without cryptography; more than
+// maxSignatureEntries entries (of any kind), or for Ed25519 more than
+// maxEd25519Checks candidates, fail with ErrInvalidHeader.
 func (s *Standard) decodeSignatures(list, want string, size int, st *macState) (int, error) {
 	n, entries := 0, 0
+	encLen := base64.StdEncoding.EncodedLen(size)
+	ed := size == ed25519.SignatureSize
 	for list != "" {
 		var entry string
 		entry, list, _ = strings.Cut(list, " ")
@@ -258,21 +320,59 @@ func (s *Standard) decodeSignatures(list, want string, size int, st *macState) (
 		if entries++; entries > maxSignatureEntries {
 			return 0, fmt.Errorf("%w: more than %d signatures", ErrInvalidHeader, maxSignatureEntries)
 		}
-		if len(entry) <= len(want) || entry[:len(want)] != want {
+		if len(entry) != len(want)+encLen || entry[:len(want)] != want {
 			continue
 		}
-		enc := entry[len(want):]
-		if base64.StdEncoding.DecodedLen(len(enc)) > len(st.sig) {
-			continue
-		}
-		k, err := base64.StdEncoding.Decode(st.sig[:], scratchCopy(enc, st))
+		k, err := base64.StdEncoding.Decode(st.sig[:], scratchCopy(entry[len(want):], st))
 		if err != nil || k != size {
 			continue
 		}
-		copy(st.sigs[n][:], st.sig[:k])
+		sig := st.sig[:k]
+		if ed && !canonicalScalar(sig[32:]) {
+			continue // Ed25519 rejects it: no need to hash the body to know
+		}
+		if seen(st, n, sig) {
+			continue
+		}
+		if ed && n == maxEd25519Checks {
+			return 0, fmt.Errorf("%w: more than %d Ed25519 signatures", ErrInvalidHeader, maxEd25519Checks)
+		}
+		copy(st.sigs[n][:], sig)
 		n++
 	}
 	return n, nil
+}
+
+// seen reports whether sig is among the first n decoded signatures.
+func seen(st *macState, n int, sig []byte) bool {
+	for i := range n {
+		if string(st.sigs[i][:len(sig)]) == string(sig) {
+			return true
+		}
+	}
+	return false
+}
+
+// ed25519Order is the order L of the Ed25519 group, 2^252 +
+// 27742317777372353535851937790883648493, little-endian (RFC 8032 5.1).
+var ed25519Order = [32]byte{
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+}
+
+// canonicalScalar reports whether the little-endian 32-byte s is below
+// the group order, as RFC 8032 5.1.7 requires of a signature's S (and
+// crypto/ed25519 checks, after hashing the message).
+func canonicalScalar(s []byte) bool {
+	for i := 31; i >= 0; i-- {
+		switch {
+		case s[i] < ed25519Order[i]:
+			return true
+		case s[i] > ed25519Order[i]:
+			return false
+		}
+	}
+	return false // equal to L
 }
 
 // scratchCopy copies s into st.buf and returns it, so

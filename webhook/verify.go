@@ -123,6 +123,15 @@ type verifierLimits interface {
 	limits() (maxBody int64, budget *bodyBudget)
 }
 
+// inPlaceVerifier is implemented by a verifier that signs a prefix and the
+// body as one message ([Standard] with a public key): VerifyMiddleware
+// reads the body with prefixRoom free bytes in front of it, counted in the
+// budget, and verifyInPlace builds the message there instead of copying.
+type inPlaceVerifier interface {
+	prefixRoom() int
+	verifyInPlace(h http.Header, buf []byte, room int) error
+}
+
 // headerChecker is implemented by the package's verifiers: it checks,
 // before the body is read, that the headers the scheme needs are present,
 // well formed, within their size bounds and (where signed) on time.
@@ -163,6 +172,11 @@ func VerifyMiddleware(v Verifier, opts ...Option) func(http.Handler) http.Handle
 		limit, budget = vl.limits()
 	}
 	hc, _ := v.(headerChecker)
+	ipv, _ := v.(inPlaceVerifier)
+	room := 0
+	if ipv != nil {
+		room = ipv.prefixRoom()
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if hc != nil {
@@ -172,7 +186,7 @@ func VerifyMiddleware(v Verifier, opts ...Option) func(http.Handler) http.Handle
 					return
 				}
 			}
-			body, held, err := readBody(r, limit, budget)
+			buf, held, err := readBodyRoom(r, limit, budget, room)
 			defer budget.give(held)
 			if err != nil {
 				if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
@@ -181,7 +195,13 @@ func VerifyMiddleware(v Verifier, opts ...Option) func(http.Handler) http.Handle
 				writeBodyError(w, err)
 				return
 			}
-			if err := v.Verify(r.Header, body); err != nil {
+			body := buf[room:]
+			if ipv != nil {
+				err = ipv.verifyInPlace(r.Header, buf, room)
+			} else {
+				err = v.Verify(r.Header, body)
+			}
+			if err != nil {
 				reject(r.Context(), obs, scheme, rejectReason(err), http.StatusUnauthorized)
 				writeProblem(w, http.StatusUnauthorized, "Unauthorized", "")
 				return

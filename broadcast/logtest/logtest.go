@@ -8,7 +8,12 @@
 //
 // It checks the lifecycle (in flight, finished, not sent and forgotten),
 // that a broadcast id belongs to one chat list (ErrCursorMismatch), that
-// ids are kept apart, and concurrent use.
+// ids are kept apart, concurrent use, and the lease: one run holds an id
+// at a time (ErrRunning for the others, ErrLeaseLost for the writes of a
+// run that no longer holds it), a released or expired lease lets the next
+// run in, and a write racing a takeover either lands before it (and the
+// new run sees it) or not at all. The lease checks wait for a lease of
+// 200 ms to expire on the engine's clock.
 package logtest
 
 import (
@@ -16,7 +21,9 @@ import (
 	"errors"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/miniappkit/miniappkit/broadcast"
 )
@@ -29,12 +36,44 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// open opens broadcast id over list, failing the test on an error.
-func open(t *testing.T, l broadcast.Log, id, list string) []broadcast.LogEntry {
+// long is a lease no check outlives.
+const long = time.Minute
+
+// short is the lease of the checks that wait for one to expire.
+const short = 200 * time.Millisecond
+
+// open opens broadcast id over list for run with a long lease, failing
+// the test on an error.
+func open(t *testing.T, l broadcast.Log, id, list, run string) []broadcast.LogEntry {
 	t.Helper()
-	got, err := l.Open(context.Background(), id, list)
+	got, err := l.Open(context.Background(), id, list, run, long)
 	must(t, err)
 	return got
+}
+
+// lost fails the test unless err is broadcast.ErrLeaseLost.
+func lost(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, broadcast.ErrLeaseLost) {
+		t.Fatalf("%s by a run that does not hold the id: %v, want ErrLeaseLost", what, err)
+	}
+}
+
+// openWhenFree opens id for run, trying again while another run's lease
+// has not expired (for at most 30 s).
+func openWhenFree(t *testing.T, l broadcast.Log, id, list, run string, lease time.Duration) []broadcast.LogEntry {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := l.Open(context.Background(), id, list, run, lease)
+		if err == nil {
+			return got
+		}
+		if !errors.Is(err, broadcast.ErrRunning) || time.Now().After(deadline) {
+			t.Fatalf("Open after the other run's lease expired: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // equal fails the test unless got equals want.
@@ -57,49 +96,53 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 	id := func(t *testing.T) string { return "logtest-" + t.Name() + "-" + randomID(t) }
 
 	t.Run("lifecycle", func(t *testing.T) {
-		l, b := newLog(t), id(t)
-		equal(t, nil, open(t, l, b, "list-a"))
-		must(t, l.Start(ctx, b, 3))
-		must(t, l.Start(ctx, b, 1))
-		must(t, l.Start(ctx, b, 7))
-		must(t, l.Finish(ctx, b, 1, broadcast.Delivered))
-		must(t, l.Finish(ctx, b, 7, 0)) // not sent: forgotten
-		must(t, l.Start(ctx, b, 9))
-		must(t, l.Finish(ctx, b, 9, broadcast.Permanent))
-		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a"))
-		must(t, l.Finish(ctx, b, 3, broadcast.Unknown))
-		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3, Outcome: broadcast.Unknown}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a"))
+		l, b, r := newLog(t), id(t), randomID(t)
+		equal(t, nil, open(t, l, b, "list-a", r))
+		must(t, l.Start(ctx, b, r, 3))
+		must(t, l.Start(ctx, b, r, 1))
+		must(t, l.Start(ctx, b, r, 7))
+		must(t, l.Finish(ctx, b, r, 1, broadcast.Delivered))
+		must(t, l.Finish(ctx, b, r, 7, 0)) // not sent: forgotten
+		must(t, l.Start(ctx, b, r, 9))
+		must(t, l.Finish(ctx, b, r, 9, broadcast.Permanent))
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a", r))
+		must(t, l.Finish(ctx, b, r, 3, broadcast.Unknown))
+		must(t, l.Release(ctx, b, r))
+		// The next run resumes what the last one left.
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3, Outcome: broadcast.Unknown}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a", randomID(t)))
 	})
 
 	t.Run("another list", func(t *testing.T) {
 		l, b := newLog(t), id(t)
-		open(t, l, b, "list-a")
-		if _, err := l.Open(ctx, b, "list-b"); !errors.Is(err, broadcast.ErrCursorMismatch) {
+		r := randomID(t)
+		open(t, l, b, "list-a", r)
+		must(t, l.Release(ctx, b, r))
+		if _, err := l.Open(ctx, b, "list-b", randomID(t), long); !errors.Is(err, broadcast.ErrCursorMismatch) {
 			t.Fatalf("Open over another list: %v, want ErrCursorMismatch", err)
 		}
 	})
 
 	t.Run("ids apart", func(t *testing.T) {
-		l, a, b := newLog(t), id(t), id(t)+"-b"
-		open(t, l, a, "list")
-		open(t, l, b, "list")
-		must(t, l.Start(ctx, a, 1))
-		must(t, l.Finish(ctx, a, 1, broadcast.Delivered))
-		equal(t, nil, open(t, l, b, "list"))
+		l, a, b, r := newLog(t), id(t), id(t)+"-b", randomID(t)
+		open(t, l, a, "list", r)
+		open(t, l, b, "list", r)
+		must(t, l.Start(ctx, a, r, 1))
+		must(t, l.Finish(ctx, a, r, 1, broadcast.Delivered))
+		equal(t, nil, open(t, l, b, "list", r))
 	})
 
 	t.Run("concurrent", func(t *testing.T) {
-		l, b := newLog(t), id(t)
-		open(t, l, b, "list")
+		l, b, r := newLog(t), id(t), randomID(t)
+		open(t, l, b, "list", r)
 		var wg sync.WaitGroup
 		for w := range 8 {
 			wg.Go(func() {
 				for i := w; i < 400; i += 8 {
-					if err := l.Start(ctx, b, i); err != nil {
+					if err := l.Start(ctx, b, r, i); err != nil {
 						t.Error(err)
 						return
 					}
-					if err := l.Finish(ctx, b, i, broadcast.Delivered); err != nil {
+					if err := l.Finish(ctx, b, r, i, broadcast.Delivered); err != nil {
 						t.Error(err)
 						return
 					}
@@ -111,6 +154,129 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 		for i := range want {
 			want[i] = broadcast.LogEntry{Index: i, Outcome: broadcast.Delivered}
 		}
-		equal(t, want, open(t, l, b, "list"))
+		equal(t, want, open(t, l, b, "list", r))
+	})
+
+	t.Run("one run at a time", func(t *testing.T) {
+		l, b, r1, r2 := newLog(t), id(t), randomID(t), randomID(t)
+		open(t, l, b, "list", r1)
+		must(t, l.Start(ctx, b, r1, 1))
+		if _, err := l.Open(ctx, b, "list", r2, long); !errors.Is(err, broadcast.ErrRunning) {
+			t.Fatalf("Open while another run holds the id: %v, want ErrRunning", err)
+		}
+		lost(t, "Start", l.Start(ctx, b, r2, 2))
+		lost(t, "Finish", l.Finish(ctx, b, r2, 1, broadcast.Delivered))
+		lost(t, "Renew", l.Renew(ctx, b, r2, long))
+		must(t, l.Release(ctx, b, r2)) // not the holder: nothing happens
+		// The holder may open again (a retried Open) and renew.
+		equal(t, []broadcast.LogEntry{{Index: 1}}, open(t, l, b, "list", r1))
+		must(t, l.Renew(ctx, b, r1, long))
+		if _, err := l.Open(ctx, b, "list", r2, long); !errors.Is(err, broadcast.ErrRunning) {
+			t.Fatalf("Open after the holder renewed: %v, want ErrRunning", err)
+		}
+		// Released, the id is free at once, and the old run's writes fail.
+		must(t, l.Release(ctx, b, r1))
+		equal(t, []broadcast.LogEntry{{Index: 1}}, open(t, l, b, "list", r2))
+		lost(t, "Start", l.Start(ctx, b, r1, 2))
+		lost(t, "Finish", l.Finish(ctx, b, r1, 1, broadcast.Delivered))
+		lost(t, "Renew", l.Renew(ctx, b, r1, long))
+		equal(t, []broadcast.LogEntry{{Index: 1}}, open(t, l, b, "list", r2))
+	})
+
+	t.Run("expired lease", func(t *testing.T) {
+		l, b, r1, r2 := newLog(t), id(t), randomID(t), randomID(t)
+		if _, err := l.Open(ctx, b, "list", r1, short); err != nil {
+			t.Fatal(err)
+		}
+		must(t, l.Start(ctx, b, r1, 4))
+		// r1 is killed: its lease expires, and r2 takes the id.
+		equal(t, []broadcast.LogEntry{{Index: 4}}, openWhenFree(t, l, b, "list", r2, long))
+		lost(t, "Start", l.Start(ctx, b, r1, 5))
+		lost(t, "Finish", l.Finish(ctx, b, r1, 4, 0))
+		lost(t, "Renew", l.Renew(ctx, b, r1, long))
+		must(t, l.Finish(ctx, b, r2, 4, broadcast.Unknown))
+		equal(t, []broadcast.LogEntry{{Index: 4, Outcome: broadcast.Unknown}}, open(t, l, b, "list", r2))
+	})
+
+	t.Run("renew after expiry", func(t *testing.T) {
+		// A run paused longer than its lease, which no other run took,
+		// still holds the id: renewing is safe, as taking the id changes
+		// its holder.
+		l, b, r1 := newLog(t), id(t), randomID(t)
+		if _, err := l.Open(ctx, b, "list", r1, 10*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		must(t, l.Renew(ctx, b, r1, long))
+		if _, err := l.Open(ctx, b, "list", randomID(t), long); !errors.Is(err, broadcast.ErrRunning) {
+			t.Fatalf("Open after the holder renewed: %v, want ErrRunning", err)
+		}
+	})
+
+	t.Run("concurrent opens", func(t *testing.T) {
+		l, b := newLog(t), id(t)
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				_, err := l.Open(ctx, b, "list", randomID(t), long)
+				switch {
+				case err == nil:
+					won.Add(1)
+				case !errors.Is(err, broadcast.ErrRunning):
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := won.Load(); n != 1 {
+			t.Fatalf("%d of 8 runs opening one id at once got it, want 1", n)
+		}
+	})
+
+	t.Run("start racing a takeover", func(t *testing.T) {
+		// r1 marks entries in flight as fast as it can while its lease
+		// expires and r2 takes the id: every Start r1 saw succeed must be
+		// in what r2's Open returned, or r2 would send it again.
+		l, b, r1, r2 := newLog(t), id(t), randomID(t), randomID(t)
+		if _, err := l.Open(ctx, b, "list", r1, short); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			mu      sync.Mutex
+			started = map[int]bool{}
+		)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				for i := w; ; i = (i + 4) % 40_000 {
+					err := l.Start(ctx, b, r1, i)
+					if errors.Is(err, broadcast.ErrLeaseLost) {
+						return
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					started[i] = true
+					mu.Unlock()
+				}
+			})
+		}
+		got := openWhenFree(t, l, b, "list", r2, long)
+		wg.Wait()
+		seen := map[int]bool{}
+		for _, e := range got {
+			seen[e.Index] = true
+		}
+		if len(started) == 0 {
+			t.Fatal("r1 marked nothing before its lease expired")
+		}
+		for i := range started {
+			if !seen[i] {
+				t.Fatalf("r1 marked entry %d in flight, and r2's Open did not see it (of %d marked)", i, len(started))
+			}
+		}
 	})
 }

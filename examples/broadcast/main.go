@@ -28,13 +28,17 @@ import (
 type config struct {
 	chatsFile   string
 	text        string
-	dataDir     string // where the state of each broadcast is kept
-	stateFile   string // the state file; empty: one per broadcast in dataDir
+	dataDir     string // where the outcome log (one SQLite file) is kept
+	id          string // the broadcast id; empty: derived from the chats and the text
+	api         string // the Bot API base URL; empty: Telegram's
+	lease       time.Duration
 	concurrency int
-	// The embedded default's simulation.
+	// The embedded default's simulation (speed also scales the scheduler
+	// for a test server given with -api).
 	users        int
 	blockedEvery int
 	speed        float64
+	speedSet     bool // -speed was given
 }
 
 // The embedded default's population.
@@ -45,17 +49,23 @@ const (
 	deletedAccounts     = 3 // listed chats that no longer exist
 )
 
+// dbName is the outcome log's file in the data directory.
+const dbName = "broadcast.db"
+
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.chatsFile, "chats", "", "file of chat ids, one per line (with TELEGRAM_BOT_TOKEN)")
 	flag.StringVar(&cfg.text, "text", "Hello from miniappkit! 🎉 Our new Star Shop is open.", "the message to send")
-	flag.StringVar(&cfg.dataDir, "data", defaultDataDir(), "directory of the resumable state, one file per broadcast (env BROADCAST_DATA_DIR)")
-	flag.StringVar(&cfg.stateFile, "state", "", "the state file, instead of one in -data")
+	flag.StringVar(&cfg.dataDir, "data", defaultDataDir(), "directory of the outcome log, "+dbName+" (env BROADCAST_DATA_DIR)")
+	flag.StringVar(&cfg.id, "id", "", "the broadcast's id in the log (default: derived from the chats and the text)")
+	flag.StringVar(&cfg.api, "api", os.Getenv("TELEGRAM_API_URL"), "Bot API base URL, e.g. a local Bot API server (env TELEGRAM_API_URL; default Telegram's)")
+	flag.DurationVar(&cfg.lease, "lease", broadcast.DefaultLease, "how long a killed run keeps the broadcast from other runs")
 	flag.IntVar(&cfg.concurrency, "concurrency", broadcast.DefaultConcurrency, "sends in flight at once")
 	flag.IntVar(&cfg.users, "users", defaultUsers, "embedded default: number of simulated users")
 	flag.IntVar(&cfg.blockedEvery, "blocked-every", defaultBlockedEvery, "embedded default: one user in N blocked the bot (0: none)")
-	flag.Float64Var(&cfg.speed, "speed", defaultSpeed, "embedded default: how much faster than Telegram's limits the fake and the scheduler run")
+	flag.Float64Var(&cfg.speed, "speed", defaultSpeed, "embedded default (or a test server given with -api): how much faster than Telegram's limits the fake and the scheduler run")
 	flag.Parse()
+	flag.Visit(func(f *flag.Flag) { cfg.speedSet = cfg.speedSet || f.Name == "speed" })
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,7 +73,7 @@ func main() {
 	err := run(ctx, cfg, os.Getenv("TELEGRAM_BOT_TOKEN"), log, os.Stdout, isTerminal(os.Stdout))
 	switch {
 	case errors.Is(err, context.Canceled):
-		os.Exit(130) // interrupted; the cursor is saved
+		os.Exit(130) // interrupted; the log has every send
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "broadcast:", err)
 		os.Exit(1)
@@ -90,7 +100,7 @@ func isTerminal(f *os.File) bool {
 }
 
 // run broadcasts cfg.text and reports to out. It returns ctx.Err() when
-// interrupted, after saving the cursor.
+// interrupted; the log holds every send, so the same command resumes.
 func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io.Writer, tty bool) error {
 	var (
 		chats  []int64
@@ -99,9 +109,12 @@ func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io
 		fake   *botapitest.Server
 		err    error
 	)
+	if cfg.lease < 10*time.Millisecond {
+		return errors.New("-lease must be at least 10ms")
+	}
 	if token == "" {
-		if cfg.chatsFile != "" {
-			return errors.New("-chats needs TELEGRAM_BOT_TOKEN; the embedded default makes its own users")
+		if cfg.chatsFile != "" || cfg.api != "" {
+			return errors.New("-chats and -api need TELEGRAM_BOT_TOKEN; the embedded default makes its own users")
 		}
 		if cfg.users < 1 || cfg.speed <= 0 || cfg.speed > 1000 {
 			return errors.New("-users must be at least 1 and -speed in (0, 1000]")
@@ -122,71 +135,104 @@ func run(ctx context.Context, cfg config, token string, log *slog.Logger, out io
 		if chats, err = readChats(cfg.chatsFile); err != nil {
 			return err
 		}
-		if sched, err = ratelimit.NewTelegram(); err != nil {
+		switch {
+		case !cfg.speedSet:
+			sched, err = ratelimit.NewTelegram()
+		case cfg.api == "":
+			return errors.New("-speed with TELEGRAM_BOT_TOKEN is for a test server given with -api; Telegram's limits are its own")
+		case cfg.speed <= 0 || cfg.speed > 1000:
+			return errors.New("-speed must be in (0, 1000]")
+		default:
+			sched, err = scaledScheduler(cfg.speed)
+		}
+		if err != nil {
 			return err
 		}
-		client = botapi.New(token, botapi.WithLimiter(sched), botapi.WithLogger(log))
+		opts := []botapi.Option{botapi.WithLimiter(sched), botapi.WithLogger(log)}
+		if cfg.api != "" {
+			opts = append(opts, botapi.WithBaseURL(cfg.api))
+		}
+		client = botapi.New(token, opts...)
 	}
 
-	fp := fingerprint(chats, cfg.text)
-	if cfg.stateFile == "" {
-		if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-			return fmt.Errorf("data directory: %w", err)
-		}
-		cfg.stateFile = filepath.Join(cfg.dataDir, "broadcast-"+fp[:16]+".json")
+	id := cfg.id
+	if id == "" {
+		id = "b-" + fingerprint(chats, cfg.text)[:16]
 	}
-	saved, resumed, err := loadState(cfg.stateFile, fp)
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	dbPath := filepath.Join(cfg.dataDir, dbName)
+	st, err := openStore(ctx, dbPath)
 	if err != nil {
 		return err
 	}
+	defer st.close()
 	rep := newReport()
-	rep.restore(saved)
-	save := func(c broadcast.Cursor) error {
-		st := state{Fingerprint: fp, Cursor: c}
-		rep.snapshot(&st)
-		return saveState(cfg.stateFile, st)
+	if err := st.restore(ctx, id, rep); err != nil {
+		return err
+	}
+	rep.save = func(chat int64, reason string) {
+		if err := st.recordFailure(context.WithoutCancel(ctx), id, chat, reason); err != nil {
+			log.Warn("failure not recorded", "chat", chat, "err", err)
+		}
 	}
 	b := &bar{out: out, tty: tty}
-	var lastSave time.Duration
+	var counted sync.Once
 	opts := []broadcast.Option{
 		broadcast.WithConcurrency(cfg.concurrency),
-		broadcast.WithResult(rep.add),
-		broadcast.WithProgress(func(p broadcast.Progress) {
-			b.update(p, false)
-			// Save the cursor about once a second, so a crash (not only
-			// Ctrl-C) resumes without repeating more than a second of sends.
-			if p.Elapsed-lastSave >= time.Second {
-				lastSave = p.Elapsed
-				if err := save(p.Cursor()); err != nil {
-					log.Warn("cursor not saved", "err", err)
+		broadcast.WithLog(st.log, id),
+		broadcast.WithLease(cfg.lease),
+		broadcast.WithResult(func(r broadcast.Result) {
+			counted.Do(func() { // a run that sends (or reports) something counts
+				if err := st.countRun(context.WithoutCancel(ctx), id, rep); err != nil {
+					log.Warn("run not counted", "err", err)
 				}
-			}
+			})
+			rep.add(r)
 		}),
+		broadcast.WithProgress(func(p broadcast.Progress) { b.update(p, false) }),
 	}
-	if resumed {
-		opts = append(opts, broadcast.WithCursor(saved.Cursor))
-		fmt.Fprintf(out, "Resuming from %s.\n", cfg.stateFile)
-	}
-	fmt.Fprintf(out, "Sending %q to %d chats, %d at a time. Ctrl-C stops; the same command resumes.\n", cfg.text, len(chats), cfg.concurrency)
+	fmt.Fprintf(out, "Broadcast %s: sending %q to %d chats, %d at a time; every send is logged in %s. Ctrl-C stops; the same command resumes.\n",
+		id, cfg.text, len(chats), cfg.concurrency, dbPath)
 
 	start := time.Now()
-	sum, runErr := broadcast.Run(ctx, sched, chats, broadcast.Message(client, botapi.SendMessageParams{Text: cfg.text}), opts...)
+	send := broadcast.Message(client, botapi.SendMessageParams{Text: cfg.text})
+	var sum broadcast.Summary
+	var runErr error
+	for waiting := false; ; {
+		sum, runErr = broadcast.Run(ctx, sched, chats, send, opts...)
+		if !errors.Is(runErr, broadcast.ErrRunning) {
+			break
+		}
+		// Another process runs this broadcast, or one was killed less
+		// than its lease ago: wait for the id to be free.
+		if !waiting {
+			waiting = true
+			fmt.Fprintf(out, "Another run holds broadcast %s (running, or killed less than %v ago); waiting for it.\n", id, cfg.lease)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(max(min(cfg.lease/4, time.Second), 10*time.Millisecond)):
+		}
+		start = time.Now()
+	}
+	if errors.Is(runErr, broadcast.ErrCursorMismatch) {
+		return fmt.Errorf("broadcast %s was started over another chat list; give another -id: %w", id, runErr)
+	}
 	b.update(broadcast.Progress{
 		Total: sum.Total, Done: sum.Done, Delivered: sum.Delivered, Permanent: sum.Permanent,
 		Migrated: sum.Migrated, Unknown: sum.Unknown, Elapsed: time.Since(start),
 	}, true)
-
 	if runErr != nil {
-		if err := save(sum.Cursor); err != nil {
-			return fmt.Errorf("%w (and the cursor could not be saved: %v)", runErr, err)
-		}
 		if ctx.Err() != nil {
-			fmt.Fprintf(out, "Interrupted at %d of %d; the cursor is in %s. Run the same command again to resume.\n", sum.Done, sum.Total, cfg.stateFile)
+			fmt.Fprintf(out, "Interrupted at %d of %d; every send is in %s. Run the same command again to resume.\n", sum.Done, sum.Total, dbPath)
 		}
 		return runErr
 	}
-	if err := os.Remove(cfg.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-		log.Warn("state file not removed", "err", err)
+	if sum.Delivered+sum.Permanent+sum.Migrated+sum.Unknown == 0 && sum.Total > 0 {
+		fmt.Fprintf(out, "Nothing left to send: broadcast %s is complete (give another -id to send it again).\n", id)
 	}
 	rep.print(out, sum, len(chats))
 	tooMany := sched.Stats().Backoffs
@@ -270,66 +316,71 @@ func readChats(path string) ([]int64, error) {
 }
 
 // report collects the chats that did not get the message, by reason, over
-// the whole broadcast: it is saved with the cursor, so a resumed run's
-// summary still names the users who blocked the bot before the interrupt.
-// Lists are sets of chat ids (a chat resent after a crash is not counted
-// twice). It is safe for concurrent use.
+// the whole broadcast: each is saved in the data directory's file as it
+// is reported, so a resumed run's summary still names the users who
+// blocked the bot before the interrupt. Lists are sets of chat ids. It is
+// safe for concurrent use.
 type report struct {
-	mu                  sync.Mutex
-	runs                int            // this one included
-	delivered, migrated int            // over the whole broadcast
-	blocked             map[int64]bool // 403: blocked the bot, or deactivated
-	notFound            map[int64]bool // 400: chat not found and other bad requests
-	unknown             map[int64]bool // may or may not have been delivered; never resent
+	mu       sync.Mutex
+	runs     int            // that sent something, this one included once it has
+	migrated map[int64]bool // groups that became supergroups, delivered there
+	blocked  map[int64]bool // 403: blocked the bot, or deactivated
+	notFound map[int64]bool // 400: chat not found and other bad requests
+	unknown  map[int64]bool // may or may not have been delivered; never resent
+	// save, if set, records a chat that did not simply get the message
+	// (reason: one of the reason constants), as it is reported.
+	save func(chat int64, reason string)
 }
 
 func newReport() *report {
-	return &report{blocked: map[int64]bool{}, notFound: map[int64]bool{}, unknown: map[int64]bool{}}
+	return &report{migrated: map[int64]bool{}, blocked: map[int64]bool{}, notFound: map[int64]bool{}, unknown: map[int64]bool{}}
 }
 
-// add records one result.
+// The reasons a chat did not simply get the message, as saved.
+const (
+	reasonMigrated = "migrated"
+	reasonBlocked  = "blocked"
+	reasonNotFound = "not_found"
+	reasonUnknown  = "unknown"
+)
+
+// add records one result (and saves it, unless delivered).
 func (r *report) add(res broadcast.Result) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	reason := ""
 	switch res.Outcome {
-	case broadcast.Delivered:
-		r.delivered++
 	case broadcast.Migrated:
-		r.migrated++
+		reason = reasonMigrated
 	case broadcast.Permanent:
+		reason = reasonNotFound
 		if errors.Is(res.Err, botapi.ErrForbidden) {
-			r.blocked[res.ChatID] = true
-		} else {
-			r.notFound[res.ChatID] = true
+			reason = reasonBlocked
 		}
 	case broadcast.Unknown:
-		r.unknown[res.ChatID] = true
+		reason = reasonUnknown
+	}
+	if reason == "" {
+		return
+	}
+	r.restore(res.ChatID, reason)
+	if r.save != nil {
+		r.save(res.ChatID, reason)
 	}
 }
 
-// restore adds what a saved state recorded (the zero state: none).
-func (r *report) restore(s state) {
+// restore records that chat did not simply get the message, for reason.
+func (r *report) restore(chat int64, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.runs = s.Runs + 1
-	r.delivered, r.migrated = s.Delivered, s.Migrated
-	for _, id := range s.Blocked {
-		r.blocked[id] = true
+	switch reason {
+	case reasonMigrated:
+		r.migrated[chat] = true
+	case reasonBlocked:
+		r.blocked[chat] = true
+	case reasonNotFound:
+		r.notFound[chat] = true
+	case reasonUnknown:
+		r.unknown[chat] = true
 	}
-	for _, id := range s.NotFound {
-		r.notFound[id] = true
-	}
-	for _, id := range s.Unknown {
-		r.unknown[id] = true
-	}
-}
-
-// snapshot fills the lists of s.
-func (r *report) snapshot(s *state) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s.Blocked, s.NotFound, s.Unknown = ids(r.blocked), ids(r.notFound), ids(r.unknown)
-	s.Runs, s.Delivered, s.Migrated = r.runs, r.delivered, r.migrated
 }
 
 // ids returns the set's members, sorted.
@@ -355,8 +406,9 @@ func (r *report) print(out io.Writer, sum broadcast.Summary, chats int) {
 	fmt.Fprintf(out, "Delivered %d, migrated and delivered %d, not delivered %d, unknown %d.%s\n",
 		sum.Delivered, sum.Migrated, sum.Permanent, sum.Unknown, thisRun)
 	if r.runs > 1 {
+		failed := len(r.blocked) + len(r.notFound)
 		fmt.Fprintf(out, "Whole broadcast, %d runs: delivered %d of %d chats, not delivered %d (blocked %d, not found %d), unknown %d.\n",
-			r.runs, r.delivered+r.migrated, chats, len(r.blocked)+len(r.notFound), len(r.blocked), len(r.notFound), len(r.unknown))
+			r.runs, chats-failed-len(r.unknown), chats, failed, len(r.blocked), len(r.notFound), len(r.unknown))
 	}
 	users := "users"
 	if len(r.blocked) == 1 {

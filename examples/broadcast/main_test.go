@@ -17,12 +17,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniappkit/miniappkit/broadcast"
+	"github.com/miniappkit/miniappkit/store/sqlite"
 )
 
 // testConfig is a small, fast embedded default.
 func testConfig(t *testing.T) config {
 	return config{
-		text: "hello", stateFile: filepath.Join(t.TempDir(), "state.json"),
+		text: "hello", dataDir: t.TempDir(), lease: broadcast.DefaultLease,
 		concurrency: 8, users: 200, blockedEvery: 20, speed: 10,
 	}
 }
@@ -68,8 +69,14 @@ func TestDemoBroadcastsWithinTheLimits(t *testing.T) {
 	require.Contains(t, got, "Chat not found or refused (400): 3: 900000001")
 	require.Contains(t, got, "429 Too Many Requests answered by Telegram: 0")
 	require.Contains(t, got, "100%")
-	_, err := os.Stat(cfg.stateFile)
-	require.ErrorIs(t, err, os.ErrNotExist, "a completed broadcast leaves no state file")
+	require.NotContains(t, got, "Nothing left to send")
+
+	// The same command again: the log says the broadcast is complete.
+	var again watchWriter
+	require.NoError(t, run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), &again, false))
+	require.Contains(t, again.String(), "Nothing left to send")
+	require.Contains(t, again.String(), "Delivered 0, migrated and delivered 0, not delivered 0, unknown 0.")
+	require.Contains(t, again.String(), fmt.Sprintf("Blocked the bot (403): %d users: 1020, 1040,", blocked), "the report is kept with the log")
 }
 
 // TestResumeAfterInterrupt stops a broadcast at 30 %, as Ctrl-C does, and
@@ -81,8 +88,6 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	err := run(ctx, cfg, "", slog.New(slog.DiscardHandler), first, false)
 	require.ErrorIs(t, err, context.Canceled)
 	require.Contains(t, first.String(), "Run the same command again to resume")
-	_, err = os.Stat(cfg.stateFile)
-	require.NoError(t, err, "the cursor is saved")
 
 	// What the first run finished, from its last progress line.
 	lines := strings.Split(strings.TrimSpace(first.String()), "\n")
@@ -98,7 +103,6 @@ func TestResumeAfterInterrupt(t *testing.T) {
 
 	second := &watchWriter{}
 	require.NoError(t, run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), second, false))
-	require.Contains(t, second.String(), "Resuming from")
 	m := summaryLine.FindStringSubmatch(second.String())
 	require.NotNil(t, m, second.String())
 	sent2, _ := strconv.Atoi(m[1])
@@ -113,23 +117,62 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		cfg.users-blocked, cfg.users+deletedAccounts, blocked+deletedAccounts, blocked, deletedAccounts), second.String())
 }
 
-// TestStateInDataDir: without -state, the state lives in the data
-// directory, one file per broadcast, made on first use.
-func TestStateInDataDir(t *testing.T) {
+// TestLogInDataDir: the log is one SQLite file in the data directory,
+// made on first use, named in the output.
+func TestLogInDataDir(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.stateFile = ""
 	cfg.dataDir = filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &watchWriter{stop: " 30%", cancel: cancel}
-	require.ErrorIs(t, run(ctx, cfg, "", slog.New(slog.DiscardHandler), out, false), context.Canceled)
-	files, err := filepath.Glob(filepath.Join(cfg.dataDir, "broadcast-*.json"))
+	out := &watchWriter{}
+	require.NoError(t, run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), out, false))
+	files, err := filepath.Glob(filepath.Join(cfg.dataDir, "*"))
 	require.NoError(t, err)
-	require.Len(t, files, 1, out.String())
-	require.Contains(t, out.String(), files[0])
+	require.Contains(t, files, filepath.Join(cfg.dataDir, dbName))
+	require.Contains(t, out.String(), filepath.Join(cfg.dataDir, dbName))
+}
+
+// TestOtherListOneID: a broadcast id belongs to one chat list.
+func TestOtherListOneID(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.id = "news"
 	require.NoError(t, run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), &watchWriter{}, false))
-	files, err = filepath.Glob(filepath.Join(cfg.dataDir, "broadcast-*.json"))
+	cfg.users = 100
+	err := run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), &watchWriter{}, false)
+	require.ErrorIs(t, err, broadcast.ErrCursorMismatch)
+	require.ErrorContains(t, err, "give another -id")
+}
+
+// TestWaitsForAnotherRun: while another run holds the broadcast, the
+// example waits and sends nothing; once it is free, it runs.
+func TestWaitsForAnotherRun(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.id = "news"
+	fake, chats := demoTelegram(cfg)
+	fake.Close()
+	db, err := sqlite.Open(filepath.Join(cfg.dataDir, dbName))
 	require.NoError(t, err)
-	require.Empty(t, files, "a finished broadcast leaves no state")
+	defer db.Close()
+	require.NoError(t, db.Migrate(t.Context()))
+	l := db.BroadcastLog()
+	list := broadcast.Fingerprint(chats)
+	_, err = l.Open(t.Context(), cfg.id, list, "other", time.Minute)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &watchWriter{stop: "waiting for it", cancel: cancel}
+	require.ErrorIs(t, run(ctx, cfg, "", slog.New(slog.DiscardHandler), out, false), context.Canceled)
+	entries, err := l.Open(t.Context(), cfg.id, list, "other", time.Minute) // the holder may open again
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing was sent while another run held the broadcast")
+
+	// A lease that runs out (its run killed) frees the broadcast.
+	_, err = l.Open(t.Context(), cfg.id, list, "other", 300*time.Millisecond)
+	require.NoError(t, err)
+	out = &watchWriter{}
+	require.NoError(t, run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), out, false))
+	require.Contains(t, out.String(), "waiting for it")
+	m := summaryLine.FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	require.Equal(t, strconv.Itoa(cfg.users-cfg.users/cfg.blockedEvery), m[1])
 }
 
 func TestDefaultDataDir(t *testing.T) {
@@ -138,29 +181,6 @@ func TestDefaultDataDir(t *testing.T) {
 	t.Setenv("BROADCAST_DATA_DIR", "")
 	t.Setenv("XDG_CACHE_HOME", "/cache")
 	require.Equal(t, filepath.Join("/cache", "miniappkit-broadcast"), defaultDataDir())
-}
-
-func TestStateBelongsToOneBroadcast(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.json")
-	fp := fingerprint([]int64{1, 2, 3}, "hi")
-	_, ok, err := loadState(path, fp)
-	require.NoError(t, err)
-	require.False(t, ok)
-
-	st := state{Fingerprint: fp, Cursor: broadcast.Cursor{Next: 2, Done: [][2]int{{3, 4}}}, Blocked: []int64{2}}
-	require.NoError(t, saveState(path, st))
-	got, ok, err := loadState(path, fp)
-	require.NoError(t, err)
-	require.True(t, ok)
-	require.Equal(t, st, got)
-
-	for _, other := range []string{fingerprint([]int64{1, 2}, "hi"), fingerprint([]int64{1, 2, 3}, "hello")} {
-		_, _, err = loadState(path, other)
-		require.ErrorIs(t, err, errOtherBroadcast)
-	}
-	require.NoError(t, os.WriteFile(path, []byte("{"), 0o600))
-	_, _, err = loadState(path, fp)
-	require.Error(t, err)
 }
 
 func TestReadChats(t *testing.T) {
@@ -186,11 +206,22 @@ func TestRunChecksItsArguments(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	cfg := testConfig(t)
 	cfg.chatsFile = "ids.txt"
-	require.ErrorContains(t, run(t.Context(), cfg, "", log, &watchWriter{}, false), "needs TELEGRAM_BOT_TOKEN")
+	require.ErrorContains(t, run(t.Context(), cfg, "", log, &watchWriter{}, false), "need TELEGRAM_BOT_TOKEN")
+	cfg = testConfig(t)
+	cfg.api = "http://127.0.0.1:1"
+	require.ErrorContains(t, run(t.Context(), cfg, "", log, &watchWriter{}, false), "need TELEGRAM_BOT_TOKEN")
 	cfg = testConfig(t)
 	require.ErrorContains(t, run(t.Context(), cfg, "1:x", log, &watchWriter{}, false), "-chats FILE")
 	cfg.speed = 0
 	require.ErrorContains(t, run(t.Context(), cfg, "", log, &watchWriter{}, false), "-speed")
+	cfg = testConfig(t)
+	cfg.lease = 0
+	require.ErrorContains(t, run(t.Context(), cfg, "", log, &watchWriter{}, false), "-lease")
+	cfg = testConfig(t)
+	cfg.chatsFile = filepath.Join(t.TempDir(), "ids.txt")
+	require.NoError(t, os.WriteFile(cfg.chatsFile, []byte("42\n"), 0o600))
+	cfg.speedSet = true
+	require.ErrorContains(t, run(t.Context(), cfg, "1:x", log, &watchWriter{}, false), "-speed with TELEGRAM_BOT_TOKEN")
 }
 
 func TestBar(t *testing.T) {
@@ -217,4 +248,35 @@ func TestBar(t *testing.T) {
 	nb.update(broadcast.Progress{Total: 100, Done: 100, Delivered: 100, Elapsed: time.Second}, true)
 	require.Equal(t, 10, strings.Count(out.String(), "\n"))
 	require.Contains(t, out.String(), "ETA 0s")
+}
+
+// TestTwoRunsAtOnce: two runs of one broadcast on one data directory at
+// once (a deploy starting the new process before the old one ends): one
+// sends everything, the other (which waits while the first holds the
+// broadcast) finds nothing left; together they deliver to every
+// reachable chat once.
+func TestTwoRunsAtOnce(t *testing.T) {
+	cfg := testConfig(t)
+	outs := []*watchWriter{{}, {}}
+	var wg sync.WaitGroup
+	for _, out := range outs {
+		wg.Go(func() {
+			if err := run(t.Context(), cfg, "", slog.New(slog.DiscardHandler), out, false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	reachable := cfg.users - cfg.users/cfg.blockedEvery
+	var got []int
+	for _, out := range outs {
+		m := summaryLine.FindStringSubmatch(out.String())
+		require.NotNil(t, m, out.String())
+		n, _ := strconv.Atoi(m[1])
+		got = append(got, n)
+		if n == 0 {
+			require.Contains(t, out.String(), "Nothing left to send")
+		}
+	}
+	require.ElementsMatch(t, []int{reachable, 0}, got, "one run sends to every reachable chat, once:\n%s\n%s", outs[0], outs[1])
 }

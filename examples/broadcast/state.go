@@ -1,36 +1,18 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
-	"github.com/miniappkit/miniappkit/broadcast"
+	"github.com/miniappkit/miniappkit/store/sqlite"
 )
 
-// state is what the state file holds: which broadcast (a fingerprint of
-// the chat list and the text), where it stands, and the chats that did not
-// get the message so far.
-type state struct {
-	Fingerprint string           `json:"fingerprint"`
-	Cursor      broadcast.Cursor `json:"cursor"`
-	Blocked     []int64          `json:"blocked,omitempty"`
-	NotFound    []int64          `json:"not_found,omitempty"`
-	Unknown     []int64          `json:"unknown,omitempty"`
-	// Runs so far, and the chats they delivered to (migrated chats apart).
-	Runs      int `json:"runs"`
-	Delivered int `json:"delivered"`
-	Migrated  int `json:"migrated,omitempty"`
-}
-
-// fingerprint identifies a broadcast, so a state file is never applied to
-// another one.
+// fingerprint identifies a broadcast by its chat list and text: the
+// default broadcast id, so another text is another broadcast.
 func fingerprint(chats []int64, text string) string {
 	h := sha256.New()
 	var b [8]byte
@@ -42,51 +24,83 @@ func fingerprint(chats []int64, text string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// errOtherBroadcast means the state file belongs to another broadcast.
-var errOtherBroadcast = errors.New("the state file belongs to another broadcast (other chats or text); remove it or pick another -state")
-
-// loadState returns the saved state of the broadcast fp, and whether there
-// was one.
-func loadState(path, fp string) (state, bool, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return state{}, false, nil
-	}
-	if err != nil {
-		return state{}, false, err
-	}
-	var s state
-	if err := json.Unmarshal(b, &s); err != nil {
-		return state{}, false, fmt.Errorf("%s: %w", path, err)
-	}
-	if s.Fingerprint != fp {
-		return state{}, false, fmt.Errorf("%s: %w", path, errOtherBroadcast)
-	}
-	return s, true, nil
+// store is the data directory's SQLite file: the broadcast.Log of every
+// broadcast (store/sqlite's tables) and, in the example's own tables, how
+// many runs each took and the chats that did not simply get the message.
+type store struct {
+	db  *sqlite.DB
+	log *sqlite.BroadcastLog
 }
 
-// saveState writes s atomically: a crash leaves the old file or the new
-// one, never half of one.
-func saveState(path string, s state) error {
-	b, err := json.Marshal(s)
+// The example's own tables, beside store/sqlite's.
+const schema = `
+CREATE TABLE IF NOT EXISTS example_broadcasts (
+	id   TEXT PRIMARY KEY,
+	runs INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS example_broadcast_chats (
+	id     TEXT    NOT NULL,
+	chat   INTEGER NOT NULL,
+	reason TEXT    NOT NULL,
+	PRIMARY KEY (id, chat)
+) WITHOUT ROWID;`
+
+// openStore opens (creating if missing) the file at path and its tables.
+func openStore(ctx context.Context, path string) (*store, error) {
+	db, err := sqlite.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	if _, err := db.SQL().ExecContext(ctx, schema); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return &store{db: db, log: db.BroadcastLog()}, nil
+}
+
+func (s *store) close() error { return s.db.Close() }
+
+// restore loads broadcast id's earlier runs into r.
+func (s *store) restore(ctx context.Context, id string, r *report) error {
+	err := s.db.SQL().QueryRowContext(ctx, `SELECT runs FROM example_broadcasts WHERE id = ?`, id).Scan(&r.runs)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	rows, err := s.db.SQL().QueryContext(ctx, `SELECT chat, reason FROM example_broadcast_chats WHERE id = ?`, id)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".broadcast-state-*")
+	defer rows.Close()
+	for rows.Next() {
+		var chat int64
+		var reason string
+		if err := rows.Scan(&chat, &reason); err != nil {
+			return err
+		}
+		r.restore(chat, reason)
+	}
+	return rows.Err()
+}
+
+// countRun counts one more run of broadcast id, in the file and in r.
+func (s *store) countRun(ctx context.Context, id string, r *report) error {
+	var runs int
+	err := s.db.SQL().QueryRowContext(ctx, `INSERT INTO example_broadcasts (id, runs) VALUES (?, 1)
+	ON CONFLICT (id) DO UPDATE SET runs = runs + 1 RETURNING runs`, id).Scan(&runs)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	r.mu.Lock()
+	r.runs = runs
+	r.mu.Unlock()
+	return nil
+}
+
+// recordFailure saves that chat did not simply get broadcast id's message.
+func (s *store) recordFailure(ctx context.Context, id string, chat int64, reason string) error {
+	_, err := s.db.SQL().ExecContext(ctx, `INSERT INTO example_broadcast_chats (id, chat, reason) VALUES (?, ?, ?)
+	ON CONFLICT (id, chat) DO UPDATE SET reason = excluded.reason`, id, chat, reason)
+	return err
 }

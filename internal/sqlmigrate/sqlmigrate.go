@@ -65,3 +65,27 @@ func Load(fsys fs.FS) ([]Migration, error) {
 	}
 	return all, nil
 }
+
+// Newer returns the first component (in name order) that recorded, the
+// highest version applied per component as a database records it, holds
+// at a version above the highest of ms: the database was migrated by a
+// newer release, whose tables this code would misread. It returns "" when
+// there is none. A component ms does not know (a newer release's new
+// feature) is not newer: this code never touches its tables.
+func Newer(ms []Migration, recorded map[string]int) string {
+	known := make(map[string]int)
+	for _, m := range ms {
+		known[m.Component] = max(known[m.Component], m.Version)
+	}
+	var newer []string
+	for c, v := range recorded {
+		if k, ok := known[c]; ok && v > k {
+			newer = append(newer, c)
+		}
+	}
+	if len(newer) == 0 {
+		return ""
+	}
+	slices.Sort(newer)
+	return newer[0]
+}

@@ -36,3 +36,22 @@ func TestLoadOrders(t *testing.T) {
 	}
 	require.Equal(t, []string{"a/0001_one.sql=1", "b/0002_two.sql=2", "b/0010_ten.sql=10"}, got)
 }
+
+func TestNewer(t *testing.T) {
+	ms := []Migration{{Component: "ledger", Version: 1}, {Component: "ledger", Version: 2}, {Component: "updates", Version: 1}}
+	for name, tc := range map[string]struct {
+		recorded map[string]int
+		want     string
+	}{
+		"fresh":           {nil, ""},
+		"same":            {map[string]int{"ledger": 2, "updates": 1}, ""},
+		"older":           {map[string]int{"ledger": 1}, ""},
+		"newer ledger":    {map[string]int{"ledger": 3, "updates": 1}, "ledger"},
+		"two newer":       {map[string]int{"updates": 5, "ledger": 9}, "ledger"},
+		"unknown feature": {map[string]int{"shop": 7}, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.Equal(t, tc.want, Newer(ms, tc.recorded))
+		})
+	}
+}

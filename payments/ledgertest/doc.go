@@ -6,9 +6,13 @@
 // the claim's owner; Fulfil runs its function and commits the state change
 // together; Refund is serialised with a fulfilment in flight (applied after
 // it, or instead of it if it has not started) and leaves the refund hook due
-// only after a fulfilment; Reserve holds an order for one pre-checkout;
+// only after a fulfilment; Reserve holds an order for one pre-checkout and
+// ReleaseReservation gives it back, fenced by the query that holds it;
 // Pending yields exactly the payments with work left; Since and ByOrder
-// keep record order; and all of it holds under concurrent use. A SQL or
+// keep record order; all of it holds under concurrent use; and, driven
+// through a payments.Handler, a pre-checkout that was not answered ok frees
+// its order at once and a refund with no refund hook configured leaves the
+// pending set. A SQL or
 // Redis ledger runs it from its own tests:
 //
 //	func TestLedger(t *testing.T) {

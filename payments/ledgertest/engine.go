@@ -215,24 +215,25 @@ func calls(ctx context.Context, l payments.Ledger) map[string]func() error {
 			_, _, err := l.Record(ctx, payments.Payment{ChargeID: "new", OrderRef: "o"}, true)
 			return err
 		},
-		"Get":             func() error { _, err := l.Get(ctx, "c"); return err },
-		"ByOrder":         func() error { _, err := l.ByOrder(ctx, "o"); return err },
-		"Reserve":         func() error { _, err := l.Reserve(ctx, "o", "q", time.Minute); return err },
-		"Claim":           func() error { _, err := l.Claim(ctx, "c", "a", time.Minute); return err },
-		"Release":         func() error { return l.Release(ctx, "c", "a") },
-		"Fulfil":          func() error { _, err := l.Fulfil(ctx, "c", "a", nop); return err },
-		"Refund":          func() error { _, err := l.Refund(ctx, "c"); return err },
-		"ClaimRefundHook": func() error { _, err := l.ClaimRefundHook(ctx, "c", "a", time.Minute); return err },
-		"RefundHookDone":  func() error { _, err := l.RefundHookDone(ctx, "c", "a", nop); return err },
-		"Pending":         func() error { return first(l.Pending(ctx, 0)) },
-		"Since":           func() error { return first(l.Since(ctx, time.Time{})) },
+		"Get":                func() error { _, err := l.Get(ctx, "c"); return err },
+		"ByOrder":            func() error { _, err := l.ByOrder(ctx, "o"); return err },
+		"Reserve":            func() error { _, err := l.Reserve(ctx, "o", "q", time.Minute); return err },
+		"ReleaseReservation": func() error { return l.ReleaseReservation(ctx, "o", "q") },
+		"Claim":              func() error { _, err := l.Claim(ctx, "c", "a", time.Minute); return err },
+		"Release":            func() error { return l.Release(ctx, "c", "a") },
+		"Fulfil":             func() error { _, err := l.Fulfil(ctx, "c", "a", nop); return err },
+		"Refund":             func() error { _, err := l.Refund(ctx, "c"); return err },
+		"ClaimRefundHook":    func() error { _, err := l.ClaimRefundHook(ctx, "c", "a", time.Minute); return err },
+		"RefundHookDone":     func() error { _, err := l.RefundHookDone(ctx, "c", "a", nop); return err },
+		"Pending":            func() error { return first(l.Pending(ctx, 0)) },
+		"Since":              func() error { return first(l.Since(ctx, time.Time{})) },
 	}
 }
 
 // errorOps is the operation each Ledger method's error names.
 var errorOps = map[string]string{
 	"Record": "ledger record", "Get": "ledger get", "ByOrder": "ledger by order",
-	"Reserve": "ledger reserve", "Claim": "ledger claim", "Release": "ledger release",
+	"Reserve": "ledger reserve", "ReleaseReservation": "ledger release reservation", "Claim": "ledger claim", "Release": "ledger release",
 	"Fulfil": "ledger fulfil", "Refund": "ledger refund", "ClaimRefundHook": "ledger claim refund hook",
 	"RefundHookDone": "ledger refund hook done", "Pending": "ledger pending", "Since": "ledger since",
 }

@@ -43,6 +43,8 @@ var checks = []check{
 	{"Pending", pending},
 	{"Since", since},
 	{"Concurrent", concurrent},
+	{"PreCheckoutFailureReleasesReservation", preCheckoutFailureReleases},
+	{"RefundWithoutHookCompletes", refundWithoutHookCompletes},
 }
 
 // Run runs every check as a subtest of t, each on a ledger from newLedger.
@@ -506,7 +508,54 @@ func reservations(ctx context.Context, l payments.Ledger) error {
 	if err := reserve("o2", "q4", lease, true, "of another order"); err != nil {
 		return err
 	}
-	return nil
+	return releaseReservation(ctx, l, reserve)
+}
+
+// releaseReservation: ReleaseReservation ends its holder's reservation at
+// once, and only its holder's: never a later query's reservation of the
+// same order, never an order's binding to its charge.
+func releaseReservation(ctx context.Context, l payments.Ledger, reserve func(order, holder string, ttl time.Duration, want bool, what string) error) error {
+	release := func(order, holder string) error { return l.ReleaseReservation(ctx, order, holder) }
+	if err := reserve("r", "q1", lease, true, "of a new order"); err != nil {
+		return err
+	}
+	if err := release("r", "q1"); err != nil {
+		return err
+	}
+	if err := reserve("r", "q2", lease, true, "right after its holder released it"); err != nil {
+		return err
+	}
+	if err := release("r", "q1"); err != nil { // q1 again (a redelivered query): q2's stays
+		return err
+	}
+	if err := reserve("r", "q3", lease, false, "after a former holder's release (the release must be fenced by holder)"); err != nil {
+		return err
+	}
+	// An expired reservation taken over by a later query: the first
+	// holder's release leaves the later one alone.
+	if err := reserve("s", "q1", 0, true, "of a new order"); err != nil {
+		return err
+	}
+	if err := reserve("s", "q2", lease, true, "after the reservation expired"); err != nil {
+		return err
+	}
+	if err := release("s", "q1"); err != nil {
+		return err
+	}
+	if err := reserve("s", "q3", lease, false, "after the expired holder's release"); err != nil {
+		return err
+	}
+	if err := release("none", "q1"); err != nil {
+		return fail("ReleaseReservation of an order never reserved: %v, want nil", err)
+	}
+	// A paid order stays bound, whoever releases.
+	if _, _, err := l.Record(ctx, payments.Payment{ChargeID: "cs", OrderRef: "s"}, true); err != nil {
+		return err
+	}
+	if err := release("s", "q2"); err != nil {
+		return err
+	}
+	return reserve("s", "q4", lease, false, "of a paid order after its reservation was released")
 }
 
 func oncePerOrder(ctx context.Context, l payments.Ledger) error {
@@ -731,11 +780,16 @@ func concurrent(ctx context.Context, l payments.Ledger) error {
 				return
 			}
 			claims.Add(1)
-			if _, err := l.Fulfil(ctx, "f", owner, func(context.Context, payments.Tx) error { runs.Add(1); return nil }); err != nil {
+			p, err = l.Fulfil(ctx, "f", owner, func(context.Context, payments.Tx) error { runs.Add(1); return nil })
+			if err != nil {
 				errs <- err
 				return
 			}
-			fulfils.Add(1)
+			if !p.FulfilledAt.IsZero() {
+				// Not a refund that landed between the claim and Fulfil
+				// (applied instead of fn: Fulfil commits nothing).
+				fulfils.Add(1)
+			}
 		}()
 		wg.Add(1)
 		go func() {

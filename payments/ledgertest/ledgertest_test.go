@@ -95,6 +95,16 @@ func TestStressMemory(t *testing.T) {
 	t.Logf("%+v", res)
 }
 
+// TestStressMemoryNoRefundHook: the same without a refund hook; every
+// refund after fulfilment leaves the pending set (the drain ends).
+func TestStressMemoryNoRefundHook(t *testing.T) {
+	res := ledgertest.Stress(t, payments.NewMemoryLedger(), ledgertest.StressConfig{Charges: 200, Deliveries: 16, RefundPart: 0.3, NoRefundHook: true})
+	t.Logf("%+v", res)
+	if res.RefundedAfter == 0 {
+		t.Error("no charge refunded after its fulfilment: the run proved nothing about refunds without a hook")
+	}
+}
+
 // TestTwoProcessesMemory: two handlers on one memory ledger (the kit's
 // own check of TwoProcesses, which the engines run on two clients).
 func TestTwoProcessesMemory(t *testing.T) {

@@ -31,6 +31,10 @@ type StressConfig struct {
 	// 0.10; negative: none.
 	DuplicatePart float64
 	Seed          uint64 // default: from the time, logged
+	// NoRefundHook runs the handler without a refund hook: a refund after
+	// fulfilment is then complete once Telegram refunded, and the drain
+	// requires it to leave the pending set.
+	NoRefundHook bool
 
 	// Effect, if set, is the fulfilment's effect, written through the
 	// ledger's transaction (a row in the same database); Effects then reads
@@ -135,7 +139,11 @@ func Stress(t *testing.T, l payments.Ledger, cfg StressConfig) StressResult {
 		hooks[p.ChargeID] = append(hooks[p.ChargeID], seq)
 		return nil
 	}
-	h, err := payments.NewHandler(api, codec, fl, fulfil, payments.WithRefundHook(hook), payments.WithClaimTTL(2*time.Second))
+	opts := []payments.Option{payments.WithClaimTTL(2 * time.Second)}
+	if !cfg.NoRefundHook {
+		opts = append(opts, payments.WithRefundHook(hook))
+	}
+	h, err := payments.NewHandler(api, codec, fl, fulfil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,6 +246,11 @@ func Stress(t *testing.T, l payments.Ledger, cfg StressConfig) StressResult {
 		}
 		hs := hooks[id]
 		switch {
+		case p.State == payments.StateRefunded && n == 1 && cfg.NoRefundHook:
+			if len(hs) != 0 || p.RefundHookDue() {
+				t.Errorf("%s: refunded after fulfilment with no refund hook: hooks at %v, %+v; want none, and no hook due", id, hs, p)
+			}
+			res.RefundedAfter++
 		case p.State == payments.StateRefunded && n == 1:
 			if len(hs) != 1 || (cfg.Effect == nil && hs[0] < fulfAt[id]) {
 				t.Errorf("%s: refunded after fulfilment: hooks at %v, fulfilment at %d; want one hook after it", id, hs, fulfAt[id])
@@ -397,6 +410,24 @@ func (f *faultyLedger) Get(ctx context.Context, id string) (payments.Payment, er
 		return payments.Payment{}, err
 	}
 	return f.Ledger.Get(ctx, id)
+}
+
+func (f *faultyLedger) Reserve(ctx context.Context, orderRef, holder string, ttl time.Duration) (bool, error) {
+	if err := f.failing(); err != nil {
+		return false, err
+	}
+	ok, err := f.Ledger.Reserve(ctx, orderRef, holder, ttl)
+	if err = f.lost(err); err != nil {
+		return false, err
+	}
+	return ok, nil
+}
+
+func (f *faultyLedger) ReleaseReservation(ctx context.Context, orderRef, holder string) error {
+	if err := f.failing(); err != nil {
+		return err
+	}
+	return f.lost(f.Ledger.ReleaseReservation(ctx, orderRef, holder))
 }
 
 func (f *faultyLedger) Claim(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {

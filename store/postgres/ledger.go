@@ -34,7 +34,7 @@ type Ledger struct {
 
 // ledgerSQL is the ledger's statements with the schema filled in.
 type ledgerSQL struct {
-	record, recordOnce, get, exists, byOrder, reserve, claim, release, lock, fulfil, refund,
+	record, recordOnce, get, exists, byOrder, reserve, unreserve, claim, release, lock, fulfil, refund,
 	claimHook, hookDone, pending, since string
 }
 
@@ -71,6 +71,8 @@ func (db *DB) Ledger() *Ledger {
 			ON CONFLICT (order_ref) DO UPDATE SET holder = EXCLUDED.holder, reserved_until = EXCLUDED.reserved_until
 			WHERE o.charge_id IS NULL AND (o.holder = EXCLUDED.holder OR o.reserved_until IS NULL OR o.reserved_until <= now())
 			RETURNING 1`),
+		unreserve: db.sql(`UPDATE {schema}.payment_orders SET holder = NULL, reserved_until = NULL
+			WHERE order_ref = $1 AND holder = $2 AND charge_id IS NULL`),
 		claim: db.sql(`UPDATE {schema}.payments SET claim_until = now() + $3 * interval '1 microsecond', claim_owner = $2
 			WHERE charge_id = $1 AND state = 1 AND NOT refund_requested AND (claim_until IS NULL OR claim_until <= now())`),
 		release: db.sql(`UPDATE {schema}.payments SET claim_until = NULL, claim_owner = NULL,
@@ -211,6 +213,20 @@ func (l *Ledger) Reserve(ctx context.Context, orderRef, holder string, ttl time.
 		return false, wrap("ledger reserve", err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseReservation implements payments.Ledger.
+func (l *Ledger) ReleaseReservation(ctx context.Context, orderRef, holder string) error {
+	if l.db.err != nil {
+		return l.db.err
+	}
+	if orderRef == "" || holder == "" {
+		return errors.New("postgres: ledger release reservation: empty order reference or holder")
+	}
+	if _, err := l.db.pool.Exec(ctx, l.q.unreserve, orderRef, holder); err != nil {
+		return wrap("ledger release reservation", err)
+	}
+	return nil
 }
 
 // Claim implements payments.Ledger.

@@ -51,6 +51,14 @@ func TestLedgerStress(t *testing.T) {
 	t.Logf("postgres: %+v", res)
 }
 
+// TestLedgerStressNoRefundHook: the handler under faults with no refund
+// hook: a refund after fulfilment is complete once Telegram refunded and
+// leaves the pending set (before, the drain never ended), on Postgres.
+func TestLedgerStressNoRefundHook(t *testing.T) {
+	res := ledgertest.Stress(t, newTestDB(t).Ledger(), ledgertest.StressConfig{Charges: 60, Deliveries: 8, RefundPart: 0.3, NoRefundHook: true})
+	t.Logf("postgres: %+v", res)
+}
+
 // TestLedgerIndexes: Pending, Since and ByOrder are index scans (the plan
 // with sequential scans disabled names each index; with them enabled a
 // tiny table may still be scanned).

@@ -23,11 +23,20 @@ var migrations embed.FS
 // engine).
 var loadMigrations = sqlmigrate.Load
 
+// ErrNewerLayout is the error of [DB.Migrate] when the schema holds a
+// feature's tables at a migration version newer than this version of the
+// package knows (a newer release migrated it): the stores would misread
+// them.
+var ErrNewerLayout = errors.New("postgres: the database's schema is newer than this version of miniappkit knows")
+
 // Migrate creates the schema and the tables of every store, or brings them
 // up to date. It is idempotent and safe to run from several processes at
 // once: it runs in one transaction holding a transaction-scoped advisory
 // lock named for the schema, and records each migration in
-// <schema>.migrations as (component, version), so each runs once.
+// <schema>.migrations as (component, version), so each runs once. When the
+// schema records a feature at a version newer than this package knows, it
+// fails with [ErrNewerLayout] and changes nothing (a feature it does not
+// know at all, a newer release's new store, is left alone).
 func (db *DB) Migrate(ctx context.Context) (err error) {
 	if db.err != nil {
 		return db.err
@@ -57,6 +66,19 @@ CREATE TABLE IF NOT EXISTS {schema}.migrations (
 	PRIMARY KEY (component, version)
 )`), pgx.QueryExecModeSimpleProtocol); err != nil {
 		return wrap("migrate: version table", err)
+	}
+	rows, err := tx.Query(ctx, db.sql(`SELECT component, max(version) FROM {schema}.migrations GROUP BY component`))
+	if err != nil {
+		return wrap("migrate: versions", err)
+	}
+	recorded := make(map[string]int)
+	var c string
+	var v int
+	if _, err := pgx.ForEachRow(rows, []any{&c, &v}, func() error { recorded[c] = v; return nil }); err != nil {
+		return wrap("migrate: versions", err)
+	}
+	if c := sqlmigrate.Newer(ms, recorded); c != "" {
+		return fmt.Errorf("postgres: migrate: feature %s: %w", c, ErrNewerLayout)
 	}
 	for _, m := range ms {
 		var applied bool

@@ -36,16 +36,16 @@ func TestHashedFollowsClusterSpec(t *testing.T) {
 
 var clusterPrefixes = []string{DefaultKeyPrefix, "app{7}:", "x{", "}{", "a{b"}
 
-// TestBroadcastLogKeysShareSlot: the two keys of a broadcast, which
+// TestBroadcastLogKeysShareSlot: the three keys of a broadcast, which
 // openScript takes together, hash to one slot for any id and prefix (in a
 // cluster a script over keys of two slots fails with CROSSSLOT).
 func TestBroadcastLogKeysShareSlot(t *testing.T) {
 	for _, prefix := range clusterPrefixes {
 		l := New(nil, WithKeyPrefix(prefix)).BroadcastLog()
 		for _, id := range []string{"", "news", "a}b", "{x}", "}", "{"} {
-			list, entries := l.keys(id)
-			if hashed(list) != hashed(entries) {
-				t.Errorf("prefix %q, id %q: %q and %q hash to different slots", prefix, id, list, entries)
+			list, entries, lease := l.keys(id)
+			if hashed(list) != hashed(entries) || hashed(list) != hashed(lease) {
+				t.Errorf("prefix %q, id %q: %q, %q and %q hash to different slots", prefix, id, list, entries, lease)
 			}
 		}
 	}

@@ -32,39 +32,85 @@ func updateRequest(base string, unit int) (*http.Request, error) {
 	return req, nil
 }
 
-// TestCrashAtLeastOnce kills the program (internal/crashapp) with SIGKILL
+// crashPause is how long the crash test's program waits between an
+// update's effect and its completion, so that many kills land there.
+const crashPause = "5ms"
+
+// TestCrashExactlyOnce kills the program (internal/crashapp) with SIGKILL
 // at random points while it takes updates with Telegram-like redelivery.
-// Redis shares no transaction with the effect, so the guarantee is: 0
-// lost, and duplicate effects only from kills that landed between an
-// effect and its completion. After each kill, while the program is down,
-// the test counts the updates whose effect is written but whose claim is
-// still in flight (the kill landed in that window); at the end the
-// duplicates must equal that count exactly.
-// MINIAPPKIT_LONG=1 runs 5 000 updates and 100 kills.
-func TestCrashAtLeastOnce(t *testing.T) { crashAtLeastOnce(t) }
+// Its handler writes its effect and completes the claim in one
+// transaction (UpdateStore.CompleteTx): every update's effect is written
+// exactly once, 0 lost, and no kill is ever found between an effect and
+// its completion. MINIAPPKIT_LONG=1 runs 5 000 updates and 100 kills.
+func TestCrashExactlyOnce(t *testing.T) { crash(t, "tx") }
 
-// TestCrashAtLeastOnceAsync is TestCrashAtLeastOnce in async mode: updates
-// are acknowledged once in the Redis UpdateQueue and handled by workers in
-// the killed process; after the last kill the program runs once more,
-// unkilled, until the queue is drained. 0 lost, and duplicate effects no
-// more than the kills that landed between an effect and its completion.
-func TestCrashAtLeastOnceAsync(t *testing.T) { crashAtLeastOnce(t, "-async") }
+// TestCrashExactlyOnceAsync is TestCrashExactlyOnce in async mode:
+// updates are acknowledged once in the Redis UpdateQueue and handled by
+// workers in the killed process; after the last kill the program runs once
+// more, unkilled, until the queue is drained. Exactly once, 0 lost.
+func TestCrashExactlyOnceAsync(t *testing.T) { crash(t, "tx", "-async") }
 
-func crashAtLeastOnce(t *testing.T, extra ...string) {
+// TestCrashEffectOutside is the control of TestCrashExactlyOnce: the
+// handler writes its effect, then webhook.NewHandler completes the claim,
+// two steps. 0 lost, and the duplicate effects are exactly the kills that
+// landed between an effect and its completion (counted after each kill,
+// while the program is down: an update whose counter grew while its claim
+// is still in flight), and there are some: the test sees what the
+// transaction prevents. It runs 1 000 updates and 20 kills, long or not.
+func TestCrashEffectOutside(t *testing.T) { crash(t, "separate") }
+
+// TestCrashEffectOutsideAsync is TestCrashEffectOutside in async mode:
+// duplicates no more than the kills caught in the window (the last one
+// may land while the drain runs unobserved), and some.
+func TestCrashEffectOutsideAsync(t *testing.T) { crash(t, "separate", "-async") }
+
+func crash(t *testing.T, effect string, extra ...string) {
 	if raceEnabled {
 		t.Skip("crash test: runs in the plain pass (the child is not built with -race)")
 	}
 	c := testClient(t)
 	prefix := testPrefix(t, c)
+	async := len(extra) > 0
 	units, nkills, senders := 1000, 20, 8
-	if crashtest.Long() {
+	if crashtest.Long() && effect == "tx" { // the controls prove their point at this size
 		units, nkills = 5000, 100
 	}
 	bin := crashtest.Build(t, "./internal/crashapp")
+	store := New(c, WithKeyPrefix(prefix)).UpdateStore()
+	// counts returns each update's effect count and whether its claim is
+	// in flight.
+	counts := func(ctx context.Context) (map[int]int, map[int]bool, error) {
+		pipe := c.Pipeline()
+		fx := make([]*goredis.StringCmd, units+1)
+		st := make([]*goredis.StringCmd, units+1)
+		for u := 1; u <= units; u++ { // units are update ids 1..units
+			key := "tg:crash:update:" + strconv.Itoa(u)
+			tag, err := store.HashTag(key)
+			if err != nil {
+				return nil, nil, err
+			}
+			fx[u] = pipe.Get(ctx, prefix+"fx:"+tag)
+			st[u] = pipe.Get(ctx, store.key(key))
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, nil, err
+		}
+		n, inFlight := map[int]int{}, map[int]bool{}
+		for u := 1; u <= units; u++ {
+			if v, err := fx[u].Int(); err == nil {
+				n[u] = v
+			} else if !errors.Is(err, goredis.Nil) {
+				return nil, nil, err
+			}
+			v, _ := st[u].Result()
+			inFlight[u] = strings.HasPrefix(v, "1")
+		}
+		return n, inFlight, nil
+	}
 	// inWindow counts effects caught between effect and completion: an
 	// update found after a kill with its claim in flight and more effects
 	// than when it was last found so.
-	inWindow, caught := 0, map[string]int{}
+	inWindow, caught := 0, map[int]int{}
 	name := "crashapp-" + strings.Trim(strings.TrimPrefix(prefix, "test:"), ":")
 	afterKill := func(int) error {
 		// A command the program wrote just before dying still reaches the
@@ -76,27 +122,20 @@ func crashAtLeastOnce(t *testing.T, extra ...string) {
 		if err := waitDisconnected(t.Context(), c, name); err != nil {
 			return err
 		}
-		ids, err := c.LRange(t.Context(), prefix+"effects", 0, -1).Result()
+		n, inFlight, err := counts(t.Context())
 		if err != nil {
 			return err
 		}
-		effects := map[string]int{}
-		for _, id := range ids {
-			effects[id]++
-		}
-		for id, n := range effects {
-			st, err := c.HGet(t.Context(), prefix+"wh:tg:crash:update:"+id, "s").Result()
-			if err != nil && !errors.Is(err, goredis.Nil) {
-				return err
-			}
-			if st == "1" && n > caught[id] {
+		for u, k := range n {
+			if inFlight[u] && k > caught[u] {
 				inWindow++
-				caught[id] = n
+				caught[u] = k
 			}
 		}
 		return nil
 	}
-	args := append([]string{"-url", os.Getenv("MINIAPPKIT_REDIS_URL"), "-prefix", prefix, "-name", name}, extra...)
+	args := append([]string{"-url", os.Getenv("MINIAPPKIT_REDIS_URL"), "-prefix", prefix,
+		"-effect", effect, "-pause", crashPause, "-name", name}, extra...)
 	crashtest.Run(t, crashtest.Config{
 		Binary: bin, Args: args,
 		Env:   []string{"CRASHAPP_SECRET=" + crashSecret},
@@ -108,28 +147,26 @@ func crashAtLeastOnce(t *testing.T, extra ...string) {
 		if err := afterKill(rep.Kills + 1); err != nil {
 			return err
 		}
-		if len(extra) > 0 { // async: what was acknowledged may still be queued
-			if err := drain(t, c, bin, args, prefix, units); err != nil {
+		if async { // what was acknowledged may still be queued
+			if err := drain(t, bin, args, units, counts); err != nil {
 				return err
 			}
 		}
-		ids, err := c.LRange(t.Context(), prefix+"effects", 0, -1).Result()
+		n, _, err := counts(t.Context())
 		if err != nil {
 			return err
 		}
-		counts := map[int]int{}
-		for _, s := range ids {
-			u, err := strconv.Atoi(s)
-			if err != nil {
-				return err
-			}
-			counts[u]++
+		lost, dups, unknown := crashtest.Counts(units, n)
+		t.Logf("redis, effect %s: %d updates, %d kills: %d lost, %d duplicate effects, %d updates caught by a kill between effect and completion",
+			effect, units, rep.Kills, len(lost), dups, inWindow)
+		ok := len(lost) == 0 && len(unknown) == 0 && enoughKills(rep.Kills, nkills, async)
+		if effect == "tx" {
+			ok = ok && dups == 0 && inWindow == 0
+		} else {
+			ok = ok && dups > 0 && dups <= inWindow && (async || dups == inWindow)
 		}
-		lost, dups, unknown := crashtest.Counts(units, counts)
-		t.Logf("redis: %d updates, %d kills: %d lost, %d duplicate effects, %d updates caught by a kill between effect and completion",
-			units, rep.Kills, len(lost), dups, inWindow)
-		if len(lost) > 0 || len(unknown) > 0 || !enoughKills(rep.Kills, nkills, len(extra) > 0) || dups > inWindow || (len(extra) == 0 && dups != inWindow) {
-			return fmt.Errorf("%d kills (want %d): lost %v, %d duplicate effects (want %d, the kills' window hits), unknown %v",
+		if !ok {
+			return fmt.Errorf("%d kills (want %d): lost %v, %d duplicate effects, %d caught between effect and completion, unknown %v",
 				rep.Kills, nkills, lost, dups, inWindow, unknown)
 		}
 		return nil
@@ -160,7 +197,7 @@ func waitDisconnected(ctx context.Context, c goredis.UniversalClient, name strin
 
 // drain runs the program once more, unkilled, until every update has an
 // effect (the queue drained) or a minute passes.
-func drain(t *testing.T, c goredis.UniversalClient, bin string, args []string, prefix string, units int) error {
+func drain(t *testing.T, bin string, args []string, units int, counts func(context.Context) (map[int]int, map[int]bool, error)) error {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -170,20 +207,16 @@ func drain(t *testing.T, c goredis.UniversalClient, bin string, args []string, p
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	for {
-		ids, err := c.LRange(ctx, prefix+"effects", 0, -1).Result()
+		n, _, err := counts(ctx)
 		if err != nil {
 			return fmt.Errorf("drain: %w", err)
 		}
-		seen := map[string]bool{}
-		for _, id := range ids {
-			seen[id] = true
-		}
-		if len(seen) >= units {
+		if len(n) >= units {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("drain: %d of %d updates handled after a minute", len(seen), units)
+			return fmt.Errorf("drain: %d of %d updates handled after a minute", len(n), units)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -86,7 +86,7 @@ func TestCallsHonourContextDeadline(t *testing.T) {
 			_, err := db.RateStore().Take(ctx, time.Now(), []ratelimit.Cell{{Key: ratelimit.Key{Kind: 1, ID: 1}, Interval: time.Second}})
 			return err
 		},
-		"broadcast log start": func(ctx context.Context) error { return db.BroadcastLog().Start(ctx, "b", 1) },
+		"broadcast log start": func(ctx context.Context) error { return db.BroadcastLog().Start(ctx, "b", "run", 1) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)

@@ -16,6 +16,7 @@ type DB struct {
 	c      redis.UniversalClient
 	prefix string
 	err    error // a bad option: every call fails with it
+	cmdState
 }
 
 // Option configures [New].
@@ -77,8 +78,10 @@ func (db *DB) KeyPrefix() string { return db.prefix }
 
 // schemaVersions is what Migrate records: the layout version of each
 // feature's keys. A feature whose layout changes bumps its number and
-// teaches Migrate to convert.
-var schemaVersions = map[string]int{"ledger": 1, "updates": 1}
+// either teaches Migrate to convert or reads the old layout in place:
+// "updates" 2 (one string per entry) still reads layout 1's hashes, which
+// expire on their own (see Layout in the package doc).
+var schemaVersions = map[string]int{"ledger": 1, "updates": 2}
 
 // ErrNewerLayout is the error of [DB.Migrate] when the server holds a
 // feature's keys in a layout newer than this version of the package knows

@@ -18,6 +18,41 @@
 // one Lua script: atomic, and cluster-safe, since a script touching several
 // keys names keys of one hash tag (the ledger's {ledger}, for example).
 //
+// # Exactly once
+//
+// [UpdateStore.CompleteTx] applies the handler's effect, Redis commands it
+// queues on a redis.Pipeliner, and completes the update's claim in one
+// MULTI/EXEC, WATCHing the claim's entry from its read to EXEC: both
+// happen or neither, and only while the key is in flight, so the effect is
+// applied exactly once per update even when the process is killed at any
+// point (the crash tests kill it 100 times across 5 000 updates, in sync
+// and async mode: 0 lost, 0 duplicates). It mirrors the SQL stores'
+// CompleteTx, whose effect shares the claim's SQL transaction.
+//
+// A Redis Cluster runs a transaction on one slot only, so every key of the
+// effect must carry the entry's hash tag, [UpdateStore.HashTag]: with a
+// key prefix holding a hash tag ([WithKeyPrefix]("app{7}:")) that is the
+// prefix's, shared by every update (one counter for all of them is
+// possible); otherwise it is the entry's own key, so the effect's keys are
+// the update's own. CompleteTx refuses a key without it, on any server,
+// before anything is sent ([ErrCrossSlot]). An effect outside Redis (a
+// message sent) stays at least once under a crash, as with any store.
+//
+// # Layout
+//
+// An update store entry is one string, <prefix>wh:<key>: its state,
+// the lease's end on the server's clock (in flight only), its owner and
+// its data, written and read by one GET and at most one SET per script.
+// [DB.Migrate] records this as the "updates" feature's layout 2. Layout 1
+// (releases before it) kept each entry in a hash; the scripts and
+// CompleteTx still read such entries, so that updates handled before an
+// upgrade keep being recognised until their keys expire (24 h by default),
+// and their first write replaces them. A process of a release with layout
+// 1 must not run beside this one: its Migrate fails with [ErrNewerLayout]
+// once this release has migrated the server, and one already running
+// answers entries in layout 2 with an error (a 5xx: Telegram retries
+// once it is replaced).
+//
 // # Context
 //
 // Every method takes a ctx, but go-redis honours a ctx's deadline only on
@@ -43,8 +78,9 @@
 // that matters (a ledger, exactly-once effects), run Redis with
 // appendonly yes and appendfsync everysec or always, or keep that state
 // in PostgreSQL or SQLite. Redis shares no transaction with the
-// application's database: an update whose effect was written but whose
-// completion was not (the process killed between the two) runs again.
+// application's SQL database: an effect written there, outside
+// [UpdateStore.CompleteTx], whose completion was not (the process killed
+// between the two) runs again.
 //
 // All methods are safe for concurrent use.
 package redis

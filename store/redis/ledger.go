@@ -110,6 +110,16 @@ redis.call('HSET', KEYS[1], 'h', ARGV[1], 'u', string.format('%.0f', now + tonum
 return 1
 `)
 
+// ledgerUnreserveScript: KEYS order binding; ARGV holder. Ends holder's
+// reservation of an order no charge has bound.
+var ledgerUnreserveScript = redis.NewScript(`
+local e = redis.call('HMGET', KEYS[1], 'c', 'h')
+if (not e[1] or e[1] == '') and e[2] == ARGV[1] then
+	redis.call('HDEL', KEYS[1], 'h', 'u')
+end
+return 1
+`)
+
 // ledgerClaimScript: KEYS payment; ARGV owner, ttl (µs), kind ("f":
 // fulfilment, or refund of a duplicate, of a paid payment; "h": refund hook
 // of a refunded, fulfilled one). Returns 1 claimed, 0 not, -1 no such payment.
@@ -210,7 +220,7 @@ return 1
 // ledgerTimeScript returns the server's clock in µs, for Pending's filter.
 var ledgerTimeScript = redis.NewScript(ledgerLib + `return string.format('%.0f', now)`)
 
-var ledgerScripts = []*redis.Script{ledgerRecordScript, ledgerReserveScript, ledgerClaimScript, ledgerReleaseScript,
+var ledgerScripts = []*redis.Script{ledgerRecordScript, ledgerReserveScript, ledgerUnreserveScript, ledgerClaimScript, ledgerReleaseScript,
 	ledgerBeginScript, ledgerCommitScript, ledgerRefundScript, ledgerTimeScript}
 
 func (l *Ledger) key(chargeID string) string { return l.db.prefix + "{ledger}:p:" + chargeID }
@@ -343,6 +353,20 @@ func (l *Ledger) Reserve(ctx context.Context, orderRef, holder string, ttl time.
 		return false, wrap("ledger reserve", err)
 	}
 	return n == 1, nil
+}
+
+// ReleaseReservation implements payments.Ledger.
+func (l *Ledger) ReleaseReservation(ctx context.Context, orderRef, holder string) error {
+	if l.db.err != nil {
+		return l.db.err
+	}
+	if orderRef == "" || holder == "" {
+		return errors.New("redis: ledger release reservation: empty order reference or holder")
+	}
+	if err := ledgerUnreserveScript.Run(ctx, l.db.c, []string{l.set("ob:" + orderRef)}, holder).Err(); err != nil {
+		return wrap("ledger release reservation", err)
+	}
+	return nil
 }
 
 // Claim implements payments.Ledger.

@@ -28,6 +28,14 @@ func TestLedgerStress(t *testing.T) {
 	t.Logf("redis: %+v", res)
 }
 
+// TestLedgerStressNoRefundHook: the handler under faults with no refund
+// hook: a refund after fulfilment is complete once Telegram refunded and
+// leaves the pending set (before, the drain never ended), on Redis.
+func TestLedgerStressNoRefundHook(t *testing.T) {
+	res := ledgertest.Stress(t, newTestDB(t).Ledger(), ledgertest.StressConfig{Charges: 60, Deliveries: 8, RefundPart: 0.3, NoRefundHook: true})
+	t.Logf("redis: %+v", res)
+}
+
 // TestTwoProcessesOneLedger: two handlers on two clients sharing one key
 // prefix (two processes) fulfil each order once (counted in memory: no
 // fulfilment here outlives its lease) and refund the duplicate charge once

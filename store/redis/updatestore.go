@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,12 +13,15 @@ import (
 	"github.com/miniappkit/miniappkit/webhook"
 )
 
-// UpdateStore is a webhook.Store: one hash per key, <prefix>wh:<key>,
-// holding its state, owner, expiry (on the server's clock) and data, and
-// one Lua script per operation. A done key expires with its TTL. An
-// in-flight key counts as absent once its lease passes but is kept for
-// [InFlightGrace] more, so that its owner can still complete it if nobody
-// took it over. It is safe for concurrent use.
+// UpdateStore is a webhook.Store: one string per key, <prefix>wh:<key>,
+// holding the entry's state, owner and data (see Layout in the package
+// doc), and one Lua script per operation, each a GET and at most one SET.
+// Times are the key's expiry, on the server's clock: a done key expires
+// with its TTL; an in-flight key expires [InFlightGrace] after its lease
+// ends, and counts as absent once its lease has passed (its PTTL at most
+// the grace), so that its owner can still complete it during the grace if
+// nobody took it over. [UpdateStore.CompleteTx] writes an update's effect in the
+// transaction that completes its claim. It is safe for concurrent use.
 type UpdateStore struct{ db *DB }
 
 var _ webhook.Store = (*UpdateStore)(nil)
@@ -37,60 +41,76 @@ const luaNow = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
-// claimScript: KEYS[1] the key's hash; ARGV owner, lease ms, then the
-// data if there is any. Returns 0 when claimed, else {state, data}.
-var claimScript = redis.NewScript(luaNow + `
-local e = redis.call('HMGET', KEYS[1], 's', 'x', 'd')
-if e[1] and tonumber(e[2]) > now then
-	return {tonumber(e[1]), e[3]}
+// luaEntry is the prelude of the update store's scripts.
+//
+// An entry (layout 2) is one string: its state ('1' in flight, '2' done),
+// the owner's length in bytes, ':', the owner, then '=' and the data when
+// there is any: "12:ab=data", "22:ab". load returns state, owner and data
+// (false when none), or nothing for an absent key. An entry of layout 1 (a
+// hash with fields s, o, x, d, written by releases before the string
+// layout) is read the same way, so that keys written before an upgrade
+// keep deduplicating until they expire; the first write replaces it with
+// a string.
+//
+// Times are the key's expiry, kept by the server on its clock: a done
+// entry expires with its TTL, an in-flight one [InFlightGrace] after its
+// lease ends, so its lease has passed when its PTTL is at most the grace
+// (layout 1 set the same expiries).
+var luaEntry = strings.Replace(`
+local function load(k)
+	local v = redis.pcall('GET', k)
+	if type(v) == 'table' then
+		if not v.err then return end
+		local h = redis.call('HMGET', k, 's', 'o', 'd')
+		if not h[1] then return end
+		return h[1], h[2], h[3]
+	end
+	if not v then return end
+	local i = string.find(v, ':', 2, true)
+	local n = tonumber(string.sub(v, 2, i - 1))
+	local d = false
+	if #v > i + n then d = string.sub(v, i + n + 2) end
+	return string.sub(v, 1, 1), string.sub(v, i + 1, i + n), d
 end
-local lease = tonumber(ARGV[2])
-if e[1] then
-	redis.call('DEL', KEYS[1]) -- an expired entry: drop its fields
+local function enc(s, o, d)
+	if d then return s .. #o .. ':' .. o .. '=' .. d end
+	return s .. #o .. ':' .. o
 end
-if #ARGV > 2 then
-	redis.call('HSET', KEYS[1], 's', 1, 'o', ARGV[1], 'x', now + lease, 'd', ARGV[3])
-else
-	redis.call('HSET', KEYS[1], 's', 1, 'o', ARGV[1], 'x', now + lease)
-end
-redis.call('PEXPIRE', KEYS[1], lease + ` + strconv.FormatInt(InFlightGrace.Milliseconds(), 10) + `)
+local grace = GRACE
+`, "GRACE", strconv.FormatInt(InFlightGrace.Milliseconds(), 10), 1)
+
+// claimScript: KEYS[1] the entry; ARGV owner, lease ms, then the data if
+// there is any. Returns 0 when claimed, else {state, data}.
+var claimScript = redis.NewScript(luaEntry + `
+local s, o, d = load(KEYS[1])
+if s == '2' then return {2, d} end
+if s and redis.call('PTTL', KEYS[1]) > grace then return {1, d} end
+redis.call('SET', KEYS[1], enc('1', ARGV[1], ARGV[3]), 'PX', tonumber(ARGV[2]) + grace)
 return 0
 `)
 
 // completeScript: KEYS[1]; ARGV owner, ttl ms, then the data if there is
 // any. Returns 1 when completed, 0 when owner does not hold the key.
-var completeScript = redis.NewScript(luaNow + `
-if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then
-	return 0
-end
-local ttl = tonumber(ARGV[2])
-if #ARGV > 2 then
-	redis.call('HSET', KEYS[1], 's', 2, 'x', now + ttl, 'd', ARGV[3])
-else
-	redis.call('HSET', KEYS[1], 's', 2, 'x', now + ttl)
-	redis.call('HDEL', KEYS[1], 'd')
-end
-redis.call('PEXPIRE', KEYS[1], ttl)
+var completeScript = redis.NewScript(luaEntry + `
+local s, o = load(KEYS[1])
+if o ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], enc('2', o, ARGV[3]), 'PX', ARGV[2])
 return 1
 `)
 
 // extendScript: KEYS[1]; ARGV owner, lease ms. Returns 1 when extended,
 // 0 when owner does not hold the key in flight.
-var extendScript = redis.NewScript(luaNow + `
-local e = redis.call('HMGET', KEYS[1], 's', 'o')
-if e[1] ~= '1' or e[2] ~= ARGV[1] then
-	return 0
-end
-local lease = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 'x', now + lease)
-redis.call('PEXPIRE', KEYS[1], lease + ` + strconv.FormatInt(InFlightGrace.Milliseconds(), 10) + `)
+var extendScript = redis.NewScript(luaEntry + `
+local s, o, d = load(KEYS[1])
+if s ~= '1' or o ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], enc('1', o, d), 'PX', tonumber(ARGV[2]) + grace)
 return 1
 `)
 
 // releaseScript: KEYS[1]; ARGV owner. Returns 1 when released.
-var releaseScript = redis.NewScript(`
-local e = redis.call('HMGET', KEYS[1], 's', 'o')
-if e[1] == '1' and e[2] == ARGV[1] then
+var releaseScript = redis.NewScript(luaEntry + `
+local s, o = load(KEYS[1])
+if s == '1' and o == ARGV[1] then
 	redis.call('DEL', KEYS[1])
 	return 1
 end
@@ -99,16 +119,41 @@ return 0
 
 func (s *UpdateStore) key(k string) string { return s.db.prefix + "wh:" + k }
 
-// Claim implements webhook.Store.
+// Claim implements webhook.Store. It first tries one command, SET with
+// NX and GET: it claims an absent key, and returns a present key's entry,
+// which answers a done key. Only an in-flight key (its lease may have
+// passed), an entry of layout 1 or a server before Redis 7.0 (which
+// refuses NX with GET) take the claim script.
 func (s *UpdateStore) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
 	if err := s.check(ctx, lease); err != nil {
 		return webhook.ClaimResult{}, err
+	}
+	k := s.key(key)
+	if !s.db.noSetNXGet.Load() {
+		e := entry{state: '1', owner: owner}
+		if data != nil {
+			d := string(data)
+			e.data = &d
+		}
+		v, err := s.db.c.Do(ctx, "set", k, e.encode(), "px", millis(lease)+InFlightGrace.Milliseconds(), "nx", "get").Text()
+		switch {
+		case errors.Is(err, redis.Nil):
+			return webhook.ClaimResult{State: webhook.Claimed}, nil
+		case err == nil:
+			if got, err := parseEntry(v); err == nil && got.state == '2' {
+				return webhook.ClaimResult{State: webhook.Done, Data: got.bytes()}, nil
+			}
+		case strings.HasPrefix(err.Error(), "ERR syntax error"):
+			s.db.noSetNXGet.Store(true) // before Redis 7.0
+		case !strings.HasPrefix(err.Error(), "WRONGTYPE"):
+			return webhook.ClaimResult{}, wrap("update store claim", err)
+		}
 	}
 	args := []any{owner, millis(lease)}
 	if data != nil {
 		args = append(args, data)
 	}
-	v, err := claimScript.Run(ctx, s.db.c, []string{s.key(key)}, args...).Result()
+	v, err := claimScript.Run(ctx, s.db.c, []string{k}, args...).Result()
 	if err != nil {
 		return webhook.ClaimResult{}, wrap("update store claim", err)
 	}

@@ -60,6 +60,8 @@ const (
 	ledgerReserveSQL = `INSERT INTO miniappkit_payment_orders (order_ref, holder, reserved_until) VALUES (?1, ?2, ` + ledgerNowNS + ` + ?3)
 		ON CONFLICT (order_ref) DO UPDATE SET holder = excluded.holder, reserved_until = excluded.reserved_until
 		WHERE charge_id IS NULL AND (holder = excluded.holder OR reserved_until IS NULL OR reserved_until <= ` + ledgerNowNS + `)`
+	ledgerReleaseReservationSQL = `UPDATE miniappkit_payment_orders SET holder = NULL, reserved_until = NULL
+		WHERE order_ref = ?1 AND holder = ?2 AND charge_id IS NULL`
 	ledgerClaimSQL = `UPDATE miniappkit_payments SET claim_until = ` + ledgerNowNS + ` + ?3, claim_owner = ?2
 		WHERE charge_id = ?1 AND state = 1 AND NOT refund_requested AND (claim_until IS NULL OR claim_until <= ` + ledgerNowNS + `)`
 	ledgerReleaseSQL = `UPDATE miniappkit_payments SET claim_until = NULL, claim_owner = NULL,
@@ -210,6 +212,17 @@ func (l *Ledger) Reserve(ctx context.Context, orderRef, holder string, ttl time.
 		return false, wrap("ledger reserve", err)
 	}
 	return n == 1, nil
+}
+
+// ReleaseReservation implements payments.Ledger.
+func (l *Ledger) ReleaseReservation(ctx context.Context, orderRef, holder string) error {
+	if orderRef == "" || holder == "" {
+		return errors.New("sqlite: ledger release reservation: empty order reference or holder")
+	}
+	if _, err := l.db.w.ExecContext(ctx, ledgerReleaseReservationSQL, orderRef, holder); err != nil {
+		return wrap("ledger release reservation", err)
+	}
+	return nil
 }
 
 // Claim implements payments.Ledger.

@@ -47,6 +47,14 @@ func TestLedgerStress(t *testing.T) {
 	t.Logf("sqlite: %+v", res)
 }
 
+// TestLedgerStressNoRefundHook: the handler under faults with no refund
+// hook: a refund after fulfilment is complete once Telegram refunded and
+// leaves the pending set (before, the drain never ended), on SQLite.
+func TestLedgerStressNoRefundHook(t *testing.T) {
+	res := ledgertest.Stress(t, newTestDB(t).Ledger(), ledgertest.StressConfig{Charges: 60, Deliveries: 8, RefundPart: 0.3, NoRefundHook: true})
+	t.Logf("sqlite: %+v", res)
+}
+
 // TestLedgerIndexes: Pending, Since and ByOrder read their indexes (SQLite's
 // query plan names each), and no page of Pending or Since sorts: a page
 // that sorts every row of its range makes a long iteration quadratic

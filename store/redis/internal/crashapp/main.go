@@ -1,14 +1,20 @@
 // Command crashapp is the program the crash test kills: it takes webhook
 // updates through webhook.NewHandler with the Redis UpdateStore, and its
-// handler's effect is the update_id pushed onto the list <prefix>effects.
-// Redis shares no transaction with the completion that follows, so a kill
-// between the two repeats the effect: at least once.
+// handler's effect is an INCR of the update's counter,
+// <prefix>fx:<the entry's hash tag>. With -effect tx (the default) the
+// effect and the completion are one transaction (UpdateStore.CompleteTx):
+// exactly once. With -effect separate the effect is written, then the
+// handler returns and webhook.NewHandler completes the claim: a kill
+// between the two repeats the effect (at least once; the test's control).
+// -pause holds the handler between effect and completion (inside the
+// transaction with -effect tx, before EXEC), so that kills land there.
 //
-//	crashapp -url redis://... -prefix p: [-name crashapp-p]
+//	crashapp -url redis://... -prefix p: [-effect tx|separate] [-async] [-pause 5ms] [-name crashapp-p]
 //
 // With -name, its connections carry that client name (CLIENT SETNAME), so
-// the test can tell when the server has dropped them after a kill. It
-// prints "LISTEN host:port" once it serves.
+// the test can tell when the server has dropped them after a kill.
+//
+// It prints "LISTEN host:port" once it serves.
 package main
 
 import (
@@ -31,6 +37,8 @@ import (
 func main() {
 	url := flag.String("url", "", "the Redis URL")
 	prefix := flag.String("prefix", "", "the key prefix")
+	effect := flag.String("effect", "tx", "tx: effect and completion in one transaction; separate: effect, then completion")
+	pause := flag.Duration("pause", 0, "how long the handler waits between its effect and the completion")
 	async := flag.Bool("async", false, "acknowledge once queued (UpdateQueue) and process with 4 workers in the same process")
 	name := flag.String("name", "", "the client name of its connections")
 	flag.Parse()
@@ -45,10 +53,28 @@ func main() {
 	if err := db.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
+	store := db.UpdateStore()
 	app := webhook.UpdateHandlerFunc(func(ctx context.Context, u *botapi.Update) error {
-		return client.RPush(ctx, *prefix+"effects", u.UpdateID).Err()
+		c, _ := webhook.ClaimFromContext(ctx)
+		tag, err := store.HashTag(c.Key)
+		if err != nil {
+			return err
+		}
+		counter := *prefix + "fx:" + tag
+		if *effect == "separate" {
+			if err := client.Incr(ctx, counter).Err(); err != nil {
+				return err
+			}
+			time.Sleep(*pause)
+			return nil
+		}
+		return store.CompleteTx(ctx, c.Key, webhook.DefaultDoneTTL, func(p redis.Pipeliner) error {
+			p.Incr(ctx, counter)
+			time.Sleep(*pause)
+			return nil
+		})
 	})
-	opts := []webhook.Option{webhook.WithStore(db.UpdateStore()), webhook.WithLease(2 * time.Second),
+	opts := []webhook.Option{webhook.WithStore(store), webhook.WithLease(2 * time.Second),
 		webhook.WithInFlightWait(100 * time.Millisecond), webhook.WithNamespace("crash")}
 	if *async {
 		q := db.UpdateQueue("crash", 2*time.Second)
