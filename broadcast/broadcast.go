@@ -817,6 +817,13 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 			// when another run holds the id now, stop.
 			if errors.Is(err, ErrLeaseLost) {
 				r.lose(fmt.Errorf("broadcast: marking an entry in flight: %w", err))
+			} else {
+				// The mark may have been written all the same (a
+				// driver reports the context's end even after its
+				// statement committed): nothing was sent, so take it
+				// back, or a resumed run would report the entry
+				// Unknown and never send it.
+				r.logFinish(ctx, i, 0)
 			}
 			r.postpone(i, retryConnect)
 			return res, false
