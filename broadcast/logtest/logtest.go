@@ -243,8 +243,10 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 			t.Fatal(err)
 		}
 		var (
-			mu      sync.Mutex
-			started = map[int]bool{}
+			mu        sync.Mutex
+			started   = map[int]bool{}
+			first     = make(chan struct{}) // closed at r1's first Start
+			firstOnce sync.Once
 		)
 		var wg sync.WaitGroup
 		for w := range 4 {
@@ -261,17 +263,22 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 					mu.Lock()
 					started[i] = true
 					mu.Unlock()
+					firstOnce.Do(func() { close(first) })
 				}
 			})
+		}
+		// The takeover is attempted once r1 has marked something, however
+		// late its workers were scheduled (a loaded CI machine).
+		select {
+		case <-first:
+		case <-time.After(30 * time.Second):
+			t.Fatal("r1 marked nothing in 30 s")
 		}
 		got := openWhenFree(t, l, b, "list", r2, long)
 		wg.Wait()
 		seen := map[int]bool{}
 		for _, e := range got {
 			seen[e.Index] = true
-		}
-		if len(started) == 0 {
-			t.Fatal("r1 marked nothing before its lease expired")
 		}
 		for i := range started {
 			if !seen[i] {
