@@ -45,6 +45,7 @@ var checks = []check{
 	{"Concurrent", concurrent},
 	{"PreCheckoutFailureReleasesReservation", preCheckoutFailureReleases},
 	{"RefundWithoutHookCompletes", refundWithoutHookCompletes},
+	{"RefundInsideFulfilRefused", refundInsideFulfilRefused},
 }
 
 // Run runs every check as a subtest of t, each on a ledger from newLedger.
