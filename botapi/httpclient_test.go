@@ -111,13 +111,19 @@ func TestStrayResponseIsNotHandedToTheNextRequest(t *testing.T) {
 		require.NoError(t, err, "call %d", i)
 		assert.Equal(t, int64(100), m.MessageID, "call %d got another request's answer", i)
 		if i == 0 {
-			// The next call comes within 100 ms of the stray answer: give
-			// the client a moment to notice it, not enough for a check
-			// that only looks at connections idle for 100 ms.
+			// The next call waits until the client has dropped the
+			// connection that carried the stray answer. A fixed pause
+			// (50 ms) was not enough on a loaded machine: net/http's
+			// reader must run to see the stray bytes, and a call made
+			// before it does is answered with them (its own race, as
+			// for any keep-alive connection). A client that never looks
+			// at an idle connection (the old Transport) never drops it
+			// and fails here.
 			<-stray
 			select {
 			case <-closed:
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(30 * time.Second):
+				t.Fatal("the client kept a connection that carried an unsolicited answer")
 			}
 		}
 	}
@@ -129,21 +135,31 @@ func TestStrayResponseIsNotHandedToTheNextRequest(t *testing.T) {
 // 100 ms after its last answer was not checked), and sendMessage is not
 // retried after a failure that may have reached the server.
 func TestServerClosingAfterAnswerDoesNotFailNextCall(t *testing.T) {
-	url, conns, _ := misbehavingServer(t, func(conn net.Conn, _, _ int) bool {
+	url, conns, closed := misbehavingServer(t, func(conn net.Conn, _, _ int) bool {
 		io.WriteString(conn, rawAnswer(7))
-		return false // close at once
+		// Close at once, in the write direction: the server reads on,
+		// so misbehavingServer reports (closed) when the client drops
+		// its end.
+		conn.(*net.TCPConn).CloseWrite()
+		return true
 	})
 	c := New(testToken, WithBaseURL(url))
 	failed := 0
 	for i := range 20 {
 		if i > 0 {
-			// Calls 5 ms apart, as real ones are: the server's FIN has
-			// long arrived, but the connection was idle for less than the
-			// 100 ms after which the old Transport looked at it. (Back to
+			// Each call waits until the client has seen the server's FIN
+			// and dropped the connection, however soon that is (the old
+			// Transport looked at an idle connection only when reusing it
+			// after 100 ms, never on its own, and fails here). A fixed 5 ms pause
+			// failed 1 run in 40 under -race on a loaded machine: back to
 			// back, net/http too can write the next request before its
-			// reader sees the FIN: HTTP/1.1 keep-alive's own race, which a
-			// POST cannot safely be retried after.)
-			time.Sleep(5 * time.Millisecond)
+			// reader sees the FIN, HTTP/1.1 keep-alive's own race, which
+			// a POST cannot safely be retried after.
+			select {
+			case <-closed:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("call %d: the client kept a connection the server had closed", i)
+			}
 		}
 		if _, err := c.SendMessage(t.Context(), &SendMessageParams{ChatID: ChatID{ID: 42}, Text: "hi"}); err != nil {
 			failed++

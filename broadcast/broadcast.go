@@ -675,8 +675,15 @@ func (r *run) work(ctx context.Context) {
 		chat := r.target(i)
 		r.mu.Unlock()
 		waitStart := r.obsNow()
-		admitted, err := r.admit(ctx, chat)
+		slot, admitted, err := r.admit(ctx, chat)
 		<-r.turn
+		if err == nil && admitted {
+			// The slot is reserved: wait for it without the turn, so the
+			// next worker reserves the next slot meanwhile.
+			if err = slot.Wait(ctx); errors.Is(err, ratelimit.ErrSlotMissed) {
+				admitted, err = false, nil // woke too late: the entry goes round again
+			}
+		}
 		if err != nil {
 			r.postpone(i, 0) // ctx ended: i stays unfinished
 			return
@@ -699,23 +706,24 @@ func (r *run) work(ctx context.Context) {
 // is paused, and the turn goes round again.
 const maxTurnWait = time.Second
 
-// admit waits for the scheduler to allow a send to entry i's chat. It
+// admit waits for the scheduler to reserve a send to entry i's chat (see
+// ratelimit.Telegram.Reserve) and returns its slot. It
 // reports false when that took too long (the entry is to be postponed),
 // and an error when ctx ended.
-func (r *run) admit(ctx context.Context, chat int64) (bool, error) {
+func (r *run) admit(ctx context.Context, chat int64) (ratelimit.Slot, bool, error) {
 	wctx, cancel := context.WithTimeout(ratelimit.WithLane(ctx, r.o.lane), maxTurnWait)
 	defer cancel()
-	err := r.sched.Wait(wctx, chat)
+	slot, err := r.sched.Reserve(wctx, chat)
 	if ctx.Err() != nil {
-		return false, ctx.Err()
+		return slot, false, ctx.Err()
 	}
 	if err != nil && !errors.Is(err, ratelimit.ErrLimitExceeded) && !errors.Is(err, context.DeadlineExceeded) {
 		// The store failed: try again in a while, without spinning.
 		if perr := pause(ctx, maxTurnWait, nil); perr != nil {
-			return false, perr
+			return slot, false, perr
 		}
 	}
-	return err == nil, nil
+	return slot, err == nil, nil
 }
 
 // pauseOpen pauses the run for [botapi.BreakerPollInterval] after a
@@ -825,6 +833,13 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 			// when another run holds the id now, stop.
 			if errors.Is(err, ErrLeaseLost) {
 				r.lose(fmt.Errorf("broadcast: marking an entry in flight: %w", err))
+			} else {
+				// The mark may have been written all the same (a
+				// driver reports the context's end even after its
+				// statement committed): nothing was sent, so take it
+				// back, or a resumed run would report the entry
+				// Unknown and never send it.
+				r.logFinish(ctx, i, 0)
 			}
 			r.postpone(i, retryConnect)
 			return res, false

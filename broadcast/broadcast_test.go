@@ -192,6 +192,10 @@ func (failingStore) Peek(context.Context, time.Time, []ratelimit.Cell) (ratelimi
 	return ratelimit.Verdict{}, errors.New("store down")
 }
 
+func (failingStore) Reserve(context.Context, time.Time, []ratelimit.Cell, int, time.Duration) (ratelimit.Verdict, error) {
+	return ratelimit.Verdict{}, errors.New("store down")
+}
+
 func TestStoreFailureDoesNotSpin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sched, err := ratelimit.NewTelegram(ratelimit.WithStore(failingStore{ratelimit.NewMemoryStore()}))

@@ -127,10 +127,15 @@ func TestBroadcastThroughOutage(t *testing.T) {
 		require.Equal(t, during, sum.Unknown)
 		require.LessOrEqual(t, during, trip+broadcast.DefaultConcurrency+int(outage/cooldown)+1)
 		require.LessOrEqual(t, b.probes, int(outage/cooldown)+2)
-		// The run paused: about one refusal per BreakerPollInterval, not one
-		// per entry.
+		// The run paused: one or two refusals per BreakerPollInterval, not
+		// one per entry (unpaused, the workers would be refused at the
+		// scheduler's 30 a second, 900 in the outage). A pause ends for
+		// every waiting worker at once, and in that instant a second one
+		// may take an entry before the first one's refusal pauses the run
+		// again: in 220 runs under -race the refusals were 34 to 50, and
+		// the bound of one per interval (46) failed 12 of them.
 		require.Positive(t, obs.n.Load())
-		require.LessOrEqual(t, obs.n.Load(), int64(outage/botapi.BreakerPollInterval)+int64(broadcast.DefaultConcurrency))
+		require.LessOrEqual(t, obs.n.Load(), 2*int64(outage/botapi.BreakerPollInterval)+int64(broadcast.DefaultConcurrency))
 		require.Zero(t, s.srv.Stats().TooManyRequests)
 		checkWindows(t, s.srv.Sent())
 	})

@@ -21,6 +21,17 @@
 // busy chat never slows the others, and no goroutine is started per
 // waiter.
 //
+// # Shared limits
+//
+// Schedulers given one [Store] share the limits ([WithStore]); the
+// store/redis module's RateStore shares them between processes, deciding
+// on the server's clock. Such a store is a round trip away (a
+// [RemoteStore]): the scheduler reserves each send's slot in it shortly
+// before its time ([Store.Reserve]), so a send costs one call and no slot
+// waits for a waiter's wake-up and its call. [Telegram.Reserve] hands the
+// [Slot] to a caller with other work meanwhile; [Slot.Wait] gives up a
+// slot it woke too late for rather than crowd the sends after it.
+//
 // # Lanes
 //
 // The lane travels in the context ([WithLane]). [Interactive], the default,

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -116,4 +117,30 @@ func ExampleMiddleware_headers() {
 	// 200 limit=2 remaining=1 reset=1 retry-after=""
 	// 200 limit=2 remaining=0 reset=2 retry-after=""
 	// 429 limit=2 remaining=0 reset=2 retry-after="1"
+}
+
+func ExampleTelegram_Reserve() {
+	sched, _ := ratelimit.NewTelegram()
+	ctx := ratelimit.WithLane(context.Background(), ratelimit.Bulk)
+	for _, chat := range []int64{1, 2, 3} {
+		for {
+			// Reserve the send's slot, do other work meanwhile (pick the
+			// next chat), then wait for the slot and send.
+			slot, err := sched.Reserve(ctx, chat)
+			if err != nil {
+				panic(err)
+			}
+			if err := slot.Wait(ctx); errors.Is(err, ratelimit.ErrSlotMissed) {
+				continue // woke too late for it: reserve again
+			} else if err != nil {
+				panic(err)
+			}
+			break
+		}
+		fmt.Println("send to", chat)
+	}
+	// Output:
+	// send to 1
+	// send to 2
+	// send to 3
 }

@@ -17,7 +17,8 @@ const (
 	// message or a button press, edits of the message a user pressed. It
 	// is the default of a context with no lane. Interactive sends take the
 	// next bot-wide slot before any bulk send, so they wait at most one
-	// slot (1/30 s) beyond their own chat's limit.
+	// slot (1/30 s) beyond their own chat's limit; on a [RemoteStore],
+	// plus the ReserveAhead of the bulk sends already holding slots.
 	Interactive Lane = iota
 	// Bulk is for sends nobody is waiting for right now: notifications,
 	// broadcasts. Bulk gets the bot-wide slots interactive sends leave.

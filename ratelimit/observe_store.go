@@ -65,6 +65,22 @@ func (w *observedStore) Take(ctx context.Context, now time.Time, cells []Cell) (
 	return v, err
 }
 
+func (w *observedStore) Reserve(ctx context.Context, now time.Time, cells []Cell, ready int, maxWait time.Duration) (Verdict, error) {
+	start := time.Now()
+	v, err := w.s.Reserve(ctx, now, cells, ready, maxWait)
+	w.o.done(ctx, "Reserve", start, err)
+	return v, err
+}
+
+// ReserveAhead passes on the wrapped store's [RemoteStore.ReserveAhead],
+// 0 when it has none.
+func (w *observedStore) ReserveAhead() time.Duration {
+	if rs, ok := w.s.(RemoteStore); ok {
+		return rs.ReserveAhead()
+	}
+	return 0
+}
+
 func (w *observedStore) Block(ctx context.Context, cell Cell, until time.Time) error {
 	start := time.Now()
 	err := w.s.Block(ctx, cell, until)

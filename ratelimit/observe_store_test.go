@@ -17,6 +17,8 @@ func TestObserveStore(t *testing.T) {
 	s, err := NewTelegram(WithStore(ObserveStore(mem, rec)))
 	require.NoError(t, err)
 	require.NoError(t, s.Wait(t.Context(), 7))
+	s.DelayAt(8, Bulk, time.Now())
+	s.Allow(8, Bulk)
 	s.BackoffAt(7, time.Second, time.Now())
 	require.NotEmpty(t, events)
 	seen := map[string]bool{}
@@ -26,5 +28,5 @@ func TestObserveStore(t *testing.T) {
 		require.NoError(t, e.Err)
 		seen[e.Op] = true
 	}
-	assert.Equal(t, map[string]bool{"Peek": true, "Take": true, "Block": true}, seen)
+	assert.Equal(t, map[string]bool{"Peek": true, "Take": true, "Reserve": true, "Block": true}, seen)
 }

@@ -53,7 +53,8 @@ type Verdict struct {
 	// OK is true when every cell conforms (and, for Take, was advanced).
 	OK bool
 	// Wait is, when OK is false, the longest wait among the cells that do
-	// not conform: nothing conforms before it.
+	// not conform: nothing conforms before it. When Reserve reports OK, it
+	// is the wait until the reserved time.
 	Wait time.Duration
 	// Cell is the index of the cell that needs that wait.
 	Cell int
@@ -64,8 +65,8 @@ type Verdict struct {
 // same Store. Keys whose TAT is not after now hold no information and may
 // be dropped (a Redis implementation sets the key to expire at its TAT).
 //
-// Implementations must be safe for concurrent use, apply Take and Block
-// atomically across all the cells given, and not keep the cells slice
+// Implementations must be safe for concurrent use, apply Take, Reserve
+// and Block atomically across all the cells given, and not keep the cells slice
 // after returning (the scheduler reuses it). The main module ships
 // [MemoryStore]; store/redis has RateStore, which decides on the server's
 // clock, so replicas' clocks play no part. There is none on Postgres or
@@ -83,9 +84,44 @@ type Store interface {
 	// Take advances every cell if all of them conform at now; otherwise it
 	// changes nothing. Either way it reports the verdict.
 	Take(ctx context.Context, now time.Time, cells []Cell) (Verdict, error)
+	// Reserve takes the slot of one send ahead of time. When cells[:ready]
+	// conform at now, it finds t, the earliest time at or after now when
+	// every cell conforms; if t is at most maxWait after now, it advances
+	// every cell as Take would at t and reports OK with Wait = t - now: the
+	// send is to be made at t, and counts whether it is made or not.
+	// Otherwise it changes nothing and reports the longest wait and its
+	// cell: among cells[:ready] when one of them does not conform at now
+	// (its wait is spent outside the reservation, holding no slot of the
+	// others), else among all. Take is Reserve with ready = len(cells)
+	// and maxWait 0.
+	//
+	// A waiter that reserves needs one call per send, where one that
+	// takes needs a call to learn its wait and another once it is over,
+	// and loses the time its wake-up and that call take: with GCRA
+	// nothing catches up a slot taken late.
+	Reserve(ctx context.Context, now time.Time, cells []Cell, ready int, maxWait time.Duration) (Verdict, error)
 	// Block makes cell's key conform no earlier than until (it raises the
 	// TAT to at least until + cell.Tolerance).
 	Block(ctx context.Context, cell Cell, until time.Time) error
+}
+
+// A RemoteStore is a [Store] whose every call is a round trip to a
+// server, store/redis's RateStore for one. A [Telegram] on it reserves
+// the slots of bulk and paid sends up to ReserveAhead before their time
+// (see [Telegram.Reserve]), so that a reservation reaches the store
+// before its slot comes: a waiter that learns its wait, sleeps and then
+// takes its slot loses, for every slot, the time its wake-up and that
+// last call take, since with GCRA a slot taken late is never caught up.
+// The same ReserveAhead for every replica keeps them on an equal footing.
+// A Store that answers in no time (a [MemoryStore]) has no such method,
+// and a slot is then taken when it comes.
+type RemoteStore interface {
+	Store
+	// ReserveAhead returns how far ahead of its time a send's slot may
+	// be reserved: more than a call's round trip plus a waiter's
+	// wake-up, little enough that an interactive send, which waits
+	// behind the bulk sends already holding slots, is not delayed much.
+	ReserveAhead() time.Duration
 }
 
 // MemoryStore is the in-memory [Store]: one map under one lock (the
@@ -164,6 +200,26 @@ func (m *MemoryStore) Take(_ context.Context, now time.Time, cells []Cell) (Verd
 		}
 	}
 	return v, nil
+}
+
+// Reserve implements [Store]. It never fails.
+func (m *MemoryStore) Reserve(_ context.Context, now time.Time, cells []Cell, ready int, maxWait time.Duration) (Verdict, error) {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	n := m.ns(now)
+	m.s.maybeSweep(n)
+	if v := m.judge(n, cells[:ready]); !v.OK {
+		return v, nil
+	}
+	v := m.judge(n, cells)
+	if !v.OK && v.Wait > maxWait {
+		return v, nil
+	}
+	t := n + int64(v.Wait)
+	for _, c := range cells {
+		m.setTAT(c.Key, max(m.tat(c.Key), t)+int64(c.Interval), n)
+	}
+	return Verdict{OK: true, Wait: v.Wait}, nil
 }
 
 // Block implements [Store]. It never fails.

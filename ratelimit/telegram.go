@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,8 @@ type Telegram struct {
 	interactive        atomic.Int64  // interactive waiters at that stage
 
 	backoffs, pauses atomic.Int64
+	missed           atomic.Int64  // slots lost to a late wake-up (Slot.Wait)
+	reserveAhead     time.Duration // the store's RemoteStore.ReserveAhead, or 0
 
 	observer Observer     // nil: no observation (observe.go)
 	waiting  atomic.Int64 // Waits in progress, counted with an observer
@@ -137,6 +140,9 @@ func NewTelegram(opts ...Option) (*Telegram, error) {
 		paidTurn:       make(chan struct{}, 1),
 		observer:       o.observer,
 	}
+	if rs, ok := o.store.(RemoteStore); ok {
+		s.reserveAhead = max(rs.ReserveAhead(), 0)
+	}
 	s.cs.Store(newCellSet(s.limits, o.margin, o.spare))
 	return s, nil
 }
@@ -184,58 +190,139 @@ func laneOf(ctx context.Context) Lane {
 // Wait blocks until a send to chatID is allowed by every limit, in the
 // lane ctx carries ([Interactive] when none), and counts it. It returns
 // ctx.Err() at once when ctx has ended or ends while waiting, and
-// [ErrLimitExceeded] as soon as a wait would pass ctx's deadline; nothing
-// is reserved before the send is allowed, so a failed wait holds nothing.
-// A context from [WithAdmission] skips one wait.
+// [ErrLimitExceeded] as soon as a wait would pass ctx's deadline. The
+// send's slot is reserved in the [Store] once it is near (see
+// [Telegram.Reserve]): a wait that fails on its deadline holds nothing,
+// one cancelled in its last stretch leaves its slot counted. A context
+// from [WithAdmission] skips one wait.
 //
 // Waiters for one chat never delay sends to other chats: a waiter queues
 // for the bot-wide slots only once its own chat's limits allow it to send.
 // Bulk and paid waiters then take turns in arrival order; interactive
-// waiters take the next bot-wide slot before any bulk waiter. No goroutine
-// is started per waiter.
+// waiters take the next bot-wide slot before any bulk waiter not yet
+// holding one. No goroutine is started per waiter.
 func (s *Telegram) Wait(ctx context.Context, chatID int64) (err error) {
 	if s.observer != nil {
 		defer s.observeWait(ctx, chatID, s.enterWait(), &err)
 	}
-	if err := ctx.Err(); err != nil {
+	for {
+		slot, err := s.reserveSend(ctx, chatID)
+		if err != nil {
+			return err
+		}
+		if err := slot.Wait(ctx); !errors.Is(err, ErrSlotMissed) {
+			return err
+		}
+	}
+}
+
+// Reserve is Wait without its last sleep: it waits until the send to
+// chatID is near, reserves its slot in the [Store] and returns it; the
+// caller waits for it with [Slot.Wait], then sends. The send counts
+// whether it is made or not. A caller that has other work meanwhile (the
+// broadcast package picks its next entry) reserves instead of waiting, so
+// that the next send's reservation need not wait for this one's slot.
+// Errors are Wait's; a context from [WithAdmission] gives a slot that has
+// come.
+//
+// A bulk or paid send is reserved no further ahead than its store's
+// [RemoteStore.ReserveAhead] (0 for a [MemoryStore]: a slot is taken when
+// it comes): far enough that the reservation reaches the store before the
+// slot comes, near enough that an interactive send waits at most one
+// bot-wide slot plus that behind bulk sends already holding theirs.
+func (s *Telegram) Reserve(ctx context.Context, chatID int64) (_ Slot, err error) {
+	if s.observer != nil {
+		defer s.observeWait(ctx, chatID, s.enterWait(), &err)
+	}
+	return s.reserveSend(ctx, chatID)
+}
+
+// A Slot is the time of one send reserved with [Telegram.Reserve]. The
+// zero Slot has come (Delay 0, Wait returns at once). A Slot is a value:
+// copy it freely, wait for it once.
+type Slot struct {
+	at     time.Time     // on the scheduler's clock
+	late   time.Duration // how far after at the send may still go
+	clock  func() time.Time
+	missed *atomic.Int64 // the scheduler's count of missed slots
+}
+
+// ErrSlotMissed is returned by [Slot.Wait] when the caller woke too late
+// for its slot: the slot counted, and the send must be reserved again.
+var ErrSlotMissed = errors.New("ratelimit: woke too late for the reserved slot")
+
+// Delay returns how long until the slot, on the scheduler's clock; 0 once
+// it has come.
+func (sl Slot) Delay() time.Duration {
+	if sl.clock == nil {
+		return 0
+	}
+	return max(sl.at.Sub(sl.clock()), 0)
+}
+
+// Wait sleeps until the slot. It returns ctx.Err() when ctx ends first,
+// and [ErrSlotMissed] when it wakes more than half a bot-wide interval
+// after the slot (a busy machine): the sends reserved after it may go on
+// time, and sending now would crowd them closer than the limit allows. Its
+// slot is then lost, as a slot taken late is lost to a waiter that does
+// not reserve; the send is to be reserved again.
+func (sl Slot) Wait(ctx context.Context) error {
+	if sl.clock == nil {
+		return ctx.Err()
+	}
+	if err := pauseFor(ctx, sl.at.Sub(sl.clock())); err != nil {
 		return err
 	}
+	if sl.clock().Sub(sl.at) > sl.late {
+		if sl.missed != nil {
+			sl.missed.Add(1)
+		}
+		return ErrSlotMissed
+	}
+	return nil
+}
+
+func (s *Telegram) reserveSend(ctx context.Context, chatID int64) (Slot, error) {
+	if err := ctx.Err(); err != nil {
+		return Slot{}, err
+	}
 	if ok, err := admitted(ctx, chatID); ok || err != nil {
-		return err
+		return Slot{}, err
 	}
 	lane := laneOf(ctx)
 	buf := cellBufs.Get().(*[4]Cell)
 	defer cellBufs.Put(buf)
 	cells, nChat := s.cellsFor(buf, chatID, lane)
 	for {
-		if nChat > 0 {
-			v, err := s.store.Peek(ctx, s.clock(), cells[:nChat])
-			if err != nil {
-				return fmt.Errorf("%w: %w", ErrStore, err)
-			}
-			if !v.OK {
-				if err := s.sleep(ctx, v.Wait); err != nil {
-					return err
-				}
-				continue
-			}
+		v, err := s.reserve(ctx, lane, cells, nChat)
+		if err != nil {
+			return Slot{}, err
 		}
-		done, err := s.take(ctx, lane, cells, nChat)
-		if done || err != nil {
-			return err
+		if v.OK {
+			bw := cells[len(cells)-1] // the paid cell, or the global one before it
+			if lane != Paid {
+				bw = cells[len(cells)-2]
+			}
+			return Slot{at: s.clock().Add(v.Wait), late: bw.Interval / 2, clock: s.clock, missed: &s.missed}, nil
+		}
+		// Its chat is not ready: wait outside the bot-wide turn.
+		if err := s.sleep(ctx, v.Wait); err != nil {
+			return Slot{}, err
 		}
 	}
 }
 
-// take waits for the bot-wide cells, in lane's turn, and takes every cell
-// at once. It returns false without error when a chat cell stopped
-// conforming meanwhile (another send to the chat, or a Backoff).
-func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int) (bool, error) {
+// reserve waits for the bot-wide cells, in lane's turn, and reserves every
+// cell at once. It returns a verdict that is not OK when a chat cell does
+// not conform (another send to the chat, or a Backoff), with its wait.
+func (s *Telegram) reserve(ctx context.Context, lane Lane, cells []Cell, nChat int) (Verdict, error) {
+	ahead := time.Duration(math.MaxInt64)
 	switch lane {
 	case Interactive:
 		s.interactive.Add(1)
 		defer s.interactive.Add(-1)
 	default:
+		ahead = s.reserveAhead
 		turn := s.bulkTurn
 		if lane == Paid {
 			turn = s.paidTurn
@@ -243,7 +330,7 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 		select {
 		case turn <- struct{}{}:
 		case <-ctx.Done():
-			return false, ctx.Err()
+			return Verdict{}, ctx.Err()
 		}
 		defer func() { <-turn }()
 	}
@@ -251,24 +338,30 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 		if lane == Bulk && s.interactive.Load() > 0 {
 			// Leave the next slot to the interactive waiters.
 			if err := s.sleep(ctx, s.cs.Load().global.Interval); err != nil {
-				return false, err
+				return Verdict{}, err
 			}
 			continue
 		}
 		now := s.clock()
 		s.calm(now)
-		v, err := s.store.Take(ctx, now, cells)
+		maxWait := ahead
+		if dl, ok := ctx.Deadline(); ok {
+			maxWait = min(maxWait, dl.Sub(now))
+		}
+		v, err := s.store.Reserve(ctx, now, cells, nChat, max(maxWait, 0))
 		if err != nil {
-			return false, fmt.Errorf("%w: %w", ErrStore, err)
+			return Verdict{}, fmt.Errorf("%w: %w", ErrStore, err)
 		}
-		if v.OK {
-			return true, nil
+		if v.OK || v.Cell < nChat {
+			return v, nil
 		}
-		if v.Cell < nChat {
-			return false, nil
+		// The bot-wide slot is further than ahead: come back when it is
+		// within reach (or fail now if that is past the deadline).
+		if dl, ok := ctx.Deadline(); ok && dl.Sub(now) < v.Wait {
+			return Verdict{}, ErrLimitExceeded
 		}
-		if err := s.sleep(ctx, v.Wait); err != nil {
-			return false, err
+		if err := s.sleep(ctx, v.Wait-ahead); err != nil {
+			return Verdict{}, err
 		}
 	}
 }
@@ -278,6 +371,14 @@ func (s *Telegram) take(ctx context.Context, lane Lane, cells []Cell, nChat int)
 func (s *Telegram) sleep(ctx context.Context, d time.Duration) error {
 	if dl, ok := ctx.Deadline(); ok && dl.Sub(s.clock()) < d {
 		return ErrLimitExceeded
+	}
+	return pauseFor(ctx, d)
+}
+
+// pauseFor waits d or until ctx ends.
+func pauseFor(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -408,9 +509,12 @@ type Stats struct {
 	// LateHolds is how many bot-wide slots were held for sends through
 	// [Telegram.Admit] that were overdue (see [WithMargin]).
 	LateHolds int64
+	// Missed is how many reserved slots were lost because their waiter
+	// woke too late for them (see [Slot.Wait]).
+	Missed int64
 }
 
 // Stats returns the counters so far.
 func (s *Telegram) Stats() Stats {
-	return Stats{Backoffs: s.backoffs.Load(), Pauses: s.pauses.Load(), Margin: s.cs.Load().margin, LateHolds: s.lateHolds.Load()}
+	return Stats{Backoffs: s.backoffs.Load(), Pauses: s.pauses.Load(), Margin: s.cs.Load().margin, LateHolds: s.lateHolds.Load(), Missed: s.missed.Load()}
 }

@@ -249,6 +249,10 @@ func (*errStore) Peek(context.Context, time.Time, []Cell) (Verdict, error) {
 	return Verdict{}, context.DeadlineExceeded
 }
 
+func (*errStore) Reserve(context.Context, time.Time, []Cell, int, time.Duration) (Verdict, error) {
+	return Verdict{}, context.DeadlineExceeded
+}
+
 func TestTelegramStoreError(t *testing.T) {
 	s := newTelegram(t, WithStore(&errStore{NewMemoryStore()}))
 	err := s.Wait(t.Context(), 1)

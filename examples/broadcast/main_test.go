@@ -108,7 +108,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	sent2, _ := strconv.Atoi(m[1])
 	failed2, _ := strconv.Atoi(m[3])
 	blocked := cfg.users / cfg.blockedEvery
-	require.Equal(t, cfg.users-blocked, sent1+sent2, "every reachable user got the message once")
+	require.Equal(t, cfg.users-blocked, sent1+sent2, "every reachable user got the message once; first run:\n%s\nsecond run:\n%s", first, second)
 	require.Equal(t, blocked+deletedAccounts, failed1+failed2)
 	require.Contains(t, second.String(), fmt.Sprintf("Blocked the bot (403): %d users: 1020, 1040,", blocked),
 		"the summary names every blocked user, those of the first run too")

@@ -125,7 +125,16 @@ func (tt torture) run(t *testing.T) {
 			i := randN(tt.replicas)
 			c.kill(i)
 			kills.Add(1)
-			time.Sleep(100 * time.Millisecond) // sends written before the kill reach the fake
+			// Sends written before the kill reach the fake: one it had
+			// read is recorded or dropped within half its latency (at
+			// most 30 ms), once its goroutine runs, which on a loaded
+			// machine may take far longer than the 70 ms left by the
+			// 100 ms this pause was; a send recorded after the look
+			// below would be resent and counted as an unexplained
+			// duplicate. No other sender can send the killed one's
+			// rows sooner: that waits for the lease (outboxLease) to
+			// pass and then outboxWarmup.
+			time.Sleep(time.Second)
 			if err := sentNotRecorded(ctx, st, fake, caught); err != nil {
 				t.Errorf("after kill %d: %v", kills.Load(), err)
 			}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,20 +41,28 @@ const completeTxAttempts = 16
 //
 // effect only queues commands: their replies are not known before EXEC,
 // and what it reads through other clients is not part of the transaction.
-// An error from effect aborts the transaction and is returned. A command
+// It must not run EXEC (Pipeliner.Exec) or queue MULTI, DISCARD, WATCH or
+// UNWATCH, nor EVALSHA (what Script.Run queues on a pipeline: a script the
+// server does not hold, after a restart or a failover, would fail only at
+// EXEC, after the completion; queue Script.Eval): CompleteTx refuses
+// those before anything is sent, whatever effect did with the error. An
+// error from effect aborts the transaction and is returned. A command
 // the server refuses when it is queued (an unknown command, wrong
 // arguments) aborts EXEC: nothing is applied. One that fails when it runs
 // (a wrong type: INCR of a list) does not undo the others, as Redis
 // transactions have no rollback: the completion is applied, and
-// CompleteTx returns that command's error. Every key a
+// CompleteTx returns that command's error. A nil reply (GET of a missing
+// key) is no failure. Every key a
 // queued command names must carry the entry's hash tag
 // ([UpdateStore.HashTag]), so that the transaction stays on one slot of a
-// Redis Cluster; CompleteTx checks the keys of every command whose key
-// positions the server's COMMAND table states (all but a few commands
-// with movable keys, whose Cluster would still refuse the transaction as
-// a whole) and fails with [ErrCrossSlot] before EXEC, on any server, so
-// that what works on one server works on a cluster. It reads the COMMAND
-// table once per [DB], on its first call with an effect.
+// Redis Cluster; CompleteTx checks the keys of every command, where the
+// server's COMMAND table places them, from numkeys for EVAL and FCALL,
+// and for commands with movable keys (ZUNIONSTORE, SORT … STORE, LMPOP,
+// XREAD) and container commands (OBJECT ENCODING) by asking the server
+// (COMMAND GETKEYS, one round trip each), and fails with [ErrCrossSlot]
+// before EXEC, on any server, so that what works on one server works on
+// a cluster. It reads the COMMAND table once per [DB], on its first call
+// with an effect.
 //
 // A handler run by webhook.NewHandler or a webhook.Worker calls it with the
 // key the handler claimed, webhook.ClaimFromContext(ctx).Key; the
@@ -65,7 +73,7 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, key string, ttl time.Durat
 		return err
 	}
 	k := s.key(key)
-	var guard *slotGuard
+	var guard *txGuard
 	if effect != nil {
 		tag, err := hashTag(k)
 		if err != nil {
@@ -75,7 +83,7 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, key string, ttl time.Durat
 		if err != nil {
 			return wrap("update store complete in tx: command table", err)
 		}
-		guard = &slotGuard{tag: tag[1 : len(tag)-1], info: info}
+		guard = &txGuard{tag: tag[1 : len(tag)-1], entry: k, info: info, c: s.db.c}
 	}
 	for range completeTxAttempts {
 		err := s.db.c.Watch(ctx, func(tx *redis.Tx) error {
@@ -87,6 +95,7 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, key string, ttl time.Durat
 				return webhook.ErrNotOwner
 			}
 			if guard != nil {
+				guard.err = nil
 				tx.AddHook(guard)
 			}
 			pipe := tx.TxPipeline()
@@ -96,16 +105,31 @@ func (s *UpdateStore) CompleteTx(ctx context.Context, key string, ttl time.Durat
 					return fmt.Errorf("%w: %w", errEffect, err)
 				}
 			}
+			if guard != nil && guard.err != nil {
+				pipe.Discard()
+				return guard.err // the effect ran EXEC itself
+			}
 			done := e
 			done.state = '2'
 			pipe.Set(ctx, k, done.encode(), ttl)
-			_, err = pipe.Exec(ctx)
+			cmds, err := pipe.Exec(ctx)
+			if errors.Is(err, redis.Nil) {
+				// A nil reply (GET of a missing key) is no failure.
+				err = nil
+				for _, c := range cmds {
+					if cerr := c.Err(); cerr != nil && !errors.Is(cerr, redis.Nil) {
+						err = cerr
+						break
+					}
+				}
+			}
 			return err
 		}, k)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}
-		if err == nil || errors.Is(err, webhook.ErrNotOwner) || errors.Is(err, ErrCrossSlot) || errors.Is(err, errEffect) {
+		if err == nil || errors.Is(err, webhook.ErrNotOwner) || errors.Is(err, ErrCrossSlot) || errors.Is(err, errEffect) ||
+			errors.Is(err, errTxShape) || errors.Is(err, errEvalSha) {
 			return err
 		}
 		return wrap("update store complete in tx", err)
@@ -222,82 +246,148 @@ func parseEntry(v string) (entry, error) {
 }
 
 // commands returns the server's COMMAND table, read once per DB (again
-// after a failure).
+// after a failure). A call waiting for another's read gives up when its
+// ctx ends.
 func (db *DB) commands(ctx context.Context) (map[string]*redis.CommandInfo, error) {
-	db.cmdMu.Lock()
-	defer db.cmdMu.Unlock()
-	if db.cmdInfo != nil {
-		return db.cmdInfo, nil
+	if info := db.cmdInfo.Load(); info != nil {
+		return *info, nil
+	}
+	select {
+	case db.cmdLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-db.cmdLock }()
+	if info := db.cmdInfo.Load(); info != nil {
+		return *info, nil
 	}
 	info, err := db.c.Command(ctx).Result()
 	if err != nil {
 		return nil, err
 	}
-	db.cmdInfo = info
+	db.cmdInfo.Store(&info)
 	return info, nil
 }
 
 // cmdState is what a DB learns of its server: its COMMAND table, and
 // whether it takes SET NX GET.
 type cmdState struct {
-	cmdMu   sync.Mutex
-	cmdInfo map[string]*redis.CommandInfo
+	cmdLock chan struct{} // held while reading the COMMAND table (capacity 1)
+	cmdInfo atomic.Pointer[map[string]*redis.CommandInfo]
 
 	noSetNXGet atomic.Bool // the server refuses SET NX GET (before 7.0)
 }
 
-// slotGuard checks that every key of the commands queued on a pipeline
-// hashes like the entry (its hash tag's content: tag).
-type slotGuard struct {
-	tag  string
-	info map[string]*redis.CommandInfo
+// txGuard checks the transaction CompleteTx sends before anything is
+// sent: MULTI, the effect's commands, the completion's SET, EXEC; no
+// command of the effect that controls the transaction or runs EVALSHA;
+// every key of the effect's commands hashing like the entry (its hash
+// tag's content: tag). Its first refusal is kept in err, so that
+// CompleteTx returns it even when the effect ran EXEC itself and dropped
+// the error.
+type txGuard struct {
+	tag   string
+	entry string // the entry's key
+	info  map[string]*redis.CommandInfo
+	c     redis.UniversalClient // for COMMAND GETKEYS
+	err   error
 }
 
 // DialHook implements redis.Hook: it does not wrap dials.
-func (g *slotGuard) DialHook(redis.DialHook) redis.DialHook { return nil }
+func (g *txGuard) DialHook(redis.DialHook) redis.DialHook { return nil }
 
 // ProcessHook implements redis.Hook: it does not wrap single commands.
-func (g *slotGuard) ProcessHook(redis.ProcessHook) redis.ProcessHook { return nil }
+func (g *txGuard) ProcessHook(redis.ProcessHook) redis.ProcessHook { return nil }
 
-// ProcessPipelineHook implements redis.Hook: it checks the keys of every
-// command of the transaction before anything is sent.
-func (g *slotGuard) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+// ProcessPipelineHook implements redis.Hook: it checks the transaction
+// before anything is sent.
+func (g *txGuard) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			for _, k := range g.keys(cmd) {
-				if h, _ := hashTag(k); h != "{"+g.tag+"}" {
-					err := fmt.Errorf("%w: %s %q (the entry's tag is {%s})", ErrCrossSlot, cmd.Name(), k, g.tag)
-					for _, c := range cmds {
-						c.SetErr(err)
-					}
-					return err
-				}
+		if err := g.check(ctx, cmds); err != nil {
+			if g.err == nil {
+				g.err = err
 			}
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
 		}
 		return next(ctx, cmds)
 	}
 }
 
-// keys returns the keys cmd names, per the server's COMMAND table (and
-// numkeys for the EVAL and FCALL family); none for a command with movable
-// keys it cannot place.
-func (g *slotGuard) keys(cmd redis.Cmder) []string {
+var (
+	errTxShape = errors.New("redis: an effect only queues commands: no EXEC, MULTI, DISCARD, WATCH or UNWATCH of its own")
+	errEvalSha = errors.New("redis: EVALSHA in an effect: a script the server does not hold fails at EXEC, after the completion is applied; queue EVAL (Script.Eval) instead")
+)
+
+func (g *txGuard) check(ctx context.Context, cmds []redis.Cmder) error {
+	n := len(cmds)
+	if n < 3 || cmds[0].Name() != "multi" || cmds[n-1].Name() != "exec" || !g.completion(cmds[n-2]) {
+		return fmt.Errorf("%w (the effect ran EXEC)", errTxShape)
+	}
+	for _, cmd := range cmds[1 : n-2] {
+		switch name := cmd.Name(); name {
+		case "multi", "exec", "discard", "watch", "unwatch":
+			return fmt.Errorf("%w (it queued %s)", errTxShape, strings.ToUpper(name))
+		case "evalsha", "evalsha_ro":
+			return errEvalSha
+		}
+		keys, err := g.keys(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if h, _ := hashTag(k); h != "{"+g.tag+"}" {
+				return fmt.Errorf("%w: %s %q (the entry's tag is {%s})", ErrCrossSlot, cmd.Name(), k, g.tag)
+			}
+		}
+	}
+	return nil
+}
+
+// completion reports whether cmd is CompleteTx's SET of the entry.
+func (g *txGuard) completion(cmd redis.Cmder) bool {
 	args := cmd.Args()
-	name := strings.ToLower(cmd.Name())
+	return cmd.Name() == "set" && len(args) > 1 && str(args[1]) == g.entry
+}
+
+// keys returns the keys cmd names: per the server's COMMAND table when it
+// places them, from numkeys for the EVAL and FCALL family, and else
+// (movable keys, such as ZUNIONSTORE's sources or SORT's STORE, and
+// container commands, such as OBJECT ENCODING) from the server, COMMAND
+// GETKEYS: one round trip for such a command.
+func (g *txGuard) keys(ctx context.Context, cmd redis.Cmder) ([]string, error) {
+	args := cmd.Args()
+	name := cmd.Name()
 	switch name {
-	case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro":
+	case "eval", "eval_ro", "fcall", "fcall_ro":
 		if len(args) < 3 {
-			return nil
+			return nil, nil
 		}
 		n, err := strconv.Atoi(str(args[2]))
 		if err != nil || n < 0 || 3+n > len(args) {
-			return nil
+			return nil, nil // refused by the server when queued
 		}
-		return strs(args[3 : 3+n])
+		return strs(args[3 : 3+n]), nil
 	}
 	ci := g.info[name]
-	if ci == nil || ci.FirstKeyPos <= 0 {
-		return nil
+	if ci == nil {
+		return nil, nil // an unknown command: refused when queued
+	}
+	container := len(ci.Flags) == 0 // OBJECT, MEMORY, XINFO…: keys per subcommand
+	if slices.Contains(ci.Flags, "movablekeys") || (container && len(args) > 2) {
+		keys, err := g.c.CommandGetKeys(ctx, args...).Result()
+		if err != nil && strings.Contains(err.Error(), "no key arguments") {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, wrap("update store complete in tx: command getkeys "+name, err)
+		}
+		return keys, nil
+	}
+	if ci.FirstKeyPos <= 0 {
+		return nil, nil
 	}
 	last := int(ci.LastKeyPos)
 	if last < 0 {
@@ -308,7 +398,7 @@ func (g *slotGuard) keys(cmd redis.Cmder) []string {
 	for i := int(ci.FirstKeyPos); i <= last && i < len(args); i += step {
 		out = append(out, str(args[i]))
 	}
-	return out
+	return out, nil
 }
 
 func strs(a []any) []string {

@@ -111,10 +111,17 @@ func crash(t *testing.T, effect string, extra ...string) {
 	// update found after a kill with its claim in flight and more effects
 	// than when it was last found so.
 	inWindow, caught := 0, map[int]int{}
+	name := "crashapp-" + strings.Trim(strings.TrimPrefix(prefix, "test:"), ":")
 	afterKill := func(int) error {
 		// A command the program wrote just before dying still reaches the
-		// server: let it land before looking.
-		time.Sleep(50 * time.Millisecond)
+		// server: look once the server has dropped the program's
+		// connections, after running what it had read from them. (A
+		// 50 ms pause, as before, is not always enough on a loaded
+		// machine: a command landing after the look makes a duplicate
+		// the count misses.)
+		if err := waitDisconnected(t.Context(), c, name); err != nil {
+			return err
+		}
 		n, inFlight, err := counts(t.Context())
 		if err != nil {
 			return err
@@ -128,7 +135,7 @@ func crash(t *testing.T, effect string, extra ...string) {
 		return nil
 	}
 	args := append([]string{"-url", os.Getenv("MINIAPPKIT_REDIS_URL"), "-prefix", prefix,
-		"-effect", effect, "-pause", crashPause}, extra...)
+		"-effect", effect, "-pause", crashPause, "-name", name}, extra...)
 	crashtest.Run(t, crashtest.Config{
 		Binary: bin, Args: args,
 		Env:   []string{"CRASHAPP_SECRET=" + crashSecret},
@@ -164,6 +171,28 @@ func crash(t *testing.T, effect string, extra ...string) {
 		}
 		return nil
 	})
+}
+
+// waitDisconnected waits until the server lists no client named name: it
+// has read the end of each such connection, so every command sent on it
+// has run (or never will).
+func waitDisconnected(ctx context.Context, c goredis.UniversalClient, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		list, err := c.ClientList(ctx).Result()
+		if err != nil {
+			return fmt.Errorf("client list: %w", err)
+		}
+		if !strings.Contains(list, " name="+name+" ") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the killed program's connections (%s) still open after 30 s", name)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // drain runs the program once more, unkilled, until every update has an

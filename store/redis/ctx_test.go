@@ -87,6 +87,13 @@ func TestCallsHonourContextDeadline(t *testing.T) {
 			return err
 		},
 		"broadcast log start": func(ctx context.Context) error { return db.BroadcastLog().Start(ctx, "b", "run", 1) },
+		"complete":            func(ctx context.Context) error { return db.UpdateStore().Complete(ctx, "k", "o", time.Hour, nil) },
+		"extend":              func(ctx context.Context) error { return db.UpdateStore().Extend(ctx, "k", "o", time.Minute) },
+		"release":             func(ctx context.Context) error { return db.UpdateStore().Release(ctx, "k", "o") },
+		"complete in tx":      func(ctx context.Context) error { return db.UpdateStore().CompleteTx(ctx, "k", time.Hour, nil) },
+		"complete in tx with effect": func(ctx context.Context) error {
+			return db.UpdateStore().CompleteTx(ctx, "k", time.Hour, func(redis.Pipeliner) error { return nil })
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
@@ -103,3 +110,37 @@ func TestCallsHonourContextDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteTxWaitHonoursContext: a CompleteTx waiting for another
+// call's read of the COMMAND table (the server hangs, the other call's
+// deadline is far) returns at its own ctx's deadline. (Failed before the
+// fix: it waited on a mutex for the other call, whatever its ctx said.)
+func TestCompleteTxWaitHonoursContext(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: silentServer(t), ContextTimeoutEnabled: true, ReadTimeout: time.Minute, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	db := New(c)
+	s := db.UpdateStore()
+	effect := func(redis.Pipeliner) error { return nil }
+	slow, cancelSlow := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancelSlow()
+	first := make(chan error, 1)
+	go func() { first <- s.CompleteTx(slow, "k", time.Hour, effect) }()
+	require.Eventually(t, db.commandsBusy, 30*time.Second, time.Millisecond, "the first call reads the COMMAND table")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.CompleteTx(ctx, "k", time.Hour, effect) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the call still waits 30 s after its ctx's deadline")
+	}
+	require.True(t, db.commandsBusy(), "the first call still reads")
+	require.NoError(t, c.Close()) // ends the first call's read
+	require.Error(t, <-first)
+}
+
+// commandsBusy reports whether a call is reading the COMMAND table.
+func (db *DB) commandsBusy() bool { return len(db.cmdLock) == 1 }

@@ -64,6 +64,7 @@ func New(client redis.UniversalClient, opts ...Option) *DB {
 		o.errs = append(o.errs, "nil client")
 	}
 	db := &DB{c: client, prefix: o.prefix}
+	db.cmdLock = make(chan struct{}, 1)
 	if len(o.errs) > 0 {
 		db.err = fmt.Errorf("redis: %s", strings.Join(o.errs, "; "))
 	}

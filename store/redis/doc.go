@@ -40,9 +40,11 @@
 //
 // # Layout
 //
-// An update store entry is one string, <prefix>wh:<key>: its state,
-// the lease's end on the server's clock (in flight only), its owner and
-// its data, written and read by one GET and at most one SET per script.
+// An update store entry is one string, <prefix>wh:<key>: its state, its
+// owner and its data, written and read by one GET and at most one SET per
+// script. Its lease is its expiry: an in-flight key expires
+// [InFlightGrace] after its lease ends, so its lease has passed once its
+// PTTL is at most the grace (or it has no expiry).
 // [DB.Migrate] records this as the "updates" feature's layout 2. Layout 1
 // (releases before it) kept each entry in a hash; the scripts and
 // CompleteTx still read such entries, so that updates handled before an
@@ -65,9 +67,9 @@
 //
 // # Time
 //
-// Leases and TTLs are measured on the server's clock (TIME, read inside
-// the script), so replicas agree on when a lease has passed whatever their
-// own clocks say. The payments.Ledger contract passes its times in
+// Leases and TTLs are key expiries, kept by the server on its clock
+// (PX, PTTL; the update store reads no TIME), so replicas agree on when a
+// lease has passed whatever their own clocks say. The payments.Ledger contract passes its times in
 // explicitly; the ledger stores and compares those.
 //
 // # Durability

@@ -22,8 +22,9 @@ func TestErrorsNameOperationNotPassword(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	for op, err := range map[string]error{
-		"migrate":            db.Migrate(ctx),
-		"update store claim": func() error { _, err := db.UpdateStore().Claim(ctx, "k", "o", time.Minute, nil); return err }(),
+		"migrate":                     db.Migrate(ctx),
+		"update store claim":          func() error { _, err := db.UpdateStore().Claim(ctx, "k", "o", time.Minute, nil); return err }(),
+		"update store complete in tx": db.UpdateStore().CompleteTx(ctx, "k", time.Hour, func(redis.Pipeliner) error { return nil }),
 	} {
 		require.Error(t, err)
 		require.Contains(t, err.Error(), "redis: "+op)

@@ -29,12 +29,35 @@ import (
 // bot-wide key makes hot in any case). Intervals are rounded up to whole
 // microseconds, so the store errs on the strict side.
 //
+// Reservations, not ask-and-retry: the scheduler reserves each send's
+// slot (ratelimit.Store.Reserve, the same script) up to 25 ms before its
+// time ([RateStore.ReserveAhead]). The script finds the next free slot at
+// TIME, advances the cells to it and returns the wait, so a send costs
+// one round trip and the queue of reserved slots on the server runs ahead
+// of the clock: a waiter's wake-up and its round trip no longer fall
+// between two slots. (Asked and retried, a replica learnt its wait, slept,
+// asked again and took the slot late; with GCRA that time is never
+// caught up. Three replicas at Telegram's speed on a busy machine: 1.63 ×
+// n/30 s that way, 1.36 reserving; docs/benchmarks.md has the runs.)
+// 25 ms covers several round trips and a busy
+// machine's wake-up, and stays under one slot at Telegram's 30 per second
+// (33 ms), so an interactive send waits at most about one slot more behind
+// bulk sends already holding theirs; every replica uses the same value,
+// so none reserves earlier than the others. A reserved slot counts
+// whether it is used or not (there is no cancelling: later slots are
+// already handed out); a replica that wakes too late for its slot gives
+// it up (ratelimit.ErrSlotMissed) rather than crowd the sends after it.
+// Batching slots per replica would save round trips but lose every slot a
+// replica holds and cannot use in time; pipelining needs several
+// waiters, which reservations already allow (the broadcast package's
+// workers reserve one after another and wait apart).
+//
 // What stays in each process, and why that is safe: the interactive
-// lane's priority (a replica's replies go before its own bulk sends; across
-// replicas the store's atomic decision still keeps every limit), the
-// turn queue of its bulk waiters (fairness among a process's own waiters;
-// across replicas the slots go to whoever asks first once allowed, never
-// more than the limit), the flood evidence of 429s on several chats (a
+// lane's priority (a replica's replies go before its own bulk sends not
+// yet holding a slot; across replicas the store's atomic decision still
+// keeps every limit), the turn queue of its bulk waiters (fairness among a
+// process's own waiters; across replicas the slots go to whoever reserves
+// first once within reach, never more than the limit), the flood evidence of 429s on several chats (a
 // replica that sees enough pauses the bot-wide keys in the store, which
 // pauses every replica; evidence split between replicas is counted per
 // replica, so a bot-wide pause may come later, never wrongly). The
@@ -59,7 +82,7 @@ type RateStore struct {
 	local *ratelimit.MemoryStore // the fallback's state
 }
 
-var _ ratelimit.Store = (*RateStore)(nil)
+var _ ratelimit.RemoteStore = (*RateStore)(nil)
 
 // A RateOption configures [DB.RateStore].
 type RateOption func(*RateStore)
@@ -83,6 +106,18 @@ func (db *DB) RateStore(opts ...RateOption) *RateStore {
 	return s
 }
 
+// rateAhead is how far ahead of its time a scheduler reserves a send's
+// slot on the server: several round trips and a busy machine's wake-up,
+// less than one slot at Telegram's 30 per second (33 ms), so that an
+// interactive send waits at most about one slot more behind bulk sends
+// already holding theirs.
+const rateAhead = 25 * time.Millisecond
+
+// ReserveAhead implements ratelimit.RemoteStore: a scheduler reserves
+// bulk and paid sends' slots up to 25 ms ahead, so that each send costs one
+// round trip and no slot waits for a waiter's wake-up and its call.
+func (s *RateStore) ReserveAhead() time.Duration { return rateAhead }
+
 // rateKey is the key of k.
 func (s *RateStore) rateKey(k ratelimit.Key) string {
 	return s.db.prefix + "rl:{rl}:" + k.Kind.String() + ":" + strconv.FormatInt(k.ID, 10)
@@ -93,15 +128,20 @@ const luaNowMicro = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 `
 
-// rateScript: KEYS the cells' keys; ARGV[1] "take" or "peek", then per
-// cell its interval and tolerance in µs. Returns {ok, wait µs, cell
-// index (0-based)}: every cell conforms (and, for take, was advanced), or
-// the longest wait and its cell.
+// rateScript: KEYS the cells' keys; ARGV[1] "take", "peek" or
+// "reserve", ARGV[2] how many cells must conform now (ready), ARGV[3] the
+// longest wait a reservation may have (µs), then per cell its interval and
+// tolerance in µs. Returns {ok, wait µs, cell index (0-based)}: every cell
+// conforms (and, for take, was advanced; for reserve, was advanced at now
+// + wait), or the longest wait and its cell (among the ready cells when
+// one of them does not conform). Take is reserve with every cell ready
+// and no wait.
 var rateScript = redis.NewScript(luaNowMicro + `
+local ready, maxw = tonumber(ARGV[2]), tonumber(ARGV[3])
 local ok, wait, cell = 1, 0, 0
 local tats = {}
 for i = 1, #KEYS do
-	local iv, tol = tonumber(ARGV[2*i]), tonumber(ARGV[2*i+1])
+	local tol = tonumber(ARGV[3+2*i])
 	local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
 	if tat < now then tat = now end
 	tats[i] = tat
@@ -109,14 +149,21 @@ for i = 1, #KEYS do
 	if w > 0 and (ok == 1 or w > wait) then
 		ok, wait, cell = 0, w, i - 1
 	end
-end
-if ok == 1 and ARGV[1] == 'take' then
-	for i = 1, #KEYS do
-		local tat = tats[i] + tonumber(ARGV[2*i])
-		redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+	if i == ready and ok == 0 then
+		return {0, string.format('%.0f', wait), cell}
 	end
 end
-return {ok, string.format('%.0f', wait), cell}
+if ARGV[1] == 'peek' or (ok == 0 and wait > maxw) then
+	return {ok, string.format('%.0f', wait), cell}
+end
+local at = now + wait
+for i = 1, #KEYS do
+	local tat = tats[i]
+	if tat < at then tat = at end
+	tat = tat + tonumber(ARGV[2+2*i])
+	redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+end
+return {1, string.format('%.0f', wait), cell}
 `)
 
 // blockScript: KEYS[1]; ARGV until (µs after now on the server's clock)
@@ -135,22 +182,29 @@ func micro(d time.Duration) int64 { return int64((d + time.Microsecond - 1) / ti
 // Peek implements ratelimit.Store; now is ignored: the server's clock
 // decides.
 func (s *RateStore) Peek(ctx context.Context, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
-	return s.run(ctx, "peek", now, cells)
+	return s.run(ctx, "peek", now, cells, 0, 0)
 }
 
 // Take implements ratelimit.Store; now is ignored: the server's clock
 // decides.
 func (s *RateStore) Take(ctx context.Context, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
-	return s.run(ctx, "take", now, cells)
+	return s.run(ctx, "take", now, cells, len(cells), 0)
 }
 
-func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
+// Reserve implements ratelimit.Store; now is ignored: the slot is found
+// and the wait measured on the server's clock, in the same script, so one
+// round trip reserves a send and the replicas' clocks play no part.
+func (s *RateStore) Reserve(ctx context.Context, now time.Time, cells []ratelimit.Cell, ready int, maxWait time.Duration) (ratelimit.Verdict, error) {
+	return s.run(ctx, "reserve", now, cells, ready, maxWait)
+}
+
+func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []ratelimit.Cell, ready int, maxWait time.Duration) (ratelimit.Verdict, error) {
 	if s.db.err != nil {
 		return ratelimit.Verdict{}, s.db.err
 	}
 	var kb [4]string
-	var ab [9]any
-	keys, args := kb[:0], append(ab[:0], op)
+	var ab [11]any
+	keys, args := kb[:0], append(ab[:0], op, ready, int64(maxWait/time.Microsecond))
 	for _, c := range cells {
 		keys = append(keys, s.rateKey(c.Key))
 		args = append(args, micro(c.Interval), micro(c.Tolerance))
@@ -158,7 +212,7 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 	res, err := rateScript.Run(ctx, s.db.c, keys, args...).Slice()
 	if err != nil {
 		if s.fallback(ctx, err) {
-			return s.localRun(op, now, cells)
+			return s.localRun(op, now, cells, ready, maxWait)
 		}
 		return ratelimit.Verdict{}, wrap("rate "+op, err)
 	}
@@ -173,7 +227,7 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 	}
 	cell, _ := res[2].(int64)
 	if ok == 1 {
-		return ratelimit.Verdict{OK: true}, nil
+		return ratelimit.Verdict{OK: true, Wait: time.Duration(w) * time.Microsecond}, nil
 	}
 	return ratelimit.Verdict{Wait: time.Duration(w) * time.Microsecond, Cell: int(cell)}, nil
 }
@@ -235,14 +289,17 @@ func (s *RateStore) share(c ratelimit.Cell) ratelimit.Cell {
 }
 
 // localRun decides on the local share while the server is out of reach.
-func (s *RateStore) localRun(op string, now time.Time, cells []ratelimit.Cell) (ratelimit.Verdict, error) {
+func (s *RateStore) localRun(op string, now time.Time, cells []ratelimit.Cell, ready int, maxWait time.Duration) (ratelimit.Verdict, error) {
 	var buf [4]ratelimit.Cell
 	local := buf[:0]
 	for _, c := range cells {
 		local = append(local, s.share(c))
 	}
-	if op == "take" {
+	switch op {
+	case "take":
 		return s.localStore().Take(context.Background(), now, local)
+	case "reserve":
+		return s.localStore().Reserve(context.Background(), now, local, ready, maxWait)
 	}
 	return s.localStore().Peek(context.Background(), now, local)
 }

@@ -18,7 +18,11 @@ import (
 // ids (15 s: every Push is a commit on the one writer), otherwise 16 x 1 000.
 func TestExactlyOnceAsync(t *testing.T) {
 	senders := 16
-	if os.Getenv("MINIAPPKIT_LONG") != "" {
+	// 64 with MINIAPPKIT_LONG=1, but not under -race (as the ledger's
+	// stress and the broadcast crash test): 64 senders took 105 s of the
+	// package's 475 s under -race on a loaded 2-core machine, near the
+	// default 10-minute timeout; the plain pass runs 64.
+	if os.Getenv("MINIAPPKIT_LONG") != "" && !raceEnabled {
 		senders = 64
 	}
 	db := newTestDB(t)

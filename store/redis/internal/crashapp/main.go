@@ -9,7 +9,10 @@
 // -pause holds the handler between effect and completion (inside the
 // transaction with -effect tx, before EXEC), so that kills land there.
 //
-//	crashapp -url redis://... -prefix p: [-effect tx|separate] [-async] [-pause 5ms]
+//	crashapp -url redis://... -prefix p: [-effect tx|separate] [-async] [-pause 5ms] [-name crashapp-p]
+//
+// With -name, its connections carry that client name (CLIENT SETNAME), so
+// the test can tell when the server has dropped them after a kill.
 //
 // It prints "LISTEN host:port" once it serves.
 package main
@@ -37,12 +40,14 @@ func main() {
 	effect := flag.String("effect", "tx", "tx: effect and completion in one transaction; separate: effect, then completion")
 	pause := flag.Duration("pause", 0, "how long the handler waits between its effect and the completion")
 	async := flag.Bool("async", false, "acknowledge once queued (UpdateQueue) and process with 4 workers in the same process")
+	name := flag.String("name", "", "the client name of its connections")
 	flag.Parse()
 	ctx := context.Background()
 	opt, err := redis.ParseURL(*url)
 	if err != nil {
 		log.Fatal(err)
 	}
+	opt.ClientName = *name
 	client := redis.NewClient(opt)
 	db := miniredis.New(client, miniredis.WithKeyPrefix(*prefix))
 	if err := db.Migrate(ctx); err != nil {
