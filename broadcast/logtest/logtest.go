@@ -13,8 +13,11 @@
 // at a time (ErrRunning for the others, ErrLeaseLost for the writes of a
 // run that no longer holds it), a released or expired lease lets the next
 // run in, and a write racing a takeover either lands before it (and the
-// new run sees it) or not at all. The lease checks wait for a lease of
-// 200 ms to expire on the engine's clock.
+// new run sees it) or not at all; and, end to end through broadcast.Run,
+// that a run cut off from the engine past its lease stops with
+// ErrLeaseLost once the next run takes the id, no chat getting the
+// message twice. The lease checks wait for a lease of 200 ms to expire
+// on the engine's clock.
 package logtest
 
 import (
@@ -286,6 +289,8 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 			}
 		}
 	})
+
+	t.Run("run taken over", func(t *testing.T) { runTakenOver(t, newLog(t), id(t)) })
 }
 
 // startRacingTakeover opens b for r1 with a short lease and marks entries

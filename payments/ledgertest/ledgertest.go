@@ -46,6 +46,7 @@ var checks = []check{
 	{"PreCheckoutFailureReleasesReservation", preCheckoutFailureReleases},
 	{"RefundWithoutHookCompletes", refundWithoutHookCompletes},
 	{"RepeatedWrites", repeatedWrites},
+	{"RefundInsideFulfilRefused", refundInsideFulfilRefused},
 }
 
 // Run runs every check as a subtest of t, each on a ledger from newLedger.
