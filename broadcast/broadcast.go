@@ -267,6 +267,13 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 		token = newRunToken()
 		var err error
 		if logged, err = o.log.Open(ctx, o.logID, fp, token, o.lease); err != nil {
+			if !errors.Is(err, ErrRunning) && !errors.Is(err, ErrCursorMismatch) {
+				// The engine may have taken the lease and lost the reply
+				// (a reset after the commit): give it back, fenced by this
+				// run's token, so the next run need not wait out a lease
+				// held by a run that never started.
+				releaseLease(ctx, o, token)
+			}
 			return Summary{Total: len(chats)}, fmt.Errorf("broadcast: opening the log: %w", err)
 		}
 	}
@@ -290,7 +297,7 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	wg.Wait()
 	stopRenewing()
 	if o.log != nil {
-		_ = o.log.Release(context.WithoutCancel(ctx), o.logID, token)
+		releaseLease(ctx, o, token)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -307,6 +314,15 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 		return s, err // the lease was lost
 	}
 	return s, nil
+}
+
+// releaseLease gives run token's lease back, even if ctx has ended, for
+// at most the lease: by then it has expired anyway, and an engine that
+// does not answer must not keep Run from returning.
+func releaseLease(ctx context.Context, o options, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.lease)
+	defer cancel()
+	_ = o.log.Release(ctx, o.logID, token)
 }
 
 // keepLease renews the run's lease on its broadcast id every third of the

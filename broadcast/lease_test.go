@@ -134,3 +134,36 @@ func TestLeaseTooShort(t *testing.T) {
 		broadcast.WithLog(&broadcast.MemoryLog{}, "b"), broadcast.WithLease(time.Millisecond))
 	require.ErrorContains(t, err, "lease must be at least")
 }
+
+// lostOpenReply is a log whose Open reaches the engine (the lease is
+// taken) but whose reply is lost on the way back, as for a connection
+// reset after the commit.
+type lostOpenReply struct{ broadcast.Log }
+
+func (l lostOpenReply) Open(ctx context.Context, id, list, run string, lease time.Duration) ([]broadcast.LogEntry, error) {
+	if _, err := l.Log.Open(ctx, id, list, run, lease); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("connection reset by peer")
+}
+
+// A run whose Open failed after the engine took the lease sent nothing
+// and holds nothing: it gives the lease back (fenced by its token), so the
+// retry that follows at once is not refused with ErrRunning for a whole
+// lease by a run that never started.
+func TestOpenErrorReleasesLease(t *testing.T) {
+	sched, err := ratelimit.NewTelegram()
+	require.NoError(t, err)
+	mem := &broadcast.MemoryLog{}
+	sent := 0
+	send := func(context.Context, int64) error { sent++; return nil }
+	chats := []int64{1, 2, 3}
+	_, err = broadcast.Run(t.Context(), sched, chats, send, broadcast.WithLog(lostOpenReply{mem}, "b"))
+	require.ErrorContains(t, err, "connection reset")
+	require.Zero(t, sent)
+	// The retry (a new run, a new token) with the default 30 s lease.
+	s, err := broadcast.Run(t.Context(), sched, chats, send, broadcast.WithLog(mem, "b"))
+	require.NoError(t, err, "the failed Open's lease still holds the id")
+	require.Equal(t, 3, s.Delivered)
+	require.Equal(t, 3, sent)
+}

@@ -36,6 +36,11 @@ var (
 	ErrNotFound = errors.New("payments: payment not found")
 	// ErrNotStars: an operation only Telegram Stars payments support (refunds, subscriptions).
 	ErrNotStars = errors.New("payments: not a Telegram Stars payment")
+	// ErrRefundInsideFulfil: [Handler.Refund] called from inside a
+	// [FulfilFunc] or a refund hook (with its context), where the ledger's
+	// transaction is open: on SQLite and Postgres the refund would wait for
+	// that transaction forever. Refund once the fulfilment has returned.
+	ErrRefundInsideFulfil = errors.New("payments: refund from inside a fulfilment or refund hook")
 	// ErrClaimLost: a change under a claim whose owner no longer holds it
 	// (its lease expired, or the work is done or refunded): nothing changed.
 	ErrClaimLost = errors.New("payments: claim lost")

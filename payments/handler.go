@@ -85,6 +85,10 @@ type CheckFunc func(ctx context.Context, o Order, q *botapi.PreCheckoutQuery) er
 // idempotent on p.ChargeID. It runs again only if it returned an error or
 // panicked (the payment stays paid and [Handler.RetryPending] retries it).
 //
+// Do not call [Handler.Refund] (or write to the ledger) from inside it:
+// the ledger's transaction is open and would wait for itself; Refund
+// called with its ctx returns [ErrRefundInsideFulfil].
+//
 // o is the order decoded from p.Payload (expiry not checked: the buyer has
 // paid); for a subscription renewing after its signing key was retired, the
 // order the ledger recorded at an earlier payment of the same payload; the
@@ -663,6 +667,8 @@ func (h *Handler) fulfilOnce(ctx context.Context, p Payment) (bool, error) {
 				err = fmt.Errorf("payments: fulfil panicked: %v", r)
 			}
 		}()
+		ctx, done := inLedgerTx(ctx)
+		defer done()
 		return h.fulfil(ctx, tx, p, o)
 	})
 	h.observeFulfil(ctx, p, start, res, err)
@@ -845,6 +851,8 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 				err = fmt.Errorf("payments: refund hook panicked: %v", r)
 			}
 		}()
+		ctx, done := inLedgerTx(ctx)
+		defer done()
 		return hook(ctx, tx, p)
 	})
 	switch {
@@ -872,10 +880,18 @@ func (h *Handler) refundHookOnce(ctx context.Context, chargeID string) (bool, er
 // until the refund is recorded, so it is not fulfilled once refunded, even
 // if recording the refund fails (retry Refund; Telegram's refunded_payment
 // records it too). Once Telegram has refunded, the recording runs to
-// completion even if ctx ends.
+// completion even if ctx ends. Called with the context of a [FulfilFunc]
+// or refund hook while that runs, it fails at once with
+// [ErrRefundInsideFulfil], calling nothing: the ledger's transaction is open there and the refund's writes
+// would wait for it forever (SQLite, Postgres). To refund an order that
+// cannot be delivered, return from the FulfilFunc first (fulfilled, or an
+// error), then call Refund: the refund hook runs if it was fulfilled.
 //
 // Telegram docs: https://core.telegram.org/bots/api#refundstarpayment
 func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (err error) {
+	if in, _ := ctx.Value(inLedgerTxKey{}).(*atomic.Bool); in != nil && in.Load() {
+		return fmt.Errorf("%w: charge %s", ErrRefundInsideFulfil, chargeID)
+	}
 	start := h.obsNow()
 	p, err := h.ledger.Get(ctx, chargeID)
 	if h.observer != nil {
@@ -941,6 +957,21 @@ func (h *Handler) Refund(ctx context.Context, userID int64, chargeID string) (er
 		}
 	}
 	return nil
+}
+
+// inLedgerTxKey marks the context of a [FulfilFunc] or refund hook: the
+// ledger's transaction is open there (SQLite's one writer connection, a
+// Postgres row lock), and a refund, whose ledger writes wait for it, must
+// not start from it.
+type inLedgerTxKey struct{}
+
+// inLedgerTx returns ctx marked as inside the ledger's transaction until
+// done is called (when the FulfilFunc or hook returns: a goroutine it
+// started with ctx may refund after that).
+func inLedgerTx(ctx context.Context) (_ context.Context, done func()) {
+	in := new(atomic.Bool)
+	in.Store(true)
+	return context.WithValue(ctx, inLedgerTxKey{}, in), func() { in.Store(false) }
 }
 
 // alreadyRefunded reports whether err is Telegram's answer to refunding a

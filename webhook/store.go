@@ -82,7 +82,10 @@ type Store interface {
 	// Complete moves owner's in-flight key to done, remembered for ttl,
 	// storing data with it. It fails with [ErrNotOwner] if owner does not
 	// hold the claim (even if its lease has passed, Complete succeeds as
-	// long as nobody took the key over).
+	// long as nobody took the key over). Completing a key that owner
+	// completed already succeeds and sets its TTL and data again, so that
+	// a Complete retried after its reply was lost (the write committed,
+	// the driver reported an error) is not mistaken for a lost claim.
 	Complete(ctx context.Context, key, owner string, ttl time.Duration, data []byte) error
 	// Release returns owner's in-flight key to absent. It fails with
 	// [ErrNotOwner], changing nothing, if owner does not hold the claim.
@@ -239,7 +242,8 @@ func (m *MemoryStore) Claim(ctx context.Context, key, owner string, lease time.D
 	return ClaimResult{State: Claimed}, nil
 }
 
-// Complete implements [Store].
+// Complete implements [Store]. Completing a key that the same owner
+// completed already succeeds and sets its TTL and data again.
 func (m *MemoryStore) Complete(ctx context.Context, key, owner string, ttl time.Duration, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -250,8 +254,10 @@ func (m *MemoryStore) Complete(ctx context.Context, key, owner string, ttl time.
 	h1, h2, ho := m.hashes(key, owner)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, si, ok := m.findOwned(h1, h2, ho)
-	if !ok {
+	// A key done by owner is completed again: a retry of a Complete whose
+	// reply was lost must not report the claim lost.
+	_, si, ok := m.find(h1, h2)
+	if !ok || m.slots[si].owner != ho || (m.slots[si].state != slotInFlight && m.slots[si].state != slotDone) {
 		return ErrNotOwner
 	}
 	s := &m.slots[si]

@@ -7,13 +7,17 @@
 //	}
 //
 // It checks the lifecycle (in flight, finished, not sent and forgotten),
+// writes repeated after they took effect (a lost reply),
 // that a broadcast id belongs to one chat list (ErrCursorMismatch), that
 // ids are kept apart, concurrent use, and the lease: one run holds an id
 // at a time (ErrRunning for the others, ErrLeaseLost for the writes of a
 // run that no longer holds it), a released or expired lease lets the next
 // run in, and a write racing a takeover either lands before it (and the
-// new run sees it) or not at all. The lease checks wait for a lease of
-// 200 ms to expire on the engine's clock.
+// new run sees it) or not at all; and, end to end through broadcast.Run,
+// that a run cut off from the engine past its lease stops with
+// ErrLeaseLost once the next run takes the id, no chat getting the
+// message twice. The lease checks wait for a lease of 200 ms to expire
+// on the engine's clock.
 package logtest
 
 import (
@@ -110,6 +114,33 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 		must(t, l.Release(ctx, b, r))
 		// The next run resumes what the last one left.
 		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3, Outcome: broadcast.Unknown}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a", randomID(t)))
+	})
+
+	// Each write repeated by its run after it took effect, as Run does
+	// when a write's reply was lost (a driver reporting a cancelled
+	// context after its statement committed, a connection reset after
+	// COMMIT): a repeated Open, Renew, Start or Finish succeeds and keeps
+	// what the first wrote; Finish(0) after a Start reported failed takes
+	// the mark back; a repeated Release frees the id.
+	t.Run("repeated writes", func(t *testing.T) {
+		l, b, r := newLog(t), id(t), randomID(t)
+		open(t, l, b, "list-a", r)
+		equal(t, nil, open(t, l, b, "list-a", r))
+		for range 2 {
+			must(t, l.Renew(ctx, b, r, long))
+			must(t, l.Start(ctx, b, r, 1))
+			must(t, l.Start(ctx, b, r, 2))
+		}
+		for range 2 {
+			must(t, l.Finish(ctx, b, r, 1, broadcast.Delivered))
+			must(t, l.Finish(ctx, b, r, 2, 0)) // the mark taken back
+		}
+		must(t, l.Start(ctx, b, r, 3))
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}}, open(t, l, b, "list-a", r))
+		for range 2 {
+			must(t, l.Release(ctx, b, r))
+		}
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}}, open(t, l, b, "list-a", randomID(t)))
 	})
 
 	t.Run("another list", func(t *testing.T) {
@@ -258,6 +289,8 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 			}
 		}
 	})
+
+	t.Run("run taken over", func(t *testing.T) { runTakenOver(t, newLog(t), id(t)) })
 }
 
 // startRacingTakeover opens b for r1 with a short lease and marks entries

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/payments"
@@ -198,6 +199,71 @@ func refundWithoutHookCompletes(ctx context.Context, l payments.Ledger) error {
 	}
 	if n, err := h.RetryPending(ctx); n != 0 || err != nil {
 		return fail("RetryPending = %d, %v; want nothing to do", n, err)
+	}
+	return nil
+}
+
+// refundInsideFulfilRefused: Handler.Refund called from inside a
+// FulfilFunc (a seller refunding what it finds it cannot deliver) waits on
+// the fulfilment's own transaction on a ledger that has one (SQLite: the
+// writer connection; Postgres: the payment's row lock), and the FulfilFunc's
+// context never ends: the fulfilment, and on SQLite every write, would hang
+// for good, on Postgres after Telegram had refunded. The handler refuses it
+// at once with ErrRefundInsideFulfil on every ledger, Telegram not called;
+// the refund made after the fulfilment returned goes through.
+func refundInsideFulfilRefused(ctx context.Context, l payments.Ledger) error {
+	api := newFlowAPI()
+	var (
+		h      *payments.Handler
+		inside = make(chan error, 1)
+	)
+	fulfil := func(ctx context.Context, _ payments.Tx, p payments.Payment, _ payments.Order) error {
+		// Bounded only so that a ledger that hangs fails the check
+		// instead of hanging the test binary.
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		inside <- h.Refund(rctx, p.UserID, p.ChargeID)
+		return nil
+	}
+	codec, err := payments.NewCodec(payments.Key{ID: 1, Secret: []byte("ledgertest flow payload key, 32B")})
+	if err != nil {
+		return err
+	}
+	if h, err = payments.NewHandler(api, codec, l, fulfil); err != nil {
+		return err
+	}
+	payload, err := codec.Encode(payments.Order{Ref: "refund-inside", UserID: 7, Currency: payments.XTR, Amount: 5})
+	if err != nil {
+		return err
+	}
+	const id = "refund-inside"
+	sp := &botapi.SuccessfulPayment{Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload, TelegramPaymentChargeID: id}
+	if err := h.HandleSuccessfulPayment(ctx, 7, sp); err != nil {
+		return err
+	}
+	select {
+	case err := <-inside:
+		if !errors.Is(err, payments.ErrRefundInsideFulfil) {
+			return fail("Handler.Refund inside the charge's FulfilFunc: %v; want ErrRefundInsideFulfil at once", err)
+		}
+	default:
+		return fail("HandleSuccessfulPayment returned without running the fulfilment")
+	}
+	api.mu.Lock()
+	n := api.refunded[id]
+	api.mu.Unlock()
+	if n != 0 {
+		return fail("Handler.Refund inside the FulfilFunc called Telegram (%d refunds)", n)
+	}
+	if err := h.Refund(ctx, 7, id); err != nil {
+		return fail("Handler.Refund after the fulfilment: %v", err)
+	}
+	p, err := l.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.State != payments.StateRefunded || p.FulfilledAt.IsZero() {
+		return fail("refunded after its fulfilment: %+v; want refunded, fulfilled", p)
 	}
 	return nil
 }

@@ -45,6 +45,8 @@ var checks = []check{
 	{"Concurrent", concurrent},
 	{"PreCheckoutFailureReleasesReservation", preCheckoutFailureReleases},
 	{"RefundWithoutHookCompletes", refundWithoutHookCompletes},
+	{"RepeatedWrites", repeatedWrites},
+	{"RefundInsideFulfilRefused", refundInsideFulfilRefused},
 }
 
 // Run runs every check as a subtest of t, each on a ledger from newLedger.
@@ -820,6 +822,89 @@ func concurrent(ctx context.Context, l payments.Ledger) error {
 	}
 	if p.State != payments.StateRefunded || (runs.Load() == 1) != !p.FulfilledAt.IsZero() {
 		return fail("after racing fulfilment and refunds: %+v, %d fulfil runs; want refunded, fulfilled iff fn ran", p, runs.Load())
+	}
+	return nil
+}
+
+// repeatedWrites: each write repeated by its caller after it took effect,
+// as a caller does when the write's reply was lost (a driver reporting a
+// cancelled context after its statement committed, a connection reset
+// after COMMIT), and the owner's Release that follows a Fulfil or
+// RefundHookDone reported failed: a repeated Record returns the stored
+// payment, not first; a Release after the completion changes nothing (the
+// payment stays fulfilled, its hook done); a repeated Release is a no-op
+// and frees the claim; a repeated ReleaseReservation frees the order.
+func repeatedWrites(ctx context.Context, l payments.Ledger) error {
+	p := payments.Payment{ChargeID: "c", UserID: 1, Currency: payments.XTR, Amount: 5, OrderRef: "o"}
+	first, ok, err := l.Record(ctx, p, true)
+	if err != nil || !ok {
+		return fail("Record = %v, %v; want first", ok, err)
+	}
+	again, ok, err := l.Record(ctx, p, true)
+	if err != nil || ok || again.ChargeID != "c" || again.DuplicateOf != "" || !again.PaidAt.Equal(first.PaidAt) {
+		return fail("repeated Record = %+v, %v, %v; want the stored payment, not first, no duplicate", again, ok, err)
+	}
+	// A claim released twice is free.
+	if won, err := l.Claim(ctx, "c", "a", lease); err != nil || !won {
+		return fail("Claim = %v, %v; want won", won, err)
+	}
+	for i := range 2 {
+		if err := l.Release(ctx, "c", "a"); err != nil {
+			return fail("Release #%d: %v", i+1, err)
+		}
+	}
+	if won, err := l.Claim(ctx, "c", "b", lease); err != nil || !won {
+		return fail("Claim after a repeated Release = %v, %v; want won", won, err)
+	}
+	// A fulfilment reported failed: its owner's Release changes nothing.
+	done, err := l.Fulfil(ctx, "c", "b", nop)
+	if err != nil || done.State != payments.StateFulfilled {
+		return fail("Fulfil = %+v, %v; want fulfilled", done, err)
+	}
+	if err := l.Release(ctx, "c", "b"); err != nil {
+		return fail("Release after Fulfil: %v", err)
+	}
+	got, err := l.Get(ctx, "c")
+	if err != nil || got.State != payments.StateFulfilled || !got.FulfilledAt.Equal(done.FulfilledAt) {
+		return fail("after Fulfil and Release: %+v, %v; want fulfilled, FulfilledAt kept", got, err)
+	}
+	if won, err := l.Claim(ctx, "c", "c2", lease); err != nil || won {
+		return fail("Claim of a fulfilled payment after Release = %v, %v; want not won", won, err)
+	}
+	// The refund, repeated; then the hook reported failed and released.
+	for i := range 2 {
+		r, err := l.Refund(ctx, "c")
+		if err != nil || r.State != payments.StateRefunded || !r.RefundHookDue() {
+			return fail("Refund #%d = %+v, %v; want refunded, hook due", i+1, r, err)
+		}
+	}
+	if won, err := l.ClaimRefundHook(ctx, "c", "h", lease); err != nil || !won {
+		return fail("ClaimRefundHook = %v, %v; want won", won, err)
+	}
+	if _, err := l.RefundHookDone(ctx, "c", "h", nop); err != nil {
+		return fail("RefundHookDone: %v", err)
+	}
+	if err := l.Release(ctx, "c", "h"); err != nil {
+		return fail("Release after RefundHookDone: %v", err)
+	}
+	got, err = l.Get(ctx, "c")
+	if err != nil || got.State != payments.StateRefunded || got.RefundHookDue() {
+		return fail("after RefundHookDone and Release: %+v, %v; want refunded, hook done", got, err)
+	}
+	if won, err := l.ClaimRefundHook(ctx, "c", "h2", lease); err != nil || won {
+		return fail("ClaimRefundHook after the hook was done = %v, %v; want not won", won, err)
+	}
+	// A reservation released twice is free for the next query.
+	if ok, err := l.Reserve(ctx, "r", "q1", lease); err != nil || !ok {
+		return fail("Reserve = %v, %v; want reserved", ok, err)
+	}
+	for i := range 2 {
+		if err := l.ReleaseReservation(ctx, "r", "q1"); err != nil {
+			return fail("ReleaseReservation #%d: %v", i+1, err)
+		}
+	}
+	if ok, err := l.Reserve(ctx, "r", "q2", lease); err != nil || !ok {
+		return fail("Reserve by the next query after a repeated release = %v, %v; want reserved", ok, err)
 	}
 	return nil
 }

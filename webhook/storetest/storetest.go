@@ -44,6 +44,7 @@ var checks = []check{
 	{"ConcurrentClaims", concurrentClaims},
 	{"ExtendKeepsClaim", extendKeepsClaim},
 	{"ExtendAfterTakeover", extendAfterTakeover},
+	{"RepeatedWrites", repeatedWrites},
 }
 
 // Run runs every check as a subtest of t, each on a store from newStore.
@@ -351,4 +352,46 @@ func extendAfterTakeover(ctx context.Context, s webhook.Store, advance Advance) 
 	}
 	pass(advance, short)
 	return claim(ctx, s, "k", "third", long, nil, webhook.InFlight, "", "after the fresh owner extended")
+}
+
+// repeatedWrites: each write repeated by its caller after it took effect,
+// as a caller does when the write's reply was lost (a driver reporting a
+// cancelled context after its statement committed, a connection reset
+// after COMMIT): a repeated Complete succeeds and keeps the key done, a
+// Release after a Complete changes nothing, a repeated Release and a
+// Complete after a Release answer ErrNotOwner and leave the key free, a
+// repeated Extend succeeds.
+func repeatedWrites(ctx context.Context, s webhook.Store, _ Advance) error {
+	if err := claim(ctx, s, "k", "a", long, nil, webhook.Claimed, "", "of an absent key"); err != nil {
+		return err
+	}
+	for i := range 2 {
+		if err := s.Extend(ctx, "k", "a", long); err != nil {
+			return fmt.Errorf("storetest: Extend #%d by the owner: %w", i+1, err)
+		}
+	}
+	for i := range 2 {
+		if err := s.Complete(ctx, "k", "a", long, []byte("resp")); err != nil {
+			return fmt.Errorf("storetest: Complete #%d by the owner: %w", i+1, err)
+		}
+	}
+	if err := wantNotOwner(s.Release(ctx, "k", "a"), "Release after Complete"); err != nil {
+		return err
+	}
+	if err := claim(ctx, s, "k", "b", long, nil, webhook.Done, "resp", "after a repeated Complete and a Release"); err != nil {
+		return err
+	}
+	if err := claim(ctx, s, "k2", "a", long, []byte("fp"), webhook.Claimed, "", "of a second key"); err != nil {
+		return err
+	}
+	if err := s.Release(ctx, "k2", "a"); err != nil {
+		return fmt.Errorf("storetest: Release by the owner: %w", err)
+	}
+	if err := wantNotOwner(s.Release(ctx, "k2", "a"), "repeated Release"); err != nil {
+		return err
+	}
+	if err := wantNotOwner(s.Complete(ctx, "k2", "a", long, nil), "Complete after Release"); err != nil {
+		return err
+	}
+	return claim(ctx, s, "k2", "b", long, nil, webhook.Claimed, "", "after a repeated Release")
 }
