@@ -45,11 +45,12 @@ func TestLateSendSharedStore(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		release()
 
-		// A slow one: overdue after 30 + 2×10 ms, answered after 600 ms.
+		// A slow one: overdue after 30 + 2×10 + 10/4 ms, answered after 600 ms.
 		require.NoError(t, a.Wait(ctx, 2))
 		_, release = a.Admit(ctx, 2)
 		start := time.Now()
-		od, end := start.Add(50*time.Millisecond), start.Add(600*time.Millisecond)
+		od, end := start.Add(52500*time.Microsecond), start.Add(600*time.Millisecond)
+		require.Equal(t, od.Sub(start), a.overdue(a.cs.Load()))
 		// Meanwhile b sends to new chats as fast as it may, for 3 s.
 		var sent []time.Time
 		for i := int64(100); time.Since(start) < 3*time.Second; i++ {

@@ -364,10 +364,10 @@ func TestTelegramLateSends(t *testing.T) {
 		require.Equal(t, int64(30*time.Millisecond), s.minRTT.Load())
 		require.Zero(t, s.Stats().LateHolds)
 
-		// A slow one: overdue after 30 + 2×10 ms.
+		// A slow one: overdue after 30 + 2×10 + 10/4 ms.
 		require.NoError(t, s.Wait(ctx, 2))
 		_, release = s.Admit(ctx, 2)
-		time.Sleep(50*time.Millisecond - 1)
+		time.Sleep(52500*time.Microsecond - 1)
 		synctest.Wait()
 		require.Zero(t, s.Stats().LateHolds)
 		before := delay()
