@@ -239,3 +239,32 @@ func notSent(err error) bool {
 	var certErr *tls.CertificateVerificationError
 	return errors.As(err, &certErr)
 }
+
+// NotApplied reports whether err, the error of a call, proves that
+// Telegram did not apply the call: Telegram refused it (a 4xx answer, 429
+// included), a [Breaker] refused it ([ErrCircuitOpen]), or the request
+// never left (a DNS, connect or TLS handshake failure). Any other failure
+// (a timeout, a 5xx, a connection broken after the request was written, an
+// answer that is not Bot API JSON, an error of another kind) leaves the
+// call's fate unknown, and NotApplied reports false, as it does for nil.
+//
+// It judges the call's last attempt. The client repeats a method that is
+// not safe to repeat (answer*, edit*, ...) only after an attempt that had
+// no effect, so for those the last attempt speaks for the call; a method
+// the [RetryPolicy] repeats after an attempt of unknown fate (delete*,
+// set*, or any with RetryUnsafe) may have been applied by that attempt
+// whatever the last one got.
+func NotApplied(err error) bool {
+	if err == nil {
+		return false
+	}
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Code >= 400 && apiErr.Code <= 499
+	}
+	if errors.Is(err, ErrCircuitOpen) {
+		return true
+	}
+	var ne *netError
+	return errors.As(err, &ne) && ne.beforeSend
+}

@@ -3,12 +3,10 @@ package payments
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -347,7 +345,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	kept := false
 	switch {
 	case reserved == "" || (msg == "" && err == nil):
-	case msg != "" || withoutEffect(err):
+	case msg != "" || botapi.NotApplied(err):
 		h.releaseReservation(detached, reserved, q.ID, err)
 	default:
 		// The ok answer may have reached Telegram, which then charges: the
@@ -370,7 +368,7 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 // releaseReservation gives back the reservation of order ref that query id
 // took, because its pre-checkout was declined (answerErr is the decline's
 // error, if any: a declined query is never paid, whatever became of the
-// answer) or its ok answer had no effect (answerErr, see [withoutEffect]):
+// answer) or its ok answer had no effect (answerErr, see [botapi.NotApplied]):
 // the buyer's next attempt must not wait for it to expire. Fenced by the
 // query id, it never drops a later query's reservation. A release that
 // fails is logged; the reservation then ends with its TTL.
@@ -382,35 +380,6 @@ func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answer
 		return
 	}
 	h.logger.InfoContext(ctx, "payments: pre-checkout not accepted; reservation released", "order", ref, "query_id", id, "answer_error", answerErr)
-}
-
-// withoutEffect reports whether err, the error of a Bot API call, proves
-// that the call had no effect at Telegram: Telegram refused it (a 4xx
-// answer, 429 included), or the request never left: a [botapi.Breaker]
-// refused it ([botapi.ErrCircuitOpen]), or the connection failed before the
-// request was written (a DNS, connect or TLS handshake failure, whose cause
-// the error wraps: the same test botapi applies, unexported, before it
-// repeats a method that is not safe to repeat). Any other failure (a
-// timeout, a 5xx, a connection broken after the request was written, a 2xx
-// answer that is not Bot API JSON, an error of unknown kind) leaves the
-// call's fate unknown. botapi repeats an answer only after a 429 or an
-// unsent request, so the last attempt's error decides; with
-// RetryPolicy.RetryUnsafe a refusal can follow an attempt that landed, so
-// do not set it on the handler's client.
-func withoutEffect(err error) bool {
-	var apiErr *botapi.Error
-	if errors.As(err, &apiErr) {
-		return apiErr.Code >= 400 && apiErr.Code <= 499
-	}
-	if errors.Is(err, botapi.ErrCircuitOpen) {
-		return true
-	}
-	var dnsErr *net.DNSError
-	var opErr *net.OpError
-	var recErr tls.RecordHeaderError
-	var certErr *tls.CertificateVerificationError
-	return errors.As(err, &dnsErr) || (errors.As(err, &opErr) && opErr.Op == "dial") ||
-		errors.As(err, &recErr) || errors.As(err, &certErr)
 }
 
 // answered turns the error of answering query id into the handler's: nil
