@@ -391,8 +391,9 @@ func (st *state) findInvoice(inv Invoice) *Invoice {
 // query it waited on is withdrawn, so the bot's answer to it then fails
 // with Telegram's "query is too old", nothing is charged and no
 // successful_payment follows. The query's update stays queued for the bot,
-// as Telegram's does. An answer that reached the fake before ctx ended
-// still counts. A ctx already ended sends the bot nothing.
+// as Telegram's does. An answer the bot gave before Pay saw ctx end still
+// counts (the bot was told it succeeded). A ctx already ended sends the
+// bot nothing. Pay starts no goroutine.
 func (s *Server) Pay(ctx context.Context, user User, invoice Invoice) (Payment, error) {
 	if err := ctx.Err(); err != nil {
 		return Payment{}, payCanceled(err)

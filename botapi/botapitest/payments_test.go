@@ -267,7 +267,8 @@ func TestPaySubscriptionAndSendInvoice(t *testing.T) {
 // is withdrawn (the bot's answer to it is too old), nothing is charged,
 // no successful_payment follows, and the next payment works. Before the
 // fix Pay took no context (the test did not compile), so a test could not
-// stop a Pay whose bot never answered before the 10 s deadline.
+// stop a Pay whose bot never answered before the 10 s deadline. The
+// synctest bubble also fails the test if any goroutine is left blocked.
 func TestPayContext(t *testing.T) {
 	tooOld := "Bad Request: query is too old and response timeout expired or query ID is invalid"
 	synctest.Test(t, func(t *testing.T) {
