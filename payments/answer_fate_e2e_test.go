@@ -65,10 +65,10 @@ func TestEndToEndLostOkAnswerKeepsOrder(t *testing.T) {
 	require.True(t, ok)
 
 	srv.FailNext("answerPreCheckoutQuery", 1, botapitest.Fault{Kind: botapitest.FaultCloseAfterDelivery})
-	_, err = srv.Pay(srv.NewUser("Ann"), inv)
+	_, err = srv.Pay(t.Context(), srv.NewUser("Ann"), inv)
 	require.NoError(t, err, "Telegram got the ok and charged Ann; the bot saw the connection drop")
 
-	_, err = srv.Pay(srv.NewUser("Bob"), inv)
+	_, err = srv.Pay(t.Context(), srv.NewUser("Bob"), inv)
 	var declined *botapitest.DeclinedError
 	require.ErrorAs(t, err, &declined, "Bob must not be charged for the order Ann's charge holds")
 	require.Equal(t, payments.MsgOrderTaken, declined.Message)

@@ -115,7 +115,7 @@ func TestEndToEndStars(t *testing.T) {
 	require.Equal(t, int64(50), inv.TotalAmount())
 
 	// 2-3. The buyer pays; the bot's pre-checkout answer lets it through.
-	paid, err := s.srv.Pay(buyer, inv)
+	paid, err := s.srv.Pay(t.Context(), buyer, inv)
 	require.NoError(t, err, "Telegram side: pre-checkout answered ok")
 	answers := s.srv.Requests("answerPreCheckoutQuery")
 	require.Len(t, answers, 1)
@@ -177,11 +177,11 @@ func TestEndToEndDeclined(t *testing.T) {
 	}
 	var declined *botapitest.DeclinedError
 
-	_, err := s.srv.Pay(bob, issue(payments.Order{Ref: "o1", UserID: ann.ID}))
+	_, err := s.srv.Pay(t.Context(), bob, issue(payments.Order{Ref: "o1", UserID: ann.ID}))
 	require.ErrorAs(t, err, &declined)
 	require.Equal(t, payments.MsgWrongUser, declined.Message)
 
-	_, err = s.srv.Pay(ann, issue(payments.Order{Ref: "o2", Product: "sold-out"}))
+	_, err = s.srv.Pay(t.Context(), ann, issue(payments.Order{Ref: "o2", Product: "sold-out"}))
 	require.ErrorAs(t, err, &declined)
 	require.Equal(t, "Sorry, sold out.", declined.Message)
 
@@ -204,7 +204,7 @@ func TestEndToEndSubscription(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, botapitest.SubscriptionPeriod, inv.SubscriptionPeriod)
 
-	paid, err := s.srv.Pay(buyer, inv)
+	paid, err := s.srv.Pay(t.Context(), buyer, inv)
 	require.NoError(t, err)
 	s.waitFor(func(u *botapi.Update) bool { return u.Message != nil && u.Message.SuccessfulPayment != nil })
 	p, err := s.ledger.Get(ctx, paid.TelegramPaymentChargeID)
@@ -307,7 +307,7 @@ func TestEndToEndOneOrderManyPays(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := s.srv.Pay(buyer, inv)
+			p, err := s.srv.Pay(t.Context(), buyer, inv)
 			mu.Lock()
 			defer mu.Unlock()
 			var d *botapitest.DeclinedError

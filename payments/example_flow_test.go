@@ -73,7 +73,7 @@ func Example_starsShop() {
 
 	// Ann pays in the Mini App (Telegram.WebApp.openInvoice(link)).
 	inv, _ := srv.InvoiceByLink(link)
-	if _, err := srv.Pay(ann, inv); err != nil {
+	if _, err := srv.Pay(ctx, ann, inv); err != nil {
 		panic(err)
 	}
 	<-delivered
@@ -107,7 +107,7 @@ func Example_subscription() {
 	params, _ := payments.StarsSubscription("Club", "Monthly membership", payload, 250).LinkParams()
 	link, _ := client.CreateInvoiceLink(ctx, params)
 	inv, _ := srv.InvoiceByLink(link)
-	paid, err := srv.Pay(ann, inv)
+	paid, err := srv.Pay(ctx, ann, inv)
 	if err != nil {
 		panic(err)
 	}
@@ -149,7 +149,7 @@ func Example_refund() {
 	params, _ := payments.StarsInvoice("Gold pack", "100 gold coins", payload, 50).LinkParams()
 	link, _ := client.CreateInvoiceLink(ctx, params)
 	inv, _ := srv.InvoiceByLink(link)
-	if _, err := srv.Pay(ann, inv); err != nil {
+	if _, err := srv.Pay(ctx, ann, inv); err != nil {
 		panic(err)
 	}
 	p := <-paidCh

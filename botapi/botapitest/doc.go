@@ -124,7 +124,7 @@
 // parse_mode HTML, MarkdownV2 and Markdown are parsed as Telegram parses
 // them, into the text and its entities, with Telegram's "can't parse
 // entities: ..." errors. As Telegram does, the server adds the entities it
-// finds in the plain text (bot_command, mention, hashtag, url, email, with
+// finds in the plain text (bot_command, mention, hashtag, cashtag, url, email, with
 // TDLib's rules and UTF-16 offsets) to those of parse_mode or *_entities,
 // in what the bot sends and in what simulated users write;
 // reply_parameters adds reply_to_message. getFile
@@ -180,7 +180,10 @@
 // the first option of an ok answerShippingQuery, whose prices are added to
 // the pre_checkout_query's and the payment's total (shipping_option_id set
 // in both); a negative answer fails Pay with a [*DeclinedError], none
-// within [ShippingDeadline] with [ErrShippingTimeout].
+// within [ShippingDeadline] with [ErrShippingTimeout]. Pay takes a context,
+// as every wait does: one that ends while Pay waits returns its error
+// (wrapped) at once and withdraws the query, as a user who closes the
+// payment form leaves it, so the bot's late answer is "query is too old".
 //
 // Paying a subscription link starts a [Subscription], named by the first
 // payment's charge id; [Server.Subscription] shows its state.
@@ -195,7 +198,11 @@
 // # Updates and webhooks
 //
 // Updates queue until the bot takes them with getUpdates or a webhook set
-// with setWebhook receives them. Telegram stretches a getUpdates that
+// with setWebhook receives them, for at most [MaxUpdateAge] (24 hours) on
+// the server's clock; as in Telegram's server an inline_query is kept 30 s,
+// a callback, shipping or pre-checkout query 150 s, a chosen_inline_result
+// 10 minutes. An older update is dropped from getUpdates, the webhook's
+// queue (a failed one is not retried) and pending_update_count. Telegram stretches a getUpdates that
 // repeats the previous offset within 3 s to a 3 s long poll; the fake does
 // so only with [WithPollThrottle], so that tests that poll in a loop stay
 // fast. As in Telegram's server (WebhookActor.cpp

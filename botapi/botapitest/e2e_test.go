@@ -60,7 +60,7 @@ func TestEndToEndWithClient(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	pay, err := srv.Pay(ann, inv)
+	pay, err := srv.Pay(t.Context(), ann, inv)
 	wg.Wait()
 	require.NoError(t, err)
 

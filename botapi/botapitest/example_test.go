@@ -77,7 +77,7 @@ func ExampleServer_Pay() {
 			}
 		}
 	}()
-	payment, err := srv.Pay(ann, invoice)
+	payment, err := srv.Pay(ctx, ann, invoice)
 	<-done
 	if err != nil {
 		fmt.Println(err)
@@ -118,7 +118,7 @@ func ExampleServer_RenewSubscription() {
 			}
 		}
 	}()
-	first, err := srv.Pay(ann, invoice)
+	first, err := srv.Pay(ctx, ann, invoice)
 	<-done
 	if err != nil {
 		fmt.Println(err)

@@ -11,12 +11,15 @@ import (
 
 // Telegram finds entities in the text a bot sends, as TDLib's find_entities
 // (td/telegram/MessageEntity.cpp) does for a bot: mentions, bot commands,
-// hashtags, urls and e-mail addresses (not media timestamps, which it skips
-// for bots, nor phone numbers, which it does not look for). The fake finds
-// the same five kinds with TDLib's rules, with one shortcut: a url without a
-// scheme is found only for the common top-level domains in commonTLDs
-// (TDLib knows every delegated one). Cashtags and bank card numbers are not
-// found.
+// hashtags, cashtags, urls and e-mail addresses. The fake finds the same
+// six kinds with TDLib's rules, with one shortcut: a url without a scheme
+// is found only for the common top-level domains in commonTLDs (TDLib knows
+// every delegated one). TDLib also finds bank card numbers, which the Bot
+// API server leaves out of every entity list it sends
+// (Client::JsonVectorEntities), and media timestamps, which it skips for
+// bots; it does not look for phone numbers at all ("TODO
+// find_phone_numbers"), so a bot never gets a phone_number it did not set.
+// The fake finds none of these three.
 
 // foundSpan is an entity found in text, in byte offsets.
 type foundSpan struct {
@@ -34,6 +37,7 @@ func findEntities(text string) []messageEntity {
 	spans = append(spans, findMentions(text)...)
 	spans = append(spans, findBotCommands(text)...)
 	spans = append(spans, findHashtags(text)...)
+	spans = append(spans, findCashtags(text)...)
 	spans = append(spans, findURLs(text)...)
 	if len(spans) == 0 {
 		return nil
@@ -237,6 +241,54 @@ func findHashtags(text string) []foundSpan {
 		}
 		out = append(out, foundSpan{"hashtag", i, end})
 		i = j - 1
+	}
+	return out
+}
+
+// maxCashtagLetters is the longest ticker a cashtag takes.
+const maxCashtagLetters = 8
+
+// findCashtags finds $TICKER as TDLib's match_cashtags does: a '$' not
+// after a hashtag letter or another '$', then 1 to 8 of [A-Z] (or the
+// ticker 1INCH), an optional @botname (3 to 32 of [A-Za-z0-9_]), and no
+// hashtag letter or '$' right after.
+func findCashtags(text string) []foundSpan {
+	var out []foundSpan
+	for i := 0; i < len(text); {
+		d := strings.IndexByte(text[i:], '$')
+		if d < 0 {
+			break
+		}
+		start := i + d
+		i = start + 1
+		if p := runeBefore(text, start); start > 0 && (isHashtagLetter(p) || p == '$') {
+			continue
+		}
+		if strings.HasPrefix(text[i:], "1INCH") {
+			i += len("1INCH")
+		} else {
+			for i < len(text) && 'A' <= text[i] && text[i] <= 'Z' {
+				i++
+			}
+		}
+		if n := i - start - 1; n < 1 || n > maxCashtagLetters {
+			continue
+		}
+		if i < len(text) && text[i] == '@' {
+			k := i + 1
+			for k < len(text) && isAlnumUnderscore(text[k]) {
+				k++
+			}
+			if n := k - i - 1; n >= 3 && n <= 32 {
+				i = k
+			}
+		}
+		if i < len(text) {
+			if r := runeAt(text, i); isHashtagLetter(r) || r == '$' {
+				continue
+			}
+		}
+		out = append(out, foundSpan{"cashtag", start, i})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package botapitest
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -43,6 +44,7 @@ func TestFoundEntities(t *testing.T) {
 			[]messageEntity{{Type: "text_link", Offset: 0, Length: 5, URL: "https://z.org/"}}},
 		{"MarkdownV2", `*hi* @alice\_bot`, "MarkdownV2",
 			[]messageEntity{ent("bold", 0, 2), ent("mention", 3, 10)}},
+		{"cashtag", "buy $BTC now", "", []messageEntity{ent("cashtag", 4, 4)}},
 	}
 	srv := setup(t, WithoutListener())
 	ann := srv.NewUser("Ann")
@@ -71,12 +73,58 @@ func TestFoundEntities(t *testing.T) {
 	})
 }
 
+// TestFoundCashtags: Telegram finds $TICKER cashtags in the text a bot
+// sends, with the rules of TDLib's match_cashtags
+// (td/telegram/MessageEntity.cpp): '$' not after a letter, digit, '_' or
+// '$'; 1 to 8 uppercase Latin letters, or 1INCH; an optional @username of
+// 3 to 32 characters; no letter, digit, '_' or '$' right after. Offsets
+// and lengths are in UTF-16 units. Before the fix the fake found none.
+func TestFoundCashtags(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []messageEntity
+	}{
+		{"alone", "$USD", []messageEntity{ent("cashtag", 0, 4)}},
+		{"two in a sentence", "price in $USD and $EUR.", []messageEntity{ent("cashtag", 9, 4), ent("cashtag", 18, 4)}},
+		{"one letter", "$A", []messageEntity{ent("cashtag", 0, 2)}},
+		{"eight letters", "$ABCDEFGH", []messageEntity{ent("cashtag", 0, 9)}},
+		{"nine letters", "$ABCDEFGHI", nil},
+		{"lowercase", "$usd", nil},
+		{"mixed case", "$Usd", nil},
+		{"digits", "$100", nil},
+		{"1INCH", "swap $1INCH", []messageEntity{ent("cashtag", 5, 6)}},
+		{"after a letter", "a$USD", nil},
+		{"after a digit", "5$USD", nil},
+		{"after an underscore", "_$USD", nil},
+		{"after a dollar", "$$USD", nil},
+		{"after punctuation", "($USD)", []messageEntity{ent("cashtag", 1, 4)}},
+		{"after a currency sign", "€$USD", []messageEntity{ent("cashtag", 1, 4)}},
+		{"letter after", "$USDx", nil},
+		{"digit after", "$USD1", nil},
+		{"dollar after", "$USD$", nil},
+		{"non-Latin letter after", "$USDé", nil},
+		{"non-Latin letter inside", "$ÜSD", nil},
+		{"with a username", "$USD@shop_bot rate", []messageEntity{ent("cashtag", 0, 13)}},
+		{"username too short", "$USD@ab", []messageEntity{ent("cashtag", 0, 4)}},
+		{"username too long", "$USD@" + strings.Repeat("a", 33), []messageEntity{ent("cashtag", 0, 4)}},
+		{"utf-16 offsets", "😀 $BTC", []messageEntity{ent("cashtag", 3, 4)}},
+		{"beside a hashtag", "#tag $BTC", []messageEntity{ent("hashtag", 0, 4), ent("cashtag", 5, 4)}},
+		{"inside a url", "https://x.com/$USD", []messageEntity{ent("url", 0, 18)}},
+		{"bare dollar", "costs $ 5", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, findEntities(tt.text), "entities of %q", tt.text)
+		})
+	}
+}
+
 // FuzzFindEntities feeds any text to the entity finder: none panics, the
 // entities are sorted, apart and within the text, and each one's text
 // starts as its kind does.
 // Run with: go test -run '^$' -fuzz FuzzFindEntities ./botapi/botapitest
 func FuzzFindEntities(f *testing.F) {
-	for _, s := range []string{"/start@bot x", "@alice_bot", "#tag@bot", "https://a.com/(x)", "me@x.org", "a.b.c.d", "1.2.3.4:80/x", "😀 #ü"} {
+	for _, s := range []string{"/start@bot x", "@alice_bot", "#tag@bot", "https://a.com/(x)", "me@x.org", "a.b.c.d", "1.2.3.4:80/x", "😀 #ü", "$USD@shop_bot", "a$B $1INCH $$C"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -91,7 +139,7 @@ func FuzzFindEntities(f *testing.F) {
 			}
 			end = e.Offset + e.Length
 			first := string(utf16.Decode(units[e.Offset : e.Offset+1]))
-			if want := map[string]string{"mention": "@", "hashtag": "#", "bot_command": "/"}[e.Type]; want != "" && first != want {
+			if want := map[string]string{"mention": "@", "hashtag": "#", "bot_command": "/", "cashtag": "$"}[e.Type]; want != "" && first != want {
 				t.Fatalf("%q: %s starts with %q", text, e.Type, first)
 			}
 		}

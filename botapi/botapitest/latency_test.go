@@ -160,7 +160,7 @@ func TestVirtualClockDrivesEveryWait(t *testing.T) {
 	errc := make(chan error, 1)
 	inv, ok := srv.InvoiceByLink(link)
 	require.True(t, ok)
-	go func() { _, err := srv.Pay(ann, inv); errc <- err }()
+	go func() { _, err := srv.Pay(t.Context(), ann, inv); errc <- err }()
 	require.NoError(t, vc.BlockUntil(t.Context(), 1))
 	vc.Advance(PreCheckoutDeadline)
 	require.ErrorIs(t, <-errc, ErrPreCheckoutTimeout)

@@ -1,7 +1,9 @@
 package botapitest
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
@@ -380,9 +382,22 @@ func (st *state) findInvoice(inv Invoice) *Invoice {
 //
 // Pay blocks until the bot answers, the deadline passes (on the server's
 // clock: [WithVirtualClock], or the time package's timers, fake inside
-// testing/synctest) or the server closes. The
-// bot must be receiving updates meanwhile (getUpdates or a webhook).
-func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
+// testing/synctest), ctx ends or the server closes. The bot must be
+// receiving updates meanwhile (getUpdates or a webhook).
+//
+// When ctx ends first, Pay returns at once with an error wrapping
+// ctx.Err() (errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded), as a user who closes the payment form: the
+// query it waited on is withdrawn, so the bot's answer to it then fails
+// with Telegram's "query is too old", nothing is charged and no
+// successful_payment follows. The query's update stays queued for the bot,
+// as Telegram's does. An answer the bot gave before Pay saw ctx end still
+// counts (the bot was told it succeeded). A ctx already ended sends the
+// bot nothing. Pay starts no goroutine.
+func (s *Server) Pay(ctx context.Context, user User, invoice Invoice) (Payment, error) {
+	if err := ctx.Err(); err != nil {
+		return Payment{}, payCanceled(err)
+	}
 	s.mu.Lock()
 	inv := s.st.findInvoice(invoice)
 	if inv == nil {
@@ -401,16 +416,19 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 		s.st.shipping[id] = sq
 		s.st.enqueue("shipping_query", u.ID, shippingQuery{ID: id, From: *u, InvoicePayload: inv.Payload, ShippingAddress: testShippingAddress})
 		s.mu.Unlock()
-		ans, ok := s.waitAnswer(s.st.shipping, id, sq, ShippingDeadline)
+		ans, err := s.waitAnswer(ctx, s.st.shipping, id, sq, ShippingDeadline, ErrShippingTimeout)
 		switch {
-		case !ok && s.isClosed():
-			return Payment{}, ErrClosed
-		case !ok || ans.late:
+		case err != nil:
+			return Payment{}, err
+		case ans.late:
 			return Payment{}, ErrShippingTimeout
 		case !ans.ok:
 			return Payment{}, &DeclinedError{Message: ans.msg}
 		}
 		ship = ans.ship
+		if err := ctx.Err(); err != nil {
+			return Payment{}, payCanceled(err) // no pre-checkout query for an abandoned form
+		}
 		s.mu.Lock()
 	}
 	id := s.st.randomDigits(19)
@@ -422,14 +440,9 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	})
 	s.mu.Unlock()
 
-	ans, ok := s.waitAnswer(s.st.preCheckouts, id, pc, PreCheckoutDeadline)
-	if !ok {
-		select {
-		case <-s.done:
-			return Payment{}, ErrClosed
-		default:
-			return Payment{}, ErrPreCheckoutTimeout
-		}
+	ans, err := s.waitAnswer(ctx, s.st.preCheckouts, id, pc, PreCheckoutDeadline, ErrPreCheckoutTimeout)
+	if err != nil {
+		return Payment{}, err
 	}
 	if ans.late {
 		return Payment{}, ErrPreCheckoutTimeout
@@ -440,37 +453,40 @@ func (s *Server) Pay(user User, invoice Invoice) (Payment, error) {
 	return s.completePayment(*u, inv, ship), nil
 }
 
-// isClosed reports whether the server has closed.
-func (s *Server) isClosed() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
+// payCanceled is Pay's error when its ctx ends: it wraps the ctx's error,
+// so errors.Is(err, context.Canceled) holds for it.
+func payCanceled(err error) error {
+	return fmt.Errorf("botapitest: payment abandoned: %w", err)
 }
 
 // waitAnswer waits for the bot's answer to the query id of pending (its
-// pre-checkout or shipping queries). When the wait ends without one, the
-// query is withdrawn under the lock, so an answer either arrived before
-// (and counts) or finds no query (and fails).
-func (s *Server) waitAnswer(pending map[string]*preCheckout, id string, pc *preCheckout, deadline time.Duration) (pcAnswer, bool) {
+// pre-checkout or shipping queries). When the wait ends without one (the
+// deadline passed: timeout; ctx ended; the server closed), the query is
+// withdrawn under the lock, so an answer either arrived before (and
+// counts) or finds no query (and fails as too old).
+func (s *Server) waitAnswer(ctx context.Context, pending map[string]*preCheckout, id string, pc *preCheckout,
+	deadline time.Duration, timeout error) (pcAnswer, error) {
 	t, stop := s.clk.timer(deadline)
 	defer stop()
+	var err error
 	select {
 	case ans := <-pc.answer:
-		return ans, true
+		return ans, nil
 	case <-t:
+		err = timeout
+	case <-ctx.Done():
+		err = payCanceled(ctx.Err())
 	case <-s.done:
+		err = ErrClosed
 	}
 	s.mu.Lock()
 	delete(pending, id)
 	s.mu.Unlock()
 	select {
 	case ans := <-pc.answer:
-		return ans, true
+		return ans, nil
 	default:
-		return pcAnswer{}, false
+		return pcAnswer{}, err
 	}
 }
 

@@ -1,6 +1,8 @@
 package botapitest
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,7 +99,7 @@ func TestPayFlowAndRefund(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(bot.poll) // gets the pre_checkout_query and answers it
 		start := time.Now()
-		pay, err := srv.Pay(ann, inv)
+		pay, err := srv.Pay(t.Context(), ann, inv)
 		require.NoError(t, err)
 		wg.Wait()
 		require.Zero(t, time.Since(start))
@@ -162,7 +164,7 @@ func TestPayDeclinedAndTimeout(t *testing.T) {
 		}}
 		var wg sync.WaitGroup
 		wg.Go(bot.poll)
-		_, err := srv.Pay(ann, inv)
+		_, err := srv.Pay(t.Context(), ann, inv)
 		wg.Wait()
 		require.ErrorIs(t, err, ErrPaymentDeclined)
 		var de *DeclinedError
@@ -170,7 +172,7 @@ func TestPayDeclinedAndTimeout(t *testing.T) {
 		require.Equal(t, "Sold out", de.Message)
 
 		start := time.Now()
-		_, err = srv.Pay(ann, inv) // nobody answers
+		_, err = srv.Pay(t.Context(), ann, inv) // nobody answers
 		require.ErrorIs(t, err, ErrPreCheckoutTimeout)
 		require.Equal(t, PreCheckoutDeadline, time.Since(start))
 
@@ -181,9 +183,9 @@ func TestPayDeclinedAndTimeout(t *testing.T) {
 			"Bad Request: query is too old and response timeout expired or query ID is invalid")
 		require.Zero(t, srv.StarBalance())
 
-		_, err = srv.Pay(ann, Invoice{Link: "https://t.me/$nope"})
+		_, err = srv.Pay(t.Context(), ann, Invoice{Link: "https://t.me/$nope"})
 		require.ErrorIs(t, err, ErrUnknownInvoice)
-		_, err = srv.Pay(User{ID: 77}, inv)
+		_, err = srv.Pay(t.Context(), User{ID: 77}, inv)
 		require.ErrorIs(t, err, ErrUnknownUser)
 	})
 }
@@ -205,7 +207,7 @@ func TestPayLateAnswerOnServerClock(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(bot.poll)
 		start := time.Now()
-		_, err := srv.Pay(ann, inv)
+		_, err := srv.Pay(t.Context(), ann, inv)
 		wg.Wait()
 		require.ErrorIs(t, err, ErrPreCheckoutTimeout)
 		require.Zero(t, time.Since(start), "a late answer fails the payment at once")
@@ -233,7 +235,7 @@ func TestPaySubscriptionAndSendInvoice(t *testing.T) {
 		for _, inv := range invs {
 			var wg sync.WaitGroup
 			wg.Go(bot.poll)
-			pay, err := srv.Pay(ann, Invoice{Link: inv.Link, ChatID: inv.ChatID, MessageID: inv.MessageID})
+			pay, err := srv.Pay(t.Context(), ann, Invoice{Link: inv.Link, ChatID: inv.ChatID, MessageID: inv.MessageID})
 			wg.Wait()
 			require.NoError(t, err)
 			require.Equal(t, inv.Payload, pay.Invoice.Payload)
@@ -257,4 +259,122 @@ func TestPaySubscriptionAndSendInvoice(t *testing.T) {
 		require.Zero(t, payments[1].SubscriptionExpirationDate)
 		require.Equal(t, int64(100), srv.StarBalance())
 	})
+}
+
+// TestPayContext: Pay takes a context, and one that ends while Pay waits
+// for the bot ends the payment at once with an error wrapping ctx.Err().
+// The fake stays as Telegram leaves an abandoned payment form: the query
+// is withdrawn (the bot's answer to it is too old), nothing is charged,
+// no successful_payment follows, and the next payment works. Before the
+// fix Pay took no context (the test did not compile), so a test could not
+// stop a Pay whose bot never answered before the 10 s deadline. The
+// synctest bubble also fails the test if any goroutine is left blocked.
+func TestPayContext(t *testing.T) {
+	tooOld := "Bad Request: query is too old and response timeout expired or query ID is invalid"
+	synctest.Test(t, func(t *testing.T) {
+		srv := NewServer(WithoutListener())
+		defer srv.Close()
+		ann := srv.NewUser("Ann")
+		var link string
+		callJSON(t, srv, "createInvoiceLink", starsInvoice()).decode(t, &link)
+		inv, _ := srv.InvoiceByLink(link)
+
+		// A context already ended: the bot is sent nothing.
+		ended, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := srv.Pay(ended, ann, inv)
+		require.ErrorIs(t, err, context.Canceled)
+		require.Empty(t, pollUpdates(t, srv, map[string]any{}))
+
+		// Canceled while Pay waits for the answer.
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		start := time.Now()
+		go func() { _, err := srv.Pay(ctx, ann, inv); errc <- err }()
+		ups := pollUpdates(t, srv, map[string]any{"timeout": 60})
+		require.Len(t, ups, 1)
+		require.NotNil(t, ups[0].PreCheckoutQuery)
+		synctest.Wait() // Pay is blocked on the answer
+		select {
+		case err := <-errc:
+			t.Fatalf("Pay returned before the context ended: %v", err)
+		default:
+		}
+		cancel()
+		err = <-errc
+		require.ErrorIs(t, err, context.Canceled)
+		require.Zero(t, time.Since(start), "Pay returns as soon as the context ends")
+		requireError(t, callJSON(t, srv, "answerPreCheckoutQuery", map[string]any{
+			"pre_checkout_query_id": ups[0].PreCheckoutQuery.ID, "ok": true}), 400, tooOld)
+		require.Empty(t, pollUpdates(t, srv, map[string]any{"offset": ups[0].UpdateID + 1}), "no successful_payment")
+		require.Zero(t, srv.StarBalance())
+		require.Zero(t, pendingQueries(srv), "the query was withdrawn")
+
+		// A deadline sooner than Telegram's ends Pay when it passes.
+		short, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		defer cancel()
+		start = time.Now()
+		_, err = srv.Pay(short, ann, inv)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Equal(t, 3*time.Second, time.Since(start))
+		ups = pollUpdates(t, srv, map[string]any{"offset": ups[0].UpdateID + 1})
+		require.Len(t, ups, 1, "the abandoned query's update stays queued, as Telegram's does")
+		requireError(t, callJSON(t, srv, "answerPreCheckoutQuery", map[string]any{
+			"pre_checkout_query_id": ups[0].PreCheckoutQuery.ID, "ok": true}), 400, tooOld)
+
+		// The fake is consistent afterwards: the next payment goes through.
+		bot := &payBot{t: t, srv: srv, offset: ups[0].UpdateID + 1,
+			answer: func(*preCheckoutQuery) map[string]any { return map[string]any{"ok": true} }}
+		var wg sync.WaitGroup
+		wg.Go(bot.poll)
+		pay, err := srv.Pay(t.Context(), ann, inv)
+		wg.Wait()
+		require.NoError(t, err)
+		require.Equal(t, int64(50), pay.TotalAmount)
+		require.Equal(t, int64(50), srv.StarBalance())
+	})
+}
+
+// TestPayContextShipping: a context that ends while Pay waits for the
+// shipping answer of a flexible invoice ends Pay too; no pre-checkout
+// query follows, and the shipping answer is then too old.
+func TestPayContextShipping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := NewServer(WithoutListener())
+		defer srv.Close()
+		ann := srv.NewUser("Ann")
+		callJSON(t, srv, "sendInvoice", map[string]any{
+			"chat_id": ann.ID, "title": "Book", "description": "A book", "payload": "order-7",
+			"currency": "EUR", "provider_token": "tok", "is_flexible": true,
+			"prices": []LabeledPrice{{Label: "Book", Amount: 1000}},
+		}).decode(t, new(message))
+		inv := srv.Invoices()[0]
+
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		go func() { _, err := srv.Pay(ctx, ann, inv); errc <- err }()
+		var ups []map[string]json.RawMessage
+		callJSON(t, srv, "getUpdates", map[string]any{"timeout": 60}).decode(t, &ups)
+		require.Len(t, ups, 1)
+		var q struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal(ups[0]["shipping_query"], &q))
+		synctest.Wait()
+		cancel()
+		require.ErrorIs(t, <-errc, context.Canceled)
+		requireError(t, callJSON(t, srv, "answerShippingQuery", map[string]any{
+			"shipping_query_id": q.ID, "ok": false, "error_message": "late"}),
+			400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+		require.Zero(t, pendingQueries(srv), "the query was withdrawn")
+		require.Len(t, updateKindsOf(t, srv), 1, "no pre_checkout_query follows")
+	})
+}
+
+// pendingQueries counts the pre-checkout and shipping queries awaiting
+// the bot's answer.
+func pendingQueries(srv *Server) int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return len(srv.st.preCheckouts) + len(srv.st.shipping)
 }

@@ -77,7 +77,7 @@ func TestPayFlexibleInvoice(t *testing.T) {
 		}}
 		var wg sync.WaitGroup
 		wg.Go(func() { bot.poll(); bot.poll() }) // the shipping query, then the pre-checkout query
-		pay, err := srv.Pay(ann, inv)
+		pay, err := srv.Pay(t.Context(), ann, inv)
 		require.NoError(t, err)
 		wg.Wait()
 		require.Equal(t, "post", pay.ShippingOptionID)
@@ -100,7 +100,7 @@ func TestPayFlexibleInvoice(t *testing.T) {
 			return map[string]any{"ok": false, "error_message": "We do not ship there."}
 		}
 		wg.Go(bot.poll)
-		_, err = srv.Pay(ann, send())
+		_, err = srv.Pay(t.Context(), ann, send())
 		wg.Wait()
 		var de *DeclinedError
 		require.ErrorAs(t, err, &de)
@@ -113,7 +113,7 @@ func TestPayFlexibleInvoice(t *testing.T) {
 		bot.ship = nil
 		wg.Go(bot.poll)
 		start := time.Now()
-		_, err = srv.Pay(ann, send())
+		_, err = srv.Pay(t.Context(), ann, send())
 		require.ErrorIs(t, err, ErrShippingTimeout)
 		require.Equal(t, ShippingDeadline, time.Since(start))
 		wg.Wait()

@@ -20,7 +20,7 @@ func subscribe(t *testing.T, srv *Server, bot *payBot, user User) Payment {
 	require.True(t, ok)
 	var wg sync.WaitGroup
 	wg.Go(bot.poll)
-	pay, err := srv.Pay(user, inv)
+	pay, err := srv.Pay(t.Context(), user, inv)
 	wg.Wait()
 	require.NoError(t, err)
 	return pay
@@ -159,7 +159,7 @@ func TestEditUserStarSubscriptionErrors(t *testing.T) {
 	bot.poll() // both successful_payment messages, so the next poll waits for the query
 	var wg sync.WaitGroup
 	wg.Go(bot.poll)
-	oneOff, err := srv.Pay(ann, inv)
+	oneOff, err := srv.Pay(t.Context(), ann, inv)
 	wg.Wait()
 	require.NoError(t, err)
 

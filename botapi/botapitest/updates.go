@@ -79,7 +79,8 @@ type pendingUpdate struct {
 	kind    string
 	queue   int64 // the webhook queue it goes in
 	raw     json.RawMessage
-	removed bool // delivered or confirmed
+	expires time.Time // it is dropped once the clock passes this
+	removed bool      // delivered, confirmed or expired
 }
 
 // chatQueue is one webhook queue: its updates go out one at a time, in
@@ -113,7 +114,8 @@ type updates struct {
 	queues       map[int64]*chatQueue
 	ready        []*chatQueue // queues whose first update can go now, oldest first
 	readyHead    int
-	waits        waitHeap // queues backing off
+	waits        waitHeap                      // queues backing off
+	expiring     map[time.Duration]expiryQueue // by lifetime, for expire
 	lastUpdateID int64
 	signal       chan struct{} // closed and replaced on every change
 	pollGen      int
@@ -146,12 +148,13 @@ func (u *updates) wants(kind string) bool {
 	return slices.Contains(u.allowed, kind)
 }
 
-// enqueue adds an update of kind with payload, about the chat or user id
-// (its webhook queue), and returns its update_id, or 0 when the bot's
-// allowed_updates leave it out. Callers hold s.mu.
-func (u *updates) enqueue(kind string, id int64, payload any) int64 {
+// add adds an update of kind with payload, about the chat or user id (its
+// webhook queue), and returns it, or nil when the bot's allowed_updates
+// leave it out. Callers hold s.mu, and use state.enqueue, which also
+// schedules its expiry.
+func (u *updates) add(kind string, id int64, payload any) *pendingUpdate {
 	if !u.wants(kind) {
-		return 0
+		return nil
 	}
 	u.lastUpdateID++
 	uid := u.lastUpdateID
@@ -170,7 +173,7 @@ func (u *updates) enqueue(kind string, id int64, payload any) int64 {
 	q.items = append(q.items, p)
 	u.markReady(q)
 	u.notify()
-	return uid
+	return p
 }
 
 // markReady lists q for delivery if a webhook is set and q's first update
@@ -345,6 +348,7 @@ func getUpdates(s *Server, c *call) (any, *apiError) {
 		timer = t
 	}
 	for {
+		s.st.expire(s.now())
 		if hasOffset {
 			s.st.confirm(offset)
 		}
@@ -485,6 +489,7 @@ type webhookInfo struct {
 // getWebhookInfo reports the webhook, the pending count and the last error.
 // Telegram docs: https://core.telegram.org/bots/api#getwebhookinfo
 func getWebhookInfo(s *Server, _ *call) (any, *apiError) {
+	s.st.expire(s.now())
 	info := webhookInfo{PendingUpdateCount: s.st.pending}
 	if h := s.st.hook; h != nil {
 		info.URL = h.url
@@ -513,6 +518,7 @@ func (s *Server) dispatchWebhook() {
 		s.mu.Lock()
 		st := &s.st.updates
 		now := s.now()
+		st.expire(now)
 		for len(st.waits) > 0 && !st.waits[0].wakeAt.After(now) {
 			q := heap.Pop(&st.waits).(*chatQueue)
 			if st.queues[q.id] == q && q.waiting {
@@ -591,6 +597,16 @@ func (u *updates) delivered(s *Server, d delivery, msg string, retryAfter int) {
 	d.hook.inflight--
 	q := d.queue
 	q.busy = false
+	if msg != "" && d.update.removed {
+		// It expired during the delivery: not retried.
+		q.trimFront()
+		if len(q.items) == 0 {
+			if u.queues[q.id] == q {
+				delete(u.queues, q.id)
+			}
+			return
+		}
+	}
 	if msg == "" {
 		q.delay, q.fails = 0, 0
 		if len(q.items) == 0 {

@@ -32,7 +32,7 @@ func TestDegradedWhileTelegramIsDown(t *testing.T) {
 	inv, ok := e.fake.InvoiceByLink(created.InvoiceLink)
 	require.True(t, ok)
 	paid := make(chan error, 1)
-	go func() { _, err := e.fake.Pay(e.user, inv); paid <- err }()
+	go func() { _, err := e.fake.Pay(t.Context(), e.user, inv); paid <- err }()
 	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.Message != nil && u.Message.SuccessfulPayment != nil })
 	require.NoError(t, <-paid)
 

@@ -114,7 +114,7 @@ func (d *demo) handlePay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown invoice")
 		return
 	}
-	p, err := d.fake.Pay(d.user, inv)
+	p, err := d.fake.Pay(r.Context(), d.user, inv)
 	var declined *botapitest.DeclinedError
 	switch {
 	case errors.As(err, &declined):

@@ -231,7 +231,7 @@ func TestBuyFlow(t *testing.T) {
 
 	paid := make(chan error, 1)
 	go func() {
-		_, err := e.fake.Pay(e.user, inv)
+		_, err := e.fake.Pay(t.Context(), e.user, inv)
 		paid <- err
 	}()
 	var success *botapi.Update
@@ -264,7 +264,7 @@ func TestBuyFlow(t *testing.T) {
 
 	// The order cannot be paid twice: the shop declines at pre-checkout.
 	go func() {
-		_, err := e.fake.Pay(e.user, inv)
+		_, err := e.fake.Pay(t.Context(), e.user, inv)
 		paid <- err
 	}()
 	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.PreCheckoutQuery != nil })
@@ -304,7 +304,7 @@ func TestAnotherUserCannotPay(t *testing.T) {
 	eve := e.fake.NewUser("Eve")
 	paid := make(chan error, 1)
 	go func() {
-		_, err := e.fake.Pay(eve, inv)
+		_, err := e.fake.Pay(t.Context(), eve, inv)
 		paid <- err
 	}()
 	e.handleUpdatesUntil(t, func(u *botapi.Update) bool { return u.PreCheckoutQuery != nil })

@@ -425,7 +425,7 @@ func (d *driver) pay(ctx context.Context, b *buy, inv botapitest.Invoice, paid *
 		if tries > 1000 {
 			return fmt.Errorf("order %s: not paid after %d tries", b.id, tries)
 		}
-		p, err := d.fake.Pay(b.user, inv)
+		p, err := d.fake.Pay(ctx, b.user, inv)
 		var declined *botapitest.DeclinedError
 		switch {
 		case err == nil:

@@ -173,7 +173,7 @@ func Pay(t testing.TB, orders int, twice float64, seed uint64) *Telegram {
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				pay, err := srv.Pay(j.buyer, j.inv)
+				pay, err := srv.Pay(t.Context(), j.buyer, j.inv)
 				mu.Lock()
 				if err != nil && payErr == nil {
 					payErr = err

@@ -90,7 +90,7 @@ func TestGoTelegramBotPollingFlow(t *testing.T) {
 		}
 	}
 	paid := make(chan error, 1)
-	go func() { _, err := srv.Pay(ann, invoice); paid <- err }()
+	go func() { _, err := srv.Pay(t.Context(), ann, invoice); paid <- err }()
 	pc := next().PreCheckoutQuery
 	require.Equal(t, "order-2", pc.InvoicePayload)
 	ok, err = b.AnswerPreCheckoutQuery(ctx, &tgbot.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: pc.ID, OK: true})

@@ -130,7 +130,7 @@ func TestTelegoInvoicePay(t *testing.T) {
 		}
 	}
 	paid := make(chan error, 1)
-	go func() { _, err := srv.Pay(ann, invoice); paid <- err }()
+	go func() { _, err := srv.Pay(t.Context(), ann, invoice); paid <- err }()
 	offset := 0
 	var pc *telego.PreCheckoutQuery
 	for pc == nil {
