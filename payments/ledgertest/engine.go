@@ -149,10 +149,17 @@ func (a *recAPI) AnswerPreCheckoutQuery(_ context.Context, p *botapi.AnswerPreCh
 func (a *recAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPaymentParams) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.refunded[p.TelegramPaymentChargeID] > 0 {
+	return refundOnce(a.refunded, p.TelegramPaymentChargeID)
+}
+
+// refundOnce is Telegram's refundStarPayment for the fake APIs: it refunds
+// the charge chargeID once, counting it in refunded, and answers
+// CHARGE_ALREADY_REFUNDED after. The caller holds the lock on refunded.
+func refundOnce(refunded map[string]int, chargeID string) error {
+	if refunded[chargeID] > 0 {
 		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
 	}
-	a.refunded[p.TelegramPaymentChargeID]++
+	refunded[chargeID]++
 	return nil
 }
 
