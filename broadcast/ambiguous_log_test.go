@@ -4,45 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/miniappkit/miniappkit/broadcast"
+	"github.com/miniappkit/miniappkit/internal/faulttest"
 	"github.com/stretchr/testify/require"
 )
 
 // ambiguousLog makes the call number at (1-based) of the Log write op take
-// effect and then report context.Canceled, as modernc.org/sqlite does when
-// the caller's context ends during a statement that commits, and as pgx
-// does for a COMMIT whose reply is lost. Unlike writtenThenCanceled, the
-// run's context does not end: only the reply is wrong.
+// effect and then report context.Canceled (faulttest.Ambiguous). Unlike
+// writtenThenCanceled, the run's context does not end: only the reply is
+// wrong.
 type ambiguousLog struct {
 	broadcast.Log
-	op string
-	at int
-
-	mu   sync.Mutex
-	n    map[string]int
-	lied bool
+	faulttest.Ambiguous
 }
 
 func (l *ambiguousLog) lie(op string, err error) error {
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n == nil {
-		l.n = map[string]int{}
-	}
-	l.n[op]++
-	if op == l.op && l.n[op] == l.at {
-		l.lied = true
+	if err == nil && l.Lie(op) {
 		return context.Canceled
 	}
-	return nil
+	return err
 }
 
 func (l *ambiguousLog) Open(ctx context.Context, id, list, run string, lease time.Duration) ([]broadcast.LogEntry, error) {
@@ -89,7 +73,7 @@ func TestAmbiguousLogWrites(t *testing.T) {
 					chats := s.users(30)
 					durable := &broadcast.MemoryLog{}
 					const lease = 600 * time.Millisecond // renewed every 200 ms
-					amb := &ambiguousLog{Log: durable, op: op, at: at}
+					amb := &ambiguousLog{Log: durable, Ambiguous: faulttest.Ambiguous{Op: op, At: at}}
 					log := broadcast.Log(amb)
 					var unknown int
 					for try := 0; ; try++ {
@@ -104,9 +88,7 @@ func TestAmbiguousLogWrites(t *testing.T) {
 						}
 						time.Sleep(lease + time.Second) // resumed a lease later, as the caller does after ErrRunning
 					}
-					amb.mu.Lock()
-					require.True(t, amb.lied, "the %s call #%d never came", op, at)
-					amb.mu.Unlock()
+					require.True(t, amb.Lied(), "the %s call #%d never came", op, at)
 					require.Zero(t, unknown, "entries reported Unknown")
 					perChat := map[int64]int{}
 					for _, m := range s.srv.Sent() {

@@ -4,54 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/internal/faulttest"
 )
 
 // ambiguousLedger makes the call number at (1-based) of the ledger write op
-// take effect and then report context.Canceled, as modernc.org/sqlite does
-// when the caller's context ends during a statement that commits, and as
-// pgx does for a COMMIT whose reply is lost.
+// take effect and then report context.Canceled (faulttest.Ambiguous).
 type ambiguousLedger struct {
 	*MemoryLedger
-	op string
-	at int
-
-	mu   sync.Mutex
-	n    map[string]int
-	lied bool
-}
-
-// lie reports whether this call of op is the one that lies.
-func (l *ambiguousLedger) lie(op string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n == nil {
-		l.n = map[string]int{}
-	}
-	l.n[op]++
-	if op == l.op && l.n[op] == l.at {
-		l.lied = true
-		return true
-	}
-	return false
-}
-
-// didLie reports whether the chosen call came.
-func (l *ambiguousLedger) didLie() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lied
+	faulttest.Ambiguous
 }
 
 func (l *ambiguousLedger) Record(ctx context.Context, p Payment, once bool) (Payment, bool, error) {
 	s, first, err := l.MemoryLedger.Record(ctx, p, once)
-	if err == nil && l.lie("Record") {
+	if err == nil && l.Lie("Record") {
 		return Payment{}, false, context.Canceled
 	}
 	return s, first, err
@@ -59,7 +30,7 @@ func (l *ambiguousLedger) Record(ctx context.Context, p Payment, once bool) (Pay
 
 func (l *ambiguousLedger) Reserve(ctx context.Context, ref, holder string, ttl time.Duration) (bool, error) {
 	ok, err := l.MemoryLedger.Reserve(ctx, ref, holder, ttl)
-	if err == nil && l.lie("Reserve") {
+	if err == nil && l.Lie("Reserve") {
 		return false, context.Canceled
 	}
 	return ok, err
@@ -67,7 +38,7 @@ func (l *ambiguousLedger) Reserve(ctx context.Context, ref, holder string, ttl t
 
 func (l *ambiguousLedger) ReleaseReservation(ctx context.Context, ref, holder string) error {
 	err := l.MemoryLedger.ReleaseReservation(ctx, ref, holder)
-	if err == nil && l.lie("ReleaseReservation") {
+	if err == nil && l.Lie("ReleaseReservation") {
 		return context.Canceled
 	}
 	return err
@@ -75,7 +46,7 @@ func (l *ambiguousLedger) ReleaseReservation(ctx context.Context, ref, holder st
 
 func (l *ambiguousLedger) Claim(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
 	ok, err := l.MemoryLedger.Claim(ctx, id, owner, ttl)
-	if err == nil && l.lie("Claim") {
+	if err == nil && l.Lie("Claim") {
 		return false, context.Canceled
 	}
 	return ok, err
@@ -83,7 +54,7 @@ func (l *ambiguousLedger) Claim(ctx context.Context, id, owner string, ttl time.
 
 func (l *ambiguousLedger) Release(ctx context.Context, id, owner string) error {
 	err := l.MemoryLedger.Release(ctx, id, owner)
-	if err == nil && l.lie("Release") {
+	if err == nil && l.Lie("Release") {
 		return context.Canceled
 	}
 	return err
@@ -91,7 +62,7 @@ func (l *ambiguousLedger) Release(ctx context.Context, id, owner string) error {
 
 func (l *ambiguousLedger) Fulfil(ctx context.Context, id, owner string, fn TxFunc) (Payment, error) {
 	p, err := l.MemoryLedger.Fulfil(ctx, id, owner, fn)
-	if err == nil && l.lie("Fulfil") {
+	if err == nil && l.Lie("Fulfil") {
 		return Payment{}, context.Canceled
 	}
 	return p, err
@@ -99,7 +70,7 @@ func (l *ambiguousLedger) Fulfil(ctx context.Context, id, owner string, fn TxFun
 
 func (l *ambiguousLedger) Refund(ctx context.Context, id string) (Payment, error) {
 	p, err := l.MemoryLedger.Refund(ctx, id)
-	if err == nil && l.lie("Refund") {
+	if err == nil && l.Lie("Refund") {
 		return Payment{}, context.Canceled
 	}
 	return p, err
@@ -107,7 +78,7 @@ func (l *ambiguousLedger) Refund(ctx context.Context, id string) (Payment, error
 
 func (l *ambiguousLedger) ClaimRefundHook(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
 	ok, err := l.MemoryLedger.ClaimRefundHook(ctx, id, owner, ttl)
-	if err == nil && l.lie("ClaimRefundHook") {
+	if err == nil && l.Lie("ClaimRefundHook") {
 		return false, context.Canceled
 	}
 	return ok, err
@@ -115,7 +86,7 @@ func (l *ambiguousLedger) ClaimRefundHook(ctx context.Context, id, owner string,
 
 func (l *ambiguousLedger) RefundHookDone(ctx context.Context, id, owner string, fn TxFunc) (Payment, error) {
 	p, err := l.MemoryLedger.RefundHookDone(ctx, id, owner, fn)
-	if err == nil && l.lie("RefundHookDone") {
+	if err == nil && l.Lie("RefundHookDone") {
 		return Payment{}, context.Canceled
 	}
 	return p, err
@@ -134,7 +105,7 @@ func newAmbiguousFixture(t *testing.T, op string, at int) *ambiguousFixture {
 	f := &fixture{api: &fakeAPI{}, codec: newTestCodec(t), ledger: NewMemoryLedger(), now: testNow,
 		done: map[string]int{}, orders: map[string]Order{}, refund: map[string]int{}}
 	f.ledger.Now = f.clock
-	l := &ambiguousLedger{MemoryLedger: f.ledger, op: op, at: at}
+	l := &ambiguousLedger{MemoryLedger: f.ledger, Ambiguous: faulttest.Ambiguous{Op: op, At: at}}
 	fulfil := func(_ context.Context, _ Tx, p Payment, _ Order) error {
 		if p.ChargeID == "stuck" {
 			return errors.New("warehouse offline")
@@ -291,12 +262,12 @@ func TestAmbiguousLedgerWrites(t *testing.T) {
 	dry := newAmbiguousFixture(t, "", 0)
 	ambiguousFlow(t, dry)
 	for _, op := range ambiguousOps {
-		require.NotZero(t, dry.l.n[op], "the flow never calls %s", op)
-		for at := 1; at <= dry.l.n[op]; at++ {
+		require.NotZero(t, dry.l.Calls(op), "the flow never calls %s", op)
+		for at := 1; at <= dry.l.Calls(op); at++ {
 			t.Run(fmt.Sprintf("%s#%d", op, at), func(t *testing.T) {
 				f := newAmbiguousFixture(t, op, at)
 				ambiguousFlow(t, f)
-				require.True(t, f.l.didLie(), "the %s call #%d never came", op, at)
+				require.True(t, f.l.Lied(), "the %s call #%d never came", op, at)
 			})
 		}
 	}

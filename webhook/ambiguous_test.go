@@ -14,46 +14,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/internal/faulttest"
 )
 
 // ambiguousStore makes the call number at (1-based) of the Store write op
-// take effect and then report context.Canceled, as modernc.org/sqlite does
-// when the caller's context ends during a statement that commits, and as
-// pgx does for a COMMIT whose reply is lost.
+// take effect and then report context.Canceled (faulttest.Ambiguous).
 type ambiguousStore struct {
 	Store
-	op string
-	at int
-
-	mu   sync.Mutex
-	n    map[string]int
-	lied bool
-}
-
-func (s *ambiguousStore) lie(op string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.n == nil {
-		s.n = map[string]int{}
-	}
-	s.n[op]++
-	if op == s.op && s.n[op] == s.at {
-		s.lied = true
-		return true
-	}
-	return false
-}
-
-// didLie reports whether the chosen call came.
-func (s *ambiguousStore) didLie() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lied
+	faulttest.Ambiguous
 }
 
 func (s *ambiguousStore) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (ClaimResult, error) {
 	r, err := s.Store.Claim(ctx, key, owner, lease, data)
-	if err == nil && s.lie("Claim") {
+	if err == nil && s.Lie("Claim") {
 		return ClaimResult{}, context.Canceled
 	}
 	return r, err
@@ -61,7 +34,7 @@ func (s *ambiguousStore) Claim(ctx context.Context, key, owner string, lease tim
 
 func (s *ambiguousStore) Complete(ctx context.Context, key, owner string, ttl time.Duration, data []byte) error {
 	err := s.Store.Complete(ctx, key, owner, ttl, data)
-	if err == nil && s.lie("Complete") {
+	if err == nil && s.Lie("Complete") {
 		return context.Canceled
 	}
 	return err
@@ -69,7 +42,7 @@ func (s *ambiguousStore) Complete(ctx context.Context, key, owner string, ttl ti
 
 func (s *ambiguousStore) Release(ctx context.Context, key, owner string) error {
 	err := s.Store.Release(ctx, key, owner)
-	if err == nil && s.lie("Release") {
+	if err == nil && s.Lie("Release") {
 		return context.Canceled
 	}
 	return err
@@ -168,7 +141,7 @@ func ambiguousFlow(t *testing.T, s *ambiguousStore, clock *lockedClock) {
 
 func newAmbiguousStore(op string, at int) (*ambiguousStore, *lockedClock) {
 	clock := &lockedClock{now: time.Unix(1_700_000_000, 0)}
-	return &ambiguousStore{Store: NewMemoryStore(0, WithStoreClock(clock.Now)), op: op, at: at}, clock
+	return &ambiguousStore{Store: NewMemoryStore(0, WithStoreClock(clock.Now)), Ambiguous: faulttest.Ambiguous{Op: op, At: at}}, clock
 }
 
 // TestAmbiguousStoreWrites: whichever Store write of the Handler or of
@@ -180,12 +153,12 @@ func TestAmbiguousStoreWrites(t *testing.T) {
 	dry, clock := newAmbiguousStore("", 0)
 	ambiguousFlow(t, dry, clock)
 	for _, op := range []string{"Claim", "Complete", "Release"} {
-		require.NotZero(t, dry.n[op], "the flow never calls %s", op)
-		for at := 1; at <= dry.n[op]; at++ {
+		require.NotZero(t, dry.Calls(op), "the flow never calls %s", op)
+		for at := 1; at <= dry.Calls(op); at++ {
 			t.Run(fmt.Sprintf("%s#%d", op, at), func(t *testing.T) {
 				s, clock := newAmbiguousStore(op, at)
 				ambiguousFlow(t, s, clock)
-				require.True(t, s.didLie(), "the %s call #%d never came", op, at)
+				require.True(t, s.Lied(), "the %s call #%d never came", op, at)
 			})
 		}
 	}

@@ -149,10 +149,17 @@ func (a *recAPI) AnswerPreCheckoutQuery(_ context.Context, p *botapi.AnswerPreCh
 func (a *recAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPaymentParams) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.refunded[p.TelegramPaymentChargeID] > 0 {
+	return refundOnce(a.refunded, p.TelegramPaymentChargeID)
+}
+
+// refundOnce is Telegram's refundStarPayment for the fake APIs: it refunds
+// the charge chargeID once, counting it in refunded, and answers
+// CHARGE_ALREADY_REFUNDED after. The caller holds the lock on refunded.
+func refundOnce(refunded map[string]int, chargeID string) error {
+	if refunded[chargeID] > 0 {
 		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
 	}
-	a.refunded[p.TelegramPaymentChargeID]++
+	refunded[chargeID]++
 	return nil
 }
 
@@ -349,5 +356,31 @@ func BenchmarkHandler(b *testing.B, l payments.Ledger) {
 	p, err := l.Get(ctx, "c1")
 	if err != nil || p.State != payments.StateFulfilled {
 		b.Fatalf("c1: %+v, %v", p, err)
+	}
+}
+
+// BenchmarkFloor measures floor, the statements (or scripts) a store's
+// Ledger issues for a new charge (record, claim, fulfil) issued directly
+// on the same client with nothing around them: the floor that
+// [BenchmarkHandler] on the same store is compared with. Each iteration
+// gives floor a new charge id ("c1", "c2", …) and an invoice payload as
+// long as BenchmarkHandler's; at the end l, the store's ledger, must find
+// c1 fulfilled.
+func BenchmarkFloor(b *testing.B, l payments.Ledger, floor func(ctx context.Context, id, payload string) error) {
+	b.Helper()
+	const payload = "AQEBAgEBbwMzQhWtj0ZxJ2VUxkqXlpsGoQ"
+	ctx := context.Background()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		if err := floor(ctx, "c"+strconv.Itoa(n), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	p, err := l.Get(ctx, "c1")
+	if err != nil || p.State != payments.StateFulfilled {
+		b.Fatalf("the floor did not fulfil c1: %+v, %v", p, err)
 	}
 }

@@ -45,11 +45,7 @@ func (a *flowAPI) AnswerPreCheckoutQuery(_ context.Context, p *botapi.AnswerPreC
 func (a *flowAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPaymentParams) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.refunded[p.TelegramPaymentChargeID] > 0 {
-		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
-	}
-	a.refunded[p.TelegramPaymentChargeID]++
-	return nil
+	return refundOnce(a.refunded, p.TelegramPaymentChargeID)
 }
 
 func (a *flowAPI) answer(id string) (botapi.AnswerPreCheckoutQueryParams, bool) {

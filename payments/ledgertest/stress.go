@@ -524,11 +524,7 @@ func (a *stressAPI) RefundStarPayment(_ context.Context, p *botapi.RefundStarPay
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.tries++
-	if a.refunded[p.TelegramPaymentChargeID] > 0 {
-		return &botapi.Error{Method: "refundStarPayment", Code: 400, Description: "Bad Request: CHARGE_ALREADY_REFUNDED"}
-	}
-	a.refunded[p.TelegramPaymentChargeID]++
-	return nil
+	return refundOnce(a.refunded, p.TelegramPaymentChargeID)
 }
 
 func (*stressAPI) AnswerPreCheckoutQuery(context.Context, *botapi.AnswerPreCheckoutQueryParams) error {

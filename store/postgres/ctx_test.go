@@ -2,11 +2,12 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/miniappkit/miniappkit/internal/faulttest"
 )
 
 // TestBlockedCallsHonourContext: a call whose statement waits for a lock
@@ -35,19 +36,7 @@ func TestBlockedCallsHonourContext(t *testing.T) {
 		"complete": func(ctx context.Context) error { return s.Complete(ctx, "k", "a", time.Minute, nil) },
 		"migrate":  db.Migrate,
 	} {
-		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-			defer cancel()
-			done := make(chan error, 1)
-			go func() { done <- call(ctx) }()
-			select {
-			case err := <-done:
-				require.Error(t, err)
-				require.True(t, errors.Is(err, context.DeadlineExceeded), "not the ctx's error: %v", err)
-			case <-time.After(10 * time.Second):
-				t.Fatal("the call still waits 10 s after its ctx ended")
-			}
-		})
+		t.Run(name, func(t *testing.T) { faulttest.ReturnsAtDeadline(t, 10*time.Second, call) })
 	}
 	require.NoError(t, tx.Rollback(t.Context()))
 	require.NoError(t, s.Complete(t.Context(), "k", "a", time.Minute, nil))

@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"strconv"
 	"testing"
 
-	"github.com/miniappkit/miniappkit/payments"
 	"github.com/miniappkit/miniappkit/payments/ledgertest"
 )
 
@@ -23,43 +21,28 @@ func BenchmarkHandleSuccessfulPayment(b *testing.B) {
 func BenchmarkLedgerFloor(b *testing.B) {
 	db := newTestDB(b)
 	q := db.Ledger().q
-	ctx := context.Background()
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		n++
-		id := "c" + strconv.Itoa(n)
-		rows, err := db.pool.Query(ctx, q.record, id, "", int64(1), "XTR", int64(5), floorPayload,
+	ledgertest.BenchmarkFloor(b, db.Ledger(), func(ctx context.Context, id, payload string) error {
+		rows, err := db.pool.Query(ctx, q.record, id, "", int64(1), "XTR", int64(5), payload,
 			false, false, nil, int16(1), nil, nil, nil, nil, "o", "", nil)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		rows.Close()
 		if _, err := db.pool.Exec(ctx, q.claim, id, "owner", int64(60_000_000)); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		tx, err := db.pool.Begin(ctx)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		if rows, err = tx.Query(ctx, q.lock, id); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		rows.Close()
 		if rows, err = tx.Query(ctx, q.fulfil, id, true); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		rows.Close()
-		if err := tx.Commit(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	p, err := db.Ledger().Get(ctx, "c1")
-	if err != nil || p.State != payments.StateFulfilled {
-		b.Fatalf("the floor did not fulfil c1: %+v, %v", p, err)
-	}
+		return tx.Commit(ctx)
+	})
 }
-
-// floorPayload is as long as the benchmark's real payload.
-const floorPayload = "AQEBAgEBbwMzQhWtj0ZxJ2VUxkqXlpsGoQ"

@@ -35,18 +35,8 @@ func stressConfig() ledgertest.StressConfig {
 // in the ledger's transaction: every effect exactly once.
 func TestLedgerStress(t *testing.T) {
 	db := newTestDB(t)
-	ctx := t.Context()
-	if _, err := db.pool.Exec(ctx, db.sql(`CREATE TABLE {schema}.effects (charge_id text NOT NULL)`)); err != nil {
-		t.Fatal(err)
-	}
 	cfg := stressConfig()
-	cfg.Effect = func(ctx context.Context, tx payments.Tx, chargeID string) error {
-		_, err := tx.(pgx.Tx).Exec(ctx, db.sql(`INSERT INTO {schema}.effects VALUES ($1)`), chargeID)
-		return err
-	}
-	cfg.Effects = func(ctx context.Context) (map[string]int, error) {
-		return countBy(ctx, db, `SELECT charge_id, count(*) FROM {schema}.effects GROUP BY charge_id`)
-	}
+	cfg.Effect, cfg.Effects = txEffects(t, db)
 	res := ledgertest.Stress(t, db.Ledger(), cfg)
 	t.Logf("postgres: %+v", res)
 }
@@ -113,15 +103,9 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 	}
 	t.Cleanup(pool2.Close)
 	db2 := New(pool2, WithSchema(db.Schema()))
-	if _, err := db.pool.Exec(ctx, db.sql(`CREATE TABLE {schema}.effects (order_ref text NOT NULL, charge_id text NOT NULL)`)); err != nil {
-		t.Fatal(err)
-	}
-	fulfil := func(ctx context.Context, tx payments.Tx, p payments.Payment, o payments.Order) error {
-		_, err := tx.(pgx.Tx).Exec(ctx, db.sql(`INSERT INTO {schema}.effects VALUES ($1, $2)`), o.Ref, p.ChargeID)
-		return err
-	}
-	effects := func(ctx context.Context) (map[string]int, error) {
-		return countBy(ctx, db, `SELECT order_ref, count(*) FROM {schema}.effects GROUP BY order_ref`)
+	effect, effects := txEffects(t, db)
+	fulfil := func(ctx context.Context, tx payments.Tx, _ payments.Payment, o payments.Order) error {
+		return effect(ctx, tx, o.Ref)
 	}
 	ledgertest.TwoProcesses(t, [2]payments.Ledger{db.Ledger(), db2.Ledger()}, fulfil, effects)
 }
@@ -144,22 +128,35 @@ func TestLedgerHonoursContext(t *testing.T) {
 	ledgertest.HonoursContext(t, newTestDB(t).Ledger(), true)
 }
 
-// countBy runs query (with {schema} filled in), whose rows are (key,
-// count), and returns the counts.
-func countBy(ctx context.Context, db *DB, query string) (map[string]int, error) {
-	rows, err := db.pool.Query(ctx, db.sql(query))
-	if err != nil {
-		return nil, err
+// txEffects creates a table for a fulfilment's effects, written in the
+// ledger's transaction, and returns what writes one for a key (a charge or
+// an order) and what counts them by key (as ledgertest.StressConfig's
+// Effect and Effects).
+func txEffects(t *testing.T, db *DB) (effect func(context.Context, payments.Tx, string) error, effects func(context.Context) (map[string]int, error)) {
+	t.Helper()
+	if _, err := db.pool.Exec(t.Context(), db.sql(`CREATE TABLE {schema}.effects (ref text NOT NULL)`)); err != nil {
+		t.Fatal(err)
 	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var key string
-		var n int
-		if err := rows.Scan(&key, &n); err != nil {
+	effect = func(ctx context.Context, tx payments.Tx, ref string) error {
+		_, err := tx.(pgx.Tx).Exec(ctx, db.sql(`INSERT INTO {schema}.effects VALUES ($1)`), ref)
+		return err
+	}
+	effects = func(ctx context.Context) (map[string]int, error) {
+		rows, err := db.pool.Query(ctx, db.sql(`SELECT ref, count(*) FROM {schema}.effects GROUP BY ref`))
+		if err != nil {
 			return nil, err
 		}
-		out[key] = n
+		defer rows.Close()
+		out := map[string]int{}
+		for rows.Next() {
+			var ref string
+			var n int
+			if err := rows.Scan(&ref, &n); err != nil {
+				return nil, err
+			}
+			out[ref] = n
+		}
+		return out, rows.Err()
 	}
-	return out, rows.Err()
+	return effect, effects
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -18,24 +19,22 @@ func TestUpdateStore(t *testing.T) {
 }
 
 // TestCompleteTx: the effect and the completion commit together, or
-// neither does.
+// neither does (storetest.CompleteTx).
 func TestCompleteTx(t *testing.T) {
-	ctx := t.Context()
 	db := newTestDB(t)
-	s := db.UpdateStore()
 	effectsTable := db.sql(`{schema}.effects`)
-	_, err := db.Pool().Exec(ctx, `CREATE TABLE `+effectsTable+` (update_id bigint NOT NULL)`)
+	_, err := db.Pool().Exec(t.Context(), `CREATE TABLE `+effectsTable+` (update_id bigint NOT NULL)`)
 	require.NoError(t, err)
-	effects := func() (n int) {
-		require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*) FROM `+effectsTable).Scan(&n))
-		return n
-	}
-	run := func(key string, commit bool) error {
+	s := db.UpdateStore()
+	storetest.CompleteTx(t, s, func(ctx context.Context, key string, commit bool) error {
 		tx, err := db.Pool().Begin(ctx)
-		require.NoError(t, err)
+		if err != nil {
+			return err
+		}
 		defer tx.Rollback(ctx)
-		_, err = tx.Exec(ctx, `INSERT INTO `+effectsTable+` VALUES (1)`)
-		require.NoError(t, err)
+		if _, err := tx.Exec(ctx, `INSERT INTO `+effectsTable+` VALUES (1)`); err != nil {
+			return err
+		}
 		if err := s.CompleteTx(ctx, tx, key, time.Hour); err != nil {
 			return err
 		}
@@ -43,28 +42,10 @@ func TestCompleteTx(t *testing.T) {
 			return tx.Rollback(ctx)
 		}
 		return tx.Commit(ctx)
-	}
-
-	r, err := s.Claim(ctx, "k", "a", time.Minute, nil)
-	require.NoError(t, err)
-	require.Equal(t, webhook.Claimed, r.State)
-	require.NoError(t, run("k", false))
-	require.Zero(t, effects())
-	r, err = s.Claim(ctx, "k", "b", time.Minute, nil)
-	require.NoError(t, err)
-	require.Equal(t, webhook.InFlight, r.State)
-
-	require.NoError(t, run("k", true))
-	require.Equal(t, 1, effects())
-	r, err = s.Claim(ctx, "k", "b", time.Minute, nil)
-	require.NoError(t, err)
-	require.Equal(t, webhook.Done, r.State)
-	require.NoError(t, s.Complete(ctx, "k", "a", time.Hour, nil), "the owner's Complete after CompleteTx")
-	require.ErrorIs(t, s.Complete(ctx, "k", "b", time.Hour, nil), webhook.ErrNotOwner)
-
-	require.ErrorIs(t, run("k", true), webhook.ErrNotOwner, "done already")
-	require.ErrorIs(t, run("absent", true), webhook.ErrNotOwner)
-	require.Equal(t, 1, effects())
+	}, func(ctx context.Context) (n int, err error) {
+		err = db.Pool().QueryRow(ctx, `SELECT count(*) FROM `+effectsTable).Scan(&n)
+		return n, err
+	})
 }
 
 func TestPurge(t *testing.T) {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,21 +14,6 @@ import (
 
 	"github.com/miniappkit/miniappkit/internal/crashtest"
 )
-
-// crashSecret is the webhook secret token the crash test's program checks.
-const crashSecret = "crash-test-secret"
-
-// updateRequest is a Telegram webhook delivery of update unit.
-func updateRequest(base string, unit int) (*http.Request, error) {
-	body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1700000000,"chat":{"id":1,"type":"private"},"text":"hi"}}`, unit, unit)
-	req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", crashSecret)
-	return req, nil
-}
 
 // crashPause is how long the crash test's program waits between an
 // update's effect and its completion, so that many kills land there.
@@ -136,11 +119,11 @@ func crash(t *testing.T, effect string, extra ...string) {
 	}
 	args := append([]string{"-url", os.Getenv("MINIAPPKIT_REDIS_URL"), "-prefix", prefix,
 		"-effect", effect, "-pause", crashPause, "-name", name}, extra...)
-	crashtest.Run(t, crashtest.Config{
-		Binary: bin, Args: args,
-		Env:   []string{"CRASHAPP_SECRET=" + crashSecret},
-		Units: units, Kills: nkills, Senders: senders, Request: updateRequest, AfterKill: afterKill,
-	}, func(rep crashtest.Report) error {
+	cfg := crashtest.Config{
+		Binary: bin, Args: args, Env: crashtest.UpdateEnv(),
+		Units: units, Kills: nkills, Senders: senders, Request: crashtest.UpdateRequest, AfterKill: afterKill,
+	}
+	crashtest.Run(t, cfg, func(rep crashtest.Report) error {
 		// The harness ends with one more kill, not counted in rep.Kills; in
 		// async mode it lands while workers still run (an update is
 		// answered once queued), so its window is looked at like the others.
@@ -148,7 +131,10 @@ func crash(t *testing.T, effect string, extra ...string) {
 			return err
 		}
 		if async { // what was acknowledged may still be queued
-			if err := drain(t, bin, args, units, counts); err != nil {
+			if err := crashtest.Drain(t.Context(), cfg, func(ctx context.Context) (int, error) {
+				n, _, err := counts(ctx)
+				return len(n), err
+			}); err != nil {
 				return err
 			}
 		}
@@ -159,7 +145,7 @@ func crash(t *testing.T, effect string, extra ...string) {
 		lost, dups, unknown := crashtest.Counts(units, n)
 		t.Logf("redis, effect %s: %d updates, %d kills: %d lost, %d duplicate effects, %d updates caught by a kill between effect and completion",
 			effect, units, rep.Kills, len(lost), dups, inWindow)
-		ok := len(lost) == 0 && len(unknown) == 0 && enoughKills(rep.Kills, nkills, async)
+		ok := len(lost) == 0 && len(unknown) == 0 && crashtest.EnoughKills(rep.Kills, nkills, async)
 		if effect == "tx" {
 			ok = ok && dups == 0 && inWindow == 0
 		} else {
@@ -193,41 +179,4 @@ func waitDisconnected(ctx context.Context, c goredis.UniversalClient, name strin
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-}
-
-// drain runs the program once more, unkilled, until every update has an
-// effect (the queue drained) or a minute passes.
-func drain(t *testing.T, bin string, args []string, units int, counts func(context.Context) (map[int]int, map[int]bool, error)) error {
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "CRASHAPP_SECRET="+crashSecret)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	for {
-		n, _, err := counts(ctx)
-		if err != nil {
-			return fmt.Errorf("drain: %w", err)
-		}
-		if len(n) >= units {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("drain: %d of %d updates handled after a minute", len(n), units)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// enoughKills: every scheduled kill landed; in async mode (answers come as
-// soon as an update is queued, so the run may end before the last kill
-// points) at least nine in ten.
-func enoughKills(kills, want int, async bool) bool {
-	if async {
-		return kills >= want-want/10
-	}
-	return kills == want
 }

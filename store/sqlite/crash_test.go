@@ -3,31 +3,11 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/miniappkit/miniappkit/internal/crashtest"
 )
-
-// crashSecret is the webhook secret token the crash test's program checks.
-const crashSecret = "crash-test-secret"
-
-// updateRequest is a Telegram webhook delivery of update unit.
-func updateRequest(base string, unit int) (*http.Request, error) {
-	body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1700000000,"chat":{"id":1,"type":"private"},"text":"hi"}}`, unit, unit)
-	req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", crashSecret)
-	return req, nil
-}
 
 // TestCrashExactlyOnce kills the program (internal/crashapp) with SIGKILL
 // at random points while it takes updates with Telegram-like redelivery,
@@ -79,20 +59,24 @@ func crashRun(t *testing.T, effect string, extra ...string) (lost, dups, kills i
 	path := filepath.Join(t.TempDir(), "crash.db")
 	bin := crashtest.Build(t, "./internal/crashapp")
 	args := append([]string{"-db", path, "-effect", effect}, extra...)
-	crashtest.Run(t, crashtest.Config{
-		Binary: bin, Args: args, Env: []string{"CRASHAPP_SECRET=" + crashSecret},
-		Units: units, Kills: nkills, Senders: 8, Request: updateRequest,
-	}, func(rep crashtest.Report) error {
-		if len(extra) > 0 { // async: what was acknowledged may still be queued
-			if err := drain(t, bin, args, path, units); err != nil {
-				return err
-			}
-		}
+	cfg := crashtest.Config{
+		Binary: bin, Args: args, Env: crashtest.UpdateEnv(),
+		Units: units, Kills: nkills, Senders: 8, Request: crashtest.UpdateRequest,
+	}
+	crashtest.Run(t, cfg, func(rep crashtest.Report) error {
 		db, err := Open(path)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
+		if len(extra) > 0 { // async: what was acknowledged may still be queued
+			if err := crashtest.Drain(t.Context(), cfg, func(ctx context.Context) (n int, err error) {
+				err = db.r.QueryRowContext(ctx, `SELECT count(DISTINCT update_id) FROM effects`).Scan(&n)
+				return n, err
+			}); err != nil {
+				return err
+			}
+		}
 		rows, err := db.SQL().QueryContext(t.Context(), `SELECT update_id, count(*) FROM effects GROUP BY update_id`)
 		if err != nil {
 			return err
@@ -110,53 +94,11 @@ func crashRun(t *testing.T, effect string, extra ...string) (lost, dups, kills i
 			return err
 		}
 		l, d, unknown := crashtest.Counts(units, counts)
-		if len(unknown) > 0 || !enoughKills(rep.Kills, nkills, len(extra) > 0) {
+		if len(unknown) > 0 || !crashtest.EnoughKills(rep.Kills, nkills, len(extra) > 0) {
 			return fmt.Errorf("%d kills (want %d), unknown units %v", rep.Kills, nkills, unknown)
 		}
 		lost, dups, kills = len(l), d, rep.Kills
 		return nil
 	})
 	return lost, dups, kills
-}
-
-// drain runs the program once more, unkilled, until units effects are
-// written (the queue drained) or a minute passes.
-func drain(t *testing.T, bin string, args []string, path string, units int) error {
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "CRASHAPP_SECRET="+crashSecret)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	db, err := Open(path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	for {
-		var n int
-		if err := db.r.QueryRowContext(ctx, `SELECT count(DISTINCT update_id) FROM effects`).Scan(&n); err != nil {
-			return fmt.Errorf("drain: %w", err)
-		}
-		if n >= units {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("drain: %d of %d updates handled after a minute", n, units)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// enoughKills: every scheduled kill landed; in async mode (answers come as
-// soon as an update is queued, so the run may end before the last kill
-// points) at least nine in ten.
-func enoughKills(kills, want int, async bool) bool {
-	if async {
-		return kills >= want-want/10
-	}
-	return kills == want
 }

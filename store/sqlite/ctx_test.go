@@ -2,12 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/miniappkit/miniappkit/internal/faulttest"
 )
 
 // TestBusyWaitHonoursContext: with the file's write lock held by another
@@ -28,17 +29,10 @@ func TestBusyWaitHonoursContext(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { _ = tx.Rollback() }()
 
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { _, err := b.UpdateStore().Claim(ctx, "k", "o", time.Minute, nil); done <- err }()
-	select {
-	case err := <-done:
-		require.Error(t, err)
-		require.True(t, errors.Is(err, context.DeadlineExceeded), "not the ctx's error: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the write waits out the 60 s busy timeout after its ctx ended")
-	}
+	faulttest.ReturnsAtDeadline(t, 30*time.Second, func(ctx context.Context) error { // not the 60 s busy timeout
+		_, err := b.UpdateStore().Claim(ctx, "k", "o", time.Minute, nil)
+		return err
+	})
 
 	require.NoError(t, tx.Rollback())
 	_, err = b.UpdateStore().Claim(t.Context(), "k", "o", time.Minute, nil)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"strconv"
 	"testing"
 
 	"github.com/miniappkit/miniappkit/payments/ledgertest"
@@ -21,44 +20,34 @@ func BenchmarkHandleSuccessfulPayment(b *testing.B) {
 // the claim, the state's UPDATE, COMMIT).
 func BenchmarkLedgerFloor(b *testing.B) {
 	db := newTestDB(b)
-	ctx := context.Background()
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		n++
-		id := "c" + strconv.Itoa(n)
-		rows, err := db.w.QueryContext(ctx, ledgerInsertSQL, id, "", int64(1), "XTR", int64(5), floorPayload,
+	ledgertest.BenchmarkFloor(b, db.Ledger(), func(ctx context.Context, id, payload string) error {
+		rows, err := db.w.QueryContext(ctx, ledgerInsertSQL, id, "", int64(1), "XTR", int64(5), payload,
 			false, false, nil, 1, nil, nil, nil, nil, "o", "", nil, "")
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		if err := rows.Close(); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		if _, err := db.w.ExecContext(ctx, ledgerClaimSQL, id, "owner", int64(60e9)); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		tx, err := db.w.BeginTx(ctx, nil)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 		if rows, err = tx.QueryContext(ctx, ledgerLockSQL, id); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		if err := rows.Close(); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		if rows, err = tx.QueryContext(ctx, ledgerFulfilSQL, id, true); err != nil {
-			b.Fatal(err)
+			return err
 		}
 		if err := rows.Close(); err != nil {
-			b.Fatal(err)
+			return err
 		}
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
-		}
-	}
+		return tx.Commit()
+	})
 }
-
-// floorPayload is as long as the benchmark's real payload.
-const floorPayload = "AQEBAgEBbwMzQhWtj0ZxJ2VUxkqXlpsGoQ"

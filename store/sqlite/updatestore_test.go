@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -18,52 +19,35 @@ func TestUpdateStore(t *testing.T) {
 }
 
 // TestCompleteTx: the effect and the completion commit together, or
-// neither does.
+// neither does (storetest.CompleteTx).
 func TestCompleteTx(t *testing.T) {
-	ctx := t.Context()
 	db := newTestDB(t)
-	s := db.UpdateStore()
-	_, err := db.SQL().ExecContext(ctx, `CREATE TABLE effects (update_id INTEGER NOT NULL)`)
+	_, err := db.SQL().ExecContext(t.Context(), `CREATE TABLE effects (update_id INTEGER NOT NULL)`)
 	require.NoError(t, err)
-	effects := func() (n int) {
-		require.NoError(t, db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM effects`).Scan(&n))
-		return n
-	}
-	run := func(key string, commit bool) error {
+	s := db.UpdateStore()
+	storetest.CompleteTx(t, s, func(ctx context.Context, key string, commit bool) error {
 		tx, err := db.SQL().BeginTx(ctx, nil)
-		require.NoError(t, err)
-		_, err = tx.ExecContext(ctx, `INSERT INTO effects VALUES (1)`)
-		require.NoError(t, err)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() // after Commit or Rollback: sql.ErrTxDone
+		if _, err := tx.ExecContext(ctx, `INSERT INTO effects VALUES (1)`); err != nil {
+			return err
+		}
 		if err := s.CompleteTx(ctx, tx, key, time.Hour); err != nil {
-			require.NoError(t, tx.Rollback())
+			if rerr := tx.Rollback(); rerr != nil {
+				return rerr
+			}
 			return err
 		}
 		if !commit {
 			return tx.Rollback()
 		}
 		return tx.Commit()
-	}
-
-	r, err := s.Claim(ctx, "k", "a", time.Minute, nil)
-	require.NoError(t, err)
-	require.Equal(t, webhook.Claimed, r.State)
-	require.NoError(t, run("k", false)) // rolled back: still in flight, no effect
-	require.Zero(t, effects())
-	r, err = s.Claim(ctx, "k", "b", time.Minute, nil)
-	require.NoError(t, err)
-	require.Equal(t, webhook.InFlight, r.State)
-
-	require.NoError(t, run("k", true))
-	require.Equal(t, 1, effects())
-	r, err = s.Claim(ctx, "k", "b", time.Minute, nil)
-	require.NoError(t, err)
-	require.Equal(t, webhook.Done, r.State)
-	require.NoError(t, s.Complete(ctx, "k", "a", time.Hour, nil), "the owner's Complete after CompleteTx")
-	require.ErrorIs(t, s.Complete(ctx, "k", "b", time.Hour, nil), webhook.ErrNotOwner)
-
-	require.ErrorIs(t, run("k", true), webhook.ErrNotOwner, "done already")
-	require.ErrorIs(t, run("absent", true), webhook.ErrNotOwner)
-	require.Equal(t, 1, effects())
+	}, func(ctx context.Context) (n int, err error) {
+		err = db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM effects`).Scan(&n)
+		return n, err
+	})
 }
 
 func TestPurge(t *testing.T) {
