@@ -132,10 +132,24 @@ func TestWorkerDeadLetterHookAfterBuryError(t *testing.T) {
 }
 
 // TestWorkerBuryUnknownLoggedAtError: when the worker cannot learn
-// whether a failed Bury was applied before Run's context ends (the queue
-// keeps failing), it says so at Error, naming the update and the
-// dead-letter hook, instead of dropping the question silently.
+// whether a failed Bury was applied (the queue keeps failing) before Run's
+// context ends, or within its bound of tries, it says so at Error, naming
+// the update and the dead-letter hook, instead of dropping the question
+// silently or holding the goroutine for good.
 func TestWorkerBuryUnknownLoggedAtError(t *testing.T) {
+	for name, c := range map[string]struct {
+		wait  time.Duration
+		tries string
+	}{
+		// 7 tries by 10 s (waits of 0.1 s doubling, then 5 s), 3 after the stop.
+		"stopping": {10 * time.Second, "tries=10"},
+		"bounded":  {time.Hour, "tries=20"},
+	} {
+		t.Run(name, func(t *testing.T) { buryUnknown(t, c.wait, c.tries) })
+	}
+}
+
+func buryUnknown(t *testing.T, wait time.Duration, tries string) {
 	synctest.Test(t, func(t *testing.T) {
 		q := &buryErrQueue{Queue: NewMemoryQueue(8), applied: true}
 		q.buryErrs.Store(1 << 20)
@@ -150,7 +164,7 @@ func TestWorkerBuryUnknownLoggedAtError(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- w.Run(ctx, 1) }()
-		time.Sleep(time.Minute)
+		time.Sleep(wait)
 		synctest.Wait()
 		cancel()
 		<-done
@@ -163,5 +177,6 @@ func TestWorkerBuryUnknownLoggedAtError(t *testing.T) {
 		}
 		require.NotEmpty(t, giveUp, "logs:\n%s", logs.String())
 		require.Contains(t, giveUp, "update_id=9")
+		require.Contains(t, giveUp, tries)
 	})
 }

@@ -570,9 +570,13 @@ func (w *Worker) ack(ctx context.Context, job Job) {
 	}
 }
 
-// buryTriesAfterStop is how many more times bury asks the queue once Run's
-// context has ended.
-const buryTriesAfterStop = 3
+// Bounds of bury's questions to a failing queue: at most buryTries in
+// all (about 70 s with the waits between them), and buryTriesAfterStop
+// more once Run's context has ended.
+const (
+	buryTries          = 20
+	buryTriesAfterStop = 3
+)
 
 // bury moves job to the dead state and tells the hook, exactly when the
 // job is buried. A Bury that fails may have been applied all the same (a
@@ -583,10 +587,14 @@ const buryTriesAfterStop = 3
 // attempt buries the update and tells the hook; a Bury failing with
 // [ErrNotOwner] means this job no longer holds the update (postponed, or
 // its pop lease passed and the worker now holding it buries it). Between
-// tries it waits as after a failed Pop (100 ms doubling to 5 s). Once
-// Run's ctx has ended it gives up after [buryTriesAfterStop] more tries,
-// logging at Error that the update may be dead without its hook called.
-// ctx is the worker's context without Run's cancellation.
+// tries it waits as after a failed Pop (100 ms doubling to 5 s). After
+// [buryTries] tries, or [buryTriesAfterStop] more once Run's ctx has
+// ended, it gives up, logging at Error that the update may be dead
+// without its hook called (if the Bury was not applied, the queue gives
+// the update out again once its pop lease passes, and that attempt
+// buries it and calls the hook); a worker goroutine is never held for
+// good by a queue that keeps failing. ctx is the worker's context without
+// Run's cancellation.
 func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 	reason = truncateReason(reason)
 	id := job.ID()
@@ -617,12 +625,12 @@ func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 			return
 		}
 		if runCtx.Err() != nil {
-			if left == 0 {
-				w.o.logger.Error("webhook: bury failed and may have been applied; giving up as the worker stops: if DeadLetters lists the update, its dead-letter hook was not called",
-					"update_id", id, "err", berr, "postpone_err", perr, "tries", try)
-				return
-			}
 			left--
+		}
+		if left == 0 || try >= buryTries {
+			w.o.logger.Error("webhook: bury failed and may have been applied; giving up: if DeadLetters lists the update, its dead-letter hook was not called, else it runs again once its pop lease passes",
+				"update_id", id, "err", berr, "postpone_err", perr, "tries", try)
+			return
 		}
 		if try == 1 {
 			w.o.logger.Error("webhook: bury failed and may have been applied; asking the queue again", "update_id", id, "err", berr, "postpone_err", perr)
