@@ -198,16 +198,23 @@ func ambiguousFlow(t *testing.T, f *ambiguousFixture) {
 	ctx := t.Context()
 	p := f.payload(t, Order{Ref: "o", Currency: XTR, Amount: 5})
 
-	// Pre-checkout: the first answer is lost (the reservation is given
-	// back); a query declined for any reason leaves the order free for
-	// the next one at once.
-	f.api.mu.Lock()
-	f.api.answerErr = errors.New("network down")
-	f.api.mu.Unlock()
-	_ = f.h.HandlePreCheckoutQuery(ctx, query("q0", 1, XTR, 5, p))
-	f.api.mu.Lock()
-	f.api.answerErr = nil
-	f.api.mu.Unlock()
+	// Pre-checkout: the first ok answer is lost (its fate unknown, the
+	// reservation is kept until its TTL); the next one is refused as too
+	// old (the reservation is given back); a query declined for any reason
+	// leaves the order free for the next one at once.
+	answer := func(id string, err error) {
+		f.api.mu.Lock()
+		f.api.answerErr = err
+		f.api.mu.Unlock()
+		_ = f.h.HandlePreCheckoutQuery(ctx, query(id, 1, XTR, 5, p))
+		f.api.mu.Lock()
+		f.api.answerErr = nil
+		f.api.mu.Unlock()
+	}
+	answer("q0", errors.New("network down"))
+	f.advance(DefaultReservationTTL)
+	answer("q00", &botapi.Error{Method: "answerPreCheckoutQuery", Code: 400,
+		Description: "Bad Request: query is too old and response timeout expired or query ID is invalid"})
 	for i := 1; ; i++ {
 		require.Less(t, i, 5, "no pre-checkout accepted")
 		until(t, "pre-checkout", func() error { return f.h.HandlePreCheckoutQuery(ctx, query(fmt.Sprint("q", i), 1, XTR, 5, p)) })

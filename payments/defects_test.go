@@ -292,10 +292,12 @@ func TestRenewalAfterKeyRotation(t *testing.T) {
 }
 
 // TestPreCheckoutAnswerPermanentError: a 4xx answer error (the query is too
-// old) is logged and acknowledged; a transient one is returned for a retry.
+// old) is logged and acknowledged; a transient one is returned for a retry
+// (repeatable purchases: an ok answer of unknown fate that reserved a
+// one-time order is acknowledged, see TestReservationKeptAfterAmbiguousAnswer).
 func TestPreCheckoutAnswerPermanentError(t *testing.T) {
 	var log syncLog
-	f := newFixture(t, WithLogger(log.logger()))
+	f := newFixture(t, WithLogger(log.logger()), WithRepeatablePurchases())
 	q := query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"}))
 	f.api.answerErr = &botapi.Error{Method: "answerPreCheckoutQuery", Code: 400,
 		Description: "Bad Request: query is too old and response timeout expired or query ID is invalid"}

@@ -98,19 +98,28 @@
 // the order (the [Order.Ref] of the signed payload) for the query
 // ([Ledger.Reserve], [WithReservationTTL]) and declines a second
 // pre-checkout for an order that is reserved or paid with [MsgOrderTaken].
-// A reservation lives only as long as its query is accepted: when the
-// handler does not answer the query ok (declined, or the answer failed,
-// such as Telegram's "query is too old" after its 10-second deadline), it
-// releases that query's reservation at once ([Ledger.ReleaseReservation],
-// fenced by the query id, so a later query's reservation of the order is
-// never dropped), and the buyer who retries is not declined as if someone
-// else were paying. An answer whose failure hides its fate (a timeout after
-// Telegram got an ok) releases it too: should Telegram charge after all,
-// the binding below makes a competing charge a refunded duplicate. The
-// same holds for a query delivered again after it was answered ok (the
-// webhook's dedupe by update_id normally drops such a delivery): its second
-// answer is refused and releases the reservation that the first answer
-// made good.
+// A reservation is released at once only when the outcome of its query is
+// known ([Ledger.ReleaseReservation], fenced by the query id, so a later
+// query's reservation of the order is never dropped): the handler declined
+// the query (whatever became of that answer: a declined query is never
+// paid), or its ok answer had no effect (Telegram refused it, such as
+// "query is too old" after its 10-second deadline or a 429, or the request
+// never left: a DNS, connect or TLS handshake failure). The buyer who
+// retries is then not declined as if someone else were paying. An ok answer
+// whose failure hides its fate (a timeout, a 5xx, a connection dropped
+// after the request was written: Telegram may have got the ok and be
+// charging) keeps the reservation until its TTL and is logged at Warn. That
+// is the safe side: a buyer whose ok answer was lost waits at most one
+// reservation TTL before a retry is accepted, whereas a released
+// reservation would let a second buyer or attempt be approved and charged,
+// and a duplicate provider charge cannot be refunded through the Bot API
+// (only reported, below). The handler acknowledges such an update rather
+// than have it redelivered: the repeated answer would be refused whether
+// the first reached Telegram or not. A query delivered again nonetheless
+// after an ok answer (the webhook's dedupe by update_id normally drops
+// such a delivery) still has its second answer refused, and that refusal
+// releases the reservation the first answer made good; the binding below
+// then makes a competing charge a duplicate.
 // Two pre-checkouts can still both be answered before either charge (a
 // reservation that expired while a payment was delayed), so the ledger binds
 // the order to its first charge in the same atomic step as Record; a later

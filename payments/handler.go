@@ -3,10 +3,12 @@ package payments
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -302,12 +304,28 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // reserved by another pre-checkout or already paid). A
 // check still running after the decision timeout gets ok=false with
 // [MsgTimeout]; a check that panics gets [MsgUnavailable]. The check and the
-// answer run to completion even if ctx has ended (its values are kept). The
-// error is non-nil only if the answer could not be sent for a reason a
+// answer run to completion even if ctx has ended (its values are kept).
+//
+// The order's reservation is released at once only when the outcome is
+// known: the query was declined (whatever became of the answer: a declined
+// query is never paid), or its ok answer had no effect (Telegram refused it
+// with a 4xx such as "query is too old" or a 429, or the request never
+// left: a DNS, connect or TLS handshake failure). After an ok answer whose
+// fate is unknown (a timeout, a 5xx, a connection broken after the request
+// was written) Telegram may be charging the buyer, so the reservation is
+// kept until its TTL ([WithReservationTTL]) and the failure logged at Warn:
+// a buyer whose ok answer was lost waits at most one reservation TTL to
+// retry, rather than risk a second charge of the order, which for a
+// provider payment the Bot API cannot refund.
+//
+// The error is non-nil only if the answer could not be sent for a reason a
 // redelivery may cure (network, 429, 5xx); a permanent refusal (a 4xx such
 // as "query is too old") is logged and acknowledged, since a redelivery
-// would get the same answer. Handle pre_checkout_query inline, not behind a
-// queue: the 10 s run from when Telegram sent the query.
+// would get the same answer. An ok answer of unknown fate that reserved an
+// order is acknowledged too (nil): a redelivery's answer would be refused
+// whether the first reached Telegram or not, and could not tell which.
+// Handle pre_checkout_query inline, not behind a queue: the 10 s run from
+// when Telegram sent the query.
 //
 // Telegram docs: https://core.telegram.org/bots/api#answerprecheckoutquery
 func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheckoutQuery) error {
@@ -326,19 +344,36 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		OK:                 msg == "",
 		ErrorMessage:       msg,
 	})
-	if reserved != "" && (msg != "" || err != nil) {
+	kept := false
+	switch {
+	case reserved == "" || (msg == "" && err == nil):
+	case msg != "" || withoutEffect(err):
 		h.releaseReservation(detached, reserved, q.ID, err)
+	default:
+		// The ok answer may have reached Telegram, which then charges: the
+		// reservation stays until its TTL, so that no other pre-checkout
+		// of the order is approved meanwhile. The update is acknowledged:
+		// a redelivery would answer again, and Telegram refuses a second
+		// answer ("query is too old") as it refuses one after the
+		// deadline, a refusal that would release the reservation.
+		kept = true
+		h.logger.WarnContext(ctx, "payments: pre-checkout ok answer failed and may have reached Telegram; order stays reserved until its TTL, update not redelivered",
+			"order", reserved, "query_id", q.ID, "reservation_ttl", h.reservationTTL, "error", err)
 	}
 	h.observePreCheckout(ctx, q, msg, start, err)
+	if kept {
+		return nil
+	}
 	return h.answered(ctx, "pre-checkout", q.ID, err)
 }
 
 // releaseReservation gives back the reservation of order ref that query id
-// took, because its pre-checkout was not answered ok (answerErr is why, or
-// nil for a decline): the buyer's next attempt must not wait for it to
-// expire. Fenced by the query id, it never drops a later query's
-// reservation. A release that fails is logged; the reservation then ends
-// with its TTL.
+// took, because its pre-checkout was declined (answerErr is the decline's
+// error, if any: a declined query is never paid, whatever became of the
+// answer) or its ok answer had no effect (answerErr, see [withoutEffect]):
+// the buyer's next attempt must not wait for it to expire. Fenced by the
+// query id, it never drops a later query's reservation. A release that
+// fails is logged; the reservation then ends with its TTL.
 func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answerErr error) {
 	ctx, cancel := context.WithTimeout(ctx, PreCheckoutDeadline-h.decisionTimeout)
 	defer cancel()
@@ -347,6 +382,35 @@ func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answer
 		return
 	}
 	h.logger.InfoContext(ctx, "payments: pre-checkout not accepted; reservation released", "order", ref, "query_id", id, "answer_error", answerErr)
+}
+
+// withoutEffect reports whether err, the error of a Bot API call, proves
+// that the call had no effect at Telegram: Telegram refused it (a 4xx
+// answer, 429 included), or the request never left: a [botapi.Breaker]
+// refused it ([botapi.ErrCircuitOpen]), or the connection failed before the
+// request was written (a DNS, connect or TLS handshake failure, whose cause
+// the error wraps: the same test botapi applies, unexported, before it
+// repeats a method that is not safe to repeat). Any other failure (a
+// timeout, a 5xx, a connection broken after the request was written, a 2xx
+// answer that is not Bot API JSON, an error of unknown kind) leaves the
+// call's fate unknown. botapi repeats an answer only after a 429 or an
+// unsent request, so the last attempt's error decides; with
+// RetryPolicy.RetryUnsafe a refusal can follow an attempt that landed, so
+// do not set it on the handler's client.
+func withoutEffect(err error) bool {
+	var apiErr *botapi.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Code >= 400 && apiErr.Code <= 499
+	}
+	if errors.Is(err, botapi.ErrCircuitOpen) {
+		return true
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var recErr tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
+	return errors.As(err, &dnsErr) || (errors.As(err, &opErr) && opErr.Op == "dial") ||
+		errors.As(err, &recErr) || errors.As(err, &certErr)
 }
 
 // answered turns the error of answering query id into the handler's: nil

@@ -253,8 +253,12 @@ func TestPreCheckoutAnswers(t *testing.T) {
 	}
 }
 
+// TestPreCheckoutAnswerError: an answer that failed for a reason a
+// redelivery may cure is returned. (Repeatable purchases: an ok answer of
+// unknown fate that reserved a one-time order is acknowledged instead, see
+// TestReservationKeptAfterAmbiguousAnswer.)
 func TestPreCheckoutAnswerError(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, WithRepeatablePurchases())
 	f.api.answerErr = errors.New("network down")
 	err := f.h.HandlePreCheckoutQuery(t.Context(), query("q", 1, XTR, 5, f.payload(t, Order{Ref: "o"})))
 	require.ErrorContains(t, err, "network down")

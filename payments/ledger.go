@@ -137,8 +137,10 @@ type Ledger interface {
 	Reserve(ctx context.Context, orderRef, holder string, ttl time.Duration) (bool, error)
 	// ReleaseReservation ends holder's reservation of orderRef at once, so
 	// another pre-checkout can reserve the order without waiting for it to
-	// expire: the handler calls it when it did not answer holder's query
-	// ok (declined, or the answer failed: "query is too old"). It is fenced
+	// expire: the handler calls it when holder's query cannot be paid
+	// (declined, or its ok answer had no effect: refused as "query is too
+	// old", or never sent); not after an ok answer whose fate is unknown,
+	// whose reservation ends with its ttl. It is fenced
 	// by holder: if the order is reserved by another holder (a later query,
 	// after holder's reservation expired), is not reserved, or is bound to
 	// a charge, it changes nothing and returns nil.

@@ -19,8 +19,8 @@ import (
 // window already full. Three rules absorb it. Each bot-wide window keeps
 // spare sends free (one by default: 29 of 30 per second paced), so one
 // late arrival finds room. A send through [Telegram.Admit] whose round
-// trip exceeds the fastest seen by more than twice the margin is overdue:
-// it may reach Telegram at any moment until its answer comes, so from
+// trip exceeds the fastest seen by more than 2.25 times the margin is
+// overdue: it may reach Telegram at any moment until its answer comes, so from
 // then until a window after its answer it holds one bot-wide send per
 // window, taken from the bot-wide cells in the [Store] in eight pieces
 // spread over the window (so no one send waits a whole extra slot behind
@@ -99,7 +99,7 @@ func WithSpare(spare int) Option { return func(o *options) { o.spare = spare } }
 // times Telegram's speed, a loaded host) from 55 000-63 000 eighths of a
 // slot to about 8 600, but put 32 arrivals in one window at the fake,
 // against at most 29-30 with this rule: round trips beyond the fastest
-// plus twice the margin are mostly the host's own delays between a send's
+// plus 2.25 times the margin are mostly the host's own delays between a send's
 // slot and its arrival, the very spread the margin does not cover, and
 // the holds are what keeps the windows below the limit then. A margin
 // that follows that spread instead (docs/benchmarks.md, ratelimit) is

@@ -10,8 +10,9 @@
 // ReleaseReservation gives it back, fenced by the query that holds it;
 // Pending yields exactly the payments with work left; Since and ByOrder
 // keep record order; all of it holds under concurrent use; and, driven
-// through a payments.Handler, a pre-checkout that was not answered ok frees
-// its order at once and a refund with no refund hook configured leaves the
+// through a payments.Handler, a pre-checkout whose ok answer Telegram
+// refused frees its order at once, one whose ok answer's fate is unknown
+// keeps it reserved, and a refund with no refund hook configured leaves the
 // pending set. A SQL or
 // Redis ledger runs it from its own tests:
 //

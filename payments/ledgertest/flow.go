@@ -73,7 +73,7 @@ func flowHandler(l payments.Ledger, api payments.API, opts ...payments.Option) (
 // was answered ok.
 func preCheckout(ctx context.Context, h *payments.Handler, api *flowAPI, id, payload string) (bool, error) {
 	q := &botapi.PreCheckoutQuery{ID: id, From: botapi.User{ID: 7}, Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload}
-	if err := h.HandlePreCheckoutQuery(ctx, q); err != nil && !errors.Is(err, botapi.ErrServer) {
+	if err := h.HandlePreCheckoutQuery(ctx, q); err != nil && !errors.Is(err, botapi.ErrServer) && !errors.Is(err, botapi.ErrTooManyRequests) {
 		return false, err
 	}
 	a, ok := api.answer(id)
@@ -84,18 +84,17 @@ func preCheckout(ctx context.Context, h *payments.Handler, api *flowAPI, id, pay
 }
 
 // preCheckoutFailureReleases: a pre-checkout the handler reserved the order
-// for but could not answer ok (Telegram refused the answer: "query is too
-// old", or the answer failed) gives the order back at once, so the buyer's
-// retry is answered ok, not declined as if someone else were paying; and
-// the release is the failed query's only, never a later query's
-// reservation of the same order.
+// for but whose ok answer had no effect (Telegram refused it: "query is too
+// old", 429) gives the order back at once, so the buyer's retry is answered
+// ok, not declined as if someone else were paying; and the release is the
+// failed query's only, never a later query's reservation of the same order.
 func preCheckoutFailureReleases(ctx context.Context, l payments.Ledger) error {
 	api := newFlowAPI()
 	h, codec, err := flowHandler(l, api)
 	if err != nil {
 		return err
 	}
-	for i, answerErr := range []error{errQueryTooOld, &botapi.Error{Method: "answerPreCheckoutQuery", Code: 502, Description: "Bad Gateway"}} {
+	for i, answerErr := range []error{errQueryTooOld, &botapi.Error{Method: "answerPreCheckoutQuery", Code: 429, Description: "Too Many Requests: retry after 5", RetryAfter: 5 * time.Second}} {
 		payload, err := codec.Encode(payments.Order{Ref: "order-" + strconv.Itoa(i), UserID: 7, Currency: payments.XTR, Amount: 5})
 		if err != nil {
 			return err
@@ -113,10 +112,10 @@ func preCheckoutFailureReleases(ctx context.Context, l payments.Ledger) error {
 		}
 		if !ok {
 			a, _ := api.answer(retry)
-			return fail("pre-checkout retried after the first answer failed (%v): declined %q; want ok (the failed query's reservation released)",
+			return fail("pre-checkout retried after the first answer was refused (%v): declined %q; want ok (the refused query's reservation released)",
 				answerErr, a.ErrorMessage)
 		}
-		// The failed query is redelivered (a 5xx answer returns an error
+		// The failed query is redelivered (a 429 answer returns an error
 		// for a redelivery) and fails again: it must not release the
 		// reservation the retry now holds.
 		if _, err := preCheckout(ctx, h, api, old, payload); err != nil {
@@ -129,6 +128,42 @@ func preCheckoutFailureReleases(ctx context.Context, l payments.Ledger) error {
 		if ok {
 			return fail("a third pre-checkout answered ok while the retry's reservation stands: the failed query released another query's reservation")
 		}
+	}
+	return nil
+}
+
+// preCheckoutUnknownAnswerKeeps: a pre-checkout whose ok answer failed in a
+// way that hides its fate (a 5xx: Telegram may have got the ok and be
+// charging) keeps the order reserved, so another pre-checkout of it is
+// declined with MsgOrderTaken until the reservation's TTL, and the update
+// is acknowledged (no redelivery, whose refused answer would release it).
+func preCheckoutUnknownAnswerKeeps(ctx context.Context, l payments.Ledger) error {
+	api := newFlowAPI()
+	h, codec, err := flowHandler(l, api)
+	if err != nil {
+		return err
+	}
+	payload, err := codec.Encode(payments.Order{Ref: "order-5xx", UserID: 7, Currency: payments.XTR, Amount: 5})
+	if err != nil {
+		return err
+	}
+	api.mu.Lock()
+	api.fail["lost"] = &botapi.Error{Method: "answerPreCheckoutQuery", Code: 502, Description: "Bad Gateway"}
+	api.mu.Unlock()
+	q := &botapi.PreCheckoutQuery{ID: "lost", From: botapi.User{ID: 7}, Currency: payments.XTR, TotalAmount: 5, InvoicePayload: payload}
+	lostErr := h.HandlePreCheckoutQuery(ctx, q)
+	if a, ok := api.answer("lost"); !ok || !a.OK {
+		return fail("pre-checkout lost: answered %+v, want ok", a)
+	}
+	ok, err := preCheckout(ctx, h, api, "second", payload)
+	if err != nil {
+		return err
+	}
+	if a, _ := api.answer("second"); ok || a.ErrorMessage != payments.MsgOrderTaken {
+		return fail("second pre-checkout after an ok answer of unknown fate: ok=%v %q; want declined with MsgOrderTaken (the reservation kept)", ok, a.ErrorMessage)
+	}
+	if lostErr != nil {
+		return fail("pre-checkout whose ok answer got a 502: %v, want nil (acknowledged, reservation kept)", lostErr)
 	}
 	return nil
 }

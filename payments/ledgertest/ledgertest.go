@@ -44,6 +44,7 @@ var checks = []check{
 	{"Since", since},
 	{"Concurrent", concurrent},
 	{"PreCheckoutFailureReleasesReservation", preCheckoutFailureReleases},
+	{"PreCheckoutUnknownAnswerKeepsReservation", preCheckoutUnknownAnswerKeeps},
 	{"RefundWithoutHookCompletes", refundWithoutHookCompletes},
 	{"RepeatedWrites", repeatedWrites},
 	{"RefundInsideFulfilRefused", refundInsideFulfilRefused},

@@ -155,25 +155,25 @@ func TestRateStoreFallback(t *testing.T) {
 // TestRateStoreReplicas runs three schedulers (three replicas, each on its
 // own connection, clocks skewed by up to 50 ms) broadcasting through one
 // Redis to the fake Telegram in real time, every limit and the latency
-// scale times faster (900 messages at 3×; 9 000 at 10× with
-// MINIAPPKIT_LONG=1; the 30 000 at Telegram's own speed, about 17
-// minutes, with MINIAPPKIT_TIMING=1, or at MINIAPPKIT_SPEED times it). It asserts
-// what must hold however busy the machine: 0 × 429 at the fake and at most
-// the limit in every window of the fake's arrivals (and logs how many
-// arrivals had 30, 29, 28 and 27 in the window ending at them: 30 often
-// is too close for a real Telegram). Makespan and the
-// replicas' shares are logged (with the bound, 1.05 × (the
-// pacing's 1.03 × n/30 s + a window)), and asserted with loose bounds only
-// with MINIAPPKIT_TIMING=1, on a quiet machine (shares within 10 % at
-// 30 000 messages, 50 % at 900, where 300 sends per replica vary by
-// chance; makespan within twice the lower bound). Each send's slot is
-// reserved on the server ahead of its time (RemoteStore.ReserveAhead), so
-// no slot waits for a waiter's wake-up and its round trip, but a slot a
-// replica wakes for too late is still lost (Slot.Wait), and sends a loaded
-// machine delays are overdue and hold room for a late arrival
-// (WithMargin); both are logged per replica. On the shared 2-core machine
-// (load 19) 900 messages took 3.1 times the lower bound, so no time bound
-// may fail CI, which runs MINIAPPKIT_LONG=1.
+// scale times faster: 900 messages at 3×; 9 000 at 10× with
+// MINIAPPKIT_LONG=1; the 30 000 at Telegram's own speed (about 17
+// minutes) with MINIAPPKIT_TIMING=1, or MINIAPPKIT_SPEED times faster.
+// It asserts what must hold however busy the machine: 0 × 429 at the fake
+// and at most the limit in every window of the fake's arrivals (and logs
+// how many arrivals had 30, 29, 28 and 27 in the window ending at them).
+// Makespan and the replicas' shares are logged (with the bound,
+// 1.05 × (the pacing's 1.03 × n/30 s + a window)), and asserted only with
+// MINIAPPKIT_TIMING=1, on a quiet machine: shares within 10 % at 30 000
+// messages (50 % at 900, where 300 sends per replica vary by chance), and
+// makespan within the bound at Telegram's speed, within twice the
+// lower bound faster, where the host's own delays weigh ten times more.
+// Each send's slot is reserved on the server ahead of its time
+// (RemoteStore.ReserveAhead), so no slot waits for a waiter's wake-up and
+// its round trip, but a slot a replica wakes for too late is still lost
+// (Slot.Wait), and sends a loaded machine delays are overdue and hold room
+// for a late arrival (WithMargin); both are logged per replica. On the
+// shared 2-core machine (load 19) 900 messages took 3.1 times the lower
+// bound, so no time bound may fail CI, which runs MINIAPPKIT_LONG=1.
 func TestRateStoreReplicas(t *testing.T) {
 	skipWithoutServer(t)
 	scale, n, spread := 3, 900, 1.5 // spread: the most a replica may send over the least
@@ -287,7 +287,11 @@ func TestRateStoreReplicas(t *testing.T) {
 	if !timing {
 		return // the machine's load is most of what these would measure
 	}
-	require.LessOrEqual(t, makespan, 2*lower, "the issue's bound is %v", bound)
+	if scale == 1 {
+		require.LessOrEqual(t, makespan, bound, "the issue's bound")
+	} else {
+		require.LessOrEqual(t, makespan, 2*lower, "the issue's bound is %v", bound)
+	}
 	lo, hi := slices.Min(shares), slices.Max(shares)
 	require.LessOrEqual(t, float64(hi), spread*float64(lo), "shares %v", shares)
 }
