@@ -375,8 +375,12 @@ func WithBackoff(b Backoff) Option {
 // update to the queue's dead-letter state (after [WithMaxAttempts] failed
 // runs), for example to alert someone. The dead letter is already durable
 // when it runs, and stays listed by [Queue.DeadLetters] until
-// [Queue.Redrive]; the hook cannot lose it. It runs on the worker's
-// goroutine with a context bounded by [WithStoreTimeout].
+// [Queue.Redrive]; the hook cannot lose it. It is called once per burial,
+// also when the queue's Bury applied it and reported an error (the
+// worker asks the queue again, see [Worker]); only a worker stopping while
+// the queue still fails leaves that unknown, which it logs at Error. It
+// runs on the worker's goroutine with a context bounded by
+// [WithStoreTimeout].
 func WithDeadLetter(f func(ctx context.Context, d DeadLetter)) Option {
 	return func(o *handlerOptions) {
 		if f == nil {

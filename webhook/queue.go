@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -65,7 +66,13 @@ type Job interface {
 	// Bury moves the job to the dead state, with reason, where
 	// [Queue.DeadLetters] lists it until [Queue.Redrive]. A [Worker]
 	// passes a reason of at most 1 KiB of valid UTF-8 without NUL bytes,
-	// so a SQL text column can hold it.
+	// so a SQL text column can hold it. Bury is idempotent for the job:
+	// called again after a Bury of this job that was applied (even one
+	// that reported an error, as a write that commits and then fails
+	// does), it returns nil and changes nothing, until the update is
+	// re-driven. It fails with an error wrapping [ErrNotOwner] when this
+	// job did not bury the update and no longer can (it was ended
+	// otherwise, or its pop lease passed and another Pop took it).
 	Bury(ctx context.Context, reason string) error
 }
 
@@ -128,7 +135,8 @@ type memJob struct {
 	attempt int
 	at      time.Time // delayed: ready at; dead: buried at
 	reason  string
-	done    bool // ended by Ack, Nack, Postpone or Bury
+	done    bool    // ended by Ack, Nack, Postpone or Bury
+	buried  *memJob // the dead copy, when ended by Bury
 }
 
 type delayHeap []*memJob
@@ -295,8 +303,16 @@ func (j *memJob) Postpone(ctx context.Context, delay time.Duration) error {
 }
 
 func (j *memJob) Bury(ctx context.Context, reason string) error {
+	q := j.q
+	q.mu.Lock()
+	buried := j.done && j.buried != nil && slices.Contains(q.dead, j.buried)
+	q.mu.Unlock()
+	if buried {
+		return nil // buried by this job, not re-driven since
+	}
 	return j.end(func(q *MemoryQueue) {
-		q.dead = append(q.dead, &memJob{q: q, id: j.id, body: j.body, attempt: j.attempt, reason: truncateReason(reason), at: q.now()})
+		j.buried = &memJob{q: q, id: j.id, body: j.body, attempt: j.attempt, reason: truncateReason(reason), at: q.now()}
+		q.dead = append(q.dead, j.buried)
 	})
 }
 
@@ -311,7 +327,7 @@ func (j *memJob) requeue(q *MemoryQueue, delay time.Duration, add int) {
 	heap.Push(&q.delayed, nj)
 }
 
-var errJobEnded = errors.New("webhook: job already acked, nacked, postponed or buried")
+var errJobEnded = fmt.Errorf("webhook: job already acked, nacked, postponed or buried: %w", ErrNotOwner)
 
 func (j *memJob) end(f func(q *MemoryQueue)) error {
 	q := j.q
@@ -388,7 +404,10 @@ var ErrUpdateBusy = errors.New("webhook: update busy or store failed")
 // consuming an attempt, so a store outage dead-letters nothing. After
 // [WithMaxAttempts] failed runs the update is buried in the queue's dead
 // state, durable as the queue is, listed by [Queue.DeadLetters] and re-run
-// by [Queue.Redrive]; the [WithDeadLetter] hook is then told. An update
+// by [Queue.Redrive]; the [WithDeadLetter] hook is then told, exactly once
+// per burial: a Bury that reports an error may still have been applied (a
+// write that commits and then fails), so the worker asks again (Bury is
+// idempotent for a job) until it knows. An update
 // whose JSON does not decode is buried at once. A Pop error that is not the
 // end of the queue is logged and retried with a backoff (100 ms doubling to
 // 5 s): a worker goroutine never ends on a transient error.
@@ -484,7 +503,7 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 	id := job.ID()
 	u := new(botapi.Update)
 	if err := json.Unmarshal(job.Body(), u); err != nil || u.UpdateID != id {
-		w.bury(sctx, job, "not a decodable update with this update_id")
+		w.bury(runCtx, ctx, job, "not a decodable update with this update_id")
 		return
 	}
 	ctx, ob := observeStart(ctx, w.o.observer, u, sourceWorker, job.Attempt())
@@ -527,7 +546,7 @@ func (w *Worker) process(runCtx context.Context, job Job) {
 		}
 		if job.Attempt() >= w.o.maxAttempts {
 			ob.done(ResultDead, 0, err)
-			w.bury(sctx2, job, err.Error())
+			w.bury(runCtx, ctx, job, err.Error())
 			return
 		}
 		ob.done("", 0, err)
@@ -551,17 +570,72 @@ func (w *Worker) ack(ctx context.Context, job Job) {
 	}
 }
 
-// bury moves job to the dead state and tells the hook; if the queue
-// cannot, the job is postponed (never dropped) and buried on a later pass.
-func (w *Worker) bury(ctx context.Context, job Job, reason string) {
+// Bounds of bury's questions to a failing queue: at most buryTries in
+// all (about 70 s with the waits between them), and buryTriesAfterStop
+// more once Run's context has ended.
+const (
+	buryTries          = 20
+	buryTriesAfterStop = 3
+)
+
+// bury moves job to the dead state and tells the hook, exactly when the
+// job is buried. A Bury that fails may have been applied all the same (a
+// driver that commits and then reports its context's end, a network error
+// after the server applied it), so bury asks the queue until it knows:
+// Bury again (idempotent for the job) returning nil means buried, and the
+// hook is told; a Postpone returning nil means not buried, and a later
+// attempt buries the update and tells the hook; a Bury failing with
+// [ErrNotOwner] means this job no longer holds the update (postponed, or
+// its pop lease passed and the worker now holding it buries it). Between
+// tries it waits as after a failed Pop (100 ms doubling to 5 s). After
+// [buryTries] tries, or [buryTriesAfterStop] more once Run's ctx has
+// ended, it gives up, logging at Error that the update may be dead
+// without its hook called (if the Bury was not applied, the queue gives
+// the update out again once its pop lease passes, and that attempt
+// buries it and calls the hook); a worker goroutine is never held for
+// good by a queue that keeps failing. ctx is the worker's context without
+// Run's cancellation.
+func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 	reason = truncateReason(reason)
-	if err := job.Bury(ctx, reason); err != nil {
-		w.o.logger.Error("webhook: bury failed; update postponed", "update_id", job.ID(), "err", err)
-		_ = job.Postpone(ctx, w.o.backoff(1))
-		return
+	id := job.ID()
+	call := func(f func(ctx context.Context) error) error {
+		sctx, cancel := storeContext(ctx, w.o.storeTimeout)
+		defer cancel()
+		return f(sctx)
 	}
-	w.o.logger.Error("webhook: update dead-lettered", "update_id", job.ID(), "attempts", job.Attempt())
-	if w.o.deadLetter != nil {
-		w.o.deadLetter(ctx, DeadLetter{ID: job.ID(), Body: job.Body(), Attempts: job.Attempt(), Reason: reason})
+	pause, left := popRetryMin, buryTriesAfterStop
+	for try := 1; ; try++ {
+		berr := call(func(ctx context.Context) error { return job.Bury(ctx, reason) })
+		if berr == nil {
+			w.o.logger.Error("webhook: update dead-lettered", "update_id", id, "attempts", job.Attempt())
+			if w.o.deadLetter != nil {
+				hctx, cancel := storeContext(ctx, w.o.storeTimeout)
+				w.o.deadLetter(hctx, DeadLetter{ID: id, Body: job.Body(), Attempts: job.Attempt(), Reason: reason})
+				cancel()
+			}
+			return
+		}
+		if errors.Is(berr, ErrNotOwner) {
+			w.o.logger.Warn("webhook: bury refused: the job no longer holds the update (postponed, or its pop lease passed and another worker has it)", "update_id", id, "err", berr)
+			return
+		}
+		perr := call(func(ctx context.Context) error { return job.Postpone(ctx, w.o.backoff(1)) })
+		if perr == nil {
+			w.o.logger.Error("webhook: bury failed; update postponed", "update_id", id, "err", berr)
+			return
+		}
+		if runCtx.Err() != nil {
+			left--
+		}
+		if left == 0 || try >= buryTries {
+			w.o.logger.Error("webhook: bury failed and may have been applied; giving up: if DeadLetters lists the update, its dead-letter hook was not called, else it runs again once its pop lease passes",
+				"update_id", id, "err", berr, "postpone_err", perr, "tries", try)
+			return
+		}
+		if try == 1 {
+			w.o.logger.Error("webhook: bury failed and may have been applied; asking the queue again", "update_id", id, "err", berr, "postpone_err", perr)
+		}
+		_ = w.sleep(runCtx, pause)
+		pause = min(2*pause, popRetryMax)
 	}
 }

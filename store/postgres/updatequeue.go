@@ -61,7 +61,7 @@ func (db *DB) UpdateQueue(name string, lease time.Duration) *UpdateQueue {
 		ack:      db.sql(`DELETE FROM {schema}.webhook_queue WHERE queue = $1 AND id = $2 AND token = $3 AND state = 0`),
 		nack:     db.sql(`UPDATE {schema}.webhook_queue SET attempt = attempt + 1, visible_at = now() + $4 * interval '1 microsecond', token = NULL WHERE queue = $1 AND id = $2 AND token = $3 AND state = 0`),
 		postpone: db.sql(`UPDATE {schema}.webhook_queue SET visible_at = now() + $4 * interval '1 microsecond', token = NULL WHERE queue = $1 AND id = $2 AND token = $3 AND state = 0`),
-		bury:     db.sql(`UPDATE {schema}.webhook_queue SET state = 1, reason = $4, buried_at = now(), token = NULL WHERE queue = $1 AND id = $2 AND token = $3 AND state = 0`),
+		bury:     db.sql(`UPDATE {schema}.webhook_queue SET state = 1, reason = CASE state WHEN 0 THEN $4 ELSE reason END, buried_at = CASE state WHEN 0 THEN now() ELSE buried_at END WHERE queue = $1 AND id = $2 AND token = $3`),
 		dead:     db.sql(`SELECT id, body, attempt, reason, buried_at FROM {schema}.webhook_queue WHERE queue = $1 AND state = 1 ORDER BY buried_at, id LIMIT $2`),
 		redrive:  db.sql(`UPDATE {schema}.webhook_queue SET state = 0, attempt = 1, visible_at = now(), reason = NULL, buried_at = NULL, token = NULL WHERE queue = $1 AND id = $2 AND state = 1`),
 	}
@@ -188,7 +188,9 @@ func (j *pgJob) Postpone(ctx context.Context, delay time.Duration) error {
 	return affected("update queue postpone", tag, err)
 }
 
-// Bury implements webhook.Job.
+// Bury implements webhook.Job. A dead row keeps the token of the pop that
+// buried it (until Redrive), so that pop's Bury again, after one that
+// committed and reported an error, matches it and changes nothing.
 func (j *pgJob) Bury(ctx context.Context, reason string) error {
 	tag, err := j.q.db.pool.Exec(ctx, j.q.bury, j.q.name, j.id, j.token, reason)
 	return affected("update queue bury", tag, err)

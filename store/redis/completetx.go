@@ -146,9 +146,12 @@ var errEffect = errors.New("redis: effect")
 // ([WithKeyPrefix]("app{7}:")) it is the prefix's ("{7}") for every key,
 // so effects can share keys across updates (a counter of all updates); with
 // a prefix without one it is the entry's whole key, so an effect's keys
-// are its update's own. It fails with [ErrCrossSlot] for a key whose entry
-// no other key can share a slot with (its entry's key holds a '}' but no
-// hash tag, e.g. "a}b" under the default prefix).
+// are its update's own. Braces in key never pick the tag: they are
+// escaped in the entry's key (see Layout in the package doc), so a
+// client's Idempotency-Key such as "a}b" or "{x}" gets a tag of its own
+// like any other. It fails with [ErrCrossSlot] only under a key prefix
+// that holds a '}' outside a hash tag (such as "}{"): no other key can
+// share a slot with such an entry.
 func (s *UpdateStore) HashTag(key string) (string, error) {
 	if s.db.err != nil {
 		return "", s.db.err

@@ -166,7 +166,8 @@ func TestHashTag(t *testing.T) {
 		{DefaultKeyPrefix, "tg:update:1", "{miniappkit:wh:tg:update:1}"},
 		{"app{7}:", "tg:update:1", "{7}"},
 		{"app{7}:", "a}b", "{7}"},
-		{DefaultKeyPrefix, "a{b}", "{b}"},
+		{DefaultKeyPrefix, "a{b}", "{miniappkit:wh%:a%7Bb%7D}"}, // braces in a key never pick the tag
+		{DefaultKeyPrefix, "a}b", "{miniappkit:wh%:a%7Db}"},
 		{"x{", "k", "{x{wh:k}"},
 	} {
 		s := New(client, WithKeyPrefix(c.prefix)).UpdateStore()
@@ -175,8 +176,8 @@ func TestHashTag(t *testing.T) {
 		require.Equal(t, c.want, got, "%q %q", c.prefix, c.key)
 		require.Equal(t, hashed(s.key(c.key)), hashed("fx:"+got+":n"), "%q %q", c.prefix, c.key)
 	}
-	for _, key := range []string{"a}b", "{}x}", "}"} {
-		_, err := New(client).UpdateStore().HashTag(key)
+	for _, key := range []string{"k", "a}b", "{}x}", "}"} {
+		_, err := New(client, WithKeyPrefix("}{")).UpdateStore().HashTag(key)
 		require.ErrorIs(t, err, ErrCrossSlot, key)
 	}
 }

@@ -81,8 +81,10 @@ func (db *DB) KeyPrefix() string { return db.prefix }
 // feature's keys. A feature whose layout changes bumps its number and
 // either teaches Migrate to convert or reads the old layout in place:
 // "updates" 2 (one string per entry) still reads layout 1's hashes, which
-// expire on their own (see Layout in the package doc).
-var schemaVersions = map[string]int{"ledger": 1, "updates": 2}
+// expire on their own, and "updates" 3 (braces in a key escaped) still
+// reads the entries of such keys where layout 2 kept them (see Layout in
+// the package doc).
+var schemaVersions = map[string]int{"ledger": 1, "updates": 3}
 
 // ErrNewerLayout is the error of [DB.Migrate] when the server holds a
 // feature's keys in a layout newer than this version of the package knows
@@ -140,7 +142,7 @@ return ''
 
 // scripts is every script the stores run, loaded by Migrate (EVALSHA
 // falls back to EVAL on a server that has not seen a script anyway).
-var scripts = append(append([]*redis.Script{claimScript, extendScript, completeScript, releaseScript, versionScript}, queueScripts...), ledgerScripts...)
+var scripts = append(append([]*redis.Script{claimScript, peekScript, extendScript, completeScript, releaseScript, versionScript}, queueScripts...), ledgerScripts...)
 
 // wrap names the operation on a driver error. go-redis's errors carry no
 // password.

@@ -55,6 +55,20 @@
 // answers entries in layout 2 with an error (a 5xx: Telegram retries
 // once it is replaced).
 //
+// A key holding '{' or '}' (a client's Idempotency-Key, say) is kept at
+// <prefix>wh%:<key> with '%', '{' and '}' escaped as %25, %7B and %7D, so
+// that no part of it forms or breaks a Redis Cluster hash tag: a client
+// can neither make an entry whose effects CompleteTx must refuse ("a}b")
+// nor pick the slot and tag of its entry ("{x}"). Escaped rather than
+// hashed or base64-encoded: keys stay readable in redis-cli, need no
+// stored copy of the key to rule out collisions (the escape is one-to-one,
+// and "wh%:" is not "wh:"), and every key without a brace stays where it
+// was. [DB.Migrate] records this as layout 3. Entries of such keys written by a release with layout
+// 2 (at <prefix>wh:<key>) are still answered by Claim (one more read)
+// until they expire; every other key is where it was. A process of a
+// release with layout 2 must not run beside this one: it would claim such
+// keys where this one no longer does.
+//
 // # Context
 //
 // Every method takes a ctx, but go-redis honours a ctx's deadline only on

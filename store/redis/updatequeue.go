@@ -36,7 +36,7 @@ const DefaultPopLease = 5 * time.Minute
 // commit each Push. It is safe for concurrent use.
 type UpdateQueue struct {
 	db       *DB
-	keys     []string // stream, ids, bodies, attempts, delayed, dead, deadidx
+	keys     []string // stream, ids, bodies, attempts, delayed, dead, deadidx, deadby
 	consumer string
 	lease    time.Duration
 }
@@ -57,7 +57,7 @@ func (db *DB) UpdateQueue(name string, lease time.Duration) *UpdateQueue {
 	_, _ = rand.Read(b[:])
 	return &UpdateQueue{
 		db:       db,
-		keys:     []string{base + "s", base + "ids", base + "body", base + "att", base + "delayed", base + "dead", base + "deadidx"},
+		keys:     []string{base + "s", base + "ids", base + "body", base + "att", base + "delayed", base + "dead", base + "deadidx", base + "deadby"},
 		consumer: hex.EncodeToString(b[:]),
 		lease:    lease,
 	}
@@ -85,11 +85,18 @@ return #due
 `)
 
 // queueEndScript: KEYS queue keys; ARGV entry, consumer, deliveries, op
-// (ack, nack, postpone, bury), delay ms or reason. Ends a popped entry if
-// it is still pending with this consumer and delivery count.
+// (ack, nack, postpone, bury), delay ms or reason, id. Ends a popped entry
+// if it is still pending with this consumer and delivery count. A bury
+// records that pop (entry, consumer, deliveries) in deadby, until
+// Redrive, so that its Bury again, after one that was applied and
+// reported an error, returns 1 and changes nothing.
 var queueEndScript = redis.NewScript(luaNow + `
+local pop = ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3]
 local p = redis.call('XPENDING', KEYS[1], '` + queueGroup + `', ARGV[1], ARGV[1], 1)
-if #p == 0 or p[1][2] ~= ARGV[2] or tostring(p[1][4]) ~= ARGV[3] then return 0 end
+if #p == 0 or p[1][2] ~= ARGV[2] or tostring(p[1][4]) ~= ARGV[3] then
+	if ARGV[4] == 'bury' and redis.call('HGET', KEYS[8], ARGV[6]) == pop then return 1 end
+	return 0
+end
 local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 redis.call('XACK', KEYS[1], '` + queueGroup + `', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
@@ -106,6 +113,7 @@ elseif op == 'nack' or op == 'postpone' then
 else
 	redis.call('HSET', KEYS[6], id, ARGV[5])
 	redis.call('ZADD', KEYS[7], now, id)
+	redis.call('HSET', KEYS[8], id, pop)
 end
 return 1
 `)
@@ -114,6 +122,7 @@ return 1
 var queueRedriveScript = redis.NewScript(`
 if redis.call('ZREM', KEYS[7], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[6], ARGV[1])
+redis.call('HDEL', KEYS[8], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], 1)
 redis.call('XADD', KEYS[1], '*', 'id', ARGV[1])
 return 1
@@ -288,7 +297,7 @@ func (j *redisJob) Body() []byte { return j.body }
 func (j *redisJob) Attempt() int { return j.attempt }
 
 func (j *redisJob) end(ctx context.Context, op string, arg any) error {
-	n, err := queueEndScript.Run(ctx, j.q.db.c, j.q.keys, j.entry, j.q.consumer, j.deliveries, op, arg).Int()
+	n, err := queueEndScript.Run(ctx, j.q.db.c, j.q.keys, j.entry, j.q.consumer, j.deliveries, op, arg, j.id).Int()
 	return result("update queue "+op, n, err)
 }
 
@@ -306,7 +315,8 @@ func (j *redisJob) Postpone(ctx context.Context, delay time.Duration) error {
 	return j.end(ctx, "postpone", millis(max(delay, 0)))
 }
 
-// Bury implements webhook.Job.
+// Bury implements webhook.Job; this pop's Bury again after one that was
+// applied returns nil (see queueEndScript).
 func (j *redisJob) Bury(ctx context.Context, reason string) error {
 	return j.end(ctx, "bury", reason)
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/miniappkit/miniappkit/webhook"
 )
 
-// UpdateStore is a webhook.Store: one string per key, <prefix>wh:<key>,
+// UpdateStore is a webhook.Store: one string per key, <prefix>wh:<key>
+// (<prefix>wh%:<key escaped> for a key holding a brace, see Layout),
 // holding the entry's state, owner and data (see Layout in the package
 // doc), and one Lua script per operation, each a GET and at most one SET.
 // Times are the key's expiry, on the server's clock: a done key expires
@@ -117,18 +118,66 @@ end
 return 0
 `)
 
-func (s *UpdateStore) key(k string) string { return s.db.prefix + "wh:" + k }
+// key is the Redis key of the entry of k: <prefix>wh:<k>, or, when k holds
+// a '{' or '}', <prefix>wh%:<k escaped>, where '%', '{' and '}' are
+// written %25, %7B and %7D (layout 3). A webhook key can hold a client's
+// text (the Idempotency-Key header), and a brace in it would pick the
+// entry's Redis Cluster hash tag: "a}b" made an entry no other key can
+// share a slot with (CompleteTx refused every effect with ErrCrossSlot),
+// and "{x}…" let a client choose the slot and tag, and so the keys of
+// CompleteTx's effect, of its entry. Escaped, no part of k forms or
+// breaks a hash tag; the tag is the prefix's or the whole key's, as for
+// every other key. Escaping rather than hashing or base64 keeps keys
+// readable (redis-cli KEYS, SCAN) and every key without a brace where it
+// was, so entries written before the upgrade stay where they are; those
+// with one are read at [UpdateStore.legacyKey] by Claim. The escape is
+// one-to-one and "wh%:" differs from "wh:", so two keys never share an
+// entry.
+func (s *UpdateStore) key(k string) string {
+	if !strings.ContainsAny(k, "{}") {
+		return s.db.prefix + "wh:" + k
+	}
+	return s.db.prefix + "wh%:" + braceEscaper.Replace(k)
+}
+
+var braceEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
+
+// legacyKey is the key of layout 2 (and 1) for k: <prefix>wh:<k> as it
+// came. It differs from key(k) only when k holds a brace.
+func (s *UpdateStore) legacyKey(k string) string { return s.db.prefix + "wh:" + k }
+
+// peekScript: KEYS[1] the entry. Returns what claimScript returns for a
+// key it does not claim ({state, data}), or 0 for a key it would claim
+// (absent, or in flight with its lease passed); writes nothing.
+var peekScript = redis.NewScript(luaEntry + `
+local s, o, d = load(KEYS[1])
+if s == '2' then return {2, d} end
+if s and redis.call('PTTL', KEYS[1]) > grace then return {1, d} end
+return 0
+`)
 
 // Claim implements webhook.Store. It first tries one command, SET with
 // NX and GET: it claims an absent key, and returns a present key's entry,
 // which answers a done key. Only an in-flight key (its lease may have
 // passed), an entry of layout 1 or a server before Redis 7.0 (which
-// refuses NX with GET) take the claim script.
+// refuses NX with GET) take the claim script. A key holding a brace first
+// reads its entry of layout 2 ([UpdateStore.key]), one more round trip, so
+// that what was claimed or done under it before the upgrade is answered
+// until it expires.
 func (s *UpdateStore) Claim(ctx context.Context, key, owner string, lease time.Duration, data []byte) (webhook.ClaimResult, error) {
 	if err := s.check(ctx, lease); err != nil {
 		return webhook.ClaimResult{}, err
 	}
 	k := s.key(key)
+	if old := s.legacyKey(key); old != k {
+		v, err := peekScript.Run(ctx, s.db.c, []string{old}).Result()
+		if err != nil {
+			return webhook.ClaimResult{}, wrap("update store claim", err)
+		}
+		if n, ok := v.(int64); !ok || n != 0 {
+			return claimReply(v)
+		}
+	}
 	if !s.db.noSetNXGet.Load() {
 		e := entry{state: '1', owner: owner}
 		if data != nil {
@@ -160,6 +209,12 @@ func (s *UpdateStore) Claim(ctx context.Context, key, owner string, lease time.D
 	if n, ok := v.(int64); ok && n == 0 {
 		return webhook.ClaimResult{State: webhook.Claimed}, nil
 	}
+	return claimReply(v)
+}
+
+// claimReply is the result of claimScript's or peekScript's reply
+// {state, data} for a key they did not claim.
+func claimReply(v any) (webhook.ClaimResult, error) {
 	e, _ := v.([]any)
 	var state int64
 	var got []byte

@@ -58,7 +58,7 @@ const (
 	queueAckSQL      = `DELETE FROM miniappkit_webhook_queue WHERE queue = ?1 AND id = ?2 AND token = ?3 AND state = 0`
 	queueNackSQL     = `UPDATE miniappkit_webhook_queue SET attempt = attempt + 1, visible_at = ` + nowMS + ` + ?4, token = NULL WHERE queue = ?1 AND id = ?2 AND token = ?3 AND state = 0`
 	queuePostponeSQL = `UPDATE miniappkit_webhook_queue SET visible_at = ` + nowMS + ` + ?4, token = NULL WHERE queue = ?1 AND id = ?2 AND token = ?3 AND state = 0`
-	queueBurySQL     = `UPDATE miniappkit_webhook_queue SET state = 1, reason = ?4, buried_at = ` + nowMS + `, token = NULL WHERE queue = ?1 AND id = ?2 AND token = ?3 AND state = 0`
+	queueBurySQL     = `UPDATE miniappkit_webhook_queue SET state = 1, reason = CASE state WHEN 0 THEN ?4 ELSE reason END, buried_at = CASE state WHEN 0 THEN ` + nowMS + ` ELSE buried_at END WHERE queue = ?1 AND id = ?2 AND token = ?3`
 	queueDeadSQL     = `SELECT id, body, attempt, reason, buried_at FROM miniappkit_webhook_queue WHERE queue = ?1 AND state = 1 ORDER BY buried_at, id LIMIT ?2`
 	queueRedriveSQL  = `UPDATE miniappkit_webhook_queue SET state = 0, attempt = 1, visible_at = ` + nowMS + `, reason = NULL, buried_at = NULL, token = NULL WHERE queue = ?1 AND id = ?2 AND state = 1`
 )
@@ -178,7 +178,9 @@ func (j *sqliteJob) Postpone(ctx context.Context, delay time.Duration) error {
 	return affected("update queue postpone", res, err)
 }
 
-// Bury implements webhook.Job.
+// Bury implements webhook.Job. A dead row keeps the token of the pop that
+// buried it (until Redrive), so that pop's Bury again, after one that
+// committed and reported an error, matches it and changes nothing.
 func (j *sqliteJob) Bury(ctx context.Context, reason string) error {
 	res, err := j.q.db.exec(ctx, queueBurySQL, j.q.name, j.id, j.token, reason)
 	return affected("update queue bury", res, err)

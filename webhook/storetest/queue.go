@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/webhook"
 )
 
@@ -33,6 +35,7 @@ var queueChecks = []queueCheck{
 	{"BuryListRedrive", buryListRedrive},
 	{"ConcurrentPopsOncePerJob", concurrentPops},
 	{"PopLeaseReturnsJob", popLeaseReturns},
+	{"BuryErrorHooksOnce", buryErrorHooksOnce},
 }
 
 // RunQueue runs every Queue check as a subtest of t, each on an empty
@@ -192,8 +195,15 @@ func buryListRedrive(ctx context.Context, q webhook.Queue, _ QueueOptions) error
 	if j, err = pop(ctx, q, "after a Nack"); err != nil {
 		return err
 	}
+	buried := j
 	if err := j.Bury(ctx, "gave up"); err != nil {
 		return fmt.Errorf("storetest: Bury: %w", err)
+	}
+	// A Bury that was applied but reported an error (a commit, then a
+	// network error) is tried again: the job's second Bury succeeds and
+	// changes nothing.
+	if err := j.Bury(ctx, "again"); err != nil {
+		return fmt.Errorf("storetest: a second Bury of the job that buried it: %v, want nil", err)
 	}
 	if err := empty(ctx, q, queueDelay, "of a buried update"); err != nil {
 		return err
@@ -217,6 +227,9 @@ func buryListRedrive(ctx context.Context, q webhook.Queue, _ QueueOptions) error
 	}
 	if err := wantJob(j, 5, 1, "Pop after Redrive"); err != nil {
 		return err
+	}
+	if err := buried.Bury(ctx, "stale"); err == nil {
+		return errors.New("storetest: Bury by the job that buried the update, after its Redrive: nil, want an error")
 	}
 	if dead, err = q.DeadLetters(ctx, 10); err != nil || len(dead) != 0 {
 		return fmt.Errorf("storetest: DeadLetters after Redrive = %v, %v, want none", dead, err)
@@ -302,4 +315,84 @@ func popLeaseReturns(ctx context.Context, q webhook.Queue, o QueueOptions) error
 		return nil
 	}
 	return j.Ack(ctx)
+}
+
+// buryErrQueue is a queue whose first Bury is applied and then reports an
+// error, as a driver does for a write that committed before its context
+// ended or its connection broke.
+type buryErrQueue struct {
+	webhook.Queue
+	failed atomic.Bool
+}
+
+type buryErrJob struct {
+	webhook.Job
+	q *buryErrQueue
+}
+
+var errAfterApply = errors.New("storetest: connection reset after the Bury was applied")
+
+func (q *buryErrQueue) Pop(ctx context.Context) (webhook.Job, error) {
+	j, err := q.Queue.Pop(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return buryErrJob{j, q}, nil
+}
+
+func (j buryErrJob) Bury(ctx context.Context, reason string) error {
+	if err := j.Job.Bury(ctx, reason); err != nil || j.q.failed.Swap(true) {
+		return err
+	}
+	return errAfterApply
+}
+
+// buryErrorHooksOnce: a Worker on the queue whose update failed its last
+// attempt calls the dead-letter hook exactly once, although the Bury that
+// buried it reported an error.
+func buryErrorHooksOnce(ctx context.Context, q webhook.Queue, _ QueueOptions) error {
+	bq := &buryErrQueue{Queue: q}
+	hooked := make(chan webhook.DeadLetter, 4)
+	w, err := webhook.NewWorker(bq, webhook.UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+		return errors.New("always")
+	}), webhook.WithStore(webhook.NewMemoryStore(16)), webhook.WithNamespace("storetest"), webhook.WithMaxAttempts(1),
+		webhook.WithDeadLetter(func(_ context.Context, d webhook.DeadLetter) { hooked <- d }))
+	if err != nil {
+		return err
+	}
+	if err := q.Push(ctx, 8, body(8)); err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(rctx, 1) }()
+	var dead []webhook.DeadLetter
+	deadline := time.Now().Add(queueWait)
+	for len(dead) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if dead, err = q.DeadLetters(ctx, 10); err != nil {
+			return fmt.Errorf("storetest: DeadLetters: %w", err)
+		}
+	}
+	// The hook follows the Bury: wait for it.
+	select {
+	case <-hooked:
+	case <-time.After(queueWait):
+		cancel()
+		<-done
+		return fmt.Errorf("storetest: update 8 dead-lettered (%d listed) after a Bury that reported an error, its dead-letter hook never called", len(dead))
+	}
+	cancel()
+	<-done
+	if len(dead) != 1 || dead[0].ID != 8 {
+		return fmt.Errorf("storetest: DeadLetters = %+v, want update 8", dead)
+	}
+	if !bq.failed.Load() {
+		return errors.New("storetest: the failing Bury never ran")
+	}
+	if n := len(hooked); n != 0 {
+		return fmt.Errorf("storetest: dead-letter hook called %d times, want once", n+1)
+	}
+	return nil
 }
