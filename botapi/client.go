@@ -374,7 +374,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 				if ctxErr := ctx.Err(); ctxErr != nil {
 					return fmt.Errorf("botapi: %s: %w", method, ctxErr)
 				}
-				return &circuitError{method: method, err: berr}
+				return afterLanded(landed, &circuitError{method: method, err: berr})
 			}
 			done = d
 		}
@@ -441,7 +441,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 		}
 		if !retry {
 			if attempt > 1 {
-				return &retryError{attempts: attempt, err: err}
+				return afterLanded(landed, &retryError{attempts: attempt, err: err})
 			}
 			return err
 		}
@@ -449,7 +449,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 			slog.String("method", method), slog.Int("attempt", attempt),
 			slog.Duration("wait", wait), slog.String("error", err.Error()))
 		if werr := sleepCtx(ctx, wait); werr != nil {
-			return fmt.Errorf("botapi: %s: %w (waiting to retry after: %w)", method, werr, err)
+			return afterLanded(landed, fmt.Errorf("botapi: %s: %w (waiting to retry after: %w)", method, werr, err))
 		}
 	}
 }

@@ -164,6 +164,25 @@ func (e *retryError) Error() string {
 
 func (e *retryError) Unwrap() error { return e.err }
 
+// landedError is the error of a call an earlier attempt of which may have
+// been performed (a 5xx, a connection broken after the request was
+// written) before the client tried again: whatever the last attempt got
+// (a 4xx, a 429, a breaker's refusal), the call may have been applied.
+// Its text and chain are err's.
+type landedError struct{ err error }
+
+func (e *landedError) Error() string { return e.err.Error() }
+
+func (e *landedError) Unwrap() error { return e.err }
+
+// afterLanded wraps err in a *landedError when landed.
+func afterLanded(landed bool, err error) error {
+	if landed {
+		return &landedError{err: err}
+	}
+	return err
+}
+
 // redact rewrites err so that neither its text nor any error in its chain
 // holds the token: *url.Error carries the request URL, whose path is
 // /bot<token>/<method>.
@@ -248,14 +267,14 @@ func notSent(err error) bool {
 // answer that is not Bot API JSON, an error of another kind) leaves the
 // call's fate unknown, and NotApplied reports false, as it does for nil.
 //
-// It judges the call's last attempt. The client repeats a method that is
-// not safe to repeat (answer*, edit*, ...) only after an attempt that had
-// no effect, so for those the last attempt speaks for the call; a method
-// the [RetryPolicy] repeats after an attempt of unknown fate (delete*,
-// set*, or any with RetryUnsafe) may have been applied by that attempt
-// whatever the last one got.
+// It judges every attempt of the call: when the client repeated it after an
+// attempt of unknown fate (a method [RetrySafe] reports true for, such as
+// set* or delete*, or any method with RetryPolicy.RetryUnsafe), that
+// attempt may have applied it whatever a later one got, and NotApplied
+// reports false.
 func NotApplied(err error) bool {
-	if err == nil {
+	var le *landedError
+	if err == nil || errors.As(err, &le) {
 		return false
 	}
 	var apiErr *Error

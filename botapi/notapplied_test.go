@@ -2,11 +2,13 @@ package botapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,4 +87,74 @@ func ExampleNotApplied() {
 	err := fmt.Errorf("answer: %w", botapi.ErrCircuitOpen)
 	fmt.Println(botapi.NotApplied(err), botapi.NotApplied(context.DeadlineExceeded))
 	// Output: true false
+}
+
+// openAfterFirst is a Breaker that allows the first attempt and refuses
+// every later one, as a breaker that trips on that attempt's failure does.
+type openAfterFirst struct {
+	mu      sync.Mutex
+	allowed bool
+}
+
+func (b *openAfterFirst) Allow() (func(error), error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.allowed {
+		return nil, errors.New("open")
+	}
+	b.allowed = true
+	return func(error) {}, nil
+}
+
+// TestNotAppliedAfterRetry: a call whose earlier attempt may have landed (a
+// 5xx, then retried) is not proven unapplied by a later attempt's refusal,
+// whether Telegram refused it (a second answer to a query is "query is too
+// old" when the first did land), a 429 ended the wait, or the breaker
+// refused the retry.
+func TestNotAppliedAfterRetry(t *testing.T) {
+	script := func(answers ...string) string {
+		var mu sync.Mutex
+		n := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			mu.Lock()
+			a := answers[min(n, len(answers)-1)]
+			n++
+			mu.Unlock()
+			var code int
+			_, _ = fmt.Sscanf(a, "%d", &code)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			_, _ = fmt.Fprintf(w, `{"ok":false,"error_code":%d,"description":"x","parameters":{"retry_after":3600}}`, code)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	fast := func(int) time.Duration { return time.Millisecond }
+	for _, tc := range []struct {
+		name   string
+		url    string
+		policy botapi.RetryPolicy
+		brk    botapi.Breaker
+		method string
+	}{
+		{"answer RetryUnsafe 502 then 400", script("502", "400"), botapi.RetryPolicy{RetryUnsafe: true, Backoff: fast}, nil, "answerPreCheckoutQuery"},
+		{"set 500 then 400", script("500", "400"), botapi.RetryPolicy{Backoff: fast}, nil, "setMyDescription"},
+		{"set 500 then 429 too long", script("500", "429"), botapi.RetryPolicy{Backoff: fast}, nil, "setMyDescription"},
+		{"set 500 then circuit open", script("500"), botapi.RetryPolicy{Backoff: fast}, &openAfterFirst{}, "setMyDescription"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := botapi.New("123456:TEST-token", botapi.WithBaseURL(tc.url),
+				botapi.WithRetry(tc.policy), botapi.WithBreaker(tc.brk))
+			var err error
+			if tc.method == "answerPreCheckoutQuery" {
+				err = c.AnswerPreCheckoutQuery(t.Context(), &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: "q", OK: true})
+			} else {
+				err = c.SetMyDescription(t.Context(), &botapi.SetMyDescriptionParams{})
+			}
+			require.Error(t, err)
+			require.False(t, botapi.NotApplied(err), "an earlier attempt may have landed: %v", err)
+			require.False(t, botapi.NotApplied(fmt.Errorf("wrapped: %w", err)))
+		})
+	}
 }
