@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -64,6 +65,29 @@ func dropAfterRequest(t *testing.T, read *atomic.Int32) string {
 	return srv.URL
 }
 
+// badGatewayThenTooOld returns the base URL of a loopback server that
+// answers a first request 502 (counted in landed: it may have been
+// applied) and every later one 400 "query is too old", as Telegram answers
+// a second answer to a query whose first did land.
+func badGatewayThenTooOld(t *testing.T, landed *atomic.Int32) string {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if n.Add(1) == 1 {
+			landed.Add(1)
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, `{"ok":false,"error_code":502,"description":"Bad Gateway"}`)
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"ok":false,"error_code":400,"description":"Bad Request: query is too old and response timeout expired or query ID is invalid"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 func oneAttempt(baseURL string, opts ...botapi.Option) *botapi.Client {
 	return botapi.New("123456:TEST-token", append([]botapi.Option{botapi.WithBaseURL(baseURL),
 		botapi.WithRetry(botapi.RetryPolicy{MaxAttempts: 1})}, opts...)...)
@@ -105,6 +129,9 @@ func TestReservationKeptAfterAmbiguousAnswer(t *testing.T) {
 		{name: "non-JSON 2xx", err: fmt.Errorf("botapi: answerPreCheckoutQuery: %w", botapi.ErrInvalidResponse)},
 		{name: "unknown error", err: errors.New("connection reset by peer")},
 		{name: "connection dropped after the request (real client)", client: oneAttempt(dropAfterRequest(t, &read))},
+		{name: "5xx, retried with RetryUnsafe, then too old (real client)", client: botapi.New("123456:TEST-token",
+			botapi.WithBaseURL(badGatewayThenTooOld(t, &read)),
+			botapi.WithRetry(botapi.RetryPolicy{RetryUnsafe: true, Backoff: func(int) time.Duration { return time.Millisecond }}))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
