@@ -378,3 +378,43 @@ func pendingQueries(srv *Server) int {
 	defer srv.mu.Unlock()
 	return len(srv.st.preCheckouts) + len(srv.st.shipping)
 }
+
+// TestPayContextAfterAnswer: an ok answer the bot got true for counts even
+// when Pay's context ends before Pay has seen the answer (both are ready
+// when Pay looks): the user is charged exactly once and Pay reports the
+// payment; the bot's answer is never "successful" with no charge behind it.
+func TestPayContextAfterAnswer(t *testing.T) {
+	for range 20 { // both orders of the ready answer and the ended ctx
+		synctest.Test(t, func(t *testing.T) {
+			srv := NewServer(WithoutListener())
+			defer srv.Close()
+			ann := srv.NewUser("Ann")
+			var link string
+			callJSON(t, srv, "createInvoiceLink", starsInvoice()).decode(t, &link)
+			inv, _ := srv.InvoiceByLink(link)
+
+			ctx, cancel := context.WithCancel(t.Context())
+			type result struct {
+				pay Payment
+				err error
+			}
+			done := make(chan result, 1)
+			go func() { p, err := srv.Pay(ctx, ann, inv); done <- result{p, err} }()
+			ups := pollUpdates(t, srv, map[string]any{"timeout": 60})
+			require.Len(t, ups, 1)
+			var ok bool
+			callJSON(t, srv, "answerPreCheckoutQuery", map[string]any{
+				"pre_checkout_query_id": ups[0].PreCheckoutQuery.ID, "ok": true}).decode(t, &ok)
+			require.True(t, ok)
+			cancel() // before Pay's goroutine has run again
+			r := <-done
+			require.NoError(t, r.err, "the bot was told its ok answer succeeded")
+			require.Equal(t, int64(50), r.pay.TotalAmount)
+			require.Equal(t, int64(50), srv.StarBalance(), "charged once")
+			ups = pollUpdates(t, srv, map[string]any{"offset": ups[0].UpdateID + 1})
+			require.Len(t, ups, 1)
+			require.NotNil(t, ups[0].Message)
+			require.NotNil(t, ups[0].Message.SuccessfulPayment)
+		})
+	}
+}
