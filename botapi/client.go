@@ -679,7 +679,9 @@ func decodeEnvelope(method string, status int, contentType string, data []byte, 
 		}
 		return batchErr
 	}
-	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(env.Description, 1024)}
+	// The description goes into error strings and log lines: no control
+	// characters (Telegram's own texts have none; a proxy's could).
+	e := &Error{Method: method, Code: env.ErrorCode, Description: truncate(printable(env.Description), 1024)}
 	if e.Code == 0 && (status < 200 || status > 299) {
 		e.Code = status // a 2xx answer with ok:false and no code stays 0: invalid
 	}
