@@ -261,8 +261,10 @@ func notSent(err error) bool {
 
 // NotApplied reports whether err, the error of a call, proves that
 // Telegram did not apply the call: Telegram refused it (a 4xx answer, 429
-// included), a [Breaker] refused it ([ErrCircuitOpen]), or the request
-// never left (a DNS, connect or TLS handshake failure). Any other failure
+// included), a [Breaker] refused it ([ErrCircuitOpen]), the client was
+// built with an invalid option ([ErrConfig]), or the request never left (a
+// DNS or connect failure, a server certificate that does not verify, a
+// peer that does not speak TLS). Any other failure
 // (a timeout, a 5xx, a connection broken after the request was written, an
 // answer that is not Bot API JSON, an error of another kind) leaves the
 // call's fate unknown, and NotApplied reports false, as it does for nil.
@@ -281,7 +283,7 @@ func NotApplied(err error) bool {
 	if errors.As(err, &apiErr) {
 		return apiErr.Code >= 400 && apiErr.Code <= 499
 	}
-	if errors.Is(err, ErrCircuitOpen) {
+	if errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrConfig) {
 		return true
 	}
 	var ne *netError

@@ -78,6 +78,10 @@ func TestNotApplied(t *testing.T) {
 			require.Equal(t, tc.want, botapi.NotApplied(fmt.Errorf("wrapped: %w", err)))
 		})
 	}
+	bad := botapi.New("", botapi.WithBaseURL(closed))
+	err = bad.AnswerPreCheckoutQuery(t.Context(), &botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: "q", OK: true})
+	require.ErrorIs(t, err, botapi.ErrConfig)
+	require.True(t, botapi.NotApplied(err), "a client with an invalid option sends nothing")
 	require.False(t, botapi.NotApplied(nil))
 	require.True(t, botapi.NotApplied(fmt.Errorf("x: %w", botapi.ErrCircuitOpen)))
 	require.False(t, botapi.NotApplied(context.Canceled))
