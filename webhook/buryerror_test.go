@@ -180,3 +180,52 @@ func buryUnknown(t *testing.T, wait time.Duration, tries string) {
 		require.Contains(t, giveUp, tries)
 	})
 }
+
+// TestWorkerBuryRedrivenWhileAsking: a Bury applied that reported an
+// error, the update re-driven (by an operator reading DeadLetters) while
+// the worker still asks the failing queue: the worker's next Bury is
+// refused, and that burial's dead-letter hook is never called. The worker
+// cannot tell this from a Bury that was not applied, so it says so at
+// Error, naming the update and the hook, as when it gives up. (Failed
+// before the fix: a Warn that the job was postponed or taken over.)
+func TestWorkerBuryRedrivenWhileAsking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &buryErrQueue{Queue: NewMemoryQueue(8), applied: true}
+		q.buryErrs.Store(1)
+		q.postponeErrs.Store(1)
+		var runs atomic.Int32
+		hooked := make(chan DeadLetter, 8)
+		var logs lockedBuffer
+		w := mustWorker(t, q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+			if runs.Add(1) == 1 {
+				return errors.New("always")
+			}
+			return nil
+		}), WithMaxAttempts(1), WithDeadLetter(func(_ context.Context, d DeadLetter) { hooked <- d }),
+			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		push(t, q, 9)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- w.Run(ctx, 1) }()
+		time.Sleep(popRetryMin / 2) // the worker waits before asking again
+		synctest.Wait()
+		dead, err := q.DeadLetters(t.Context(), 10)
+		require.NoError(t, err)
+		require.Len(t, dead, 1, "buried by the Bury that reported an error")
+		require.NoError(t, q.Redrive(t.Context(), 9))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		cancel()
+		<-done
+		require.Equal(t, int32(2), runs.Load(), "the re-driven update runs")
+		require.Empty(t, hooked)
+		var line string
+		for l := range strings.SplitSeq(logs.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") && strings.Contains(l, "dead-letter hook") {
+				line = l
+			}
+		}
+		require.NotEmpty(t, line, "logs:\n%s", logs.String())
+		require.Contains(t, line, "update_id=9")
+	})
+}
