@@ -229,3 +229,55 @@ func TestWorkerBuryRedrivenWhileAsking(t *testing.T) {
 		require.Contains(t, line, "update_id=9")
 	})
 }
+
+// hangJob is a popped job whose Bury and Postpone hang until their
+// context ends, as against a queue that accepts connections and never
+// answers.
+type hangJob struct{ Job }
+
+type hangQueue struct{ Queue }
+
+func (q hangQueue) Pop(ctx context.Context) (Job, error) {
+	j, err := q.Queue.Pop(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return hangJob{j}, nil
+}
+
+func (hangJob) Bury(ctx context.Context, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (hangJob) Postpone(ctx context.Context, _ time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestWorkerBuryHangingQueueStops: against a queue that hangs, a worker
+// asking whether its Bury was applied when Run's ctx ends stops asking
+// within one store timeout of the end, after the call in progress: Run
+// returns at most two store timeouts after its ctx ends, and says at
+// Error that it gave up. (Failed before the fix: three more tries of a
+// Bury and a Postpone, each to its own store timeout, 59 s after the end
+// with the default 10 s.)
+func TestWorkerBuryHangingQueueStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := hangQueue{NewMemoryQueue(8)}
+		var logs lockedBuffer
+		w := mustWorker(t, q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+			return errors.New("always")
+		}), WithMaxAttempts(1), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		push(t, q, 9)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- w.Run(ctx, 1) }()
+		time.Sleep(time.Second) // the first Bury hangs
+		cancel()
+		stopped := time.Now()
+		<-done
+		require.LessOrEqual(t, time.Since(stopped), 2*DefaultStoreTimeout, "Run returned after its ctx ended; logs:\n%s", logs.String())
+		require.Contains(t, logs.String(), "giving up")
+	})
+}

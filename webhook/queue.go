@@ -575,8 +575,11 @@ func (w *Worker) ack(ctx context.Context, job Job) {
 // a Bury and a Postpone, each bounded by [WithStoreTimeout]: against a
 // queue that fails at once that is about 70 s (the waits between tries),
 // against one that hangs until the timeout about 7 min 51 s with the
-// default 10 s, and Run returns up to 6 store timeouts (a minute by
-// default) after its ctx ends.
+// default 10 s.
+//
+// Once Run's context has ended, the tries left also share one store
+// timeout: Run returns at most two store timeouts after its ctx ends (the
+// call in progress, then the rest), and the hook's when it is called.
 const (
 	buryTries          = 20
 	buryTriesAfterStop = 3
@@ -604,8 +607,15 @@ const (
 func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 	reason = truncateReason(reason)
 	id := job.ID()
+	// Once Run's ctx has ended, the questions left share one store
+	// timeout (stop), so that Run returns soon after it.
+	stop, stopCancel := ctx, context.CancelFunc(func() {})
+	defer func() { stopCancel() }()
 	call := func(f func(ctx context.Context) error) error {
-		sctx, cancel := storeContext(ctx, w.o.storeTimeout)
+		if stop == ctx && runCtx.Err() != nil {
+			stop, stopCancel = storeContext(ctx, w.o.storeTimeout)
+		}
+		sctx, cancel := context.WithTimeout(stop, w.o.storeTimeout)
 		defer cancel()
 		return f(sctx)
 	}
@@ -640,7 +650,7 @@ func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 		if runCtx.Err() != nil {
 			left--
 		}
-		if left == 0 || try >= buryTries {
+		if left == 0 || try >= buryTries || stop.Err() != nil {
 			w.o.logger.Error("webhook: bury failed and may have been applied; giving up: if DeadLetters lists the update, its dead-letter hook was not called, else it runs again once its pop lease passes",
 				"update_id", id, "err", berr, "postpone_err", perr, "tries", try)
 			return
