@@ -609,11 +609,12 @@ func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 	id := job.ID()
 	// Once Run's ctx has ended, the questions left share one store
 	// timeout (stop), so that Run returns soon after it.
-	stop, stopCancel := ctx, context.CancelFunc(func() {})
+	stop, stopCancel, stopped := ctx, context.CancelFunc(func() {}), false
 	defer func() { stopCancel() }()
 	call := func(f func(ctx context.Context) error) error {
-		if stop == ctx && runCtx.Err() != nil {
+		if !stopped && runCtx.Err() != nil {
 			stop, stopCancel = storeContext(ctx, w.o.storeTimeout)
+			stopped = true
 		}
 		sctx, cancel := context.WithTimeout(stop, w.o.storeTimeout)
 		defer cancel()
