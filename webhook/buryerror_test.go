@@ -180,3 +180,104 @@ func buryUnknown(t *testing.T, wait time.Duration, tries string) {
 		require.Contains(t, giveUp, tries)
 	})
 }
+
+// TestWorkerBuryRedrivenWhileAsking: a Bury applied that reported an
+// error, the update re-driven (by an operator reading DeadLetters) while
+// the worker still asks the failing queue: the worker's next Bury is
+// refused, and that burial's dead-letter hook is never called. The worker
+// cannot tell this from a Bury that was not applied, so it says so at
+// Error, naming the update and the hook, as when it gives up. (Failed
+// before the fix: a Warn that the job was postponed or taken over.)
+func TestWorkerBuryRedrivenWhileAsking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &buryErrQueue{Queue: NewMemoryQueue(8), applied: true}
+		q.buryErrs.Store(1)
+		q.postponeErrs.Store(1)
+		var runs atomic.Int32
+		hooked := make(chan DeadLetter, 8)
+		var logs lockedBuffer
+		w := mustWorker(t, q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+			if runs.Add(1) == 1 {
+				return errors.New("always")
+			}
+			return nil
+		}), WithMaxAttempts(1), WithDeadLetter(func(_ context.Context, d DeadLetter) { hooked <- d }),
+			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		push(t, q, 9)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- w.Run(ctx, 1) }()
+		time.Sleep(popRetryMin / 2) // the worker waits before asking again
+		synctest.Wait()
+		dead, err := q.DeadLetters(t.Context(), 10)
+		require.NoError(t, err)
+		require.Len(t, dead, 1, "buried by the Bury that reported an error")
+		require.NoError(t, q.Redrive(t.Context(), 9))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		cancel()
+		<-done
+		require.Equal(t, int32(2), runs.Load(), "the re-driven update runs")
+		require.Empty(t, hooked)
+		var line string
+		for l := range strings.SplitSeq(logs.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") && strings.Contains(l, "dead-letter hook") {
+				line = l
+			}
+		}
+		require.NotEmpty(t, line, "logs:\n%s", logs.String())
+		require.Contains(t, line, "update_id=9")
+	})
+}
+
+// hangJob is a popped job whose Bury and Postpone hang until their
+// context ends, as against a queue that accepts connections and never
+// answers.
+type hangJob struct{ Job }
+
+type hangQueue struct{ Queue }
+
+func (q hangQueue) Pop(ctx context.Context) (Job, error) {
+	j, err := q.Queue.Pop(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return hangJob{j}, nil
+}
+
+func (hangJob) Bury(ctx context.Context, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (hangJob) Postpone(ctx context.Context, _ time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestWorkerBuryHangingQueueStops: against a queue that hangs, a worker
+// asking whether its Bury was applied when Run's ctx ends stops asking
+// within one store timeout of the end, after the call in progress: Run
+// returns at most two store timeouts after its ctx ends, and says at
+// Error that it gave up. (Failed before the fix: three more tries of a
+// Bury and a Postpone, each to its own store timeout, 59 s after the end
+// with the default 10 s.)
+func TestWorkerBuryHangingQueueStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := hangQueue{NewMemoryQueue(8)}
+		var logs lockedBuffer
+		w := mustWorker(t, q, UpdateHandlerFunc(func(context.Context, *botapi.Update) error {
+			return errors.New("always")
+		}), WithMaxAttempts(1), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		push(t, q, 9)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- w.Run(ctx, 1) }()
+		time.Sleep(time.Second) // the first Bury hangs
+		cancel()
+		stopped := time.Now()
+		<-done
+		require.LessOrEqual(t, time.Since(stopped), 2*DefaultStoreTimeout, "Run returned after its ctx ended; logs:\n%s", logs.String())
+		require.Contains(t, logs.String(), "giving up")
+	})
+}

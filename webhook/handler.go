@@ -375,10 +375,14 @@ func WithBackoff(b Backoff) Option {
 // update to the queue's dead-letter state (after [WithMaxAttempts] failed
 // runs), for example to alert someone. The dead letter is already durable
 // when it runs, and stays listed by [Queue.DeadLetters] until
-// [Queue.Redrive]; the hook cannot lose it. It is called once per burial,
-// also when the queue's Bury applied it and reported an error (the
-// worker asks the queue again, see [Worker]); only a worker stopping while
-// the queue still fails leaves that unknown, which it logs at Error. It
+// [Queue.Redrive]; the hook cannot lose it. It is called at most once per
+// burial, also when the queue's Bury applied it and reported an error (the
+// worker asks the queue again, see [Worker]). It is not called when the
+// process dies between the Bury and the hook, nor when the worker stops or
+// gives up while the queue still fails, or the update is re-driven before
+// the worker learns that its Bury was applied (these two it logs at
+// Error): [Queue.DeadLetters] is the record of dead letters, the hook a
+// notice. It
 // runs on the worker's goroutine with a context bounded by
 // [WithStoreTimeout].
 func WithDeadLetter(f func(ctx context.Context, d DeadLetter)) Option {

@@ -404,8 +404,8 @@ var ErrUpdateBusy = errors.New("webhook: update busy or store failed")
 // consuming an attempt, so a store outage dead-letters nothing. After
 // [WithMaxAttempts] failed runs the update is buried in the queue's dead
 // state, durable as the queue is, listed by [Queue.DeadLetters] and re-run
-// by [Queue.Redrive]; the [WithDeadLetter] hook is then told, exactly once
-// per burial: a Bury that reports an error may still have been applied (a
+// by [Queue.Redrive]; the [WithDeadLetter] hook is then told, at most once
+// per burial (see there for when not): a Bury that reports an error may still have been applied (a
 // write that commits and then fails), so the worker asks again (Bury is
 // idempotent for a job) until it knows. An update
 // whose JSON does not decode is buried at once. A Pop error that is not the
@@ -571,8 +571,15 @@ func (w *Worker) ack(ctx context.Context, job Job) {
 }
 
 // Bounds of bury's questions to a failing queue: at most buryTries in
-// all (about 70 s with the waits between them), and buryTriesAfterStop
-// more once Run's context has ended.
+// all, and buryTriesAfterStop more once Run's context has ended. A try is
+// a Bury and a Postpone, each bounded by [WithStoreTimeout]: against a
+// queue that fails at once that is about 70 s (the waits between tries),
+// against one that hangs until the timeout about 7 min 51 s with the
+// default 10 s.
+//
+// Once Run's context has ended, the tries left also share one store
+// timeout: Run returns at most two store timeouts after its ctx ends (the
+// call in progress, then the rest), and the hook's when it is called.
 const (
 	buryTries          = 20
 	buryTriesAfterStop = 3
@@ -586,7 +593,9 @@ const (
 // hook is told; a Postpone returning nil means not buried, and a later
 // attempt buries the update and tells the hook; a Bury failing with
 // [ErrNotOwner] means this job no longer holds the update (postponed, or
-// its pop lease passed and the worker now holding it buries it). Between
+// its pop lease passed and the worker now holding it buries it; after an
+// earlier failed Bury, possibly buried and re-driven since, its hook then
+// uncalled, which it logs at Error). Between
 // tries it waits as after a failed Pop (100 ms doubling to 5 s). After
 // [buryTries] tries, or [buryTriesAfterStop] more once Run's ctx has
 // ended, it gives up, logging at Error that the update may be dead
@@ -598,8 +607,16 @@ const (
 func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 	reason = truncateReason(reason)
 	id := job.ID()
+	// Once Run's ctx has ended, the questions left share one store
+	// timeout (stop), so that Run returns soon after it.
+	stop, stopCancel, stopped := ctx, context.CancelFunc(func() {}), false
+	defer func() { stopCancel() }()
 	call := func(f func(ctx context.Context) error) error {
-		sctx, cancel := storeContext(ctx, w.o.storeTimeout)
+		if !stopped && runCtx.Err() != nil {
+			stop, stopCancel = storeContext(ctx, w.o.storeTimeout)
+			stopped = true
+		}
+		sctx, cancel := context.WithTimeout(stop, w.o.storeTimeout)
 		defer cancel()
 		return f(sctx)
 	}
@@ -616,6 +633,13 @@ func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 			return
 		}
 		if errors.Is(berr, ErrNotOwner) {
+			if try > 1 {
+				// An earlier Bury failed and may have been applied: then
+				// the update was re-driven since, that burial's hook uncalled.
+				w.o.logger.Error("webhook: bury refused after a Bury that failed and may have been applied: if it was, the update was re-driven since and that burial's dead-letter hook was not called; else the job was postponed or another worker has it",
+					"update_id", id, "err", berr, "tries", try)
+				return
+			}
 			w.o.logger.Warn("webhook: bury refused: the job no longer holds the update (postponed, or its pop lease passed and another worker has it)", "update_id", id, "err", berr)
 			return
 		}
@@ -627,7 +651,7 @@ func (w *Worker) bury(runCtx, ctx context.Context, job Job, reason string) {
 		if runCtx.Err() != nil {
 			left--
 		}
-		if left == 0 || try >= buryTries {
+		if left == 0 || try >= buryTries || stop.Err() != nil {
 			w.o.logger.Error("webhook: bury failed and may have been applied; giving up: if DeadLetters lists the update, its dead-letter hook was not called, else it runs again once its pop lease passes",
 				"update_id", id, "err", berr, "postpone_err", perr, "tries", try)
 			return

@@ -66,8 +66,12 @@
 // was. [DB.Migrate] records this as layout 3. Entries of such keys written by a release with layout
 // 2 (at <prefix>wh:<key>) are still answered by Claim (one more read)
 // until they expire; every other key is where it was. A process of a
-// release with layout 2 must not run beside this one: it would claim such
-// keys where this one no longer does.
+// release with layout 2 must not run beside this one: its Migrate fails
+// with [ErrNewerLayout] once this release has migrated the server, but one
+// already running is not refused: it claims such keys where this one no
+// longer looks, so a request carrying such a key, retried during a rolling
+// upgrade, can run once on each release. Stop every layout 2 process
+// before starting this release when clients send keys with braces.
 //
 // # Context
 //

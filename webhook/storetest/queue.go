@@ -205,6 +205,11 @@ func buryListRedrive(ctx context.Context, q webhook.Queue, _ QueueOptions) error
 	if err := j.Bury(ctx, "again"); err != nil {
 		return fmt.Errorf("storetest: a second Bury of the job that buried it: %v, want nil", err)
 	}
+	// The Worker reads a Postpone returning nil as "not buried": a buried
+	// update is never postponed.
+	if err := j.Postpone(ctx, 0); !errors.Is(err, webhook.ErrNotOwner) {
+		return fmt.Errorf("storetest: Postpone by the job that buried the update: %v, want ErrNotOwner", err)
+	}
 	if err := empty(ctx, q, queueDelay, "of a buried update"); err != nil {
 		return err
 	}
@@ -221,6 +226,9 @@ func buryListRedrive(ctx context.Context, q webhook.Queue, _ QueueOptions) error
 	if err := q.Redrive(ctx, 5); err != nil {
 		return fmt.Errorf("storetest: Redrive: %w", err)
 	}
+	if err := buried.Bury(ctx, "stale"); !errors.Is(err, webhook.ErrNotOwner) {
+		return fmt.Errorf("storetest: Bury by the job that buried the update, after its Redrive: %v, want ErrNotOwner", err)
+	}
 	j, err = pop(ctx, q, "after Redrive")
 	if err != nil {
 		return err
@@ -228,8 +236,8 @@ func buryListRedrive(ctx context.Context, q webhook.Queue, _ QueueOptions) error
 	if err := wantJob(j, 5, 1, "Pop after Redrive"); err != nil {
 		return err
 	}
-	if err := buried.Bury(ctx, "stale"); err == nil {
-		return errors.New("storetest: Bury by the job that buried the update, after its Redrive: nil, want an error")
+	if err := buried.Bury(ctx, "stale"); !errors.Is(err, webhook.ErrNotOwner) {
+		return fmt.Errorf("storetest: Bury by the job that buried the update, after its Redrive and a Pop: %v, want ErrNotOwner", err)
 	}
 	if dead, err = q.DeadLetters(ctx, 10); err != nil || len(dead) != 0 {
 		return fmt.Errorf("storetest: DeadLetters after Redrive = %v, %v, want none", dead, err)
