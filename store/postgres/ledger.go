@@ -27,6 +27,12 @@ import (
 // through the pool (a pool emptied by those waiters would never give the
 // fulfilment a connection), and keep it short. It is safe for concurrent
 // use by several processes.
+//
+// A holder that reserves an order it holds already (its pre-checkout
+// delivered again) is kept in reserved_again_by (ledger migration 0003),
+// and its ReleaseReservation then frees nothing; a process of an earlier
+// release, running beside this one, does not read that column and still
+// frees it, so upgrade every process before relying on the pin.
 type Ledger struct {
 	db *DB
 	q  ledgerSQL

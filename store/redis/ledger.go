@@ -37,6 +37,12 @@ import (
 // its refund hook due), but another worker may have taken the claim and run
 // it too: with this ledger the FulfilFunc must be idempotent on the charge
 // id, and leases (payments.WithClaimTTL) longer than any fulfilment.
+//
+// A holder that reserves an order it holds already (its pre-checkout
+// delivered again) is kept in the order binding's field "a", and its
+// ReleaseReservation then frees nothing; a process of an earlier release,
+// running beside this one, does not read that field and still frees it,
+// so upgrade every process before relying on the pin.
 type Ledger struct{ db *DB }
 
 var _ payments.Ledger = (*Ledger)(nil)

@@ -28,6 +28,12 @@ import (
 // [DB.SQL] from inside one: use the transaction). Pending, Since, ByOrder
 // and Get read from the readers. It is safe for concurrent use by several
 // processes on the same file.
+//
+// A holder that reserves an order it holds already (its pre-checkout
+// delivered again) is kept in reserved_again_by (ledger migration 0003),
+// and its ReleaseReservation then frees nothing; a process of an earlier
+// release, running beside this one, does not read that column and still
+// frees it, so upgrade every process before relying on the pin.
 type Ledger struct{ db *DB }
 
 var _ payments.Ledger = (*Ledger)(nil)
