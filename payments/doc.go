@@ -118,8 +118,9 @@
 // the first reached Telegram or not.
 //
 // A query can be delivered again nonetheless after its ok answer reached
-// Telegram (a crash between the answer and the webhook's ack; the
-// webhook's dedupe by update_id does not survive every crash). Its second
+// Telegram (a crash between the answer and the acknowledgement: the
+// webhook's claim on the update_id lapses, and a long poller that had not
+// confirmed its offset gets the update again). Its second
 // answer is refused as "query is too old", which tells nothing of the
 // first, so it must not release the reservation the first answer made
 // good: a second buyer's pre-checkout would be approved and charged. The
@@ -135,6 +136,7 @@
 // column for it with a migration.) The cost is that a query whose first
 // delivery crashed before answering waits one reservation TTL when its
 // redelivery's ok answer is too late.
+//
 // Two pre-checkouts can still both be answered before either charge (a
 // reservation that expired while a payment was delayed), so the ledger binds
 // the order to its first charge in the same atomic step as Record; a later

@@ -149,8 +149,8 @@ type Ledger interface {
 	// by holder: if the order is reserved by another holder (a later query,
 	// after holder's reservation expired), is not reserved, or is bound to
 	// a charge, it changes nothing and returns nil. It changes nothing
-	// either when holder reserved the order more than once (Reserve pinned
-	// it): a query delivered again after an ok answer that landed gets its
+	// either when holder reserved the order again while holding it
+	// (Reserve pinned it): a query delivered again after an ok answer that landed gets its
 	// second answer refused as "query is too old", a refusal that says
 	// nothing of the first answer, so that reservation ends with its ttl.
 	ReleaseReservation(ctx context.Context, orderRef, holder string) error
