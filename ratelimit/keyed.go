@@ -134,6 +134,20 @@ func (k *Keyed) skeyOf(key string) skey {
 	return skey{h: maphash.String(k.seed, key), s: key}
 }
 
+// skeyOfBytes is skeyOf for a key in a buffer of the caller's, which the
+// skey uses and does not copy (the table copies a key it inserts): the
+// middleware decides on its reused buffer with no allocation. The hash is
+// the same as skeyOf's (maphash.Bytes equals maphash.String on the same
+// bytes).
+func (k *Keyed) skeyOfBytes(key []byte) skey {
+	if len(key) > maxKeyLen {
+		d := sha256.Sum256(key)
+		s := string(d[:])
+		return skey{h: maphash.String(k.seed, s), s: s, dig: true}
+	}
+	return skey{h: maphash.Bytes(k.seed, key), b: key}
+}
+
 func (k *Keyed) shard(sk skey) *keyShard { return &k.shards[sk.h>>56] }
 
 // satAdd is a+b for b >= 0, saturating at math.MaxInt64.
@@ -237,16 +251,30 @@ func (k *Keyed) DecideAt(key string, t time.Time) Decision { return k.decide(key
 
 func (k *Keyed) decide(key string, now int64) Decision {
 	p := k.params.Load()
-	d := Decision{Allowed: !p.none, Limit: p.burst}
-	switch {
-	case p.inf:
-		d.Remaining = p.burst
-		return d
-	case p.none:
-		d.RetryAfter = math.MaxInt64
-		return d
+	if p.inf || p.none {
+		return decideFixed(p)
 	}
-	sk := k.skeyOf(key)
+	return k.decideKey(k.skeyOf(key), now)
+}
+
+// decideFixed is the decision of a limit that allows every event or none.
+func decideFixed(p *keyParams) Decision {
+	d := Decision{Allowed: p.inf, Limit: p.burst}
+	if p.inf {
+		d.Remaining = p.burst
+	} else {
+		d.RetryAfter = math.MaxInt64
+	}
+	return d
+}
+
+// decideKey is decide for a key already hashed.
+func (k *Keyed) decideKey(sk skey, now int64) Decision {
+	p := k.params.Load()
+	if p.inf || p.none {
+		return decideFixed(p)
+	}
+	d := Decision{Limit: p.burst}
 	s := k.shard(sk)
 	s.mu.Lock()
 	tat, wait := k.take(s, sk, now, 1, p)

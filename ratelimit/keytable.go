@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"hash/maphash"
@@ -62,20 +63,38 @@ func recSize(n int) int { return (recHeader + n + 3) &^ 3 }
 
 // A skey is a key as a shard stores it: the key itself, or for a key
 // longer than maxKeyLen its SHA-256 digest (dig set), and the hash of
-// that.
+// that. The bytes are in s, or in b for a key the middleware holds in its
+// buffer (converting that to a string would copy it to the heap).
 type skey struct {
 	h   uint64
 	s   string
+	b   []byte // when not nil, the key's bytes instead of s
 	dig bool
 }
 
+// len is the length of the stored key.
+func (k *skey) len() int {
+	if k.b != nil {
+		return len(k.b)
+	}
+	return len(k.s)
+}
+
+// is reports whether stored, a record's key bytes, are k's.
+func (k *skey) is(stored []byte) bool {
+	if k.b != nil {
+		return bytes.Equal(stored, k.b)
+	}
+	return string(stored) == k.s
+}
+
 // keyIs reports whether the record at off holds k.
-func (s *keyShard) keyIs(off int, k skey) bool {
+func (s *keyShard) keyIs(off int, k *skey) bool {
 	n := int(s.recs[off+8])
 	if n == digestLen {
-		return k.dig && string(s.recs[off+recHeader:off+recHeader+sha256.Size]) == k.s
+		return k.dig && k.is(s.recs[off+recHeader:off+recHeader+sha256.Size])
 	}
-	return !k.dig && n == len(k.s) && string(s.recs[off+recHeader:off+recHeader+n]) == k.s
+	return !k.dig && n == k.len() && k.is(s.recs[off+recHeader:off+recHeader+n])
 }
 
 // tatAt returns the TAT of the record at off.
@@ -98,7 +117,7 @@ func (s *keyShard) find(k skey) (off, slot int) {
 			return -1, i
 		}
 		if e>>24 == tag {
-			if off := int(e&0xffffff-1) * 4; s.keyIs(off, k) {
+			if off := int(e&0xffffff-1) * 4; s.keyIs(off, &k) {
 				return off, i
 			}
 		}
@@ -127,7 +146,7 @@ func (s *keyShard) get(k skey) int64 {
 // maxRecWords). seed is the Keyed's, to rehash the keys a rebuild moves.
 // Callers hold mu.
 func (s *keyShard) insert(seed maphash.Seed, k skey, tat, now int64) bool {
-	size := recSize(len(k.s))
+	size := recSize(k.len())
 	if (s.used+1)*4 > len(s.index)*3 || len(s.recs)+size > cap(s.recs) {
 		if !s.rebuild(seed, now, 1, size) {
 			return false
@@ -138,11 +157,15 @@ func (s *keyShard) insert(seed maphash.Seed, k skey, tat, now int64) bool {
 	s.recs = s.recs[:off+size]
 	s.setTAT(off, tat)
 	r := s.recs[off+8:]
-	r[0] = byte(len(k.s))
+	r[0] = byte(k.len())
 	if k.dig {
 		r[0] = digestLen
 	}
-	copy(r[1:], k.s)
+	if k.b != nil {
+		copy(r[1:], k.b)
+	} else {
+		copy(r[1:], k.s)
+	}
 	s.index[slot] = tagOf(k.h)<<24 | uint32(off/4+1)
 	s.used++
 	return true

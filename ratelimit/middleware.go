@@ -59,7 +59,7 @@ func Middleware(l *Keyed, key KeyFunc, opts ...Option) func(http.Handler) http.H
 				problem.Error(w, http.StatusForbidden, "the client could not be identified")
 				return
 			}
-			d := l.decide(string(k), l.nowNS())
+			d := l.decideKey(l.skeyOfBytes(k), l.nowNS())
 			keyBufs.Put(buf)
 			h := w.Header()
 			h["Ratelimit-Limit"] = intValue(int64(d.Limit))
