@@ -217,6 +217,11 @@ func (k *Keyed) AllowN(key string, t time.Time, n int) bool {
 	if p.inf || p.none || n <= 0 {
 		return p.inf || n <= 0
 	}
+	if n > p.burst {
+		// Not left to the GCRA test: with a huge burst its tolerance
+		// and n's cost are both capped (maxSpan) and would pass.
+		return false
+	}
 	sk := k.skeyOf(key)
 	s := k.shard(sk)
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -279,4 +280,17 @@ func TestKeyedAllowConcurrentGrowth(t *testing.T) {
 		require.False(t, k.Allow(key), key)
 	}
 	require.Equal(t, len(keys), k.Len())
+}
+
+// TestKeyedAllowNHugeBurst: AllowN refuses more events than the burst
+// however large the burst, as its doc says. Before the fix a burst past
+// about 2.3e9 at 1 per second (its tolerance capped at 2^61 ns) let
+// AllowN take any n at once: AllowN(key, t, 2^41) with burst 2^40 was
+// true.
+func TestKeyedAllowNHugeBurst(t *testing.T) {
+	k := NewKeyed(1, 1<<40, WithClock(func() time.Time { return t0 }))
+	require.False(t, k.AllowN("a", t0, 1<<41), "more than the burst")
+	require.False(t, k.AllowN("a", t0, math.MaxInt), "more than the burst")
+	require.True(t, k.AllowN("a", t0, 1<<40), "the whole burst")
+	require.Equal(t, 1, k.LenAt(t0))
 }
