@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"sync"
 )
 
@@ -37,8 +38,9 @@ type keyShard struct {
 	mu    sync.Mutex
 	index []uint32 // len is 0 or a power of two
 	recs  []byte
-	used  int // occupied index entries, live or dead
-	_     [16]byte
+	used  int        // occupied index entries, live or dead
+	ver   *keyParams // the limit the TATs are kept in (see Keyed.lock)
+	_     [8]byte
 }
 
 const (
@@ -251,4 +253,34 @@ func (s *keyShard) sweep(seed maphash.Seed, now int64) {
 	if (s.used-n)*4 >= s.used || n*8 < len(s.index) || bytes*4 < cap(s.recs) {
 		s.rebuild(seed, now, 0, 0)
 	}
+}
+
+// rescale brings the live keys' TATs from the limit from to to, which
+// replaced it at to.at: a key's debt at that time (its TAT minus to.at,
+// so many of from's intervals) becomes as many of to's, rounded up (see
+// keyParams.scale for limits of 0 and Inf). Callers hold mu.
+func (s *keyShard) rescale(from, to *keyParams) {
+	if from == nil || from.scale == 0 || to.scale == 0 || from.scale == to.scale {
+		return
+	}
+	c := to.at
+	for off := 0; off < len(s.recs); off += s.recSizeAt(off) {
+		if tat := s.tatAt(off); tat > c {
+			s.setTAT(off, satAdd(c, scaleDebt(tat-c, to.scale, from.scale)))
+		}
+	}
+}
+
+// scaleDebt returns ceil(d * num / den) for positive arguments, at most
+// maxSpan.
+func scaleDebt(d, num, den int64) int64 {
+	hi, lo := bits.Mul64(uint64(d), uint64(num))
+	if hi >= uint64(den) {
+		return maxSpan
+	}
+	q, r := bits.Div64(hi, lo, uint64(den))
+	if r > 0 {
+		q++
+	}
+	return int64(min(q, maxSpan))
 }
