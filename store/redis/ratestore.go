@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -71,7 +72,13 @@ import (
 // Wait returns ratelimit.ErrStore and nothing is sent. With
 // [WithRateFallback](n) it instead decides locally on 1/n of every limit
 // (n being the number of replicas), so the replicas together stay within
-// the limits while the server is down.
+// the limits while the server is down. Once a call has found the server
+// out of reach, the decisions stay local for a second (by the scheduler's
+// clock) before one call tries the server again, the others staying local
+// until it answers: against a server that hangs, each decision would
+// otherwise wait out the client's ReadTimeout (3 s by default) before
+// deciding locally, and a broadcast would crawl at one send per
+// ReadTimeout per worker.
 //
 // A RateStore is safe for concurrent use.
 type RateStore struct {
@@ -80,6 +87,9 @@ type RateStore struct {
 
 	mu    sync.Mutex
 	local *ratelimit.MemoryStore // the fallback's state
+	// down is, with a fallback, until when (UnixNano) decisions stay
+	// local after the server was found out of reach; 0 while it answers.
+	down atomic.Int64
 }
 
 var _ ratelimit.RemoteStore = (*RateStore)(nil)
@@ -104,6 +114,38 @@ func (db *DB) RateStore(opts ...RateOption) *RateStore {
 		}
 	}
 	return s
+}
+
+// rateHoldDown is how long a RateStore with a fallback decides locally,
+// without asking the server, after finding it out of reach.
+const rateHoldDown = time.Second
+
+// heldDown reports whether a decision at now is to be made locally
+// without asking the server: within rateHoldDown of the last outage. Past
+// it, the first caller asks the server (the others stay local for another
+// rateHoldDown unless it answers).
+func (s *RateStore) heldDown(now time.Time) bool {
+	d := s.down.Load()
+	if d == 0 {
+		return false
+	}
+	t := now.UnixNano()
+	if t < d {
+		return true
+	}
+	return !s.down.CompareAndSwap(d, t+int64(rateHoldDown))
+}
+
+// holdDown starts a hold-down at now, after an outage.
+func (s *RateStore) holdDown(now time.Time) {
+	s.down.Store(max(now.UnixNano()+int64(rateHoldDown), 1))
+}
+
+// up ends a hold-down: the server answered.
+func (s *RateStore) up() {
+	if s.down.Load() != 0 {
+		s.down.Store(0)
+	}
 }
 
 // rateAhead is how far ahead of its time a scheduler reserves a send's
@@ -202,6 +244,12 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 	if s.db.err != nil {
 		return ratelimit.Verdict{}, s.db.err
 	}
+	if s.replicas > 0 && s.heldDown(now) {
+		if err := ctx.Err(); err != nil {
+			return ratelimit.Verdict{}, wrap("rate "+op, err)
+		}
+		return s.localRun(op, now, cells, ready, maxWait)
+	}
 	var kb [4]string
 	var ab [11]any
 	keys, args := kb[:0], append(ab[:0], op, ready, int64(maxWait/time.Microsecond))
@@ -212,10 +260,12 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 	res, err := rateScript.Run(ctx, s.db.c, keys, args...).Slice()
 	if err != nil {
 		if s.fallback(ctx, err) {
+			s.holdDown(now)
 			return s.localRun(op, now, cells, ready, maxWait)
 		}
 		return ratelimit.Verdict{}, wrap("rate "+op, err)
 	}
+	s.up()
 	if len(res) != 3 {
 		return ratelimit.Verdict{}, fmt.Errorf("redis: rate %s: unexpected reply %v", op, res)
 	}
@@ -238,14 +288,23 @@ func (s *RateStore) Block(ctx context.Context, cell ratelimit.Cell, until time.T
 	if s.db.err != nil {
 		return s.db.err
 	}
-	rel := max(micro(time.Until(until)), 0)
+	now := time.Now()
+	if s.replicas > 0 && s.heldDown(now) {
+		if err := ctx.Err(); err != nil {
+			return wrap("rate block", err)
+		}
+		return s.localStore().Block(ctx, s.share(cell), until)
+	}
+	rel := max(micro(until.Sub(now)), 0)
 	err := blockScript.Run(ctx, s.db.c, []string{s.rateKey(cell.Key)}, rel, micro(cell.Tolerance)).Err()
 	if err != nil {
 		if s.fallback(ctx, err) {
+			s.holdDown(now)
 			return s.localStore().Block(ctx, s.share(cell), until)
 		}
 		return wrap("rate block", err)
 	}
+	s.up()
 	return nil
 }
 
