@@ -72,13 +72,16 @@ import (
 // Wait returns ratelimit.ErrStore and nothing is sent. With
 // [WithRateFallback](n) it instead decides locally on 1/n of every limit
 // (n being the number of replicas), so the replicas together stay within
-// the limits while the server is down. Once a call has found the server
-// out of reach, the decisions stay local for a second (by the scheduler's
-// clock) before one call tries the server again, the others staying local
-// until it answers: against a server that hangs, each decision would
-// otherwise wait out the client's ReadTimeout (3 s by default) before
-// deciding locally, and a broadcast would crawl at one send per
-// ReadTimeout per worker.
+// the limits while the server is down (for every replica: one that alone
+// has lost it sends its share beside the others' full use of the server).
+// Once two calls in a row have found the server out of reach, the
+// decisions stay local for a second (by the scheduler's clock) before one
+// call tries the server again, the others staying local until it answers:
+// against a server that hangs, each decision would otherwise wait out the
+// client's ReadTimeout (3 s by default) before deciding locally, and a
+// broadcast would crawl at one send per ReadTimeout per worker. (Two, not
+// one: a single failed call on a healthy server does not make a second of
+// sends that the server, and so the other replicas, do not see.)
 //
 // A RateStore is safe for concurrent use.
 type RateStore struct {
@@ -90,6 +93,8 @@ type RateStore struct {
 	// down is, with a fallback, until when (UnixNano) decisions stay
 	// local after the server was found out of reach; 0 while it answers.
 	down atomic.Int64
+	// fails counts the calls in a row that found the server out of reach.
+	fails atomic.Int64
 }
 
 var _ ratelimit.RemoteStore = (*RateStore)(nil)
@@ -117,8 +122,12 @@ func (db *DB) RateStore(opts ...RateOption) *RateStore {
 }
 
 // rateHoldDown is how long a RateStore with a fallback decides locally,
-// without asking the server, after finding it out of reach.
-const rateHoldDown = time.Second
+// without asking the server, after rateHoldAfter calls in a row found it
+// out of reach.
+const (
+	rateHoldDown  = time.Second
+	rateHoldAfter = 2
+)
 
 // heldDown reports whether a decision at now is to be made locally
 // without asking the server: within rateHoldDown of the last outage. Past
@@ -136,13 +145,19 @@ func (s *RateStore) heldDown(now time.Time) bool {
 	return !s.down.CompareAndSwap(d, t+int64(rateHoldDown))
 }
 
-// holdDown starts a hold-down at now, after an outage.
-func (s *RateStore) holdDown(now time.Time) {
-	s.down.Store(max(now.UnixNano()+int64(rateHoldDown), 1))
+// failed counts a call at now that found the server out of reach, and
+// starts a hold-down when it is the rateHoldAfter-th in a row.
+func (s *RateStore) failed(now time.Time) {
+	if s.fails.Add(1) >= rateHoldAfter {
+		s.down.Store(max(now.UnixNano()+int64(rateHoldDown), 1))
+	}
 }
 
-// up ends a hold-down: the server answered.
+// up ends a hold-down and the count of failures: the server answered.
 func (s *RateStore) up() {
+	if s.fails.Load() != 0 {
+		s.fails.Store(0)
+	}
 	if s.down.Load() != 0 {
 		s.down.Store(0)
 	}
@@ -260,7 +275,7 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 	res, err := rateScript.Run(ctx, s.db.c, keys, args...).Slice()
 	if err != nil {
 		if s.fallback(ctx, err) {
-			s.holdDown(now)
+			s.failed(now)
 			return s.localRun(op, now, cells, ready, maxWait)
 		}
 		return ratelimit.Verdict{}, wrap("rate "+op, err)
@@ -299,7 +314,7 @@ func (s *RateStore) Block(ctx context.Context, cell ratelimit.Cell, until time.T
 	err := blockScript.Run(ctx, s.db.c, []string{s.rateKey(cell.Key)}, rel, micro(cell.Tolerance)).Err()
 	if err != nil {
 		if s.fallback(ctx, err) {
-			s.holdDown(now)
+			s.failed(now)
 			return s.localStore().Block(ctx, s.share(cell), until)
 		}
 		return wrap("rate block", err)
