@@ -71,9 +71,16 @@ import (
 // BUSY), a RateStore fails closed by default:
 // Wait returns ratelimit.ErrStore and nothing is sent. With
 // [WithRateFallback](n) it instead decides locally on 1/n of every limit
-// (n being the number of replicas), so the replicas together stay within
-// the limits while the server is down (for every replica: one that alone
-// has lost it sends its share beside the others' full use of the server).
+// (n being the number of replicas): every interval times n. Over time the
+// replicas together stay within the limits while the server is down (for
+// every replica: one that alone has lost it sends its share beside the
+// others' full use of the server), but not in every window: a share cannot
+// know how many sends a window holds, so when n does not divide a limit
+// the replicas may together pass it by up to n - 1 in one window (the
+// bot-wide 30 per second: 32 with 4 replicas, 35 with 7; exactly 30 with
+// 2, 3, 5, 6 or 10), and a chat's one per second cannot be split (two
+// replicas may each send to one chat within a second; a 429 then blocks
+// that chat, see ratelimit.Telegram.Backoff).
 // Once two calls in a row have found the server out of reach, the
 // decisions stay local for a second (by the scheduler's clock) before one
 // call tries the server again, the others staying local until it answers:
