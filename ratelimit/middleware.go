@@ -37,7 +37,11 @@ var keyBufs = sync.Pool{New: func() any { return new([keyBufSize]byte) }}
 // empty key) is refused with 403 Forbidden: it must neither share one
 // bucket with every other unnamed request nor pass unlimited.
 //
-// With the default clock a request's decision allocates nothing.
+// With the default clock a request's decision allocates nothing for a key
+// of up to 64 bytes while the header values (the burst, the remaining
+// count, the seconds until the bucket is full) are under 1024; each larger
+// value costs two small allocations (an hourly limit's RateLimit-Reset
+// past 1024 s, for one).
 //
 // Of the options only [WithDenyHandler] applies. Panics if l or key is
 // nil (a programming error, found at startup).
