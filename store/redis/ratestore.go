@@ -97,11 +97,15 @@ type RateStore struct {
 
 	mu    sync.Mutex
 	local *ratelimit.MemoryStore // the fallback's state
-	// down is, with a fallback, until when (UnixNano) decisions stay
-	// local after the server was found out of reach; 0 while it answers.
-	down atomic.Int64
 	// fails counts the calls in a row that found the server out of reach.
 	fails atomic.Int64
+	// held is set, with a fallback, while decisions stay local until
+	// holdUntil (a time of the callers' clock, compared on its monotonic
+	// reading when it has one, so a step of the wall clock does not
+	// stretch a hold-down).
+	held      atomic.Bool
+	holdMu    sync.Mutex
+	holdUntil time.Time
 }
 
 var _ ratelimit.RemoteStore = (*RateStore)(nil)
@@ -141,22 +145,29 @@ const (
 // it, the first caller asks the server (the others stay local for another
 // rateHoldDown unless it answers).
 func (s *RateStore) heldDown(now time.Time) bool {
-	d := s.down.Load()
-	if d == 0 {
+	if !s.held.Load() {
 		return false
 	}
-	t := now.UnixNano()
-	if t < d {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	if !s.held.Load() {
+		return false
+	}
+	if now.Before(s.holdUntil) {
 		return true
 	}
-	return !s.down.CompareAndSwap(d, t+int64(rateHoldDown))
+	s.holdUntil = now.Add(rateHoldDown) // this call asks the server
+	return false
 }
 
 // failed counts a call at now that found the server out of reach, and
 // starts a hold-down when it is the rateHoldAfter-th in a row.
 func (s *RateStore) failed(now time.Time) {
 	if s.fails.Add(1) >= rateHoldAfter {
-		s.down.Store(max(now.UnixNano()+int64(rateHoldDown), 1))
+		s.holdMu.Lock()
+		s.holdUntil = now.Add(rateHoldDown)
+		s.held.Store(true)
+		s.holdMu.Unlock()
 	}
 }
 
@@ -165,8 +176,10 @@ func (s *RateStore) up() {
 	if s.fails.Load() != 0 {
 		s.fails.Store(0)
 	}
-	if s.down.Load() != 0 {
-		s.down.Store(0)
+	if s.held.Load() {
+		s.holdMu.Lock()
+		s.held.Store(false)
+		s.holdMu.Unlock()
 	}
 }
 
