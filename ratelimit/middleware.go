@@ -138,8 +138,14 @@ func tooMany(w http.ResponseWriter, _ *http.Request) {
 // trust 127.0.0.0/8 or ::1/128 to read its X-Forwarded-For. It fails
 // closed: a request whose client it cannot name (an untrusted unix
 // socket, an unparsable peer) gets no key, and [Middleware] refuses it.
+// Addresses are compared unmapped: a trusted prefix may be written either
+// way ("10.0.0.0/8" or "::ffff:10.0.0.0/104"). KeyByIP panics on a prefix
+// that is not valid.
 func KeyByIP(trusted ...netip.Prefix) KeyFunc {
-	trust := append([]netip.Prefix(nil), trusted...)
+	trust := make([]netip.Prefix, 0, len(trusted))
+	for _, p := range trusted {
+		trust = append(trust, unmapPrefix(p))
+	}
 	isTrusted := func(a netip.Addr) bool {
 		for _, p := range trust {
 			if p.Contains(a) {
@@ -168,6 +174,21 @@ func KeyByIP(trusted ...netip.Prefix) KeyFunc {
 		}
 		return appendIPKey(dst, walkForwarded(r.Header.Values("X-Forwarded-For"), peer, isTrusted))
 	}
+}
+
+// unmapPrefix returns p with an IPv4-mapped IPv6 prefix of /96 or longer
+// ("::ffff:10.0.0.0/104") as the IPv4 prefix it covers ("10.0.0.0/8"),
+// since addresses are compared unmapped. It panics on a prefix that is not
+// valid (the zero Prefix of a parse whose error was dropped): trusting
+// nothing by mistake would give every client behind the proxy one key.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if !p.IsValid() {
+		panic("ratelimit: KeyByIP given an invalid prefix " + strconv.Quote(p.String()))
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p
 }
 
 var (

@@ -180,3 +180,26 @@ func TestMiddlewareAllocsLongKey(t *testing.T) {
 		require.Equal(t, 1, k.Len())
 	}
 }
+
+// TestKeyByIPTrustedMappedPrefix: a trusted prefix written in its
+// IPv4-mapped IPv6 form (as a dual-stack listener reports the peers,
+// "::ffff:10.0.0.0/104") trusts the same proxies as "10.0.0.0/8": the
+// peers and entries are compared unmapped. Before the fix it matched
+// nothing, so every client behind the proxy got the proxy's own key, one
+// bucket for all ("expected: 198.51.100.9, actual: 10.1.2.3"). A prefix
+// that is not valid (the zero netip.Prefix of an unchecked parse) panics
+// at construction rather than silently trusting nothing.
+func TestKeyByIPTrustedMappedPrefix(t *testing.T) {
+	mapped := KeyByIP(netip.MustParsePrefix("::ffff:10.0.0.0/104"), netip.MustParsePrefix("::ffff:192.0.2.1/128"))
+	for _, remote := range []string{"10.1.2.3:80", "[::ffff:10.1.2.3]:80", "192.0.2.1:80"} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", "198.51.100.9, 10.9.9.9")
+		require.Equal(t, "198.51.100.9", keyOf(mapped, r), remote)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = "203.0.113.7:80"
+	r.Header.Set("X-Forwarded-For", "198.51.100.9")
+	require.Equal(t, "203.0.113.7", keyOf(mapped, r), "an untrusted peer")
+	require.Panics(t, func() { KeyByIP(netip.Prefix{}) })
+}
