@@ -84,7 +84,8 @@
 // [WithDenyHandler]) and Retry-After, and every request with the IETF
 // draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
 // headers; [KeyByIP] and [KeyByUser] are ready key functions. The
-// request's path through them allocates nothing.
+// request's path through them allocates nothing (see [Middleware] for the
+// bounds).
 //
 // # Time
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,7 @@ const minTAT = math.MinInt64
 type Keyed struct {
 	shards     [keyedShards]keyShard
 	params     atomic.Pointer[keyParams]
+	setMu      sync.Mutex // serializes SetLimit and SetBurst
 	seed       maphash.Seed
 	clock      func() time.Time
 	epoch      time.Time
@@ -60,8 +62,12 @@ type keyParams struct {
 	g     gcra
 	limit rate.Limit
 	burst int
-	inf   bool // every event conforms
-	none  bool // no event conforms
+	inf   bool  // every event conforms
+	none  bool  // no event conforms
+	at    int64 // when it replaced the previous limit (ns since the epoch)
+	// scale is the interval a key's debt is counted in: the limit's, or
+	// for 0 and Inf the last other limit's (0 when there was none).
+	scale int64
 }
 
 func newKeyParams(limit rate.Limit, burst int) *keyParams {
@@ -85,6 +91,7 @@ func newKeyParams(limit rate.Limit, burst int) *keyParams {
 			tol = b * iv
 		}
 		p.g = gcra{interval: iv, tolerance: tol}
+		p.scale = iv
 	}
 	return p
 }
@@ -134,6 +141,20 @@ func (k *Keyed) skeyOf(key string) skey {
 	return skey{h: maphash.String(k.seed, key), s: key}
 }
 
+// skeyOfBytes is skeyOf for a key in a buffer of the caller's, which the
+// skey uses and does not copy (the table copies a key it inserts): the
+// middleware decides on its reused buffer with no allocation. The hash is
+// the same as skeyOf's (maphash.Bytes equals maphash.String on the same
+// bytes).
+func (k *Keyed) skeyOfBytes(key []byte) skey {
+	if len(key) > maxKeyLen {
+		d := sha256.Sum256(key)
+		s := string(d[:])
+		return skey{h: maphash.String(k.seed, s), s: s, dig: true}
+	}
+	return skey{h: maphash.Bytes(k.seed, key), b: key}
+}
+
 func (k *Keyed) shard(sk skey) *keyShard { return &k.shards[sk.h>>56] }
 
 // satAdd is a+b for b >= 0, saturating at math.MaxInt64.
@@ -157,6 +178,12 @@ func (p *keyParams) cost(n int) int64 {
 // changes nothing and returns the current TAT and the wait until they
 // would conform. Callers hold s.mu.
 func (k *Keyed) take(s *keyShard, sk skey, now int64, n int, p *keyParams) (tat, wait int64) {
+	switch {
+	case p.inf:
+		return minTAT, 0
+	case p.none:
+		return minTAT, math.MaxInt64
+	}
 	off := s.lookup(sk)
 	cur := int64(minTAT)
 	if off >= 0 {
@@ -186,7 +213,7 @@ func (k *Keyed) Allow(key string) bool {
 	sk := k.skeyOf(key)
 	s := k.shard(sk)
 	now := k.nowNS()
-	s.mu.Lock()
+	p = k.lock(s)
 	_, wait := k.take(s, sk, now, 1, p)
 	s.mu.Unlock()
 	return wait == 0
@@ -203,9 +230,14 @@ func (k *Keyed) AllowN(key string, t time.Time, n int) bool {
 	if p.inf || p.none || n <= 0 {
 		return p.inf || n <= 0
 	}
+	if n > p.burst {
+		// Not left to the GCRA test: with a huge burst its tolerance
+		// and n's cost are both capped (maxSpan) and would pass.
+		return false
+	}
 	sk := k.skeyOf(key)
 	s := k.shard(sk)
-	s.mu.Lock()
+	p = k.lock(s)
 	_, wait := k.take(s, sk, k.ns(t), n, p)
 	s.mu.Unlock()
 	return wait == 0
@@ -237,20 +269,38 @@ func (k *Keyed) DecideAt(key string, t time.Time) Decision { return k.decide(key
 
 func (k *Keyed) decide(key string, now int64) Decision {
 	p := k.params.Load()
-	d := Decision{Allowed: !p.none, Limit: p.burst}
-	switch {
-	case p.inf:
-		d.Remaining = p.burst
-		return d
-	case p.none:
-		d.RetryAfter = math.MaxInt64
-		return d
+	if p.inf || p.none {
+		return decideFixed(p)
 	}
-	sk := k.skeyOf(key)
+	return k.decideKey(k.skeyOf(key), now)
+}
+
+// decideFixed is the decision of a limit that allows every event or none.
+func decideFixed(p *keyParams) Decision {
+	d := Decision{Allowed: p.inf, Limit: p.burst}
+	if p.inf {
+		d.Remaining = p.burst
+	} else {
+		d.RetryAfter = math.MaxInt64
+	}
+	return d
+}
+
+// decideKey is decide for a key already hashed.
+func (k *Keyed) decideKey(sk skey, now int64) Decision {
+	p := k.params.Load()
+	if p.inf || p.none {
+		return decideFixed(p)
+	}
 	s := k.shard(sk)
-	s.mu.Lock()
+	p = k.lock(s)
+	if p.inf || p.none {
+		s.mu.Unlock()
+		return decideFixed(p)
+	}
 	tat, wait := k.take(s, sk, now, 1, p)
 	s.mu.Unlock()
+	d := Decision{Limit: p.burst}
 	d.Allowed = wait == 0
 	d.RetryAfter = time.Duration(wait)
 	if ahead := tat - now; ahead > 0 {
@@ -282,10 +332,15 @@ func (k *Keyed) delay(key string, now int64) time.Duration {
 	}
 	sk := k.skeyOf(key)
 	s := k.shard(sk)
-	s.mu.Lock()
-	d := p.g.peek(s.get(sk), now)
-	s.mu.Unlock()
-	return time.Duration(d)
+	p = k.lock(s)
+	defer s.mu.Unlock()
+	switch {
+	case p.inf:
+		return 0
+	case p.none:
+		return math.MaxInt64
+	}
+	return time.Duration(p.g.peek(s.get(sk), now))
 }
 
 // A Reservation is events for one key counted ahead of time by
@@ -373,8 +428,15 @@ func (k *Keyed) reserve(key string, now int64, n int, maxWait int64) (*Reservati
 	}
 	r.sk = k.skeyOf(key)
 	s := k.shard(r.sk)
-	s.mu.Lock()
+	p = k.lock(s)
 	defer s.mu.Unlock()
+	switch {
+	case p.inf:
+		r.ok = true
+		return r, 0
+	case p.none || n > p.burst:
+		return r, math.MaxInt64
+	}
 	off := s.lookup(r.sk)
 	cur := int64(minTAT)
 	if off >= 0 {
@@ -441,27 +503,55 @@ func (k *Keyed) Limit() rate.Limit { return k.params.Load().limit }
 // Burst returns the burst.
 func (k *Keyed) Burst() int { return k.params.Load().burst }
 
-// SetLimit changes the rate for every key from now on; the keys keep
-// their state (a key that just spent its burst still waits, at the new
-// rate).
+// SetLimit changes the rate for every key from now on. Each key keeps
+// what it owes, in events, as [rate.Limiter.SetLimit] keeps its tokens,
+// and pays it at the new rate: a key that just spent its burst waits one
+// new interval per event, whether the limit went up or down. Under a limit
+// of 0 or [rate.Inf] a key's debt runs out at the rate before, and counts
+// at the next rate after. SetLimit visits every shard in turn, holding one
+// lock at a time (a pass over its live keys); a decision on a shard not
+// visited yet brings it to the new rate first.
 func (k *Keyed) SetLimit(limit rate.Limit) {
-	for {
-		old := k.params.Load()
-		if k.params.CompareAndSwap(old, newKeyParams(limit, old.burst)) {
-			return
-		}
-	}
+	k.setMu.Lock()
+	defer k.setMu.Unlock()
+	k.setParams(newKeyParams(limit, k.params.Load().burst))
 }
 
 // SetBurst changes the burst for every key from now on (burst < 1 is
-// taken as 1).
+// taken as 1). Each key keeps what it owes, in events: one that spent
+// its whole burst of b may make b' - b more at once under a burst b' > b,
+// and waits b - b' more intervals under a smaller one.
 func (k *Keyed) SetBurst(burst int) {
-	for {
-		old := k.params.Load()
-		if k.params.CompareAndSwap(old, newKeyParams(old.limit, burst)) {
-			return
-		}
+	k.setMu.Lock()
+	defer k.setMu.Unlock()
+	k.setParams(newKeyParams(k.params.Load().limit, burst))
+}
+
+// setParams makes p the limit and brings every shard to it. Callers hold
+// setMu, so a shard is at most one limit behind: the one before p.
+func (k *Keyed) setParams(p *keyParams) {
+	p.at = k.nowNS()
+	if p.scale == 0 {
+		p.scale = k.params.Load().scale
 	}
+	k.params.Store(p)
+	for i := range k.shards {
+		k.lock(&k.shards[i])
+		k.shards[i].mu.Unlock()
+	}
+}
+
+// lock locks s and returns the limit, having brought s's keys to it when
+// SetLimit changed it since s was last locked this way. Every decision
+// locks its shard with it, so that its TATs and the limit agree.
+func (k *Keyed) lock(s *keyShard) *keyParams {
+	s.mu.Lock()
+	p := k.params.Load()
+	if s.ver != p {
+		s.rescale(s.ver, p)
+		s.ver = p
+	}
+	return p
 }
 
 // Len returns the number of keys holding state, after dropping the expired

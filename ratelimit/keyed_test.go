@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -279,4 +280,133 @@ func TestKeyedAllowConcurrentGrowth(t *testing.T) {
 		require.False(t, k.Allow(key), key)
 	}
 	require.Equal(t, len(keys), k.Len())
+}
+
+// TestKeyedAllowNHugeBurst: AllowN refuses more events than the burst
+// however large the burst, as its doc says. Before the fix a burst past
+// about 2.3e9 at 1 per second (its tolerance capped at 2^61 ns) let
+// AllowN take any n at once: AllowN(key, t, 2^41) with burst 2^40 was
+// true.
+func TestKeyedAllowNHugeBurst(t *testing.T) {
+	k := NewKeyed(1, 1<<40, WithClock(func() time.Time { return t0 }))
+	require.False(t, k.AllowN("a", t0, 1<<41), "more than the burst")
+	require.False(t, k.AllowN("a", t0, math.MaxInt), "more than the burst")
+	require.True(t, k.AllowN("a", t0, 1<<40), "the whole burst")
+	require.Equal(t, 1, k.LenAt(t0))
+}
+
+// TestKeyedSetLimitKeepsTokens: SetLimit keeps what each key owes in
+// events, as rate.Limiter.SetLimit keeps its tokens, so the new rate
+// applies to keys already limited: raised from 1 per hour to 10 per
+// second, a key that spent its burst a minute ago may go again in about
+// 100 ms, not in 59 minutes; lowered again, its debt is stretched. The
+// answers are checked against a rate.Limiter given the same events.
+// Before the fix the key waited out the old rate ("Should be true: 99ms
+// after SetLimit(10)"): the TAT, a time, was kept as it was.
+func TestKeyedSetLimitKeepsTokens(t *testing.T) {
+	now := t0
+	k := NewKeyed(1.0/3600, 1, WithClock(func() time.Time { return now }))
+	ref := rate.NewLimiter(1.0/3600, 1)
+	both := func(at time.Duration, want bool, msg string) {
+		t.Helper()
+		require.Equal(t, want, ref.AllowN(t0.Add(at), 1), "rate.Limiter: %s", msg)
+		require.Equal(t, want, k.AllowAt("a", t0.Add(at)), msg)
+	}
+	both(0, true, "the burst")
+	both(time.Minute, false, "spent")
+
+	now = t0.Add(time.Minute)
+	k.SetLimit(10)
+	ref.SetLimitAt(now, 10)
+	require.True(t, k.AllowAt("b", now), "another key is untouched")
+	both(time.Minute+98*time.Millisecond, false, "98ms after SetLimit(10)")
+	both(time.Minute+99*time.Millisecond, true, "99ms after SetLimit(10)")
+
+	now = t0.Add(time.Minute + 150*time.Millisecond)
+	k.SetLimit(1)
+	ref.SetLimitAt(now, 1)
+	// "a" owed 49 ms at 10/s (0.49 events): 490 ms at 1/s.
+	both(time.Minute+639*time.Millisecond, false, "lowered: the debt is stretched")
+	both(time.Minute+641*time.Millisecond, true, "lowered: paid at the new rate")
+
+	now = t0.Add(2 * time.Minute)
+	k.SetLimit(0)
+	require.False(t, k.AllowAt("a", now))
+	k.SetLimit(rate.Inf)
+	require.True(t, k.AllowAt("a", now))
+	k.SetLimit(1)
+	require.True(t, k.AllowAt("a", now), "a key idle through 0 and Inf is full")
+	require.False(t, k.AllowAt("a", now))
+}
+
+// TestKeyedSetLimitRacesDecisions: SetLimit and SetBurst running while
+// decisions are made on the same keys never let a key exceed the largest
+// burst in use when no time passes (the clock stands still): a limit
+// change keeps what each key owes, rounded up, and the burst's changes are
+// what the key may spend. A second round switches between 0, Inf and a
+// rate under Decide, Delay and reservations (a limit of 0 or Inf between
+// a caller's first look and its shard's lock must not reach the GCRA
+// arithmetic). Run with -race.
+func TestKeyedSetLimitRacesDecisions(t *testing.T) {
+	for _, round := range []struct {
+		limits []rate.Limit
+		count  bool
+	}{
+		{[]rate.Limit{0.5, 1000, 0, 10, 3}, true},
+		{[]rate.Limit{rate.Inf, 0, 10}, false},
+	} {
+		k := NewKeyed(10, 5, WithClock(func() time.Time { return t0 }))
+		const workers, rounds = 4, 2000
+		stop := make(chan struct{})
+		setter := make(chan struct{})
+		go func() {
+			defer close(setter)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k.SetLimit(round.limits[i%len(round.limits)])
+				k.SetBurst(1 + i%5)
+			}
+		}()
+		allowed := make([]int, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key := "k" + strconv.Itoa(w)
+				for i := range rounds {
+					switch i % 4 {
+					case 0:
+						if r := k.ReserveN(key, t0, 1); r.OK() && r.DelayFrom(t0) == 0 {
+							allowed[w]++
+						} else {
+							r.CancelAt(t0)
+						}
+					case 1:
+						k.DelayAt(key, t0)
+					case 2:
+						if k.DecideAt(key, t0).Allowed {
+							allowed[w]++
+						}
+					case 3:
+						if k.AllowAt(key, t0) {
+							allowed[w]++
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		<-setter
+		if round.count {
+			for w, n := range allowed {
+				require.LessOrEqual(t, n, 5, "key %d: more events than the largest burst with no time passing", w)
+			}
+		}
+	}
 }

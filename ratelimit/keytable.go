@@ -1,9 +1,11 @@
 package ratelimit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"sync"
 )
 
@@ -36,8 +38,9 @@ type keyShard struct {
 	mu    sync.Mutex
 	index []uint32 // len is 0 or a power of two
 	recs  []byte
-	used  int // occupied index entries, live or dead
-	_     [16]byte
+	used  int        // occupied index entries, live or dead
+	ver   *keyParams // the limit the TATs are kept in (see Keyed.lock)
+	_     [8]byte
 }
 
 const (
@@ -62,20 +65,38 @@ func recSize(n int) int { return (recHeader + n + 3) &^ 3 }
 
 // A skey is a key as a shard stores it: the key itself, or for a key
 // longer than maxKeyLen its SHA-256 digest (dig set), and the hash of
-// that.
+// that. The bytes are in s, or in b for a key the middleware holds in its
+// buffer (converting that to a string would copy it to the heap).
 type skey struct {
 	h   uint64
 	s   string
+	b   []byte // when not nil, the key's bytes instead of s
 	dig bool
 }
 
+// len is the length of the stored key.
+func (k *skey) len() int {
+	if k.b != nil {
+		return len(k.b)
+	}
+	return len(k.s)
+}
+
+// is reports whether stored, a record's key bytes, are k's.
+func (k *skey) is(stored []byte) bool {
+	if k.b != nil {
+		return bytes.Equal(stored, k.b)
+	}
+	return string(stored) == k.s
+}
+
 // keyIs reports whether the record at off holds k.
-func (s *keyShard) keyIs(off int, k skey) bool {
+func (s *keyShard) keyIs(off int, k *skey) bool {
 	n := int(s.recs[off+8])
 	if n == digestLen {
-		return k.dig && string(s.recs[off+recHeader:off+recHeader+sha256.Size]) == k.s
+		return k.dig && k.is(s.recs[off+recHeader:off+recHeader+sha256.Size])
 	}
-	return !k.dig && n == len(k.s) && string(s.recs[off+recHeader:off+recHeader+n]) == k.s
+	return !k.dig && n == k.len() && k.is(s.recs[off+recHeader:off+recHeader+n])
 }
 
 // tatAt returns the TAT of the record at off.
@@ -98,7 +119,7 @@ func (s *keyShard) find(k skey) (off, slot int) {
 			return -1, i
 		}
 		if e>>24 == tag {
-			if off := int(e&0xffffff-1) * 4; s.keyIs(off, k) {
+			if off := int(e&0xffffff-1) * 4; s.keyIs(off, &k) {
 				return off, i
 			}
 		}
@@ -127,7 +148,7 @@ func (s *keyShard) get(k skey) int64 {
 // maxRecWords). seed is the Keyed's, to rehash the keys a rebuild moves.
 // Callers hold mu.
 func (s *keyShard) insert(seed maphash.Seed, k skey, tat, now int64) bool {
-	size := recSize(len(k.s))
+	size := recSize(k.len())
 	if (s.used+1)*4 > len(s.index)*3 || len(s.recs)+size > cap(s.recs) {
 		if !s.rebuild(seed, now, 1, size) {
 			return false
@@ -138,11 +159,15 @@ func (s *keyShard) insert(seed maphash.Seed, k skey, tat, now int64) bool {
 	s.recs = s.recs[:off+size]
 	s.setTAT(off, tat)
 	r := s.recs[off+8:]
-	r[0] = byte(len(k.s))
+	r[0] = byte(k.len())
 	if k.dig {
 		r[0] = digestLen
 	}
-	copy(r[1:], k.s)
+	if k.b != nil {
+		copy(r[1:], k.b)
+	} else {
+		copy(r[1:], k.s)
+	}
 	s.index[slot] = tagOf(k.h)<<24 | uint32(off/4+1)
 	s.used++
 	return true
@@ -228,4 +253,34 @@ func (s *keyShard) sweep(seed maphash.Seed, now int64) {
 	if (s.used-n)*4 >= s.used || n*8 < len(s.index) || bytes*4 < cap(s.recs) {
 		s.rebuild(seed, now, 0, 0)
 	}
+}
+
+// rescale brings the live keys' TATs from the limit from to to, which
+// replaced it at to.at: a key's debt at that time (its TAT minus to.at,
+// so many of from's intervals) becomes as many of to's, rounded up (see
+// keyParams.scale for limits of 0 and Inf). Callers hold mu.
+func (s *keyShard) rescale(from, to *keyParams) {
+	if from == nil || from.scale == 0 || to.scale == 0 || from.scale == to.scale {
+		return
+	}
+	c := to.at
+	for off := 0; off < len(s.recs); off += s.recSizeAt(off) {
+		if tat := s.tatAt(off); tat > c {
+			s.setTAT(off, satAdd(c, scaleDebt(tat-c, to.scale, from.scale)))
+		}
+	}
+}
+
+// scaleDebt returns ceil(d * num / den) for positive arguments, at most
+// maxSpan.
+func scaleDebt(d, num, den int64) int64 {
+	hi, lo := bits.Mul64(uint64(d), uint64(num))
+	if hi >= uint64(den) {
+		return maxSpan
+	}
+	q, r := bits.Div64(hi, lo, uint64(den))
+	if r > 0 {
+		q++
+	}
+	return int64(min(q, maxSpan))
 }

@@ -37,7 +37,11 @@ var keyBufs = sync.Pool{New: func() any { return new([keyBufSize]byte) }}
 // empty key) is refused with 403 Forbidden: it must neither share one
 // bucket with every other unnamed request nor pass unlimited.
 //
-// With the default clock a request's decision allocates nothing.
+// With the default clock a request's decision allocates nothing for a key
+// of up to 64 bytes while the header values (the burst, the remaining
+// count, the seconds until the bucket is full) are under 1024; each larger
+// value costs two small allocations (an hourly limit's RateLimit-Reset
+// past 1024 s, for one).
 //
 // Of the options only [WithDenyHandler] applies. Panics if l or key is
 // nil (a programming error, found at startup).
@@ -59,7 +63,7 @@ func Middleware(l *Keyed, key KeyFunc, opts ...Option) func(http.Handler) http.H
 				problem.Error(w, http.StatusForbidden, "the client could not be identified")
 				return
 			}
-			d := l.decide(string(k), l.nowNS())
+			d := l.decideKey(l.skeyOfBytes(k), l.nowNS())
 			keyBufs.Put(buf)
 			h := w.Header()
 			h["Ratelimit-Limit"] = intValue(int64(d.Limit))
@@ -134,8 +138,14 @@ func tooMany(w http.ResponseWriter, _ *http.Request) {
 // trust 127.0.0.0/8 or ::1/128 to read its X-Forwarded-For. It fails
 // closed: a request whose client it cannot name (an untrusted unix
 // socket, an unparsable peer) gets no key, and [Middleware] refuses it.
+// Addresses are compared unmapped: a trusted prefix may be written either
+// way ("10.0.0.0/8" or "::ffff:10.0.0.0/104"). KeyByIP panics on a prefix
+// that is not valid.
 func KeyByIP(trusted ...netip.Prefix) KeyFunc {
-	trust := append([]netip.Prefix(nil), trusted...)
+	trust := make([]netip.Prefix, 0, len(trusted))
+	for _, p := range trusted {
+		trust = append(trust, unmapPrefix(p))
+	}
 	isTrusted := func(a netip.Addr) bool {
 		for _, p := range trust {
 			if p.Contains(a) {
@@ -164,6 +174,21 @@ func KeyByIP(trusted ...netip.Prefix) KeyFunc {
 		}
 		return appendIPKey(dst, walkForwarded(r.Header.Values("X-Forwarded-For"), peer, isTrusted))
 	}
+}
+
+// unmapPrefix returns p with an IPv4-mapped IPv6 prefix of /96 or longer
+// ("::ffff:10.0.0.0/104") as the IPv4 prefix it covers ("10.0.0.0/8"),
+// since addresses are compared unmapped. It panics on a prefix that is not
+// valid (the zero Prefix of a parse whose error was dropped): trusting
+// nothing by mistake would give every client behind the proxy one key.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if !p.IsValid() {
+		panic("ratelimit: KeyByIP given an invalid prefix " + strconv.Quote(p.String()))
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p
 }
 
 var (

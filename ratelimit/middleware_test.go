@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,4 +152,54 @@ func TestMiddlewareHeadersAndDeny(t *testing.T) {
 	w = do(h, "@")
 	require.Equal(t, http.StatusForbidden, w.Code, "a client with no key is refused")
 	require.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
+}
+
+// TestMiddlewareAllocsLongKey: a key up to the middleware's buffer (64
+// bytes, as a KeyFunc of a route and a user id makes) is decided without
+// an allocation, like a short one. Before the fix a key of 33 to 64 bytes
+// cost one: the decision took it as a string converted from the buffer,
+// which Go copies to the heap past 32 bytes.
+func TestMiddlewareAllocsLongKey(t *testing.T) {
+	for _, n := range []int{1, 32, 33, keyBufSize} {
+		key := []byte(strings.Repeat("k", n))
+		k := NewKeyed(1, 1000) // every request allowed, the key stays live
+		h := Middleware(k, func(dst []byte, _ *http.Request) []byte { return append(dst, key...) })(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		require.Zero(t, testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }), "key of %d bytes", n)
+	}
+	// The middleware's key and the same key given as a string are one.
+	for _, n := range []int{33, maxKeyLen + 1} {
+		key := []byte(strings.Repeat("k", n))
+		k := NewKeyed(1, 2)
+		h := Middleware(k, func(dst []byte, _ *http.Request) []byte { return append(dst, key...) })(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		require.True(t, k.Allow(string(key)))
+		require.False(t, k.Allow(string(key)), "key of %d bytes: the burst of 2 spent", n)
+		require.Equal(t, 1, k.Len())
+	}
+}
+
+// TestKeyByIPTrustedMappedPrefix: a trusted prefix written in its
+// IPv4-mapped IPv6 form (as a dual-stack listener reports the peers,
+// "::ffff:10.0.0.0/104") trusts the same proxies as "10.0.0.0/8": the
+// peers and entries are compared unmapped. Before the fix it matched
+// nothing, so every client behind the proxy got the proxy's own key, one
+// bucket for all ("expected: 198.51.100.9, actual: 10.1.2.3"). A prefix
+// that is not valid (the zero netip.Prefix of an unchecked parse) panics
+// at construction rather than silently trusting nothing.
+func TestKeyByIPTrustedMappedPrefix(t *testing.T) {
+	mapped := KeyByIP(netip.MustParsePrefix("::ffff:10.0.0.0/104"), netip.MustParsePrefix("::ffff:192.0.2.1/128"))
+	for _, remote := range []string{"10.1.2.3:80", "[::ffff:10.1.2.3]:80", "192.0.2.1:80"} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", "198.51.100.9, 10.9.9.9")
+		require.Equal(t, "198.51.100.9", keyOf(mapped, r), remote)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = "203.0.113.7:80"
+	r.Header.Set("X-Forwarded-For", "198.51.100.9")
+	require.Equal(t, "203.0.113.7", keyOf(mapped, r), "an untrusted peer")
+	require.Panics(t, func() { KeyByIP(netip.Prefix{}) })
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,8 +71,24 @@ import (
 // BUSY), a RateStore fails closed by default:
 // Wait returns ratelimit.ErrStore and nothing is sent. With
 // [WithRateFallback](n) it instead decides locally on 1/n of every limit
-// (n being the number of replicas), so the replicas together stay within
-// the limits while the server is down.
+// (n being the number of replicas): every interval times n. Over time the
+// replicas together stay within the limits while the server is down (for
+// every replica: one that alone has lost it sends its share beside the
+// others' full use of the server), but not in every window: a share cannot
+// know how many sends a window holds, so when n does not divide a limit
+// the replicas may together pass it by up to n - 1 in one window (the
+// bot-wide 30 per second: 32 with 4 replicas, 35 with 7; exactly 30 with
+// 2, 3, 5, 6 or 10), and a chat's one per second cannot be split (two
+// replicas may each send to one chat within a second; a 429 then blocks
+// that chat, see ratelimit.Telegram.Backoff).
+// Once two calls in a row have found the server out of reach, the
+// decisions stay local for a second (by the scheduler's clock) before one
+// call tries the server again, the others staying local until it answers:
+// against a server that hangs, each decision would otherwise wait out the
+// client's ReadTimeout (3 s by default) before deciding locally, and a
+// broadcast would crawl at one send per ReadTimeout per worker. (Two, not
+// one: a single failed call on a healthy server does not make a second of
+// sends that the server, and so the other replicas, do not see.)
 //
 // A RateStore is safe for concurrent use.
 type RateStore struct {
@@ -80,6 +97,15 @@ type RateStore struct {
 
 	mu    sync.Mutex
 	local *ratelimit.MemoryStore // the fallback's state
+	// fails counts the calls in a row that found the server out of reach.
+	fails atomic.Int64
+	// held is set, with a fallback, while decisions stay local until
+	// holdUntil (a time of the callers' clock, compared on its monotonic
+	// reading when it has one, so a step of the wall clock does not
+	// stretch a hold-down).
+	held      atomic.Bool
+	holdMu    sync.Mutex
+	holdUntil time.Time
 }
 
 var _ ratelimit.RemoteStore = (*RateStore)(nil)
@@ -104,6 +130,57 @@ func (db *DB) RateStore(opts ...RateOption) *RateStore {
 		}
 	}
 	return s
+}
+
+// rateHoldDown is how long a RateStore with a fallback decides locally,
+// without asking the server, after rateHoldAfter calls in a row found it
+// out of reach.
+const (
+	rateHoldDown  = time.Second
+	rateHoldAfter = 2
+)
+
+// heldDown reports whether a decision at now is to be made locally
+// without asking the server: within rateHoldDown of the last outage. Past
+// it, the first caller asks the server (the others stay local for another
+// rateHoldDown unless it answers).
+func (s *RateStore) heldDown(now time.Time) bool {
+	if !s.held.Load() {
+		return false
+	}
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	if !s.held.Load() {
+		return false
+	}
+	if now.Before(s.holdUntil) {
+		return true
+	}
+	s.holdUntil = now.Add(rateHoldDown) // this call asks the server
+	return false
+}
+
+// failed counts a call at now that found the server out of reach, and
+// starts a hold-down when it is the rateHoldAfter-th in a row.
+func (s *RateStore) failed(now time.Time) {
+	if s.fails.Add(1) >= rateHoldAfter {
+		s.holdMu.Lock()
+		s.holdUntil = now.Add(rateHoldDown)
+		s.held.Store(true)
+		s.holdMu.Unlock()
+	}
+}
+
+// up ends a hold-down and the count of failures: the server answered.
+func (s *RateStore) up() {
+	if s.fails.Load() != 0 {
+		s.fails.Store(0)
+	}
+	if s.held.Load() {
+		s.holdMu.Lock()
+		s.held.Store(false)
+		s.holdMu.Unlock()
+	}
 }
 
 // rateAhead is how far ahead of its time a scheduler reserves a send's
@@ -202,6 +279,12 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 	if s.db.err != nil {
 		return ratelimit.Verdict{}, s.db.err
 	}
+	if s.replicas > 0 && s.heldDown(now) {
+		if err := ctx.Err(); err != nil {
+			return ratelimit.Verdict{}, wrap("rate "+op, err)
+		}
+		return s.localRun(op, now, cells, ready, maxWait)
+	}
 	var kb [4]string
 	var ab [11]any
 	keys, args := kb[:0], append(ab[:0], op, ready, int64(maxWait/time.Microsecond))
@@ -212,10 +295,12 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 	res, err := rateScript.Run(ctx, s.db.c, keys, args...).Slice()
 	if err != nil {
 		if s.fallback(ctx, err) {
+			s.failed(now)
 			return s.localRun(op, now, cells, ready, maxWait)
 		}
 		return ratelimit.Verdict{}, wrap("rate "+op, err)
 	}
+	s.up()
 	if len(res) != 3 {
 		return ratelimit.Verdict{}, fmt.Errorf("redis: rate %s: unexpected reply %v", op, res)
 	}
@@ -238,14 +323,23 @@ func (s *RateStore) Block(ctx context.Context, cell ratelimit.Cell, until time.T
 	if s.db.err != nil {
 		return s.db.err
 	}
-	rel := max(micro(time.Until(until)), 0)
+	now := time.Now()
+	if s.replicas > 0 && s.heldDown(now) {
+		if err := ctx.Err(); err != nil {
+			return wrap("rate block", err)
+		}
+		return s.localStore().Block(ctx, s.share(cell), until)
+	}
+	rel := max(micro(until.Sub(now)), 0)
 	err := blockScript.Run(ctx, s.db.c, []string{s.rateKey(cell.Key)}, rel, micro(cell.Tolerance)).Err()
 	if err != nil {
 		if s.fallback(ctx, err) {
+			s.failed(now)
 			return s.localStore().Block(ctx, s.share(cell), until)
 		}
 		return wrap("rate block", err)
 	}
+	s.up()
 	return nil
 }
 

@@ -2,11 +2,13 @@ package redis
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,4 +327,102 @@ func TestRateFallbackOnUnavailableServer(t *testing.T) {
 	for _, reply := range []string{"ERR wrong number of arguments", "WRONGTYPE Operation against a key holding the wrong kind of value", "NOSCRIPT No matching script"} {
 		require.False(t, share.fallback(t.Context(), replyErr(reply)), "fell back on %q", reply)
 	}
+}
+
+// outageHook stands in for a server that hangs: every command fails as a
+// read that reached the client's ReadTimeout would (a net timeout), at
+// once, and is counted; with up set, a rate script answers "allowed".
+type outageHook struct {
+	calls atomic.Int64
+	up    atomic.Bool
+}
+
+func (h *outageHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *outageHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *outageHook) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(_ context.Context, cmd redis.Cmder) error {
+		h.calls.Add(1)
+		if h.up.Load() {
+			cmd.(*redis.Cmd).SetVal([]any{int64(1), "0", int64(0)})
+			return nil
+		}
+		return &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	}
+}
+
+// TestRateFallbackHoldsDown: with WithRateFallback, once two calls in a
+// row have found the server out of reach, decisions stay local for a
+// second (the callers' clock) instead of each waiting out the client's
+// ReadTimeout against a server that hangs (3 s by default: a broadcast's
+// sends, one per decision, crawled at one per 3 s per worker instead of
+// the local share); then one call tries the server again, and once it
+// answers, every call goes to it again. A single failure between answers
+// holds nothing down. Before the fix every call went to the server
+// ("calls: expected 2, actual 5").
+func TestRateFallbackHoldsDown(t *testing.T) {
+	hook := &outageHook{}
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	c.AddHook(hook)
+	s := New(c).RateStore(WithRateFallback(2))
+	ctx := t.Context()
+	cells := []ratelimit.Cell{cellOf(ratelimit.KindGlobal, 0, 100*time.Millisecond, 0)}
+	now := time.Now()
+
+	v, err := s.Take(ctx, now, cells)
+	require.NoError(t, err)
+	require.True(t, v.OK, "decided locally")
+	hook.up.Store(true)
+	_, err = s.Take(ctx, now, cells)
+	require.NoError(t, err)
+	hook.up.Store(false)
+	_, err = s.Take(ctx, now, cells)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), hook.calls.Load(), "one failure between answers: the server is asked each time")
+
+	_, err = s.Take(ctx, now.Add(100*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.Equal(t, int64(4), hook.calls.Load(), "the second failure in a row")
+	v, err = s.Take(ctx, now.Add(200*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.True(t, v.OK, "the local share: one per 200 ms")
+	v, err = s.Take(ctx, now.Add(300*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.False(t, v.OK, "the local share: one per 200 ms")
+	_, err = s.Reserve(ctx, now.Add(300*time.Millisecond), cells, 0, time.Second)
+	require.NoError(t, err)
+	_, err = s.Peek(ctx, now.Add(300*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.NoError(t, s.Block(ctx, cells[0], time.Now()))
+	require.Equal(t, int64(4), hook.calls.Load(), "calls: held down, the server is not asked")
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.Take(cctx, now.Add(300*time.Millisecond), cells)
+	require.ErrorIs(t, err, context.Canceled, "held down, a cancelled call still fails")
+
+	_, err = s.Take(ctx, now.Add(1200*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), hook.calls.Load(), "a second on, the server is tried again")
+	_, err = s.Take(ctx, now.Add(1300*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), hook.calls.Load(), "still down: held down again")
+
+	hook.up.Store(true)
+	v, err = s.Take(ctx, now.Add(2400*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.True(t, v.OK)
+	require.Equal(t, int64(6), hook.calls.Load(), "tried again, and it answered")
+	_, err = s.Take(ctx, now.Add(2400*time.Millisecond), cells)
+	require.NoError(t, err)
+	require.Equal(t, int64(7), hook.calls.Load(), "back on the server")
+
+	hook.up.Store(false)
+	closed := New(c).RateStore()
+	for range 3 {
+		_, err = closed.Take(ctx, now, cells)
+		require.Error(t, err, "fail closed: every call asks the server")
+	}
+	require.Equal(t, int64(10), hook.calls.Load())
 }
