@@ -845,6 +845,16 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 			return res, false
 		}
 	}
+	if ctx.Err() != nil {
+		// ctx ended while the slot came or the log marked the entry (a
+		// client may finish its command and report success though ctx
+		// ended meanwhile): no new request starts after a cancel, and the
+		// mark is taken back, as nothing was sent.
+		res.Err = ctx.Err()
+		r.logFinish(ctx, i, 0)
+		r.postpone(i, 0)
+		return res, false
+	}
 	sctx, release := r.sched.Admit(ratelimit.WithLane(ctx, r.o.lane), chat)
 	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
 	err := r.send(sctx, chat)
