@@ -2,11 +2,14 @@ package broadcast_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
+	"github.com/miniappkit/miniappkit/botapi/botapitest"
 	"github.com/miniappkit/miniappkit/broadcast"
 	"github.com/stretchr/testify/require"
 )
@@ -63,6 +66,60 @@ func TestNoRequestAfterCancelDuringStart(t *testing.T) {
 		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client), broadcast.WithLog(durable, "news"))
 		require.NoError(t, err)
 		require.Zero(t, sum.Unknown, "an entry never sent is reported Unknown")
+		perChat := map[int64]int{}
+		for _, m := range s.srv.Sent() {
+			perChat[m.ChatID]++
+		}
+		for _, c := range chats {
+			require.Equal(t, 1, perChat[c], "chat %d", c)
+		}
+	})
+}
+
+// takeBackFails is a log whose first Finish with no outcome (the mark of
+// an entry not sent taken back) fails before it takes effect: the engine
+// was briefly unreachable.
+type takeBackFails struct {
+	broadcast.Log
+	failed atomic.Bool
+}
+
+func (l *takeBackFails) Finish(ctx context.Context, id, run string, i int, o broadcast.Outcome) error {
+	if o == 0 && l.failed.CompareAndSwap(false, true) {
+		return errors.New("engine unreachable")
+	}
+	return l.Log.Finish(ctx, id, run, i, o)
+}
+
+// A chat answers 429 with an hour's retry_after, and the log fails to take
+// the entry's mark back once (the engine briefly unreachable); the run is
+// cancelled before the hour is over. A 429 proves nothing was delivered:
+// the resumed run sends the entry, instead of finding it in flight and
+// reporting it Unknown (the message lost).
+func TestTakeBackFailureBeforeCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(30)
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: chats[3], Times: 1, Fault: botapitest.FaultTooManyRequests(3600)})
+		durable := &broadcast.MemoryLog{}
+		first := &takeBackFails{Log: durable}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var finished atomic.Int32
+		_, err := broadcast.Run(ctx, s.sched, chats, text(s.client), broadcast.WithLog(first, "news"),
+			broadcast.WithResult(func(broadcast.Result) {
+				if finished.Add(1) == int32(len(chats)-1) {
+					cancel()
+				}
+			}))
+		require.ErrorIs(t, err, context.Canceled)
+		require.True(t, first.failed.Load(), "the take-back failed")
+
+		time.Sleep(time.Hour)
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client), broadcast.WithLog(durable, "news"))
+		require.NoError(t, err)
+		require.Zero(t, sum.Unknown, "the entry that got the 429 is reported Unknown")
+		require.Equal(t, 1, sum.Delivered)
 		perChat := map[int64]int{}
 		for _, m := range s.srv.Sent() {
 			perChat[m.ChatID]++
