@@ -194,7 +194,8 @@ func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = m
 
 // WithLane sets the lane of the sends: [ratelimit.Bulk] (the default) or
 // [ratelimit.Paid] (allow_paid_broadcast, up to 1000/s, paid in Stars
-// above the free limit).
+// above the free limit). [Run] fails with any other lane (a broadcast in
+// the interactive lane would take the slots of replies to users).
 func WithLane(l ratelimit.Lane) Option { return func(o *options) { o.lane = l } }
 
 // WithCursor resumes a broadcast: entries the cursor marks finished are
@@ -211,13 +212,29 @@ func WithResult(f func(Result)) Option { return func(o *options) { o.result = f 
 
 // WithSendTimeout bounds one send once it has been admitted by the
 // scheduler, retries of the botapi client included (a send that times out
-// is Unknown). The default is two minutes.
+// is Unknown). The default is two minutes; [Run] fails when d <= 0.
 func WithSendTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithClock sets the clock of [Progress.Elapsed] and of the decisions on
 // when a chat is ready again; give the scheduler's clock (see
-// ratelimit.WithClock). The default is time.Now.
+// ratelimit.WithClock). The default is time.Now; [Run] fails with nil.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// valid reports an option that cannot work, so that Run fails before it
+// sends anything: a send timeout of 0 or less expires every send before
+// its request (each entry would end Unknown, never to be sent).
+func (o *options) valid() error {
+	if o.timeout <= 0 {
+		return fmt.Errorf("broadcast: the send timeout must be positive, got %v", o.timeout)
+	}
+	if o.clock == nil {
+		return errors.New("broadcast: no clock (WithClock(nil))")
+	}
+	if o.lane != ratelimit.Bulk && o.lane != ratelimit.Paid {
+		return fmt.Errorf("broadcast: the lane must be bulk or paid, got %v", o.lane)
+	}
+	return nil
+}
 
 // ErrNoScheduler is returned by [Run] without a scheduler or a SendFunc.
 var ErrNoScheduler = errors.New("broadcast: no scheduler")
@@ -252,6 +269,9 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	o := options{concurrency: DefaultConcurrency, lane: ratelimit.Bulk, timeout: 2 * time.Minute, clock: time.Now, lease: DefaultLease}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := o.valid(); err != nil {
+		return Summary{Total: len(chats)}, err
 	}
 	fp := Fingerprint(chats)
 	if o.cursor.List != "" && o.cursor.List != fp {
