@@ -919,7 +919,10 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
 	err := r.send(sctx, chat)
 	open := errors.Is(err, botapi.ErrCircuitOpen)
-	if open {
+	if open || notSent(err) {
+		// Nothing left the process: the scheduler learns no round trip
+		// from it (a refusal in 100 µs would make every real send look
+		// overdue) and holds no room for its late arrival.
 		ratelimit.NotSent(sctx)
 	}
 	cancel()
