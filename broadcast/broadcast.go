@@ -258,6 +258,13 @@ var ErrNoScheduler = errors.New("broadcast: no scheduler")
 // its Cursor: resuming from it sends every unfinished entry (those that
 // got a 429 included) once and no finished one again.
 //
+// A send Telegram refuses with 401 or 404 (a wrong or revoked token) or
+// that the client refuses for its configuration (botapi.ErrConfig) proves
+// the bot cannot send at all: Run stops as it does on a cancel, the entry
+// unfinished, and returns an error wrapping the send's (errors.Is(err,
+// botapi.ErrUnauthorized)), so that a run resumed once the bot is fixed
+// sends the rest.
+//
 // With [WithLog], the run holds its broadcast id for as long as it runs
 // (see [Log]): Run fails at once, sending nothing, with [ErrRunning]
 // while another run holds it, and stops as it does on a cancel, returning
@@ -335,7 +342,7 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 		return s, err
 	}
 	if err := context.Cause(wctx); err != nil {
-		return s, err // the lease was lost
+		return s, err // the lease was lost, or the bot cannot send
 	}
 	return s, nil
 }
@@ -397,7 +404,7 @@ type run struct {
 	list  string
 	start time.Time
 	token string                  // the run's token in the log
-	lose  context.CancelCauseFunc // stops the workers
+	lose  context.CancelCauseFunc // stops the workers: the lease lost, or the bot cannot send
 
 	// cb is held (a token in it) while the callbacks run: one call at a
 	// time, outside mu. A channel rather than a mutex, so that a worker
@@ -955,6 +962,16 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		// a send only then).
 		r.logFinish(ctx, i, 0)
 		r.postpone(i, retryConnect)
+		return res, false
+	case errors.Is(err, botapi.ErrConfig) || errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
+		(apiErr.Code == http.StatusUnauthorized || apiErr.Code == http.StatusNotFound):
+		// The bot cannot send at all (a wrong or revoked token, a client
+		// built with an invalid option): nothing was sent, and every
+		// other send would be refused the same way. The run stops with
+		// the error; the entry stays unfinished, for a resumed run.
+		r.logFinish(ctx, i, 0)
+		r.postpone(i, 0)
+		r.lose(fmt.Errorf("broadcast: the bot cannot send: %w", err))
 		return res, false
 	case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
 		r.logFinish(ctx, i, 0)

@@ -25,7 +25,10 @@
 // A 429 or a failed connect is not an outcome (nothing was delivered):
 // the scheduler blocks the chat (or the bot), the entry goes back to the
 // scheduling, the worker moves on to other chats, and the entry is sent
-// again when its chat's wait is over.
+// again when its chat's wait is over. Nor is a 401 or 404 (a wrong or
+// revoked token): the bot cannot send at all, and [Run] stops with the
+// error, the entry unfinished, to be sent by a run resumed once the token
+// is fixed.
 //
 // # Circuit breaking
 //
