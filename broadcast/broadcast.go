@@ -925,8 +925,11 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	sctx, release := r.sched.Admit(ratelimit.WithLane(ctx, r.o.lane), chat)
 	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
 	err := r.send(sctx, chat)
+	var apiErr *botapi.Error
+	answered := errors.As(err, &apiErr)
 	open := errors.Is(err, botapi.ErrCircuitOpen)
-	if open || notSent(err) {
+	unsent := neverLeft(err, answered)
+	if unsent {
 		// Nothing left the process: the scheduler learns no round trip
 		// from it (a refusal in 100 µs would make every real send look
 		// overdue) and holds no room for its late arrival.
@@ -935,7 +938,6 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	cancel()
 	release()
 	res.Err = err // for the observer when the entry is postponed
-	var apiErr *botapi.Error
 	switch {
 	case err == nil:
 		res.Outcome = Delivered
@@ -956,8 +958,9 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		r.pauseOpen()
 		r.postpone(i, botapi.BreakerPollInterval)
 		return res, false
-	case errors.Is(err, ratelimit.ErrAdmissionUsed) || notSent(err):
-		// The client wanted to retry: the request did not reach
+	case errors.Is(err, ratelimit.ErrAdmissionUsed) || unsent:
+		// The request never left (a failed connect or TLS handshake),
+		// or the client wanted to retry: the request did not reach
 		// Telegram (a client that does not retry unsafe methods retries
 		// a send only then).
 		r.logFinish(ctx, i, 0)
@@ -988,6 +991,15 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	}
 	r.logFinish(ctx, i, res.Outcome)
 	return res, true
+}
+
+// neverLeft reports whether err, no answer from Telegram (answered
+// false), proves the request never left: a failed DNS lookup or connect
+// (from any SendFunc), or what a botapi client knows never left
+// (botapi.NotApplied: a TLS handshake that failed, a breaker's refusal, a
+// client built with an invalid option).
+func neverLeft(err error, answered bool) bool {
+	return err != nil && !answered && (notSent(err) || botapi.NotApplied(err))
 }
 
 // notSent reports whether err proves the request never left: a failed

@@ -1,10 +1,17 @@
 package broadcast_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/miniappkit/miniappkit/botapi"
 	"github.com/miniappkit/miniappkit/botapi/botapitest"
@@ -48,5 +55,42 @@ func TestRevokedTokenStopsRun(t *testing.T) {
 		for _, c := range chats {
 			require.Equal(t, 1, perChat[c], "chat %d", c)
 		}
+	})
+}
+
+// tlsFails fails the first request for one chat before it is sent: the
+// server's certificate did not verify (a TLS-intercepting proxy, a
+// container without CA certificates, for a while).
+type tlsFails struct {
+	dialFails
+}
+
+func (d *tlsFails) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if bytes.Contains(body, []byte(`"chat_id":`+d.chat)) && d.failed.CompareAndSwap(false, true) {
+		return nil, &tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}
+	}
+	return d.rt.RoundTrip(r)
+}
+
+// A TLS handshake that fails before the request is written proves the
+// message was not sent (botapi.NotApplied): the entry is sent again, as
+// after a failed connect, not reported Unknown ("may have been
+// delivered") and never sent. Before the fix it was Unknown.
+func TestTLSFailureIsResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(50)
+		tf := &tlsFails{dialFails{rt: meter{s.srv.Transport()}, chat: strconv.FormatInt(chats[7], 10)}}
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: tf}), botapi.WithLimiter(s.sched))
+		got := map[int64]broadcast.Outcome{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		require.True(t, tf.failed.Load(), "the handshake failed once")
+		require.Equal(t, broadcast.Delivered, got[chats[7]])
+		require.Equal(t, len(chats), sum.Delivered)
+		require.Len(t, sendTimes(s.srv, chats[7]), 1, "one message")
 	})
 }
