@@ -143,11 +143,13 @@ var ErrCursorMismatch = errors.New("broadcast: the cursor belongs to another cha
 
 // SendFunc sends the broadcast's message to one chat. It should use a
 // botapi client configured with the same scheduler
-// (botapi.WithLimiter(sched)), without RetryPolicy.RetryUnsafe, and pass
-// ctx through: ctx carries the lane and the admission of the wait the
-// broadcast already made (see ratelimit.Telegram.Admit), which allows the
-// client exactly one request: a 429 or a failed connect comes back to the
-// broadcast, which sends again when the scheduler allows.
+// (botapi.WithLimiter(sched)) and pass ctx through: ctx carries the lane
+// and the admission of the wait the broadcast already made (see
+// ratelimit.Telegram.Admit), which allows the client exactly one request:
+// a 429 or a failed connect comes back to the broadcast, which sends again
+// when the scheduler allows. (With RetryPolicy.RetryUnsafe a send whose
+// request may have landed, a 5xx or a reset, ends Unknown: its retry is
+// refused, and the entry is not sent again.)
 type SendFunc func(ctx context.Context, chatID int64) error
 
 // Message returns a SendFunc that sends p to each chat with c, setting
@@ -958,11 +960,13 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		r.pauseOpen()
 		r.postpone(i, botapi.BreakerPollInterval)
 		return res, false
-	case errors.Is(err, ratelimit.ErrAdmissionUsed) || unsent:
+	case unsent:
 		// The request never left (a failed connect or TLS handshake),
-		// or the client wanted to retry: the request did not reach
-		// Telegram (a client that does not retry unsafe methods retries
-		// a send only then).
+		// or the client's retry after one was refused by the admission
+		// (ratelimit.ErrAdmissionUsed). A refused retry after an
+		// attempt that may have landed (RetryPolicy.RetryUnsafe after a
+		// reset or a 5xx) is not unsent (botapi.NotApplied), and ends
+		// Unknown below.
 		r.logFinish(ctx, i, 0)
 		r.postpone(i, retryConnect)
 		return res, false
@@ -997,7 +1001,10 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 // false), proves the request never left: a failed DNS lookup or connect
 // (from any SendFunc), or what a botapi client knows never left
 // (botapi.NotApplied: a TLS handshake that failed, a breaker's refusal, a
-// client built with an invalid option).
+// client built with an invalid option, a retry refused by the admission
+// when no earlier attempt may have landed). A bare
+// ratelimit.ErrAdmissionUsed from another SendFunc says a request was
+// made: it is not proof.
 func neverLeft(err error, answered bool) bool {
 	return err != nil && !answered && (notSent(err) || botapi.NotApplied(err))
 }

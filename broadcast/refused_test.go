@@ -94,3 +94,30 @@ func TestTLSFailureIsResent(t *testing.T) {
 		require.Len(t, sendTimes(s.srv, chats[7]), 1, "one message")
 	})
 }
+
+// A client that retries unsafe methods (RetryPolicy.RetryUnsafe, set for
+// the whole bot, say for answerPreCheckoutQuery) gets a connection reset
+// after Telegram delivered the message; its retry is refused by the
+// admission (ratelimit.ErrAdmissionUsed). That attempt may have landed:
+// the entry is Unknown, never sent again. Before the fix the refusal was
+// taken for "not sent" and the chat got the message twice.
+func TestRetryAfterLandedAttemptNotResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(50)
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: chats[7], Times: 1, Fault: botapitest.Fault{Kind: botapitest.FaultCloseAfterDelivery}})
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: meter{s.srv.Transport()}}), botapi.WithLimiter(s.sched),
+			botapi.WithRetry(botapi.RetryPolicy{RetryUnsafe: true, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}))
+		got := map[int64]broadcast.Outcome{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		perChat := map[int64]int{}
+		for _, m := range s.srv.Sent() {
+			perChat[m.ChatID]++
+		}
+		require.Equal(t, 1, perChat[chats[7]], "messages to the chat whose answer was lost")
+		require.Equal(t, broadcast.Unknown, got[chats[7]])
+		require.Equal(t, len(chats)-1, sum.Delivered)
+	})
+}
