@@ -254,6 +254,11 @@ var ErrNoScheduler = errors.New("broadcast: no scheduler")
 // listed more than once gets its sends one at a time, so its entries never
 // hold up the others.
 //
+// A panic in a callback or the SendFunc stops the run as a cancel does;
+// once the sends in flight have finished (and been recorded) and the lease
+// is given back, Run panics with the same value, on the caller's
+// goroutine.
+//
 // When ctx ends, waits stop at once and no new request starts; requests
 // already made (which may have reached Telegram) run to their end, so
 // their outcome is known, and Run returns ctx.Err() with the Summary and
@@ -313,16 +318,22 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	r := newRun(chats, o, logged)
 	r.sched, r.send, r.list, r.token, r.lose = sched, send, fp, token, lose
 	stopRenewing := r.keepLease(ctx)
-	for _, e := range logged {
-		if e.Outcome == 0 && e.Index >= 0 && e.Index < len(chats) {
-			// In flight when the last run stopped: never resent.
-			r.logFinish(ctx, e.Index, Unknown)
-			r.report(Result{Index: e.Index, ChatID: chats[e.Index], Outcome: Unknown, Err: ErrInterrupted})
+	func() {
+		defer r.recoverPanic()
+		for _, e := range logged {
+			if e.Outcome == 0 && e.Index >= 0 && e.Index < len(chats) {
+				// In flight when the last run stopped: never resent.
+				r.logFinish(ctx, e.Index, Unknown)
+				r.report(Result{Index: e.Index, ChatID: chats[e.Index], Outcome: Unknown, Err: ErrInterrupted})
+			}
 		}
-	}
+	}()
 	var wg sync.WaitGroup
 	for range o.concurrency {
-		wg.Go(func() { r.work(wctx) })
+		wg.Go(func() {
+			defer r.recoverPanic()
+			r.work(wctx)
+		})
 	}
 	wg.Wait()
 	if o.log != nil {
@@ -331,6 +342,9 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	stopRenewing()
 	if o.log != nil {
 		releaseLease(ctx, o, token)
+	}
+	if r.panicked {
+		panic(r.panicValue) // a callback's or the SendFunc's, now that the run is over
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -431,6 +445,29 @@ type run struct {
 	doneCount int
 	counts    [Unknown + 1]int
 	untaken   map[int]struct{} // entries not sent whose mark a failed Finish may have left in the log
+
+	panicked   bool // a callback or the SendFunc panicked: Run panics with panicValue when the run is over
+	panicValue any
+}
+
+// errPanicked stops the workers when a callback or the SendFunc panicked.
+var errPanicked = errors.New("broadcast: a callback or the SendFunc panicked")
+
+// recoverPanic, deferred by the goroutines that call the callbacks and the
+// SendFunc, keeps the first panic and stops the run: Run panics with it,
+// on its caller's goroutine where it can be recovered, once the sends in
+// flight have finished and been recorded and the lease is given back.
+func (r *run) recoverPanic() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	r.mu.Lock()
+	if !r.panicked {
+		r.panicked, r.panicValue = true, p
+	}
+	r.mu.Unlock()
+	r.lose(errPanicked)
 }
 
 func newRun(chats []int64, o options, logged []LogEntry) *run {
@@ -926,7 +963,7 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	}
 	sctx, release := r.sched.Admit(ratelimit.WithLane(ctx, r.o.lane), chat)
 	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
-	err := r.send(sctx, chat)
+	err := r.sendAdmitted(sctx, chat, cancel, release)
 	var apiErr *botapi.Error
 	answered := errors.As(err, &apiErr)
 	open := errors.Is(err, botapi.ErrCircuitOpen)
@@ -1007,6 +1044,20 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 // made: it is not proof.
 func neverLeft(err error, answered bool) bool {
 	return err != nil && !answered && (notSent(err) || botapi.NotApplied(err))
+}
+
+// sendAdmitted calls the SendFunc; if it panics, the admission is
+// released (or the scheduler would hold bot-wide room for the send as
+// long as it lives) and the panic goes on.
+func (r *run) sendAdmitted(sctx context.Context, chat int64, cancel, release context.CancelFunc) error {
+	defer func() {
+		if p := recover(); p != nil {
+			cancel()
+			release()
+			panic(p)
+		}
+	}()
+	return r.send(sctx, chat)
 }
 
 // notSent reports whether err proves the request never left: a failed
