@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/miniappkit/miniappkit/broadcast"
+	"github.com/miniappkit/miniappkit/ratelimit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -81,4 +82,38 @@ func TestSendPanicReachesCaller(t *testing.T) {
 		time.Sleep(10 * time.Second)
 		require.Equal(t, held, s.sched.Stats().LateHolds, "bot-wide room held for the send that panicked")
 	})
+}
+
+// A result callback that panics on the report of an entry the last run
+// left in flight, which Run makes on its own goroutine before the
+// workers start: the lease is given back all the same (before the fix it
+// went on being renewed for as long as the process lived, and every later
+// run of the broadcast got ErrRunning).
+func TestReportPanicReleasesLease(t *testing.T) {
+	chats := []int64{1, 2}
+	log := &broadcast.MemoryLog{}
+	ctx := t.Context()
+	_, err := log.Open(ctx, "news", broadcast.Fingerprint(chats), "killed", time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, log.Start(ctx, "news", "killed", 0))
+	require.NoError(t, log.Release(ctx, "news", "killed"))
+
+	sched, err := ratelimit.NewTelegram()
+	require.NoError(t, err)
+	var sends atomic.Int32
+	p, _ := runRecovered(ctx, func(ctx context.Context) error {
+		_, err := broadcast.Run(ctx, sched, chats, func(context.Context, int64) error {
+			sends.Add(1)
+			return nil
+		}, broadcast.WithLog(log, "news"), broadcast.WithResult(func(r broadcast.Result) {
+			if r.Outcome == broadcast.Unknown {
+				panic("report bug")
+			}
+		}))
+		return err
+	})
+	require.Equal(t, "report bug", p)
+	require.Zero(t, sends.Load(), "the run stopped before sending")
+	_, err = log.Open(ctx, "news", broadcast.Fingerprint(chats), "next", time.Minute)
+	require.NoError(t, err, "the lease was given back")
 }
