@@ -337,7 +337,7 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	}
 	wg.Wait()
 	if o.log != nil {
-		r.takeBackLeft(ctx)
+		r.writeLeft(ctx)
 	}
 	stopRenewing()
 	if o.log != nil {
@@ -444,7 +444,7 @@ type run struct {
 	done      []uint64        // bit i: entry i is finished
 	doneCount int
 	counts    [Unknown + 1]int
-	untaken   map[int]struct{} // entries not sent whose mark a failed Finish may have left in the log
+	unwritten map[int]Outcome // entries whose Finish failed → the outcome (0: not sent) to write again
 
 	panicked   bool // a callback or the SendFunc panicked: Run panics with panicValue when the run is over
 	panicValue any
@@ -471,7 +471,7 @@ func (r *run) recoverPanic() {
 }
 
 func newRun(chats []int64, o options, logged []LogEntry) *run {
-	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, untaken: map[int]struct{}{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1), cb: make(chan struct{}, 1)}
+	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, unwritten: map[int]Outcome{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1), cb: make(chan struct{}, 1)}
 	c := o.cursor
 	r.low = min(max(c.Next, 0), len(chats))
 	for i := range r.low {
@@ -712,38 +712,38 @@ func (r *run) report(res Result) {
 }
 
 // logFinish records entry i's outcome in the log, if any (0: not sent).
-// A failure leaves the entry in flight there: a resumed run reports it
-// Unknown, never sends it twice. A failed take-back (0) is repeated
-// before Run returns, unless the entry was marked again (takeBackLeft).
+// A failure leaves the entry in flight there, and is repeated before Run
+// returns (writeLeft), unless the entry was marked again meanwhile; if
+// that fails too, a resumed run reports the entry Unknown, and never
+// sends it twice.
 func (r *run) logFinish(ctx context.Context, i int, o Outcome) {
 	if r.o.log == nil {
 		return
 	}
 	err := r.o.log.Finish(context.WithoutCancel(ctx), r.o.logID, r.token, i, o)
-	if o == 0 && err != nil && !errors.Is(err, ErrLeaseLost) {
-		// The entry was not sent: if this run does not send it after
-		// all, Run takes the mark back again before it returns.
+	if err != nil && !errors.Is(err, ErrLeaseLost) {
 		r.mu.Lock()
-		r.untaken[i] = struct{}{}
+		r.unwritten[i] = o
 		r.mu.Unlock()
 	}
 }
 
-// takeBackLeft repeats, once the workers are done, each take-back of a
-// mark that failed (Finish with no outcome) for an entry this run did not
-// mark again since: a run cancelled before it sent such an entry (a chat
-// still in its 429's retry_after) would otherwise leave it in flight, and
-// the resumed run would report it Unknown and never send it. It stops at
-// the first failure (the engine still failing: those entries are left
-// for a resumed run to report Unknown), each try bounded by a third of
-// the lease.
-func (r *run) takeBackLeft(ctx context.Context) {
+// writeLeft repeats, once the workers are done, each Finish that failed
+// for an entry this run did not mark again since: otherwise an entry not
+// sent (a chat still in its 429's retry_after when the run was cancelled)
+// stays in flight in the log, and the resumed run reports it Unknown and
+// never sends it; and an entry whose outcome this run reported stays in
+// flight, and the next run reports it again, Unknown. It stops at the
+// first failure (the engine still failing: those entries are left for a
+// resumed run to report Unknown), each try bounded by a third of the
+// lease.
+func (r *run) writeLeft(ctx context.Context) {
 	r.mu.Lock()
-	left := slices.Sorted(maps.Keys(r.untaken))
+	left := maps.Clone(r.unwritten)
 	r.mu.Unlock()
-	for _, i := range left {
+	for _, i := range slices.Sorted(maps.Keys(left)) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.lease/3)
-		err := r.o.log.Finish(fctx, r.o.logID, r.token, i, 0)
+		err := r.o.log.Finish(fctx, r.o.logID, r.token, i, left[i])
 		cancel()
 		if err != nil {
 			return
@@ -948,7 +948,7 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		}
 		// Marked again: this attempt's Finish settles the entry.
 		r.mu.Lock()
-		delete(r.untaken, i)
+		delete(r.unwritten, i)
 		r.mu.Unlock()
 	}
 	if ctx.Err() != nil {

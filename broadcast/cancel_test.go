@@ -129,3 +129,43 @@ func TestTakeBackFailureBeforeCancel(t *testing.T) {
 		}
 	})
 }
+
+// finishFails is a log whose first Finish with an outcome fails before it
+// takes effect: the engine was briefly unreachable.
+type finishFails struct {
+	broadcast.Log
+	failed atomic.Bool
+}
+
+func (l *finishFails) Finish(ctx context.Context, id, run string, i int, o broadcast.Outcome) error {
+	if o != 0 && l.failed.CompareAndSwap(false, true) {
+		return errors.New("engine unreachable")
+	}
+	return l.Log.Finish(ctx, id, run, i, o)
+}
+
+// The log fails once to record a delivery (the engine briefly
+// unreachable): the run knows the outcome, reports it Delivered, and
+// records it before it returns. Before the fix the entry stayed in flight
+// in the log, and running the broadcast again reported it a second time,
+// Unknown: two outcomes for one entry.
+func TestFinishFailureRecordedBeforeReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(30)
+		durable := &broadcast.MemoryLog{}
+		first := &finishFails{Log: durable}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client), broadcast.WithLog(first, "news"))
+		require.NoError(t, err)
+		require.True(t, first.failed.Load(), "a Finish failed")
+		require.Equal(t, len(chats), sum.Delivered)
+
+		var again []broadcast.Result
+		second, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client), broadcast.WithLog(durable, "news"),
+			broadcast.WithResult(func(r broadcast.Result) { again = append(again, r) }))
+		require.NoError(t, err)
+		require.Empty(t, again, "entries reported again")
+		require.Zero(t, second.Unknown)
+		require.Len(t, s.srv.Sent(), len(chats))
+	})
+}
