@@ -437,7 +437,7 @@ type run struct {
 	left      map[int64]int   // chats listed more than once → entries not finished
 	moved     map[int]int64   // entries whose group migrated → the supergroup
 	wake      chan struct{}   // closed when later gets an entry
-	openUntil time.Time       // a circuit breaker refused a send: no entry is handed out before
+	openUntil time.Time       // a circuit breaker refused a send, or the bot is paused: no entry is handed out before
 	turn      chan struct{}   // the turn to pick an entry and wait
 	low       int             // every entry before low is finished
 	hi        int             // entries at or after hi are not finished, as far as the cursor given knew
@@ -792,6 +792,7 @@ func (r *run) work(ctx context.Context) {
 		}
 		if !admitted {
 			r.postpone(i, 0)
+			r.pauseBot()
 			continue
 		}
 		sendStart := r.obsNow()
@@ -836,6 +837,23 @@ func (r *run) pauseOpen() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.openUntil = r.o.clock().Add(botapi.BreakerPollInterval)
+}
+
+// pauseBot pauses the run while the whole bot is paused (a bot-wide 429)
+// longer than a turn's wait: every chat is blocked alike, so the workers
+// wait for the pause instead of taking entry after entry, each a store
+// call, to put them all back for its end.
+func (r *run) pauseBot() {
+	now := r.o.clock()
+	d := r.sched.DelayAt(0, r.o.lane, now) // the bot-wide limits only
+	if d <= maxTurnWait {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if until := now.Add(d); until.After(r.openUntil) {
+		r.openUntil = until
+	}
 }
 
 // postpone puts entry i, whose chat it still holds, back for later: no
