@@ -115,11 +115,28 @@
 // and a duplicate provider charge cannot be refunded through the Bot API
 // (only reported, below). The handler acknowledges such an update rather
 // than have it redelivered: the repeated answer would be refused whether
-// the first reached Telegram or not. A query delivered again nonetheless
-// after an ok answer (the webhook's dedupe by update_id normally drops
-// such a delivery) still has its second answer refused, and that refusal
-// releases the reservation the first answer made good; the binding below
-// then makes a competing charge a duplicate.
+// the first reached Telegram or not.
+//
+// A query can be delivered again nonetheless after its ok answer reached
+// Telegram (a crash between the answer and the acknowledgement: the
+// webhook's claim on the update_id lapses, and a long poller that had not
+// confirmed its offset gets the update again). Its second
+// answer is refused as "query is too old", which tells nothing of the
+// first, so it must not release the reservation the first answer made
+// good: a second buyer's pre-checkout would be approved and charged. The
+// ledger therefore remembers a holder that reserves an order it holds
+// already: [Ledger.Reserve] pins that reservation, and
+// [Ledger.ReleaseReservation] by its holder then changes nothing; it ends
+// with its TTL. The fence is in the ledger rather than the handler so
+// that it holds whichever of two deliveries of one query answers first.
+// (Before this, a re-answer's refusal released the reservation; the
+// Ledger interface's method set is unchanged, its contract is not: a
+// Ledger implemented elsewhere must add the pin, which
+// payments/ledgertest checks, and store/sqlite and store/postgres add a
+// column for it with a migration.) The cost is that a query whose first
+// delivery crashed before answering waits one reservation TTL when its
+// redelivery's ok answer is too late.
+//
 // Two pre-checkouts can still both be answered before either charge (a
 // reservation that expired while a payment was delayed), so the ledger binds
 // the order to its first charge in the same atomic step as Record; a later

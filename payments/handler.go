@@ -314,7 +314,10 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // kept until its TTL ([WithReservationTTL]) and the failure logged at Warn:
 // a buyer whose ok answer was lost waits at most one reservation TTL to
 // retry, rather than risk a second charge of the order, which for a
-// provider payment the Bot API cannot refund.
+// provider payment the Bot API cannot refund. Nor is it released when the
+// same query is delivered again and its second answer refused (the first
+// may have landed): the ledger pins a reservation its holder takes again
+// (see [Ledger.ReleaseReservation]).
 //
 // The error is non-nil only if the answer could not be sent for a reason a
 // redelivery may cure (network, 429, 5xx); a permanent refusal (a 4xx such
@@ -370,8 +373,9 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 // error, if any: a declined query is never paid, whatever became of the
 // answer) or its ok answer had no effect (answerErr, see [botapi.NotApplied]):
 // the buyer's next attempt must not wait for it to expire. Fenced by the
-// query id, it never drops a later query's reservation. A release that
-// fails is logged; the reservation then ends with its TTL.
+// query id, it never drops a later query's reservation, nor one the query
+// took again (a redelivery: its first answer may have landed). A release
+// that fails is logged; the reservation then ends with its TTL.
 func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answerErr error) {
 	ctx, cancel := context.WithTimeout(ctx, PreCheckoutDeadline-h.decisionTimeout)
 	defer cancel()
@@ -379,7 +383,8 @@ func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answer
 		h.logger.ErrorContext(ctx, "payments: release reservation; it ends with its TTL", "order", ref, "query_id", id, "error", err)
 		return
 	}
-	h.logger.InfoContext(ctx, "payments: pre-checkout not accepted; reservation released", "order", ref, "query_id", id, "answer_error", answerErr)
+	h.logger.InfoContext(ctx, "payments: pre-checkout not accepted; reservation released unless this query reserved the order before (then it ends with its TTL)",
+		"order", ref, "query_id", id, "answer_error", answerErr)
 }
 
 // answered turns the error of answering query id into the handler's: nil

@@ -133,7 +133,12 @@ type Ledger interface {
 	// Reserve reserves the one-time order orderRef for holder (a
 	// pre_checkout_query id) for ttl: true if no charge has bound the order
 	// and it is unreserved, reserved by holder already, or its reservation
-	// has expired; false otherwise.
+	// has expired; false otherwise. A Reserve by the holder of the order's
+	// reservation (live or expired, not released: its query delivered
+	// again) also pins the reservation to holder: holder's
+	// ReleaseReservation then changes nothing, since an earlier answer to
+	// the same query may have reached Telegram. The pin ends with the
+	// reservation (another holder taking the order over, or a charge).
 	Reserve(ctx context.Context, orderRef, holder string, ttl time.Duration) (bool, error)
 	// ReleaseReservation ends holder's reservation of orderRef at once, so
 	// another pre-checkout can reserve the order without waiting for it to
@@ -143,7 +148,11 @@ type Ledger interface {
 	// whose reservation ends with its ttl. It is fenced
 	// by holder: if the order is reserved by another holder (a later query,
 	// after holder's reservation expired), is not reserved, or is bound to
-	// a charge, it changes nothing and returns nil.
+	// a charge, it changes nothing and returns nil. It changes nothing
+	// either when holder reserved the order again while holding it
+	// (Reserve pinned it): a query delivered again after an ok answer that landed gets its
+	// second answer refused as "query is too old", a refusal that says
+	// nothing of the first answer, so that reservation ends with its ttl.
 	ReleaseReservation(ctx context.Context, orderRef, holder string) error
 
 	// Claim takes the right to fulfil chargeID for owner for ttl (for a

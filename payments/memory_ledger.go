@@ -42,6 +42,7 @@ type memoryEntry struct {
 type memoryOrder struct {
 	charge string    // the charge that paid it; "" while only reserved
 	holder string    // the reservation's holder
+	again  string    // the holder, once it reserved the order again while holding it: its release is refused
 	until  time.Time // the reservation's end
 	refs   []string  // charges recorded with this OrderRef, in record order
 }
@@ -169,6 +170,10 @@ func (l *MemoryLedger) Reserve(_ context.Context, orderRef, holder string, ttl t
 	if o.charge != "" || (o.holder != "" && o.holder != holder && now.Before(o.until)) {
 		return false, nil
 	}
+	o.again = ""
+	if o.holder == holder {
+		o.again = holder // its query delivered again: pinned
+	}
 	o.holder, o.until = holder, now.Add(ttl)
 	return true, nil
 }
@@ -180,7 +185,7 @@ func (l *MemoryLedger) ReleaseReservation(_ context.Context, orderRef, holder st
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if o := l.orders[orderRef]; o != nil && o.charge == "" && o.holder == holder {
+	if o := l.orders[orderRef]; o != nil && o.charge == "" && o.holder == holder && o.again != holder {
 		o.holder, o.until = "", time.Time{}
 	}
 	return nil

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,4 +57,61 @@ func TestReservationReleasedWhenNotAccepted(t *testing.T) {
 		require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q2", 1, XTR, 5, p)))
 		require.True(t, f.api.lastAnswer(t).OK, "the declined query's stored reservation was released")
 	})
+}
+
+// gatedAnswers answers pre-checkout queries as Telegram does, the first
+// answer to arrive for a query landing and any later one refused as too
+// old; the first call waits at the gate (after signalling entered) before
+// it arrives, so a second delivery's answer can overtake it.
+type gatedAnswers struct {
+	*fakeAPI
+	entered, gate chan struct{}
+	mu            sync.Mutex
+	calls         int
+	landed        map[string]bool
+}
+
+func (g *gatedAnswers) AnswerPreCheckoutQuery(ctx context.Context, p *botapi.AnswerPreCheckoutQueryParams) error {
+	g.mu.Lock()
+	g.calls++
+	first := g.calls == 1
+	g.mu.Unlock()
+	if first {
+		close(g.entered)
+		<-g.gate
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.landed[p.PreCheckoutQueryID] {
+		return &botapi.Error{Method: "answerPreCheckoutQuery", Code: 400,
+			Description: "Bad Request: query is too old and response timeout expired or query ID is invalid"}
+	}
+	g.landed[p.PreCheckoutQueryID] = true
+	return g.fakeAPI.AnswerPreCheckoutQuery(ctx, p)
+}
+
+// TestOvertakenDeliveryKeepsReservation: one query delivered twice at once
+// (a redelivery racing the first delivery): the first delivery reserves
+// the order, the second reserves it again and its ok answer lands first;
+// the first's answer is then refused as too old, and its release must
+// change nothing (the ledger's pin, whichever delivery releases), so
+// another query for the order is declined with MsgOrderTaken.
+func TestOvertakenDeliveryKeepsReservation(t *testing.T) {
+	ctx := t.Context()
+	f := newFixture(t)
+	api := &gatedAnswers{fakeAPI: f.api, entered: make(chan struct{}), gate: make(chan struct{}), landed: map[string]bool{}}
+	h, err := NewHandler(api, f.codec, f.ledger, f.h.fulfil)
+	require.NoError(t, err)
+	p := f.payload(t, Order{Ref: "o", Currency: XTR, Amount: 5})
+
+	first := make(chan error, 1)
+	go func() { first <- h.HandlePreCheckoutQuery(ctx, query("q1", 1, XTR, 5, p)) }()
+	<-api.entered // the first delivery reserved the order; its answer is on its way
+	require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q1", 1, XTR, 5, p)))
+	require.True(t, f.api.lastAnswer(t).OK, "the second delivery's ok answer landed")
+	close(api.gate)
+	require.NoError(t, <-first, "the refused answer is acknowledged")
+
+	require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q2", 2, XTR, 5, p)))
+	require.Equal(t, MsgOrderTaken, f.api.lastAnswer(t).ErrorMessage, "q1's charge holds the order")
 }

@@ -7,12 +7,15 @@
 // together; Refund is serialised with a fulfilment in flight (applied after
 // it, or instead of it if it has not started) and leaves the refund hook due
 // only after a fulfilment; Reserve holds an order for one pre-checkout and
-// ReleaseReservation gives it back, fenced by the query that holds it;
+// ReleaseReservation gives it back, fenced by the query that holds it,
+// unless that query reserved it again (a redelivery: then it ends with its
+// ttl);
 // Pending yields exactly the payments with work left; Since and ByOrder
 // keep record order; all of it holds under concurrent use; and, driven
 // through a payments.Handler, a pre-checkout whose ok answer Telegram
 // refused frees its order at once, one whose ok answer's fate is unknown
-// keeps it reserved, and a refund with no refund hook configured leaves the
+// keeps it reserved, so does one answered ok and delivered again (its
+// second answer refused), and a refund with no refund hook configured leaves the
 // pending set. A SQL or
 // Redis ledger runs it from its own tests:
 //

@@ -164,6 +164,47 @@ func preCheckoutUnknownAnswerKeeps(ctx context.Context, l payments.Ledger) error
 	return nil
 }
 
+// preCheckoutRedeliveredKeeps: a pre-checkout answered ok (Telegram got
+// it and charges) whose update is delivered again (a crash before the
+// webhook's ack) is answered again, and Telegram refuses the second
+// answer ("query is too old"). That refusal must not release the
+// reservation the first answer made good: another pre-checkout of the
+// order is declined with MsgOrderTaken, not approved into a second charge.
+func preCheckoutRedeliveredKeeps(ctx context.Context, l payments.Ledger) error {
+	api := newFlowAPI()
+	h, codec, err := flowHandler(l, api)
+	if err != nil {
+		return err
+	}
+	payload, err := codec.Encode(payments.Order{Ref: "order-again", UserID: 7, Currency: payments.XTR, Amount: 5})
+	if err != nil {
+		return err
+	}
+	ok, err := preCheckout(ctx, h, api, "first", payload)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a, _ := api.answer("first")
+		return fail("pre-checkout first: declined %q, want ok", a.ErrorMessage)
+	}
+	api.mu.Lock()
+	api.fail["first"] = errQueryTooOld // answered already
+	api.mu.Unlock()
+	if _, err := preCheckout(ctx, h, api, "first", payload); err != nil {
+		return err
+	}
+	ok, err = preCheckout(ctx, h, api, "second", payload)
+	if err != nil {
+		return err
+	}
+	if a, _ := api.answer("second"); ok || a.ErrorMessage != payments.MsgOrderTaken {
+		return fail("pre-checkout of an order whose query was answered ok, then delivered again and its second answer refused: ok=%v %q; want declined with MsgOrderTaken (the refused re-answer must not release the reservation)",
+			ok, a.ErrorMessage)
+	}
+	return nil
+}
+
 // refundWithoutHookCompletes: with no refund hook configured, a fulfilled
 // payment refunded (by the handler, by a refunded_payment update, or while
 // its fulfilment ran) is refunded and done: it leaves the pending set, and

@@ -38,6 +38,7 @@ var checks = []check{
 	{"RefundAfterFulfil", refundAfterFulfil},
 	{"RefundHook", refundHook},
 	{"Reservations", reservations},
+	{"ReservedAgainNotReleased", reservedAgainNotReleased},
 	{"OncePerOrder", oncePerOrder},
 	{"KnownChargeBindsNoOrder", knownChargeBindsNoOrder},
 	{"Pending", pending},
@@ -45,6 +46,7 @@ var checks = []check{
 	{"Concurrent", concurrent},
 	{"PreCheckoutFailureReleasesReservation", preCheckoutFailureReleases},
 	{"PreCheckoutUnknownAnswerKeepsReservation", preCheckoutUnknownAnswerKeeps},
+	{"PreCheckoutRedeliveredKeepsReservation", preCheckoutRedeliveredKeeps},
 	{"RefundWithoutHookCompletes", refundWithoutHookCompletes},
 	{"RepeatedWrites", repeatedWrites},
 	{"RefundInsideFulfilRefused", refundInsideFulfilRefused},
@@ -559,6 +561,78 @@ func releaseReservation(ctx context.Context, l payments.Ledger, reserve func(ord
 		return err
 	}
 	return reserve("s", "q4", lease, false, "of a paid order after its reservation was released")
+}
+
+// reservedAgainNotReleased: a holder that reserves an order it holds
+// already (its pre_checkout_query delivered again) pins the reservation:
+// ReleaseReservation by that holder then changes nothing, since its first
+// answer may have landed and Telegram be charging, and the reservation
+// ends with its ttl. The pin is the holder's: once another holder takes
+// the order (after it expired), or the order was released before the
+// holder came again, a release works as before.
+func reservedAgainNotReleased(ctx context.Context, l payments.Ledger) error {
+	reserve := func(order, holder string, ttl time.Duration, want bool, what string) error {
+		ok, err := l.Reserve(ctx, order, holder, ttl)
+		if err != nil {
+			return err
+		}
+		if ok != want {
+			return fail("Reserve %s = %v, want %v", what, ok, want)
+		}
+		return nil
+	}
+	release := func(order, holder string) error { return l.ReleaseReservation(ctx, order, holder) }
+	// The query is delivered again after its ok answer: its refused
+	// second answer (or the first, if the second landed) releases nothing.
+	for _, s := range []struct {
+		holder string
+		want   bool
+		what   string
+	}{
+		{"q1", true, "of a new order"},
+		{"q1", true, "again by its holder (a redelivered query)"},
+	} {
+		if err := reserve("o", s.holder, lease, s.want, s.what); err != nil {
+			return err
+		}
+	}
+	if err := release("o", "q1"); err != nil {
+		return err
+	}
+	if err := reserve("o", "q2", lease, false, "after the release of a holder that had reserved it twice (its first answer may have landed)"); err != nil {
+		return err
+	}
+	// Released before the query came again: its first answer had no
+	// effect, so the second reservation is a first one, released at once.
+	for _, step := range []func() error{
+		func() error { return reserve("r", "q1", lease, true, "of a new order") },
+		func() error { return release("r", "q1") },
+		func() error { return reserve("r", "q1", lease, true, "by the holder that released it") },
+		func() error { return release("r", "q1") },
+		func() error {
+			return reserve("r", "q2", lease, true, "after a release by a holder whose earlier reservation had been released (no pin)")
+		},
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	// A pinned reservation expired and was taken by another holder: the
+	// pin was q1's, so q2's release works.
+	for _, step := range []func() error{
+		func() error { return reserve("s", "q1", lease, true, "of a new order") },
+		func() error { return reserve("s", "q1", 0, true, "again by its holder, expiring at once") },
+		func() error { return reserve("s", "q2", lease, true, "after the pinned reservation expired") },
+		func() error { return release("s", "q2") },
+		func() error {
+			return reserve("s", "q3", lease, true, "after the release by a holder that reserved it once (the pin was another holder's)")
+		},
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func oncePerOrder(ctx context.Context, l payments.Ledger) error {

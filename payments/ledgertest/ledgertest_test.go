@@ -53,6 +53,17 @@ func (l bindingLedger) Record(ctx context.Context, p payments.Payment, once bool
 	return l.MemoryLedger.Record(ctx, p, once)
 }
 
+// unpinnedLedger forgets that a holder reserved its order before: a
+// re-reservation is taken as a first one, so the holder's release frees it.
+type unpinnedLedger struct{ *payments.MemoryLedger }
+
+func (l unpinnedLedger) Reserve(ctx context.Context, ref, holder string, ttl time.Duration) (bool, error) {
+	if err := l.MemoryLedger.ReleaseReservation(ctx, ref, holder); err != nil {
+		return false, err
+	}
+	return l.MemoryLedger.Reserve(ctx, ref, holder, ttl)
+}
+
 func TestCheckCatchesBrokenLedgers(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -67,6 +78,8 @@ func TestCheckCatchesBrokenLedgers(t *testing.T) {
 			[]string{"Fencing", "FulfilCommitsWithState"}},
 		{"known charge binds its order", func() payments.Ledger { return bindingLedger{payments.NewMemoryLedger()} },
 			[]string{"KnownChargeBindsNoOrder"}},
+		{"re-reservation not pinned", func() payments.Ledger { return unpinnedLedger{payments.NewMemoryLedger()} },
+			[]string{"ReservedAgainNotReleased", "PreCheckoutRedeliveredKeepsReservation"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := ledgertest.Check(t.Context(), tc.make)

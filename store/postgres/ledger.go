@@ -27,6 +27,12 @@ import (
 // through the pool (a pool emptied by those waiters would never give the
 // fulfilment a connection), and keep it short. It is safe for concurrent
 // use by several processes.
+//
+// A holder that reserves an order it holds already (its pre-checkout
+// delivered again) is kept in reserved_again_by (ledger migration 0003),
+// and its ReleaseReservation then frees nothing; a process of an earlier
+// release, running beside this one, does not read that column and still
+// frees it, so upgrade every process before relying on the pin.
 type Ledger struct {
 	db *DB
 	q  ledgerSQL
@@ -68,11 +74,14 @@ func (db *DB) Ledger() *Ledger {
 		byOrder: db.sql(`SELECT ` + paymentColumns + ` FROM {schema}.payments WHERE order_ref = $1 AND order_ref <> '' ORDER BY seq`),
 		reserve: db.sql(`INSERT INTO {schema}.payment_orders AS o (order_ref, holder, reserved_until)
 			VALUES ($1, $2, now() + $3 * interval '1 microsecond')
-			ON CONFLICT (order_ref) DO UPDATE SET holder = EXCLUDED.holder, reserved_until = EXCLUDED.reserved_until
+			ON CONFLICT (order_ref) DO UPDATE SET holder = EXCLUDED.holder, reserved_until = EXCLUDED.reserved_until,
+				reserved_again_by = CASE WHEN o.holder = EXCLUDED.holder THEN EXCLUDED.holder END
 			WHERE o.charge_id IS NULL AND (o.holder = EXCLUDED.holder OR o.reserved_until IS NULL OR o.reserved_until <= now())
 			RETURNING 1`),
-		unreserve: db.sql(`UPDATE {schema}.payment_orders SET holder = NULL, reserved_until = NULL
-			WHERE order_ref = $1 AND holder = $2 AND charge_id IS NULL`),
+		// A holder that reserved the order again (its query delivered
+		// again) releases nothing: its first answer may have landed.
+		unreserve: db.sql(`UPDATE {schema}.payment_orders SET holder = NULL, reserved_until = NULL, reserved_again_by = NULL
+			WHERE order_ref = $1 AND holder = $2 AND charge_id IS NULL AND reserved_again_by IS DISTINCT FROM $2`),
 		claim: db.sql(`UPDATE {schema}.payments SET claim_until = now() + $3 * interval '1 microsecond', claim_owner = $2
 			WHERE charge_id = $1 AND state = 1 AND NOT refund_requested AND (claim_until IS NULL OR claim_until <= now())`),
 		release: db.sql(`UPDATE {schema}.payments SET claim_until = NULL, claim_owner = NULL,

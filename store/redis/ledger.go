@@ -37,6 +37,12 @@ import (
 // its refund hook due), but another worker may have taken the claim and run
 // it too: with this ledger the FulfilFunc must be idempotent on the charge
 // id, and leases (payments.WithClaimTTL) longer than any fulfilment.
+//
+// A holder that reserves an order it holds already (its pre-checkout
+// delivered again) is kept in the order binding's field "a", and its
+// ReleaseReservation then frees nothing; a process of an earlier release,
+// running beside this one, does not read that field and still frees it,
+// so upgrade every process before relying on the pin.
 type Ledger struct{ db *DB }
 
 var _ payments.Ledger = (*Ledger)(nil)
@@ -101,21 +107,28 @@ return {1, redis.call('HGETALL', KEYS[1])}
 `)
 
 // ledgerReserveScript: KEYS order binding; ARGV holder, ttl (µs).
-// Returns 1 reserved, 0 not.
+// Returns 1 reserved, 0 not. A holder reserving the order it holds (its
+// query delivered again) is kept in "a": its release changes nothing.
 var ledgerReserveScript = redis.NewScript(ledgerLib + `
 local e = redis.call('HMGET', KEYS[1], 'c', 'h', 'u')
 if has(e[1]) then return 0 end
 if has(e[2]) and e[2] ~= ARGV[1] and live(e[3]) then return 0 end
+if e[2] == ARGV[1] then
+	redis.call('HSET', KEYS[1], 'a', ARGV[1])
+else
+	redis.call('HDEL', KEYS[1], 'a')
+end
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 'u', string.format('%.0f', now + tonumber(ARGV[2])))
 return 1
 `)
 
 // ledgerUnreserveScript: KEYS order binding; ARGV holder. Ends holder's
-// reservation of an order no charge has bound.
+// reservation of an order no charge has bound, unless holder reserved it
+// again ("a").
 var ledgerUnreserveScript = redis.NewScript(`
-local e = redis.call('HMGET', KEYS[1], 'c', 'h')
-if (not e[1] or e[1] == '') and e[2] == ARGV[1] then
-	redis.call('HDEL', KEYS[1], 'h', 'u')
+local e = redis.call('HMGET', KEYS[1], 'c', 'h', 'a')
+if (not e[1] or e[1] == '') and e[2] == ARGV[1] and e[3] ~= ARGV[1] then
+	redis.call('HDEL', KEYS[1], 'h', 'u', 'a')
 end
 return 1
 `)

@@ -28,6 +28,12 @@ import (
 // [DB.SQL] from inside one: use the transaction). Pending, Since, ByOrder
 // and Get read from the readers. It is safe for concurrent use by several
 // processes on the same file.
+//
+// A holder that reserves an order it holds already (its pre-checkout
+// delivered again) is kept in reserved_again_by (ledger migration 0003),
+// and its ReleaseReservation then frees nothing; a process of an earlier
+// release, running beside this one, does not read that column and still
+// frees it, so upgrade every process before relying on the pin.
 type Ledger struct{ db *DB }
 
 var _ payments.Ledger = (*Ledger)(nil)
@@ -58,10 +64,13 @@ const (
 		RETURNING charge_id`
 	ledgerByOrderSQL = `SELECT ` + ledgerPaymentColumns + ` FROM miniappkit_payments WHERE order_ref = ?1 AND order_ref <> '' ORDER BY seq`
 	ledgerReserveSQL = `INSERT INTO miniappkit_payment_orders (order_ref, holder, reserved_until) VALUES (?1, ?2, ` + ledgerNowNS + ` + ?3)
-		ON CONFLICT (order_ref) DO UPDATE SET holder = excluded.holder, reserved_until = excluded.reserved_until
+		ON CONFLICT (order_ref) DO UPDATE SET holder = excluded.holder, reserved_until = excluded.reserved_until,
+			reserved_again_by = CASE WHEN holder = excluded.holder THEN excluded.holder END
 		WHERE charge_id IS NULL AND (holder = excluded.holder OR reserved_until IS NULL OR reserved_until <= ` + ledgerNowNS + `)`
-	ledgerReleaseReservationSQL = `UPDATE miniappkit_payment_orders SET holder = NULL, reserved_until = NULL
-		WHERE order_ref = ?1 AND holder = ?2 AND charge_id IS NULL`
+	// A holder that reserved the order again (its query delivered again)
+	// releases nothing: its first answer may have landed.
+	ledgerReleaseReservationSQL = `UPDATE miniappkit_payment_orders SET holder = NULL, reserved_until = NULL, reserved_again_by = NULL
+		WHERE order_ref = ?1 AND holder = ?2 AND charge_id IS NULL AND reserved_again_by IS NOT ?2`
 	ledgerClaimSQL = `UPDATE miniappkit_payments SET claim_until = ` + ledgerNowNS + ` + ?3, claim_owner = ?2
 		WHERE charge_id = ?1 AND state = 1 AND NOT refund_requested AND (claim_until IS NULL OR claim_until <= ` + ledgerNowNS + `)`
 	ledgerReleaseSQL = `UPDATE miniappkit_payments SET claim_until = NULL, claim_owner = NULL,
