@@ -387,7 +387,7 @@ func (c *Client) do(ctx context.Context, method string, params, result any) (err
 					err = fmt.Errorf("%w: %w", ctxErr, err)
 				}
 				notAttempted(done, err)
-				return fmt.Errorf("botapi: %s: rate limiter: %w", method, err)
+				return afterLanded(landed, &limiterError{err: fmt.Errorf("botapi: %s: rate limiter: %w", method, err)})
 			}
 		}
 		if len(uploads) > 0 {

@@ -175,6 +175,16 @@ func (e *landedError) Error() string { return e.err.Error() }
 
 func (e *landedError) Unwrap() error { return e.err }
 
+// limiterError is the error of an attempt the client's [Limiter] did not
+// let go (its Wait failed: the context ended, the store failed, the send's
+// one admission was used): that attempt made no request. Its text and
+// chain are err's.
+type limiterError struct{ err error }
+
+func (e *limiterError) Error() string { return e.err.Error() }
+
+func (e *limiterError) Unwrap() error { return e.err }
+
 // afterLanded wraps err in a *landedError when landed.
 func afterLanded(landed bool, err error) error {
 	if landed {
@@ -262,9 +272,10 @@ func notSent(err error) bool {
 // NotApplied reports whether err, the error of a call, proves that
 // Telegram did not apply the call: Telegram refused it (a 4xx answer, 429
 // included), a [Breaker] refused it ([ErrCircuitOpen]), the client was
-// built with an invalid option ([ErrConfig]), or the request never left (a
-// DNS or connect failure, a server certificate that does not verify, a
-// peer that does not speak TLS). Any other failure
+// built with an invalid option ([ErrConfig]), its [Limiter] did not let
+// the request go (Limiter.Wait failed), or the request never left (a DNS
+// or connect failure, a server certificate that does not verify, a peer
+// that does not speak TLS). Any other failure
 // (a timeout, a 5xx, a connection broken after the request was written, an
 // answer that is not Bot API JSON, an error of another kind) leaves the
 // call's fate unknown, and NotApplied reports false, as it does for nil.
@@ -283,7 +294,8 @@ func NotApplied(err error) bool {
 	if errors.As(err, &apiErr) {
 		return apiErr.Code >= 400 && apiErr.Code <= 499
 	}
-	if errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrConfig) {
+	var lim *limiterError
+	if errors.As(err, &lim) || errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrConfig) {
 		return true
 	}
 	var ne *netError

@@ -162,3 +162,62 @@ func TestNotAppliedAfterRetry(t *testing.T) {
 		})
 	}
 }
+
+// onceLimiter lets the first send go and refuses every later one, as the
+// admission of ratelimit.Telegram.Admit refuses a retry
+// (ratelimit.ErrAdmissionUsed); with refuseAll, every send.
+type onceLimiter struct {
+	mu        sync.Mutex
+	waits     int
+	refuseAll bool
+}
+
+func (l *onceLimiter) Wait(context.Context, int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits++
+	if l.refuseAll || l.waits > 1 {
+		return errors.New("admission used")
+	}
+	return nil
+}
+
+func (*onceLimiter) Backoff(int64, time.Duration) {}
+
+// TestNotAppliedLimiterRefusal: an attempt the Limiter does not let go
+// makes no request, so a call whose attempts were all either refused by
+// the limiter or never left is not applied; one whose earlier attempt may
+// have landed (RetryUnsafe after a 502) is not proven unapplied by the
+// limiter's refusal of its retry.
+func TestNotAppliedLimiterRefusal(t *testing.T) {
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, `{"ok":false,"error_code":502,"description":"Bad Gateway"}`)
+	}))
+	t.Cleanup(bad.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	fast := func(int) time.Duration { return time.Millisecond }
+	for _, tc := range []struct {
+		name   string
+		url    string
+		lim    *onceLimiter
+		policy botapi.RetryPolicy
+		want   bool
+	}{
+		{"refused at once", bad.URL, &onceLimiter{refuseAll: true}, botapi.RetryPolicy{Backoff: fast}, true},
+		{"connect refused, retry refused", closed, &onceLimiter{}, botapi.RetryPolicy{Backoff: fast}, true},
+		{"RetryUnsafe 502, retry refused", bad.URL, &onceLimiter{}, botapi.RetryPolicy{RetryUnsafe: true, Backoff: fast}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := botapi.New("123456:TEST-token", botapi.WithBaseURL(tc.url), botapi.WithRetry(tc.policy), botapi.WithLimiter(tc.lim))
+			_, err := c.SendMessage(t.Context(), &botapi.SendMessageParams{ChatID: botapi.ChatID{ID: 42}, Text: "x"})
+			require.Error(t, err)
+			require.Equal(t, tc.want, botapi.NotApplied(err), "%v", err)
+		})
+	}
+}

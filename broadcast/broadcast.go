@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/bits"
 	"net"
 	"net/http"
@@ -142,11 +143,13 @@ var ErrCursorMismatch = errors.New("broadcast: the cursor belongs to another cha
 
 // SendFunc sends the broadcast's message to one chat. It should use a
 // botapi client configured with the same scheduler
-// (botapi.WithLimiter(sched)), without RetryPolicy.RetryUnsafe, and pass
-// ctx through: ctx carries the lane and the admission of the wait the
-// broadcast already made (see ratelimit.Telegram.Admit), which allows the
-// client exactly one request: a 429 or a failed connect comes back to the
-// broadcast, which sends again when the scheduler allows.
+// (botapi.WithLimiter(sched)) and pass ctx through: ctx carries the lane
+// and the admission of the wait the broadcast already made (see
+// ratelimit.Telegram.Admit), which allows the client exactly one request:
+// a 429 or a failed connect comes back to the broadcast, which sends again
+// when the scheduler allows. (With RetryPolicy.RetryUnsafe a send whose
+// request may have landed, a 5xx or a reset, ends Unknown: its retry is
+// refused, and the entry is not sent again.)
 type SendFunc func(ctx context.Context, chatID int64) error
 
 // Message returns a SendFunc that sends p to each chat with c, setting
@@ -193,7 +196,8 @@ func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = m
 
 // WithLane sets the lane of the sends: [ratelimit.Bulk] (the default) or
 // [ratelimit.Paid] (allow_paid_broadcast, up to 1000/s, paid in Stars
-// above the free limit).
+// above the free limit). [Run] fails with any other lane (a broadcast in
+// the interactive lane would take the slots of replies to users).
 func WithLane(l ratelimit.Lane) Option { return func(o *options) { o.lane = l } }
 
 // WithCursor resumes a broadcast: entries the cursor marks finished are
@@ -210,13 +214,29 @@ func WithResult(f func(Result)) Option { return func(o *options) { o.result = f 
 
 // WithSendTimeout bounds one send once it has been admitted by the
 // scheduler, retries of the botapi client included (a send that times out
-// is Unknown). The default is two minutes.
+// is Unknown). The default is two minutes; [Run] fails when d <= 0.
 func WithSendTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithClock sets the clock of [Progress.Elapsed] and of the decisions on
 // when a chat is ready again; give the scheduler's clock (see
-// ratelimit.WithClock). The default is time.Now.
+// ratelimit.WithClock). The default is time.Now; [Run] fails with nil.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// valid reports an option that cannot work, so that Run fails before it
+// sends anything: a send timeout of 0 or less expires every send before
+// its request (each entry would end Unknown, never to be sent).
+func (o *options) valid() error {
+	if o.timeout <= 0 {
+		return fmt.Errorf("broadcast: the send timeout must be positive, got %v", o.timeout)
+	}
+	if o.clock == nil {
+		return errors.New("broadcast: no clock (WithClock(nil))")
+	}
+	if o.lane != ratelimit.Bulk && o.lane != ratelimit.Paid {
+		return fmt.Errorf("broadcast: the lane must be bulk or paid, got %v", o.lane)
+	}
+	return nil
+}
 
 // ErrNoScheduler is returned by [Run] without a scheduler or a SendFunc.
 var ErrNoScheduler = errors.New("broadcast: no scheduler")
@@ -234,11 +254,23 @@ var ErrNoScheduler = errors.New("broadcast: no scheduler")
 // listed more than once gets its sends one at a time, so its entries never
 // hold up the others.
 //
+// A panic in a callback or the SendFunc stops the run as a cancel does;
+// once the sends in flight have finished (and been recorded) and the lease
+// is given back, Run panics with the same value, on the caller's
+// goroutine.
+//
 // When ctx ends, waits stop at once and no new request starts; requests
 // already made (which may have reached Telegram) run to their end, so
 // their outcome is known, and Run returns ctx.Err() with the Summary and
 // its Cursor: resuming from it sends every unfinished entry (those that
 // got a 429 included) once and no finished one again.
+//
+// A send Telegram refuses with 401 or 404 (a wrong or revoked token) or
+// that the client refuses for its configuration (botapi.ErrConfig) proves
+// the bot cannot send at all: Run stops as it does on a cancel, the entry
+// unfinished, and returns an error wrapping the send's (errors.Is(err,
+// botapi.ErrUnauthorized)), so that a run resumed once the bot is fixed
+// sends the rest.
 //
 // With [WithLog], the run holds its broadcast id for as long as it runs
 // (see [Log]): Run fails at once, sending nothing, with [ErrRunning]
@@ -251,6 +283,9 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	o := options{concurrency: DefaultConcurrency, lane: ratelimit.Bulk, timeout: 2 * time.Minute, clock: time.Now, lease: DefaultLease}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := o.valid(); err != nil {
+		return Summary{Total: len(chats)}, err
 	}
 	fp := Fingerprint(chats)
 	if o.cursor.List != "" && o.cursor.List != fp {
@@ -283,21 +318,33 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 	r := newRun(chats, o, logged)
 	r.sched, r.send, r.list, r.token, r.lose = sched, send, fp, token, lose
 	stopRenewing := r.keepLease(ctx)
-	for _, e := range logged {
-		if e.Outcome == 0 && e.Index >= 0 && e.Index < len(chats) {
-			// In flight when the last run stopped: never resent.
-			r.logFinish(ctx, e.Index, Unknown)
-			r.report(Result{Index: e.Index, ChatID: chats[e.Index], Outcome: Unknown, Err: ErrInterrupted})
+	func() {
+		defer r.recoverPanic()
+		for _, e := range logged {
+			if e.Outcome == 0 && e.Index >= 0 && e.Index < len(chats) {
+				// In flight when the last run stopped: never resent.
+				r.logFinish(ctx, e.Index, Unknown)
+				r.report(Result{Index: e.Index, ChatID: chats[e.Index], Outcome: Unknown, Err: ErrInterrupted})
+			}
 		}
-	}
+	}()
 	var wg sync.WaitGroup
 	for range o.concurrency {
-		wg.Go(func() { r.work(wctx) })
+		wg.Go(func() {
+			defer r.recoverPanic()
+			r.work(wctx)
+		})
 	}
 	wg.Wait()
+	if o.log != nil {
+		r.writeLeft(ctx)
+	}
 	stopRenewing()
 	if o.log != nil {
 		releaseLease(ctx, o, token)
+	}
+	if r.panicked {
+		panic(r.panicValue) // a callback's or the SendFunc's, now that the run is over
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -311,7 +358,7 @@ func Run(ctx context.Context, sched *ratelimit.Telegram, chats []int64, send Sen
 		return s, err
 	}
 	if err := context.Cause(wctx); err != nil {
-		return s, err // the lease was lost
+		return s, err // the lease was lost, or the bot cannot send
 	}
 	return s, nil
 }
@@ -373,7 +420,7 @@ type run struct {
 	list  string
 	start time.Time
 	token string                  // the run's token in the log
-	lose  context.CancelCauseFunc // stops the workers
+	lose  context.CancelCauseFunc // stops the workers: the lease lost, or the bot cannot send
 
 	// cb is held (a token in it) while the callbacks run: one call at a
 	// time, outside mu. A channel rather than a mutex, so that a worker
@@ -390,17 +437,41 @@ type run struct {
 	left      map[int64]int   // chats listed more than once → entries not finished
 	moved     map[int]int64   // entries whose group migrated → the supergroup
 	wake      chan struct{}   // closed when later gets an entry
-	openUntil time.Time       // a circuit breaker refused a send: no entry is handed out before
+	openUntil time.Time       // a circuit breaker refused a send, or the bot is paused: no entry is handed out before
 	turn      chan struct{}   // the turn to pick an entry and wait
 	low       int             // every entry before low is finished
 	hi        int             // entries at or after hi are not finished, as far as the cursor given knew
 	done      []uint64        // bit i: entry i is finished
 	doneCount int
 	counts    [Unknown + 1]int
+	unwritten map[int]Outcome // entries whose Finish failed → the outcome (0: not sent) to write again
+
+	panicked   bool // a callback or the SendFunc panicked: Run panics with panicValue when the run is over
+	panicValue any
+}
+
+// errPanicked stops the workers when a callback or the SendFunc panicked.
+var errPanicked = errors.New("broadcast: a callback or the SendFunc panicked")
+
+// recoverPanic, deferred by the goroutines that call the callbacks and the
+// SendFunc, keeps the first panic and stops the run: Run panics with it,
+// on its caller's goroutine where it can be recovered, once the sends in
+// flight have finished and been recorded and the lease is given back.
+func (r *run) recoverPanic() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	r.mu.Lock()
+	if !r.panicked {
+		r.panicked, r.panicValue = true, p
+	}
+	r.mu.Unlock()
+	r.lose(errPanicked)
 }
 
 func newRun(chats []int64, o options, logged []LogEntry) *run {
-	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1), cb: make(chan struct{}, 1)}
+	r := &run{o: o, chats: chats, busy: map[int64][]int{}, moved: map[int]int64{}, unwritten: map[int]Outcome{}, done: make([]uint64, (len(chats)+63)/64), start: o.clock(), wake: make(chan struct{}), turn: make(chan struct{}, 1), cb: make(chan struct{}, 1)}
 	c := o.cursor
 	r.low = min(max(c.Next, 0), len(chats))
 	for i := range r.low {
@@ -641,11 +712,42 @@ func (r *run) report(res Result) {
 }
 
 // logFinish records entry i's outcome in the log, if any (0: not sent).
-// A failure leaves the entry in flight there: a resumed run reports it
-// Unknown, never sends it twice.
+// A failure leaves the entry in flight there, and is repeated before Run
+// returns (writeLeft), unless the entry was marked again meanwhile; if
+// that fails too, a resumed run reports the entry Unknown, and never
+// sends it twice.
 func (r *run) logFinish(ctx context.Context, i int, o Outcome) {
-	if r.o.log != nil {
-		_ = r.o.log.Finish(context.WithoutCancel(ctx), r.o.logID, r.token, i, o)
+	if r.o.log == nil {
+		return
+	}
+	err := r.o.log.Finish(context.WithoutCancel(ctx), r.o.logID, r.token, i, o)
+	if err != nil && !errors.Is(err, ErrLeaseLost) {
+		r.mu.Lock()
+		r.unwritten[i] = o
+		r.mu.Unlock()
+	}
+}
+
+// writeLeft repeats, once the workers are done, each Finish that failed
+// for an entry this run did not mark again since: otherwise an entry not
+// sent (a chat still in its 429's retry_after when the run was cancelled)
+// stays in flight in the log, and the resumed run reports it Unknown and
+// never sends it; and an entry whose outcome this run reported stays in
+// flight, and the next run reports it again, Unknown. It stops at the
+// first failure (the engine still failing: those entries are left for a
+// resumed run to report Unknown), each try bounded by a third of the
+// lease.
+func (r *run) writeLeft(ctx context.Context) {
+	r.mu.Lock()
+	left := maps.Clone(r.unwritten)
+	r.mu.Unlock()
+	for _, i := range slices.Sorted(maps.Keys(left)) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.lease/3)
+		err := r.o.log.Finish(fctx, r.o.logID, r.token, i, left[i])
+		cancel()
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -690,6 +792,7 @@ func (r *run) work(ctx context.Context) {
 		}
 		if !admitted {
 			r.postpone(i, 0)
+			r.pauseBot()
 			continue
 		}
 		sendStart := r.obsNow()
@@ -734,6 +837,23 @@ func (r *run) pauseOpen() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.openUntil = r.o.clock().Add(botapi.BreakerPollInterval)
+}
+
+// pauseBot pauses the run while the whole bot is paused (a bot-wide 429)
+// longer than a turn's wait: every chat is blocked alike, so the workers
+// wait for the pause instead of taking entry after entry, each a store
+// call, to put them all back for its end.
+func (r *run) pauseBot() {
+	now := r.o.clock()
+	d := r.sched.DelayAt(0, r.o.lane, now) // the bot-wide limits only
+	if d <= maxTurnWait {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if until := now.Add(d); until.After(r.openUntil) {
+		r.openUntil = until
+	}
 }
 
 // postpone puts entry i, whose chat it still holds, back for later: no
@@ -844,18 +964,37 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 			r.postpone(i, retryConnect)
 			return res, false
 		}
+		// Marked again: this attempt's Finish settles the entry.
+		r.mu.Lock()
+		delete(r.unwritten, i)
+		r.mu.Unlock()
+	}
+	if ctx.Err() != nil {
+		// ctx ended while the slot came or the log marked the entry (a
+		// client may finish its command and report success though ctx
+		// ended meanwhile): no new request starts after a cancel, and the
+		// mark is taken back, as nothing was sent.
+		res.Err = ctx.Err()
+		r.logFinish(ctx, i, 0)
+		r.postpone(i, 0)
+		return res, false
 	}
 	sctx, release := r.sched.Admit(ratelimit.WithLane(ctx, r.o.lane), chat)
 	sctx, cancel := context.WithTimeout(sctx, r.o.timeout)
-	err := r.send(sctx, chat)
+	err := r.sendAdmitted(sctx, chat, cancel, release)
+	var apiErr *botapi.Error
+	answered := errors.As(err, &apiErr)
 	open := errors.Is(err, botapi.ErrCircuitOpen)
-	if open {
+	unsent := neverLeft(err, answered)
+	if unsent {
+		// Nothing left the process: the scheduler learns no round trip
+		// from it (a refusal in 100 µs would make every real send look
+		// overdue) and holds no room for its late arrival.
 		ratelimit.NotSent(sctx)
 	}
 	cancel()
 	release()
 	res.Err = err // for the observer when the entry is postponed
-	var apiErr *botapi.Error
 	switch {
 	case err == nil:
 		res.Outcome = Delivered
@@ -876,12 +1015,25 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		r.pauseOpen()
 		r.postpone(i, botapi.BreakerPollInterval)
 		return res, false
-	case errors.Is(err, ratelimit.ErrAdmissionUsed) || notSent(err):
-		// The client wanted to retry: the request did not reach
-		// Telegram (a client that does not retry unsafe methods retries
-		// a send only then).
+	case unsent:
+		// The request never left (a failed connect or TLS handshake),
+		// or the client's retry after one was refused by the admission
+		// (ratelimit.ErrAdmissionUsed). A refused retry after an
+		// attempt that may have landed (RetryPolicy.RetryUnsafe after a
+		// reset or a 5xx) is not unsent (botapi.NotApplied), and ends
+		// Unknown below.
 		r.logFinish(ctx, i, 0)
 		r.postpone(i, retryConnect)
+		return res, false
+	case errors.Is(err, botapi.ErrConfig) || errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
+		(apiErr.Code == http.StatusUnauthorized || apiErr.Code == http.StatusNotFound):
+		// The bot cannot send at all (a wrong or revoked token, a client
+		// built with an invalid option): nothing was sent, and every
+		// other send would be refused the same way. The run stops with
+		// the error; the entry stays unfinished, for a resumed run.
+		r.logFinish(ctx, i, 0)
+		r.postpone(i, 0)
+		r.lose(fmt.Errorf("broadcast: the bot cannot send: %w", err))
 		return res, false
 	case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
 		r.logFinish(ctx, i, 0)
@@ -898,6 +1050,32 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	}
 	r.logFinish(ctx, i, res.Outcome)
 	return res, true
+}
+
+// neverLeft reports whether err, no answer from Telegram (answered
+// false), proves the request never left: a failed DNS lookup or connect
+// (from any SendFunc), or what a botapi client knows never left
+// (botapi.NotApplied: a TLS handshake that failed, a breaker's refusal, a
+// client built with an invalid option, a retry refused by the admission
+// when no earlier attempt may have landed). A bare
+// ratelimit.ErrAdmissionUsed from another SendFunc says a request was
+// made: it is not proof.
+func neverLeft(err error, answered bool) bool {
+	return err != nil && !answered && (notSent(err) || botapi.NotApplied(err))
+}
+
+// sendAdmitted calls the SendFunc; if it panics, the admission is
+// released (or the scheduler would hold bot-wide room for the send as
+// long as it lives) and the panic goes on.
+func (r *run) sendAdmitted(sctx context.Context, chat int64, cancel, release context.CancelFunc) error {
+	defer func() {
+		if p := recover(); p != nil {
+			cancel()
+			release()
+			panic(p)
+		}
+	}()
+	return r.send(sctx, chat)
 }
 
 // notSent reports whether err proves the request never left: a failed

@@ -12,20 +12,26 @@
 //		broadcast.Message(client, botapi.SendMessageParams{Text: "Sale today!"}),
 //		broadcast.WithProgress(func(p broadcast.Progress) { save(p.Cursor()) }),
 //		broadcast.WithResult(func(r broadcast.Result) {
-//			if r.Outcome == broadcast.Permanent { markInactive(r.ChatID) }
+//			if errors.Is(r.Err, botapi.ErrForbidden) { markInactive(r.ChatID) }
 //		}))
 //
 // # Outcomes
 //
 // Every entry of the list ends in exactly one [Outcome]: [Delivered];
-// [Permanent] (403 blocked or deactivated, 400 chat not found); [Migrated]
+// [Permanent] (403 blocked or deactivated, 400 chat not found, and a 400
+// for the message itself, such as bad Markdown or an empty text, which
+// every entry then gets: tell them apart by [Result.Err], and mark a chat
+// inactive only on botapi.ErrForbidden or a chat-level 400); [Migrated]
 // (the group became a supergroup: resent once to the new id and delivered);
 // [Unknown] (a 5xx, a proxy's 502 page, a connection reset after the
 // request was written: never resent, because a resend may deliver twice).
 // A 429 or a failed connect is not an outcome (nothing was delivered):
 // the scheduler blocks the chat (or the bot), the entry goes back to the
 // scheduling, the worker moves on to other chats, and the entry is sent
-// again when its chat's wait is over.
+// again when its chat's wait is over. Nor is a 401 or 404 (a wrong or
+// revoked token): the bot cannot send at all, and [Run] stops with the
+// error, the entry unfinished, to be sent by a run resumed once the token
+// is fixed.
 //
 // # Circuit breaking
 //

@@ -231,3 +231,43 @@ func TestFailedConnectIsResent(t *testing.T) {
 		require.Len(t, sendTimes(s.srv, chats[7]), 1, "one message")
 	})
 }
+
+// quickRefusal is dialFails whose refused connect takes 100 µs, as for a
+// local Bot API server or proxy that is down.
+type quickRefusal struct{ dialFails }
+
+func (d *quickRefusal) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := d.dialFails.RoundTrip(r)
+	if err != nil {
+		time.Sleep(100 * time.Microsecond)
+	}
+	return resp, err
+}
+
+// A connect refused in 100 µs (a client that does not retry, MaxAttempts
+// 1) is not a round trip: the scheduler must not learn from it that
+// Telegram answers in 100 µs, or every send slower than that by more than
+// 2.25 margins counts as overdue and holds bot-wide slots for a window,
+// for as long as the scheduler lives. Before the fix that refusal took
+// 900 chats at 40 ms ± 20 ms from 1.055 to 1.487 × n/30 (2 944 late
+// holds).
+func TestQuickRefusalTeachesNoRoundTrip(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond, Jitter: 20 * time.Millisecond})
+		chats := s.users(900)
+		df := &quickRefusal{dialFails{rt: meter{s.srv.Transport()}, chat: strconv.FormatInt(chats[0], 10)}}
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: df}), botapi.WithLimiter(s.sched),
+			botapi.WithRetry(botapi.RetryPolicy{MaxAttempts: 1}))
+		start := time.Now()
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client))
+		makespan := time.Since(start)
+		require.NoError(t, err)
+		require.True(t, df.failed.Load(), "the connect was refused")
+		require.Equal(t, len(chats), sum.Delivered)
+		st := s.sched.Stats()
+		t.Logf("900 chats after a connect refused in 100 µs: makespan %v = %.3f × n/30, %d late holds", makespan, float64(makespan)/float64(lowerBound(900)), st.LateHolds)
+		require.LessOrEqual(t, makespan, latencyBound(900))
+		require.Less(t, st.LateHolds, int64(100))
+	})
+}

@@ -82,6 +82,7 @@ type admission struct {
 
 	released atomic.Bool // from Admit: its release was called
 	notSent  atomic.Bool // from Admit: NotSent was called
+	cut      atomic.Bool // from Admit: a Backoff for its chat cancelled it
 }
 
 // NotSent tells the scheduler that the send ctx admitted (a context from
@@ -175,6 +176,7 @@ func (s *Telegram) cancelAdmitted(chat int64) {
 	}
 	s.admitMu.Lock()
 	for a := range s.admits[chat] {
+		a.cut.Store(true)
 		a.cancel(ErrBackoff)
 	}
 	s.admitMu.Unlock()

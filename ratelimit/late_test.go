@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -98,4 +99,28 @@ func TestNotSent(t *testing.T) {
 	require.Equal(t, int64(40*time.Millisecond), s.minRTT.Load())
 	require.Zero(t, s.Stats().LateHolds)
 	NotSent(ctx) // no admission: nothing
+}
+
+// A send cut short by a 429 on its chat (Backoff cancels its context: an
+// interactive reply to the user got the 429, or a second send to the
+// group) ends 1 ms after it began, but that is no round trip: the
+// scheduler must not learn from it that Telegram answers in 1 ms, or every
+// later send slower than that by 2.25 margins counts as overdue and holds
+// bot-wide slots, for the scheduler's life.
+func TestBackoffCancelTeachesNoRoundTrip(t *testing.T) {
+	now := t0
+	s, err := NewTelegram(WithClock(func() time.Time { return now }))
+	require.NoError(t, err)
+	ctx := WithLane(t.Context(), Bulk)
+	_, release := s.Admit(ctx, 1)
+	now = now.Add(40 * time.Millisecond)
+	release()
+	require.Equal(t, int64(40*time.Millisecond), s.minRTT.Load())
+
+	sctx, release := s.Admit(ctx, 2)
+	now = now.Add(time.Millisecond)
+	s.Backoff(2, time.Second) // another send's 429 on chat 2
+	require.ErrorIs(t, context.Cause(sctx), ErrBackoff)
+	release() // the client gave up at once
+	require.Equal(t, int64(40*time.Millisecond), s.minRTT.Load(), "a send cut short is no round trip")
 }

@@ -172,7 +172,7 @@ func (s *Telegram) onLate(a *admission) {
 }
 
 // ended reports the end of a send a through Admit and updates the
-// fastest round trip. A send that ended overdue may have arrived as late
+// fastest round trip (unless a Backoff cut the send short). A send that ended overdue may have arrived as late
 // as now: it goes on holding bot-wide room for a window (see onLate), and
 // its chat's limits count it from now.
 func (s *Telegram) ended(a *admission) {
@@ -184,10 +184,14 @@ func (s *Telegram) ended(a *admission) {
 		return
 	}
 	now := s.clock()
-	rtt := int64(now.Sub(a.start))
-	fastest := s.minRTT.Load()
-	for (fastest == 0 || rtt < fastest) && rtt > 0 && !s.minRTT.CompareAndSwap(fastest, rtt) {
-		fastest = s.minRTT.Load()
+	if rtt := int64(now.Sub(a.start)); !a.cut.Load() {
+		// A send a Backoff cancelled (another send's 429 on its chat)
+		// ended when it was cut, not when Telegram answered: no round
+		// trip to learn from.
+		fastest := s.minRTT.Load()
+		for (fastest == 0 || rtt < fastest) && rtt > 0 && !s.minRTT.CompareAndSwap(fastest, rtt) {
+			fastest = s.minRTT.Load()
+		}
 	}
 	cs := s.cs.Load()
 	s.admitMu.Lock()

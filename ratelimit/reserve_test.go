@@ -130,3 +130,22 @@ func TestSlotMissed(t *testing.T) {
 		require.Zero(t, none.Delay())
 	})
 }
+
+// Slot.Wait with a context that has ended returns ctx.Err(), also for a
+// slot that has come, as the zero Slot's does: a caller that stops
+// sending on a cancel (the broadcast package) learns it here, not only
+// when the slot is still ahead.
+func TestSlotWaitEndedContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newTelegram(t)
+		ctx, cancel := context.WithCancel(WithLane(t.Context(), Bulk))
+		slot, err := s.Reserve(ctx, 1)
+		require.NoError(t, err)
+		require.Zero(t, slot.Delay(), "the first send's slot is now")
+		cancel()
+		require.ErrorIs(t, slot.Wait(ctx), context.Canceled)
+
+		var none Slot
+		require.ErrorIs(t, none.Wait(ctx), context.Canceled)
+	})
+}

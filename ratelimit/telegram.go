@@ -260,15 +260,16 @@ func (sl Slot) Delay() time.Duration {
 	return max(sl.at.Sub(sl.clock()), 0)
 }
 
-// Wait sleeps until the slot. It returns ctx.Err() when ctx ends first,
-// and [ErrSlotMissed] when it wakes more than half a bot-wide interval
-// after the slot (a busy machine): the sends reserved after it may go on
-// time, and sending now would crowd them closer than the limit allows. Its
-// slot is then lost, as a slot taken late is lost to a waiter that does
-// not reserve; the send is to be reserved again.
+// Wait sleeps until the slot. It returns ctx.Err() when ctx has ended
+// (whether the slot has come or not) or ends first, and [ErrSlotMissed]
+// when it wakes more than half a bot-wide interval after the slot (a busy
+// machine): the sends reserved after it may go on time, and sending now
+// would crowd them closer than the limit allows. Its slot is then lost, as
+// a slot taken late is lost to a waiter that does not reserve; the send is
+// to be reserved again.
 func (sl Slot) Wait(ctx context.Context) error {
-	if sl.clock == nil {
-		return ctx.Err()
+	if err := ctx.Err(); err != nil || sl.clock == nil {
+		return err
 	}
 	if err := pauseFor(ctx, sl.at.Sub(sl.clock())); err != nil {
 		return err

@@ -1,0 +1,123 @@
+package broadcast_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/miniappkit/miniappkit/botapi"
+	"github.com/miniappkit/miniappkit/botapi/botapitest"
+	"github.com/miniappkit/miniappkit/broadcast"
+	"github.com/stretchr/testify/require"
+)
+
+// The bot's token is revoked in the middle of a broadcast (BotFather's
+// /revoke): Telegram answers every send 401 Unauthorized. A 401 proves
+// the message was not delivered, and every send after it would get one:
+// the run stops with the error instead of reporting the rest of the list
+// Unknown ("may have been delivered", never to be sent), and a run
+// resumed with the new token sends every entry not delivered, once.
+// Before the fix Run returned nil with 150 of the 200 entries Unknown.
+func TestRevokedTokenStopsRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t)
+		chats := s.users(200)
+		log := &broadcast.MemoryLog{}
+		var done atomic.Int32
+		var remove func()
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(s.client), broadcast.WithLog(log, "news"),
+			broadcast.WithResult(func(broadcast.Result) {
+				if done.Add(1) == 50 {
+					remove = s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", Fault: botapitest.Fault{Code: 401, Description: "Unauthorized"}})
+				}
+			}))
+		require.ErrorIs(t, err, botapi.ErrUnauthorized)
+		require.Zero(t, sum.Unknown, "entries refused with 401 reported Unknown")
+		require.Less(t, sum.Done, len(chats))
+
+		remove() // the new token
+		second, err := broadcast.Run(context.Background(), s.sched, chats, text(s.client), broadcast.WithLog(log, "news"))
+		require.NoError(t, err)
+		require.Zero(t, second.Unknown)
+		require.Equal(t, len(chats), sum.Delivered+second.Delivered)
+		perChat := map[int64]int{}
+		for _, m := range s.srv.Sent() {
+			perChat[m.ChatID]++
+		}
+		for _, c := range chats {
+			require.Equal(t, 1, perChat[c], "chat %d", c)
+		}
+	})
+}
+
+// tlsFails fails the first request for one chat before it is sent: the
+// server's certificate did not verify (a TLS-intercepting proxy, a
+// container without CA certificates, for a while).
+type tlsFails struct {
+	dialFails
+}
+
+func (d *tlsFails) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if bytes.Contains(body, []byte(`"chat_id":`+d.chat)) && d.failed.CompareAndSwap(false, true) {
+		return nil, &tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}
+	}
+	return d.rt.RoundTrip(r)
+}
+
+// A TLS handshake that fails before the request is written proves the
+// message was not sent (botapi.NotApplied): the entry is sent again, as
+// after a failed connect, not reported Unknown ("may have been
+// delivered") and never sent. Before the fix it was Unknown.
+func TestTLSFailureIsResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(50)
+		tf := &tlsFails{dialFails{rt: meter{s.srv.Transport()}, chat: strconv.FormatInt(chats[7], 10)}}
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: tf}), botapi.WithLimiter(s.sched))
+		got := map[int64]broadcast.Outcome{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		require.True(t, tf.failed.Load(), "the handshake failed once")
+		require.Equal(t, broadcast.Delivered, got[chats[7]])
+		require.Equal(t, len(chats), sum.Delivered)
+		require.Len(t, sendTimes(s.srv, chats[7]), 1, "one message")
+	})
+}
+
+// A client that retries unsafe methods (RetryPolicy.RetryUnsafe, set for
+// the whole bot, say for answerPreCheckoutQuery) gets a connection reset
+// after Telegram delivered the message; its retry is refused by the
+// admission (ratelimit.ErrAdmissionUsed). That attempt may have landed:
+// the entry is Unknown, never sent again. Before the fix the refusal was
+// taken for "not sent" and the chat got the message twice.
+func TestRetryAfterLandedAttemptNotResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(50)
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: chats[7], Times: 1, Fault: botapitest.Fault{Kind: botapitest.FaultCloseAfterDelivery}})
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: meter{s.srv.Transport()}}), botapi.WithLimiter(s.sched),
+			botapi.WithRetry(botapi.RetryPolicy{RetryUnsafe: true, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}))
+		got := map[int64]broadcast.Outcome{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		perChat := map[int64]int{}
+		for _, m := range s.srv.Sent() {
+			perChat[m.ChatID]++
+		}
+		require.Equal(t, 1, perChat[chats[7]], "messages to the chat whose answer was lost")
+		require.Equal(t, broadcast.Unknown, got[chats[7]])
+		require.Equal(t, len(chats)-1, sum.Delivered)
+	})
+}
