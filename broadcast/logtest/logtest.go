@@ -6,6 +6,9 @@
 //		logtest.Run(t, func(t *testing.T) broadcast.Log { return newMyLog(t) })
 //	}
 //
+// [Check] runs the same checks without a *testing.T and returns the
+// failures as an error.
+//
 // It checks the lifecycle (in flight, finished, not sent and forgotten),
 // writes repeated after they took effect (a lost reply),
 // that a broadcast id belongs to one chat list (ErrCursorMismatch), that
@@ -23,6 +26,7 @@ package logtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -33,7 +37,7 @@ import (
 )
 
 // must fails the test at once on err.
-func must(t *testing.T, err error) {
+func must(t tb, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -48,15 +52,15 @@ const short = 200 * time.Millisecond
 
 // open opens broadcast id over list for run with a long lease, failing
 // the test on an error.
-func open(t *testing.T, l broadcast.Log, id, list, run string) []broadcast.LogEntry {
+func open(t tb, l broadcast.Log, id, list, run string) []broadcast.LogEntry {
 	t.Helper()
-	got, err := l.Open(context.Background(), id, list, run, long)
+	got, err := l.Open(t.Context(), id, list, run, long)
 	must(t, err)
 	return got
 }
 
 // lost fails the test unless err is broadcast.ErrLeaseLost.
-func lost(t *testing.T, what string, err error) {
+func lost(t tb, what string, err error) {
 	t.Helper()
 	if !errors.Is(err, broadcast.ErrLeaseLost) {
 		t.Fatalf("%s by a run that does not hold the id: %v, want ErrLeaseLost", what, err)
@@ -65,11 +69,11 @@ func lost(t *testing.T, what string, err error) {
 
 // openWhenFree opens id for run, trying again while another run's lease
 // has not expired (for at most 30 s).
-func openWhenFree(t *testing.T, l broadcast.Log, id, list, run string, lease time.Duration) []broadcast.LogEntry {
+func openWhenFree(t tb, l broadcast.Log, id, list, run string, lease time.Duration) []broadcast.LogEntry {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got, err := l.Open(context.Background(), id, list, run, lease)
+		got, err := l.Open(t.Context(), id, list, run, lease)
 		if err == nil {
 			return got
 		}
@@ -81,7 +85,7 @@ func openWhenFree(t *testing.T, l broadcast.Log, id, list, run string, lease tim
 }
 
 // equal fails the test unless got equals want.
-func equal(t *testing.T, want, got []broadcast.LogEntry) {
+func equal(t tb, want, got []broadcast.LogEntry) {
 	t.Helper()
 	if len(want) == 0 && len(got) == 0 {
 		return
@@ -93,14 +97,41 @@ func equal(t *testing.T, want, got []broadcast.LogEntry) {
 
 // Run checks the contract of broadcast.Log on logs from newLog, each
 // empty of the broadcast ids the checks use (they are random per call, so
-// one database may serve every call).
+// one database may serve every call), one subtest per check.
 func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 	t.Helper()
-	ctx := context.Background()
-	id := func(t *testing.T) string { return "logtest-" + t.Name() + "-" + randomID(t) }
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			c.fn(t, func() broadcast.Log { return newLog(t) })
+		})
+	}
+}
 
-	t.Run("lifecycle", func(t *testing.T) {
-		l, b, r := newLog(t), id(t), randomID(t)
+// Check runs every check, each on a log from newLog, and returns the
+// failures joined (nil if the log conforms): [Run] for a caller without a
+// *testing.T, such as a health check of a deployed engine. ctx bounds the
+// checks' requests; they take about two seconds on a local engine.
+func Check(ctx context.Context, newLog func() broadcast.Log) error {
+	var errs []error
+	for _, c := range checks {
+		if err := runCheck(ctx, c.name, func(t tb) { c.fn(t, newLog) }); err != nil {
+			errs = append(errs, fmt.Errorf("logtest: %s: %w", c.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// id returns a broadcast id of its own for a check.
+func id(t tb) string { return "logtest-" + t.Name() + "-" + randomID() }
+
+// checks is the contract, one named check each.
+var checks = []struct {
+	name string
+	fn   func(t tb, newLog func() broadcast.Log)
+}{
+	{"lifecycle", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, b, r := newLog(), id(t), randomID()
 		equal(t, nil, open(t, l, b, "list-a", r))
 		must(t, l.Start(ctx, b, r, 3))
 		must(t, l.Start(ctx, b, r, 1))
@@ -113,8 +144,8 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 		must(t, l.Finish(ctx, b, r, 3, broadcast.Unknown))
 		must(t, l.Release(ctx, b, r))
 		// The next run resumes what the last one left.
-		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3, Outcome: broadcast.Unknown}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a", randomID(t)))
-	})
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3, Outcome: broadcast.Unknown}, {Index: 9, Outcome: broadcast.Permanent}}, open(t, l, b, "list-a", randomID()))
+	}},
 
 	// Each write repeated by its run after it took effect, as Run does
 	// when a write's reply was lost (a driver reporting a cancelled
@@ -122,8 +153,9 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 	// COMMIT): a repeated Open, Renew, Start or Finish succeeds and keeps
 	// what the first wrote; Finish(0) after a Start reported failed takes
 	// the mark back; a repeated Release frees the id.
-	t.Run("repeated writes", func(t *testing.T) {
-		l, b, r := newLog(t), id(t), randomID(t)
+	{"repeated writes", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, b, r := newLog(), id(t), randomID()
 		open(t, l, b, "list-a", r)
 		equal(t, nil, open(t, l, b, "list-a", r))
 		for range 2 {
@@ -140,30 +172,33 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 		for range 2 {
 			must(t, l.Release(ctx, b, r))
 		}
-		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}}, open(t, l, b, "list-a", randomID(t)))
-	})
+		equal(t, []broadcast.LogEntry{{Index: 1, Outcome: broadcast.Delivered}, {Index: 3}}, open(t, l, b, "list-a", randomID()))
+	}},
 
-	t.Run("another list", func(t *testing.T) {
-		l, b := newLog(t), id(t)
-		r := randomID(t)
+	{"another list", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, b := newLog(), id(t)
+		r := randomID()
 		open(t, l, b, "list-a", r)
 		must(t, l.Release(ctx, b, r))
-		if _, err := l.Open(ctx, b, "list-b", randomID(t), long); !errors.Is(err, broadcast.ErrCursorMismatch) {
+		if _, err := l.Open(ctx, b, "list-b", randomID(), long); !errors.Is(err, broadcast.ErrCursorMismatch) {
 			t.Fatalf("Open over another list: %v, want ErrCursorMismatch", err)
 		}
-	})
+	}},
 
-	t.Run("ids apart", func(t *testing.T) {
-		l, a, b, r := newLog(t), id(t), id(t)+"-b", randomID(t)
+	{"ids apart", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, a, b, r := newLog(), id(t), id(t)+"-b", randomID()
 		open(t, l, a, "list", r)
 		open(t, l, b, "list", r)
 		must(t, l.Start(ctx, a, r, 1))
 		must(t, l.Finish(ctx, a, r, 1, broadcast.Delivered))
 		equal(t, nil, open(t, l, b, "list", r))
-	})
+	}},
 
-	t.Run("concurrent", func(t *testing.T) {
-		l, b, r := newLog(t), id(t), randomID(t)
+	{"concurrent", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, b, r := newLog(), id(t), randomID()
 		open(t, l, b, "list", r)
 		var wg sync.WaitGroup
 		for w := range 8 {
@@ -186,10 +221,11 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 			want[i] = broadcast.LogEntry{Index: i, Outcome: broadcast.Delivered}
 		}
 		equal(t, want, open(t, l, b, "list", r))
-	})
+	}},
 
-	t.Run("one run at a time", func(t *testing.T) {
-		l, b, r1, r2 := newLog(t), id(t), randomID(t), randomID(t)
+	{"one run at a time", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, b, r1, r2 := newLog(), id(t), randomID(), randomID()
 		open(t, l, b, "list", r1)
 		must(t, l.Start(ctx, b, r1, 1))
 		if _, err := l.Open(ctx, b, "list", r2, long); !errors.Is(err, broadcast.ErrRunning) {
@@ -212,10 +248,11 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 		lost(t, "Finish", l.Finish(ctx, b, r1, 1, broadcast.Delivered))
 		lost(t, "Renew", l.Renew(ctx, b, r1, long))
 		equal(t, []broadcast.LogEntry{{Index: 1}}, open(t, l, b, "list", r2))
-	})
+	}},
 
-	t.Run("expired lease", func(t *testing.T) {
-		l, b, r1, r2 := newLog(t), id(t), randomID(t), randomID(t)
+	{"expired lease", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, b, r1, r2 := newLog(), id(t), randomID(), randomID()
 		if _, err := l.Open(ctx, b, "list", r1, short); err != nil {
 			t.Fatal(err)
 		}
@@ -227,30 +264,32 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 		lost(t, "Renew", l.Renew(ctx, b, r1, long))
 		must(t, l.Finish(ctx, b, r2, 4, broadcast.Unknown))
 		equal(t, []broadcast.LogEntry{{Index: 4, Outcome: broadcast.Unknown}}, open(t, l, b, "list", r2))
-	})
+	}},
 
-	t.Run("renew after expiry", func(t *testing.T) {
+	{"renew after expiry", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
 		// A run paused longer than its lease, which no other run took,
 		// still holds the id: renewing is safe, as taking the id changes
 		// its holder.
-		l, b, r1 := newLog(t), id(t), randomID(t)
+		l, b, r1 := newLog(), id(t), randomID()
 		if _, err := l.Open(ctx, b, "list", r1, 10*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(50 * time.Millisecond)
 		must(t, l.Renew(ctx, b, r1, long))
-		if _, err := l.Open(ctx, b, "list", randomID(t), long); !errors.Is(err, broadcast.ErrRunning) {
+		if _, err := l.Open(ctx, b, "list", randomID(), long); !errors.Is(err, broadcast.ErrRunning) {
 			t.Fatalf("Open after the holder renewed: %v, want ErrRunning", err)
 		}
-	})
+	}},
 
-	t.Run("concurrent opens", func(t *testing.T) {
-		l, b := newLog(t), id(t)
+	{"concurrent opens", func(t tb, newLog func() broadcast.Log) {
+		ctx := t.Context()
+		l, b := newLog(), id(t)
 		var won atomic.Int32
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
-				_, err := l.Open(ctx, b, "list", randomID(t), long)
+				_, err := l.Open(ctx, b, "list", randomID(), long)
 				switch {
 				case err == nil:
 					won.Add(1)
@@ -263,22 +302,22 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 		if n := won.Load(); n != 1 {
 			t.Fatalf("%d of 8 runs opening one id at once got it, want 1", n)
 		}
-	})
+	}},
 
-	t.Run("start racing a takeover", func(t *testing.T) {
+	{"start racing a takeover", func(t tb, newLog func() broadcast.Log) {
 		// r1 marks entries in flight as fast as it can while its lease
 		// expires and r2 takes the id: every Start r1 saw succeed must be
 		// in what r2's Open returned, or r2 would send it again.
 		// A round in which r1's short lease ran out before its first Start
 		// (the machine stalled for longer than short) tests nothing: it is
 		// run again, up to 20 rounds.
-		l := newLog(t)
+		l := newLog()
 		var started, seen map[int]bool
 		for round := 0; len(started) == 0; round++ {
 			if round == 20 {
 				t.Fatal("r1 marked nothing before its lease expired, in 20 rounds")
 			}
-			started, seen = startRacingTakeover(t, l, id(t), randomID(t), randomID(t))
+			started, seen = startRacingTakeover(t, l, id(t), randomID(), randomID())
 			if t.Failed() {
 				return
 			}
@@ -288,16 +327,16 @@ func Run(t *testing.T, newLog func(t *testing.T) broadcast.Log) {
 				t.Fatalf("r1 marked entry %d in flight, and r2's Open did not see it (of %d marked)", i, len(started))
 			}
 		}
-	})
+	}},
 
-	t.Run("run taken over", func(t *testing.T) { runTakenOver(t, newLog(t), id(t)) })
+	{"run taken over", func(t tb, newLog func() broadcast.Log) { runTakenOver(t, newLog(), id(t)) }},
 }
 
 // startRacingTakeover opens b for r1 with a short lease and marks entries
 // in flight from 4 goroutines until r1 loses its lease, while r2 opens b
 // once it is free. It returns the entries r1 saw marked and those r2's
 // Open returned.
-func startRacingTakeover(t *testing.T, l broadcast.Log, b, r1, r2 string) (started, seen map[int]bool) {
+func startRacingTakeover(t tb, l broadcast.Log, b, r1, r2 string) (started, seen map[int]bool) {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := l.Open(ctx, b, "list", r1, short); err != nil {
@@ -305,16 +344,22 @@ func startRacingTakeover(t *testing.T, l broadcast.Log, b, r1, r2 string) (start
 	}
 	var mu sync.Mutex
 	started = map[int]bool{}
+	var taken atomic.Bool // r2's Open has returned
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := w; ; i = (i + 4) % 40_000 {
+				after := taken.Load()
 				err := l.Start(ctx, b, r1, i)
 				if errors.Is(err, broadcast.ErrLeaseLost) {
 					return
 				}
 				if err != nil {
 					t.Error(err)
+					return
+				}
+				if after {
+					t.Error("r1 marked an entry in flight after r2 took the id")
 					return
 				}
 				mu.Lock()
@@ -324,6 +369,7 @@ func startRacingTakeover(t *testing.T, l broadcast.Log, b, r1, r2 string) (start
 		})
 	}
 	got := openWhenFree(t, l, b, "list", r2, long)
+	taken.Store(true)
 	wg.Wait()
 	seen = map[int]bool{}
 	for _, e := range got {

@@ -1,17 +1,6 @@
 package logtest
 
-import (
-	"crypto/rand"
-	"encoding/hex"
-	"testing"
-)
+import "crypto/rand"
 
-// randomID returns 8 random bytes in hex.
-func randomID(t *testing.T) string {
-	t.Helper()
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b[:])
-}
+// randomID returns a random id of 26 base32 characters.
+func randomID() string { return rand.Text() }

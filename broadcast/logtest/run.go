@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/miniappkit/miniappkit/broadcast"
@@ -40,7 +39,7 @@ func (l onOpen) Open(ctx context.Context, id, list, run string, lease time.Durat
 // has opened the id (once a's lease expired on the engine's clock). Then
 // a stops with ErrLeaseLost, b reports a's sends in flight as Unknown
 // and sends the rest: every chat gets the message exactly once.
-func runTakenOver(t *testing.T, l broadcast.Log, id string) {
+func runTakenOver(t tb, l broadcast.Log, id string) {
 	ctx := t.Context()
 	chats := make([]int64, 24)
 	for i := range chats {
