@@ -1015,6 +1015,18 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		r.pauseOpen()
 		r.postpone(i, botapi.BreakerPollInterval)
 		return res, false
+	case errors.Is(err, botapi.ErrConfig) || errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
+		(apiErr.Code == http.StatusUnauthorized || apiErr.Code == http.StatusNotFound):
+		// The bot cannot send at all (a wrong or revoked token, a client
+		// built with an invalid option): nothing was sent, and every
+		// other send would be refused the same way. The run stops with
+		// the error; the entry stays unfinished, for a resumed run.
+		// Before the unsent case: botapi.NotApplied holds for
+		// ErrConfig too, and every retry would fail the same way.
+		r.logFinish(ctx, i, 0)
+		r.postpone(i, 0)
+		r.lose(fmt.Errorf("broadcast: the bot cannot send: %w", err))
+		return res, false
 	case unsent:
 		// The request never left (a failed connect or TLS handshake),
 		// or the client's retry after one was refused by the admission
@@ -1024,16 +1036,6 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		// Unknown below.
 		r.logFinish(ctx, i, 0)
 		r.postpone(i, retryConnect)
-		return res, false
-	case errors.Is(err, botapi.ErrConfig) || errors.As(err, &apiErr) && !errors.Is(err, botapi.ErrInvalidResponse) &&
-		(apiErr.Code == http.StatusUnauthorized || apiErr.Code == http.StatusNotFound):
-		// The bot cannot send at all (a wrong or revoked token, a client
-		// built with an invalid option): nothing was sent, and every
-		// other send would be refused the same way. The run stops with
-		// the error; the entry stays unfinished, for a resumed run.
-		r.logFinish(ctx, i, 0)
-		r.postpone(i, 0)
-		r.lose(fmt.Errorf("broadcast: the bot cannot send: %w", err))
 		return res, false
 	case errors.As(err, &apiErr) && apiErr.Code == http.StatusBadRequest && apiErr.MigrateToChatID != 0 && res.MigratedTo == 0:
 		r.logFinish(ctx, i, 0)

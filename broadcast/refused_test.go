@@ -121,3 +121,37 @@ func TestRetryAfterLandedAttemptNotResent(t *testing.T) {
 		require.Equal(t, len(chats)-1, sum.Delivered)
 	})
 }
+
+// A client built with an invalid option (here an empty token) fails every
+// call with botapi.ErrConfig before any request: the run stops with that
+// error, the entries unfinished, as the Run doc promises, instead of
+// taking each such refusal for a failed connect and trying the list again
+// every half second for ever. Before the fix Run only returned when ctx
+// ended (context.DeadlineExceeded after ten minutes of virtual time).
+func TestConfigErrorStopsRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(20)
+		client := botapi.New("", botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: meter{s.srv.Transport()}}), botapi.WithLimiter(s.sched))
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+		defer cancel()
+		log := &broadcast.MemoryLog{}
+		var calls atomic.Int32
+		send := func(ctx context.Context, chat int64) error {
+			calls.Add(1)
+			return text(client)(ctx, chat)
+		}
+		sum, err := broadcast.Run(ctx, s.sched, chats, send, broadcast.WithLog(log, "news"))
+		require.ErrorIs(t, err, botapi.ErrConfig)
+		require.NotErrorIs(t, err, context.DeadlineExceeded)
+		require.Zero(t, sum.Done)
+		require.LessOrEqual(t, int(calls.Load()), broadcast.DefaultConcurrency, "sends after the first refusal")
+
+		// Fixed: a resumed run sends every entry, once.
+		second, err := broadcast.Run(context.Background(), s.sched, chats, text(s.client), broadcast.WithLog(log, "news"))
+		require.NoError(t, err)
+		require.Zero(t, second.Unknown)
+		require.Equal(t, len(chats), second.Delivered)
+	})
+}
