@@ -180,6 +180,7 @@ type options struct {
 	clock       func() time.Time
 	log         Log
 	logID       string
+	logSet      bool // WithLog was given, so log must not be nil
 	lease       time.Duration
 	observer    Observer
 }
@@ -224,7 +225,9 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 
 // valid reports an option that cannot work, so that Run fails before it
 // sends anything: a send timeout of 0 or less expires every send before
-// its request (each entry would end Unknown, never to be sent).
+// its request (each entry would end Unknown, never to be sent); a nil Log
+// would run the broadcast without the record that keeps a resumed run
+// from sending an entry twice.
 func (o *options) valid() error {
 	if o.timeout <= 0 {
 		return fmt.Errorf("broadcast: the send timeout must be positive, got %v", o.timeout)
@@ -234,6 +237,10 @@ func (o *options) valid() error {
 	}
 	if o.lane != ratelimit.Bulk && o.lane != ratelimit.Paid {
 		return fmt.Errorf("broadcast: the lane must be bulk or paid, got %v", o.lane)
+	}
+	if o.logSet && o.log == nil {
+		// Running without the log asked for would resend after a crash.
+		return errors.New("broadcast: WithLog given a nil Log")
 	}
 	return nil
 }

@@ -91,9 +91,9 @@ const minLease = 10 * time.Millisecond
 
 // WithLog makes [Run] record every send in l under the broadcast id (see
 // [Log]), and resume from it. With a log, a [Cursor] is not needed: the
-// log is the position.
+// log is the position. [Run] fails when l is nil.
 func WithLog(l Log, id string) Option {
-	return func(o *options) { o.log, o.logID = l, id }
+	return func(o *options) { o.log, o.logID, o.logSet = l, id, true }
 }
 
 // WithLease sets how long the run's lease on its broadcast id lasts (see

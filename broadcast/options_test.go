@@ -27,6 +27,10 @@ func TestInvalidOptionsFailClosed(t *testing.T) {
 		{"nil clock", broadcast.WithClock(nil), "no clock"},
 		{"interactive lane", broadcast.WithLane(ratelimit.Interactive), "lane must be bulk or paid"},
 		{"unknown lane", broadcast.WithLane(ratelimit.Lane(9)), "lane must be bulk or paid"},
+		// The log asked for is missing (a nil read from a config): the
+		// broadcast would run without the record that keeps a resumed
+		// run from sending twice. It ran, log-less, before the fix.
+		{"nil log", broadcast.WithLog(nil, "b"), "nil Log"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sched, err := ratelimit.NewTelegram()
@@ -36,7 +40,7 @@ func TestInvalidOptionsFailClosed(t *testing.T) {
 			sum, err := broadcast.Run(t.Context(), sched, []int64{1, 2, 3}, func(context.Context, int64) error {
 				sends.Add(1)
 				return nil
-			}, tc.opt, broadcast.WithLog(log, "b"))
+			}, broadcast.WithLog(log, "b"), tc.opt)
 			require.ErrorContains(t, err, tc.want)
 			require.Zero(t, sends.Load())
 			require.Zero(t, sum.Done)
