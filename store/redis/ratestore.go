@@ -89,6 +89,9 @@ import (
 // broadcast would crawl at one send per ReadTimeout per worker. (Two, not
 // one: a single failed call on a healthy server does not make a second of
 // sends that the server, and so the other replicas, do not see.)
+// A Block (a 429's retry_after) decided locally is written to the server
+// by the first call that finds it answering again, so that no replica
+// goes on sending to the blocked chat.
 //
 // A RateStore is safe for concurrent use.
 type RateStore struct {
@@ -106,6 +109,19 @@ type RateStore struct {
 	held      atomic.Bool
 	holdMu    sync.Mutex
 	holdUntil time.Time
+	// pending holds the Blocks decided locally (the server out of reach,
+	// or held down), to be written to the server once it answers: else
+	// the server, and every replica deciding there, would go on sending
+	// to a chat Telegram blocked. hasPending says it is not empty.
+	hasPending atomic.Bool
+	pendMu     sync.Mutex
+	pending    map[ratelimit.Key]pendingBlock
+}
+
+// pendingBlock is a Block the server has not seen.
+type pendingBlock struct {
+	cell  ratelimit.Cell
+	until time.Time
 }
 
 var _ ratelimit.RemoteStore = (*RateStore)(nil)
@@ -168,6 +184,48 @@ func (s *RateStore) failed(now time.Time) {
 		s.holdUntil = now.Add(rateHoldDown)
 		s.held.Store(true)
 		s.holdMu.Unlock()
+	}
+}
+
+// localBlock is Block decided on the local share; the server gets it
+// once it answers (see flush).
+func (s *RateStore) localBlock(ctx context.Context, cell ratelimit.Cell, until time.Time) error {
+	s.remember(cell, until)
+	return s.localStore().Block(ctx, s.share(cell), until)
+}
+
+// remember keeps a Block for the server.
+func (s *RateStore) remember(cell ratelimit.Cell, until time.Time) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	if s.pending == nil {
+		s.pending = map[ratelimit.Key]pendingBlock{}
+	}
+	if b, ok := s.pending[cell.Key]; !ok || until.After(b.until) {
+		s.pending[cell.Key] = pendingBlock{cell: cell, until: until}
+	}
+	s.hasPending.Store(true)
+}
+
+// flush writes to the server the Blocks decided locally, once a call
+// found it answering again; those that fail are kept for the next.
+func (s *RateStore) flush(ctx context.Context) {
+	if !s.hasPending.Load() {
+		return
+	}
+	s.pendMu.Lock()
+	p := s.pending
+	s.pending = nil
+	s.hasPending.Store(false)
+	s.pendMu.Unlock()
+	for _, b := range p {
+		rel := micro(time.Until(b.until))
+		if rel <= 0 {
+			continue
+		}
+		if err := blockScript.Run(ctx, s.db.c, []string{s.rateKey(b.cell.Key)}, rel, micro(b.cell.Tolerance)).Err(); err != nil {
+			s.remember(b.cell, b.until)
+		}
 	}
 }
 
@@ -301,6 +359,7 @@ func (s *RateStore) run(ctx context.Context, op string, now time.Time, cells []r
 		return ratelimit.Verdict{}, wrap("rate "+op, err)
 	}
 	s.up()
+	s.flush(ctx)
 	if len(res) != 3 {
 		return ratelimit.Verdict{}, fmt.Errorf("redis: rate %s: unexpected reply %v", op, res)
 	}
@@ -328,18 +387,19 @@ func (s *RateStore) Block(ctx context.Context, cell ratelimit.Cell, until time.T
 		if err := ctx.Err(); err != nil {
 			return wrap("rate block", err)
 		}
-		return s.localStore().Block(ctx, s.share(cell), until)
+		return s.localBlock(ctx, cell, until)
 	}
 	rel := max(micro(until.Sub(now)), 0)
 	err := blockScript.Run(ctx, s.db.c, []string{s.rateKey(cell.Key)}, rel, micro(cell.Tolerance)).Err()
 	if err != nil {
 		if s.fallback(ctx, err) {
 			s.failed(now)
-			return s.localStore().Block(ctx, s.share(cell), until)
+			return s.localBlock(ctx, cell, until)
 		}
 		return wrap("rate block", err)
 	}
 	s.up()
+	s.flush(ctx)
 	return nil
 }
 

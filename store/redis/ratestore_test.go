@@ -426,3 +426,68 @@ func TestRateFallbackHoldsDown(t *testing.T) {
 	}
 	require.Equal(t, int64(10), hook.calls.Load())
 }
+
+// blipHook passes commands to the server, except that while down is set
+// each fails as a read that reached the client's ReadTimeout would.
+type blipHook struct{ down atomic.Bool }
+
+func (h *blipHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *blipHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *blipHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.down.Load() {
+			err := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestRateFallbackBlockReachesServer: a 429's Block that a RateStore
+// with WithRateFallback decided locally (held down after two failed
+// calls, or failing itself) is written to the server once the server
+// answers again: otherwise the server, and so every replica, this one
+// included once it decides there again, goes on sending to a chat
+// Telegram blocked for its retry_after, and gets 429 after 429. Before
+// the fix the blocked chat conformed on the server a second later ("Should
+// be false: the block reached the server").
+func TestRateFallbackBlockReachesServer(t *testing.T) {
+	db := newTestDB(t)
+	hook := &blipHook{}
+	db.c.AddHook(hook)
+	s := db.RateStore(WithRateFallback(2))
+	ctx := t.Context()
+	global := cellOf(ratelimit.KindGlobal, 0, 10*time.Millisecond, 0)
+	chat := cellOf(ratelimit.KindChat, 77, time.Second, 0)
+	now := time.Now()
+
+	hook.down.Store(true) // a blip: two calls fail, the store holds down
+	for range 2 {
+		_, err := s.Take(ctx, now, []ratelimit.Cell{global})
+		require.NoError(t, err)
+	}
+	hook.down.Store(false) // the server is back, the store does not know yet
+	require.NoError(t, s.Block(ctx, chat, time.Now().Add(time.Minute)), "a 429 on the chat, retry_after 60")
+
+	_, err := s.Take(ctx, now.Add(1200*time.Millisecond), []ratelimit.Cell{global})
+	require.NoError(t, err, "the hold-down is over: the server answers")
+	v, err := s.Peek(ctx, now.Add(1300*time.Millisecond), []ratelimit.Cell{chat})
+	require.NoError(t, err)
+	require.False(t, v.OK, "the block reached the server")
+	require.Greater(t, v.Wait, 50*time.Second)
+
+	// A block that failed on the server (the call itself found it out of
+	// reach) reaches it too.
+	chat2 := cellOf(ratelimit.KindChat, 78, time.Second, 0)
+	hook.down.Store(true)
+	require.NoError(t, s.Block(ctx, chat2, time.Now().Add(time.Minute)))
+	hook.down.Store(false)
+	_, err = s.Take(ctx, now.Add(3*time.Second), []ratelimit.Cell{global})
+	require.NoError(t, err)
+	v, err = s.Peek(ctx, now.Add(3*time.Second), []ratelimit.Cell{chat2})
+	require.NoError(t, err)
+	require.False(t, v.OK, "the failed block reached the server")
+}
