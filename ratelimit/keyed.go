@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,7 @@ type keyParams struct {
 	// scale is the interval a key's debt is counted in: the limit's, or
 	// for 0 and Inf the last other limit's (0 when there was none).
 	scale int64
+	gen   uint64 // how many limits came before it
 }
 
 func newKeyParams(limit rate.Limit, burst int) *keyParams {
@@ -355,6 +357,7 @@ type Reservation struct {
 	act    int64 // ns since the Keyed's epoch when the events may happen
 	tat    int64 // the key's TAT as the reservation left it
 	cost   int64
+	p      *keyParams // the limit tat and cost are kept in
 	closed bool
 }
 
@@ -382,8 +385,9 @@ func (r *Reservation) Cancel() { r.CancelAt(r.k.clock()) }
 // CancelAt gives the reserved events back, as if they had not been
 // reserved, when they have not happened yet at t and no later event of the
 // key was counted since (which was scheduled after them; giving them back
-// then could let two events through closer than the limit allows). A
-// second call does nothing.
+// then could let two events through closer than the limit allows), at the
+// limit of now when [Keyed.SetLimit] changed it once since (after two
+// changes, nothing is given back). A second call does nothing.
 func (r *Reservation) CancelAt(t time.Time) {
 	if !r.ok || r.closed || r.cost == 0 {
 		return
@@ -394,11 +398,40 @@ func (r *Reservation) CancelAt(t time.Time) {
 		return
 	}
 	s := r.k.shard(r.sk)
-	s.mu.Lock()
-	if off := s.lookup(r.sk); off >= 0 && s.tatAt(off) == r.tat {
-		s.setTAT(off, r.tat-r.cost)
+	p := r.k.lock(s)
+	defer s.mu.Unlock()
+	tat, cost, ok := r.tat, r.cost, true
+	if p != r.p {
+		tat, cost, ok = r.rescaled(p)
 	}
-	s.mu.Unlock()
+	if off := s.lookup(r.sk); ok && off >= 0 && s.tatAt(off) == tat {
+		s.setTAT(off, tat-cost)
+	}
+}
+
+// rescaled returns the reservation's TAT and cost as SetLimit brought
+// them to p (see keyShard.rescale), when p is the limit right after the
+// reservation's; ok is false when the limit changed more than once since
+// (the events are then not given back).
+func (r *Reservation) rescaled(p *keyParams) (tat, cost int64, ok bool) {
+	from := r.p
+	if p.gen != from.gen+1 {
+		return 0, 0, false
+	}
+	if from.scale == 0 || p.scale == 0 || from.scale == p.scale {
+		return r.tat, r.cost, true
+	}
+	tat = r.tat
+	if c := p.at; tat > c {
+		tat = satAdd(c, scaleDebt(tat-c, p.scale, from.scale))
+	}
+	// The cost in p's intervals, rounded down: never give back more.
+	hi, lo := bits.Mul64(uint64(r.cost), uint64(p.scale))
+	if hi >= uint64(from.scale) {
+		return tat, maxSpan, true
+	}
+	q, _ := bits.Div64(hi, lo, uint64(from.scale))
+	return tat, int64(min(q, maxSpan)), true
 }
 
 // Reserve is ReserveN(key, now, 1).
@@ -442,7 +475,7 @@ func (k *Keyed) reserve(key string, now int64, n int, maxWait int64) (*Reservati
 	if off >= 0 {
 		cur = s.tatAt(off)
 	}
-	r.cost = p.cost(n)
+	r.cost, r.p = p.cost(n), p
 	r.tat = satAdd(max(cur, now), r.cost)
 	wait := max(r.tat-p.g.interval-p.g.tolerance-now, 0)
 	if wait > maxWait {
@@ -531,9 +564,11 @@ func (k *Keyed) SetBurst(burst int) {
 // setMu, so a shard is at most one limit behind: the one before p.
 func (k *Keyed) setParams(p *keyParams) {
 	p.at = k.nowNS()
+	old := k.params.Load()
 	if p.scale == 0 {
-		p.scale = k.params.Load().scale
+		p.scale = old.scale
 	}
+	p.gen = old.gen + 1
 	k.params.Store(p)
 	for i := range k.shards {
 		k.lock(&k.shards[i])

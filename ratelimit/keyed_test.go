@@ -410,3 +410,31 @@ func TestKeyedSetLimitRacesDecisions(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyedCancelAfterSetLimit: a reservation cancelled after SetLimit
+// (no later event of the key counted) gives its events back, as its doc
+// promises and as rate.Limiter's does: WaitN whose ctx ends gives back
+// what it reserved, whatever the limit did meanwhile. Before the fix
+// SetLimit's rescaling of the key's TAT made the cancel find a TAT it did
+// not leave, and it gave nothing back: the key waited for an event that
+// never happened.
+func TestKeyedCancelAfterSetLimit(t *testing.T) {
+	for _, limit := range []rate.Limit{2, 0.5, 1} {
+		now := t0
+		k := NewKeyed(1, 1, WithClock(func() time.Time { return now }))
+		ref := rate.NewLimiter(1, 1)
+		require.True(t, k.AllowAt("a", now))
+		require.True(t, ref.AllowN(now, 1))
+		r := k.ReserveN("a", now, 1)
+		rr := ref.ReserveN(now, 1)
+		require.Equal(t, rr.DelayFrom(now), r.DelayFrom(now))
+
+		now = t0.Add(100 * time.Millisecond)
+		k.SetLimit(limit)
+		ref.SetLimitAt(now, limit)
+		r.CancelAt(now)
+		rr.CancelAt(now)
+		want := ref.ReserveN(now, 1).DelayFrom(now)
+		require.Equal(t, want, k.DelayAt("a", now), "SetLimit(%v), then the cancel", limit)
+	}
+}
