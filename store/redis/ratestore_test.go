@@ -458,6 +458,7 @@ func TestRateFallbackBlockReachesServer(t *testing.T) {
 	db := newTestDB(t)
 	hook := &blipHook{}
 	db.c.AddHook(hook)
+	t.Cleanup(func() { hook.down.Store(false) }) // before the keys' cleanup
 	s := db.RateStore(WithRateFallback(2))
 	ctx := t.Context()
 	global := cellOf(ratelimit.KindGlobal, 0, 10*time.Millisecond, 0)
