@@ -1062,15 +1062,21 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 }
 
 // neverLeft reports whether err, no answer from Telegram (answered
-// false), proves the request never left: a failed DNS lookup or connect
-// (from any SendFunc), or what a botapi client knows never left
-// (botapi.NotApplied: a TLS handshake that failed, a breaker's refusal, a
-// client built with an invalid option, a retry refused by the admission
-// when no earlier attempt may have landed). A bare
-// ratelimit.ErrAdmissionUsed from another SendFunc says a request was
-// made: it is not proof.
+// false), proves the request never left: what a botapi client knows never
+// left (botapi.NotApplied: a failed DNS lookup, connect or TLS handshake,
+// a breaker's refusal, a client built with an invalid option, a retry
+// refused by the admission, each only when no earlier attempt of the call
+// may have landed), or a failed DNS lookup or connect from another
+// SendFunc. A botapi network error is left to NotApplied: a retry that
+// failed to connect after an attempt that may have landed (a client
+// without the scheduler's limiter, with RetryPolicy.RetryUnsafe) is not
+// proof. Nor is a bare ratelimit.ErrAdmissionUsed from another SendFunc:
+// it says a request was made.
 func neverLeft(err error, answered bool) bool {
-	return err != nil && !answered && (notSent(err) || botapi.NotApplied(err))
+	if err == nil || answered {
+		return false
+	}
+	return botapi.NotApplied(err) || !errors.Is(err, botapi.ErrNetwork) && notSent(err)
 }
 
 // sendAdmitted calls the SendFunc; if it panics, the admission is

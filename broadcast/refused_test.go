@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -153,5 +154,51 @@ func TestConfigErrorStopsRun(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, second.Unknown)
 		require.Equal(t, len(chats), second.Delivered)
+	})
+}
+
+// dialFailsAfter lets the first request for one chat through and fails
+// the second to connect.
+type dialFailsAfter struct {
+	rt   http.RoundTripper
+	chat string
+	seen atomic.Int32
+}
+
+func (d *dialFailsAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if bytes.Contains(body, []byte(`"chat_id":`+d.chat)) && d.seen.Add(1) == 2 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	}
+	return d.rt.RoundTrip(r)
+}
+
+// A client without the scheduler's limiter and with
+// RetryPolicy.RetryUnsafe gets a connection reset after Telegram
+// delivered, retries, and that retry fails to connect: the call's error
+// is a failed connect, but its first attempt may have landed (botapi says
+// so: NotApplied is false). The entry is Unknown, never sent again.
+// Before the fix broadcast's own test for a failed connect took the
+// error for "not sent", and the chat got the message twice.
+func TestFailedConnectAfterLandedAttemptNotResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(20)
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: chats[7], Times: 1, Fault: botapitest.Fault{Kind: botapitest.FaultCloseAfterDelivery}})
+		rt := &dialFailsAfter{rt: meter{s.srv.Transport()}, chat: strconv.FormatInt(chats[7], 10)}
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: rt}),
+			botapi.WithRetry(botapi.RetryPolicy{MaxAttempts: 2, RetryUnsafe: true, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}))
+		got := map[int64]broadcast.Outcome{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		perChat := map[int64]int{}
+		for _, m := range s.srv.Sent() {
+			perChat[m.ChatID]++
+		}
+		require.Equal(t, 1, perChat[chats[7]], "messages to the chat whose answer was lost")
+		require.Equal(t, broadcast.Unknown, got[chats[7]])
+		require.Equal(t, len(chats)-1, sum.Delivered)
 	})
 }
