@@ -991,7 +991,9 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 	err := r.sendAdmitted(sctx, chat, cancel, release)
 	var apiErr *botapi.Error
 	answered := errors.As(err, &apiErr)
-	open := errors.Is(err, botapi.ErrCircuitOpen)
+	// A breaker's refusal of a retry after an attempt that may have
+	// landed (RetryPolicy.RetryUnsafe) is no proof: it ends Unknown.
+	open := errors.Is(err, botapi.ErrCircuitOpen) && botapi.NotApplied(err)
 	unsent := neverLeft(err, answered)
 	if unsent {
 		// Nothing left the process: the scheduler learns no round trip

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -192,6 +193,60 @@ func TestFailedConnectAfterLandedAttemptNotResent(t *testing.T) {
 			botapi.WithRetry(botapi.RetryPolicy{MaxAttempts: 2, RetryUnsafe: true, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}))
 		got := map[int64]broadcast.Outcome{}
 		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		perChat := map[int64]int{}
+		for _, m := range s.srv.Sent() {
+			perChat[m.ChatID]++
+		}
+		require.Equal(t, 1, perChat[chats[7]], "messages to the chat whose answer was lost")
+		require.Equal(t, broadcast.Unknown, got[chats[7]])
+		require.Equal(t, len(chats)-1, sum.Delivered)
+	})
+}
+
+// refuseOnceAfterFailure is a circuit breaker that refuses the one
+// attempt after a failed one.
+type refuseOnceAfterFailure struct {
+	mu     sync.Mutex
+	refuse bool
+}
+
+func (b *refuseOnceAfterFailure) Allow() (func(error), error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refuse {
+		b.refuse = false
+		return nil, errors.New("open")
+	}
+	return func(err error) {
+		if err != nil && !errors.Is(err, botapi.ErrNotAttempted) {
+			b.mu.Lock()
+			b.refuse = true
+			b.mu.Unlock()
+		}
+	}, nil
+}
+
+// A client with RetryPolicy.RetryUnsafe and a circuit breaker gets a
+// connection reset after Telegram delivered; the breaker, having seen the
+// failure, refuses the retry. The call's error says "circuit open", but
+// its first attempt may have landed (botapi.NotApplied is false): the
+// entry is Unknown, as the SendFunc doc promises for RetryUnsafe, never
+// sent again. Before the fix every circuit refusal was taken for "nothing
+// left", and the chat got the message twice.
+func TestCircuitRefusalAfterLandedAttemptNotResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(20)
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: chats[7], Times: 1, Fault: botapitest.Fault{Kind: botapitest.FaultCloseAfterDelivery}})
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: meter{s.srv.Transport()}}), botapi.WithLimiter(s.sched),
+			botapi.WithBreaker(&refuseOnceAfterFailure{}),
+			botapi.WithRetry(botapi.RetryPolicy{RetryUnsafe: true, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}))
+		got := map[int64]broadcast.Outcome{}
+		// One send at a time: the attempt the breaker refuses is the retry.
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithConcurrency(1),
+			broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
 		require.NoError(t, err)
 		perChat := map[int64]int{}
 		for _, m := range s.srv.Sent() {
