@@ -1010,6 +1010,11 @@ func (r *run) deliver(ctx context.Context, i int, chat int64) (Result, bool) {
 		if res.MigratedTo != 0 {
 			res.Outcome = Migrated
 		}
+	case answered && apiErr.Code >= 400 && apiErr.Code <= 499 && !botapi.NotApplied(err):
+		// Telegram refused a retry whose earlier attempt may have landed
+		// (a client with RetryPolicy.RetryUnsafe and without the
+		// scheduler's limiter): the refusal says nothing of that attempt.
+		res.Outcome, res.Err = Unknown, err
 	case errors.As(err, &apiErr) && apiErr.Code == http.StatusTooManyRequests:
 		// Not performed; the client told the scheduler, which holds the
 		// chat until the retry_after is over.

@@ -257,3 +257,32 @@ func TestCircuitRefusalAfterLandedAttemptNotResent(t *testing.T) {
 		require.Equal(t, len(chats)-1, sum.Delivered)
 	})
 }
+
+// A client without the scheduler's limiter and with RetryPolicy.RetryUnsafe
+// gets a connection reset after Telegram delivered, retries, and the
+// retry gets a refusal (429 here; a 403 or 404 the same): the refusal
+// concerns the retry, not the first attempt, which may have landed
+// (botapi.NotApplied is false). The entry is Unknown, never sent again.
+// Before the fix the 429 was taken for "not sent", and the chat got the
+// message twice.
+func TestRefusalAfterLandedAttemptNotResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimWith(t, botapitest.Latency{Base: 40 * time.Millisecond})
+		chats := s.users(20)
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: chats[7], Times: 1, Fault: botapitest.Fault{Kind: botapitest.FaultCloseAfterDelivery}})
+		s.srv.AddFault(botapitest.FaultRule{Method: "sendMessage", ChatID: chats[7], Times: 1, Fault: botapitest.Fault{Code: 429, RetryAfter: 5}})
+		client := botapi.New(s.srv.Token(), botapi.WithBaseURL(s.srv.URL()),
+			botapi.WithHTTPClient(&http.Client{Transport: meter{s.srv.Transport()}}),
+			botapi.WithRetry(botapi.RetryPolicy{MaxAttempts: 2, MaxRetryAfter: -1, RetryUnsafe: true, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}))
+		got := map[int64]broadcast.Outcome{}
+		sum, err := broadcast.Run(t.Context(), s.sched, chats, text(client), broadcast.WithResult(func(r broadcast.Result) { got[r.ChatID] = r.Outcome }))
+		require.NoError(t, err)
+		perChat := map[int64]int{}
+		for _, m := range s.srv.Sent() {
+			perChat[m.ChatID]++
+		}
+		require.Equal(t, 1, perChat[chats[7]], "messages to the chat whose answer was lost")
+		require.Equal(t, broadcast.Unknown, got[chats[7]])
+		require.Equal(t, len(chats)-1, sum.Delivered)
+	})
+}
