@@ -135,7 +135,8 @@ type Ledger interface {
 	// and it is unreserved, reserved by holder already, or its reservation
 	// has expired; false otherwise. A Reserve by the holder of the order's
 	// reservation (live or expired, not released: its query delivered
-	// again) also pins the reservation to holder: holder's
+	// again, or the handler trying a failed Reserve again) also pins the
+	// reservation to holder: holder's
 	// ReleaseReservation then changes nothing, since an earlier answer to
 	// the same query may have reached Telegram. The pin ends with the
 	// reservation (another holder taking the order over, or a charge).
