@@ -150,7 +150,7 @@ func TestReservationKeptAfterAmbiguousAnswer(t *testing.T) {
 			a := f.api.lastAnswer(t)
 			require.False(t, a.OK, "a second buyer is not approved while the first ok may be charging")
 			require.Equal(t, MsgOrderTaken, a.ErrorMessage)
-			require.NoError(t, err, "acknowledged: a redelivery would be refused and release the reservation")
+			require.NoError(t, err, "acknowledged: a redelivery's answer would be refused whatever became of this one")
 			require.Contains(t, log.String(), "may have reached Telegram")
 			require.Contains(t, log.String(), "level=WARN")
 			require.NotContains(t, log.String(), "TEST-token")

@@ -307,9 +307,9 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // The order's reservation is released at once only when the outcome is
 // known: its ok answer had no effect (Telegram refused it with a 4xx such
 // as "query is too old" or a 429, or the request never left: a DNS,
-// connect or TLS handshake failure). A query declined is declined before
-// any reservation is taken (the order is reserved last). After an ok answer whose
-// fate is unknown (a timeout, a 5xx, a connection broken after the request
+// connect or TLS handshake failure). (A query is declined before any
+// reservation is taken: the order is reserved last.) After an ok answer
+// whose fate is unknown (a timeout, a 5xx, a connection broken after the request
 // was written) Telegram may be charging the buyer, so the reservation is
 // kept until its TTL ([WithReservationTTL]) and the failure logged at Warn:
 // a buyer whose ok answer was lost waits at most one reservation TTL to
@@ -360,7 +360,8 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		// of the order is approved meanwhile. The update is acknowledged:
 		// a redelivery would answer again, and Telegram refuses a second
 		// answer ("query is too old") as it refuses one after the
-		// deadline, a refusal that would release the reservation.
+		// deadline, so it could tell nothing (its Reserve pins the
+		// reservation, so its refusal releases nothing either).
 		kept = true
 		h.logger.WarnContext(ctx, "payments: pre-checkout ok answer failed and may have reached Telegram; order stays reserved until its TTL, update not redelivered",
 			"order", reserved, "query_id", q.ID, "reservation_ttl", h.reservationTTL, "error", err)
@@ -375,11 +376,11 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 // releaseReservation gives back the reservation of order ref that query id
 // took, because its ok answer had no effect (answerErr, see
 // [botapi.NotApplied]): the buyer's next attempt must not wait for it to
-// expire. Fenced by the
-// query id, it never drops a later query's reservation, nor one the query
-// took again (a redelivery: its first answer may have landed). A release
-// that fails is logged; the reservation then ends with its TTL (unless
-// the failed release was stored after all).
+// expire. Fenced by the query id, it never drops a later query's
+// reservation, nor one the query took again (a redelivery: its first
+// answer may have landed). A release that fails is logged; the
+// reservation then ends with its TTL (unless the failed release was
+// stored after all).
 func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answerErr error) {
 	ctx, cancel := context.WithTimeout(ctx, PreCheckoutDeadline-h.decisionTimeout)
 	defer cancel()
