@@ -100,12 +100,15 @@
 // pre-checkout for an order that is reserved or paid with [MsgOrderTaken].
 // A reservation is released at once only when the outcome of its query is
 // known ([Ledger.ReleaseReservation], fenced by the query id, so a later
-// query's reservation of the order is never dropped): the handler declined
-// the query (whatever became of that answer: a declined query is never
-// paid), or its ok answer had no effect (Telegram refused it, such as
-// "query is too old" after its 10-second deadline or a 429, or the request
-// never left: a DNS, connect or TLS handshake failure). The buyer who
-// retries is then not declined as if someone else were paying. An ok answer
+// query's reservation of the order is never dropped): its ok answer had
+// no effect (Telegram refused it, such as "query is too old" after its
+// 10-second deadline or a 429, or the request never left: a DNS, connect
+// or TLS handshake failure). The buyer who retries is then not declined
+// as if someone else were paying. (A query the handler declines holds no
+// reservation: the order is reserved last, and a Reserve that fails is
+// tried once more, then declined with [MsgUnavailable] and nothing
+// released, since the query may be a redelivery, below, whose first
+// delivery holds the order.) An ok answer
 // whose failure hides its fate (a timeout, a 5xx, a connection dropped
 // after the request was written: Telegram may have got the ok and be
 // charging) keeps the reservation until its TTL and is logged at Warn. That

@@ -305,11 +305,11 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // answer run to completion even if ctx has ended (its values are kept).
 //
 // The order's reservation is released at once only when the outcome is
-// known: the query was declined (whatever became of the answer: a declined
-// query is never paid), or its ok answer had no effect (Telegram refused it
-// with a 4xx such as "query is too old" or a 429, or the request never
-// left: a DNS, connect or TLS handshake failure). After an ok answer whose
-// fate is unknown (a timeout, a 5xx, a connection broken after the request
+// known: its ok answer had no effect (Telegram refused it with a 4xx such
+// as "query is too old" or a 429, or the request never left: a DNS,
+// connect or TLS handshake failure). (A query is declined before any
+// reservation is taken: the order is reserved last.) After an ok answer
+// whose fate is unknown (a timeout, a 5xx, a connection broken after the request
 // was written) Telegram may be charging the buyer, so the reservation is
 // kept until its TTL ([WithReservationTTL]) and the failure logged at Warn:
 // a buyer whose ok answer was lost waits at most one reservation TTL to
@@ -317,7 +317,11 @@ func (h *Handler) HandleUpdate(ctx context.Context, u *botapi.Update) error {
 // provider payment the Bot API cannot refund. Nor is it released when the
 // same query is delivered again and its second answer refused (the first
 // may have landed): the ledger pins a reservation its holder takes again
-// (see [Ledger.ReleaseReservation]).
+// (see [Ledger.ReleaseReservation]). A Reserve that fails is tried once
+// more (a Reserve by the holder succeeds again, so one whose reply was
+// lost is not lost twice); if that fails too the query is declined with
+// [MsgUnavailable] and nothing is released, since the query may be such a
+// redelivery: a reservation the failed calls stored ends with its TTL.
 //
 // The error is non-nil only if the answer could not be sent for a reason a
 // redelivery may cure (network, 429, 5xx); a permanent refusal (a 4xx such
@@ -347,8 +351,8 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 	})
 	kept := false
 	switch {
-	case reserved == "" || (msg == "" && err == nil):
-	case msg != "" || botapi.NotApplied(err):
+	case reserved == "" || err == nil: // decide reserves only for an ok answer
+	case botapi.NotApplied(err):
 		h.releaseReservation(detached, reserved, q.ID, err)
 	default:
 		// The ok answer may have reached Telegram, which then charges: the
@@ -356,7 +360,8 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 		// of the order is approved meanwhile. The update is acknowledged:
 		// a redelivery would answer again, and Telegram refuses a second
 		// answer ("query is too old") as it refuses one after the
-		// deadline, a refusal that would release the reservation.
+		// deadline, so it could tell nothing (its Reserve pins the
+		// reservation, so its refusal releases nothing either).
 		kept = true
 		h.logger.WarnContext(ctx, "payments: pre-checkout ok answer failed and may have reached Telegram; order stays reserved until its TTL, update not redelivered",
 			"order", reserved, "query_id", q.ID, "reservation_ttl", h.reservationTTL, "error", err)
@@ -369,18 +374,18 @@ func (h *Handler) HandlePreCheckoutQuery(ctx context.Context, q *botapi.PreCheck
 }
 
 // releaseReservation gives back the reservation of order ref that query id
-// took, because its pre-checkout was declined (answerErr is the decline's
-// error, if any: a declined query is never paid, whatever became of the
-// answer) or its ok answer had no effect (answerErr, see [botapi.NotApplied]):
-// the buyer's next attempt must not wait for it to expire. Fenced by the
-// query id, it never drops a later query's reservation, nor one the query
-// took again (a redelivery: its first answer may have landed). A release
-// that fails is logged; the reservation then ends with its TTL.
+// took, because its ok answer had no effect (answerErr, see
+// [botapi.NotApplied]): the buyer's next attempt must not wait for it to
+// expire. Fenced by the query id, it never drops a later query's
+// reservation, nor one the query took again (a redelivery: its first
+// answer may have landed). A release that fails is logged; the
+// reservation then ends with its TTL (unless the failed release was
+// stored after all).
 func (h *Handler) releaseReservation(ctx context.Context, ref, id string, answerErr error) {
 	ctx, cancel := context.WithTimeout(ctx, PreCheckoutDeadline-h.decisionTimeout)
 	defer cancel()
 	if err := h.ledger.ReleaseReservation(ctx, ref, id); err != nil {
-		h.logger.ErrorContext(ctx, "payments: release reservation; it ends with its TTL", "order", ref, "query_id", id, "error", err)
+		h.logger.ErrorContext(ctx, "payments: release reservation failed; unless it was stored, the reservation ends with its TTL", "order", ref, "query_id", id, "error", err)
 		return
 	}
 	h.logger.InfoContext(ctx, "payments: pre-checkout not accepted; reservation released unless this query reserved the order before (then it ends with its TTL)",
@@ -480,8 +485,9 @@ func (h *Handler) ship(ctx context.Context, q *botapi.ShippingQuery) ([]botapi.S
 }
 
 // decide returns "" to accept q or the message declining it, and the order
-// reference it reserved for q (or may have: a Reserve whose reply failed),
-// "" if none.
+// reference it reserved for q, "" if none (nor after a Reserve that failed
+// twice: it may have stored the reservation, but q may also be a
+// redelivery whose first delivery holds it, so it is not released).
 func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) (msg, reserved string) {
 	o, err := h.codec.DecodeAt(q.InvoicePayload, h.now())
 	switch {
@@ -506,11 +512,21 @@ func (h *Handler) decide(ctx context.Context, q *botapi.PreCheckoutQuery) (msg, 
 		return "", ""
 	}
 	ok, err := h.ledger.Reserve(ctx, o.Ref, q.ID, h.reservationTTL)
+	if err != nil {
+		// The reservation may have been stored and its reply lost, or an
+		// earlier delivery of q holds it: ask once more. A Reserve by the
+		// holder succeeds again (and pins the reservation).
+		h.logger.WarnContext(ctx, "payments: reserve order; trying again", "order", o.Ref, "query_id", q.ID, "error", err)
+		ok, err = h.ledger.Reserve(ctx, o.Ref, q.ID, h.reservationTTL)
+	}
 	switch {
 	case err != nil:
-		// The reservation may have been stored and its reply lost.
-		h.logger.ErrorContext(ctx, "payments: reserve order; declined", "order", o.Ref, "error", err)
-		return MsgUnavailable, o.Ref
+		// Not released: an earlier delivery of q may hold the order, its
+		// ok answer landed, and a release would free it for a second
+		// charge. A reservation this call stored ends with its TTL.
+		h.logger.ErrorContext(ctx, "payments: reserve order; declined, a reservation it may have stored ends with its TTL",
+			"order", o.Ref, "query_id", q.ID, "reservation_ttl", h.reservationTTL, "error", err)
+		return MsgUnavailable, ""
 	case !ok:
 		h.logger.InfoContext(ctx, "payments: order reserved or paid already; declined", "order", o.Ref, "query_id", q.ID)
 		return MsgOrderTaken, ""

@@ -135,7 +135,8 @@ type Ledger interface {
 	// and it is unreserved, reserved by holder already, or its reservation
 	// has expired; false otherwise. A Reserve by the holder of the order's
 	// reservation (live or expired, not released: its query delivered
-	// again) also pins the reservation to holder: holder's
+	// again, or the handler trying a failed Reserve again) also pins the
+	// reservation to holder: holder's
 	// ReleaseReservation then changes nothing, since an earlier answer to
 	// the same query may have reached Telegram. The pin ends with the
 	// reservation (another holder taking the order over, or a charge).
@@ -143,9 +144,9 @@ type Ledger interface {
 	// ReleaseReservation ends holder's reservation of orderRef at once, so
 	// another pre-checkout can reserve the order without waiting for it to
 	// expire: the handler calls it when holder's query cannot be paid
-	// (declined, or its ok answer had no effect: refused as "query is too
-	// old", or never sent); not after an ok answer whose fate is unknown,
-	// whose reservation ends with its ttl. It is fenced
+	// (its ok answer had no effect: refused as "query is too old", or
+	// never sent); not after an ok answer whose fate is unknown, whose
+	// reservation ends with its ttl, nor after a Reserve that failed. It is fenced
 	// by holder: if the order is reserved by another holder (a later query,
 	// after holder's reservation expired), is not reserved, or is bound to
 	// a charge, it changes nothing and returns nil. It changes nothing

@@ -27,11 +27,14 @@ func (l *lostReserveReply) Reserve(ctx context.Context, ref, holder string, ttl 
 	return ok, err
 }
 
-// TestReservationReleasedWhenNotAccepted: a pre-checkout the handler does
-// not answer ok gives its order back at once: the answer refused as too old
-// (the defect: the order stayed reserved for DefaultReservationTTL and the
-// buyer's retry was declined with MsgOrderTaken), and a Reserve that stored
-// the reservation but lost its reply (declined with MsgUnavailable).
+// TestReservationReleasedWhenNotAccepted: a pre-checkout whose ok answer
+// Telegram refused as too old gives its order back at once (the defect:
+// the order stayed reserved for DefaultReservationTTL and the buyer's
+// retry was declined with MsgOrderTaken); a Reserve that stored the
+// reservation but lost its reply is tried again, and the query holds the
+// order (before, it was declined with MsgUnavailable and released, a
+// release that would also free a reservation an earlier delivery of the
+// query holds: TestRedeliveryWhoseReserveFailsKeepsReservation).
 func TestReservationReleasedWhenNotAccepted(t *testing.T) {
 	ctx := t.Context()
 	t.Run("query too old", func(t *testing.T) {
@@ -53,9 +56,9 @@ func TestReservationReleasedWhenNotAccepted(t *testing.T) {
 		require.NoError(t, err)
 		p := f.payload(t, Order{Ref: "o", Currency: XTR, Amount: 5})
 		require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q1", 1, XTR, 5, p)))
-		require.Equal(t, MsgUnavailable, f.api.lastAnswer(t).ErrorMessage)
-		require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q2", 1, XTR, 5, p)))
-		require.True(t, f.api.lastAnswer(t).OK, "the declined query's stored reservation was released")
+		require.True(t, f.api.lastAnswer(t).OK, "the Reserve tried again holds the order")
+		require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q2", 2, XTR, 5, p)))
+		require.Equal(t, MsgOrderTaken, f.api.lastAnswer(t).ErrorMessage, "q1 holds the order")
 	})
 }
 
@@ -114,4 +117,67 @@ func TestOvertakenDeliveryKeepsReservation(t *testing.T) {
 
 	require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q2", 2, XTR, 5, p)))
 	require.Equal(t, MsgOrderTaken, f.api.lastAnswer(t).ErrorMessage, "q1's charge holds the order")
+}
+
+// failedReserve fails, before they reach the ledger (nothing is stored),
+// the Reserve calls by holder q1 numbered (1-based, q1's calls only) in
+// fail.
+type failedReserve struct {
+	*MemoryLedger
+	mu    sync.Mutex
+	calls int
+	fail  func(n int) bool
+}
+
+func (l *failedReserve) Reserve(ctx context.Context, ref, holder string, ttl time.Duration) (bool, error) {
+	if holder == "q1" {
+		l.mu.Lock()
+		l.calls++
+		fail := l.fail(l.calls)
+		l.mu.Unlock()
+		if fail {
+			return false, errors.New("connection refused")
+		}
+	}
+	return l.MemoryLedger.Reserve(ctx, ref, holder, ttl)
+}
+
+// TestRedeliveryWhoseReserveFailsKeepsReservation: q1 is answered ok
+// (Telegram charges), then delivered again, and the redelivery's Reserve
+// fails without storing anything (the store briefly out of reach, or the
+// decision's deadline spent by the check); its answer is refused as too
+// old. The reservation q1's first answer made good must stay: q2 of the
+// order is declined with MsgOrderTaken, whether the handler's retry of the
+// Reserve fails too or not.
+func TestRedeliveryWhoseReserveFailsKeepsReservation(t *testing.T) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		fail func(n int) bool
+	}{
+		{"once", func(n int) bool { return n == 2 }},
+		{"every time", func(n int) bool { return n >= 2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			l := &failedReserve{MemoryLedger: f.ledger, fail: tc.fail}
+			h, err := NewHandler(f.api, f.codec, l, f.h.fulfil)
+			require.NoError(t, err)
+			p := f.payload(t, Order{Ref: "o", Currency: XTR, Amount: 5})
+			require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q1", 1, XTR, 5, p)))
+			require.True(t, f.api.lastAnswer(t).OK, "q1 answered ok: Telegram charges")
+
+			f.api.mu.Lock()
+			f.api.answerErr = &botapi.Error{Method: "answerPreCheckoutQuery", Code: 400,
+				Description: "Bad Request: query is too old and response timeout expired or query ID is invalid"}
+			f.api.mu.Unlock()
+			require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q1", 1, XTR, 5, p)), "q1 delivered again")
+			f.api.mu.Lock()
+			f.api.answerErr = nil
+			f.api.mu.Unlock()
+
+			require.NoError(t, h.HandlePreCheckoutQuery(ctx, query("q2", 2, XTR, 5, p)))
+			require.Equal(t, MsgOrderTaken, f.api.lastAnswer(t).ErrorMessage, "q1's charge holds the order")
+		})
+	}
 }

@@ -33,7 +33,11 @@ import (
 // delivered again) is kept in reserved_again_by (ledger migration 0003),
 // and its ReleaseReservation then frees nothing; a process of an earlier
 // release, running beside this one, does not read that column and still
-// frees it, so upgrade every process before relying on the pin.
+// frees it, so upgrade every process before relying on the pin. Once this
+// release has migrated, an earlier release's Migrate fails with
+// [ErrNewerLayout] (ledger 3 is newer than it knows), so only processes
+// started before the migration can run beside it, and going back to an
+// earlier release needs the migration undone.
 type Ledger struct{ db *DB }
 
 var _ payments.Ledger = (*Ledger)(nil)
