@@ -29,9 +29,10 @@
 // the scheduler blocks the chat (or the bot), the entry goes back to the
 // scheduling, the worker moves on to other chats, and the entry is sent
 // again when its chat's wait is over. Nor is a 401 or 404 (a wrong or
-// revoked token): the bot cannot send at all, and [Run] stops with the
-// error, the entry unfinished, to be sent by a run resumed once the token
-// is fixed.
+// revoked token) or botapi.ErrConfig (a client built with an invalid
+// option): the bot cannot send at all, and [Run] stops with the error, the
+// entry unfinished, to be sent by a run resumed once the token or the
+// client is fixed.
 //
 // # Circuit breaking
 //

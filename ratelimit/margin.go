@@ -172,9 +172,10 @@ func (s *Telegram) onLate(a *admission) {
 }
 
 // ended reports the end of a send a through Admit and updates the
-// fastest round trip (unless a Backoff cut the send short). A send that ended overdue may have arrived as late
-// as now: it goes on holding bot-wide room for a window (see onLate), and
-// its chat's limits count it from now.
+// fastest round trip (unless a Backoff cut the send short). A send that
+// ended overdue may have arrived as late as now: it goes on holding
+// bot-wide room for a window (see onLate), and its chat's limits count it
+// from now.
 func (s *Telegram) ended(a *admission) {
 	if a.notSent.Load() {
 		s.admitMu.Lock()
