@@ -149,7 +149,11 @@ var ErrCursorMismatch = errors.New("broadcast: the cursor belongs to another cha
 // a 429 or a failed connect comes back to the broadcast, which sends again
 // when the scheduler allows. (With RetryPolicy.RetryUnsafe a send whose
 // request may have landed, a 5xx or a reset, ends Unknown: its retry is
-// refused, and the entry is not sent again.)
+// refused, and the entry is not sent again.) Make one call per chat: a
+// second call with ctx is refused as such a retry would be
+// (ratelimit.ErrAdmissionUsed), which reads as "not sent", so the entry is
+// sent again and the first call's message arrives twice. To send a photo
+// with text, send one message (a caption, or sendMediaGroup).
 type SendFunc func(ctx context.Context, chatID int64) error
 
 // Message returns a SendFunc that sends p to each chat with c, setting
