@@ -157,7 +157,7 @@ func (k *Keyed) skeyOfBytes(key []byte) skey {
 	return skey{h: maphash.Bytes(k.seed, key), b: key}
 }
 
-func (k *Keyed) shard(sk skey) *keyShard { return &k.shards[sk.h>>56] }
+func (k *Keyed) shard(sk *skey) *keyShard { return &k.shards[sk.h>>56] }
 
 // satAdd is a+b for b >= 0, saturating at math.MaxInt64.
 func satAdd(a, b int64) int64 {
@@ -179,7 +179,7 @@ func (p *keyParams) cost(n int) int64 {
 // conform it stores the new TAT and returns it with wait 0; otherwise it
 // changes nothing and returns the current TAT and the wait until they
 // would conform. Callers hold s.mu.
-func (k *Keyed) take(s *keyShard, sk skey, now int64, n int, p *keyParams) (tat, wait int64) {
+func (k *Keyed) take(s *keyShard, sk *skey, now int64, n int, p *keyParams) (tat, wait int64) {
 	switch {
 	case p.inf:
 		return minTAT, 0
@@ -213,10 +213,10 @@ func (k *Keyed) Allow(key string) bool {
 		return p.inf
 	}
 	sk := k.skeyOf(key)
-	s := k.shard(sk)
+	s := k.shard(&sk)
 	now := k.nowNS()
 	p = k.lock(s)
-	_, wait := k.take(s, sk, now, 1, p)
+	_, wait := k.take(s, &sk, now, 1, p)
 	s.mu.Unlock()
 	return wait == 0
 }
@@ -238,9 +238,9 @@ func (k *Keyed) AllowN(key string, t time.Time, n int) bool {
 		return false
 	}
 	sk := k.skeyOf(key)
-	s := k.shard(sk)
+	s := k.shard(&sk)
 	p = k.lock(s)
-	_, wait := k.take(s, sk, k.ns(t), n, p)
+	_, wait := k.take(s, &sk, k.ns(t), n, p)
 	s.mu.Unlock()
 	return wait == 0
 }
@@ -274,7 +274,8 @@ func (k *Keyed) decide(key string, now int64) Decision {
 	if p.inf || p.none {
 		return decideFixed(p)
 	}
-	return k.decideKey(k.skeyOf(key), now)
+	sk := k.skeyOf(key)
+	return k.decideKey(&sk, now)
 }
 
 // decideFixed is the decision of a limit that allows every event or none.
@@ -289,7 +290,7 @@ func decideFixed(p *keyParams) Decision {
 }
 
 // decideKey is decide for a key already hashed.
-func (k *Keyed) decideKey(sk skey, now int64) Decision {
+func (k *Keyed) decideKey(sk *skey, now int64) Decision {
 	p := k.params.Load()
 	if p.inf || p.none {
 		return decideFixed(p)
@@ -333,7 +334,7 @@ func (k *Keyed) delay(key string, now int64) time.Duration {
 		return math.MaxInt64
 	}
 	sk := k.skeyOf(key)
-	s := k.shard(sk)
+	s := k.shard(&sk)
 	p = k.lock(s)
 	defer s.mu.Unlock()
 	switch {
@@ -342,7 +343,7 @@ func (k *Keyed) delay(key string, now int64) time.Duration {
 	case p.none:
 		return math.MaxInt64
 	}
-	return time.Duration(p.g.peek(s.get(sk), now))
+	return time.Duration(p.g.peek(s.get(&sk), now))
 }
 
 // A Reservation is events for one key counted ahead of time by
@@ -397,14 +398,14 @@ func (r *Reservation) CancelAt(t time.Time) {
 	if r.act <= now {
 		return
 	}
-	s := r.k.shard(r.sk)
+	s := r.k.shard(&r.sk)
 	p := r.k.lock(s)
 	defer s.mu.Unlock()
 	tat, cost, ok := r.tat, r.cost, true
 	if p != r.p {
 		tat, cost, ok = r.rescaled(p)
 	}
-	if off := s.lookup(r.sk); ok && off >= 0 && s.tatAt(off) == tat {
+	if off := s.lookup(&r.sk); ok && off >= 0 && s.tatAt(off) == tat {
 		s.setTAT(off, tat-cost)
 	}
 }
@@ -460,7 +461,7 @@ func (k *Keyed) reserve(key string, now int64, n int, maxWait int64) (*Reservati
 		return r, math.MaxInt64
 	}
 	r.sk = k.skeyOf(key)
-	s := k.shard(r.sk)
+	s := k.shard(&r.sk)
 	p = k.lock(s)
 	defer s.mu.Unlock()
 	switch {
@@ -470,7 +471,7 @@ func (k *Keyed) reserve(key string, now int64, n int, maxWait int64) (*Reservati
 	case p.none || n > p.burst:
 		return r, math.MaxInt64
 	}
-	off := s.lookup(r.sk)
+	off := s.lookup(&r.sk)
 	cur := int64(minTAT)
 	if off >= 0 {
 		cur = s.tatAt(off)
@@ -483,7 +484,7 @@ func (k *Keyed) reserve(key string, now int64, n int, maxWait int64) (*Reservati
 	}
 	if off >= 0 {
 		s.setTAT(off, r.tat)
-	} else if !s.insert(k.seed, r.sk, r.tat, now) {
+	} else if !s.insert(k.seed, &r.sk, r.tat, now) {
 		return r, math.MaxInt64
 	} else {
 		k.armSweep()

@@ -161,9 +161,9 @@ func TestKeyedWaitCancelGivesBack(t *testing.T) {
 func TestKeyShardGrowsAndShrinks(t *testing.T) {
 	var s keyShard
 	seed := maphash.MakeSeed()
-	sk := func(i int) skey {
+	sk := func(i int) *skey {
 		key := "k" + strconv.Itoa(i)
-		return skey{h: maphash.String(seed, key), s: key}
+		return &skey{h: maphash.String(seed, key), s: key}
 	}
 	for i := range 10_000 {
 		require.True(t, s.insert(seed, sk(i), 100, 0))

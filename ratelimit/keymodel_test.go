@@ -240,8 +240,8 @@ func TestKeyedLongIdle(t *testing.T) {
 func TestKeyShardSameHash(t *testing.T) {
 	var s keyShard
 	seed := maphash.MakeSeed()
-	a := skey{h: 0xdeadbeef, s: "a"}
-	b := skey{h: 0xdeadbeef, s: "b"}
+	a := &skey{h: 0xdeadbeef, s: "a"}
+	b := &skey{h: 0xdeadbeef, s: "b"}
 	s.rebuild(seed, 0, 2, 64) // room for both: no rebuild rehashes them
 	require.True(t, s.insert(seed, a, 100, 0))
 	require.Equal(t, int64(100), s.get(a))

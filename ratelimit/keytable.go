@@ -110,7 +110,7 @@ func (s *keyShard) setTAT(off int, tat int64) {
 // find returns the offset of key's record, or -1 with the index of the
 // empty entry where it would go. Callers hold mu; the index must not be
 // empty.
-func (s *keyShard) find(k skey) (off, slot int) {
+func (s *keyShard) find(k *skey) (off, slot int) {
 	mask := len(s.index) - 1
 	tag := tagOf(k.h)
 	for i := int(k.h) & mask; ; i = (i + 1) & mask {
@@ -119,7 +119,7 @@ func (s *keyShard) find(k skey) (off, slot int) {
 			return -1, i
 		}
 		if e>>24 == tag {
-			if off := int(e&0xffffff-1) * 4; s.keyIs(off, &k) {
+			if off := int(e&0xffffff-1) * 4; s.keyIs(off, k) {
 				return off, i
 			}
 		}
@@ -127,7 +127,7 @@ func (s *keyShard) find(k skey) (off, slot int) {
 }
 
 // lookup returns the offset of key's record, or -1. Callers hold mu.
-func (s *keyShard) lookup(k skey) int {
+func (s *keyShard) lookup(k *skey) int {
 	if len(s.index) == 0 {
 		return -1
 	}
@@ -136,7 +136,7 @@ func (s *keyShard) lookup(k skey) int {
 }
 
 // get returns key's TAT, or minTAT when absent. Callers hold mu.
-func (s *keyShard) get(k skey) int64 {
+func (s *keyShard) get(k *skey) int64 {
 	if off := s.lookup(k); off >= 0 {
 		return s.tatAt(off)
 	}
@@ -147,7 +147,7 @@ func (s *keyShard) get(k skey) int64 {
 // or the records are full, and reports whether it could (false only past
 // maxRecWords). seed is the Keyed's, to rehash the keys a rebuild moves.
 // Callers hold mu.
-func (s *keyShard) insert(seed maphash.Seed, k skey, tat, now int64) bool {
+func (s *keyShard) insert(seed maphash.Seed, k *skey, tat, now int64) bool {
 	size := recSize(k.len())
 	if (s.used+1)*4 > len(s.index)*3 || len(s.recs)+size > cap(s.recs) {
 		if !s.rebuild(seed, now, 1, size) {

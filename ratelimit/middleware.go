@@ -63,7 +63,8 @@ func Middleware(l *Keyed, key KeyFunc, opts ...Option) func(http.Handler) http.H
 				problem.Error(w, http.StatusForbidden, "the client could not be identified")
 				return
 			}
-			d := l.decideKey(l.skeyOfBytes(k), l.nowNS())
+			sk := l.skeyOfBytes(k)
+			d := l.decideKey(&sk, l.nowNS())
 			keyBufs.Put(buf)
 			h := w.Header()
 			h["Ratelimit-Limit"] = intValue(int64(d.Limit))
